@@ -1,0 +1,24 @@
+//! vaultlink's core: the emulated Azure world and every rule about it.
+//!
+//! Architecture invariant: this crate knows nothing of HTTP, DNS wire formats or sockets. Surfaces
+//! parse requests into the input shapes defined here, call one operation, and render the result
+//! with the `render_*` functions here.
+
+pub mod authz;
+pub mod connections;
+pub mod engine;
+pub mod error;
+pub mod identity;
+pub mod keyvault;
+pub mod model;
+pub mod network;
+pub mod privatedns;
+pub mod resources;
+pub mod secrets;
+pub mod seed;
+pub mod wire;
+pub mod zonegroups;
+
+pub use engine::{Batch, Engine, State};
+pub use error::{Error, Result};
+pub use identity::Caller;

@@ -1,0 +1,331 @@
+//! Stored records: the durable shape of every object vaultlink keeps.
+//!
+//! Records are serialised with a schema version (`v`); a new shape gets a new version and the
+//! loader keeps reading the old ones. These are *not* wire types: `wire` renders them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Resource tags.
+pub type Tags = BTreeMap<String, String>;
+
+/// Everything the state holds, keyed by the lower-cased resource id (see `ids`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Record {
+    Principal(Principal),
+    Subscription(Subscription),
+    ResourceGroup(ResourceGroup),
+    Vault(Vault),
+    DeletedVault(DeletedVault),
+    PrivateEndpointConnection(PrivateEndpointConnection),
+    VirtualNetwork(VirtualNetwork),
+    Subnet(Subnet),
+    NetworkInterface(NetworkInterface),
+    PrivateEndpoint(PrivateEndpoint),
+    PrivateDnsZoneGroup(PrivateDnsZoneGroup),
+    PrivateDnsZone(PrivateDnsZone),
+    VirtualNetworkLink(VirtualNetworkLink),
+    RecordSet(RecordSet),
+}
+
+/// The on-disk envelope: schema version plus the record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Stored {
+    pub v: u32,
+    #[serde(flatten)]
+    pub record: Record,
+}
+
+/// Current schema version of every record kind.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// An Entra service principal (application) of the emulated tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Principal {
+    pub app_id: String,
+    pub object_id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    /// SHA-256 of the client secret, hex. `None` for managed identities (no secret).
+    pub secret_sha256: Option<String>,
+    pub managed_identity: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    pub subscription_id: String,
+    pub display_name: String,
+    pub tenant_id: String,
+    /// Registered resource providers: lower-cased namespace -> namespace as Azure spells it.
+    pub registered_providers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceGroup {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub tags: Tags,
+    pub managed_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Vault {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub tags: Tags,
+    /// Stable internal id: data-plane objects are keyed by it, so a purged and re-created vault
+    /// of the same name never sees the old one's secrets.
+    pub internal_id: String,
+    pub tenant_id: String,
+    pub sku_name: String,
+    pub sku_family: String,
+    pub access_policies: Vec<AccessPolicy>,
+    pub enabled_for_deployment: bool,
+    pub enabled_for_disk_encryption: bool,
+    pub enabled_for_template_deployment: bool,
+    pub enable_soft_delete: bool,
+    pub soft_delete_retention_in_days: u32,
+    pub enable_rbac_authorization: bool,
+    pub enable_purge_protection: bool,
+    pub network_acls: NetworkAcls,
+    pub public_network_access: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessPolicy {
+    pub tenant_id: String,
+    pub object_id: String,
+    pub application_id: Option<String>,
+    pub keys: Vec<String>,
+    pub secrets: Vec<String>,
+    pub certificates: Vec<String>,
+    pub storage: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkAcls {
+    pub bypass: String,
+    pub default_action: String,
+    /// Canonical CIDRs (`a.b.c.d/n`).
+    pub ip_rules: Vec<String>,
+    pub virtual_network_rules: Vec<VirtualNetworkRule>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualNetworkRule {
+    /// Subnet id, lower-cased as Azure echoes it.
+    pub id: String,
+    pub ignore_missing_vnet_service_endpoint: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletedVault {
+    /// `/subscriptions/{s}/providers/Microsoft.KeyVault/locations/{l}/deletedVaults/{name}`.
+    pub id: String,
+    pub vault: Vault,
+    pub deletion_date: i64,
+    pub scheduled_purge_date: i64,
+}
+
+/// The vault side of a private endpoint connection; the endpoint side's state is derived from it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivateEndpointConnection {
+    pub id: String,
+    pub name: String,
+    pub private_endpoint_id: String,
+    pub status: String,
+    pub description: String,
+    pub actions_required: String,
+    pub provisioning_state: String,
+    pub etag: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualNetwork {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub tags: Tags,
+    pub address_prefixes: Vec<String>,
+    pub dns_servers: Vec<String>,
+    pub resource_guid: String,
+    pub etag: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subnet {
+    pub id: String,
+    pub name: String,
+    pub address_prefix: String,
+    pub private_endpoint_network_policies: String,
+    pub private_link_service_network_policies: String,
+    pub service_endpoints: Vec<ServiceEndpoint>,
+    pub etag: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceEndpoint {
+    pub service: String,
+    pub locations: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkInterface {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub tags: Tags,
+    pub subnet_id: String,
+    pub ip_configuration_name: String,
+    pub private_ip_address: String,
+    pub private_ip_allocation_method: String,
+    /// Set for the read-only NIC a private endpoint owns.
+    pub private_endpoint_id: Option<String>,
+    /// For an endpoint NIC: the group id (`vault`), member name and FQDNs it serves.
+    pub private_link: Option<PrivateLinkConnectionProperties>,
+    pub resource_guid: String,
+    pub mac_address: String,
+    pub etag: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivateLinkConnectionProperties {
+    pub group_id: String,
+    pub required_member_name: String,
+    pub fqdns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivateEndpoint {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub tags: Tags,
+    pub subnet_id: String,
+    pub network_interface_id: String,
+    pub private_ip_address: String,
+    pub connections: Vec<EndpointConnection>,
+    pub custom_network_interface_name: Option<String>,
+    pub resource_guid: String,
+    pub etag: String,
+}
+
+/// One `privateLinkServiceConnections` / `manualPrivateLinkServiceConnections` entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointConnection {
+    pub name: String,
+    pub private_link_service_id: String,
+    pub group_ids: Vec<String>,
+    pub request_message: Option<String>,
+    pub manual: bool,
+    /// The vault-side connection this one created (its id), if the target accepted it.
+    pub vault_connection_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivateDnsZoneGroup {
+    pub id: String,
+    pub name: String,
+    pub private_endpoint_id: String,
+    pub configs: Vec<PrivateDnsZoneConfig>,
+    pub etag: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivateDnsZoneConfig {
+    pub name: String,
+    pub private_dns_zone_id: String,
+    /// The record sets (ids) this config wrote, removed again with the group.
+    pub record_set_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivateDnsZone {
+    pub id: String,
+    pub name: String,
+    pub tags: Tags,
+    pub internal_id: String,
+    pub etag: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualNetworkLink {
+    pub id: String,
+    pub name: String,
+    pub zone_id: String,
+    pub tags: Tags,
+    pub virtual_network_id: String,
+    pub registration_enabled: bool,
+    pub resolution_policy: String,
+    pub etag: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordSet {
+    pub id: String,
+    pub zone_id: String,
+    /// `A`, `AAAA`, `CNAME`, `MX`, `PTR`, `SOA`, `SRV`, `TXT`.
+    pub record_type: String,
+    /// Relative name; `@` for the apex.
+    pub name: String,
+    pub ttl: u32,
+    pub metadata: Tags,
+    pub data: RecordData,
+    pub auto_registered: bool,
+    pub etag: String,
+}
+
+/// Record data as stored: the wire keys (`aRecords`, ...) map to these.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordData {
+    pub a: Vec<String>,
+    pub aaaa: Vec<String>,
+    pub cname: Option<String>,
+    pub mx: Vec<(u16, String)>,
+    pub ptr: Vec<String>,
+    pub srv: Vec<(u16, u16, u16, String)>,
+    pub txt: Vec<Vec<String>>,
+    pub soa: Option<Soa>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Soa {
+    pub email: String,
+    pub expire_time: u32,
+    pub host: String,
+    pub minimum_ttl: u32,
+    pub refresh_time: u32,
+    pub retry_time: u32,
+    pub serial_number: u32,
+}

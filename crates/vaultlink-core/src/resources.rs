@@ -1,0 +1,281 @@
+//! Microsoft.Resources: subscriptions, resource groups, resource providers.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::engine::{Batch, State};
+use crate::error::{Error, Result};
+use crate::identity::Caller;
+use crate::model::{Record, ResourceGroup, Subscription, Tags};
+use crate::seed;
+
+/// The resource providers vaultlink serves, as Azure spells them, with their resource types.
+pub const PROVIDERS: &[(&str, &[&str])] = &[
+    ("Microsoft.KeyVault", &["vaults", "deletedVaults", "locations", "operations", "checkNameAvailability"]),
+    (
+        "Microsoft.Network",
+        &[
+            "virtualNetworks",
+            "networkInterfaces",
+            "privateEndpoints",
+            "privateDnsZones",
+            "privateDnsZones/virtualNetworkLinks",
+            "locations",
+        ],
+    ),
+    ("Microsoft.Authorization", &["roleAssignments", "roleDefinitions"]),
+    ("Microsoft.Resources", &["resourceGroups", "subscriptions"]),
+];
+
+/// Providers registered on a fresh subscription. Microsoft.KeyVault is not, so that
+/// `az provider register -n Microsoft.KeyVault` (a step of the seed) means something.
+const REGISTERED_AT_START: &[&str] = &["Microsoft.Network", "Microsoft.Authorization", "Microsoft.Resources"];
+
+/// Azure regions vaultlink accepts (the public cloud's, lower-case, no spaces).
+pub const REGIONS: &[&str] = &[
+    "eastus", "eastus2", "westus", "westus2", "westus3", "centralus", "northcentralus", "southcentralus",
+    "westcentralus", "canadacentral", "canadaeast", "brazilsouth", "northeurope", "westeurope", "uksouth", "ukwest",
+    "francecentral", "germanywestcentral", "switzerlandnorth", "norwayeast", "swedencentral", "polandcentral",
+    "italynorth", "spaincentral", "uaenorth", "southafricanorth", "centralindia", "southindia", "westindia",
+    "eastasia", "southeastasia", "japaneast", "japanwest", "koreacentral", "koreasouth", "australiaeast",
+    "australiasoutheast", "australiacentral", "israelcentral", "qatarcentral", "mexicocentral", "newzealandnorth",
+];
+
+pub fn subscription_id(sub: &str) -> String {
+    format!("/subscriptions/{sub}")
+}
+
+pub fn resource_group_id(sub: &str, rg: &str) -> String {
+    format!("/subscriptions/{sub}/resourceGroups/{rg}")
+}
+
+/// Normalises a location as ARM does (`West Europe` -> `westeurope`) and checks it exists.
+pub fn location(input: &str) -> Result<String> {
+    let norm: String = input.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+    if REGIONS.contains(&norm.as_str()) {
+        Ok(norm)
+    } else {
+        Err(Error::bad_request(
+            "LocationNotAvailableForResourceGroup",
+            format!("The provided location '{input}' is not available for resource group. List of available regions is '{}'.", REGIONS.join(",")),
+        ))
+    }
+}
+
+pub(crate) fn seed(state: &State, batch: &mut Batch) {
+    let id = subscription_id(seed::SUBSCRIPTION_ID);
+    if state.get(&id).is_none() {
+        batch.put(
+            &id,
+            Record::Subscription(Subscription {
+                subscription_id: seed::SUBSCRIPTION_ID.into(),
+                display_name: seed::SUBSCRIPTION_NAME.into(),
+                tenant_id: seed::TENANT_ID.into(),
+                registered_providers: REGISTERED_AT_START.iter().map(|p| (p.to_ascii_lowercase(), p.to_string())).collect(),
+            }),
+        );
+    }
+}
+
+/// The subscription, if the caller's tenant owns it; ARM's 404 otherwise.
+pub fn subscription(state: &State, caller: &Caller, sub: &str) -> Result<Subscription> {
+    match state.get(&subscription_id(sub)) {
+        Some(Record::Subscription(s)) if s.tenant_id.eq_ignore_ascii_case(&caller.tenant_id) => Ok(s.clone()),
+        _ => Err(Error::not_found("SubscriptionNotFound", format!("The subscription '{sub}' could not be found."))),
+    }
+}
+
+pub fn subscriptions(state: &State, caller: &Caller) -> Vec<Subscription> {
+    state
+        .all()
+        .filter_map(|(_, r)| match r {
+            Record::Subscription(s) if s.tenant_id.eq_ignore_ascii_case(&caller.tenant_id) => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn render_subscription(s: &Subscription) -> Value {
+    json!({
+        "id": subscription_id(&s.subscription_id),
+        "authorizationSource": "RoleBased",
+        "managedByTenants": [],
+        "subscriptionId": s.subscription_id,
+        "tenantId": s.tenant_id,
+        "displayName": s.display_name,
+        "state": "Enabled",
+        "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"},
+    })
+}
+
+/// The subscription's registration state for a namespace; ARM's 409 when not registered.
+pub fn require_provider(state: &State, sub: &str, namespace: &str) -> Result<()> {
+    match state.get(&subscription_id(sub)) {
+        Some(Record::Subscription(s)) if s.registered_providers.contains_key(&namespace.to_ascii_lowercase()) => Ok(()),
+        _ => Err(Error::conflict(
+            "MissingSubscriptionRegistration",
+            format!("The subscription is not registered to use namespace '{namespace}'. See https://aka.ms/rps-not-found for how to register subscriptions."),
+        )),
+    }
+}
+
+fn known_provider(namespace: &str) -> Result<&'static (&'static str, &'static [&'static str])> {
+    PROVIDERS.iter().find(|(n, _)| n.eq_ignore_ascii_case(namespace)).ok_or_else(|| {
+        Error::not_found(
+            "InvalidResourceNamespace",
+            format!("The resource namespace '{namespace}' is invalid."),
+        )
+    })
+}
+
+/// Registers (or unregisters) a provider on the subscription; returns its rendering.
+pub fn set_provider_registration(state: &State, batch: &mut Batch, caller: &Caller, sub: &str, namespace: &str, register: bool) -> Result<Value> {
+    let mut s = subscription(state, caller, sub)?;
+    let (name, _) = known_provider(namespace)?;
+    if register {
+        s.registered_providers.insert(name.to_ascii_lowercase(), name.to_string());
+    } else {
+        s.registered_providers.remove(&name.to_ascii_lowercase());
+    }
+    let out = render_provider(&s, name);
+    batch.put(&subscription_id(sub), Record::Subscription(s));
+    Ok(out)
+}
+
+pub fn provider(state: &State, caller: &Caller, sub: &str, namespace: &str) -> Result<Value> {
+    let s = subscription(state, caller, sub)?;
+    let (name, _) = known_provider(namespace)?;
+    Ok(render_provider(&s, name))
+}
+
+pub fn providers(state: &State, caller: &Caller, sub: &str) -> Result<Vec<Value>> {
+    let s = subscription(state, caller, sub)?;
+    Ok(PROVIDERS.iter().map(|(n, _)| render_provider(&s, n)).collect())
+}
+
+fn render_provider(s: &Subscription, namespace: &str) -> Value {
+    let types = PROVIDERS.iter().find(|(n, _)| *n == namespace).map(|(_, t)| *t).unwrap_or(&[]);
+    let registered = s.registered_providers.contains_key(&namespace.to_ascii_lowercase());
+    json!({
+        "id": format!("/subscriptions/{}/providers/{namespace}", s.subscription_id),
+        "namespace": namespace,
+        "registrationState": if registered { "Registered" } else { "NotRegistered" },
+        "registrationPolicy": "RegistrationRequired",
+        "resourceTypes": types.iter().map(|t| json!({
+            "resourceType": t,
+            "locations": REGIONS,
+            "apiVersions": [],
+            "capabilities": "None",
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// A resource group that must exist (ARM's `ResourceGroupNotFound` otherwise).
+pub fn resource_group(state: &State, caller: &Caller, sub: &str, rg: &str) -> Result<ResourceGroup> {
+    subscription(state, caller, sub)?;
+    match state.get(&resource_group_id(sub, rg)) {
+        Some(Record::ResourceGroup(g)) => Ok(g.clone()),
+        _ => Err(Error::resource_group_not_found(rg)),
+    }
+}
+
+pub fn resource_groups(state: &State, caller: &Caller, sub: &str) -> Result<Vec<ResourceGroup>> {
+    subscription(state, caller, sub)?;
+    Ok(state
+        .descendants(&format!("{}/resourcegroups", subscription_id(sub)))
+        .filter_map(|(_, r)| match r {
+            Record::ResourceGroup(g) => Some(g.clone()),
+            _ => None,
+        })
+        .collect())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceGroupSpec {
+    pub location: String,
+    #[serde(default)]
+    pub tags: Option<Tags>,
+    #[serde(default)]
+    pub managed_by: Option<String>,
+}
+
+/// PUT a resource group. Returns (group, created). The location of an existing group cannot change.
+pub fn put_resource_group(state: &State, batch: &mut Batch, caller: &Caller, sub: &str, rg: &str, spec: ResourceGroupSpec) -> Result<(ResourceGroup, bool)> {
+    subscription(state, caller, sub)?;
+    vaultlink_rules::resource_group_name(rg)?;
+    let loc = location(&spec.location)?;
+    let existing = match state.get(&resource_group_id(sub, rg)) {
+        Some(Record::ResourceGroup(g)) => Some(g.clone()),
+        _ => None,
+    };
+    if let Some(g) = &existing
+        && g.location != loc
+    {
+        return Err(Error::conflict(
+            "InvalidResourceGroupLocation",
+            format!("Invalid resource group location '{loc}'. The Resource group already exists in location '{}'.", g.location),
+        ));
+    }
+    let group = ResourceGroup {
+        id: existing.as_ref().map(|g| g.id.clone()).unwrap_or_else(|| resource_group_id(sub, rg)),
+        name: existing.as_ref().map(|g| g.name.clone()).unwrap_or_else(|| rg.to_string()),
+        location: loc,
+        tags: spec.tags.unwrap_or_default(),
+        managed_by: spec.managed_by,
+    };
+    batch.put(&group.id, Record::ResourceGroup(group.clone()));
+    Ok((group, existing.is_none()))
+}
+
+/// PATCH a resource group's tags.
+pub fn patch_resource_group(state: &State, batch: &mut Batch, caller: &Caller, sub: &str, rg: &str, body: &Value) -> Result<ResourceGroup> {
+    let mut group = resource_group(state, caller, sub, rg)?;
+    if let Some(tags) = body.get("tags") {
+        group.tags = serde_json::from_value(tags.clone())
+            .map_err(|e| Error::bad_request("InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'.")))?;
+    }
+    batch.put(&group.id, Record::ResourceGroup(group.clone()));
+    Ok(group)
+}
+
+/// DELETE a resource group and everything in it (vaults go to the soft-deleted state, as in Azure).
+pub fn delete_resource_group(state: &State, batch: &mut Batch, caller: &Caller, sub: &str, rg: &str) -> Result<()> {
+    let group = resource_group(state, caller, sub, rg)?;
+    let ids: Vec<String> = state
+        .descendants(&group.id)
+        .filter_map(|(_, r)| match r {
+            Record::Vault(v) => Some(v.id.clone()),
+            Record::PrivateEndpoint(p) => Some(p.id.clone()),
+            _ => None,
+        })
+        .collect();
+    // Resources with effects outside the group first: endpoints drop their vault connections,
+    // vaults become deleted vaults.
+    for id in ids {
+        match state.get(&id) {
+            Some(Record::PrivateEndpoint(pe)) => crate::network::endpoint_teardown(state, batch, pe),
+            Some(Record::Vault(v)) => crate::keyvault::soft_delete(state, batch, v)?,
+            _ => {}
+        }
+    }
+    batch.delete_tree(state, &group.id);
+    Ok(())
+}
+
+pub fn render_resource_group(g: &ResourceGroup) -> Value {
+    let mut v = json!({
+        "id": g.id,
+        "name": g.name,
+        "type": "Microsoft.Resources/resourceGroups",
+        "location": g.location,
+        "properties": {"provisioningState": "Succeeded"},
+    });
+    if !g.tags.is_empty() {
+        v["tags"] = json!(g.tags);
+    }
+    if let Some(m) = &g.managed_by {
+        v["managedBy"] = json!(m);
+    }
+    v
+}

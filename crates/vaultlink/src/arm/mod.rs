@@ -1,0 +1,448 @@
+//! Azure Resource Manager: authentication, api-version checks, and the routes table. Handlers are
+//! one core call each; rendering lives with each resource in the core.
+
+mod error;
+
+use hyper::{Method, StatusCode};
+use serde_json::{Value, json};
+use vaultlink_core::engine::now;
+use vaultlink_core::privatedns::Preconditions;
+use vaultlink_core::{Caller, Error, Result, State, connections, identity, keyvault, network, privatedns, resources, zonegroups};
+
+use crate::http::{App, Req, Resp, empty};
+
+/// Oldest and newest api-version each namespace accepts (inclusive). The real clients' versions
+/// (az-cli-contract.md) all fall inside; a version outside is refused as ARM refuses it.
+const API_VERSIONS: &[(&str, &str, &str)] = &[
+    ("microsoft.resources", "2014-04-01", "2025-04-01"),
+    ("microsoft.keyvault", "2015-06-01", "2026-02-01"),
+    ("microsoft.network", "2015-06-15", "2026-03-01"),
+    ("microsoft.authorization", "2015-07-01", "2025-01-01"),
+];
+
+fn json_ok(status: StatusCode, v: &Value) -> Resp {
+    crate::http::json(status, v)
+}
+
+fn list(values: Vec<Value>) -> Resp {
+    json_ok(StatusCode::OK, &json!({"value": values}))
+}
+
+fn created(created: bool) -> StatusCode {
+    if created { StatusCode::CREATED } else { StatusCode::OK }
+}
+
+fn deleted(existed: bool) -> Resp {
+    empty(if existed { StatusCode::OK } else { StatusCode::NO_CONTENT })
+}
+
+/// The path, split into original-case segments and lower-case ones for matching.
+struct Path {
+    orig: Vec<String>,
+    lower: Vec<String>,
+}
+
+impl Path {
+    fn new(path: &str) -> Self {
+        let orig: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
+        let lower = orig.iter().map(|s| s.to_ascii_lowercase()).collect();
+        Self { orig, lower }
+    }
+    fn at(&self, i: usize) -> &str {
+        &self.orig[i]
+    }
+}
+
+/// The namespace a path addresses, for the api-version check.
+fn namespace(p: &Path) -> &'static str {
+    let ns = p.lower.iter().position(|s| s == "providers").and_then(|i| p.lower.get(i + 1));
+    match ns.map(String::as_str) {
+        Some("microsoft.keyvault") => "microsoft.keyvault",
+        Some("microsoft.network") => "microsoft.network",
+        Some("microsoft.authorization") => "microsoft.authorization",
+        _ => "microsoft.resources",
+    }
+}
+
+fn check_api_version(req: &Req, p: &Path) -> Result<String> {
+    let Some(v) = req.query("api-version") else {
+        return Err(Error::bad_request("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests."));
+    };
+    let ns = namespace(p);
+    let (_, min, max) = API_VERSIONS.iter().find(|(n, _, _)| *n == ns).copied().unwrap_or(("", "", ""));
+    let date = v.get(..10).unwrap_or("");
+    let well_formed = date.len() == 10
+        && date.chars().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() })
+        && (v.len() == 10 || v[10..].starts_with("-preview") || v[10..].starts_with("-beta") || v[10..].starts_with("-alpha"));
+    if !well_formed {
+        return Err(Error::bad_request(
+            "InvalidApiVersionParameter",
+            format!("The api-version '{v}' is invalid. The supported versions are between '{min}' and '{max}'."),
+        ));
+    }
+    if date < min || date > max {
+        return Err(Error::bad_request(
+            "NoRegisteredProviderFound",
+            format!("No registered resource provider found for API version '{v}' in namespace '{ns}'. The supported api-versions are between '{min}' and '{max}'."),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// Validates the bearer token: signature, lifetime, audience. ARM's 401s otherwise.
+fn authenticate(app: &App, req: &Req) -> Result<Caller> {
+    let Some(auth) = req.header("authorization") else {
+        return Err(Error::Unauthorized { code: "AuthenticationFailed".into(), message: "Authentication failed. The 'Authorization' header is missing.".into() });
+    };
+    let Some(token) = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")) else {
+        return Err(Error::Unauthorized { code: "AuthenticationFailedInvalidHeader".into(), message: "Authentication failed. The 'Authorization' header is provided in an invalid format.".into() });
+    };
+    let claims = app.signer.verify(token.trim(), now()).map_err(|e| match e {
+        vaultlink_crypto::TokenError::Expired => Error::Unauthorized {
+            code: "ExpiredAuthenticationToken".into(),
+            message: "The access token expiry UTC time is earlier than current UTC time.".into(),
+        },
+        _ => Error::Unauthorized { code: "InvalidAuthenticationToken".into(), message: "The access token is invalid.".into() },
+    })?;
+    let direct_audience = format!("https://{}/", req.authority);
+    let mut audiences: Vec<&str> = identity::ARM_AUDIENCES.to_vec();
+    audiences.push(&direct_audience);
+    app.engine.read(|s| identity::caller_from_claims(s, &claims, &audiences))
+}
+
+fn body_json(req: &Req) -> Result<Value> {
+    if req.body.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(&req.body).map_err(|e| {
+        Error::bad_request("InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'."))
+    })
+}
+
+fn preconditions(req: &Req) -> Preconditions<'_> {
+    Preconditions { if_match: req.header("if-match"), if_none_match: req.header("if-none-match") }
+}
+
+pub fn handle(app: &App, req: &Req) -> Resp {
+    let p = Path::new(&req.path);
+    let l: Vec<&str> = p.lower.iter().map(String::as_str).collect();
+    if req.method == Method::GET && matches!(l.as_slice(), ["metadata", "endpoints"]) {
+        return json_ok(StatusCode::OK, &metadata_endpoints(req));
+    }
+    let result = (|| {
+        let api_version = check_api_version(req, &p)?;
+        let caller = authenticate(app, req)?;
+        dispatch(app, req, &p, &l, &caller, &api_version)
+    })();
+    match result {
+        Ok(r) => r,
+        Err(e) => {
+            if !matches!(e, Error::NotFound { .. }) {
+                tracing::info!(method = %req.method, path = %req.path, code = e.code(), "refused");
+            }
+            let mut r = error::render(&e);
+            if matches!(e, Error::Unauthorized { .. })
+                && let Ok(v) = hyper::header::HeaderValue::from_str(&format!(
+                    "Bearer authorization_uri=\"https://login.microsoftonline.com/{}\", error=\"invalid_token\", error_description=\"{}\"",
+                    vaultlink_core::seed::TENANT_ID,
+                    e.code()
+                ))
+            {
+                r.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, v);
+            }
+            r
+        }
+    }
+}
+
+/// `GET /metadata/endpoints`: what `az cloud register --endpoint-resource-manager` reads.
+fn metadata_endpoints(req: &Req) -> Value {
+    let b = format!("https://{}", req.authority);
+    json!({
+        "galleryEndpoint": format!("{b}/"),
+        "graphEndpoint": format!("{b}/"),
+        "portalEndpoint": format!("{b}/"),
+        "name": "Vaultlink",
+        "portal": b,
+        "authentication": {"loginEndpoint": b, "audiences": [format!("{b}/")], "tenant": "common", "identityProvider": "AAD"},
+        "media": format!("{b}/"),
+        "graphAudience": format!("{b}/"),
+        "graph": format!("{b}/"),
+        "microsoftGraphResourceId": format!("{b}/"),
+        "activeDirectoryDataLake": format!("{b}/"),
+        "batch": format!("{b}/"),
+        "resourceManager": format!("{b}/"),
+        "vmImageAliasDoc": format!("{b}/aliases.json"),
+        "sqlManagement": format!("{b}/"),
+        "gallery": format!("{b}/"),
+        "suffixes": {
+            "keyVaultDns": "vault.azure.net",
+            "storage": "core.windows.net",
+            "sqlServerHostname": "database.windows.net",
+            "acrLoginServer": "azurecr.io",
+            "mhsmDns": "managedhsm.azure.net",
+        },
+    })
+}
+
+/// Runs a write operation through the engine.
+fn write<R>(app: &App, f: impl FnOnce(&State, &mut vaultlink_core::Batch) -> Result<R>) -> Result<R> {
+    app.engine.write(f)
+}
+
+/// The routes table: (method, lower-cased path) -> one core call.
+fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Caller, api: &str) -> Result<Resp> {
+    use Method as M;
+    let e = &app.engine;
+    let m = &req.method;
+    Ok(match (m, l) {
+        // ---- subscriptions, resource groups, providers
+        (&M::GET, ["subscriptions"]) => list(e.read(|s| resources::subscriptions(s, c)).iter().map(resources::render_subscription).collect()),
+        (&M::GET, ["subscriptions", _]) => json_ok(StatusCode::OK, &resources::render_subscription(&e.read(|s| resources::subscription(s, c, p.at(1)))?)),
+        (&M::GET, ["subscriptions", _, "locations"]) => list(resources::REGIONS.iter().map(|r| json!({"id": format!("/subscriptions/{}/locations/{r}", p.at(1)), "name": r, "displayName": r, "type": "Region"})).collect()),
+        (&M::GET, ["subscriptions", _, "resourcegroups"]) => list(e.read(|s| resources::resource_groups(s, c, p.at(1)))?.iter().map(resources::render_resource_group).collect()),
+        (&M::GET, ["subscriptions", _, "resourcegroups", _]) => json_ok(StatusCode::OK, &resources::render_resource_group(&e.read(|s| resources::resource_group(s, c, p.at(1), p.at(3)))?)),
+        (&M::HEAD, ["subscriptions", _, "resourcegroups", _]) => empty(if e.read(|s| resources::resource_group(s, c, p.at(1), p.at(3))).is_ok() { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }),
+        (&M::PUT, ["subscriptions", _, "resourcegroups", _]) => {
+            let spec = vaultlink_core::wire::parse(body_json(req)?)?;
+            let (g, new) = write(app, |s, b| resources::put_resource_group(s, b, c, p.at(1), p.at(3), spec))?;
+            json_ok(created(new), &resources::render_resource_group(&g))
+        }
+        (&M::PATCH, ["subscriptions", _, "resourcegroups", _]) => {
+            let body = body_json(req)?;
+            json_ok(StatusCode::OK, &resources::render_resource_group(&write(app, |s, b| resources::patch_resource_group(s, b, c, p.at(1), p.at(3), &body))?))
+        }
+        (&M::DELETE, ["subscriptions", _, "resourcegroups", _]) => {
+            write(app, |s, b| resources::delete_resource_group(s, b, c, p.at(1), p.at(3)))?;
+            empty(StatusCode::OK)
+        }
+        (&M::GET, ["subscriptions", _, "resources"]) => list(generic_resources(e, c, p.at(1), None, req)?),
+        (&M::GET, ["subscriptions", _, "resourcegroups", _, "resources"]) => list(generic_resources(e, c, p.at(1), Some(p.at(3)), req)?),
+        (&M::GET, ["subscriptions", _, "providers"]) => list(e.read(|s| resources::providers(s, c, p.at(1)))?),
+        (&M::GET, ["subscriptions", _, "providers", _]) => json_ok(StatusCode::OK, &e.read(|s| resources::provider(s, c, p.at(1), p.at(3)))?),
+        (&M::POST, ["subscriptions", _, "providers", _, action @ ("register" | "unregister")]) => {
+            let register = *action == "register";
+            json_ok(StatusCode::OK, &write(app, |s, b| resources::set_provider_registration(s, b, c, p.at(1), p.at(3), register))?)
+        }
+
+        // ---- Microsoft.KeyVault
+        (&M::POST, ["subscriptions", _, "providers", "microsoft.keyvault", "checknameavailability"]) => {
+            let body = body_json(req)?;
+            let name = body.get("name").and_then(Value::as_str).ok_or_else(|| Error::bad_request("BadRequest", "The property 'name' is required."))?;
+            json_ok(StatusCode::OK, &e.read(|s| keyvault::check_name_availability(s, name)))
+        }
+        (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "vaults"]) => {
+            list(e.read(|s| keyvault::vaults_in(s, c, p.at(1), None).map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect()))?)
+        }
+        (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "deletedvaults"]) => list(e.read(|s| keyvault::deleted_vaults(s, c, p.at(1)))?.iter().map(keyvault::render_deleted_vault).collect()),
+        (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "locations", _, "deletedvaults", _]) => {
+            json_ok(StatusCode::OK, &keyvault::render_deleted_vault(&e.read(|s| keyvault::deleted_vault(s, c, p.at(1), p.at(5), p.at(7)))?))
+        }
+        (&M::POST, ["subscriptions", _, "providers", "microsoft.keyvault", "locations", _, "deletedvaults", _, "purge"]) => {
+            write(app, |s, b| keyvault::purge_deleted_vault(s, b, c, p.at(1), p.at(5), p.at(7)))?;
+            empty(StatusCode::OK)
+        }
+        (&M::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "vaults"]) => {
+            list(e.read(|s| keyvault::vaults_in(s, c, p.at(1), Some(p.at(3))).map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect()))?)
+        }
+        (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "vaults", _, rest @ ..]) => vault_routes(app, req, p, rest, c, api)?,
+
+        // ---- Microsoft.Network
+        (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", rest @ ..]) => network_routes(app, req, p, rest, c)?,
+        (&M::GET, ["subscriptions", _, "providers", "microsoft.network", kind]) => {
+            let scope = resources::subscription_id(&e.read(|s| resources::subscription(s, c, p.at(1)))?.subscription_id);
+            list(list_network(e, &scope, kind)?)
+        }
+        _ => return Err(no_route(req)),
+    })
+}
+
+fn no_route(req: &Req) -> Error {
+    Error::bad_request("NoRegisteredProviderFound", format!("No registered resource provider found for the request {} {}.", req.method, req.path))
+}
+
+/// Routes below `.../vaults/{name}`.
+fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller, api: &str) -> Result<Resp> {
+    use Method as M;
+    let e = &app.engine;
+    let key = (p.at(1), p.at(3), p.at(7));
+    Ok(match (&req.method, rest) {
+        (&M::GET, []) => json_ok(StatusCode::OK, &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?),
+        (&M::PUT, []) => {
+            let spec = vaultlink_core::wire::parse(body_json(req)?)?;
+            let (out, rendered) = write(app, |s, b| {
+                let out = keyvault::put_vault(s, b, c, key, api, spec)?;
+                let rendered = keyvault::render_vault(s, &out.vault);
+                Ok((out.created, rendered))
+            })?;
+            // The rendering above saw the state before the write; re-read for derived fields.
+            let _ = rendered;
+            json_ok(created(out), &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?)
+        }
+        (&M::PATCH, []) => {
+            let body = body_json(req)?;
+            write(app, |s, b| keyvault::patch_vault(s, b, c, key, body))?;
+            json_ok(StatusCode::OK, &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?)
+        }
+        (&M::DELETE, []) => deleted(write(app, |s, b| keyvault::delete_vault(s, b, c, key))?),
+        (&M::GET, ["privatelinkresources"]) => json_ok(StatusCode::OK, &keyvault::render_private_link_resources(&e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2))?)),
+        (&M::GET, ["privateendpointconnections"]) => list(e.read(|s| connections::list(s, c, key))?.iter().map(connections::render).collect()),
+        (&M::GET, ["privateendpointconnections", _]) => json_ok(StatusCode::OK, &connections::render(&e.read(|s| connections::get(s, c, key, p.at(9)))?)),
+        (&M::PUT, ["privateendpointconnections", _]) => {
+            let spec = vaultlink_core::wire::parse(body_json(req)?)?;
+            json_ok(StatusCode::OK, &connections::render(&write(app, |s, b| connections::put(s, b, c, key, p.at(9), spec))?))
+        }
+        (&M::DELETE, ["privateendpointconnections", _]) => match write(app, |s, b| connections::delete(s, b, c, key, p.at(9)))? {
+            Some(mut pec) => {
+                pec.provisioning_state = "Disconnected".into();
+                json_ok(StatusCode::OK, &connections::render(&pec))
+            }
+            None => empty(StatusCode::NO_CONTENT),
+        },
+        (&M::PUT, ["accesspolicies", op @ ("add" | "replace" | "remove")]) => {
+            let body = body_json(req)?;
+            let op = op.to_string();
+            json_ok(StatusCode::OK, &write(app, |s, b| vaultlink_core::keyvault::update_access_policies(s, b, c, key, &op, body))?)
+        }
+        _ => return Err(no_route(req)),
+    })
+}
+
+/// Routes below `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Network/`.
+fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller) -> Result<Resp> {
+    use Method as M;
+    let e = &app.engine;
+    let (sub, rg) = (p.at(1), p.at(3));
+    let n = |i: usize| p.at(6 + i);
+    Ok(match (&req.method, rest) {
+        (&M::GET, [kind]) => {
+            let scope = e.read(|s| resources::resource_group(s, c, sub, rg))?.id;
+            list(list_network(e, &scope, kind)?)
+        }
+        // virtual networks and subnets
+        (&M::GET, ["virtualnetworks", _]) => json_ok(StatusCode::OK, &e.read(|s| network::get_vnet(s, c, (sub, rg, n(1))).map(|v| network::render_vnet(s, &v)))?),
+        (&M::PUT, ["virtualnetworks", _]) => {
+            let body = body_json(req)?;
+            let (v, new) = write(app, |s, b| network::put_vnet(s, b, c, (sub, rg, n(1)), body))?;
+            json_ok(created(new), &e.read(|s| network::render_vnet(s, &network::vnet(s, &v.id).unwrap_or(v))))
+        }
+        (&M::DELETE, ["virtualnetworks", _]) => deleted(write(app, |s, b| network::delete_vnet(s, b, c, (sub, rg, n(1))))?),
+        (&M::GET, ["virtualnetworks", _, "subnets"]) => list(e.read(|s| network::get_vnet(s, c, (sub, rg, n(1))).map(|v| network::subnets_of(s, &v.id).iter().map(|x| network::render_subnet(s, x)).collect()))?),
+        (&M::GET, ["virtualnetworks", _, "subnets", _]) => json_ok(StatusCode::OK, &e.read(|s| network::get_subnet(s, c, (sub, rg, n(1), n(3))).map(|x| network::render_subnet(s, &x)))?),
+        (&M::PUT, ["virtualnetworks", _, "subnets", _]) => {
+            let body = body_json(req)?;
+            let (x, new) = write(app, |s, b| network::put_subnet(s, b, c, (sub, rg, n(1), n(3)), body))?;
+            json_ok(created(new), &e.read(|s| network::render_subnet(s, &x)))
+        }
+        (&M::DELETE, ["virtualnetworks", _, "subnets", _]) => deleted(write(app, |s, b| network::delete_subnet(s, b, c, (sub, rg, n(1), n(3))))?),
+        // network interfaces
+        (&M::GET, ["networkinterfaces", _]) => json_ok(StatusCode::OK, &network::render_nic(&e.read(|s| network::get_nic(s, c, (sub, rg, n(1))))?)),
+        (&M::PUT, ["networkinterfaces", _]) => {
+            let body = body_json(req)?;
+            let (x, new) = write(app, |s, b| network::put_nic(s, b, c, (sub, rg, n(1)), body))?;
+            json_ok(created(new), &network::render_nic(&x))
+        }
+        (&M::DELETE, ["networkinterfaces", _]) => deleted(write(app, |s, b| network::delete_nic(s, b, c, (sub, rg, n(1))))?),
+        // private endpoints and their zone groups
+        (&M::GET, ["privateendpoints", _]) => json_ok(StatusCode::OK, &e.read(|s| network::get_endpoint(s, c, (sub, rg, n(1))).map(|x| network::render_endpoint(s, &x)))?),
+        (&M::PUT, ["privateendpoints", _]) => {
+            let body = body_json(req)?;
+            let (x, new) = write(app, |s, b| network::put_endpoint(s, b, c, (sub, rg, n(1)), body))?;
+            json_ok(created(new), &e.read(|s| network::render_endpoint(s, &x)))
+        }
+        (&M::DELETE, ["privateendpoints", _]) => deleted(write(app, |s, b| network::delete_endpoint(s, b, c, (sub, rg, n(1))))?),
+        (&M::GET, ["privateendpoints", _, "privatednszonegroups"]) => list(e.read(|s| zonegroups::list(s, c, (sub, rg, n(1))).map(|gs| gs.iter().map(|g| zonegroups::render(s, g)).collect()))?),
+        (&M::GET, ["privateendpoints", _, "privatednszonegroups", _]) => json_ok(StatusCode::OK, &e.read(|s| zonegroups::get(s, c, (sub, rg, n(1), n(3))).map(|g| zonegroups::render(s, &g)))?),
+        (&M::PUT, ["privateendpoints", _, "privatednszonegroups", _]) => {
+            let body = body_json(req)?;
+            let (g, new) = write(app, |s, b| zonegroups::put(s, b, c, (sub, rg, n(1), n(3)), body))?;
+            json_ok(created(new), &e.read(|s| zonegroups::render(s, &g)))
+        }
+        (&M::DELETE, ["privateendpoints", _, "privatednszonegroups", _]) => deleted(write(app, |s, b| zonegroups::delete(s, b, c, (sub, rg, n(1), n(3))))?),
+        // private DNS zones, links, record sets
+        (_, ["privatednszones", _, rest @ ..]) => dns_routes(app, req, (sub, rg, n(1)), rest, p, c)?,
+        _ => return Err(no_route(req)),
+    })
+}
+
+fn dns_routes(app: &App, req: &Req, zone: (&str, &str, &str), rest: &[&str], p: &Path, c: &Caller) -> Result<Resp> {
+    use Method as M;
+    let e = &app.engine;
+    let pre = preconditions(req);
+    let n = |i: usize| p.at(8 + i);
+    Ok(match (&req.method, rest) {
+        (&M::GET, []) => json_ok(StatusCode::OK, &e.read(|s| privatedns::get_zone(s, c, zone).map(|z| privatedns::render_zone(s, &z)))?),
+        (&M::PUT, []) => {
+            let body = body_json(req)?;
+            let (z, new) = write(app, |s, b| privatedns::put_zone(s, b, c, zone, body, pre))?;
+            json_ok(created(new), &e.read(|s| privatedns::render_zone(s, &z)))
+        }
+        (&M::PATCH, []) => {
+            let body = body_json(req)?;
+            let z = write(app, |s, b| privatedns::patch_zone(s, b, c, zone, body, pre))?;
+            json_ok(StatusCode::OK, &e.read(|s| privatedns::render_zone(s, &z)))
+        }
+        (&M::DELETE, []) => deleted(write(app, |s, b| privatedns::delete_zone(s, b, c, zone, pre))?),
+        (&M::GET, ["virtualnetworklinks"]) => list(e.read(|s| privatedns::get_zone(s, c, zone).map(|z| privatedns::links_of(s, &z.id).iter().map(privatedns::render_link).collect()))?),
+        (&M::GET, ["virtualnetworklinks", _]) => json_ok(StatusCode::OK, &privatedns::render_link(&e.read(|s| privatedns::get_link(s, c, (zone.0, zone.1, zone.2, n(1))))?)),
+        (&M::PUT | &M::PATCH, ["virtualnetworklinks", _]) => {
+            let body = body_json(req)?;
+            let (l, new) = write(app, |s, b| privatedns::put_link(s, b, c, (zone.0, zone.1, zone.2, n(1)), body, pre))?;
+            json_ok(if req.method == M::PATCH { StatusCode::OK } else { created(new) }, &privatedns::render_link(&l))
+        }
+        (&M::DELETE, ["virtualnetworklinks", _]) => deleted(write(app, |s, b| privatedns::delete_link(s, b, c, (zone.0, zone.1, zone.2, n(1)), pre))?),
+        (&M::GET, ["all"]) => list(e.read(|s| privatedns::list_record_sets(s, c, zone, None))?.iter().map(|r| privatedns::render_record_set(&zone.2.to_ascii_lowercase(), r)).collect()),
+        (&M::GET, [_]) => list(e.read(|s| privatedns::list_record_sets(s, c, zone, Some(n(0))))?.iter().map(|r| privatedns::render_record_set(&zone.2.to_ascii_lowercase(), r)).collect()),
+        (&M::GET, [_, _]) => json_ok(StatusCode::OK, &privatedns::render_record_set(&zone.2.to_ascii_lowercase(), &e.read(|s| privatedns::get_record_set(s, c, (zone.0, zone.1, zone.2, n(0), n(1))))?)),
+        (&M::PUT | &M::PATCH, [_, _]) => {
+            let body = body_json(req)?;
+            let patch = req.method == M::PATCH;
+            let (r, new) = write(app, |s, b| privatedns::put_record_set(s, b, c, (zone.0, zone.1, zone.2, n(0), n(1)), body, pre, patch))?;
+            json_ok(if patch { StatusCode::OK } else { created(new) }, &privatedns::render_record_set(&zone.2.to_ascii_lowercase(), &r))
+        }
+        (&M::DELETE, [_, _]) => deleted(write(app, |s, b| privatedns::delete_record_set(s, b, c, (zone.0, zone.1, zone.2, n(0), n(1)), pre))?),
+        _ => return Err(no_route(req)),
+    })
+}
+
+/// Lists one Microsoft.Network resource kind in a scope.
+fn list_network(e: &vaultlink_core::Engine, scope: &str, kind: &str) -> Result<Vec<Value>> {
+    use vaultlink_core::model::Record as R;
+    e.read(|s| {
+        Ok(match kind {
+            "virtualnetworks" => network::list_in(s, scope, |r| if let R::VirtualNetwork(v) = r { Some(network::render_vnet(s, v)) } else { None }),
+            "networkinterfaces" => network::list_in(s, scope, |r| if let R::NetworkInterface(v) = r { Some(network::render_nic(v)) } else { None }),
+            "privateendpoints" => network::list_in(s, scope, |r| if let R::PrivateEndpoint(v) = r { Some(network::render_endpoint(s, v)) } else { None }),
+            "privatednszones" => network::list_in(s, scope, |r| if let R::PrivateDnsZone(v) = r { Some(privatedns::render_zone(s, v)) } else { None }),
+            other => return Err(Error::bad_request("NoRegisteredProviderFound", format!("No registered resource provider found for resource type '{other}' in namespace 'Microsoft.Network'."))),
+        })
+    })
+}
+
+/// `GET .../resources` with an optional `$filter=resourceType eq '...'`: the generic list `az keyvault list` uses.
+fn generic_resources(e: &vaultlink_core::Engine, c: &Caller, sub: &str, rg: Option<&str>, req: &Req) -> Result<Vec<Value>> {
+    use vaultlink_core::model::Record as R;
+    let wanted = req.query("$filter").and_then(|f| f.split_once("eq")).map(|(_, v)| v.trim().trim_matches('\'').to_ascii_lowercase());
+    e.read(|s| {
+        let scope = match rg {
+            Some(rg) => resources::resource_group(s, c, sub, rg)?.id,
+            None => resources::subscription_id(&resources::subscription(s, c, sub)?.subscription_id),
+        };
+        Ok(s.descendants(&scope)
+            .filter_map(|(_, r)| {
+                let (id, name, kind, location, tags) = match r {
+                    R::Vault(v) => (&v.id, &v.name, keyvault::VAULT_TYPE, v.location.as_str(), &v.tags),
+                    R::VirtualNetwork(v) => (&v.id, &v.name, network::VNET_TYPE, v.location.as_str(), &v.tags),
+                    R::NetworkInterface(v) => (&v.id, &v.name, network::NIC_TYPE, v.location.as_str(), &v.tags),
+                    R::PrivateEndpoint(v) => (&v.id, &v.name, network::PE_TYPE, v.location.as_str(), &v.tags),
+                    R::PrivateDnsZone(v) => (&v.id, &v.name, privatedns::ZONE_TYPE, "global", &v.tags),
+                    _ => return None,
+                };
+                if wanted.as_ref().is_some_and(|w| *w != kind.to_ascii_lowercase()) {
+                    return None;
+                }
+                Some(json!({"id": id, "name": name, "type": kind, "location": location, "tags": tags}))
+            })
+            .collect())
+    })
+}

@@ -1,0 +1,246 @@
+//! HTTP plumbing shared by every surface: the application state, the request shape handed to
+//! surfaces, host-based dispatch, and the TLS and identity listeners.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use vaultlink_core::Engine;
+use vaultlink_crypto::{Sealer, TokenSigner};
+
+/// Largest request body accepted (ARM's limit is 4 MB; the data plane's values are far smaller).
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Everything a request handler can reach.
+pub struct App {
+    pub engine: Engine,
+    pub signer: TokenSigner,
+    #[allow(dead_code)]
+    pub sealer: Sealer,
+    /// The identity endpoint's address, so the proxy can serve plain-HTTP requests for it.
+    pub identity_addr: SocketAddr,
+}
+
+impl App {
+    pub fn new(engine: Engine, signer: TokenSigner, sealer: Sealer, identity_addr: SocketAddr) -> Self {
+        Self { engine, signer, sealer, identity_addr }
+    }
+}
+
+/// How a request reached vaultlink (its ingress adapter).
+#[derive(Debug, Clone)]
+pub enum Ingress {
+    /// Through the CONNECT proxy; `identity` is the user name in the proxy URL, if any.
+    Proxy {
+        #[allow(dead_code)]
+        identity: Option<String>,
+    },
+    /// On the direct HTTPS listener.
+    Direct,
+    /// On the plain-HTTP identity (IMDS) listener.
+    Identity,
+}
+
+/// A request, read whole, as surfaces see it.
+#[derive(Debug)]
+pub struct Req {
+    pub method: Method,
+    /// Percent-decoded path.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// Host name without port, lower-cased.
+    pub host: String,
+    /// `Host` as sent (with port), for building absolute URLs back to the caller.
+    pub authority: String,
+    pub ingress: Ingress,
+}
+
+impl Req {
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub type Resp = Response<Full<Bytes>>;
+
+/// A JSON response.
+pub fn json(status: StatusCode, body: &serde_json::Value) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(serde_json::to_vec(body).unwrap_or_default())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    r
+}
+
+/// An empty response.
+pub fn empty(status: StatusCode) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = status;
+    r
+}
+
+/// A plain-text response.
+pub fn text(status: StatusCode, body: &str) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parses an `application/x-www-form-urlencoded` string (query or form body).
+pub fn parse_form(s: &str) -> Vec<(String, String)> {
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(&k.replace('+', " ")), percent_decode(&v.replace('+', " ")))
+        })
+        .collect()
+}
+
+/// Reads a hyper request into a `Req`, or answers 413 when the body is too large.
+pub async fn read_request(req: Request<Incoming>, ingress: Ingress) -> Result<Req, Resp> {
+    let (parts, body) = req.into_parts();
+    let authority = parts
+        .headers
+        .get(hyper::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+        .unwrap_or_default();
+    let host = authority.rsplit_once(':').filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit())).map_or(authority.as_str(), |(h, _)| h).to_ascii_lowercase();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return Err(json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &serde_json::json!({"error": {"code": "RequestEntityTooLarge", "message": format!("The request content size exceeds the maximum allowed size of {MAX_BODY} bytes.")}}),
+            ));
+        }
+    };
+    Ok(Req {
+        method: parts.method,
+        path: percent_decode(parts.uri.path()),
+        query: parse_form(parts.uri.query().unwrap_or("")),
+        headers: parts.headers,
+        body,
+        host,
+        authority,
+        ingress,
+    })
+}
+
+/// Which surface a host name belongs to.
+pub fn route(app: &App, req: Req) -> Resp {
+    let host = req.host.as_str();
+    let resp = if matches!(req.ingress, Ingress::Identity) {
+        crate::entra::handle_identity(app, &req)
+    } else if host == "management.azure.com" {
+        crate::arm::handle(app, &req)
+    } else if host == "login.microsoftonline.com" || host == "login.windows.net" || host == "sts.windows.net" {
+        crate::entra::handle(app, &req)
+    } else if host.ends_with(".vault.azure.net") {
+        crate::dataplane::handle(app, &req)
+    } else {
+        // The direct listener serves Resource Manager and Entra ID on one origin.
+        let first = req.path.trim_start_matches('/').split('/').next().unwrap_or("").to_ascii_lowercase();
+        match first.as_str() {
+            "subscriptions" | "providers" | "metadata" | "tenants" | "" => crate::arm::handle(app, &req),
+            _ => crate::entra::handle(app, &req),
+        }
+    };
+    with_request_id(resp)
+}
+
+fn with_request_id(mut r: Resp) -> Resp {
+    let id = uuid::Uuid::new_v4().to_string();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        r.headers_mut().insert("x-ms-request-id", v.clone());
+        r.headers_mut().insert("x-ms-correlation-request-id", v);
+    }
+    r
+}
+
+/// Serves one HTTP/1.1 connection (plain or TLS) with `ingress` as its context.
+pub async fn serve_connection<IO>(io: IO, app: Arc<App>, ingress: Ingress)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let app = app.clone();
+        let ingress = ingress.clone();
+        async move {
+            let resp = match read_request(req, ingress).await {
+                Ok(req) => {
+                    let method = req.method.clone();
+                    let path = req.path.clone();
+                    let host = req.host.clone();
+                    let app2 = app.clone();
+                    let resp = tokio::task::spawn_blocking(move || route(&app2, req)).await.unwrap_or_else(|_| {
+                        json(StatusCode::INTERNAL_SERVER_ERROR, &serde_json::json!({"error": {"code": "InternalServerError", "message": "vaultlink failed to process the request."}}))
+                    });
+                    tracing::debug!(%method, %host, %path, status = resp.status().as_u16(), "request");
+                    resp
+                }
+                Err(resp) => resp,
+            };
+            Ok::<_, Infallible>(resp)
+        }
+    });
+    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http1_only().serve_connection(TokioIo::new(io), service).await;
+}
+
+/// The direct HTTPS listener.
+pub async fn serve_tls(listener: TcpListener, app: Arc<App>, tls: Arc<rustls::ServerConfig>) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    loop {
+        let Ok((tcp, _peer)) = listener.accept().await else { continue };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            if let Ok(stream) = acceptor.accept(tcp).await {
+                serve_connection(stream, app, Ingress::Direct).await;
+            }
+        });
+    }
+}
+
+/// The plain-HTTP managed-identity listener (like IMDS at 169.254.169.254).
+pub async fn serve_identity(listener: TcpListener, app: Arc<App>) {
+    loop {
+        let Ok((tcp, _peer)) = listener.accept().await else { continue };
+        let app = app.clone();
+        tokio::spawn(serve_connection(tcp, app, Ingress::Identity));
+    }
+}

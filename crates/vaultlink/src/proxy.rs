@@ -1,0 +1,99 @@
+//! The HTTP CONNECT proxy (the portable ingress): terminates TLS for the Azure host names with
+//! vaultlink's CA and serves them in-process; refuses every other host at once.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::http::{App, Ingress, text};
+
+/// True for the hosts vaultlink plays.
+pub fn is_emulated_host(host: &str) -> bool {
+    let h = host.to_ascii_lowercase();
+    h == "management.azure.com" || h == "login.microsoftonline.com" || h == "login.windows.net" || (h.ends_with(".vault.azure.net") && h.len() > ".vault.azure.net".len())
+}
+
+/// The user name in the proxy URL (`http://NAME@127.0.0.1:8780`), sent as Basic credentials:
+/// the caller's identity (a NIC or a network), used by the network issue.
+fn proxy_identity(req: &Request<Incoming>) -> Option<String> {
+    use base64::Engine as _;
+    let v = req.headers().get("proxy-authorization")?.to_str().ok()?;
+    let b = v.strip_prefix("Basic ")?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(b.trim()).ok()?;
+    let s = String::from_utf8(raw).ok()?;
+    let user = s.split(':').next()?.to_string();
+    (!user.is_empty()).then_some(user)
+}
+
+pub async fn serve(listener: TcpListener, app: Arc<App>, tls: Arc<rustls::ServerConfig>) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    loop {
+        let Ok((tcp, _peer)) = listener.accept().await else { continue };
+        let app = app.clone();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let app = app.clone();
+                let acceptor = acceptor.clone();
+                async move { Ok::<_, Infallible>(handle(req, app, acceptor).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tcp), service).with_upgrades().await;
+        });
+    }
+}
+
+async fn handle(req: Request<Incoming>, app: Arc<App>, acceptor: tokio_rustls::TlsAcceptor) -> Response<Full<Bytes>> {
+    let identity = proxy_identity(&req);
+    if req.method() != Method::CONNECT {
+        // An absolute-URI request (plain HTTP through the proxy): only the identity endpoint is
+        // served this way, as IMDS is reached without TLS.
+        let target = req.uri().authority().map(|a| a.to_string()).unwrap_or_default();
+        if target == app.identity_addr.to_string() || target == format!("localhost:{}", app.identity_addr.port()) {
+            return match crate::http::read_request(req, Ingress::Identity).await {
+                Ok(r) => crate::http::route(&app, r),
+                Err(resp) => resp,
+            };
+        }
+        return text(StatusCode::FORBIDDEN, &format!("vaultlink proxy: plain HTTP to {target} is not served; only the Azure hosts vaultlink emulates are reachable.\n"));
+    }
+    let authority = req.uri().authority().map(|a| a.to_string()).unwrap_or_default();
+    let (host, port) = authority.rsplit_once(':').unwrap_or((authority.as_str(), "443"));
+    if port != "443" || !is_emulated_host(host) {
+        tracing::info!(target_host = %authority, "proxy refused a host vaultlink does not emulate");
+        return text(
+            StatusCode::FORBIDDEN,
+            &format!("vaultlink proxy: {authority} is not emulated (management.azure.com, login.microsoftonline.com and *.vault.azure.net are).\n"),
+        );
+    }
+    tokio::spawn(async move {
+        match hyper::upgrade::on(req).await {
+            Ok(upgraded) => match acceptor.accept(TokioIo::new(upgraded)).await {
+                Ok(tls) => crate::http::serve_connection(tls, app, Ingress::Proxy { identity }).await,
+                Err(e) => tracing::info!(error = %e, "TLS handshake through the proxy failed (does the client trust vaultlink's CA?)"),
+            },
+            Err(e) => tracing::debug!(error = %e, "CONNECT upgrade failed"),
+        }
+    });
+    Response::new(Full::new(Bytes::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_emulated_host;
+
+    #[test]
+    fn only_azure_hosts_are_emulated() {
+        assert!(is_emulated_host("management.azure.com"));
+        assert!(is_emulated_host("Login.MicrosoftOnline.com"));
+        assert!(is_emulated_host("myvault.vault.azure.net"));
+        assert!(!is_emulated_host(".vault.azure.net"));
+        assert!(!is_emulated_host("azcliprod.blob.core.windows.net"));
+        assert!(!is_emulated_host("evil.vault.azure.net.example.com"));
+    }
+}

@@ -1,0 +1,129 @@
+//! `vaultlink serve`: opens the data directory, binds the listeners, runs until SIGINT/SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use vaultlink_core::Engine;
+use vaultlink_crypto::{Ca, Sealer, TokenSigner};
+
+use crate::cli::ServeArgs;
+use crate::http::App;
+
+pub const STATE_FILE: &str = "state.db";
+pub const ENDPOINTS_FILE: &str = "endpoints.json";
+pub const CA_BUNDLE_FILE: &str = "ca-bundle.pem";
+
+/// Where a running instance listens; written to the data directory for `vaultlink env`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Endpoints {
+    pub proxy: String,
+    pub https: String,
+    pub identity: String,
+}
+
+impl Endpoints {
+    pub fn read(dir: &Path) -> Option<Self> {
+        serde_json::from_slice(&std::fs::read(dir.join(ENDPOINTS_FILE)).ok()?).ok()
+    }
+}
+
+fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if !dir.exists() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Opens the engine over the data directory's state file (or in memory).
+pub fn open_engine(dir: &Path, in_memory: bool) -> anyhow::Result<Engine> {
+    ensure_dir(dir)?;
+    let store = if in_memory {
+        vaultlink_store::Store::in_memory()
+    } else {
+        vaultlink_store::Store::open(&dir.join(STATE_FILE)).with_context(|| format!("opening {}", dir.join(STATE_FILE).display()))?
+    };
+    Ok(Engine::open(store)?)
+}
+
+/// The CA bundle clients use: vaultlink's CA first, then the system's roots (so that a client
+/// that also talks to real hosts keeps working).
+fn write_ca_bundle(dir: &Path, ca: &Ca) -> anyhow::Result<PathBuf> {
+    let mut bundle = ca.cert_pem().to_string();
+    for system in ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"] {
+        if let Ok(roots) = std::fs::read_to_string(system) {
+            bundle.push('\n');
+            bundle.push_str(&roots);
+            break;
+        }
+    }
+    let path = dir.join(CA_BUNDLE_FILE);
+    vaultlink_crypto::files::write_public(&path, bundle.as_bytes())?;
+    Ok(path)
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("VAULTLINK_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let dir = args.dir.resolve()?;
+    let engine = open_engine(&dir, args.in_memory)?;
+    let ca = Ca::load_or_create(&dir)?;
+    let signer = TokenSigner::load_or_create(&dir)?;
+    let sealer = Sealer::load_or_create(&dir)?;
+    let bundle = write_ca_bundle(&dir, &ca)?;
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
+        let proxy = TcpListener::bind(args.proxy_listen).await.with_context(|| format!("binding proxy {}", args.proxy_listen))?;
+        let https = TcpListener::bind(args.https_listen).await.with_context(|| format!("binding https {}", args.https_listen))?;
+        let identity = TcpListener::bind(args.identity_listen).await.with_context(|| format!("binding identity {}", args.identity_listen))?;
+        let endpoints = Endpoints {
+            proxy: format!("http://{}", proxy.local_addr()?),
+            https: format!("https://{}", https.local_addr()?),
+            identity: format!("http://{}", identity.local_addr()?),
+        };
+        vaultlink_crypto::files::write_public(&dir.join(ENDPOINTS_FILE), &serde_json::to_vec_pretty(&endpoints)?)?;
+        let tls = ca.server_config(&[]);
+        let app = Arc::new(App::new(engine, signer, sealer, identity.local_addr()?));
+        tracing::info!(records = app.engine.read(|s| s.len()), data_dir = %dir.display(), in_memory = args.in_memory, "state loaded");
+
+        let tasks = [
+            tokio::spawn(crate::proxy::serve(proxy, app.clone(), tls.clone())),
+            tokio::spawn(crate::http::serve_tls(https, app.clone(), tls.clone())),
+            tokio::spawn(crate::http::serve_identity(identity, app.clone())),
+        ];
+        println!("proxy    {}", endpoints.proxy);
+        println!("https    {}", endpoints.https);
+        println!("identity {}", endpoints.identity);
+        println!("data     {}", dir.display());
+        println!("ca       {}", bundle.display());
+        println!("# point clients at it:  eval \"$(vaultlink env --data-dir {})\"", dir.display());
+        println!("vaultlink ready");
+        use std::io::Write;
+        std::io::stdout().flush()?;
+
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        for t in tasks {
+            t.abort();
+        }
+        anyhow::Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

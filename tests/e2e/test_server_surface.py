@@ -1,0 +1,163 @@
+"""The server's own surface, without az: what `vaultlink env` exports, the proxy's refusal of
+other hosts, the direct listener's cloud metadata, and the real azure-identity SDK getting
+tokens through the proxy. Cheap checks that name the broken piece when az-level tests fail."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import (
+    DEV_CLIENT_ID,
+    DEV_CLIENT_SECRET,
+    SUBSCRIPTION_ID,
+    TENANT_ID,
+    Vaultlink,
+)
+
+
+@pytest.fixture(scope="module")
+def vl(vaultlink_module: Vaultlink) -> Vaultlink:
+    return vaultlink_module
+
+
+def run_python(vl: Vaultlink, code: str, env: dict[str, str] | None = None) -> Any:
+    """Run `code` in a fresh interpreter with the vaultlink env; it prints one JSON value."""
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+        env=env or vl.env, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, f"rc={proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_env_exports(vl: Vaultlink) -> None:
+    e = vl.exports
+    assert e["HTTPS_PROXY"].rstrip("/") == vl.proxy_url
+    no_proxy = {h.strip() for h in e["NO_PROXY"].split(",")}
+    assert {"localhost", "127.0.0.1"} <= no_proxy, e["NO_PROXY"]
+    assert e["AZURE_TENANT_ID"] == TENANT_ID
+    assert e["AZURE_CLIENT_ID"] == DEV_CLIENT_ID
+    assert e["AZURE_CLIENT_SECRET"] == DEV_CLIENT_SECRET
+    assert e["AZURE_SUBSCRIPTION_ID"] == SUBSCRIPTION_ID
+    assert e.get("AZURE_CORE_COLLECT_TELEMETRY") == "false"
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS"):
+        assert name in e, f"{name} not exported"
+        path = Path(e[name])
+        assert path.is_absolute() and path.is_file(), f"{name}={path}"
+        assert "BEGIN CERTIFICATE" in path.read_text(), f"{name} holds no certificate"
+        assert vl.data_dir in path.parents, f"{name}={path} is not under the data dir"
+
+
+def test_endpoints_json(vl: Vaultlink) -> None:
+    doc = json.loads((vl.data_dir / "endpoints.json").read_text())
+    assert doc["proxy"].startswith("http://127.0.0.1:")
+    assert doc["https"].startswith("https://127.0.0.1:")
+    assert doc["identity"].startswith("http://127.0.0.1:")
+
+
+def _connect(proxy_url: str, target: str) -> tuple[str, float]:
+    host, port = proxy_url.split("://", 1)[1].rstrip("/").rsplit(":", 1)
+    started = time.monotonic()
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+        data = b""
+        while b"\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    return data.split(b"\r\n", 1)[0].decode(errors="replace"), time.monotonic() - started
+
+
+def test_proxy_refuses_other_hosts_fast(vl: Vaultlink) -> None:
+    status, seconds = _connect(vl.proxy_url, "example.com:443")
+    assert status.startswith("HTTP/1.") and " 200" not in status, status
+    assert seconds < 3, f"refusal took {seconds:.1f} s"
+
+
+@pytest.mark.parametrize("host", ["management.azure.com:443", "login.microsoftonline.com:443",
+                                  "kv-any-name.vault.azure.net:443"])
+def test_proxy_accepts_azure_hosts(vl: Vaultlink, host: str) -> None:
+    status, _ = _connect(vl.proxy_url, host)
+    assert status.split()[1:2] == ["200"], status
+
+
+def test_arm_without_token_is_401(vl: Vaultlink) -> None:
+    out = run_python(vl, """
+        import json, requests
+        r = requests.get("https://management.azure.com/subscriptions?api-version=2022-12-01",
+                         timeout=30)
+        print(json.dumps({"status": r.status_code, "body": r.text,
+                          "www": r.headers.get("WWW-Authenticate")}))
+    """)
+    assert out["status"] == 401, out
+    assert json.loads(out["body"])["error"]["code"], out
+
+
+def test_direct_listener_metadata_endpoints(vl: Vaultlink) -> None:
+    port = vl.https_port
+    out = run_python(vl, f"""
+        import json, requests
+        r = requests.get("https://localhost:{port}/metadata/endpoints?api-version=2022-09-01",
+                         timeout=30)
+        print(json.dumps({{"status": r.status_code, "body": r.text}}))
+    """)
+    assert out["status"] == 200, out
+    doc = json.loads(out["body"])
+    assert doc["name"]
+    # Either loopback spelling is fine: the listener's certificate covers both.
+    ours = (f"https://localhost:{port}", f"https://127.0.0.1:{port}")
+    assert doc["authentication"]["loginEndpoint"].startswith(ours), doc
+    assert doc["authentication"]["audiences"], doc
+    assert doc["resourceManager"].startswith(ours), doc
+    assert doc["suffixes"]["keyVaultDns"].lstrip(".") == "vault.azure.net"
+
+
+def test_azure_identity_client_secret_credential(vl: Vaultlink) -> None:
+    """The real azure-identity SDK (ClientSecretCredential) through the proxy."""
+    out = run_python(vl, f"""
+        import base64, json, os
+        from azure.identity import ClientSecretCredential
+        cred = ClientSecretCredential(os.environ["AZURE_TENANT_ID"],
+                                      os.environ["AZURE_CLIENT_ID"],
+                                      os.environ["AZURE_CLIENT_SECRET"])
+        tok = cred.get_token("https://management.azure.com/.default")
+        print(json.dumps({{"token": tok.token, "expires_on": tok.expires_on}}))
+    """)
+    assert out["token"] and out["expires_on"] > time.time(), out
+
+    env = dict(vl.env, AZURE_CLIENT_SECRET="wrong")
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent("""
+            import os
+            from azure.identity import ClientSecretCredential
+            ClientSecretCredential(os.environ["AZURE_TENANT_ID"], os.environ["AZURE_CLIENT_ID"],
+                                   os.environ["AZURE_CLIENT_SECRET"]
+                                   ).get_token("https://management.azure.com/.default")
+        """)], capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode != 0
+    assert "AADSTS7000215" in proc.stderr or "invalid_client" in proc.stderr, proc.stderr
+
+
+def test_azure_identity_managed_identity(vl: Vaultlink) -> None:
+    env = {k: v for k, v in vl.env.items()
+           if k not in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")}
+    env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = vl.identity_url
+    out = run_python(vl, """
+        import json
+        from azure.identity import ManagedIdentityCredential
+        tok = ManagedIdentityCredential().get_token("https://management.azure.com/.default")
+        print(json.dumps({"token": tok.token}))
+    """, env=env)
+    assert out["token"].count(".") == 2, out
+
