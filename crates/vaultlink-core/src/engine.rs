@@ -126,9 +126,10 @@ impl Engine {
             records.insert(key, stored.record);
         }
         let engine = Self { state: RwLock::new(State { records }), store };
-        engine.write(|state, batch| {
+        engine.write(|state, batch| -> Result<()> {
             crate::identity::seed(state, batch);
             crate::resources::seed(state, batch);
+            crate::rbac::seed(state, batch);
             Ok(())
         })?;
         Ok(engine)
@@ -141,7 +142,8 @@ impl Engine {
     }
 
     /// Runs an operation: `f` validates and fills a batch; the batch is made durable, then applied.
-    pub fn write<R>(&self, f: impl FnOnce(&State, &mut Batch) -> Result<R>) -> Result<R> {
+    /// The operation's error type is its layer's (ARM's `Error`, the data plane's `KvError`).
+    pub fn write<R, E: From<Error>>(&self, f: impl FnOnce(&State, &mut Batch) -> Result<R, E>) -> Result<R, E> {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         let mut batch = Batch::default();
         let out = f(&state, &mut batch)?;
@@ -159,7 +161,7 @@ impl Engine {
                 None => Op::Delete { key: key.clone() },
             });
         }
-        self.store.apply(&ops)?;
+        self.store.apply(&ops).map_err(Error::from)?;
         state.apply(batch.changes);
         Ok(out)
     }

@@ -99,7 +99,7 @@ pub fn add_principal(engine: &Engine, display_name: &str) -> Result<(Principal, 
         secret_sha256: Some(hex(&vaultlink_crypto::sha256(secret.as_bytes()))),
         managed_identity: false,
     };
-    engine.write(|_, batch| {
+    engine.write(|_, batch| -> Result<()> {
         batch.put(&principal_key(&principal.app_id), Record::Principal(principal.clone()));
         Ok(())
     })?;

@@ -8,16 +8,22 @@ pub mod authz;
 pub mod connections;
 pub mod engine;
 pub mod error;
+pub mod firewall;
 pub mod identity;
 pub mod keyvault;
+pub mod kv;
 pub mod model;
 pub mod network;
 pub mod privatedns;
+pub mod rbac;
 pub mod resources;
 pub mod secrets;
 pub mod seed;
 pub mod wire;
 pub mod zonegroups;
+
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use engine::{Batch, Engine, State};
 pub use error::{Error, Result};

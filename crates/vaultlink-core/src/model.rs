@@ -28,6 +28,8 @@ pub enum Record {
     PrivateDnsZone(PrivateDnsZone),
     VirtualNetworkLink(VirtualNetworkLink),
     RecordSet(RecordSet),
+    RoleAssignment(RoleAssignment),
+    Secret(SecretObject),
 }
 
 /// The on-disk envelope: schema version plus the record.
@@ -328,4 +330,55 @@ pub struct Soa {
     pub refresh_time: u32,
     pub retry_time: u32,
     pub serial_number: u32,
+}
+
+/// A Microsoft.Authorization role assignment, keyed under its scope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleAssignment {
+    pub id: String,
+    pub name: String,
+    pub scope: String,
+    /// The role's GUID (the last segment of `roleDefinitionId`).
+    pub role_definition_name: String,
+    pub principal_id: String,
+    pub principal_type: String,
+    pub description: Option<String>,
+    pub created_on: i64,
+    pub created_by: String,
+}
+
+/// A Key Vault secret: every version, and its deleted state. Values are sealed (AES-256-GCM,
+/// bound to vault, name and version); the plaintext never reaches the store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretObject {
+    pub vault_internal_id: String,
+    /// The name as first set (names compare case-insensitively).
+    pub name: String,
+    /// Oldest first; the last is the current version.
+    pub versions: Vec<SecretVersion>,
+    pub deleted: Option<DeletedState>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretVersion {
+    pub version: String,
+    /// Base64 of the sealed value.
+    pub sealed_value: String,
+    pub content_type: Option<String>,
+    pub tags: Tags,
+    pub enabled: bool,
+    pub nbf: Option<i64>,
+    pub exp: Option<i64>,
+    pub created: i64,
+    pub updated: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletedState {
+    pub deleted_date: i64,
+    pub scheduled_purge_date: i64,
 }

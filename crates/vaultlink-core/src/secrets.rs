@@ -1,6 +1,24 @@
-//! Key Vault data-plane objects that belong to a vault, keyed by the vault's internal id.
+//! Key Vault secrets: set, get, update, list, versions, soft delete, recover, purge, backup,
+//! restore. Values are sealed at rest, bound to (vault, name, version).
 
-use crate::engine::{Batch, State};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use vaultlink_crypto::Sealer;
+
+use crate::engine::{Batch, State, now};
+use crate::kv::{Kind, KvError};
+use crate::model::{DeletedState, Record, SecretObject, SecretVersion, Tags, Vault};
+
+/// Azure's limits (azure-behaviour.md §5.6).
+pub const MAX_VALUE_BYTES: usize = 25 * 1024;
+pub const MAX_CONTENT_TYPE: usize = 255;
+pub const MAX_TAGS: usize = 15;
+pub const MAX_TAG_LEN: usize = 512;
+/// `maxresults` upper bound of list operations.
+pub const MAX_PAGE: usize = 25;
+/// Backups of objects with more versions fail (azure-behaviour.md §5.4).
+pub const MAX_BACKUP_VERSIONS: usize = 500;
 
 /// The key prefix under which a vault's data-plane objects live.
 pub fn objects_root(vault_internal_id: &str) -> String {
@@ -11,3 +29,455 @@ pub fn objects_root(vault_internal_id: &str) -> String {
 pub(crate) fn purge_vault_objects(state: &State, batch: &mut Batch, vault_internal_id: &str) {
     batch.delete_tree(state, &objects_root(vault_internal_id));
 }
+
+fn key(vault: &Vault, name: &str) -> String {
+    format!("{}/secrets/{}", objects_root(&vault.internal_id), name.to_ascii_lowercase())
+}
+
+fn aad(vault: &Vault, name: &str, version: &str) -> Vec<u8> {
+    format!("vaultlink-secret\0{}\0{}\0{}", vault.internal_id, name.to_ascii_lowercase(), version).into_bytes()
+}
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+/// The deletion-recovery level Azure reports for a vault's objects.
+pub fn recovery_level(v: &Vault) -> &'static str {
+    let custom = v.soft_delete_retention_in_days < 90;
+    match (v.enable_soft_delete, v.enable_purge_protection, custom) {
+        (false, _, _) => "Purgeable",
+        (true, true, false) => "Recoverable",
+        (true, true, true) => "CustomizedRecoverable",
+        (true, false, false) => "Recoverable+Purgeable",
+        (true, false, true) => "CustomizedRecoverable+Purgeable",
+    }
+}
+
+fn not_found(name: &str) -> KvError {
+    KvError::new(
+        Kind::NotFound,
+        "SecretNotFound",
+        format!("A secret with (name/id) {name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"),
+    )
+}
+
+fn deleted_not_found(name: &str) -> KvError {
+    KvError::new(Kind::NotFound, "SecretNotFound", format!("Deleted Secret not found: {name}"))
+}
+
+/// The stored object, if any, with expired soft-deleted objects treated as purged.
+fn object(state: &State, vault: &Vault, name: &str) -> Option<SecretObject> {
+    match state.get(&key(vault, name)) {
+        Some(Record::Secret(s)) if s.deleted.as_ref().is_none_or(|d| d.scheduled_purge_date > now()) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn live(state: &State, vault: &Vault, name: &str) -> Result<SecretObject, KvError> {
+    match object(state, vault, name) {
+        Some(s) if s.deleted.is_none() => Ok(s),
+        _ => Err(not_found(name)),
+    }
+}
+
+fn check_name(name: &str) -> Result<(), KvError> {
+    vaultlink_rules::object_name(name).map_err(|e| KvError::new(Kind::BadRequest, e.code, e.message))
+}
+
+/// Attributes as the wire gives them (`nbf`/`exp` in Unix seconds).
+#[derive(Debug, Default, Deserialize)]
+pub struct AttributesSpec {
+    pub enabled: Option<bool>,
+    pub nbf: Option<i64>,
+    pub exp: Option<i64>,
+}
+
+/// `PUT /secrets/{name}` body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetSpec {
+    pub value: String,
+    pub content_type: Option<String>,
+    pub tags: Option<Tags>,
+    pub attributes: Option<AttributesSpec>,
+}
+
+/// `PATCH /secrets/{name}/{version}` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateSpec {
+    pub content_type: Option<String>,
+    pub tags: Option<Tags>,
+    pub attributes: Option<AttributesSpec>,
+}
+
+fn check_metadata(content_type: Option<&str>, tags: Option<&Tags>) -> Result<(), KvError> {
+    if content_type.is_some_and(|c| c.chars().count() > MAX_CONTENT_TYPE) {
+        return Err(KvError::bad_parameter(format!("The contentType is longer than the maximum of {MAX_CONTENT_TYPE} characters.")));
+    }
+    if let Some(t) = tags {
+        if t.len() > MAX_TAGS {
+            return Err(KvError::bad_parameter(format!("The number of tags ({}) exceeds the maximum of {MAX_TAGS}.", t.len())));
+        }
+        if t.iter().any(|(k, v)| k.chars().count() > MAX_TAG_LEN || v.chars().count() > MAX_TAG_LEN) {
+            return Err(KvError::bad_parameter(format!("Tag names and values must be at most {MAX_TAG_LEN} characters long.")));
+        }
+    }
+    Ok(())
+}
+
+/// A secret version as the surfaces render it.
+#[derive(Debug, Clone)]
+pub struct SecretView {
+    pub name: String,
+    pub version: SecretVersion,
+    pub value: Option<String>,
+    pub recovery_level: &'static str,
+    pub recoverable_days: u32,
+    pub deleted: Option<DeletedState>,
+}
+
+fn view(vault: &Vault, obj: &SecretObject, version: &SecretVersion, value: Option<String>) -> SecretView {
+    SecretView {
+        name: obj.name.clone(),
+        version: version.clone(),
+        value,
+        recovery_level: recovery_level(vault),
+        recoverable_days: vault.soft_delete_retention_in_days,
+        deleted: obj.deleted.clone(),
+    }
+}
+
+fn open(sealer: &Sealer, vault: &Vault, name: &str, v: &SecretVersion) -> Result<String, KvError> {
+    let sealed = b64().decode(&v.sealed_value).map_err(|_| KvError::new(Kind::Internal, "InternalServerError", "stored secret is not base64"))?;
+    let plain = sealer
+        .open(&sealed, &aad(vault, name, &v.version))
+        .map_err(|_| KvError::new(Kind::Internal, "InternalServerError", format!("secret {name}/{} failed to decrypt (altered or moved on disk)", v.version)))?;
+    String::from_utf8(plain).map_err(|_| KvError::new(Kind::Internal, "InternalServerError", "stored secret is not UTF-8"))
+}
+
+fn seal(sealer: &Sealer, vault: &Vault, name: &str, version: &str, value: &str) -> String {
+    b64().encode(sealer.seal(value.as_bytes(), &aad(vault, name, version)))
+}
+
+/// `PUT /secrets/{name}`: a new version (creating the secret if needed).
+pub fn set(state: &State, batch: &mut Batch, sealer: &Sealer, vault: &Vault, name: &str, spec: SetSpec) -> Result<SecretView, KvError> {
+    check_name(name)?;
+    if spec.value.len() > MAX_VALUE_BYTES {
+        return Err(KvError::bad_parameter(format!("The secret value is {} bytes; the maximum allowed size is {MAX_VALUE_BYTES} bytes.", spec.value.len())));
+    }
+    check_metadata(spec.content_type.as_deref(), spec.tags.as_ref())?;
+    let mut obj = match object(state, vault, name) {
+        Some(o) if o.deleted.is_some() => {
+            return Err(KvError::new(
+                Kind::Conflict,
+                "Conflict",
+                format!("Secret {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged."),
+            )
+            .with_inner("ObjectIsDeletedButRecoverable"));
+        }
+        Some(o) => o,
+        None => SecretObject { vault_internal_id: vault.internal_id.clone(), name: name.to_string(), versions: vec![], deleted: None },
+    };
+    let t = now();
+    let version = vaultlink_crypto::random_hex(16);
+    let attrs = spec.attributes.unwrap_or_default();
+    let v = SecretVersion {
+        version: version.clone(),
+        sealed_value: seal(sealer, vault, &obj.name, &version, &spec.value),
+        content_type: spec.content_type,
+        tags: spec.tags.unwrap_or_default(),
+        enabled: attrs.enabled.unwrap_or(true),
+        nbf: attrs.nbf,
+        exp: attrs.exp,
+        created: t,
+        updated: t,
+    };
+    obj.versions.push(v.clone());
+    let out = view(vault, &obj, &v, Some(spec.value));
+    batch.put(&key(vault, name), Record::Secret(obj));
+    Ok(out)
+}
+
+fn find_version<'a>(obj: &'a SecretObject, name: &str, version: Option<&str>) -> Result<&'a SecretVersion, KvError> {
+    match version.filter(|v| !v.is_empty()) {
+        None => obj.versions.last().ok_or_else(|| not_found(name)),
+        Some(v) => obj.versions.iter().find(|x| x.version.eq_ignore_ascii_case(v)).ok_or_else(|| not_found(&format!("{name}/{v}"))),
+    }
+}
+
+/// `GET /secrets/{name}/{version?}`. A disabled version cannot be read.
+pub fn get(state: &State, sealer: &Sealer, vault: &Vault, name: &str, version: Option<&str>) -> Result<SecretView, KvError> {
+    check_name(name)?;
+    let obj = live(state, vault, name)?;
+    let v = find_version(&obj, name, version)?;
+    if !v.enabled {
+        return Err(KvError::new(Kind::Forbidden, "Forbidden", "Operation get is not allowed on a disabled secret.").with_inner("SecretDisabled"));
+    }
+    let value = open(sealer, vault, &obj.name, v)?;
+    Ok(view(vault, &obj, v, Some(value)))
+}
+
+/// `PATCH /secrets/{name}/{version?}`: attributes, content type, tags.
+pub fn update(state: &State, batch: &mut Batch, vault: &Vault, name: &str, version: Option<&str>, spec: UpdateSpec) -> Result<SecretView, KvError> {
+    check_name(name)?;
+    check_metadata(spec.content_type.as_deref(), spec.tags.as_ref())?;
+    let mut obj = live(state, vault, name)?;
+    let wanted = find_version(&obj, name, version)?.version.clone();
+    let v = obj.versions.iter_mut().find(|x| x.version == wanted).expect("found above");
+    if let Some(c) = spec.content_type {
+        v.content_type = Some(c);
+    }
+    if let Some(t) = spec.tags {
+        v.tags = t;
+    }
+    if let Some(a) = spec.attributes {
+        v.enabled = a.enabled.unwrap_or(v.enabled);
+        if a.nbf.is_some() {
+            v.nbf = a.nbf;
+        }
+        if a.exp.is_some() {
+            v.exp = a.exp;
+        }
+    }
+    v.updated = now();
+    let v = v.clone();
+    let out = view(vault, &obj, &v, None);
+    batch.put(&key(vault, name), Record::Secret(obj));
+    Ok(out)
+}
+
+fn all_objects(state: &State, vault: &Vault) -> Vec<SecretObject> {
+    let t = now();
+    state
+        .descendants(&format!("{}/secrets", objects_root(&vault.internal_id)))
+        .filter_map(|(_, r)| match r {
+            Record::Secret(s) if s.deleted.as_ref().is_none_or(|d| d.scheduled_purge_date > t) => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Page size from `maxresults` (1–25; default 25).
+pub fn page_size(maxresults: Option<&str>) -> Result<usize, KvError> {
+    match maxresults {
+        None => Ok(MAX_PAGE),
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+            _ => Err(KvError::bad_parameter(format!("Invalid value for maxresults: '{s}'. The value must be between 1 and {MAX_PAGE}."))),
+        },
+    }
+}
+
+/// One page of a list: the items and the continuation token for the next page.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+fn paginate<T>(mut all: Vec<(String, T)>, size: usize, skip: Option<&str>) -> Result<Page<T>, KvError> {
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    let after = match skip {
+        Some(tok) => Some(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(tok)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| KvError::bad_parameter("The $skiptoken is not valid."))?,
+        ),
+        None => None,
+    };
+    let rest: Vec<(String, T)> = all.into_iter().filter(|(k, _)| after.as_ref().is_none_or(|a| k > a)).collect();
+    let more = rest.len() > size;
+    let mut items = Vec::with_capacity(size);
+    let mut last = None;
+    for (k, t) in rest.into_iter().take(size) {
+        last = Some(k);
+        items.push(t);
+    }
+    let next = if more { last.map(|k| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k)) } else { None };
+    Ok(Page { items, next })
+}
+
+/// `GET /secrets`: the current version's metadata of every live secret.
+pub fn list(state: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Result<Page<SecretView>, KvError> {
+    let all = all_objects(state, vault)
+        .into_iter()
+        .filter(|o| o.deleted.is_none())
+        .filter_map(|o| o.versions.last().map(|v| (o.name.to_ascii_lowercase(), view(vault, &o, v, None))))
+        .collect();
+    paginate(all, size, skip)
+}
+
+/// `GET /secrets/{name}/versions`.
+pub fn list_versions(state: &State, vault: &Vault, name: &str, size: usize, skip: Option<&str>) -> Result<Page<SecretView>, KvError> {
+    check_name(name)?;
+    let obj = live(state, vault, name)?;
+    let all = obj.versions.iter().map(|v| (v.version.clone(), view(vault, &obj, v, None))).collect();
+    paginate(all, size, skip)
+}
+
+/// `DELETE /secrets/{name}`: every version moves to the deleted state (or is gone without soft delete).
+pub fn delete(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<SecretView, KvError> {
+    check_name(name)?;
+    let mut obj = live(state, vault, name)?;
+    let t = now();
+    obj.deleted = Some(DeletedState { deleted_date: t, scheduled_purge_date: t + i64::from(vault.soft_delete_retention_in_days) * 86_400 });
+    let current = obj.versions.last().cloned().ok_or_else(|| not_found(name))?;
+    let out = view(vault, &obj, &current, None);
+    if vault.enable_soft_delete {
+        batch.put(&key(vault, name), Record::Secret(obj));
+    } else {
+        batch.delete(&key(vault, name));
+    }
+    Ok(out)
+}
+
+fn deleted(state: &State, vault: &Vault, name: &str) -> Result<SecretObject, KvError> {
+    check_name(name)?;
+    match object(state, vault, name) {
+        Some(o) if o.deleted.is_some() => Ok(o),
+        _ => Err(deleted_not_found(name)),
+    }
+}
+
+/// `GET /deletedsecrets/{name}`.
+pub fn get_deleted(state: &State, vault: &Vault, name: &str) -> Result<SecretView, KvError> {
+    let obj = deleted(state, vault, name)?;
+    let v = obj.versions.last().ok_or_else(|| deleted_not_found(name))?;
+    Ok(view(vault, &obj, v, None))
+}
+
+/// `GET /deletedsecrets`.
+pub fn list_deleted(state: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Result<Page<SecretView>, KvError> {
+    let all = all_objects(state, vault)
+        .into_iter()
+        .filter(|o| o.deleted.is_some())
+        .filter_map(|o| o.versions.last().map(|v| (o.name.to_ascii_lowercase(), view(vault, &o, v, None))))
+        .collect();
+    paginate(all, size, skip)
+}
+
+/// `POST /deletedsecrets/{name}/recover`.
+pub fn recover(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<SecretView, KvError> {
+    let mut obj = deleted(state, vault, name)?;
+    obj.deleted = None;
+    let v = obj.versions.last().cloned().ok_or_else(|| deleted_not_found(name))?;
+    let out = view(vault, &obj, &v, None);
+    batch.put(&key(vault, name), Record::Secret(obj));
+    Ok(out)
+}
+
+/// `DELETE /deletedsecrets/{name}`: gone for good, unless purge protection holds it.
+pub fn purge(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<(), KvError> {
+    deleted(state, vault, name)?;
+    if vault.enable_purge_protection {
+        return Err(KvError::new(
+            Kind::Forbidden,
+            "Forbidden",
+            format!("Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.\r\nVault: {};location={}", vault.name, vault.location),
+        )
+        .with_inner("PurgeProtectionEnabled"));
+    }
+    batch.delete(&key(vault, name));
+    Ok(())
+}
+
+/// The plaintext content of a backup blob, sealed as a whole.
+#[derive(Serialize, Deserialize)]
+struct Backup {
+    v: u32,
+    subscription: String,
+    name: String,
+    versions: Vec<BackupVersion>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct BackupVersion {
+    meta: SecretVersion,
+    value: String,
+}
+
+fn backup_aad(subscription: &str) -> Vec<u8> {
+    format!("vaultlink-secret-backup\0{}", subscription.to_ascii_lowercase()).into_bytes()
+}
+
+fn subscription_of(vault: &Vault) -> String {
+    vault.id.split('/').nth(2).unwrap_or_default().to_string()
+}
+
+/// `POST /secrets/{name}/backup`: an opaque, encrypted blob restorable in the same subscription.
+pub fn backup(state: &State, sealer: &Sealer, vault: &Vault, name: &str) -> Result<String, KvError> {
+    check_name(name)?;
+    let obj = live(state, vault, name)?;
+    if obj.versions.len() > MAX_BACKUP_VERSIONS {
+        return Err(KvError::bad_parameter(format!("Backup of secret {name} failed: it has more than {MAX_BACKUP_VERSIONS} versions.")));
+    }
+    let mut versions = Vec::with_capacity(obj.versions.len());
+    for v in &obj.versions {
+        versions.push(BackupVersion { value: open(sealer, vault, &obj.name, v)?, meta: v.clone() });
+    }
+    let plain = serde_json::to_vec(&Backup { v: 1, subscription: subscription_of(vault), name: obj.name.clone(), versions })
+        .map_err(|e| KvError::new(Kind::Internal, "InternalServerError", e.to_string()))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealer.seal(&plain, &backup_aad(&subscription_of(vault)))))
+}
+
+/// `POST /secrets/restore`.
+pub fn restore(state: &State, batch: &mut Batch, sealer: &Sealer, vault: &Vault, blob: &str) -> Result<SecretView, KvError> {
+    let invalid = || KvError::bad_parameter("Backup blob contains invalid or corrupt data, or was made in another subscription. A backup can only be restored into a key vault of the subscription it was taken in.");
+    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(blob.trim_end_matches('=')).map_err(|_| invalid())?;
+    let plain = sealer.open(&sealed, &backup_aad(&subscription_of(vault))).map_err(|_| invalid())?;
+    let b: Backup = serde_json::from_slice(&plain).map_err(|_| invalid())?;
+    if object(state, vault, &b.name).is_some() {
+        return Err(KvError::new(Kind::Conflict, "Conflict", format!("There was a conflict restoring secret '{}'. A secret with the same name already exists in this vault, possibly in the deleted state.", b.name)));
+    }
+    let mut obj = SecretObject { vault_internal_id: vault.internal_id.clone(), name: b.name.clone(), versions: vec![], deleted: None };
+    for bv in b.versions {
+        let mut meta = bv.meta;
+        meta.sealed_value = seal(sealer, vault, &b.name, &meta.version, &bv.value);
+        obj.versions.push(meta);
+    }
+    let v = obj.versions.last().cloned().ok_or_else(invalid)?;
+    let out = view(vault, &obj, &v, None);
+    batch.put(&key(vault, &b.name), Record::Secret(obj));
+    Ok(out)
+}
+
+/// Renders a secret as Azure does: a bundle (with `value`), a list item, or a deleted bundle.
+pub fn render(host: &str, s: &SecretView, with_version: bool) -> Value {
+    let v = &s.version;
+    let mut attrs = json!({
+        "enabled": v.enabled,
+        "created": v.created,
+        "updated": v.updated,
+        "recoveryLevel": s.recovery_level,
+        "recoverableDays": s.recoverable_days,
+    });
+    if let Some(n) = v.nbf {
+        attrs["nbf"] = json!(n);
+    }
+    if let Some(e) = v.exp {
+        attrs["exp"] = json!(e);
+    }
+    let id = if with_version { format!("https://{host}/secrets/{}/{}", s.name, v.version) } else { format!("https://{host}/secrets/{}", s.name) };
+    let mut out = json!({"id": id, "attributes": attrs});
+    if let Some(value) = &s.value {
+        out["value"] = json!(value);
+    }
+    if !v.tags.is_empty() {
+        out["tags"] = json!(v.tags);
+    }
+    if let Some(c) = &v.content_type {
+        out["contentType"] = json!(c);
+    }
+    if let Some(d) = &s.deleted {
+        out["recoveryId"] = json!(format!("https://{host}/deletedsecrets/{}", s.name));
+        out["deletedDate"] = json!(d.deleted_date);
+        out["scheduledPurgeDate"] = json!(d.scheduled_purge_date);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

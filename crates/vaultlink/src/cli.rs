@@ -69,6 +69,12 @@ pub struct ServeArgs {
     /// The managed-identity endpoint (plain HTTP, like IMDS).
     #[arg(long, env = "VAULTLINK_IDENTITY_LISTEN", default_value = DEFAULT_IDENTITY)]
     pub identity_listen: SocketAddr,
+    /// The public address of a caller on the internet, as the vault firewall sees it.
+    #[arg(long, env = "VAULTLINK_PUBLIC_ADDRESS", default_value = vaultlink_core::seed::DEFAULT_PUBLIC_ADDRESS)]
+    pub public_address: std::net::Ipv4Addr,
+    /// Turn off Key Vault's per-vault request limits (on by default, as in Azure).
+    #[arg(long, env = "VAULTLINK_NO_THROTTLE")]
+    pub no_throttle: bool,
 }
 
 impl DataDirArg {

@@ -1,22 +1,237 @@
-//! The Key Vault data plane at `https://{vault}.vault.azure.net`.
+//! The Key Vault data plane at `https://{vault}.vault.azure.net`: the challenge, token checks, the
+//! network decision, throttling, authorization, and the secrets routes table.
 
-use hyper::StatusCode;
-use serde_json::json;
+use std::net::Ipv4Addr;
 
-use crate::http::{App, Req, Resp};
+use hyper::header::HeaderValue;
+use hyper::{Method, StatusCode};
+use serde_json::{Value, json};
+use vaultlink_core::firewall::{self, NetworkContext};
+use vaultlink_core::kv::{self, Kind, KvError, Permission, TxClass};
+use vaultlink_core::model::Vault;
+use vaultlink_core::{Caller, identity, keyvault, secrets, seed};
 
-/// Answers the bodyless first request of every SDK with Azure's challenge.
-pub fn handle(_app: &App, req: &Req) -> Resp {
-    let mut r = crate::http::json(
-        StatusCode::UNAUTHORIZED,
-        &json!({"error": {"code": "Unauthorized", "message": "AKV10000: Request is missing a Bearer or PoP token."}}),
-    );
-    if let Ok(v) = hyper::header::HeaderValue::from_str(&format!(
-        "Bearer authorization=\"https://login.microsoftonline.com/{}\", resource=\"https://vault.azure.net\"",
-        vaultlink_core::seed::TENANT_ID
-    )) {
-        r.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, v);
+use crate::http::{App, Ingress, Req, Resp, empty};
+
+/// What Key Vault reports as its service version.
+const SERVICE_VERSION: &str = "1.9.2665.1";
+
+fn challenge() -> HeaderValue {
+    HeaderValue::from_str(&format!("Bearer authorization=\"https://login.microsoftonline.com/{}\", resource=\"https://vault.azure.net\"", seed::TENANT_ID))
+        .expect("static header")
+}
+
+/// The one place that decides data-plane status codes.
+fn error(e: &KvError) -> Resp {
+    let status = match e.kind {
+        Kind::BadRequest => StatusCode::BAD_REQUEST,
+        Kind::Unauthorized => StatusCode::UNAUTHORIZED,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        Kind::Internal => {
+            tracing::error!(detail = %e.message, "data-plane internal error");
+            return crate::http::json(StatusCode::INTERNAL_SERVER_ERROR, &json!({"error": {"code": "InternalServerError", "message": "vaultlink encountered an internal error. See its log."}}));
+        }
+    };
+    let mut body = json!({"error": {"code": e.code, "message": e.message}});
+    if let Some(inner) = &e.inner {
+        body["error"]["innererror"] = json!({"code": inner});
     }
-    let _ = req;
+    let mut r = crate::http::json(status, &body);
+    if e.kind == Kind::Unauthorized {
+        r.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, challenge());
+    }
     r
+}
+
+/// The caller's network context from how the request arrived. Through the proxy, a user name
+/// that is an IPv4 address sets the caller's public address (`http://198.51.100.7@127.0.0.1:8780`).
+fn network_context(app: &App, req: &Req) -> NetworkContext {
+    let address = match &req.ingress {
+        Ingress::Proxy { identity: Some(id) } => id.parse::<Ipv4Addr>().unwrap_or(app.public_address),
+        _ => app.public_address,
+    };
+    NetworkContext::internet(address)
+}
+
+fn authenticate(app: &App, req: &Req) -> Result<Caller, KvError> {
+    let unauthorized = |m: &str| KvError::new(Kind::Unauthorized, "Unauthorized", m);
+    let Some(auth) = req.header("authorization") else {
+        return Err(unauthorized("AKV10000: Request is missing a Bearer or PoP token."));
+    };
+    let Some(token) = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")) else {
+        return Err(unauthorized("AKV10000: Request is missing a Bearer or PoP token."));
+    };
+    let claims = app.signer.verify(token.trim(), vaultlink_core::engine::now()).map_err(|e| match e {
+        vaultlink_crypto::TokenError::Expired => unauthorized("AKV10022: Invalid token: the token has expired."),
+        vaultlink_crypto::TokenError::NotYetValid => unauthorized("AKV10022: Invalid token: the token is not yet valid."),
+        _ => unauthorized("AKV10032: Invalid token: the token signature could not be validated."),
+    })?;
+    app.engine
+        .read(|s| identity::caller_from_claims(s, &claims, &[identity::VAULT_AUDIENCE, "https://vault.azure.net/"]))
+        .map_err(|_| {
+            let aud = claims.get("aud").and_then(Value::as_str).unwrap_or_default();
+            unauthorized(&format!("AKV10022: Invalid audience. Expected https://vault.azure.net, found: {aud}."))
+        })
+}
+
+fn with_headers(mut r: Resp, vault: Option<&Vault>, ctx: &NetworkContext) -> Resp {
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("conn_type=Ipv4;addr={};act_addr_fam=InterNetwork;", ctx.client_address)) {
+        h.insert("x-ms-keyvault-network-info", v);
+    }
+    if let Some(v) = vault.and_then(|v| HeaderValue::from_str(&v.location).ok()) {
+        h.insert("x-ms-keyvault-region", v);
+    }
+    h.insert("x-ms-keyvault-service-version", HeaderValue::from_static(SERVICE_VERSION));
+    h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000;includeSubDomains"));
+    r
+}
+
+pub fn handle(app: &App, req: &Req) -> Resp {
+    let ctx = network_context(app, req);
+    let name = req.host.strip_suffix(".vault.azure.net").unwrap_or_default().to_string();
+    let vault = app.engine.read(|s| keyvault::vault_by_name(s, &name).cloned());
+    let resp = match (&vault, req.path.trim_end_matches('/').to_ascii_lowercase().as_str()) {
+        (_, "/healthstatus") if req.method == Method::GET => crate::http::json(StatusCode::OK, &json!({})),
+        (None, _) => error(&KvError::new(Kind::NotFound, "VaultNotFound", format!("The vault '{name}' does not exist."))),
+        (Some(v), _) => match serve(app, req, v, &ctx) {
+            Ok(r) => r,
+            Err(e) => {
+                if e.kind == Kind::Forbidden || e.kind == Kind::TooManyRequests {
+                    tracing::info!(vault = %v.name, method = %req.method, path = %req.path, code = %e.code, inner = e.inner.as_deref().unwrap_or(""), "data-plane request refused");
+                }
+                error(&e)
+            }
+        },
+    };
+    with_headers(resp, vault.as_ref(), &ctx)
+}
+
+fn body<T: serde::de::DeserializeOwned>(req: &Req) -> Result<T, KvError> {
+    if req.body.is_empty() {
+        return Err(KvError::bad_parameter("The request body is empty."));
+    }
+    serde_json::from_slice(&req.body).map_err(|e| KvError::bad_parameter(format!("The request body is not valid: {e}")))
+}
+
+fn ok(v: &Value) -> Resp {
+    crate::http::json(StatusCode::OK, v)
+}
+
+/// Authentication, the network decision, throttling, then the operation.
+fn serve(app: &App, req: &Req, vault: &Vault, ctx: &NetworkContext) -> Result<Resp, KvError> {
+    let caller = authenticate(app, req)?;
+    kv::check_api_version(req.query("api-version"))?;
+    if let Err(denied) = app.engine.read(|s| firewall::decide(s, vault, ctx, &caller)) {
+        tracing::info!(vault = %vault.name, client = %ctx.client_address, reason = %denied.reason, "network refused the request");
+        return Err(KvError::new(Kind::Forbidden, "Forbidden", denied.message).with_inner(denied.inner_code));
+    }
+    let segs: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
+    let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+    let class = if req.method == Method::PUT && l.first() == Some(&"secrets") { TxClass::Create } else { TxClass::Other };
+    app.throttle.admit(&vault.id, class)?;
+    secret_routes(app, req, vault, &caller, &segs, &l)
+}
+
+const GET: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", policy: ("secrets", "get") };
+const LIST: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/readMetadata/action", policy: ("secrets", "list") };
+const SET: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/setSecret/action", policy: ("secrets", "set") };
+const UPDATE: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/update/action", policy: ("secrets", "set") };
+const DELETE: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/delete", policy: ("secrets", "delete") };
+const BACKUP: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/backup/action", policy: ("secrets", "backup") };
+const RESTORE: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/restore/action", policy: ("secrets", "restore") };
+const RECOVER: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/recover/action", policy: ("secrets", "recover") };
+const PURGE: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/purge/action", policy: ("secrets", "purge") };
+const GET_DELETED: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/readMetadata/action", policy: ("secrets", "get") };
+
+/// Renders a page as `{value, nextLink}`.
+fn page(req: &Req, path: &str, p: secrets::Page<secrets::SecretView>, with_version: bool) -> Resp {
+    let next = p.next.map(|tok| {
+        let api = req.query("api-version").unwrap_or("7.4");
+        let max = req.query("maxresults").map(|m| format!("&maxresults={m}")).unwrap_or_default();
+        format!("https://{}{path}?api-version={api}&$skiptoken={tok}{max}", req.host)
+    });
+    ok(&json!({"value": p.items.iter().map(|s| secrets::render(&req.host, s, with_version)).collect::<Vec<_>>(), "nextLink": next}))
+}
+
+/// The secrets routes table: (method, path) -> authorize, then one core call.
+fn secret_routes(app: &App, req: &Req, vault: &Vault, caller: &Caller, segs: &[&str], l: &[&str]) -> Result<Resp, KvError> {
+    use Method as M;
+    let e = &app.engine;
+    let auth = |perm: Permission, object: Option<&str>| e.read(|s| kv::authorize(s, vault, caller, perm, object));
+    let write = |f: &dyn Fn(&vaultlink_core::State, &mut vaultlink_core::Batch) -> Result<secrets::SecretView, KvError>| e.write(f);
+    let host = req.host.as_str();
+    let size = || secrets::page_size(req.query("maxresults"));
+    let skip = req.query("$skiptoken");
+    let name = |i: usize| segs[i];
+    Ok(match (&req.method, l) {
+        (&M::GET, ["secrets"] | ["secrets", ""]) => {
+            auth(LIST, None)?;
+            page(req, "/secrets", e.read(|s| secrets::list(s, vault, size()?, skip))?, false)
+        }
+        (&M::POST, ["secrets", "restore"]) => {
+            auth(RESTORE, None)?;
+            #[derive(serde::Deserialize)]
+            struct Blob {
+                value: String,
+            }
+            let blob: Blob = body(req)?;
+            ok(&secrets::render(host, &write(&|s, b| secrets::restore(s, b, &app.sealer, vault, &blob.value))?, true))
+        }
+        (&M::GET, ["secrets", _, "versions"]) => {
+            auth(LIST, Some(name(1)))?;
+            page(req, &format!("/secrets/{}/versions", name(1)), e.read(|s| secrets::list_versions(s, vault, name(1), size()?, skip))?, true)
+        }
+        (&M::POST, ["secrets", _, "backup"]) => {
+            auth(BACKUP, Some(name(1)))?;
+            ok(&json!({"value": e.read(|s| secrets::backup(s, &app.sealer, vault, name(1)))?}))
+        }
+        (&M::GET, ["secrets", _] | ["secrets", _, _]) => {
+            auth(GET, Some(name(1)))?;
+            ok(&secrets::render(host, &e.read(|s| secrets::get(s, &app.sealer, vault, name(1), segs.get(2).copied()))?, true))
+        }
+        (&M::PUT, ["secrets", _]) => {
+            auth(SET, Some(name(1)))?;
+            let spec: secrets::SetSpec = body(req)?;
+            let out = e.write(|s, b| secrets::set(s, b, &app.sealer, vault, name(1), spec))?;
+            ok(&secrets::render(host, &out, true))
+        }
+        (&M::PATCH, ["secrets", _] | ["secrets", _, _]) => {
+            auth(UPDATE, Some(name(1)))?;
+            let spec: secrets::UpdateSpec = body(req)?;
+            let out = e.write(|s, b| secrets::update(s, b, vault, name(1), segs.get(2).copied(), spec))?;
+            ok(&secrets::render(host, &out, true))
+        }
+        (&M::DELETE, ["secrets", _]) => {
+            auth(DELETE, Some(name(1)))?;
+            ok(&secrets::render(host, &write(&|s, b| secrets::delete(s, b, vault, name(1)))?, true))
+        }
+        (&M::GET, ["deletedsecrets"]) => {
+            auth(LIST, None)?;
+            page(req, "/deletedsecrets", e.read(|s| secrets::list_deleted(s, vault, size()?, skip))?, false)
+        }
+        (&M::GET, ["deletedsecrets", _]) => {
+            auth(GET_DELETED, Some(name(1)))?;
+            ok(&secrets::render(host, &e.read(|s| secrets::get_deleted(s, vault, name(1)))?, true))
+        }
+        (&M::DELETE, ["deletedsecrets", _]) => {
+            auth(PURGE, Some(name(1)))?;
+            e.write(|s, b| secrets::purge(s, b, vault, name(1)))?;
+            empty(StatusCode::NO_CONTENT)
+        }
+        (&M::POST, ["deletedsecrets", _, "recover"]) => {
+            auth(RECOVER, Some(name(1)))?;
+            ok(&secrets::render(host, &write(&|s, b| secrets::recover(s, b, vault, name(1)))?, true))
+        }
+        _ => {
+            return Err(KvError::bad_parameter(format!(
+                "vaultlink does not serve {} {} (keys and certificates are not emulated yet).",
+                req.method, req.path
+            )));
+        }
+    })
 }

@@ -22,15 +22,18 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 pub struct App {
     pub engine: Engine,
     pub signer: TokenSigner,
-    #[allow(dead_code)]
     pub sealer: Sealer,
+    /// Data-plane throttling (Azure's per-vault limits).
+    pub throttle: vaultlink_core::kv::Throttle,
+    /// The public address of a caller on the internet ("this machine").
+    pub public_address: std::net::Ipv4Addr,
     /// The identity endpoint's address, so the proxy can serve plain-HTTP requests for it.
     pub identity_addr: SocketAddr,
 }
 
 impl App {
-    pub fn new(engine: Engine, signer: TokenSigner, sealer: Sealer, identity_addr: SocketAddr) -> Self {
-        Self { engine, signer, sealer, identity_addr }
+    pub fn new(engine: Engine, signer: TokenSigner, sealer: Sealer, identity_addr: SocketAddr, throttle: bool, public_address: std::net::Ipv4Addr) -> Self {
+        Self { engine, signer, sealer, throttle: vaultlink_core::kv::Throttle::new(throttle), public_address, identity_addr }
     }
 }
 
@@ -38,10 +41,7 @@ impl App {
 #[derive(Debug, Clone)]
 pub enum Ingress {
     /// Through the CONNECT proxy; `identity` is the user name in the proxy URL, if any.
-    Proxy {
-        #[allow(dead_code)]
-        identity: Option<String>,
-    },
+    Proxy { identity: Option<String> },
     /// On the direct HTTPS listener.
     Direct,
     /// On the plain-HTTP identity (IMDS) listener.

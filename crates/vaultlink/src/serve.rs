@@ -92,7 +92,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         };
         vaultlink_crypto::files::write_public(&dir.join(ENDPOINTS_FILE), &serde_json::to_vec_pretty(&endpoints)?)?;
         let tls = ca.server_config(&[]);
-        let app = Arc::new(App::new(engine, signer, sealer, identity.local_addr()?));
+        let app = Arc::new(App::new(engine, signer, sealer, identity.local_addr()?, !args.no_throttle, args.public_address));
         tracing::info!(records = app.engine.read(|s| s.len()), data_dir = %dir.display(), in_memory = args.in_memory, "state loaded");
 
         let tasks = [

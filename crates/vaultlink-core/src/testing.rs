@@ -1,0 +1,37 @@
+//! Test fixtures: a fresh in-memory world with the seeded developer, a resource group and a vault.
+
+use serde_json::json;
+
+use crate::identity::Caller;
+use crate::model::Vault;
+use crate::{Engine, keyvault, resources, seed};
+
+pub fn developer() -> Caller {
+    Caller { tenant_id: seed::TENANT_ID.into(), object_id: seed::DEV_OBJECT_ID.into(), app_id: seed::DEV_CLIENT_ID.into() }
+}
+
+/// An engine with resource group `rg1` (westeurope) and the KeyVault provider registered.
+pub fn world() -> Engine {
+    let e = Engine::open(vaultlink_store::Store::in_memory()).unwrap();
+    let c = developer();
+    e.write(|s, b| -> crate::Result<()> {
+        resources::put_resource_group(s, b, &c, seed::SUBSCRIPTION_ID, "rg1", crate::wire::parse(json!({"location": "westeurope"}))?)?;
+        resources::set_provider_registration(s, b, &c, seed::SUBSCRIPTION_ID, "Microsoft.KeyVault", true)?;
+        Ok(())
+    })
+    .unwrap();
+    e
+}
+
+/// Creates a vault in `rg1` with the given extra properties.
+pub fn vault(e: &Engine, name: &str, extra: serde_json::Value) -> Vault {
+    let c = developer();
+    let mut props = json!({"tenantId": seed::TENANT_ID, "sku": {"family": "A", "name": "standard"}});
+    if let (Some(p), Some(x)) = (props.as_object_mut(), extra.as_object()) {
+        for (k, v) in x {
+            p.insert(k.clone(), v.clone());
+        }
+    }
+    let spec = crate::wire::parse(json!({"location": "westeurope", "properties": props})).unwrap();
+    e.write(|s, b| keyvault::put_vault(s, b, &c, (seed::SUBSCRIPTION_ID, "rg1", name), "2026-02-01", spec)).unwrap().vault
+}
