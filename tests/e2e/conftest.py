@@ -474,6 +474,13 @@ class Vaultlink:
         self.az("account", "set", "--subscription", SUBSCRIPTION_ID)
         return subs
 
+    def register_providers(self, *namespaces: str) -> None:
+        """`az provider register` (as the seed does): a fresh subscription answers
+        409 MissingSubscriptionRegistration for Microsoft.KeyVault, as Azure does, and az
+        2.91 does not register providers by itself."""
+        for ns in namespaces or ("Microsoft.KeyVault",):
+            self.az("provider", "register", "-n", ns)
+
     def register_direct_cloud(self, name: str = "Vaultlink") -> None:
         """Point az's ARM/Entra at the direct https listener (contract §2b, "hybrid" mode:
         vault hosts still go through HTTPS_PROXY, NO_PROXY keeps localhost direct)."""

@@ -52,6 +52,7 @@ def test_direct_custom_cloud(vaultlink: Vaultlink) -> None:
     assert subs[0]["cloudName"] == "Vaultlink"
     assert subs[0]["tenantId"] == TENANT_ID
 
+    vl.register_providers()
     rg = vl.az("group", "create", "-n", "rg-direct", "-l", "westeurope")
     assert rg["properties"]["provisioningState"] == "Succeeded"
     vault = vl.az("keyvault", "create", "-n", "kv-direct-01", "-g", "rg-direct",
@@ -122,19 +123,40 @@ def test_wrong_secret_is_refused(vaultlink: Vaultlink) -> None:
     assert vl.az("account", "list") == []
 
 
-def test_added_principal_can_log_in(vaultlink: Vaultlink) -> None:
-    """`vaultlink principal add` while the server runs; the new app logs in with az."""
-    vl = vaultlink
+def _add_principal(vl: Vaultlink, name: str) -> dict[str, str]:
     out = vl.run_vaultlink("principal", "add", "--data-dir", str(vl.data_dir),
-                           "--name", "e2e-app").stdout
+                           "--name", name).stdout
     app = json.loads(out)
     assert app["tenant"] == TENANT_ID, app
     assert app["appId"] and app["objectId"] and app["secret"], app
     assert app["appId"] != vl.exports["AZURE_CLIENT_ID"]
-    # A new app holds no role anywhere, so (as on Azure) it may see no subscription:
+    return app
+
+
+def _login_as(vl: Vaultlink, app: dict[str, str]) -> None:
+    # A new app may hold no role anywhere and so (as on Azure) see no subscription:
     # --allow-no-subscriptions makes that a successful tenant-level login.
     vl.az("login", "--service-principal", "-u", app["appId"], "-p", app["secret"],
           "--tenant", TENANT_ID, "--allow-no-subscriptions")
     account = vl.az("account", "show")
     assert account["user"]["name"] == app["appId"], account
     assert account["tenantId"] == TENANT_ID, account
+
+
+def test_added_principal_can_log_in(vaultlink: Vaultlink) -> None:
+    """`vaultlink principal add` while the server runs; the new app logs in with az at once,
+    and is still there after a restart."""
+    vl = vaultlink
+    app = _add_principal(vl, "e2e-app")
+    _login_as(vl, app)
+    vl.restart()
+    vl.az("logout")
+    _login_as(vl, app)
+
+
+def test_principal_added_while_stopped_can_log_in(vaultlink: Vaultlink) -> None:
+    vl = vaultlink
+    vl.stop()
+    app = _add_principal(vl, "e2e-app-offline")
+    vl.start()
+    _login_as(vl, app)

@@ -31,6 +31,7 @@ def assert_all_there(vl: Vaultlink, vaults: list[str], vnets: dict[str, list[str
 def test_state_survives_sigterm_and_kill9(vaultlink: Vaultlink) -> None:
     vl = vaultlink
     vl.login_sp()
+    vl.register_providers()
     vl.az("group", "create", "-n", RG, "-l", REGION)
     vl.az("keyvault", "create", "-n", "kv-restart-01", "-g", RG, "-l", REGION)
     vl.az("keyvault", "update", "-n", "kv-restart-01", "-g", RG, "--default-action", "deny")
@@ -80,6 +81,7 @@ def test_pec_state_survives_restart(vaultlink: Vaultlink) -> None:
     """Private endpoint connections, their states and the NIC address across a kill -9."""
     vl = vaultlink
     vl.login_sp()
+    vl.register_providers()
     vl.az("group", "create", "-n", RG, "-l", REGION)
     vault = vl.az("keyvault", "create", "-n", "kv-restart-pe", "-g", RG, "-l", REGION)
     vl.az("network", "vnet", "create", "-g", RG, "-n", "vnet-pe", "--location", REGION)

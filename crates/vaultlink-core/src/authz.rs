@@ -4,17 +4,65 @@ use crate::error::{Error, Result};
 
 /// Permissions an access policy may grant, per object kind (Key Vault management API enums).
 pub const KEY_PERMISSIONS: &[&str] = &[
-    "all", "encrypt", "decrypt", "wrapKey", "unwrapKey", "sign", "verify", "get", "list", "create", "update", "import",
-    "delete", "backup", "restore", "recover", "purge", "release", "rotate", "getrotationpolicy", "setrotationpolicy",
+    "all",
+    "encrypt",
+    "decrypt",
+    "wrapKey",
+    "unwrapKey",
+    "sign",
+    "verify",
+    "get",
+    "list",
+    "create",
+    "update",
+    "import",
+    "delete",
+    "backup",
+    "restore",
+    "recover",
+    "purge",
+    "release",
+    "rotate",
+    "getrotationpolicy",
+    "setrotationpolicy",
 ];
-pub const SECRET_PERMISSIONS: &[&str] = &["all", "get", "list", "set", "delete", "backup", "restore", "recover", "purge"];
+pub const SECRET_PERMISSIONS: &[&str] =
+    &["all", "get", "list", "set", "delete", "backup", "restore", "recover", "purge"];
 pub const CERTIFICATE_PERMISSIONS: &[&str] = &[
-    "all", "get", "list", "delete", "create", "import", "update", "managecontacts", "getissuers", "listissuers",
-    "setissuers", "deleteissuers", "manageissuers", "recover", "purge", "backup", "restore",
+    "all",
+    "get",
+    "list",
+    "delete",
+    "create",
+    "import",
+    "update",
+    "managecontacts",
+    "getissuers",
+    "listissuers",
+    "setissuers",
+    "deleteissuers",
+    "manageissuers",
+    "recover",
+    "purge",
+    "backup",
+    "restore",
 ];
 pub const STORAGE_PERMISSIONS: &[&str] = &[
-    "all", "get", "list", "delete", "set", "update", "regeneratekey", "recover", "purge", "backup", "restore", "setsas",
-    "listsas", "getsas", "deletesas",
+    "all",
+    "get",
+    "list",
+    "delete",
+    "set",
+    "update",
+    "regeneratekey",
+    "recover",
+    "purge",
+    "backup",
+    "restore",
+    "setsas",
+    "listsas",
+    "getsas",
+    "deletesas",
 ];
 
 /// Checks and canonicalises a permission list (case-insensitive, Azure's spelling, no duplicates).

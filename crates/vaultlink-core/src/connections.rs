@@ -56,7 +56,9 @@ pub(crate) fn request(
     if existing.len() >= MAX_ENDPOINTS_PER_VAULT {
         return Err(Error::bad_request(
             "PrivateEndpointConnectionLimitReached",
-            format!("The key vault '{vault_id}' already has {MAX_ENDPOINTS_PER_VAULT} private endpoint connections, the maximum allowed."),
+            format!(
+                "The key vault '{vault_id}' already has {MAX_ENDPOINTS_PER_VAULT} private endpoint connections, the maximum allowed."
+            ),
         ));
     }
     let name = format!("{endpoint_name}.{}", guid());
@@ -82,7 +84,12 @@ pub(crate) fn request(
     Ok(id)
 }
 
-fn connection(state: &State, caller: &Caller, (sub, rg, vault): (&str, &str, &str), name: &str) -> Result<(String, PrivateEndpointConnection)> {
+fn connection(
+    state: &State,
+    caller: &Caller,
+    (sub, rg, vault): (&str, &str, &str),
+    name: &str,
+) -> Result<(String, PrivateEndpointConnection)> {
     let v = keyvault::vault(state, caller, sub, rg, vault)?;
     let id = format!("{}/privateEndpointConnections/{name}", v.id);
     match state.get(&id) {
@@ -98,7 +105,11 @@ pub fn get(state: &State, caller: &Caller, vault: (&str, &str, &str), name: &str
     connection(state, caller, vault, name).map(|(_, c)| c)
 }
 
-pub fn list(state: &State, caller: &Caller, (sub, rg, vault): (&str, &str, &str)) -> Result<Vec<PrivateEndpointConnection>> {
+pub fn list(
+    state: &State,
+    caller: &Caller,
+    (sub, rg, vault): (&str, &str, &str),
+) -> Result<Vec<PrivateEndpointConnection>> {
     let v = keyvault::vault(state, caller, sub, rg, vault)?;
     Ok(of_vault(state, &v.id))
 }
@@ -128,7 +139,14 @@ pub struct ConnectionStateSpec {
 
 /// PUT a connection: the owner approves or rejects. `privateEndpoint` in the body is read-only and
 /// ignored (the CLI sends `{}`), so it never clears the link.
-pub fn put(state: &State, batch: &mut Batch, caller: &Caller, vault: (&str, &str, &str), name: &str, spec: ConnectionSpec) -> Result<PrivateEndpointConnection> {
+pub fn put(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    vault: (&str, &str, &str),
+    name: &str,
+    spec: ConnectionSpec,
+) -> Result<PrivateEndpointConnection> {
     let (_, mut c) = connection(state, caller, vault, name)?;
     if let Some(etag) = spec.etag.as_deref().filter(|e| !e.is_empty())
         && etag != c.etag
@@ -148,7 +166,10 @@ pub fn put(state: &State, batch: &mut Batch, caller: &Caller, vault: (&str, &str
         other => {
             return Err(Error::bad_request(
                 "BadRequest",
-                format!("The connection status '{}' is not valid. Allowed values: Approved, Rejected.", other.unwrap_or("")),
+                format!(
+                    "The connection status '{}' is not valid. Allowed values: Approved, Rejected.",
+                    other.unwrap_or("")
+                ),
             ));
         }
     };
@@ -178,14 +199,28 @@ pub fn transition(from: &str, to: &str) -> Result<()> {
             "BadRequest",
             "Approving rejected private endpoint connections is not supported. Remove the connection and create a new private endpoint.",
         )),
-        (_, PENDING) => Err(Error::bad_request("BadRequest", format!("A connection that is {from} cannot be set back to Pending by the resource owner."))),
-        (_, DISCONNECTED) => Err(Error::bad_request("BadRequest", "Delete the private endpoint connection to disconnect it.")),
-        _ => Err(Error::bad_request("BadRequest", format!("A private endpoint connection cannot go from {from} to {to}."))),
+        (_, PENDING) => Err(Error::bad_request(
+            "BadRequest",
+            format!("A connection that is {from} cannot be set back to Pending by the resource owner."),
+        )),
+        (_, DISCONNECTED) => {
+            Err(Error::bad_request("BadRequest", "Delete the private endpoint connection to disconnect it."))
+        }
+        _ => Err(Error::bad_request(
+            "BadRequest",
+            format!("A private endpoint connection cannot go from {from} to {to}."),
+        )),
     }
 }
 
 /// DELETE a connection: it disappears from the vault; the endpoint side then reads Disconnected.
-pub fn delete(state: &State, batch: &mut Batch, caller: &Caller, vault: (&str, &str, &str), name: &str) -> Result<Option<PrivateEndpointConnection>> {
+pub fn delete(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    vault: (&str, &str, &str),
+    name: &str,
+) -> Result<Option<PrivateEndpointConnection>> {
     match connection(state, caller, vault, name) {
         Ok((_, c)) => {
             batch.delete(&c.id);

@@ -115,8 +115,8 @@ impl Engine {
     pub fn open(store: Store) -> Result<Self> {
         let mut records = BTreeMap::new();
         for (key, bytes) in store.load_all()? {
-            let stored: Stored = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::Internal(format!("unreadable record {key}: {e}")))?;
+            let stored: Stored =
+                serde_json::from_slice(&bytes).map_err(|e| Error::Internal(format!("unreadable record {key}: {e}")))?;
             if stored.v > SCHEMA_VERSION {
                 return Err(Error::Internal(format!(
                     "record {key} has schema version {} but this vaultlink reads up to {SCHEMA_VERSION}; upgrade vaultlink",

@@ -49,7 +49,9 @@ impl Error {
     pub fn resource_not_found(type_name: &str, name: &str, rg: &str) -> Self {
         Error::not_found(
             "ResourceNotFound",
-            format!("The Resource '{type_name}/{name}' under resource group '{rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"),
+            format!(
+                "The Resource '{type_name}/{name}' under resource group '{rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+            ),
         )
     }
     /// ARM's 404 for a missing resource group.

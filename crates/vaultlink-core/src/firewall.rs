@@ -58,12 +58,16 @@ pub fn decide(state: &crate::State, vault: &Vault, ctx: &NetworkContext, caller:
     // 1. An approved private endpoint connection carries traffic whatever the firewall says;
     //    any other state carries none.
     if let Some(pe) = &ctx.private_endpoint {
-        let conn = connections::of_vault(state, &vault.id).into_iter().find(|c| c.private_endpoint_id.eq_ignore_ascii_case(pe));
+        let conn = connections::of_vault(state, &vault.id)
+            .into_iter()
+            .find(|c| c.private_endpoint_id.eq_ignore_ascii_case(pe));
         return match conn {
             Some(c) if c.status == status::APPROVED => Ok(Path::PrivateEndpoint),
             other => Err(Denied {
                 inner_code: "ForbiddenByConnection",
-                message: format!("Connection is not an approved private link and caller was ignored because bypass is not set to 'AzureServices' and PublicNetworkAccess is set to 'Disabled'.\r\n{caller_line}\r\n{vault_line}"),
+                message: format!(
+                    "Connection is not an approved private link and caller was ignored because bypass is not set to 'AzureServices' and PublicNetworkAccess is set to 'Disabled'.\r\n{caller_line}\r\n{vault_line}"
+                ),
                 reason: match other {
                     Some(c) => format!("private endpoint {pe} connection is {}", c.status),
                     None => format!("private endpoint {pe} has no connection to the vault (Disconnected)"),
@@ -79,11 +83,20 @@ pub fn decide(state: &crate::State, vault: &Vault, ctx: &NetworkContext, caller:
     // 3. Public network access disabled: every other public request is refused.
     if vault.public_network_access.eq_ignore_ascii_case("Disabled") {
         let message = if bypass {
-            format!("Public network access is disabled and request is not from a trusted service nor via an approved private link.\r\n{caller_line}\r\n{vault_line}")
+            format!(
+                "Public network access is disabled and request is not from a trusted service nor via an approved private link.\r\n{caller_line}\r\n{vault_line}"
+            )
         } else {
-            format!("Connection is not an approved private link and caller was ignored because bypass is not set to 'AzureServices' and PublicNetworkAccess is set to 'Disabled'.\r\n{caller_line}\r\n{vault_line}")
+            format!(
+                "Connection is not an approved private link and caller was ignored because bypass is not set to 'AzureServices' and PublicNetworkAccess is set to 'Disabled'.\r\n{caller_line}\r\n{vault_line}"
+            )
         };
-        return Err(Denied { inner_code: "ForbiddenByConnection", message, reason: "publicNetworkAccess is Disabled and the request did not come through an approved private endpoint".into() });
+        return Err(Denied {
+            inner_code: "ForbiddenByConnection",
+            message,
+            reason: "publicNetworkAccess is Disabled and the request did not come through an approved private endpoint"
+                .into(),
+        });
     }
     // 4. IP rules, then virtual network rules, then the default action.
     for rule in &vault.network_acls.ip_rules {
@@ -104,9 +117,13 @@ pub fn decide(state: &crate::State, vault: &Vault, ctx: &NetworkContext, caller:
         None => format!("Client address: {}", ctx.client_address),
     };
     let message = if bypass {
-        format!("Client address is not authorized and caller is not a trusted service.\r\n{client}\r\n{caller_line}\r\n{vault_line}")
+        format!(
+            "Client address is not authorized and caller is not a trusted service.\r\n{client}\r\n{caller_line}\r\n{vault_line}"
+        )
     } else {
-        format!("Request was not allowed by NSP rules and the client address is not authorized and caller was ignored because bypass is set to None\r\n{client}\r\n{caller_line}\r\n{vault_line}")
+        format!(
+            "Request was not allowed by NSP rules and the client address is not authorized and caller was ignored because bypass is set to None\r\n{client}\r\n{caller_line}\r\n{vault_line}"
+        )
     };
     Err(Denied {
         inner_code: "ForbiddenByFirewall",

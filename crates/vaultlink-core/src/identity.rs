@@ -191,7 +191,10 @@ pub fn caller_from_claims(
     if !audiences.iter().any(|a| a.eq_ignore_ascii_case(aud)) {
         return Err(Error::Unauthorized {
             code: "InvalidAuthenticationTokenAudience".into(),
-            message: format!("The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences '{}'.", audiences.join("','")),
+            message: format!(
+                "The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences '{}'.",
+                audiences.join("','")
+            ),
         });
     }
     let oid = claims.get("oid").and_then(Value::as_str).unwrap_or_default();

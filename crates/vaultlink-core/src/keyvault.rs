@@ -221,7 +221,10 @@ fn network_acls(state: &State, current: &NetworkAcls, spec: NetworkAclsSpec) -> 
         if rules.len() > MAX_VNET_RULES {
             return Err(Error::bad_request(
                 "BadRequest",
-                format!("The number of virtual network rules ({}) exceeds the maximum of {MAX_VNET_RULES}.", rules.len()),
+                format!(
+                    "The number of virtual network rules ({}) exceeds the maximum of {MAX_VNET_RULES}.",
+                    rules.len()
+                ),
             ));
         }
         let mut out: Vec<VirtualNetworkRule> = Vec::new();
@@ -269,17 +272,23 @@ pub fn put_vault(
         Some(Record::Vault(v)) => Some(v.clone()),
         _ => None,
     };
-    let create_mode = p.create_mode.as_deref().map(|m| enum_value("createMode", m, &["default", "recover"])).transpose()?;
+    let create_mode =
+        p.create_mode.as_deref().map(|m| enum_value("createMode", m, &["default", "recover"])).transpose()?;
 
     if create_mode.as_deref() == Some("recover") {
         if existing.is_some() {
-            return Err(Error::conflict("ConflictError", format!("The vault '{name}' exists and cannot be recovered.")));
+            return Err(Error::conflict(
+                "ConflictError",
+                format!("The vault '{name}' exists and cannot be recovered."),
+            ));
         }
         let deleted = state.get(&deleted_vault_id(sub, &location, name));
         let Some(Record::DeletedVault(d)) = deleted else {
             return Err(Error::not_found(
                 "DeletedVaultNotFound",
-                format!("A deleted vault with the name '{name}' was not found in location '{location}' of subscription '{sub}'."),
+                format!(
+                    "A deleted vault with the name '{name}' was not found in location '{location}' of subscription '{sub}'."
+                ),
             ));
         };
         let mut v = d.vault.clone();
@@ -322,16 +331,22 @@ pub fn put_vault(
 
     let soft_delete = match (p.enable_soft_delete, &existing) {
         (Some(false), Some(e)) if e.enable_soft_delete => {
-            return Err(bad("The property \"enableSoftDelete\" has been set to false. Enabling the 'soft delete' functionality is an irreversible action."));
+            return Err(bad(
+                "The property \"enableSoftDelete\" has been set to false. Enabling the 'soft delete' functionality is an irreversible action.",
+            ));
         }
         (Some(false), None) => {
-            return Err(bad("The property \"enableSoftDelete\" cannot be set to false. Soft delete is enabled for every new vault and cannot be disabled."));
+            return Err(bad(
+                "The property \"enableSoftDelete\" cannot be set to false. Soft delete is enabled for every new vault and cannot be disabled.",
+            ));
         }
         _ => true,
     };
     let retention = match p.soft_delete_retention_in_days {
         Some(d) if !(7..=90).contains(&d) => {
-            return Err(bad(format!("The property \"softDeleteRetentionInDays\" is {d}; it accepts values between 7 and 90.")));
+            return Err(bad(format!(
+                "The property \"softDeleteRetentionInDays\" is {d}; it accepts values between 7 and 90."
+            )));
         }
         Some(d) => d as u32,
         None => existing.as_ref().map_or(90, |e| e.soft_delete_retention_in_days),
@@ -339,11 +354,15 @@ pub fn put_vault(
     if let Some(e) = &existing
         && e.soft_delete_retention_in_days != retention
     {
-        return Err(bad("The property \"softDeleteRetentionInDays\" cannot be changed once the vault has been created."));
+        return Err(bad(
+            "The property \"softDeleteRetentionInDays\" cannot be changed once the vault has been created.",
+        ));
     }
     let purge_protection = match (p.enable_purge_protection, &existing) {
         (Some(false), Some(e)) if e.enable_purge_protection => {
-            return Err(bad("The property \"enablePurgeProtection\" cannot be set to false. Enabling the purge protection for a vault is an irreversible action."));
+            return Err(bad(
+                "The property \"enablePurgeProtection\" cannot be set to false. Enabling the purge protection for a vault is an irreversible action.",
+            ));
         }
         (Some(v), _) => v,
         (None, Some(e)) => e.enable_purge_protection,
@@ -404,12 +423,20 @@ pub fn put_vault(
 fn name_taken(name: &str) -> Error {
     Error::conflict(
         "VaultAlreadyExists",
-        format!("The vault name '{name}' is already in use. Vault names are globally unique so it is possible that the name is already taken. If you are sure that the vault name was not taken then it is possible that a vault with the same name was recently deleted but not purged after being placed in a recoverable state. If the vault is in a recoverable state then the vault will need to be purged before reusing the name. For more information on soft delete and purging a vault follow this link https://go.microsoft.com/fwlink/?linkid=2147740."),
+        format!(
+            "The vault name '{name}' is already in use. Vault names are globally unique so it is possible that the name is already taken. If you are sure that the vault name was not taken then it is possible that a vault with the same name was recently deleted but not purged after being placed in a recoverable state. If the vault is in a recoverable state then the vault will need to be purged before reusing the name. For more information on soft delete and purging a vault follow this link https://go.microsoft.com/fwlink/?linkid=2147740."
+        ),
     )
 }
 
 /// PATCH a vault (`VaultPatchParameters`): only the fields given change.
-pub fn patch_vault(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, name): (&str, &str, &str), body: Value) -> Result<Vault> {
+pub fn patch_vault(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    (sub, rg, name): (&str, &str, &str),
+    body: Value,
+) -> Result<Vault> {
     let current = vault(state, caller, sub, rg, name)?;
     #[derive(Deserialize)]
     struct Patch {
@@ -439,16 +466,22 @@ pub fn patch_vault(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, 
     v.enabled_for_disk_encryption = p.enabled_for_disk_encryption.unwrap_or(v.enabled_for_disk_encryption);
     v.enabled_for_template_deployment = p.enabled_for_template_deployment.unwrap_or(v.enabled_for_template_deployment);
     if p.enable_soft_delete == Some(false) {
-        return Err(bad("The property \"enableSoftDelete\" has been set to false. Enabling the 'soft delete' functionality is an irreversible action."));
+        return Err(bad(
+            "The property \"enableSoftDelete\" has been set to false. Enabling the 'soft delete' functionality is an irreversible action.",
+        ));
     }
     if let Some(d) = p.soft_delete_retention_in_days
         && d as u32 != v.soft_delete_retention_in_days
     {
-        return Err(bad("The property \"softDeleteRetentionInDays\" cannot be changed once the vault has been created."));
+        return Err(bad(
+            "The property \"softDeleteRetentionInDays\" cannot be changed once the vault has been created.",
+        ));
     }
     match p.enable_purge_protection {
         Some(false) if v.enable_purge_protection => {
-            return Err(bad("The property \"enablePurgeProtection\" cannot be set to false. Enabling the purge protection for a vault is an irreversible action."));
+            return Err(bad(
+                "The property \"enablePurgeProtection\" cannot be set to false. Enabling the purge protection for a vault is an irreversible action.",
+            ));
         }
         Some(x) => v.enable_purge_protection = x,
         None => {}
@@ -472,7 +505,12 @@ pub fn save(batch: &mut Batch, v: &Vault) {
 }
 
 /// DELETE a vault: with soft delete it becomes a deleted vault (recoverable until purged).
-pub fn delete_vault(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, name): (&str, &str, &str)) -> Result<bool> {
+pub fn delete_vault(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    (sub, rg, name): (&str, &str, &str),
+) -> Result<bool> {
     resources::resource_group(state, caller, sub, rg)?;
     let Some(Record::Vault(v)) = state.get(&vault_id(sub, rg, name)) else {
         return Ok(false);
@@ -511,18 +549,30 @@ pub fn deleted_vault(state: &State, caller: &Caller, sub: &str, location: &str, 
         Some(Record::DeletedVault(d)) => Ok(d.clone()),
         _ => Err(Error::not_found(
             "ResourceNotFound",
-            format!("The Resource 'Microsoft.KeyVault/deletedVaults/{name}' under location '{location}' was not found."),
+            format!(
+                "The Resource 'Microsoft.KeyVault/deletedVaults/{name}' under location '{location}' was not found."
+            ),
         )),
     }
 }
 
 /// POST purge of a deleted vault. Refused while purge protection holds it.
-pub fn purge_deleted_vault(state: &State, batch: &mut Batch, caller: &Caller, sub: &str, location: &str, name: &str) -> Result<()> {
+pub fn purge_deleted_vault(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    sub: &str,
+    location: &str,
+    name: &str,
+) -> Result<()> {
     let d = deleted_vault(state, caller, sub, location, name)?;
     if d.vault.enable_purge_protection && now() < d.scheduled_purge_date {
         return Err(Error::conflict(
             "ConflictError",
-            format!("Operation 'Purge' is not allowed on vault '{name}' because purge protection is enabled. The vault will be purged automatically on {}.", rfc3339(d.scheduled_purge_date)),
+            format!(
+                "Operation 'Purge' is not allowed on vault '{name}' because purge protection is enabled. The vault will be purged automatically on {}.",
+                rfc3339(d.scheduled_purge_date)
+            ),
         ));
     }
     batch.delete(&d.id);
@@ -535,7 +585,8 @@ pub fn check_name_availability(state: &State, name: &str) -> Value {
     if let Err(e) = vaultlink_rules::vault_name(name) {
         return json!({"nameAvailable": false, "reason": "AccountNameInvalid", "message": e.message});
     }
-    let taken = vault_by_name(state, name).is_some() || all_deleted(state).any(|d| d.vault.name.eq_ignore_ascii_case(name));
+    let taken =
+        vault_by_name(state, name).is_some() || all_deleted(state).any(|d| d.vault.name.eq_ignore_ascii_case(name));
     if taken {
         json!({"nameAvailable": false, "reason": "AlreadyExists", "message": format!("The vault name '{name}' is already in use.")})
     } else {
@@ -626,7 +677,14 @@ pub fn render_private_link_resources(v: &Vault) -> Value {
 
 /// `PUT .../vaults/{v}/accessPolicies/{add|replace|remove}`: merges, replaces or removes the
 /// permissions of the listed principals; returns `{id, name, type, properties:{accessPolicies}}`.
-pub fn update_access_policies(state: &State, batch: &mut Batch, caller: &Caller, key: (&str, &str, &str), op: &str, body: Value) -> Result<Value> {
+pub fn update_access_policies(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    key: (&str, &str, &str),
+    op: &str,
+    body: Value,
+) -> Result<Value> {
     #[derive(Deserialize)]
     struct Body {
         properties: Props,
@@ -638,12 +696,19 @@ pub fn update_access_policies(state: &State, batch: &mut Batch, caller: &Caller,
     }
     let mut v = vault(state, caller, key.0, key.1, key.2)?;
     let given = access_policies(crate::wire::parse::<Body>(body)?.properties.access_policies)?;
-    let same = |a: &AccessPolicy, b: &AccessPolicy| a.tenant_id == b.tenant_id && a.object_id == b.object_id && a.application_id == b.application_id;
+    let same = |a: &AccessPolicy, b: &AccessPolicy| {
+        a.tenant_id == b.tenant_id && a.object_id == b.object_id && a.application_id == b.application_id
+    };
     for p in given.iter() {
         let existing = v.access_policies.iter_mut().find(|x| same(x, p));
         match (op, existing) {
             ("add", Some(x)) => {
-                for (mine, theirs) in [(&mut x.keys, &p.keys), (&mut x.secrets, &p.secrets), (&mut x.certificates, &p.certificates), (&mut x.storage, &p.storage)] {
+                for (mine, theirs) in [
+                    (&mut x.keys, &p.keys),
+                    (&mut x.secrets, &p.secrets),
+                    (&mut x.certificates, &p.certificates),
+                    (&mut x.storage, &p.storage),
+                ] {
                     for perm in theirs {
                         if !mine.contains(perm) {
                             mine.push(perm.clone());
@@ -653,7 +718,12 @@ pub fn update_access_policies(state: &State, batch: &mut Batch, caller: &Caller,
             }
             ("replace", Some(x)) => *x = p.clone(),
             ("remove", Some(x)) => {
-                for (mine, theirs) in [(&mut x.keys, &p.keys), (&mut x.secrets, &p.secrets), (&mut x.certificates, &p.certificates), (&mut x.storage, &p.storage)] {
+                for (mine, theirs) in [
+                    (&mut x.keys, &p.keys),
+                    (&mut x.secrets, &p.secrets),
+                    (&mut x.certificates, &p.certificates),
+                    (&mut x.storage, &p.storage),
+                ] {
                     mine.retain(|perm| !theirs.contains(perm));
                 }
             }
@@ -661,7 +731,8 @@ pub fn update_access_policies(state: &State, batch: &mut Batch, caller: &Caller,
             _ => {}
         }
     }
-    v.access_policies.retain(|p| !(p.keys.is_empty() && p.secrets.is_empty() && p.certificates.is_empty() && p.storage.is_empty()));
+    v.access_policies
+        .retain(|p| !(p.keys.is_empty() && p.secrets.is_empty() && p.certificates.is_empty() && p.storage.is_empty()));
     if v.access_policies.len() > MAX_ACCESS_POLICIES {
         return Err(bad(format!("The number of access policies exceeds the maximum of {MAX_ACCESS_POLICIES}.")));
     }

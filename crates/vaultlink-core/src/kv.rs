@@ -12,8 +12,21 @@ use crate::{State, rbac};
 
 /// The data-plane api-versions vaultlink serves (the SDKs' 7.x line through 2026-04-01).
 pub const API_VERSIONS: &[&str] = &[
-    "2016-10-01", "7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6-preview.1", "7.6-preview.2", "7.6",
-    "2025-06-01-preview", "2025-07-01", "2026-01-01-preview", "2026-03-01-preview", "2026-04-01",
+    "2016-10-01",
+    "7.0",
+    "7.1",
+    "7.2",
+    "7.3",
+    "7.4",
+    "7.5",
+    "7.6-preview.1",
+    "7.6-preview.2",
+    "7.6",
+    "2025-06-01-preview",
+    "2025-07-01",
+    "2026-01-01-preview",
+    "2026-03-01-preview",
+    "2026-04-01",
 ];
 
 /// How a refusal maps to HTTP, decided by the surface.
@@ -57,7 +70,9 @@ impl From<crate::Error> for KvError {
         match e {
             E::BadRequest { code, message } => KvError::new(Kind::BadRequest, &code, message),
             E::NotFound { code, message } => KvError::new(Kind::NotFound, &code, message),
-            E::Conflict { code, message } | E::PreconditionFailed { code, message } => KvError::new(Kind::Conflict, &code, message),
+            E::Conflict { code, message } | E::PreconditionFailed { code, message } => {
+                KvError::new(Kind::Conflict, &code, message)
+            }
             E::Forbidden { code, message } => KvError::new(Kind::Forbidden, &code, message),
             E::Unauthorized { code, message } => KvError::new(Kind::Unauthorized, &code, message),
             E::Internal(m) => KvError::new(Kind::Internal, "InternalServerError", m),
@@ -68,9 +83,13 @@ impl From<crate::Error> for KvError {
 /// Checks the `api-version` query parameter (mandatory; "there is no default").
 pub fn check_api_version(v: Option<&str>) -> Result<(), KvError> {
     match v {
-        None | Some("") => Err(KvError::bad_parameter("The request is missing the api-version query parameter. There is no default api-version; specify one, e.g. api-version=2026-04-01.")),
+        None | Some("") => Err(KvError::bad_parameter(
+            "The request is missing the api-version query parameter. There is no default api-version; specify one, e.g. api-version=2026-04-01.",
+        )),
         Some(v) if API_VERSIONS.contains(&v) => Ok(()),
-        Some(v) => Err(KvError::bad_parameter(format!("The specified version ({v}) is not recognized. Consider using the latest supported version (2026-04-01)."))),
+        Some(v) => Err(KvError::bad_parameter(format!(
+            "The specified version ({v}) is not recognized. Consider using the latest supported version (2026-04-01)."
+        ))),
     }
 }
 
@@ -84,7 +103,13 @@ pub struct Permission {
 
 /// Authorizes `caller` for `perm` on the vault (object-scoped when `object` names one), as the
 /// vault's permission model says. Azure's 403 otherwise.
-pub fn authorize(state: &State, vault: &Vault, caller: &Caller, perm: Permission, object: Option<&str>) -> Result<(), KvError> {
+pub fn authorize(
+    state: &State,
+    vault: &Vault,
+    caller: &Caller,
+    perm: Permission,
+    object: Option<&str>,
+) -> Result<(), KvError> {
     if vault.enable_rbac_authorization {
         let resource = match object {
             Some(o) => format!("{}/{}/{}", vault.id, perm.policy.0, o).to_ascii_lowercase(),

@@ -42,7 +42,9 @@ fn parse_body<T: serde::de::DeserializeOwned>(v: Value) -> Result<T> {
 fn invalid_reference(referenced: &str, by: &str) -> Error {
     Error::bad_request(
         "InvalidResourceReference",
-        format!("Resource {referenced} referenced by resource {by} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region."),
+        format!(
+            "Resource {referenced} referenced by resource {by} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region."
+        ),
     )
 }
 
@@ -148,7 +150,10 @@ fn allocate(state: &State, batch: &Batch, subnet: &Subnet, requested: Option<&st
     }
     if let Some(ip) = requested {
         let addr: Ipv4Addr = ip.parse().map_err(|_| {
-            Error::bad_request("InvalidPrivateIPAddressFormat", format!("Private static IP address {ip} does not have a valid format."))
+            Error::bad_request(
+                "InvalidPrivateIPAddressFormat",
+                format!("Private static IP address {ip} does not have a valid format."),
+            )
         })?;
         vaultlink_rules::static_address_ok(&prefix, &used, addr)?;
         return Ok(addr.to_string());
@@ -229,7 +234,13 @@ pub struct ServiceEndpointSpec {
 }
 
 /// PUT a virtual network (and, when the body lists them, its subnets). Returns (vnet, created).
-pub fn put_vnet(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, name): (&str, &str, &str), body: Value) -> Result<(VirtualNetwork, bool)> {
+pub fn put_vnet(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    (sub, rg, name): (&str, &str, &str),
+    body: Value,
+) -> Result<(VirtualNetwork, bool)> {
     let spec: VnetSpec = parse_body(body)?;
     vaultlink_rules::network_resource_name(name)?;
     let group = resources::resource_group(state, caller, sub, rg)?;
@@ -247,14 +258,19 @@ pub fn put_vnet(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, nam
     vaultlink_rules::vnet_address_space_ok(&id, &prefixes)?;
     let dns_servers = spec.properties.dhcp_options.map(|d| d.dns_servers).unwrap_or_default();
     for s in &dns_servers {
-        s.parse::<Ipv4Addr>().map_err(|_| Error::bad_request("InvalidDnsServers", format!("DNS server {s} is not a valid IP address.")))?;
+        s.parse::<Ipv4Addr>().map_err(|_| {
+            Error::bad_request("InvalidDnsServers", format!("DNS server {s} is not a valid IP address."))
+        })?;
     }
     if let Some(e) = &existing
         && e.location != location
     {
         return Err(Error::bad_request(
             "InvalidResourceLocation",
-            format!("The resource '{name}' already exists in location '{}' in resource group '{}'. A resource with the same name cannot be created in location '{location}'. Please select a new resource name.", e.location, group.name),
+            format!(
+                "The resource '{name}' already exists in location '{}' in resource group '{}'. A resource with the same name cannot be created in location '{location}'. Please select a new resource name.",
+                e.location, group.name
+            ),
         ));
     }
     let v = VirtualNetwork {
@@ -274,7 +290,10 @@ pub fn put_vnet(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, nam
             let mut placed: Vec<(String, Ipv4Cidr)> = Vec::new();
             let mut keep = BTreeSet::new();
             for s in wanted {
-                let sname = s.name.clone().ok_or_else(|| Error::bad_request("InvalidRequestFormat", "Each subnet needs a name."))?;
+                let sname = s
+                    .name
+                    .clone()
+                    .ok_or_else(|| Error::bad_request("InvalidRequestFormat", "Each subnet needs a name."))?;
                 let subnet = build_subnet(state, &v, &sname, s.properties, &placed)?;
                 placed.push((subnet.name.clone(), cidr(&subnet.address_prefix)?));
                 keep.insert(subnet.id.to_ascii_lowercase());
@@ -291,7 +310,10 @@ pub fn put_vnet(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, nam
                 if !prefixes.iter().any(|space| space.contains(&p)) {
                     return Err(Error::bad_request(
                         "NetcfgSubnetRangeOutsideVnet",
-                        format!("Subnet '{}' is not valid because its IP address range is outside the IP address range of virtual network '{}'.", s.name, v.name),
+                        format!(
+                            "Subnet '{}' is not valid because its IP address range is outside the IP address range of virtual network '{}'.",
+                            s.name, v.name
+                        ),
                     ));
                 }
             }
@@ -301,14 +323,20 @@ pub fn put_vnet(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, nam
     Ok((v, existing.is_none()))
 }
 
-fn build_subnet(state: &State, v: &VirtualNetwork, name: &str, p: SubnetPropertiesSpec, siblings: &[(String, Ipv4Cidr)]) -> Result<Subnet> {
+fn build_subnet(
+    state: &State,
+    v: &VirtualNetwork,
+    name: &str,
+    p: SubnetPropertiesSpec,
+    siblings: &[(String, Ipv4Cidr)],
+) -> Result<Subnet> {
     vaultlink_rules::network_resource_name(name)?;
     let id = format!("{}/subnets/{name}", v.id);
     let existing = subnet(state, &id);
-    let prefix_str = p
-        .address_prefix
-        .or_else(|| p.address_prefixes.and_then(|v| v.into_iter().next()))
-        .ok_or_else(|| Error::bad_request("InvalidRequestFormat", format!("Subnet '{name}' must specify addressPrefix.")))?;
+    let prefix_str =
+        p.address_prefix.or_else(|| p.address_prefixes.and_then(|v| v.into_iter().next())).ok_or_else(|| {
+            Error::bad_request("InvalidRequestFormat", format!("Subnet '{name}' must specify addressPrefix."))
+        })?;
     let prefix = prefix_for(&prefix_str, &id)?;
     let space: Vec<Ipv4Cidr> = v.address_prefixes.iter().map(|p| cidr(p)).collect::<Result<_>>()?;
     vaultlink_rules::subnet_prefix_ok(&space, siblings, prefix, name, &v.name)?;
@@ -325,7 +353,10 @@ fn build_subnet(state: &State, v: &VirtualNetwork, name: &str, p: SubnetProperti
         match value {
             None => Ok(existing_policy(&existing, field).unwrap_or_else(|| default.to_string())),
             Some(x) => allowed.iter().find(|a| a.eq_ignore_ascii_case(&x)).map(|a| a.to_string()).ok_or_else(|| {
-                Error::bad_request("InvalidRequestFormat", format!("Value '{x}' is not valid for {field}. Allowed values: {}.", allowed.join(", ")))
+                Error::bad_request(
+                    "InvalidRequestFormat",
+                    format!("Value '{x}' is not valid for {field}. Allowed values: {}.", allowed.join(", ")),
+                )
             }),
         }
     };
@@ -335,7 +366,12 @@ fn build_subnet(state: &State, v: &VirtualNetwork, name: &str, p: SubnetProperti
         "Disabled",
         &["Disabled", "Enabled", "NetworkSecurityGroupEnabled", "RouteTableEnabled"],
     )?;
-    let pls = policies(p.private_link_service_network_policies, "privateLinkServiceNetworkPolicies", "Enabled", &["Disabled", "Enabled"])?;
+    let pls = policies(
+        p.private_link_service_network_policies,
+        "privateLinkServiceNetworkPolicies",
+        "Enabled",
+        &["Disabled", "Enabled"],
+    )?;
     let service_endpoints = match p.service_endpoints {
         Some(list) => list
             .into_iter()
@@ -371,7 +407,10 @@ fn ensure_subnet_unused(state: &State, s: &Subnet) -> Result<()> {
     if let Some(n) = nics_in_subnet(state, &s.id).first() {
         return Err(Error::bad_request(
             "InUseSubnetCannotBeDeleted",
-            format!("Subnet {} is in use by {}/ipConfigurations/{} and cannot be deleted. In order to delete the subnet, delete all the resources within the subnet. See aka.ms/deletesubnet.", s.name, n.id, n.ip_configuration_name),
+            format!(
+                "Subnet {} is in use by {}/ipConfigurations/{} and cannot be deleted. In order to delete the subnet, delete all the resources within the subnet. See aka.ms/deletesubnet.",
+                s.name, n.id, n.ip_configuration_name
+            ),
         ));
     }
     Ok(())
@@ -379,7 +418,8 @@ fn ensure_subnet_unused(state: &State, s: &Subnet) -> Result<()> {
 
 pub fn get_vnet(state: &State, caller: &Caller, (sub, rg, name): (&str, &str, &str)) -> Result<VirtualNetwork> {
     let group = resources::resource_group(state, caller, sub, rg)?;
-    vnet(state, &network_id(sub, rg, "virtualNetworks", name)).ok_or_else(|| Error::resource_not_found(VNET_TYPE, name, &group.name))
+    vnet(state, &network_id(sub, rg, "virtualNetworks", name))
+        .ok_or_else(|| Error::resource_not_found(VNET_TYPE, name, &group.name))
 }
 
 pub fn delete_vnet(state: &State, batch: &mut Batch, caller: &Caller, key: (&str, &str, &str)) -> Result<bool> {
@@ -395,7 +435,13 @@ pub fn delete_vnet(state: &State, batch: &mut Batch, caller: &Caller, key: (&str
 }
 
 /// PUT a subnet of an existing VNet. Returns (subnet, created).
-pub fn put_subnet(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, vnet_name, name): (&str, &str, &str, &str), body: Value) -> Result<(Subnet, bool)> {
+pub fn put_subnet(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    (sub, rg, vnet_name, name): (&str, &str, &str, &str),
+    body: Value,
+) -> Result<(Subnet, bool)> {
     let spec: SubnetSpec = parse_body(body)?;
     let v = get_vnet(state, caller, (sub, rg, vnet_name))?;
     let siblings: Vec<(String, Ipv4Cidr)> = subnets_of(state, &v.id)
@@ -409,7 +455,11 @@ pub fn put_subnet(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, v
     Ok((s, created))
 }
 
-pub fn get_subnet(state: &State, caller: &Caller, (sub, rg, vnet_name, name): (&str, &str, &str, &str)) -> Result<Subnet> {
+pub fn get_subnet(
+    state: &State,
+    caller: &Caller,
+    (sub, rg, vnet_name, name): (&str, &str, &str, &str),
+) -> Result<Subnet> {
     let v = get_vnet(state, caller, (sub, rg, vnet_name))?;
     subnet(state, &format!("{}/subnets/{name}", v.id))
         .ok_or_else(|| Error::not_found("NotFound", format!("Resource {}/subnets/{name} not found.", v.id)))
@@ -425,9 +475,13 @@ pub fn delete_subnet(state: &State, batch: &mut Batch, caller: &Caller, key: (&s
 
 pub fn render_subnet(state: &State, s: &Subnet) -> Value {
     let nics = nics_in_subnet(state, &s.id);
-    let endpoints: Vec<Value> = nics.iter().filter_map(|n| n.private_endpoint_id.as_ref()).map(|id| json!({"id": id})).collect();
-    let ipconfigs: Vec<Value> =
-        nics.iter().filter(|n| n.private_endpoint_id.is_none()).map(|n| json!({"id": format!("{}/ipConfigurations/{}", n.id, n.ip_configuration_name)})).collect();
+    let endpoints: Vec<Value> =
+        nics.iter().filter_map(|n| n.private_endpoint_id.as_ref()).map(|id| json!({"id": id})).collect();
+    let ipconfigs: Vec<Value> = nics
+        .iter()
+        .filter(|n| n.private_endpoint_id.is_none())
+        .map(|n| json!({"id": format!("{}/ipConfigurations/{}", n.id, n.ip_configuration_name)}))
+        .collect();
     let mut props = json!({
         "provisioningState": "Succeeded",
         "addressPrefix": s.address_prefix,
@@ -436,7 +490,12 @@ pub fn render_subnet(state: &State, s: &Subnet) -> Value {
         "privateLinkServiceNetworkPolicies": s.private_link_service_network_policies,
     });
     if !s.service_endpoints.is_empty() {
-        props["serviceEndpoints"] = json!(s.service_endpoints.iter().map(|e| json!({"service": e.service, "locations": e.locations, "provisioningState": "Succeeded"})).collect::<Vec<_>>());
+        props["serviceEndpoints"] = json!(
+            s.service_endpoints
+                .iter()
+                .map(|e| json!({"service": e.service, "locations": e.locations, "provisioningState": "Succeeded"}))
+                .collect::<Vec<_>>()
+        );
     }
     if !endpoints.is_empty() {
         props["privateEndpoints"] = json!(endpoints);
@@ -506,7 +565,13 @@ pub struct IdRef {
 }
 
 /// PUT a client NIC (as `az network nic create` makes). Endpoint NICs are read-only.
-pub fn put_nic(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, name): (&str, &str, &str), body: Value) -> Result<(NetworkInterface, bool)> {
+pub fn put_nic(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    (sub, rg, name): (&str, &str, &str),
+    body: Value,
+) -> Result<(NetworkInterface, bool)> {
     let spec: NicSpec = parse_body(body)?;
     vaultlink_rules::network_resource_name(name)?;
     let group = resources::resource_group(state, caller, sub, rg)?;
@@ -522,17 +587,29 @@ pub fn put_nic(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, name
         ));
     }
     let [ipc] = spec.properties.ip_configurations.as_slice() else {
-        return Err(Error::bad_request("InvalidRequestFormat", "A network interface needs exactly one IP configuration."));
+        return Err(Error::bad_request(
+            "InvalidRequestFormat",
+            "A network interface needs exactly one IP configuration.",
+        ));
     };
-    let subnet_id = ipc.properties.subnet.as_ref().map(|s| s.id.clone()).ok_or_else(|| Error::bad_request("InvalidRequestFormat", "The IP configuration must reference a subnet."))?;
+    let subnet_id =
+        ipc.properties.subnet.as_ref().map(|s| s.id.clone()).ok_or_else(|| {
+            Error::bad_request("InvalidRequestFormat", "The IP configuration must reference a subnet.")
+        })?;
     let s = subnet(state, &subnet_id).ok_or_else(|| invalid_reference(&subnet_id, &id))?;
     let v = vnet(state, &vnet_of_subnet(&s.id)).ok_or_else(|| invalid_reference(&subnet_id, &id))?;
     if v.location != location {
         return Err(invalid_reference(&v.id, &id));
     }
-    let static_ip = ipc.properties.private_ip_allocation_method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("Static"));
+    let static_ip =
+        ipc.properties.private_ip_allocation_method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("Static"));
     let address = match &existing {
-        Some(e) if e.subnet_id.eq_ignore_ascii_case(&s.id) && (!static_ip || ipc.properties.private_ip_address.as_deref() == Some(&e.private_ip_address)) => e.private_ip_address.clone(),
+        Some(e)
+            if e.subnet_id.eq_ignore_ascii_case(&s.id)
+                && (!static_ip || ipc.properties.private_ip_address.as_deref() == Some(&e.private_ip_address)) =>
+        {
+            e.private_ip_address.clone()
+        }
         _ => allocate(state, batch, &s, if static_ip { ipc.properties.private_ip_address.as_deref() } else { None })?,
     };
     let n = NetworkInterface {
@@ -561,7 +638,8 @@ fn mac_address() -> String {
 
 pub fn get_nic(state: &State, caller: &Caller, (sub, rg, name): (&str, &str, &str)) -> Result<NetworkInterface> {
     let group = resources::resource_group(state, caller, sub, rg)?;
-    nic(state, &network_id(sub, rg, "networkInterfaces", name)).ok_or_else(|| Error::resource_not_found(NIC_TYPE, name, &group.name))
+    nic(state, &network_id(sub, rg, "networkInterfaces", name))
+        .ok_or_else(|| Error::resource_not_found(NIC_TYPE, name, &group.name))
 }
 
 pub fn delete_nic(state: &State, batch: &mut Batch, caller: &Caller, key: (&str, &str, &str)) -> Result<bool> {
@@ -572,7 +650,10 @@ pub fn delete_nic(state: &State, batch: &mut Batch, caller: &Caller, key: (&str,
     if let Some(pe) = &n.private_endpoint_id {
         return Err(Error::bad_request(
             "CannotDeleteNicAttachedToPrivateEndpoint",
-            format!("Network interface {} is managed by private endpoint {pe}; delete the private endpoint instead.", n.id),
+            format!(
+                "Network interface {} is managed by private endpoint {pe}; delete the private endpoint instead.",
+                n.id
+            ),
         ));
     }
     batch.delete(&n.id);
@@ -589,7 +670,8 @@ pub fn render_nic(n: &NetworkInterface) -> Value {
         "privateIPAddressVersion": "IPv4",
     });
     if let Some(pl) = &n.private_link {
-        ipc_props["privateLinkConnectionProperties"] = json!({"groupId": pl.group_id, "requiredMemberName": pl.required_member_name, "fqdns": pl.fqdns});
+        ipc_props["privateLinkConnectionProperties"] =
+            json!({"groupId": pl.group_id, "requiredMemberName": pl.required_member_name, "fqdns": pl.fqdns});
     }
     let mut props = json!({
         "provisioningState": "Succeeded",
@@ -673,7 +755,13 @@ pub struct EndpointIpConfigPropertiesSpec {
 
 /// PUT a private endpoint: allocates its address and read-only NIC, and asks the vault for a
 /// connection (automatic: Approved; manual: Pending).
-pub fn put_endpoint(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, name): (&str, &str, &str), body: Value) -> Result<(PrivateEndpoint, bool)> {
+pub fn put_endpoint(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    (sub, rg, name): (&str, &str, &str),
+    body: Value,
+) -> Result<(PrivateEndpoint, bool)> {
     let spec: EndpointSpec = parse_body(body)?;
     vaultlink_rules::network_resource_name(name)?;
     let group = resources::resource_group(state, caller, sub, rg)?;
@@ -681,13 +769,17 @@ pub fn put_endpoint(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg,
     let id = network_id(sub, &group.name, "privateEndpoints", name);
     let existing = endpoint(state, &id);
     let p = spec.properties;
-    let subnet_id = p.subnet.as_ref().map(|s| s.id.clone()).ok_or_else(|| Error::bad_request("InvalidRequestFormat", "The private endpoint must reference a subnet."))?;
+    let subnet_id =
+        p.subnet.as_ref().map(|s| s.id.clone()).ok_or_else(|| {
+            Error::bad_request("InvalidRequestFormat", "The private endpoint must reference a subnet.")
+        })?;
     let s = subnet(state, &subnet_id).ok_or_else(|| invalid_reference(&subnet_id, &id))?;
     let v = vnet(state, &vnet_of_subnet(&s.id)).ok_or_else(|| invalid_reference(&subnet_id, &id))?;
     if v.location != location || !id_parts(&v.id).0.eq_ignore_ascii_case(sub) {
         return Err(invalid_reference(&v.id, &id));
     }
-    let mut wanted: Vec<(EndpointConnectionSpec, bool)> = p.private_link_service_connections.into_iter().map(|c| (c, false)).collect();
+    let mut wanted: Vec<(EndpointConnectionSpec, bool)> =
+        p.private_link_service_connections.into_iter().map(|c| (c, false)).collect();
     wanted.extend(p.manual_private_link_service_connections.into_iter().map(|c| (c, true)));
     if wanted.len() != 1 {
         return Err(Error::bad_request(
@@ -699,12 +791,21 @@ pub fn put_endpoint(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg,
     if let Some(e) = existing {
         // Subnet, address and connections are fixed for the endpoint's lifetime; tags may change.
         if !e.subnet_id.eq_ignore_ascii_case(&s.id) {
-            return Err(Error::bad_request("CannotChangePrivateEndpointSubnet", format!("The subnet of private endpoint {} cannot be changed.", e.id)));
+            return Err(Error::bad_request(
+                "CannotChangePrivateEndpointSubnet",
+                format!("The subnet of private endpoint {} cannot be changed.", e.id),
+            ));
         }
         let (c, manual) = &wanted[0];
         let same = e.connections.iter().any(|x| x.name.eq_ignore_ascii_case(&c.name) && x.manual == *manual);
         if !same {
-            return Err(Error::bad_request("CannotChangePrivateEndpointConnection", format!("The connections of private endpoint {} cannot be changed; create a new private endpoint.", e.id)));
+            return Err(Error::bad_request(
+                "CannotChangePrivateEndpointConnection",
+                format!(
+                    "The connections of private endpoint {} cannot be changed; create a new private endpoint.",
+                    e.id
+                ),
+            ));
         }
         let mut updated = e.clone();
         updated.tags = spec.tags.unwrap_or_default();
@@ -714,7 +815,11 @@ pub fn put_endpoint(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg,
     }
 
     let (c, manual) = wanted.into_iter().next().expect("one connection");
-    let target = c.properties.private_link_service_id.clone().ok_or_else(|| Error::bad_request("InvalidRequestFormat", "privateLinkServiceId is required."))?;
+    let target = c
+        .properties
+        .private_link_service_id
+        .clone()
+        .ok_or_else(|| Error::bad_request("InvalidRequestFormat", "privateLinkServiceId is required."))?;
     let vault = match state.get(&target) {
         Some(Record::Vault(vault)) => vault.clone(),
         _ => {
@@ -727,7 +832,10 @@ pub fn put_endpoint(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg,
     if c.properties.group_ids.len() != 1 || !c.properties.group_ids[0].eq_ignore_ascii_case("vault") {
         return Err(Error::bad_request(
             "InvalidPrivateLinkServiceConnectionGroupId",
-            format!("Group ids {:?} are not valid for resource {target}. The valid group id is 'vault'.", c.properties.group_ids),
+            format!(
+                "Group ids {:?} are not valid for resource {target}. The valid group id is 'vault'.",
+                c.properties.group_ids
+            ),
         ));
     }
     if let Some(m) = &c.properties.request_message
@@ -740,13 +848,21 @@ pub fn put_endpoint(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg,
     }
     let requested_ip = p.ip_configurations.first().and_then(|i| i.properties.private_ip_address.clone());
     let address = allocate(state, batch, &s, requested_ip.as_deref())?;
-    let nic_name = p.custom_network_interface_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| format!("{name}.nic.{}", guid()));
+    let nic_name = p
+        .custom_network_interface_name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| format!("{name}.nic.{}", guid()));
     vaultlink_rules::network_resource_name(&nic_name)?;
     let nic_id = network_id(sub, &group.name, "networkInterfaces", &nic_name);
     if nic(state, &nic_id).is_some() {
-        return Err(Error::conflict("NetworkInterfaceNameInUse", format!("Network interface {nic_id} already exists.")));
+        return Err(Error::conflict(
+            "NetworkInterfaceNameInUse",
+            format!("Network interface {nic_id} already exists."),
+        ));
     }
-    let vault_connection_id = connections::request(state, batch, &vault.id, &id, name, manual, c.properties.request_message.as_deref())?;
+    let vault_connection_id =
+        connections::request(state, batch, &vault.id, &id, name, manual, c.properties.request_message.as_deref())?;
     let host = crate::keyvault::vault_host(&vault.name);
     batch.put(
         &nic_id,
@@ -760,7 +876,11 @@ pub fn put_endpoint(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg,
             private_ip_address: address.clone(),
             private_ip_allocation_method: "Dynamic".into(),
             private_endpoint_id: Some(id.clone()),
-            private_link: Some(PrivateLinkConnectionProperties { group_id: "vault".into(), required_member_name: "default".into(), fqdns: vec![host] }),
+            private_link: Some(PrivateLinkConnectionProperties {
+                group_id: "vault".into(),
+                required_member_name: "default".into(),
+                fqdns: vec![host],
+            }),
             resource_guid: guid(),
             mac_address: mac_address(),
             etag: weak_etag(),
@@ -792,7 +912,8 @@ pub fn put_endpoint(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg,
 
 pub fn get_endpoint(state: &State, caller: &Caller, (sub, rg, name): (&str, &str, &str)) -> Result<PrivateEndpoint> {
     let group = resources::resource_group(state, caller, sub, rg)?;
-    endpoint(state, &network_id(sub, rg, "privateEndpoints", name)).ok_or_else(|| Error::resource_not_found(PE_TYPE, name, &group.name))
+    endpoint(state, &network_id(sub, rg, "privateEndpoints", name))
+        .ok_or_else(|| Error::resource_not_found(PE_TYPE, name, &group.name))
 }
 
 pub fn delete_endpoint(state: &State, batch: &mut Batch, caller: &Caller, key: (&str, &str, &str)) -> Result<bool> {
@@ -857,7 +978,8 @@ pub fn render_endpoint(state: &State, pe: &PrivateEndpoint) -> Value {
     };
     let auto: Vec<Value> = pe.connections.iter().filter(|c| !c.manual).map(render_conn).collect();
     let manual: Vec<Value> = pe.connections.iter().filter(|c| c.manual).map(render_conn).collect();
-    let fqdns: Vec<String> = nic(state, &pe.network_interface_id).and_then(|n| n.private_link).map(|p| p.fqdns).unwrap_or_default();
+    let fqdns: Vec<String> =
+        nic(state, &pe.network_interface_id).and_then(|n| n.private_link).map(|p| p.fqdns).unwrap_or_default();
     json!({
         "name": pe.name,
         "id": pe.id,

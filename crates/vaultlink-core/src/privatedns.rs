@@ -20,7 +20,10 @@ pub const MAX_REGISTRATION_LINKS: usize = 100;
 pub const MAX_RECORDS_PER_SET: usize = 20;
 
 pub fn zone_id(sub: &str, rg: &str, zone: &str) -> String {
-    format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/privateDnsZones/{}", zone.to_ascii_lowercase())
+    format!(
+        "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/privateDnsZones/{}",
+        zone.to_ascii_lowercase()
+    )
 }
 
 fn canonical_type(t: &str) -> Result<&'static str> {
@@ -113,14 +116,24 @@ pub struct Preconditions<'a> {
     pub if_none_match: Option<&'a str>,
 }
 
-pub fn put_zone(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, name): (&str, &str, &str), body: Value, pre: Preconditions<'_>) -> Result<(PrivateDnsZone, bool)> {
+pub fn put_zone(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    (sub, rg, name): (&str, &str, &str),
+    body: Value,
+    pre: Preconditions<'_>,
+) -> Result<(PrivateDnsZone, bool)> {
     let spec: ZoneSpec = crate::wire::parse(body)?;
     vaultlink_rules::private_dns_zone_name(name)?;
     let group = resources::resource_group(state, caller, sub, rg)?;
     if let Some(l) = &spec.location
         && !l.eq_ignore_ascii_case("global")
     {
-        return Err(Error::bad_request("InvalidLocation", format!("The location '{l}' is not valid for private DNS zones; it must be 'global'.")));
+        return Err(Error::bad_request(
+            "InvalidLocation",
+            format!("The location '{l}' is not valid for private DNS zones; it must be 'global'."),
+        ));
     }
     let id = zone_id(sub, &group.name, name);
     let existing = zone(state, &id);
@@ -161,7 +174,14 @@ pub fn put_zone(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, nam
     Ok((z, existing.is_none()))
 }
 
-pub fn patch_zone(state: &State, batch: &mut Batch, caller: &Caller, key: (&str, &str, &str), body: Value, pre: Preconditions<'_>) -> Result<PrivateDnsZone> {
+pub fn patch_zone(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    key: (&str, &str, &str),
+    body: Value,
+    pre: Preconditions<'_>,
+) -> Result<PrivateDnsZone> {
     let spec: ZoneSpec = crate::wire::parse(body)?;
     let mut z = get_zone(state, caller, key)?;
     check_preconditions(Some(&z.etag), pre.if_match, pre.if_none_match)?;
@@ -173,7 +193,13 @@ pub fn patch_zone(state: &State, batch: &mut Batch, caller: &Caller, key: (&str,
     Ok(z)
 }
 
-pub fn delete_zone(state: &State, batch: &mut Batch, caller: &Caller, key: (&str, &str, &str), pre: Preconditions<'_>) -> Result<bool> {
+pub fn delete_zone(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    key: (&str, &str, &str),
+    pre: Preconditions<'_>,
+) -> Result<bool> {
     let Ok(z) = get_zone(state, caller, key) else {
         resources::resource_group(state, caller, key.0, key.1)?;
         return Ok(false);
@@ -182,7 +208,10 @@ pub fn delete_zone(state: &State, batch: &mut Batch, caller: &Caller, key: (&str
     if !links_of(state, &z.id).is_empty() {
         return Err(Error::bad_request(
             "CannotDeleteResource",
-            format!("Private DNS zone '{}' has virtual network links. Delete the virtual network links before deleting the zone.", z.name),
+            format!(
+                "Private DNS zone '{}' has virtual network links. Delete the virtual network links before deleting the zone.",
+                z.name
+            ),
         ));
     }
     batch.delete_tree(state, &z.id);
@@ -230,7 +259,14 @@ pub struct LinkPropertiesSpec {
     pub resolution_policy: Option<String>,
 }
 
-pub fn put_link(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, zone_name, name): (&str, &str, &str, &str), body: Value, pre: Preconditions<'_>) -> Result<(VirtualNetworkLink, bool)> {
+pub fn put_link(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    (sub, rg, zone_name, name): (&str, &str, &str, &str),
+    body: Value,
+    pre: Preconditions<'_>,
+) -> Result<(VirtualNetworkLink, bool)> {
     let spec: LinkSpec = crate::wire::parse(body)?;
     let z = get_zone(state, caller, (sub, rg, zone_name))?;
     vaultlink_rules::network_resource_name(name)?;
@@ -245,7 +281,9 @@ pub fn put_link(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, zon
         .virtual_network
         .map(|v| v.id)
         .or_else(|| existing.as_ref().map(|e| e.virtual_network_id.clone()))
-        .ok_or_else(|| Error::bad_request("BadRequest", "The virtual network link must reference a virtual network."))?;
+        .ok_or_else(|| {
+            Error::bad_request("BadRequest", "The virtual network link must reference a virtual network.")
+        })?;
     let vnet = crate::network::vnet(state, &vnet_id).ok_or_else(|| {
         Error::bad_request("BadRequest", format!("Virtual network '{vnet_id}' referenced by the link was not found."))
     })?;
@@ -257,36 +295,58 @@ pub fn put_link(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, zon
     let others = links_of(state, &z.id);
     if existing.is_none() {
         if others.len() >= MAX_LINKS {
-            return Err(Error::bad_request("BadRequest", format!("The zone already has the maximum of {MAX_LINKS} virtual network links.")));
+            return Err(Error::bad_request(
+                "BadRequest",
+                format!("The zone already has the maximum of {MAX_LINKS} virtual network links."),
+            ));
         }
         if let Some(dup) = others.iter().find(|l| l.virtual_network_id.eq_ignore_ascii_case(&vnet.id)) {
             return Err(Error::conflict(
                 "Conflict",
-                format!("A virtual network cannot be linked to the same private zone more than once. Virtual network '{}' is already linked by '{}'.", vnet.id, dup.name),
+                format!(
+                    "A virtual network cannot be linked to the same private zone more than once. Virtual network '{}' is already linked by '{}'.",
+                    vnet.id, dup.name
+                ),
             ));
         }
     }
-    let registration = spec.properties.registration_enabled.or(existing.as_ref().map(|e| e.registration_enabled)).unwrap_or(false);
+    let registration =
+        spec.properties.registration_enabled.or(existing.as_ref().map(|e| e.registration_enabled)).unwrap_or(false);
     if registration {
         // A VNet may have only one registration zone.
         let taken = all_links(state).find(|l| {
-            l.registration_enabled && l.virtual_network_id.eq_ignore_ascii_case(&vnet.id) && !l.id.eq_ignore_ascii_case(&id)
+            l.registration_enabled
+                && l.virtual_network_id.eq_ignore_ascii_case(&vnet.id)
+                && !l.id.eq_ignore_ascii_case(&id)
         });
         if let Some(t) = taken {
             return Err(Error::bad_request(
                 "BadRequest",
-                format!("A virtual network can be linked to only one private DNS zone with auto-registration enabled. Virtual network '{}' is already registered in zone '{}'.", vnet.id, t.zone_id),
+                format!(
+                    "A virtual network can be linked to only one private DNS zone with auto-registration enabled. Virtual network '{}' is already registered in zone '{}'.",
+                    vnet.id, t.zone_id
+                ),
             ));
         }
         if existing.as_ref().is_none_or(|e| !e.registration_enabled)
             && others.iter().filter(|l| l.registration_enabled).count() >= MAX_REGISTRATION_LINKS
         {
-            return Err(Error::bad_request("BadRequest", format!("The zone already has the maximum of {MAX_REGISTRATION_LINKS} registration links.")));
+            return Err(Error::bad_request(
+                "BadRequest",
+                format!("The zone already has the maximum of {MAX_REGISTRATION_LINKS} registration links."),
+            ));
         }
     }
     let policy = match spec.properties.resolution_policy {
-        Some(p) => ["Default", "NxDomainRedirect"].iter().find(|x| x.eq_ignore_ascii_case(&p)).map(|x| x.to_string()).ok_or_else(|| {
-            Error::bad_request("BadRequest", format!("The resolution policy '{p}' is not valid. Allowed values: Default, NxDomainRedirect."))
+        Some(p) => ["Default", "NxDomainRedirect"]
+            .iter()
+            .find(|x| x.eq_ignore_ascii_case(&p))
+            .map(|x| x.to_string())
+            .ok_or_else(|| {
+            Error::bad_request(
+                "BadRequest",
+                format!("The resolution policy '{p}' is not valid. Allowed values: Default, NxDomainRedirect."),
+            )
         })?,
         None => existing.as_ref().map_or("Default".into(), |e| e.resolution_policy.clone()),
     };
@@ -304,7 +364,11 @@ pub fn put_link(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, zon
     Ok((link, existing.is_none()))
 }
 
-pub fn get_link(state: &State, caller: &Caller, (sub, rg, zone_name, name): (&str, &str, &str, &str)) -> Result<VirtualNetworkLink> {
+pub fn get_link(
+    state: &State,
+    caller: &Caller,
+    (sub, rg, zone_name, name): (&str, &str, &str, &str),
+) -> Result<VirtualNetworkLink> {
     let z = get_zone(state, caller, (sub, rg, zone_name))?;
     match state.get(&format!("{}/virtualNetworkLinks/{name}", z.id)) {
         Some(Record::VirtualNetworkLink(l)) => Ok(l.clone()),
@@ -312,7 +376,13 @@ pub fn get_link(state: &State, caller: &Caller, (sub, rg, zone_name, name): (&st
     }
 }
 
-pub fn delete_link(state: &State, batch: &mut Batch, caller: &Caller, key: (&str, &str, &str, &str), pre: Preconditions<'_>) -> Result<bool> {
+pub fn delete_link(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    key: (&str, &str, &str, &str),
+    pre: Preconditions<'_>,
+) -> Result<bool> {
     let z = get_zone(state, caller, (key.0, key.1, key.2))?;
     let Some(Record::VirtualNetworkLink(l)) = state.get(&format!("{}/virtualNetworkLinks/{}", z.id, key.3)) else {
         return Ok(false);
@@ -414,23 +484,33 @@ fn record_data(rtype: &str, p: &RecordSetPropertiesSpec, current: Option<&Record
     match rtype {
         "A" => {
             for r in p.a_records.iter().flatten() {
-                let a: std::net::Ipv4Addr = r.ipv4_address.parse().map_err(|_| bad(format!("The IPv4 address '{}' is not valid.", r.ipv4_address)))?;
+                let a: std::net::Ipv4Addr = r
+                    .ipv4_address
+                    .parse()
+                    .map_err(|_| bad(format!("The IPv4 address '{}' is not valid.", r.ipv4_address)))?;
                 d.a.push(a.to_string());
             }
         }
         "AAAA" => {
             for r in p.aaaa_records.iter().flatten() {
-                let a: std::net::Ipv6Addr = r.ipv6_address.parse().map_err(|_| bad(format!("The IPv6 address '{}' is not valid.", r.ipv6_address)))?;
+                let a: std::net::Ipv6Addr = r
+                    .ipv6_address
+                    .parse()
+                    .map_err(|_| bad(format!("The IPv6 address '{}' is not valid.", r.ipv6_address)))?;
                 d.aaaa.push(a.to_string());
             }
         }
         "CNAME" => d.cname = p.cname_record.as_ref().map(|c| c.cname.clone()),
         "MX" => d.mx = p.mx_records.iter().flatten().map(|m| (m.preference, m.exchange.clone())).collect(),
         "PTR" => d.ptr = p.ptr_records.iter().flatten().map(|r| r.ptrdname.clone()).collect(),
-        "SRV" => d.srv = p.srv_records.iter().flatten().map(|s| (s.priority, s.weight, s.port, s.target.clone())).collect(),
+        "SRV" => {
+            d.srv = p.srv_records.iter().flatten().map(|s| (s.priority, s.weight, s.port, s.target.clone())).collect()
+        }
         "TXT" => d.txt = p.txt_records.iter().flatten().map(|t| t.value.clone()).collect(),
         "SOA" => {
-            let mut soa = current.and_then(|c| c.soa.clone()).ok_or_else(|| bad("The SOA record set cannot be created.".into()))?;
+            let mut soa = current
+                .and_then(|c| c.soa.clone())
+                .ok_or_else(|| bad("The SOA record set cannot be created.".into()))?;
             if let Some(s) = &p.soa_record {
                 soa.email = s.email.clone().unwrap_or(soa.email);
                 soa.expire_time = s.expire_time.unwrap_or(soa.expire_time);
@@ -451,7 +531,15 @@ fn record_data(rtype: &str, p: &RecordSetPropertiesSpec, current: Option<&Record
 
 type RecordKey<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
 
-pub fn put_record_set(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, zone_name, rtype, name): RecordKey<'_>, body: Value, pre: Preconditions<'_>, patch: bool) -> Result<(RecordSet, bool)> {
+pub fn put_record_set(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    (sub, rg, zone_name, rtype, name): RecordKey<'_>,
+    body: Value,
+    pre: Preconditions<'_>,
+    patch: bool,
+) -> Result<(RecordSet, bool)> {
     let spec: RecordSetSpec = crate::wire::parse(body)?;
     let z = get_zone(state, caller, (sub, rg, zone_name))?;
     let rtype = canonical_type(rtype)?;
@@ -472,18 +560,33 @@ pub fn put_record_set(state: &State, batch: &mut Batch, caller: &Caller, (sub, r
         return Err(Error::bad_request("BadRequest", "A CNAME record set cannot be created at the zone apex."));
     }
     if existing.is_none() && record_sets_of(state, &z.id).len() >= MAX_RECORD_SETS {
-        return Err(Error::bad_request("BadRequest", format!("The zone already has the maximum of {MAX_RECORD_SETS} record sets.")));
+        return Err(Error::bad_request(
+            "BadRequest",
+            format!("The zone already has the maximum of {MAX_RECORD_SETS} record sets."),
+        ));
     }
     // A CNAME cannot share its name with any other record set, and vice versa.
     let clash = record_sets_of(state, &z.id).into_iter().find(|r| {
         r.name.eq_ignore_ascii_case(name) && r.record_type != rtype && (r.record_type == "CNAME" || rtype == "CNAME")
     });
     if let Some(c) = clash {
-        return Err(Error::conflict("Conflict", format!("The record set {name} of type {rtype} conflicts with the existing {} record set of the same name.", c.record_type)));
+        return Err(Error::conflict(
+            "Conflict",
+            format!(
+                "The record set {name} of type {rtype} conflicts with the existing {} record set of the same name.",
+                c.record_type
+            ),
+        ));
     }
-    let data = if patch && no_records_given(&spec.properties) { existing.as_ref().map(|e| e.data.clone()).unwrap_or_default() } else { record_data(rtype, &spec.properties, existing.as_ref().map(|e| &e.data))? };
+    let data = if patch && no_records_given(&spec.properties) {
+        existing.as_ref().map(|e| e.data.clone()).unwrap_or_default()
+    } else {
+        record_data(rtype, &spec.properties, existing.as_ref().map(|e| &e.data))?
+    };
     let ttl = match spec.properties.ttl {
-        Some(t) if !(0..=2_147_483_647).contains(&t) => return Err(Error::bad_request("BadRequest", format!("The TTL {t} is not valid."))),
+        Some(t) if !(0..=2_147_483_647).contains(&t) => {
+            return Err(Error::bad_request("BadRequest", format!("The TTL {t} is not valid.")));
+        }
         Some(t) => t as u32,
         None => existing.as_ref().map_or(3600, |e| e.ttl),
     };
@@ -503,10 +606,21 @@ pub fn put_record_set(state: &State, batch: &mut Batch, caller: &Caller, (sub, r
 }
 
 fn no_records_given(p: &RecordSetPropertiesSpec) -> bool {
-    p.a_records.is_none() && p.aaaa_records.is_none() && p.cname_record.is_none() && p.mx_records.is_none() && p.ptr_records.is_none() && p.srv_records.is_none() && p.txt_records.is_none() && p.soa_record.is_none()
+    p.a_records.is_none()
+        && p.aaaa_records.is_none()
+        && p.cname_record.is_none()
+        && p.mx_records.is_none()
+        && p.ptr_records.is_none()
+        && p.srv_records.is_none()
+        && p.txt_records.is_none()
+        && p.soa_record.is_none()
 }
 
-pub fn get_record_set(state: &State, caller: &Caller, (sub, rg, zone_name, rtype, name): RecordKey<'_>) -> Result<RecordSet> {
+pub fn get_record_set(
+    state: &State,
+    caller: &Caller,
+    (sub, rg, zone_name, rtype, name): RecordKey<'_>,
+) -> Result<RecordSet> {
     let z = get_zone(state, caller, (sub, rg, zone_name))?;
     let rtype = canonical_type(rtype)?;
     match state.get(&format!("{}/{rtype}/{name}", z.id)) {
@@ -515,7 +629,13 @@ pub fn get_record_set(state: &State, caller: &Caller, (sub, rg, zone_name, rtype
     }
 }
 
-pub fn delete_record_set(state: &State, batch: &mut Batch, caller: &Caller, key: RecordKey<'_>, pre: Preconditions<'_>) -> Result<bool> {
+pub fn delete_record_set(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    key: RecordKey<'_>,
+    pre: Preconditions<'_>,
+) -> Result<bool> {
     if canonical_type(key.3)? == "SOA" {
         return Err(Error::bad_request("BadRequest", "The SOA record set cannot be deleted."));
     }
@@ -534,7 +654,12 @@ pub fn delete_record_set(state: &State, batch: &mut Batch, caller: &Caller, key:
 }
 
 /// Lists record sets of one type, or of all types (`ALL`).
-pub fn list_record_sets(state: &State, caller: &Caller, (sub, rg, zone_name): (&str, &str, &str), rtype: Option<&str>) -> Result<Vec<RecordSet>> {
+pub fn list_record_sets(
+    state: &State,
+    caller: &Caller,
+    (sub, rg, zone_name): (&str, &str, &str),
+    rtype: Option<&str>,
+) -> Result<Vec<RecordSet>> {
     let z = get_zone(state, caller, (sub, rg, zone_name))?;
     let rtype = rtype.map(canonical_type).transpose()?;
     Ok(record_sets_of(state, &z.id).into_iter().filter(|r| rtype.is_none_or(|t| r.record_type == t)).collect())
@@ -555,9 +680,19 @@ pub fn render_record_set(z_name: &str, r: &RecordSet) -> Value {
                 props["cnameRecord"] = json!({"cname": c});
             }
         }
-        "MX" => props["mxRecords"] = json!(d.mx.iter().map(|(p, e)| json!({"preference": p, "exchange": e})).collect::<Vec<_>>()),
+        "MX" => {
+            props["mxRecords"] =
+                json!(d.mx.iter().map(|(p, e)| json!({"preference": p, "exchange": e})).collect::<Vec<_>>())
+        }
         "PTR" => props["ptrRecords"] = json!(d.ptr.iter().map(|p| json!({"ptrdname": p})).collect::<Vec<_>>()),
-        "SRV" => props["srvRecords"] = json!(d.srv.iter().map(|(p, w, port, t)| json!({"priority": p, "weight": w, "port": port, "target": t})).collect::<Vec<_>>()),
+        "SRV" => {
+            props["srvRecords"] = json!(
+                d.srv
+                    .iter()
+                    .map(|(p, w, port, t)| json!({"priority": p, "weight": w, "port": port, "target": t}))
+                    .collect::<Vec<_>>()
+            )
+        }
         "TXT" => props["txtRecords"] = json!(d.txt.iter().map(|v| json!({"value": v})).collect::<Vec<_>>()),
         "SOA" => {
             if let Some(s) = &d.soa {

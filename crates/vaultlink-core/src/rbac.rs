@@ -37,22 +37,197 @@ pub const KEY_VAULT_ADMINISTRATOR: &str = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
 pub const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 
 pub const ROLES: &[RoleDefinition] = &[
-    RoleDefinition { name: KEY_VAULT_ADMINISTRATOR, role_name: "Key Vault Administrator", description: "Perform all data plane operations on a key vault and all objects in it, including certificates, keys, and secrets. Cannot manage key vault resources or manage role assignments. Only works for key vaults that use the 'Azure role-based access control' permission model.", actions: KV_MGMT_READ, not_actions: &[], data_actions: &["Microsoft.KeyVault/vaults/*"] },
-    RoleDefinition { name: "a4417e6f-fecd-4de8-b567-7b0420556985", role_name: "Key Vault Certificates Officer", description: "Perform any action on the certificates of a key vault, except manage permissions. Only works for key vaults that use the 'Azure role-based access control' permission model.", actions: KV_MGMT_READ, not_actions: &[], data_actions: &["Microsoft.KeyVault/vaults/certificatecas/*", "Microsoft.KeyVault/vaults/certificates/*", "Microsoft.KeyVault/vaults/certificatecontacts/write"] },
-    RoleDefinition { name: "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba", role_name: "Key Vault Certificate User", description: "Read certificate contents. Only works for key vaults that use the 'Azure role-based access control' permission model.", actions: &[], not_actions: &[], data_actions: &["Microsoft.KeyVault/vaults/certificates/read", "Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action", "Microsoft.KeyVault/vaults/keys/read"] },
-    RoleDefinition { name: "14b46e9e-c2b7-41b4-b07b-48a6ebf60603", role_name: "Key Vault Crypto Officer", description: "Perform any action on the keys of a key vault, except manage permissions. Only works for key vaults that use the 'Azure role-based access control' permission model.", actions: KV_MGMT_READ, not_actions: &[], data_actions: &["Microsoft.KeyVault/vaults/keys/*", "Microsoft.KeyVault/vaults/keyrotationpolicies/*"] },
-    RoleDefinition { name: "e147488a-f6f5-4113-8e2d-b22465e65bf6", role_name: "Key Vault Crypto Service Encryption User", description: "Read metadata of keys and perform wrap/unwrap operations. Only works for key vaults that use the 'Azure role-based access control' permission model.", actions: &["Microsoft.EventGrid/eventSubscriptions/write", "Microsoft.EventGrid/eventSubscriptions/read", "Microsoft.EventGrid/eventSubscriptions/delete"], not_actions: &[], data_actions: &["Microsoft.KeyVault/vaults/keys/read", "Microsoft.KeyVault/vaults/keys/wrap/action", "Microsoft.KeyVault/vaults/keys/unwrap/action"] },
-    RoleDefinition { name: "08bbd89e-9f13-488c-ac41-acfcb10c90ab", role_name: "Key Vault Crypto Service Release User", description: "Release keys. Only works for key vaults that use the 'Azure role-based access control' permission model.", actions: &[], not_actions: &[], data_actions: &["Microsoft.KeyVault/vaults/keys/release/action"] },
-    RoleDefinition { name: "12338af0-0e69-4776-bea7-57ae8d297424", role_name: "Key Vault Crypto User", description: "Perform cryptographic operations using keys. Only works for key vaults that use the 'Azure role-based access control' permission model.", actions: &[], not_actions: &[], data_actions: &["Microsoft.KeyVault/vaults/keys/read", "Microsoft.KeyVault/vaults/keys/update/action", "Microsoft.KeyVault/vaults/keys/backup/action", "Microsoft.KeyVault/vaults/keys/encrypt/action", "Microsoft.KeyVault/vaults/keys/decrypt/action", "Microsoft.KeyVault/vaults/keys/wrap/action", "Microsoft.KeyVault/vaults/keys/unwrap/action", "Microsoft.KeyVault/vaults/keys/sign/action", "Microsoft.KeyVault/vaults/keys/verify/action"] },
-    RoleDefinition { name: "8b54135c-b56d-4d72-a534-26097cfdc8d8", role_name: "Key Vault Data Access Administrator", description: "Manage access to Azure Key Vault by adding or removing role assignments for the Key Vault Administrator, Key Vault Certificates Officer, Key Vault Crypto Officer, Key Vault Crypto Service Encryption User, Key Vault Crypto User, Key Vault Reader, Key Vault Secrets Officer, or Key Vault Secrets User roles. Includes an ABAC condition to constrain role assignments.", actions: &["Microsoft.Authorization/roleAssignments/write", "Microsoft.Authorization/roleAssignments/delete", "Microsoft.Authorization/*/read", "Microsoft.Resources/deployments/*", "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Resources/subscriptions/read", "Microsoft.Management/managementGroups/read", "Microsoft.Support/*", "Microsoft.KeyVault/vaults/*/read"], not_actions: &[], data_actions: &[] },
-    RoleDefinition { name: "21090545-7ca7-4776-b22c-e363652d74d2", role_name: "Key Vault Reader", description: "Read metadata of key vaults and its certificates, keys, and secrets. Cannot read sensitive values such as secret contents or key material. Only works for key vaults that use the 'Azure role-based access control' permission model.", actions: KV_MGMT_READ, not_actions: &[], data_actions: &["Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"] },
-    RoleDefinition { name: "b86a8fe4-44ce-4948-aee5-eccb2c155cd7", role_name: "Key Vault Secrets Officer", description: "Perform any action on the secrets of a key vault, except manage permissions. Only works for key vaults that use the 'Azure role-based access control' permission model.", actions: KV_MGMT_READ, not_actions: &[], data_actions: &["Microsoft.KeyVault/vaults/secrets/*"] },
-    RoleDefinition { name: "4633458b-17de-408a-b874-0445c86b69e6", role_name: "Key Vault Secrets User", description: "Read secret contents. Only works for key vaults that use the 'Azure role-based access control' permission model.", actions: &[], not_actions: &[], data_actions: &["Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"] },
-    RoleDefinition { name: "f25e0fa2-a7c8-4377-a976-54943a77a395", role_name: "Key Vault Contributor", description: "Lets you manage key vaults, but not access to them.", actions: &["Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.KeyVault/*", "Microsoft.Resources/deployments/*", "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*"], not_actions: &["Microsoft.KeyVault/locations/deletedVaults/purge/action", "Microsoft.KeyVault/hsmPools/*", "Microsoft.KeyVault/managedHsms/*"], data_actions: &[] },
-    RoleDefinition { name: OWNER, role_name: "Owner", description: "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.", actions: &["*"], not_actions: &[], data_actions: &[] },
-    RoleDefinition { name: "b24988ac-6180-42a0-ab88-20f7382dd24c", role_name: "Contributor", description: "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC, manage assignments in Azure Blueprints, or share image galleries.", actions: &["*"], not_actions: &["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write", "Microsoft.Authorization/elevateAccess/Action", "Microsoft.Blueprint/blueprintAssignments/write", "Microsoft.Blueprint/blueprintAssignments/delete", "Microsoft.Compute/galleries/share/action", "Microsoft.Purview/consents/write", "Microsoft.Purview/consents/delete", "Microsoft.Resources/deploymentStacks/manageDenySetting/action", "Microsoft.Subscription/cancel/action", "Microsoft.Subscription/enable/action"], data_actions: &[] },
-    RoleDefinition { name: "acdd72a7-3385-48ef-bd42-f606fba81ae7", role_name: "Reader", description: "View all resources, but does not allow you to make any changes.", actions: &["*/read"], not_actions: &[], data_actions: &[] },
-    RoleDefinition { name: "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", role_name: "User Access Administrator", description: "Lets you manage user access to Azure resources.", actions: &["*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"], not_actions: &[], data_actions: &[] },
+    RoleDefinition {
+        name: KEY_VAULT_ADMINISTRATOR,
+        role_name: "Key Vault Administrator",
+        description: "Perform all data plane operations on a key vault and all objects in it, including certificates, keys, and secrets. Cannot manage key vault resources or manage role assignments. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+        actions: KV_MGMT_READ,
+        not_actions: &[],
+        data_actions: &["Microsoft.KeyVault/vaults/*"],
+    },
+    RoleDefinition {
+        name: "a4417e6f-fecd-4de8-b567-7b0420556985",
+        role_name: "Key Vault Certificates Officer",
+        description: "Perform any action on the certificates of a key vault, except manage permissions. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+        actions: KV_MGMT_READ,
+        not_actions: &[],
+        data_actions: &[
+            "Microsoft.KeyVault/vaults/certificatecas/*",
+            "Microsoft.KeyVault/vaults/certificates/*",
+            "Microsoft.KeyVault/vaults/certificatecontacts/write",
+        ],
+    },
+    RoleDefinition {
+        name: "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba",
+        role_name: "Key Vault Certificate User",
+        description: "Read certificate contents. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+        actions: &[],
+        not_actions: &[],
+        data_actions: &[
+            "Microsoft.KeyVault/vaults/certificates/read",
+            "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+            "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+            "Microsoft.KeyVault/vaults/keys/read",
+        ],
+    },
+    RoleDefinition {
+        name: "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
+        role_name: "Key Vault Crypto Officer",
+        description: "Perform any action on the keys of a key vault, except manage permissions. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+        actions: KV_MGMT_READ,
+        not_actions: &[],
+        data_actions: &["Microsoft.KeyVault/vaults/keys/*", "Microsoft.KeyVault/vaults/keyrotationpolicies/*"],
+    },
+    RoleDefinition {
+        name: "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+        role_name: "Key Vault Crypto Service Encryption User",
+        description: "Read metadata of keys and perform wrap/unwrap operations. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+        actions: &[
+            "Microsoft.EventGrid/eventSubscriptions/write",
+            "Microsoft.EventGrid/eventSubscriptions/read",
+            "Microsoft.EventGrid/eventSubscriptions/delete",
+        ],
+        not_actions: &[],
+        data_actions: &[
+            "Microsoft.KeyVault/vaults/keys/read",
+            "Microsoft.KeyVault/vaults/keys/wrap/action",
+            "Microsoft.KeyVault/vaults/keys/unwrap/action",
+        ],
+    },
+    RoleDefinition {
+        name: "08bbd89e-9f13-488c-ac41-acfcb10c90ab",
+        role_name: "Key Vault Crypto Service Release User",
+        description: "Release keys. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+        actions: &[],
+        not_actions: &[],
+        data_actions: &["Microsoft.KeyVault/vaults/keys/release/action"],
+    },
+    RoleDefinition {
+        name: "12338af0-0e69-4776-bea7-57ae8d297424",
+        role_name: "Key Vault Crypto User",
+        description: "Perform cryptographic operations using keys. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+        actions: &[],
+        not_actions: &[],
+        data_actions: &[
+            "Microsoft.KeyVault/vaults/keys/read",
+            "Microsoft.KeyVault/vaults/keys/update/action",
+            "Microsoft.KeyVault/vaults/keys/backup/action",
+            "Microsoft.KeyVault/vaults/keys/encrypt/action",
+            "Microsoft.KeyVault/vaults/keys/decrypt/action",
+            "Microsoft.KeyVault/vaults/keys/wrap/action",
+            "Microsoft.KeyVault/vaults/keys/unwrap/action",
+            "Microsoft.KeyVault/vaults/keys/sign/action",
+            "Microsoft.KeyVault/vaults/keys/verify/action",
+        ],
+    },
+    RoleDefinition {
+        name: "8b54135c-b56d-4d72-a534-26097cfdc8d8",
+        role_name: "Key Vault Data Access Administrator",
+        description: "Manage access to Azure Key Vault by adding or removing role assignments for the Key Vault Administrator, Key Vault Certificates Officer, Key Vault Crypto Officer, Key Vault Crypto Service Encryption User, Key Vault Crypto User, Key Vault Reader, Key Vault Secrets Officer, or Key Vault Secrets User roles. Includes an ABAC condition to constrain role assignments.",
+        actions: &[
+            "Microsoft.Authorization/roleAssignments/write",
+            "Microsoft.Authorization/roleAssignments/delete",
+            "Microsoft.Authorization/*/read",
+            "Microsoft.Resources/deployments/*",
+            "Microsoft.Resources/subscriptions/resourceGroups/read",
+            "Microsoft.Resources/subscriptions/read",
+            "Microsoft.Management/managementGroups/read",
+            "Microsoft.Support/*",
+            "Microsoft.KeyVault/vaults/*/read",
+        ],
+        not_actions: &[],
+        data_actions: &[],
+    },
+    RoleDefinition {
+        name: "21090545-7ca7-4776-b22c-e363652d74d2",
+        role_name: "Key Vault Reader",
+        description: "Read metadata of key vaults and its certificates, keys, and secrets. Cannot read sensitive values such as secret contents or key material. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+        actions: KV_MGMT_READ,
+        not_actions: &[],
+        data_actions: &["Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"],
+    },
+    RoleDefinition {
+        name: "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+        role_name: "Key Vault Secrets Officer",
+        description: "Perform any action on the secrets of a key vault, except manage permissions. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+        actions: KV_MGMT_READ,
+        not_actions: &[],
+        data_actions: &["Microsoft.KeyVault/vaults/secrets/*"],
+    },
+    RoleDefinition {
+        name: "4633458b-17de-408a-b874-0445c86b69e6",
+        role_name: "Key Vault Secrets User",
+        description: "Read secret contents. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+        actions: &[],
+        not_actions: &[],
+        data_actions: &[
+            "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+            "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+        ],
+    },
+    RoleDefinition {
+        name: "f25e0fa2-a7c8-4377-a976-54943a77a395",
+        role_name: "Key Vault Contributor",
+        description: "Lets you manage key vaults, but not access to them.",
+        actions: &[
+            "Microsoft.Authorization/*/read",
+            "Microsoft.Insights/alertRules/*",
+            "Microsoft.KeyVault/*",
+            "Microsoft.Resources/deployments/*",
+            "Microsoft.Resources/subscriptions/resourceGroups/read",
+            "Microsoft.Support/*",
+        ],
+        not_actions: &[
+            "Microsoft.KeyVault/locations/deletedVaults/purge/action",
+            "Microsoft.KeyVault/hsmPools/*",
+            "Microsoft.KeyVault/managedHsms/*",
+        ],
+        data_actions: &[],
+    },
+    RoleDefinition {
+        name: OWNER,
+        role_name: "Owner",
+        description: "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.",
+        actions: &["*"],
+        not_actions: &[],
+        data_actions: &[],
+    },
+    RoleDefinition {
+        name: "b24988ac-6180-42a0-ab88-20f7382dd24c",
+        role_name: "Contributor",
+        description: "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC, manage assignments in Azure Blueprints, or share image galleries.",
+        actions: &["*"],
+        not_actions: &[
+            "Microsoft.Authorization/*/Delete",
+            "Microsoft.Authorization/*/Write",
+            "Microsoft.Authorization/elevateAccess/Action",
+            "Microsoft.Blueprint/blueprintAssignments/write",
+            "Microsoft.Blueprint/blueprintAssignments/delete",
+            "Microsoft.Compute/galleries/share/action",
+            "Microsoft.Purview/consents/write",
+            "Microsoft.Purview/consents/delete",
+            "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
+            "Microsoft.Subscription/cancel/action",
+            "Microsoft.Subscription/enable/action",
+        ],
+        data_actions: &[],
+    },
+    RoleDefinition {
+        name: "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+        role_name: "Reader",
+        description: "View all resources, but does not allow you to make any changes.",
+        actions: &["*/read"],
+        not_actions: &[],
+        data_actions: &[],
+    },
+    RoleDefinition {
+        name: "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+        role_name: "User Access Administrator",
+        description: "Lets you manage user access to Azure resources.",
+        actions: &["*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"],
+        not_actions: &[],
+        data_actions: &[],
+    },
 ];
 
 pub const ASSIGNMENT_TYPE: &str = "Microsoft.Authorization/roleAssignments";
@@ -88,7 +263,10 @@ fn assignment_id(scope: &str, name: &str) -> String {
 /// Seeds the developer principal as Owner and Key Vault Administrator of the seeded subscription.
 pub(crate) fn seed(state: &State, batch: &mut Batch) {
     let scope = format!("/subscriptions/{}", seed::SUBSCRIPTION_ID);
-    for (name, role) in [("5e1d0a6c-0000-4000-8000-000000000001", OWNER), ("5e1d0a6c-0000-4000-8000-000000000002", KEY_VAULT_ADMINISTRATOR)] {
+    for (name, role) in [
+        ("5e1d0a6c-0000-4000-8000-000000000001", OWNER),
+        ("5e1d0a6c-0000-4000-8000-000000000002", KEY_VAULT_ADMINISTRATOR),
+    ] {
         let id = assignment_id(&scope, name);
         if state.get(&id).is_none() {
             batch.put(
@@ -141,19 +319,48 @@ pub struct AssignmentPropertiesSpec {
 }
 
 /// PUT a role assignment at `scope`. Returns (assignment, created).
-pub fn put_assignment(state: &State, batch: &mut Batch, caller: &Caller, scope: &str, name: &str, spec: AssignmentSpec) -> Result<(RoleAssignment, bool)> {
+pub fn put_assignment(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    scope: &str,
+    name: &str,
+    spec: AssignmentSpec,
+) -> Result<(RoleAssignment, bool)> {
     if !vaultlink_rules::is_guid(name) {
-        return Err(Error::bad_request("InvalidRoleAssignmentId", format!("The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID.")));
+        return Err(Error::bad_request(
+            "InvalidRoleAssignmentId",
+            format!("The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID."),
+        ));
     }
     let p = spec.properties;
     if p.condition.is_some() {
-        return Err(Error::bad_request("InvalidRoleAssignmentCondition", "vaultlink does not evaluate role assignment conditions (ABAC); create the assignment without a condition."));
+        return Err(Error::bad_request(
+            "InvalidRoleAssignmentCondition",
+            "vaultlink does not evaluate role assignment conditions (ABAC); create the assignment without a condition.",
+        ));
     }
     let Some(r) = role(&p.role_definition_id) else {
-        return Err(Error::bad_request("RoleDefinitionDoesNotExist", format!("The specified role definition with ID '{}' does not exist.", p.role_definition_id.rsplit('/').next().unwrap_or(""))));
+        return Err(Error::bad_request(
+            "RoleDefinitionDoesNotExist",
+            format!(
+                "The specified role definition with ID '{}' does not exist.",
+                p.role_definition_id.rsplit('/').next().unwrap_or("")
+            ),
+        ));
     };
-    if identity::principal(state, &p.principal_id).filter(|x| x.object_id.eq_ignore_ascii_case(&p.principal_id)).is_none() {
-        return Err(Error::bad_request("PrincipalNotFound", format!("Principal {} does not exist in the directory {}. Check that you have the correct principal ID.", p.principal_id.replace('-', ""), seed::TENANT_ID)));
+    if identity::principal(state, &p.principal_id)
+        .filter(|x| x.object_id.eq_ignore_ascii_case(&p.principal_id))
+        .is_none()
+    {
+        return Err(Error::bad_request(
+            "PrincipalNotFound",
+            format!(
+                "Principal {} does not exist in the directory {}. Check that you have the correct principal ID.",
+                p.principal_id.replace('-', ""),
+                seed::TENANT_ID
+            ),
+        ));
     }
     let principal_type = p.principal_type.unwrap_or_else(|| "User".into());
     let id = assignment_id(scope, name);
@@ -162,13 +369,19 @@ pub fn put_assignment(state: &State, batch: &mut Batch, caller: &Caller, scope: 
         _ => None,
     };
     if let Some(e) = &existing
-        && (!e.principal_id.eq_ignore_ascii_case(&p.principal_id) || !e.role_definition_name.eq_ignore_ascii_case(r.name))
+        && (!e.principal_id.eq_ignore_ascii_case(&p.principal_id)
+            || !e.role_definition_name.eq_ignore_ascii_case(r.name))
     {
-        return Err(Error::bad_request("RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, and scope are not allowed to be updated."));
+        return Err(Error::bad_request(
+            "RoleAssignmentUpdateNotPermitted",
+            "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+        ));
     }
     if existing.is_none()
         && all_assignments(state).any(|a| {
-            a.principal_id.eq_ignore_ascii_case(&p.principal_id) && a.role_definition_name.eq_ignore_ascii_case(r.name) && a.scope.eq_ignore_ascii_case(scope.trim_end_matches('/'))
+            a.principal_id.eq_ignore_ascii_case(&p.principal_id)
+                && a.role_definition_name.eq_ignore_ascii_case(r.name)
+                && a.scope.eq_ignore_ascii_case(scope.trim_end_matches('/'))
         })
     {
         return Err(Error::conflict("RoleAssignmentExists", "The role assignment already exists."));
@@ -204,7 +417,9 @@ pub fn delete_assignment(state: &State, batch: &mut Batch, scope: &str, name: &s
 /// Lists assignments for a scope. `$filter=atScope()`: at or above; `principalId eq 'x'`: that
 /// principal's, at, above or below; no filter: at, above and below.
 pub fn list_assignments(state: &State, scope: &str, filter: Option<&str>) -> Vec<RoleAssignment> {
-    let principal = filter.and_then(|f| f.split_once("principalId eq")).map(|(_, v)| v.trim().trim_matches('\'').to_ascii_lowercase());
+    let principal = filter
+        .and_then(|f| f.split_once("principalId eq"))
+        .map(|(_, v)| v.trim().trim_matches('\'').to_ascii_lowercase());
     let at_scope = filter.is_some_and(|f| f.contains("atScope()"));
     all_assignments(state)
         .filter(|a| {
@@ -253,8 +468,13 @@ pub fn render_assignment(a: &RoleAssignment) -> Value {
 
 /// Role definitions visible at a scope, with `$filter=roleName eq '...'` (case-insensitive).
 pub fn list_role_definitions(scope: &str, filter: Option<&str>) -> Vec<Value> {
-    let wanted = filter.and_then(|f| f.split_once("roleName eq")).map(|(_, v)| v.trim().trim_matches('\'').to_ascii_lowercase());
-    ROLES.iter().filter(|r| wanted.as_ref().is_none_or(|w| r.role_name.to_ascii_lowercase() == *w)).map(|r| render_role(scope, r)).collect()
+    let wanted =
+        filter.and_then(|f| f.split_once("roleName eq")).map(|(_, v)| v.trim().trim_matches('\'').to_ascii_lowercase());
+    ROLES
+        .iter()
+        .filter(|r| wanted.as_ref().is_none_or(|w| r.role_name.to_ascii_lowercase() == *w))
+        .map(|r| render_role(scope, r))
+        .collect()
 }
 
 pub fn render_role(scope: &str, r: &RoleDefinition) -> Value {
@@ -284,13 +504,19 @@ mod tests {
     fn wildcards_span_segments_and_ignore_case() {
         assert!(action_matches("Microsoft.KeyVault/vaults/*", "Microsoft.KeyVault/vaults/secrets/getSecret/action"));
         assert!(action_matches("Microsoft.KeyVault/vaults/*/read", "microsoft.keyvault/vaults/keys/read"));
-        assert!(!action_matches("Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/secrets/getSecret/action"));
+        assert!(!action_matches(
+            "Microsoft.KeyVault/vaults/*/read",
+            "Microsoft.KeyVault/vaults/secrets/getSecret/action"
+        ));
         assert!(!action_matches("Microsoft.KeyVault/vaults/secrets/*", "Microsoft.KeyVault/vaults/keys/read"));
     }
 
     #[test]
     fn scopes_cover_their_descendants_only() {
-        assert!(scope_covers("/subscriptions/s", "/subscriptions/s/resourcegroups/rg/providers/microsoft.keyvault/vaults/v"));
+        assert!(scope_covers(
+            "/subscriptions/s",
+            "/subscriptions/s/resourcegroups/rg/providers/microsoft.keyvault/vaults/v"
+        ));
         assert!(scope_covers("/SUBSCRIPTIONS/s/resourceGroups/RG", "/subscriptions/s/resourcegroups/rg"));
         assert!(!scope_covers("/subscriptions/s/resourceGroups/rg", "/subscriptions/s/resourceGroups/rg2"));
         assert!(scope_covers("/", "/subscriptions/s"));

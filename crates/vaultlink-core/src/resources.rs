@@ -33,12 +33,48 @@ const REGISTERED_AT_START: &[&str] = &["Microsoft.Network", "Microsoft.Authoriza
 
 /// Azure regions vaultlink accepts (the public cloud's, lower-case, no spaces).
 pub const REGIONS: &[&str] = &[
-    "eastus", "eastus2", "westus", "westus2", "westus3", "centralus", "northcentralus", "southcentralus",
-    "westcentralus", "canadacentral", "canadaeast", "brazilsouth", "northeurope", "westeurope", "uksouth", "ukwest",
-    "francecentral", "germanywestcentral", "switzerlandnorth", "norwayeast", "swedencentral", "polandcentral",
-    "italynorth", "spaincentral", "uaenorth", "southafricanorth", "centralindia", "southindia", "westindia",
-    "eastasia", "southeastasia", "japaneast", "japanwest", "koreacentral", "koreasouth", "australiaeast",
-    "australiasoutheast", "australiacentral", "israelcentral", "qatarcentral", "mexicocentral", "newzealandnorth",
+    "eastus",
+    "eastus2",
+    "westus",
+    "westus2",
+    "westus3",
+    "centralus",
+    "northcentralus",
+    "southcentralus",
+    "westcentralus",
+    "canadacentral",
+    "canadaeast",
+    "brazilsouth",
+    "northeurope",
+    "westeurope",
+    "uksouth",
+    "ukwest",
+    "francecentral",
+    "germanywestcentral",
+    "switzerlandnorth",
+    "norwayeast",
+    "swedencentral",
+    "polandcentral",
+    "italynorth",
+    "spaincentral",
+    "uaenorth",
+    "southafricanorth",
+    "centralindia",
+    "southindia",
+    "westindia",
+    "eastasia",
+    "southeastasia",
+    "japaneast",
+    "japanwest",
+    "koreacentral",
+    "koreasouth",
+    "australiaeast",
+    "australiasoutheast",
+    "australiacentral",
+    "israelcentral",
+    "qatarcentral",
+    "mexicocentral",
+    "newzealandnorth",
 ];
 
 pub fn subscription_id(sub: &str) -> String {
@@ -57,7 +93,10 @@ pub fn location(input: &str) -> Result<String> {
     } else {
         Err(Error::bad_request(
             "LocationNotAvailableForResourceGroup",
-            format!("The provided location '{input}' is not available for resource group. List of available regions is '{}'.", REGIONS.join(",")),
+            format!(
+                "The provided location '{input}' is not available for resource group. List of available regions is '{}'.",
+                REGIONS.join(",")
+            ),
         ))
     }
 }
@@ -71,7 +110,10 @@ pub(crate) fn seed(state: &State, batch: &mut Batch) {
                 subscription_id: seed::SUBSCRIPTION_ID.into(),
                 display_name: seed::SUBSCRIPTION_NAME.into(),
                 tenant_id: seed::TENANT_ID.into(),
-                registered_providers: REGISTERED_AT_START.iter().map(|p| (p.to_ascii_lowercase(), p.to_string())).collect(),
+                registered_providers: REGISTERED_AT_START
+                    .iter()
+                    .map(|p| (p.to_ascii_lowercase(), p.to_string()))
+                    .collect(),
             }),
         );
     }
@@ -114,22 +156,28 @@ pub fn require_provider(state: &State, sub: &str, namespace: &str) -> Result<()>
         Some(Record::Subscription(s)) if s.registered_providers.contains_key(&namespace.to_ascii_lowercase()) => Ok(()),
         _ => Err(Error::conflict(
             "MissingSubscriptionRegistration",
-            format!("The subscription is not registered to use namespace '{namespace}'. See https://aka.ms/rps-not-found for how to register subscriptions."),
+            format!(
+                "The subscription is not registered to use namespace '{namespace}'. See https://aka.ms/rps-not-found for how to register subscriptions."
+            ),
         )),
     }
 }
 
 fn known_provider(namespace: &str) -> Result<&'static (&'static str, &'static [&'static str])> {
     PROVIDERS.iter().find(|(n, _)| n.eq_ignore_ascii_case(namespace)).ok_or_else(|| {
-        Error::not_found(
-            "InvalidResourceNamespace",
-            format!("The resource namespace '{namespace}' is invalid."),
-        )
+        Error::not_found("InvalidResourceNamespace", format!("The resource namespace '{namespace}' is invalid."))
     })
 }
 
 /// Registers (or unregisters) a provider on the subscription; returns its rendering.
-pub fn set_provider_registration(state: &State, batch: &mut Batch, caller: &Caller, sub: &str, namespace: &str, register: bool) -> Result<Value> {
+pub fn set_provider_registration(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    sub: &str,
+    namespace: &str,
+    register: bool,
+) -> Result<Value> {
     let mut s = subscription(state, caller, sub)?;
     let (name, _) = known_provider(namespace)?;
     if register {
@@ -201,7 +249,14 @@ pub struct ResourceGroupSpec {
 }
 
 /// PUT a resource group. Returns (group, created). The location of an existing group cannot change.
-pub fn put_resource_group(state: &State, batch: &mut Batch, caller: &Caller, sub: &str, rg: &str, spec: ResourceGroupSpec) -> Result<(ResourceGroup, bool)> {
+pub fn put_resource_group(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    sub: &str,
+    rg: &str,
+    spec: ResourceGroupSpec,
+) -> Result<(ResourceGroup, bool)> {
     subscription(state, caller, sub)?;
     vaultlink_rules::resource_group_name(rg)?;
     let loc = location(&spec.location)?;
@@ -214,7 +269,10 @@ pub fn put_resource_group(state: &State, batch: &mut Batch, caller: &Caller, sub
     {
         return Err(Error::conflict(
             "InvalidResourceGroupLocation",
-            format!("Invalid resource group location '{loc}'. The Resource group already exists in location '{}'.", g.location),
+            format!(
+                "Invalid resource group location '{loc}'. The Resource group already exists in location '{}'.",
+                g.location
+            ),
         ));
     }
     let group = ResourceGroup {
@@ -229,11 +287,22 @@ pub fn put_resource_group(state: &State, batch: &mut Batch, caller: &Caller, sub
 }
 
 /// PATCH a resource group's tags.
-pub fn patch_resource_group(state: &State, batch: &mut Batch, caller: &Caller, sub: &str, rg: &str, body: &Value) -> Result<ResourceGroup> {
+pub fn patch_resource_group(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    sub: &str,
+    rg: &str,
+    body: &Value,
+) -> Result<ResourceGroup> {
     let mut group = resource_group(state, caller, sub, rg)?;
     if let Some(tags) = body.get("tags") {
-        group.tags = serde_json::from_value(tags.clone())
-            .map_err(|e| Error::bad_request("InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'.")))?;
+        group.tags = serde_json::from_value(tags.clone()).map_err(|e| {
+            Error::bad_request(
+                "InvalidRequestContent",
+                format!("The request content was invalid and could not be deserialized: '{e}'."),
+            )
+        })?;
     }
     batch.put(&group.id, Record::ResourceGroup(group.clone()));
     Ok(group)

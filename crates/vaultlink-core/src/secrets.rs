@@ -58,7 +58,9 @@ fn not_found(name: &str) -> KvError {
     KvError::new(
         Kind::NotFound,
         "SecretNotFound",
-        format!("A secret with (name/id) {name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"),
+        format!(
+            "A secret with (name/id) {name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"
+        ),
     )
 }
 
@@ -114,14 +116,21 @@ pub struct UpdateSpec {
 
 fn check_metadata(content_type: Option<&str>, tags: Option<&Tags>) -> Result<(), KvError> {
     if content_type.is_some_and(|c| c.chars().count() > MAX_CONTENT_TYPE) {
-        return Err(KvError::bad_parameter(format!("The contentType is longer than the maximum of {MAX_CONTENT_TYPE} characters.")));
+        return Err(KvError::bad_parameter(format!(
+            "The contentType is longer than the maximum of {MAX_CONTENT_TYPE} characters."
+        )));
     }
     if let Some(t) = tags {
         if t.len() > MAX_TAGS {
-            return Err(KvError::bad_parameter(format!("The number of tags ({}) exceeds the maximum of {MAX_TAGS}.", t.len())));
+            return Err(KvError::bad_parameter(format!(
+                "The number of tags ({}) exceeds the maximum of {MAX_TAGS}.",
+                t.len()
+            )));
         }
         if t.iter().any(|(k, v)| k.chars().count() > MAX_TAG_LEN || v.chars().count() > MAX_TAG_LEN) {
-            return Err(KvError::bad_parameter(format!("Tag names and values must be at most {MAX_TAG_LEN} characters long.")));
+            return Err(KvError::bad_parameter(format!(
+                "Tag names and values must be at most {MAX_TAG_LEN} characters long."
+            )));
         }
     }
     Ok(())
@@ -150,11 +159,18 @@ fn view(vault: &Vault, obj: &SecretObject, version: &SecretVersion, value: Optio
 }
 
 fn open(sealer: &Sealer, vault: &Vault, name: &str, v: &SecretVersion) -> Result<String, KvError> {
-    let sealed = b64().decode(&v.sealed_value).map_err(|_| KvError::new(Kind::Internal, "InternalServerError", "stored secret is not base64"))?;
-    let plain = sealer
-        .open(&sealed, &aad(vault, name, &v.version))
-        .map_err(|_| KvError::new(Kind::Internal, "InternalServerError", format!("secret {name}/{} failed to decrypt (altered or moved on disk)", v.version)))?;
-    String::from_utf8(plain).map_err(|_| KvError::new(Kind::Internal, "InternalServerError", "stored secret is not UTF-8"))
+    let sealed = b64()
+        .decode(&v.sealed_value)
+        .map_err(|_| KvError::new(Kind::Internal, "InternalServerError", "stored secret is not base64"))?;
+    let plain = sealer.open(&sealed, &aad(vault, name, &v.version)).map_err(|_| {
+        KvError::new(
+            Kind::Internal,
+            "InternalServerError",
+            format!("secret {name}/{} failed to decrypt (altered or moved on disk)", v.version),
+        )
+    })?;
+    String::from_utf8(plain)
+        .map_err(|_| KvError::new(Kind::Internal, "InternalServerError", "stored secret is not UTF-8"))
 }
 
 fn seal(sealer: &Sealer, vault: &Vault, name: &str, version: &str, value: &str) -> String {
@@ -162,10 +178,20 @@ fn seal(sealer: &Sealer, vault: &Vault, name: &str, version: &str, value: &str) 
 }
 
 /// `PUT /secrets/{name}`: a new version (creating the secret if needed).
-pub fn set(state: &State, batch: &mut Batch, sealer: &Sealer, vault: &Vault, name: &str, spec: SetSpec) -> Result<SecretView, KvError> {
+pub fn set(
+    state: &State,
+    batch: &mut Batch,
+    sealer: &Sealer,
+    vault: &Vault,
+    name: &str,
+    spec: SetSpec,
+) -> Result<SecretView, KvError> {
     check_name(name)?;
     if spec.value.len() > MAX_VALUE_BYTES {
-        return Err(KvError::bad_parameter(format!("The secret value is {} bytes; the maximum allowed size is {MAX_VALUE_BYTES} bytes.", spec.value.len())));
+        return Err(KvError::bad_parameter(format!(
+            "The secret value is {} bytes; the maximum allowed size is {MAX_VALUE_BYTES} bytes.",
+            spec.value.len()
+        )));
     }
     check_metadata(spec.content_type.as_deref(), spec.tags.as_ref())?;
     let mut obj = match object(state, vault, name) {
@@ -178,7 +204,12 @@ pub fn set(state: &State, batch: &mut Batch, sealer: &Sealer, vault: &Vault, nam
             .with_inner("ObjectIsDeletedButRecoverable"));
         }
         Some(o) => o,
-        None => SecretObject { vault_internal_id: vault.internal_id.clone(), name: name.to_string(), versions: vec![], deleted: None },
+        None => SecretObject {
+            vault_internal_id: vault.internal_id.clone(),
+            name: name.to_string(),
+            versions: vec![],
+            deleted: None,
+        },
     };
     let t = now();
     let version = vaultlink_crypto::random_hex(16);
@@ -203,24 +234,42 @@ pub fn set(state: &State, batch: &mut Batch, sealer: &Sealer, vault: &Vault, nam
 fn find_version<'a>(obj: &'a SecretObject, name: &str, version: Option<&str>) -> Result<&'a SecretVersion, KvError> {
     match version.filter(|v| !v.is_empty()) {
         None => obj.versions.last().ok_or_else(|| not_found(name)),
-        Some(v) => obj.versions.iter().find(|x| x.version.eq_ignore_ascii_case(v)).ok_or_else(|| not_found(&format!("{name}/{v}"))),
+        Some(v) => obj
+            .versions
+            .iter()
+            .find(|x| x.version.eq_ignore_ascii_case(v))
+            .ok_or_else(|| not_found(&format!("{name}/{v}"))),
     }
 }
 
 /// `GET /secrets/{name}/{version?}`. A disabled version cannot be read.
-pub fn get(state: &State, sealer: &Sealer, vault: &Vault, name: &str, version: Option<&str>) -> Result<SecretView, KvError> {
+pub fn get(
+    state: &State,
+    sealer: &Sealer,
+    vault: &Vault,
+    name: &str,
+    version: Option<&str>,
+) -> Result<SecretView, KvError> {
     check_name(name)?;
     let obj = live(state, vault, name)?;
     let v = find_version(&obj, name, version)?;
     if !v.enabled {
-        return Err(KvError::new(Kind::Forbidden, "Forbidden", "Operation get is not allowed on a disabled secret.").with_inner("SecretDisabled"));
+        return Err(KvError::new(Kind::Forbidden, "Forbidden", "Operation get is not allowed on a disabled secret.")
+            .with_inner("SecretDisabled"));
     }
     let value = open(sealer, vault, &obj.name, v)?;
     Ok(view(vault, &obj, v, Some(value)))
 }
 
 /// `PATCH /secrets/{name}/{version?}`: attributes, content type, tags.
-pub fn update(state: &State, batch: &mut Batch, vault: &Vault, name: &str, version: Option<&str>, spec: UpdateSpec) -> Result<SecretView, KvError> {
+pub fn update(
+    state: &State,
+    batch: &mut Batch,
+    vault: &Vault,
+    name: &str,
+    version: Option<&str>,
+    spec: UpdateSpec,
+) -> Result<SecretView, KvError> {
     check_name(name)?;
     check_metadata(spec.content_type.as_deref(), spec.tags.as_ref())?;
     let mut obj = live(state, vault, name)?;
@@ -265,7 +314,9 @@ pub fn page_size(maxresults: Option<&str>) -> Result<usize, KvError> {
         None => Ok(MAX_PAGE),
         Some(s) => match s.parse::<usize>() {
             Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-            _ => Err(KvError::bad_parameter(format!("Invalid value for maxresults: '{s}'. The value must be between 1 and {MAX_PAGE}."))),
+            _ => Err(KvError::bad_parameter(format!(
+                "Invalid value for maxresults: '{s}'. The value must be between 1 and {MAX_PAGE}."
+            ))),
         },
     }
 }
@@ -311,7 +362,13 @@ pub fn list(state: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Re
 }
 
 /// `GET /secrets/{name}/versions`.
-pub fn list_versions(state: &State, vault: &Vault, name: &str, size: usize, skip: Option<&str>) -> Result<Page<SecretView>, KvError> {
+pub fn list_versions(
+    state: &State,
+    vault: &Vault,
+    name: &str,
+    size: usize,
+    skip: Option<&str>,
+) -> Result<Page<SecretView>, KvError> {
     check_name(name)?;
     let obj = live(state, vault, name)?;
     let all = obj.versions.iter().map(|v| (v.version.clone(), view(vault, &obj, v, None))).collect();
@@ -323,7 +380,10 @@ pub fn delete(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Re
     check_name(name)?;
     let mut obj = live(state, vault, name)?;
     let t = now();
-    obj.deleted = Some(DeletedState { deleted_date: t, scheduled_purge_date: t + i64::from(vault.soft_delete_retention_in_days) * 86_400 });
+    obj.deleted = Some(DeletedState {
+        deleted_date: t,
+        scheduled_purge_date: t + i64::from(vault.soft_delete_retention_in_days) * 86_400,
+    });
     let current = obj.versions.last().cloned().ok_or_else(|| not_found(name))?;
     let out = view(vault, &obj, &current, None);
     if vault.enable_soft_delete {
@@ -350,7 +410,12 @@ pub fn get_deleted(state: &State, vault: &Vault, name: &str) -> Result<SecretVie
 }
 
 /// `GET /deletedsecrets`.
-pub fn list_deleted(state: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Result<Page<SecretView>, KvError> {
+pub fn list_deleted(
+    state: &State,
+    vault: &Vault,
+    size: usize,
+    skip: Option<&str>,
+) -> Result<Page<SecretView>, KvError> {
     let all = all_objects(state, vault)
         .into_iter()
         .filter(|o| o.deleted.is_some())
@@ -412,27 +477,54 @@ pub fn backup(state: &State, sealer: &Sealer, vault: &Vault, name: &str) -> Resu
     check_name(name)?;
     let obj = live(state, vault, name)?;
     if obj.versions.len() > MAX_BACKUP_VERSIONS {
-        return Err(KvError::bad_parameter(format!("Backup of secret {name} failed: it has more than {MAX_BACKUP_VERSIONS} versions.")));
+        return Err(KvError::bad_parameter(format!(
+            "Backup of secret {name} failed: it has more than {MAX_BACKUP_VERSIONS} versions."
+        )));
     }
     let mut versions = Vec::with_capacity(obj.versions.len());
     for v in &obj.versions {
         versions.push(BackupVersion { value: open(sealer, vault, &obj.name, v)?, meta: v.clone() });
     }
-    let plain = serde_json::to_vec(&Backup { v: 1, subscription: subscription_of(vault), name: obj.name.clone(), versions })
-        .map_err(|e| KvError::new(Kind::Internal, "InternalServerError", e.to_string()))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealer.seal(&plain, &backup_aad(&subscription_of(vault)))))
+    let plain =
+        serde_json::to_vec(&Backup { v: 1, subscription: subscription_of(vault), name: obj.name.clone(), versions })
+            .map_err(|e| KvError::new(Kind::Internal, "InternalServerError", e.to_string()))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sealer.seal(&plain, &backup_aad(&subscription_of(vault)))))
 }
 
 /// `POST /secrets/restore`.
-pub fn restore(state: &State, batch: &mut Batch, sealer: &Sealer, vault: &Vault, blob: &str) -> Result<SecretView, KvError> {
-    let invalid = || KvError::bad_parameter("Backup blob contains invalid or corrupt data, or was made in another subscription. A backup can only be restored into a key vault of the subscription it was taken in.");
-    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(blob.trim_end_matches('=')).map_err(|_| invalid())?;
+pub fn restore(
+    state: &State,
+    batch: &mut Batch,
+    sealer: &Sealer,
+    vault: &Vault,
+    blob: &str,
+) -> Result<SecretView, KvError> {
+    let invalid = || {
+        KvError::bad_parameter(
+            "Backup blob contains invalid or corrupt data, or was made in another subscription. A backup can only be restored into a key vault of the subscription it was taken in.",
+        )
+    };
+    let sealed =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(blob.trim_end_matches('=')).map_err(|_| invalid())?;
     let plain = sealer.open(&sealed, &backup_aad(&subscription_of(vault))).map_err(|_| invalid())?;
     let b: Backup = serde_json::from_slice(&plain).map_err(|_| invalid())?;
     if object(state, vault, &b.name).is_some() {
-        return Err(KvError::new(Kind::Conflict, "Conflict", format!("There was a conflict restoring secret '{}'. A secret with the same name already exists in this vault, possibly in the deleted state.", b.name)));
+        return Err(KvError::new(
+            Kind::Conflict,
+            "Conflict",
+            format!(
+                "There was a conflict restoring secret '{}'. A secret with the same name already exists in this vault, possibly in the deleted state.",
+                b.name
+            ),
+        ));
     }
-    let mut obj = SecretObject { vault_internal_id: vault.internal_id.clone(), name: b.name.clone(), versions: vec![], deleted: None };
+    let mut obj = SecretObject {
+        vault_internal_id: vault.internal_id.clone(),
+        name: b.name.clone(),
+        versions: vec![],
+        deleted: None,
+    };
     for bv in b.versions {
         let mut meta = bv.meta;
         meta.sealed_value = seal(sealer, vault, &b.name, &meta.version, &bv.value);
@@ -460,7 +552,11 @@ pub fn render(host: &str, s: &SecretView, with_version: bool) -> Value {
     if let Some(e) = v.exp {
         attrs["exp"] = json!(e);
     }
-    let id = if with_version { format!("https://{host}/secrets/{}/{}", s.name, v.version) } else { format!("https://{host}/secrets/{}", s.name) };
+    let id = if with_version {
+        format!("https://{host}/secrets/{}/{}", s.name, v.version)
+    } else {
+        format!("https://{host}/secrets/{}", s.name)
+    };
     let mut out = json!({"id": id, "attributes": attrs});
     if let Some(value) = &s.value {
         out["value"] = json!(value);

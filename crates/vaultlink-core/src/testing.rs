@@ -7,7 +7,11 @@ use crate::model::Vault;
 use crate::{Engine, keyvault, resources, seed};
 
 pub fn developer() -> Caller {
-    Caller { tenant_id: seed::TENANT_ID.into(), object_id: seed::DEV_OBJECT_ID.into(), app_id: seed::DEV_CLIENT_ID.into() }
+    Caller {
+        tenant_id: seed::TENANT_ID.into(),
+        object_id: seed::DEV_OBJECT_ID.into(),
+        app_id: seed::DEV_CLIENT_ID.into(),
+    }
 }
 
 /// An engine with resource group `rg1` (westeurope) and the KeyVault provider registered.
@@ -15,7 +19,14 @@ pub fn world() -> Engine {
     let e = Engine::open(vaultlink_store::Store::in_memory()).unwrap();
     let c = developer();
     e.write(|s, b| -> crate::Result<()> {
-        resources::put_resource_group(s, b, &c, seed::SUBSCRIPTION_ID, "rg1", crate::wire::parse(json!({"location": "westeurope"}))?)?;
+        resources::put_resource_group(
+            s,
+            b,
+            &c,
+            seed::SUBSCRIPTION_ID,
+            "rg1",
+            crate::wire::parse(json!({"location": "westeurope"}))?,
+        )?;
         resources::set_provider_registration(s, b, &c, seed::SUBSCRIPTION_ID, "Microsoft.KeyVault", true)?;
         Ok(())
     })
@@ -33,5 +44,7 @@ pub fn vault(e: &Engine, name: &str, extra: serde_json::Value) -> Vault {
         }
     }
     let spec = crate::wire::parse(json!({"location": "westeurope", "properties": props})).unwrap();
-    e.write(|s, b| keyvault::put_vault(s, b, &c, (seed::SUBSCRIPTION_ID, "rg1", name), "2026-02-01", spec)).unwrap().vault
+    e.write(|s, b| keyvault::put_vault(s, b, &c, (seed::SUBSCRIPTION_ID, "rg1", name), "2026-02-01", spec))
+        .unwrap()
+        .vault
 }

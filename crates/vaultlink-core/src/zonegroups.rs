@@ -59,7 +59,13 @@ fn record_name(state: &State, pe: &PrivateEndpoint) -> Option<String> {
     Some(target.rsplit('/').next()?.to_ascii_lowercase()).filter(|_| state.get(target).is_some() || !target.is_empty())
 }
 
-pub fn put(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, pe_name, name): (&str, &str, &str, &str), body: Value) -> Result<(PrivateDnsZoneGroup, bool)> {
+pub fn put(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    (sub, rg, pe_name, name): (&str, &str, &str, &str),
+    body: Value,
+) -> Result<(PrivateDnsZoneGroup, bool)> {
     let spec: GroupSpec = crate::wire::parse(body)?;
     let pe = network::get_endpoint(state, caller, (sub, rg, pe_name))?;
     vaultlink_rules::network_resource_name(name)?;
@@ -69,11 +75,17 @@ pub fn put(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, pe_name,
         _ => None,
     };
     if existing.is_none() && !of_endpoint(state, &pe.id).is_empty() {
-        return Err(Error::bad_request("PrivateDnsZoneGroupLimitReached", format!("Private endpoint {} already has a private DNS zone group; only one is allowed.", pe.id)));
+        return Err(Error::bad_request(
+            "PrivateDnsZoneGroupLimitReached",
+            format!("Private endpoint {} already has a private DNS zone group; only one is allowed.", pe.id),
+        ));
     }
     let configs = spec.properties.private_dns_zone_configs;
     if configs.is_empty() || configs.len() > MAX_ZONES_PER_GROUP {
-        return Err(Error::bad_request("BadRequest", format!("A private DNS zone group needs between 1 and {MAX_ZONES_PER_GROUP} zone configurations.")));
+        return Err(Error::bad_request(
+            "BadRequest",
+            format!("A private DNS zone group needs between 1 and {MAX_ZONES_PER_GROUP} zone configurations."),
+        ));
     }
     if let Some(old) = &existing {
         remove_records(state, batch, old);
@@ -81,9 +93,15 @@ pub fn put(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, pe_name,
     let rname = record_name(state, &pe).unwrap_or_default();
     let mut out = Vec::new();
     for (i, c) in configs.into_iter().enumerate() {
-        let zone_id = c.properties.private_dns_zone_id.ok_or_else(|| Error::bad_request("BadRequest", "privateDnsZoneId is required."))?;
+        let zone_id = c
+            .properties
+            .private_dns_zone_id
+            .ok_or_else(|| Error::bad_request("BadRequest", "privateDnsZoneId is required."))?;
         let zone = privatedns::zone(state, &zone_id).ok_or_else(|| {
-            Error::bad_request("InvalidResourceReference", format!("Private DNS zone {zone_id} referenced by {id} was not found."))
+            Error::bad_request(
+                "InvalidResourceReference",
+                format!("Private DNS zone {zone_id} referenced by {id} was not found."),
+            )
         })?;
         let rs_id = format!("{}/A/{rname}", zone.id);
         let mut rs = match batch.pending(&rs_id).unwrap_or_else(|| state.get(&rs_id)) {
@@ -105,9 +123,19 @@ pub fn put(state: &State, batch: &mut Batch, caller: &Caller, (sub, rg, pe_name,
         }
         rs.etag = guid();
         batch.put(&rs_id, Record::RecordSet(rs));
-        out.push(PrivateDnsZoneConfig { name: c.name.unwrap_or_else(|| format!("config{}", i + 1)), private_dns_zone_id: zone.id, record_set_ids: vec![rs_id] });
+        out.push(PrivateDnsZoneConfig {
+            name: c.name.unwrap_or_else(|| format!("config{}", i + 1)),
+            private_dns_zone_id: zone.id,
+            record_set_ids: vec![rs_id],
+        });
     }
-    let g = PrivateDnsZoneGroup { id: id.clone(), name: name.to_string(), private_endpoint_id: pe.id.clone(), configs: out, etag: weak_etag() };
+    let g = PrivateDnsZoneGroup {
+        id: id.clone(),
+        name: name.to_string(),
+        private_endpoint_id: pe.id.clone(),
+        configs: out,
+        etag: weak_etag(),
+    };
     batch.put(&id, Record::PrivateDnsZoneGroup(g.clone()));
     Ok((g, existing.is_none()))
 }
@@ -131,7 +159,11 @@ pub(crate) fn remove_records(state: &State, batch: &mut Batch, g: &PrivateDnsZon
     batch.delete(&g.id);
 }
 
-pub fn get(state: &State, caller: &Caller, (sub, rg, pe_name, name): (&str, &str, &str, &str)) -> Result<PrivateDnsZoneGroup> {
+pub fn get(
+    state: &State,
+    caller: &Caller,
+    (sub, rg, pe_name, name): (&str, &str, &str, &str),
+) -> Result<PrivateDnsZoneGroup> {
     let pe = network::get_endpoint(state, caller, (sub, rg, pe_name))?;
     match state.get(&format!("{}/privateDnsZoneGroups/{name}", pe.id)) {
         Some(Record::PrivateDnsZoneGroup(g)) => Ok(g.clone()),

@@ -87,7 +87,8 @@ impl DataDirArg {
         if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
             return Ok(PathBuf::from(x).join("vaultlink"));
         }
-        let home = std::env::var_os("HOME").context("neither --data-dir, VAULTLINK_DATA_DIR, XDG_DATA_HOME nor HOME is set")?;
+        let home = std::env::var_os("HOME")
+            .context("neither --data-dir, VAULTLINK_DATA_DIR, XDG_DATA_HOME nor HOME is set")?;
         Ok(PathBuf::from(home).join(".local/share/vaultlink"))
     }
 }

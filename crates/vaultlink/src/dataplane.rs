@@ -17,8 +17,11 @@ use crate::http::{App, Ingress, Req, Resp, empty};
 const SERVICE_VERSION: &str = "1.9.2665.1";
 
 fn challenge() -> HeaderValue {
-    HeaderValue::from_str(&format!("Bearer authorization=\"https://login.microsoftonline.com/{}\", resource=\"https://vault.azure.net\"", seed::TENANT_ID))
-        .expect("static header")
+    HeaderValue::from_str(&format!(
+        "Bearer authorization=\"https://login.microsoftonline.com/{}\", resource=\"https://vault.azure.net\"",
+        seed::TENANT_ID
+    ))
+    .expect("static header")
 }
 
 /// The one place that decides data-plane status codes.
@@ -32,7 +35,10 @@ fn error(e: &KvError) -> Resp {
         Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         Kind::Internal => {
             tracing::error!(detail = %e.message, "data-plane internal error");
-            return crate::http::json(StatusCode::INTERNAL_SERVER_ERROR, &json!({"error": {"code": "InternalServerError", "message": "vaultlink encountered an internal error. See its log."}}));
+            return crate::http::json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &json!({"error": {"code": "InternalServerError", "message": "vaultlink encountered an internal error. See its log."}}),
+            );
         }
     };
     let mut body = json!({"error": {"code": e.code, "message": e.message}});
@@ -66,7 +72,9 @@ fn authenticate(app: &App, req: &Req) -> Result<Caller, KvError> {
     };
     let claims = app.signer.verify(token.trim(), vaultlink_core::engine::now()).map_err(|e| match e {
         vaultlink_crypto::TokenError::Expired => unauthorized("AKV10022: Invalid token: the token has expired."),
-        vaultlink_crypto::TokenError::NotYetValid => unauthorized("AKV10022: Invalid token: the token is not yet valid."),
+        vaultlink_crypto::TokenError::NotYetValid => {
+            unauthorized("AKV10022: Invalid token: the token is not yet valid.")
+        }
         _ => unauthorized("AKV10032: Invalid token: the token signature could not be validated."),
     })?;
     app.engine
@@ -79,7 +87,9 @@ fn authenticate(app: &App, req: &Req) -> Result<Caller, KvError> {
 
 fn with_headers(mut r: Resp, vault: Option<&Vault>, ctx: &NetworkContext) -> Resp {
     let h = r.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&format!("conn_type=Ipv4;addr={};act_addr_fam=InterNetwork;", ctx.client_address)) {
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("conn_type=Ipv4;addr={};act_addr_fam=InterNetwork;", ctx.client_address))
+    {
         h.insert("x-ms-keyvault-network-info", v);
     }
     if let Some(v) = vault.and_then(|v| HeaderValue::from_str(&v.location).ok()) {
@@ -96,7 +106,9 @@ pub fn handle(app: &App, req: &Req) -> Resp {
     let vault = app.engine.read(|s| keyvault::vault_by_name(s, &name).cloned());
     let resp = match (&vault, req.path.trim_end_matches('/').to_ascii_lowercase().as_str()) {
         (_, "/healthstatus") if req.method == Method::GET => crate::http::json(StatusCode::OK, &json!({})),
-        (None, _) => error(&KvError::new(Kind::NotFound, "VaultNotFound", format!("The vault '{name}' does not exist."))),
+        (None, _) => {
+            error(&KvError::new(Kind::NotFound, "VaultNotFound", format!("The vault '{name}' does not exist.")))
+        }
         (Some(v), _) => match serve(app, req, v, &ctx) {
             Ok(r) => r,
             Err(e) => {
@@ -132,21 +144,32 @@ fn serve(app: &App, req: &Req, vault: &Vault, ctx: &NetworkContext) -> Result<Re
     let segs: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
-    let class = if req.method == Method::PUT && l.first() == Some(&"secrets") { TxClass::Create } else { TxClass::Other };
+    let class =
+        if req.method == Method::PUT && l.first() == Some(&"secrets") { TxClass::Create } else { TxClass::Other };
     app.throttle.admit(&vault.id, class)?;
     secret_routes(app, req, vault, &caller, &segs, &l)
 }
 
-const GET: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", policy: ("secrets", "get") };
-const LIST: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/readMetadata/action", policy: ("secrets", "list") };
-const SET: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/setSecret/action", policy: ("secrets", "set") };
-const UPDATE: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/update/action", policy: ("secrets", "set") };
-const DELETE: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/delete", policy: ("secrets", "delete") };
-const BACKUP: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/backup/action", policy: ("secrets", "backup") };
-const RESTORE: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/restore/action", policy: ("secrets", "restore") };
-const RECOVER: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/recover/action", policy: ("secrets", "recover") };
-const PURGE: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/purge/action", policy: ("secrets", "purge") };
-const GET_DELETED: Permission = Permission { data_action: "Microsoft.KeyVault/vaults/secrets/readMetadata/action", policy: ("secrets", "get") };
+const GET: Permission =
+    Permission { data_action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", policy: ("secrets", "get") };
+const LIST: Permission =
+    Permission { data_action: "Microsoft.KeyVault/vaults/secrets/readMetadata/action", policy: ("secrets", "list") };
+const SET: Permission =
+    Permission { data_action: "Microsoft.KeyVault/vaults/secrets/setSecret/action", policy: ("secrets", "set") };
+const UPDATE: Permission =
+    Permission { data_action: "Microsoft.KeyVault/vaults/secrets/update/action", policy: ("secrets", "set") };
+const DELETE: Permission =
+    Permission { data_action: "Microsoft.KeyVault/vaults/secrets/delete", policy: ("secrets", "delete") };
+const BACKUP: Permission =
+    Permission { data_action: "Microsoft.KeyVault/vaults/secrets/backup/action", policy: ("secrets", "backup") };
+const RESTORE: Permission =
+    Permission { data_action: "Microsoft.KeyVault/vaults/secrets/restore/action", policy: ("secrets", "restore") };
+const RECOVER: Permission =
+    Permission { data_action: "Microsoft.KeyVault/vaults/secrets/recover/action", policy: ("secrets", "recover") };
+const PURGE: Permission =
+    Permission { data_action: "Microsoft.KeyVault/vaults/secrets/purge/action", policy: ("secrets", "purge") };
+const GET_DELETED: Permission =
+    Permission { data_action: "Microsoft.KeyVault/vaults/secrets/readMetadata/action", policy: ("secrets", "get") };
 
 /// Renders a page as `{value, nextLink}`.
 fn page(req: &Req, path: &str, p: secrets::Page<secrets::SecretView>, with_version: bool) -> Resp {
@@ -155,15 +178,27 @@ fn page(req: &Req, path: &str, p: secrets::Page<secrets::SecretView>, with_versi
         let max = req.query("maxresults").map(|m| format!("&maxresults={m}")).unwrap_or_default();
         format!("https://{}{path}?api-version={api}&$skiptoken={tok}{max}", req.host)
     });
-    ok(&json!({"value": p.items.iter().map(|s| secrets::render(&req.host, s, with_version)).collect::<Vec<_>>(), "nextLink": next}))
+    ok(
+        &json!({"value": p.items.iter().map(|s| secrets::render(&req.host, s, with_version)).collect::<Vec<_>>(), "nextLink": next}),
+    )
 }
 
 /// The secrets routes table: (method, path) -> authorize, then one core call.
-fn secret_routes(app: &App, req: &Req, vault: &Vault, caller: &Caller, segs: &[&str], l: &[&str]) -> Result<Resp, KvError> {
+fn secret_routes(
+    app: &App,
+    req: &Req,
+    vault: &Vault,
+    caller: &Caller,
+    segs: &[&str],
+    l: &[&str],
+) -> Result<Resp, KvError> {
     use Method as M;
     let e = &app.engine;
     let auth = |perm: Permission, object: Option<&str>| e.read(|s| kv::authorize(s, vault, caller, perm, object));
-    let write = |f: &dyn Fn(&vaultlink_core::State, &mut vaultlink_core::Batch) -> Result<secrets::SecretView, KvError>| e.write(f);
+    let write =
+        |f: &dyn Fn(&vaultlink_core::State, &mut vaultlink_core::Batch) -> Result<secrets::SecretView, KvError>| {
+            e.write(f)
+        };
     let host = req.host.as_str();
     let size = || secrets::page_size(req.query("maxresults"));
     let skip = req.query("$skiptoken");
@@ -184,7 +219,12 @@ fn secret_routes(app: &App, req: &Req, vault: &Vault, caller: &Caller, segs: &[&
         }
         (&M::GET, ["secrets", _, "versions"]) => {
             auth(LIST, Some(name(1)))?;
-            page(req, &format!("/secrets/{}/versions", name(1)), e.read(|s| secrets::list_versions(s, vault, name(1), size()?, skip))?, true)
+            page(
+                req,
+                &format!("/secrets/{}/versions", name(1)),
+                e.read(|s| secrets::list_versions(s, vault, name(1), size()?, skip))?,
+                true,
+            )
         }
         (&M::POST, ["secrets", _, "backup"]) => {
             auth(BACKUP, Some(name(1)))?;
@@ -192,7 +232,11 @@ fn secret_routes(app: &App, req: &Req, vault: &Vault, caller: &Caller, segs: &[&
         }
         (&M::GET, ["secrets", _] | ["secrets", _, _]) => {
             auth(GET, Some(name(1)))?;
-            ok(&secrets::render(host, &e.read(|s| secrets::get(s, &app.sealer, vault, name(1), segs.get(2).copied()))?, true))
+            ok(&secrets::render(
+                host,
+                &e.read(|s| secrets::get(s, &app.sealer, vault, name(1), segs.get(2).copied()))?,
+                true,
+            ))
         }
         (&M::PUT, ["secrets", _]) => {
             auth(SET, Some(name(1)))?;

@@ -29,7 +29,12 @@ fn oauth_error(e: &identity::OAuthError) -> Resp {
 }
 
 fn bad_request(code: u32, description: &str) -> Resp {
-    oauth_error(&identity::OAuthError { status: 400, error: "invalid_request", description: format!("AADSTS{code}: {description}"), codes: vec![code] })
+    oauth_error(&identity::OAuthError {
+        status: 400,
+        error: "invalid_request",
+        description: format!("AADSTS{code}: {description}"),
+        codes: vec![code],
+    })
 }
 
 pub fn handle(app: &App, req: &Req) -> Resp {
@@ -37,13 +42,22 @@ pub fn handle(app: &App, req: &Req) -> Resp {
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     match (&req.method, l.as_slice()) {
-        (&Method::GET, [_, "v2.0", ".well-known", "openid-configuration"]) => json(StatusCode::OK, &openid_configuration(req, segs[0], true)),
-        (&Method::GET, [_, ".well-known", "openid-configuration"]) => json(StatusCode::OK, &openid_configuration(req, segs[0], false)),
-        (&Method::GET, [_, "discovery", "v2.0", "keys"] | [_, "discovery", "keys"] | ["discovery", "keys"]) => json(StatusCode::OK, &app.signer.jwks()),
+        (&Method::GET, [_, "v2.0", ".well-known", "openid-configuration"]) => {
+            json(StatusCode::OK, &openid_configuration(req, segs[0], true))
+        }
+        (&Method::GET, [_, ".well-known", "openid-configuration"]) => {
+            json(StatusCode::OK, &openid_configuration(req, segs[0], false))
+        }
+        (&Method::GET, [_, "discovery", "v2.0", "keys"] | [_, "discovery", "keys"] | ["discovery", "keys"]) => {
+            json(StatusCode::OK, &app.signer.jwks())
+        }
         (&Method::GET, [_, "discovery", "instance"]) => json(StatusCode::OK, &instance_discovery(req)),
         (&Method::POST, [_, "oauth2", "v2.0", "token"]) => token(app, req, segs[0], true),
         (&Method::POST, [_, "oauth2", "token"]) => token(app, req, segs[0], false),
-        _ => json(StatusCode::NOT_FOUND, &json!({"error": "not_found", "error_description": format!("vaultlink's Entra ID does not serve {} {}", req.method, req.path)})),
+        _ => json(
+            StatusCode::NOT_FOUND,
+            &json!({"error": "not_found", "error_description": format!("vaultlink's Entra ID does not serve {} {}", req.method, req.path)}),
+        ),
     }
 }
 
@@ -114,7 +128,14 @@ fn token(app: &App, req: &Req, tenant: &str, v2: bool) -> Resp {
     });
     match get("grant_type") {
         Some("client_credentials") => {}
-        Some(other) => return oauth_error(&identity::OAuthError { status: 400, error: "unsupported_grant_type", description: format!("AADSTS70003: The app requested an unsupported grant type '{other}'."), codes: vec![70003] }),
+        Some(other) => {
+            return oauth_error(&identity::OAuthError {
+                status: 400,
+                error: "unsupported_grant_type",
+                description: format!("AADSTS70003: The app requested an unsupported grant type '{other}'."),
+                codes: vec![70003],
+            });
+        }
         None => return bad_request(900144, "The request body must contain the following parameter: 'grant_type'."),
     }
     let (client_id, secret) = match (get("client_id"), get("client_secret"), &basic) {
@@ -128,7 +149,12 @@ fn token(app: &App, req: &Req, tenant: &str, v2: bool) -> Resp {
     let resource = if v2 {
         match get("scope").and_then(identity::resource_from_scope) {
             Some(r) => r,
-            None => return bad_request(1002012, "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
+            None => {
+                return bad_request(
+                    1002012,
+                    "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).",
+                );
+            }
         }
     } else {
         match get("resource") {
@@ -170,16 +196,28 @@ pub fn handle_identity(app: &App, req: &Req) -> Resp {
     let imds = path == "/metadata/identity/oauth2/token";
     let app_service = path == "/msi/token";
     if req.method != Method::GET || !(imds || app_service) {
-        return json(StatusCode::NOT_FOUND, &json!({"error": "not_found", "error_description": "Only the managed identity token endpoint is served here."}));
+        return json(
+            StatusCode::NOT_FOUND,
+            &json!({"error": "not_found", "error_description": "Only the managed identity token endpoint is served here."}),
+        );
     }
     if imds && !req.header("metadata").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
-        return json(StatusCode::BAD_REQUEST, &json!({"error": "invalid_request", "error_description": "Required metadata header not specified"}));
+        return json(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_request", "error_description": "Required metadata header not specified"}),
+        );
     }
     if app_service && req.header("x-identity-header").is_none_or(str::is_empty) {
-        return json(StatusCode::UNAUTHORIZED, &json!({"error": "invalid_request", "error_description": "X-IDENTITY-HEADER is required."}));
+        return json(
+            StatusCode::UNAUTHORIZED,
+            &json!({"error": "invalid_request", "error_description": "X-IDENTITY-HEADER is required."}),
+        );
     }
     let Some(resource) = req.query("resource").map(str::to_string) else {
-        return json(StatusCode::BAD_REQUEST, &json!({"error": "invalid_request", "error_description": "Required query variable 'resource' is missing"}));
+        return json(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_request", "error_description": "Required query variable 'resource' is missing"}),
+        );
     };
     let wanted = req.query("client_id").or(req.query("msi_res_id")).or(req.query("object_id"));
     let principal = app.engine.read(|s| {
@@ -187,7 +225,10 @@ pub fn handle_identity(app: &App, req: &Req) -> Resp {
         p.filter(|p| p.managed_identity)
     });
     let Some(principal) = principal else {
-        return json(StatusCode::BAD_REQUEST, &json!({"error": "invalid_request", "error_description": "Identity not found"}));
+        return json(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_request", "error_description": "Identity not found"}),
+        );
     };
     let now = vaultlink_core::engine::now();
     let token = app.signer.sign(&identity::access_token_claims(&principal, &resource, now));

@@ -32,8 +32,22 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(engine: Engine, signer: TokenSigner, sealer: Sealer, identity_addr: SocketAddr, throttle: bool, public_address: std::net::Ipv4Addr) -> Self {
-        Self { engine, signer, sealer, throttle: vaultlink_core::kv::Throttle::new(throttle), public_address, identity_addr }
+    pub fn new(
+        engine: Engine,
+        signer: TokenSigner,
+        sealer: Sealer,
+        identity_addr: SocketAddr,
+        throttle: bool,
+        public_address: std::net::Ipv4Addr,
+    ) -> Self {
+        Self {
+            engine,
+            signer,
+            sealer,
+            throttle: vaultlink_core::kv::Throttle::new(throttle),
+            public_address,
+            identity_addr,
+        }
     }
 }
 
@@ -103,7 +117,8 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex =
+            b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
         match (b[i], hex) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -139,7 +154,11 @@ pub async fn read_request(req: Request<Incoming>, ingress: Ingress) -> Result<Re
         .map(str::to_string)
         .or_else(|| parts.uri.authority().map(|a| a.to_string()))
         .unwrap_or_default();
-    let host = authority.rsplit_once(':').filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit())).map_or(authority.as_str(), |(h, _)| h).to_ascii_lowercase();
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit()))
+        .map_or(authority.as_str(), |(h, _)| h)
+        .to_ascii_lowercase();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
@@ -218,7 +237,10 @@ where
             Ok::<_, Infallible>(resp)
         }
     });
-    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http1_only().serve_connection(TokioIo::new(io), service).await;
+    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+        .http1_only()
+        .serve_connection(TokioIo::new(io), service)
+        .await;
 }
 
 /// The direct HTTPS listener.

@@ -16,7 +16,10 @@ use crate::http::{App, Ingress, text};
 /// True for the hosts vaultlink plays.
 pub fn is_emulated_host(host: &str) -> bool {
     let h = host.to_ascii_lowercase();
-    h == "management.azure.com" || h == "login.microsoftonline.com" || h == "login.windows.net" || (h.ends_with(".vault.azure.net") && h.len() > ".vault.azure.net".len())
+    h == "management.azure.com"
+        || h == "login.microsoftonline.com"
+        || h == "login.windows.net"
+        || (h.ends_with(".vault.azure.net") && h.len() > ".vault.azure.net".len())
 }
 
 /// The user name in the proxy URL (`http://NAME@127.0.0.1:8780`), sent as Basic credentials:
@@ -43,7 +46,10 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, tls: Arc<rustls::Server
                 let acceptor = acceptor.clone();
                 async move { Ok::<_, Infallible>(handle(req, app, acceptor).await) }
             });
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tcp), service).with_upgrades().await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tcp), service)
+                .with_upgrades()
+                .await;
         });
     }
 }
@@ -60,7 +66,12 @@ async fn handle(req: Request<Incoming>, app: Arc<App>, acceptor: tokio_rustls::T
                 Err(resp) => resp,
             };
         }
-        return text(StatusCode::FORBIDDEN, &format!("vaultlink proxy: plain HTTP to {target} is not served; only the Azure hosts vaultlink emulates are reachable.\n"));
+        return text(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "vaultlink proxy: plain HTTP to {target} is not served; only the Azure hosts vaultlink emulates are reachable.\n"
+            ),
+        );
     }
     let authority = req.uri().authority().map(|a| a.to_string()).unwrap_or_default();
     let (host, port) = authority.rsplit_once(':').unwrap_or((authority.as_str(), "443"));
@@ -68,14 +79,18 @@ async fn handle(req: Request<Incoming>, app: Arc<App>, acceptor: tokio_rustls::T
         tracing::info!(target_host = %authority, "proxy refused a host vaultlink does not emulate");
         return text(
             StatusCode::FORBIDDEN,
-            &format!("vaultlink proxy: {authority} is not emulated (management.azure.com, login.microsoftonline.com and *.vault.azure.net are).\n"),
+            &format!(
+                "vaultlink proxy: {authority} is not emulated (management.azure.com, login.microsoftonline.com and *.vault.azure.net are).\n"
+            ),
         );
     }
     tokio::spawn(async move {
         match hyper::upgrade::on(req).await {
             Ok(upgraded) => match acceptor.accept(TokioIo::new(upgraded)).await {
                 Ok(tls) => crate::http::serve_connection(tls, app, Ingress::Proxy { identity }).await,
-                Err(e) => tracing::info!(error = %e, "TLS handshake through the proxy failed (does the client trust vaultlink's CA?)"),
+                Err(e) => {
+                    tracing::info!(error = %e, "TLS handshake through the proxy failed (does the client trust vaultlink's CA?)")
+                }
             },
             Err(e) => tracing::debug!(error = %e, "CONNECT upgrade failed"),
         }

@@ -33,7 +33,11 @@ impl Endpoints {
 fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     if !dir.exists() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
     }
     let mode = std::fs::metadata(dir)?.permissions().mode();
     if mode & 0o077 != 0 {
@@ -48,7 +52,8 @@ pub fn open_engine(dir: &Path, in_memory: bool) -> anyhow::Result<Engine> {
     let store = if in_memory {
         vaultlink_store::Store::in_memory()
     } else {
-        vaultlink_store::Store::open(&dir.join(STATE_FILE)).with_context(|| format!("opening {}", dir.join(STATE_FILE).display()))?
+        vaultlink_store::Store::open(&dir.join(STATE_FILE))
+            .with_context(|| format!("opening {}", dir.join(STATE_FILE).display()))?
     };
     Ok(Engine::open(store)?)
 }

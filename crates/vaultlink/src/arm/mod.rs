@@ -7,7 +7,9 @@ use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 use vaultlink_core::engine::now;
 use vaultlink_core::privatedns::Preconditions;
-use vaultlink_core::{Caller, Error, Result, State, connections, identity, keyvault, network, privatedns, resources, zonegroups};
+use vaultlink_core::{
+    Caller, Error, Result, State, connections, identity, keyvault, network, privatedns, rbac, resources, zonegroups,
+};
 
 use crate::http::{App, Req, Resp, empty};
 
@@ -55,7 +57,7 @@ impl Path {
 
 /// The namespace a path addresses, for the api-version check.
 fn namespace(p: &Path) -> &'static str {
-    let ns = p.lower.iter().position(|s| s == "providers").and_then(|i| p.lower.get(i + 1));
+    let ns = p.lower.iter().rposition(|s| s == "providers").and_then(|i| p.lower.get(i + 1));
     match ns.map(String::as_str) {
         Some("microsoft.keyvault") => "microsoft.keyvault",
         Some("microsoft.network") => "microsoft.network",
@@ -66,14 +68,20 @@ fn namespace(p: &Path) -> &'static str {
 
 fn check_api_version(req: &Req, p: &Path) -> Result<String> {
     let Some(v) = req.query("api-version") else {
-        return Err(Error::bad_request("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests."));
+        return Err(Error::bad_request(
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        ));
     };
     let ns = namespace(p);
     let (_, min, max) = API_VERSIONS.iter().find(|(n, _, _)| *n == ns).copied().unwrap_or(("", "", ""));
     let date = v.get(..10).unwrap_or("");
     let well_formed = date.len() == 10
         && date.chars().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() })
-        && (v.len() == 10 || v[10..].starts_with("-preview") || v[10..].starts_with("-beta") || v[10..].starts_with("-alpha"));
+        && (v.len() == 10
+            || v[10..].starts_with("-preview")
+            || v[10..].starts_with("-beta")
+            || v[10..].starts_with("-alpha"));
     if !well_formed {
         return Err(Error::bad_request(
             "InvalidApiVersionParameter",
@@ -83,7 +91,9 @@ fn check_api_version(req: &Req, p: &Path) -> Result<String> {
     if date < min || date > max {
         return Err(Error::bad_request(
             "NoRegisteredProviderFound",
-            format!("No registered resource provider found for API version '{v}' in namespace '{ns}'. The supported api-versions are between '{min}' and '{max}'."),
+            format!(
+                "No registered resource provider found for API version '{v}' in namespace '{ns}'. The supported api-versions are between '{min}' and '{max}'."
+            ),
         ));
     }
     Ok(v.to_string())
@@ -92,17 +102,26 @@ fn check_api_version(req: &Req, p: &Path) -> Result<String> {
 /// Validates the bearer token: signature, lifetime, audience. ARM's 401s otherwise.
 fn authenticate(app: &App, req: &Req) -> Result<Caller> {
     let Some(auth) = req.header("authorization") else {
-        return Err(Error::Unauthorized { code: "AuthenticationFailed".into(), message: "Authentication failed. The 'Authorization' header is missing.".into() });
+        return Err(Error::Unauthorized {
+            code: "AuthenticationFailed".into(),
+            message: "Authentication failed. The 'Authorization' header is missing.".into(),
+        });
     };
     let Some(token) = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")) else {
-        return Err(Error::Unauthorized { code: "AuthenticationFailedInvalidHeader".into(), message: "Authentication failed. The 'Authorization' header is provided in an invalid format.".into() });
+        return Err(Error::Unauthorized {
+            code: "AuthenticationFailedInvalidHeader".into(),
+            message: "Authentication failed. The 'Authorization' header is provided in an invalid format.".into(),
+        });
     };
     let claims = app.signer.verify(token.trim(), now()).map_err(|e| match e {
         vaultlink_crypto::TokenError::Expired => Error::Unauthorized {
             code: "ExpiredAuthenticationToken".into(),
             message: "The access token expiry UTC time is earlier than current UTC time.".into(),
         },
-        _ => Error::Unauthorized { code: "InvalidAuthenticationToken".into(), message: "The access token is invalid.".into() },
+        _ => Error::Unauthorized {
+            code: "InvalidAuthenticationToken".into(),
+            message: "The access token is invalid.".into(),
+        },
     })?;
     let direct_audience = format!("https://{}/", req.authority);
     let mut audiences: Vec<&str> = identity::ARM_AUDIENCES.to_vec();
@@ -115,7 +134,10 @@ fn body_json(req: &Req) -> Result<Value> {
         return Ok(json!({}));
     }
     serde_json::from_slice(&req.body).map_err(|e| {
-        Error::bad_request("InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'."))
+        Error::bad_request(
+            "InvalidRequestContent",
+            format!("The request content was invalid and could not be deserialized: '{e}'."),
+        )
     })
 }
 
@@ -195,6 +217,11 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Caller, api: &str) -
     use Method as M;
     let e = &app.engine;
     let m = &req.method;
+    if let Some(i) =
+        (0..l.len().saturating_sub(1)).rev().find(|&i| l[i] == "providers" && l[i + 1] == "microsoft.authorization")
+    {
+        return authorization_routes(app, req, p, i, &l[i + 2..], c);
+    }
     Ok(match (m, l) {
         // ---- subscriptions, resource groups, providers
         (&M::GET, ["subscriptions"]) => list(e.read(|s| resources::subscriptions(s, c)).iter().map(resources::render_subscription).collect()),
@@ -257,8 +284,61 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Caller, api: &str) -
     })
 }
 
+/// `{scope}/providers/Microsoft.Authorization/...`: role assignments and role definitions at any scope.
+fn authorization_routes(app: &App, req: &Req, p: &Path, at: usize, rest: &[&str], c: &Caller) -> Result<Resp> {
+    use Method as M;
+    let e = &app.engine;
+    let scope = if at == 0 { String::new() } else { format!("/{}", p.orig[..at].join("/")) };
+    // The scope must be the caller's subscription (and an existing resource group when named).
+    if !scope.is_empty() {
+        e.read(|s| -> Result<()> {
+            let sub = p.orig.get(1).map(String::as_str).unwrap_or_default();
+            resources::subscription(s, c, sub)?;
+            if at >= 4 && p.lower[2] == "resourcegroups" {
+                resources::resource_group(s, c, sub, p.at(3))?;
+            }
+            Ok(())
+        })?;
+    }
+    let filter = req.query("$filter");
+    Ok(match (&req.method, rest) {
+        (&M::GET, ["roleassignments"]) => {
+            list(e.read(|s| rbac::list_assignments(s, &scope, filter)).iter().map(rbac::render_assignment).collect())
+        }
+        (&M::GET, ["roleassignments", _]) => json_ok(
+            StatusCode::OK,
+            &rbac::render_assignment(&e.read(|s| rbac::get_assignment(s, &scope, p.at(at + 3)))?),
+        ),
+        (&M::PUT, ["roleassignments", _]) => {
+            let spec = vaultlink_core::wire::parse(body_json(req)?)?;
+            let (a, new) = write(app, |s, b| rbac::put_assignment(s, b, c, &scope, p.at(at + 3), spec))?;
+            json_ok(created(new), &rbac::render_assignment(&a))
+        }
+        (&M::DELETE, ["roleassignments", _]) => {
+            match write(app, |s, b| Ok(rbac::delete_assignment(s, b, &scope, p.at(at + 3))))? {
+                Some(a) => json_ok(StatusCode::OK, &rbac::render_assignment(&a)),
+                None => empty(StatusCode::NO_CONTENT),
+            }
+        }
+        (&M::GET, ["roledefinitions"]) => list(rbac::list_role_definitions(&scope, filter)),
+        (&M::GET, ["roledefinitions", _]) => match rbac::role(p.at(at + 3)) {
+            Some(r) => json_ok(StatusCode::OK, &rbac::render_role(&scope, r)),
+            None => {
+                return Err(Error::not_found(
+                    "RoleDefinitionDoesNotExist",
+                    format!("The role definition '{}' could not be found.", p.at(at + 3)),
+                ));
+            }
+        },
+        _ => return Err(no_route(req)),
+    })
+}
+
 fn no_route(req: &Req) -> Error {
-    Error::bad_request("NoRegisteredProviderFound", format!("No registered resource provider found for the request {} {}.", req.method, req.path))
+    Error::bad_request(
+        "NoRegisteredProviderFound",
+        format!("No registered resource provider found for the request {} {}.", req.method, req.path),
+    )
 }
 
 /// Routes below `.../vaults/{name}`.
@@ -267,7 +347,10 @@ fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller, api: 
     let e = &app.engine;
     let key = (p.at(1), p.at(3), p.at(7));
     Ok(match (&req.method, rest) {
-        (&M::GET, []) => json_ok(StatusCode::OK, &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?),
+        (&M::GET, []) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
+        ),
         (&M::PUT, []) => {
             let spec = vaultlink_core::wire::parse(body_json(req)?)?;
             let (out, rendered) = write(app, |s, b| {
@@ -277,32 +360,53 @@ fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller, api: 
             })?;
             // The rendering above saw the state before the write; re-read for derived fields.
             let _ = rendered;
-            json_ok(created(out), &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?)
+            json_ok(
+                created(out),
+                &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
+            )
         }
         (&M::PATCH, []) => {
             let body = body_json(req)?;
             write(app, |s, b| keyvault::patch_vault(s, b, c, key, body))?;
-            json_ok(StatusCode::OK, &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?)
+            json_ok(
+                StatusCode::OK,
+                &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
+            )
         }
         (&M::DELETE, []) => deleted(write(app, |s, b| keyvault::delete_vault(s, b, c, key))?),
-        (&M::GET, ["privatelinkresources"]) => json_ok(StatusCode::OK, &keyvault::render_private_link_resources(&e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2))?)),
-        (&M::GET, ["privateendpointconnections"]) => list(e.read(|s| connections::list(s, c, key))?.iter().map(connections::render).collect()),
-        (&M::GET, ["privateendpointconnections", _]) => json_ok(StatusCode::OK, &connections::render(&e.read(|s| connections::get(s, c, key, p.at(9)))?)),
+        (&M::GET, ["privatelinkresources"]) => json_ok(
+            StatusCode::OK,
+            &keyvault::render_private_link_resources(&e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2))?),
+        ),
+        (&M::GET, ["privateendpointconnections"]) => {
+            list(e.read(|s| connections::list(s, c, key))?.iter().map(connections::render).collect())
+        }
+        (&M::GET, ["privateendpointconnections", _]) => {
+            json_ok(StatusCode::OK, &connections::render(&e.read(|s| connections::get(s, c, key, p.at(9)))?))
+        }
         (&M::PUT, ["privateendpointconnections", _]) => {
             let spec = vaultlink_core::wire::parse(body_json(req)?)?;
-            json_ok(StatusCode::OK, &connections::render(&write(app, |s, b| connections::put(s, b, c, key, p.at(9), spec))?))
+            json_ok(
+                StatusCode::OK,
+                &connections::render(&write(app, |s, b| connections::put(s, b, c, key, p.at(9), spec))?),
+            )
         }
-        (&M::DELETE, ["privateendpointconnections", _]) => match write(app, |s, b| connections::delete(s, b, c, key, p.at(9)))? {
-            Some(mut pec) => {
-                pec.provisioning_state = "Disconnected".into();
-                json_ok(StatusCode::OK, &connections::render(&pec))
+        (&M::DELETE, ["privateendpointconnections", _]) => {
+            match write(app, |s, b| connections::delete(s, b, c, key, p.at(9)))? {
+                Some(mut pec) => {
+                    pec.provisioning_state = "Disconnected".into();
+                    json_ok(StatusCode::OK, &connections::render(&pec))
+                }
+                None => empty(StatusCode::NO_CONTENT),
             }
-            None => empty(StatusCode::NO_CONTENT),
-        },
+        }
         (&M::PUT, ["accesspolicies", op @ ("add" | "replace" | "remove")]) => {
             let body = body_json(req)?;
             let op = op.to_string();
-            json_ok(StatusCode::OK, &write(app, |s, b| vaultlink_core::keyvault::update_access_policies(s, b, c, key, &op, body))?)
+            json_ok(
+                StatusCode::OK,
+                &write(app, |s, b| vaultlink_core::keyvault::update_access_policies(s, b, c, key, &op, body))?,
+            )
         }
         _ => return Err(no_route(req)),
     })
@@ -320,45 +424,74 @@ fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller) -> 
             list(list_network(e, &scope, kind)?)
         }
         // virtual networks and subnets
-        (&M::GET, ["virtualnetworks", _]) => json_ok(StatusCode::OK, &e.read(|s| network::get_vnet(s, c, (sub, rg, n(1))).map(|v| network::render_vnet(s, &v)))?),
+        (&M::GET, ["virtualnetworks", _]) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| network::get_vnet(s, c, (sub, rg, n(1))).map(|v| network::render_vnet(s, &v)))?,
+        ),
         (&M::PUT, ["virtualnetworks", _]) => {
             let body = body_json(req)?;
             let (v, new) = write(app, |s, b| network::put_vnet(s, b, c, (sub, rg, n(1)), body))?;
             json_ok(created(new), &e.read(|s| network::render_vnet(s, &network::vnet(s, &v.id).unwrap_or(v))))
         }
-        (&M::DELETE, ["virtualnetworks", _]) => deleted(write(app, |s, b| network::delete_vnet(s, b, c, (sub, rg, n(1))))?),
-        (&M::GET, ["virtualnetworks", _, "subnets"]) => list(e.read(|s| network::get_vnet(s, c, (sub, rg, n(1))).map(|v| network::subnets_of(s, &v.id).iter().map(|x| network::render_subnet(s, x)).collect()))?),
-        (&M::GET, ["virtualnetworks", _, "subnets", _]) => json_ok(StatusCode::OK, &e.read(|s| network::get_subnet(s, c, (sub, rg, n(1), n(3))).map(|x| network::render_subnet(s, &x)))?),
+        (&M::DELETE, ["virtualnetworks", _]) => {
+            deleted(write(app, |s, b| network::delete_vnet(s, b, c, (sub, rg, n(1))))?)
+        }
+        (&M::GET, ["virtualnetworks", _, "subnets"]) => list(e.read(|s| {
+            network::get_vnet(s, c, (sub, rg, n(1)))
+                .map(|v| network::subnets_of(s, &v.id).iter().map(|x| network::render_subnet(s, x)).collect())
+        })?),
+        (&M::GET, ["virtualnetworks", _, "subnets", _]) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| network::get_subnet(s, c, (sub, rg, n(1), n(3))).map(|x| network::render_subnet(s, &x)))?,
+        ),
         (&M::PUT, ["virtualnetworks", _, "subnets", _]) => {
             let body = body_json(req)?;
             let (x, new) = write(app, |s, b| network::put_subnet(s, b, c, (sub, rg, n(1), n(3)), body))?;
             json_ok(created(new), &e.read(|s| network::render_subnet(s, &x)))
         }
-        (&M::DELETE, ["virtualnetworks", _, "subnets", _]) => deleted(write(app, |s, b| network::delete_subnet(s, b, c, (sub, rg, n(1), n(3))))?),
+        (&M::DELETE, ["virtualnetworks", _, "subnets", _]) => {
+            deleted(write(app, |s, b| network::delete_subnet(s, b, c, (sub, rg, n(1), n(3))))?)
+        }
         // network interfaces
-        (&M::GET, ["networkinterfaces", _]) => json_ok(StatusCode::OK, &network::render_nic(&e.read(|s| network::get_nic(s, c, (sub, rg, n(1))))?)),
+        (&M::GET, ["networkinterfaces", _]) => {
+            json_ok(StatusCode::OK, &network::render_nic(&e.read(|s| network::get_nic(s, c, (sub, rg, n(1))))?))
+        }
         (&M::PUT, ["networkinterfaces", _]) => {
             let body = body_json(req)?;
             let (x, new) = write(app, |s, b| network::put_nic(s, b, c, (sub, rg, n(1)), body))?;
             json_ok(created(new), &network::render_nic(&x))
         }
-        (&M::DELETE, ["networkinterfaces", _]) => deleted(write(app, |s, b| network::delete_nic(s, b, c, (sub, rg, n(1))))?),
+        (&M::DELETE, ["networkinterfaces", _]) => {
+            deleted(write(app, |s, b| network::delete_nic(s, b, c, (sub, rg, n(1))))?)
+        }
         // private endpoints and their zone groups
-        (&M::GET, ["privateendpoints", _]) => json_ok(StatusCode::OK, &e.read(|s| network::get_endpoint(s, c, (sub, rg, n(1))).map(|x| network::render_endpoint(s, &x)))?),
+        (&M::GET, ["privateendpoints", _]) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| network::get_endpoint(s, c, (sub, rg, n(1))).map(|x| network::render_endpoint(s, &x)))?,
+        ),
         (&M::PUT, ["privateendpoints", _]) => {
             let body = body_json(req)?;
             let (x, new) = write(app, |s, b| network::put_endpoint(s, b, c, (sub, rg, n(1)), body))?;
             json_ok(created(new), &e.read(|s| network::render_endpoint(s, &x)))
         }
-        (&M::DELETE, ["privateendpoints", _]) => deleted(write(app, |s, b| network::delete_endpoint(s, b, c, (sub, rg, n(1))))?),
-        (&M::GET, ["privateendpoints", _, "privatednszonegroups"]) => list(e.read(|s| zonegroups::list(s, c, (sub, rg, n(1))).map(|gs| gs.iter().map(|g| zonegroups::render(s, g)).collect()))?),
-        (&M::GET, ["privateendpoints", _, "privatednszonegroups", _]) => json_ok(StatusCode::OK, &e.read(|s| zonegroups::get(s, c, (sub, rg, n(1), n(3))).map(|g| zonegroups::render(s, &g)))?),
+        (&M::DELETE, ["privateendpoints", _]) => {
+            deleted(write(app, |s, b| network::delete_endpoint(s, b, c, (sub, rg, n(1))))?)
+        }
+        (&M::GET, ["privateendpoints", _, "privatednszonegroups"]) => list(e.read(|s| {
+            zonegroups::list(s, c, (sub, rg, n(1))).map(|gs| gs.iter().map(|g| zonegroups::render(s, g)).collect())
+        })?),
+        (&M::GET, ["privateendpoints", _, "privatednszonegroups", _]) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| zonegroups::get(s, c, (sub, rg, n(1), n(3))).map(|g| zonegroups::render(s, &g)))?,
+        ),
         (&M::PUT, ["privateendpoints", _, "privatednszonegroups", _]) => {
             let body = body_json(req)?;
             let (g, new) = write(app, |s, b| zonegroups::put(s, b, c, (sub, rg, n(1), n(3)), body))?;
             json_ok(created(new), &e.read(|s| zonegroups::render(s, &g)))
         }
-        (&M::DELETE, ["privateendpoints", _, "privatednszonegroups", _]) => deleted(write(app, |s, b| zonegroups::delete(s, b, c, (sub, rg, n(1), n(3))))?),
+        (&M::DELETE, ["privateendpoints", _, "privatednszonegroups", _]) => {
+            deleted(write(app, |s, b| zonegroups::delete(s, b, c, (sub, rg, n(1), n(3))))?)
+        }
         // private DNS zones, links, record sets
         (_, ["privatednszones", _, rest @ ..]) => dns_routes(app, req, (sub, rg, n(1)), rest, p, c)?,
         _ => return Err(no_route(req)),
@@ -371,7 +504,10 @@ fn dns_routes(app: &App, req: &Req, zone: (&str, &str, &str), rest: &[&str], p: 
     let pre = preconditions(req);
     let n = |i: usize| p.at(8 + i);
     Ok(match (&req.method, rest) {
-        (&M::GET, []) => json_ok(StatusCode::OK, &e.read(|s| privatedns::get_zone(s, c, zone).map(|z| privatedns::render_zone(s, &z)))?),
+        (&M::GET, []) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| privatedns::get_zone(s, c, zone).map(|z| privatedns::render_zone(s, &z)))?,
+        ),
         (&M::PUT, []) => {
             let body = body_json(req)?;
             let (z, new) = write(app, |s, b| privatedns::put_zone(s, b, c, zone, body, pre))?;
@@ -383,24 +519,55 @@ fn dns_routes(app: &App, req: &Req, zone: (&str, &str, &str), rest: &[&str], p: 
             json_ok(StatusCode::OK, &e.read(|s| privatedns::render_zone(s, &z)))
         }
         (&M::DELETE, []) => deleted(write(app, |s, b| privatedns::delete_zone(s, b, c, zone, pre))?),
-        (&M::GET, ["virtualnetworklinks"]) => list(e.read(|s| privatedns::get_zone(s, c, zone).map(|z| privatedns::links_of(s, &z.id).iter().map(privatedns::render_link).collect()))?),
-        (&M::GET, ["virtualnetworklinks", _]) => json_ok(StatusCode::OK, &privatedns::render_link(&e.read(|s| privatedns::get_link(s, c, (zone.0, zone.1, zone.2, n(1))))?)),
+        (&M::GET, ["virtualnetworklinks"]) => list(e.read(|s| {
+            privatedns::get_zone(s, c, zone)
+                .map(|z| privatedns::links_of(s, &z.id).iter().map(privatedns::render_link).collect())
+        })?),
+        (&M::GET, ["virtualnetworklinks", _]) => json_ok(
+            StatusCode::OK,
+            &privatedns::render_link(&e.read(|s| privatedns::get_link(s, c, (zone.0, zone.1, zone.2, n(1))))?),
+        ),
         (&M::PUT | &M::PATCH, ["virtualnetworklinks", _]) => {
             let body = body_json(req)?;
             let (l, new) = write(app, |s, b| privatedns::put_link(s, b, c, (zone.0, zone.1, zone.2, n(1)), body, pre))?;
             json_ok(if req.method == M::PATCH { StatusCode::OK } else { created(new) }, &privatedns::render_link(&l))
         }
-        (&M::DELETE, ["virtualnetworklinks", _]) => deleted(write(app, |s, b| privatedns::delete_link(s, b, c, (zone.0, zone.1, zone.2, n(1)), pre))?),
-        (&M::GET, ["all"]) => list(e.read(|s| privatedns::list_record_sets(s, c, zone, None))?.iter().map(|r| privatedns::render_record_set(&zone.2.to_ascii_lowercase(), r)).collect()),
-        (&M::GET, [_]) => list(e.read(|s| privatedns::list_record_sets(s, c, zone, Some(n(0))))?.iter().map(|r| privatedns::render_record_set(&zone.2.to_ascii_lowercase(), r)).collect()),
-        (&M::GET, [_, _]) => json_ok(StatusCode::OK, &privatedns::render_record_set(&zone.2.to_ascii_lowercase(), &e.read(|s| privatedns::get_record_set(s, c, (zone.0, zone.1, zone.2, n(0), n(1))))?)),
+        (&M::DELETE, ["virtualnetworklinks", _]) => {
+            deleted(write(app, |s, b| privatedns::delete_link(s, b, c, (zone.0, zone.1, zone.2, n(1)), pre))?)
+        }
+        (&M::GET, ["all"]) => list(
+            e.read(|s| privatedns::list_record_sets(s, c, zone, None))?
+                .iter()
+                .map(|r| privatedns::render_record_set(&zone.2.to_ascii_lowercase(), r))
+                .collect(),
+        ),
+        (&M::GET, [_]) => list(
+            e.read(|s| privatedns::list_record_sets(s, c, zone, Some(n(0))))?
+                .iter()
+                .map(|r| privatedns::render_record_set(&zone.2.to_ascii_lowercase(), r))
+                .collect(),
+        ),
+        (&M::GET, [_, _]) => json_ok(
+            StatusCode::OK,
+            &privatedns::render_record_set(
+                &zone.2.to_ascii_lowercase(),
+                &e.read(|s| privatedns::get_record_set(s, c, (zone.0, zone.1, zone.2, n(0), n(1))))?,
+            ),
+        ),
         (&M::PUT | &M::PATCH, [_, _]) => {
             let body = body_json(req)?;
             let patch = req.method == M::PATCH;
-            let (r, new) = write(app, |s, b| privatedns::put_record_set(s, b, c, (zone.0, zone.1, zone.2, n(0), n(1)), body, pre, patch))?;
-            json_ok(if patch { StatusCode::OK } else { created(new) }, &privatedns::render_record_set(&zone.2.to_ascii_lowercase(), &r))
+            let (r, new) = write(app, |s, b| {
+                privatedns::put_record_set(s, b, c, (zone.0, zone.1, zone.2, n(0), n(1)), body, pre, patch)
+            })?;
+            json_ok(
+                if patch { StatusCode::OK } else { created(new) },
+                &privatedns::render_record_set(&zone.2.to_ascii_lowercase(), &r),
+            )
         }
-        (&M::DELETE, [_, _]) => deleted(write(app, |s, b| privatedns::delete_record_set(s, b, c, (zone.0, zone.1, zone.2, n(0), n(1)), pre))?),
+        (&M::DELETE, [_, _]) => deleted(write(app, |s, b| {
+            privatedns::delete_record_set(s, b, c, (zone.0, zone.1, zone.2, n(0), n(1)), pre)
+        })?),
         _ => return Err(no_route(req)),
     })
 }
@@ -420,9 +587,18 @@ fn list_network(e: &vaultlink_core::Engine, scope: &str, kind: &str) -> Result<V
 }
 
 /// `GET .../resources` with an optional `$filter=resourceType eq '...'`: the generic list `az keyvault list` uses.
-fn generic_resources(e: &vaultlink_core::Engine, c: &Caller, sub: &str, rg: Option<&str>, req: &Req) -> Result<Vec<Value>> {
+fn generic_resources(
+    e: &vaultlink_core::Engine,
+    c: &Caller,
+    sub: &str,
+    rg: Option<&str>,
+    req: &Req,
+) -> Result<Vec<Value>> {
     use vaultlink_core::model::Record as R;
-    let wanted = req.query("$filter").and_then(|f| f.split_once("eq")).map(|(_, v)| v.trim().trim_matches('\'').to_ascii_lowercase());
+    let wanted = req
+        .query("$filter")
+        .and_then(|f| f.split_once("eq"))
+        .map(|(_, v)| v.trim().trim_matches('\'').to_ascii_lowercase());
     e.read(|s| {
         let scope = match rg {
             Some(rg) => resources::resource_group(s, c, sub, rg)?.id,
