@@ -14,6 +14,7 @@ pub mod keyvault;
 pub mod kv;
 pub mod model;
 pub mod network;
+pub mod peering;
 pub mod privatedns;
 pub mod rbac;
 pub mod resources;
@@ -22,6 +23,8 @@ pub mod seed;
 pub mod wire;
 pub mod zonegroups;
 
+#[cfg(test)]
+mod scenarios;
 #[cfg(test)]
 pub(crate) mod testing;
 

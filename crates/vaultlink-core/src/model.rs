@@ -30,6 +30,7 @@ pub enum Record {
     RecordSet(RecordSet),
     RoleAssignment(RoleAssignment),
     Secret(SecretObject),
+    VirtualNetworkPeering(VirtualNetworkPeering),
 }
 
 /// The on-disk envelope: schema version plus the record.
@@ -381,4 +382,16 @@ pub struct SecretVersion {
 pub struct DeletedState {
     pub deleted_date: i64,
     pub scheduled_purge_date: i64,
+}
+
+/// One side of a VNet peering (`virtualNetworks/{vnet}/virtualNetworkPeerings/{name}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualNetworkPeering {
+    pub id: String,
+    pub name: String,
+    pub vnet_id: String,
+    pub remote_vnet_id: String,
+    pub allow_virtual_network_access: bool,
+    pub etag: String,
 }

@@ -512,7 +512,7 @@ pub fn render_vnet(state: &State, v: &VirtualNetwork) -> Value {
         "resourceGuid": v.resource_guid,
         "addressSpace": {"addressPrefixes": v.address_prefixes},
         "subnets": subnets_of(state, &v.id).iter().map(|s| render_subnet(state, s)).collect::<Vec<_>>(),
-        "virtualNetworkPeerings": [],
+        "virtualNetworkPeerings": state.descendants(&format!("{}/virtualNetworkPeerings", v.id)).filter_map(|(_, r)| match r { Record::VirtualNetworkPeering(p) => Some(crate::peering::render(state, p)), _ => None }).collect::<Vec<_>>(),
         "enableDdosProtection": false,
         "privateEndpointVNetPolicies": "Disabled",
     });

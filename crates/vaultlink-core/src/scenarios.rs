@@ -1,0 +1,269 @@
+//! Scenario tests of the control-plane rules, driven through the core operations as ARM calls them.
+
+use serde_json::json;
+
+use crate::testing::{developer, vault, world};
+use crate::{Engine, Error, connections, keyvault, network, privatedns, resources, seed, zonegroups};
+
+const SUB: &str = seed::SUBSCRIPTION_ID;
+
+fn vnet(e: &Engine, name: &str, prefix: &str) {
+    let c = developer();
+    e.write(|s, b| {
+        network::put_vnet(
+            s,
+            b,
+            &c,
+            (SUB, "rg1", name),
+            json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": [prefix]}}}),
+        )
+    })
+    .unwrap();
+}
+
+fn subnet(e: &Engine, vnet: &str, name: &str, prefix: &str) -> crate::Result<crate::model::Subnet> {
+    let c = developer();
+    e.write(|s, b| {
+        network::put_subnet(s, b, &c, (SUB, "rg1", vnet, name), json!({"properties": {"addressPrefix": prefix}}))
+    })
+    .map(|x| x.0)
+}
+
+fn endpoint(e: &Engine, name: &str, vault_id: &str, manual: bool) -> crate::Result<crate::model::PrivateEndpoint> {
+    let c = developer();
+    let key = if manual { "manualPrivateLinkServiceConnections" } else { "privateLinkServiceConnections" };
+    let body = json!({"location": "westeurope", "properties": {
+        "subnet": {"id": format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/snet1")},
+        key: [{"name": format!("{name}-conn"), "properties": {"groupIds": ["vault"], "privateLinkServiceId": vault_id}}],
+    }});
+    e.write(|s, b| network::put_endpoint(s, b, &c, (SUB, "rg1", name), body)).map(|x| x.0)
+}
+
+#[test]
+fn subnets_must_fit_the_space_and_not_overlap() {
+    let e = world();
+    vnet(&e, "vnet1", "10.0.0.0/16");
+    subnet(&e, "vnet1", "a", "10.0.0.0/24").unwrap();
+    assert_eq!(subnet(&e, "vnet1", "b", "10.0.0.128/25").unwrap_err().code(), "NetcfgSubnetRangesOverlap");
+    assert_eq!(subnet(&e, "vnet1", "c", "10.1.0.0/24").unwrap_err().code(), "NetcfgSubnetRangeOutsideVnet");
+    assert!(subnet(&e, "vnet1", "d", "not-a-cidr").is_err());
+    // Nothing was written by the refusals.
+    assert_eq!(
+        e.read(|s| network::subnets_of(
+            s,
+            &format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1")
+        )
+        .len()),
+        1
+    );
+}
+
+#[test]
+fn endpoints_get_addresses_from_dot_four_and_connections_follow_the_state_machine() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    vnet(&e, "vnet1", "10.0.0.0/16");
+    subnet(&e, "vnet1", "snet1", "10.0.0.0/24").unwrap();
+    let auto = endpoint(&e, "pe1", &v.id, false).unwrap();
+    let manual = endpoint(&e, "pe2", &v.id, true).unwrap();
+    assert_eq!(auto.private_ip_address, "10.0.0.4");
+    assert_eq!(manual.private_ip_address, "10.0.0.5");
+    let c = developer();
+    let state_of = |pe: &str| {
+        e.read(|s| {
+            let p = network::endpoint(
+                s,
+                &format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/privateEndpoints/{pe}"),
+            )
+            .unwrap();
+            network::endpoint_connection_state(s, &p.connections[0]).0
+        })
+    };
+    assert_eq!(state_of("pe1"), "Approved");
+    assert_eq!(state_of("pe2"), "Pending");
+    let pecs = e.read(|s| connections::of_vault(s, &v.id));
+    let pending = pecs.iter().find(|p| p.private_endpoint_id.ends_with("/pe2")).unwrap().name.clone();
+    let approve = |status: &str| {
+        let spec = crate::wire::parse(
+            json!({"properties": {"privateLinkServiceConnectionState": {"status": status, "description": "x"}}}),
+        )
+        .unwrap();
+        e.write(|s, b| connections::put(s, b, &c, (SUB, "rg1", "kv1"), &pending, spec))
+    };
+    approve("Rejected").unwrap();
+    assert_eq!(state_of("pe2"), "Rejected");
+    assert!(approve("Approved").is_err());
+    e.write(|s, b| connections::delete(s, b, &c, (SUB, "rg1", "kv1"), &pending)).unwrap();
+    assert_eq!(state_of("pe2"), "Disconnected");
+    // The endpoint NIC is read-only and the subnet is in use.
+    assert_eq!(
+        e.write(|s, b| network::delete_subnet(s, b, &c, (SUB, "rg1", "vnet1", "snet1"))).unwrap_err().code(),
+        "InUseSubnetCannotBeDeleted"
+    );
+}
+
+#[test]
+fn zone_groups_write_and_remove_the_a_record() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    vnet(&e, "vnet1", "10.0.0.0/16");
+    subnet(&e, "vnet1", "snet1", "10.0.0.0/24").unwrap();
+    endpoint(&e, "pe1", &v.id, false).unwrap();
+    let c = developer();
+    e.write(|s, b| {
+        privatedns::put_zone(
+            s,
+            b,
+            &c,
+            (SUB, "rg1", "privatelink.vaultcore.azure.net"),
+            json!({"location": "global"}),
+            Default::default(),
+        )
+    })
+    .unwrap();
+    let zone_id = privatedns::zone_id(SUB, "rg1", "privatelink.vaultcore.azure.net");
+    e.write(|s, b| zonegroups::put(s, b, &c, (SUB, "rg1", "pe1", "default"), json!({"properties": {"privateDnsZoneConfigs": [{"name": "kv", "properties": {"privateDnsZoneId": zone_id}}]}})))
+        .unwrap();
+    let a = e
+        .read(|s| privatedns::get_record_set(s, &c, (SUB, "rg1", "privatelink.vaultcore.azure.net", "A", "kv1")))
+        .unwrap();
+    assert_eq!((a.data.a.clone(), a.ttl), (vec!["10.0.0.4".to_string()], 10));
+    e.write(|s, b| network::delete_endpoint(s, b, &c, (SUB, "rg1", "pe1"))).unwrap();
+    assert!(
+        e.read(|s| privatedns::get_record_set(s, &c, (SUB, "rg1", "privatelink.vaultcore.azure.net", "A", "kv1")))
+            .is_err()
+    );
+    assert!(e.read(|s| connections::of_vault(s, &v.id)).is_empty());
+}
+
+#[test]
+fn vault_names_are_global_and_soft_delete_holds_them() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    let c = developer();
+    let spec = || {
+        crate::wire::parse(
+            json!({"location": "westeurope", "properties": {"tenantId": seed::TENANT_ID, "sku": {"name": "standard"}}}),
+        )
+        .unwrap()
+    };
+    e.write(|s, b| {
+        resources::put_resource_group(s, b, &c, SUB, "rg2", crate::wire::parse(json!({"location": "westeurope"}))?)
+    })
+    .unwrap();
+    let err = e
+        .write(|s, b| keyvault::put_vault(s, b, &c, (SUB, "rg2", "KV1"), "2026-02-01", spec()))
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(err.code(), "VaultAlreadyExists");
+    assert_eq!(
+        e.write(|s, b| keyvault::put_vault(s, b, &c, (SUB, "rg2", "a--b"), "2026-02-01", spec()))
+            .map(|_| ())
+            .unwrap_err()
+            .code(),
+        "VaultNameNotValid"
+    );
+    e.write(|s, b| keyvault::delete_vault(s, b, &c, (SUB, "rg1", "kv1"))).unwrap();
+    let err = e
+        .write(|s, b| keyvault::put_vault(s, b, &c, (SUB, "rg1", "kv1"), "2026-02-01", spec()))
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(err.code(), "ConflictError");
+    let recover =
+        crate::wire::parse(json!({"location": "westeurope", "properties": {"createMode": "recover"}})).unwrap();
+    let back = e.write(|s, b| keyvault::put_vault(s, b, &c, (SUB, "rg1", "kv1"), "2026-02-01", recover)).unwrap().vault;
+    assert_eq!(back.internal_id, v.internal_id, "recover brings the same vault (and its objects) back");
+}
+
+#[test]
+fn purge_protection_is_irreversible_and_blocks_purge() {
+    let e = world();
+    vault(&e, "kv1", json!({"enablePurgeProtection": true}));
+    let c = developer();
+    let off = crate::wire::parse(json!({"location": "westeurope", "properties": {"tenantId": seed::TENANT_ID, "sku": {"name": "standard"}, "enablePurgeProtection": false}})).unwrap();
+    assert!(matches!(
+        e.write(|s, b| keyvault::put_vault(s, b, &c, (SUB, "rg1", "kv1"), "2026-02-01", off)),
+        Err(Error::BadRequest { .. })
+    ));
+    e.write(|s, b| keyvault::delete_vault(s, b, &c, (SUB, "rg1", "kv1"))).unwrap();
+    assert!(e.write(|s, b| keyvault::purge_deleted_vault(s, b, &c, SUB, "westeurope", "kv1")).is_err());
+}
+
+#[test]
+fn rbac_default_follows_the_api_version_and_ip_rules_are_normalised() {
+    let e = world();
+    let c = developer();
+    let spec = |extra: serde_json::Value| {
+        let mut p = json!({"tenantId": seed::TENANT_ID, "sku": {"name": "standard"}});
+        for (k, v) in extra.as_object().unwrap() {
+            p[k] = v.clone();
+        }
+        crate::wire::parse(json!({"location": "westeurope", "properties": p})).unwrap()
+    };
+    let old = e
+        .write(|s, b| keyvault::put_vault(s, b, &c, (SUB, "rg1", "old1"), "2023-07-01", spec(json!({}))))
+        .unwrap()
+        .vault;
+    let new = e
+        .write(|s, b| keyvault::put_vault(s, b, &c, (SUB, "rg1", "new1"), "2026-02-01", spec(json!({}))))
+        .unwrap()
+        .vault;
+    assert!(!old.enable_rbac_authorization && new.enable_rbac_authorization);
+    let acl = e
+        .write(|s, b| {
+            keyvault::put_vault(
+                s,
+                b,
+                &c,
+                (SUB, "rg1", "new1"),
+                "2026-02-01",
+                spec(json!({"networkAcls": {"defaultAction": "Deny", "ipRules": [{"value": "124.56.78.91"}]}})),
+            )
+        })
+        .unwrap()
+        .vault;
+    assert_eq!(acl.network_acls.ip_rules, vec!["124.56.78.91/32"]);
+    assert!(
+        e.write(|s, b| keyvault::put_vault(
+            s,
+            b,
+            &c,
+            (SUB, "rg1", "new1"),
+            "2026-02-01",
+            spec(json!({"networkAcls": {"ipRules": [{"value": "10.1.2.3"}]}}))
+        ))
+        .is_err()
+    );
+    assert!(
+        e.write(|s, b| keyvault::put_vault(
+            s,
+            b,
+            &c,
+            (SUB, "rg1", "new1"),
+            "2026-02-01",
+            spec(json!({"networkAcls": {"ipRules": [{"value": "::1"}]}}))
+        ))
+        .is_err()
+    );
+    // The refused updates left the vault as it was.
+    let now = e.read(|s| keyvault::vault(s, &c, SUB, "rg1", "new1")).unwrap();
+    assert_eq!(now.network_acls.ip_rules, vec!["124.56.78.91/32"]);
+}
+
+#[test]
+fn deleting_a_resource_group_takes_everything_and_soft_deletes_vaults() {
+    let e = world();
+    vault(&e, "kv1", json!({}));
+    vnet(&e, "vnet1", "10.0.0.0/16");
+    let c = developer();
+    e.write(|s, b| resources::delete_resource_group(s, b, &c, SUB, "rg1")).unwrap();
+    assert!(e.read(|s| keyvault::vault_by_name(s, "kv1").is_none()));
+    assert_eq!(e.read(|s| keyvault::deleted_vaults(s, &c, SUB)).unwrap().len(), 1);
+    assert!(e.read(|s| {
+        network::vnet(
+            s,
+            &format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1"),
+        )
+        .is_none()
+    }));
+}
