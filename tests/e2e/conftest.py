@@ -161,7 +161,7 @@ class VaultlinkStartError(RuntimeError):
 class Vaultlink:
     """One vaultlink server process (restartable) plus one isolated az profile."""
 
-    def __init__(self, workdir: Path, *, in_memory: bool = False):
+    def __init__(self, workdir: Path, *, in_memory: bool = False, extra_args: tuple[str, ...] = ()):
         self.binary = vaultlink_binary()
         if not self.binary.exists():
             pytest.fail(
@@ -178,13 +178,16 @@ class Vaultlink:
         self.stdout_path = workdir / "vaultlink.stdout.log"
         self.az_log_path = workdir / "az.log"
         self.in_memory = in_memory
+        self.extra_args = tuple(extra_args)
+        self.dns_addr: tuple[str, int] | None = None
         self.proc: subprocess.Popen[str] | None = None
         self.urls: dict[str, str] = {}
         self.exports: dict[str, str] = {}
         self.env: dict[str, str] = {}
         self.last_exit_code: int | None = None
         self.starts = 0
-        self._listen = {"proxy": "127.0.0.1:0", "https": "127.0.0.1:0", "identity": "127.0.0.1:0"}
+        self._listen = {"proxy": "127.0.0.1:0", "https": "127.0.0.1:0", "identity": "127.0.0.1:0",
+                        "dns": "127.0.0.1:0"}
         self._stdout_thread: threading.Thread | None = None
 
     # -- URLs -------------------------------------------------------------------------------
@@ -220,6 +223,8 @@ class Vaultlink:
             "--proxy-listen", self._listen["proxy"],
             "--https-listen", self._listen["https"],
             "--identity-listen", self._listen["identity"],
+            "--dns-listen", self._listen["dns"],
+            *self.extra_args,
         ]
         if self.in_memory:
             cmd.append("--in-memory")
@@ -275,6 +280,10 @@ class Vaultlink:
             m = re.match(r"^(proxy|https|identity)\s+(\S+)$", text)
             if m:
                 urls[m.group(1)] = m.group(2).rstrip("/")
+            d = re.match(r"^dns\s+(\S+):(\d+)$", text)
+            if d:
+                self.dns_addr = (d.group(1), int(d.group(2)))
+                self._listen["dns"] = f"{d.group(1)}:{d.group(2)}"
         missing = {"proxy", "https", "identity"} - urls.keys()
         if missing:
             self._abort_start(f"`vaultlink ready` came without URL lines for {sorted(missing)}")
@@ -549,7 +558,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.xfail(f"previous scenario step failed ({previous.name})")
 
 
-# Cheap diagnostics first (they name the broken piece), then the seed scenario, then the rest.
+# Cheap diagnostics first (they name the broken piece), then the seed scenario, login modes,
+# restarts; modules not listed run after these, in file order.
 _MODULE_ORDER = ["test_server_surface", "test_seed_cli", "test_login_modes", "test_restart"]
 
 

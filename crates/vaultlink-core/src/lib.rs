@@ -6,6 +6,8 @@
 
 pub mod authz;
 pub mod connections;
+pub mod dns;
+pub mod doctor;
 pub mod engine;
 pub mod error;
 pub mod firewall;
@@ -13,6 +15,7 @@ pub mod identity;
 pub mod keyvault;
 pub mod kv;
 pub mod model;
+pub mod netctx;
 pub mod network;
 pub mod peering;
 pub mod privatedns;

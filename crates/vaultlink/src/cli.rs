@@ -11,6 +11,7 @@ use vaultlink_core::seed;
 pub const DEFAULT_PROXY: &str = "127.0.0.1:8780";
 pub const DEFAULT_HTTPS: &str = "127.0.0.1:8743";
 pub const DEFAULT_IDENTITY: &str = "127.0.0.1:8781";
+pub const DEFAULT_DNS: &str = "127.0.0.1:8753";
 
 #[derive(Debug, Parser)]
 #[command(name = "vaultlink", version, about = "Azure Key Vault with Private Link, on your own machine")]
@@ -25,6 +26,21 @@ enum Command {
     Serve(ServeArgs),
     /// Print the shell exports that point Azure clients at a running vaultlink.
     Env(DataDirArg),
+    /// Run COMMAND as a machine at a NIC: in its lab namespace (`serve --lab`), or with the
+    /// environment that places it there (the proxy with the NIC's identity, the CA, its DNS view).
+    Exec {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The client NIC (name or resource id), e.g. made with `az network nic create`.
+        #[arg(long)]
+        nic: String,
+        /// The command and its arguments.
+        #[arg(trailing_var_arg = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Run the seed's troubleshooting guide for a vault and a caller; exit 0 when the caller
+    /// reaches the vault as intended.
+    Doctor(DoctorArgs),
     /// Manage Entra principals of the emulated tenant.
     Principal {
         #[command(subcommand)]
@@ -44,6 +60,30 @@ enum PrincipalCommand {
     },
     /// List the principals of the tenant as JSON.
     List(DataDirArg),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    dir: DataDirArg,
+    /// The vault to check.
+    #[arg(required_unless_present = "matrix")]
+    vault: Option<String>,
+    /// The caller is a machine at this client NIC (name or id).
+    #[arg(long, conflicts_with = "from_internet")]
+    from: Option<String>,
+    /// The caller is on the internet (the default), optionally with this public address.
+    #[arg(long)]
+    from_internet: Option<Option<std::net::Ipv4Addr>>,
+    /// Also check that this principal (client id or object id) may read secrets.
+    #[arg(long)]
+    principal: Option<String>,
+    /// Every caller against every vault: address, path, allowed or refused, and why.
+    #[arg(long)]
+    matrix: bool,
+    /// `text` (default) or `json`.
+    #[arg(long, default_value = "text")]
+    output: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -75,6 +115,12 @@ pub struct ServeArgs {
     /// Turn off Key Vault's per-vault request limits (on by default, as in Azure).
     #[arg(long, env = "VAULTLINK_NO_THROTTLE")]
     pub no_throttle: bool,
+    /// The DNS server for the internet's view (UDP and TCP).
+    #[arg(long, env = "VAULTLINK_DNS_LISTEN", default_value = DEFAULT_DNS)]
+    pub dns_listen: SocketAddr,
+    /// Lab mode (Linux, root): `vaultlink exec --nic` runs commands in network namespaces.
+    #[arg(long, env = "VAULTLINK_LAB")]
+    pub lab: bool,
 }
 
 impl DataDirArg {
@@ -101,8 +147,23 @@ pub fn run() -> anyhow::Result<()> {
             print!("{}", env_exports(&dir.resolve()?)?);
             Ok(())
         }
+        Command::Doctor(args) => std::process::exit(doctor(args)?),
+        Command::Exec { dir, nic, command } => {
+            let code = exec(&dir.resolve()?, &nic, &command)?;
+            std::process::exit(code);
+        }
         Command::Principal { command: PrincipalCommand::Add { dir, name } } => {
-            let engine = crate::serve::open_engine(&dir.resolve()?, false)?;
+            let dir = dir.resolve()?;
+            // A running instance owns the state: ask it, so the principal works at once.
+            if let Some(reply) = crate::control::request(&dir, &format!("principal-add {name}")) {
+                let reply = reply?;
+                match reply.strip_prefix("ok ") {
+                    Some(json) => println!("{json}"),
+                    None => anyhow::bail!("vaultlink serve: {}", reply.strip_prefix("error ").unwrap_or(&reply)),
+                }
+                return Ok(());
+            }
+            let engine = crate::serve::open_engine(&dir, false)?;
             let (p, secret) = vaultlink_core::identity::add_principal(&engine, &name)?;
             println!(
                 "{}",
@@ -131,6 +192,7 @@ pub fn env_exports(data_dir: &std::path::Path) -> anyhow::Result<String> {
         proxy: format!("http://{DEFAULT_PROXY}"),
         https: format!("https://{DEFAULT_HTTPS}"),
         identity: format!("http://{DEFAULT_IDENTITY}"),
+        dns: Some(DEFAULT_DNS.into()),
     });
     let bundle = data_dir.join(crate::serve::CA_BUNDLE_FILE);
     let bundle = bundle.display().to_string();
@@ -155,4 +217,102 @@ pub fn env_exports(data_dir: &std::path::Path) -> anyhow::Result<String> {
         endpoints.identity
     ));
     Ok(out)
+}
+
+/// `vaultlink exec`: asks the running instance where the NIC's machine lives, then runs the command there.
+fn exec(dir: &std::path::Path, nic: &str, command: &[String]) -> anyhow::Result<i32> {
+    let Some(reply) = crate::control::request(dir, &format!("exec {nic}")) else {
+        anyhow::bail!("no `vaultlink serve` is running with data directory {}", dir.display());
+    };
+    let reply = reply?;
+    let reply = reply.as_str();
+    let bundle = dir.join(crate::serve::CA_BUNDLE_FILE).display().to_string();
+    let mut cmd;
+    if let Some(ns) = reply.strip_prefix("lab ") {
+        cmd = std::process::Command::new("ip");
+        cmd.args(["netns", "exec", ns]).args(command);
+        for k in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"] {
+            cmd.env_remove(k);
+        }
+    } else if let Some(rest) = reply.strip_prefix("portable ") {
+        let (proxy, dns) = rest.split_once(' ').unwrap_or((rest, "-"));
+        cmd = std::process::Command::new(&command[0]);
+        cmd.args(&command[1..]).env("HTTPS_PROXY", proxy).env("NO_PROXY", "localhost,127.0.0.1");
+        if let Some((host, port)) = dns.rsplit_once(':') {
+            cmd.env("VAULTLINK_DNS", dns).env("VAULTLINK_DNS_SERVER", host).env("VAULTLINK_DNS_PORT", port);
+        }
+    } else {
+        anyhow::bail!("vaultlink serve: {}", reply.strip_prefix("error ").unwrap_or(reply));
+    }
+    cmd.env("REQUESTS_CA_BUNDLE", &bundle)
+        .env("SSL_CERT_FILE", &bundle)
+        .env("CURL_CA_BUNDLE", &bundle)
+        .env("NODE_EXTRA_CA_CERTS", &bundle)
+        .env("AZURE_CORE_COLLECT_TELEMETRY", "false");
+    let status = cmd.status().with_context(|| format!("running {}", command[0]))?;
+    Ok(status.code().unwrap_or(1))
+}
+
+fn doctor(a: DoctorArgs) -> anyhow::Result<i32> {
+    let dir = a.dir.resolve()?;
+    let from = match (&a.from, &a.from_internet) {
+        (Some(nic), _) => Some(nic.clone()),
+        (None, Some(Some(ip))) => Some(ip.to_string()),
+        _ => None,
+    };
+    let req = serde_json::json!({"vault": a.vault, "from": from, "principal": a.principal, "matrix": a.matrix});
+    let Some(reply) = crate::control::request(&dir, &format!("doctor {req}")) else {
+        anyhow::bail!("no `vaultlink serve` is running with data directory {}", dir.display());
+    };
+    let reply = reply?;
+    let Some(json) = reply.strip_prefix("ok ") else {
+        anyhow::bail!("vaultlink serve: {}", reply.strip_prefix("error ").unwrap_or(&reply));
+    };
+    let v: serde_json::Value = serde_json::from_str(json)?;
+    if a.output == "json" {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else if a.matrix {
+        println!("{:<44} {:<24} {:<16} {:<17} {:<8} REASON", "CALLER", "VAULT", "ADDRESS", "PATH", "ALLOWED");
+        for r in v.as_array().into_iter().flatten() {
+            println!(
+                "{:<44} {:<24} {:<16} {:<17} {:<8} {}",
+                r["caller"].as_str().unwrap_or(""),
+                r["vault"].as_str().unwrap_or(""),
+                r["address"].as_str().unwrap_or("-"),
+                r["path"].as_str().unwrap_or(""),
+                if r["allowed"].as_bool() == Some(true) { "yes" } else { "no" },
+                r["reason"].as_str().unwrap_or("")
+            );
+        }
+    } else {
+        println!("vault   {}", v["vault"].as_str().unwrap_or(""));
+        println!("caller  {}", v["caller"].as_str().unwrap_or(""));
+        println!(
+            "dns     {}",
+            v["dns"]
+                .as_array()
+                .map(|l| l.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("\n        "))
+                .unwrap_or_default()
+        );
+        println!("path    {} ({})", v["path"].as_str().unwrap_or(""), v["reason"].as_str().unwrap_or(""));
+        let findings = v["findings"].as_array().cloned().unwrap_or_default();
+        if findings.is_empty() {
+            println!("healthy: no problem found");
+        }
+        for f in findings {
+            println!("\n[{}] {}", f["check"].as_str().unwrap_or(""), f["problem"].as_str().unwrap_or(""));
+            for e in f["evidence"].as_array().into_iter().flatten() {
+                println!("    evidence: {}", e.as_str().unwrap_or(""));
+            }
+            if let Some(fix) = f["fix"].as_str() {
+                println!("    fix:      {fix}");
+            }
+        }
+    }
+    let healthy = if a.matrix {
+        true
+    } else {
+        v["reachable"].as_bool() == Some(true) && v["findings"].as_array().is_some_and(|f| f.is_empty())
+    };
+    Ok(if healthy { 0 } else { 1 })
 }

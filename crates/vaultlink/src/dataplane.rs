@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use vaultlink_core::firewall::{self, NetworkContext};
 use vaultlink_core::kv::{self, Kind, KvError, Permission, TxClass};
 use vaultlink_core::model::Vault;
-use vaultlink_core::{Caller, identity, keyvault, secrets, seed};
+use vaultlink_core::{Caller, identity, keyvault, netctx, secrets, seed};
 
 use crate::http::{App, Ingress, Req, Resp, empty};
 
@@ -52,14 +52,26 @@ fn error(e: &KvError) -> Resp {
     r
 }
 
-/// The caller's network context from how the request arrived. Through the proxy, a user name
-/// that is an IPv4 address sets the caller's public address (`http://198.51.100.7@127.0.0.1:8780`).
+/// The caller's network context from how the request arrived: decided by the proxy at CONNECT
+/// time, by the lab listener's address, or "this machine on the internet".
 fn network_context(app: &App, req: &Req) -> NetworkContext {
-    let address = match &req.ingress {
-        Ingress::Proxy { identity: Some(id) } => id.parse::<Ipv4Addr>().unwrap_or(app.public_address),
-        _ => app.public_address,
-    };
-    NetworkContext::internet(address)
+    match &req.ingress {
+        Ingress::Proxy { context: Some(ctx) } => ctx.clone(),
+        Ingress::Lab { nic_id, local } => {
+            let origin = netctx::Origin::Nic { nic_id: nic_id.clone() };
+            match app.engine.read(|s| netctx::connect(s, &origin, *local, &req.host)) {
+                netctx::Route::Reaches(ctx) => ctx,
+                // Dropped at accept time; if the state changed since, the vault refuses the path.
+                _ => NetworkContext {
+                    client_address: Ipv4Addr::UNSPECIFIED,
+                    service_endpoint_subnet: None,
+                    private_endpoint: Some(String::new()),
+                    trusted_service: false,
+                },
+            }
+        }
+        _ => NetworkContext::internet(app.public_address),
+    }
 }
 
 fn authenticate(app: &App, req: &Req) -> Result<Caller, KvError> {

@@ -20,7 +20,7 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// Everything a request handler can reach.
 pub struct App {
-    pub engine: Engine,
+    pub engine: Arc<Engine>,
     pub signer: TokenSigner,
     pub sealer: Sealer,
     /// Data-plane throttling (Azure's per-vault limits).
@@ -29,33 +29,76 @@ pub struct App {
     pub public_address: std::net::Ipv4Addr,
     /// The identity endpoint's address, so the proxy can serve plain-HTTP requests for it.
     pub identity_addr: SocketAddr,
+    /// TLS for every emulated host (leaves minted per SNI by the local CA).
+    pub tls: Arc<rustls::ServerConfig>,
+    /// Lab mode's namespaces, when `serve --lab`.
+    pub lab: Option<Arc<crate::lab::Lab>>,
+    /// Portable DNS listeners per VNet view (VNet id -> address), opened on first use.
+    pub view_dns: std::sync::Mutex<std::collections::HashMap<String, SocketAddr>>,
 }
 
 impl App {
-    pub fn new(
-        engine: Engine,
-        signer: TokenSigner,
-        sealer: Sealer,
-        identity_addr: SocketAddr,
-        throttle: bool,
-        public_address: std::net::Ipv4Addr,
-    ) -> Self {
+    pub fn new(parts: AppParts) -> Self {
         Self {
-            engine,
-            signer,
-            sealer,
-            throttle: vaultlink_core::kv::Throttle::new(throttle),
-            public_address,
-            identity_addr,
+            engine: Arc::new(parts.engine),
+            signer: parts.signer,
+            sealer: parts.sealer,
+            throttle: vaultlink_core::kv::Throttle::new(parts.throttle),
+            public_address: parts.public_address,
+            identity_addr: parts.identity_addr,
+            tls: parts.tls,
+            lab: parts.lab,
+            view_dns: Default::default(),
         }
     }
+
+    /// The loopback DNS address that answers as Azure DNS of the NIC's VNet (portable mode),
+    /// opened on first use.
+    pub fn dns_for_view(self: &Arc<Self>, nic_id: &str) -> Option<SocketAddr> {
+        let vnet_id = self.engine.read(|s| vaultlink_core::netctx::placement(s, nic_id).map(|(_, _, v)| v.id))?;
+        let mut map = self.view_dns.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(a) = map.get(&vnet_id.to_ascii_lowercase()) {
+            return Some(*a);
+        }
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").ok()?;
+        let addr = udp.local_addr().ok()?;
+        let tcp = std::net::TcpListener::bind(addr).ok()?;
+        udp.set_nonblocking(true).ok()?;
+        tcp.set_nonblocking(true).ok()?;
+        let udp = tokio::net::UdpSocket::from_std(udp).ok()?;
+        let tcp = tokio::net::TcpListener::from_std(tcp).ok()?;
+        let view = vaultlink_core::dns::View::VirtualNetwork { vnet_id: vnet_id.clone() };
+        let selector: Arc<vaultlink_dns::ViewFn> =
+            Arc::new(move |_: &vaultlink_core::State, _: SocketAddr, _: SocketAddr| Some(view.clone()));
+        let engine = self.engine.clone();
+        tokio::spawn(async move {
+            let _ = vaultlink_dns::serve(udp, tcp, engine, selector).await;
+        });
+        map.insert(vnet_id.to_ascii_lowercase(), addr);
+        Some(addr)
+    }
+}
+
+/// What `App::new` is built from.
+pub struct AppParts {
+    pub engine: Engine,
+    pub signer: TokenSigner,
+    pub sealer: Sealer,
+    pub identity_addr: SocketAddr,
+    pub throttle: bool,
+    pub public_address: std::net::Ipv4Addr,
+    pub tls: Arc<rustls::ServerConfig>,
+    pub lab: Option<Arc<crate::lab::Lab>>,
 }
 
 /// How a request reached vaultlink (its ingress adapter).
 #[derive(Debug, Clone)]
 pub enum Ingress {
-    /// Through the CONNECT proxy; `identity` is the user name in the proxy URL, if any.
-    Proxy { identity: Option<String> },
+    /// Through the CONNECT proxy; the network context was decided at CONNECT time (for vault
+    /// hosts) from the caller's identity in the proxy URL.
+    Proxy { context: Option<vaultlink_core::firewall::NetworkContext> },
+    /// Inside a lab namespace: the machine at `nic_id` connected to `local`.
+    Lab { nic_id: String, local: std::net::Ipv4Addr },
     /// On the direct HTTPS listener.
     Direct,
     /// On the plain-HTTP identity (IMDS) listener.

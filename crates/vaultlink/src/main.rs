@@ -2,9 +2,11 @@
 
 mod arm;
 mod cli;
+mod control;
 mod dataplane;
 mod entra;
 mod http;
+mod lab;
 mod proxy;
 mod serve;
 

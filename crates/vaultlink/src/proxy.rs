@@ -11,6 +11,8 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use vaultlink_core::netctx;
+
 use crate::http::{App, Ingress, text};
 
 /// True for the hosts vaultlink plays.
@@ -84,10 +86,36 @@ async fn handle(req: Request<Incoming>, app: Arc<App>, acceptor: tokio_rustls::T
             ),
         );
     }
+    // Where the caller is, and what connecting to this host does from there.
+    let origin = match app.engine.read(|s| netctx::locate(s, identity.as_deref(), app.public_address)) {
+        Ok(o) => o,
+        Err(e) => return text(StatusCode::PROXY_AUTHENTICATION_REQUIRED, &format!("vaultlink proxy: {e}\n")),
+    };
+    let context = if host.to_ascii_lowercase().ends_with(".vault.azure.net") {
+        match app.engine.read(|s| netctx::route(s, &origin, host)) {
+            netctx::Route::Reaches(ctx) => Some(ctx),
+            netctx::Route::NotResolved { view } => {
+                tracing::info!(%host, %view, "proxy: name does not resolve for this caller");
+                return text(
+                    StatusCode::BAD_GATEWAY,
+                    &format!("vaultlink proxy: {host} does not resolve from {view} (NXDOMAIN)\n"),
+                );
+            }
+            netctx::Route::Unreachable { address, reason } => {
+                tracing::info!(%host, %address, %reason, "proxy: connection carries no traffic");
+                return text(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    &format!("vaultlink proxy: connection to {host} ({address}) timed out: {reason}\n"),
+                );
+            }
+        }
+    } else {
+        None
+    };
     tokio::spawn(async move {
         match hyper::upgrade::on(req).await {
             Ok(upgraded) => match acceptor.accept(TokioIo::new(upgraded)).await {
-                Ok(tls) => crate::http::serve_connection(tls, app, Ingress::Proxy { identity }).await,
+                Ok(tls) => crate::http::serve_connection(tls, app, Ingress::Proxy { context }).await,
                 Err(e) => {
                     tracing::info!(error = %e, "TLS handshake through the proxy failed (does the client trust vaultlink's CA?)")
                 }

@@ -10,7 +10,7 @@ use vaultlink_core::Engine;
 use vaultlink_crypto::{Ca, Sealer, TokenSigner};
 
 use crate::cli::ServeArgs;
-use crate::http::App;
+use crate::http::{App, AppParts};
 
 pub const STATE_FILE: &str = "state.db";
 pub const ENDPOINTS_FILE: &str = "endpoints.json";
@@ -22,6 +22,8 @@ pub struct Endpoints {
     pub proxy: String,
     pub https: String,
     pub identity: String,
+    #[serde(default)]
+    pub dns: Option<String>,
 }
 
 impl Endpoints {
@@ -90,24 +92,69 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let proxy = TcpListener::bind(args.proxy_listen).await.with_context(|| format!("binding proxy {}", args.proxy_listen))?;
         let https = TcpListener::bind(args.https_listen).await.with_context(|| format!("binding https {}", args.https_listen))?;
         let identity = TcpListener::bind(args.identity_listen).await.with_context(|| format!("binding identity {}", args.identity_listen))?;
+        let dns_udp = tokio::net::UdpSocket::bind(args.dns_listen).await.with_context(|| format!("binding DNS (udp) {}", args.dns_listen))?;
+        let dns_tcp = TcpListener::bind(dns_udp.local_addr()?).await.with_context(|| format!("binding DNS (tcp) {}", args.dns_listen))?;
         let endpoints = Endpoints {
             proxy: format!("http://{}", proxy.local_addr()?),
             https: format!("https://{}", https.local_addr()?),
             identity: format!("http://{}", identity.local_addr()?),
+            dns: Some(dns_udp.local_addr()?.to_string()),
         };
         vaultlink_crypto::files::write_public(&dir.join(ENDPOINTS_FILE), &serde_json::to_vec_pretty(&endpoints)?)?;
         let tls = ca.server_config(&[]);
-        let app = Arc::new(App::new(engine, signer, sealer, identity.local_addr()?, !args.no_throttle, args.public_address));
+        let lab = if args.lab { Some(Arc::new(crate::lab::Lab::start()?)) } else { None };
+        let app = Arc::new(App::new(AppParts {
+            engine,
+            signer,
+            sealer,
+            identity_addr: identity.local_addr()?,
+            throttle: !args.no_throttle,
+            public_address: args.public_address,
+            tls: tls.clone(),
+            lab: lab.clone(),
+        }));
         tracing::info!(records = app.engine.read(|s| s.len()), data_dir = %dir.display(), in_memory = args.in_memory, "state loaded");
 
-        let tasks = [
+        let internet: Arc<vaultlink_dns::ViewFn> = Arc::new(|_: &vaultlink_core::State, _, _| Some(vaultlink_core::dns::View::Internet));
+        let mut tasks = vec![
             tokio::spawn(crate::proxy::serve(proxy, app.clone(), tls.clone())),
             tokio::spawn(crate::http::serve_tls(https, app.clone(), tls.clone())),
             tokio::spawn(crate::http::serve_identity(identity, app.clone())),
+            tokio::spawn({
+                let engine = app.engine.clone();
+                async move {
+                    if let Err(e) = vaultlink_dns::serve(dns_udp, dns_tcp, engine, internet).await {
+                        tracing::error!(error = %e, "DNS server stopped");
+                    }
+                }
+            }),
+            tokio::spawn({
+                let (dir, app, proxy_url) = (dir.clone(), app.clone(), endpoints.proxy.clone());
+                async move {
+                    if let Err(e) = crate::control::serve(&dir, app, proxy_url).await {
+                        tracing::error!(error = %e, "control socket stopped");
+                    }
+                }
+            }),
         ];
+        if let Some(lab) = &lab {
+            let (lab, app) = (lab.clone(), app.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+                loop {
+                    tick.tick().await;
+                    let (lab, app) = (lab.clone(), app.clone());
+                    let _ = tokio::task::spawn_blocking(move || lab.reconcile(&app)).await;
+                }
+            }));
+        }
         println!("proxy    {}", endpoints.proxy);
         println!("https    {}", endpoints.https);
         println!("identity {}", endpoints.identity);
+        println!("dns      {}", endpoints.dns.as_deref().unwrap_or("-"));
+        if lab.is_some() {
+            println!("lab      on (vaultlink exec --nic NIC -- COMMAND runs COMMAND in the NIC's namespace)");
+        }
         println!("data     {}", dir.display());
         println!("ca       {}", bundle.display());
         println!("# point clients at it:  eval \"$(vaultlink env --data-dir {})\"", dir.display());
@@ -120,6 +167,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         for t in tasks {
             t.abort();
         }
+        if let Some(lab) = &lab {
+            lab.shutdown();
+        }
+        let _ = std::fs::remove_file(dir.join(crate::control::SOCKET_FILE));
         anyhow::Ok(())
     })
 }

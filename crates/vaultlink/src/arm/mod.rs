@@ -595,10 +595,14 @@ fn generic_resources(
     req: &Req,
 ) -> Result<Vec<Value>> {
     use vaultlink_core::model::Record as R;
-    let wanted = req
-        .query("$filter")
-        .and_then(|f| f.split_once("eq"))
-        .map(|(_, v)| v.trim().trim_matches('\'').to_ascii_lowercase());
+    // `$filter=resourceType eq 'T' [and name eq 'N']` (what `az keyvault show/update -n` sends without -g).
+    let clause = |field: &str| -> Option<String> {
+        req.query("$filter")?.split(" and ").find_map(|c| {
+            let (k, v) = c.split_once(" eq ")?;
+            k.trim().eq_ignore_ascii_case(field).then(|| v.trim().trim_matches('\'').to_ascii_lowercase())
+        })
+    };
+    let (wanted, wanted_name) = (clause("resourceType"), clause("name"));
     e.read(|s| {
         let scope = match rg {
             Some(rg) => resources::resource_group(s, c, sub, rg)?.id,
@@ -614,7 +618,9 @@ fn generic_resources(
                     R::PrivateDnsZone(v) => (&v.id, &v.name, privatedns::ZONE_TYPE, "global", &v.tags),
                     _ => return None,
                 };
-                if wanted.as_ref().is_some_and(|w| *w != kind.to_ascii_lowercase()) {
+                if wanted.as_ref().is_some_and(|w| *w != kind.to_ascii_lowercase())
+                    || wanted_name.as_ref().is_some_and(|w| *w != name.to_ascii_lowercase())
+                {
                     return None;
                 }
                 Some(json!({"id": id, "name": name, "type": kind, "location": location, "tags": tags}))

@@ -30,7 +30,12 @@ pub fn locate(state: &State, identity: Option<&str>, default_public: Ipv4Addr) -
     let nics: Vec<&NetworkInterface> = state
         .all()
         .filter_map(|(_, r)| match r {
-            Record::NetworkInterface(n) if n.private_endpoint_id.is_none() && (n.id.eq_ignore_ascii_case(id) || n.name.eq_ignore_ascii_case(id)) => Some(n),
+            Record::NetworkInterface(n)
+                if n.private_endpoint_id.is_none()
+                    && (n.id.eq_ignore_ascii_case(id) || n.name.eq_ignore_ascii_case(id)) =>
+            {
+                Some(n)
+            }
             _ => None,
         })
         .collect();
@@ -88,25 +93,33 @@ pub fn resolve(state: &State, view: &View, host: &str) -> Option<Ipv4Addr> {
     })
 }
 
-/// Decides the path of a connection from `origin` to the vault host `host` (`{name}.vault.azure.net`).
+/// Decides the path of a connection from `origin` to the vault host `host` (`{name}.vault.azure.net`):
+/// resolve the name in the caller's DNS view, then connect to that address.
 pub fn route(state: &State, origin: &Origin, host: &str) -> Route {
     let v = view(state, origin);
-    let Some(address) = resolve(state, &v, host) else {
-        return Route::NotResolved { view: describe_view(&v) };
-    };
-    let vault = keyvault::vault_by_name(state, host.trim_end_matches('.').strip_suffix(".vault.azure.net").unwrap_or_default());
+    match resolve(state, &v, host) {
+        Some(address) => connect(state, origin, address, host),
+        None => Route::NotResolved { view: describe_view(&v) },
+    }
+}
+
+/// What a connection from `origin` to `address` for `host` does: the vault's public ingress (the
+/// firewall decides), an approved private endpoint the caller can reach, or nothing.
+pub fn connect(state: &State, origin: &Origin, address: Ipv4Addr, host: &str) -> Route {
+    let name = host.trim_end_matches('.').strip_suffix(".vault.azure.net").unwrap_or_default();
+    let vault = keyvault::vault_by_name(state, name);
     let place = match origin {
         Origin::Nic { nic_id } => placement(state, nic_id),
         Origin::Internet { .. } => None,
     };
-    // The vault's public ingress.
-    if let Some(vault) = vault
-        && address == dns::vault_public_address(vault)
-    {
+    // The regional public ingress, shared by every vault of a region: the host picks the vault.
+    let public_ingress = keyvault::all_vaults(state).any(|v| dns::vault_public_address(v) == address);
+    if public_ingress || vault.is_none() {
         return Route::Reaches(match (origin, &place) {
             (Origin::Internet { public_address }, _) => NetworkContext::internet(*public_address),
             (_, Some((n, s, vnet))) => {
-                let service_endpoint = s.service_endpoints.iter().any(|e| e.service.eq_ignore_ascii_case("Microsoft.KeyVault"));
+                let service_endpoint =
+                    s.service_endpoints.iter().any(|e| e.service.eq_ignore_ascii_case("Microsoft.KeyVault"));
                 if service_endpoint {
                     NetworkContext {
                         client_address: n.private_ip_address.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
@@ -123,21 +136,24 @@ pub fn route(state: &State, origin: &Origin, host: &str) -> Route {
     }
     // A private address: an endpoint NIC the caller's VNet can reach.
     let Some((n, _, caller_vnet)) = place else {
-        return Route::Unreachable { address, reason: format!("{address} is a private address, unreachable from the internet") };
+        return Route::Unreachable {
+            address,
+            reason: format!("{address} is a private address, unreachable from the internet"),
+        };
     };
-    let endpoint_nic = state.all().find_map(|(_, r)| match r {
-        Record::NetworkInterface(e) if e.private_endpoint_id.is_some() && e.private_ip_address == address.to_string() => {
-            let evnet = network::vnet_of_subnet(&e.subnet_id);
-            peering::connected(state, &caller_vnet.id, &evnet).then(|| e.clone())
-        }
-        _ => None,
-    });
-    let Some(e) = endpoint_nic else {
-        return Route::Unreachable { address, reason: format!("no private endpoint with address {address} is reachable from virtual network {}", caller_vnet.name) };
+    let Some(pe_id) = endpoint_at(state, &caller_vnet.id, address) else {
+        return Route::Unreachable {
+            address,
+            reason: format!(
+                "no private endpoint with address {address} is reachable from virtual network {}",
+                caller_vnet.name
+            ),
+        };
     };
-    let pe_id = e.private_endpoint_id.clone().unwrap_or_default();
     let approved = vault.is_some_and(|vault| {
-        crate::connections::of_vault(state, &vault.id).iter().any(|c| c.private_endpoint_id.eq_ignore_ascii_case(&pe_id) && c.status == crate::connections::status::APPROVED)
+        crate::connections::of_vault(state, &vault.id).iter().any(|c| {
+            c.private_endpoint_id.eq_ignore_ascii_case(&pe_id) && c.status == crate::connections::status::APPROVED
+        })
     });
     if !approved {
         let status = network::endpoint(state, &pe_id)
@@ -145,7 +161,10 @@ pub fn route(state: &State, origin: &Origin, host: &str) -> Route {
             .unwrap_or_else(|| "unknown".into());
         return Route::Unreachable {
             address,
-            reason: format!("private endpoint {} carries no traffic to this vault: its connection is {status}", pe_id.rsplit('/').next().unwrap_or(&pe_id)),
+            reason: format!(
+                "private endpoint {} carries no traffic to {host}: its connection is {status}",
+                pe_id.rsplit('/').next().unwrap_or(&pe_id)
+            ),
         };
     }
     Route::Reaches(NetworkContext {
@@ -156,10 +175,39 @@ pub fn route(state: &State, origin: &Origin, host: &str) -> Route {
     })
 }
 
+/// The private endpoint (id) whose NIC has `address`, in a VNet reachable from `vnet_id`.
+pub fn endpoint_at(state: &State, vnet_id: &str, address: Ipv4Addr) -> Option<String> {
+    state.all().find_map(|(_, r)| match r {
+        Record::NetworkInterface(e) if e.private_ip_address == address.to_string() => {
+            let pe = e.private_endpoint_id.clone()?;
+            peering::connected(state, vnet_id, &network::vnet_of_subnet(&e.subnet_id)).then_some(pe)
+        }
+        _ => None,
+    })
+}
+
+/// Every private endpoint address reachable from a VNet (its own and its peers').
+pub fn reachable_endpoint_addresses(state: &State, vnet_id: &str) -> Vec<Ipv4Addr> {
+    state
+        .all()
+        .filter_map(|(_, r)| match r {
+            Record::NetworkInterface(e)
+                if e.private_endpoint_id.is_some()
+                    && peering::connected(state, vnet_id, &network::vnet_of_subnet(&e.subnet_id)) =>
+            {
+                e.private_ip_address.parse().ok()
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 pub fn describe_view(v: &View) -> String {
     match v {
         View::Internet => "the internet".into(),
-        View::VirtualNetwork { vnet_id } => format!("virtual network {}", vnet_id.rsplit('/').next().unwrap_or(vnet_id)),
+        View::VirtualNetwork { vnet_id } => {
+            format!("virtual network {}", vnet_id.rsplit('/').next().unwrap_or(vnet_id))
+        }
         #[allow(unreachable_patterns)]
         _ => format!("{v:?}"),
     }

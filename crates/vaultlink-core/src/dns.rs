@@ -1,0 +1,1501 @@
+//! DNS answers: what Azure DNS says about a name, seen from the internet or from inside a VNet.
+//!
+//! This is the one place that decides DNS answers (azure-behaviour.md §1, azure-dns-details.md).
+//! It is a pure function of the state, the asker's [`View`] and the question; `vaultlink-dns`
+//! parses and renders the wire format around it, and the doctor can call it to explain a result.
+//!
+//! # The model
+//!
+//! Every view is a recursive resolver (Azure DNS at 168.63.129.16 sets `rd ra` and never `aa`,
+//! azure-dns-details.md §4). Resolving a name is a walk along its CNAME chain; at each name the
+//! resolver asks the first source that holds it:
+//!
+//! 1. a private DNS zone linked to the asker's VNet (the longest zone name that is a suffix of
+//!    the name wins), when the view has linked zones at all;
+//! 2. otherwise the public zones vaultlink plays: `vault.azure.net` (one CNAME per vault) and
+//!    `vaultcore.azure.net` (the `privatelink` aliases and the regional `data-prod-*` names), and
+//!    the other Azure hosts it serves ([`SERVICE_ADDRESSES`]);
+//! 3. any other name is on the real internet, which vaultlink does not resolve: REFUSED.
+//!
+//! This reproduces Azure's behaviour: a vault with an Approved private endpoint connection gets
+//! the public alias `<v>.privatelink.vaultcore.azure.net`; a VNet linked to a zone of that name
+//! stops the chain there and answers from the zone (the A record named by the bare vault name),
+//! or NXDOMAIN when the zone lacks it, unless the link says `NxDomainRedirect`.
+//!
+//! # Choices where Azure's behaviour is not documented
+//!
+//! Marked "vaultlink's choice" where they are made; TTLs and public SOA values are in [`ttl`]
+//! and [`public_soa`], so they can be corrected in one place.
+//!
+//! - Public hops: TTL 60 on the vault and privatelink CNAMEs (observed), 300 on the regional
+//!   CNAME and A records; the public zones get an Azure-DNS-style SOA (`ns1-01.azure-dns.com.
+//!   azuredns-hostmaster.microsoft.com. 1 3600 300 2419200 300`) and four NS records; negative
+//!   answers carry that SOA with TTL 300.
+//! - Region codes beyond the observed ones (eus, weu, cca, sea, ncu) follow the pattern; public
+//!   addresses come from 198.18.0.0/15 (see [`region_public_address`]).
+//! - `privatelink.vaultcore.azure.net` is, publicly, an empty name inside `vaultcore.azure.net`.
+//! - A soft-deleted vault keeps its public name until its scheduled purge date; it never has the
+//!   privatelink alias (its connections went with it).
+//! - Names outside the public zones above, and outside the view's linked zones: REFUSED, also
+//!   mid-chain (a private CNAME to an internet name), with the chain so far. vaultlink is not a
+//!   resolver for the internet.
+//! - A view naming a VNet that doesn't exist: REFUSED.
+//! - A VNet with custom DNS servers: the first server is the one asked; if it is 168.63.129.16
+//!   the VNet behaves as with default DNS, otherwise the custom server is modelled as a plain
+//!   recursive resolver on the internet (no private zones). Forwarding to a Private Resolver is
+//!   not modelled.
+//! - NS at a private zone apex: NODATA (private zones have no NS records).
+//! - A CNAME loop, or a chain longer than [`MAX_CHAIN`]: SERVFAIL with the chain so far.
+//! - `NxDomainRedirect` applies to zones named `privatelink.*` and A/AAAA/CNAME questions, and
+//!   retries the missing name publicly (azure-behaviour.md §1.4).
+//! - TTLs of private records are served as stored (captures through 168.63.129.16 show 1800 for a
+//!   3600 record, maybe a cap; UNVERIFIED, so not copied).
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::connections;
+use crate::engine::{State, now};
+use crate::keyvault;
+use crate::model::{self, PrivateDnsZone, Record, RecordSet, Vault, VirtualNetwork};
+use crate::privatedns;
+use crate::resources::REGIONS;
+
+/// Where a question comes from: decides which private zones the resolver consults.
+///
+/// Adding a view (e.g. `OnPremises { .. }`) means adding a variant and one arm in `Scope::of`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum View {
+    /// A client on the internet, using any public recursive resolver.
+    Internet,
+    /// A client in this virtual network, asking the DNS server the VNet gives it: Azure DNS
+    /// (168.63.129.16) by default, or the VNet's custom DNS servers.
+    VirtualNetwork { vnet_id: String },
+}
+
+/// The data of one resource record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordData {
+    A(Ipv4Addr),
+    Aaaa(Ipv6Addr),
+    /// Target, absolute, with its trailing dot.
+    Cname(String),
+    /// Preference, exchange.
+    Mx(u16, String),
+    /// Name server (public zone apexes only: private zones have no NS records).
+    Ns(String),
+    Ptr(String),
+    /// Priority, weight, port, target.
+    Srv(u16, u16, u16, String),
+    /// The character strings of one TXT record, as stored (the wire layer splits long ones).
+    Txt(Vec<String>),
+    Soa {
+        mname: String,
+        rname: String,
+        serial: u32,
+        refresh: u32,
+        retry: u32,
+        expire: u32,
+        minimum: u32,
+    },
+}
+
+impl RecordData {
+    /// The record type of this data.
+    pub fn qtype(&self) -> QType {
+        match self {
+            RecordData::A(_) => QType::A,
+            RecordData::Aaaa(_) => QType::Aaaa,
+            RecordData::Cname(_) => QType::Cname,
+            RecordData::Mx(..) => QType::Mx,
+            RecordData::Ns(_) => QType::Ns,
+            RecordData::Ptr(_) => QType::Ptr,
+            RecordData::Srv(..) => QType::Srv,
+            RecordData::Txt(_) => QType::Txt,
+            RecordData::Soa { .. } => QType::Soa,
+        }
+    }
+}
+
+/// One resource record (class IN).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsRecord {
+    /// Owner name: absolute, lower-case, with its trailing dot.
+    pub name: String,
+    pub ttl: u32,
+    pub data: RecordData,
+}
+
+/// Zone-file presentation (`name ttl IN TYPE data`), as `dig` prints records.
+impl std::fmt::Display for DnsRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} IN ", self.name, self.ttl)?;
+        match &self.data {
+            RecordData::A(a) => write!(f, "A {a}"),
+            RecordData::Aaaa(a) => write!(f, "AAAA {a}"),
+            RecordData::Cname(t) => write!(f, "CNAME {t}"),
+            RecordData::Mx(p, x) => write!(f, "MX {p} {x}"),
+            RecordData::Ns(n) => write!(f, "NS {n}"),
+            RecordData::Ptr(p) => write!(f, "PTR {p}"),
+            RecordData::Srv(p, w, port, t) => write!(f, "SRV {p} {w} {port} {t}"),
+            RecordData::Txt(strings) => {
+                f.write_str("TXT")?;
+                for s in strings {
+                    write!(f, " \"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))?;
+                }
+                Ok(())
+            }
+            RecordData::Soa { mname, rname, serial, refresh, retry, expire, minimum } => {
+                write!(f, "SOA {mname} {rname} {serial} {refresh} {retry} {expire} {minimum}")
+            }
+        }
+    }
+}
+
+/// The response codes a view can give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rcode {
+    NoError,
+    NxDomain,
+    /// A CNAME chain that loops or is longer than [`MAX_CHAIN`].
+    ServFail,
+    /// The name is outside what vaultlink serves (also mid-chain: the CNAMEs so far are in the
+    /// answer), or the view names no known network.
+    Refused,
+}
+
+/// The answer to one question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsAnswer {
+    pub rcode: Rcode,
+    /// Whether the `aa` flag is set. Every current view is a recursive resolver and Azure DNS
+    /// never sets `aa` (azure-dns-details.md §4), so this is false; it is here for views that
+    /// model an authoritative server.
+    pub authoritative: bool,
+    /// The CNAME chain followed, then the records of the asked type (empty for NODATA/NXDOMAIN).
+    pub answers: Vec<DnsRecord>,
+    /// The SOA of the zone that said NXDOMAIN or NODATA, with the negative-caching TTL.
+    pub authority: Vec<DnsRecord>,
+}
+
+impl DnsAnswer {
+    fn new(rcode: Rcode, answers: Vec<DnsRecord>, authority: Vec<DnsRecord>) -> Self {
+        DnsAnswer { rcode, authoritative: false, answers, authority }
+    }
+}
+
+/// A question's type. `Other` carries any type vaultlink stores no records of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QType {
+    A,
+    Aaaa,
+    Cname,
+    Mx,
+    Ptr,
+    Srv,
+    Txt,
+    Soa,
+    Ns,
+    Any,
+    Other(u16),
+}
+
+impl QType {
+    /// The type for a wire code (`Other` for codes without a variant).
+    pub fn from_code(code: u16) -> Self {
+        match code {
+            1 => QType::A,
+            2 => QType::Ns,
+            5 => QType::Cname,
+            6 => QType::Soa,
+            12 => QType::Ptr,
+            15 => QType::Mx,
+            16 => QType::Txt,
+            28 => QType::Aaaa,
+            33 => QType::Srv,
+            255 => QType::Any,
+            other => QType::Other(other),
+        }
+    }
+
+    /// The wire code of this type.
+    pub fn code(self) -> u16 {
+        match self {
+            QType::A => 1,
+            QType::Ns => 2,
+            QType::Cname => 5,
+            QType::Soa => 6,
+            QType::Ptr => 12,
+            QType::Mx => 15,
+            QType::Txt => 16,
+            QType::Aaaa => 28,
+            QType::Srv => 33,
+            QType::Any => 255,
+            QType::Other(c) => c,
+        }
+    }
+}
+
+/// Azure DNS's address in every virtual network (azure-behaviour.md §1.3).
+pub const AZURE_DNS: Ipv4Addr = Ipv4Addr::new(168, 63, 129, 16);
+/// The public zone of vault host names.
+pub const VAULT_ZONE: &str = "vault.azure.net";
+/// The public zone of the aliases and regional names (azure-behaviour.md §1.2).
+pub const VAULTCORE_ZONE: &str = "vaultcore.azure.net";
+/// The private zone name Key Vault private endpoints use.
+pub const PRIVATELINK_ZONE: &str = "privatelink.vaultcore.azure.net";
+/// The other Azure hosts vaultlink plays, with the public addresses it gives them (from the
+/// RFC 2544 range, like the vaults' ingress, so never a real host). Lab namespaces reach them here.
+pub const SERVICE_ADDRESSES: &[(&str, Ipv4Addr)] = &[
+    ("management.azure.com", Ipv4Addr::new(198, 19, 255, 1)),
+    ("login.microsoftonline.com", Ipv4Addr::new(198, 19, 255, 2)),
+    ("login.windows.net", Ipv4Addr::new(198, 19, 255, 2)),
+];
+/// Longest CNAME chain followed before SERVFAIL (vaultlink's choice; BIND also stops at 16).
+pub const MAX_CHAIN: usize = 16;
+
+/// TTLs of the public records. Only the first hop is observed (60 s, azure-dns-details.md §2.2);
+/// the others are vaultlink's choice (UNVERIFIED in the reference).
+pub mod ttl {
+    /// `<v>.vault.azure.net CNAME ...` (observed: 60).
+    pub const VAULT_CNAME: u32 = 60;
+    /// `<v>.privatelink.vaultcore.azure.net CNAME data-prod-<rc>...` (60 as observed for Storage).
+    pub const PRIVATELINK_CNAME: u32 = 60;
+    /// `data-prod-<rc>.vaultcore.azure.net CNAME data-prod-<rc>-region...` (vaultlink's choice).
+    pub const REGIONAL_CNAME: u32 = 300;
+    /// `data-prod-<rc>-region.vaultcore.azure.net A ...` (vaultlink's choice).
+    pub const REGIONAL_A: u32 = 300;
+    /// SOA record set of the public zones (Azure DNS public zone default).
+    pub const PUBLIC_SOA: u32 = 3600;
+    /// NS records of the public zones (Azure DNS public zone default).
+    pub const PUBLIC_NS: u32 = 172_800;
+}
+
+/// Short region codes in `data-prod-<code>.vaultcore.azure.net`, with the third octet of the
+/// region's shared public address (see [`region_public_address`]).
+///
+/// Observed codes (azure-dns-details.md §2.3): eus, weu, cca, sea, ncu. The others follow the
+/// same pattern and are vaultlink's choice. The octets are fixed here, not derived from the order
+/// of `REGIONS`, so addresses never move when a region is added.
+const REGION_CODES: &[(&str, &str, u8)] = &[
+    ("eastus", "eus", 1),
+    ("eastus2", "eus2", 2),
+    ("westus", "wus", 3),
+    ("westus2", "wus2", 4),
+    ("westus3", "wus3", 5),
+    ("centralus", "cus", 6),
+    ("northcentralus", "ncu", 7),
+    ("southcentralus", "scu", 8),
+    ("westcentralus", "wcu", 9),
+    ("canadacentral", "cca", 10),
+    ("canadaeast", "cae", 11),
+    ("brazilsouth", "brs", 12),
+    ("northeurope", "neu", 13),
+    ("westeurope", "weu", 14),
+    ("uksouth", "uks", 15),
+    ("ukwest", "ukw", 16),
+    ("francecentral", "frc", 17),
+    ("germanywestcentral", "gwc", 18),
+    ("switzerlandnorth", "szn", 19),
+    ("norwayeast", "nwe", 20),
+    ("swedencentral", "sdc", 21),
+    ("polandcentral", "plc", 22),
+    ("italynorth", "itn", 23),
+    ("spaincentral", "spc", 24),
+    ("uaenorth", "uan", 25),
+    ("southafricanorth", "san", 26),
+    ("centralindia", "inc", 27),
+    ("southindia", "ins", 28),
+    ("westindia", "inw", 29),
+    ("eastasia", "ea", 30),
+    ("southeastasia", "sea", 31),
+    ("japaneast", "jpe", 32),
+    ("japanwest", "jpw", 33),
+    ("koreacentral", "krc", 34),
+    ("koreasouth", "krs", 35),
+    ("australiaeast", "aue", 36),
+    ("australiasoutheast", "ase", 37),
+    ("australiacentral", "acl", 38),
+    ("israelcentral", "ilc", 39),
+    ("qatarcentral", "qac", 40),
+    ("mexicocentral", "mxc", 41),
+    ("newzealandnorth", "nzn", 42),
+];
+
+/// The short code of a region in Key Vault's regional host names; the region name itself for a
+/// region missing from the table.
+pub fn region_code(region: &str) -> String {
+    let region = region.to_ascii_lowercase();
+    REGION_CODES.iter().find(|(r, _, _)| *r == region).map_or(region, |(_, c, _)| c.to_string())
+}
+
+/// The region a `data-prod-<code>` code names.
+fn region_of_code(code: &str) -> Option<String> {
+    REGION_CODES.iter().find(|(_, c, _)| *c == code).map(|(r, _, _)| r.to_string()).or_else(|| {
+        // A region missing from the table is named by itself (see `region_code`).
+        REGIONS.iter().find(|r| **r == code && !REGION_CODES.iter().any(|(x, _, _)| x == *r)).map(|r| r.to_string())
+    })
+}
+
+/// The shared public ingress address of a region's vaults: `198.18.<n>.10`.
+///
+/// Azure answers every vault of a region with the region's shared ingress (azure-behaviour.md
+/// §1.1). vaultlink takes these from 198.18.0.0/15 (RFC 2544, benchmarking): never routed on the
+/// internet, never a real Azure address, and not RFC 1918, so it can't collide with a VNet's
+/// private addresses. A region missing from the table gets `198.19.<hash>.10`.
+pub fn region_public_address(region: &str) -> Ipv4Addr {
+    let region = region.to_ascii_lowercase();
+    match REGION_CODES.iter().find(|(r, _, _)| *r == region) {
+        Some((_, _, n)) => Ipv4Addr::new(198, 18, *n, 10),
+        None => {
+            // FNV-1a: stable across builds and platforms.
+            let h = region.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+            Ipv4Addr::new(198, 19, h.to_be_bytes()[3], 10)
+        }
+    }
+}
+
+/// The public address a vault's host name resolves to from the internet.
+pub fn vault_public_address(vault: &Vault) -> Ipv4Addr {
+    region_public_address(&vault.location)
+}
+
+/// The live vault a data-plane host name (`<name>.vault.azure.net`, any case, optional trailing
+/// dot) belongs to.
+pub fn vault_for_host<'s>(state: &'s State, host: &str) -> Option<&'s Vault> {
+    let host = normalise(host);
+    let label = under(&host, VAULT_ZONE).filter(|l| !l.is_empty() && !l.contains('.'))?;
+    keyvault::vault_by_name(state, label)
+}
+
+/// True when the vault has at least one Approved private endpoint connection: exactly the
+/// condition for the public `privatelink` alias (azure-behaviour.md §1.1).
+pub fn has_approved_connection(state: &State, vault: &Vault) -> bool {
+    connections::of_vault(state, &vault.id).iter().any(|c| c.status == connections::status::APPROVED)
+}
+
+/// The SOA vaultlink gives its public zones. Azure public DNS zone defaults (azure-dns-details.md
+/// §1.1, [S41]); the real SOA of `vault.azure.net` / `vaultcore.azure.net` is not in the
+/// reference, so these values are vaultlink's choice.
+pub fn public_soa(zone: &str) -> DnsRecord {
+    DnsRecord {
+        name: absolute(zone),
+        ttl: ttl::PUBLIC_SOA,
+        data: RecordData::Soa {
+            mname: "ns1-01.azure-dns.com.".into(),
+            rname: "azuredns-hostmaster.microsoft.com.".into(),
+            serial: 1,
+            refresh: 3600,
+            retry: 300,
+            expire: 2_419_200,
+            minimum: 300,
+        },
+    }
+}
+
+/// Name servers of the public zones (Azure DNS's four-family pattern; vaultlink's choice).
+const PUBLIC_NS: &[&str] =
+    &["ns1-01.azure-dns.com.", "ns2-01.azure-dns.net.", "ns3-01.azure-dns.org.", "ns4-01.azure-dns.info."];
+
+/// Answers one question as the view's resolver would.
+///
+/// Reads the state as it is now (and the clock, for soft-deleted vaults' retention): a changed
+/// record is answered at once.
+pub fn answer(state: &State, view: &View, qname: &str, qtype: QType) -> DnsAnswer {
+    let Some(scope) = Scope::of(state, view) else {
+        return DnsAnswer::new(Rcode::Refused, vec![], vec![]);
+    };
+    resolve(state, &scope, &normalise(qname), QType::from_code(qtype.code()))
+}
+
+// ---------------------------------------------------------------- views
+
+/// The private zones a view's resolver consults before public DNS.
+struct Scope<'s> {
+    zones: Vec<LinkedZone<'s>>,
+}
+
+struct LinkedZone<'s> {
+    zone: &'s PrivateDnsZone,
+    /// The link's `resolutionPolicy` is `NxDomainRedirect`.
+    redirect: bool,
+}
+
+impl<'s> Scope<'s> {
+    /// The scope of a view; `None` when the view names no known network (REFUSED).
+    fn of(state: &'s State, view: &View) -> Option<Self> {
+        match view {
+            View::Internet => Some(Scope { zones: vec![] }),
+            View::VirtualNetwork { vnet_id } => {
+                let vnet = match state.get(vnet_id) {
+                    Some(Record::VirtualNetwork(v)) => v,
+                    _ => return None,
+                };
+                if uses_custom_dns(vnet) {
+                    // vaultlink models a custom DNS server as a plain recursive resolver on the
+                    // internet: it sees public DNS only (azure-behaviour.md §1.3).
+                    return Some(Scope { zones: vec![] });
+                }
+                Some(Scope { zones: linked_zones(state, vnet) })
+            }
+        }
+    }
+
+    /// The linked zone holding `name`: the longest zone name that is `name` or a suffix of it.
+    fn zone_for(&self, name: &str) -> Option<&LinkedZone<'s>> {
+        self.zones.iter().filter(|z| under(name, &z.zone.name).is_some()).max_by_key(|z| z.zone.name.len())
+    }
+}
+
+/// A VNet's clients use a custom DNS server unless the first server listed is Azure DNS itself
+/// (resolvers ask the first server first; listing 168.63.129.16 is the same as the default).
+fn uses_custom_dns(vnet: &VirtualNetwork) -> bool {
+    vnet.dns_servers.first().is_some_and(|s| s.parse::<Ipv4Addr>().ok() != Some(AZURE_DNS))
+}
+
+fn linked_zones<'s>(state: &'s State, vnet: &VirtualNetwork) -> Vec<LinkedZone<'s>> {
+    privatedns::all_links(state)
+        .filter(|l| l.virtual_network_id.eq_ignore_ascii_case(&vnet.id))
+        .filter_map(|l| match state.get(&l.zone_id) {
+            Some(Record::PrivateDnsZone(zone)) => {
+                Some(LinkedZone { zone, redirect: l.resolution_policy.eq_ignore_ascii_case("NxDomainRedirect") })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- resolution
+
+/// What a source knows about one name.
+enum Node {
+    /// No source vaultlink plays holds the name.
+    Outside,
+    /// The name does not exist; `soa` is the zone's negative-answer SOA.
+    Missing { soa: DnsRecord },
+    /// The name exists with these records (none for an empty non-terminal).
+    Present { records: Vec<DnsRecord>, soa: DnsRecord },
+}
+
+fn resolve(state: &State, scope: &Scope<'_>, qname: &str, qtype: QType) -> DnsAnswer {
+    let mut answers: Vec<DnsRecord> = Vec::new();
+    let mut name = qname.to_string();
+    for _ in 0..MAX_CHAIN {
+        let node = match scope.zone_for(&name) {
+            Some(linked) => match private_node(state, linked.zone, &name) {
+                // NxDomainRedirect: only for privatelink zones and A/AAAA/CNAME questions, the
+                // resolver retries the name publicly (azure-behaviour.md §1.4).
+                Node::Missing { .. }
+                    if linked.redirect
+                        && linked.zone.name.starts_with("privatelink.")
+                        && matches!(qtype, QType::A | QType::Aaaa | QType::Cname) =>
+                {
+                    public_node(state, &name)
+                }
+                node => node,
+            },
+            None => public_node(state, &name),
+        };
+        match node {
+            Node::Outside => return DnsAnswer::new(Rcode::Refused, answers, vec![]),
+            Node::Missing { soa } => return DnsAnswer::new(Rcode::NxDomain, answers, vec![soa]),
+            Node::Present { records, soa } => {
+                let alias = records.iter().find_map(|r| match &r.data {
+                    RecordData::Cname(target) if !matches!(qtype, QType::Cname | QType::Any) => {
+                        Some((r.clone(), normalise(target)))
+                    }
+                    _ => None,
+                });
+                if let Some((cname, target)) = alias {
+                    answers.push(cname);
+                    if target == qname || answers.iter().any(|a| a.name == absolute(&target)) {
+                        return DnsAnswer::new(Rcode::ServFail, answers, vec![]);
+                    }
+                    name = target;
+                    continue;
+                }
+                let matching: Vec<DnsRecord> = records.into_iter().filter(|r| matches(qtype, &r.data)).collect();
+                if matching.is_empty() {
+                    return DnsAnswer::new(Rcode::NoError, answers, vec![soa]);
+                }
+                answers.extend(matching);
+                return DnsAnswer::new(Rcode::NoError, answers, vec![]);
+            }
+        }
+    }
+    DnsAnswer::new(Rcode::ServFail, answers, vec![])
+}
+
+fn matches(qtype: QType, data: &RecordData) -> bool {
+    qtype == QType::Any || data.qtype() == qtype
+}
+
+// ---------------------------------------------------------------- public zones
+
+fn public_node(state: &State, name: &str) -> Node {
+    if let Some((host, addr)) = SERVICE_ADDRESSES.iter().find(|(h, _)| *h == name) {
+        let soa = negative(public_soa(host));
+        return Node::Present {
+            records: vec![DnsRecord { name: absolute(host), ttl: 300, data: RecordData::A(*addr) }],
+            soa,
+        };
+    }
+    if let Some(rel) = under(name, VAULT_ZONE) {
+        let soa = negative(public_soa(VAULT_ZONE));
+        if rel.is_empty() {
+            return Node::Present { records: apex_records(VAULT_ZONE), soa };
+        }
+        if rel.contains('.') {
+            return Node::Missing { soa };
+        }
+        return match public_vault(state, rel) {
+            Some((vault, live)) => {
+                let target = if live && has_approved_connection(state, vault) {
+                    format!("{}.{PRIVATELINK_ZONE}.", vault.name.to_ascii_lowercase())
+                } else {
+                    data_prod(&vault.location, false)
+                };
+                Node::Present { records: vec![cname(name, ttl::VAULT_CNAME, target)], soa }
+            }
+            None => Node::Missing { soa },
+        };
+    }
+    if let Some(rel) = under(name, VAULTCORE_ZONE) {
+        let soa = negative(public_soa(VAULTCORE_ZONE));
+        if rel.is_empty() {
+            return Node::Present { records: apex_records(VAULTCORE_ZONE), soa };
+        }
+        // Publicly, `privatelink.vaultcore.azure.net` is part of `vaultcore.azure.net`
+        // (vaultlink's choice: whether Azure delegates it is not documented).
+        if rel == "privatelink" {
+            return Node::Present { records: vec![], soa };
+        }
+        if let Some(label) = rel.strip_suffix(".privatelink") {
+            let alias = (!label.contains('.'))
+                .then(|| keyvault::vault_by_name(state, label))
+                .flatten()
+                .filter(|v| has_approved_connection(state, v));
+            return match alias {
+                Some(v) => Node::Present {
+                    records: vec![cname(name, ttl::PRIVATELINK_CNAME, data_prod(&v.location, false))],
+                    soa,
+                },
+                None => Node::Missing { soa },
+            };
+        }
+        if let Some(code) = rel.strip_prefix("data-prod-") {
+            if let Some(region) = code.strip_suffix("-region").and_then(region_of_code) {
+                let a = DnsRecord {
+                    name: absolute(name),
+                    ttl: ttl::REGIONAL_A,
+                    data: RecordData::A(region_public_address(&region)),
+                };
+                return Node::Present { records: vec![a], soa };
+            }
+            if let Some(region) = region_of_code(code) {
+                return Node::Present {
+                    records: vec![cname(name, ttl::REGIONAL_CNAME, data_prod(&region, true))],
+                    soa,
+                };
+            }
+        }
+        // `<vault>.vaultcore.azure.net` does not exist (azure-dns-details.md §2.1).
+        return Node::Missing { soa };
+    }
+    Node::Outside
+}
+
+/// The vault whose public name is `label`: the live one, or a soft-deleted one whose public DNS
+/// record is retained until its scheduled purge date (azure-behaviour.md §5.5). The flag says
+/// whether it is live.
+fn public_vault<'s>(state: &'s State, label: &str) -> Option<(&'s Vault, bool)> {
+    if let Some(v) = keyvault::vault_by_name(state, label) {
+        return Some((v, true));
+    }
+    let t = now();
+    state.all().find_map(|(_, r)| match r {
+        Record::DeletedVault(d) if d.vault.name.eq_ignore_ascii_case(label) && t < d.scheduled_purge_date => {
+            Some((&d.vault, false))
+        }
+        _ => None,
+    })
+}
+
+/// `data-prod-<rc>.vaultcore.azure.net.` (or its `-region` name).
+fn data_prod(region: &str, regional: bool) -> String {
+    let suffix = if regional { "-region" } else { "" };
+    format!("data-prod-{}{suffix}.{VAULTCORE_ZONE}.", region_code(region))
+}
+
+fn apex_records(zone: &str) -> Vec<DnsRecord> {
+    let mut out = vec![public_soa(zone)];
+    out.extend(PUBLIC_NS.iter().map(|ns| DnsRecord {
+        name: absolute(zone),
+        ttl: ttl::PUBLIC_NS,
+        data: RecordData::Ns(ns.to_string()),
+    }));
+    out
+}
+
+fn cname(owner: &str, ttl: u32, target: String) -> DnsRecord {
+    DnsRecord { name: absolute(owner), ttl, data: RecordData::Cname(target) }
+}
+
+// ---------------------------------------------------------------- private zones
+
+fn private_node(state: &State, zone: &PrivateDnsZone, name: &str) -> Node {
+    let sets: Vec<&RecordSet> = state
+        .descendants(&zone.id)
+        .filter_map(|(_, r)| match r {
+            Record::RecordSet(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    let soa = negative(zone_soa(zone, &sets));
+    let rel = match under(name, &zone.name) {
+        Some("") | None => "@",
+        Some(rel) => rel,
+    };
+    let at = |n: &str| -> Vec<&RecordSet> { sets.iter().copied().filter(|s| s.name.eq_ignore_ascii_case(n)).collect() };
+    let exists = |n: &str| n == "@" || sets.iter().any(|s| s.name.eq_ignore_ascii_case(n) || is_below(&s.name, n));
+    if exists(rel) {
+        return Node::Present { records: at(rel).into_iter().flat_map(|s| set_records(s, name)).collect(), soa };
+    }
+    // Wildcards (RFC 4592): `*.<closest encloser>` answers for names that don't exist.
+    let mut encloser = rel;
+    let closest = loop {
+        match encloser.split_once('.') {
+            Some((_, parent)) if exists(parent) => break parent,
+            Some((_, parent)) => encloser = parent,
+            None => break "@",
+        }
+    };
+    let wildcard = if closest == "@" { "*".to_string() } else { format!("*.{closest}") };
+    let source = at(&wildcard);
+    if !source.is_empty() {
+        return Node::Present { records: source.into_iter().flat_map(|s| set_records(s, name)).collect(), soa };
+    }
+    Node::Missing { soa }
+}
+
+/// True when relative name `child` is strictly below relative name `parent` (`@` = the apex).
+fn is_below(child: &str, parent: &str) -> bool {
+    if parent == "@" {
+        return child != "@";
+    }
+    child.len() > parent.len() + 1 && child.to_ascii_lowercase().ends_with(&format!(".{parent}"))
+}
+
+/// The zone's SOA from its `SOA/@` record set (Azure's defaults if it were ever missing).
+fn zone_soa(zone: &PrivateDnsZone, sets: &[&RecordSet]) -> DnsRecord {
+    let apex = absolute(&zone.name);
+    sets.iter()
+        .filter(|s| s.record_type.eq_ignore_ascii_case("SOA"))
+        .flat_map(|s| set_records(s, &apex))
+        .next()
+        .unwrap_or_else(|| DnsRecord {
+            name: apex,
+            ttl: 3600,
+            data: RecordData::Soa {
+                mname: "azureprivatedns.net.".into(),
+                rname: "azureprivatedns-host.microsoft.com.".into(),
+                serial: 1,
+                refresh: 3600,
+                retry: 300,
+                expire: 2_419_200,
+                minimum: 10,
+            },
+        })
+}
+
+/// The SOA as it goes in AUTHORITY of a negative answer: TTL = min(SOA TTL, MINIMUM) (RFC 2308;
+/// 10 s for private zones, azure-dns-details.md §3).
+fn negative(mut soa: DnsRecord) -> DnsRecord {
+    if let RecordData::Soa { minimum, .. } = soa.data {
+        soa.ttl = soa.ttl.min(minimum);
+    }
+    soa
+}
+
+/// The records of a stored record set, owned by `owner`. Unparsable stored addresses are skipped.
+fn set_records(set: &RecordSet, owner: &str) -> Vec<DnsRecord> {
+    let d: &model::RecordData = &set.data;
+    let rec = |data: RecordData| DnsRecord { name: absolute(owner), ttl: set.ttl, data };
+    match set.record_type.to_ascii_uppercase().as_str() {
+        "A" => d.a.iter().filter_map(|a| a.parse().ok()).map(|a| rec(RecordData::A(a))).collect(),
+        "AAAA" => d.aaaa.iter().filter_map(|a| a.parse().ok()).map(|a| rec(RecordData::Aaaa(a))).collect(),
+        "CNAME" => d.cname.iter().map(|c| rec(RecordData::Cname(absolute(c)))).collect(),
+        "MX" => d.mx.iter().map(|(p, x)| rec(RecordData::Mx(*p, absolute(x)))).collect(),
+        "PTR" => d.ptr.iter().map(|p| rec(RecordData::Ptr(absolute(p)))).collect(),
+        "SRV" => d.srv.iter().map(|(p, w, port, t)| rec(RecordData::Srv(*p, *w, *port, absolute(t)))).collect(),
+        "TXT" => d.txt.iter().map(|t| rec(RecordData::Txt(t.clone()))).collect(),
+        "SOA" => d
+            .soa
+            .iter()
+            .map(|s| {
+                rec(RecordData::Soa {
+                    mname: absolute(&s.host),
+                    rname: mailbox(&s.email),
+                    serial: s.serial_number,
+                    refresh: s.refresh_time,
+                    retry: s.retry_time,
+                    expire: s.expire_time,
+                    minimum: s.minimum_ttl,
+                })
+            })
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// An SOA `email` as a DNS mailbox name: `a.b@c.d` -> `a\.b.c.d.`; Azure's own value is already
+/// in that form (`azureprivatedns-host.microsoft.com`).
+fn mailbox(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => absolute(&format!("{}.{domain}", local.replace('.', "\\."))),
+        None => absolute(email),
+    }
+}
+
+// ---------------------------------------------------------------- names
+
+/// Lower-case, without the trailing dot (`""` is the root).
+fn normalise(name: &str) -> String {
+    name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
+}
+
+/// With exactly one trailing dot.
+fn absolute(name: &str) -> String {
+    let bare = name.strip_suffix('.').unwrap_or(name);
+    format!("{}.", bare.to_ascii_lowercase())
+}
+
+/// The part of normalised `name` left of `zone` (`""` at the apex), if `name` is in `zone`.
+fn under<'n>(name: &'n str, zone: &str) -> Option<&'n str> {
+    if name.eq_ignore_ascii_case(zone) {
+        return Some("");
+    }
+    let cut = name.len().checked_sub(zone.len() + 1)?;
+    let (left, right) = (name.get(..cut)?, name.get(cut..)?);
+    (right.starts_with('.') && right[1..].eq_ignore_ascii_case(zone) && !left.is_empty()).then_some(left)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every rule above, on state built through the real core operations.
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::engine::{Batch, Engine};
+    use crate::identity::Caller;
+    use crate::privatedns::Preconditions;
+    use crate::{network, resources, seed, zonegroups};
+
+    const SUB: &str = seed::SUBSCRIPTION_ID;
+    const RG: &str = "rg";
+    /// westeurope's shared public address.
+    const WEU: &str = "198.18.14.10";
+
+    struct World {
+        engine: Engine,
+        caller: Caller,
+    }
+
+    impl World {
+        fn new() -> Self {
+            let engine = Engine::open(vaultlink_store::Store::in_memory()).unwrap();
+            let caller = Caller {
+                tenant_id: seed::TENANT_ID.into(),
+                object_id: seed::DEV_OBJECT_ID.into(),
+                app_id: seed::DEV_CLIENT_ID.into(),
+            };
+            let w = World { engine, caller };
+            w.write(|s, b, c| {
+                let spec = serde_json::from_value(json!({"location": "westeurope"})).unwrap();
+                resources::put_resource_group(s, b, c, SUB, RG, spec)?;
+                resources::set_provider_registration(s, b, c, SUB, "Microsoft.KeyVault", true)?;
+                Ok(())
+            });
+            w
+        }
+
+        fn write<R>(&self, f: impl FnOnce(&State, &mut Batch, &Caller) -> crate::Result<R>) -> R {
+            self.engine.write(|s, b| f(s, b, &self.caller)).unwrap()
+        }
+
+        fn vault(&self, name: &str, location: &str) -> String {
+            let spec = serde_json::from_value(json!({
+                "location": location,
+                "properties": {"tenantId": seed::TENANT_ID, "sku": {"family": "A", "name": "standard"}},
+            }))
+            .unwrap();
+            self.write(|s, b, c| keyvault::put_vault(s, b, c, (SUB, RG, name), "2026-02-01", spec)).vault.id
+        }
+
+        /// A VNet `10.<n>.0.0/16` with subnet `pe` = `10.<n>.2.0/24`; returns (vnet id, subnet id).
+        fn vnet(&self, name: &str, n: u8, dns_servers: &[&str]) -> (String, String) {
+            let body = json!({
+                "location": "westeurope",
+                "properties": {
+                    "addressSpace": {"addressPrefixes": [format!("10.{n}.0.0/16")]},
+                    "dhcpOptions": {"dnsServers": dns_servers},
+                    "subnets": [{"name": "pe", "properties": {"addressPrefix": format!("10.{n}.2.0/24")}}],
+                },
+            });
+            let v = self.write(|s, b, c| network::put_vnet(s, b, c, (SUB, RG, name), body)).0;
+            let subnet = format!("{}/subnets/pe", v.id);
+            (v.id, subnet)
+        }
+
+        /// A private endpoint to the vault; automatic (Approved) or manual (Pending). Returns its IP.
+        fn endpoint(&self, name: &str, subnet_id: &str, vault_id: &str, manual: bool) -> String {
+            let key = if manual { "manualPrivateLinkServiceConnections" } else { "privateLinkServiceConnections" };
+            let body = json!({
+                "location": "westeurope",
+                "properties": {
+                    "subnet": {"id": subnet_id},
+                    key: [{"name": "conn", "properties": {"privateLinkServiceId": vault_id, "groupIds": ["vault"]}}],
+                },
+            });
+            self.write(|s, b, c| network::put_endpoint(s, b, c, (SUB, RG, name), body)).0.private_ip_address
+        }
+
+        /// Sets every connection of the vault to `status` (the owner's approve / reject).
+        fn set_connections(&self, vault: &str, status: &str) {
+            self.write(|s, b, c| {
+                for conn in connections::of_vault(s, &keyvault::vault_id(SUB, RG, vault)) {
+                    let spec = serde_json::from_value(json!({
+                        "properties": {"privateLinkServiceConnectionState": {"status": status, "description": "by test"}},
+                    }))
+                    .unwrap();
+                    connections::put(s, b, c, (SUB, RG, vault), &conn.name, spec)?;
+                }
+                Ok(())
+            });
+        }
+
+        fn zone(&self, name: &str) -> String {
+            self.write(|s, b, c| {
+                privatedns::put_zone(s, b, c, (SUB, RG, name), json!({"location": "global"}), Preconditions::default())
+            })
+            .0
+            .id
+        }
+
+        fn link(&self, zone: &str, name: &str, vnet_id: &str, policy: &str) {
+            let body = json!({
+                "location": "global",
+                "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": false, "resolutionPolicy": policy},
+            });
+            self.write(|s, b, c| privatedns::put_link(s, b, c, (SUB, RG, zone, name), body, Preconditions::default()));
+        }
+
+        fn set(&self, zone: &str, rtype: &str, name: &str, properties: Value) {
+            let body = json!({"properties": properties});
+            self.write(|s, b, c| {
+                privatedns::put_record_set(s, b, c, (SUB, RG, zone, rtype, name), body, Preconditions::default(), false)
+            });
+        }
+
+        fn a(&self, zone: &str, name: &str, ttl: u32, ips: &[&str]) {
+            let records: Vec<Value> = ips.iter().map(|ip| json!({"ipv4Address": ip})).collect();
+            self.set(zone, "A", name, json!({"ttl": ttl, "aRecords": records}));
+        }
+
+        fn ask(&self, view: &View, qname: &str, qtype: QType) -> DnsAnswer {
+            self.engine.read(|s| answer(s, view, qname, qtype))
+        }
+    }
+
+    fn vnet_view(id: &str) -> View {
+        View::VirtualNetwork { vnet_id: id.to_string() }
+    }
+
+    fn lines(records: &[DnsRecord]) -> Vec<String> {
+        records.iter().map(ToString::to_string).collect()
+    }
+
+    fn public_chain(vault: &str, alias: bool) -> Vec<String> {
+        let mut out = vec![];
+        if alias {
+            out.push(format!("{vault}.vault.azure.net. 60 IN CNAME {vault}.privatelink.vaultcore.azure.net."));
+            out.push(format!(
+                "{vault}.privatelink.vaultcore.azure.net. 60 IN CNAME data-prod-weu.vaultcore.azure.net."
+            ));
+        } else {
+            out.push(format!("{vault}.vault.azure.net. 60 IN CNAME data-prod-weu.vaultcore.azure.net."));
+        }
+        out.push("data-prod-weu.vaultcore.azure.net. 300 IN CNAME data-prod-weu-region.vaultcore.azure.net.".into());
+        out.push(format!("data-prod-weu-region.vaultcore.azure.net. 300 IN A {WEU}"));
+        out
+    }
+
+    const PRIVATE_SOA_NEG: &str = "privatelink.vaultcore.azure.net. 10 IN SOA azureprivatedns.net. azureprivatedns-host.microsoft.com. 1 3600 300 2419200 10";
+
+    /// A vault with an automatic (Approved) endpoint in `vnet1`, the zone linked to `vnet1`.
+    fn seeded() -> (World, String, String) {
+        let w = World::new();
+        let vault = w.vault("kv1", "westeurope");
+        let (vnet, subnet) = w.vnet("vnet1", 1, &[]);
+        let ip = w.endpoint("pe1", &subnet, &vault, false);
+        w.zone(PRIVATELINK_ZONE);
+        w.link(PRIVATELINK_ZONE, "link1", &vnet, "Default");
+        (w, vnet, ip)
+    }
+
+    // ------------------------------------------------------------ internet view
+
+    #[test]
+    fn internet_chain_without_private_endpoint() {
+        let w = World::new();
+        w.vault("kv1", "westeurope");
+        let a = w.ask(&View::Internet, "KV1.Vault.Azure.Net.", QType::A);
+        assert_eq!(a.rcode, Rcode::NoError);
+        assert!(!a.authoritative);
+        assert_eq!(lines(&a.answers), public_chain("kv1", false));
+        assert!(a.authority.is_empty());
+    }
+
+    #[test]
+    fn internet_chain_with_approved_endpoint_has_the_privatelink_alias() {
+        let (w, _, _) = seeded();
+        let a = w.ask(&View::Internet, "kv1.vault.azure.net", QType::A);
+        assert_eq!(a.rcode, Rcode::NoError);
+        assert_eq!(lines(&a.answers), public_chain("kv1", true));
+    }
+
+    #[test]
+    fn pending_connection_has_no_alias_until_approved_and_loses_it_when_rejected() {
+        let w = World::new();
+        let vault = w.vault("kv1", "westeurope");
+        let (vnet, subnet) = w.vnet("vnet1", 1, &[]);
+        let ip = w.endpoint("pe1", &subnet, &vault, true);
+        w.zone(PRIVATELINK_ZONE);
+        w.link(PRIVATELINK_ZONE, "link1", &vnet, "Default");
+        w.a(PRIVATELINK_ZONE, "kv1", 10, &[&ip]);
+        // Pending: no alias, so even the linked VNet gets the public chain (seed: "not approved").
+        assert_eq!(lines(&w.ask(&View::Internet, "kv1.vault.azure.net", QType::A).answers), public_chain("kv1", false));
+        assert_eq!(
+            lines(&w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::A).answers),
+            public_chain("kv1", false)
+        );
+        w.set_connections("kv1", "Approved");
+        assert_eq!(lines(&w.ask(&View::Internet, "kv1.vault.azure.net", QType::A).answers), public_chain("kv1", true));
+        assert_eq!(
+            lines(&w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::A).answers),
+            vec![
+                "kv1.vault.azure.net. 60 IN CNAME kv1.privatelink.vaultcore.azure.net.".to_string(),
+                format!("kv1.privatelink.vaultcore.azure.net. 10 IN A {ip}"),
+            ]
+        );
+        w.set_connections("kv1", "Rejected");
+        assert_eq!(
+            lines(&w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::A).answers),
+            public_chain("kv1", false)
+        );
+    }
+
+    #[test]
+    fn unknown_vault_is_nxdomain_with_the_public_soa() {
+        let w = World::new();
+        let a = w.ask(&View::Internet, "nosuchvault.vault.azure.net", QType::A);
+        assert_eq!(a.rcode, Rcode::NxDomain);
+        assert!(a.answers.is_empty());
+        assert_eq!(
+            lines(&a.authority),
+            vec![
+                "vault.azure.net. 300 IN SOA ns1-01.azure-dns.com. azuredns-hostmaster.microsoft.com. 1 3600 300 2419200 300"
+            ]
+        );
+        // Deeper names too.
+        assert_eq!(w.ask(&View::Internet, "a.b.vault.azure.net", QType::A).rcode, Rcode::NxDomain);
+    }
+
+    #[test]
+    fn soft_deleted_vault_keeps_its_public_name_during_retention_only() {
+        let w = World::new();
+        w.vault("kv1", "westeurope");
+        w.write(|s, b, c| keyvault::delete_vault(s, b, c, (SUB, RG, "kv1")));
+        assert!(w.engine.read(|s| vault_for_host(s, "kv1.vault.azure.net").is_none()));
+        let a = w.ask(&View::Internet, "kv1.vault.azure.net", QType::A);
+        assert_eq!(lines(&a.answers), public_chain("kv1", false));
+        // Past its scheduled purge date the record is gone.
+        w.write(|s, b, _| {
+            let id = keyvault::deleted_vault_id(SUB, "westeurope", "kv1");
+            let Some(Record::DeletedVault(d)) = s.get(&id) else { panic!("no deleted vault") };
+            let mut d = d.clone();
+            d.scheduled_purge_date = now() - 1;
+            b.put(&id, Record::DeletedVault(d));
+            Ok(())
+        });
+        assert_eq!(w.ask(&View::Internet, "kv1.vault.azure.net", QType::A).rcode, Rcode::NxDomain);
+    }
+
+    #[test]
+    fn purged_vault_is_nxdomain() {
+        let w = World::new();
+        w.vault("kv1", "westeurope");
+        w.write(|s, b, c| keyvault::delete_vault(s, b, c, (SUB, RG, "kv1")));
+        w.write(|s, b, c| keyvault::purge_deleted_vault(s, b, c, SUB, "westeurope", "kv1"));
+        assert_eq!(w.ask(&View::Internet, "kv1.vault.azure.net", QType::A).rcode, Rcode::NxDomain);
+    }
+
+    #[test]
+    fn regional_names_answer_on_their_own() {
+        let w = World::new();
+        let a = w.ask(&View::Internet, "data-prod-eus.vaultcore.azure.net", QType::A);
+        assert_eq!(
+            lines(&a.answers),
+            vec![
+                "data-prod-eus.vaultcore.azure.net. 300 IN CNAME data-prod-eus-region.vaultcore.azure.net.",
+                "data-prod-eus-region.vaultcore.azure.net. 300 IN A 198.18.1.10",
+            ]
+        );
+        let a = w.ask(&View::Internet, "data-prod-weu-region.vaultcore.azure.net", QType::A);
+        assert_eq!(lines(&a.answers), vec![format!("data-prod-weu-region.vaultcore.azure.net. 300 IN A {WEU}")]);
+        assert_eq!(w.ask(&View::Internet, "data-prod-nowhere.vaultcore.azure.net", QType::A).rcode, Rcode::NxDomain);
+        // A region with a code is not also reachable by its full name.
+        assert_eq!(w.ask(&View::Internet, "data-prod-eastus.vaultcore.azure.net", QType::A).rcode, Rcode::NxDomain);
+    }
+
+    #[test]
+    fn vault_name_under_vaultcore_is_nxdomain() {
+        let w = World::new();
+        w.vault("kv1", "westeurope");
+        let a = w.ask(&View::Internet, "kv1.vaultcore.azure.net", QType::A);
+        assert_eq!(a.rcode, Rcode::NxDomain);
+        assert_eq!(a.authority[0].name, "vaultcore.azure.net.");
+    }
+
+    #[test]
+    fn privatelink_names_resolve_publicly_only_as_the_alias_continuation() {
+        let (w, _, _) = seeded();
+        w.vault("kv2", "westeurope");
+        let a = w.ask(&View::Internet, "kv1.privatelink.vaultcore.azure.net", QType::A);
+        assert_eq!(lines(&a.answers), public_chain("kv1", true)[1..].to_vec());
+        // No approved connection: no alias.
+        assert_eq!(w.ask(&View::Internet, "kv2.privatelink.vaultcore.azure.net", QType::A).rcode, Rcode::NxDomain);
+        // The zone name itself is an empty non-terminal publicly.
+        let a = w.ask(&View::Internet, "privatelink.vaultcore.azure.net", QType::A);
+        assert_eq!(
+            (a.rcode, a.answers.len(), a.authority[0].name.as_str()),
+            (Rcode::NoError, 0, "vaultcore.azure.net.")
+        );
+    }
+
+    #[test]
+    fn names_outside_azure_are_refused() {
+        let (w, vnet, _) = seeded();
+        for view in [View::Internet, vnet_view(&vnet)] {
+            for name in ["example.com", "azure.net", "net", ".", "", "www.microsoft.com", "azure.com"] {
+                let a = w.ask(&view, name, QType::A);
+                assert_eq!((a.rcode, a.answers.len()), (Rcode::Refused, 0), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn service_hosts_answer_their_addresses_in_every_view() {
+        let (w, vnet, _) = seeded();
+        for view in [View::Internet, vnet_view(&vnet)] {
+            for (host, addr) in SERVICE_ADDRESSES {
+                let a = w.ask(&view, &host.to_uppercase(), QType::A);
+                assert_eq!(a.rcode, Rcode::NoError);
+                assert_eq!(lines(&a.answers), vec![format!("{host}. 300 IN A {addr}")]);
+                assert_eq!(addr.octets()[..2], [198, 19]);
+                let a = w.ask(&view, host, QType::Aaaa);
+                assert_eq!((a.rcode, a.answers.len(), a.authority.len()), (Rcode::NoError, 0, 1));
+            }
+        }
+    }
+
+    #[test]
+    fn public_zone_apexes_answer_soa_and_ns() {
+        let w = World::new();
+        for zone in [VAULT_ZONE, VAULTCORE_ZONE] {
+            let a = w.ask(&View::Internet, zone, QType::Soa);
+            assert_eq!(lines(&a.answers), vec![public_soa(zone).to_string()]);
+            assert!(public_soa(zone).to_string().contains(" 3600 IN SOA "));
+            let a = w.ask(&View::Internet, zone, QType::Ns);
+            assert_eq!(a.answers.len(), 4);
+            assert!(a.answers.iter().all(|r| matches!(r.data, RecordData::Ns(_)) && r.ttl == ttl::PUBLIC_NS));
+            let a = w.ask(&View::Internet, zone, QType::A);
+            assert_eq!((a.rcode, a.answers.len(), a.authority.len()), (Rcode::NoError, 0, 1));
+        }
+    }
+
+    #[test]
+    fn nodata_follows_the_chain_and_ends_with_the_soa() {
+        let w = World::new();
+        w.vault("kv1", "westeurope");
+        let a = w.ask(&View::Internet, "kv1.vault.azure.net", QType::Aaaa);
+        assert_eq!(a.rcode, Rcode::NoError);
+        assert_eq!(lines(&a.answers), public_chain("kv1", false)[..2].to_vec());
+        assert_eq!(a.authority[0].name, "vaultcore.azure.net.");
+        assert_eq!(a.authority[0].ttl, 300);
+        // An unknown type behaves the same (NOERROR/NODATA).
+        let a = w.ask(&View::Internet, "kv1.vault.azure.net", QType::Other(65_000));
+        assert_eq!((a.rcode, a.answers.len(), a.authority.len()), (Rcode::NoError, 2, 1));
+        // CNAME and ANY questions are not followed.
+        let a = w.ask(&View::Internet, "kv1.vault.azure.net", QType::Cname);
+        assert_eq!(lines(&a.answers), public_chain("kv1", false)[..1].to_vec());
+        let a = w.ask(&View::Internet, "kv1.vault.azure.net", QType::Any);
+        assert_eq!(lines(&a.answers), public_chain("kv1", false)[..1].to_vec());
+    }
+
+    // ------------------------------------------------------------ virtual network view
+
+    #[test]
+    fn linked_zone_with_the_record_answers_the_private_address() {
+        let (w, vnet, ip) = seeded();
+        w.a(PRIVATELINK_ZONE, "kv1", 3600, &[&ip]);
+        let a = w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::A);
+        assert_eq!(a.rcode, Rcode::NoError);
+        assert!(!a.authoritative);
+        assert_eq!(
+            lines(&a.answers),
+            vec![
+                "kv1.vault.azure.net. 60 IN CNAME kv1.privatelink.vaultcore.azure.net.".to_string(),
+                format!("kv1.privatelink.vaultcore.azure.net. 3600 IN A {ip}"),
+            ]
+        );
+        // The VNet id is matched whatever its casing.
+        let a = w.ask(&vnet_view(&vnet.to_uppercase()), "kv1.vault.azure.net", QType::A);
+        assert_eq!(a.answers.len(), 2);
+    }
+
+    #[test]
+    fn zone_group_record_answers_with_ttl_10() {
+        let (w, vnet, ip) = seeded();
+        let zone_id = privatedns::zone_id(SUB, RG, PRIVATELINK_ZONE);
+        let body = json!({"properties": {"privateDnsZoneConfigs": [{"name": "cfg", "properties": {"privateDnsZoneId": zone_id}}]}});
+        w.write(|s, b, c| zonegroups::put(s, b, c, (SUB, RG, "pe1", "default"), body));
+        let a = w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::A);
+        assert_eq!(lines(&a.answers)[1], format!("kv1.privatelink.vaultcore.azure.net. 10 IN A {ip}"));
+        // Deleting the endpoint removes its record and its connection: the alias goes, so public.
+        w.write(|s, b, c| network::delete_endpoint(s, b, c, (SUB, RG, "pe1")));
+        assert_eq!(
+            lines(&w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::A).answers),
+            public_chain("kv1", false)
+        );
+    }
+
+    #[test]
+    fn zone_not_linked_gives_the_public_address() {
+        let w = World::new();
+        let vault = w.vault("kv1", "westeurope");
+        let (vnet, subnet) = w.vnet("vnet1", 1, &[]);
+        let ip = w.endpoint("pe1", &subnet, &vault, false);
+        w.zone(PRIVATELINK_ZONE);
+        w.a(PRIVATELINK_ZONE, "kv1", 10, &[&ip]);
+        let a = w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::A);
+        assert_eq!(lines(&a.answers), public_chain("kv1", true));
+    }
+
+    #[test]
+    fn missing_record_in_a_linked_zone_is_nxdomain_from_every_linked_vnet() {
+        let (w, vnet1, ip) = seeded();
+        let (vnet2, _) = w.vnet("vnet2", 2, &[]);
+        let (vnet3, _) = w.vnet("vnet3", 3, &[]);
+        w.link(PRIVATELINK_ZONE, "link2", &vnet2, "Default");
+        for vnet in [&vnet1, &vnet2] {
+            let a = w.ask(&vnet_view(vnet), "kv1.vault.azure.net", QType::A);
+            assert_eq!(a.rcode, Rcode::NxDomain);
+            assert_eq!(
+                lines(&a.answers),
+                vec!["kv1.vault.azure.net. 60 IN CNAME kv1.privatelink.vaultcore.azure.net."]
+            );
+            assert_eq!(lines(&a.authority), vec![PRIVATE_SOA_NEG]);
+        }
+        // A VNet without the link still sees the public chain.
+        assert_eq!(
+            lines(&w.ask(&vnet_view(&vnet3), "kv1.vault.azure.net", QType::A).answers),
+            public_chain("kv1", true)
+        );
+        // The record appears: answered at once, in both linked VNets.
+        w.a(PRIVATELINK_ZONE, "kv1", 10, &[&ip]);
+        for vnet in [&vnet1, &vnet2] {
+            let a = w.ask(&vnet_view(vnet), "kv1.vault.azure.net", QType::A);
+            assert_eq!(lines(&a.answers)[1], format!("kv1.privatelink.vaultcore.azure.net. 10 IN A {ip}"));
+        }
+        // And removed again.
+        w.write(|s, b, c| {
+            privatedns::delete_record_set(s, b, c, (SUB, RG, PRIVATELINK_ZONE, "A", "kv1"), Preconditions::default())
+        });
+        assert_eq!(w.ask(&vnet_view(&vnet1), "kv1.vault.azure.net", QType::A).rcode, Rcode::NxDomain);
+    }
+
+    #[test]
+    fn wrong_a_record_is_what_the_vnet_gets() {
+        let (w, vnet, ip) = seeded();
+        assert_ne!(ip, "10.1.2.99");
+        w.a(PRIVATELINK_ZONE, "kv1", 10, &["10.1.2.99"]);
+        let a = w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::A);
+        assert_eq!(lines(&a.answers)[1], "kv1.privatelink.vaultcore.azure.net. 10 IN A 10.1.2.99");
+    }
+
+    #[test]
+    fn nx_domain_redirect_falls_back_to_the_public_chain() {
+        let (w, vnet, _) = seeded();
+        w.link(PRIVATELINK_ZONE, "link1", &vnet, "NxDomainRedirect");
+        let a = w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::A);
+        assert_eq!(a.rcode, Rcode::NoError);
+        assert_eq!(lines(&a.answers), public_chain("kv1", true));
+        // Only for A, AAAA and CNAME questions.
+        assert_eq!(w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::Txt).rcode, Rcode::NxDomain);
+        let a = w.ask(&vnet_view(&vnet), "kv1.privatelink.vaultcore.azure.net", QType::Cname);
+        assert_eq!(lines(&a.answers), public_chain("kv1", true)[1..2].to_vec());
+        // A record in the zone still wins.
+        w.a(PRIVATELINK_ZONE, "kv1", 10, &["10.1.2.50"]);
+        assert_eq!(
+            lines(&w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::A).answers)[1],
+            "kv1.privatelink.vaultcore.azure.net. 10 IN A 10.1.2.50"
+        );
+    }
+
+    #[test]
+    fn nx_domain_redirect_only_applies_to_privatelink_zones() {
+        let w = World::new();
+        let (vnet, _) = w.vnet("vnet1", 1, &[]);
+        w.zone("vaultcore.azure.net");
+        w.link("vaultcore.azure.net", "l", &vnet, "NxDomainRedirect");
+        let a = w.ask(&vnet_view(&vnet), "data-prod-weu.vaultcore.azure.net", QType::A);
+        assert_eq!(a.rcode, Rcode::NxDomain);
+        assert_eq!(a.authority[0].ttl, 10);
+    }
+
+    #[test]
+    fn custom_dns_servers_bypass_linked_zones() {
+        let w = World::new();
+        let vault = w.vault("kv1", "westeurope");
+        let (vnet, subnet) = w.vnet("vnet1", 1, &["10.1.0.4"]);
+        let ip = w.endpoint("pe1", &subnet, &vault, false);
+        w.zone(PRIVATELINK_ZONE);
+        w.link(PRIVATELINK_ZONE, "link1", &vnet, "Default");
+        w.a(PRIVATELINK_ZONE, "kv1", 10, &[&ip]);
+        assert_eq!(
+            lines(&w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::A).answers),
+            public_chain("kv1", true)
+        );
+        // Listing Azure DNS itself first is the same as the default.
+        let (vnet2, _) = w.vnet("vnet2", 2, &["168.63.129.16", "10.2.0.4"]);
+        w.link(PRIVATELINK_ZONE, "link2", &vnet2, "Default");
+        assert_eq!(
+            w.ask(&vnet_view(&vnet2), "kv1.vault.azure.net", QType::A).answers[1].data,
+            RecordData::A(ip.parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn vault_without_approved_connection_is_unaffected_by_a_linked_zone() {
+        let (w, vnet, _) = seeded();
+        w.vault("kv2", "westeurope");
+        w.a(PRIVATELINK_ZONE, "kv2", 10, &["10.1.2.77"]);
+        assert_eq!(
+            lines(&w.ask(&vnet_view(&vnet), "kv2.vault.azure.net", QType::A).answers),
+            public_chain("kv2", false)
+        );
+        // Asking the privatelink name directly reads the zone, as Azure DNS would.
+        let a = w.ask(&vnet_view(&vnet), "kv2.privatelink.vaultcore.azure.net", QType::A);
+        assert_eq!(lines(&a.answers), vec!["kv2.privatelink.vaultcore.azure.net. 10 IN A 10.1.2.77"]);
+    }
+
+    #[test]
+    fn unknown_vnet_is_refused() {
+        let w = World::new();
+        w.vault("kv1", "westeurope");
+        let a = w.ask(
+            &vnet_view("/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/none"),
+            "kv1.vault.azure.net",
+            QType::A,
+        );
+        assert_eq!(a.rcode, Rcode::Refused);
+    }
+
+    #[test]
+    fn private_zone_apex_answers_soa_and_has_no_ns() {
+        let (w, vnet, _) = seeded();
+        let view = vnet_view(&vnet);
+        let a = w.ask(&view, PRIVATELINK_ZONE, QType::Soa);
+        assert_eq!(
+            lines(&a.answers),
+            vec![
+                "privatelink.vaultcore.azure.net. 3600 IN SOA azureprivatedns.net. azureprivatedns-host.microsoft.com. 1 3600 300 2419200 10"
+            ]
+        );
+        let a = w.ask(&view, PRIVATELINK_ZONE, QType::Ns);
+        assert_eq!((a.rcode, a.answers.len()), (Rcode::NoError, 0));
+        assert_eq!(lines(&a.authority), vec![PRIVATE_SOA_NEG]);
+        // The public parent is still public.
+        assert_eq!(w.ask(&view, VAULTCORE_ZONE, QType::Ns).answers.len(), 4);
+    }
+
+    #[test]
+    fn any_private_zone_answers_for_a_linked_vnet() {
+        let w = World::new();
+        let (vnet, _) = w.vnet("vnet1", 1, &[]);
+        let (other, _) = w.vnet("vnet2", 2, &[]);
+        let z = "contoso.internal";
+        w.zone(z);
+        w.zone("app.contoso.internal");
+        w.link(z, "l", &vnet, "Default");
+        w.link("app.contoso.internal", "l", &vnet, "Default");
+        w.a(z, "db", 300, &["10.1.0.5", "10.1.0.6"]);
+        w.set(z, "AAAA", "db", json!({"ttl": 300, "aaaaRecords": [{"ipv6Address": "fd00::5"}]}));
+        w.set(z, "CNAME", "www", json!({"ttl": 60, "cnameRecord": {"cname": "db.contoso.internal"}}));
+        w.set(z, "CNAME", "kv", json!({"ttl": 60, "cnameRecord": {"cname": "kv1.vault.azure.net"}}));
+        w.set(z, "MX", "@", json!({"mxRecords": [{"preference": 10, "exchange": "mail.contoso.internal"}]}));
+        w.set(z, "TXT", "@", json!({"txtRecords": [{"value": ["v=spf1 -all", "say \"hi\""]}]}));
+        w.set(
+            z,
+            "SRV",
+            "_sip._tcp",
+            json!({"srvRecords": [{"priority": 1, "weight": 2, "port": 5060, "target": "sip.contoso.internal"}]}),
+        );
+        w.set(z, "PTR", "ptr", json!({"ptrRecords": [{"ptrdname": "db.contoso.internal"}]}));
+        w.a(z, "*.wild", 30, &["10.1.0.9"]);
+        w.a(z, "deep.ent", 30, &["10.1.0.10"]);
+        w.a("app.contoso.internal", "@", 30, &["10.1.0.11"]);
+        w.vault("kv1", "westeurope");
+        let view = vnet_view(&vnet);
+        let ask = |name: &str, t: QType| w.ask(&view, name, t);
+
+        assert_eq!(
+            lines(&ask("DB.contoso.internal", QType::A).answers),
+            vec!["db.contoso.internal. 300 IN A 10.1.0.5", "db.contoso.internal. 300 IN A 10.1.0.6"]
+        );
+        assert_eq!(
+            lines(&ask("db.contoso.internal", QType::Aaaa).answers),
+            vec!["db.contoso.internal. 300 IN AAAA fd00::5"]
+        );
+        assert_eq!(ask("db.contoso.internal", QType::Any).answers.len(), 3);
+        assert_eq!(
+            lines(&ask("www.contoso.internal", QType::A).answers)[0],
+            "www.contoso.internal. 60 IN CNAME db.contoso.internal."
+        );
+        assert_eq!(ask("www.contoso.internal", QType::A).answers.len(), 3);
+        // A private CNAME into public DNS continues publicly.
+        assert_eq!(lines(&ask("kv.contoso.internal", QType::A).answers)[1..], public_chain("kv1", false)[..]);
+        assert_eq!(
+            lines(&ask("contoso.internal", QType::Mx).answers),
+            vec!["contoso.internal. 3600 IN MX 10 mail.contoso.internal."]
+        );
+        assert_eq!(
+            lines(&ask("contoso.internal", QType::Txt).answers),
+            vec![r#"contoso.internal. 3600 IN TXT "v=spf1 -all" "say \"hi\"""#]
+        );
+        assert_eq!(
+            lines(&ask("_sip._tcp.contoso.internal", QType::Srv).answers),
+            vec!["_sip._tcp.contoso.internal. 3600 IN SRV 1 2 5060 sip.contoso.internal."]
+        );
+        assert_eq!(
+            lines(&ask("ptr.contoso.internal", QType::Ptr).answers),
+            vec!["ptr.contoso.internal. 3600 IN PTR db.contoso.internal."]
+        );
+        // Wildcards synthesise; empty non-terminals are NODATA; missing names NXDOMAIN.
+        assert_eq!(
+            lines(&ask("x.wild.contoso.internal", QType::A).answers),
+            vec!["x.wild.contoso.internal. 30 IN A 10.1.0.9"]
+        );
+        assert_eq!(
+            lines(&ask("y.x.wild.contoso.internal", QType::A).answers),
+            vec!["y.x.wild.contoso.internal. 30 IN A 10.1.0.9"]
+        );
+        let ent = ask("ent.contoso.internal", QType::A);
+        assert_eq!(
+            (ent.rcode, ent.answers.len(), ent.authority[0].name.as_str()),
+            (Rcode::NoError, 0, "contoso.internal.")
+        );
+        let nx = ask("nope.contoso.internal", QType::A);
+        assert_eq!((nx.rcode, nx.authority[0].ttl), (Rcode::NxDomain, 10));
+        // NODATA for a type the name lacks.
+        let nodata = ask("db.contoso.internal", QType::Txt);
+        assert_eq!((nodata.rcode, nodata.answers.len(), nodata.authority.len()), (Rcode::NoError, 0, 1));
+        // The longest linked zone wins.
+        assert_eq!(
+            lines(&ask("app.contoso.internal", QType::A).answers),
+            vec!["app.contoso.internal. 30 IN A 10.1.0.11"]
+        );
+        assert_eq!(ask("x.app.contoso.internal", QType::A).authority[0].name, "app.contoso.internal.");
+        // An unlinked VNet (and the internet) don't see the zone at all.
+        assert_eq!(w.ask(&vnet_view(&other), "db.contoso.internal", QType::A).rcode, Rcode::Refused);
+        assert_eq!(w.ask(&View::Internet, "db.contoso.internal", QType::A).rcode, Rcode::Refused);
+    }
+
+    #[test]
+    fn cname_loops_are_servfail() {
+        let w = World::new();
+        let (vnet, _) = w.vnet("vnet1", 1, &[]);
+        w.zone("loop.internal");
+        w.link("loop.internal", "l", &vnet, "Default");
+        w.set("loop.internal", "CNAME", "a", json!({"cnameRecord": {"cname": "b.loop.internal"}}));
+        w.set("loop.internal", "CNAME", "b", json!({"cnameRecord": {"cname": "a.loop.internal."}}));
+        let a = w.ask(&vnet_view(&vnet), "a.loop.internal", QType::A);
+        assert_eq!((a.rcode, a.answers.len()), (Rcode::ServFail, 2));
+    }
+
+    // ------------------------------------------------------------ addresses and helpers
+
+    #[test]
+    fn every_region_has_a_code_and_a_distinct_benchmarking_address() {
+        let mut codes = std::collections::BTreeSet::new();
+        let mut addrs = std::collections::BTreeSet::new();
+        for r in REGIONS {
+            assert!(REGION_CODES.iter().any(|(x, _, _)| x == r), "{r} has no region code");
+            assert!(codes.insert(region_code(r)), "{r}: duplicate code");
+            let a = region_public_address(r);
+            assert!(addrs.insert(a), "{r}: duplicate address");
+            assert_eq!(a.octets()[..2], [198, 18]);
+            assert!(!a.is_private());
+        }
+        assert_eq!(region_code("westeurope"), "weu");
+        assert_eq!(region_code("EastUS2"), "eus2");
+        assert_eq!(region_code("marsnorth"), "marsnorth");
+        assert_eq!(region_public_address("marsnorth").octets()[..2], [198, 19]);
+        assert_eq!(region_public_address("marsnorth"), region_public_address("marsnorth"));
+    }
+
+    #[test]
+    fn vaults_of_a_region_share_its_address() {
+        let w = World::new();
+        w.vault("kv1", "westeurope");
+        w.vault("kv2", "westeurope");
+        w.vault("kv3", "northeurope");
+        w.engine.read(|s| {
+            let addr = |h: &str| vault_public_address(vault_for_host(s, h).unwrap());
+            assert_eq!(addr("kv1.vault.azure.net"), addr("KV2.vault.azure.net."));
+            assert_ne!(addr("kv1.vault.azure.net"), addr("kv3.vault.azure.net"));
+            assert_eq!(addr("kv1.vault.azure.net").to_string(), WEU);
+            assert!(vault_for_host(s, "kv1.vaultcore.azure.net").is_none());
+            assert!(vault_for_host(s, "x.kv1.vault.azure.net").is_none());
+            assert!(vault_for_host(s, "vault.azure.net").is_none());
+            assert!(vault_for_host(s, "nope.vault.azure.net").is_none());
+        });
+        let a = w.ask(&View::Internet, "kv3.vault.azure.net", QType::A);
+        assert_eq!(a.answers[0].data, RecordData::Cname("data-prod-neu.vaultcore.azure.net.".into()));
+    }
+
+    #[test]
+    fn qtype_codes_round_trip() {
+        for code in 0..=300u16 {
+            assert_eq!(QType::from_code(code).code(), code);
+        }
+        assert_eq!(QType::from_code(28), QType::Aaaa);
+        // `Other` with a known code is the known type.
+        let w = World::new();
+        w.vault("kv1", "westeurope");
+        assert_eq!(w.ask(&View::Internet, "kv1.vault.azure.net", QType::Other(1)).answers.len(), 3);
+    }
+
+    #[test]
+    fn name_helpers() {
+        assert_eq!(under("a.vault.azure.net", VAULT_ZONE), Some("a"));
+        assert_eq!(under("vault.azure.net", VAULT_ZONE), Some(""));
+        assert_eq!(under("avault.azure.net", VAULT_ZONE), None);
+        assert_eq!(under(".vault.azure.net", VAULT_ZONE), None);
+        assert_eq!(under("é.vault.azure.net", VAULT_ZONE), Some("é"));
+        assert_eq!(mailbox("host.master@contoso.com"), "host\\.master.contoso.com.");
+        assert_eq!(absolute("A.b."), "a.b.");
+        assert!(is_below("a.b", "b") && !is_below("ab", "b") && is_below("x", "@") && !is_below("@", "@"));
+    }
+}

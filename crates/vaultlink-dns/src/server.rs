@@ -1,0 +1,169 @@
+//! The listeners: one UDP socket and one TCP listener; every message goes through
+//! [`handle_packet`](crate::handle_packet) against the live state.
+//!
+//! Work is done on blocking threads (the engine's lock can be held by a writer while it syncs the
+//! store), at most [`MAX_IN_FLIGHT`] messages at a time; UDP reading pauses when that many are in
+//! flight, so a flood fills the socket buffer and the kernel drops the excess, as Azure DNS drops
+//! queries above its per-VM limit.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::timeout;
+use vaultlink_core::dns::View;
+use vaultlink_core::{Engine, State};
+
+use crate::packet::{TCP_LIMIT, UDP_PAYLOAD, handle_packet};
+
+/// Picks the asker's view from the state, the client's address and the listener's local address.
+/// `None` refuses the query.
+pub type ViewFn = dyn Fn(&State, SocketAddr, SocketAddr) -> Option<View> + Send + Sync;
+
+/// Messages answered at once, over both transports.
+pub const MAX_IN_FLIGHT: usize = 64;
+/// Open TCP connections; more are closed as soon as they are accepted.
+pub const MAX_TCP_CONNECTIONS: usize = 128;
+/// A TCP connection idle (or stalled mid-message) this long is closed (RFC 7766 suggests seconds).
+pub const TCP_IDLE: Duration = Duration::from_secs(10);
+
+/// Serves DNS on `udp` and `tcp` until one of them fails for good.
+///
+/// Every query reads the live state: there is no cache, so a changed record is answered at once.
+/// `local` given to `views` is the listener's bound address (for a wildcard bind, the wildcard:
+/// the destination address of each UDP packet is not read).
+pub async fn serve(udp: UdpSocket, tcp: TcpListener, engine: Arc<Engine>, views: Arc<ViewFn>) -> io::Result<()> {
+    let ctx = Arc::new(Context { engine, views, work: Arc::new(Semaphore::new(MAX_IN_FLIGHT)) });
+    tracing::info!(udp = %udp.local_addr()?, tcp = %tcp.local_addr()?, "dns listening");
+    tokio::try_join!(serve_udp(udp, ctx.clone()), serve_tcp(tcp, ctx))?;
+    Ok(())
+}
+
+struct Context {
+    engine: Arc<Engine>,
+    views: Arc<ViewFn>,
+    work: Arc<Semaphore>,
+}
+
+impl Context {
+    async fn permit(&self) -> Option<OwnedSemaphorePermit> {
+        self.work.clone().acquire_owned().await.ok()
+    }
+
+    /// Answers one message on a blocking thread. A panic in the view function loses only this
+    /// message.
+    async fn answer(
+        self: Arc<Self>,
+        permit: OwnedSemaphorePermit,
+        bytes: Vec<u8>,
+        client: SocketAddr,
+        local: SocketAddr,
+        max: usize,
+    ) -> Option<Vec<u8>> {
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            self.engine.read(|state| {
+                let view = (self.views)(state, client, local);
+                handle_packet(state, view.as_ref(), &bytes, max)
+            })
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+}
+
+async fn serve_udp(socket: UdpSocket, ctx: Arc<Context>) -> io::Result<()> {
+    let socket = Arc::new(socket);
+    let local = socket.local_addr()?;
+    let mut buf = vec![0u8; 65_535];
+    let mut failures = 0u32;
+    loop {
+        let (n, client) = match socket.recv_from(&mut buf).await {
+            Ok(x) => {
+                failures = 0;
+                x
+            }
+            Err(error) => {
+                // ICMP errors and the like surface here; only a socket that fails every time is
+                // given up on.
+                failures += 1;
+                tracing::debug!(%error, "dns udp receive failed");
+                if failures >= 1000 {
+                    return Err(error);
+                }
+                continue;
+            }
+        };
+        if client.port() == 0 {
+            continue;
+        }
+        let Some(permit) = ctx.permit().await else { return Ok(()) };
+        let bytes = buf[..n].to_vec();
+        let (ctx, socket) = (ctx.clone(), socket.clone());
+        tokio::spawn(async move {
+            if let Some(out) = ctx.answer(permit, bytes, client, local, usize::from(UDP_PAYLOAD)).await
+                && let Err(error) = socket.send_to(&out, client).await
+            {
+                tracing::debug!(%error, %client, "dns udp send failed");
+            }
+        });
+    }
+}
+
+async fn serve_tcp(listener: TcpListener, ctx: Arc<Context>) -> io::Result<()> {
+    let local = listener.local_addr()?;
+    let connections = Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS));
+    loop {
+        let (stream, client) = match listener.accept().await {
+            Ok(x) => x,
+            Err(error) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(%error, "dns tcp accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = connections.clone().try_acquire_owned() else {
+            tracing::debug!(%client, "too many dns tcp connections; closing");
+            continue;
+        };
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            if let Err(error) = connection(stream, client, local, ctx).await {
+                tracing::debug!(%error, %client, "dns tcp connection ended");
+            }
+        });
+    }
+}
+
+/// One TCP connection: length-prefixed messages (RFC 1035 §4.2.2), answered in order.
+async fn connection(mut stream: TcpStream, client: SocketAddr, local: SocketAddr, ctx: Arc<Context>) -> io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    let timed_out = || io::Error::new(io::ErrorKind::TimedOut, "dns tcp connection idle");
+    loop {
+        let mut len = [0u8; 2];
+        match timeout(TCP_IDLE, stream.read_exact(&mut len)).await {
+            Err(_) => return Ok(()),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+            Ok(Err(e)) => return Err(e),
+            Ok(Ok(_)) => {}
+        }
+        let mut message = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        timeout(TCP_IDLE, stream.read_exact(&mut message)).await.map_err(|_| timed_out())??;
+        let Some(permit) = ctx.permit().await else { return Ok(()) };
+        let Some(out) = ctx.clone().answer(permit, message, client, local, TCP_LIMIT).await else {
+            continue;
+        };
+        let Ok(n) = u16::try_from(out.len()) else { continue };
+        let mut frame = Vec::with_capacity(out.len() + 2);
+        frame.extend_from_slice(&n.to_be_bytes());
+        frame.extend_from_slice(&out);
+        timeout(TCP_IDLE, stream.write_all(&frame)).await.map_err(|_| timed_out())??;
+    }
+}

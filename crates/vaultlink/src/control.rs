@@ -1,0 +1,131 @@
+//! The control socket (`DATA_DIR/control.sock`, private to the owner): how `vaultlink exec` asks the
+//! running `vaultlink serve` where a machine at a NIC lives. One request line, one reply line.
+//!
+//! Requests: `exec <nic name or id>` (replies `lab <namespace>` or `portable <proxy url> <dns addr>`)
+//! and `principal-add <display name>` (replies `ok <json>`); failures reply `error <message>`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+use vaultlink_core::netctx::{self, Origin};
+
+use crate::http::App;
+
+pub const SOCKET_FILE: &str = "control.sock";
+
+pub async fn serve(dir: &Path, app: Arc<App>, proxy_url: String) -> anyhow::Result<()> {
+    let path = dir.join(SOCKET_FILE);
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let app = app.clone();
+        let proxy_url = proxy_url.clone();
+        tokio::spawn(async move {
+            let (r, mut w) = stream.into_split();
+            let mut line = String::new();
+            if BufReader::new(r).read_line(&mut line).await.is_err() {
+                return;
+            }
+            let reply = answer(&app, &proxy_url, line.trim()).await;
+            let _ = w.write_all(format!("{reply}\n").as_bytes()).await;
+        });
+    }
+}
+
+async fn answer(app: &Arc<App>, proxy_url: &str, line: &str) -> String {
+    if let Some(name) = line.strip_prefix("principal-add ") {
+        return match vaultlink_core::identity::add_principal(&app.engine, name) {
+            Ok((p, secret)) => format!(
+                "ok {}",
+                serde_json::json!({"appId": p.app_id, "objectId": p.object_id, "secret": secret, "tenant": p.tenant_id, "displayName": p.display_name})
+            ),
+            Err(e) => format!("error {e}"),
+        };
+    }
+    if let Some(args) = line.strip_prefix("doctor ") {
+        return doctor(app, args);
+    }
+    let Some(nic) = line.strip_prefix("exec ") else { return "error unknown request".into() };
+    let origin = app.engine.read(|s| netctx::locate(s, Some(nic), app.public_address));
+    let nic_id = match origin {
+        Ok(Origin::Nic { nic_id }) => nic_id,
+        Ok(Origin::Internet { .. }) => return "error give a NIC name or id".into(),
+        Err(e) => return format!("error {e}"),
+    };
+    match &app.lab {
+        Some(lab) => {
+            let (lab, app2, id) = (lab.clone(), app.clone(), nic_id.clone());
+            match tokio::task::spawn_blocking(move || lab.ensure(&app2, &id)).await {
+                Ok(Ok(ns)) => format!("lab {ns}"),
+                Ok(Err(e)) => format!("error {e:#}"),
+                Err(e) => format!("error {e}"),
+            }
+        }
+        None => {
+            let identity = nic_id.rsplit('/').next().unwrap_or(&nic_id).to_string();
+            // `name:@` (empty password): Python's requests drops a user name without a password.
+            let url = proxy_url.replacen("http://", &format!("http://{identity}:@"), 1);
+            let dns = app.dns_for_view(&nic_id).map(|a| a.to_string()).unwrap_or_else(|| "-".into());
+            format!("portable {url} {dns}")
+        }
+    }
+}
+
+/// Sends one request to a running instance; `None` when no instance listens on this data directory.
+pub fn request(dir: &Path, line: &str) -> Option<std::io::Result<String>> {
+    use std::io::{BufRead, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(dir.join(SOCKET_FILE)).ok()?;
+    let mut run = || -> std::io::Result<String> {
+        stream.write_all(format!("{line}\n").as_bytes())?;
+        let mut reply = String::new();
+        std::io::BufReader::new(&stream).read_line(&mut reply)?;
+        Ok(reply.trim().to_string())
+    };
+    Some(run())
+}
+
+/// `doctor {"vault":..,"from":..|null,"principal":..|null}` or `doctor {"matrix":true}`: replies
+/// `ok <json>` (the report or the matrix).
+fn doctor(app: &Arc<App>, args: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Args {
+        vault: Option<String>,
+        from: Option<String>,
+        principal: Option<String>,
+        #[serde(default)]
+        matrix: bool,
+    }
+    let Ok(a) = serde_json::from_str::<Args>(args) else { return "error malformed doctor request".into() };
+    app.engine.read(|s| {
+        if a.matrix {
+            return format!(
+                "ok {}",
+                serde_json::to_string(&vaultlink_core::doctor::matrix(s, app.public_address)).unwrap_or_default()
+            );
+        }
+        let origin = match netctx::locate(s, a.from.as_deref(), app.public_address) {
+            Ok(o) => o,
+            Err(e) => return format!("error {e}"),
+        };
+        let principal = match a.principal.as_deref() {
+            None => None,
+            Some(p) => match vaultlink_core::identity::principal(s, p) {
+                Some(p) => {
+                    Some(vaultlink_core::Caller { tenant_id: p.tenant_id, object_id: p.object_id, app_id: p.app_id })
+                }
+                None => return format!("error no principal {p} in the tenant"),
+            },
+        };
+        match vaultlink_core::doctor::diagnose(s, a.vault.as_deref().unwrap_or_default(), &origin, principal.as_ref()) {
+            Some(r) => format!("ok {}", serde_json::to_string(&r).unwrap_or_default()),
+            None => format!("error no vault named {}", a.vault.unwrap_or_default()),
+        }
+    })
+}

@@ -1,0 +1,254 @@
+"""Private Link for real (issue 4): the seed's "Validate that the private link connection works" and
+its troubleshooting guide, with unmodified nslookup, dig and az inside lab namespaces (root), and
+the portable path (proxy identity + per-VNet DNS) outside them.
+
+Lab tests need root and iproute2; they fail loudly when either is missing, never skip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+from conftest import SUBSCRIPTION_ID, Vaultlink
+
+RG = "rg-pl"
+VAULT = "kvlab1"
+HOST = f"{VAULT}.vault.azure.net"
+ZONE = "privatelink.vaultcore.azure.net"
+VAULT_ID = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/{VAULT}"
+
+
+def _require_lab_prerequisites() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("lab mode tests need root (network namespaces); run them as root", pytrace=False)
+    for tool in ("ip", "nslookup", "dig"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"lab mode tests need `{tool}` (apt-get install iproute2 dnsutils)", pytrace=False)
+
+
+def lab_namespaces() -> set[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    return {line.split()[0] for line in out.splitlines() if line.startswith("vl-")}
+
+
+def exec_at(vl: Vaultlink, nic: str, *command: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [str(vl.binary), "exec", "--data-dir", str(vl.data_dir), "--nic", nic, "--", *command],
+        capture_output=True, text=True, env=vl.env, timeout=timeout, stdin=subprocess.DEVNULL,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"vaultlink exec --nic {nic} -- {' '.join(command)}\nrc={proc.returncode}\n"
+                             f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}")
+    return proc
+
+
+def az_inside(vl: Vaultlink, nic: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    from conftest import az_command
+    return exec_at(vl, nic, *az_command(), *args, "-o", "json", check=check)
+
+
+def query(server: tuple[str, int], name: str, rtype: str = "A") -> dns.message.Message:
+    q = dns.message.make_query(name, rtype)
+    return dns.query.udp(q, server[0], port=server[1], timeout=5)
+
+
+def answer_chain(msg: dns.message.Message) -> list[tuple[str, str]]:
+    out = []
+    for rrset in msg.answer:
+        for rr in rrset:
+            out.append((rrset.name.to_text(), rr.to_text()))
+    return out
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory):
+    _require_lab_prerequisites()
+    before = lab_namespaces()
+    vl = Vaultlink(tmp_path_factory.mktemp("private_link"), extra_args=("--lab",))
+    vl.start()
+    try:
+        vl.login_sp()
+        vl.register_providers()
+        vl.az("group", "create", "-n", RG, "-l", "westeurope")
+        vl.az("keyvault", "create", "-n", VAULT, "-g", RG, "-l", "westeurope")
+        vl.az("keyvault", "secret", "set", "--vault-name", VAULT, "-n", "s1", "--value", "from-the-lab")
+        vl.az("keyvault", "update", "-n", VAULT, "-g", RG, "--default-action", "deny")
+        vl.az("network", "vnet", "create", "-g", RG, "-n", "vnet1", "--location", "westeurope",
+              "--address-prefixes", "10.0.0.0/16")
+        vl.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnet1", "--name", "snet1",
+              "--address-prefixes", "10.0.0.0/24")
+        vl.az("network", "private-dns", "zone", "create", "-g", RG, "-n", ZONE)
+        vl.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "vnet1",
+              "--zone-name", ZONE, "--name", "link1", "--registration-enabled", "false")
+        vl.az("network", "private-endpoint", "create", "-g", RG, "--vnet-name", "vnet1", "--subnet", "snet1",
+              "--name", "pe1", "--private-connection-resource-id", VAULT_ID, "--group-ids", "vault",
+              "--connection-name", "conn1", "--location", "westeurope")
+        nic_id = vl.az("network", "private-endpoint", "show", "-g", RG, "-n", "pe1")["networkInterfaces"][0]["id"]
+        pe_ip = vl.az("network", "nic", "show", "--ids", nic_id)["ipConfigurations"][0]["privateIPAddress"]
+        vl.az("network", "private-dns", "record-set", "a", "add-record", "-g", RG, "-z", ZONE, "-n", VAULT, "-a", pe_ip)
+        client = vl.az("network", "nic", "create", "-g", RG, "-n", "client1", "--vnet-name", "vnet1", "--subnet", "snet1")
+        vl.pe_ip = pe_ip  # type: ignore[attr-defined]
+        vl.client_ip = client["NewNIC"]["ipConfigurations"][0]["privateIPAddress"]  # type: ignore[attr-defined]
+        yield vl
+    finally:
+        vl.close()
+        leftover = lab_namespaces() - before
+        assert not leftover, f"lab namespaces left behind after shutdown: {leftover}"
+
+
+def test_client_nic_gets_the_next_address(lab: Vaultlink) -> None:
+    assert lab.pe_ip == "10.0.0.4"  # type: ignore[attr-defined]
+    assert lab.client_ip == "10.0.0.5"  # type: ignore[attr-defined]
+
+
+def test_nslookup_inside_shows_the_privatelink_alias_and_the_private_address(lab: Vaultlink) -> None:
+    out = exec_at(lab, "client1", "nslookup", HOST).stdout
+    assert f"{VAULT}.privatelink.vaultcore.azure.net" in out, out
+    assert re.search(r"Address:\s*10\.0\.0\.4\b", out), out
+    assert "168.63.129.16" in out, out  # the server nslookup used is Azure DNS
+
+
+def test_the_internet_sees_the_public_chain(lab: Vaultlink) -> None:
+    assert lab.dns_addr is not None
+    msg = query(lab.dns_addr, HOST)
+    chain = answer_chain(msg)
+    names = [n for n, _ in chain]
+    assert names[0] == f"{HOST}."
+    assert f"{VAULT}.privatelink.vaultcore.azure.net." in names, chain
+    assert any("data-prod-" in data for _, data in chain), chain
+    a = [data for _, data in chain if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", data)]
+    assert a and not a[-1].startswith("10."), chain
+
+
+def test_inside_reads_through_the_endpoint_while_the_internet_is_refused(lab: Vaultlink) -> None:
+    inside = az_inside(lab, "client1", "keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1")
+    assert '"value": "from-the-lab"' in inside.stdout
+    outside = lab.az_fail("keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1")
+    assert "ForbiddenByFirewall" in outside.stderr, outside.describe()
+
+
+def test_curl_inside_reaches_healthstatus_through_the_private_address(lab: Vaultlink) -> None:
+    out = exec_at(lab, "client1", "curl", "-sS", "-i", f"https://{HOST}/healthstatus").stdout
+    assert " 200" in out.splitlines()[0], out
+    assert "addr=10.0.0.5" in out, out
+
+
+def test_public_access_disabled_refuses_the_internet_only(lab: Vaultlink) -> None:
+    lab.az("keyvault", "update", "-n", VAULT, "-g", RG, "--public-network-access", "Disabled")
+    try:
+        outside = lab.az_fail("keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1")
+        assert "ForbiddenByConnection" in outside.stderr, outside.describe()
+        inside = az_inside(lab, "client1", "keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1")
+        assert '"value": "from-the-lab"' in inside.stdout
+    finally:
+        lab.az("keyvault", "update", "-n", VAULT, "-g", RG, "--public-network-access", "Enabled")
+
+
+def test_missing_a_record_gives_nxdomain_inside(lab: Vaultlink) -> None:
+    lab.az("network", "private-dns", "record-set", "a", "remove-record", "-g", RG, "-z", ZONE, "-n", VAULT,
+           "-a", lab.pe_ip, "--keep-empty-record-set", "false")  # type: ignore[attr-defined]
+    try:
+        out = exec_at(lab, "client1", "nslookup", HOST, check=False)
+        assert "NXDOMAIN" in out.stdout + out.stderr, out.stdout + out.stderr
+        dig = exec_at(lab, "client1", "dig", HOST).stdout
+        assert "status: NXDOMAIN" in dig and f"{VAULT}.privatelink.vaultcore.azure.net" in dig, dig
+        assert "azureprivatedns.net" in dig, dig  # the zone's SOA in AUTHORITY
+    finally:
+        lab.az("network", "private-dns", "record-set", "a", "add-record", "-g", RG, "-z", ZONE, "-n", VAULT,
+               "-a", lab.pe_ip)  # type: ignore[attr-defined]
+
+
+def test_wrong_a_record_sends_the_client_nowhere(lab: Vaultlink) -> None:
+    lab.az("network", "private-dns", "record-set", "a", "update", "-g", RG, "-z", ZONE, "-n", VAULT,
+           "--set", "aRecords[0].ipv4Address=10.0.0.99")
+    try:
+        out = exec_at(lab, "client1", "nslookup", HOST).stdout
+        assert "10.0.0.99" in out, out
+        curl = exec_at(lab, "client1", "curl", "-sS", "--max-time", "5", f"https://{HOST}/healthstatus", check=False)
+        assert curl.returncode != 0, curl.stdout
+    finally:
+        lab.az("network", "private-dns", "record-set", "a", "update", "-g", RG, "-z", ZONE, "-n", VAULT,
+               "--set", f"aRecords[0].ipv4Address={lab.pe_ip}")  # type: ignore[attr-defined]
+
+
+def test_unlinked_zone_resolves_to_the_public_address(lab: Vaultlink) -> None:
+    lab.az("network", "private-dns", "link", "vnet", "delete", "-g", RG, "-z", ZONE, "-n", "link1", "--yes")
+    try:
+        out = exec_at(lab, "client1", "dig", "+short", HOST).stdout.split()
+        assert out and not out[-1].startswith("10."), out
+        inside = az_inside(lab, "client1", "keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1", check=False)
+        assert inside.returncode != 0 and "ForbiddenByFirewall" in inside.stderr, inside.stderr
+    finally:
+        lab.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "vnet1",
+               "--zone-name", ZONE, "--name", "link1", "--registration-enabled", "false")
+
+
+def test_pending_endpoint_carries_no_traffic_until_approved(lab: Vaultlink) -> None:
+    lab.az("network", "private-endpoint", "create", "-g", RG, "--vnet-name", "vnet1", "--subnet", "snet1",
+           "--name", "pe2", "--private-connection-resource-id", VAULT_ID, "--group-ids", "vault",
+           "--connection-name", "conn2", "--location", "westeurope", "--manual-request")
+    nic_id = lab.az("network", "private-endpoint", "show", "-g", RG, "-n", "pe2")["networkInterfaces"][0]["id"]
+    pe2_ip = lab.az("network", "nic", "show", "--ids", nic_id)["ipConfigurations"][0]["privateIPAddress"]
+    lab.az("network", "private-dns", "record-set", "a", "update", "-g", RG, "-z", ZONE, "-n", VAULT,
+           "--set", f"aRecords[0].ipv4Address={pe2_ip}")
+    try:
+        pending = az_inside(lab, "client1", "keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1", check=False)
+        assert pending.returncode != 0, pending.stdout
+        conns = lab.az("keyvault", "show", "-n", VAULT, "-g", RG)["properties"]["privateEndpointConnections"]
+        name = next(c["id"].rsplit("/", 1)[1] for c in conns if c["id"].rsplit("/", 1)[1].startswith("pe2."))
+        lab.az("keyvault", "private-endpoint-connection", "approve", "--description", "ok", "-g", RG,
+               "--vault-name", VAULT, "-n", name)
+        ok = az_inside(lab, "client1", "keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1")
+        assert '"value": "from-the-lab"' in ok.stdout
+    finally:
+        lab.az("network", "private-dns", "record-set", "a", "update", "-g", RG, "-z", ZONE, "-n", VAULT,
+               "--set", f"aRecords[0].ipv4Address={lab.pe_ip}")  # type: ignore[attr-defined]
+
+
+def test_portable_exec_uses_the_nics_view_and_path(tmp_path: Path) -> None:
+    vl = Vaultlink(tmp_path)
+    vl.start()
+    try:
+        vl.login_sp()
+        vl.register_providers()
+        vl.az("group", "create", "-n", RG, "-l", "westeurope")
+        vl.az("keyvault", "create", "-n", "kvport1", "-g", RG, "-l", "westeurope")
+        vl.az("keyvault", "secret", "set", "--vault-name", "kvport1", "-n", "s1", "--value", "portable")
+        vl.az("keyvault", "update", "-n", "kvport1", "-g", RG, "--default-action", "deny")
+        vl.az("network", "vnet", "create", "-g", RG, "-n", "vnet1", "--address-prefixes", "10.1.0.0/16")
+        vl.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnet1", "--name", "snet1",
+              "--address-prefixes", "10.1.0.0/24")
+        vl.az("network", "private-dns", "zone", "create", "-g", RG, "-n", ZONE)
+        vl.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "vnet1",
+              "--zone-name", ZONE, "--name", "link1", "--registration-enabled", "false")
+        vault_id = VAULT_ID.replace(VAULT, "kvport1")
+        vl.az("network", "private-endpoint", "create", "-g", RG, "--vnet-name", "vnet1", "--subnet", "snet1",
+              "--name", "pe1", "--private-connection-resource-id", vault_id, "--group-ids", "vault",
+              "--connection-name", "c1")
+        vl.az("network", "private-endpoint", "dns-zone-group", "create", "-g", RG, "--endpoint-name", "pe1",
+              "--name", "default", "--private-dns-zone", ZONE, "--zone-name", "kv")
+        vl.az("network", "nic", "create", "-g", RG, "-n", "client1", "--vnet-name", "vnet1", "--subnet", "snet1")
+        script = ('python3 -c "import os,dns.resolver as r;res=r.Resolver(configure=False);'
+                  'res.nameservers=[os.environ[\'VAULTLINK_DNS_SERVER\']];res.port=int(os.environ[\'VAULTLINK_DNS_PORT\']);'
+                  'print(res.resolve(\'kvport1.vault.azure.net\',\'A\')[0])"')
+        from conftest import az_command
+        py = str(Path(az_command()[0]).parent / "python") if Path(az_command()[0]).name == "az" else "python3"
+        out = exec_at(vl, "client1", "sh", "-c", script.replace("python3", py)).stdout.strip()
+        assert out == "10.1.0.4", out
+        inside = exec_at(vl, "client1", *az_command(), "keyvault", "secret", "show", "--vault-name", "kvport1",
+                         "-n", "s1", "-o", "json").stdout
+        assert '"value": "portable"' in inside
+        outside = vl.az_fail("keyvault", "secret", "show", "--vault-name", "kvport1", "-n", "s1")
+        assert "ForbiddenByFirewall" in outside.stderr
+    finally:
+        vl.close()
