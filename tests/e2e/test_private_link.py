@@ -155,8 +155,7 @@ def test_public_access_disabled_refuses_the_internet_only(lab: Vaultlink) -> Non
 
 
 def test_missing_a_record_gives_nxdomain_inside(lab: Vaultlink) -> None:
-    lab.az("network", "private-dns", "record-set", "a", "remove-record", "-g", RG, "-z", ZONE, "-n", VAULT,
-           "-a", lab.pe_ip, "--keep-empty-record-set", "false")  # type: ignore[attr-defined]
+    lab.az("network", "private-dns", "record-set", "a", "delete", "-g", RG, "-z", ZONE, "-n", VAULT, "--yes")
     try:
         out = exec_at(lab, "client1", "nslookup", HOST, check=False)
         assert "NXDOMAIN" in out.stdout + out.stderr, out.stdout + out.stderr

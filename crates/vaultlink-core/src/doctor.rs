@@ -177,7 +177,10 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                         }
                     ),
                     evidence: zones.iter().map(|z| z.id.clone()).collect(),
-                    fix: Some(format!("az network private-dns zone create --resource-group {rg} --name {VAULT_ZONE}")),
+                    fix: Some(format!(
+                        "az network private-dns zone create --resource-group {rg} --name {VAULT_ZONE} && az network private-dns link vnet create --resource-group {rg} --zone-name {VAULT_ZONE} --name link-{} --virtual-network {} --registration-enabled false && az network private-dns record-set a add-record --resource-group {rg} --zone-name {VAULT_ZONE} --record-set-name {} --ipv4-address {pe_ip}",
+                        cv.name, cv.id, vault.name
+                    )),
                 });
             } else {
                 let linked: Vec<&&PrivateDnsZone> = exact
@@ -263,7 +266,10 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                     ("public".into(), true, format!("public network, allowed by {rule}"))
                 }
                 Err(d) => {
-                    findings.push(firewall_finding(&vault, &rg, ctx, &d));
+                    // When the private side is broken, the firewall's refusal is a symptom, not the cause.
+                    if findings.is_empty() {
+                        findings.push(firewall_finding(&vault, &rg, ctx, &d));
+                    }
                     (if ctx.private_endpoint.is_some() { "private-endpoint" } else { "public" }.into(), false, d.reason)
                 }
             }
@@ -359,4 +365,112 @@ pub fn matrix(state: &State, internet: std::net::Ipv4Addr) -> Vec<MatrixRow> {
         }
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::testing::{developer, vault, world};
+    use crate::{Engine, seed};
+
+    const SUB: &str = seed::SUBSCRIPTION_ID;
+
+    /// A healthy private-link setup: vault (firewall Deny), vnet1/snet1, approved endpoint pe1,
+    /// the zone linked to vnet1 with the vault's A record, and a client NIC.
+    fn healthy() -> Engine {
+        let e = world();
+        let v = vault(&e, "kv1", json!({"networkAcls": {"defaultAction": "Deny"}}));
+        let c = developer();
+        e.write(|s, b| -> crate::Result<()> {
+            network::put_vnet(s, b, &c, (SUB, "rg1", "vnet1"), json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}}))?;
+            Ok(())
+        })
+        .unwrap();
+        e.write(|s, b| network::put_subnet(s, b, &c, (SUB, "rg1", "vnet1", "snet1"), json!({"properties": {"addressPrefix": "10.0.0.0/24"}}))).unwrap();
+        let subnet = format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/snet1");
+        e.write(|s, b| {
+            network::put_endpoint(s, b, &c, (SUB, "rg1", "pe1"), json!({"location": "westeurope", "properties": {"subnet": {"id": subnet}, "privateLinkServiceConnections": [{"name": "c1", "properties": {"groupIds": ["vault"], "privateLinkServiceId": v.id}}]}}))
+        })
+        .unwrap();
+        e.write(|s, b| privatedns::put_zone(s, b, &c, (SUB, "rg1", VAULT_ZONE), json!({"location": "global"}), Default::default())).unwrap();
+        let vnet = format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1");
+        e.write(|s, b| privatedns::put_link(s, b, &c, (SUB, "rg1", VAULT_ZONE, "link1"), json!({"properties": {"virtualNetwork": {"id": vnet}}}), Default::default())).unwrap();
+        e.write(|s, b| privatedns::put_record_set(s, b, &c, (SUB, "rg1", VAULT_ZONE, "A", "kv1"), json!({"properties": {"ttl": 10, "aRecords": [{"ipv4Address": "10.0.0.4"}]}}), Default::default(), false)).unwrap();
+        e.write(|s, b| network::put_nic(s, b, &c, (SUB, "rg1", "client1"), json!({"location": "westeurope", "properties": {"ipConfigurations": [{"name": "ip1", "properties": {"subnet": {"id": subnet}}}]}}))).unwrap();
+        e
+    }
+
+    fn from_client(e: &Engine) -> Report {
+        e.read(|s| {
+            let o = netctx::locate(s, Some("client1"), "203.0.113.10".parse().unwrap()).unwrap();
+            diagnose(s, "kv1", &o, None).unwrap()
+        })
+    }
+
+    fn checks(r: &Report) -> Vec<&'static str> {
+        r.findings.iter().map(|f| f.check).collect()
+    }
+
+    #[test]
+    fn a_healthy_setup_reaches_the_vault_through_the_endpoint() {
+        let e = healthy();
+        let r = from_client(&e);
+        assert!(r.healthy(), "{r:#?}");
+        assert_eq!((r.path.as_str(), r.address.as_deref()), ("private-endpoint", Some("10.0.0.4")));
+        // From the internet the firewall refuses, and says which rule.
+        let r = e.read(|s| diagnose(s, "kv1", &Origin::Internet { public_address: "203.0.113.10".parse().unwrap() }, None).unwrap());
+        assert_eq!(checks(&r), vec!["firewall-denies"]);
+        assert!(r.findings[0].fix.as_deref().unwrap().contains("network-rule add"));
+    }
+
+    #[test]
+    fn each_broken_piece_is_named_alone_with_its_fix() {
+        let c = developer();
+        // A record missing.
+        let e = healthy();
+        e.write(|s, b| privatedns::delete_record_set(s, b, &c, (SUB, "rg1", VAULT_ZONE, "A", "kv1"), Default::default())).unwrap();
+        let r = from_client(&e);
+        assert_eq!(checks(&r), vec!["a-record-missing"], "{r:#?}");
+        assert!(r.dns.iter().any(|l| l.contains("NxDomain")), "{:?}", r.dns);
+        assert!(r.findings[0].fix.as_deref().unwrap().contains("--ipv4-address 10.0.0.4"));
+        // Wrong address.
+        let e = healthy();
+        e.write(|s, b| privatedns::put_record_set(s, b, &c, (SUB, "rg1", VAULT_ZONE, "A", "kv1"), json!({"properties": {"aRecords": [{"ipv4Address": "10.0.0.99"}]}}), Default::default(), false)).unwrap();
+        assert_eq!(checks(&from_client(&e)), vec!["a-record-wrong-address"]);
+        // Zone not linked.
+        let e = healthy();
+        e.write(|s, b| privatedns::delete_link(s, b, &c, (SUB, "rg1", VAULT_ZONE, "link1"), Default::default())).unwrap();
+        let r = from_client(&e);
+        assert_eq!(checks(&r), vec!["zone-not-linked"]);
+        assert_eq!(r.path, "public");
+        // Custom DNS on the VNet.
+        let e = healthy();
+        e.write(|s, b| network::put_vnet(s, b, &c, (SUB, "rg1", "vnet1"), json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}, "dhcpOptions": {"dnsServers": ["10.0.0.200"]}}}))).unwrap();
+        assert_eq!(checks(&from_client(&e)), vec!["custom-dns-bypasses-zones"]);
+    }
+
+    #[test]
+    fn a_pending_connection_is_named_with_the_approve_command() {
+        let e = healthy();
+        let c = developer();
+        let v = e.read(|s| keyvault::vault_by_name(s, "kv1").cloned()).unwrap();
+        let name = e.read(|s| connections::of_vault(s, &v.id))[0].name.clone();
+        // Put the connection back to a state that carries no traffic: reject it.
+        let spec = crate::wire::parse(json!({"properties": {"privateLinkServiceConnectionState": {"status": "Rejected"}}})).unwrap();
+        e.write(|s, b| connections::put(s, b, &c, (SUB, "rg1", "kv1"), &name, spec)).unwrap();
+        let r = from_client(&e);
+        assert!(!r.reachable);
+        assert_eq!(checks(&r), vec!["connection-rejected"], "{r:#?}");
+    }
+
+    #[test]
+    fn the_matrix_covers_every_caller_and_vault() {
+        let e = healthy();
+        let rows = e.read(|s| matrix(s, "203.0.113.10".parse().unwrap()));
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().any(|r| r.caller.contains("client1") && r.allowed && r.path == "private-endpoint"));
+        assert!(rows.iter().any(|r| r.caller.contains("internet") && !r.allowed));
+    }
 }

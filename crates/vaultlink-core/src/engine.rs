@@ -105,8 +105,13 @@ impl Batch {
 }
 
 /// Live state plus its durable store.
+///
+/// Writers are serialised by `writer`; each validates against the state, makes its batch durable
+/// *without* holding the state lock, and only then takes the state lock to apply it. Readers are
+/// therefore never blocked by a disk sync, and no writer can see a state that changes under it.
 pub struct Engine {
     state: RwLock<State>,
+    writer: std::sync::Mutex<()>,
     store: Store,
 }
 
@@ -125,7 +130,7 @@ impl Engine {
             }
             records.insert(key, stored.record);
         }
-        let engine = Self { state: RwLock::new(State { records }), store };
+        let engine = Self { state: RwLock::new(State { records }), writer: std::sync::Mutex::new(()), store };
         engine.write(|state, batch| -> Result<()> {
             crate::identity::seed(state, batch);
             crate::resources::seed(state, batch);
@@ -144,9 +149,12 @@ impl Engine {
     /// Runs an operation: `f` validates and fills a batch; the batch is made durable, then applied.
     /// The operation's error type is its layer's (ARM's `Error`, the data plane's `KvError`).
     pub fn write<R, E: From<Error>>(&self, f: impl FnOnce(&State, &mut Batch) -> Result<R, E>) -> Result<R, E> {
-        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut batch = Batch::default();
-        let out = f(&state, &mut batch)?;
+        let out = {
+            let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+            f(&state, &mut batch)?
+        };
         if batch.is_empty() {
             return Ok(out);
         }
@@ -162,7 +170,7 @@ impl Engine {
             });
         }
         self.store.apply(&ops).map_err(Error::from)?;
-        state.apply(batch.changes);
+        self.state.write().unwrap_or_else(|p| p.into_inner()).apply(batch.changes);
         Ok(out)
     }
 }

@@ -430,8 +430,19 @@ pub fn delete_vnet(state: &State, batch: &mut Batch, caller: &Caller, key: (&str
     for s in subnets_of(state, &v.id) {
         ensure_subnet_unused(state, &s)?;
     }
-    batch.delete_tree(state, &v.id);
+    vnet_teardown(state, batch, &v.id);
     Ok(true)
+}
+
+/// A VNet goes with its subnets and peerings, and the private DNS links that point at it are
+/// cleared (as Azure clears them).
+pub(crate) fn vnet_teardown(state: &State, batch: &mut Batch, vnet_id: &str) {
+    let links: Vec<String> =
+        crate::privatedns::all_links(state).filter(|l| l.virtual_network_id.eq_ignore_ascii_case(vnet_id)).map(|l| l.id.clone()).collect();
+    for l in links {
+        batch.delete(&l);
+    }
+    batch.delete_tree(state, vnet_id);
 }
 
 /// PUT a subnet of an existing VNet. Returns (subnet, created).

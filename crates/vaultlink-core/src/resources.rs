@@ -316,6 +316,7 @@ pub fn delete_resource_group(state: &State, batch: &mut Batch, caller: &Caller, 
         .filter_map(|(_, r)| match r {
             Record::Vault(v) => Some(v.id.clone()),
             Record::PrivateEndpoint(p) => Some(p.id.clone()),
+            Record::VirtualNetwork(v) => Some(v.id.clone()),
             _ => None,
         })
         .collect();
@@ -325,6 +326,7 @@ pub fn delete_resource_group(state: &State, batch: &mut Batch, caller: &Caller, 
         match state.get(&id) {
             Some(Record::PrivateEndpoint(pe)) => crate::network::endpoint_teardown(state, batch, pe),
             Some(Record::Vault(v)) => crate::keyvault::soft_delete(state, batch, v)?,
+            Some(Record::VirtualNetwork(v)) => crate::network::vnet_teardown(state, batch, &v.id),
             _ => {}
         }
     }

@@ -54,9 +54,9 @@ pub struct ZoneConfigPropertiesSpec {
 }
 
 /// The record name an endpoint registers in a zone: the bare vault name.
-fn record_name(state: &State, pe: &PrivateEndpoint) -> Option<String> {
+fn record_name(pe: &PrivateEndpoint) -> Option<String> {
     let target = &pe.connections.first()?.private_link_service_id;
-    Some(target.rsplit('/').next()?.to_ascii_lowercase()).filter(|_| state.get(target).is_some() || !target.is_empty())
+    Some(target.rsplit('/').next()?.to_ascii_lowercase())
 }
 
 pub fn put(
@@ -90,7 +90,7 @@ pub fn put(
     if let Some(old) = &existing {
         remove_records(state, batch, old);
     }
-    let rname = record_name(state, &pe).unwrap_or_default();
+    let rname = record_name(&pe).unwrap_or_default();
     let mut out = Vec::new();
     for (i, c) in configs.into_iter().enumerate() {
         let zone_id = c

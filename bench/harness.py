@@ -1,0 +1,1167 @@
+#!/usr/bin/env python3
+"""vaultlink's benchmark harness (issue 8). Run it through `bench/run` (full) or `bench/smoke`.
+
+Every benchmark measures vaultlink and its baseline in the same run, on the same machine, with the
+same load tool and settings, and prints one `RATIO` line per comparison:
+
+    RATIO <id>: vaultlink <value> <unit> | <baseline> <value> <unit> | ratio <r> | target <t>: met|MISSED
+
+Python standard library only (no requests), so it runs under any python3 >= 3.9. Load comes from
+wrk (HTTP) and dnsperf (DNS); baselines are vaultlink-bench-ceiling (crates/), moto in server mode
+(a venv made by bench/run), nsd and unbound (Debian packages). Every process it starts is stopped
+by the pid it started, on exit or on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import http.client
+import json
+import os
+import platform
+import queue
+import re
+import shutil
+import signal
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any, Callable
+
+HERE = Path(__file__).resolve().parent
+LUA = HERE / "lua"
+
+# Seeded identities (README: "Seeded identities").
+TENANT = "8d3a7e52-6c1f-4b0e-9a57-2f4c8e1b6d90"
+SUBSCRIPTION = "4f1b2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+CLIENT_ID = "a9b8c7d6-e5f4-4321-9abc-def012345678"
+CLIENT_SECRET = "vaultlink-dev-secret"
+VAULT_SCOPE = "https://vault.azure.net/.default"
+ARM_SCOPE = "https://management.core.windows.net//.default"
+ARM_API = "2021-04-01"
+KV_ARM_API = "2023-07-01"
+DP_API = "7.4"
+REGION = "westeurope"
+RG = "rg-bench"
+SECRET_VALUE = "s" * 64  # the value every read benchmark reads (64 bytes, as a connection string)
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "full": {
+        "read_secs": 10, "read_conns": 64, "write_secs": 10, "write_conns": 16, "dns_secs": 10,
+        "dns_names": 1000, "scale_steps": [1, 10, 100, 1000], "scale_secs": 10, "scale_dns_secs": 5,
+        "startup_runs": 10, "gen_vaults": 1000, "gen_secrets": 100_000, "gen_fallback": (100, 10_000),
+        "gen_budget_secs": 300, "wrk_threads": 2,
+    },
+    "smoke": {
+        "read_secs": 1, "read_conns": 8, "write_secs": 1, "write_conns": 4, "dns_secs": 1,
+        "dns_names": 10, "scale_steps": [1, 10], "scale_secs": 1, "scale_dns_secs": 1,
+        "startup_runs": 2, "gen_vaults": 5, "gen_secrets": 50, "gen_fallback": (5, 50),
+        "gen_budget_secs": 60, "wrk_threads": 2,
+    },
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+class Report:
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.notes: list[str] = []
+        self.failures: list[str] = []
+
+    def ratio(self, ident: str, what: str, vl: float | None, vl_unit: str, base_name: str,
+              base: float | None, base_unit: str, *, target: str = "",
+              met: Callable[[float], bool] | None = None, ratio: float | None = None,
+              fmt: str = "{:,.0f}") -> None:
+        """One comparison: vaultlink's figure, the baseline's, their ratio (vaultlink / baseline
+        unless `ratio` is given) and whether `met(ratio)` holds."""
+        if ratio is None and vl is not None and base not in (None, 0):
+            ratio = vl / base
+        verdict = ""
+        if met is not None and ratio is not None:
+            verdict = "met" if met(ratio) else "MISSED"
+        row = {"id": ident, "what": what, "vaultlink": vl, "vaultlink_unit": vl_unit,
+               "baseline": base_name, "baseline_value": base, "baseline_unit": base_unit,
+               "ratio": ratio, "target": target, "verdict": verdict}
+        self.rows.append(row)
+        v = "n/a" if vl is None else fmt.format(vl)
+        b = "n/a" if base is None else fmt.format(base)
+        r = "n/a" if ratio is None else f"{ratio:.3g}"
+        t = f" | target {target}: {verdict}" if target else ""
+        print(f"RATIO {ident}: vaultlink {v} {vl_unit} | {base_name} {b} {base_unit} | ratio {r}{t}",
+              flush=True)
+
+    def note(self, msg: str) -> None:
+        self.notes.append(msg)
+        print(f"NOTE {msg}", flush=True)
+
+    def fail(self, msg: str) -> None:
+        self.failures.append(msg)
+        print(f"FAIL {msg}", flush=True)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes (every one we start is stopped by its own pid)
+
+_procs: list["Proc"] = []
+
+
+class Proc:
+    """A child process whose stdout is read line by line in a thread."""
+
+    def __init__(self, argv: list[str], *, log_path: Path, env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> None:
+        self.argv = argv
+        self.lines: "queue.Queue[str | None]" = queue.Queue()
+        self.all_lines: list[str] = []
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self.started = time.perf_counter()
+        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL,
+                                  env=env, cwd=cwd, start_new_session=True)
+        _procs.append(self)
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.p.stdout is not None
+        for raw in self.p.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            self.all_lines.append(line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_line(self, pred: Callable[[str], bool], timeout: float) -> tuple[str, float]:
+        """Waits for a stdout line matching `pred`; returns it and the seconds since launch."""
+        deadline = time.perf_counter() + timeout
+        while True:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise RuntimeError(f"{self.argv[0]}: no expected line within {timeout}s; log {self.log_path}")
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise RuntimeError(f"{self.argv[0]} exited ({self.p.wait()}) early; log {self.log_path}:\n"
+                                   + tail(self.log_path))
+            if pred(line):
+                return line, time.perf_counter() - self.started
+
+    @property
+    def pid(self) -> int:
+        return self.p.pid
+
+    def rss_kib(self) -> int:
+        return rss_kib(self.p.pid)
+
+    def stop(self) -> None:
+        if self.p.poll() is None:
+            try:
+                self.p.send_signal(signal.SIGTERM)
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        if self in _procs:
+            _procs.remove(self)
+        self._log.close()
+
+
+def stop_all() -> None:
+    for p in list(_procs):
+        try:
+            p.stop()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
+
+
+def tail(path: Path, n: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of a process, KiB (plus its children's, for servers that fork workers)."""
+    total = 0
+    for p in [pid] + children(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    try:
+        for t in Path(f"/proc/{pid}/task").iterdir():
+            kids = (t / "children").read_text().split()
+            for k in kids:
+                out.append(int(k))
+                out.extend(children(int(k)))
+    except OSError:
+        pass
+    return out
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of a process, in clock ticks."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ---------------------------------------------------------------------------------------------
+# vaultlink
+
+
+class Vaultlink:
+    def __init__(self, binary: Path, data_dir: Path, work: Path, *, in_memory: bool, throttle: bool = False,
+                 name: str = "vaultlink") -> None:
+        self.data_dir = data_dir
+        argv = [str(binary), "serve", "--data-dir", str(data_dir), "--proxy-listen", "127.0.0.1:0",
+                "--https-listen", "127.0.0.1:0", "--identity-listen", "127.0.0.1:0", "--dns-listen",
+                "127.0.0.1:0"]
+        if not throttle:
+            argv.append("--no-throttle")
+        if in_memory:
+            argv.append("--in-memory")
+        env = dict(os.environ)
+        env.setdefault("VAULTLINK_LOG", "warn")
+        self.proc = Proc(argv, log_path=work / f"{name}.log", env=env)
+        urls: dict[str, str] = {}
+
+        def seen(line: str) -> bool:
+            parts = line.split(None, 1)
+            if len(parts) == 2:
+                urls[parts[0]] = parts[1].strip()
+            return line.strip() == "vaultlink ready"
+
+        _, self.ready_secs = self.proc.wait_line(seen, timeout=120)
+        https = urllib.parse.urlsplit(urls["https"])
+        self.https_port = https.port
+        host, port = urls["dns"].rsplit(":", 1)
+        self.dns = (host, int(port))
+        self._tokens: dict[str, str] = {}
+        self._local = threading.local()
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+    # -- HTTP on the direct listener (Host header decides the surface) ------------------------
+    def conn(self) -> http.client.HTTPSConnection:
+        c = getattr(self._local, "conn", None)
+        if c is None:
+            c = https_conn("127.0.0.1", self.https_port)
+            self._local.conn = c
+        return c
+
+    def request(self, method: str, path: str, *, host: str | None = None, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        h = {"Host": host or f"127.0.0.1:{self.https_port}"}
+        h.update(headers or {})
+        if body is not None:
+            h.setdefault("Content-Type", "application/json")
+        for attempt in range(3):
+            try:
+                c = self.conn()
+                c.request(method, path, body=body, headers=h)
+                r = c.getresponse()
+                return r.status, r.read()
+            except (http.client.HTTPException, OSError):
+                self._local.conn = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def token(self, scope: str) -> str:
+        if scope not in self._tokens:
+            form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": CLIENT_ID,
+                                           "client_secret": CLIENT_SECRET, "scope": scope}).encode()
+            st, body = self.request("POST", f"/{TENANT}/oauth2/v2.0/token", body=form,
+                                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+            if st != 200:
+                raise RuntimeError(f"token endpoint answered {st}: {body[:300]!r}")
+            self._tokens[scope] = json.loads(body)["access_token"]
+        return self._tokens[scope]
+
+    def arm(self, method: str, path: str, api: str, body: Any = None) -> Any:
+        sep = "&" if "?" in path else "?"
+        st, out = self.request(method, f"{path}{sep}api-version={api}",
+                               body=None if body is None else json.dumps(body).encode(),
+                               headers={"Authorization": f"Bearer {self.token(ARM_SCOPE)}"})
+        if st >= 300:
+            raise RuntimeError(f"ARM {method} {path}: {st} {out[:400]!r}")
+        return json.loads(out) if out else None
+
+    def kv(self, method: str, vault: str, path: str, body: Any = None) -> tuple[int, bytes]:
+        sep = "&" if "?" in path else "?"
+        return self.request(method, f"{path}{sep}api-version={DP_API}", host=f"{vault}.vault.azure.net",
+                            body=None if body is None else json.dumps(body).encode(),
+                            headers={"Authorization": f"Bearer {self.token(VAULT_SCOPE)}"})
+
+    def prepare_rg(self) -> None:
+        sub = f"/subscriptions/{SUBSCRIPTION}"
+        self.arm("POST", f"{sub}/providers/Microsoft.KeyVault/register", ARM_API)
+        self.arm("PUT", f"{sub}/resourcegroups/{RG}", ARM_API, {"location": REGION})
+
+    def create_vault(self, name: str) -> None:
+        self.arm("PUT", f"/subscriptions/{SUBSCRIPTION}/resourcegroups/{RG}/providers/Microsoft.KeyVault/vaults/{name}",
+                 KV_ARM_API, {"location": REGION, "properties": {
+                     "tenantId": TENANT, "sku": {"family": "A", "name": "standard"},
+                     "enableRbacAuthorization": True}})
+
+    def set_secret(self, vault: str, name: str, value: str) -> bytes:
+        st, out = self.kv("PUT", vault, f"/secrets/{name}", {"value": value})
+        if st != 200:
+            raise RuntimeError(f"PUT secret {vault}/{name}: {st} {out[:300]!r}")
+        return out
+
+    def create_vaults(self, prefix: str, start: int, end: int, *, secret: bool = True, workers: int = 8) -> None:
+        """Vaults prefix<start> .. prefix<end-1>, each with secret s1, in parallel."""
+        errors: list[BaseException] = []
+        idx = iter(range(start, end))
+        lock = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with lock:
+                    i = next(idx, None)
+                if i is None or errors:
+                    return
+                try:
+                    self.create_vault(f"{prefix}{i}")
+                    if secret:
+                        self.set_secret(f"{prefix}{i}", "s1", SECRET_VALUE)
+                except BaseException as e:  # noqa: BLE001 - reported below
+                    errors.append(e)
+                    return
+
+        threads = [threading.Thread(target=work) for _ in range(workers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+
+
+def https_conn(host: str, port: int) -> http.client.HTTPSConnection:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return http.client.HTTPSConnection(host, port, context=ctx, timeout=60)
+
+
+# ---------------------------------------------------------------------------------------------
+# Load tools
+
+
+def lua_script(work: Path, name: str) -> Path:
+    out = work / f"{name}.lua"
+    out.write_text((LUA / f"{name}.lua").read_text() + "\n" + (LUA / "common.lua").read_text())
+    return out
+
+
+def wrk(work: Path, url: str, *, script: str, conns: int, threads: int, secs: float,
+        headers: list[str] | None = None, env: dict[str, str] | None = None,
+        sample_pid: int | None = None) -> dict[str, Any]:
+    """Runs wrk; returns its summary (requests, rps, p50/p99 in ms, errors) from WRKJSON."""
+    argv = ["wrk", f"-t{min(threads, conns)}", f"-c{conns}", f"-d{max(1, round(secs))}s", "--latency",
+            "--timeout", "10s", "-s", str(lua_script(work, script))]
+    for h in headers or []:
+        argv += ["-H", h]
+    argv.append(url)
+    e = dict(os.environ)
+    e.update(env or {})
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while sample_pid and not stop.wait(0.25):
+            peak[0] = max(peak[0], rss_kib(sample_pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    cpu0 = cpu_ticks(sample_pid) if sample_pid else 0
+    out = subprocess.run(argv, capture_output=True, text=True, env=e, timeout=secs + 120)
+    stop.set()
+    sampler.join()
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
+    if out.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({out.returncode}): {' '.join(argv)}\n{out.stdout}\n{out.stderr}")
+    r = json.loads(line[len("WRKJSON "):])
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    for k in ("p50", "p90", "p99", "mean", "max"):
+        r[f"{k}_ms"] = r[f"{k}_us"] / 1000
+    r["errors"] = r["connect_errors"] + r["read_errors"] + r["write_errors"] + r["status_errors"] + r["timeouts"]
+    r["peak_rss_kib"] = peak[0]
+    if sample_pid:
+        r["server_cpu_secs"] = (cpu_ticks(sample_pid) - cpu0) / os.sysconf("SC_CLK_TCK")
+    r["raw"] = out.stdout
+    return r
+
+
+def check_wrk(report: Report, what: str, r: dict[str, Any]) -> None:
+    """A benchmark whose requests failed measures nothing: record it."""
+    if r["requests"] == 0:
+        report.fail(f"{what}: no request completed")
+    elif r["status_errors"] or r["errors"] > max(2, r["requests"] // 1000):
+        report.fail(f"{what}: {r['status_errors']} non-2xx answers, {r['errors']} errors in {r['requests']} requests")
+
+
+def dnsperf(server: tuple[str, int], queries: Path, secs: float, work: Path) -> dict[str, Any]:
+    argv = ["dnsperf", "-s", server[0], "-p", str(server[1]), "-d", str(queries), "-l", str(max(1, round(secs))),
+            "-c", "1", "-T", "1", "-q", "500", "-t", "2"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=secs + 60)
+    (work / "dnsperf.log").open("a").write(" ".join(argv) + "\n" + out.stdout + out.stderr + "\n")
+    txt = out.stdout
+    m = re.search(r"Queries per second:\s+([\d.]+)", txt)
+    sent = re.search(r"Queries sent:\s+(\d+)", txt)
+    done = re.search(r"Queries completed:\s+(\d+)", txt)
+    lost = re.search(r"Queries lost:\s+(\d+)", txt)
+    codes = re.search(r"Response codes:\s+(.*)", txt)
+    lat = re.search(r"Average Latency \(s\):\s+([\d.]+)", txt)
+    if out.returncode != 0 or not m:
+        raise RuntimeError(f"dnsperf failed ({out.returncode}): {' '.join(argv)}\n{txt}\n{out.stderr}")
+    return {"qps": float(m.group(1)), "sent": int(sent.group(1)) if sent else 0,
+            "completed": int(done.group(1)) if done else 0, "lost": int(lost.group(1)) if lost else 0,
+            "codes": codes.group(1).strip() if codes else "", "avg_latency_ms": float(lat.group(1)) * 1000 if lat else 0}
+
+
+def check_dns(report: Report, what: str, r: dict[str, Any]) -> None:
+    if not r["completed"]:
+        report.fail(f"{what}: no query answered")
+    elif not r["codes"].startswith("NOERROR") or "," in r["codes"]:
+        report.fail(f"{what}: answers were not all NOERROR ({r['codes']})")
+
+
+def have(tool: str) -> bool:
+    return shutil.which(tool) is not None
+
+
+def find_sbin(tool: str) -> str | None:
+    return shutil.which(tool) or next((p for p in (f"/usr/sbin/{tool}", f"/sbin/{tool}") if os.access(p, os.X_OK)), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Baselines
+
+
+class Ceiling:
+    def __init__(self, binary: Path, body: bytes, work: Path) -> None:
+        body_file = work / "ceiling-body.json"
+        body_file.write_bytes(body)
+        self.proc = Proc([str(binary), "--listen", "127.0.0.1:0", "--body-file", str(body_file)],
+                         log_path=work / "ceiling.log")
+        line, self.ready_secs = self.proc.wait_line(lambda ln: ln.startswith("https "), timeout=30)
+        self.url = line.split()[1]
+        self.proc.wait_line(lambda ln: ln == "ready", timeout=30)
+
+
+class Moto:
+    def __init__(self, moto_server: str, work: Path) -> None:
+        self.port = free_port()
+        self.proc = Proc([moto_server, "-H", "127.0.0.1", "-p", str(self.port)], log_path=work / "moto.log")
+        # Ready = answers HTTP (moto prints its banner on stderr, not stdout).
+        deadline = time.perf_counter() + 60
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                c.request("GET", "/moto-api/")
+                c.getresponse().read()
+                break
+            except OSError:
+                if self.proc.p.poll() is not None or time.perf_counter() > deadline:
+                    raise RuntimeError("moto did not start:\n" + tail(self.proc.log_path)) from None
+                time.sleep(0.01)
+        self.ready_secs = time.perf_counter() - self.proc.started
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def call(self, target: str, body: dict[str, Any]) -> dict[str, Any]:
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        c.request("POST", "/", body=json.dumps(body), headers={
+            "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"secretsmanager.{target}",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/secretsmanager/aws4_request, "
+                             "SignedHeaders=host, Signature=00"})
+        r = c.getresponse()
+        out = r.read()
+        if r.status != 200:
+            raise RuntimeError(f"moto {target}: {r.status} {out[:300]!r}")
+        return json.loads(out)
+
+
+def dig_answers(server: tuple[str, int], names: list[str], work: Path) -> list[str]:
+    """Every answer RR (dig +noall +answer) for `names`, type A, in one dig process."""
+    qf = work / "dig-names.txt"
+    qf.write_text("".join(f"{n} A\n" for n in names))
+    out = subprocess.run(["dig", "@" + server[0], "-p", str(server[1]), "+noall", "+answer", "+norec", "+nocookie",
+                          "+time=2", "+tries=2", "-f", str(qf)], capture_output=True, text=True, timeout=300)
+    return [ln for ln in out.stdout.splitlines() if ln and not ln.startswith(";")]
+
+
+def zones_from_answers(rrs: list[str]) -> dict[str, list[str]]:
+    """Groups answer RRs into zones: the two public zones vaultlink plays, else the name's last
+    three labels."""
+    zones: dict[str, set[str]] = {}
+    for rr in rrs:
+        f = rr.split()
+        name = f[0].lower()
+        zone = next((z for z in ("vault.azure.net.", "vaultcore.azure.net.") if name.endswith("." + z)),
+                    ".".join(name.rstrip(".").split(".")[-3:]) + ".")
+        zones.setdefault(zone, set()).add(" ".join([name] + f[1:]))
+    return {z: sorted(v) for z, v in zones.items()}
+
+
+def write_zone_files(zones: dict[str, list[str]], d: Path) -> dict[str, Path]:
+    files = {}
+    for zone, rrs in zones.items():
+        p = d / f"{zone.rstrip('.')}.zone"
+        p.write_text(
+            f"$ORIGIN {zone}\n$TTL 300\n"
+            f"@ 3600 IN SOA ns1-01.azure-dns.com. azuredns-hostmaster.microsoft.com. 1 3600 300 2419200 300\n"
+            f"@ 3600 IN NS ns1-01.azure-dns.com.\n" + "\n".join(rrs) + "\n")
+        files[zone] = p
+    return files
+
+
+class Nsd:
+    def __init__(self, zones: dict[str, Path], work: Path) -> None:
+        d = work / "nsd"
+        d.mkdir(exist_ok=True)
+        self.port = free_port()
+        conf = d / "nsd.conf"
+        zone_cfg = "".join(f"zone:\n    name: \"{z}\"\n    zonefile: \"{p}\"\n" for z, p in zones.items())
+        conf.write_text(f"""server:
+    ip-address: 127.0.0.1@{self.port}
+    port: {self.port}
+    server-count: 1
+    username: ""
+    chroot: ""
+    zonesdir: "{d}"
+    database: ""
+    pidfile: "{d}/nsd.pid"
+    xfrdfile: "{d}/xfrd.state"
+    zonelistfile: "{d}/zone.list"
+    verbosity: 0
+    hide-version: yes
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
+remote-control:
+    control-enable: no
+{zone_cfg}""")
+        self.proc = Proc([find_sbin("nsd") or "nsd", "-d", "-c", str(conf)], log_path=work / "nsd.log")
+        wait_udp_answer(("127.0.0.1", self.port), next(iter(zones)), self.proc)
+        self.addr = ("127.0.0.1", self.port)
+
+
+class Unbound:
+    def __init__(self, zones: dict[str, list[str]], work: Path) -> None:
+        d = work / "unbound"
+        d.mkdir(exist_ok=True)
+        self.port = free_port()
+        local = ""
+        for z, rrs in zones.items():
+            local += f'    local-zone: "{z}" static\n'
+            local += "".join(f'    local-data: "{rr}"\n' for rr in rrs)
+        conf = d / "unbound.conf"
+        conf.write_text(f"""server:
+    interface: 127.0.0.1@{self.port}
+    port: {self.port}
+    do-daemonize: no
+    use-syslog: no
+    logfile: ""
+    verbosity: 0
+    username: ""
+    chroot: ""
+    directory: "{d}"
+    pidfile: "{d}/unbound.pid"
+    num-threads: 1
+    access-control: 127.0.0.0/8 allow
+    do-ip6: no
+    ratelimit: 0
+    ip-ratelimit: 0
+    module-config: "iterator"
+    auto-trust-anchor-file: ""
+    trust-anchor-file: ""
+{local}remote-control:
+    control-enable: no
+""")
+        self.proc = Proc([find_sbin("unbound") or "unbound", "-d", "-c", str(conf)], log_path=work / "unbound.log")
+        wait_udp_answer(("127.0.0.1", self.port), next(iter(zones)), self.proc)
+        self.addr = ("127.0.0.1", self.port)
+
+
+def wait_udp_answer(addr: tuple[str, int], name: str, proc: Proc, timeout: float = 30) -> None:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if proc.p.poll() is not None:
+            raise RuntimeError(f"{proc.argv[0]} exited:\n" + tail(proc.log_path))
+        out = subprocess.run(["dig", "@" + addr[0], "-p", str(addr[1]), "+time=1", "+tries=1", name, "SOA"],
+                             capture_output=True, text=True)
+        if "status: NOERROR" in out.stdout:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{proc.argv[0]} did not answer on {addr}:\n" + tail(proc.log_path))
+
+
+# ---------------------------------------------------------------------------------------------
+# The benchmarks
+
+
+class Harness:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.cfg = PROFILES[args.profile]
+        self.report = Report()
+        self.bin = Path(args.vaultlink)
+        self.ceiling_bin = Path(args.ceiling)
+        self.work = Path(tempfile.mkdtemp(prefix="vaultlink-bench-", dir=args.work_root))
+        self.results: dict[str, Any] = {"profile": args.profile, "machine": machine()}
+        self.vl_dirs = 0
+
+    def data_dir(self) -> Path:
+        self.vl_dirs += 1
+        return self.work / f"data{self.vl_dirs}"
+
+    def vaultlink(self, *, in_memory: bool, data_dir: Path | None = None, name: str = "vaultlink") -> Vaultlink:
+        return Vaultlink(self.bin, data_dir or self.data_dir(), self.work, in_memory=in_memory, name=name)
+
+    def enabled(self, name: str) -> bool:
+        return not self.args.only or name in self.args.only
+
+    # -- 1. secret reads ---------------------------------------------------------------------
+    def reads(self) -> None:
+        cfg, rep = self.cfg, self.report
+        log(f"reads: {cfg['read_conns']} connections, {cfg['read_secs']} s each")
+        vl = self.vaultlink(in_memory=False, name="vaultlink-reads")
+        try:
+            vl.prepare_rg()
+            vl.create_vault("kvbench")
+            vl.set_secret("kvbench", "s1", SECRET_VALUE)
+            st, body = vl.kv("GET", "kvbench", "/secrets/s1")
+            assert st == 200, (st, body)
+            idle = vl.proc.rss_kib()
+            headers = ["Host: kvbench.vault.azure.net", f"Authorization: Bearer {vl.token(VAULT_SCOPE)}"]
+            url = f"https://127.0.0.1:{vl.https_port}/secrets/s1?api-version={DP_API}"
+            r_vl = wrk(self.work, url, script="read", conns=cfg["read_conns"], threads=cfg["wrk_threads"],
+                       secs=cfg["read_secs"], headers=headers, sample_pid=vl.proc.pid)
+            check_wrk(rep, "vaultlink reads", r_vl)
+            after = vl.proc.rss_kib()
+            self.results["reads_vaultlink"] = strip_raw(r_vl)
+            self.results["rss_vaultlink"] = {"idle_kib": idle, "peak_under_load_kib": r_vl["peak_rss_kib"],
+                                             "after_load_kib": after}
+        finally:
+            vl.stop()
+        ceiling = Ceiling(self.ceiling_bin, body, self.work)
+        try:
+            r_c = wrk(self.work, ceiling.url + "/secrets/s1?api-version=7.4", script="read", conns=cfg["read_conns"],
+                      threads=cfg["wrk_threads"], secs=cfg["read_secs"], headers=headers, sample_pid=ceiling.proc.pid)
+            check_wrk(rep, "ceiling reads", r_c)
+            self.results["reads_ceiling"] = strip_raw(r_c)
+            self.results["reads_ceiling"]["rss_kib"] = ceiling.proc.rss_kib()
+        finally:
+            ceiling.proc.stop()
+        rep.ratio("reads.throughput.ceiling", "secret reads/s vs hyper+rustls ceiling", r_vl["rps"], "req/s",
+                  "ceiling", r_c["rps"], "req/s", target=">= 0.60", met=lambda x: x >= 0.6)
+        rep.ratio("reads.p50.ceiling", "p50 latency", r_vl["p50_ms"], "ms", "ceiling", r_c["p50_ms"], "ms",
+                  fmt="{:.3f}")
+        rep.ratio("reads.p99.ceiling", "p99 latency", r_vl["p99_ms"], "ms", "ceiling", r_c["p99_ms"], "ms",
+                  fmt="{:.3f}")
+        cpu_vl = r_vl.get("server_cpu_secs") or 0
+        cpu_c = r_c.get("server_cpu_secs") or 0
+        if cpu_vl and cpu_c:
+            rep.ratio("reads.cpu_per_request", "server CPU per request", cpu_vl / r_vl["requests"] * 1e6, "us",
+                      "ceiling", cpu_c / r_c["requests"] * 1e6, "us", fmt="{:.1f}")
+        self.results["read_body_bytes"] = len(body)
+
+        moto_server = self.args.moto
+        if not moto_server or not os.access(moto_server, os.X_OK):
+            rep.note("moto not available (bench/run makes its venv); reads vs moto skipped")
+            return
+        moto = Moto(moto_server, self.work)
+        try:
+            moto.call("CreateSecret", {"Name": "s1", "SecretString": SECRET_VALUE})
+            got = moto.call("GetSecretValue", {"SecretId": "s1"})
+            assert got["SecretString"] == SECRET_VALUE
+            moto_idle = moto.proc.rss_kib()
+            r_m = wrk(self.work, moto.url, script="moto", conns=cfg["read_conns"], threads=cfg["wrk_threads"],
+                      secs=cfg["read_secs"], sample_pid=moto.proc.pid)
+            check_wrk(rep, "moto reads", r_m)
+            self.results["reads_moto"] = strip_raw(r_m)
+            self.results["rss_moto"] = {"idle_kib": moto_idle, "peak_under_load_kib": r_m["peak_rss_kib"],
+                                        "after_load_kib": moto.proc.rss_kib()}
+            self.results["startup_moto_secs"] = moto.ready_secs
+        finally:
+            moto.proc.stop()
+        rep.ratio("reads.throughput.moto", "secret reads/s vs moto GetSecretValue", r_vl["rps"], "req/s", "moto",
+                  r_m["rps"], "req/s", target=">= 50", met=lambda x: x >= 50)
+        rep.ratio("reads.p50.moto", "p50 latency", r_vl["p50_ms"], "ms", "moto", r_m["p50_ms"], "ms", fmt="{:.3f}")
+        rep.ratio("reads.p99.moto", "p99 latency", r_vl["p99_ms"], "ms", "moto", r_m["p99_ms"], "ms", fmt="{:.3f}")
+        rss = self.results["rss_vaultlink"]
+        rep.ratio("memory.under_load.moto", "resident memory, peak during the read load", rss["peak_under_load_kib"] / 1024,
+                  "MiB", "moto", self.results["rss_moto"]["peak_under_load_kib"] / 1024, "MiB", fmt="{:.1f}")
+
+    # -- 2. durable writes ---------------------------------------------------------------------
+    def writes(self) -> None:
+        cfg, rep = self.cfg, self.report
+        log(f"writes: {cfg['write_conns']} writers, {cfg['write_secs']} s each (durable, then --in-memory)")
+        out = {}
+        for mode in ("durable", "in-memory"):
+            vl = self.vaultlink(in_memory=(mode == "in-memory"), name=f"vaultlink-writes-{mode}")
+            try:
+                vl.prepare_rg()
+                vl.create_vault("kvwrite")
+                headers = ["Host: kvwrite.vault.azure.net", f"Authorization: Bearer {vl.token(VAULT_SCOPE)}"]
+                r = wrk(self.work, f"https://127.0.0.1:{vl.https_port}/", script="write", conns=cfg["write_conns"],
+                        threads=cfg["wrk_threads"], secs=cfg["write_secs"], headers=headers,
+                        env={"BENCH_VALUE_SIZE": "64"}, sample_pid=vl.proc.pid)
+                check_wrk(rep, f"vaultlink writes ({mode})", r)
+                out[mode] = r
+                self.results[f"writes_{mode}"] = strip_raw(r)
+            finally:
+                vl.stop()
+        d, m = out["durable"], out["in-memory"]
+        rep.ratio("writes.durable", "durable secret writes/s, 16 writers (absolute target)", d["rps"], "writes/s",
+                  "in-memory", m["rps"], "writes/s", target="durable >= 500/s",
+                  met=lambda _x: d["rps"] >= 500)
+        rep.ratio("writes.p50", "write p50 latency", d["p50_ms"], "ms", "in-memory", m["p50_ms"], "ms", fmt="{:.3f}")
+        rep.ratio("writes.p99", "write p99 latency", d["p99_ms"], "ms", "in-memory", m["p99_ms"], "ms", fmt="{:.3f}")
+
+    # -- 3 + 6. DNS and scale ------------------------------------------------------------------
+    def scale_and_dns(self) -> None:
+        cfg, rep = self.cfg, self.report
+        steps = cfg["scale_steps"]
+        log(f"scale: vaults {' -> '.join(map(str, steps))}, {cfg['scale_secs']} s of reads per step; DNS at "
+            f"{cfg['dns_names']} vaults")
+        vl = self.vaultlink(in_memory=True, name="vaultlink-scale")
+        try:
+            vl.prepare_rg()
+            have_n = 0
+            curve = []
+            prefix = "kvs"
+            targets = sorted(set(steps) | {cfg["dns_names"]})
+            token = vl.token(VAULT_SCOPE)
+            queries = self.work / "dns-queries.txt"
+            for n in targets:
+                t0 = time.perf_counter()
+                vl.create_vaults(prefix, have_n, n)
+                have_n = n
+                log(f"  {n} vaults ({time.perf_counter() - t0:.1f} s to create)")
+                if n in steps:
+                    r = wrk(self.work, f"https://127.0.0.1:{vl.https_port}/", script="read_many",
+                            conns=cfg["read_conns"], threads=cfg["wrk_threads"], secs=cfg["scale_secs"],
+                            env={"BENCH_VAULT_PREFIX": prefix, "BENCH_VAULTS": str(n), "BENCH_TOKEN": token,
+                                 "BENCH_PATH": f"/secrets/s1?api-version={DP_API}"}, sample_pid=vl.proc.pid)
+                    check_wrk(rep, f"scale reads at {n} vaults", r)
+                    queries.write_text("".join(f"{prefix}{i}.vault.azure.net A\n" for i in range(n)))
+                    d = dnsperf(vl.dns, queries, cfg["scale_dns_secs"], self.work) if have("dnsperf") else None
+                    if d:
+                        check_dns(rep, f"scale DNS at {n} vaults", d)
+                    curve.append({"vaults": n, "records": None, "rps": r["rps"], "p50_ms": r["p50_ms"],
+                                  "p99_ms": r["p99_ms"], "dns_qps": d["qps"] if d else None,
+                                  "rss_kib": vl.proc.rss_kib()})
+                    log(f"  {n} vaults: {r['rps']:,.0f} req/s p50 {r['p50_ms']:.3f} ms p99 {r['p99_ms']:.3f} ms; "
+                        f"DNS {d['qps'] if d else 0:,.0f} qps")
+                if n == cfg["dns_names"]:
+                    self.dns(vl, prefix, n)
+            self.results["scale"] = curve
+            base = curve[0]
+            for c in curve[1:]:
+                rep.ratio(f"scale.read_p50.{c['vaults']}", f"secret read p50 at {c['vaults']} vaults vs 1 vault",
+                          c["p50_ms"], "ms", f"{base['vaults']} vault", base["p50_ms"], "ms", fmt="{:.3f}",
+                          target="<= 1.20", met=lambda x: x <= 1.2)
+            for c in curve[1:]:
+                rep.ratio(f"scale.read_rps.{c['vaults']}", f"secret reads/s at {c['vaults']} vaults vs 1 vault",
+                          c["rps"], "req/s", f"{base['vaults']} vault", base["rps"], "req/s",
+                          target=">= 0.83", met=lambda x: x >= 1 / 1.2)
+            if base["dns_qps"]:
+                for c in curve[1:]:
+                    rep.ratio(f"scale.dns_qps.{c['vaults']}", f"DNS qps at {c['vaults']} vaults vs 1 vault",
+                              c["dns_qps"], "qps", f"{base['vaults']} vault", base["dns_qps"], "qps",
+                              target=">= 0.83", met=lambda x: x >= 1 / 1.2)
+        finally:
+            vl.stop()
+
+    def dns(self, vl: Vaultlink, prefix: str, n: int) -> None:
+        cfg, rep = self.cfg, self.report
+        if not have("dnsperf") or not have("dig"):
+            rep.note("dnsperf or dig missing; DNS benchmark skipped")
+            return
+        log(f"DNS: {n} vault names, public view, {cfg['dns_secs']} s each")
+        names = [f"{prefix}{i}.vault.azure.net" for i in range(n)]
+        queries = self.work / "dns-queries.txt"
+        queries.write_text("".join(f"{nm} A\n" for nm in names))
+        rrs = dig_answers(vl.dns, names, self.work)
+        zones = zones_from_answers(rrs)
+        zdir = self.work / "zones"
+        zdir.mkdir(exist_ok=True)
+        files = write_zone_files(zones, zdir)
+        self.results["dns_zone"] = {z: len(v) for z, v in zones.items()}
+        sample = subprocess.run(["dig", "@" + vl.dns[0], "-p", str(vl.dns[1]), names[0], "A"],
+                                capture_output=True, text=True).stdout
+        self.results["dns_sample_vaultlink"] = sample
+        r_vl = dnsperf(vl.dns, queries, cfg["dns_secs"], self.work)
+        check_dns(rep, "vaultlink DNS", r_vl)
+        results = {"vaultlink": r_vl}
+        for name, cls in (("nsd", Nsd), ("unbound", Unbound)):
+            if not find_sbin(name):
+                rep.note(f"{name} not installed; DNS baseline skipped")
+                continue
+            server = cls(files if name == "nsd" else zones, self.work)  # type: ignore[arg-type]
+            try:
+                got = subprocess.run(["dig", "@" + server.addr[0], "-p", str(server.addr[1]), names[0], "A"],
+                                     capture_output=True, text=True).stdout
+                self.results[f"dns_sample_{name}"] = got
+                r = dnsperf(server.addr, queries, cfg["dns_secs"], self.work)
+                check_dns(rep, f"{name} DNS", r)
+                results[name] = r
+            finally:
+                server.proc.stop()
+        self.results["dns"] = results
+        for name in ("nsd", "unbound"):
+            if name in results:
+                rep.ratio(f"dns.qps.{name}", f"DNS qps, public view, {n} names", r_vl["qps"], "qps", name,
+                          results[name]["qps"], "qps")
+        best = max((k for k in results if k != "vaultlink"), key=lambda k: results[k]["qps"], default=None)
+        if best:
+            rep.ratio("dns.qps.best", "DNS qps vs the faster of nsd and unbound", r_vl["qps"], "qps", best,
+                      results[best]["qps"], "qps", target=">= 0.70", met=lambda x: x >= 0.7)
+        rep.note("DNS VNet view not measured: a VNet view needs private endpoints and zone links (lab or portable "
+                 "mode); only the public view is benchmarked")
+
+    # -- 5. start-up and memory ----------------------------------------------------------------
+    def startup(self) -> None:
+        cfg, rep = self.cfg, self.report
+        runs = cfg["startup_runs"]
+        log(f"start-up: {runs} runs each (fresh data dir, existing empty data dir, --in-memory)")
+        fresh, restart, mem = [], [], []
+        idle_rss = []
+        for i in range(runs):
+            d = self.data_dir()
+            vl = self.vaultlink(in_memory=False, data_dir=d, name="vaultlink-startup")
+            fresh.append(vl.ready_secs)
+            vl.stop()
+            vl = self.vaultlink(in_memory=False, data_dir=d, name="vaultlink-startup")
+            restart.append(vl.ready_secs)
+            time.sleep(0.3 if i == 0 else 0)
+            if i == 0:
+                idle_rss.append(vl.proc.rss_kib())
+            vl.stop()
+            vl = self.vaultlink(in_memory=True, data_dir=d, name="vaultlink-startup")
+            mem.append(vl.ready_secs)
+            vl.stop()
+            shutil.rmtree(d, ignore_errors=True)
+        s = {"fresh_ms": [x * 1000 for x in fresh], "restart_ms": [x * 1000 for x in restart],
+             "in_memory_ms": [x * 1000 for x in mem], "idle_rss_kib": idle_rss[0]}
+        self.results["startup_empty"] = s
+        moto_ms = None
+        moto_rss = None
+        if self.args.moto and os.access(self.args.moto, os.X_OK):
+            ms = []
+            for _ in range(max(1, runs // 2)):
+                m = Moto(self.args.moto, self.work)
+                ms.append(m.ready_secs * 1000)
+                time.sleep(0.3)
+                moto_rss = m.proc.rss_kib()
+                m.proc.stop()
+            moto_ms = statistics.median(ms)
+            self.results["startup_moto_ms"] = ms
+        for key, label in (("fresh_ms", "fresh data dir: creates CA, token key, root key"),
+                           ("restart_ms", "existing empty data dir"), ("in_memory_ms", "--in-memory")):
+            med = statistics.median(s[key])
+            rep.ratio(f"startup.empty.{key[:-3]}", f"start-up to ready, empty ({label}), median of {runs}", med, "ms",
+                      "moto", moto_ms, "ms", target="< 100 ms", met=lambda _x, med=med: med < 100, fmt="{:.1f}")
+        rep.ratio("memory.idle", "idle resident memory (existing empty data dir)", s["idle_rss_kib"] / 1024, "MiB",
+                  "moto", None if moto_rss is None else moto_rss / 1024, "MiB", target="< 30 MiB",
+                  met=lambda _x: s["idle_rss_kib"] / 1024 < 30, fmt="{:.1f}")
+
+    def startup_loaded(self) -> None:
+        cfg, rep = self.cfg, self.report
+        nv, ns = cfg["gen_vaults"], cfg["gen_secrets"]
+        d = self.data_dir()
+        vl = self.vaultlink(in_memory=False, data_dir=d, name="vaultlink-gen")
+        extrapolated = False
+        try:
+            vl.prepare_rg()
+            t0 = time.perf_counter()
+            vl.create_vaults("kvg", 0, nv, secret=False)
+            t_vaults = time.perf_counter() - t0
+            log(f"start-up with state: {nv} vaults created in {t_vaults:.1f} s; now {ns:,} secrets (wrk, 16 writers)")
+            # Probe the write rate to decide whether the full state fits the time budget.
+            gen = self.generate(vl, nv, ns, budget=cfg["gen_budget_secs"])
+            if gen["done"] < ns:
+                extrapolated = True
+                fv, fs = cfg["gen_fallback"]
+                rep.note(f"generating {ns:,} secrets would take ~{gen['projected_secs']:.0f} s (over the "
+                         f"{cfg['gen_budget_secs']} s budget): measured with {fs:,} secrets in {fv} vaults instead "
+                         f"and extrapolated linearly")
+        finally:
+            vl.stop()
+        if extrapolated:
+            shutil.rmtree(d, ignore_errors=True)
+            fv, fs = cfg["gen_fallback"]
+            d = self.data_dir()
+            vl = self.vaultlink(in_memory=False, data_dir=d, name="vaultlink-gen")
+            try:
+                vl.prepare_rg()
+                t0 = time.perf_counter()
+                vl.create_vaults("kvg", 0, fv, secret=False)
+                t_vaults = time.perf_counter() - t0
+                gen = self.generate(vl, fv, fs, budget=None)
+                nv, ns_made = fv, fs
+            finally:
+                vl.stop()
+        else:
+            ns_made = ns
+        self.results["generation"] = {"vaults": nv, "secrets": ns_made, "vault_secs": t_vaults,
+                                      "secret_secs": gen["secs"], "secrets_per_sec": gen["done"] / gen["secs"],
+                                      "failed": gen["failed"], "projected_full_secs": gen.get("projected_secs")}
+        log(f"  generated {gen['done']:,} secrets in {gen['secs']:.1f} s ({gen['done'] / gen['secs']:,.0f}/s)")
+        db = d / "state.db"
+        size = sum(p.stat().st_size for p in d.glob("state.db*"))
+        times, rss = [], []
+        for _ in range(max(2, cfg["startup_runs"] // 2)):
+            v = self.vaultlink(in_memory=False, data_dir=d, name="vaultlink-loaded")
+            times.append(v.ready_secs * 1000)
+            rss.append(v.proc.rss_kib())
+            v.stop()
+        med = statistics.median(times)
+        self.results["startup_loaded"] = {"vaults": nv, "secrets": ns_made, "ms": times, "rss_kib": rss,
+                                          "state_bytes": size, "db": str(db)}
+        label = f"{ns_made:,} secrets in {nv:,} vaults"
+        rep.ratio("startup.loaded", f"start-up to ready with {label}, median", med, "ms", "moto (empty)",
+                  (statistics.median(self.results["startup_moto_ms"]) if self.results.get("startup_moto_ms") else None),
+                  "ms", fmt="{:.1f}", target=("< 1000 ms" + (" (extrapolated to 100,000)" if extrapolated else "")),
+                  met=lambda _x: (med * cfg["gen_secrets"] / ns_made if extrapolated else med) < 1000)
+        if extrapolated:
+            rep.note(f"start-up with {ns_made:,} secrets: {med:.0f} ms; linear extrapolation to "
+                     f"{cfg['gen_secrets']:,}: ~{med * cfg['gen_secrets'] / ns_made:.0f} ms")
+        rep.ratio("memory.loaded", f"resident memory after start-up with {label}", statistics.median(rss) / 1024,
+                  "MiB", "empty", self.results["startup_empty"]["idle_rss_kib"] / 1024
+                  if "startup_empty" in self.results else None, "MiB", fmt="{:.1f}")
+        shutil.rmtree(d, ignore_errors=True)
+
+    def generate(self, vl: Vaultlink, nv: int, ns: int, budget: float | None) -> dict[str, Any]:
+        """Creates `ns` secrets over `nv` vaults with wrk (generate.lua). With a budget, stops early
+        when the projected time exceeds it and reports how far it got."""
+        threads, conns = 2, 16
+        script = lua_script(self.work, "generate")
+        env = dict(os.environ)
+        env.update({"BENCH_VAULT_PREFIX": "kvg", "BENCH_VAULTS": str(nv), "BENCH_SECRETS": str(ns),
+                    "BENCH_THREADS": str(threads), "BENCH_TOKEN": vl.token(VAULT_SCOPE), "BENCH_VALUE_SIZE": "64"})
+        argv = ["wrk", f"-t{threads}", f"-c{conns}", "-d3600s", "--timeout", "30s", "-s", str(script),
+                f"https://127.0.0.1:{vl.https_port}/"]
+        t0 = time.perf_counter()
+        p = Proc(argv, log_path=self.work / "generate-wrk.log", env=env)
+        done_ok, failed, reported = 0, 0, 0
+        projected = None
+        stopped_early = False
+        try:
+            while reported < threads:
+                try:
+                    line = p.lines.get(timeout=2)
+                except queue.Empty:
+                    line = ""
+                if line is None:
+                    raise RuntimeError("wrk (generate) exited early:\n" + tail(p.log_path))
+                if line.startswith("GENDONE "):
+                    _, _, ok, bad = line.split()
+                    done_ok += int(ok)
+                    failed += int(bad)
+                    reported += 1
+                    continue
+                elapsed = time.perf_counter() - t0
+                if budget is not None and elapsed > 20 and not stopped_early:
+                    # Progress from the server side: records now in the state file's WAL is not
+                    # visible; use a cheap probe instead: how many of the last vault's secrets exist.
+                    made = self.count_progress(vl, nv, ns)
+                    projected = elapsed * ns / max(made, 1)
+                    if projected > budget * 1.05:
+                        stopped_early = True
+                        done_ok = made
+                        break
+        finally:
+            if p.p.poll() is None:
+                p.p.send_signal(signal.SIGINT)
+                try:
+                    p.p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    pass
+            p.stop()
+        secs = time.perf_counter() - t0
+        out = {"done": done_ok, "failed": failed, "secs": secs}
+        if stopped_early:
+            out["projected_secs"] = projected
+        elif failed:
+            self.report.fail(f"state generation: {failed} of {ns} secret PUTs failed")
+        return out
+
+    def count_progress(self, vl: Vaultlink, nv: int, ns: int) -> int:
+        """Secrets created so far, estimated by bisecting on secret names in vault 0 (items are
+        assigned round-robin over vaults, secret j of every vault in turn)."""
+        per_vault = (ns + nv - 1) // nv
+        lo, hi = 0, per_vault  # g<lo> exists (or lo == 0), g<hi> does not
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            st, _ = vl.kv("GET", "kvg0", f"/secrets/g{mid}")
+            if st == 200:
+                lo = mid
+            else:
+                hi = mid
+        return min(ns, (lo + 1) * nv)
+
+    # -- run ---------------------------------------------------------------------------------
+    def run(self) -> int:
+        rep = self.report
+        m = self.results["machine"]
+        log(f"machine: {m['nproc']} cpus, {m['cpu_model']}, kernel {m['kernel']}, load {m['loadavg_start']}")
+        log(f"vaultlink {self.bin}; ceiling {self.ceiling_bin}; work dir {self.work}")
+        t0 = time.perf_counter()
+        steps = [("reads", self.reads), ("writes", self.writes), ("scale", self.scale_and_dns),
+                 ("startup", self.startup), ("startup-loaded", self.startup_loaded)]
+        for name, fn in steps:
+            if not self.enabled(name):
+                continue
+            try:
+                fn()
+            except Exception as e:  # noqa: BLE001 - one broken benchmark must not hide the others
+                rep.fail(f"{name}: {type(e).__name__}: {e}")
+            finally:
+                stop_all()
+        self.results["machine"]["loadavg_end"] = loadavg()
+        self.results["wall_secs"] = time.perf_counter() - t0
+        self.results["rows"] = rep.rows
+        self.results["notes"] = rep.notes
+        self.results["failures"] = rep.failures
+        out = Path(self.args.json) if self.args.json else self.work / "results.json"
+        out.write_text(json.dumps(self.results, indent=2, default=str))
+        print()
+        print(markdown_table(rep.rows))
+        print()
+        log(f"results: {out} ({self.results['wall_secs']:.0f} s); load average at end {loadavg()}")
+        if rep.failures:
+            print(f"bench: {len(rep.failures)} benchmark(s) FAILED to measure:", file=sys.stderr)
+            for f in rep.failures:
+                print(f"  - {f}", file=sys.stderr)
+            return 1
+        if not self.args.keep:
+            shutil.rmtree(self.work, ignore_errors=True)
+        return 0
+
+
+def strip_raw(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in r.items() if k != "raw"}
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    def num(v: Any, unit: str) -> str:
+        if v is None:
+            return "–"
+        if unit in ("ms", "MiB", "us"):
+            return f"{v:,.2f} {unit}" if v < 10 else f"{v:,.1f} {unit}"
+        return f"{v:,.0f} {unit}"
+
+    out = ["| benchmark | vaultlink | baseline | ratio | target |", "|---|---|---|---|---|"]
+    for r in rows:
+        ratio = "–" if r["ratio"] is None else f"{r['ratio']:.3g}"
+        target = f"{r['target']}: **{r['verdict']}**" if r["target"] else ""
+        out.append(f"| {r['what']} | {num(r['vaultlink'], r['vaultlink_unit'])} | {r['baseline']}: "
+                   f"{num(r['baseline_value'], r['baseline_unit'])} | {ratio} | {target} |")
+    return "\n".join(out)
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def machine() -> dict[str, Any]:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        kb = int(next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")).split()[1])
+        mem = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration, ValueError):
+        pass
+
+    def version(argv: list[str]) -> str:
+        try:
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            txt = (p.stdout + p.stderr).strip().splitlines()
+            return txt[0] if txt else "?"
+        except (OSError, subprocess.TimeoutExpired):
+            return "not installed"
+
+    return {"nproc": os.cpu_count(), "cpu_model": model, "kernel": platform.release(), "memory": mem,
+            "loadavg_start": loadavg(), "python": platform.python_version(),
+            "wrk": version(["wrk", "-v"]), "dnsperf": version(["dnsperf", "-h"]),
+            "nsd": version([find_sbin("nsd") or "nsd", "-v"]), "unbound": version([find_sbin("unbound") or "unbound", "-V"])}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", choices=sorted(PROFILES), default="full")
+    ap.add_argument("--vaultlink", required=True, help="the vaultlink binary")
+    ap.add_argument("--ceiling", required=True, help="the vaultlink-bench-ceiling binary")
+    ap.add_argument("--moto", help="moto_server executable (reads and start-up vs moto are skipped without it)")
+    ap.add_argument("--only", action="append", choices=["reads", "writes", "scale", "startup", "startup-loaded"],
+                    help="run only these benchmarks (repeatable)")
+    ap.add_argument("--json", help="write the results here (default: the work dir)")
+    ap.add_argument("--work-root", default=None, help="where the work dir goes (default: $TMPDIR)")
+    ap.add_argument("--keep", action="store_true", help="keep the work dir (logs, data dirs, zone files)")
+    args = ap.parse_args()
+    for tool in ("wrk",):
+        if not have(tool):
+            print(f"bench: {tool} is required (apt-get install {tool})", file=sys.stderr)
+            return 2
+    atexit.register(stop_all)
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop_all()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return Harness(args).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

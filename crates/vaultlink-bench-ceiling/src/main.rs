@@ -1,0 +1,102 @@
+//! The ceiling for vaultlink's secret-read benchmark (issue 8, item 1): the least an HTTPS server
+//! built from the same parts (tokio, hyper 1 HTTP/1.1 with keep-alive, rustls with aws-lc-rs, a
+//! P-256 certificate) can do per request. Every request, whatever its method, path or host, gets
+//! `200` with one fixed body and content type. The body is what vaultlink answered for the secret
+//! being read, so both servers write the same number of bytes.
+//!
+//! ```text
+//! vaultlink-bench-ceiling --listen 127.0.0.1:0 --body-file body.json [--content-type TYPE]
+//! ```
+//!
+//! Prints `https https://ADDR` and then `ready` on stdout; runs until killed.
+
+use std::convert::Infallible;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::TcpListener;
+
+struct Args {
+    listen: SocketAddr,
+    body: Bytes,
+    content_type: HeaderValue,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut listen: SocketAddr = "127.0.0.1:0".parse()?;
+    let mut body = None;
+    let mut content_type = HeaderValue::from_static("application/json; charset=utf-8");
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--listen" => listen = value()?.parse().context("--listen")?,
+            "--body-file" => {
+                let path = value()?;
+                body = Some(Bytes::from(std::fs::read(&path).with_context(|| format!("reading {path}"))?));
+            }
+            "--body-size" => body = Some(Bytes::from(vec![b'x'; value()?.parse().context("--body-size")?])),
+            "--content-type" => content_type = HeaderValue::from_str(&value()?).context("--content-type")?,
+            "-h" | "--help" => {
+                println!(
+                    "usage: vaultlink-bench-ceiling [--listen ADDR] (--body-file FILE | --body-size N) [--content-type TYPE]"
+                );
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    let body = body.context("--body-file or --body-size is required")?;
+    Ok(Args { listen, body, content_type })
+}
+
+fn tls_config() -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.signing_key.serialize_der()));
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    let tls = tls_config()?;
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
+        let listener = TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+        println!("https https://{}", listener.local_addr()?);
+        println!("ready");
+        std::io::stdout().flush()?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        let (body, content_type) = (args.body, args.content_type);
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let acceptor = acceptor.clone();
+            let (body, content_type) = (body.clone(), content_type.clone());
+            tokio::spawn(async move {
+                let Ok(stream) = acceptor.accept(tcp).await else { return };
+                let service = hyper::service::service_fn(move |_req: Request<Incoming>| {
+                    let mut resp = Response::new(Full::new(body.clone()));
+                    resp.headers_mut().insert(CONTENT_TYPE, content_type.clone());
+                    async move { Ok::<_, Infallible>(resp) }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .http1_only()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    })
+}

@@ -1,0 +1,167 @@
+"""`vaultlink doctor` (issue 5): each failure of the seed's troubleshooting guide, made with the real
+az CLI; doctor must name that cause alone with its evidence; the fix command it prints, run through
+the real az, must make the caller's secret read work and doctor report healthy.
+
+The caller is a machine at a client NIC, placed with `vaultlink exec --nic` (portable mode: the proxy
+with the NIC's identity), so these tests need no root.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+from collections.abc import Callable
+
+import pytest
+
+from conftest import SUBSCRIPTION_ID, Vaultlink, az_command
+
+RG = "rg-doc"
+VAULT = "kvdoc1"
+ZONE = "privatelink.vaultcore.azure.net"
+VAULT_ID = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/{VAULT}"
+
+
+def doctor(vl: Vaultlink, *args: str) -> tuple[int, dict]:
+    proc = vl.run_vaultlink("doctor", "--data-dir", str(vl.data_dir), *args, "--output", "json", check=False)
+    assert proc.stdout.strip(), f"doctor printed nothing: rc={proc.returncode} stderr={proc.stderr}"
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def read_from_client(vl: Vaultlink, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [str(vl.binary), "exec", "--data-dir", str(vl.data_dir), "--nic", "client1", "--",
+         *az_command(), "keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1", "-o", "json"],
+        capture_output=True, text=True, env=vl.env, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    if check:
+        assert proc.returncode == 0, f"secret read from client1 failed:\n{proc.stderr}"
+        assert json.loads(proc.stdout)["value"] == "doctor-secret"
+    return proc
+
+
+def run_fix(vl: Vaultlink, fix: str) -> None:
+    """Runs the fix command doctor printed (az commands joined by `&&`, comments after `#`)."""
+    fix = fix.split("  #", 1)[0]
+    for part in fix.split("&&"):
+        argv = shlex.split(part.strip())
+        assert argv[0] == "az", f"doctor's fix is not an az command: {part}"
+        vl.az(*argv[1:])
+
+
+@pytest.fixture(scope="module")
+def doc(vaultlink_module: Vaultlink) -> Vaultlink:
+    vl = vaultlink_module
+    vl.login_sp()
+    vl.register_providers()
+    vl.az("group", "create", "-n", RG, "-l", "westeurope")
+    vl.az("keyvault", "create", "-n", VAULT, "-g", RG, "-l", "westeurope")
+    vl.az("keyvault", "secret", "set", "--vault-name", VAULT, "-n", "s1", "--value", "doctor-secret")
+    vl.az("keyvault", "update", "-n", VAULT, "-g", RG, "--default-action", "deny")
+    vl.az("network", "vnet", "create", "-g", RG, "-n", "vnet1", "--address-prefixes", "10.0.0.0/16")
+    vl.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnet1", "--name", "snet1",
+          "--address-prefixes", "10.0.0.0/24")
+    vl.az("network", "private-dns", "zone", "create", "-g", RG, "-n", ZONE)
+    vl.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "vnet1",
+          "--zone-name", ZONE, "--name", "link1", "--registration-enabled", "false")
+    vl.az("network", "private-endpoint", "create", "-g", RG, "--vnet-name", "vnet1", "--subnet", "snet1",
+          "--name", "pe1", "--private-connection-resource-id", VAULT_ID, "--group-ids", "vault",
+          "--connection-name", "c1")
+    vl.az("network", "private-dns", "record-set", "a", "add-record", "-g", RG, "-z", ZONE, "-n", VAULT, "-a", "10.0.0.4")
+    vl.az("network", "nic", "create", "-g", RG, "-n", "client1", "--vnet-name", "vnet1", "--subnet", "snet1")
+    return vl
+
+
+def assert_healthy(vl: Vaultlink) -> None:
+    rc, report = doctor(vl, VAULT, "--from", "client1")
+    assert rc == 0 and report["findings"] == [], report
+    assert report["path"] == "private-endpoint" and report["address"] == "10.0.0.4", report
+    read_from_client(vl)
+
+
+def diagnose_and_fix(vl: Vaultlink, break_it: Callable[[], None], expected: str) -> dict:
+    assert_healthy(vl)
+    break_it()
+    failed = read_from_client(vl, check=False)
+    assert failed.returncode != 0, "the broken configuration still let the client read"
+    rc, report = doctor(vl, VAULT, "--from", "client1")
+    assert rc != 0, report
+    assert [f["check"] for f in report["findings"]] == [expected], report
+    finding = report["findings"][0]
+    assert finding["fix"], finding
+    run_fix(vl, finding["fix"])
+    assert_healthy(vl)
+    return report
+
+
+def test_healthy_and_internet_views(doc: Vaultlink) -> None:
+    assert_healthy(doc)
+    rc, report = doctor(doc, VAULT, "--from-internet")
+    assert rc != 0 and [f["check"] for f in report["findings"]] == ["firewall-denies"], report
+    assert any("Client address: 203.0.113.10" in e for e in report["findings"][0]["evidence"]), report
+
+
+def test_a_record_missing(doc: Vaultlink) -> None:
+    report = diagnose_and_fix(doc, lambda: doc.az("network", "private-dns", "record-set", "a", "delete", "-g", RG,
+                                                  "-z", ZONE, "-n", VAULT, "--yes"), "a-record-missing")
+    assert any("NxDomain" in line for line in report["dns"]), report["dns"]
+
+
+def test_a_record_with_the_wrong_address(doc: Vaultlink) -> None:
+    diagnose_and_fix(doc, lambda: doc.az("network", "private-dns", "record-set", "a", "update", "-g", RG, "-z", ZONE,
+                                         "-n", VAULT, "--set", "aRecords[0].ipv4Address=10.0.0.99"),
+                     "a-record-wrong-address")
+
+
+def test_zone_not_linked(doc: Vaultlink) -> None:
+    report = diagnose_and_fix(doc, lambda: doc.az("network", "private-dns", "link", "vnet", "delete", "-g", RG,
+                                                  "-z", ZONE, "-n", "link1", "--yes"), "zone-not-linked")
+    assert report["path"] == "public", report
+
+
+def test_connection_not_approved(doc: Vaultlink) -> None:
+    def break_it() -> None:
+        doc.az("network", "private-endpoint", "create", "-g", RG, "--vnet-name", "vnet1", "--subnet", "snet1",
+               "--name", "pe2", "--private-connection-resource-id", VAULT_ID, "--group-ids", "vault",
+               "--connection-name", "c2", "--manual-request")
+        doc.az("network", "private-endpoint", "delete", "-g", RG, "-n", "pe1")
+        nic = doc.az("network", "private-endpoint", "show", "-g", RG, "-n", "pe2")["networkInterfaces"][0]["id"]
+        ip = doc.az("network", "nic", "show", "--ids", nic)["ipConfigurations"][0]["privateIPAddress"]
+        doc.az("network", "private-dns", "record-set", "a", "update", "-g", RG, "-z", ZONE, "-n", VAULT,
+               "--set", f"aRecords[0].ipv4Address={ip}")
+        doc.pe2_ip = ip  # type: ignore[attr-defined]
+
+    assert_healthy(doc)
+    break_it()
+    assert read_from_client(doc, check=False).returncode != 0
+    rc, report = doctor(doc, VAULT, "--from", "client1")
+    assert rc != 0 and [f["check"] for f in report["findings"]] == ["connection-not-approved"], report
+    run_fix(doc, report["findings"][0]["fix"])
+    rc, report = doctor(doc, VAULT, "--from", "client1")
+    assert rc == 0 and report["address"] == doc.pe2_ip, report  # type: ignore[attr-defined]
+    read_from_client(doc)
+
+
+def test_principal_without_a_role(doc: Vaultlink) -> None:
+    out = doc.run_vaultlink("principal", "add", "--data-dir", str(doc.data_dir), "--name", "doctor-app").stdout
+    app = json.loads(out)
+    rc, report = doctor(doc, VAULT, "--from", "client1", "--principal", app["appId"])
+    assert rc != 0 and [f["check"] for f in report["findings"]] == ["principal-not-authorized"], report
+    run_fix(doc, report["findings"][0]["fix"])
+    rc, report = doctor(doc, VAULT, "--from", "client1", "--principal", app["appId"])
+    assert rc == 0, report
+
+
+def test_matrix_agrees_with_real_clients(doc: Vaultlink) -> None:
+    rc, rows = doctor(doc, "--matrix")
+    assert rc == 0
+    by_caller = {r["caller"].split(" ")[0] + ("-nic" if "NIC" in r["caller"] else ""): r for r in rows if r["vault"] == VAULT}
+    inside = next(r for r in rows if "client1" in r["caller"] and r["vault"] == VAULT)
+    internet = next(r for r in rows if "internet" in r["caller"] and r["vault"] == VAULT)
+    assert inside["allowed"] and inside["path"] == "private-endpoint", rows
+    assert not internet["allowed"] and internet["path"] == "public", rows
+    assert by_caller
+    read_from_client(doc)  # what the matrix says for the NIC, a real client sees
+    outside = doc.az_fail("keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1")
+    assert "ForbiddenByFirewall" in outside.stderr
