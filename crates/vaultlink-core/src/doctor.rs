@@ -384,20 +384,61 @@ mod tests {
         let v = vault(&e, "kv1", json!({"networkAcls": {"defaultAction": "Deny"}}));
         let c = developer();
         e.write(|s, b| -> crate::Result<()> {
-            network::put_vnet(s, b, &c, (SUB, "rg1", "vnet1"), json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}}))?;
+            network::put_vnet(
+                s,
+                b,
+                &c,
+                (SUB, "rg1", "vnet1"),
+                json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}}),
+            )?;
             Ok(())
         })
         .unwrap();
-        e.write(|s, b| network::put_subnet(s, b, &c, (SUB, "rg1", "vnet1", "snet1"), json!({"properties": {"addressPrefix": "10.0.0.0/24"}}))).unwrap();
-        let subnet = format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/snet1");
+        e.write(|s, b| {
+            network::put_subnet(
+                s,
+                b,
+                &c,
+                (SUB, "rg1", "vnet1", "snet1"),
+                json!({"properties": {"addressPrefix": "10.0.0.0/24"}}),
+            )
+        })
+        .unwrap();
+        let subnet = format!(
+            "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/snet1"
+        );
         e.write(|s, b| {
             network::put_endpoint(s, b, &c, (SUB, "rg1", "pe1"), json!({"location": "westeurope", "properties": {"subnet": {"id": subnet}, "privateLinkServiceConnections": [{"name": "c1", "properties": {"groupIds": ["vault"], "privateLinkServiceId": v.id}}]}}))
         })
         .unwrap();
-        e.write(|s, b| privatedns::put_zone(s, b, &c, (SUB, "rg1", VAULT_ZONE), json!({"location": "global"}), Default::default())).unwrap();
+        e.write(|s, b| {
+            privatedns::put_zone(s, b, &c, (SUB, "rg1", VAULT_ZONE), json!({"location": "global"}), Default::default())
+        })
+        .unwrap();
         let vnet = format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1");
-        e.write(|s, b| privatedns::put_link(s, b, &c, (SUB, "rg1", VAULT_ZONE, "link1"), json!({"properties": {"virtualNetwork": {"id": vnet}}}), Default::default())).unwrap();
-        e.write(|s, b| privatedns::put_record_set(s, b, &c, (SUB, "rg1", VAULT_ZONE, "A", "kv1"), json!({"properties": {"ttl": 10, "aRecords": [{"ipv4Address": "10.0.0.4"}]}}), Default::default(), false)).unwrap();
+        e.write(|s, b| {
+            privatedns::put_link(
+                s,
+                b,
+                &c,
+                (SUB, "rg1", VAULT_ZONE, "link1"),
+                json!({"properties": {"virtualNetwork": {"id": vnet}}}),
+                Default::default(),
+            )
+        })
+        .unwrap();
+        e.write(|s, b| {
+            privatedns::put_record_set(
+                s,
+                b,
+                &c,
+                (SUB, "rg1", VAULT_ZONE, "A", "kv1"),
+                json!({"properties": {"ttl": 10, "aRecords": [{"ipv4Address": "10.0.0.4"}]}}),
+                Default::default(),
+                false,
+            )
+        })
+        .unwrap();
         e.write(|s, b| network::put_nic(s, b, &c, (SUB, "rg1", "client1"), json!({"location": "westeurope", "properties": {"ipConfigurations": [{"name": "ip1", "properties": {"subnet": {"id": subnet}}}]}}))).unwrap();
         e
     }
@@ -420,7 +461,9 @@ mod tests {
         assert!(r.healthy(), "{r:#?}");
         assert_eq!((r.path.as_str(), r.address.as_deref()), ("private-endpoint", Some("10.0.0.4")));
         // From the internet the firewall refuses, and says which rule.
-        let r = e.read(|s| diagnose(s, "kv1", &Origin::Internet { public_address: "203.0.113.10".parse().unwrap() }, None).unwrap());
+        let r = e.read(|s| {
+            diagnose(s, "kv1", &Origin::Internet { public_address: "203.0.113.10".parse().unwrap() }, None).unwrap()
+        });
         assert_eq!(checks(&r), vec!["firewall-denies"]);
         assert!(r.findings[0].fix.as_deref().unwrap().contains("network-rule add"));
     }
@@ -430,18 +473,33 @@ mod tests {
         let c = developer();
         // A record missing.
         let e = healthy();
-        e.write(|s, b| privatedns::delete_record_set(s, b, &c, (SUB, "rg1", VAULT_ZONE, "A", "kv1"), Default::default())).unwrap();
+        e.write(|s, b| {
+            privatedns::delete_record_set(s, b, &c, (SUB, "rg1", VAULT_ZONE, "A", "kv1"), Default::default())
+        })
+        .unwrap();
         let r = from_client(&e);
         assert_eq!(checks(&r), vec!["a-record-missing"], "{r:#?}");
         assert!(r.dns.iter().any(|l| l.contains("NxDomain")), "{:?}", r.dns);
         assert!(r.findings[0].fix.as_deref().unwrap().contains("--ipv4-address 10.0.0.4"));
         // Wrong address.
         let e = healthy();
-        e.write(|s, b| privatedns::put_record_set(s, b, &c, (SUB, "rg1", VAULT_ZONE, "A", "kv1"), json!({"properties": {"aRecords": [{"ipv4Address": "10.0.0.99"}]}}), Default::default(), false)).unwrap();
+        e.write(|s, b| {
+            privatedns::put_record_set(
+                s,
+                b,
+                &c,
+                (SUB, "rg1", VAULT_ZONE, "A", "kv1"),
+                json!({"properties": {"aRecords": [{"ipv4Address": "10.0.0.99"}]}}),
+                Default::default(),
+                false,
+            )
+        })
+        .unwrap();
         assert_eq!(checks(&from_client(&e)), vec!["a-record-wrong-address"]);
         // Zone not linked.
         let e = healthy();
-        e.write(|s, b| privatedns::delete_link(s, b, &c, (SUB, "rg1", VAULT_ZONE, "link1"), Default::default())).unwrap();
+        e.write(|s, b| privatedns::delete_link(s, b, &c, (SUB, "rg1", VAULT_ZONE, "link1"), Default::default()))
+            .unwrap();
         let r = from_client(&e);
         assert_eq!(checks(&r), vec!["zone-not-linked"]);
         assert_eq!(r.path, "public");
@@ -458,7 +516,9 @@ mod tests {
         let v = e.read(|s| keyvault::vault_by_name(s, "kv1").cloned()).unwrap();
         let name = e.read(|s| connections::of_vault(s, &v.id))[0].name.clone();
         // Put the connection back to a state that carries no traffic: reject it.
-        let spec = crate::wire::parse(json!({"properties": {"privateLinkServiceConnectionState": {"status": "Rejected"}}})).unwrap();
+        let spec =
+            crate::wire::parse(json!({"properties": {"privateLinkServiceConnectionState": {"status": "Rejected"}}}))
+                .unwrap();
         e.write(|s, b| connections::put(s, b, &c, (SUB, "rg1", "kv1"), &name, spec)).unwrap();
         let r = from_client(&e);
         assert!(!r.reachable);

@@ -591,7 +591,9 @@ pub fn put_record_set(
         None => existing.as_ref().map_or(3600, |e| e.ttl),
     };
     let rs = RecordSet {
-        id: existing.as_ref().map_or_else(|| format!("{}/{rtype}/{}", z.id, name.to_ascii_lowercase()), |e| e.id.clone()),
+        id: existing
+            .as_ref()
+            .map_or_else(|| format!("{}/{rtype}/{}", z.id, name.to_ascii_lowercase()), |e| e.id.clone()),
         zone_id: z.id.clone(),
         record_type: rtype.into(),
         name: existing.as_ref().map_or_else(|| name.to_ascii_lowercase(), |e| e.name.clone()),
