@@ -438,7 +438,8 @@ def check_wrk(report: Report, what: str, r: dict[str, Any]) -> None:
         report.fail(f"{what}: {r['status_errors']} non-2xx answers, {r['errors']} errors in {r['requests']} requests")
 
 
-def dnsperf(server: tuple[str, int], queries: Path, secs: float, work: Path) -> dict[str, Any]:
+def dnsperf(server: tuple[str, int], queries: Path, secs: float, work: Path, pid: int | None = None) -> dict[str, Any]:
+    cpu0 = cpu_ticks(pid) if pid else 0
     argv = ["dnsperf", "-s", server[0], "-p", str(server[1]), "-d", str(queries), "-l", str(max(1, round(secs))),
             "-c", "1", "-T", "1", "-q", "500", "-t", "2"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=secs + 60)
@@ -452,7 +453,8 @@ def dnsperf(server: tuple[str, int], queries: Path, secs: float, work: Path) -> 
     lat = re.search(r"Average Latency \(s\):\s+([\d.]+)", txt)
     if out.returncode != 0 or not m:
         raise RuntimeError(f"dnsperf failed ({out.returncode}): {' '.join(argv)}\n{txt}\n{out.stderr}")
-    return {"qps": float(m.group(1)), "sent": int(sent.group(1)) if sent else 0,
+    cpu = (cpu_ticks(pid) - cpu0) / os.sysconf("SC_CLK_TCK") if pid else None
+    return {"qps": float(m.group(1)), "server_cpu_secs": cpu, "sent": int(sent.group(1)) if sent else 0,
             "completed": int(done.group(1)) if done else 0, "lost": int(lost.group(1)) if lost else 0,
             "codes": codes.group(1).strip() if codes else "", "avg_latency_ms": float(lat.group(1)) * 1000 if lat else 0}
 
@@ -462,6 +464,11 @@ def check_dns(report: Report, what: str, r: dict[str, Any]) -> None:
         report.fail(f"{what}: no query answered")
     elif not r["codes"].startswith("NOERROR") or "," in r["codes"]:
         report.fail(f"{what}: answers were not all NOERROR ({r['codes']})")
+
+
+def answer_count(dig_output: str) -> int:
+    m = re.search(r"ANSWER: (\d+)", dig_output)
+    return int(m.group(1)) if m else -1
 
 
 def have(tool: str) -> bool:
@@ -584,14 +591,17 @@ remote-control:
 
 
 class Unbound:
-    def __init__(self, zones: dict[str, list[str]], work: Path) -> None:
+    """unbound as the recursive resolver a client would ask, with the zones as auth-zones it
+    resolves from (for-upstream): it answers `qr rd ra` with the whole CNAME chain, as vaultlink's
+    resolver view does, from its message cache after the first question. (local-data would not
+    follow the CNAMEs into the other zone, and answer less.)"""
+
+    def __init__(self, zones: dict[str, Path], work: Path) -> None:
         d = work / "unbound"
         d.mkdir(exist_ok=True)
         self.port = free_port()
-        local = ""
-        for z, rrs in zones.items():
-            local += f'    local-zone: "{z}" static\n'
-            local += "".join(f'    local-data: "{rr}"\n' for rr in rrs)
+        auth = "".join(f'auth-zone:\n    name: "{z}"\n    zonefile: "{p}"\n    for-downstream: no\n'
+                       f'    for-upstream: yes\n    fallback-enabled: no\n' for z, p in zones.items())
         conf = d / "unbound.conf"
         conf.write_text(f"""server:
     interface: 127.0.0.1@{self.port}
@@ -612,7 +622,7 @@ class Unbound:
     module-config: "iterator"
     auto-trust-anchor-file: ""
     trust-anchor-file: ""
-{local}remote-control:
+{auth}remote-control:
     control-enable: no
 """)
         self.proc = Proc([find_sbin("unbound") or "unbound", "-d", "-c", str(conf)], log_path=work / "unbound.log")
@@ -640,7 +650,12 @@ def wait_udp_answer(addr: tuple[str, int], name: str, proc: Proc, timeout: float
 class Harness:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.cfg = PROFILES[args.profile]
+        self.cfg = dict(PROFILES[args.profile])
+        for kv in args.set or []:
+            k, v = kv.split("=", 1)
+            if k not in self.cfg:
+                raise SystemExit(f"--set: unknown setting {k} (one of {', '.join(sorted(self.cfg))})")
+            self.cfg[k] = json.loads(v)
         self.report = Report()
         self.bin = Path(args.vaultlink)
         self.ceiling_bin = Path(args.ceiling)
@@ -829,19 +844,22 @@ class Harness:
         sample = subprocess.run(["dig", "@" + vl.dns[0], "-p", str(vl.dns[1]), names[0], "A"],
                                 capture_output=True, text=True).stdout
         self.results["dns_sample_vaultlink"] = sample
-        r_vl = dnsperf(vl.dns, queries, cfg["dns_secs"], self.work)
+        r_vl = dnsperf(vl.dns, queries, cfg["dns_secs"], self.work, vl.proc.pid)
         check_dns(rep, "vaultlink DNS", r_vl)
+        want = answer_count(sample)
         results = {"vaultlink": r_vl}
         for name, cls in (("nsd", Nsd), ("unbound", Unbound)):
             if not find_sbin(name):
                 rep.note(f"{name} not installed; DNS baseline skipped")
                 continue
-            server = cls(files if name == "nsd" else zones, self.work)  # type: ignore[arg-type]
+            server = cls(files, self.work)
             try:
                 got = subprocess.run(["dig", "@" + server.addr[0], "-p", str(server.addr[1]), names[0], "A"],
                                      capture_output=True, text=True).stdout
                 self.results[f"dns_sample_{name}"] = got
-                r = dnsperf(server.addr, queries, cfg["dns_secs"], self.work)
+                if answer_count(got) != want:
+                    rep.note(f"{name} answers {answer_count(got)} records for {names[0]}, vaultlink {want}")
+                r = dnsperf(server.addr, queries, cfg["dns_secs"], self.work, server.proc.pid)
                 check_dns(rep, f"{name} DNS", r)
                 results[name] = r
             finally:
@@ -851,6 +869,11 @@ class Harness:
             if name in results:
                 rep.ratio(f"dns.qps.{name}", f"DNS qps, public view, {n} names", r_vl["qps"], "qps", name,
                           results[name]["qps"], "qps")
+        for name in ("nsd", "unbound"):
+            if name in results and results[name]["server_cpu_secs"] and r_vl["server_cpu_secs"]:
+                per = lambda r: r["server_cpu_secs"] / max(1, r["completed"]) * 1e6  # noqa: E731
+                rep.ratio(f"dns.cpu_per_query.{name}", "server CPU per DNS answer", per(r_vl), "us", name,
+                          per(results[name]), "us", fmt="{:.1f}")
         best = max((k for k in results if k != "vaultlink"), key=lambda k: results[k]["qps"], default=None)
         if best:
             rep.ratio("dns.qps.best", "DNS qps vs the faster of nsd and unbound", r_vl["qps"], "qps", best,
@@ -985,6 +1008,7 @@ class Harness:
         done_ok, failed, reported = 0, 0, 0
         projected = None
         stopped_early = False
+        next_check = 20.0
         try:
             while reported < threads:
                 try:
@@ -1000,11 +1024,12 @@ class Harness:
                     reported += 1
                     continue
                 elapsed = time.perf_counter() - t0
-                if budget is not None and elapsed > 20 and not stopped_early:
-                    # Progress from the server side: records now in the state file's WAL is not
-                    # visible; use a cheap probe instead: how many of the last vault's secrets exist.
+                if budget is not None and elapsed > next_check:
+                    # Projects the total time from the progress so far (probed through the API).
+                    next_check = elapsed + 15
                     made = self.count_progress(vl, nv, ns)
                     projected = elapsed * ns / max(made, 1)
+                    log(f"  {made:,} of {ns:,} secrets after {elapsed:.0f} s (projected {projected:.0f} s)")
                     if projected > budget * 1.05:
                         stopped_early = True
                         done_ok = made
@@ -1144,6 +1169,8 @@ def main() -> int:
     ap.add_argument("--moto", help="moto_server executable (reads and start-up vs moto are skipped without it)")
     ap.add_argument("--only", action="append", choices=["reads", "writes", "scale", "startup", "startup-loaded"],
                     help="run only these benchmarks (repeatable)")
+    ap.add_argument("--set", action="append", metavar="KEY=JSON",
+                    help="override a profile setting, e.g. --set read_secs=5 --set 'scale_steps=[1,10]'")
     ap.add_argument("--json", help="write the results here (default: the work dir)")
     ap.add_argument("--work-root", default=None, help="where the work dir goes (default: $TMPDIR)")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (logs, data dirs, zone files)")

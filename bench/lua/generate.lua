@@ -23,7 +23,14 @@ function init(args)
    idle = wrk.format("GET", "/healthstatus", { ["Host"] = prefix .. "0.vault.azure.net" })
 end
 
+local verified = false
 function request()
+   -- wrk calls request() once on thread 0's state before the run starts, only to count the
+   -- requests it returns (script_verify_request); that call must not consume an item.
+   if tid == 0 and not verified then
+      verified = true
+      return idle
+   end
    if i >= ns then
       return idle
    end

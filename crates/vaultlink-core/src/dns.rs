@@ -70,6 +70,9 @@ pub enum View {
     /// A client in this virtual network, asking the DNS server the VNet gives it: Azure DNS
     /// (168.63.129.16) by default, or the VNet's custom DNS servers.
     VirtualNetwork { vnet_id: String },
+    /// A client in an on-premises network, asking its own DNS server, which applies its
+    /// conditional forwarders and otherwise resolves on the internet.
+    OnPremises { network_id: String },
 }
 
 /// The data of one resource record.
@@ -401,6 +404,9 @@ const PUBLIC_NS: &[&str] =
 /// Reads the state as it is now (and the clock, for soft-deleted vaults' retention): a changed
 /// record is answered at once.
 pub fn answer(state: &State, view: &View, qname: &str, qtype: QType) -> DnsAnswer {
+    if let View::OnPremises { network_id } = view {
+        return on_premises(state, network_id, qname, qtype);
+    }
     let Some(scope) = Scope::of(state, view) else {
         return DnsAnswer::new(Rcode::Refused, vec![], vec![]);
     };
@@ -408,6 +414,31 @@ pub fn answer(state: &State, view: &View, qname: &str, qtype: QType) -> DnsAnswe
 }
 
 // ---------------------------------------------------------------- views
+
+/// An on-premises DNS server: a conditional forwarder whose zone is the longest suffix of the
+/// *queried* name sends the whole question to its target; an inbound endpoint of a DNS Private
+/// Resolver answers as Azure DNS of its VNet. Without a matching forwarder the server resolves on
+/// the internet and follows the CNAME chain there without consulting its forwarders again (as the
+/// usual recursive servers do; this is why forwarding only `privatelink.vaultcore.azure.net` fails,
+/// azure-behaviour.md §1.8). A forwarder to an address that answers nothing gives SERVFAIL.
+fn on_premises(state: &State, network_id: &str, qname: &str, qtype: QType) -> DnsAnswer {
+    let Some(net) = crate::onprem::onprem(state, network_id) else {
+        return DnsAnswer::new(Rcode::Refused, vec![], vec![]);
+    };
+    let name = normalise(qname);
+    let forwarder =
+        net.forwarders.iter().filter(|(zone, _)| under(&name, zone).is_some()).max_by_key(|(zone, _)| zone.len());
+    match forwarder {
+        Some((_, target)) => match crate::onprem::resolver_vnet_at(state, target) {
+            // The resolver's VNet must be reachable from the on-premises network.
+            Some(vnet_id) if crate::peering::connected(state, &net.gateway_vnet_id, &vnet_id) => {
+                answer(state, &View::VirtualNetwork { vnet_id }, qname, qtype)
+            }
+            _ => DnsAnswer::new(Rcode::ServFail, vec![], vec![]),
+        },
+        None => answer(state, &View::Internet, qname, qtype),
+    }
+}
 
 /// The private zones a view's resolver consults before public DNS.
 struct Scope<'s> {
@@ -424,7 +455,7 @@ impl<'s> Scope<'s> {
     /// The scope of a view; `None` when the view names no known network (REFUSED).
     fn of(state: &'s State, view: &View) -> Option<Self> {
         match view {
-            View::Internet => Some(Scope { zones: vec![] }),
+            View::Internet | View::OnPremises { .. } => Some(Scope { zones: vec![] }),
             View::VirtualNetwork { vnet_id } => {
                 let vnet = match state.get(vnet_id) {
                     Some(Record::VirtualNetwork(v)) => v,

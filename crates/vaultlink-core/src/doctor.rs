@@ -58,6 +58,10 @@ fn describe_origin(state: &State, origin: &Origin) -> String {
             Some((n, s, v)) => format!("NIC {} ({}) in {}/{}", n.name, n.private_ip_address, v.name, s.name),
             None => format!("NIC {nic_id}"),
         },
+        Origin::OnPremises { network_id } => match crate::onprem::onprem(state, network_id) {
+            Some(o) => format!("on-premises network {} ({})", o.name, o.client_address),
+            None => format!("on-premises network {network_id}"),
+        },
     }
 }
 
@@ -95,7 +99,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
     let approved: Vec<_> = conns.iter().filter(|c| c.status == connections::status::APPROVED).collect();
     let caller_vnet: Option<VirtualNetwork> = match origin {
         Origin::Nic { nic_id } => netctx::placement(state, nic_id).map(|(_, _, v)| v),
-        Origin::Internet { .. } => None,
+        _ => None,
     };
 
     // 1. Connection states.
@@ -249,6 +253,62 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         }
     }
 
+    // On-premises DNS: conditional forwarders for both public zones, to a resolver inbound endpoint
+    // in a VNet linked to the zone (azure-behaviour.md §1.8).
+    if let Origin::OnPremises { network_id } = origin
+        && let Some(o) = crate::onprem::onprem(state, network_id)
+    {
+        let reachable_pe = approved
+            .iter()
+            .filter_map(|c| network::endpoint(state, &c.private_endpoint_id))
+            .any(|pe| peering::connected(state, &o.gateway_vnet_id, &network::vnet_of_subnet(&pe.subnet_id)));
+        if reachable_pe {
+            let inbound: Option<String> = crate::onprem::all_inbound(state)
+                .find(|i| {
+                    crate::onprem::resolver_vnet_at(state, &i.private_ip_address).is_some_and(|v| {
+                        peering::connected(state, &o.gateway_vnet_id, &v)
+                            && privatedns::all_zones(state).any(|z| {
+                                z.name.eq_ignore_ascii_case(VAULT_ZONE)
+                                    && privatedns::links_of(state, &z.id)
+                                        .iter()
+                                        .any(|l| l.virtual_network_id.eq_ignore_ascii_case(&v))
+                            })
+                    })
+                })
+                .map(|i| i.private_ip_address.clone());
+            let target = inbound.clone().unwrap_or_else(|| "INBOUND_ENDPOINT_IP".into());
+            let fix = format!(
+                "vaultlink onprem add {} --vnet {} --address-space {} --forward vault.azure.net={target} --forward vaultcore.azure.net={target}",
+                o.name, o.gateway_vnet_id, o.address_space
+            );
+            if o.forwarders.iter().any(|(z, _)| z.eq_ignore_ascii_case(VAULT_ZONE)) {
+                findings.push(Finding {
+                    check: "onprem-forwards-privatelink-zone",
+                    problem: format!("on-premises network {} forwards {VAULT_ZONE}; it must forward the public zones vault.azure.net and vaultcore.azure.net instead", o.name),
+                    evidence: o.forwarders.iter().map(|(z, t)| format!("forward {z} -> {t}")).collect(),
+                    fix: Some(fix),
+                });
+            } else {
+                let missing: Vec<&str> = ["vault.azure.net", "vaultcore.azure.net"]
+                    .into_iter()
+                    .filter(|zone| {
+                        !o.forwarders
+                            .iter()
+                            .any(|(z, t)| z.eq_ignore_ascii_case(zone) && inbound.as_deref() == Some(t.as_str()))
+                    })
+                    .collect();
+                if !missing.is_empty() {
+                    findings.push(Finding {
+                        check: "onprem-forwarders-missing",
+                        problem: format!("on-premises network {} has no conditional forwarder for {missing:?} to a DNS resolver inbound endpoint in a VNet linked to {VAULT_ZONE}", o.name),
+                        evidence: o.forwarders.iter().map(|(z, t)| format!("forward {z} -> {t}")).collect(),
+                        fix: Some(fix),
+                    });
+                }
+            }
+        }
+    }
+
     // Path and the firewall's word on public callers.
     let (path, reachable, reason) = match &route {
         Route::Reaches(ctx) => {
@@ -348,6 +408,7 @@ pub fn matrix(state: &State, internet: std::net::Ipv4Addr) -> Vec<MatrixRow> {
         }
         _ => None,
     }));
+    origins.extend(crate::onprem::all_onprem(state).into_iter().map(|o| Origin::OnPremises { network_id: o.id }));
     let vaults: Vec<String> = keyvault::all_vaults(state).map(|v| v.name.clone()).collect();
     let mut rows = Vec::new();
     for o in &origins {
@@ -532,5 +593,56 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert!(rows.iter().any(|r| r.caller.contains("client1") && r.allowed && r.path == "private-endpoint"));
         assert!(rows.iter().any(|r| r.caller.contains("internet") && !r.allowed));
+    }
+
+    #[test]
+    fn on_premises_needs_forwarders_for_both_public_zones_to_an_inbound_endpoint() {
+        let e = healthy();
+        let c = developer();
+        let vnet = format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1");
+        e.write(|s, b| {
+            network::put_subnet(
+                s,
+                b,
+                &c,
+                (SUB, "rg1", "vnet1", "snet-dns"),
+                json!({"properties": {"addressPrefix": "10.0.1.0/28"}}),
+            )
+        })
+        .unwrap();
+        e.write(|s, b| {
+            crate::onprem::put_resolver(
+                s,
+                b,
+                &c,
+                (SUB, "rg1", "res1"),
+                json!({"location": "westeurope", "properties": {"virtualNetwork": {"id": vnet}}}),
+            )
+        })
+        .unwrap();
+        let inbound = e
+            .write(|s, b| {
+                crate::onprem::put_inbound(s, b, &c, (SUB, "rg1", "res1", "in1"), json!({"location": "westeurope", "properties": {"ipConfigurations": [{"subnet": {"id": format!("{vnet}/subnets/snet-dns")}}]}}))
+            })
+            .unwrap()
+            .0;
+        assert_eq!(inbound.private_ip_address, "10.0.1.4");
+        let corp = |fwd: &[(&str, &str)]| {
+            let fwd: Vec<(String, String)> = fwd.iter().map(|(z, t)| (z.to_string(), t.to_string())).collect();
+            e.write(|s, b| crate::onprem::put_onprem(s, b, "corp", &vnet, "192.168.10.0/24", &fwd)).unwrap();
+            e.read(|s| {
+                let o = netctx::locate(s, Some("corp"), "203.0.113.10".parse().unwrap()).unwrap();
+                diagnose(s, "kv1", &o, None).unwrap()
+            })
+        };
+        let good = corp(&[("vault.azure.net", "10.0.1.4"), ("vaultcore.azure.net", "10.0.1.4")]);
+        assert!(good.healthy(), "{good:#?}");
+        assert_eq!(good.address.as_deref(), Some("10.0.0.4"));
+        let privatelink = corp(&[("privatelink.vaultcore.azure.net", "10.0.1.4")]);
+        assert_eq!(checks(&privatelink), vec!["onprem-forwards-privatelink-zone"], "{privatelink:#?}");
+        assert_eq!(privatelink.path, "public");
+        let none = corp(&[]);
+        assert_eq!(checks(&none), vec!["onprem-forwarders-missing"]);
+        assert!(none.findings[0].fix.as_deref().unwrap().contains("--forward vault.azure.net=10.0.1.4"));
     }
 }

@@ -31,6 +31,10 @@ pub enum Record {
     RoleAssignment(RoleAssignment),
     Secret(SecretObject),
     VirtualNetworkPeering(VirtualNetworkPeering),
+    Key(KeyObject),
+    DnsResolver(DnsResolver),
+    InboundEndpoint(InboundEndpoint),
+    OnPremisesNetwork(OnPremisesNetwork),
 }
 
 /// The on-disk envelope: schema version plus the record.
@@ -394,4 +398,90 @@ pub struct VirtualNetworkPeering {
     pub remote_vnet_id: String,
     pub allow_virtual_network_access: bool,
     pub etag: String,
+}
+
+/// A Key Vault key: every version, its deleted state and rotation policy. The private key
+/// (PKCS#8 DER) is sealed like secret values (bound to vault, name and version); public parts are
+/// kept in the clear (base64url, as the JWK renders them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyObject {
+    pub vault_internal_id: String,
+    /// The name as first created (names compare case-insensitively).
+    pub name: String,
+    /// Oldest first; the last is the current version.
+    pub versions: Vec<KeyVersion>,
+    pub deleted: Option<DeletedState>,
+    /// The rotation policy as last set (wire shape), if any.
+    #[serde(default)]
+    pub rotation_policy: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyVersion {
+    pub version: String,
+    /// `RSA`, `RSA-HSM`, `EC` or `EC-HSM`, as created or imported.
+    pub kty: String,
+    /// RSA modulus size in bits.
+    pub key_size: Option<u32>,
+    /// EC curve name (`P-256`, `P-384`, `P-521`, `P-256K`).
+    pub crv: Option<String>,
+    /// Public parts, base64url without padding: `n`, `e` (RSA) or `x`, `y` (EC).
+    pub public: BTreeMap<String, String>,
+    /// Base64 of the sealed PKCS#8 DER private key.
+    pub sealed_private: String,
+    pub key_ops: Vec<String>,
+    pub tags: Tags,
+    pub enabled: bool,
+    pub nbf: Option<i64>,
+    pub exp: Option<i64>,
+    pub created: i64,
+    pub updated: i64,
+}
+
+/// `Microsoft.Network/dnsResolvers` (minimal): a DNS Private Resolver in a VNet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsResolver {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub tags: Tags,
+    pub virtual_network_id: String,
+    pub resource_guid: String,
+    pub etag: String,
+}
+
+/// `dnsResolvers/{r}/inboundEndpoints/{name}`: an address in a dedicated subnet that answers as
+/// Azure DNS of the resolver's VNet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboundEndpoint {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub tags: Tags,
+    pub resolver_id: String,
+    pub subnet_id: String,
+    pub private_ip_address: String,
+    pub etag: String,
+}
+
+/// An on-premises network (vaultlink's own object: Azure does not model the other side of a VPN):
+/// joined to `gateway_vnet_id` by a gateway, with its own DNS server and conditional forwarders.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OnPremisesNetwork {
+    pub id: String,
+    pub name: String,
+    pub gateway_vnet_id: String,
+    pub address_space: String,
+    /// The client machine's address (`.10` of the space) and the DNS server's (`.53`).
+    pub client_address: String,
+    pub dns_server: String,
+    /// The address its traffic to the internet leaves with.
+    pub public_address: String,
+    /// Conditional forwarders: zone -> target address.
+    pub forwarders: Vec<(String, String)>,
 }

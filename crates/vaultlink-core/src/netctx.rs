@@ -16,6 +16,8 @@ pub enum Origin {
     Internet { public_address: Ipv4Addr },
     /// A machine at this (client) NIC.
     Nic { nic_id: String },
+    /// A machine in an on-premises network joined to a VNet by a gateway.
+    OnPremises { network_id: String },
 }
 
 /// A caller identity as given to the proxy (`http://IDENTITY@127.0.0.1:8780`) or `--nic`: an IPv4
@@ -26,6 +28,9 @@ pub fn locate(state: &State, identity: Option<&str>, default_public: Ipv4Addr) -
     };
     if let Ok(a) = id.parse::<Ipv4Addr>() {
         return Ok(Origin::Internet { public_address: a });
+    }
+    if let Some(o) = crate::onprem::onprem(state, id) {
+        return Ok(Origin::OnPremises { network_id: o.id });
     }
     let nics: Vec<&NetworkInterface> = state
         .all()
@@ -41,8 +46,18 @@ pub fn locate(state: &State, identity: Option<&str>, default_public: Ipv4Addr) -
         .collect();
     match nics.as_slice() {
         [n] => Ok(Origin::Nic { nic_id: n.id.clone() }),
-        [] => Err(format!("no client network interface named '{id}' (create one with `az network nic create`)")),
+        [] => Err(format!(
+            "no client network interface or on-premises network named '{id}' (create a NIC with `az network nic create`)"
+        )),
         _ => Err(format!("more than one network interface is named '{id}'; use its resource id")),
+    }
+}
+
+/// The origin named by a stored id: an on-premises network's id, else a NIC's.
+pub fn origin_of(state: &State, id: &str) -> Origin {
+    match crate::onprem::onprem(state, id) {
+        Some(o) => Origin::OnPremises { network_id: o.id },
+        None => Origin::Nic { nic_id: id.to_string() },
     }
 }
 
@@ -62,6 +77,7 @@ pub fn view(state: &State, origin: &Origin) -> View {
             Some((_, _, v)) => View::VirtualNetwork { vnet_id: v.id },
             None => View::Internet,
         },
+        Origin::OnPremises { network_id } => View::OnPremises { network_id: network_id.clone() },
     }
 }
 
@@ -110,13 +126,20 @@ pub fn connect(state: &State, origin: &Origin, address: Ipv4Addr, host: &str) ->
     let vault = keyvault::vault_by_name(state, name);
     let place = match origin {
         Origin::Nic { nic_id } => placement(state, nic_id),
-        Origin::Internet { .. } => None,
+        _ => None,
+    };
+    let onprem = match origin {
+        Origin::OnPremises { network_id } => crate::onprem::onprem(state, network_id),
+        _ => None,
     };
     // The regional public ingress, shared by every vault of a region: the host picks the vault.
     let public_ingress = keyvault::all_vaults(state).any(|v| dns::vault_public_address(v) == address);
     if public_ingress || vault.is_none() {
         return Route::Reaches(match (origin, &place) {
             (Origin::Internet { public_address }, _) => NetworkContext::internet(*public_address),
+            (Origin::OnPremises { .. }, _) => NetworkContext::internet(
+                onprem.as_ref().and_then(|o| o.public_address.parse().ok()).unwrap_or(Ipv4Addr::UNSPECIFIED),
+            ),
             (_, Some((n, s, vnet))) => {
                 let service_endpoint =
                     s.service_endpoints.iter().any(|e| e.service.eq_ignore_ascii_case("Microsoft.KeyVault"));
@@ -134,20 +157,23 @@ pub fn connect(state: &State, origin: &Origin, address: Ipv4Addr, host: &str) ->
             (_, None) => NetworkContext::internet(Ipv4Addr::UNSPECIFIED),
         });
     }
-    // A private address: an endpoint NIC the caller's VNet can reach.
-    let Some((n, _, caller_vnet)) = place else {
-        return Route::Unreachable {
-            address,
-            reason: format!("{address} is a private address, unreachable from the internet"),
-        };
+    // A private address: an endpoint NIC the caller's VNet (or the on-premises gateway's) can reach.
+    let (client_address, from_vnet, from_name) = match (&place, &onprem) {
+        (Some((n, _, v)), _) => (n.private_ip_address.clone(), v.id.clone(), format!("virtual network {}", v.name)),
+        (None, Some(o)) => {
+            (o.client_address.clone(), o.gateway_vnet_id.clone(), format!("on-premises network {}", o.name))
+        }
+        _ => {
+            return Route::Unreachable {
+                address,
+                reason: format!("{address} is a private address, unreachable from the internet"),
+            };
+        }
     };
-    let Some(pe_id) = endpoint_at(state, &caller_vnet.id, address) else {
+    let Some(pe_id) = endpoint_at(state, &from_vnet, address) else {
         return Route::Unreachable {
             address,
-            reason: format!(
-                "no private endpoint with address {address} is reachable from virtual network {}",
-                caller_vnet.name
-            ),
+            reason: format!("no private endpoint with address {address} is reachable from {from_name}"),
         };
     };
     let approved = vault.is_some_and(|vault| {
@@ -168,7 +194,7 @@ pub fn connect(state: &State, origin: &Origin, address: Ipv4Addr, host: &str) ->
         };
     }
     Route::Reaches(NetworkContext {
-        client_address: n.private_ip_address.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
+        client_address: client_address.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
         service_endpoint_subnet: None,
         private_endpoint: Some(pe_id),
         trusted_service: false,

@@ -135,7 +135,30 @@ pub fn require_service_endpoint(state: &State, subnet_id: &str, service: &str) -
 }
 
 fn used_addresses(state: &State, subnet_id: &str) -> BTreeSet<Ipv4Addr> {
-    nics_in_subnet(state, subnet_id).iter().filter_map(|n| n.private_ip_address.parse().ok()).collect()
+    let mut used: BTreeSet<Ipv4Addr> =
+        nics_in_subnet(state, subnet_id).iter().filter_map(|n| n.private_ip_address.parse().ok()).collect();
+    used.extend(
+        crate::onprem::all_inbound(state)
+            .filter(|i| i.subnet_id.eq_ignore_ascii_case(subnet_id))
+            .filter_map(|i| i.private_ip_address.parse::<Ipv4Addr>().ok()),
+    );
+    used
+}
+
+/// Every virtual network.
+pub fn all_vnets(state: &State) -> Vec<VirtualNetwork> {
+    state
+        .all()
+        .filter_map(|(_, r)| match r {
+            Record::VirtualNetwork(v) => Some(v.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Allocates an address in a subnet (Azure's .4 onwards, or the requested static one).
+pub(crate) fn allocate_in(state: &State, batch: &Batch, subnet: &Subnet, requested: Option<&str>) -> Result<String> {
+    allocate(state, batch, subnet, requested)
 }
 
 /// The next free address of a subnet (Azure's .4 onwards), or Azure's subnet-full error.
@@ -404,6 +427,15 @@ fn existing_policy(existing: &Option<Subnet>, field: &str) -> Option<String> {
 }
 
 fn ensure_subnet_unused(state: &State, s: &Subnet) -> Result<()> {
+    if let Some(i) = crate::onprem::all_inbound(state).find(|i| i.subnet_id.eq_ignore_ascii_case(&s.id)) {
+        return Err(Error::bad_request(
+            "InUseSubnetCannotBeDeleted",
+            format!(
+                "Subnet {} is in use by {} and cannot be deleted. In order to delete the subnet, delete all the resources within the subnet. See aka.ms/deletesubnet.",
+                s.name, i.id
+            ),
+        ));
+    }
     if let Some(n) = nics_in_subnet(state, &s.id).first() {
         return Err(Error::bad_request(
             "InUseSubnetCannotBeDeleted",

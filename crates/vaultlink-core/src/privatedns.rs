@@ -51,6 +51,20 @@ pub fn get_zone(state: &State, caller: &Caller, (sub, rg, name): (&str, &str, &s
     zone(state, &zone_id(sub, rg, name)).ok_or_else(|| Error::resource_not_found(ZONE_TYPE, name, &group.name))
 }
 
+/// The zone a nested operation (link, record set) needs: ARM's `ParentResourceNotFound` otherwise.
+fn parent_zone(state: &State, caller: &Caller, (sub, rg, name): (&str, &str, &str)) -> Result<PrivateDnsZone> {
+    resources::resource_group(state, caller, sub, rg)?;
+    zone(state, &zone_id(sub, rg, name)).ok_or_else(|| {
+        Error::not_found(
+            "ParentResourceNotFound",
+            format!(
+                "Can not perform requested operation on nested resource. Parent resource '{}' not found.",
+                name.to_ascii_lowercase()
+            ),
+        )
+    })
+}
+
 pub fn links_of(state: &State, zone_id: &str) -> Vec<VirtualNetworkLink> {
     state
         .descendants(&format!("{zone_id}/virtualNetworkLinks"))
@@ -268,7 +282,7 @@ pub fn put_link(
     pre: Preconditions<'_>,
 ) -> Result<(VirtualNetworkLink, bool)> {
     let spec: LinkSpec = crate::wire::parse(body)?;
-    let z = get_zone(state, caller, (sub, rg, zone_name))?;
+    let z = parent_zone(state, caller, (sub, rg, zone_name))?;
     vaultlink_rules::network_resource_name(name)?;
     let id = format!("{}/virtualNetworkLinks/{name}", z.id);
     let existing = match state.get(&id) {
@@ -369,7 +383,7 @@ pub fn get_link(
     caller: &Caller,
     (sub, rg, zone_name, name): (&str, &str, &str, &str),
 ) -> Result<VirtualNetworkLink> {
-    let z = get_zone(state, caller, (sub, rg, zone_name))?;
+    let z = parent_zone(state, caller, (sub, rg, zone_name))?;
     match state.get(&format!("{}/virtualNetworkLinks/{name}", z.id)) {
         Some(Record::VirtualNetworkLink(l)) => Ok(l.clone()),
         _ => Err(Error::resource_not_found(LINK_TYPE, &format!("{}/{name}", z.name), rg)),
@@ -383,7 +397,7 @@ pub fn delete_link(
     key: (&str, &str, &str, &str),
     pre: Preconditions<'_>,
 ) -> Result<bool> {
-    let z = get_zone(state, caller, (key.0, key.1, key.2))?;
+    let z = parent_zone(state, caller, (key.0, key.1, key.2))?;
     let Some(Record::VirtualNetworkLink(l)) = state.get(&format!("{}/virtualNetworkLinks/{}", z.id, key.3)) else {
         return Ok(false);
     };
@@ -541,7 +555,7 @@ pub fn put_record_set(
     patch: bool,
 ) -> Result<(RecordSet, bool)> {
     let spec: RecordSetSpec = crate::wire::parse(body)?;
-    let z = get_zone(state, caller, (sub, rg, zone_name))?;
+    let z = parent_zone(state, caller, (sub, rg, zone_name))?;
     let rtype = canonical_type(rtype)?;
     vaultlink_rules::record_set_name(name)?;
     let id = format!("{}/{rtype}/{}", z.id, name.to_ascii_lowercase());
@@ -623,7 +637,7 @@ pub fn get_record_set(
     caller: &Caller,
     (sub, rg, zone_name, rtype, name): RecordKey<'_>,
 ) -> Result<RecordSet> {
-    let z = get_zone(state, caller, (sub, rg, zone_name))?;
+    let z = parent_zone(state, caller, (sub, rg, zone_name))?;
     let rtype = canonical_type(rtype)?;
     match state.get(&format!("{}/{rtype}/{name}", z.id)) {
         Some(Record::RecordSet(r)) => Ok(r.clone()),
@@ -662,7 +676,7 @@ pub fn list_record_sets(
     (sub, rg, zone_name): (&str, &str, &str),
     rtype: Option<&str>,
 ) -> Result<Vec<RecordSet>> {
-    let z = get_zone(state, caller, (sub, rg, zone_name))?;
+    let z = parent_zone(state, caller, (sub, rg, zone_name))?;
     let rtype = rtype.map(canonical_type).transpose()?;
     Ok(record_sets_of(state, &z.id).into_iter().filter(|r| rtype.is_none_or(|t| r.record_type == t)).collect())
 }

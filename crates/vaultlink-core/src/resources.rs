@@ -20,6 +20,7 @@ pub const PROVIDERS: &[(&str, &[&str])] = &[
             "privateEndpoints",
             "privateDnsZones",
             "privateDnsZones/virtualNetworkLinks",
+            "dnsResolvers",
             "locations",
         ],
     ),

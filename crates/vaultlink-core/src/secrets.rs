@@ -327,7 +327,8 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
-fn paginate<T>(mut all: Vec<(String, T)>, size: usize, skip: Option<&str>) -> Result<Page<T>, KvError> {
+/// Sorts `(key, item)` pairs by key and returns the page after the `$skiptoken` (shared by keys).
+pub fn paginate<T>(mut all: Vec<(String, T)>, size: usize, skip: Option<&str>) -> Result<Page<T>, KvError> {
     all.sort_by(|a, b| a.0.cmp(&b.0));
     let after = match skip {
         Some(tok) => Some(

@@ -31,7 +31,8 @@ enum Command {
     Exec {
         #[command(flatten)]
         dir: DataDirArg,
-        /// The client NIC (name or resource id), e.g. made with `az network nic create`.
+        /// The client NIC (name or resource id), e.g. made with `az network nic create`, or the
+        /// name of an on-premises network (`vaultlink onprem add`).
         #[arg(long)]
         nic: String,
         /// The command and its arguments.
@@ -41,11 +42,50 @@ enum Command {
     /// Run the seed's troubleshooting guide for a vault and a caller; exit 0 when the caller
     /// reaches the vault as intended.
     Doctor(DoctorArgs),
+    /// On-premises networks joined to a VNet by a gateway, with their DNS forwarders.
+    Onprem {
+        #[command(subcommand)]
+        command: OnpremCommand,
+    },
     /// Manage Entra principals of the emulated tenant.
     Principal {
         #[command(subcommand)]
         command: PrincipalCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum OnpremCommand {
+    /// Create or replace an on-premises network.
+    Add {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// Its name (use it with `exec --nic NAME`, `doctor --from NAME`, or as the proxy user).
+        name: String,
+        /// The VNet its gateway joins (name or resource id).
+        #[arg(long)]
+        vnet: String,
+        /// Its address space (the machine gets .10, its DNS server .53).
+        #[arg(long, default_value = "192.168.0.0/24")]
+        address_space: String,
+        /// A conditional forwarder on its DNS server, `ZONE=ADDRESS` (repeatable).
+        #[arg(long = "forward", value_parser = parse_forwarder)]
+        forwarders: Vec<(String, String)>,
+    },
+    /// Delete an on-premises network.
+    Delete {
+        #[command(flatten)]
+        dir: DataDirArg,
+        name: String,
+    },
+    /// List on-premises networks as JSON.
+    List(DataDirArg),
+}
+
+fn parse_forwarder(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(z, a)| (z.to_string(), a.to_string()))
+        .ok_or_else(|| format!("expected ZONE=ADDRESS, got {s}"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +188,26 @@ pub fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Doctor(args) => std::process::exit(doctor(args)?),
+        Command::Onprem { command } => {
+            let (dir, req) = match command {
+                OnpremCommand::Add { dir, name, vnet, address_space, forwarders } => (
+                    dir,
+                    serde_json::json!({"op": "put", "name": name, "vnet": vnet, "addressSpace": address_space, "forwarders": forwarders}),
+                ),
+                OnpremCommand::Delete { dir, name } => (dir, serde_json::json!({"op": "delete", "name": name})),
+                OnpremCommand::List(dir) => (dir, serde_json::json!({"op": "list"})),
+            };
+            let dir = dir.resolve()?;
+            let Some(reply) = crate::control::request(&dir, &format!("onprem {req}")) else {
+                anyhow::bail!("no `vaultlink serve` is running with data directory {}", dir.display());
+            };
+            let reply = reply?;
+            match reply.strip_prefix("ok ") {
+                Some(json) => println!("{json}"),
+                None => anyhow::bail!("vaultlink serve: {}", reply.strip_prefix("error ").unwrap_or(&reply)),
+            }
+            Ok(())
+        }
         Command::Exec { dir, nic, command } => {
             let code = exec(&dir.resolve()?, &nic, &command)?;
             std::process::exit(code);

@@ -2,7 +2,8 @@
 //! running `vaultlink serve` where a machine at a NIC lives. One request line, one reply line.
 //!
 //! Requests: `exec <nic name or id>` (replies `lab <namespace>` or `portable <proxy url> <dns addr>`)
-//! and `principal-add <display name>` (replies `ok <json>`); failures reply `error <message>`.
+//! `principal-add <display name>`, `doctor <json>` and `onprem <json>` (reply `ok <json>`);
+//! failures reply `error <message>`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -52,11 +53,15 @@ async fn answer(app: &Arc<App>, proxy_url: &str, line: &str) -> String {
     if let Some(args) = line.strip_prefix("doctor ") {
         return doctor(app, args);
     }
+    if let Some(args) = line.strip_prefix("onprem ") {
+        return onprem(app, args);
+    }
     let Some(nic) = line.strip_prefix("exec ") else { return "error unknown request".into() };
     let origin = app.engine.read(|s| netctx::locate(s, Some(nic), app.public_address));
     let nic_id = match origin {
         Ok(Origin::Nic { nic_id }) => nic_id,
-        Ok(Origin::Internet { .. }) => return "error give a NIC name or id".into(),
+        Ok(Origin::OnPremises { network_id }) => network_id,
+        Ok(Origin::Internet { .. }) => return "error give a NIC or on-premises network name".into(),
         Err(e) => return format!("error {e}"),
     };
     match &app.lab {
@@ -72,7 +77,7 @@ async fn answer(app: &Arc<App>, proxy_url: &str, line: &str) -> String {
             let identity = nic_id.rsplit('/').next().unwrap_or(&nic_id).to_string();
             // `name:@` (empty password): Python's requests drops a user name without a password.
             let url = proxy_url.replacen("http://", &format!("http://{identity}:@"), 1);
-            let dns = app.dns_for_view(&nic_id).map(|a| a.to_string()).unwrap_or_else(|| "-".into());
+            let dns = app.dns_for_origin(&nic_id).map(|a| a.to_string()).unwrap_or_else(|| "-".into());
             format!("portable {url} {dns}")
         }
     }
@@ -128,4 +133,50 @@ fn doctor(app: &Arc<App>, args: &str) -> String {
             None => format!("error no vault named {}", a.vault.unwrap_or_default()),
         }
     })
+}
+
+/// `onprem {"op":"put","name":..,"vnet":..,"addressSpace":..,"forwarders":[[zone,ip],..]}`,
+/// `{"op":"delete","name":..}` or `{"op":"list"}`.
+fn onprem(app: &Arc<App>, args: &str) -> String {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Args {
+        op: String,
+        name: Option<String>,
+        vnet: Option<String>,
+        address_space: Option<String>,
+        #[serde(default)]
+        forwarders: Vec<(String, String)>,
+    }
+    let Ok(a) = serde_json::from_str::<Args>(args) else { return "error malformed onprem request".into() };
+    use vaultlink_core::onprem as op;
+    let result = match a.op.as_str() {
+        "put" => app
+            .engine
+            .write(|s, b| {
+                op::put_onprem(
+                    s,
+                    b,
+                    a.name.as_deref().unwrap_or_default(),
+                    a.vnet.as_deref().unwrap_or_default(),
+                    a.address_space.as_deref().unwrap_or("192.168.0.0/24"),
+                    &a.forwarders,
+                )
+            })
+            .map(|o| op::render_onprem(&o)),
+        "delete" => app
+            .engine
+            .write(|s, b| -> vaultlink_core::Result<bool> {
+                Ok(op::delete_onprem(s, b, a.name.as_deref().unwrap_or_default()))
+            })
+            .map(|d| serde_json::json!({"deleted": d})),
+        "list" => Ok(serde_json::json!(
+            app.engine.read(|s| op::all_onprem(s).iter().map(op::render_onprem).collect::<Vec<_>>())
+        )),
+        other => return format!("error unknown onprem operation {other}"),
+    };
+    match result {
+        Ok(v) => format!("ok {v}"),
+        Err(e) => format!("error {e}"),
+    }
 }

@@ -57,8 +57,8 @@ fn error(e: &KvError) -> Resp {
 fn network_context(app: &App, req: &Req) -> NetworkContext {
     match &req.ingress {
         Ingress::Proxy { context: Some(ctx) } => ctx.clone(),
-        Ingress::Lab { nic_id, local } => {
-            let origin = netctx::Origin::Nic { nic_id: nic_id.clone() };
+        Ingress::Lab { origin_id, local } => {
+            let origin = app.engine.read(|s| netctx::origin_of(s, origin_id));
             match app.engine.read(|s| netctx::connect(s, &origin, *local, &req.host)) {
                 netctx::Route::Reaches(ctx) => ctx,
                 // Dropped at accept time; if the state changed since, the vault refuses the path.
@@ -159,7 +159,10 @@ fn serve(app: &App, req: &Req, vault: &Vault, ctx: &NetworkContext) -> Result<Re
     let class =
         if req.method == Method::PUT && l.first() == Some(&"secrets") { TxClass::Create } else { TxClass::Other };
     app.throttle.admit(&vault.id, class)?;
-    secret_routes(app, req, vault, &caller, &segs, &l)
+    match l.first() {
+        Some(&"keys" | &"deletedkeys") => crate::dataplane_keys::key_routes(app, req, vault, &caller, &segs, &l),
+        _ => secret_routes(app, req, vault, &caller, &segs, &l),
+    }
 }
 
 const GET: Permission =

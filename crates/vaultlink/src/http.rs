@@ -52,12 +52,21 @@ impl App {
         }
     }
 
-    /// The loopback DNS address that answers as Azure DNS of the NIC's VNet (portable mode),
-    /// opened on first use.
-    pub fn dns_for_view(self: &Arc<Self>, nic_id: &str) -> Option<SocketAddr> {
-        let vnet_id = self.engine.read(|s| vaultlink_core::netctx::placement(s, nic_id).map(|(_, _, v)| v.id))?;
+    /// The loopback DNS address that answers as the DNS server of the machine at `origin_id` (a
+    /// NIC: Azure DNS of its VNet; an on-premises network: its own server), opened on first use.
+    pub fn dns_for_origin(self: &Arc<Self>, origin_id: &str) -> Option<SocketAddr> {
+        let view = self.engine.read(|s| {
+            let origin = vaultlink_core::netctx::origin_of(s, origin_id);
+            match &origin {
+                vaultlink_core::netctx::Origin::Nic { nic_id } => {
+                    vaultlink_core::netctx::placement(s, nic_id).map(|_| vaultlink_core::netctx::view(s, &origin))
+                }
+                _ => Some(vaultlink_core::netctx::view(s, &origin)),
+            }
+        })?;
+        let key = format!("{view:?}").to_ascii_lowercase();
         let mut map = self.view_dns.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(a) = map.get(&vnet_id.to_ascii_lowercase()) {
+        if let Some(a) = map.get(&key) {
             return Some(*a);
         }
         let udp = std::net::UdpSocket::bind("127.0.0.1:0").ok()?;
@@ -67,14 +76,13 @@ impl App {
         tcp.set_nonblocking(true).ok()?;
         let udp = tokio::net::UdpSocket::from_std(udp).ok()?;
         let tcp = tokio::net::TcpListener::from_std(tcp).ok()?;
-        let view = vaultlink_core::dns::View::VirtualNetwork { vnet_id: vnet_id.clone() };
         let selector: Arc<vaultlink_dns::ViewFn> =
             Arc::new(move |_: &vaultlink_core::State, _: SocketAddr, _: SocketAddr| Some(view.clone()));
         let engine = self.engine.clone();
         tokio::spawn(async move {
             let _ = vaultlink_dns::serve(udp, tcp, engine, selector).await;
         });
-        map.insert(vnet_id.to_ascii_lowercase(), addr);
+        map.insert(key, addr);
         Some(addr)
     }
 }
@@ -97,8 +105,8 @@ pub enum Ingress {
     /// Through the CONNECT proxy; the network context was decided at CONNECT time (for vault
     /// hosts) from the caller's identity in the proxy URL.
     Proxy { context: Option<vaultlink_core::firewall::NetworkContext> },
-    /// Inside a lab namespace: the machine at `nic_id` connected to `local`.
-    Lab { nic_id: String, local: std::net::Ipv4Addr },
+    /// Inside a lab namespace: the machine at `origin_id` (a NIC or an on-premises network) connected to `local`.
+    Lab { origin_id: String, local: std::net::Ipv4Addr },
     /// On the direct HTTPS listener.
     Direct,
     /// On the plain-HTTP identity (IMDS) listener.

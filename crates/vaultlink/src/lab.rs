@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use tokio::task::JoinHandle;
-use vaultlink_core::dns::{self, View};
+use vaultlink_core::dns;
 use vaultlink_core::netctx::{self, Origin};
 
 use crate::http::{App, Ingress};
@@ -28,7 +28,7 @@ const NETNS_DIR: &str = "/var/run/netns";
 
 struct Namespace {
     name: String,
-    nic_id: String,
+    origin_id: String,
     /// Address -> the tasks serving it.
     listeners: HashMap<Ipv4Addr, Vec<JoinHandle<()>>>,
 }
@@ -38,8 +38,8 @@ pub struct Lab {
     namespaces: Mutex<HashMap<String, Namespace>>,
 }
 
-pub fn ns_name(nic_id: &str) -> String {
-    let h = vaultlink_crypto::sha256(nic_id.to_ascii_lowercase().as_bytes());
+pub fn ns_name(origin_id: &str) -> String {
+    let h = vaultlink_crypto::sha256(origin_id.to_ascii_lowercase().as_bytes());
     format!("{PREFIX}{}", h.iter().take(5).map(|b| format!("{b:02x}")).collect::<String>())
 }
 
@@ -80,8 +80,8 @@ impl Lab {
     }
 
     /// The namespace of a NIC, made if needed. Returns its name.
-    pub fn ensure(&self, app: &Arc<App>, nic_id: &str) -> anyhow::Result<String> {
-        let name = ns_name(nic_id);
+    pub fn ensure(&self, app: &Arc<App>, origin_id: &str) -> anyhow::Result<String> {
+        let name = ns_name(origin_id);
         {
             let map = self.namespaces.lock().unwrap_or_else(|p| p.into_inner());
             if map.contains_key(&name) {
@@ -93,14 +93,15 @@ impl Lab {
         ip(&["-n", &name, "link", "set", "lo", "up"])?;
         let etc = PathBuf::from("/etc/netns").join(&name);
         std::fs::create_dir_all(&etc)?;
-        std::fs::write(etc.join("resolv.conf"), format!("nameserver {AZURE_DNS}\noptions timeout:2 attempts:1\n"))?;
+        let dns = app.engine.read(|s| wanted_addresses(s, origin_id)).map_or(AZURE_DNS, |w| w.dns);
+        std::fs::write(etc.join("resolv.conf"), format!("nameserver {dns}\noptions timeout:2 attempts:1\n"))?;
         std::fs::write(etc.join("hosts"), "127.0.0.1 localhost\n")?;
         self.namespaces.lock().unwrap_or_else(|p| p.into_inner()).insert(
             name.clone(),
-            Namespace { name: name.clone(), nic_id: nic_id.to_string(), listeners: HashMap::new() },
+            Namespace { name: name.clone(), origin_id: origin_id.to_string(), listeners: HashMap::new() },
         );
         self.reconcile(app);
-        tracing::info!(namespace = %name, nic = %nic_id, "lab namespace ready");
+        tracing::info!(namespace = %name, nic = %origin_id, "lab namespace ready");
         Ok(name)
     }
 
@@ -108,7 +109,7 @@ impl Lab {
     pub fn reconcile(&self, app: &Arc<App>) {
         let mut map = self.namespaces.lock().unwrap_or_else(|p| p.into_inner());
         for ns in map.values_mut() {
-            let wanted = app.engine.read(|s| wanted_addresses(s, &ns.nic_id));
+            let wanted = app.engine.read(|s| wanted_addresses(s, &ns.origin_id));
             let Some(wanted) = wanted else {
                 // The NIC is gone: the machine has no network any more.
                 for (addr, tasks) in ns.listeners.drain() {
@@ -125,7 +126,7 @@ impl Lab {
                 let _ = ip(&["-n", &ns.name, "addr", "del", &format!("{addr}/32"), "dev", "lo"]);
             }
             for addr in wanted.all.difference(&have) {
-                match serve_address(app, &ns.name, &ns.nic_id, *addr, &wanted) {
+                match serve_address(app, &ns.name, &ns.origin_id, *addr, &wanted) {
                     Ok(tasks) => {
                         ns.listeners.insert(*addr, tasks);
                     }
@@ -163,27 +164,37 @@ pub fn cleanup_stale() -> anyhow::Result<usize> {
 }
 
 struct Wanted {
+    /// The machine's own address.
     nic: Ipv4Addr,
-    view: View,
+    /// Its DNS server: Azure DNS in a VNet, the network's own server on premises.
+    dns: Ipv4Addr,
     all: BTreeSet<Ipv4Addr>,
 }
 
-/// The addresses a machine at the NIC has or can reach.
-fn wanted_addresses(state: &vaultlink_core::State, nic_id: &str) -> Option<Wanted> {
-    let (n, _, vnet) = netctx::placement(state, nic_id)?;
-    let nic: Ipv4Addr = n.private_ip_address.parse().ok()?;
-    let mut all = BTreeSet::from([nic, AZURE_DNS]);
+/// The addresses a machine at the NIC (or in the on-premises network) has or can reach.
+fn wanted_addresses(state: &vaultlink_core::State, origin_id: &str) -> Option<Wanted> {
+    let (nic, dns_server, vnet_id) = match netctx::origin_of(state, origin_id) {
+        Origin::OnPremises { network_id } => {
+            let o = vaultlink_core::onprem::onprem(state, &network_id)?;
+            (o.client_address.parse().ok()?, o.dns_server.parse().ok()?, o.gateway_vnet_id)
+        }
+        _ => {
+            let (n, _, vnet) = netctx::placement(state, origin_id)?;
+            (n.private_ip_address.parse().ok()?, AZURE_DNS, vnet.id)
+        }
+    };
+    let mut all = BTreeSet::from([nic, dns_server]);
     all.extend(dns::SERVICE_ADDRESSES.iter().map(|(_, a)| *a));
     all.extend(vaultlink_core::keyvault::all_vaults(state).map(dns::vault_public_address));
-    all.extend(netctx::reachable_endpoint_addresses(state, &vnet.id));
-    Some(Wanted { nic, view: View::VirtualNetwork { vnet_id: vnet.id }, all })
+    all.extend(netctx::reachable_endpoint_addresses(state, &vnet_id));
+    Some(Wanted { nic, dns: dns_server, all })
 }
 
 /// Opens, inside the namespace, what serves one address: DNS on 168.63.129.16, HTTPS on the rest.
 fn serve_address(
     app: &Arc<App>,
     ns: &str,
-    nic_id: &str,
+    origin_id: &str,
     addr: Ipv4Addr,
     wanted: &Wanted,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
@@ -191,7 +202,7 @@ fn serve_address(
     if addr == wanted.nic {
         return Ok(vec![]);
     }
-    if addr == AZURE_DNS {
+    if addr == wanted.dns {
         let (udp, tcp) = in_namespace(ns, || {
             let udp = std::net::UdpSocket::bind(SocketAddr::from((addr, 53)))?;
             let tcp = std::net::TcpListener::bind(SocketAddr::from((addr, 53)))?;
@@ -201,12 +212,11 @@ fn serve_address(
         })?;
         let udp = tokio::net::UdpSocket::from_std(udp)?;
         let tcp = tokio::net::TcpListener::from_std(tcp)?;
-        let nic = nic_id.to_string();
+        let nic = origin_id.to_string();
         let views: Arc<vaultlink_dns::ViewFn> =
             Arc::new(move |state: &vaultlink_core::State, _client: SocketAddr, _local: SocketAddr| {
-                Some(netctx::view(state, &Origin::Nic { nic_id: nic.clone() }))
+                Some(netctx::view(state, &netctx::origin_of(state, &nic)))
             });
-        let _ = &wanted.view;
         let engine = app.engine.clone();
         return Ok(vec![tokio::spawn(async move {
             if let Err(e) = vaultlink_dns::serve(udp, tcp, engine, views).await {
@@ -221,7 +231,7 @@ fn serve_address(
     })?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let app = app.clone();
-    let nic = nic_id.to_string();
+    let nic = origin_id.to_string();
     Ok(vec![tokio::spawn(async move {
         let acceptor = tokio_rustls::TlsAcceptor::from(app.tls.clone());
         loop {
@@ -235,7 +245,7 @@ fn serve_address(
             }
             tokio::spawn(async move {
                 if let Ok(stream) = acceptor.accept(tcp).await {
-                    crate::http::serve_connection(stream, app, Ingress::Lab { nic_id: nic, local: addr }).await;
+                    crate::http::serve_connection(stream, app, Ingress::Lab { origin_id: nic, local: addr }).await;
                 }
             });
         }
@@ -244,9 +254,15 @@ fn serve_address(
 
 /// Whether a connection from the NIC to `addr` carries traffic (false for a private endpoint whose
 /// connection is Pending, Rejected or Disconnected).
-fn carries_traffic(state: &vaultlink_core::State, nic_id: &str, addr: Ipv4Addr) -> Result<(), String> {
-    let Some((_, _, vnet)) = netctx::placement(state, nic_id) else { return Err("the NIC no longer exists".into()) };
-    let Some(pe_id) = netctx::endpoint_at(state, &vnet.id, addr) else { return Ok(()) };
+fn carries_traffic(state: &vaultlink_core::State, origin_id: &str, addr: Ipv4Addr) -> Result<(), String> {
+    let vnet_id = match netctx::origin_of(state, origin_id) {
+        Origin::OnPremises { network_id } => {
+            vaultlink_core::onprem::onprem(state, &network_id).map(|o| o.gateway_vnet_id)
+        }
+        _ => netctx::placement(state, origin_id).map(|(_, _, v)| v.id),
+    };
+    let Some(vnet_id) = vnet_id else { return Err("the machine's network no longer exists".into()) };
+    let Some(pe_id) = netctx::endpoint_at(state, &vnet_id, addr) else { return Ok(()) };
     let pe = vaultlink_core::network::endpoint(state, &pe_id).ok_or("the endpoint no longer exists")?;
     let status = pe
         .connections

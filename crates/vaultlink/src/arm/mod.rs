@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use vaultlink_core::engine::now;
 use vaultlink_core::privatedns::Preconditions;
 use vaultlink_core::{
-    Caller, Error, Result, State, connections, identity, keyvault, network, privatedns, rbac, resources, zonegroups,
+    Caller, Error, Result, State, connections, identity, keyvault, network, onprem, peering, privatedns, rbac,
+    resources, zonegroups,
 };
 
 use crate::http::{App, Req, Resp, empty};
@@ -154,7 +155,7 @@ pub fn handle(app: &App, req: &Req) -> Resp {
     let result = (|| {
         let api_version = check_api_version(req, &p)?;
         let caller = authenticate(app, req)?;
-        dispatch(app, req, &p, &l, &caller, &api_version)
+        dispatch(app, req, &p, &l, &caller, &api_version).map_err(|e| provider_parse_error(req, &p, e))
     })();
     match result {
         Ok(r) => r,
@@ -334,11 +335,73 @@ fn authorization_routes(app: &App, req: &Req, p: &Path, at: usize, rest: &[&str]
     })
 }
 
+/// The refusal for a path no route serves: an unknown namespace or resource type is named as ARM
+/// names it; anything else (a known type with an unsupported method or child) is
+/// `NoRegisteredProviderFound`.
 fn no_route(req: &Req) -> Error {
+    let p = Path::new(&req.path);
+    if let Some(i) = p.lower.iter().rposition(|s| s == "providers")
+        && let Some(ns) = p.orig.get(i + 1)
+    {
+        let known = resources::PROVIDERS.iter().find(|(n, _)| n.eq_ignore_ascii_case(ns));
+        match (known, p.orig.get(i + 2)) {
+            (None, _) => {
+                return Error::not_found(
+                    "InvalidResourceNamespace",
+                    format!("The resource namespace '{ns}' is invalid."),
+                );
+            }
+            (Some((name, types)), Some(t))
+                if !types.iter().any(|x| x.split('/').next().is_some_and(|x| x.eq_ignore_ascii_case(t))) =>
+            {
+                return Error::not_found(
+                    "InvalidResourceType",
+                    format!(
+                        "The resource type '{t}' could not be found in the namespace '{name}' for api version '{}'.",
+                        req.query("api-version").unwrap_or("")
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
     Error::bad_request(
         "NoRegisteredProviderFound",
         format!("No registered resource provider found for the request {} {}.", req.method, req.path),
     )
+}
+
+/// Body type errors as each resource provider words them: ARM's own envelope (`location`, `tags`)
+/// is `InvalidRequestContent`; inside `properties`, Key Vault says `BadRequest` ("Bad JSON
+/// content ...") and Microsoft.Network `InvalidRequestFormat` ("Cannot parse the request.").
+fn provider_parse_error(req: &Req, p: &Path, e: Error) -> Error {
+    let Error::BadRequest { code, message } = &e else { return e };
+    if code != "InvalidRequestContent"
+        || !message.starts_with("The request content was invalid and could not be deserialized")
+    {
+        return e;
+    }
+    let envelope_ok = serde_json::from_slice::<Value>(&req.body).is_ok_and(|b| {
+        b.is_object()
+            && b.get("location").is_none_or(Value::is_string)
+            && b.get("tags").is_none_or(|t| t.as_object().is_some_and(|m| m.values().all(Value::is_string)))
+    });
+    if !envelope_ok {
+        return e;
+    }
+    let detail = message
+        .trim_start_matches("The request content was invalid and could not be deserialized: ")
+        .trim_matches(|c| c == '\'' || c == '.');
+    match namespace(p) {
+        "microsoft.keyvault" => {
+            Error::bad_request("BadRequest", format!("Bad JSON content found in the request. {detail}"))
+        }
+        "microsoft.network" => Error::BadRequest {
+            code: "InvalidRequestFormat".into(),
+            message: format!("Cannot parse the request. {detail}"),
+        },
+        _ => e,
+    }
 }
 
 /// Routes below `.../vaults/{name}`.
@@ -452,6 +515,21 @@ fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller) -> 
         (&M::DELETE, ["virtualnetworks", _, "subnets", _]) => {
             deleted(write(app, |s, b| network::delete_subnet(s, b, c, (sub, rg, n(1), n(3))))?)
         }
+        (&M::GET, ["virtualnetworks", _, "virtualnetworkpeerings"]) => list(e.read(|s| {
+            peering::list(s, c, (sub, rg, n(1))).map(|ps| ps.iter().map(|x| peering::render(s, x)).collect())
+        })?),
+        (&M::GET, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| peering::get(s, c, (sub, rg, n(1), n(3))).map(|x| peering::render(s, &x)))?,
+        ),
+        (&M::PUT, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => {
+            let body = body_json(req)?;
+            let (x, new) = write(app, |s, b| peering::put(s, b, c, (sub, rg, n(1), n(3)), body))?;
+            json_ok(created(new), &e.read(|s| peering::render(s, &x)))
+        }
+        (&M::DELETE, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => {
+            deleted(write(app, |s, b| peering::delete(s, b, c, (sub, rg, n(1), n(3))))?)
+        }
         // network interfaces
         (&M::GET, ["networkinterfaces", _]) => {
             json_ok(StatusCode::OK, &network::render_nic(&e.read(|s| network::get_nic(s, c, (sub, rg, n(1))))?))
@@ -491,6 +569,27 @@ fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller) -> 
         }
         (&M::DELETE, ["privateendpoints", _, "privatednszonegroups", _]) => {
             deleted(write(app, |s, b| zonegroups::delete(s, b, c, (sub, rg, n(1), n(3))))?)
+        }
+        // DNS Private Resolver (minimal) and its inbound endpoints
+        (&M::GET, ["dnsresolvers", _]) => {
+            json_ok(StatusCode::OK, &onprem::render_resolver(&e.read(|s| onprem::get_resolver(s, c, (sub, rg, n(1))))?))
+        }
+        (&M::PUT, ["dnsresolvers", _]) => {
+            let body = body_json(req)?;
+            let (r, new) = write(app, |s, b| onprem::put_resolver(s, b, c, (sub, rg, n(1)), body))?;
+            json_ok(created(new), &onprem::render_resolver(&r))
+        }
+        (&M::DELETE, ["dnsresolvers", _]) => {
+            deleted(write(app, |s, b| onprem::delete_resolver(s, b, c, (sub, rg, n(1))))?)
+        }
+        (&M::GET, ["dnsresolvers", _, "inboundendpoints", _]) => json_ok(
+            StatusCode::OK,
+            &onprem::render_inbound(&e.read(|s| onprem::get_inbound(s, c, (sub, rg, n(1), n(3))))?),
+        ),
+        (&M::PUT, ["dnsresolvers", _, "inboundendpoints", _]) => {
+            let body = body_json(req)?;
+            let (x, new) = write(app, |s, b| onprem::put_inbound(s, b, c, (sub, rg, n(1), n(3)), body))?;
+            json_ok(created(new), &onprem::render_inbound(&x))
         }
         // private DNS zones, links, record sets
         (_, ["privatednszones", _, rest @ ..]) => dns_routes(app, req, (sub, rg, n(1)), rest, p, c)?,

@@ -1,0 +1,202 @@
+//! The Key Vault keys routes table (`/keys`, `/deletedkeys`): authorize, then one core call.
+//! Authentication, the network decision and throttling happen before, in `dataplane::serve`.
+
+use hyper::{Method, StatusCode};
+use serde_json::{Value, json};
+use vaultlink_core::keys::{self, KeyView, Op};
+use vaultlink_core::kv::{self, KvError, Permission};
+use vaultlink_core::model::Vault;
+use vaultlink_core::{Caller, secrets};
+
+use crate::http::{App, Req, Resp, empty};
+
+const fn perm(data_action: &'static str, policy: &'static str) -> Permission {
+    Permission { data_action, policy: ("keys", policy) }
+}
+
+// keyvault-rbac.md §2c.
+const READ: Permission = perm("Microsoft.KeyVault/vaults/keys/read", "get");
+const LIST: Permission = perm("Microsoft.KeyVault/vaults/keys/read", "list");
+const CREATE: Permission = perm("Microsoft.KeyVault/vaults/keys/create/action", "create");
+const IMPORT: Permission = perm("Microsoft.KeyVault/vaults/keys/import/action", "import");
+const ROTATE: Permission = perm("Microsoft.KeyVault/vaults/keys/rotate/action", "rotate");
+const UPDATE: Permission = perm("Microsoft.KeyVault/vaults/keys/update/action", "update");
+const DELETE: Permission = perm("Microsoft.KeyVault/vaults/keys/delete", "delete");
+const BACKUP: Permission = perm("Microsoft.KeyVault/vaults/keys/backup/action", "backup");
+const RESTORE: Permission = perm("Microsoft.KeyVault/vaults/keys/restore/action", "restore");
+const RECOVER: Permission = perm("Microsoft.KeyVault/vaults/keys/recover/action", "recover");
+const PURGE: Permission = perm("Microsoft.KeyVault/vaults/keys/purge/action", "purge");
+const ENCRYPT: Permission = perm("Microsoft.KeyVault/vaults/keys/encrypt/action", "encrypt");
+const DECRYPT: Permission = perm("Microsoft.KeyVault/vaults/keys/decrypt/action", "decrypt");
+const SIGN: Permission = perm("Microsoft.KeyVault/vaults/keys/sign/action", "sign");
+const VERIFY: Permission = perm("Microsoft.KeyVault/vaults/keys/verify/action", "verify");
+const WRAP: Permission = perm("Microsoft.KeyVault/vaults/keys/wrap/action", "wrapKey");
+const UNWRAP: Permission = perm("Microsoft.KeyVault/vaults/keys/unwrap/action", "unwrapKey");
+const GET_POLICY: Permission = perm("Microsoft.KeyVault/vaults/keyrotationpolicies/read", "getrotationpolicy");
+const SET_POLICY: Permission = perm("Microsoft.KeyVault/vaults/keyrotationpolicies/write", "setrotationpolicy");
+
+fn body<T: serde::de::DeserializeOwned>(req: &Req) -> Result<T, KvError> {
+    if req.body.is_empty() {
+        return Err(KvError::bad_parameter("The request body is empty."));
+    }
+    serde_json::from_slice(&req.body).map_err(|e| KvError::bad_parameter(format!("The request body is not valid: {e}")))
+}
+
+fn ok(v: &Value) -> Resp {
+    crate::http::json(StatusCode::OK, v)
+}
+
+/// Renders a page of key items as `{value, nextLink}`.
+fn page(req: &Req, path: &str, p: secrets::Page<KeyView>, with_version: bool) -> Resp {
+    let next = p.next.map(|tok| {
+        let api = req.query("api-version").unwrap_or("7.4");
+        let max = req.query("maxresults").map(|m| format!("&maxresults={m}")).unwrap_or_default();
+        format!("https://{}{path}?api-version={api}&$skiptoken={tok}{max}", req.host)
+    });
+    let items: Vec<Value> = p.items.iter().map(|k| keys::render_item(&req.host, k, with_version)).collect();
+    ok(&json!({"value": items, "nextLink": next}))
+}
+
+#[derive(serde::Deserialize)]
+struct OpBody {
+    alg: String,
+    value: String,
+}
+
+#[derive(serde::Deserialize)]
+struct VerifyBody {
+    alg: String,
+    digest: String,
+    value: String,
+}
+
+/// The keys routes table: (method, path) -> authorize, then one core call.
+pub fn key_routes(
+    app: &App,
+    req: &Req,
+    vault: &Vault,
+    caller: &Caller,
+    segs: &[&str],
+    l: &[&str],
+) -> Result<Resp, KvError> {
+    use Method as M;
+    let e = &app.engine;
+    let auth = |perm: Permission, object: Option<&str>| e.read(|s| kv::authorize(s, vault, caller, perm, object));
+    let host = req.host.as_str();
+    let size = || secrets::page_size(req.query("maxresults"));
+    let skip = req.query("$skiptoken");
+    let name = |i: usize| segs[i];
+    let version = || segs.get(2).copied();
+    Ok(match (&req.method, l) {
+        (&M::GET, ["keys"] | ["keys", ""]) => {
+            auth(LIST, None)?;
+            page(req, "/keys", e.read(|s| keys::list(s, vault, size()?, skip))?, false)
+        }
+        (&M::POST, ["keys", "restore"]) => {
+            auth(RESTORE, None)?;
+            #[derive(serde::Deserialize)]
+            struct Blob {
+                value: String,
+            }
+            let blob: Blob = body(req)?;
+            ok(&keys::render(host, &e.write(|s, b| keys::restore(s, b, &app.sealer, vault, &blob.value))?))
+        }
+        (&M::GET, ["keys", _, "versions"]) => {
+            auth(LIST, Some(name(1)))?;
+            page(
+                req,
+                &format!("/keys/{}/versions", name(1)),
+                e.read(|s| keys::list_versions(s, vault, name(1), size()?, skip))?,
+                true,
+            )
+        }
+        (&M::GET, ["keys", _, "rotationpolicy"]) => {
+            auth(GET_POLICY, Some(name(1)))?;
+            ok(&e.read(|s| keys::get_rotation_policy(s, host, vault, name(1)))?)
+        }
+        (&M::PUT, ["keys", _, "rotationpolicy"]) => {
+            auth(SET_POLICY, Some(name(1)))?;
+            let spec: Value = body(req)?;
+            ok(&e.write(|s, b| keys::set_rotation_policy(s, b, host, vault, name(1), spec.clone()))?)
+        }
+        (&M::POST, ["keys", _, "create"]) => {
+            auth(CREATE, Some(name(1)))?;
+            let spec: keys::CreateSpec = body(req)?;
+            ok(&keys::render(host, &e.write(|s, b| keys::create(s, b, &app.sealer, vault, name(1), spec))?))
+        }
+        (&M::POST, ["keys", _, "rotate"]) => {
+            auth(ROTATE, Some(name(1)))?;
+            ok(&keys::render(host, &e.write(|s, b| keys::rotate(s, b, &app.sealer, vault, name(1)))?))
+        }
+        (&M::POST, ["keys", _, "backup"]) => {
+            auth(BACKUP, Some(name(1)))?;
+            ok(&json!({"value": e.read(|s| keys::backup(s, &app.sealer, vault, name(1)))?}))
+        }
+        (&M::POST, ["keys", _, _, "sign"]) => {
+            auth(SIGN, Some(name(1)))?;
+            let b: OpBody = body(req)?;
+            let digest = keys::decode_b64url("value", &b.value)?;
+            let r = e.read(|s| keys::sign(s, &app.sealer, vault, name(1), version(), &b.alg, &digest))?;
+            ok(&keys::render_result(host, &r))
+        }
+        (&M::POST, ["keys", _, _, "verify"]) => {
+            auth(VERIFY, Some(name(1)))?;
+            let b: VerifyBody = body(req)?;
+            let digest = keys::decode_b64url("digest", &b.digest)?;
+            let sig = keys::decode_b64url("value", &b.value)?;
+            let (_, valid) = e.read(|s| keys::verify(s, vault, name(1), version(), &b.alg, &digest, &sig))?;
+            ok(&json!({"value": valid}))
+        }
+        (&M::POST, ["keys", _, _, op @ ("encrypt" | "decrypt" | "wrapkey" | "unwrapkey")]) => {
+            let (perm, op) = match *op {
+                "encrypt" => (ENCRYPT, Op::Encrypt),
+                "decrypt" => (DECRYPT, Op::Decrypt),
+                "wrapkey" => (WRAP, Op::WrapKey),
+                _ => (UNWRAP, Op::UnwrapKey),
+            };
+            auth(perm, Some(name(1)))?;
+            let b: OpBody = body(req)?;
+            let input = keys::decode_b64url("value", &b.value)?;
+            let r = e.read(|s| keys::transform(s, &app.sealer, vault, name(1), version(), op, &b.alg, &input))?;
+            ok(&keys::render_result(host, &r))
+        }
+        (&M::GET, ["keys", _] | ["keys", _, _]) => {
+            auth(READ, Some(name(1)))?;
+            ok(&keys::render(host, &e.read(|s| keys::get(s, vault, name(1), version()))?))
+        }
+        (&M::PUT, ["keys", _]) => {
+            auth(IMPORT, Some(name(1)))?;
+            let spec: keys::ImportSpec = body(req)?;
+            ok(&keys::render(host, &e.write(|s, b| keys::import(s, b, &app.sealer, vault, name(1), spec))?))
+        }
+        (&M::PATCH, ["keys", _] | ["keys", _, _]) => {
+            auth(UPDATE, Some(name(1)))?;
+            let spec: keys::UpdateSpec = body(req)?;
+            ok(&keys::render(host, &e.write(|s, b| keys::update(s, b, vault, name(1), version(), spec))?))
+        }
+        (&M::DELETE, ["keys", _]) => {
+            auth(DELETE, Some(name(1)))?;
+            ok(&keys::render(host, &e.write(|s, b| keys::delete(s, b, vault, name(1)))?))
+        }
+        (&M::GET, ["deletedkeys"] | ["deletedkeys", ""]) => {
+            auth(LIST, None)?;
+            page(req, "/deletedkeys", e.read(|s| keys::list_deleted(s, vault, size()?, skip))?, false)
+        }
+        (&M::GET, ["deletedkeys", _]) => {
+            auth(READ, Some(name(1)))?;
+            ok(&keys::render(host, &e.read(|s| keys::get_deleted(s, vault, name(1)))?))
+        }
+        (&M::DELETE, ["deletedkeys", _]) => {
+            auth(PURGE, Some(name(1)))?;
+            e.write(|s, b| keys::purge(s, b, vault, name(1)))?;
+            empty(StatusCode::NO_CONTENT)
+        }
+        (&M::POST, ["deletedkeys", _, "recover"]) => {
+            auth(RECOVER, Some(name(1)))?;
+            ok(&keys::render(host, &e.write(|s, b| keys::recover(s, b, vault, name(1)))?))
+        }
+        _ => {
+            return Err(KvError::bad_parameter(format!("vaultlink does not serve {} {}.", req.method, req.path)));
+        }
+    })
+}
