@@ -7,6 +7,7 @@ Lab tests need root and iproute2; they fail loudly when either is missing, never
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -249,5 +250,68 @@ def test_portable_exec_uses_the_nics_view_and_path(tmp_path: Path) -> None:
         assert '"value": "portable"' in inside
         outside = vl.az_fail("keyvault", "secret", "show", "--vault-name", "kvport1", "-n", "s1")
         assert "ForbiddenByFirewall" in outside.stderr
+    finally:
+        vl.close()
+
+
+def test_on_premises_resolution_needs_forwarders_for_the_public_zones(lab: Vaultlink) -> None:
+    """The seed's on-premises bullets: forwarders for vault.azure.net and vaultcore.azure.net to a DNS
+    Private Resolver inbound endpoint work; forwarding the privatelink zone, or nothing, does not."""
+    vnet_id = lab.az("network", "vnet", "show", "-g", RG, "-n", "vnet1")["id"]
+    lab.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnet1", "--name", "snet-dns",
+           "--address-prefixes", "10.0.1.0/28")
+    base = f"https://management.azure.com/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RG}/providers/Microsoft.Network/dnsResolvers/res1"
+    lab.az("rest", "--method", "put", "--url", f"{base}?api-version=2022-07-01", "--body",
+           f'{{"location": "westeurope", "properties": {{"virtualNetwork": {{"id": "{vnet_id}"}}}}}}')
+    inbound = lab.az("rest", "--method", "put", "--url", f"{base}/inboundEndpoints/in1?api-version=2022-07-01", "--body",
+                     f'{{"location": "westeurope", "properties": {{"ipConfigurations": [{{"subnet": {{"id": "{vnet_id}/subnets/snet-dns"}}}}]}}}}')
+    ip = inbound["properties"]["ipConfigurations"][0]["privateIpAddress"]
+    assert ip == "10.0.1.4", inbound
+
+    def onprem(*forwards: str) -> None:
+        args = ["onprem", "add", "--data-dir", str(lab.data_dir), "corp", "--vnet", "vnet1",
+                "--address-space", "192.168.10.0/24"]
+        for f in forwards:
+            args += ["--forward", f]
+        lab.run_vaultlink(*args)
+
+    onprem(f"vault.azure.net={ip}", f"vaultcore.azure.net={ip}")
+    out = exec_at(lab, "corp", "nslookup", HOST).stdout
+    assert "192.168.10.53" in out and re.search(r"Address:\s*10\.0\.0\.4\b", out), out
+    inside = az_inside(lab, "corp", "keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1")
+    assert '"value": "from-the-lab"' in inside.stdout
+
+    onprem(f"privatelink.vaultcore.azure.net={ip}")
+    out = exec_at(lab, "corp", "dig", "+short", HOST).stdout.split()
+    assert out and not out[-1].startswith("10."), out
+    report = json.loads(lab.run_vaultlink("doctor", "--data-dir", str(lab.data_dir), VAULT, "--from", "corp",
+                                          "--output", "json", check=False).stdout)
+    assert [f["check"] for f in report["findings"]] == ["onprem-forwards-privatelink-zone"], report
+
+    onprem()
+    report = json.loads(lab.run_vaultlink("doctor", "--data-dir", str(lab.data_dir), VAULT, "--from", "corp",
+                                          "--output", "json", check=False).stdout)
+    assert [f["check"] for f in report["findings"]] == ["onprem-forwarders-missing"], report
+    assert f"--forward vault.azure.net={ip}" in report["findings"][0]["fix"], report
+
+
+def test_namespaces_left_by_a_crash_are_removed_at_the_next_start(tmp_path: Path) -> None:
+    _require_lab_prerequisites()
+    vl = Vaultlink(tmp_path, extra_args=("--lab",))
+    vl.start()
+    try:
+        vl.login_sp()
+        vl.az("group", "create", "-n", RG, "-l", "westeurope")
+        vl.az("network", "vnet", "create", "-g", RG, "-n", "vnetc", "--address-prefixes", "10.9.0.0/16")
+        vl.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnetc", "--name", "s",
+              "--address-prefixes", "10.9.0.0/24")
+        vl.az("network", "nic", "create", "-g", RG, "-n", "crashnic", "--vnet-name", "vnetc", "--subnet", "s")
+        exec_at(vl, "crashnic", "true")
+        made = lab_namespaces()
+        assert made, "exec made no namespace"
+        vl.kill9()
+        assert lab_namespaces() & made, "the namespace should survive a kill -9 (nobody cleaned up)"
+        vl.start()
+        assert not (lab_namespaces() & made), "the restart did not remove the stale namespace"
     finally:
         vl.close()
