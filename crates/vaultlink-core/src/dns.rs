@@ -674,13 +674,8 @@ fn cname(owner: &str, ttl: u32, target: String) -> DnsRecord {
 // ---------------------------------------------------------------- private zones
 
 fn private_node(state: &State, zone: &PrivateDnsZone, name: &str) -> Node {
-    let sets: Vec<&RecordSet> = state
-        .descendants(&zone.id)
-        .filter_map(|(_, r)| match r {
-            Record::RecordSet(s) => Some(s),
-            _ => None,
-        })
-        .collect();
+    let owned = privatedns::record_sets_of(state, &zone.id);
+    let sets: Vec<&RecordSet> = owned.iter().collect();
     let soa = negative(zone_soa(zone, &sets));
     let rel = match under(name, &zone.name) {
         Some("") | None => "@",

@@ -645,4 +645,57 @@ mod tests {
         assert_eq!(checks(&none), vec!["onprem-forwarders-missing"]);
         assert!(none.findings[0].fix.as_deref().unwrap().contains("--forward vault.azure.net=10.0.1.4"));
     }
+
+    #[test]
+    fn a_registration_link_auto_registers_client_nics_and_a_manual_record_wins() {
+        let e = healthy();
+        let c = developer();
+        let vnet = format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1");
+        e.write(|s, b| {
+            privatedns::put_zone(
+                s,
+                b,
+                &c,
+                (SUB, "rg1", "corp.internal"),
+                json!({"location": "global"}),
+                Default::default(),
+            )
+        })
+        .unwrap();
+        e.write(|s, b| {
+            privatedns::put_link(
+                s,
+                b,
+                &c,
+                (SUB, "rg1", "corp.internal", "reg"),
+                json!({"properties": {"virtualNetwork": {"id": vnet}, "registrationEnabled": true}}),
+                Default::default(),
+            )
+        })
+        .unwrap();
+        let sets = e.read(|s| privatedns::list_record_sets(s, &c, (SUB, "rg1", "corp.internal"), Some("A"))).unwrap();
+        let client = sets.iter().find(|r| r.name == "client1").expect("client1 registered");
+        assert!(client.auto_registered && client.data.a == vec!["10.0.0.5".to_string()]);
+        assert!(!sets.iter().any(|r| r.name.starts_with("pe1")), "endpoint NICs are not registered");
+        let a = e.read(|s| {
+            dns::answer(s, &View::VirtualNetwork { vnet_id: vnet.clone() }, "client1.corp.internal", dns::QType::A)
+        });
+        assert!(matches!(a.answers.last().map(|r| &r.data), Some(RecordData::A(ip)) if ip.to_string() == "10.0.0.5"));
+        e.write(|s, b| {
+            privatedns::put_record_set(
+                s,
+                b,
+                &c,
+                (SUB, "rg1", "corp.internal", "A", "client1"),
+                json!({"properties": {"aRecords": [{"ipv4Address": "10.9.9.9"}]}}),
+                Default::default(),
+                false,
+            )
+        })
+        .unwrap();
+        let sets = e.read(|s| privatedns::list_record_sets(s, &c, (SUB, "rg1", "corp.internal"), Some("A"))).unwrap();
+        let client: Vec<_> = sets.iter().filter(|r| r.name == "client1").collect();
+        assert_eq!(client.len(), 1);
+        assert!(!client[0].auto_registered && client[0].data.a == vec!["10.9.9.9".to_string()]);
+    }
 }

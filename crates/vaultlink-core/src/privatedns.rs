@@ -82,15 +82,52 @@ pub fn all_links(state: &State) -> impl Iterator<Item = &VirtualNetworkLink> {
     })
 }
 
+/// The zone's record sets: the stored ones plus the A records auto-registration keeps for the
+/// machines of every VNet linked with `registrationEnabled` (azure-behaviour.md §1.5). vaultlink
+/// has no VMs: a client NIC registers under its own name. A stored record set of the same name
+/// wins, as a manual record overrides an auto-registered one in Azure.
 pub fn record_sets_of(state: &State, zone_id: &str) -> Vec<RecordSet> {
-    state
+    let mut sets: Vec<RecordSet> = state
         .descendants(zone_id)
         .filter_map(|(_, r)| match r {
             Record::RecordSet(s) => Some(s.clone()),
             _ => None,
         })
-        .collect()
+        .collect();
+    let registering: Vec<String> =
+        links_of(state, zone_id).into_iter().filter(|l| l.registration_enabled).map(|l| l.virtual_network_id).collect();
+    for vnet_id in registering {
+        for (_, r) in state.descendants(&format!("{vnet_id}/subnets")) {
+            let Record::Subnet(subnet) = r else { continue };
+            for nic in crate::network::nics_in_subnet(state, &subnet.id)
+                .into_iter()
+                .filter(|n| n.private_endpoint_id.is_none())
+            {
+                let name = nic.name.to_ascii_lowercase();
+                if vaultlink_rules::record_set_name(&name).is_err()
+                    || sets.iter().any(|s| s.name.eq_ignore_ascii_case(&name))
+                {
+                    continue;
+                }
+                sets.push(RecordSet {
+                    id: format!("{zone_id}/A/{name}"),
+                    zone_id: zone_id.to_string(),
+                    record_type: "A".into(),
+                    name,
+                    ttl: AUTO_REGISTERED_TTL,
+                    metadata: Tags::new(),
+                    data: RecordData { a: vec![nic.private_ip_address.clone()], ..RecordData::default() },
+                    auto_registered: true,
+                    etag: nic.resource_guid.clone(),
+                });
+            }
+        }
+    }
+    sets
 }
+
+/// TTL of auto-registered records (Azure uses 10 s).
+pub const AUTO_REGISTERED_TTL: u32 = 10;
 
 /// Checks `If-Match` / `If-None-Match` against the current etag (None = absent).
 pub fn check_preconditions(current: Option<&str>, if_match: Option<&str>, if_none_match: Option<&str>) -> Result<()> {
@@ -639,10 +676,10 @@ pub fn get_record_set(
 ) -> Result<RecordSet> {
     let z = parent_zone(state, caller, (sub, rg, zone_name))?;
     let rtype = canonical_type(rtype)?;
-    match state.get(&format!("{}/{rtype}/{name}", z.id)) {
-        Some(Record::RecordSet(r)) => Ok(r.clone()),
-        _ => Err(Error::resource_not_found(&format!("{ZONE_TYPE}/{rtype}"), &format!("{}/{name}", z.name), rg)),
-    }
+    record_sets_of(state, &z.id)
+        .into_iter()
+        .find(|r| r.record_type == rtype && r.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| Error::resource_not_found(&format!("{ZONE_TYPE}/{rtype}"), &format!("{}/{name}", z.name), rg))
 }
 
 pub fn delete_record_set(
