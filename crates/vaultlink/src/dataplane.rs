@@ -156,8 +156,11 @@ fn serve(app: &App, req: &Req, vault: &Vault, ctx: &NetworkContext) -> Result<Re
     let segs: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
-    let class =
-        if req.method == Method::PUT && l.first() == Some(&"secrets") { TxClass::Create } else { TxClass::Other };
+    // CREATE secret and CREATE/IMPORT key share the create budget (azure-behaviour.md §5.4).
+    let class = match (&req.method, l.as_slice()) {
+        (&Method::PUT, ["secrets", _] | ["keys", _]) | (&Method::POST, ["keys", _, "create"]) => TxClass::Create,
+        _ => TxClass::Other,
+    };
     app.throttle.admit(&vault.id, class)?;
     match l.first() {
         Some(&"keys" | &"deletedkeys") => crate::dataplane_keys::key_routes(app, req, vault, &caller, &segs, &l),
