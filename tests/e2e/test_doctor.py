@@ -165,3 +165,14 @@ def test_matrix_agrees_with_real_clients(doc: Vaultlink) -> None:
     read_from_client(doc)  # what the matrix says for the NIC, a real client sees
     outside = doc.az_fail("keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1")
     assert "ForbiddenByFirewall" in outside.stderr
+
+
+def test_doctor_over_http_needs_a_token_and_agrees_with_the_cli(doc: Vaultlink) -> None:
+    url = f"https://management.azure.com/vaultlink/doctor?vault={VAULT}&from=client1"
+    report = doc.az("rest", "--method", "get", "--url", url)
+    assert report["path"] == "private-endpoint" and report["reachable"] is True, report
+    rc, cli = doctor(doc, VAULT, "--from", "client1")
+    assert (rc, cli["path"], cli["address"]) == (0, report["path"], report["address"])
+    from dp_fixtures import Dp  # raw HTTPS through the proxy, here without a token
+    r = Dp(doc).request("GET", url, api_version=None)
+    assert r.status_code == 401, r.text

@@ -22,6 +22,9 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// The exact command that fixes it, names filled in (None when only a person can decide).
     pub fix: Option<String>,
+    /// `error` (the caller does not reach the vault as intended because of it) or `warning`
+    /// (works today, but against Azure's guidance).
+    pub severity: &'static str,
 }
 
 /// The doctor's report for one vault and one caller.
@@ -40,9 +43,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// Healthy: the caller reaches the vault and nothing is wrong.
+    /// Healthy: the caller reaches the vault and no finding is an error.
     pub fn healthy(&self) -> bool {
-        self.reachable && self.findings.is_empty()
+        self.reachable && self.findings.iter().all(|f| f.severity != "error")
     }
 }
 
@@ -107,12 +110,16 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         match c.status.as_str() {
             connections::status::PENDING => findings.push(Finding {
                 check: "connection-not-approved",
+
+                severity: "error",
                 problem: format!("private endpoint connection {} is Pending: it carries no traffic until the vault's owner approves it", c.name),
                 evidence: vec![format!("{} status=Pending provisioningState={}", c.id, c.provisioning_state)],
                 fix: Some(format!("az keyvault private-endpoint-connection approve --description \"Approved\" --resource-group {rg} --vault-name {} --name {}", vault.name, c.name)),
             }),
             connections::status::REJECTED => findings.push(Finding {
                 check: "connection-rejected",
+
+                severity: "error",
                 problem: format!("private endpoint connection {} is Rejected; a rejected connection cannot be approved again", c.name),
                 evidence: vec![format!("{} status=Rejected", c.id)],
                 fix: Some(format!("az keyvault private-endpoint-connection delete --resource-group {rg} --vault-name {} --name {}  # then create a new private endpoint", vault.name, c.name)),
@@ -139,6 +146,8 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         if same_vnet.len() > 1 {
             findings.push(Finding {
                 check: "two-endpoints-one-vnet",
+
+                severity: "warning",
                 problem: format!("vault {} has {} private endpoints in virtual network {}; Azure advises one per VNet (their A records compete in one zone)", vault.name, same_vnet.len(), cv.name),
                 evidence: same_vnet.clone(),
                 fix: None,
@@ -147,6 +156,8 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         if !cv.dns_servers.is_empty() {
             findings.push(Finding {
                 check: "custom-dns-bypasses-zones",
+
+                severity: "error",
                 problem: format!(
                     "virtual network {} uses custom DNS servers {:?}: private DNS zones linked to it are not consulted",
                     cv.name, cv.dns_servers
@@ -172,6 +183,8 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                     .collect();
                 findings.push(Finding {
                     check: "zone-missing",
+
+                    severity: "error",
                     problem: format!(
                         "no private DNS zone named exactly {VAULT_ZONE}{}",
                         if misnamed.is_empty() {
@@ -201,6 +214,8 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                         let peered = peering::peers(state, &cv.id);
                         findings.push(Finding {
                             check: "zone-not-linked",
+
+                            severity: "error",
                             problem: format!("zone {VAULT_ZONE} is not linked to the caller's virtual network {}{}: the name resolves to the vault's public address", cv.name, if peered.is_empty() { String::new() } else { " (peering does not share zone links)".into() }),
                             evidence: privatedns::links_of(state, &z.id).iter().map(|l| format!("link {} -> {}", l.name, l.virtual_network_id)).collect(),
                             fix: Some(format!("az network private-dns link vnet create --resource-group {} --zone-name {VAULT_ZONE} --name link-{} --virtual-network {} --registration-enabled false", parts(&z.id).1, cv.name, cv.id)),
@@ -214,12 +229,16 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                         match record {
                             None => findings.push(Finding {
                                 check: "a-record-missing",
+
+                                severity: "error",
                                 problem: format!("zone {VAULT_ZONE} linked to {} has no A record named {}: the caller gets NXDOMAIN (the linked zone answers for every privatelink name)", cv.name, vault.name),
                                 evidence: dns_lines.clone(),
                                 fix: Some(format!("az network private-dns record-set a add-record --resource-group {zrg} --zone-name {VAULT_ZONE} --record-set-name {} --ipv4-address {pe_ip}", vault.name)),
                             }),
                             Some(r) if !r.data.a.iter().any(|a| reachable_pes.iter().any(|(_, ip)| ip == a)) => findings.push(Finding {
                                 check: "a-record-wrong-address",
+
+                                severity: "error",
                                 problem: format!("A record {} in {VAULT_ZONE} points to {:?}, but private endpoint {pe_name} has address {pe_ip}", vault.name, r.data.a),
                                 evidence: vec![format!("{} A {:?}", r.id, r.data.a)],
                                 fix: Some(format!("az network private-dns record-set a update --resource-group {zrg} --zone-name {VAULT_ZONE} --name {} --set aRecords[0].ipv4Address={pe_ip}", vault.name)),
@@ -233,6 +252,8 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                         {
                             findings.push(Finding {
                                 check: "registration-zone-taken",
+
+                                severity: "warning",
                                 problem: format!("the link of {VAULT_ZONE} to {} has auto-registration on: it uses the VNet's only registration zone, which private link does not need", cv.name),
                                 evidence: vec![],
                                 fix: None,
@@ -246,6 +267,8 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         if matches!(rcode, dns::Rcode::NxDomain) && reachable_pes.is_empty() && !approved.is_empty() {
             findings.push(Finding {
                 check: "nxdomain-trap",
+
+                severity: "error",
                 problem: format!("{host} gets NXDOMAIN in {}: a zone {VAULT_ZONE} is linked there without a record for {}, whose other endpoints make its name a privatelink alias", cv.name, vault.name),
                 evidence: dns_lines.clone(),
                 fix: Some(format!("az network private-dns link vnet update --resource-group RG --zone-name {VAULT_ZONE} --name LINK --set resolutionPolicy=NxDomainRedirect  # or add the A record")),
@@ -284,6 +307,8 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
             if o.forwarders.iter().any(|(z, _)| z.eq_ignore_ascii_case(VAULT_ZONE)) {
                 findings.push(Finding {
                     check: "onprem-forwards-privatelink-zone",
+
+                    severity: "error",
                     problem: format!("on-premises network {} forwards {VAULT_ZONE}; it must forward the public zones vault.azure.net and vaultcore.azure.net instead", o.name),
                     evidence: o.forwarders.iter().map(|(z, t)| format!("forward {z} -> {t}")).collect(),
                     fix: Some(fix),
@@ -300,6 +325,8 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                 if !missing.is_empty() {
                     findings.push(Finding {
                         check: "onprem-forwarders-missing",
+
+                        severity: "error",
                         problem: format!("on-premises network {} has no conditional forwarder for {missing:?} to a DNS resolver inbound endpoint in a VNet linked to {VAULT_ZONE}", o.name),
                         evidence: o.forwarders.iter().map(|(z, t)| format!("forward {z} -> {t}")).collect(),
                         fix: Some(fix),
@@ -327,7 +354,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                 }
                 Err(d) => {
                     // When the private side is broken, the firewall's refusal is a symptom, not the cause.
-                    if findings.is_empty() {
+                    if findings.iter().all(|f| f.severity != "error") {
                         findings.push(firewall_finding(&vault, &rg, ctx, &d));
                     }
                     (if ctx.private_endpoint.is_some() { "private-endpoint" } else { "public" }.into(), false, d.reason)
@@ -345,6 +372,8 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         if let Err(e) = kv::authorize(state, &vault, p, perm, None) {
             findings.push(Finding {
                 check: "principal-not-authorized",
+
+                severity: "error",
                 problem: format!("principal {} may not read secrets: {}", p.object_id, e.inner.clone().unwrap_or(e.code)),
                 evidence: vec![e.message.lines().next().unwrap_or_default().to_string()],
                 fix: Some(if vault.enable_rbac_authorization {
@@ -382,6 +411,7 @@ fn firewall_finding(vault: &Vault, rg: &str, ctx: &NetworkContext, d: &firewall:
     };
     Finding {
         check: if d.inner_code == "ForbiddenByFirewall" { "firewall-denies" } else { "connection-refused" },
+        severity: "error",
         problem: format!("the vault refuses this caller ({}): {}", d.inner_code, d.reason),
         evidence: d.message.split("\r\n").map(str::to_string).collect(),
         fix,

@@ -360,7 +360,12 @@ fn doctor(a: DoctorArgs) -> anyhow::Result<i32> {
             println!("healthy: no problem found");
         }
         for f in findings {
-            println!("\n[{}] {}", f["check"].as_str().unwrap_or(""), f["problem"].as_str().unwrap_or(""));
+            println!(
+                "\n[{} {}] {}",
+                f["severity"].as_str().unwrap_or(""),
+                f["check"].as_str().unwrap_or(""),
+                f["problem"].as_str().unwrap_or("")
+            );
             for e in f["evidence"].as_array().into_iter().flatten() {
                 println!("    evidence: {}", e.as_str().unwrap_or(""));
             }
@@ -372,7 +377,8 @@ fn doctor(a: DoctorArgs) -> anyhow::Result<i32> {
     let healthy = if a.matrix {
         true
     } else {
-        v["reachable"].as_bool() == Some(true) && v["findings"].as_array().is_some_and(|f| f.is_empty())
+        v["reachable"].as_bool() == Some(true)
+            && v["findings"].as_array().is_some_and(|f| f.iter().all(|x| x["severity"].as_str() != Some("error")))
     };
     Ok(if healthy { 0 } else { 1 })
 }

@@ -246,7 +246,7 @@ pub fn route(app: &App, req: Req) -> Resp {
         // The direct listener serves Resource Manager and Entra ID on one origin.
         let first = req.path.trim_start_matches('/').split('/').next().unwrap_or("").to_ascii_lowercase();
         match first.as_str() {
-            "subscriptions" | "providers" | "metadata" | "tenants" | "" => crate::arm::handle(app, &req),
+            "subscriptions" | "providers" | "metadata" | "tenants" | "vaultlink" | "" => crate::arm::handle(app, &req),
             _ => crate::entra::handle(app, &req),
         }
     };

@@ -152,6 +152,13 @@ pub fn handle(app: &App, req: &Req) -> Resp {
     if req.method == Method::GET && matches!(l.as_slice(), ["metadata", "endpoints"]) {
         return json_ok(StatusCode::OK, &metadata_endpoints(req));
     }
+    // vaultlink's own: the doctor over HTTP (for a web page), for any authenticated principal.
+    if req.method == Method::GET && matches!(l.as_slice(), ["vaultlink", "doctor"]) {
+        return match authenticate(app, req) {
+            Ok(_) => doctor_http(app, req),
+            Err(e) => error::render(&e),
+        };
+    }
     let result = (|| {
         let api_version = check_api_version(req, &p)?;
         let caller = authenticate(app, req)?;
@@ -176,6 +183,32 @@ pub fn handle(app: &App, req: &Req) -> Resp {
             r
         }
     }
+}
+
+/// `GET /vaultlink/doctor?vault=V[&from=NIC|network|IP][&principal=ID]` or `?matrix=true`.
+fn doctor_http(app: &App, req: &Req) -> Resp {
+    use vaultlink_core::{doctor, netctx};
+    app.engine.read(|s| {
+        if req.query("matrix").is_some_and(|m| m == "true") {
+            return json_ok(StatusCode::OK, &json!({"value": doctor::matrix(s, app.public_address)}));
+        }
+        let origin = match netctx::locate(s, req.query("from"), app.public_address) {
+            Ok(o) => o,
+            Err(m) => return error::render(&Error::bad_request("BadRequest", m)),
+        };
+        let principal = req.query("principal").and_then(|p| identity::principal(s, p)).map(|p| Caller {
+            tenant_id: p.tenant_id,
+            object_id: p.object_id,
+            app_id: p.app_id,
+        });
+        match doctor::diagnose(s, req.query("vault").unwrap_or_default(), &origin, principal.as_ref()) {
+            Some(r) => json_ok(StatusCode::OK, &serde_json::to_value(&r).unwrap_or_default()),
+            None => error::render(&Error::not_found(
+                "VaultNotFound",
+                format!("No vault named '{}'.", req.query("vault").unwrap_or_default()),
+            )),
+        }
+    })
 }
 
 /// `GET /metadata/endpoints`: what `az cloud register --endpoint-resource-manager` reads.
