@@ -315,3 +315,52 @@ def test_namespaces_left_by_a_crash_are_removed_at_the_next_start(tmp_path: Path
         assert not (lab_namespaces() & made), "the restart did not remove the stale namespace"
     finally:
         vl.close()
+
+
+def test_misnamed_zone_is_never_consulted(lab: Vaultlink) -> None:
+    wrong = "privatelink.vault.azure.net"
+    lab.az("network", "private-dns", "zone", "create", "-g", RG, "-n", wrong)
+    lab.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "vnet1",
+           "--zone-name", wrong, "--name", "wrong-link", "--registration-enabled", "false")
+    lab.az("network", "private-dns", "record-set", "a", "add-record", "-g", RG, "-z", wrong, "-n", VAULT,
+           "-a", lab.pe_ip)  # type: ignore[attr-defined]
+    lab.az("network", "private-dns", "link", "vnet", "delete", "-g", RG, "-z", ZONE, "-n", "link1", "--yes")
+    try:
+        out = exec_at(lab, "client1", "dig", "+short", HOST).stdout.split()
+        assert out and not out[-1].startswith("10."), out
+    finally:
+        lab.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "vnet1",
+               "--zone-name", ZONE, "--name", "link1", "--registration-enabled", "false")
+        lab.az("network", "private-dns", "link", "vnet", "delete", "-g", RG, "-z", wrong, "-n", "wrong-link", "--yes")
+    out = exec_at(lab, "client1", "dig", "+short", HOST).stdout.split()
+    assert out[-1] == lab.pe_ip, out  # type: ignore[attr-defined]
+
+
+def test_second_vnet_linked_to_the_zone_needs_the_record_and_a_peering(lab: Vaultlink) -> None:
+    lab.az("network", "vnet", "create", "-g", RG, "-n", "vnet2", "--location", "westeurope",
+           "--address-prefixes", "10.2.0.0/16")
+    lab.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnet2", "--name", "snet1",
+           "--address-prefixes", "10.2.0.0/24")
+    lab.az("network", "nic", "create", "-g", RG, "-n", "client2", "--vnet-name", "vnet2", "--subnet", "snet1")
+    lab.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "vnet2",
+           "--zone-name", ZONE, "--name", "link2", "--registration-enabled", "false")
+    # The record is there, but vnet2 cannot reach vnet1's endpoint without a peering.
+    out = exec_at(lab, "client2", "dig", "+short", HOST).stdout.split()
+    assert out[-1] == lab.pe_ip, out  # type: ignore[attr-defined]
+    curl = exec_at(lab, "client2", "curl", "-sS", "--max-time", "5", f"https://{HOST}/healthstatus", check=False)
+    assert curl.returncode != 0, curl.stdout
+    # Peer both ways: the endpoint is reachable and the read works.
+    lab.az("network", "vnet", "peering", "create", "-g", RG, "-n", "v2-to-v1", "--vnet-name", "vnet2",
+           "--remote-vnet", "vnet1", "--allow-vnet-access")
+    lab.az("network", "vnet", "peering", "create", "-g", RG, "-n", "v1-to-v2", "--vnet-name", "vnet1",
+           "--remote-vnet", "vnet2", "--allow-vnet-access")
+    inside = az_inside(lab, "client2", "keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1")
+    assert '"value": "from-the-lab"' in inside.stdout
+    # The record missing: NXDOMAIN in the second linked VNet too.
+    lab.az("network", "private-dns", "record-set", "a", "delete", "-g", RG, "-z", ZONE, "-n", VAULT, "--yes")
+    try:
+        dig = exec_at(lab, "client2", "dig", HOST).stdout
+        assert "status: NXDOMAIN" in dig, dig
+    finally:
+        lab.az("network", "private-dns", "record-set", "a", "add-record", "-g", RG, "-z", ZONE, "-n", VAULT,
+               "-a", lab.pe_ip)  # type: ignore[attr-defined]

@@ -9,6 +9,17 @@
 //! ```
 //!
 //! Prints `https https://ADDR` and then `ready` on stdout; runs until killed.
+//!
+//! It is also the ceiling for the key-operation benchmark (issue 8, item 4): the same signature
+//! vaultlink's `POST /keys/{name}/{version}/sign` makes (aws-lc-rs `sign_digest` over an imported
+//! SHA-256 digest, RSA-2048 PKCS#1 v1.5 or P-256 ECDSA), in process, with the key parsed once,
+//! on `--threads` threads (default: every CPU) for `--secs` seconds:
+//!
+//! ```text
+//! vaultlink-bench-ceiling sign --alg RS256|ES256 [--secs 5] [--threads N]
+//! ```
+//!
+//! Prints one JSON line: `{"alg":..,"threads":..,"ops":..,"secs":..,"ops_per_sec":..}`.
 
 use std::convert::Infallible;
 use std::io::Write;
@@ -72,6 +83,9 @@ fn tls_config() -> anyhow::Result<Arc<rustls::ServerConfig>> {
 }
 
 fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("sign") {
+        return sign::run(std::env::args().skip(2));
+    }
     let args = parse_args()?;
     let tls = tls_config()?;
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
@@ -99,4 +113,80 @@ fn main() -> anyhow::Result<()> {
             });
         }
     })
+}
+
+mod sign {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+
+    use anyhow::{Context, bail};
+    use aws_lc_rs::digest::{self, Digest};
+    use aws_lc_rs::rsa::{KeyPair, KeySize};
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RSA_PKCS1_SHA256};
+
+    enum Key {
+        Rsa(KeyPair),
+        Ec(EcdsaKeyPair),
+    }
+
+    impl Key {
+        fn sign(&self, digest: &Digest, out: &mut [u8]) -> anyhow::Result<()> {
+            match self {
+                Key::Rsa(k) => k.sign_digest(&RSA_PKCS1_SHA256, digest, out).map_err(|_| anyhow::anyhow!("RSA sign")),
+                Key::Ec(k) => k.sign_digest(digest).map(|_| ()).map_err(|_| anyhow::anyhow!("ECDSA sign")),
+            }
+        }
+    }
+
+    pub fn run(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
+        let (mut alg, mut secs, mut threads) = (String::from("RS256"), 5.0_f64, 0usize);
+        while let Some(flag) = args.next() {
+            let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
+            match flag.as_str() {
+                "--alg" => alg = value()?,
+                "--secs" => secs = value()?.parse().context("--secs")?,
+                "--threads" => threads = value()?.parse().context("--threads")?,
+                other => bail!("unknown argument {other}"),
+            }
+        }
+        if threads == 0 {
+            threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        }
+        let key = Arc::new(match alg.as_str() {
+            "RS256" => Key::Rsa(KeyPair::generate(KeySize::Rsa2048).map_err(|_| anyhow::anyhow!("RSA keygen"))?),
+            "ES256" => Key::Ec(
+                EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| anyhow::anyhow!("EC keygen"))?,
+            ),
+            other => bail!("--alg must be RS256 or ES256, not {other}"),
+        });
+        let digest = Digest::import_less_safe(&[7u8; 32], &digest::SHA256).map_err(|_| anyhow::anyhow!("digest"))?;
+        let (ops, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+        let start = Instant::now();
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (key, ops, stop, digest) = (key.clone(), ops.clone(), stop.clone(), digest);
+                std::thread::spawn(move || -> anyhow::Result<()> {
+                    let mut out = vec![0u8; 256];
+                    while !stop.load(Ordering::Relaxed) {
+                        key.sign(&digest, &mut out)?;
+                        ops.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs_f64(secs));
+        stop.store(true, Ordering::Relaxed);
+        for w in workers {
+            w.join().map_err(|_| anyhow::anyhow!("worker panicked"))??;
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        let n = ops.load(Ordering::Relaxed);
+        println!(
+            "{{\"alg\":\"{alg}\",\"threads\":{threads},\"ops\":{n},\"secs\":{elapsed:.3},\"ops_per_sec\":{:.1}}}",
+            n as f64 / elapsed
+        );
+        Ok(())
+    }
 }
