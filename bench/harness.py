@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import base64
 import http.client
 import json
 import os
@@ -58,13 +59,13 @@ PROFILES: dict[str, dict[str, Any]] = {
         "read_secs": 10, "read_conns": 64, "write_secs": 10, "write_conns": 16, "dns_secs": 10,
         "dns_names": 1000, "scale_steps": [1, 10, 100, 1000], "scale_secs": 10, "scale_dns_secs": 5,
         "startup_runs": 10, "gen_vaults": 1000, "gen_secrets": 100_000, "gen_fallback": (100, 10_000),
-        "gen_budget_secs": 300, "wrk_threads": 2,
+        "gen_budget_secs": 300, "wrk_threads": 2, "sign_secs": 10,
     },
     "smoke": {
         "read_secs": 1, "read_conns": 8, "write_secs": 1, "write_conns": 4, "dns_secs": 1,
         "dns_names": 10, "scale_steps": [1, 10], "scale_secs": 1, "scale_dns_secs": 1,
         "startup_runs": 2, "gen_vaults": 5, "gen_secrets": 50, "gen_fallback": (5, 50),
-        "gen_budget_secs": 60, "wrk_threads": 2,
+        "gen_budget_secs": 60, "wrk_threads": 2, "sign_secs": 1,
     },
 }
 
@@ -771,6 +772,53 @@ class Harness:
         rep.ratio("writes.p50", "write p50 latency", d["p50_ms"], "ms", "in-memory", m["p50_ms"], "ms", fmt="{:.3f}")
         rep.ratio("writes.p99", "write p99 latency", d["p99_ms"], "ms", "in-memory", m["p99_ms"], "ms", fmt="{:.3f}")
 
+    # -- 4. key operations ---------------------------------------------------------------------
+    def keys(self) -> None:
+        cfg, rep = self.cfg, self.report
+        log(f"keys: RS256 and ES256 sign over REST ({cfg['read_conns']} connections, {cfg['sign_secs']} s) vs "
+            f"aws-lc-rs in process")
+        vl = self.vaultlink(in_memory=True, name="vaultlink-keys")
+        try:
+            vl.prepare_rg()
+            vl.create_vault("kvkeys")
+            headers = ["Host: kvkeys.vault.azure.net", f"Authorization: Bearer {vl.token(VAULT_SCOPE)}"]
+            digest = base64.urlsafe_b64encode(bytes(range(32))).decode().rstrip("=")
+            for alg, spec in (("RS256", {"kty": "RSA", "key_size": 2048}), ("ES256", {"kty": "EC", "crv": "P-256"})):
+                name = alg.lower()
+                st, out = vl.kv("POST", "kvkeys", f"/keys/{name}/create", spec)
+                if st != 200:
+                    raise RuntimeError(f"create key {alg}: {st} {out[:300]!r}")
+                version = json.loads(out)["key"]["kid"].rstrip("/").rsplit("/", 1)[1]
+                body = json.dumps({"alg": alg, "value": digest})
+                st, out = vl.kv("POST", "kvkeys", f"/keys/{name}/{version}/sign", json.loads(body))
+                if st != 200:
+                    raise RuntimeError(f"sign {alg}: {st} {out[:300]!r}")
+                r = wrk(self.work, f"https://127.0.0.1:{vl.https_port}/keys/{name}/{version}/sign?api-version={DP_API}",
+                        script="sign", conns=cfg["read_conns"], threads=cfg["wrk_threads"], secs=cfg["sign_secs"],
+                        headers=headers, env={"BENCH_BODY": body}, sample_pid=vl.proc.pid)
+                check_wrk(rep, f"vaultlink sign {alg}", r)
+                lib = subprocess.run([str(self.ceiling_bin), "sign", "--alg", alg, "--secs", str(cfg["sign_secs"])],
+                                     capture_output=True, text=True, timeout=cfg["sign_secs"] + 60)
+                if lib.returncode != 0:
+                    raise RuntimeError(f"in-process sign {alg}: {lib.stderr}")
+                inproc = json.loads(lib.stdout.strip().splitlines()[-1])
+                self.results[f"sign_{alg}"] = {"rest": strip_raw(r), "in_process": inproc}
+                rep.ratio(f"keys.sign.{alg}", f"{alg} sign/s over REST vs aws-lc-rs in process "
+                          f"({inproc['threads']} threads)", r["rps"], "ops/s", "in-process", inproc["ops_per_sec"],
+                          "ops/s", target=">= 0.80", met=lambda x: x >= 0.8)
+                lib2 = subprocess.run([str(self.ceiling_bin), "sign", "--alg", alg, "--secs", str(cfg["sign_secs"]),
+                                       "--reparse"], capture_output=True, text=True, timeout=cfg["sign_secs"] + 60)
+                if lib2.returncode == 0:
+                    reparse = json.loads(lib2.stdout.strip().splitlines()[-1])
+                    self.results[f"sign_{alg}"]["in_process_reparse"] = reparse
+                    rep.ratio(f"keys.sign_reparse.{alg}", f"{alg} sign/s over REST vs in process with the key "
+                              "parsed from PKCS#8 for every signature", r["rps"], "ops/s", "in-process+parse",
+                              reparse["ops_per_sec"], "ops/s")
+                rep.ratio(f"keys.sign_p50.{alg}", f"{alg} sign p50 latency over REST", r["p50_ms"], "ms",
+                          "in-process per op", inproc["threads"] / inproc["ops_per_sec"] * 1000, "ms", fmt="{:.3f}")
+        finally:
+            vl.stop()
+
     # -- 3 + 6. DNS and scale ------------------------------------------------------------------
     def scale_and_dns(self) -> None:
         cfg, rep = self.cfg, self.report
@@ -1071,7 +1119,7 @@ class Harness:
         log(f"machine: {m['nproc']} cpus, {m['cpu_model']}, kernel {m['kernel']}, load {m['loadavg_start']}")
         log(f"vaultlink {self.bin}; ceiling {self.ceiling_bin}; work dir {self.work}")
         t0 = time.perf_counter()
-        steps = [("reads", self.reads), ("writes", self.writes), ("scale", self.scale_and_dns),
+        steps = [("reads", self.reads), ("writes", self.writes), ("keys", self.keys), ("scale", self.scale_and_dns),
                  ("startup", self.startup), ("startup-loaded", self.startup_loaded)]
         for name, fn in steps:
             if not self.enabled(name):
@@ -1167,7 +1215,7 @@ def main() -> int:
     ap.add_argument("--vaultlink", required=True, help="the vaultlink binary")
     ap.add_argument("--ceiling", required=True, help="the vaultlink-bench-ceiling binary")
     ap.add_argument("--moto", help="moto_server executable (reads and start-up vs moto are skipped without it)")
-    ap.add_argument("--only", action="append", choices=["reads", "writes", "scale", "startup", "startup-loaded"],
+    ap.add_argument("--only", action="append", choices=["reads", "writes", "keys", "scale", "startup", "startup-loaded"],
                     help="run only these benchmarks (repeatable)")
     ap.add_argument("--set", action="append", metavar="KEY=JSON",
                     help="override a profile setting, e.g. --set read_secs=5 --set 'scale_steps=[1,10]'")

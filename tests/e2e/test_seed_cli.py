@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from conftest import SUBSCRIPTION_ID, SUBSCRIPTION_NAME, TENANT_ID, Vaultlink
+from conftest import _make, SUBSCRIPTION_ID, SUBSCRIPTION_NAME, TENANT_ID, Vaultlink
 
 RG = "rg-keyvault-privatelink"
 REGION = "westeurope"
@@ -44,9 +44,16 @@ VAULT_ID = (
 S: dict[str, Any] = {}
 
 
-@pytest.fixture(scope="module")
-def vl(vaultlink_module: Vaultlink) -> Vaultlink:
-    return vaultlink_module
+@pytest.fixture(scope="module", params=["proxy", "direct", "identity"])
+def vl(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A fresh server per login mode: the seed runs the same through the proxy as the developer
+    service principal, against the direct listener registered as a custom cloud (`az cloud
+    register`), and logged in with `az login --identity`."""
+    v = _make(tmp_path_factory.mktemp(f"seed-{request.param}"))
+    v.login_mode = request.param  # type: ignore[attr-defined]
+    request.module._vaultlink = v
+    yield v
+    v.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,10 +134,19 @@ class TestSeedCliTab:
     def test_01_login(self, vl: Vaultlink) -> None:
         # Seed: `az login`. Non-interactively: the seeded developer service principal.
         env = vl.exports
-        subs = vl.az(
-            "login", "--service-principal", "-u", env["AZURE_CLIENT_ID"],
-            "-p", env["AZURE_CLIENT_SECRET"], "--tenant", env["AZURE_TENANT_ID"],
-        )
+        mode = getattr(vl, "login_mode", "proxy")
+        if mode == "direct":
+            # ARM and Entra on the direct listener; vault hosts would still use the proxy.
+            vl.register_direct_cloud("Vaultlink")
+        if mode == "identity":
+            vl.set_env(AZURE_CLIENT_ID=None, AZURE_CLIENT_SECRET=None,
+                       AZURE_POD_IDENTITY_AUTHORITY_HOST=vl.identity_url)
+            subs = vl.az("login", "--identity")
+        else:
+            subs = vl.az(
+                "login", "--service-principal", "-u", env["AZURE_CLIENT_ID"],
+                "-p", env["AZURE_CLIENT_SECRET"], "--tenant", env["AZURE_TENANT_ID"],
+            )
         assert env["AZURE_TENANT_ID"] == TENANT_ID
         assert env["AZURE_SUBSCRIPTION_ID"] == SUBSCRIPTION_ID
         ours = [s for s in subs if s["id"] == SUBSCRIPTION_ID]

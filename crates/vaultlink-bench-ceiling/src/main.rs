@@ -16,10 +16,12 @@
 //! on `--threads` threads (default: every CPU) for `--secs` seconds:
 //!
 //! ```text
-//! vaultlink-bench-ceiling sign --alg RS256|ES256 [--secs 5] [--threads N]
+//! vaultlink-bench-ceiling sign --alg RS256|ES256 [--secs 5] [--threads N] [--reparse]
 //! ```
 //!
-//! Prints one JSON line: `{"alg":..,"threads":..,"ops":..,"secs":..,"ops_per_sec":..}`.
+//! `--reparse` parses the key from its PKCS#8 DER before every signature (what a server that keeps
+//! only the DER pays). Prints one JSON line:
+//! `{"alg":..,"threads":..,"reparse":..,"ops":..,"secs":..,"ops_per_sec":..}`.
 
 use std::convert::Infallible;
 use std::io::Write;
@@ -122,6 +124,7 @@ mod sign {
 
     use anyhow::{Context, bail};
     use aws_lc_rs::digest::{self, Digest};
+    use aws_lc_rs::encoding::AsDer;
     use aws_lc_rs::rsa::{KeyPair, KeySize};
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RSA_PKCS1_SHA256};
 
@@ -131,6 +134,23 @@ mod sign {
     }
 
     impl Key {
+        fn pkcs8(&self) -> anyhow::Result<Vec<u8>> {
+            match self {
+                Key::Rsa(k) => Ok(k.as_der().map_err(|_| anyhow::anyhow!("RSA PKCS#8"))?.as_ref().to_vec()),
+                Key::Ec(k) => Ok(k.to_pkcs8v1().map_err(|_| anyhow::anyhow!("EC PKCS#8"))?.as_ref().to_vec()),
+            }
+        }
+
+        fn parse_like(&self, der: &[u8]) -> anyhow::Result<Key> {
+            match self {
+                Key::Rsa(_) => Ok(Key::Rsa(KeyPair::from_pkcs8(der).map_err(|_| anyhow::anyhow!("RSA parse"))?)),
+                Key::Ec(_) => Ok(Key::Ec(
+                    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                        .map_err(|_| anyhow::anyhow!("EC parse"))?,
+                )),
+            }
+        }
+
         fn sign(&self, digest: &Digest, out: &mut [u8]) -> anyhow::Result<()> {
             match self {
                 Key::Rsa(k) => k.sign_digest(&RSA_PKCS1_SHA256, digest, out).map_err(|_| anyhow::anyhow!("RSA sign")),
@@ -140,13 +160,14 @@ mod sign {
     }
 
     pub fn run(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
-        let (mut alg, mut secs, mut threads) = (String::from("RS256"), 5.0_f64, 0usize);
+        let (mut alg, mut secs, mut threads, mut reparse) = (String::from("RS256"), 5.0_f64, 0usize, false);
         while let Some(flag) = args.next() {
             let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
             match flag.as_str() {
                 "--alg" => alg = value()?,
                 "--secs" => secs = value()?.parse().context("--secs")?,
                 "--threads" => threads = value()?.parse().context("--threads")?,
+                "--reparse" => reparse = true,
                 other => bail!("unknown argument {other}"),
             }
         }
@@ -160,16 +181,21 @@ mod sign {
             ),
             other => bail!("--alg must be RS256 or ES256, not {other}"),
         });
+        let der = Arc::new(key.pkcs8()?);
         let digest = Digest::import_less_safe(&[7u8; 32], &digest::SHA256).map_err(|_| anyhow::anyhow!("digest"))?;
         let (ops, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
         let start = Instant::now();
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                let (key, ops, stop, digest) = (key.clone(), ops.clone(), stop.clone(), digest);
+                let (key, der, ops, stop, digest) = (key.clone(), der.clone(), ops.clone(), stop.clone(), digest);
                 std::thread::spawn(move || -> anyhow::Result<()> {
                     let mut out = vec![0u8; 256];
                     while !stop.load(Ordering::Relaxed) {
-                        key.sign(&digest, &mut out)?;
+                        if reparse {
+                            key.parse_like(&der)?.sign(&digest, &mut out)?;
+                        } else {
+                            key.sign(&digest, &mut out)?;
+                        }
                         ops.fetch_add(1, Ordering::Relaxed);
                     }
                     Ok(())
@@ -184,7 +210,7 @@ mod sign {
         let elapsed = start.elapsed().as_secs_f64();
         let n = ops.load(Ordering::Relaxed);
         println!(
-            "{{\"alg\":\"{alg}\",\"threads\":{threads},\"ops\":{n},\"secs\":{elapsed:.3},\"ops_per_sec\":{:.1}}}",
+            "{{\"alg\":\"{alg}\",\"threads\":{threads},\"reparse\":{reparse},\"ops\":{n},\"secs\":{elapsed:.3},\"ops_per_sec\":{:.1}}}",
             n as f64 / elapsed
         );
         Ok(())
