@@ -4,6 +4,19 @@
 //!
 //! Private keys are PKCS#8 DER sealed at rest, bound to (vault, name, version); they never leave
 //! this module except inside a sealed backup blob. JWK output carries public parts only.
+//!
+//! Choices where Azure's behaviour is unknown (keep them here and in docs/behaviour.md):
+//! - an `-HSM` key type on a standard vault: 400 `BadParameter` "Hardware key operation not
+//!   allowed on standard vault"; `oct`: 400 `BadParameter`, inner `KeyTypeNotSupported`;
+//! - a disabled key: 403, inner `KeyDisabled` (GET refused too, as for secrets); outside
+//!   `nbf`/`exp`: 403, inner `KeyNotYetValid` / `KeyExpired`; an operation not in `key_ops`: 403
+//!   "Operation {op} is not permitted on this key.", inner `KeyOperationForbidden` (Azure's text);
+//! - a digest of the wrong length: Azure's "Invalid length of 'value' ..." (from real errors); an
+//!   algorithm that does not fit the key: 400, inner `AlgorithmNotSupported`;
+//! - default `key_ops`: the six RSA operations, or sign/verify for EC; `exportable` is false;
+//! - only the public exponent 65537 can be generated (aws-lc-rs); others get 400;
+//! - the default rotation policy is a Notify action 30 days before expiry; nothing rotates by itself;
+//! - backups are vaultlink's own sealed format, restorable in the same subscription only.
 
 use std::collections::BTreeMap;
 
