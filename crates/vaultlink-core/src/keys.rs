@@ -894,14 +894,7 @@ pub fn recover(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> R
 /// `DELETE /deletedkeys/{name}`: gone for good, unless purge protection holds it.
 pub fn purge(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<(), KvError> {
     deleted(state, vault, name)?;
-    if vault.enable_purge_protection {
-        return Err(KvError::new(
-            Kind::Forbidden,
-            "Forbidden",
-            format!("Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.\r\nVault: {};location={}", vault.name, vault.location),
-        )
-        .with_inner("PurgeProtectionEnabled"));
-    }
+    crate::kv::purge_allowed(vault)?;
     batch.delete(&store_key(vault, name));
     Ok(())
 }

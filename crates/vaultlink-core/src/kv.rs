@@ -161,6 +161,19 @@ pub fn authorize(
     .with_inner("AccessDenied"))
 }
 
+/// Purging a deleted object: refused while the vault's purge protection holds it.
+pub fn purge_allowed(vault: &Vault) -> Result<(), KvError> {
+    if !vault.enable_purge_protection {
+        return Ok(());
+    }
+    Err(KvError::new(
+        Kind::Forbidden,
+        "Forbidden",
+        format!("Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.\r\nVault: {};location={}", vault.name, vault.location),
+    )
+    .with_inner("PurgeProtectionEnabled"))
+}
+
 /// Transaction classes of Key Vault's service limits (azure-behaviour.md §5.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxClass {
