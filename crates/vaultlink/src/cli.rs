@@ -109,8 +109,8 @@ pub struct DoctorArgs {
     /// The vault to check.
     #[arg(required_unless_present = "matrix")]
     vault: Option<String>,
-    /// The caller is a machine at this client NIC (name or id).
-    #[arg(long, conflicts_with = "from_internet")]
+    /// The caller is a machine at this client NIC (name or id), or in this on-premises network.
+    #[arg(long, visible_alias = "from-network", conflicts_with = "from_internet")]
     from: Option<String>,
     /// The caller is on the internet (the default), optionally with this public address.
     #[arg(long)]
