@@ -364,3 +364,40 @@ def test_second_vnet_linked_to_the_zone_needs_the_record_and_a_peering(lab: Vaul
     finally:
         lab.az("network", "private-dns", "record-set", "a", "add-record", "-g", RG, "-z", ZONE, "-n", VAULT,
                "-a", lab.pe_ip)  # type: ignore[attr-defined]
+
+
+def test_doctor_matrix_agrees_with_real_clients_in_hub_and_spoke(lab: Vaultlink) -> None:
+    """Hub (vnet1, the endpoint) and spoke (vnet2, peered, linked), an on-premises network through
+    the hub's resolver, the internet; two vaults. What the matrix says, dig and az see."""
+    ip = lab.az("rest", "--method", "get", "--url",
+                f"https://management.azure.com/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RG}/providers/"
+                "Microsoft.Network/dnsResolvers/res1/inboundEndpoints/in1?api-version=2022-07-01",
+                )["properties"]["ipConfigurations"][0]["privateIpAddress"]
+    lab.run_vaultlink("onprem", "add", "--data-dir", str(lab.data_dir), "corp", "--vnet", "vnet1", "--address-space",
+                      "192.168.10.0/24", "--forward", f"vault.azure.net={ip}", "--forward", f"vaultcore.azure.net={ip}")
+    lab.az("keyvault", "create", "-n", "kvlab2", "-g", RG, "-l", "westeurope")
+    lab.az("keyvault", "secret", "set", "--vault-name", "kvlab2", "-n", "s1", "--value", "public-one")
+    rows = json.loads(lab.run_vaultlink("doctor", "--data-dir", str(lab.data_dir), "--matrix", "--output", "json").stdout)
+    callers = {"client1": "client1", "client2": "client2", "corp": "corp", "internet": None}
+    checked = 0
+    for key, nic in callers.items():
+        for vault in (VAULT, "kvlab2"):
+            row = next(r for r in rows if r["vault"] == vault and key in r["caller"])
+            host = f"{vault}.vault.azure.net"
+            if nic is None:
+                msg = query(lab.dns_addr, host)  # type: ignore[arg-type]
+                seen = [rr.to_text() for rrset in msg.answer for rr in rrset if rrset.rdtype == dns.rdatatype.A]
+                read = lab.az("keyvault", "secret", "show", "--vault-name", vault, "-n", "s1", check=False)
+                ok = read.rc == 0
+            else:
+                seen = exec_at(lab, nic, "dig", "+short", host).stdout.split()
+                ok = az_inside(lab, nic, "keyvault", "secret", "show", "--vault-name", vault, "-n", "s1",
+                               check=False).returncode == 0
+            assert seen and seen[-1] == row["address"], (key, vault, seen, row)
+            assert ok == row["allowed"], (key, vault, ok, row)
+            checked += 1
+    assert checked == 8
+    by = {(r["vault"], next(k for k in callers if k in r["caller"])): r for r in rows if any(k in r["caller"] for k in callers)}
+    assert by[(VAULT, "client1")]["path"] == "private-endpoint" and by[(VAULT, "client2")]["path"] == "private-endpoint"
+    assert by[(VAULT, "corp")]["path"] == "private-endpoint" and not by[(VAULT, "internet")]["allowed"]
+    assert all(by[("kvlab2", k)]["path"] == "public" and by[("kvlab2", k)]["allowed"] for k in callers)
