@@ -59,13 +59,13 @@ PROFILES: dict[str, dict[str, Any]] = {
         "read_secs": 10, "read_conns": 64, "write_secs": 10, "write_conns": 16, "dns_secs": 10,
         "dns_names": 1000, "scale_steps": [1, 10, 100, 1000, 10000], "scale_secs": 10, "scale_dns_secs": 5,
         "startup_runs": 10, "gen_vaults": 1000, "gen_secrets": 100_000, "gen_fallback": (100, 10_000),
-        "gen_budget_secs": 300, "wrk_threads": 2, "sign_secs": 10,
+        "gen_budget_secs": 300, "wrk_threads": 2, "sign_secs": 10, "sign_lib_secs": 5,
     },
     "smoke": {
         "read_secs": 1, "read_conns": 8, "write_secs": 1, "write_conns": 4, "dns_secs": 1,
         "dns_names": 10, "scale_steps": [1, 10], "scale_secs": 1, "scale_dns_secs": 1,
         "startup_runs": 2, "gen_vaults": 5, "gen_secrets": 50, "gen_fallback": (5, 50),
-        "gen_budget_secs": 60, "wrk_threads": 2, "sign_secs": 1,
+        "gen_budget_secs": 60, "wrk_threads": 2, "sign_secs": 1, "sign_lib_secs": 0.3,
     },
 }
 
@@ -744,9 +744,11 @@ class Harness:
             ceiling.proc.stop()
         rep.ratio("reads.throughput.ceiling", "secret reads/s vs hyper+rustls ceiling", r_vl["rps"], "req/s",
                   "ceiling", r_c["rps"], "req/s", target=">= 0.60", met=lambda x: x >= 0.6)
-        rep.ratio("reads.p50.ceiling", f"secret read p50 latency ({cfg['read_conns']} connections)", r_vl["p50_ms"], "ms", "ceiling", r_c["p50_ms"], "ms",
+        rep.ratio("reads.p50.ceiling", f"secret read p50 latency ({cfg['read_conns']} connections)", r_vl["p50_ms"],
+                  "ms", "ceiling", r_c["p50_ms"], "ms",
                   fmt="{:.3f}")
-        rep.ratio("reads.p99.ceiling", f"secret read p99 latency ({cfg['read_conns']} connections)", r_vl["p99_ms"], "ms", "ceiling", r_c["p99_ms"], "ms",
+        rep.ratio("reads.p99.ceiling", f"secret read p99 latency ({cfg['read_conns']} connections)", r_vl["p99_ms"],
+                  "ms", "ceiling", r_c["p99_ms"], "ms",
                   fmt="{:.3f}")
         cpu_vl = r_vl.get("server_cpu_secs") or 0
         cpu_c = r_c.get("server_cpu_secs") or 0
@@ -804,14 +806,17 @@ class Harness:
         disk = sqlite_commit_rate(self.work, secs=min(5.0, cfg["write_secs"]))
         self.results["writes_disk_sqlite_commits"] = disk
         d, m = out["durable"], out["in-memory"]
-        rep.ratio("writes.durable", f"durable secret writes/s, {cfg['write_conns']} writers (absolute target)", d["rps"], "writes/s",
+        rep.ratio("writes.durable", f"durable secret writes/s, {cfg['write_conns']} writers (absolute target)",
+                  d["rps"], "writes/s",
                   "in-memory", m["rps"], "writes/s", target="durable >= 500/s",
                   met=lambda _x: d["rps"] >= 500)
         rep.ratio("writes.vs_disk", "durable writes/s vs this disk's serial SQLite commits/s (1 writer, WAL, "
                   "synchronous=FULL; > 1 only with group commit)", d["rps"], "writes/s", "sqlite commits",
                   disk["commits_per_sec"], "commits/s")
-        rep.ratio("writes.p50", f"secret write p50 latency ({cfg['write_conns']} writers)", d["p50_ms"], "ms", "in-memory", m["p50_ms"], "ms", fmt="{:.3f}")
-        rep.ratio("writes.p99", f"secret write p99 latency ({cfg['write_conns']} writers)", d["p99_ms"], "ms", "in-memory", m["p99_ms"], "ms", fmt="{:.3f}")
+        rep.ratio("writes.p50", f"secret write p50 latency ({cfg['write_conns']} writers)", d["p50_ms"], "ms",
+                  "in-memory", m["p50_ms"], "ms", fmt="{:.3f}")
+        rep.ratio("writes.p99", f"secret write p99 latency ({cfg['write_conns']} writers)", d["p99_ms"], "ms",
+                  "in-memory", m["p99_ms"], "ms", fmt="{:.3f}")
 
     # -- 4. key operations ---------------------------------------------------------------------
     def keys(self) -> None:
@@ -838,8 +843,8 @@ class Harness:
                         script="sign", conns=cfg["read_conns"], threads=cfg["wrk_threads"], secs=cfg["sign_secs"],
                         headers=headers, env={"BENCH_BODY": body}, sample_pid=vl.proc.pid)
                 check_wrk(rep, f"vaultlink sign {alg}", r)
-                lib = subprocess.run([str(self.ceiling_bin), "sign", "--alg", alg, "--secs", str(cfg["sign_secs"])],
-                                     capture_output=True, text=True, timeout=cfg["sign_secs"] + 60)
+                lib = subprocess.run([str(self.ceiling_bin), "sign", "--alg", alg, "--secs", str(cfg["sign_lib_secs"])],
+                                     capture_output=True, text=True, timeout=cfg["sign_lib_secs"] + 60)
                 if lib.returncode != 0:
                     raise RuntimeError(f"in-process sign {alg}: {lib.stderr}")
                 inproc = json.loads(lib.stdout.strip().splitlines()[-1])
@@ -847,8 +852,8 @@ class Harness:
                 rep.ratio(f"keys.sign.{alg}", f"{alg} sign/s over REST vs aws-lc-rs in process "
                           f"({inproc['threads']} threads)", r["rps"], "ops/s", "in-process", inproc["ops_per_sec"],
                           "ops/s", target=">= 0.80", met=lambda x: x >= 0.8)
-                lib2 = subprocess.run([str(self.ceiling_bin), "sign", "--alg", alg, "--secs", str(cfg["sign_secs"]),
-                                       "--reparse"], capture_output=True, text=True, timeout=cfg["sign_secs"] + 60)
+                lib2 = subprocess.run([str(self.ceiling_bin), "sign", "--alg", alg, "--secs", str(cfg["sign_lib_secs"]),
+                                       "--reparse"], capture_output=True, text=True, timeout=cfg["sign_lib_secs"] + 60)
                 if lib2.returncode == 0:
                     reparse = json.loads(lib2.stdout.strip().splitlines()[-1])
                     self.results[f"sign_{alg}"]["in_process_reparse"] = reparse
@@ -1183,7 +1188,9 @@ class Harness:
         print()
         print(markdown_table(rep.rows))
         print()
-        log(f"results: {out} ({self.results['wall_secs']:.0f} s); load average at end {loadavg()}")
+        kept = self.args.keep or rep.failures or str(out.parent) != str(self.work)
+        log(f"results: {out}{'' if kept else ' (removed with the work dir; --keep or --json keeps them)'} "
+            f"({self.results['wall_secs']:.0f} s); load average at end {loadavg()}")
         if rep.failures:
             print(f"bench: {len(rep.failures)} benchmark(s) FAILED to measure:", file=sys.stderr)
             for f in rep.failures:

@@ -191,3 +191,32 @@ def test_zone_missing(doc: Vaultlink) -> None:
 
     report = diagnose_and_fix(doc, break_it, "zone-missing")
     assert report["path"] == "public", report
+
+
+def test_firewall_rule_for_an_internet_caller(doc: Vaultlink) -> None:
+    rc, report = doctor(doc, VAULT, "--from-internet")
+    assert rc != 0 and [f["check"] for f in report["findings"]] == ["firewall-denies"], report
+    run_fix(doc, report["findings"][0]["fix"])
+    try:
+        rc, report = doctor(doc, VAULT, "--from-internet")
+        assert rc == 0 and report["path"] == "public", report
+        assert doc.az("keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1")["value"] == "doctor-secret"
+    finally:
+        doc.az("keyvault", "network-rule", "remove", "-g", RG, "--name", VAULT, "--ip-address", "203.0.113.10/32")
+
+
+def test_peered_vnet_not_linked_to_the_zone(doc: Vaultlink) -> None:
+    doc.az("network", "vnet", "create", "-g", RG, "-n", "spoke", "--address-prefixes", "10.3.0.0/16")
+    doc.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "spoke", "--name", "s",
+           "--address-prefixes", "10.3.0.0/24")
+    doc.az("network", "nic", "create", "-g", RG, "-n", "client3", "--vnet-name", "spoke", "--subnet", "s")
+    doc.az("network", "vnet", "peering", "create", "-g", RG, "-n", "spoke-hub", "--vnet-name", "spoke",
+           "--remote-vnet", "vnet1", "--allow-vnet-access")
+    doc.az("network", "vnet", "peering", "create", "-g", RG, "-n", "hub-spoke", "--vnet-name", "vnet1",
+           "--remote-vnet", "spoke", "--allow-vnet-access")
+    rc, report = doctor(doc, VAULT, "--from", "client3")
+    assert rc != 0 and [f["check"] for f in report["findings"]] == ["zone-not-linked"], report
+    assert "peering does not share zone links" in report["findings"][0]["problem"], report
+    run_fix(doc, report["findings"][0]["fix"])
+    rc, report = doctor(doc, VAULT, "--from", "client3")
+    assert rc == 0 and report["path"] == "private-endpoint", report

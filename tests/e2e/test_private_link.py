@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -293,6 +294,12 @@ def test_on_premises_resolution_needs_forwarders_for_the_public_zones(lab: Vault
                                           "--output", "json", check=False).stdout)
     assert [f["check"] for f in report["findings"]] == ["onprem-forwarders-missing"], report
     assert f"--forward vault.azure.net={ip}" in report["findings"][0]["fix"], report
+    # The fix doctor prints, run as printed, makes the on-premises read work.
+    fix = shlex.split(report["findings"][0]["fix"])
+    assert fix[:3] == ["vaultlink", "onprem", "add"], fix
+    lab.run_vaultlink(*fix[1:3], "--data-dir", str(lab.data_dir), *fix[3:])
+    inside = az_inside(lab, "corp", "keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1")
+    assert '"value": "from-the-lab"' in inside.stdout
 
 
 def test_namespaces_left_by_a_crash_are_removed_at_the_next_start(tmp_path: Path) -> None:
