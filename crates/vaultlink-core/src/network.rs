@@ -280,8 +280,14 @@ pub fn put_vnet(
         .collect::<Result<_>>()?;
     vaultlink_rules::vnet_address_space_ok(&id, &prefixes)?;
     // `az network vnet update --dns-servers ""` (the documented way back to Azure DNS) sends [""].
-    let dns_servers: Vec<String> =
-        spec.properties.dhcp_options.map(|d| d.dns_servers).unwrap_or_default().into_iter().filter(|s| !s.trim().is_empty()).collect();
+    let dns_servers: Vec<String> = spec
+        .properties
+        .dhcp_options
+        .map(|d| d.dns_servers)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| !s.trim().is_empty())
+        .collect();
     for s in &dns_servers {
         s.parse::<Ipv4Addr>().map_err(|_| {
             Error::bad_request("InvalidDnsServers", format!("DNS server {s} is not a valid IP address."))
