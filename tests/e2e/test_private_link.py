@@ -313,13 +313,15 @@ def test_namespaces_left_by_a_crash_are_removed_at_the_next_start(tmp_path: Path
         vl.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnetc", "--name", "s",
               "--address-prefixes", "10.9.0.0/24")
         vl.az("network", "nic", "create", "-g", RG, "-n", "crashnic", "--vnet-name", "vnetc", "--subnet", "s")
+        before = lab_namespaces()
         exec_at(vl, "crashnic", "true")
-        made = lab_namespaces()
+        made = lab_namespaces() - before
         assert made, "exec made no namespace"
         vl.kill9()
         assert lab_namespaces() & made, "the namespace should survive a kill -9 (nobody cleaned up)"
         vl.start()
         assert not (lab_namespaces() & made), "the restart did not remove the stale namespace"
+        assert before <= lab_namespaces(), "the restart removed another instance's namespaces"
     finally:
         vl.close()
 

@@ -69,13 +69,8 @@ impl App {
         if let Some(a) = map.get(&key) {
             return Some(*a);
         }
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").ok()?;
+        let (udp, tcp) = bind_dns_pair("127.0.0.1:0".parse().ok()?).ok()?;
         let addr = udp.local_addr().ok()?;
-        let tcp = std::net::TcpListener::bind(addr).ok()?;
-        udp.set_nonblocking(true).ok()?;
-        tcp.set_nonblocking(true).ok()?;
-        let udp = tokio::net::UdpSocket::from_std(udp).ok()?;
-        let tcp = tokio::net::TcpListener::from_std(tcp).ok()?;
         let selector: Arc<vaultlink_dns::ViewFn> =
             Arc::new(move |_: &vaultlink_core::State, _: SocketAddr, _: SocketAddr| Some(view.clone()));
         let engine = self.engine.clone();
@@ -85,6 +80,25 @@ impl App {
         map.insert(key, addr);
         Some(addr)
     }
+}
+
+/// A UDP socket and a TCP listener on the same address. With port 0 the UDP port is picked first;
+/// when that port is taken for TCP (by any local connection), another is tried.
+pub fn bind_dns_pair(addr: SocketAddr) -> std::io::Result<(tokio::net::UdpSocket, tokio::net::TcpListener)> {
+    let attempts = if addr.port() == 0 { 50 } else { 1 };
+    let mut last = None;
+    for _ in 0..attempts {
+        let udp = std::net::UdpSocket::bind(addr)?;
+        match std::net::TcpListener::bind(udp.local_addr()?) {
+            Ok(tcp) => {
+                udp.set_nonblocking(true)?;
+                tcp.set_nonblocking(true)?;
+                return Ok((tokio::net::UdpSocket::from_std(udp)?, tokio::net::TcpListener::from_std(tcp)?));
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free port for DNS")))
 }
 
 /// What `App::new` is built from.

@@ -33,14 +33,16 @@ struct Namespace {
     listeners: HashMap<Ipv4Addr, Vec<JoinHandle<()>>>,
 }
 
-/// The lab: namespaces per NIC.
+/// The lab: namespaces per NIC (or on-premises network), named after this instance's data
+/// directory so that two instances never touch each other's namespaces.
 pub struct Lab {
+    /// `vl-<hash of the data directory>-`: every namespace of this instance starts with it.
+    prefix: String,
     namespaces: Mutex<HashMap<String, Namespace>>,
 }
 
-pub fn ns_name(origin_id: &str) -> String {
-    let h = vaultlink_crypto::sha256(origin_id.to_ascii_lowercase().as_bytes());
-    format!("{PREFIX}{}", h.iter().take(5).map(|b| format!("{b:02x}")).collect::<String>())
+fn short_hash(s: &str, bytes: usize) -> String {
+    vaultlink_crypto::sha256(s.as_bytes()).iter().take(bytes).map(|b| format!("{b:02x}")).collect()
 }
 
 fn ip(args: &[&str]) -> anyhow::Result<()> {
@@ -68,24 +70,36 @@ fn in_namespace<T: Send>(ns: &str, f: impl FnOnce() -> std::io::Result<T> + Send
 impl Lab {
     /// Checks that lab mode can work here (root, iproute2, netns), and removes namespaces a crashed
     /// run left behind.
-    pub fn start() -> anyhow::Result<Self> {
+    pub fn start(data_dir: &Path) -> anyhow::Result<Self> {
         if !nix::unistd::Uid::effective().is_root() {
             bail!("lab mode needs root (it creates network namespaces)");
         }
-        let removed = cleanup_stale()?;
+        let dir = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+        let prefix = format!("{PREFIX}{}-", short_hash(&dir.display().to_string(), 2));
+        let removed = cleanup_stale(&prefix)?;
         if removed > 0 {
             tracing::info!(removed, "removed lab namespaces left by an earlier run");
         }
-        Ok(Self { namespaces: Mutex::new(HashMap::new()) })
+        Ok(Self { prefix, namespaces: Mutex::new(HashMap::new()) })
     }
 
-    /// The namespace of a NIC, made if needed. Returns its name.
+    /// The namespace name of a NIC or on-premises network.
+    pub fn ns_name(&self, origin_id: &str) -> String {
+        format!("{}{}", self.prefix, short_hash(&origin_id.to_ascii_lowercase(), 4))
+    }
+
+    /// The namespace of a NIC, made if needed (or made again if something removed it). Returns its name.
     pub fn ensure(&self, app: &Arc<App>, origin_id: &str) -> anyhow::Result<String> {
-        let name = ns_name(origin_id);
+        let name = self.ns_name(origin_id);
         {
-            let map = self.namespaces.lock().unwrap_or_else(|p| p.into_inner());
+            let mut map = self.namespaces.lock().unwrap_or_else(|p| p.into_inner());
             if map.contains_key(&name) {
-                return Ok(name);
+                if Path::new(NETNS_DIR).join(&name).exists() {
+                    return Ok(name);
+                }
+                if let Some(gone) = map.remove(&name) {
+                    gone.listeners.values().flatten().for_each(JoinHandle::abort);
+                }
             }
         }
         let _ = ip(&["netns", "del", &name]);
@@ -147,13 +161,13 @@ impl Lab {
     }
 }
 
-/// Removes every `vl-*` namespace. Returns how many there were.
-pub fn cleanup_stale() -> anyhow::Result<usize> {
+/// Removes every namespace whose name starts with `prefix` (this data directory's). Returns how many.
+pub fn cleanup_stale(prefix: &str) -> anyhow::Result<usize> {
     let mut n = 0;
     if let Ok(entries) = std::fs::read_dir(NETNS_DIR) {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().to_string();
-            if name.starts_with(PREFIX) {
+            if name.starts_with(prefix) {
                 ip(&["netns", "del", &name])?;
                 let _ = std::fs::remove_dir_all(PathBuf::from("/etc/netns").join(&name));
                 n += 1;

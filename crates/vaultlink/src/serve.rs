@@ -92,8 +92,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let proxy = TcpListener::bind(args.proxy_listen).await.with_context(|| format!("binding proxy {}", args.proxy_listen))?;
         let https = TcpListener::bind(args.https_listen).await.with_context(|| format!("binding https {}", args.https_listen))?;
         let identity = TcpListener::bind(args.identity_listen).await.with_context(|| format!("binding identity {}", args.identity_listen))?;
-        let dns_udp = tokio::net::UdpSocket::bind(args.dns_listen).await.with_context(|| format!("binding DNS (udp) {}", args.dns_listen))?;
-        let dns_tcp = TcpListener::bind(dns_udp.local_addr()?).await.with_context(|| format!("binding DNS (tcp) {}", args.dns_listen))?;
+        let (dns_udp, dns_tcp) = crate::http::bind_dns_pair(args.dns_listen).with_context(|| format!("binding DNS {}", args.dns_listen))?;
         let endpoints = Endpoints {
             proxy: format!("http://{}", proxy.local_addr()?),
             https: format!("https://{}", https.local_addr()?),
@@ -102,7 +101,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         };
         vaultlink_crypto::files::write_public(&dir.join(ENDPOINTS_FILE), &serde_json::to_vec_pretty(&endpoints)?)?;
         let tls = ca.server_config(&[]);
-        let lab = if args.lab { Some(Arc::new(crate::lab::Lab::start()?)) } else { None };
+        let lab = if args.lab { Some(Arc::new(crate::lab::Lab::start(&dir)?)) } else { None };
         let app = Arc::new(App::new(AppParts {
             engine,
             signer,
