@@ -220,3 +220,31 @@ def test_peered_vnet_not_linked_to_the_zone(doc: Vaultlink) -> None:
     run_fix(doc, report["findings"][0]["fix"])
     rc, report = doctor(doc, VAULT, "--from", "client3")
     assert rc == 0 and report["path"] == "private-endpoint", report
+
+
+def test_nxdomain_trap_in_a_vnet_linked_to_the_zone(doc: Vaultlink) -> None:
+    """A second vault with an approved endpoint elsewhere but no record in the zone: a VNet linked
+    to the zone gets NXDOMAIN for it. The printed fix (NxDomainRedirect on the link) makes the name
+    resolve publicly, and the read works over the public path (that vault's firewall allows it)."""
+    doc.az("keyvault", "create", "-n", "kvdoc2", "-g", RG, "-l", "westeurope")
+    doc.az("keyvault", "secret", "set", "--vault-name", "kvdoc2", "-n", "s1", "--value", "second")
+    doc.az("network", "private-endpoint", "create", "-g", RG, "--vnet-name", "vnet1", "--subnet", "snet1",
+           "--name", "pe-doc2", "--private-connection-resource-id", VAULT_ID.replace(VAULT, "kvdoc2"),
+           "--group-ids", "vault", "--connection-name", "c-doc2")
+    doc.az("network", "vnet", "create", "-g", RG, "-n", "island", "--address-prefixes", "10.4.0.0/16")
+    doc.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "island", "--name", "s",
+           "--address-prefixes", "10.4.0.0/24")
+    doc.az("network", "nic", "create", "-g", RG, "-n", "client4", "--vnet-name", "island", "--subnet", "s")
+    doc.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "island",
+           "--zone-name", ZONE, "--name", "link-island", "--registration-enabled", "false")
+    rc, report = doctor(doc, "kvdoc2", "--from", "client4")
+    assert rc != 0 and [f["check"] for f in report["findings"]] == ["nxdomain-trap"], report
+    run_fix(doc, report["findings"][0]["fix"])
+    rc, report = doctor(doc, "kvdoc2", "--from", "client4")
+    assert rc == 0 and report["path"] == "public", report
+    proc = subprocess.run(
+        [str(doc.binary), "exec", "--data-dir", str(doc.data_dir), "--nic", "client4", "--",
+         *az_command(), "keyvault", "secret", "show", "--vault-name", "kvdoc2", "-n", "s1", "-o", "json"],
+        capture_output=True, text=True, env=doc.env, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0 and json.loads(proc.stdout)["value"] == "second", proc.stderr

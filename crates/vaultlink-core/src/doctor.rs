@@ -110,7 +110,6 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         match c.status.as_str() {
             connections::status::PENDING => findings.push(Finding {
                 check: "connection-not-approved",
-
                 severity: "error",
                 problem: format!("private endpoint connection {} is Pending: it carries no traffic until the vault's owner approves it", c.name),
                 evidence: vec![format!("{} status=Pending provisioningState={}", c.id, c.provisioning_state)],
@@ -118,7 +117,6 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
             }),
             connections::status::REJECTED => findings.push(Finding {
                 check: "connection-rejected",
-
                 severity: "error",
                 problem: format!("private endpoint connection {} is Rejected; a rejected connection cannot be approved again", c.name),
                 evidence: vec![format!("{} status=Rejected", c.id)],
@@ -146,7 +144,6 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         if same_vnet.len() > 1 {
             findings.push(Finding {
                 check: "two-endpoints-one-vnet",
-
                 severity: "warning",
                 problem: format!("vault {} has {} private endpoints in virtual network {}; Azure advises one per VNet (their A records compete in one zone)", vault.name, same_vnet.len(), cv.name),
                 evidence: same_vnet.clone(),
@@ -156,7 +153,6 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         if !cv.dns_servers.is_empty() {
             findings.push(Finding {
                 check: "custom-dns-bypasses-zones",
-
                 severity: "error",
                 problem: format!(
                     "virtual network {} uses custom DNS servers {:?}: private DNS zones linked to it are not consulted",
@@ -183,7 +179,6 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                     .collect();
                 findings.push(Finding {
                     check: "zone-missing",
-
                     severity: "error",
                     problem: format!(
                         "no private DNS zone named exactly {VAULT_ZONE}{}",
@@ -214,7 +209,6 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                         let peered = peering::peers(state, &cv.id);
                         findings.push(Finding {
                             check: "zone-not-linked",
-
                             severity: "error",
                             problem: format!("zone {VAULT_ZONE} is not linked to the caller's virtual network {}{}: the name resolves to the vault's public address", cv.name, if peered.is_empty() { String::new() } else { " (peering does not share zone links)".into() }),
                             evidence: privatedns::links_of(state, &z.id).iter().map(|l| format!("link {} -> {}", l.name, l.virtual_network_id)).collect(),
@@ -229,7 +223,6 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                         match record {
                             None => findings.push(Finding {
                                 check: "a-record-missing",
-
                                 severity: "error",
                                 problem: format!("zone {VAULT_ZONE} linked to {} has no A record named {}: the caller gets NXDOMAIN (the linked zone answers for every privatelink name)", cv.name, vault.name),
                                 evidence: dns_lines.clone(),
@@ -237,7 +230,6 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                             }),
                             Some(r) if !r.data.a.iter().any(|a| reachable_pes.iter().any(|(_, ip)| ip == a)) => findings.push(Finding {
                                 check: "a-record-wrong-address",
-
                                 severity: "error",
                                 problem: format!("A record {} in {VAULT_ZONE} points to {:?}, but private endpoint {pe_name} has address {pe_ip}", vault.name, r.data.a),
                                 evidence: vec![format!("{} A {:?}", r.id, r.data.a)],
@@ -252,7 +244,6 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                         {
                             findings.push(Finding {
                                 check: "registration-zone-taken",
-
                                 severity: "warning",
                                 problem: format!("the link of {VAULT_ZONE} to {} has auto-registration on: it uses the VNet's only registration zone, which private link does not need", cv.name),
                                 evidence: vec![],
@@ -263,15 +254,27 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                 }
             }
         }
-        // The NXDOMAIN trap: a linked privatelink zone without this vault's record, vault has approved PEs elsewhere.
+        // The NXDOMAIN trap: a linked privatelink zone without this vault's record, while the vault's
+        // approved endpoints elsewhere make its name a privatelink alias.
         if matches!(rcode, dns::Rcode::NxDomain) && reachable_pes.is_empty() && !approved.is_empty() {
+            let link = privatedns::all_links(state)
+                .find(|l| {
+                    l.virtual_network_id.eq_ignore_ascii_case(&cv.id)
+                        && l.zone_id.to_ascii_lowercase().ends_with(&format!("/{VAULT_ZONE}"))
+                })
+                .cloned();
             findings.push(Finding {
                 check: "nxdomain-trap",
-
                 severity: "error",
                 problem: format!("{host} gets NXDOMAIN in {}: a zone {VAULT_ZONE} is linked there without a record for {}, whose other endpoints make its name a privatelink alias", cv.name, vault.name),
                 evidence: dns_lines.clone(),
-                fix: Some(format!("az network private-dns link vnet update --resource-group RG --zone-name {VAULT_ZONE} --name LINK --set resolutionPolicy=NxDomainRedirect  # or add the A record")),
+                fix: link.map(|l| {
+                    format!(
+                        "az network private-dns link vnet update --resource-group {} --zone-name {VAULT_ZONE} --name {} --set resolutionPolicy=NxDomainRedirect",
+                        parts(&l.zone_id).1,
+                        l.name
+                    )
+                }),
             });
         }
     }
@@ -307,7 +310,6 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
             if o.forwarders.iter().any(|(z, _)| z.eq_ignore_ascii_case(VAULT_ZONE)) {
                 findings.push(Finding {
                     check: "onprem-forwards-privatelink-zone",
-
                     severity: "error",
                     problem: format!("on-premises network {} forwards {VAULT_ZONE}; it must forward the public zones vault.azure.net and vaultcore.azure.net instead", o.name),
                     evidence: o.forwarders.iter().map(|(z, t)| format!("forward {z} -> {t}")).collect(),
@@ -325,7 +327,6 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                 if !missing.is_empty() {
                     findings.push(Finding {
                         check: "onprem-forwarders-missing",
-
                         severity: "error",
                         problem: format!("on-premises network {} has no conditional forwarder for {missing:?} to a DNS resolver inbound endpoint in a VNet linked to {VAULT_ZONE}", o.name),
                         evidence: o.forwarders.iter().map(|(z, t)| format!("forward {z} -> {t}")).collect(),
@@ -372,7 +373,6 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         if let Err(e) = kv::authorize(state, &vault, p, perm, None) {
             findings.push(Finding {
                 check: "principal-not-authorized",
-
                 severity: "error",
                 problem: format!("principal {} may not read secrets: {}", p.object_id, e.inner.clone().unwrap_or(e.code)),
                 evidence: vec![e.message.lines().next().unwrap_or_default().to_string()],
@@ -727,5 +727,23 @@ mod tests {
         let client: Vec<_> = sets.iter().filter(|r| r.name == "client1").collect();
         assert_eq!(client.len(), 1);
         assert!(!client[0].auto_registered && client[0].data.a == vec!["10.9.9.9".to_string()]);
+    }
+
+    #[test]
+    fn two_endpoints_in_one_vnet_is_a_warning_that_does_not_fail_the_caller() {
+        let e = healthy();
+        let c = developer();
+        let v = e.read(|s| keyvault::vault_by_name(s, "kv1").cloned()).unwrap();
+        let subnet = format!(
+            "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/snet1"
+        );
+        e.write(|s, b| {
+            network::put_endpoint(s, b, &c, (SUB, "rg1", "pe2"), json!({"location": "westeurope", "properties": {"subnet": {"id": subnet}, "privateLinkServiceConnections": [{"name": "c2", "properties": {"groupIds": ["vault"], "privateLinkServiceId": v.id}}]}}))
+        })
+        .unwrap();
+        let r = from_client(&e);
+        assert_eq!(checks(&r), vec!["two-endpoints-one-vnet"]);
+        assert_eq!(r.findings[0].severity, "warning");
+        assert!(r.healthy(), "{r:#?}");
     }
 }
