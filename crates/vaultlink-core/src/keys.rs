@@ -918,14 +918,6 @@ struct BackupVersion {
     pkcs8: String,
 }
 
-fn backup_aad(subscription: &str) -> Vec<u8> {
-    format!("vaultlink-key-backup\0{}", subscription.to_ascii_lowercase()).into_bytes()
-}
-
-fn subscription_of(vault: &Vault) -> String {
-    vault.id.split('/').nth(2).unwrap_or_default().to_string()
-}
-
 /// `POST /keys/{name}/backup`: an opaque, encrypted blob restorable in the same subscription.
 pub fn backup(state: &State, sealer: &Sealer, vault: &Vault, name: &str) -> Result<String, KvError> {
     check_name(name)?;
@@ -942,13 +934,12 @@ pub fn backup(state: &State, sealer: &Sealer, vault: &Vault, name: &str) -> Resu
     }
     let b = Backup {
         v: 1,
-        subscription: subscription_of(vault),
+        subscription: crate::kv::subscription_of(vault),
         name: obj.name.clone(),
         rotation_policy: obj.rotation_policy.clone(),
         versions,
     };
-    let plain = serde_json::to_vec(&b).map_err(|e| internal(e.to_string()))?;
-    Ok(b64url().encode(sealer.seal(&plain, &backup_aad(&subscription_of(vault)))))
+    crate::kv::seal_backup(sealer, "key", vault, &b)
 }
 
 /// `POST /keys/restore`.
@@ -959,14 +950,7 @@ pub fn restore(
     vault: &Vault,
     blob: &str,
 ) -> Result<KeyView, KvError> {
-    let invalid = || {
-        KvError::bad_parameter(
-            "Backup blob contains invalid or corrupt data, or was made in another subscription. A backup can only be restored into a key vault of the subscription it was taken in.",
-        )
-    };
-    let sealed = decode_b64url("value", blob).map_err(|_| invalid())?;
-    let plain = sealer.open(&sealed, &backup_aad(&subscription_of(vault))).map_err(|_| invalid())?;
-    let b: Backup = serde_json::from_slice(&plain).map_err(|_| invalid())?;
+    let b: Backup = crate::kv::open_backup(sealer, "key", vault, blob)?;
     if object(state, vault, &b.name).is_some() {
         return Err(KvError::new(
             Kind::Conflict,
@@ -988,12 +972,12 @@ pub fn restore(
         rotation_policy: b.rotation_policy,
     };
     for bv in b.versions {
-        let der = b64().decode(&bv.pkcs8).map_err(|_| invalid())?;
+        let der = b64().decode(&bv.pkcs8).map_err(|_| crate::kv::invalid_backup())?;
         let mut meta = bv.meta;
         meta.sealed_private = seal_private(sealer, vault, &b.name, &meta.version, &der);
         obj.versions.push(meta);
     }
-    let v = obj.versions.last().cloned().ok_or_else(invalid)?;
+    let v = obj.versions.last().cloned().ok_or_else(crate::kv::invalid_backup)?;
     let out = view(vault, &obj, &v);
     batch.put(&store_key(vault, &b.name), Record::Key(obj));
     Ok(out)

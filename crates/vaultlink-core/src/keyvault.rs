@@ -520,7 +520,7 @@ pub fn delete_vault(
 }
 
 pub(crate) fn soft_delete(state: &State, batch: &mut Batch, v: &Vault) -> Result<()> {
-    let sub = v.id.split('/').nth(2).unwrap_or_default().to_string();
+    let sub = crate::kv::subscription_of(v);
     batch.delete_tree(state, &v.id);
     if v.enable_soft_delete {
         let t = now();

@@ -161,6 +161,55 @@ pub fn authorize(
     .with_inner("AccessDenied"))
 }
 
+/// The subscription a vault belongs to (backups are bound to it).
+pub fn subscription_of(vault: &Vault) -> String {
+    vault.id.split('/').nth(2).unwrap_or_default().to_string()
+}
+
+fn backup_aad(kind: &str, vault: &Vault) -> Vec<u8> {
+    format!("vaultlink-{kind}-backup\0{}", subscription_of(vault).to_ascii_lowercase()).into_bytes()
+}
+
+/// A backup blob: the object's content sealed as a whole under the root key, bound to the kind of
+/// object (`secret`, `key`) and the vault's subscription; base64url without padding.
+pub fn seal_backup<T: serde::Serialize>(
+    sealer: &vaultlink_crypto::Sealer,
+    kind: &str,
+    vault: &Vault,
+    content: &T,
+) -> Result<String, KvError> {
+    use base64::Engine as _;
+    let plain =
+        serde_json::to_vec(content).map_err(|e| KvError::new(Kind::Internal, "InternalServerError", e.to_string()))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealer.seal(&plain, &backup_aad(kind, vault))))
+}
+
+/// The refusal of a backup blob that cannot be restored here.
+pub fn invalid_backup() -> KvError {
+    KvError::bad_parameter(
+        "Backup blob contains invalid or corrupt data, or was made in another subscription. A backup can only be restored into a key vault of the subscription it was taken in.",
+    )
+}
+
+/// Opens a backup blob for restore into `vault`; a blob altered in any byte, of another kind, or
+/// from another subscription is refused with 400 `BadParameter`.
+pub fn open_backup<T: serde::de::DeserializeOwned>(
+    sealer: &vaultlink_crypto::Sealer,
+    kind: &str,
+    vault: &Vault,
+    blob: &str,
+) -> Result<T, KvError> {
+    use base64::Engine as _;
+    let invalid = invalid_backup;
+    let t = blob.trim_end_matches('=');
+    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(t)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(t))
+        .map_err(|_| invalid())?;
+    let plain = sealer.open(&sealed, &backup_aad(kind, vault)).map_err(|_| invalid())?;
+    serde_json::from_slice(&plain).map_err(|_| invalid())
+}
+
 /// Purging a deleted object: refused while the vault's purge protection holds it.
 pub fn purge_allowed(vault: &Vault) -> Result<(), KvError> {
     if !vault.enable_purge_protection {

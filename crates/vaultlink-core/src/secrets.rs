@@ -458,14 +458,6 @@ struct BackupVersion {
     value: String,
 }
 
-fn backup_aad(subscription: &str) -> Vec<u8> {
-    format!("vaultlink-secret-backup\0{}", subscription.to_ascii_lowercase()).into_bytes()
-}
-
-fn subscription_of(vault: &Vault) -> String {
-    vault.id.split('/').nth(2).unwrap_or_default().to_string()
-}
-
 /// `POST /secrets/{name}/backup`: an opaque, encrypted blob restorable in the same subscription.
 pub fn backup(state: &State, sealer: &Sealer, vault: &Vault, name: &str) -> Result<String, KvError> {
     check_name(name)?;
@@ -479,11 +471,12 @@ pub fn backup(state: &State, sealer: &Sealer, vault: &Vault, name: &str) -> Resu
     for v in &obj.versions {
         versions.push(BackupVersion { value: open(sealer, vault, &obj.name, v)?, meta: v.clone() });
     }
-    let plain =
-        serde_json::to_vec(&Backup { v: 1, subscription: subscription_of(vault), name: obj.name.clone(), versions })
-            .map_err(|e| KvError::new(Kind::Internal, "InternalServerError", e.to_string()))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sealer.seal(&plain, &backup_aad(&subscription_of(vault)))))
+    crate::kv::seal_backup(
+        sealer,
+        "secret",
+        vault,
+        &Backup { v: 1, subscription: crate::kv::subscription_of(vault), name: obj.name.clone(), versions },
+    )
 }
 
 /// `POST /secrets/restore`.
@@ -494,15 +487,7 @@ pub fn restore(
     vault: &Vault,
     blob: &str,
 ) -> Result<SecretView, KvError> {
-    let invalid = || {
-        KvError::bad_parameter(
-            "Backup blob contains invalid or corrupt data, or was made in another subscription. A backup can only be restored into a key vault of the subscription it was taken in.",
-        )
-    };
-    let sealed =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(blob.trim_end_matches('=')).map_err(|_| invalid())?;
-    let plain = sealer.open(&sealed, &backup_aad(&subscription_of(vault))).map_err(|_| invalid())?;
-    let b: Backup = serde_json::from_slice(&plain).map_err(|_| invalid())?;
+    let b: Backup = crate::kv::open_backup(sealer, "secret", vault, blob)?;
     if object(state, vault, &b.name).is_some() {
         return Err(KvError::new(
             Kind::Conflict,
@@ -524,7 +509,7 @@ pub fn restore(
         meta.sealed_value = seal(sealer, vault, &b.name, &meta.version, &bv.value);
         obj.versions.push(meta);
     }
-    let v = obj.versions.last().cloned().ok_or_else(invalid)?;
+    let v = obj.versions.last().cloned().ok_or_else(crate::kv::invalid_backup)?;
     let out = view(vault, &obj, &v, None);
     batch.put(&key(vault, &b.name), Record::Secret(obj));
     Ok(out)
