@@ -643,7 +643,7 @@ fn public_vault<'s>(state: &'s State, label: &str) -> Option<(&'s Vault, bool)> 
         return Some((v, true));
     }
     let t = now();
-    state.all().find_map(|(_, r)| match r {
+    state.of_kind(crate::model::RecordKind::DeletedVault).find_map(|r| match r {
         Record::DeletedVault(d) if d.vault.name.eq_ignore_ascii_case(label) && t < d.scheduled_purge_date => {
             Some((&d.vault, false))
         }

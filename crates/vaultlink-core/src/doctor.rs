@@ -432,7 +432,7 @@ pub struct MatrixRow {
 /// Every caller context (the internet, every client NIC) against every vault.
 pub fn matrix(state: &State, internet: std::net::Ipv4Addr) -> Vec<MatrixRow> {
     let mut origins = vec![Origin::Internet { public_address: internet }];
-    origins.extend(state.all().filter_map(|(_, r)| match r {
+    origins.extend(state.of_kind(crate::model::RecordKind::NetworkInterface).filter_map(|r| match r {
         crate::model::Record::NetworkInterface(n) if n.private_endpoint_id.is_none() => {
             Some(Origin::Nic { nic_id: n.id.clone() })
         }

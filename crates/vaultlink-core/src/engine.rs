@@ -4,22 +4,36 @@
 //! writes the batch to the store (durably) and only then applies it in memory. An operation that
 //! fails leaves both untouched: no partial writes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::RwLock;
 
 use vaultlink_store::{Op, Store};
 
 use crate::error::{Error, Result};
-use crate::model::{Record, SCHEMA_VERSION, Stored};
+use crate::model::{Record, RecordKind, SCHEMA_VERSION, Stored};
 
-/// The whole emulated world, keyed by lower-cased id.
+/// The whole emulated world, keyed by lower-cased id, with the indexes that keep every lookup on a
+/// request path independent of how much state there is (issue 8's scale curves).
 #[derive(Debug, Default, Clone)]
 pub struct State {
     records: BTreeMap<String, Record>,
+    /// Keys of every record of a kind, in key order.
+    by_kind: HashMap<RecordKind, BTreeSet<String>>,
+    /// Lower-cased name of every live vault -> its key (vault names are global).
+    vault_names: HashMap<String, String>,
 }
 
 impl State {
+    fn from_records(records: BTreeMap<String, Record>) -> Self {
+        let mut state = Self { records: BTreeMap::new(), by_kind: HashMap::new(), vault_names: HashMap::new() };
+        for (key, record) in &records {
+            state.index(key, record);
+        }
+        state.records = records;
+        state
+    }
+
     /// The record with this id (any casing).
     pub fn get(&self, id: &str) -> Option<&Record> {
         self.records.get(&id.to_ascii_lowercase())
@@ -39,6 +53,16 @@ impl State {
         self.records.iter()
     }
 
+    /// Every record of one kind, in key order (without visiting the others).
+    pub fn of_kind(&self, kind: RecordKind) -> impl Iterator<Item = &Record> {
+        self.by_kind.get(&kind).into_iter().flatten().filter_map(|k| self.records.get(k))
+    }
+
+    /// The live vault with this name (any casing).
+    pub fn vault_named(&self, name: &str) -> Option<&Record> {
+        self.vault_names.get(&name.to_ascii_lowercase()).and_then(|k| self.records.get(k))
+    }
+
     /// Number of records (for start-up logs and tests).
     pub fn len(&self) -> usize {
         self.records.len()
@@ -48,15 +72,33 @@ impl State {
         self.records.is_empty()
     }
 
+    fn index(&mut self, key: &str, record: &Record) {
+        self.by_kind.entry(record.kind()).or_default().insert(key.to_string());
+        if let Record::Vault(v) = record {
+            self.vault_names.insert(v.name.to_ascii_lowercase(), key.to_string());
+        }
+    }
+
+    fn unindex(&mut self, key: &str, record: &Record) {
+        if let Some(keys) = self.by_kind.get_mut(&record.kind()) {
+            keys.remove(key);
+        }
+        if let Record::Vault(v) = record {
+            let name = v.name.to_ascii_lowercase();
+            if self.vault_names.get(&name).is_some_and(|k| k == key) {
+                self.vault_names.remove(&name);
+            }
+        }
+    }
+
     fn apply(&mut self, changes: Vec<(String, Option<Record>)>) {
         for (key, record) in changes {
-            match record {
-                Some(r) => {
-                    self.records.insert(key, r);
-                }
-                None => {
-                    self.records.remove(&key);
-                }
+            if let Some(old) = self.records.remove(&key) {
+                self.unindex(&key, &old);
+            }
+            if let Some(r) = record {
+                self.index(&key, &r);
+                self.records.insert(key, r);
             }
         }
     }
@@ -130,7 +172,8 @@ impl Engine {
             }
             records.insert(key, stored.record);
         }
-        let engine = Self { state: RwLock::new(State { records }), writer: std::sync::Mutex::new(()), store };
+        let engine =
+            Self { state: RwLock::new(State::from_records(records)), writer: std::sync::Mutex::new(()), store };
         engine.write(|state, batch| -> Result<()> {
             crate::identity::seed(state, batch);
             crate::resources::seed(state, batch);
@@ -202,4 +245,39 @@ pub fn guid() -> String {
 /// A new weak etag as Microsoft.Network writes them: `W/"guid"`.
 pub fn weak_etag() -> String {
     format!("W/\"{}\"", guid())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::RecordKind;
+    use crate::{keyvault, testing};
+
+    /// The indexes follow every put and delete: a deleted vault is no longer found by name, a
+    /// re-created one is, and the per-kind lists hold exactly the live records.
+    #[test]
+    fn indexes_follow_puts_and_deletes() {
+        let e = testing::world();
+        let v = testing::vault(&e, "IdxVault1", serde_json::json!({}));
+        testing::vault(&e, "idxvault2", serde_json::json!({}));
+        e.read(|s| {
+            assert_eq!(keyvault::vault_by_name(s, "idxvault1").map(|x| x.id.clone()), Some(v.id.clone()));
+            assert_eq!(s.of_kind(RecordKind::Vault).count(), 2);
+            let scanned = s.all().filter(|(_, r)| r.kind() == RecordKind::Vault).count();
+            assert_eq!(scanned, 2);
+        });
+        let c = testing::developer();
+        e.write(|s, b| keyvault::delete_vault(s, b, &c, (crate::seed::SUBSCRIPTION_ID, "rg1", "IdxVault1"))).unwrap();
+        e.read(|s| {
+            assert!(keyvault::vault_by_name(s, "IDXVAULT1").is_none());
+            assert!(keyvault::vault_by_name(s, "idxvault2").is_some());
+            assert_eq!(s.of_kind(RecordKind::Vault).count(), 1);
+            assert_eq!(s.of_kind(RecordKind::DeletedVault).count(), 1);
+        });
+        // A rebuilt state (as at start-up) has the same indexes as the one kept up to date.
+        e.read(|s| {
+            let rebuilt = super::State::from_records(s.records.clone());
+            assert_eq!(rebuilt.by_kind, s.by_kind);
+            assert_eq!(rebuilt.vault_names, s.vault_names);
+        });
+    }
 }

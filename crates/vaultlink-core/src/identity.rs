@@ -85,7 +85,12 @@ pub fn principals(state: &State) -> Vec<Principal> {
 
 /// Looks a principal up by application (client) id or object id.
 pub fn principal(state: &State, id: &str) -> Option<Principal> {
-    principals(state).into_iter().find(|p| p.app_id.eq_ignore_ascii_case(id) || p.object_id.eq_ignore_ascii_case(id))
+    state.descendants(&format!("/tenants/{}/principals", seed::TENANT_ID)).find_map(|(_, r)| match r {
+        Record::Principal(p) if p.app_id.eq_ignore_ascii_case(id) || p.object_id.eq_ignore_ascii_case(id) => {
+            Some(p.clone())
+        }
+        _ => None,
+    })
 }
 
 /// Creates a new service principal with a random secret; returns it and the secret (shown once).

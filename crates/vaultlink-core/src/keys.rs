@@ -18,7 +18,8 @@
 //! - the default rotation policy is a Notify action 30 days before expiry; nothing rotates by itself;
 //! - backups are vaultlink's own sealed format, restorable in the same subscription only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::digest::{self, Digest};
 use aws_lc_rs::encoding::AsDer;
@@ -381,6 +382,29 @@ fn open_private(sealer: &Sealer, vault: &Vault, name: &str, v: &KeyVersion) -> R
     sealer
         .open(&sealed, &aad(vault, name, &v.version))
         .map_err(|_| internal(format!("key {name}/{} failed to decrypt (altered or moved on disk)", v.version)))
+}
+
+/// Private keys already decrypted and parsed, by vault, key name and version: decrypting and
+/// parsing PKCS#8 on every signature cost more than the RSA signature itself (BENCHMARKS.md).
+/// A key version's material never changes (a restore re-seals the same DER; version ids are
+/// random), so an entry can never be stale; authorization and `key_ops`/`nbf`/`exp`/`enabled`
+/// are checked against the state on every call before this is reached. Process-wide, bounded, and
+/// started afresh when full; never written anywhere.
+static OPENED: std::sync::LazyLock<Mutex<HashMap<String, Arc<Material>>>> = std::sync::LazyLock::new(Default::default);
+const OPENED_CAPACITY: usize = 1024;
+
+fn opened(sealer: &Sealer, vault: &Vault, name: &str, v: &KeyVersion) -> Result<Arc<Material>, KvError> {
+    let id = format!("{}/{}/{}", vault.internal_id, name.to_ascii_lowercase(), v.version);
+    if let Some(m) = OPENED.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+        return Ok(m.clone());
+    }
+    let material = Arc::new(Material::open(v, &open_private(sealer, vault, name, v)?)?);
+    let mut cache = OPENED.lock().unwrap_or_else(|p| p.into_inner());
+    if cache.len() >= OPENED_CAPACITY {
+        cache.clear();
+    }
+    cache.insert(id, material.clone());
+    Ok(material)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1200,10 +1224,9 @@ pub fn sign(
 ) -> Result<OpResult, KvError> {
     let sa = sig_alg(alg)?;
     let (obj, v) = resolve(state, vault, name, version, Op::Sign)?;
-    let der = open_private(sealer, vault, &obj.name, &v)?;
-    let material = Material::open(&v, &der)?;
+    let material = opened(sealer, vault, &obj.name, &v)?;
     let fail = |_| internal("signing failed");
-    let value = match (sa, &material) {
+    let value = match (sa, &*material) {
         (SigAlg::Rsa { digest, sign, .. }, Material::Rsa(k)) => {
             let d = digest_of(alg, digest, digest_bytes)?;
             let mut out = vec![0u8; k.public_modulus_len()];

@@ -42,7 +42,7 @@ pub fn vault(state: &State, caller: &Caller, sub: &str, rg: &str, name: &str) ->
 
 /// Every live vault, in every subscription (vault names are global).
 pub fn all_vaults(state: &State) -> impl Iterator<Item = &Vault> {
-    state.all().filter_map(|(_, r)| match r {
+    state.of_kind(crate::model::RecordKind::Vault).filter_map(|r| match r {
         Record::Vault(v) => Some(v),
         _ => None,
     })
@@ -50,11 +50,14 @@ pub fn all_vaults(state: &State) -> impl Iterator<Item = &Vault> {
 
 /// The live vault with this (global) name.
 pub fn vault_by_name<'a>(state: &'a State, name: &str) -> Option<&'a Vault> {
-    all_vaults(state).find(|v| v.name.eq_ignore_ascii_case(name))
+    match state.vault_named(name) {
+        Some(Record::Vault(v)) => Some(v),
+        _ => None,
+    }
 }
 
 fn all_deleted(state: &State) -> impl Iterator<Item = &DeletedVault> {
-    state.all().filter_map(|(_, r)| match r {
+    state.of_kind(crate::model::RecordKind::DeletedVault).filter_map(|r| match r {
         Record::DeletedVault(d) => Some(d),
         _ => None,
     })

@@ -37,6 +37,60 @@ pub enum Record {
     OnPremisesNetwork(OnPremisesNetwork),
 }
 
+/// The kind of a record (its variant), for the state's per-kind index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    Principal,
+    Subscription,
+    ResourceGroup,
+    Vault,
+    DeletedVault,
+    PrivateEndpointConnection,
+    VirtualNetwork,
+    Subnet,
+    NetworkInterface,
+    PrivateEndpoint,
+    PrivateDnsZoneGroup,
+    PrivateDnsZone,
+    VirtualNetworkLink,
+    RecordSet,
+    RoleAssignment,
+    Secret,
+    VirtualNetworkPeering,
+    Key,
+    DnsResolver,
+    InboundEndpoint,
+    OnPremisesNetwork,
+}
+
+impl Record {
+    pub fn kind(&self) -> RecordKind {
+        match self {
+            Record::Principal(_) => RecordKind::Principal,
+            Record::Subscription(_) => RecordKind::Subscription,
+            Record::ResourceGroup(_) => RecordKind::ResourceGroup,
+            Record::Vault(_) => RecordKind::Vault,
+            Record::DeletedVault(_) => RecordKind::DeletedVault,
+            Record::PrivateEndpointConnection(_) => RecordKind::PrivateEndpointConnection,
+            Record::VirtualNetwork(_) => RecordKind::VirtualNetwork,
+            Record::Subnet(_) => RecordKind::Subnet,
+            Record::NetworkInterface(_) => RecordKind::NetworkInterface,
+            Record::PrivateEndpoint(_) => RecordKind::PrivateEndpoint,
+            Record::PrivateDnsZoneGroup(_) => RecordKind::PrivateDnsZoneGroup,
+            Record::PrivateDnsZone(_) => RecordKind::PrivateDnsZone,
+            Record::VirtualNetworkLink(_) => RecordKind::VirtualNetworkLink,
+            Record::RecordSet(_) => RecordKind::RecordSet,
+            Record::RoleAssignment(_) => RecordKind::RoleAssignment,
+            Record::Secret(_) => RecordKind::Secret,
+            Record::VirtualNetworkPeering(_) => RecordKind::VirtualNetworkPeering,
+            Record::Key(_) => RecordKind::Key,
+            Record::DnsResolver(_) => RecordKind::DnsResolver,
+            Record::InboundEndpoint(_) => RecordKind::InboundEndpoint,
+            Record::OnPremisesNetwork(_) => RecordKind::OnPremisesNetwork,
+        }
+    }
+}
+
 /// The on-disk envelope: schema version plus the record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stored {

@@ -33,8 +33,8 @@ pub fn locate(state: &State, identity: Option<&str>, default_public: Ipv4Addr) -
         return Ok(Origin::OnPremises { network_id: o.id });
     }
     let nics: Vec<&NetworkInterface> = state
-        .all()
-        .filter_map(|(_, r)| match r {
+        .of_kind(crate::model::RecordKind::NetworkInterface)
+        .filter_map(|r| match r {
             Record::NetworkInterface(n)
                 if n.private_endpoint_id.is_none()
                     && (n.id.eq_ignore_ascii_case(id) || n.name.eq_ignore_ascii_case(id)) =>
@@ -203,7 +203,7 @@ pub fn connect(state: &State, origin: &Origin, address: Ipv4Addr, host: &str) ->
 
 /// The private endpoint (id) whose NIC has `address`, in a VNet reachable from `vnet_id`.
 pub fn endpoint_at(state: &State, vnet_id: &str, address: Ipv4Addr) -> Option<String> {
-    state.all().find_map(|(_, r)| match r {
+    state.of_kind(crate::model::RecordKind::NetworkInterface).find_map(|r| match r {
         Record::NetworkInterface(e) if e.private_ip_address == address.to_string() => {
             let pe = e.private_endpoint_id.clone()?;
             peering::connected(state, vnet_id, &network::vnet_of_subnet(&e.subnet_id)).then_some(pe)
@@ -215,8 +215,8 @@ pub fn endpoint_at(state: &State, vnet_id: &str, address: Ipv4Addr) -> Option<St
 /// Every private endpoint address reachable from a VNet (its own and its peers').
 pub fn reachable_endpoint_addresses(state: &State, vnet_id: &str) -> Vec<Ipv4Addr> {
     state
-        .all()
-        .filter_map(|(_, r)| match r {
+        .of_kind(crate::model::RecordKind::NetworkInterface)
+        .filter_map(|r| match r {
             Record::NetworkInterface(e)
                 if e.private_endpoint_id.is_some()
                     && peering::connected(state, vnet_id, &network::vnet_of_subnet(&e.subnet_id)) =>

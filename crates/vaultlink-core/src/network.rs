@@ -93,8 +93,8 @@ pub fn vnet_of_subnet(subnet_id: &str) -> String {
 /// Every NIC (client or endpoint) whose address lies in the subnet.
 pub fn nics_in_subnet(state: &State, subnet_id: &str) -> Vec<NetworkInterface> {
     state
-        .all()
-        .filter_map(|(_, r)| match r {
+        .of_kind(crate::model::RecordKind::NetworkInterface)
+        .filter_map(|r| match r {
             Record::NetworkInterface(n) if n.subnet_id.eq_ignore_ascii_case(subnet_id) => Some(n.clone()),
             _ => None,
         })
@@ -148,8 +148,8 @@ fn used_addresses(state: &State, subnet_id: &str) -> BTreeSet<Ipv4Addr> {
 /// Every virtual network.
 pub fn all_vnets(state: &State) -> Vec<VirtualNetwork> {
     state
-        .all()
-        .filter_map(|(_, r)| match r {
+        .of_kind(crate::model::RecordKind::VirtualNetwork)
+        .filter_map(|r| match r {
             Record::VirtualNetwork(v) => Some(v.clone()),
             _ => None,
         })

@@ -38,7 +38,7 @@ pub fn onprem(state: &State, name_or_id: &str) -> Option<OnPremisesNetwork> {
 
 /// Every inbound endpoint, anywhere.
 pub fn all_inbound(state: &State) -> impl Iterator<Item = &InboundEndpoint> {
-    state.all().filter_map(|(_, r)| match r {
+    state.of_kind(crate::model::RecordKind::InboundEndpoint).filter_map(|r| match r {
         Record::InboundEndpoint(i) => Some(i),
         _ => None,
     })

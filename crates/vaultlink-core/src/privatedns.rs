@@ -40,7 +40,7 @@ pub fn zone(state: &State, id: &str) -> Option<PrivateDnsZone> {
 }
 
 pub fn all_zones(state: &State) -> impl Iterator<Item = &PrivateDnsZone> {
-    state.all().filter_map(|(_, r)| match r {
+    state.of_kind(crate::model::RecordKind::PrivateDnsZone).filter_map(|r| match r {
         Record::PrivateDnsZone(z) => Some(z),
         _ => None,
     })
@@ -76,7 +76,7 @@ pub fn links_of(state: &State, zone_id: &str) -> Vec<VirtualNetworkLink> {
 }
 
 pub fn all_links(state: &State) -> impl Iterator<Item = &VirtualNetworkLink> {
-    state.all().filter_map(|(_, r)| match r {
+    state.of_kind(crate::model::RecordKind::VirtualNetworkLink).filter_map(|r| match r {
         Record::VirtualNetworkLink(l) => Some(l),
         _ => None,
     })

@@ -288,7 +288,7 @@ pub(crate) fn seed(state: &State, batch: &mut Batch) {
 }
 
 pub fn all_assignments(state: &State) -> impl Iterator<Item = &RoleAssignment> {
-    state.all().filter_map(|(_, r)| match r {
+    state.of_kind(crate::model::RecordKind::RoleAssignment).filter_map(|r| match r {
         Record::RoleAssignment(a) => Some(a),
         _ => None,
     })

@@ -130,8 +130,8 @@ pub fn subscription(state: &State, caller: &Caller, sub: &str) -> Result<Subscri
 
 pub fn subscriptions(state: &State, caller: &Caller) -> Vec<Subscription> {
     state
-        .all()
-        .filter_map(|(_, r)| match r {
+        .of_kind(crate::model::RecordKind::Subscription)
+        .filter_map(|r| match r {
             Record::Subscription(s) if s.tenant_id.eq_ignore_ascii_case(&caller.tenant_id) => Some(s.clone()),
             _ => None,
         })

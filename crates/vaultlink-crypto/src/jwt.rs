@@ -1,7 +1,9 @@
 //! Entra ID style access token signing and verification (RS256 JWTs) and the matching JWKS.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
@@ -40,7 +42,17 @@ pub struct TokenSigner {
     /// PKCS#1 `RSAPublicKey` DER.
     public_key: Vec<u8>,
     kid: String,
+    /// Tokens whose signature verified, with their claims. A client sends the same token on every
+    /// request until it expires, and an RSA verification per request was the largest single cost
+    /// of a secret read (BENCHMARKS.md). The time checks still run on every call.
+    verified: Mutex<HashMap<Box<str>, Arc<Claims>>>,
 }
+
+/// A token's claims.
+pub type Claims = Map<String, Value>;
+
+/// How many verified tokens are remembered; past that the memory starts afresh.
+const VERIFIED_CAPACITY: usize = 4096;
 
 impl TokenSigner {
     /// Loads `dir/token-signing-key.pem` (PKCS#8 PEM, must be mode 0600), or generates an
@@ -89,7 +101,26 @@ impl TokenSigner {
     /// Checks `alg` == RS256, `kid`, the signature, `exp` (required; rejected once
     /// `exp <= now - 300`) and `nbf` (optional; rejected while `nbf > now + 300`).
     /// Audience and issuer are the caller's business.
-    pub fn verify(&self, token: &str, now_unix: i64) -> Result<Map<String, Value>, TokenError> {
+    pub fn verify(&self, token: &str, now_unix: i64) -> Result<Arc<Claims>, TokenError> {
+        let cached = self.verified.lock().unwrap_or_else(|p| p.into_inner()).get(token).cloned();
+        let claims = match cached {
+            Some(claims) => claims,
+            None => {
+                let claims = Arc::new(self.verify_signature(token)?);
+                let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+                if verified.len() >= VERIFIED_CAPACITY {
+                    verified.clear();
+                }
+                verified.insert(token.into(), claims.clone());
+                claims
+            }
+        };
+        check_times(&claims, now_unix)?;
+        Ok(claims)
+    }
+
+    /// The signature, header and claim-shape checks of `verify` (everything but the clock).
+    fn verify_signature(&self, token: &str) -> Result<Claims, TokenError> {
         let mut parts = token.split('.');
         let (Some(header_b64), Some(payload_b64), Some(sig_b64), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -110,15 +141,9 @@ impl TokenSigner {
             .map_err(|_| TokenError::BadSignature)?;
 
         let claims = decode_json_object(payload_b64)?;
-        let exp = claims.get("exp").and_then(numeric_date).ok_or(TokenError::Malformed)?;
-        if exp <= now_unix.saturating_sub(SKEW_SECS) {
-            return Err(TokenError::Expired);
-        }
-        if let Some(nbf) = claims.get("nbf") {
-            let nbf = numeric_date(nbf).ok_or(TokenError::Malformed)?;
-            if nbf > now_unix.saturating_add(SKEW_SECS) {
-                return Err(TokenError::NotYetValid);
-            }
+        claims.get("exp").and_then(numeric_date).ok_or(TokenError::Malformed)?;
+        if claims.get("nbf").is_some_and(|nbf| numeric_date(nbf).is_none()) {
+            return Err(TokenError::Malformed);
         }
         Ok(claims)
     }
@@ -144,8 +169,23 @@ impl TokenSigner {
         let spki =
             key.public_key().as_der().map_err(|_| CryptoError::invalid_key(KEY_FILE, "public key encoding failed"))?;
         let kid = b64url(&crate::sha256(spki.as_ref())[..20]);
-        Ok(Self { key, public_key, kid })
+        Ok(Self { key, public_key, kid, verified: Mutex::default() })
     }
+}
+
+/// `exp` (required) and `nbf` (optional) against the clock, with the allowed skew.
+fn check_times(claims: &Claims, now_unix: i64) -> Result<(), TokenError> {
+    let exp = claims.get("exp").and_then(numeric_date).ok_or(TokenError::Malformed)?;
+    if exp <= now_unix.saturating_sub(SKEW_SECS) {
+        return Err(TokenError::Expired);
+    }
+    if let Some(nbf) = claims.get("nbf") {
+        let nbf = numeric_date(nbf).ok_or(TokenError::Malformed)?;
+        if nbf > now_unix.saturating_add(SKEW_SECS) {
+            return Err(TokenError::NotYetValid);
+        }
+    }
+    Ok(())
 }
 
 impl fmt::Debug for TokenSigner {
@@ -269,6 +309,23 @@ mod tests {
         sig[10] ^= 1;
         let forged = format!("{}.{}.{}", parts[0], parts[1], b64url(&sig));
         assert_eq!(s.verify(&forged, NOW), Err(TokenError::BadSignature));
+    }
+
+    /// The memory of verified tokens never outlives the clock, and a forgery of a remembered
+    /// token is still a forgery.
+    #[test]
+    fn remembered_tokens_still_expire_and_forgeries_still_fail() {
+        let (_, s) = shared();
+        let token = s.sign(&claims(NOW + 60));
+        assert!(s.verify(&token, NOW).is_ok());
+        assert!(s.verify(&token, NOW).is_ok());
+        assert_eq!(s.verify(&token, NOW + 60 + 300), Err(TokenError::Expired));
+        let parts: Vec<&str> = token.split('.').collect();
+        let mut sig = b64url_decode(parts[2]).unwrap();
+        sig[0] ^= 1;
+        let forged = format!("{}.{}.{}", parts[0], parts[1], b64url(&sig));
+        assert_eq!(s.verify(&forged, NOW), Err(TokenError::BadSignature));
+        assert!(s.verify(&token, NOW).is_ok());
     }
 
     #[test]

@@ -14,4 +14,4 @@ mod packet;
 mod server;
 
 pub use packet::{TCP_LIMIT, UDP_PAYLOAD, handle_packet};
-pub use server::{MAX_IN_FLIGHT, MAX_TCP_CONNECTIONS, TCP_IDLE, ViewFn, serve};
+pub use server::{MAX_TCP_CONNECTIONS, TCP_IDLE, UDP_READERS, ViewFn, serve};

@@ -1,10 +1,11 @@
 //! The listeners: one UDP socket and one TCP listener; every message goes through
 //! [`handle_packet`](crate::handle_packet) against the live state.
 //!
-//! Work is done on blocking threads (the engine's lock can be held by a writer while it syncs the
-//! store), at most [`MAX_IN_FLIGHT`] messages at a time; UDP reading pauses when that many are in
-//! flight, so a flood fills the socket buffer and the kernel drops the excess, as Azure DNS drops
-//! queries above its per-VM limit.
+//! A message is answered where it is read, on the runtime thread: an answer only reads the state
+//! (a writer holds the state lock only to apply a batch, never through a disk sync), and handing
+//! each query to another thread cost more than answering it (BENCHMARKS.md). [`UDP_READERS`]
+//! tasks read the UDP socket; while they are busy a flood fills the socket buffer and the kernel
+//! drops the excess, as Azure DNS drops queries above its per-VM limit.
 
 use std::io;
 use std::net::SocketAddr;
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::timeout;
 use vaultlink_core::dns::View;
 use vaultlink_core::{Engine, State};
@@ -24,8 +25,8 @@ use crate::packet::{TCP_LIMIT, UDP_PAYLOAD, handle_packet};
 /// `None` refuses the query.
 pub type ViewFn = dyn Fn(&State, SocketAddr, SocketAddr) -> Option<View> + Send + Sync;
 
-/// Messages answered at once, over both transports.
-pub const MAX_IN_FLIGHT: usize = 64;
+/// Tasks reading the UDP socket, each answering what it reads (one per runtime thread).
+pub const UDP_READERS: usize = 2;
 /// Open TCP connections; more are closed as soon as they are accepted.
 pub const MAX_TCP_CONNECTIONS: usize = 128;
 /// A TCP connection idle (or stalled mid-message) this long is closed (RFC 7766 suggests seconds).
@@ -37,7 +38,7 @@ pub const TCP_IDLE: Duration = Duration::from_secs(10);
 /// `local` given to `views` is the listener's bound address (for a wildcard bind, the wildcard:
 /// the destination address of each UDP packet is not read).
 pub async fn serve(udp: UdpSocket, tcp: TcpListener, engine: Arc<Engine>, views: Arc<ViewFn>) -> io::Result<()> {
-    let ctx = Arc::new(Context { engine, views, work: Arc::new(Semaphore::new(MAX_IN_FLIGHT)) });
+    let ctx = Arc::new(Context { engine, views });
     tracing::info!(udp = %udp.local_addr()?, tcp = %tcp.local_addr()?, "dns listening");
     tokio::try_join!(serve_udp(udp, ctx.clone()), serve_tcp(tcp, ctx))?;
     Ok(())
@@ -46,32 +47,17 @@ pub async fn serve(udp: UdpSocket, tcp: TcpListener, engine: Arc<Engine>, views:
 struct Context {
     engine: Arc<Engine>,
     views: Arc<ViewFn>,
-    work: Arc<Semaphore>,
 }
 
 impl Context {
-    async fn permit(&self) -> Option<OwnedSemaphorePermit> {
-        self.work.clone().acquire_owned().await.ok()
-    }
-
-    /// Answers one message on a blocking thread. A panic in the view function loses only this
-    /// message.
-    async fn answer(
-        self: Arc<Self>,
-        permit: OwnedSemaphorePermit,
-        bytes: Vec<u8>,
-        client: SocketAddr,
-        local: SocketAddr,
-        max: usize,
-    ) -> Option<Vec<u8>> {
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+    /// Answers one message. A panic in the view function loses only this message.
+    fn answer(&self, bytes: &[u8], client: SocketAddr, local: SocketAddr, max: usize) -> Option<Vec<u8>> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.engine.read(|state| {
                 let view = (self.views)(state, client, local);
-                handle_packet(state, view.as_ref(), &bytes, max)
+                handle_packet(state, view.as_ref(), bytes, max)
             })
-        })
-        .await
+        }))
         .ok()
         .flatten()
     }
@@ -80,6 +66,19 @@ impl Context {
 async fn serve_udp(socket: UdpSocket, ctx: Arc<Context>) -> io::Result<()> {
     let socket = Arc::new(socket);
     let local = socket.local_addr()?;
+    let mut readers = tokio::task::JoinSet::new();
+    for _ in 0..UDP_READERS {
+        readers.spawn(read_udp(socket.clone(), local, ctx.clone()));
+    }
+    match readers.join_next().await {
+        Some(Ok(result)) => result,
+        Some(Err(panic)) => Err(io::Error::other(panic)),
+        None => Ok(()),
+    }
+}
+
+/// Reads queries from the shared socket and answers each before reading the next.
+async fn read_udp(socket: Arc<UdpSocket>, local: SocketAddr, ctx: Arc<Context>) -> io::Result<()> {
     let mut buf = vec![0u8; 65_535];
     let mut failures = 0u32;
     loop {
@@ -102,16 +101,10 @@ async fn serve_udp(socket: UdpSocket, ctx: Arc<Context>) -> io::Result<()> {
         if client.port() == 0 {
             continue;
         }
-        let Some(permit) = ctx.permit().await else { return Ok(()) };
-        let bytes = buf[..n].to_vec();
-        let (ctx, socket) = (ctx.clone(), socket.clone());
-        tokio::spawn(async move {
-            if let Some(out) = ctx.answer(permit, bytes, client, local, usize::from(UDP_PAYLOAD)).await
-                && let Err(error) = socket.send_to(&out, client).await
-            {
-                tracing::debug!(%error, %client, "dns udp send failed");
-            }
-        });
+        let Some(out) = ctx.answer(&buf[..n], client, local, usize::from(UDP_PAYLOAD)) else { continue };
+        if let Err(error) = socket.send_to(&out, client).await {
+            tracing::debug!(%error, %client, "dns udp send failed");
+        }
     }
 }
 
@@ -156,10 +149,7 @@ async fn connection(mut stream: TcpStream, client: SocketAddr, local: SocketAddr
         }
         let mut message = vec![0u8; usize::from(u16::from_be_bytes(len))];
         timeout(TCP_IDLE, stream.read_exact(&mut message)).await.map_err(|_| timed_out())??;
-        let Some(permit) = ctx.permit().await else { return Ok(()) };
-        let Some(out) = ctx.clone().answer(permit, message, client, local, TCP_LIMIT).await else {
-            continue;
-        };
+        let Some(out) = ctx.answer(&message, client, local, TCP_LIMIT) else { continue };
         let Ok(n) = u16::try_from(out.len()) else { continue };
         let mut frame = Vec::with_capacity(out.len() + 2);
         frame.extend_from_slice(&n.to_be_bytes());
