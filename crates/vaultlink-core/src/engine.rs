@@ -22,11 +22,15 @@ pub struct State {
     by_kind: HashMap<RecordKind, BTreeSet<String>>,
     /// Lower-cased name of every live vault -> its key (vault names are global).
     vault_names: HashMap<String, String>,
+    /// Counts applied batches: equal generations mean equal states (for caches of derived
+    /// answers, such as DNS responses).
+    generation: u64,
 }
 
 impl State {
     fn from_records(records: BTreeMap<String, Record>) -> Self {
-        let mut state = Self { records: BTreeMap::new(), by_kind: HashMap::new(), vault_names: HashMap::new() };
+        let mut state =
+            Self { records: BTreeMap::new(), by_kind: HashMap::new(), vault_names: HashMap::new(), generation: 0 };
         for (key, record) in &records {
             state.index(key, record);
         }
@@ -63,6 +67,11 @@ impl State {
         self.vault_names.get(&name.to_ascii_lowercase()).and_then(|k| self.records.get(k))
     }
 
+    /// Changes whenever the state changes (never goes back).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Number of records (for start-up logs and tests).
     pub fn len(&self) -> usize {
         self.records.len()
@@ -92,6 +101,7 @@ impl State {
     }
 
     fn apply(&mut self, changes: Vec<(String, Option<Record>)>) {
+        self.generation += 1;
         for (key, record) in changes {
             if let Some(old) = self.records.remove(&key) {
                 self.unindex(&key, &old);

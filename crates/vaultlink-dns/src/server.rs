@@ -7,10 +7,11 @@
 //! tasks read the UDP socket; while they are busy a flood fills the socket buffer and the kernel
 //! drops the excess, as Azure DNS drops queries above its per-VM limit.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -34,11 +35,12 @@ pub const TCP_IDLE: Duration = Duration::from_secs(10);
 
 /// Serves DNS on `udp` and `tcp` until one of them fails for good.
 ///
-/// Every query reads the live state: there is no cache, so a changed record is answered at once.
+/// Every query is answered for the live state: a response is reused only for the same query in
+/// the same state generation, so a changed record is answered at once.
 /// `local` given to `views` is the listener's bound address (for a wildcard bind, the wildcard:
 /// the destination address of each UDP packet is not read).
 pub async fn serve(udp: UdpSocket, tcp: TcpListener, engine: Arc<Engine>, views: Arc<ViewFn>) -> io::Result<()> {
-    let ctx = Arc::new(Context { engine, views });
+    let ctx = Arc::new(Context { engine, views, answers: Mutex::default() });
     tracing::info!(udp = %udp.local_addr()?, tcp = %tcp.local_addr()?, "dns listening");
     tokio::try_join!(serve_udp(udp, ctx.clone()), serve_tcp(tcp, ctx))?;
     Ok(())
@@ -47,15 +49,65 @@ pub async fn serve(udp: UdpSocket, tcp: TcpListener, engine: Arc<Engine>, views:
 struct Context {
     engine: Arc<Engine>,
     views: Arc<ViewFn>,
+    answers: Mutex<HashMap<AnswerKey, Remembered>>,
 }
+
+/// What a response is a function of, besides the state: the asker's view, the transport's size
+/// limit, and the query without its id.
+#[derive(PartialEq, Eq, Hash)]
+struct AnswerKey {
+    view: Option<View>,
+    max: usize,
+    query: Box<[u8]>,
+}
+
+/// A response made for one state generation, with its id bytes to be replaced.
+struct Remembered {
+    generation: u64,
+    made: Instant,
+    response: Vec<u8>,
+}
+
+/// Responses remembered; past that the memory starts afresh.
+const ANSWERS_CAPACITY: usize = 16_384;
+/// A remembered response is used for one state generation and at most this long: the only answer
+/// that changes with the clock alone is a soft-deleted vault's public name at its purge date.
+const ANSWER_LIFETIME: Duration = Duration::from_secs(1);
 
 impl Context {
     /// Answers one message. A panic in the view function loses only this message.
+    ///
+    /// `handle_packet` is a function of (state, view, message, limit), and a response's id is the
+    /// query's: so a response made for the same query in the same state generation is reused with
+    /// the id patched. Any change to the state is seen by the next query, as without the memory.
     fn answer(&self, bytes: &[u8], client: SocketAddr, local: SocketAddr, max: usize) -> Option<Vec<u8>> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.engine.read(|state| {
+                let generation = state.generation();
                 let view = (self.views)(state, client, local);
-                handle_packet(state, view.as_ref(), bytes, max)
+                let key = (bytes.len() > 2).then(|| AnswerKey { view, max, query: bytes[2..].into() });
+                if let Some(key) = &key {
+                    let answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(r) = answers.get(key).filter(|r| r.generation == generation)
+                        && r.made.elapsed() < ANSWER_LIFETIME
+                    {
+                        let mut response = r.response.clone();
+                        response[..2].copy_from_slice(&bytes[..2]);
+                        return Some(response);
+                    }
+                }
+                let view = key.as_ref().map_or_else(|| (self.views)(state, client, local), |k| k.view.clone());
+                let response = handle_packet(state, view.as_ref(), bytes, max)?;
+                if let Some(key) = key
+                    && response.len() > 2
+                {
+                    let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+                    if answers.len() >= ANSWERS_CAPACITY {
+                        answers.clear();
+                    }
+                    answers.insert(key, Remembered { generation, made: Instant::now(), response: response.clone() });
+                }
+                Some(response)
             })
         }))
         .ok()

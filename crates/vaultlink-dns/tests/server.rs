@@ -193,3 +193,22 @@ async fn dig_sees_the_chain_and_the_flags() {
     assert!(out.contains("status: NXDOMAIN"), "{out}");
     assert!(out.contains("(TCP)"), "{out}");
 }
+
+/// A response reused for a repeated query carries the new query's id, and a state change is
+/// answered at once even for a query asked just before.
+#[tokio::test]
+async fn repeated_queries_get_their_own_id_and_the_current_state() {
+    let s = start().await;
+    *s.view.lock().unwrap() = Some(s.world.vnet_view());
+    let mut q = query("db.big.internal.", RecordType::A, None);
+    s.world.set("A", "db", serde_json::json!({"ttl": 10, "aRecords": [{"ipv4Address": "10.1.0.5"}]}));
+    for id in [0x0001u16, 0xbeef, 0x0001] {
+        q[..2].copy_from_slice(&id.to_be_bytes());
+        let r = parse(&udp(s.udp, &q, ANSWER).await.unwrap());
+        assert_eq!(r.metadata.id, id);
+        assert_eq!(lines(&r.answers), vec!["db.big.internal. 10 A 10.1.0.5"]);
+    }
+    s.world.set("A", "db", serde_json::json!({"ttl": 10, "aRecords": [{"ipv4Address": "10.1.0.7"}]}));
+    let r = parse(&udp(s.udp, &q, ANSWER).await.unwrap());
+    assert_eq!(lines(&r.answers), vec!["db.big.internal. 10 A 10.1.0.7"]);
+}
