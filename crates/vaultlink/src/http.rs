@@ -267,8 +267,18 @@ pub fn route(app: &App, req: Req) -> Resp {
     with_request_id(resp)
 }
 
+/// A request id in GUID form, unique within this process's life: random high bits drawn once, and
+/// a counter. (A random GUID per response cost a `getrandom` system call per request; ids need to
+/// be unique, not unpredictable.)
+fn request_id() -> String {
+    static BASE: std::sync::LazyLock<u128> = std::sync::LazyLock::new(|| uuid::Uuid::new_v4().as_u128());
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    uuid::Uuid::from_u128(*BASE ^ u128::from(n)).hyphenated().to_string()
+}
+
 fn with_request_id(mut r: Resp) -> Resp {
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = request_id();
     if let Ok(v) = HeaderValue::from_str(&id) {
         r.headers_mut().insert("x-ms-request-id", v.clone());
         r.headers_mut().insert("x-ms-correlation-request-id", v);
