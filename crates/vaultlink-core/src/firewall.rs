@@ -53,8 +53,8 @@ pub fn caller_string(c: &Caller) -> String {
 
 /// Decides whether the network lets this request reach the vault.
 pub fn decide(state: &crate::State, vault: &Vault, ctx: &NetworkContext, caller: &Caller) -> Result<Path, Denied> {
-    let vault_line = format!("Vault: {};location={}", vault.name, vault.location);
-    let caller_line = format!("Caller: {}", caller_string(caller));
+    // The refusal's last lines, made only when refusing.
+    let who = || format!("Caller: {}\r\nVault: {};location={}", caller_string(caller), vault.name, vault.location);
     // 1. An approved private endpoint connection carries traffic whatever the firewall says;
     //    any other state carries none.
     if let Some(pe) = &ctx.private_endpoint {
@@ -66,7 +66,8 @@ pub fn decide(state: &crate::State, vault: &Vault, ctx: &NetworkContext, caller:
             other => Err(Denied {
                 inner_code: "ForbiddenByConnection",
                 message: format!(
-                    "Connection is not an approved private link and caller was ignored because bypass is not set to 'AzureServices' and PublicNetworkAccess is set to 'Disabled'.\r\n{caller_line}\r\n{vault_line}"
+                    "Connection is not an approved private link and caller was ignored because bypass is not set to 'AzureServices' and PublicNetworkAccess is set to 'Disabled'.\r\n{}",
+                    who()
                 ),
                 reason: match other {
                     Some(c) => format!("private endpoint {pe} connection is {}", c.status),
@@ -84,11 +85,13 @@ pub fn decide(state: &crate::State, vault: &Vault, ctx: &NetworkContext, caller:
     if vault.public_network_access.eq_ignore_ascii_case("Disabled") {
         let message = if bypass {
             format!(
-                "Public network access is disabled and request is not from a trusted service nor via an approved private link.\r\n{caller_line}\r\n{vault_line}"
+                "Public network access is disabled and request is not from a trusted service nor via an approved private link.\r\n{}",
+                who()
             )
         } else {
             format!(
-                "Connection is not an approved private link and caller was ignored because bypass is not set to 'AzureServices' and PublicNetworkAccess is set to 'Disabled'.\r\n{caller_line}\r\n{vault_line}"
+                "Connection is not an approved private link and caller was ignored because bypass is not set to 'AzureServices' and PublicNetworkAccess is set to 'Disabled'.\r\n{}",
+                who()
             )
         };
         return Err(Denied {
@@ -117,12 +120,11 @@ pub fn decide(state: &crate::State, vault: &Vault, ctx: &NetworkContext, caller:
         None => format!("Client address: {}", ctx.client_address),
     };
     let message = if bypass {
-        format!(
-            "Client address is not authorized and caller is not a trusted service.\r\n{client}\r\n{caller_line}\r\n{vault_line}"
-        )
+        format!("Client address is not authorized and caller is not a trusted service.\r\n{client}\r\n{}", who())
     } else {
         format!(
-            "Request was not allowed by NSP rules and the client address is not authorized and caller was ignored because bypass is set to None\r\n{client}\r\n{caller_line}\r\n{vault_line}"
+            "Request was not allowed by NSP rules and the client address is not authorized and caller was ignored because bypass is set to None\r\n{client}\r\n{}",
+            who()
         )
     };
     Err(Denied {

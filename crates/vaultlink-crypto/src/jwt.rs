@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
@@ -54,7 +55,55 @@ pub type Claims = Map<String, Value>;
 /// How many verified tokens are remembered; past that the memory starts afresh.
 const VERIFIED_CAPACITY: usize = 4096;
 
+/// A token signer whose key may still be being generated. On a fresh data directory the RSA key
+/// generation (30-150 ms here) was most of the first start-up; with [`TokenSigner::start`] it
+/// runs on a thread while the server opens its listeners, and the first use waits for it.
+pub struct Signer {
+    ready: OnceLock<Result<TokenSigner, String>>,
+    pending: Mutex<Option<JoinHandle<Result<TokenSigner, CryptoError>>>>,
+}
+
+impl Signer {
+    /// The signer, waiting for its key if it is still being generated; the error if that failed.
+    pub fn wait(&self) -> Result<&TokenSigner, &str> {
+        self.ready
+            .get_or_init(|| {
+                let handle = self.pending.lock().unwrap_or_else(|p| p.into_inner()).take();
+                match handle.map(JoinHandle::join) {
+                    Some(Ok(result)) => result.map_err(|e| e.to_string()),
+                    Some(Err(_)) => Err("token key generation panicked".into()),
+                    None => Err("token key generation was lost".into()),
+                }
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
+impl std::ops::Deref for Signer {
+    type Target = TokenSigner;
+
+    /// Panics if the key could not be made; `vaultlink serve` checks [`Signer::wait`] right after
+    /// start-up and exits on that error, so a request never sees it.
+    fn deref(&self) -> &TokenSigner {
+        self.wait().expect("the token signing key could not be made")
+    }
+}
+
 impl TokenSigner {
+    /// Like [`TokenSigner::load_or_create`], but an absent key is generated on another thread.
+    /// An existing key is loaded at once, so a bad key file still fails here.
+    pub fn start(dir: &Path) -> Result<Signer, CryptoError> {
+        files::ensure_dir(dir)?;
+        if files::exists(&dir.join(KEY_FILE)) {
+            let signer = Self::load_or_create(dir)?;
+            return Ok(Signer { ready: OnceLock::from(Ok(signer)), pending: Mutex::new(None) });
+        }
+        let dir = dir.to_path_buf();
+        let handle = std::thread::spawn(move || Self::load_or_create(&dir));
+        Ok(Signer { ready: OnceLock::new(), pending: Mutex::new(Some(handle)) })
+    }
+
     /// Loads `dir/token-signing-key.pem` (PKCS#8 PEM, must be mode 0600), or generates an
     /// RSA-2048 key and writes it there.
     pub fn load_or_create(dir: &Path) -> Result<Self, CryptoError> {
@@ -326,6 +375,20 @@ mod tests {
         let forged = format!("{}.{}.{}", parts[0], parts[1], b64url(&sig));
         assert_eq!(s.verify(&forged, NOW), Err(TokenError::BadSignature));
         assert!(s.verify(&token, NOW).is_ok());
+    }
+
+    /// A key generated on a thread is the one written, and the one a restart loads; a bad key
+    /// file fails `start` itself.
+    #[test]
+    fn started_signer_generates_once_and_restart_loads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = TokenSigner::start(dir.path()).unwrap();
+        let token = first.sign(&claims(NOW + 3600));
+        let again = TokenSigner::start(dir.path()).unwrap();
+        assert_eq!(again.wait().unwrap().kid(), first.kid());
+        assert!(again.verify(&token, NOW).is_ok());
+        std::fs::write(dir.path().join(KEY_FILE), "not a key").unwrap();
+        assert!(TokenSigner::start(dir.path()).is_err());
     }
 
     #[test]

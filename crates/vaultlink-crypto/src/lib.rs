@@ -12,7 +12,7 @@ mod jwt;
 mod seal;
 
 pub use ca::Ca;
-pub use jwt::{Claims, TokenError, TokenSigner};
+pub use jwt::{Claims, Signer, TokenError, TokenSigner};
 pub use seal::{ROOT_KEY_ENV, Sealer};
 
 use std::path::PathBuf;

@@ -13,7 +13,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use vaultlink_core::Engine;
-use vaultlink_crypto::{Sealer, TokenSigner};
+use vaultlink_crypto::{Sealer, Signer};
 
 /// Largest request body accepted (ARM's limit is 4 MB; the data plane's values are far smaller).
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -21,7 +21,7 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 /// Everything a request handler can reach.
 pub struct App {
     pub engine: Arc<Engine>,
-    pub signer: TokenSigner,
+    pub signer: Signer,
     pub sealer: Sealer,
     /// Data-plane throttling (Azure's per-vault limits).
     pub throttle: vaultlink_core::kv::Throttle,
@@ -104,7 +104,7 @@ pub fn bind_dns_pair(addr: SocketAddr) -> std::io::Result<(tokio::net::UdpSocket
 /// What `App::new` is built from.
 pub struct AppParts {
     pub engine: Engine,
-    pub signer: TokenSigner,
+    pub signer: Signer,
     pub sealer: Sealer,
     pub identity_addr: SocketAddr,
     pub throttle: bool,

@@ -83,9 +83,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .init();
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = args.dir.resolve()?;
+    // A fresh data directory's token key is generated on a thread while the rest starts.
+    let signer = TokenSigner::start(&dir)?;
     let engine = open_engine(&dir, args.in_memory)?;
     let ca = Ca::load_or_create(&dir)?;
-    let signer = TokenSigner::load_or_create(&dir)?;
     let sealer = Sealer::load_or_create(&dir)?;
     let bundle = write_ca_bundle(&dir, &ca)?;
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
@@ -160,6 +161,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("vaultlink ready");
         use std::io::Write;
         std::io::stdout().flush()?;
+        // A token key that could not be made (a fresh data directory that cannot be written)
+        // ends the server before any request needs it.
+        let keyed = app.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = keyed.signer.wait() {
+                tracing::error!(error = %e, "the token signing key could not be made");
+                std::process::exit(1);
+            }
+        });
 
         shutdown_signal().await;
         tracing::info!("shutting down");
