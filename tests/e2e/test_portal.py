@@ -237,7 +237,7 @@ def test_a_failed_create_leaves_nothing_half_made_and_shows_azures_words(vl, bro
     assert "(Code: " in text and "-bad-name-" in text, text
 
     assert vl.az_fail("keyvault", "show", "-n", "kvrollback1", "-g", RG).rc != 0
-    deleted = vl.az("keyvault", "list-deleted") or []
+    deleted = vl.az("keyvault", "list-deleted", "--resource-type", "vault") or []
     assert "kvrollback1" not in [d["name"] for d in deleted]
     assert vl.az("network", "private-dns", "link", "vnet", "list", "-g", RG, "-z", ZONE) == before
     assert "-bad-name-" not in [e["name"] for e in vl.az("network", "private-endpoint", "list", "-g", RG)]
@@ -358,7 +358,8 @@ def test_approve_one_connection_and_reject_another(vl, browser, shots):
     states = {pec_field(c, "privateEndpoint")["id"].rsplit("/", 1)[1]:
               pec_field(c, "privateLinkServiceConnectionState")["status"]
               for c in vault["properties"]["privateEndpointConnections"]}
-    assert states == {"myPrivateEndpoint": "Approved", "pe-manual-a": "Approved", "pe-manual-b": "Rejected"}
+    assert {k: states.get(k) for k in ("pe-manual-a", "pe-manual-b")} == {"pe-manual-a": "Approved",
+                                                                        "pe-manual-b": "Rejected"}
 
     # Approving a rejected connection is refused; the page shows ARM's words.
     rows["pe-manual-b"].locator("input.pec").check()
@@ -372,10 +373,17 @@ def test_approve_one_connection_and_reject_another(vl, browser, shots):
     page.wait_for_selector("#topology-svg")
     assert page.locator("#topology-svg path.edge-Rejected").count() == 1
     shots(page, "topology")
+    # The doctor, for a caller in the VNet that has no endpoint and no zone link, and the vault
+    # whose public access is off: not reachable, with the fix command.
+    vl.az("network", "nic", "create", "-g", RG, "-n", "client-neu", "-l", "northeurope", "--vnet-name", OTHER_VNET,
+          "--subnet", "snet-other")
     page.goto(portal_url(vl) + "#/doctor")
-    page.select_option("#doctor-vault", EXISTING)
+    page.select_option("#doctor-vault", NEW_VAULT)
+    page.select_option("#doctor-from", label=f"NIC client-neu ({OTHER_VNET}/snet-other)")
     page.click("#diagnose")
-    page.wait_for_selector("#doctor-reachable")
+    assert page.wait_for_selector("#doctor-reachable").inner_text() == "No"
+    fixes = page.locator("#doctor-result .finding pre.fix").all_inner_texts()
+    assert fixes and all(f.startswith(("az ", "vaultlink ")) for f in fixes), fixes
     shots(page, "doctor")
     ctx.close()
 

@@ -18,7 +18,7 @@ function h(tag, attrs, ...kids) {
     else if (k === 'checked') el.checked = !!v;
     else el.setAttribute(k, v === true ? '' : v);
   }
-  for (const kid of kids.flat()) {
+  for (const kid of kids.flat(Infinity)) {
     if (kid === undefined || kid === null || kid === false) continue;
     el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
   }
@@ -26,7 +26,8 @@ function h(tag, attrs, ...kids) {
 }
 const $ = (sel) => document.querySelector(sel);
 const main = () => $('#main');
-function show(...nodes) { main().replaceChildren(...nodes); }
+function fill(el, ...nodes) { el.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false)); }
+function show(...nodes) { fill(main(), ...nodes); }
 function errorBox(e, prefix) {
   const code = e && e.code ? `\n(Code: ${e.code})` : '';
   return h('div', { class: 'error', role: 'alert' }, (prefix ? prefix + ': ' : '') + (e && e.message ? e.message : String(e)) + code);
@@ -629,65 +630,77 @@ async function topology() {
   const s = (tag, attrs, ...kids) => { const el = document.createElementNS(NS, tag); for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v); for (const c of kids) el.append(c instanceof Node ? c : document.createTextNode(String(c))); return el; };
   const boxes = []; const edges = []; const anchors = {};
   const LH = 18; const lower = (x) => x.toLowerCase();
+  const clip = (t, n) => (t.length > n ? t.slice(0, n - 1) + '…' : t);
   // Column 2: virtual networks with their subnets and the NICs in them.
-  let y = 20; const X2 = 340; const W2 = 380;
+  let y = 20; const X2 = 360; const W2 = 420;
   for (const v of vnets) {
     const top = y; const lines = [];
     y += 26;
     for (const sn of v.properties.subnets) {
-      lines.push({ y, text: `subnet ${sn.name} ${sn.properties.addressPrefix}`, cls: 'subnet' }); y += LH;
+      lines.push({ y, text: `subnet ${sn.name} · ${sn.properties.addressPrefix}`, color: '#605e5c' }); y += LH;
       for (const n of nics.filter((n) => lower(n.properties.ipConfigurations[0].properties.subnet.id) === lower(sn.id))) {
         const ip = n.properties.ipConfigurations[0].properties.privateIPAddress;
         const pe = n.properties.privateEndpoint && eps.find((e) => lower(e.id) === lower(n.properties.privateEndpoint.id));
-        lines.push({ y, text: pe ? `  ◆ endpoint ${pe.name} · NIC ${n.name} · ${ip}` : `  ● NIC ${n.name} · ${ip}`, pe });
-        if (pe) anchors['pe:' + lower(pe.id)] = { x: X2 + W2, y: y - 5 };
+        if (pe) {
+          lines.push({ y, text: clip(`◆ endpoint ${pe.name} · ${ip}`, 56), color: '#201f1e', bold: true });
+          anchors['pe:' + lower(pe.id)] = { x: X2 + W2, y: y };
+          y += LH - 4;
+          lines.push({ y, text: clip(`   NIC ${n.name}`, 60), color: '#8a8886' });
+        } else {
+          lines.push({ y, text: clip(`● client NIC ${n.name} · ${ip}`, 56), color: '#201f1e' });
+        }
         y += LH;
       }
     }
     y += 8;
     anchors['vnet:' + lower(v.id)] = { x: X2, y: top + 14 };
     boxes.push(s('rect', { x: X2, y: top, width: W2, height: y - top, rx: 6, fill: '#f3f9fd', stroke: '#0f6cbd' }));
-    boxes.push(s('text', { x: X2 + 8, y: top + 17, 'font-weight': 600 }, `VNet ${v.name} · ${v.location} · ${v.properties.addressSpace.addressPrefixes.join(', ')}`));
-    for (const l of lines) boxes.push(s('text', { x: X2 + 16, y: l.y + 4, 'font-size': 12, fill: l.pe ? '#201f1e' : '#605e5c' }, l.text));
+    boxes.push(s('text', { x: X2 + 8, y: top + 17, 'font-weight': 600, 'font-size': 13 }, clip(`VNet ${v.name} · ${v.location} · ${v.properties.addressSpace.addressPrefixes.join(', ')}`, 58)));
+    for (const l of lines) boxes.push(s('text', { x: X2 + 14, y: l.y + 4, 'font-size': 12, fill: l.color, 'font-weight': l.bold ? 600 : 400 }, l.text));
     y += 16;
   }
   const h2 = y;
-  // Column 3: vaults, with their access setting.
-  y = 20; const X3 = 820; const W3 = 280;
+  // Column 3: vaults, their access setting, and one line per connection (where its edge ends).
+  y = 20; const X3 = 880; const W3 = 300;
   for (const v of vaults) {
-    boxes.push(s('rect', { x: X3, y, width: W3, height: 44, rx: 6, fill: '#fff8f0', stroke: '#8a6d00' }));
-    boxes.push(s('text', { x: X3 + 8, y: y + 17, 'font-weight': 600 }, `Key vault ${v.name}`));
-    boxes.push(s('text', { x: X3 + 8, y: y + 35, 'font-size': 12, fill: '#605e5c' }, `${v.location} · public access ${v.properties.publicNetworkAccess}`));
-    anchors['vault:' + lower(v.id)] = { x: X3, y: y + 22 };
-    for (const c of v.properties.privateEndpointConnections) edges.push({ from: 'pe:' + lower(c.properties.privateEndpoint.id), to: 'vault:' + lower(v.id), state: c.properties.privateLinkServiceConnectionState.status });
-    y += 60;
+    const conns = v.properties.privateEndpointConnections;
+    const height = 44 + conns.length * LH;
+    boxes.push(s('rect', { x: X3, y, width: W3, height, rx: 6, fill: '#fff8f0', stroke: '#8a6d00' }));
+    boxes.push(s('text', { x: X3 + 8, y: y + 17, 'font-weight': 600, 'font-size': 13 }, clip(`Key vault ${v.name}`, 40)));
+    boxes.push(s('text', { x: X3 + 8, y: y + 34, 'font-size': 12, fill: '#605e5c' }, `${v.location} · public network access ${v.properties.publicNetworkAccess}`));
+    conns.forEach((c, i) => {
+      const st = c.properties.privateLinkServiceConnectionState.status;
+      const cy = y + 44 + i * LH + 8;
+      boxes.push(s('text', { x: X3 + 14, y: cy + 4, 'font-size': 12, fill: COLORS[st] || '#201f1e' }, clip(`${nameOf(c.properties.privateEndpoint.id)}: ${st}`, 40)));
+      edges.push({ from: 'pe:' + lower(c.properties.privateEndpoint.id), toPt: { x: X3, y: cy }, state: st });
+    });
+    y += height + 16;
   }
   const h3 = y;
   // Column 1: private DNS zones with their A records; links go to the VNets.
-  y = 20; const X1 = 20; const W1 = 260;
+  y = 20; const X1 = 10; const W1 = 300;
   for (const { z, links, records } of zoneData) {
     const top = y; y += 26;
     const texts = [];
-    for (const r of records.filter((r) => r.type.endsWith('/A'))) { texts.push({ y, t: `A ${r.name} → ${(r.properties.aRecords || []).map((a) => a.ipv4Address).join(', ')}` }); y += LH; }
+    for (const r of records.filter((r) => r.type.endsWith('/A'))) { texts.push({ y, t: clip(`A ${r.name} → ${(r.properties.aRecords || []).map((a) => a.ipv4Address).join(', ')}`, 44) }); y += LH; }
     if (!texts.length) { texts.push({ y, t: '(no A records)' }); y += LH; }
     y += 8;
     boxes.push(s('rect', { x: X1, y: top, width: W1, height: y - top, rx: 6, fill: '#f5f0fa', stroke: '#5c2e91' }));
-    boxes.push(s('text', { x: X1 + 8, y: top + 17, 'font-weight': 600 }, `Zone ${z.name}`));
-    for (const t of texts) boxes.push(s('text', { x: X1 + 16, y: t.y + 4, 'font-size': 12 }, t.t));
-    for (const l of links) edges.push({ from: null, fromPt: { x: X1 + W1, y: top + 14 }, to: 'vnet:' + lower(l.properties.virtualNetwork.id), state: 'link', label: l.properties.registrationEnabled ? 'link (auto-registration)' : 'link' });
+    boxes.push(s('text', { x: X1 + 8, y: top + 17, 'font-weight': 600, 'font-size': 13 }, clip(`Zone ${z.name}`, 42)));
+    for (const t of texts) boxes.push(s('text', { x: X1 + 14, y: t.y + 4, 'font-size': 12 }, t.t));
+    for (const l of links) edges.push({ fromPt: { x: X1 + W1, y: top + 14 }, to: 'vnet:' + lower(l.properties.virtualNetwork.id), state: 'link', label: `link ${l.name}${l.properties.registrationEnabled ? ' (auto-registration)' : ''}` });
     y += 16;
   }
   const height = Math.max(h2, h3, y, 120) + 40;
-  const svg = s('svg', { xmlns: NS, id: 'topology-svg', width: 1120, height, viewBox: `0 0 1120 ${height}` });
+  const svg = s('svg', { xmlns: NS, id: 'topology-svg', width: 1200, height, viewBox: `0 0 1200 ${height}` });
   const edgeEls = [];
   for (const e of edges) {
-    const a = e.fromPt || anchors[e.from]; const b = anchors[e.to];
+    const a = e.fromPt || anchors[e.from]; const b = e.toPt || anchors[e.to];
     if (!a || !b) continue;
     const color = COLORS[e.state] || '#8a8886';
     const path = s('path', { d: `M ${a.x} ${a.y} C ${(a.x + b.x) / 2} ${a.y}, ${(a.x + b.x) / 2} ${b.y}, ${b.x} ${b.y}`, fill: 'none', stroke: color, 'stroke-width': 2.5, 'stroke-dasharray': e.state === 'link' ? '6 4' : e.state === 'Approved' ? '' : '3 3', class: 'edge edge-' + e.state },
       s('title', {}, e.label || `connection ${e.state}`));
     edgeEls.push(path);
-    if (e.state !== 'link') edgeEls.push(s('text', { x: (a.x + b.x) / 2 - 24, y: (a.y + b.y) / 2 - 4, 'font-size': 11, fill: color }, e.state));
   }
   svg.append(...boxes, ...edgeEls);
   const legend = h('div', { class: 'legend' }, Object.entries(COLORS).map(([k, c]) => { const sw = h('span', { class: 'swatch' }); sw.style.background = c; return h('span', {}, sw, k === 'link' ? 'zone ↔ VNet link' : `connection ${k}`); }));
@@ -712,7 +725,7 @@ async function doctor(vaultName) {
       if (principal.value.trim()) qs.set('principal', principal.value.trim());
       try {
         const r = await api('GET', 'arm/vaultlink/doctor?' + qs.toString());
-        out.replaceChildren(h('div', { class: 'kv' },
+        fill(out, h('div', { class: 'kv' },
           h('div', {}, 'Caller'), h('div', {}, r.caller), h('div', {}, 'DNS answer'), h('div', {}, h('pre', {}, r.dns.join('\n'))),
           h('div', {}, 'Address'), h('div', {}, r.address || '(none)'), h('div', {}, 'Path'), h('div', {}, r.path),
           h('div', {}, 'Reachable'), h('div', { id: 'doctor-reachable' }, r.reachable ? 'Yes' : 'No'), h('div', {}, 'Why'), h('div', {}, r.reason)),
