@@ -96,7 +96,7 @@ class Shots:
 
 @pytest.fixture
 def shots(request) -> Shots:
-    return Shots(request.node.name)
+    return Shots(re.sub(r"[^\w.-]+", "_", request.node.name).strip("_"))
 
 
 def portal_url(vl: Vaultlink) -> str:
@@ -248,6 +248,18 @@ def test_add_a_private_endpoint_to_an_existing_vault_through_the_steps(vl, brows
     ctx, page = sign_in(browser, vl)
     open_vault_connections(page, vl, EXISTING)
     shots(page, "vault-connections-empty")
+    # Firewalls and virtual networks: selected networks with one IP rule.
+    page.click("#tab-firewalls")
+    page.check("#pna-selected")
+    page.fill("#ip-rules", "203.0.113.0/24")
+    page.click("#apply-firewall")
+    page.wait_for_selector("#firewall-result .ok")
+    shots(page, "firewalls-selected-networks")
+    v = vl.az("keyvault", "show", "-n", EXISTING, "-g", RG)["properties"]
+    assert v["publicNetworkAccess"] == "Enabled"
+    assert v["networkAcls"]["defaultAction"] == "Deny"
+    assert [r["value"] for r in v["networkAcls"]["ipRules"]] == ["203.0.113.0/24"]
+    page.click("#tab-connections")
     page.click("#pec-create")
     # Basics
     page.select_option("#pe-rg", RG)
@@ -373,6 +385,18 @@ def test_approve_one_connection_and_reject_another(vl, browser, shots):
     page.wait_for_selector("#topology-svg")
     assert page.locator("#topology-svg path.edge-Rejected").count() == 1
     shots(page, "topology")
+
+    # Remove: the owner drops the rejected connection; the endpoint side says Disconnected.
+    open_vault_connections(page, vl, EXISTING)
+    page.locator("#connections tr[data-endpoint='pe-manual-b'] input.pec").check()
+    page.click("#pec-remove")
+    page.click("#pec-yes")
+    page.wait_for_selector("#connection-result .ok")
+    assert page.locator("#connections tr[data-endpoint='pe-manual-b']").count() == 0
+    shots(page, "connection-removed")
+    b = vl.az("network", "private-endpoint", "show", "-g", RG, "-n", "pe-manual-b")
+    assert b["manualPrivateLinkServiceConnections"][0]["privateLinkServiceConnectionState"]["status"] == "Disconnected"
+
     # The doctor, for a caller in the VNet that has no endpoint and no zone link, and the vault
     # whose public access is off: not reachable, with the fix command.
     vl.az("network", "nic", "create", "-g", RG, "-n", "client-neu", "-l", "northeurope", "--vnet-name", OTHER_VNET,
@@ -438,10 +462,33 @@ class _Forger(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_a_forged_cross_site_form_is_refused(vl, browser, shots):
-    """A signed-in browser visits another site whose page auto-submits forms at the portal and at
-    ARM. The session cookie is SameSite=Strict, the forms cannot send the CSRF header, and their
-    Origin is foreign: all are refused and az sees no change."""
+def forger_server(tmp_path: Path, tls: bool) -> http.server.ThreadingHTTPServer:
+    """The attacker's web server on 127.0.0.1, plain or HTTPS (a throwaway self-signed cert)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Forger)
+    if tls:
+        import ssl
+        import subprocess
+        key, cert = tmp_path / "evil.key", tmp_path / "evil.crt"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                       check=True, capture_output=True)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(cert), str(key))
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("attacker, expected", [
+    # Another site (other host name, plain http): the SameSite=Strict cookie is not sent at all.
+    ("http://localhost", "NotSignedIn"),
+    # Same site, other origin (another HTTPS service on 127.0.0.1): the cookie IS sent, so the
+    # Origin check (and the missing CSRF header) must refuse it.
+    ("https://127.0.0.1", "CrossOriginRequestRefused"),
+])
+def test_a_forged_cross_site_form_is_refused(vl, browser, shots, tmp_path, attacker, expected):
+    """A signed-in browser visits another page that auto-submits forms at the portal and at ARM.
+    All are refused and az sees no change."""
     ctx, page = sign_in(browser, vl)
     before_vaults = sorted(v["name"] for v in vl.az("keyvault", "list"))
     before_kv = vl.az("provider", "show", "-n", "Microsoft.KeyVault")["registrationState"]
@@ -451,26 +498,25 @@ def test_a_forged_cross_site_form_is_refused(vl, browser, shots):
                   '"sku":{"family":"A","name":"standard"}}}')
     deploy = ('{"steps":[{"path":"' + vault_id("kvforged1") + f'?api-version={KV_API}","body":' + vault_body
               + '}],"pad":"')
+    unregister = f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.KeyVault/unregister?api-version=2022-09-01"
     forms = {
-        # text/plain bodies that parse as JSON: the classic forged-JSON trick.
-        "deploy": f"""<form method=POST enctype=text/plain action="{base}/portal/api/deploy">
-                   <input type=hidden name='{deploy}' value='"}}'></form>""",
-        "unregister": f"""<form method=POST action="{base}/portal/api/arm/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.KeyVault/unregister?api-version=2022-09-01"></form>""",
-        "arm": f"""<form method=POST action="{base}/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.KeyVault/unregister?api-version=2022-09-01"></form>""",
-        "signout": f"""<form method=POST action="{base}/portal/api/signout"></form>""",
+        # A text/plain body that parses as JSON: the classic forged-JSON trick.
+        "deploy": (f"""<form method=POST enctype=text/plain action="{base}/portal/api/deploy">
+                   <input type=hidden name='{deploy}' value='"}}'></form>""", expected),
+        "unregister": (f"""<form method=POST action="{base}/portal/api/arm{unregister}"></form>""", expected),
+        "arm": (f"""<form method=POST action="{base}{unregister}"></form>""", "AuthenticationFailed"),
+        "signout": (f"""<form method=POST action="{base}/portal/api/signout"></form>""", expected),
     }
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Forger)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    # Another site: a different host name and scheme than the portal's https://127.0.0.1.
-    evil = f"http://localhost:{server.server_address[1]}/"
+    server = forger_server(tmp_path, attacker.startswith("https"))
+    evil = f"{attacker}:{server.server_address[1]}/"
     try:
-        for name, form in forms.items():
+        for name, (form, code) in forms.items():
             _Forger.page = f"<html><body>{form}<script>document.forms[0].submit()</script></body></html>".encode()
             with page.expect_response(lambda r: r.url.startswith(base) and r.request.method == "POST") as info:
                 page.goto(evil)
             resp = info.value
             assert resp.status in (401, 403), (name, resp.status, resp.text())
-            assert re.search(r"NotSignedIn|CrossOriginRequestRefused|InvalidCsrfToken|AuthenticationFailed", resp.text()), resp.text()
+            assert f'"{code}"' in resp.text(), (name, resp.text())
             page.wait_for_load_state()
             shots(page, f"forged-{name}")
         # A cross-site fetch with credentials gets no answer it can read and changes nothing either.
