@@ -158,6 +158,12 @@ def test_create_vault_with_public_access_off_and_a_private_endpoint(vl, browser,
     page.click("#blade-pe-ok")
     page.wait_for_selector("#draft-endpoints tr[data-endpoint='pe-new-vault']")
     shots(page, "create-vault-networking")
+    # "You can now delete and edit this private endpoint": Edit reopens the blade, filled in.
+    page.click("#draft-endpoints tr[data-endpoint='pe-new-vault'] button.edit")
+    assert page.input_value("#blade-pe-name") == "pe-new-vault"
+    assert page.input_value("#blade-pe-location") == REGION
+    page.click("#blade-pe-ok")
+    assert page.locator("#draft-endpoints tbody tr").count() == 1
     page.click("#review-create")
     shots(page, "create-vault-review")
     page.click("#create")
@@ -409,6 +415,40 @@ def test_approve_one_connection_and_reject_another(vl, browser, shots):
     fixes = page.locator("#doctor-result .finding pre.fix").all_inner_texts()
     assert fixes and all(f.startswith(("az ", "vaultlink ")) for f in fixes), fixes
     shots(page, "doctor")
+    ctx.close()
+
+
+def test_troubleshooting_guide_fixes_on_the_private_dns_zone_page(vl, browser, shots):
+    """The guide's last checks: link the caller's VNet to the zone, and create the A record."""
+    ctx, page = sign_in(browser, vl)
+    page.fill("#global-search", "private dns zones")
+    page.press("#global-search", "Enter")
+    page.click(f"#zones tr[data-zone='{ZONE}'] a")
+    page.click("#tab-links")
+    page.wait_for_selector("#links tr[data-link]")
+    page.fill("#link-name", "neu-link")
+    page.select_option("#link-vnet", label=f"{OTHER_VNET} ({RG})")
+    page.click("#add-link")
+    page.wait_for_selector("#links tr[data-link='neu-link']")
+    shots(page, "virtual-network-links")
+    links = vl.az("network", "private-dns", "link", "vnet", "show", "-g", RG, "-z", ZONE, "-n", "neu-link")
+    assert links["virtualNetwork"]["id"].lower().endswith(f"/virtualnetworks/{OTHER_VNET}".lower())
+    page.click("#tab-records")
+    page.fill("#record-name", "fabrikam")
+    page.fill("#record-ip", "10.1.0.99")
+    page.click("#add-record")
+    page.wait_for_selector("#records tr[data-record='fabrikam']")
+    shots(page, "record-sets")
+    r = vl.az("network", "private-dns", "record-set", "a", "show", "-g", RG, "-z", ZONE, "-n", "fabrikam")
+    assert (r["ttl"], [a["ipv4Address"] for a in r["aRecords"]]) == (600, ["10.1.0.99"])
+    # A refused change shows ARM's words and changes nothing.
+    page.fill("#record-name", "bad")
+    page.fill("#record-ip", "not-an-address")
+    page.click("#add-record")
+    assert "(Code: " in page.wait_for_selector("#zone-result .error").inner_text()
+    shots(page, "record-refused")
+    assert vl.az("network", "private-dns", "record-set", "a", "show", "-g", RG, "-z", ZONE, "-n", "bad",
+                 check=False).rc != 0
     ctx.close()
 
 

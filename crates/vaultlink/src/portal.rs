@@ -15,8 +15,9 @@
 //!
 //! Security: the session id travels only in an `HttpOnly; Secure; SameSite=Strict` cookie scoped
 //! to `/portal`; every request that is not GET/HEAD must also carry the session's CSRF token in
-//! `X-CSRF-Token` and an `Origin` equal to this listener's own origin. A cross-site form or fetch
-//! therefore carries no cookie, cannot set the header, and has a foreign origin: three refusals.
+//! `X-CSRF-Token` and an `Origin` equal to this listener's own origin, and no API request may say
+//! (`Sec-Fetch-Site`) that it comes from another origin. A cross-site form or fetch therefore
+//! carries no cookie, cannot set the header, and has a foreign origin: three refusals.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -133,6 +134,12 @@ impl Sessions {
         now: i64,
     ) -> Result<(String, Session), Refusal> {
         let (id, session) = self.get(headers, now).ok_or(Refusal::NotSignedIn)?;
+        // Fetch metadata: a browser says where a request comes from; even a read (which could
+        // carry the CSRF token in its answer) must come from the portal's own page.
+        let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).unwrap_or("same-origin");
+        if !matches!(site, "same-origin" | "none") {
+            return Err(Refusal::CrossOrigin);
+        }
         if !is_safe(method) {
             check_origin(headers, authority)?;
             let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -470,8 +477,15 @@ mod tests {
         let (_, other) = s.create("app2", "other", 100);
         let swapped = headers(&[("cookie", &c), ("origin", &origin), ("x-csrf-token", &other.csrf)]);
         assert_eq!(s.check(&Method::POST, &swapped, HOST, 101).unwrap_err(), Refusal::BadCsrfToken);
-        // Reads need neither (the page's GETs change nothing).
+        // Reads need neither (the page's GETs change nothing)...
         assert!(s.check(&Method::GET, &headers(&[("cookie", &c)]), HOST, 101).is_ok());
+        let own = headers(&[("cookie", &c), ("sec-fetch-site", "same-origin")]);
+        assert!(s.check(&Method::GET, &own, HOST, 101).is_ok());
+        // ...but a browser that says the request comes from another origin is refused even then.
+        for site in ["same-site", "cross-site"] {
+            let other = headers(&[("cookie", &c), ("sec-fetch-site", site)]);
+            assert_eq!(s.check(&Method::GET, &other, HOST, 101).unwrap_err(), Refusal::CrossOrigin);
+        }
     }
 
     #[test]

@@ -179,10 +179,13 @@ async function peBlade(ctx, onOk) {
   const modal = $('#modal');
   const rg = select('blade-pe-rg', groups.map((g) => g.name), ctx.rg);
   const loc = select('blade-pe-location', locations.map((l) => l.name), ctx.location);
-  const name = h('input', { type: 'text', id: 'blade-pe-name' });
+  const pre = ctx.pe || {};
+  if (pre.rg) rg.value = pre.rg;
+  if (pre.location) loc.value = pre.location;
+  const name = h('input', { type: 'text', id: 'blade-pe-name', value: pre.name || '' });
   const vnet = h('select', { id: 'blade-pe-vnet' });
   const subnet = h('select', { id: 'blade-pe-subnet' });
-  const dns = select('blade-pe-dns', [['yes', 'Yes'], ['no', 'No']], 'yes');
+  const dns = select('blade-pe-dns', [['yes', 'Yes'], ['no', 'No']], pre.dns === false ? 'no' : 'yes');
   const out = h('div');
   const fillVnets = () => {
     // As the portal does: only the virtual networks of the selected region.
@@ -195,6 +198,7 @@ async function peBlade(ctx, onOk) {
     subnet.replaceChildren(...((v && v.properties.subnets) || []).map((s) => h('option', { value: s.id }, `${s.name} (${s.properties.addressPrefix})`)));
   };
   loc.addEventListener('change', fillVnets); vnet.addEventListener('change', fillSubnets); fillVnets();
+  if (pre.vnetId) { vnet.value = pre.vnetId; fillSubnets(); subnet.value = pre.subnetId; }
   const close = () => { modal.hidden = true; modal.replaceChildren(); };
   modal.replaceChildren(h('div', { class: 'blade', id: 'pe-blade' },
     h('h1', {}, 'Create private endpoint'),
@@ -249,7 +253,8 @@ async function createVault() {
       h('table', { id: 'draft-endpoints' }, h('thead', {}, h('tr', {}, ['Name', 'Resource group', 'Location', 'Subnet', 'Private DNS zone', ''].map((t) => h('th', {}, t)))),
         h('tbody', {}, d.endpoints.map((pe, i) => h('tr', { 'data-endpoint': pe.name }, h('td', {}, pe.name), h('td', {}, pe.rg), h('td', {}, pe.location),
           h('td', {}, `${nameOf(pe.vnetId)}/${nameOf(pe.subnetId)}`), h('td', {}, pe.dns ? ZONE : 'none'),
-          h('td', {}, h('button', { class: 'link', onclick: () => { d.endpoints.splice(i, 1); render(); } }, 'Delete')))))),
+          h('td', {}, h('button', { class: 'link edit', onclick: () => peBlade({ groups, locations, vnets, pe }, (changed) => { d.endpoints[i] = changed; render(); }) }, 'Edit'), ' ',
+            h('button', { class: 'link delete', onclick: () => { d.endpoints.splice(i, 1); render(); } }, 'Delete')))))),
       h('div', { class: 'toolbar' }, h('button', { onclick: () => go('basics') }, 'Previous'), h('button', { class: 'primary', id: 'review-create', onclick: () => go('review') }, 'Review + create')));
     return out;
   };
