@@ -37,6 +37,8 @@ pub const COOKIE: &str = "vaultlink_portal";
 pub const SESSION_SECS: i64 = 8 * 3600;
 /// Sessions kept at most; the oldest are dropped first.
 const MAX_SESSIONS: usize = 1024;
+/// Most ARM PUTs one "Review + create" may send (a vault with a few endpoints needs far fewer).
+const MAX_DEPLOY_STEPS: usize = 32;
 /// The audience of the tokens the portal mints for its principal (what `az` asks for).
 const ARM_AUDIENCE: &str = "https://management.azure.com/";
 
@@ -334,6 +336,12 @@ fn deploy(app: &App, req: &Req, session: &Session) -> Resp {
     let Some(token) = token_for(app, session) else { return Refusal::NotSignedIn.render() };
     let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
     let steps = body.get("steps").and_then(Value::as_array).cloned().unwrap_or_default();
+    if steps.is_empty() || steps.len() > MAX_DEPLOY_STEPS {
+        return json(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": {"code": "InvalidDeployment", "message": format!("A deployment has 1 to {MAX_DEPLOY_STEPS} steps.")}}),
+        );
+    }
     let mut done: Vec<String> = Vec::new();
     let call = |method: Method, target: &str, body: Bytes| {
         let (path, query) = split_path(target);
