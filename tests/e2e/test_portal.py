@@ -344,6 +344,17 @@ def test_approve_one_connection_and_reject_another(vl, browser, shots):
           "--group-ids", "vault", "--connection-name", "pe-manual-b", "--location", REGION,
           "--manual-request")
 
+    # Creating it again is refused with the reason, and changes nothing.
+    page.click("#nav a[data-nav=endpoints]")
+    page.click("#create-endpoint")
+    page.select_option("#pe-rg", RG)
+    page.fill("#pe-name", "pe-manual-a")
+    page.select_option("#pe-region", REGION)
+    page.click("#tab-review")
+    page.click("#create")
+    assert "ResourceAlreadyExists" in page.wait_for_selector("#deploy-result .error").inner_text()
+    shots(page, "create-again-refused")
+
     open_vault_connections(page, vl, EXISTING)
     rows = {e: page.locator(f"#connections tr[data-endpoint='{e}']") for e in ("pe-manual-a", "pe-manual-b")}
     for r in rows.values():

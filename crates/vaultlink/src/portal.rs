@@ -9,7 +9,7 @@
 //!   sets the session cookie and returns the session's CSRF token.
 //! - `GET /portal/api/session`, `POST /portal/api/signout`.
 //! - `ANY /portal/api/arm/{ARM path}?api-version=...`: one ARM request, as the session's principal.
-//! - `POST /portal/api/deploy` `{steps: [{path, body, skipIfExists}]}`: several ARM PUTs in order;
+//! - `POST /portal/api/deploy` `{steps: [{path, body, skipIfExists, createOnly}]}`: ARM PUTs in order;
 //!   when one fails, the ones it created are deleted again (newest first), so a multi-step create
 //!   leaves nothing half-made.
 //!
@@ -350,15 +350,25 @@ fn deploy(app: &App, req: &Req, session: &Session) -> Resp {
     let mut results = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let target = step.get("path").and_then(Value::as_str).unwrap_or("").to_string();
-        if step.get("skipIfExists").and_then(Value::as_bool).unwrap_or(false)
-            && call(Method::GET, &target, Bytes::new()).status() == StatusCode::OK
-        {
+        let flag = |k: &str| step.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let exists = || call(Method::GET, &target, Bytes::new()).status() == StatusCode::OK;
+        if flag("skipIfExists") && exists() {
             results.push(json!({"path": target, "status": "exists"}));
             continue;
         }
-        let payload = Bytes::from(step.get("body").map(Value::to_string).unwrap_or_default());
-        let resp = call(Method::PUT, &target, payload);
-        let status = resp.status();
+        // "Create" in the page means a new resource: a PUT must not quietly update an old one.
+        let (status, error) = if flag("createOnly") && exists() {
+            let name = split_path(&target).0.rsplit('/').next().unwrap_or_default().to_string();
+            (
+                StatusCode::CONFLICT,
+                json!({"error": {"code": "ResourceAlreadyExists", "message": format!("A resource named '{name}' already exists here; choose another name.")}}),
+            )
+        } else {
+            let payload = Bytes::from(step.get("body").map(Value::to_string).unwrap_or_default());
+            let resp = call(Method::PUT, &target, payload);
+            let status = resp.status();
+            (status, if status.is_success() { Value::Null } else { response_json(resp) })
+        };
         if status.is_success() {
             if status == StatusCode::CREATED {
                 done.push(target.clone());
@@ -366,7 +376,6 @@ fn deploy(app: &App, req: &Req, session: &Session) -> Resp {
             results.push(json!({"path": target, "status": "created"}));
             continue;
         }
-        let error = response_json(resp);
         let mut rolled_back = Vec::new();
         for path in done.iter().rev() {
             let purge = vault_purge_path(app, path);

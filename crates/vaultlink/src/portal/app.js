@@ -274,7 +274,7 @@ async function createVault() {
           await ensureProvider('Microsoft.KeyVault');
           const avail = await arm('POST', `${subPath()}/providers/Microsoft.KeyVault/checkNameAvailability`, API.kv, { name: d.name, type: 'Microsoft.KeyVault/vaults' });
           if (avail && avail.nameAvailable === false) { const e = new Error(avail.message); e.code = avail.reason; throw e; }
-          const steps = [{ path: withVer(vaultId, API.kv), body: { location: d.location, properties: {
+          const steps = [{ path: withVer(vaultId, API.kv), createOnly: true, body: { location: d.location, properties: {
             tenantId: S.tenant, sku: { family: 'A', name: d.sku }, accessPolicies: [], enableRbacAuthorization: true,
             publicNetworkAccess: d.publicAccess ? 'Enabled' : 'Disabled' } } }];
           for (const pe of d.endpoints) steps.push(...await endpointSteps(pe, vaultId));
@@ -315,7 +315,7 @@ async function endpointSteps(pe, vaultId) {
   const props = { subnet: { id: pe.subnetId } };
   props[pe.manual ? 'manualPrivateLinkServiceConnections' : 'privateLinkServiceConnections'] = [conn];
   if (pe.nicName) props.customNetworkInterfaceName = pe.nicName;
-  steps.push({ path: withVer(peId, API.net), body: { location: pe.location, tags: pe.tags || {}, properties: props } });
+  steps.push({ path: withVer(peId, API.net), body: { location: pe.location, tags: pe.tags || {}, properties: props }, createOnly: true });
   if (pe.dns) {
     steps.push({ path: withVer(`${peId}/privateDnsZoneGroups/default`, API.net), body: { properties: { privateDnsZoneConfigs: [{ name: 'privatelink-vaultcore-azure-net', properties: { privateDnsZoneId: zoneId } }] } } });
   }
@@ -454,6 +454,15 @@ async function createEndpoint(vaultId) {
     tabs.replaceChildren(...tabDefs.map(([k, t]) => h('button', { class: k === tab ? 'active' : '', id: 'tab-' + k, onclick: () => go(k) }, t)));
     body.replaceChildren(...pages[tab]());
   };
+  // As the portal does: only the virtual networks in the endpoint's region; the first by default.
+  const pickNetwork = () => {
+    const inRegion = vnets.filter((v) => v.location === d.location);
+    if (!inRegion.some((v) => v.id === d.vnetId)) d.vnetId = inRegion[0] ? inRegion[0].id : '';
+    const v = inRegion.find((x) => x.id === d.vnetId);
+    const subnets = (v && v.properties.subnets) || [];
+    if (!subnets.some((s) => s.id === d.subnetId)) d.subnetId = subnets[0] ? subnets[0].id : '';
+    return { inRegion, subnets };
+  };
   const pages = {
     basics: () => {
       const nic = h('input', { type: 'text', id: 'pe-nic', value: d.nicName, oninput: (e) => { d.nicName = e.target.value; d.nicEdited = true; } });
@@ -482,12 +491,7 @@ async function createEndpoint(vaultId) {
       return [h('div', { class: 'form' }, rows), nav('basics', 'vnet')];
     },
     vnet: () => {
-      // As the portal does: only the virtual networks in the endpoint's region.
-      const inRegion = vnets.filter((v) => v.location === d.location);
-      if (!inRegion.some((v) => v.id === d.vnetId)) d.vnetId = inRegion[0] ? inRegion[0].id : '';
-      const v = inRegion.find((x) => x.id === d.vnetId);
-      const subnets = (v && v.properties.subnets) || [];
-      if (!subnets.some((s) => s.id === d.subnetId)) d.subnetId = subnets[0] ? subnets[0].id : '';
+      const { inRegion, subnets } = pickNetwork();
       return [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Networking'),
         field('Virtual network', select('pe-vnet', inRegion.map((x) => [x.id, `${x.name} (${rgOf(x.id)})`]), d.vnetId, (e) => { d.vnetId = e.target.value; render(); })),
         field('Subnet', select('pe-subnet', subnets.map((s) => [s.id, `${s.name} (${s.properties.addressPrefix})`]), d.subnetId, (e) => { d.subnetId = e.target.value; })),
@@ -506,6 +510,7 @@ async function createEndpoint(vaultId) {
         h('div', { class: 'toolbar' }, h('button', { id: 'add-tag', onclick: () => { d.tags.push({ name: '', value: '' }); render(); } }, '+ Add tag')), nav('dns', 'review')];
     },
     review: () => {
+      pickNetwork();
       const out = h('div', { id: 'deploy-result' });
       const target = d.method === 'directory' ? d.vaultId : d.resourceId;
       return [h('div', { class: 'kv', id: 'review' },
