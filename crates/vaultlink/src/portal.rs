@@ -4,7 +4,7 @@
 //! `crate::arm::handle`, the same routes table `az` uses, as the signed-in principal.
 //!
 //! Routes (all below `/portal`):
-//! - `GET /portal/`, `/portal/app.js`, `/portal/app.css`: the page (no CDN, nothing fetched).
+//! - `GET /portal/` and its scripts and style sheet (`ASSETS`): the page (no CDN, nothing fetched).
 //! - `POST /portal/api/signin` `{clientId, clientSecret}`: the core's client-credential check;
 //!   sets the session cookie and returns the session's CSRF token.
 //! - `GET /portal/api/session`, `POST /portal/api/signout`.
@@ -42,9 +42,17 @@ const MAX_DEPLOY_STEPS: usize = 32;
 /// The audience of the tokens the portal mints for its principal (what `az` asks for).
 const ARM_AUDIENCE: &str = "https://management.azure.com/";
 
-const INDEX_HTML: &str = include_str!("portal/index.html");
-const APP_JS: &str = include_str!("portal/app.js");
-const APP_CSS: &str = include_str!("portal/app.css");
+/// The page's files, compiled in: (path below `/portal`, body, content type).
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("/", include_str!("portal/index.html"), "text/html; charset=utf-8"),
+    ("/index.html", include_str!("portal/index.html"), "text/html; charset=utf-8"),
+    ("/app.css", include_str!("portal/app.css"), "text/css; charset=utf-8"),
+    ("/app.js", include_str!("portal/app.js"), "text/javascript; charset=utf-8"),
+    ("/vaults.js", include_str!("portal/vaults.js"), "text/javascript; charset=utf-8"),
+    ("/endpoints.js", include_str!("portal/endpoints.js"), "text/javascript; charset=utf-8"),
+    ("/networks.js", include_str!("portal/networks.js"), "text/javascript; charset=utf-8"),
+    ("/topology.js", include_str!("portal/topology.js"), "text/javascript; charset=utf-8"),
+];
 
 /// A signed-in principal's session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,9 +232,9 @@ pub fn handle(app: &App, req: &Req) -> Resp {
             r.headers_mut().insert(hyper::header::LOCATION, HeaderValue::from_static("/portal/"));
             r
         }
-        (&Method::GET, "/" | "/index.html") => asset(INDEX_HTML, "text/html; charset=utf-8"),
-        (&Method::GET, "/app.js") => asset(APP_JS, "text/javascript; charset=utf-8"),
-        (&Method::GET, "/app.css") => asset(APP_CSS, "text/css; charset=utf-8"),
+        (&Method::GET, path) if let Some((_, body, kind)) = ASSETS.iter().find(|(p, _, _)| *p == path) => {
+            asset(body, kind)
+        }
         (&Method::POST, "/api/signin") => sign_in(app, req),
         (_, r) if r.starts_with("/api/") => match app.portal.check(&req.method, &req.headers, &req.authority, now()) {
             Err(refusal) => {
