@@ -35,6 +35,8 @@ pub struct App {
     pub lab: Option<Arc<crate::lab::Lab>>,
     /// Portable DNS listeners per VNet view (VNet id -> address), opened on first use.
     pub view_dns: std::sync::Mutex<std::collections::HashMap<String, SocketAddr>>,
+    /// The portal's sign-in sessions (`portal.rs`).
+    pub portal: crate::portal::Sessions,
 }
 
 impl App {
@@ -49,6 +51,7 @@ impl App {
             tls: parts.tls,
             lab: parts.lab,
             view_dns: Default::default(),
+            portal: Default::default(),
         }
     }
 
@@ -261,6 +264,7 @@ pub fn route(app: &App, req: Req) -> Resp {
         let first = req.path.trim_start_matches('/').split('/').next().unwrap_or("").to_ascii_lowercase();
         match first.as_str() {
             "subscriptions" | "providers" | "metadata" | "tenants" | "vaultlink" | "" => crate::arm::handle(app, &req),
+            "portal" if matches!(req.ingress, Ingress::Direct) => crate::portal::handle(app, &req),
             _ => crate::entra::handle(app, &req),
         }
     };

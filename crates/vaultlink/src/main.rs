@@ -8,6 +8,7 @@ mod dataplane_keys;
 mod entra;
 mod http;
 mod lab;
+mod portal;
 mod proxy;
 mod serve;
 

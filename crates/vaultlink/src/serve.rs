@@ -151,6 +151,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("proxy    {}", endpoints.proxy);
         println!("https    {}", endpoints.https);
         println!("identity {}", endpoints.identity);
+        println!("portal   {}/portal/", endpoints.https.trim_end_matches('/'));
         println!("dns      {}", endpoints.dns.as_deref().unwrap_or("-"));
         if lab.is_some() {
             println!("lab      on (vaultlink exec --nic NIC -- COMMAND runs COMMAND in the NIC's namespace)");

@@ -1,0 +1,555 @@
+//! The portal: a web page for the seed's "Azure portal" tab, served on the direct HTTPS listener
+//! under `/portal/`. It owns the page's assets (compiled in), sign-in, sessions and cross-site
+//! request protection; it implements no Azure rule. Every read and change goes through
+//! `crate::arm::handle`, the same routes table `az` uses, as the signed-in principal.
+//!
+//! Routes (all below `/portal`):
+//! - `GET /portal/` and its scripts and style sheet (`ASSETS`): the page (no CDN, nothing fetched).
+//! - `POST /portal/api/signin` `{clientId, clientSecret}`: the core's client-credential check;
+//!   sets the session cookie and returns the session's CSRF token.
+//! - `GET /portal/api/session`, `POST /portal/api/signout`.
+//! - `ANY /portal/api/arm/{ARM path}?api-version=...`: one ARM request, as the session's principal.
+//! - `POST /portal/api/deploy` `{steps: [{path, body, skipIfExists, createOnly}]}`: ARM PUTs in order;
+//!   when one fails, the ones it created are deleted again (newest first), so a multi-step create
+//!   leaves nothing half-made.
+//!
+//! Security: the session id travels only in an `HttpOnly; Secure; SameSite=Strict` cookie scoped
+//! to `/portal`; every request that is not GET/HEAD must also carry the session's CSRF token in
+//! `X-CSRF-Token` and an `Origin` equal to this listener's own origin, and no API request may say
+//! (`Sec-Fetch-Site`) that it comes from another origin. A cross-site form or fetch therefore
+//! carries no cookie, cannot set the header, and has a foreign origin: three refusals.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use hyper::{Method, StatusCode};
+use serde_json::{Value, json};
+use vaultlink_core::engine::now;
+use vaultlink_core::identity;
+
+use crate::http::{App, Ingress, Req, Resp, json};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "vaultlink_portal";
+/// A session lasts this long after sign-in (an Azure portal session is about this long too).
+pub const SESSION_SECS: i64 = 8 * 3600;
+/// Sessions kept at most; the oldest are dropped first.
+const MAX_SESSIONS: usize = 1024;
+/// Most ARM PUTs one "Review + create" may send (a vault with a few endpoints needs far fewer).
+const MAX_DEPLOY_STEPS: usize = 32;
+/// The audience of the tokens the portal mints for its principal (what `az` asks for).
+const ARM_AUDIENCE: &str = "https://management.azure.com/";
+
+/// The page's files, compiled in: (path below `/portal`, body, content type).
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("/", include_str!("portal/index.html"), "text/html; charset=utf-8"),
+    ("/index.html", include_str!("portal/index.html"), "text/html; charset=utf-8"),
+    ("/app.css", include_str!("portal/app.css"), "text/css; charset=utf-8"),
+    ("/app.js", include_str!("portal/app.js"), "text/javascript; charset=utf-8"),
+    ("/vaults.js", include_str!("portal/vaults.js"), "text/javascript; charset=utf-8"),
+    ("/endpoints.js", include_str!("portal/endpoints.js"), "text/javascript; charset=utf-8"),
+    ("/networks.js", include_str!("portal/networks.js"), "text/javascript; charset=utf-8"),
+    ("/topology.js", include_str!("portal/topology.js"), "text/javascript; charset=utf-8"),
+];
+
+/// A signed-in principal's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub app_id: String,
+    pub display_name: String,
+    pub csrf: String,
+    pub expires: i64,
+}
+
+/// Sessions, by session id (kept in memory only: a restart signs everyone out).
+#[derive(Debug, Default)]
+pub struct Sessions {
+    map: Mutex<HashMap<String, Session>>,
+}
+
+/// Why a request was refused before it reached ARM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No session cookie, an unknown one, or an expired one.
+    NotSignedIn,
+    /// A state change without an `Origin` header, or from another origin.
+    CrossOrigin,
+    /// A state change without the session's CSRF token.
+    BadCsrfToken,
+}
+
+impl Refusal {
+    fn render(self) -> Resp {
+        let (status, code, message) = match self {
+            Refusal::NotSignedIn => {
+                (StatusCode::UNAUTHORIZED, "NotSignedIn", "Sign in to the portal first (client id and secret).")
+            }
+            Refusal::CrossOrigin => (
+                StatusCode::FORBIDDEN,
+                "CrossOriginRequestRefused",
+                "The request did not come from the portal's own page (its Origin header is missing or foreign).",
+            ),
+            Refusal::BadCsrfToken => (
+                StatusCode::FORBIDDEN,
+                "InvalidCsrfToken",
+                "The request did not carry the session's anti-forgery token (X-CSRF-Token).",
+            ),
+        };
+        json(status, &json!({"error": {"code": code, "message": message}}))
+    }
+}
+
+impl Sessions {
+    /// Starts a session for a principal; returns its id (the cookie value) and the session.
+    pub fn create(&self, app_id: &str, display_name: &str, now: i64) -> (String, Session) {
+        let id = vaultlink_crypto::random_hex(32);
+        let session = Session {
+            app_id: app_id.to_string(),
+            display_name: display_name.to_string(),
+            csrf: vaultlink_crypto::random_hex(32),
+            expires: now + SESSION_SECS,
+        };
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, s| s.expires > now);
+        if map.len() >= MAX_SESSIONS
+            && let Some(oldest) = map.iter().min_by_key(|(_, s)| s.expires).map(|(k, _)| k.clone())
+        {
+            map.remove(&oldest);
+        }
+        map.insert(id.clone(), session.clone());
+        (id, session)
+    }
+
+    /// The live session a request's cookie names.
+    pub fn get(&self, headers: &HeaderMap, now: i64) -> Option<(String, Session)> {
+        let id = cookie(headers, COOKIE)?;
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&id).filter(|s| s.expires > now).map(|s| (id.clone(), s.clone()))
+    }
+
+    /// Ends a session.
+    pub fn remove(&self, id: &str) {
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+
+    /// The session of a request, checked for what its method needs: a live session always; for
+    /// anything but GET and HEAD also the same origin and the session's CSRF token.
+    pub fn check(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        authority: &str,
+        now: i64,
+    ) -> Result<(String, Session), Refusal> {
+        let (id, session) = self.get(headers, now).ok_or(Refusal::NotSignedIn)?;
+        // Fetch metadata: a browser says where a request comes from; even a read (which could
+        // carry the CSRF token in its answer) must come from the portal's own page.
+        let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).unwrap_or("same-origin");
+        if !matches!(site, "same-origin" | "none") {
+            return Err(Refusal::CrossOrigin);
+        }
+        if !is_safe(method) {
+            check_origin(headers, authority)?;
+            let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+            if !constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
+                return Err(Refusal::BadCsrfToken);
+            }
+        }
+        Ok((id, session))
+    }
+}
+
+fn is_safe(method: &Method) -> bool {
+    *method == Method::GET || *method == Method::HEAD
+}
+
+/// The request's `Origin` must be this listener's own (`https://{Host}`).
+pub fn check_origin(headers: &HeaderMap, authority: &str) -> Result<(), Refusal> {
+    let origin = headers.get("origin").and_then(|v| v.to_str().ok()).ok_or(Refusal::CrossOrigin)?;
+    if authority.is_empty() || !origin.eq_ignore_ascii_case(&format!("https://{authority}")) {
+        return Err(Refusal::CrossOrigin);
+    }
+    Ok(())
+}
+
+/// A cookie's value from the `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(hyper::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && !a.is_empty() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn session_cookie(id: &str, max_age: i64) -> String {
+    format!("{COOKIE}={id}; Path=/portal; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict")
+}
+
+/// Headers every portal response carries: nothing may frame it, load from elsewhere, or sniff.
+fn harden(mut r: Resp) -> Resp {
+    let h = r.headers_mut();
+    for (k, v) in [
+        (
+            "content-security-policy",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ] {
+        h.insert(k, HeaderValue::from_static(v));
+    }
+    r
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> Resp {
+    let mut r = Resp::new(http_body_util::Full::new(Bytes::from_static(body.as_bytes())));
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+fn not_found() -> Resp {
+    json(StatusCode::NOT_FOUND, &json!({"error": {"code": "NotFound", "message": "The portal has no such page."}}))
+}
+
+/// Everything below `/portal`.
+pub fn handle(app: &App, req: &Req) -> Resp {
+    let rest = req.path.trim_start_matches('/').strip_prefix("portal").unwrap_or("");
+    let resp = match (&req.method, rest) {
+        (&Method::GET, "") => {
+            let mut r = crate::http::empty(StatusCode::MOVED_PERMANENTLY);
+            r.headers_mut().insert(hyper::header::LOCATION, HeaderValue::from_static("/portal/"));
+            r
+        }
+        (&Method::GET, path) if let Some((_, body, kind)) = ASSETS.iter().find(|(p, _, _)| *p == path) => {
+            asset(body, kind)
+        }
+        (&Method::POST, "/api/signin") => sign_in(app, req),
+        (_, r) if r.starts_with("/api/") => match app.portal.check(&req.method, &req.headers, &req.authority, now()) {
+            Err(refusal) => {
+                tracing::info!(method = %req.method, path = %req.path, ?refusal, "portal request refused");
+                refusal.render()
+            }
+            Ok((id, session)) => signed_in(app, req, &r[5..], &id, &session),
+        },
+        _ => not_found(),
+    };
+    harden(resp)
+}
+
+/// `POST /portal/api/signin`: the same client-credential check as Entra's token endpoint.
+fn sign_in(app: &App, req: &Req) -> Resp {
+    if let Err(r) = check_origin(&req.headers, &req.authority) {
+        return r.render();
+    }
+    if !req.header("content-type").is_some_and(|c| c.starts_with("application/json")) {
+        return json(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &json!({"error": {"code": "UnsupportedMediaType", "message": "Sign-in takes a JSON body."}}),
+        );
+    }
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+    let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").trim().to_string();
+    let (client_id, secret) = (field("clientId"), field("clientSecret"));
+    match app.engine.read(|s| identity::authenticate(s, vaultlink_core::seed::TENANT_ID, &client_id, &secret)) {
+        Err(e) => {
+            tracing::info!(client_id = %client_id, error = e.error, "portal sign-in refused");
+            json(StatusCode::UNAUTHORIZED, &json!({"error": {"code": e.error, "message": e.description}}))
+        }
+        Ok(p) => {
+            let (id, session) = app.portal.create(&p.app_id, &p.display_name, now());
+            tracing::info!(client_id = %p.app_id, "portal sign-in");
+            let mut r = json(StatusCode::OK, &session_body(&session));
+            if let Ok(v) = HeaderValue::from_str(&session_cookie(&id, SESSION_SECS)) {
+                r.headers_mut().insert(hyper::header::SET_COOKIE, v);
+            }
+            r
+        }
+    }
+}
+
+fn session_body(s: &Session) -> Value {
+    json!({"principal": {"appId": s.app_id, "displayName": s.display_name}, "csrfToken": s.csrf})
+}
+
+fn signed_in(app: &App, req: &Req, api: &str, id: &str, session: &Session) -> Resp {
+    match (&req.method, api) {
+        (&Method::GET, "session") => json(StatusCode::OK, &session_body(session)),
+        (&Method::POST, "signout") => {
+            app.portal.remove(id);
+            let mut r = crate::http::empty(StatusCode::NO_CONTENT);
+            if let Ok(v) = HeaderValue::from_str(&session_cookie("", 0)) {
+                r.headers_mut().insert(hyper::header::SET_COOKIE, v);
+            }
+            r
+        }
+        (&Method::POST, "deploy") => deploy(app, req, session),
+        (m, a) if a.starts_with("arm/") => {
+            let Some(token) = token_for(app, session) else { return Refusal::NotSignedIn.render() };
+            let query: Vec<(String, String)> = req.query.clone();
+            crate::arm::handle(app, &arm_request(req, m.clone(), &a[3..], query, req.body.clone(), &token))
+        }
+        _ => not_found(),
+    }
+}
+
+/// A token for the session's principal, as Entra would issue it (None when the principal is gone).
+fn token_for(app: &App, session: &Session) -> Option<String> {
+    let p = app.engine.read(|s| identity::principal(s, &session.app_id))?;
+    Some(app.signer.sign(&identity::access_token_claims(&p, ARM_AUDIENCE, now())))
+}
+
+/// The ARM request the portal makes on the principal's behalf: only its own headers go through.
+fn arm_request(req: &Req, method: Method, path: &str, query: Vec<(String, String)>, body: Bytes, token: &str) -> Req {
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
+        headers.insert(hyper::header::AUTHORIZATION, v);
+    }
+    Req {
+        method,
+        path: path.to_string(),
+        query,
+        headers,
+        body,
+        host: req.host.clone(),
+        authority: req.authority.clone(),
+        ingress: Ingress::Direct,
+    }
+}
+
+/// Splits `/subscriptions/...?api-version=X` into path and query.
+fn split_path(path_and_query: &str) -> (String, Vec<(String, String)>) {
+    match path_and_query.split_once('?') {
+        Some((p, q)) => (p.to_string(), crate::http::parse_form(q)),
+        None => (path_and_query.to_string(), Vec::new()),
+    }
+}
+
+/// `POST /portal/api/deploy`: ARM PUTs in order, as one all-or-nothing action for the page.
+/// ARM makes each PUT atomic; this undoes the earlier ones when a later one fails (a vault is
+/// deleted and purged, so its name is free again), and says which step failed and why.
+fn deploy(app: &App, req: &Req, session: &Session) -> Resp {
+    let Some(token) = token_for(app, session) else { return Refusal::NotSignedIn.render() };
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+    let steps = body.get("steps").and_then(Value::as_array).cloned().unwrap_or_default();
+    if steps.is_empty() || steps.len() > MAX_DEPLOY_STEPS {
+        return json(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": {"code": "InvalidDeployment", "message": format!("A deployment has 1 to {MAX_DEPLOY_STEPS} steps.")}}),
+        );
+    }
+    let mut done: Vec<String> = Vec::new();
+    let call = |method: Method, target: &str, body: Bytes| {
+        let (path, query) = split_path(target);
+        crate::arm::handle(app, &arm_request(req, method, &path, query, body, &token))
+    };
+    let mut results = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let target = step.get("path").and_then(Value::as_str).unwrap_or("").to_string();
+        let flag = |k: &str| step.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let exists = || call(Method::GET, &target, Bytes::new()).status() == StatusCode::OK;
+        if flag("skipIfExists") && exists() {
+            results.push(json!({"path": target, "status": "exists"}));
+            continue;
+        }
+        // "Create" in the page means a new resource: a PUT must not quietly update an old one.
+        let (status, error) = if flag("createOnly") && exists() {
+            let name = split_path(&target).0.rsplit('/').next().unwrap_or_default().to_string();
+            (
+                StatusCode::CONFLICT,
+                json!({"error": {"code": "ResourceAlreadyExists", "message": format!("A resource named '{name}' already exists here; choose another name.")}}),
+            )
+        } else {
+            let payload = Bytes::from(step.get("body").map(Value::to_string).unwrap_or_default());
+            let resp = call(Method::PUT, &target, payload);
+            let status = resp.status();
+            (status, if status.is_success() { Value::Null } else { response_json(resp) })
+        };
+        if status.is_success() {
+            if status == StatusCode::CREATED {
+                done.push(target.clone());
+            }
+            results.push(json!({"path": target, "status": "created"}));
+            continue;
+        }
+        let mut rolled_back = Vec::new();
+        for path in done.iter().rev() {
+            let purge = vault_purge_path(app, path);
+            let ok = call(Method::DELETE, path, Bytes::new()).status().is_success();
+            if ok && let Some(purge) = purge {
+                let _ = call(Method::POST, &purge, Bytes::new());
+            }
+            rolled_back.push(json!({"path": path, "deleted": ok}));
+        }
+        tracing::info!(step = i, path = %target, "portal deployment failed; rolled back");
+        return json(
+            status,
+            &json!({
+                "error": error.get("error").cloned().unwrap_or(json!({"code": "DeploymentFailed", "message": "The deployment failed."})),
+                "failedStep": i,
+                "failedPath": target,
+                "completed": results,
+                "rolledBack": rolled_back,
+            }),
+        );
+    }
+    json(StatusCode::OK, &json!({"steps": results}))
+}
+
+fn response_json(resp: Resp) -> Value {
+    use http_body_util::BodyExt;
+    let body = resp.into_body();
+    // `Full` is ready at once: poll it without a runtime.
+    let bytes = futures_ready(body.collect()).and_then(Result::ok).map(|c| c.to_bytes()).unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or_default()
+}
+
+/// Resolves a future that is already complete (a `Full` body), without an executor.
+fn futures_ready<F: std::future::Future>(f: F) -> Option<F::Output> {
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
+}
+
+/// For a vault's path, the purge path of the soft-deleted vault its DELETE will leave behind.
+fn vault_purge_path(app: &App, target: &str) -> Option<String> {
+    let (path, query) = split_path(target);
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let is_vault =
+        segs.len() == 8 && segs[5].eq_ignore_ascii_case("microsoft.keyvault") && segs[6].eq_ignore_ascii_case("vaults");
+    if !is_vault {
+        return None;
+    }
+    let location =
+        app.engine.read(|s| vaultlink_core::keyvault::vault_by_name(s, segs[7]).map(|v| v.location.clone()))?;
+    let api = query.iter().find(|(k, _)| k == "api-version").map(|(_, v)| v.clone()).unwrap_or_default();
+    Some(format!(
+        "/subscriptions/{}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{}/purge?api-version={api}",
+        segs[1], segs[7]
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(hyper::header::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    const HOST: &str = "127.0.0.1:8443";
+
+    #[test]
+    fn a_request_without_the_cookie_is_not_signed_in() {
+        let s = Sessions::default();
+        s.create("app", "dev", 100);
+        assert_eq!(s.check(&Method::GET, &headers(&[]), HOST, 100).unwrap_err(), Refusal::NotSignedIn);
+        let forged = headers(&[("cookie", "vaultlink_portal=0123")]);
+        assert_eq!(s.check(&Method::GET, &forged, HOST, 100).unwrap_err(), Refusal::NotSignedIn);
+    }
+
+    #[test]
+    fn a_session_reads_with_its_cookie_and_expires() {
+        let s = Sessions::default();
+        let (id, session) = s.create("app", "dev", 100);
+        assert_eq!(session.expires, 100 + SESSION_SECS);
+        let h = headers(&[("cookie", &format!("other=1; {COOKIE}={id}"))]);
+        assert_eq!(s.check(&Method::GET, &h, HOST, 200).unwrap().1.app_id, "app");
+        assert_eq!(s.check(&Method::GET, &h, HOST, 100 + SESSION_SECS).unwrap_err(), Refusal::NotSignedIn);
+    }
+
+    #[test]
+    fn a_state_change_needs_the_same_origin_and_the_csrf_token() {
+        let s = Sessions::default();
+        let (id, session) = s.create("app", "dev", 100);
+        let c = format!("{COOKIE}={id}");
+        let origin = format!("https://{HOST}");
+        let ok = headers(&[("cookie", &c), ("origin", &origin), ("x-csrf-token", &session.csrf)]);
+        for m in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert!(s.check(&m, &ok, HOST, 101).is_ok());
+        }
+        let no_origin = headers(&[("cookie", &c), ("x-csrf-token", &session.csrf)]);
+        assert_eq!(s.check(&Method::PUT, &no_origin, HOST, 101).unwrap_err(), Refusal::CrossOrigin);
+        let foreign = headers(&[("cookie", &c), ("origin", "http://127.0.0.1:9000"), ("x-csrf-token", &session.csrf)]);
+        assert_eq!(s.check(&Method::POST, &foreign, HOST, 101).unwrap_err(), Refusal::CrossOrigin);
+        let null = headers(&[("cookie", &c), ("origin", "null"), ("x-csrf-token", &session.csrf)]);
+        assert_eq!(s.check(&Method::POST, &null, HOST, 101).unwrap_err(), Refusal::CrossOrigin);
+        let no_token = headers(&[("cookie", &c), ("origin", &origin)]);
+        assert_eq!(s.check(&Method::DELETE, &no_token, HOST, 101).unwrap_err(), Refusal::BadCsrfToken);
+        let wrong = headers(&[("cookie", &c), ("origin", &origin), ("x-csrf-token", "00")]);
+        assert_eq!(s.check(&Method::POST, &wrong, HOST, 101).unwrap_err(), Refusal::BadCsrfToken);
+        // Another session's token is not this session's.
+        let (_, other) = s.create("app2", "other", 100);
+        let swapped = headers(&[("cookie", &c), ("origin", &origin), ("x-csrf-token", &other.csrf)]);
+        assert_eq!(s.check(&Method::POST, &swapped, HOST, 101).unwrap_err(), Refusal::BadCsrfToken);
+        // Reads need neither (the page's GETs change nothing)...
+        assert!(s.check(&Method::GET, &headers(&[("cookie", &c)]), HOST, 101).is_ok());
+        let own = headers(&[("cookie", &c), ("sec-fetch-site", "same-origin")]);
+        assert!(s.check(&Method::GET, &own, HOST, 101).is_ok());
+        // ...but a browser that says the request comes from another origin is refused even then.
+        for site in ["same-site", "cross-site"] {
+            let other = headers(&[("cookie", &c), ("sec-fetch-site", site)]);
+            assert_eq!(s.check(&Method::GET, &other, HOST, 101).unwrap_err(), Refusal::CrossOrigin);
+        }
+    }
+
+    #[test]
+    fn sign_out_ends_the_session() {
+        let s = Sessions::default();
+        let (id, _) = s.create("app", "dev", 100);
+        s.remove(&id);
+        let h = headers(&[("cookie", &format!("{COOKIE}={id}"))]);
+        assert_eq!(s.check(&Method::GET, &h, HOST, 101).unwrap_err(), Refusal::NotSignedIn);
+    }
+
+    #[test]
+    fn sessions_are_bounded_and_ids_unguessable() {
+        let s = Sessions::default();
+        let (a, sa) = s.create("app", "dev", 100);
+        let (b, sb) = s.create("app", "dev", 100);
+        assert_ne!(a, b);
+        assert_ne!(sa.csrf, sb.csrf);
+        assert_eq!(a.len(), 64);
+        for i in 0..(MAX_SESSIONS + 10) {
+            s.create("app", "dev", 200 + i as i64);
+        }
+        assert!(s.map.lock().unwrap().len() <= MAX_SESSIONS);
+    }
+
+    #[test]
+    fn the_cookie_is_http_only_strict_and_scoped() {
+        let c = session_cookie("abc", SESSION_SECS);
+        for part in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/portal"] {
+            assert!(c.contains(part), "{c}");
+        }
+    }
+
+    #[test]
+    fn purge_paths_are_only_for_vaults() {
+        let (p, q) = split_path(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v?api-version=2023-07-01",
+        );
+        assert_eq!(p, "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v");
+        assert_eq!(q, vec![("api-version".to_string(), "2023-07-01".to_string())]);
+    }
+}

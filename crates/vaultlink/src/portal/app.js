@@ -1,0 +1,182 @@
+// vaultlink portal: the seed's "Azure portal" tab as a page. Every read and change is an ARM
+// request through /portal/api/arm (the same routes `az` uses) or /portal/api/deploy (several ARM
+// PUTs, undone together on failure); no script here holds an Azure rule, only forms and pictures.
+// This file: DOM helpers, the API client, sign-in, routing. The pages are in vaults.js,
+// endpoints.js, networks.js and topology.js (loaded after it, in that order).
+'use strict';
+
+const API = { kv: '2023-07-01', net: '2024-05-01', dns: '2024-06-01', res: '2022-09-01' };
+const ZONE = 'privatelink.vaultcore.azure.net';
+const S = { csrf: null, principal: null, sub: null, tenant: null };
+
+// ---- DOM helpers (text is always set as text, never parsed as HTML)
+function h(tag, attrs, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'value') el.value = v;
+    else if (k === 'checked') el.checked = !!v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const kid of kids.flat(Infinity)) {
+    if (kid === undefined || kid === null || kid === false) continue;
+    el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
+  }
+  return el;
+}
+const $ = (sel) => document.querySelector(sel);
+const main = () => $('#main');
+function fill(el, ...nodes) { el.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false)); }
+function show(...nodes) { fill(main(), ...nodes); }
+function errorBox(e, prefix) {
+  const code = e && e.code ? `\n(Code: ${e.code})` : '';
+  return h('div', { class: 'error', role: 'alert' }, (prefix ? prefix + ': ' : '') + (e && e.message ? e.message : String(e)) + code);
+}
+function field(label, input) { return [h('label', { for: input.id }, label), input]; }
+function select(id, options, value, onchange) {
+  const s = h('select', { id, onchange });
+  for (const o of options) {
+    const [v, t] = Array.isArray(o) ? o : [o, o];
+    s.append(h('option', { value: v }, t));
+  }
+  if (value !== undefined) s.value = value;
+  return s;
+}
+const nameOf = (id) => (id || '').split('/').filter(Boolean).pop() || '';
+const rgOf = (id) => (id || '').split('/')[4] || '';
+const link = (href, text) => h('a', { href }, text);
+const enc = encodeURIComponent;
+function stateSpan(s) { return h('span', { class: 'state-' + s }, s); }
+
+// ---- the API
+async function api(method, path, body) {
+  const r = await fetch('/portal/api/' + path, {
+    method,
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': S.csrf || '' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
+  if (!r.ok) {
+    const err = (data && data.error) || {};
+    const e = new Error(err.message || `${r.status} ${r.statusText}`);
+    e.code = err.code; e.status = r.status; e.data = data;
+    if (r.status === 401 && err.code === 'NotSignedIn') { S.csrf = null; renderSignIn(); }
+    throw e;
+  }
+  return data;
+}
+const withVer = (path, ver) => path + (path.includes('?') ? '&' : '?') + 'api-version=' + ver;
+const arm = (method, path, ver, body) => api(method, 'arm' + withVer(path, ver), body);
+const subPath = () => `/subscriptions/${S.sub}`;
+async function listOf(path, ver) { return ((await arm('GET', path, ver)) || {}).value || []; }
+const loaders = {
+  vaults: () => listOf(`${subPath()}/providers/Microsoft.KeyVault/vaults`, API.kv),
+  groups: () => listOf(`${subPath()}/resourcegroups`, API.res),
+  locations: () => listOf(`${subPath()}/locations`, API.res),
+  vnets: () => listOf(`${subPath()}/providers/Microsoft.Network/virtualNetworks`, API.net),
+  nics: () => listOf(`${subPath()}/providers/Microsoft.Network/networkInterfaces`, API.net),
+  endpoints: () => listOf(`${subPath()}/providers/Microsoft.Network/privateEndpoints`, API.net),
+  zones: () => listOf(`${subPath()}/providers/Microsoft.Network/privateDnsZones`, API.dns),
+  links: (zoneId) => listOf(`${zoneId}/virtualNetworkLinks`, API.dns),
+  records: (zoneId) => listOf(`${zoneId}/ALL`, API.dns),
+};
+
+// ---- sign-in
+function renderSignIn(message) {
+  $('#nav').hidden = true; $('#signout').hidden = true; $('#whoami').textContent = '';
+  const id = h('input', { type: 'text', id: 'client-id', autocomplete: 'username', placeholder: 'a9b8c7d6-e5f4-4321-9abc-def012345678' });
+  const secret = h('input', { type: 'password', id: 'client-secret', autocomplete: 'current-password' });
+  const out = h('div', { id: 'signin-result' });
+  if (message) out.append(h('div', { class: 'info' }, message));
+  const form = h('form', { class: 'signin', id: 'signin-form', onsubmit: async (ev) => {
+    ev.preventDefault();
+    out.replaceChildren();
+    try {
+      const s = await fetch('/portal/api/signin', {
+        method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ clientId: id.value, clientSecret: secret.value }),
+      });
+      const data = await s.json();
+      if (!s.ok) { const e = new Error(data.error.message); e.code = data.error.code; throw e; }
+      await startSession(data);
+    } catch (e) { out.append(errorBox(e, 'Sign-in failed')); }
+  } },
+  h('h1', {}, 'Sign in'),
+  h('p', { class: 'subtitle' }, 'As a service principal of the vaultlink tenant (the seeded developer principal, or one from `vaultlink principal add`). The portal acts with its permissions.'),
+  h('div', { class: 'form' }, field('Client ID', id), field('Client secret', secret)),
+  h('button', { class: 'primary', type: 'submit', id: 'signin' }, 'Sign in'), out);
+  show(form);
+}
+
+async function startSession(data) {
+  S.csrf = data.csrfToken; S.principal = data.principal;
+  const subs = await listOf('/subscriptions', API.res);
+  if (!subs.length) throw new Error('The principal sees no subscription.');
+  S.sub = subs[0].subscriptionId; S.tenant = subs[0].tenantId;
+  $('#whoami').textContent = `${S.principal.displayName} (${S.principal.appId}) · ${subs[0].displayName}`;
+  $('#nav').hidden = false; $('#signout').hidden = false;
+  if (!location.hash || location.hash === '#/') location.hash = '#/vaults';
+  else route();
+}
+
+// ---- routing
+const routes = [
+  [/^#\/vaults\/create$/, () => createVault()],
+  [/^#\/vaults$/, () => vaultsList()],
+  [/^#\/vault\/([^/]+)(?:\/(\w+))?(?:\/(\w+))?$/, (m) => vaultPage(decodeURIComponent(m[1]), m[2], m[3])],
+  [/^#\/endpoints\/create(?:\?vault=(.*))?$/, (m) => createEndpoint(m[1] ? decodeURIComponent(m[1]) : '')],
+  [/^#\/endpoints$/, () => endpointsList()],
+  [/^#\/endpoint\/([^/]+)$/, (m) => endpointPage(decodeURIComponent(m[1]))],
+  [/^#\/nic\/([^/]+)$/, (m) => nicPage(decodeURIComponent(m[1]))],
+  [/^#\/zones$/, () => zonesList()],
+  [/^#\/zone\/([^/]+)(?:\/(\w+))?$/, (m) => zonePage(decodeURIComponent(m[1]), m[2])],
+  [/^#\/vnets$/, () => vnetsList()],
+  [/^#\/topology$/, () => topology()],
+  [/^#\/doctor(?:\?vault=(.*))?$/, (m) => doctor(m[1] ? decodeURIComponent(m[1]) : '')],
+];
+async function route() {
+  if (!S.csrf) return;
+  const hash = location.hash || '#/vaults';
+  const section = (hash.match(/^#\/(\w+)/) || [])[1] || '';
+  for (const a of document.querySelectorAll('#nav a')) {
+    const n = a.dataset.nav;
+    a.classList.toggle('active', section.startsWith(n.slice(0, -1)));
+  }
+  for (const [re, fn] of routes) {
+    const m = hash.match(re);
+    if (m) {
+      show(h('p', {}, 'Loading…'));
+      try { await fn(m); } catch (e) { if (S.csrf) show(errorBox(e)); }
+      return;
+    }
+  }
+  show(h('p', {}, 'No such page.'));
+}
+
+// ---- start
+window.addEventListener('hashchange', route);
+document.addEventListener('DOMContentLoaded', async () => {
+  $('#signout').addEventListener('click', async () => {
+    try { await api('POST', 'signout'); } catch (_) { /* signed out either way */ }
+    S.csrf = null; renderSignIn('Signed out.');
+  });
+  $('#global-search').addEventListener('keydown', async (ev) => {
+    if (ev.key !== 'Enter' || !S.csrf) return;
+    const t = ev.target.value.trim().toLowerCase();
+    const pages = [[/key ?vault/, '#/vaults'], [/private ?endpoint/, '#/endpoints'], [/dns/, '#/zones'], [/virtual ?network|vnet/, '#/vnets'], [/topolog/, '#/topology'], [/doctor|troubleshoot/, '#/doctor']];
+    const hit = pages.find(([re]) => re.test(t));
+    if (hit) { location.hash = hit[1]; return; }
+    const v = (await loaders.vaults()).find((x) => x.name.toLowerCase() === t);
+    if (v) location.hash = `#/vault/${enc(v.id)}`;
+  });
+  try {
+    const r = await fetch('/portal/api/session', { credentials: 'same-origin' });
+    if (r.ok) return await startSession(await r.json());
+  } catch (_) { /* fall through to sign-in */ }
+  renderSignIn();
+});

@@ -1,0 +1,274 @@
+// vaultlink portal: key vaults: list, create (Basics, Networking with the private endpoint blade, Review + create),
+// the vault's Networking page (firewalls; private endpoint connections: approve, reject, remove), and
+// the ARM steps that make a private endpoint (shared with endpoints.js).
+'use strict';
+
+async function vaultsList() {
+  const vaults = await loaders.vaults();
+  const filter = h('input', { type: 'search', id: 'vault-filter', placeholder: 'Filter for any field...' });
+  const body = h('tbody');
+  const fill = () => {
+    body.replaceChildren(...vaults.filter((v) => v.name.toLowerCase().includes(filter.value.toLowerCase())).map((v) => h('tr', { 'data-vault': v.name },
+      h('td', {}, link(`#/vault/${enc(v.id)}`, v.name)), h('td', {}, rgOf(v.id)), h('td', {}, v.location),
+      h('td', {}, v.properties.publicNetworkAccess), h('td', {}, String(v.properties.privateEndpointConnections.length)))));
+  };
+  filter.addEventListener('input', fill); fill();
+  show(h('h1', {}, 'Key vaults'), h('div', { class: 'subtitle' }, `${vaults.length} vault(s)`),
+    h('div', { class: 'toolbar' }, h('button', { id: 'create-vault', onclick: () => { location.hash = '#/vaults/create'; } }, '+ Create'), filter),
+    h('table', { id: 'vaults' }, h('thead', {}, h('tr', {}, ['Name', 'Resource group', 'Location', 'Public network access', 'Private endpoint connections'].map((t) => h('th', {}, t)))), body));
+}
+
+// The private endpoint blade, shared by the vault's Networking tab: collects what the
+// private endpoint steps need, creates nothing by itself.
+async function peBlade(ctx, onOk) {
+  const [groups, locations, vnets] = [ctx.groups, ctx.locations, ctx.vnets];
+  const modal = $('#modal');
+  const rg = select('blade-pe-rg', groups.map((g) => g.name), ctx.rg);
+  const loc = select('blade-pe-location', locations.map((l) => l.name), ctx.location);
+  const pre = ctx.pe || {};
+  if (pre.rg) rg.value = pre.rg;
+  if (pre.location) loc.value = pre.location;
+  const name = h('input', { type: 'text', id: 'blade-pe-name', value: pre.name || '' });
+  const vnet = h('select', { id: 'blade-pe-vnet' });
+  const subnet = h('select', { id: 'blade-pe-subnet' });
+  const dns = select('blade-pe-dns', [['yes', 'Yes'], ['no', 'No']], pre.dns === false ? 'no' : 'yes');
+  const out = h('div');
+  const fillVnets = () => {
+    // As the portal does: only the virtual networks of the selected region.
+    const inRegion = vnets.filter((v) => v.location === loc.value);
+    vnet.replaceChildren(...inRegion.map((v) => h('option', { value: v.id }, `${v.name} (${rgOf(v.id)})`)));
+    fillSubnets();
+  };
+  const fillSubnets = () => {
+    const v = vnets.find((x) => x.id === vnet.value);
+    subnet.replaceChildren(...((v && v.properties.subnets) || []).map((s) => h('option', { value: s.id }, `${s.name} (${s.properties.addressPrefix})`)));
+  };
+  loc.addEventListener('change', fillVnets); vnet.addEventListener('change', fillSubnets); fillVnets();
+  if (pre.vnetId) { vnet.value = pre.vnetId; fillSubnets(); subnet.value = pre.subnetId; }
+  const close = () => { modal.hidden = true; modal.replaceChildren(); };
+  modal.replaceChildren(h('div', { class: 'blade', id: 'pe-blade' },
+    h('h1', {}, 'Create private endpoint'),
+    h('div', { class: 'form' },
+      field('Subscription', select('blade-pe-sub', [S.sub])), field('Resource group', rg), field('Location', loc), field('Name', name),
+      h('label', {}, 'Target sub-resource'), h('span', { id: 'blade-pe-subresource' }, 'vault'),
+      h('div', { class: 'section' }, 'Networking'), field('Virtual network', vnet), field('Subnet', subnet),
+      h('div', { class: 'section' }, 'Private DNS integration'), field('Integrate with private DNS zone', dns),
+      h('label', {}, 'Private DNS zone'), h('span', {}, ZONE)),
+    out,
+    h('div', { class: 'toolbar' },
+      h('button', { class: 'primary', id: 'blade-pe-ok', onclick: () => {
+        out.replaceChildren();
+        if (!name.value.trim()) return out.append(errorBox('The name is required.'));
+        if (!subnet.value) return out.append(errorBox(`No virtual network with a subnet in ${loc.value}.`));
+        onOk({ rg: rg.value, location: loc.value, name: name.value.trim(), vnetId: vnet.value, subnetId: subnet.value, dns: dns.value === 'yes', manual: false, tags: {} });
+        close();
+      } }, 'OK'),
+      h('button', { onclick: close }, 'Cancel'))));
+  modal.hidden = false;
+}
+
+const draft = { vault: null };
+async function createVault() {
+  const [groups, locations, vnets] = await Promise.all([loaders.groups(), loaders.locations(), loaders.vnets()]);
+  const d = draft.vault = draft.vault || { rg: groups[0] && groups[0].name, name: '', location: locations[0] && locations[0].name, sku: 'standard', publicAccess: true, endpoints: [] };
+  let tab = 'basics';
+  const body = h('div');
+  const tabs = h('div', { class: 'tabs' });
+  const tabDefs = [['basics', 'Basics'], ['networking', 'Networking'], ['review', 'Review + create']];
+  const go = (t) => { tab = t; render(); };
+  const render = () => {
+    tabs.replaceChildren(...tabDefs.map(([k, t]) => h('button', { class: k === tab ? 'active' : '', id: 'tab-' + k, onclick: () => go(k) }, t)));
+    body.replaceChildren(...(tab === 'basics' ? basics() : tab === 'networking' ? networking() : review()));
+  };
+  const basics = () => {
+    if (!groups.length) return [h('div', { class: 'error' }, 'No resource group: create one first (az group create).')];
+    const rg = select('vault-rg', groups.map((g) => g.name), d.rg, (e) => { d.rg = e.target.value; });
+    const name = h('input', { type: 'text', id: 'vault-name', value: d.name, oninput: (e) => { d.name = e.target.value.trim(); } });
+    const loc = select('vault-region', locations.map((l) => l.name), d.location, (e) => { d.location = e.target.value; });
+    const sku = select('vault-sku', [['standard', 'Standard'], ['premium', 'Premium']], d.sku, (e) => { d.sku = e.target.value; });
+    return [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('vault-sub', [S.sub])), field('Resource group', rg),
+      h('div', { class: 'section' }, 'Instance details'), field('Key vault name', name), field('Region', loc), field('Pricing tier', sku)),
+    h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'next', onclick: () => go('networking') }, 'Next')) ];
+  };
+  const networking = () => {
+    const toggle = h('input', { type: 'checkbox', id: 'public-access', checked: d.publicAccess, onchange: (e) => { d.publicAccess = e.target.checked; render(); } });
+    const out = [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Network connectivity'),
+      h('label', { for: 'public-access' }, 'Enable public access'), h('span', { class: 'toggle' }, toggle, d.publicAccess ? 'On' : 'Off'))];
+    out.push(h('h2', {}, 'Private endpoint'),
+      h('div', { class: 'toolbar' }, h('button', { id: 'add-private-endpoint', onclick: () => peBlade({ groups, locations, vnets, rg: d.rg, location: d.location }, (pe) => { d.endpoints.push(pe); render(); }) }, '+ Create a private endpoint')),
+      h('table', { id: 'draft-endpoints' }, h('thead', {}, h('tr', {}, ['Name', 'Resource group', 'Location', 'Subnet', 'Private DNS zone', ''].map((t) => h('th', {}, t)))),
+        h('tbody', {}, d.endpoints.map((pe, i) => h('tr', { 'data-endpoint': pe.name }, h('td', {}, pe.name), h('td', {}, pe.rg), h('td', {}, pe.location),
+          h('td', {}, `${nameOf(pe.vnetId)}/${nameOf(pe.subnetId)}`), h('td', {}, pe.dns ? ZONE : 'none'),
+          h('td', {}, h('button', { class: 'link edit', onclick: () => peBlade({ groups, locations, vnets, pe }, (changed) => { d.endpoints[i] = changed; render(); }) }, 'Edit'), ' ',
+            h('button', { class: 'link delete', onclick: () => { d.endpoints.splice(i, 1); render(); } }, 'Delete')))))),
+      h('div', { class: 'toolbar' }, h('button', { onclick: () => go('basics') }, 'Previous'), h('button', { class: 'primary', id: 'review-create', onclick: () => go('review') }, 'Review + create')));
+    return out;
+  };
+  const review = () => {
+    const out = h('div', { id: 'deploy-result' });
+    return [h('div', { class: 'kv', id: 'review' },
+      h('div', {}, 'Subscription'), h('div', {}, S.sub), h('div', {}, 'Resource group'), h('div', {}, d.rg || ''),
+      h('div', {}, 'Key vault name'), h('div', {}, d.name), h('div', {}, 'Region'), h('div', {}, d.location), h('div', {}, 'Pricing tier'), h('div', {}, d.sku),
+      h('div', {}, 'Public network access'), h('div', {}, d.publicAccess ? 'Enabled' : 'Disabled'),
+      h('div', {}, 'Private endpoints'), h('div', {}, d.endpoints.map((p) => `${p.name} (${nameOf(p.vnetId)}/${nameOf(p.subnetId)}${p.dns ? ', ' + ZONE : ''})`).join('; ') || 'none')),
+    h('div', { class: 'toolbar' }, h('button', { onclick: () => go('networking') }, 'Previous'),
+      h('button', { class: 'primary', id: 'create', onclick: async (ev) => {
+        ev.target.disabled = true; out.replaceChildren(h('div', { class: 'info' }, 'Deployment is in progress…'));
+        try {
+          if (!d.name) throw new Error('The key vault name is required.');
+          const vaultId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.KeyVault/vaults/${d.name}`;
+          await ensureProvider('Microsoft.KeyVault');
+          const avail = await arm('POST', `${subPath()}/providers/Microsoft.KeyVault/checkNameAvailability`, API.kv, { name: d.name, type: 'Microsoft.KeyVault/vaults' });
+          if (avail && avail.nameAvailable === false) { const e = new Error(avail.message); e.code = avail.reason; throw e; }
+          const steps = [{ path: withVer(vaultId, API.kv), createOnly: true, body: { location: d.location, properties: {
+            tenantId: S.tenant, sku: { family: 'A', name: d.sku }, accessPolicies: [], enableRbacAuthorization: true,
+            publicNetworkAccess: d.publicAccess ? 'Enabled' : 'Disabled' } } }];
+          for (const pe of d.endpoints) steps.push(...await endpointSteps(pe, vaultId));
+          await deploy(steps);
+          draft.vault = null;
+          out.replaceChildren(h('div', { class: 'ok' }, 'Your deployment is complete. '), h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'go-to-resource', onclick: () => { location.hash = `#/vault/${enc(vaultId)}`; } }, 'Go to resource')));
+        } catch (e) { out.replaceChildren(deployError(e)); ev.target.disabled = false; }
+      } }, 'Create')), out];
+  };
+  show(h('h1', {}, 'Create a key vault'), tabs, body);
+  render();
+}
+
+async function ensureProvider(ns) {
+  const p = await arm('GET', `${subPath()}/providers/${ns}`, API.res);
+  if (p.registrationState !== 'Registered') await arm('POST', `${subPath()}/providers/${ns}/register`, API.res);
+}
+
+// The ARM PUTs that make one private endpoint (and, with DNS integration, its zone, the zone's
+// link to the endpoint's virtual network, and the zone group that writes the A record).
+async function endpointSteps(pe, vaultId) {
+  const peId = `${subPath()}/resourceGroups/${pe.rg}/providers/Microsoft.Network/privateEndpoints/${pe.name}`;
+  const steps = [];
+  const zoneRg = pe.zoneRg || pe.rg;
+  const zoneId = `${subPath()}/resourceGroups/${zoneRg}/providers/Microsoft.Network/privateDnsZones/${ZONE}`;
+  if (pe.dns) {
+    steps.push({ path: withVer(zoneId, API.dns), body: { location: 'global' }, skipIfExists: true });
+    let links = [];
+    try { links = await loaders.links(zoneId); } catch (e) { if (e.status !== 404) throw e; }
+    if (!links.some((l) => l.properties.virtualNetwork.id.toLowerCase() === pe.vnetId.toLowerCase())) {
+      let linkName = `${nameOf(pe.vnetId)}-link`;
+      while (links.some((l) => l.name.toLowerCase() === linkName.toLowerCase())) linkName += '-1';
+      steps.push({ path: withVer(`${zoneId}/virtualNetworkLinks/${linkName}`, API.dns), body: { location: 'global', properties: { virtualNetwork: { id: pe.vnetId }, registrationEnabled: false } } });
+    }
+  }
+  const conn = { name: pe.name, properties: { privateLinkServiceId: vaultId, groupIds: ['vault'] } };
+  if (pe.manual) conn.properties.requestMessage = pe.requestMessage || 'Please approve my connection.';
+  const props = { subnet: { id: pe.subnetId } };
+  props[pe.manual ? 'manualPrivateLinkServiceConnections' : 'privateLinkServiceConnections'] = [conn];
+  if (pe.nicName) props.customNetworkInterfaceName = pe.nicName;
+  steps.push({ path: withVer(peId, API.net), body: { location: pe.location, tags: pe.tags || {}, properties: props }, createOnly: true });
+  if (pe.dns) {
+    steps.push({ path: withVer(`${peId}/privateDnsZoneGroups/default`, API.net), body: { properties: { privateDnsZoneConfigs: [{ name: 'privatelink-vaultcore-azure-net', properties: { privateDnsZoneId: zoneId } }] } } });
+  }
+  return steps;
+}
+
+async function deploy(steps) { return api('POST', 'deploy', { steps }); }
+function deployError(e) {
+  const d = e.data || {};
+  const box = errorBox(e, d.failedPath ? `Deployment failed at ${nameOf(d.failedPath.split('?')[0])}` : 'Deployment failed');
+  if (d.rolledBack && d.rolledBack.length) box.append(h('div', {}, '\nRolled back (nothing is left half-made): ' + d.rolledBack.map((r) => nameOf(r.path.split('?')[0]) + (r.deleted ? '' : ' (NOT deleted)')).join(', ')));
+  else if (d.failedPath) box.append(h('div', {}, '\nNothing was created.'));
+  return box;
+}
+
+async function vaultPage(id, section, tab) {
+  const v = await arm('GET', id, API.kv);
+  const base = `#/vault/${enc(id)}`;
+  const nav = h('div', { class: 'tabs' }, h('button', { id: 'vault-overview', class: section ? '' : 'active', onclick: () => { location.hash = base; } }, 'Overview'),
+    h('button', { id: 'vault-networking', class: section === 'networking' ? 'active' : '', onclick: () => { location.hash = base + '/networking'; } }, 'Networking'),
+    h('button', { onclick: () => { location.hash = `#/doctor?vault=${enc(v.name)}`; } }, 'Diagnose'));
+  const header = [h('h1', {}, v.name), h('div', { class: 'subtitle' }, 'Key vault'), nav];
+  if (section !== 'networking') {
+    const p = v.properties;
+    return show(...header, h('div', { class: 'kv', id: 'vault-essentials' },
+      h('div', {}, 'Resource group'), h('div', {}, rgOf(v.id)), h('div', {}, 'Location'), h('div', {}, v.location),
+      h('div', {}, 'Subscription ID'), h('div', {}, S.sub), h('div', {}, 'Vault URI'), h('div', {}, p.vaultUri),
+      h('div', {}, 'Pricing tier'), h('div', {}, p.sku.name), h('div', {}, 'Public network access'), h('div', {}, p.publicNetworkAccess),
+      h('div', {}, 'Permission model'), h('div', {}, p.enableRbacAuthorization ? 'Azure role-based access control' : 'Vault access policy'),
+      h('div', {}, 'Private endpoint connections'), h('div', {}, String(p.privateEndpointConnections.length))));
+  }
+  const sub = h('div', { class: 'tabs' },
+    h('button', { id: 'tab-firewalls', class: tab === 'connections' ? '' : 'active', onclick: () => { location.hash = base + '/networking'; } }, 'Firewalls and virtual networks'),
+    h('button', { id: 'tab-connections', class: tab === 'connections' ? 'active' : '', onclick: () => { location.hash = base + '/networking/connections'; } }, 'Private endpoint connections'));
+  show(...header, sub, tab === 'connections' ? await connectionsTab(v) : firewallTab(v));
+}
+
+function firewallTab(v) {
+  const p = v.properties;
+  const acl = p.networkAcls || {};
+  const current = p.publicNetworkAccess === 'Disabled' ? 'disabled' : acl.defaultAction === 'Deny' ? 'selected' : 'all';
+  const radio = (val, text) => h('label', { class: 'toggle' }, h('input', { type: 'radio', name: 'pna', id: 'pna-' + val, value: val, checked: current === val }), text);
+  const ips = h('textarea', { id: 'ip-rules', rows: 3 }, (acl.ipRules || []).map((r) => r.value).join('\n'));
+  const bypass = h('input', { type: 'checkbox', id: 'bypass', checked: acl.bypass !== 'None' });
+  const out = h('div', { id: 'firewall-result' });
+  return h('div', {},
+    h('div', { class: 'form' }, h('div', { class: 'section' }, 'Public network access'),
+      h('label', {}, 'Allow access from'), h('div', {}, radio('all', 'Allow public access from all networks'), h('br'), radio('selected', 'Allow public access from specific virtual networks and IP addresses'), h('br'), radio('disabled', 'Disable public access')),
+      h('label', { for: 'ip-rules' }, 'IPv4 address or CIDR (one per line)'), ips,
+      h('label', {}, 'Virtual networks'), h('div', {}, (acl.virtualNetworkRules || []).map((r) => h('div', {}, r.id)).concat(acl.virtualNetworkRules && acl.virtualNetworkRules.length ? [] : ['none'])),
+      h('label', { for: 'bypass' }, 'Allow trusted Microsoft services to bypass this firewall'), bypass),
+    h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'apply-firewall', onclick: async () => {
+      out.replaceChildren();
+      const mode = (document.querySelector('input[name=pna]:checked') || {}).value || current;
+      try {
+        await arm('PATCH', v.id, API.kv, { properties: {
+          publicNetworkAccess: mode === 'disabled' ? 'Disabled' : 'Enabled',
+          networkAcls: { defaultAction: mode === 'all' ? 'Allow' : 'Deny', bypass: bypass.checked ? 'AzureServices' : 'None',
+            ipRules: ips.value.split(/\s+/).filter(Boolean).map((value) => ({ value })), virtualNetworkRules: acl.virtualNetworkRules || [] } } });
+        out.replaceChildren(h('div', { class: 'ok' }, 'Saved.'));
+      } catch (e) { out.replaceChildren(errorBox(e)); }
+    } }, 'Apply')), out);
+}
+
+async function connectionsTab(v) {
+  const conns = v.properties.privateEndpointConnections;
+  const out = h('div', { id: 'connection-result' });
+  const selected = () => [...document.querySelectorAll('input.pec:checked')].map((c) => c.value);
+  const act = (verb) => async () => {
+    const names = selected();
+    out.replaceChildren();
+    if (!names.length) return out.append(errorBox('Select a connection first.'));
+    const modal = $('#modal');
+    const desc = h('textarea', { id: 'pec-description', rows: 3 });
+    const close = () => { modal.hidden = true; modal.replaceChildren(); };
+    const title = { approve: 'Approve connection', reject: 'Reject connection', remove: 'Remove connection' }[verb];
+    modal.replaceChildren(h('div', { class: 'blade', id: 'pec-dialog' }, h('h1', {}, title),
+      h('p', {}, `${title.split(' ')[0]} ${names.join(', ')}?`),
+      verb === 'remove' ? null : h('div', { class: 'form' }, field('Description', desc)),
+      h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'pec-yes', onclick: async () => {
+        close();
+        try {
+          for (const n of names) {
+            const path = `${v.id}/privateEndpointConnections/${n}`;
+            if (verb === 'remove') await arm('DELETE', path, API.kv);
+            else await arm('PUT', path, API.kv, { properties: { privateLinkServiceConnectionState: { status: verb === 'approve' ? 'Approved' : 'Rejected', description: desc.value } } });
+          }
+          await route();
+          $('#connection-result').append(h('div', { class: 'ok' }, `${title}: done.`));
+        } catch (e) { out.replaceChildren(errorBox(e)); }
+      } }, 'Yes'), h('button', { onclick: close }, 'No'))));
+    modal.hidden = false;
+  };
+  return h('div', {},
+    h('div', { class: 'toolbar' },
+      h('button', { id: 'pec-create', onclick: () => { location.hash = `#/endpoints/create?vault=${enc(v.id)}`; } }, '+ Create'),
+      h('button', { id: 'pec-approve', onclick: act('approve') }, 'Approve'),
+      h('button', { id: 'pec-reject', onclick: act('reject') }, 'Reject'),
+      h('button', { id: 'pec-remove', onclick: act('remove') }, 'Remove'),
+      h('button', { id: 'pec-refresh', onclick: () => route() }, 'Refresh')),
+    out,
+    h('table', { id: 'connections' }, h('thead', {}, h('tr', {}, ['', 'Connection name', 'Connection state', 'Provisioning state', 'Private endpoint', 'Description'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, conns.length ? conns.map((c) => {
+        const p = c.properties; const n = nameOf(c.id); const st = p.privateLinkServiceConnectionState;
+        return h('tr', { 'data-connection': n, 'data-endpoint': nameOf(p.privateEndpoint.id) },
+          h('td', {}, h('input', { type: 'checkbox', class: 'pec', value: n, 'aria-label': n })), h('td', {}, n), h('td', { class: 'status' }, stateSpan(st.status)),
+          h('td', { class: 'provisioning' }, p.provisioningState), h('td', {}, link(`#/endpoint/${enc(p.privateEndpoint.id)}`, nameOf(p.privateEndpoint.id))), h('td', { class: 'description' }, st.description || ''));
+      }) : h('tr', {}, h('td', { colspan: 6 }, 'No private endpoint connections.')))));
+}
+

@@ -1,0 +1,585 @@
+"""The portal tab of the seed, walked in headless Chromium (Debian's /usr/bin/chromium driven by
+Playwright), every step checked through ARM with the real az CLI.
+
+One server for the module (state accumulates in the order of the tests, like a person's session).
+A screenshot of every page goes to tests/e2e/.artifacts/portal/<test>/ (git-ignored; the path is
+printed). A missing chromium or playwright FAILS these tests: they are the portal's only proof.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET, SUBSCRIPTION_ID, REPO_ROOT, Vaultlink
+
+CHROMIUM = os.environ.get("VAULTLINK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+ARTIFACTS = REPO_ROOT / "tests" / "e2e" / ".artifacts" / "portal"
+
+RG = "portal-rg"
+REGION = "westeurope"
+VNET = "vnet-weu"
+SUBNET = "snet-pe"
+OTHER_VNET = "vnet-neu"  # in northeurope: must not be offered for a westeurope endpoint
+EXISTING = "kvexisting1"
+NEW_VAULT = "kvportal1"
+ZONE = "privatelink.vaultcore.azure.net"
+KV_API = "2023-07-01"
+
+
+def pec_field(c: dict, name: str):
+    """A vault-side connection's property as az prints it (flattened by az's models)."""
+    return c[name] if name in c else c["properties"][name]
+
+
+def vault_id(name: str) -> str:
+    return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/{name}"
+
+
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def vl(logged_in: Vaultlink) -> Vaultlink:
+    """The prerequisites the seed asks for (a resource group, a VNet with a subnet, a vault),
+    made with az as a person would before opening the portal."""
+    vl = logged_in
+    vl.register_providers()
+    vl.az("group", "create", "-n", RG, "-l", REGION)
+    vl.az("network", "vnet", "create", "-g", RG, "-n", VNET, "--location", REGION,
+          "--address-prefixes", "10.1.0.0/16", "--subnet-name", SUBNET, "--subnet-prefixes", "10.1.0.0/24")
+    vl.az("network", "vnet", "create", "-g", RG, "-n", OTHER_VNET, "--location", "northeurope",
+          "--address-prefixes", "10.2.0.0/16", "--subnet-name", "snet-other", "--subnet-prefixes", "10.2.0.0/24")
+    vl.az("keyvault", "create", "-n", EXISTING, "-g", RG, "-l", REGION)
+    return vl
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/prerequisites does it)",
+                    pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the playwright Python package is missing from the e2e venv (tests/e2e/requirements.txt)",
+                    pytrace=False)
+    # Playwright gives every launch a fresh, empty --user-data-dir of its own.
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Shots:
+    """Numbered full-page screenshots of one test."""
+
+    def __init__(self, name: str):
+        self.dir = ARTIFACTS / name
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True)
+        self.n = 0
+        print(f"\nportal screenshots: {self.dir}")
+
+    def __call__(self, page, what: str) -> None:
+        self.n += 1
+        page.screenshot(path=str(self.dir / f"{self.n:02d}-{what}.png"), full_page=True)
+
+
+@pytest.fixture
+def shots(request) -> Shots:
+    return Shots(re.sub(r"[^\w.-]+", "_", request.node.name).strip("_"))
+
+
+def portal_url(vl: Vaultlink) -> str:
+    return vl.https_url.rstrip("/") + "/portal/"
+
+
+def new_page(browser):
+    ctx = browser.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 900})
+    ctx.set_default_timeout(15_000)
+    return ctx, ctx.new_page()
+
+
+def sign_in(browser, vl: Vaultlink, shots: Shots | None = None):
+    ctx, page = new_page(browser)
+    page.goto(portal_url(vl))
+    page.fill("#client-id", DEV_CLIENT_ID)
+    page.fill("#client-secret", DEV_CLIENT_SECRET)
+    if shots:
+        shots(page, "sign-in")
+    page.click("#signin")
+    page.wait_for_selector("#vaults")
+    return ctx, page
+
+
+def open_vault_connections(page, vl: Vaultlink, name: str) -> None:
+    """The seed's path: search "key vaults", pick the vault, Networking, Private endpoint connections."""
+    page.fill("#global-search", "key vaults")
+    page.press("#global-search", "Enter")
+    page.click(f"#vaults tr[data-vault='{name}'] a")
+    page.click("#vault-networking")
+    page.click("#tab-connections")
+    page.wait_for_selector("#connections")
+
+
+def option_values(page, sel: str) -> list[str]:
+    return page.eval_on_selector_all(f"{sel} option", "os => os.map(o => o.textContent)")
+
+
+# ---------------------------------------------------------------------------------------------
+def test_create_vault_with_public_access_off_and_a_private_endpoint(vl, browser, shots):
+    ctx, page = sign_in(browser, vl, shots)
+    shots(page, "key-vaults")
+    page.click("#create-vault")
+    page.select_option("#vault-rg", RG)
+    page.fill("#vault-name", NEW_VAULT)
+    page.select_option("#vault-region", REGION)
+    shots(page, "create-vault-basics")
+    page.click("#next")
+    page.uncheck("#public-access")
+    page.click("#add-private-endpoint")
+    page.select_option("#blade-pe-location", "northeurope")
+    assert [o for o in option_values(page, "#blade-pe-vnet")] == [f"{OTHER_VNET} ({RG})"]
+    page.select_option("#blade-pe-location", REGION)
+    # Only the VNets of the endpoint's region are offered, as the seed says.
+    assert option_values(page, "#blade-pe-vnet") == [f"{VNET} ({RG})"]
+    page.fill("#blade-pe-name", "pe-new-vault")
+    assert page.input_value("#blade-pe-dns") == "yes"  # "leave integrate with private DNS zone unchanged"
+    shots(page, "create-private-endpoint-blade")
+    page.click("#blade-pe-ok")
+    page.wait_for_selector("#draft-endpoints tr[data-endpoint='pe-new-vault']")
+    shots(page, "create-vault-networking")
+    # "You can now delete and edit this private endpoint": Edit reopens the blade, filled in.
+    page.click("#draft-endpoints tr[data-endpoint='pe-new-vault'] button.edit")
+    assert page.input_value("#blade-pe-name") == "pe-new-vault"
+    assert page.input_value("#blade-pe-location") == REGION
+    page.click("#blade-pe-ok")
+    assert page.locator("#draft-endpoints tbody tr").count() == 1
+    page.click("#review-create")
+    shots(page, "create-vault-review")
+    page.click("#create")
+    page.wait_for_selector("#go-to-resource")
+    shots(page, "deployment-complete")
+
+    v = vl.az("keyvault", "show", "-n", NEW_VAULT, "-g", RG)
+    assert v["properties"]["publicNetworkAccess"] == "Disabled"
+    (pec,) = v["properties"]["privateEndpointConnections"]
+    assert pec_field(pec, "privateLinkServiceConnectionState")["status"] == "Approved"
+    pe = vl.az("network", "private-endpoint", "show", "-g", RG, "-n", "pe-new-vault")
+    assert pe["privateLinkServiceConnections"][0]["privateLinkServiceConnectionState"]["status"] == "Approved"
+    assert pe["subnet"]["id"].lower().endswith(f"/virtualnetworks/{VNET}/subnets/{SUBNET}".lower())
+    nic = vl.az("network", "nic", "show", "--ids", pe["networkInterfaces"][0]["id"])
+    ip = nic["ipConfigurations"][0]["privateIPAddress"]
+    record = vl.az("network", "private-dns", "record-set", "a", "show", "-g", RG, "-z", ZONE, "-n", NEW_VAULT)
+    assert [a["ipv4Address"] for a in record["aRecords"]] == [ip]
+    links = vl.az("network", "private-dns", "link", "vnet", "list", "-g", RG, "-z", ZONE)
+    assert [l["virtualNetwork"]["id"].lower().rsplit("/", 1)[1] for l in links] == [VNET.lower()]
+
+    # The troubleshooting guide's checks, on the pages it names.
+    page.click("#go-to-resource")
+    page.wait_for_selector("#vault-essentials")
+    shots(page, "vault-overview")
+    page.click("#vault-networking")
+    page.wait_for_selector("#pna-disabled:checked")
+    shots(page, "vault-networking-firewalls")
+    page.click("#tab-connections")
+    row = page.locator("#connections tr[data-endpoint='pe-new-vault']")
+    assert row.locator(".status").inner_text() == "Approved"
+    assert row.locator(".provisioning").inner_text() == "Succeeded"
+    shots(page, "vault-private-endpoint-connections")
+    row.locator("a").click()
+    page.wait_for_selector("#endpoint-essentials")
+    assert page.inner_text("#endpoint-ip") == ip
+    shots(page, "private-endpoint")
+    page.click("#endpoint-essentials a[href^='#/nic/']")
+    page.wait_for_selector("#nic-ip")
+    assert page.inner_text("#nic-ip") == ip
+    shots(page, "network-interface")
+    page.click("#nav a[data-nav=zones]")
+    page.click(f"#zones tr[data-zone='{ZONE}'] a")
+    assert ip in page.locator(f"#records tr[data-record='{NEW_VAULT}']").inner_text()
+    shots(page, "private-dns-zone-records")
+    page.click("#tab-links")
+    page.wait_for_selector("#links tr[data-link]")
+    shots(page, "private-dns-zone-links")
+    page.click("#nav a[data-nav=topology]")
+    page.wait_for_selector("#topology-svg")
+    assert page.locator("#topology-svg path.edge-Approved").count() == 1
+    assert page.locator("#topology-svg path.edge-link").count() == 1
+    shots(page, "topology")
+    ctx.close()
+
+
+def test_a_failed_create_leaves_nothing_half_made_and_shows_azures_words(vl, browser, shots):
+    """The vault is created first; the endpoint's name breaks Azure's naming rule, so the
+    deployment fails at the endpoint: the page shows ARM's message and the vault is gone again."""
+    before = vl.az("network", "private-dns", "link", "vnet", "list", "-g", RG, "-z", ZONE)
+    ctx, page = sign_in(browser, vl)
+    page.click("#create-vault")
+    page.select_option("#vault-rg", RG)
+    page.fill("#vault-name", "kvrollback1")
+    page.select_option("#vault-region", REGION)
+    page.click("#next")
+    page.uncheck("#public-access")
+    page.click("#add-private-endpoint")
+    page.select_option("#blade-pe-location", REGION)
+    page.fill("#blade-pe-name", "-bad-name-")
+    page.click("#blade-pe-ok")
+    page.click("#review-create")
+    page.click("#create")
+    err = page.wait_for_selector("#deploy-result .error")
+    text = err.inner_text()
+    shots(page, "deployment-failed")
+    assert "Rolled back" in text and "kvrollback1" in text, text
+    assert "(Code: " in text and "-bad-name-" in text, text
+
+    assert vl.az_fail("keyvault", "show", "-n", "kvrollback1", "-g", RG).rc != 0
+    deleted = vl.az("keyvault", "list-deleted", "--resource-type", "vault") or []
+    assert "kvrollback1" not in [d["name"] for d in deleted]
+    assert vl.az("network", "private-dns", "link", "vnet", "list", "-g", RG, "-z", ZONE) == before
+    assert "-bad-name-" not in [e["name"] for e in vl.az("network", "private-endpoint", "list", "-g", RG)]
+    ctx.close()
+
+
+def test_add_a_private_endpoint_to_an_existing_vault_through_the_steps(vl, browser, shots):
+    ctx, page = sign_in(browser, vl)
+    open_vault_connections(page, vl, EXISTING)
+    shots(page, "vault-connections-empty")
+    # Firewalls and virtual networks: selected networks with one IP rule.
+    page.click("#tab-firewalls")
+    page.check("#pna-selected")
+    page.fill("#ip-rules", "203.0.113.0/24")
+    page.click("#apply-firewall")
+    page.wait_for_selector("#firewall-result .ok")
+    shots(page, "firewalls-selected-networks")
+    v = vl.az("keyvault", "show", "-n", EXISTING, "-g", RG)["properties"]
+    assert v["publicNetworkAccess"] == "Enabled"
+    assert v["networkAcls"]["defaultAction"] == "Deny"
+    assert [r["value"] for r in v["networkAcls"]["ipRules"]] == ["203.0.113.0/24"]
+    page.click("#tab-connections")
+    page.click("#pec-create")
+    # Basics
+    page.select_option("#pe-rg", RG)
+    page.fill("#pe-name", "myPrivateEndpoint")
+    assert page.input_value("#pe-nic") == "myPrivateEndpoint-nic"
+    page.select_option("#pe-region", REGION)
+    shots(page, "basics")
+    page.click("#next")
+    # Resource: type, the vault, and the sub-resource filled in
+    assert page.is_checked("#method-directory")
+    page.select_option("#pe-resource-type", "Microsoft.KeyVault/vaults")
+    page.select_option("#pe-resource", vault_id(EXISTING))
+    assert page.input_value("#pe-subresource") == "vault"
+    shots(page, "resource")
+    page.click("#next")
+    # Virtual Network
+    assert option_values(page, "#pe-vnet") == [f"{VNET} ({RG})"]
+    page.select_option("#pe-subnet", label=f"{SUBNET} (10.1.0.0/24)")
+    shots(page, "virtual-network")
+    page.click("#next")
+    # DNS, defaults
+    assert page.input_value("#pe-dns") == "yes"
+    shots(page, "dns")
+    page.click("#next")
+    # Tags
+    page.click("#add-tag")
+    page.fill(".tag-name", "purpose")
+    page.fill(".tag-value", "seed-portal-tab")
+    shots(page, "tags")
+    page.click("#next")
+    shots(page, "review-create")
+    page.click("#create")
+    page.wait_for_selector("#go-to-resource")
+    shots(page, "deployment-complete")
+    page.click("#go-to-resource")
+    page.wait_for_selector("#endpoint-essentials")
+    shots(page, "private-endpoint")
+
+    pe = vl.az("network", "private-endpoint", "show", "-g", RG, "-n", "myPrivateEndpoint")
+    conn = pe["privateLinkServiceConnections"][0]
+    assert conn["privateLinkServiceId"].lower() == vault_id(EXISTING).lower()
+    assert conn["groupIds"] == ["vault"]
+    assert conn["privateLinkServiceConnectionState"]["status"] == "Approved"
+    assert pe["tags"] == {"purpose": "seed-portal-tab"}
+    assert pe["networkInterfaces"][0]["id"].endswith("/networkInterfaces/myPrivateEndpoint-nic")
+    nic = vl.az("network", "nic", "show", "--ids", pe["networkInterfaces"][0]["id"])
+    ip = nic["ipConfigurations"][0]["privateIPAddress"]
+    assert page.inner_text("#endpoint-ip") == ip
+    record = vl.az("network", "private-dns", "record-set", "a", "show", "-g", RG, "-z", ZONE, "-n", EXISTING)
+    assert [a["ipv4Address"] for a in record["aRecords"]] == [ip]
+    ctx.close()
+
+
+def test_approve_one_connection_and_reject_another(vl, browser, shots):
+    ctx, page = sign_in(browser, vl)
+    # One manual request made in the page (by resource ID), one with az.
+    page.click("#nav a[data-nav=endpoints]")
+    page.click("#create-endpoint")
+    page.select_option("#pe-rg", RG)
+    page.fill("#pe-name", "pe-manual-a")
+    page.select_option("#pe-region", REGION)
+    page.click("#next")
+    page.check("#method-resourceid")
+    page.fill("#pe-resource-id", vault_id(EXISTING))
+    page.fill("#pe-request-message", "Team A asks for access")
+    shots(page, "manual-request-resource")
+    page.click("#next")
+    page.click("#next")
+    page.select_option("#pe-dns", "no")
+    page.click("#next")
+    page.click("#next")
+    page.click("#create")
+    page.wait_for_selector("#go-to-resource")
+    vl.az("network", "private-endpoint", "create", "-g", RG, "--vnet-name", VNET, "--subnet", SUBNET,
+          "--name", "pe-manual-b", "--private-connection-resource-id", vault_id(EXISTING),
+          "--group-ids", "vault", "--connection-name", "pe-manual-b", "--location", REGION,
+          "--manual-request")
+
+    # Creating it again is refused with the reason, and changes nothing.
+    page.click("#nav a[data-nav=endpoints]")
+    page.click("#create-endpoint")
+    page.select_option("#pe-rg", RG)
+    page.fill("#pe-name", "pe-manual-a")
+    page.select_option("#pe-region", REGION)
+    page.click("#tab-review")
+    page.click("#create")
+    assert "ResourceAlreadyExists" in page.wait_for_selector("#deploy-result .error").inner_text()
+    shots(page, "create-again-refused")
+
+    open_vault_connections(page, vl, EXISTING)
+    rows = {e: page.locator(f"#connections tr[data-endpoint='{e}']") for e in ("pe-manual-a", "pe-manual-b")}
+    for r in rows.values():
+        assert r.locator(".status").inner_text() == "Pending"
+    assert "Team A asks for access" in rows["pe-manual-a"].locator(".description").inner_text()
+    shots(page, "connections-pending")
+
+    rows["pe-manual-a"].locator("input.pec").check()
+    page.click("#pec-approve")
+    page.fill("#pec-description", "Approved for team A")
+    shots(page, "approve-dialog")
+    page.click("#pec-yes")
+    page.wait_for_selector("#connection-result .ok")
+    rows["pe-manual-b"].locator("input.pec").check()
+    page.click("#pec-reject")
+    page.fill("#pec-description", "Not this one")
+    page.click("#pec-yes")
+    page.wait_for_selector("#connection-result .ok")
+    assert rows["pe-manual-a"].locator(".status").inner_text() == "Approved"
+    assert rows["pe-manual-b"].locator(".status").inner_text() == "Rejected"
+    shots(page, "connections-approved-and-rejected")
+
+    a = vl.az("network", "private-endpoint", "show", "-g", RG, "-n", "pe-manual-a")
+    b = vl.az("network", "private-endpoint", "show", "-g", RG, "-n", "pe-manual-b")
+    sa = a["manualPrivateLinkServiceConnections"][0]["privateLinkServiceConnectionState"]
+    sb = b["manualPrivateLinkServiceConnections"][0]["privateLinkServiceConnectionState"]
+    assert (sa["status"], sa["description"]) == ("Approved", "Approved for team A")
+    assert (sb["status"], sb["description"]) == ("Rejected", "Not this one")
+    vault = vl.az("keyvault", "show", "-n", EXISTING, "-g", RG)
+    states = {pec_field(c, "privateEndpoint")["id"].rsplit("/", 1)[1]:
+              pec_field(c, "privateLinkServiceConnectionState")["status"]
+              for c in vault["properties"]["privateEndpointConnections"]}
+    assert {k: states.get(k) for k in ("pe-manual-a", "pe-manual-b")} == {"pe-manual-a": "Approved",
+                                                                        "pe-manual-b": "Rejected"}
+
+    # Approving a rejected connection is refused; the page shows ARM's words.
+    rows["pe-manual-b"].locator("input.pec").check()
+    page.click("#pec-approve")
+    page.click("#pec-yes")
+    err = page.wait_for_selector("#connection-result .error")
+    assert "Approving rejected private endpoint connections is not supported." in err.inner_text()
+    shots(page, "approve-rejected-refused")
+
+    page.click("#nav a[data-nav=topology]")
+    page.wait_for_selector("#topology-svg")
+    assert page.locator("#topology-svg path.edge-Rejected").count() == 1
+    shots(page, "topology")
+
+    # Remove: the owner drops the rejected connection; the endpoint side says Disconnected.
+    open_vault_connections(page, vl, EXISTING)
+    page.locator("#connections tr[data-endpoint='pe-manual-b'] input.pec").check()
+    page.click("#pec-remove")
+    page.click("#pec-yes")
+    page.wait_for_selector("#connection-result .ok")
+    assert page.locator("#connections tr[data-endpoint='pe-manual-b']").count() == 0
+    shots(page, "connection-removed")
+    b = vl.az("network", "private-endpoint", "show", "-g", RG, "-n", "pe-manual-b")
+    assert b["manualPrivateLinkServiceConnections"][0]["privateLinkServiceConnectionState"]["status"] == "Disconnected"
+
+    # The doctor, for a caller in the VNet that has no endpoint and no zone link, and the vault
+    # whose public access is off: not reachable, with the fix command.
+    vl.az("network", "nic", "create", "-g", RG, "-n", "client-neu", "-l", "northeurope", "--vnet-name", OTHER_VNET,
+          "--subnet", "snet-other")
+    page.goto(portal_url(vl) + "#/doctor")
+    page.select_option("#doctor-vault", NEW_VAULT)
+    page.select_option("#doctor-from", label=f"NIC client-neu ({OTHER_VNET}/snet-other)")
+    page.click("#diagnose")
+    assert page.wait_for_selector("#doctor-reachable").inner_text() == "No"
+    fixes = page.locator("#doctor-result .finding pre.fix").all_inner_texts()
+    assert fixes and all(f.startswith(("az ", "vaultlink ")) for f in fixes), fixes
+    shots(page, "doctor")
+    ctx.close()
+
+
+def test_troubleshooting_guide_fixes_on_the_private_dns_zone_page(vl, browser, shots):
+    """The guide's last checks: link the caller's VNet to the zone, and create the A record."""
+    ctx, page = sign_in(browser, vl)
+    page.fill("#global-search", "private dns zones")
+    page.press("#global-search", "Enter")
+    page.click(f"#zones tr[data-zone='{ZONE}'] a")
+    page.click("#tab-links")
+    page.wait_for_selector("#links tr[data-link]")
+    page.fill("#link-name", "neu-link")
+    page.select_option("#link-vnet", label=f"{OTHER_VNET} ({RG})")
+    page.click("#add-link")
+    page.wait_for_selector("#links tr[data-link='neu-link']")
+    shots(page, "virtual-network-links")
+    links = vl.az("network", "private-dns", "link", "vnet", "show", "-g", RG, "-z", ZONE, "-n", "neu-link")
+    assert links["virtualNetwork"]["id"].lower().endswith(f"/virtualnetworks/{OTHER_VNET}".lower())
+    page.click("#tab-records")
+    page.fill("#record-name", "fabrikam")
+    page.fill("#record-ip", "10.1.0.99")
+    page.click("#add-record")
+    page.wait_for_selector("#records tr[data-record='fabrikam']")
+    shots(page, "record-sets")
+    r = vl.az("network", "private-dns", "record-set", "a", "show", "-g", RG, "-z", ZONE, "-n", "fabrikam")
+    assert (r["ttl"], [a["ipv4Address"] for a in r["aRecords"]]) == (600, ["10.1.0.99"])
+    # A refused change shows ARM's words and changes nothing.
+    page.fill("#record-name", "bad")
+    page.fill("#record-ip", "not-an-address")
+    page.click("#add-record")
+    assert "(Code: " in page.wait_for_selector("#zone-result .error").inner_text()
+    shots(page, "record-refused")
+    assert vl.az("network", "private-dns", "record-set", "a", "show", "-g", RG, "-z", ZONE, "-n", "bad",
+                 check=False).rc != 0
+    ctx.close()
+
+
+def test_a_signed_out_browser_changes_nothing(vl, browser, shots):
+    before = sorted(v["name"] for v in vl.az("keyvault", "list"))
+    ctx, page = new_page(browser)
+    page.goto(portal_url(vl))
+    page.wait_for_selector("#signin-form")
+    # A wrong secret is refused with Entra's words.
+    page.fill("#client-id", DEV_CLIENT_ID)
+    page.fill("#client-secret", "not-the-secret")
+    page.click("#signin")
+    assert "AADSTS7000215" in page.wait_for_selector("#signin-result .error").inner_text()
+    shots(page, "wrong-secret")
+    body = {"location": REGION, "properties": {"tenantId": "8d3a7e52-6c1f-4b0e-9a57-2f4c8e1b6d90",
+                                                "sku": {"family": "A", "name": "standard"}}}
+    path = f"{vault_id('kvsignedout1')}?api-version={KV_API}"
+    results = page.evaluate(
+        """async ([path, body]) => {
+            const out = {};
+            const send = async (url, init) => { const r = await fetch(url, init); return [r.status, await r.text()]; };
+            const json = { 'Content-Type': 'application/json' };
+            out.portal = await send('/portal/api/arm' + path, { method: 'PUT', headers: json, body: JSON.stringify(body) });
+            out.deploy = await send('/portal/api/deploy', { method: 'POST', headers: json,
+                body: JSON.stringify({ steps: [{ path, body }] }) });
+            out.arm = await send(path, { method: 'PUT', headers: json, body: JSON.stringify(body) });
+            out.read = await send('/portal/api/arm/subscriptions?api-version=2022-09-01', {});
+            return out;
+        }""",
+        [path, body],
+    )
+    assert results["portal"][0] == 401 and "NotSignedIn" in results["portal"][1], results
+    assert results["deploy"][0] == 401, results
+    assert results["arm"][0] == 401 and "AuthenticationFailed" in results["arm"][1], results
+    assert results["read"][0] == 401, results
+    shots(page, "signed-out")
+    ctx.close()
+    assert sorted(v["name"] for v in vl.az("keyvault", "list")) == before
+
+
+class _Forger(http.server.BaseHTTPRequestHandler):
+    page = b""
+
+    def do_GET(self):  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(self.page)
+
+    def log_message(self, *args):
+        pass
+
+
+def forger_server(tmp_path: Path, tls: bool) -> http.server.ThreadingHTTPServer:
+    """The attacker's web server on 127.0.0.1, plain or HTTPS (a throwaway self-signed cert)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Forger)
+    if tls:
+        import ssl
+        import subprocess
+        key, cert = tmp_path / "evil.key", tmp_path / "evil.crt"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                       check=True, capture_output=True)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(cert), str(key))
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("attacker, expected", [
+    # Another site (other host name, plain http): the SameSite=Strict cookie is not sent at all.
+    ("http://localhost", "NotSignedIn"),
+    # Same site, other origin (another HTTPS service on 127.0.0.1): the cookie IS sent, so the
+    # Origin check (and the missing CSRF header) must refuse it.
+    ("https://127.0.0.1", "CrossOriginRequestRefused"),
+])
+def test_a_forged_cross_site_form_is_refused(vl, browser, shots, tmp_path, attacker, expected):
+    """A signed-in browser visits another page that auto-submits forms at the portal and at ARM.
+    All are refused and az sees no change."""
+    ctx, page = sign_in(browser, vl)
+    before_vaults = sorted(v["name"] for v in vl.az("keyvault", "list"))
+    before_kv = vl.az("provider", "show", "-n", "Microsoft.KeyVault")["registrationState"]
+    assert before_kv == "Registered"
+    base = vl.https_url.rstrip("/")
+    vault_body = ('{"location":"westeurope","properties":{"tenantId":"8d3a7e52-6c1f-4b0e-9a57-2f4c8e1b6d90",'
+                  '"sku":{"family":"A","name":"standard"}}}')
+    deploy = ('{"steps":[{"path":"' + vault_id("kvforged1") + f'?api-version={KV_API}","body":' + vault_body
+              + '}],"pad":"')
+    unregister = f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.KeyVault/unregister?api-version=2022-09-01"
+    forms = {
+        # A text/plain body that parses as JSON: the classic forged-JSON trick.
+        "deploy": (f"""<form method=POST enctype=text/plain action="{base}/portal/api/deploy">
+                   <input type=hidden name='{deploy}' value='"}}'></form>""", expected),
+        "unregister": (f"""<form method=POST action="{base}/portal/api/arm{unregister}"></form>""", expected),
+        "arm": (f"""<form method=POST action="{base}{unregister}"></form>""", "AuthenticationFailed"),
+        "signout": (f"""<form method=POST action="{base}/portal/api/signout"></form>""", expected),
+    }
+    server = forger_server(tmp_path, attacker.startswith("https"))
+    evil = f"{attacker}:{server.server_address[1]}/"
+    try:
+        for name, (form, code) in forms.items():
+            _Forger.page = f"<html><body>{form}<script>document.forms[0].submit()</script></body></html>".encode()
+            with page.expect_response(lambda r: r.url.startswith(base) and r.request.method == "POST") as info:
+                page.goto(evil)
+            resp = info.value
+            assert resp.status in (401, 403), (name, resp.status, resp.text())
+            assert f'"{code}"' in resp.text(), (name, resp.text())
+            page.wait_for_load_state()
+            shots(page, f"forged-{name}")
+        # A cross-site fetch with credentials gets no answer it can read and changes nothing either.
+        page.goto(evil)
+        page.evaluate("""async (url) => { try { await fetch(url, { method: 'POST', mode: 'no-cors',
+            credentials: 'include', body: 'x' }); } catch (e) {} }""", f"{base}/portal/api/signout")
+    finally:
+        server.shutdown()
+    assert sorted(v["name"] for v in vl.az("keyvault", "list")) == before_vaults
+    assert vl.az("provider", "show", "-n", "Microsoft.KeyVault")["registrationState"] == before_kv
+    # The forms did not sign the browser out either: the session still works from the portal.
+    page.goto(portal_url(vl))
+    page.wait_for_selector("#vaults")
+    shots(page, "still-signed-in")
+    ctx.close()
