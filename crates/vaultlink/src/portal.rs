@@ -232,7 +232,8 @@ pub fn handle(app: &App, req: &Req) -> Resp {
             r.headers_mut().insert(hyper::header::LOCATION, HeaderValue::from_static("/portal/"));
             r
         }
-        (&Method::GET, path) if let Some((_, body, kind)) = ASSETS.iter().find(|(p, _, _)| *p == path) => {
+        (&Method::GET, path) if ASSETS.iter().any(|(p, _, _)| *p == path) => {
+            let (_, body, kind) = ASSETS.iter().find(|(p, _, _)| *p == path).expect("matched above");
             asset(body, kind)
         }
         (&Method::POST, "/api/signin") => sign_in(app, req),
