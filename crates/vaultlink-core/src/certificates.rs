@@ -9,8 +9,8 @@
 //! policy says `exportable`. Deleting, recovering and purging a certificate does the same to both.
 //!
 //! Choices where Azure's behaviour is unknown (keep them here and in docs/behaviour.md):
-//! - a self-signed create completes inside the create request: the operation it returns already
-//!   says `completed` (Azure answers `inProgress` and completes within seconds);
+//! - a self-signed create completes inside the create request: its response says `inProgress`
+//!   (as Azure's does; the SDK's poller polls only then) and the first poll says `completed`;
 //! - `Unknown` and named issuers both leave the operation `inProgress` with a CSR until a merge
 //!   (vaultlink contacts no certificate authority); until then the certificate has no version and
 //!   GET answers 404;
@@ -249,6 +249,8 @@ fn add_version(
 // ---------------------------------------------------------------------------------------------
 // Create, merge, the pending operation
 
+const IN_PROGRESS: &str = "Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later.";
+
 /// `POST /certificates/{name}/create` body.
 #[derive(Debug, Deserialize)]
 pub struct CreateSpec {
@@ -326,7 +328,7 @@ pub fn create(
         issuer: p.issuer_name().to_string(),
         csr: Some(b64().encode(x509::csr(&pkcs8, &cert_spec).map_err(|e| bad(e.0))?)),
         status: "inProgress".into(),
-        status_details: Some("Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later.".into()),
+        status_details: Some(IN_PROGRESS.into()),
         cancellation_requested: false,
         version: version.clone(),
         sealed_private: None,
@@ -345,7 +347,15 @@ pub fn create(
     }
     obj.pending = Some(op.clone());
     batch.put(&store_key(vault, name), Record::Certificate(obj.clone()));
-    Ok(OpView { name: obj.name, op })
+    // The create response says `inProgress`, as Azure's does (the SDK poller and az only poll
+    // when it does); the stored operation is already `completed` for a self-signed certificate.
+    let shown = PendingCertificate {
+        status: "inProgress".into(),
+        status_details: Some(IN_PROGRESS.into()),
+        target: None,
+        ..op
+    };
+    Ok(OpView { name: obj.name, op: shown })
 }
 
 /// `GET /certificates/{name}/pending`.
@@ -471,19 +481,20 @@ pub fn import(
     check_name(name)?;
     check_tags(spec.tags.as_ref())?;
     let given = spec.policy.as_ref().map(Policy::from_value).transpose()?;
-    let declared = given.as_ref().and_then(|p| p.secret_props.as_ref()).and_then(|s| s.content_type.clone());
-    let is_pem = match declared.as_deref() {
-        Some(policy::PEM) => true,
-        Some(_) => false,
-        None => spec.value.trim_start().starts_with("-----BEGIN"),
-    };
-    let bundle = if is_pem {
-        x509::from_pem(&spec.value).map_err(|e| bad(e.0))?
+    // `value` is base64 of a PKCS#12 file or of PEM text (the SDKs base64 whatever file they
+    // are given); raw PEM text is accepted too.
+    let raw = if spec.value.trim_start().starts_with("-----BEGIN") {
+        spec.value.clone().into_bytes()
     } else {
-        let raw = b64().decode(spec.value.trim()).map_err(|_| {
+        b64().decode(spec.value.split_whitespace().collect::<String>()).map_err(|_| {
             bad("The specified PKCS#12 X.509 certificate content can not be read. Please check if certificate is in valid PKCS#12 format.")
-        })?;
-        x509::from_pkcs12(&raw, spec.pwd.as_deref().unwrap_or("")).map_err(|e| bad(e.0))?
+        })?
+    };
+    let pem_text = std::str::from_utf8(&raw).ok().filter(|t| t.trim_start().starts_with("-----BEGIN"));
+    let is_pem = pem_text.is_some();
+    let bundle = match pem_text {
+        Some(t) => x509::from_pem(t).map_err(|e| bad(e.0))?,
+        None => x509::from_pkcs12(&raw, spec.pwd.as_deref().unwrap_or("")).map_err(|e| bad(e.0))?,
     };
     let pkcs8 = bundle.key.clone().ok_or_else(|| {
         bad("The specified X.509 certificate content does not contain a private key; import needs the certificate with its private key.")
@@ -494,6 +505,7 @@ pub fn import(
     if info.public_key != x509::public_key_of(&pkcs8).map_err(|e| bad(e.0))? {
         return Err(bad("The private key does not match the certificate's public key."));
     }
+    // The policy's content type (if given) decides the secret's format; otherwise the input's.
     let content_type = if is_pem { policy::PEM } else { policy::PKCS12 };
     let derived = policy::from_certificate(&info, info.rsa_bits, info.ec_curve.as_deref(), content_type);
     let p = match given {

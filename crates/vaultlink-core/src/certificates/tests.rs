@@ -47,7 +47,8 @@ fn self_signed_create_matches_the_policy_and_has_key_and_secret_of_the_same_vers
         ),
     ] {
         let op = e.write(|s, b| create(s, b, &sealer, &v, "c1", create_spec(policy(extra.clone())))).unwrap();
-        assert_eq!(op.op.status, "completed");
+        assert_eq!(op.op.status, "inProgress");
+        assert_eq!(e.read(|s| get_pending(s, &v, "c1")).unwrap().op.status, "completed");
         let c = e.read(|s| get(s, &v, "c1", None)).unwrap();
         assert_eq!(c.version.version, op.op.version);
         let cer = b64().decode(&c.version.chain[0]).unwrap();
@@ -214,6 +215,9 @@ fn import_pkcs12_with_password_and_pem_derives_the_policy() {
     assert_eq!(c2.content_type, policy::PEM);
     let sec = secret_bundle(&e, &sealer, &v, "i2");
     assert!(sec.value.unwrap().contains("-----BEGIN PRIVATE KEY-----"));
+    // Base64 of PEM text (what the SDKs send for a .pem file) is PEM too.
+    let c3 = e.write(|s, b| import(s, b, &sealer, &v, "i4", imp(b64().encode(x509::to_pem(&bundle)), None))).unwrap();
+    assert_eq!(c3.content_type, policy::PEM);
     // Without the private key: refused.
     let no_key = x509::to_pem(&Bundle { key: None, chain: vec![der] });
     let err = e.write(|s, b| import(s, b, &sealer, &v, "i3", imp(no_key.clone(), None))).unwrap_err();
