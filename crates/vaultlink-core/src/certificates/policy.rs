@@ -182,7 +182,9 @@ impl Policy {
         let mut x = self.x509_props.take().unwrap_or_default();
         x.validity_months = Some(x.validity_months.unwrap_or(12));
         x.key_usage = Some(x.key_usage.unwrap_or_default());
-        x.ekus = Some(x.ekus.unwrap_or_default());
+        // Without `ekus`, Key Vault's certificates are for TLS servers and clients (what `az
+        // keyvault certificate show` reports for a default-policy certificate).
+        x.ekus = Some(x.ekus.unwrap_or_else(|| vec!["1.3.6.1.5.5.7.3.1".into(), "1.3.6.1.5.5.7.3.2".into()]));
         x.sans = x.sans.filter(|s| s.dns_names.is_some() || s.emails.is_some() || s.upns.is_some());
         self.x509_props = Some(x);
         if self.lifetime_actions.is_none() {
