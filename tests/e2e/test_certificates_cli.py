@@ -269,3 +269,37 @@ def test_secrets_user_cannot_read_certificates_officer_can(vl: Vaultlink, tmp_pa
     created = vl.az("keyvault", "certificate", "create", "--vault-name", VAULT, "-n", "by-officer",
                     "-p", f"@{tmp_path / 'p.json'}", env=env)
     assert created["status"] == "completed", created
+
+
+def test_access_policy_vault_enforces_certificate_permissions(vl: Vaultlink, tmp_path: Path) -> None:
+    """On an access-policy vault the developer's certificate permissions decide (Azure's 403
+    naming `certificates <permission>`); `manageissuers` covers the issuer operations."""
+    from dp_fixtures import jwt_claims
+
+    ap = "kv-certs-cli-ap"
+    provision(vl, RG, ap, "--enable-rbac-authorization", "false", "--no-self-perms")
+    token = vl.az("account", "get-access-token", "--resource", "https://vault.azure.net")["accessToken"]
+    dev_oid = jwt_claims(token)["oid"]
+
+    def grant(*perms: str) -> None:
+        vl.az("keyvault", "set-policy", "-n", ap, "-g", RG, "--object-id", dev_oid,
+              "--certificate-permissions", *perms)
+
+    policy = vl.az("keyvault", "certificate", "get-default-policy")
+    (tmp_path / "p.json").write_text(json.dumps(policy))
+    create = ["keyvault", "certificate", "create", "--vault-name", ap, "-n", "ap-cert",
+              "-p", f"@{tmp_path / 'p.json'}"]
+    grant("get", "list")
+    r = vl.az_fail(*create)
+    assert "does not have certificates create permission" in r.stderr and "AccessDenied" in r.stderr, r.stderr
+    grant("get", "list", "create")
+    assert vl.az(*create)["status"] == "completed"
+    assert vl.az("keyvault", "certificate", "show", "--vault-name", ap, "-n", "ap-cert")["name"] == "ap-cert"
+    r = vl.az_fail("keyvault", "certificate", "delete", "--vault-name", ap, "-n", "ap-cert")
+    assert "does not have certificates delete permission" in r.stderr, r.stderr
+    r = vl.az_fail("keyvault", "certificate", "issuer", "list", "--vault-name", ap)
+    assert "does not have certificates listissuers permission" in r.stderr, r.stderr
+    r = vl.az_fail("keyvault", "certificate", "contact", "list", "--vault-name", ap)
+    assert "does not have certificates managecontacts permission" in r.stderr, r.stderr
+    grant("get", "list", "create", "manageissuers")
+    assert vl.az("keyvault", "certificate", "issuer", "list", "--vault-name", ap) == []

@@ -31,6 +31,10 @@ const GET_ISSUER: Permission = perm("Microsoft.KeyVault/vaults/certificatecas/re
 const LIST_ISSUERS: Permission = perm("Microsoft.KeyVault/vaults/certificatecas/read", "listissuers");
 const SET_ISSUER: Permission = perm("Microsoft.KeyVault/vaults/certificatecas/write", "setissuers");
 const DELETE_ISSUER: Permission = perm("Microsoft.KeyVault/vaults/certificatecas/delete", "deleteissuers");
+/// The access-policy permission that covers every issuer operation (RBAC: the same data action).
+const fn manage(p: Permission) -> Permission {
+    Permission { data_action: p.data_action, policy: ("certificates", "manageissuers") }
+}
 
 fn body<T: serde::de::DeserializeOwned>(req: &Req) -> Result<T, KvError> {
     if req.body.is_empty() {
@@ -69,6 +73,9 @@ pub fn cert_routes(
     use Method as M;
     let e = &app.engine;
     let auth = |perm: Permission, object: Option<&str>| e.read(|s| kv::authorize(s, vault, caller, perm, object));
+    // Issuer operations: their own permission, or `manageissuers`; a refusal names the former.
+    let auth_issuer =
+        |perm: Permission| auth(perm, None).or_else(|refused| auth(manage(perm), None).map_err(|_| refused));
     let host = req.host.as_str();
     let size = || secrets::page_size(req.query("maxresults"));
     let skip = req.query("$skiptoken");
@@ -103,17 +110,17 @@ pub fn cert_routes(
             ok(&certs::render_contacts(host, &e.write(|s, b| certs::delete_contacts(s, b, vault))?))
         }
         (&M::GET, ["certificates", "issuers"]) => {
-            auth(LIST_ISSUERS, None)?;
+            auth_issuer(LIST_ISSUERS)?;
             let p = e.read(|s| certs::list_issuers(s, vault, size()?, skip))?;
             let items: Vec<Value> = p.items.iter().map(|i| certs::render_issuer_item(host, i)).collect();
             ok(&json!({"value": items, "nextLink": next_link(req, "/certificates/issuers", p.next)}))
         }
         (&M::GET, ["certificates", "issuers", _]) => {
-            auth(GET_ISSUER, None)?;
+            auth_issuer(GET_ISSUER)?;
             ok(&certs::render_issuer(host, &e.read(|s| certs::get_issuer(s, vault, name(2)))?))
         }
         (&M::PUT | &M::PATCH, ["certificates", "issuers", _]) => {
-            auth(SET_ISSUER, None)?;
+            auth_issuer(SET_ISSUER)?;
             let spec: certs::IssuerSpec = body(req)?;
             let patch = req.method == M::PATCH;
             ok(&certs::render_issuer(
@@ -122,7 +129,7 @@ pub fn cert_routes(
             ))
         }
         (&M::DELETE, ["certificates", "issuers", _]) => {
-            auth(DELETE_ISSUER, None)?;
+            auth_issuer(DELETE_ISSUER)?;
             ok(&certs::render_issuer(host, &e.write(|s, b| certs::delete_issuer(s, b, vault, name(2)))?))
         }
         (&M::GET, ["certificates", _, "versions"]) => {
