@@ -488,3 +488,85 @@ def test_sdk_every_certificate_operation(vl: Vaultlink, tmp_path: Path,
     assert o["restored"] == {"name": "imp-nopw", "cer_same": True, "secret_ok": True}, o["restored"]
     ra = o["restore_again"]
     assert ra != "no error" and ra["status"] == 409, ra
+
+
+def test_wire_shapes_and_bad_input_write_nothing(vl: Vaultlink) -> None:
+    """Raw HTTPS: the wire shapes of the OpenAPI spec (2026-04-01 and 7.4), and refused requests
+    that leave certificates, keys and secrets exactly as they were."""
+    from dp_fixtures import Dp, error_of
+
+    dp = Dp(vl)
+    tok = dp.token()
+    base = vault_url(VAULT)
+    pol = {"key_props": {"kty": "EC", "crv": "P-256"}, "x509_props": {"subject": "CN=wire"},
+           "issuer": {"name": "Self"}}
+    r = dp.kv("POST", VAULT, "/certificates/wire/create", token=tok, api_version="2026-04-01",
+              json={"policy": pol})
+    assert r.status_code == 202, r.text
+    op = r.json()
+    assert set(op) == {"id", "issuer", "csr", "cancellation_requested", "status", "status_details",
+                       "request_id"}, op
+    assert op["id"] == f"{base}/certificates/wire/pending" and op["status"] == "inProgress", op
+    r = dp.kv("GET", VAULT, "/certificates/wire/pending", token=tok)
+    assert r.json()["status"] == "completed" and r.json()["target"] == f"{base}/certificates/wire"
+    b = dp.kv("GET", VAULT, "/certificates/wire", token=tok).json()
+    assert set(b) == {"id", "kid", "sid", "x5t", "cer", "contentType", "attributes", "policy"}, b
+    assert set(b["attributes"]) == {"enabled", "nbf", "exp", "created", "updated", "recoveryLevel",
+                                    "recoverableDays"}, b["attributes"]
+    p = b["policy"]
+    assert set(p) == {"id", "key_props", "secret_props", "x509_props", "lifetime_actions", "issuer",
+                      "attributes"}, p
+    assert p["key_props"] == {"exportable": True, "kty": "EC", "key_size": 256, "reuse_key": False,
+                              "crv": "P-256"}, p
+    assert p["secret_props"] == {"contentType": "application/x-pkcs12"}, p
+    assert p["lifetime_actions"] == [{"trigger": {"lifetime_percentage": 80},
+                                      "action": {"action_type": "AutoRenew"}}], p
+    item = [i for i in dp.kv("GET", VAULT, "/certificates", token=tok).json()["value"]
+            if i["id"] == f"{base}/certificates/wire"]
+    assert len(item) == 1 and set(item[0]) == {"id", "x5t", "attributes"}, item
+    assert "recoveryLevel" not in item[0]["attributes"], item
+    sec = dp.kv("GET", VAULT, "/secrets/wire", token=tok).json()
+    assert sec["managed"] is True and sec["kid"] == b["kid"], sec
+    key = dp.kv("GET", VAULT, "/keys/wire", token=tok).json()
+    assert key["managed"] is True and key["key"]["kid"] == b["kid"], key
+
+    def everything() -> str:
+        out = {}
+        for path in ("/certificates", "/keys", "/secrets", "/deletedcertificates",
+                     "/certificates/wire/versions", "/certificates/issuers"):
+            out[path] = dp.all_pages(VAULT, path, tok)
+        out["policy"] = dp.kv("GET", VAULT, "/certificates/wire/policy", token=tok).json()
+        return json.dumps(out, sort_keys=True)
+
+    before = everything()
+    cases = [
+        ("POST", "/certificates/new/create", None, 400, "BadParameter"),
+        ("POST", "/certificates/new/create", {"policy": {**pol, "key_props": {"kty": "RSA", "key_size": 1000}}},
+         400, "BadParameter"),
+        ("POST", "/certificates/new/create", {"policy": {**pol, "x509_props": {"subject": "CN=x", "key_usage": ["x"]}}},
+         400, "BadParameter"),
+        ("POST", "/certificates/wire/create", {"policy": {**pol, "secret_props": {"contentType": "text/plain"}}},
+         400, "BadParameter"),
+        ("POST", "/certificates/bad_name!/create", {"policy": pol}, 400, None),
+        ("POST", "/certificates/new/import", {"value": "bm90IGEgY2VydA=="}, 400, "BadParameter"),
+        ("POST", "/certificates/wire/pending/merge", {"x5c": [b["cer"]]}, 403, "Forbidden"),
+        ("POST", "/certificates/nosuch/pending/merge", {"x5c": [b["cer"]]}, 404, "PendingCertificateNotFound"),
+        ("PATCH", "/certificates/wire/policy", {"x509_props": {"validity_months": 0}}, 400, "BadParameter"),
+        ("PATCH", "/certificates/wire", {"tags": {f"t{i}": "v" for i in range(16)}}, 400, "BadParameter"),
+        ("PUT", "/secrets/wire", {"value": "x"}, 403, "Forbidden"),
+        ("DELETE", "/keys/wire", None, 403, "Forbidden"),
+        ("POST", "/keys/wire/backup", None, 403, "Forbidden"),
+        ("PUT", "/certificates/issuers/x", {"credentials": {}}, 400, "BadParameter"),
+        ("POST", "/certificates/restore", {"value": "AAAA"}, 400, "BadParameter"),
+        ("DELETE", "/deletedcertificates/wire", None, 404, "CertificateNotFound"),
+    ]
+    for method, path, body, status, code in cases:
+        r = dp.kv(method, VAULT, path, token=tok, json=body) if body is not None else \
+            dp.kv(method, VAULT, path, token=tok)
+        assert r.status_code == status, (method, path, r.status_code, r.text)
+        if code:
+            assert error_of(r)["code"] == code, (method, path, r.text)
+    nf = dp.kv("GET", VAULT, "/certificates/nosuch", token=tok)
+    assert nf.status_code == 404 and error_of(nf)["message"].startswith(
+        "A certificate with (name/id) nosuch was not found in this key vault."), nf.text
+    assert everything() == before
