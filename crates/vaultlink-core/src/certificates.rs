@@ -280,9 +280,16 @@ fn reusable_key(state: &State, sealer: &Sealer, vault: &Vault, obj: &Certificate
     let cur = obj.versions.last()?;
     let Some(Record::Key(k)) = state.get(&crate::keys::store_key(vault, &obj.name)) else { return None };
     let kv = k.versions.iter().find(|v| v.version == cur.version)?;
-    let der = crate::keys::open_private(sealer, vault, &k.name, kv).ok()?;
-    let want = x509::public_key_of(&x509::generate_key(p.key_spec().ok()?).ok()?).ok()?.len();
-    (x509::public_key_of(&der).ok()?.len() == want).then_some(der)
+    let fits = match p.key_spec().ok()? {
+        x509::KeySpec::Rsa(bits) => kv.kty.starts_with("RSA") && kv.key_size == Some(bits),
+        x509::KeySpec::P256 => kv.crv.as_deref() == Some("P-256"),
+        x509::KeySpec::P384 => kv.crv.as_deref() == Some("P-384"),
+        x509::KeySpec::P521 => kv.crv.as_deref() == Some("P-521"),
+    };
+    if !fits {
+        return None;
+    }
+    crate::keys::open_private(sealer, vault, &k.name, kv).ok()
 }
 
 /// `POST /certificates/{name}/create`: self-signed completes now; other issuers leave a pending

@@ -309,3 +309,24 @@ fn issuers_contacts_and_policy_update() {
     assert_eq!(err.code, "BadParameter");
     assert_eq!(e.read(|s| get_policy(s, &v, "p")).unwrap()["x509_props"]["validity_months"], 24);
 }
+
+#[test]
+fn reuse_key_keeps_the_key_while_the_key_type_fits() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    let sealer = Sealer::ephemeral();
+    let public = |version: &str| {
+        let c = e.read(|s| get(s, &v, "r", Some(version))).unwrap();
+        x509::parse(&b64().decode(&c.version.chain[0]).unwrap()).unwrap().public_key
+    };
+    let reuse = json!({"key_props": {"reuse_key": true}});
+    let a = e.write(|s, b| create(s, b, &sealer, &v, "r", create_spec(policy(reuse.clone())))).unwrap();
+    let b2 = e.write(|s, b| create(s, b, &sealer, &v, "r", create_spec(policy(reuse.clone())))).unwrap();
+    assert_ne!(a.op.version, b2.op.version);
+    assert_eq!(public(&a.op.version), public(&b2.op.version));
+    let bigger = json!({"key_props": {"reuse_key": true, "key_size": 3072}});
+    let c = e.write(|s, b| create(s, b, &sealer, &v, "r", create_spec(policy(bigger)))).unwrap();
+    assert_ne!(public(&c.op.version), public(&b2.op.version));
+    let fresh = e.write(|s, b| create(s, b, &sealer, &v, "r", create_spec(policy(json!({}))))).unwrap();
+    assert_ne!(public(&fresh.op.version), public(&a.op.version));
+}
