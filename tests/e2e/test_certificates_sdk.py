@@ -204,6 +204,9 @@ SCRIPT = textwrap.dedent(
     pending = cc.begin_create_certificate("external", policy=up).result()
     out["pending"] = {"status": pending.status, "issuer": pending.issuer_name, "has_csr": bool(pending.csr)}
     out["pending_get_cert"] = expect_error(lambda: cc.get_certificate("external"))
+    out["pending_listed"] = [[p.name, p.x509_thumbprint] for p in cc.list_properties_of_certificates(include_pending=True)
+                             if p.name == "external"]
+    out["pending_not_listed"] = [p.name for p in cc.list_properties_of_certificates() if p.name == "external"]
     csr = x509.load_der_x509_csr(pending.csr)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "E2E Test CA")])
@@ -455,6 +458,7 @@ def test_sdk_every_certificate_operation(vl: Vaultlink, tmp_path: Path,
     assert wp != "no error" and (wp["status"], wp["code"]) == (400, "BadParameter"), wp
 
     assert o["pending"] == {"status": "inProgress", "issuer": "Unknown", "has_csr": True}
+    assert o["pending_listed"] == [["external", None]] and o["pending_not_listed"] == [], o
     pg = o["pending_get_cert"]
     assert pg != "no error" and pg["status"] == 404, pg
     mw = o["merge_wrong"]

@@ -12,8 +12,8 @@
 //! - a self-signed create completes inside the create request: its response says `inProgress`
 //!   (as Azure's does; the SDK's poller polls only then) and the first poll says `completed`;
 //! - `Unknown` and named issuers both leave the operation `inProgress` with a CSR until a merge
-//!   (vaultlink contacts no certificate authority); until then the certificate has no version and
-//!   GET answers 404;
+//!   (vaultlink contacts no certificate authority); until then the certificate has no version,
+//!   GET answers 404 and only `includePending=true` lists it;
 //! - a create while an operation is in progress replaces it; curve P-256K is refused;
 //! - a non-exportable certificate's secret holds the certificate chain without the private key;
 //! - error codes `PendingCertificateNotFound`, `CertificateIssuerNotFound`, `ContactsNotFound`, and
@@ -342,6 +342,7 @@ pub fn create(
         enabled,
         tags: tags.clone(),
         target: None,
+        created: now(),
     };
     if p.issuer_name().eq_ignore_ascii_case("self") {
         let der = x509::self_signed(&pkcs8, &cert_spec).map_err(|e| bad(e.0))?;
@@ -651,12 +652,38 @@ fn all_objects(state: &State, vault: &Vault) -> Vec<CertificateObject> {
         .collect()
 }
 
-/// `GET /certificates`: the current version of every live certificate that has one.
-pub fn list(state: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Result<Page<CertView>, KvError> {
+/// `GET /certificates`: the current version of every live certificate that has one, and with
+/// `includePending` the certificates whose first operation is still in progress (no `x5t`).
+pub fn list(
+    state: &State,
+    vault: &Vault,
+    size: usize,
+    skip: Option<&str>,
+    include_pending: bool,
+) -> Result<Page<CertView>, KvError> {
     let all = all_objects(state, vault)
         .into_iter()
         .filter(|o| o.deleted.is_none())
-        .filter_map(|o| o.versions.last().map(|v| (o.name.to_ascii_lowercase(), view(vault, &o, v))))
+        .filter_map(|o| {
+            let pending = o.pending.as_ref().filter(|p| include_pending && p.status == "inProgress");
+            match (o.versions.last(), pending) {
+                (Some(v), _) => Some((o.name.to_ascii_lowercase(), view(vault, &o, v))),
+                (None, Some(p)) => {
+                    let v = CertificateVersion {
+                        version: p.version.clone(),
+                        chain: vec![],
+                        tags: p.tags.clone(),
+                        enabled: p.enabled,
+                        nbf: None,
+                        exp: None,
+                        created: p.created,
+                        updated: p.created,
+                    };
+                    Some((o.name.to_ascii_lowercase(), view(vault, &o, &v)))
+                }
+                (None, None) => None,
+            }
+        })
         .collect();
     paginate(all, size, skip)
 }
@@ -1099,11 +1126,10 @@ pub fn render_item(host: &str, c: &CertView, with_version: bool) -> Value {
     } else {
         format!("https://{host}/certificates/{}", c.name)
     };
-    let mut out = json!({
-        "id": id,
-        "x5t": v.chain.first().map(|c| sha1_b64url(c)).unwrap_or_default(),
-        "attributes": attributes(c, c.deleted.is_some()),
-    });
+    let mut out = json!({"id": id, "attributes": attributes(c, c.deleted.is_some())});
+    if let Some(cer) = v.chain.first() {
+        out["x5t"] = json!(sha1_b64url(cer));
+    }
     if !v.tags.is_empty() {
         out["tags"] = json!(v.tags);
     }

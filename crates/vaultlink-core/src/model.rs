@@ -544,6 +544,9 @@ pub struct PendingCertificate {
     pub tags: Tags,
     /// The certificate's id once completed.
     pub target: Option<String>,
+    /// When the operation was requested (Unix seconds).
+    #[serde(default)]
+    pub created: i64,
 }
 
 /// A certificate issuer (`/certificates/issuers/{name}`). The password is sealed.

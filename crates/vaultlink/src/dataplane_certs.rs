@@ -85,7 +85,8 @@ pub fn cert_routes(
     Ok(match (&req.method, l) {
         (&M::GET, ["certificates"] | ["certificates", ""]) => {
             auth(LIST, None)?;
-            page(req, "/certificates", e.read(|s| certs::list(s, vault, size()?, skip))?, false)
+            let pending = req.query("includePending").is_some_and(|p| p.eq_ignore_ascii_case("true"));
+            page(req, "/certificates", e.read(|s| certs::list(s, vault, size()?, skip, pending))?, false)
         }
         (&M::POST, ["certificates", "restore"]) => {
             auth(RESTORE, None)?;

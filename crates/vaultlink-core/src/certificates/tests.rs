@@ -95,7 +95,7 @@ fn self_signed_create_matches_the_policy_and_has_key_and_secret_of_the_same_vers
     }
     e.read(|s| {
         assert_eq!(list_versions(s, &v, "c1", 25, None).unwrap().items.len(), 2);
-        assert_eq!(list(s, &v, 25, None).unwrap().items.len(), 1);
+        assert_eq!(list(s, &v, 25, None, false).unwrap().items.len(), 1);
     });
 }
 
@@ -145,6 +145,13 @@ fn unknown_issuer_csr_then_merge_and_mismatched_key_refused() {
         .unwrap();
     assert_eq!(op.op.status, "inProgress");
     assert!(e.read(|s| get(s, &v, "ext", None)).is_err());
+    // Listed only with includePending, without x5t.
+    assert!(e.read(|s| list(s, &v, 25, None, false)).unwrap().items.is_empty());
+    let listed = e.read(|s| list(s, &v, 25, None, true)).unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let item = render_item(HOST, &listed.items[0], false);
+    assert_eq!(item["id"], json!(format!("https://{HOST}/certificates/ext")));
+    assert!(item.get("x5t").is_none());
     let csr = b64().decode(op.op.csr.as_ref().unwrap()).unwrap();
     let ca = x509::generate_key(x509::KeySpec::P256).unwrap();
     let (ca_cert, signed) = x509::sign_csr(&ca, "CN=Test CA", &csr).unwrap();
