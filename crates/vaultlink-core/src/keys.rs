@@ -60,7 +60,7 @@ pub fn decode_b64url(field: &str, s: &str) -> Result<Vec<u8>, KvError> {
         .map_err(|_| KvError::bad_parameter(format!("The value of '{field}' is not valid base64url.")))
 }
 
-fn store_key(vault: &Vault, name: &str) -> String {
+pub(crate) fn store_key(vault: &Vault, name: &str) -> String {
     format!("{}/keys/{}", objects_root(&vault.internal_id), name.to_ascii_lowercase())
 }
 
@@ -377,7 +377,7 @@ fn seal_private(sealer: &Sealer, vault: &Vault, name: &str, version: &str, der: 
     b64().encode(sealer.seal(der, &aad(vault, name, version)))
 }
 
-fn open_private(sealer: &Sealer, vault: &Vault, name: &str, v: &KeyVersion) -> Result<Vec<u8>, KvError> {
+pub(crate) fn open_private(sealer: &Sealer, vault: &Vault, name: &str, v: &KeyVersion) -> Result<Vec<u8>, KvError> {
     let sealed = b64().decode(&v.sealed_private).map_err(|_| internal("stored key is not base64"))?;
     sealer
         .open(&sealed, &aad(vault, name, &v.version))
@@ -443,6 +443,7 @@ pub struct KeyView {
     pub recovery_level: &'static str,
     pub recoverable_days: u32,
     pub deleted: Option<DeletedState>,
+    pub managed: bool,
 }
 
 fn view(vault: &Vault, obj: &KeyObject, v: &KeyVersion) -> KeyView {
@@ -452,6 +453,7 @@ fn view(vault: &Vault, obj: &KeyObject, v: &KeyVersion) -> KeyView {
         recovery_level: crate::secrets::recovery_level(vault),
         recoverable_days: vault.soft_delete_retention_in_days,
         deleted: obj.deleted.clone(),
+        managed: obj.managed,
     }
 }
 
@@ -504,6 +506,7 @@ fn add_version(
 ) -> Result<KeyView, KvError> {
     let mut obj = match object(state, vault, name) {
         Some(o) if o.deleted.is_some() => return Err(deleted_conflict(name)),
+        Some(o) if o.managed => return Err(crate::kv::managed_refusal("key", "create")),
         Some(o) => o,
         None => KeyObject {
             vault_internal_id: vault.internal_id.clone(),
@@ -511,6 +514,7 @@ fn add_version(
             versions: vec![],
             deleted: None,
             rotation_policy: None,
+            managed: false,
         },
     };
     let t = now();
@@ -535,6 +539,81 @@ fn add_version(
     let out = view(vault, &obj, &v);
     batch.put(&store_key(vault, name), Record::Key(obj));
     Ok(out)
+}
+
+/// Adds version `version` holding the PKCS#8 key `der` to the key backing certificate `name`,
+/// creating it (`managed`) if needed. A plain key of that name is a conflict.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn put_managed(
+    state: &State,
+    batch: &mut Batch,
+    sealer: &Sealer,
+    vault: &Vault,
+    name: &str,
+    version: &str,
+    hsm: bool,
+    der: &[u8],
+    attrs: AttributesSpec,
+    tags: Tags,
+) -> Result<(), KvError> {
+    let material = match rsa::KeyPair::from_pkcs8(der) {
+        Ok(k) => Material::Rsa(k),
+        Err(_) => [Curve::P256, Curve::P384, Curve::P521, Curve::P256K]
+            .into_iter()
+            .find_map(|c| EcdsaKeyPair::from_pkcs8(c.signing(), der).ok().map(|k| Material::Ec(k, c)))
+            .ok_or_else(|| KvError::bad_parameter("The certificate's private key is not a supported RSA or EC key."))?,
+    };
+    let fam = if matches!(material, Material::Rsa(_)) { Family::Rsa } else { Family::Ec };
+    let kty = match (fam, hsm) {
+        (Family::Rsa, false) => "RSA",
+        (Family::Rsa, true) => "RSA-HSM",
+        (Family::Ec, false) => "EC",
+        (Family::Ec, true) => "EC-HSM",
+    };
+    // Earlier versions of this batch (restore writes several) come first.
+    let current = match batch.pending(&store_key(vault, name)) {
+        Some(r) => r.cloned(),
+        None => state.get(&store_key(vault, name)).cloned(),
+    };
+    let mut obj = match current {
+        Some(Record::Key(o)) if !o.managed => {
+            return Err(KvError::new(
+                Kind::Conflict,
+                "Conflict",
+                format!(
+                    "A key named {name} already exists in this vault; a certificate's name must not be used by a key."
+                ),
+            ));
+        }
+        Some(Record::Key(o)) => o,
+        _ => KeyObject {
+            vault_internal_id: vault.internal_id.clone(),
+            name: name.to_string(),
+            versions: vec![],
+            deleted: None,
+            rotation_policy: None,
+            managed: true,
+        },
+    };
+    let t = now();
+    let (key_size, crv, public) = material.public();
+    obj.versions.push(KeyVersion {
+        version: version.to_string(),
+        kty: kty.to_string(),
+        key_size,
+        crv,
+        public,
+        sealed_private: seal_private(sealer, vault, &obj.name, version, &material.pkcs8()?),
+        key_ops: default_ops(fam),
+        tags,
+        enabled: attrs.enabled.unwrap_or(true),
+        nbf: attrs.nbf,
+        exp: attrs.exp,
+        created: t,
+        updated: t,
+    });
+    batch.put(&store_key(vault, name), Record::Key(obj));
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -744,6 +823,9 @@ pub fn rotate(
 ) -> Result<KeyView, KvError> {
     check_name(name)?;
     let obj = live(state, vault, name)?;
+    if obj.managed {
+        return Err(crate::kv::managed_refusal("key", "rotate"));
+    }
     let cur = obj.versions.last().ok_or_else(|| not_found(name))?.clone();
     let material = match family(&cur.kty)?.0 {
         Family::Rsa => Material::generate_rsa(cur.key_size.unwrap_or(2048))?,
@@ -802,6 +884,9 @@ pub fn update(
         check_key_ops(ops)?;
     }
     let mut obj = live(state, vault, name)?;
+    if obj.managed {
+        return Err(crate::kv::managed_refusal("key", "update"));
+    }
     let wanted = find_version(&obj, name, version)?.version.clone();
     let v = obj.versions.iter_mut().find(|x| x.version == wanted).expect("found above");
     if let Some(ops) = spec.key_ops {
@@ -865,6 +950,9 @@ pub fn list_versions(
 pub fn delete(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<KeyView, KvError> {
     check_name(name)?;
     let mut obj = live(state, vault, name)?;
+    if obj.managed {
+        return Err(crate::kv::managed_refusal("key", "delete"));
+    }
     let t = now();
     obj.deleted = Some(DeletedState {
         deleted_date: t,
@@ -899,7 +987,7 @@ pub fn get_deleted(state: &State, vault: &Vault, name: &str) -> Result<KeyView, 
 pub fn list_deleted(state: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Result<Page<KeyView>, KvError> {
     let all = all_objects(state, vault)
         .into_iter()
-        .filter(|o| o.deleted.is_some())
+        .filter(|o| o.deleted.is_some() && !o.managed)
         .filter_map(|o| o.versions.last().map(|v| (o.name.to_ascii_lowercase(), view(vault, &o, v))))
         .collect();
     paginate(all, size, skip)
@@ -908,6 +996,9 @@ pub fn list_deleted(state: &State, vault: &Vault, size: usize, skip: Option<&str
 /// `POST /deletedkeys/{name}/recover`.
 pub fn recover(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<KeyView, KvError> {
     let mut obj = deleted(state, vault, name)?;
+    if obj.managed {
+        return Err(crate::kv::managed_refusal("key", "recover"));
+    }
     obj.deleted = None;
     let v = obj.versions.last().cloned().ok_or_else(|| deleted_not_found(name))?;
     let out = view(vault, &obj, &v);
@@ -917,7 +1008,9 @@ pub fn recover(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> R
 
 /// `DELETE /deletedkeys/{name}`: gone for good, unless purge protection holds it.
 pub fn purge(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<(), KvError> {
-    deleted(state, vault, name)?;
+    if deleted(state, vault, name)?.managed {
+        return Err(crate::kv::managed_refusal("key", "purge"));
+    }
     crate::kv::purge_allowed(vault)?;
     batch.delete(&store_key(vault, name));
     Ok(())
@@ -946,6 +1039,9 @@ struct BackupVersion {
 pub fn backup(state: &State, sealer: &Sealer, vault: &Vault, name: &str) -> Result<String, KvError> {
     check_name(name)?;
     let obj = live(state, vault, name)?;
+    if obj.managed {
+        return Err(crate::kv::managed_refusal("key", "backup"));
+    }
     if obj.versions.len() > MAX_BACKUP_VERSIONS {
         return Err(KvError::bad_parameter(format!(
             "Backup of key {name} failed: it has more than {MAX_BACKUP_VERSIONS} versions."
@@ -994,6 +1090,7 @@ pub fn restore(
         versions: vec![],
         deleted: None,
         rotation_policy: b.rotation_policy,
+        managed: false,
     };
     for bv in b.versions {
         let der = b64().decode(&bv.pkcs8).map_err(|_| crate::kv::invalid_backup())?;
@@ -1336,6 +1433,9 @@ pub fn render(host: &str, k: &KeyView) -> Value {
     if !k.version.tags.is_empty() {
         out["tags"] = json!(k.version.tags);
     }
+    if k.managed {
+        out["managed"] = json!(true);
+    }
     add_deleted(host, k, &mut out);
     out
 }
@@ -1347,6 +1447,9 @@ pub fn render_item(host: &str, k: &KeyView, with_version: bool) -> Value {
     let mut out = json!({"kid": kid, "attributes": attributes(k)});
     if !k.version.tags.is_empty() {
         out["tags"] = json!(k.version.tags);
+    }
+    if k.managed {
+        out["managed"] = json!(true);
     }
     add_deleted(host, k, &mut out);
     out

@@ -223,6 +223,18 @@ pub fn purge_allowed(vault: &Vault) -> Result<(), KvError> {
     .with_inner("PurgeProtectionEnabled"))
 }
 
+/// The refusal of `op` on a key or secret that backs a certificate (Azure's text for secrets;
+/// `KeyManagedByKeyVault` for keys is vaultlink's analogue).
+pub fn managed_refusal(kind: &str, op: &str) -> KvError {
+    let inner = if kind == "key" { "KeyManagedByKeyVault" } else { "SecretManagedByKeyVault" };
+    KvError::new(
+        Kind::Forbidden,
+        "Forbidden",
+        format!("Operation \"{op}\" is not allowed as this object's lifetime is managed by Key Vault."),
+    )
+    .with_inner(inner)
+}
+
 /// Transaction classes of Key Vault's service limits (azure-behaviour.md §5.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxClass {

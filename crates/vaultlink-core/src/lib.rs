@@ -5,6 +5,7 @@
 //! with the `render_*` functions here.
 
 pub mod authz;
+pub mod certificates;
 pub mod connections;
 pub mod dns;
 pub mod doctor;

@@ -35,6 +35,9 @@ pub enum Record {
     DnsResolver(DnsResolver),
     InboundEndpoint(InboundEndpoint),
     OnPremisesNetwork(OnPremisesNetwork),
+    Certificate(CertificateObject),
+    CertificateIssuer(CertificateIssuer),
+    CertificateContacts(CertificateContacts),
 }
 
 /// The kind of a record (its variant), for the state's per-kind index.
@@ -61,6 +64,9 @@ pub enum RecordKind {
     DnsResolver,
     InboundEndpoint,
     OnPremisesNetwork,
+    Certificate,
+    CertificateIssuer,
+    CertificateContacts,
 }
 
 impl Record {
@@ -87,6 +93,9 @@ impl Record {
             Record::DnsResolver(_) => RecordKind::DnsResolver,
             Record::InboundEndpoint(_) => RecordKind::InboundEndpoint,
             Record::OnPremisesNetwork(_) => RecordKind::OnPremisesNetwork,
+            Record::Certificate(_) => RecordKind::Certificate,
+            Record::CertificateIssuer(_) => RecordKind::CertificateIssuer,
+            Record::CertificateContacts(_) => RecordKind::CertificateContacts,
         }
     }
 }
@@ -418,6 +427,9 @@ pub struct SecretObject {
     /// Oldest first; the last is the current version.
     pub versions: Vec<SecretVersion>,
     pub deleted: Option<DeletedState>,
+    /// Backs a certificate: its lifetime is managed by the certificate (`managed: true`).
+    #[serde(default)]
+    pub managed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -469,6 +481,9 @@ pub struct KeyObject {
     /// The rotation policy as last set (wire shape), if any.
     #[serde(default)]
     pub rotation_policy: Option<serde_json::Value>,
+    /// Backs a certificate: its lifetime is managed by the certificate (`managed: true`).
+    #[serde(default)]
+    pub managed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -538,4 +553,81 @@ pub struct OnPremisesNetwork {
     pub public_address: String,
     /// Conditional forwarders: zone -> target address.
     pub forwarders: Vec<(String, String)>,
+}
+
+/// A Key Vault certificate: its versions (each backed by a key and a secret of the same name and
+/// version, `managed`), its policy, its pending operation and deleted state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateObject {
+    pub vault_internal_id: String,
+    /// The name as first created (names compare case-insensitively).
+    pub name: String,
+    /// Oldest first; the last is the current version.
+    pub versions: Vec<CertificateVersion>,
+    pub deleted: Option<DeletedState>,
+    /// The policy in its wire shape (normalised, without `id`).
+    pub policy: serde_json::Value,
+    pub pending: Option<PendingCertificate>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateVersion {
+    pub version: String,
+    /// Base64 DER of the chain, leaf first (`cer` is the first).
+    pub chain: Vec<String>,
+    pub tags: Tags,
+    pub enabled: bool,
+    pub nbf: Option<i64>,
+    pub exp: Option<i64>,
+    pub created: i64,
+    pub updated: i64,
+}
+
+/// A certificate operation (`/certificates/{name}/pending`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingCertificate {
+    pub request_id: String,
+    pub issuer: String,
+    /// Base64 DER of the PKCS#10 request (none for a completed self-signed create).
+    pub csr: Option<String>,
+    /// `inProgress`, `completed`, `cancelled`.
+    pub status: String,
+    pub status_details: Option<String>,
+    pub cancellation_requested: bool,
+    /// The version the merge will create, and its private key (sealed PKCS#8) while in progress.
+    pub version: String,
+    pub sealed_private: Option<String>,
+    pub enabled: bool,
+    pub tags: Tags,
+    /// The certificate's id once completed.
+    pub target: Option<String>,
+    /// When the operation was requested (Unix seconds).
+    #[serde(default)]
+    pub created: i64,
+}
+
+/// A certificate issuer (`/certificates/issuers/{name}`). The password is sealed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateIssuer {
+    pub vault_internal_id: String,
+    pub name: String,
+    pub provider: String,
+    pub account_id: Option<String>,
+    pub sealed_password: Option<String>,
+    pub org_details: Option<serde_json::Value>,
+    pub enabled: bool,
+    pub created: i64,
+    pub updated: i64,
+}
+
+/// The vault's certificate contacts (`/certificates/contacts`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateContacts {
+    pub vault_internal_id: String,
+    pub contacts: Vec<serde_json::Value>,
 }

@@ -30,7 +30,7 @@ pub(crate) fn purge_vault_objects(state: &State, batch: &mut Batch, vault_intern
     batch.delete_tree(state, &objects_root(vault_internal_id));
 }
 
-fn key(vault: &Vault, name: &str) -> String {
+pub(crate) fn key(vault: &Vault, name: &str) -> String {
     format!("{}/secrets/{}", objects_root(&vault.internal_id), name.to_ascii_lowercase())
 }
 
@@ -145,6 +145,7 @@ pub struct SecretView {
     pub recovery_level: &'static str,
     pub recoverable_days: u32,
     pub deleted: Option<DeletedState>,
+    pub managed: bool,
 }
 
 fn view(vault: &Vault, obj: &SecretObject, version: &SecretVersion, value: Option<String>) -> SecretView {
@@ -155,6 +156,7 @@ fn view(vault: &Vault, obj: &SecretObject, version: &SecretVersion, value: Optio
         recovery_level: recovery_level(vault),
         recoverable_days: vault.soft_delete_retention_in_days,
         deleted: obj.deleted.clone(),
+        managed: obj.managed,
     }
 }
 
@@ -173,7 +175,7 @@ fn open(sealer: &Sealer, vault: &Vault, name: &str, v: &SecretVersion) -> Result
         .map_err(|_| KvError::new(Kind::Internal, "InternalServerError", "stored secret is not UTF-8"))
 }
 
-fn seal(sealer: &Sealer, vault: &Vault, name: &str, version: &str, value: &str) -> String {
+pub(crate) fn seal(sealer: &Sealer, vault: &Vault, name: &str, version: &str, value: &str) -> String {
     b64().encode(sealer.seal(value.as_bytes(), &aad(vault, name, version)))
 }
 
@@ -203,12 +205,14 @@ pub fn set(
             )
             .with_inner("ObjectIsDeletedButRecoverable"));
         }
+        Some(o) if o.managed => return Err(crate::kv::managed_refusal("secret", "set")),
         Some(o) => o,
         None => SecretObject {
             vault_internal_id: vault.internal_id.clone(),
             name: name.to_string(),
             versions: vec![],
             deleted: None,
+            managed: false,
         },
     };
     let t = now();
@@ -273,6 +277,9 @@ pub fn update(
     check_name(name)?;
     check_metadata(spec.content_type.as_deref(), spec.tags.as_ref())?;
     let mut obj = live(state, vault, name)?;
+    if obj.managed {
+        return Err(crate::kv::managed_refusal("secret", "update"));
+    }
     let wanted = find_version(&obj, name, version)?.version.clone();
     let v = obj.versions.iter_mut().find(|x| x.version == wanted).expect("found above");
     if let Some(c) = spec.content_type {
@@ -380,6 +387,9 @@ pub fn list_versions(
 pub fn delete(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<SecretView, KvError> {
     check_name(name)?;
     let mut obj = live(state, vault, name)?;
+    if obj.managed {
+        return Err(crate::kv::managed_refusal("secret", "delete"));
+    }
     let t = now();
     obj.deleted = Some(DeletedState {
         deleted_date: t,
@@ -419,7 +429,7 @@ pub fn list_deleted(
 ) -> Result<Page<SecretView>, KvError> {
     let all = all_objects(state, vault)
         .into_iter()
-        .filter(|o| o.deleted.is_some())
+        .filter(|o| o.deleted.is_some() && !o.managed)
         .filter_map(|o| o.versions.last().map(|v| (o.name.to_ascii_lowercase(), view(vault, &o, v, None))))
         .collect();
     paginate(all, size, skip)
@@ -428,6 +438,9 @@ pub fn list_deleted(
 /// `POST /deletedsecrets/{name}/recover`.
 pub fn recover(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<SecretView, KvError> {
     let mut obj = deleted(state, vault, name)?;
+    if obj.managed {
+        return Err(crate::kv::managed_refusal("secret", "recover"));
+    }
     obj.deleted = None;
     let v = obj.versions.last().cloned().ok_or_else(|| deleted_not_found(name))?;
     let out = view(vault, &obj, &v, None);
@@ -437,7 +450,9 @@ pub fn recover(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> R
 
 /// `DELETE /deletedsecrets/{name}`: gone for good, unless purge protection holds it.
 pub fn purge(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<(), KvError> {
-    deleted(state, vault, name)?;
+    if deleted(state, vault, name)?.managed {
+        return Err(crate::kv::managed_refusal("secret", "purge"));
+    }
     crate::kv::purge_allowed(vault)?;
     batch.delete(&key(vault, name));
     Ok(())
@@ -462,6 +477,9 @@ struct BackupVersion {
 pub fn backup(state: &State, sealer: &Sealer, vault: &Vault, name: &str) -> Result<String, KvError> {
     check_name(name)?;
     let obj = live(state, vault, name)?;
+    if obj.managed {
+        return Err(crate::kv::managed_refusal("secret", "backup"));
+    }
     if obj.versions.len() > MAX_BACKUP_VERSIONS {
         return Err(KvError::bad_parameter(format!(
             "Backup of secret {name} failed: it has more than {MAX_BACKUP_VERSIONS} versions."
@@ -503,6 +521,7 @@ pub fn restore(
         name: b.name.clone(),
         versions: vec![],
         deleted: None,
+        managed: false,
     };
     for bv in b.versions {
         let mut meta = bv.meta;
@@ -513,6 +532,47 @@ pub fn restore(
     let out = view(vault, &obj, &v, None);
     batch.put(&key(vault, &b.name), Record::Secret(obj));
     Ok(out)
+}
+
+/// Adds version `v` (value `value`) to the secret backing certificate `name`, creating it
+/// (`managed`) if needed. A plain secret of that name is a conflict.
+pub(crate) fn put_managed(
+    state: &State,
+    batch: &mut Batch,
+    sealer: &Sealer,
+    vault: &Vault,
+    name: &str,
+    mut v: SecretVersion,
+    value: &str,
+) -> Result<(), KvError> {
+    // Earlier versions of this batch (restore writes several) come first.
+    let current = match batch.pending(&key(vault, name)) {
+        Some(r) => r.cloned(),
+        None => state.get(&key(vault, name)).cloned(),
+    };
+    let mut obj = match current {
+        Some(Record::Secret(o)) if !o.managed => {
+            return Err(KvError::new(
+                Kind::Conflict,
+                "Conflict",
+                format!(
+                    "A secret named {name} already exists in this vault; a certificate's name must not be used by a secret."
+                ),
+            ));
+        }
+        Some(Record::Secret(o)) => o,
+        _ => SecretObject {
+            vault_internal_id: vault.internal_id.clone(),
+            name: name.to_string(),
+            versions: vec![],
+            deleted: None,
+            managed: true,
+        },
+    };
+    v.sealed_value = seal(sealer, vault, &obj.name, &v.version, value);
+    obj.versions.push(v);
+    batch.put(&key(vault, name), Record::Secret(obj));
+    Ok(())
 }
 
 /// Renders a secret as Azure does: a bundle (with `value`), a list item, or a deleted bundle.
@@ -545,6 +605,10 @@ pub fn render(host: &str, s: &SecretView, with_version: bool) -> Value {
     }
     if let Some(c) = &v.content_type {
         out["contentType"] = json!(c);
+    }
+    if s.managed {
+        out["managed"] = json!(true);
+        out["kid"] = json!(format!("https://{host}/keys/{}/{}", s.name, v.version));
     }
     if let Some(d) = &s.deleted {
         out["recoveryId"] = json!(format!("https://{host}/deletedsecrets/{}", s.name));

@@ -10,6 +10,7 @@ pub mod files;
 mod ca;
 mod jwt;
 mod seal;
+pub mod x509;
 
 pub use ca::Ca;
 pub use jwt::{Claims, Signer, TokenError, TokenSigner};

@@ -158,12 +158,16 @@ fn serve(app: &App, req: &Req, vault: &Vault, ctx: &NetworkContext) -> Result<Re
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     // CREATE secret and CREATE/IMPORT key share the create budget (azure-behaviour.md §5.4).
     let class = match (&req.method, l.as_slice()) {
-        (&Method::PUT, ["secrets", _] | ["keys", _]) | (&Method::POST, ["keys", _, "create"]) => TxClass::Create,
+        (&Method::PUT, ["secrets", _] | ["keys", _])
+        | (&Method::POST, ["keys", _, "create"] | ["certificates", _, "import"]) => TxClass::Create,
         _ => TxClass::Other,
     };
     app.throttle.admit(&vault.id, class)?;
     match l.first() {
         Some(&"keys" | &"deletedkeys") => crate::dataplane_keys::key_routes(app, req, vault, &caller, &segs, &l),
+        Some(&"certificates" | &"deletedcertificates") => {
+            crate::dataplane_certs::cert_routes(app, req, vault, &caller, &segs, &l)
+        }
         _ => secret_routes(app, req, vault, &caller, &segs, &l),
     }
 }
@@ -290,10 +294,7 @@ fn secret_routes(
             ok(&secrets::render(host, &write(&|s, b| secrets::recover(s, b, vault, name(1)))?, true))
         }
         _ => {
-            return Err(KvError::bad_parameter(format!(
-                "vaultlink does not serve {} {} (keys and certificates are not emulated yet).",
-                req.method, req.path
-            )));
+            return Err(KvError::bad_parameter(format!("vaultlink does not serve {} {}.", req.method, req.path)));
         }
     })
 }

@@ -4,6 +4,7 @@ mod arm;
 mod cli;
 mod control;
 mod dataplane;
+mod dataplane_certs;
 mod dataplane_keys;
 mod entra;
 mod http;

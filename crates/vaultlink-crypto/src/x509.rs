@@ -1,0 +1,579 @@
+//! X.509 for Key Vault certificates: key generation, self-signed certificates and CSRs from a
+//! policy's fields (rcgen), parsing (x509-parser), PKCS#12 (p12-keystore) and PEM bundles.
+//!
+//! Pure functions over DER bytes; private keys are PKCS#8 DER in and out.
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, ECDSA_P521_SHA512_ASN1_SIGNING, EcdsaKeyPair,
+};
+use base64::Engine as _;
+use rcgen::{
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair, KeyUsagePurpose, OtherNameValue,
+    SanType, SerialNumber,
+};
+use time::OffsetDateTime;
+
+/// A refusal with a message fit for a client (never key material).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct X509Error(pub String);
+
+fn err(m: impl Into<String>) -> X509Error {
+    X509Error(m.into())
+}
+
+/// The key a certificate is generated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySpec {
+    Rsa(u32),
+    P256,
+    P384,
+    P521,
+}
+
+/// Generates a private key, PKCS#8 DER.
+pub fn generate_key(spec: KeySpec) -> Result<Vec<u8>, X509Error> {
+    use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
+    let fail = |_| err("key generation failed");
+    Ok(match spec {
+        KeySpec::Rsa(bits) => {
+            let size = match bits {
+                2048 => KeySize::Rsa2048,
+                3072 => KeySize::Rsa3072,
+                4096 => KeySize::Rsa4096,
+                other => return Err(err(format!("RSA key size {other} is not supported"))),
+            };
+            RsaKeyPair::generate(size).map_err(fail)?.as_der().map_err(fail)?.as_ref().to_vec()
+        }
+        KeySpec::P256 => ec(&ECDSA_P256_SHA256_ASN1_SIGNING)?,
+        KeySpec::P384 => ec(&ECDSA_P384_SHA384_ASN1_SIGNING)?,
+        KeySpec::P521 => ec(&ECDSA_P521_SHA512_ASN1_SIGNING)?,
+    })
+}
+
+fn ec(alg: &'static aws_lc_rs::signature::EcdsaSigningAlgorithm) -> Result<Vec<u8>, X509Error> {
+    let k = EcdsaKeyPair::generate(alg).map_err(|_| err("key generation failed"))?;
+    Ok(k.to_pkcs8v1().map_err(|_| err("key export failed"))?.as_ref().to_vec())
+}
+
+/// What goes into a certificate or CSR, from a certificate policy.
+#[derive(Debug, Clone, Default)]
+pub struct CertSpec {
+    /// An X.500 name as Key Vault takes it: `CN=a, O=b, ...`.
+    pub subject: String,
+    pub dns_names: Vec<String>,
+    pub emails: Vec<String>,
+    pub upns: Vec<String>,
+    pub validity_months: u32,
+    /// Key Vault's names: `digitalSignature`, `keyEncipherment`, ...
+    pub key_usage: Vec<String>,
+    /// Dotted OIDs.
+    pub ekus: Vec<String>,
+}
+
+/// The UPN other-name OID (Microsoft).
+const UPN_OID: &[u64] = &[1, 3, 6, 1, 4, 1, 311, 20, 2, 3];
+
+/// Parses `CN=a, O=b` into a distinguished name; refuses an empty or malformed subject.
+pub fn parse_subject(subject: &str) -> Result<DistinguishedName, X509Error> {
+    let mut dn = DistinguishedName::new();
+    let bad = || err(format!("The subject name '{subject}' is not a valid X.500 distinguished name."));
+    let mut any = false;
+    for part in split_rdns(subject) {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let (k, v) = part.split_once('=').ok_or_else(bad)?;
+        let v = v.trim().trim_matches('"').to_string();
+        let ty = match k.trim().to_ascii_uppercase().as_str() {
+            "CN" => DnType::CommonName,
+            "O" => DnType::OrganizationName,
+            "OU" => DnType::OrganizationalUnitName,
+            "L" => DnType::LocalityName,
+            "S" | "ST" => DnType::StateOrProvinceName,
+            "C" => DnType::CountryName,
+            "E" | "EMAILADDRESS" => DnType::CustomDnType(vec![1, 2, 840, 113549, 1, 9, 1]),
+            "DC" => DnType::CustomDnType(vec![0, 9, 2342, 19200300, 100, 1, 25]),
+            _ => return Err(bad()),
+        };
+        if v.is_empty() {
+            return Err(bad());
+        }
+        dn.push(ty, v);
+        any = true;
+    }
+    if !any {
+        return Err(bad());
+    }
+    Ok(dn)
+}
+
+/// Splits on commas (or semicolons) that are not escaped or quoted.
+fn split_rdns(s: &str) -> Vec<String> {
+    let mut out = vec![];
+    let mut cur = String::new();
+    let (mut quoted, mut escaped) = (false, false);
+    for c in s.chars() {
+        match c {
+            _ if escaped => {
+                cur.push(c);
+                escaped = false;
+            }
+            '\\' => escaped = true,
+            '"' => {
+                quoted = !quoted;
+                cur.push(c);
+            }
+            ',' | ';' if !quoted => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+fn key_usage(name: &str) -> Result<KeyUsagePurpose, X509Error> {
+    Ok(match name {
+        "digitalSignature" => KeyUsagePurpose::DigitalSignature,
+        "nonRepudiation" => KeyUsagePurpose::ContentCommitment,
+        "keyEncipherment" => KeyUsagePurpose::KeyEncipherment,
+        "dataEncipherment" => KeyUsagePurpose::DataEncipherment,
+        "keyAgreement" => KeyUsagePurpose::KeyAgreement,
+        "keyCertSign" => KeyUsagePurpose::KeyCertSign,
+        "cRLSign" => KeyUsagePurpose::CrlSign,
+        "encipherOnly" => KeyUsagePurpose::EncipherOnly,
+        "decipherOnly" => KeyUsagePurpose::DecipherOnly,
+        other => return Err(err(format!("Invalid key usage: {other}"))),
+    })
+}
+
+/// The key usages Key Vault knows, by name.
+pub const KEY_USAGES: &[&str] = &[
+    "digitalSignature",
+    "nonRepudiation",
+    "keyEncipherment",
+    "dataEncipherment",
+    "keyAgreement",
+    "keyCertSign",
+    "cRLSign",
+    "encipherOnly",
+    "decipherOnly",
+];
+
+fn eku(oid: &str) -> Result<ExtendedKeyUsagePurpose, X509Error> {
+    Ok(match oid {
+        "1.3.6.1.5.5.7.3.1" => ExtendedKeyUsagePurpose::ServerAuth,
+        "1.3.6.1.5.5.7.3.2" => ExtendedKeyUsagePurpose::ClientAuth,
+        "1.3.6.1.5.5.7.3.3" => ExtendedKeyUsagePurpose::CodeSigning,
+        "1.3.6.1.5.5.7.3.4" => ExtendedKeyUsagePurpose::EmailProtection,
+        "1.3.6.1.5.5.7.3.8" => ExtendedKeyUsagePurpose::TimeStamping,
+        "1.3.6.1.5.5.7.3.9" => ExtendedKeyUsagePurpose::OcspSigning,
+        "2.5.29.37.0" => ExtendedKeyUsagePurpose::Any,
+        other => {
+            let arcs: Result<Vec<u64>, _> = other.split('.').map(str::parse).collect();
+            match arcs {
+                Ok(a) if a.len() >= 2 => ExtendedKeyUsagePurpose::Other(a),
+                _ => return Err(err(format!("Invalid extended key usage: {other}"))),
+            }
+        }
+    })
+}
+
+fn params(spec: &CertSpec) -> Result<CertificateParams, X509Error> {
+    let mut p = CertificateParams::default();
+    p.distinguished_name = parse_subject(&spec.subject)?;
+    for d in &spec.dns_names {
+        p.subject_alt_names
+            .push(SanType::DnsName(d.clone().try_into().map_err(|_| err(format!("Invalid DNS name: {d}")))?));
+    }
+    for e in &spec.emails {
+        p.subject_alt_names
+            .push(SanType::Rfc822Name(e.clone().try_into().map_err(|_| err(format!("Invalid email: {e}")))?));
+    }
+    for u in &spec.upns {
+        p.subject_alt_names.push(SanType::OtherName((UPN_OID.to_vec(), OtherNameValue::Utf8String(u.clone()))));
+    }
+    p.key_usages = spec.key_usage.iter().map(|k| key_usage(k)).collect::<Result<_, _>>()?;
+    p.extended_key_usages = spec.ekus.iter().map(|e| eku(e)).collect::<Result<_, _>>()?;
+    let mut serial = crate::random_bytes(16);
+    serial[0] = (serial[0] & 0x7f) | 0x01;
+    p.serial_number = Some(SerialNumber::from_slice(&serial));
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).map_err(|_| err("clock"))?;
+    p.not_before = now;
+    p.not_after = add_months(now, spec.validity_months);
+    Ok(p)
+}
+
+/// `t` plus `months` calendar months (the day clamped to the target month's length).
+pub fn add_months(t: OffsetDateTime, months: u32) -> OffsetDateTime {
+    let total = t.year() as i64 * 12 + (t.month() as i64 - 1) + months as i64;
+    let (year, month0) = (total.div_euclid(12) as i32, total.rem_euclid(12) as u8);
+    let month = time::Month::try_from(month0 + 1).unwrap_or(time::Month::January);
+    let day = t.day().min(month.length(year));
+    let date = time::Date::from_calendar_date(year, month, day).unwrap_or(t.date());
+    t.replace_date(date)
+}
+
+fn keypair(pkcs8: &[u8]) -> Result<KeyPair, X509Error> {
+    KeyPair::try_from(pkcs8).map_err(|_| err("The private key is not a supported PKCS#8 RSA or EC key."))
+}
+
+/// A self-signed certificate for the key, DER.
+pub fn self_signed(pkcs8: &[u8], spec: &CertSpec) -> Result<Vec<u8>, X509Error> {
+    let key = keypair(pkcs8)?;
+    let cert = params(spec)?.self_signed(&key).map_err(|e| err(format!("certificate generation failed: {e}")))?;
+    Ok(cert.der().to_vec())
+}
+
+/// A PKCS#10 certificate signing request for the key, DER.
+pub fn csr(pkcs8: &[u8], spec: &CertSpec) -> Result<Vec<u8>, X509Error> {
+    let key = keypair(pkcs8)?;
+    let mut p = params(spec)?;
+    p.serial_number = None;
+    let req = p.serialize_request(&key).map_err(|e| err(format!("CSR generation failed: {e}")))?;
+    Ok(req.der().to_vec())
+}
+
+/// The raw subject public key (RSA: PKCS#1 `RSAPublicKey`; EC: the uncompressed point) of a key.
+pub fn public_key_of(pkcs8: &[u8]) -> Result<Vec<u8>, X509Error> {
+    Ok(keypair(pkcs8)?.public_key_raw().to_vec())
+}
+
+/// What Key Vault reports about a certificate.
+#[derive(Debug, Clone)]
+pub struct CertInfo {
+    pub subject: String,
+    pub issuer: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub dns_names: Vec<String>,
+    pub emails: Vec<String>,
+    pub upns: Vec<String>,
+    /// The raw subject public key, comparable with [`public_key_of`].
+    pub public_key: Vec<u8>,
+    /// SHA-1 of the DER (Key Vault's `x5t`).
+    pub sha1: Vec<u8>,
+    pub key_usage: Vec<String>,
+    pub ekus: Vec<String>,
+    /// RSA modulus bits, or the EC curve name (`P-256`, `P-384`, `P-521`).
+    pub rsa_bits: Option<u32>,
+    pub ec_curve: Option<String>,
+}
+
+/// Parses a DER certificate.
+pub fn parse(der: &[u8]) -> Result<CertInfo, X509Error> {
+    use x509_parser::prelude::*;
+    let (rest, cert) =
+        parse_x509_certificate(der).map_err(|_| err("The certificate is not a valid X.509 certificate."))?;
+    if !rest.is_empty() {
+        return Err(err("The certificate has trailing data."));
+    }
+    let mut info = CertInfo {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        not_before: cert.validity().not_before.timestamp(),
+        not_after: cert.validity().not_after.timestamp(),
+        dns_names: vec![],
+        emails: vec![],
+        upns: vec![],
+        public_key: cert.public_key().subject_public_key.data.to_vec(),
+        sha1: aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, der).as_ref().to_vec(),
+        key_usage: vec![],
+        ekus: vec![],
+        rsa_bits: None,
+        ec_curve: None,
+    };
+    match cert.public_key().parsed() {
+        Ok(x509_parser::public_key::PublicKey::RSA(r)) => info.rsa_bits = Some(r.key_size() as u32),
+        Ok(x509_parser::public_key::PublicKey::EC(_)) => {
+            let oid = cert
+                .public_key()
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|o| o.to_id_string())
+                .unwrap_or_default();
+            info.ec_curve = match oid.as_str() {
+                "1.2.840.10045.3.1.7" => Some("P-256".into()),
+                "1.3.132.0.34" => Some("P-384".into()),
+                "1.3.132.0.35" => Some("P-521".into()),
+                "1.3.132.0.10" => Some("P-256K".into()),
+                _ => None,
+            };
+        }
+        _ => {}
+    }
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for n in &san.value.general_names {
+            match n {
+                GeneralName::DNSName(d) => info.dns_names.push(d.to_string()),
+                GeneralName::RFC822Name(e) => info.emails.push(e.to_string()),
+                GeneralName::OtherName(oid, value) if oid.to_id_string() == "1.3.6.1.4.1.311.20.2.3" => {
+                    // [0] EXPLICIT UTF8String: skip the two headers.
+                    if let Ok((_, any)) = x509_parser::der_parser::der::parse_der(value)
+                        && let Ok(inner) = any.as_slice()
+                        && let Ok((_, s)) = x509_parser::der_parser::der::parse_der_utf8string(inner)
+                        && let Ok(s) = s.as_str()
+                    {
+                        info.upns.push(s.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Ok(Some(ku)) = cert.key_usage() {
+        let k = ku.value;
+        for (on, name) in [
+            (k.digital_signature(), "digitalSignature"),
+            (k.non_repudiation(), "nonRepudiation"),
+            (k.key_encipherment(), "keyEncipherment"),
+            (k.data_encipherment(), "dataEncipherment"),
+            (k.key_agreement(), "keyAgreement"),
+            (k.key_cert_sign(), "keyCertSign"),
+            (k.crl_sign(), "cRLSign"),
+            (k.encipher_only(), "encipherOnly"),
+            (k.decipher_only(), "decipherOnly"),
+        ] {
+            if on {
+                info.key_usage.push(name.to_string());
+            }
+        }
+    }
+    if let Ok(Some(eku)) = cert.extended_key_usage() {
+        let e = eku.value;
+        for (on, oid) in [
+            (e.server_auth, "1.3.6.1.5.5.7.3.1"),
+            (e.client_auth, "1.3.6.1.5.5.7.3.2"),
+            (e.code_signing, "1.3.6.1.5.5.7.3.3"),
+            (e.email_protection, "1.3.6.1.5.5.7.3.4"),
+            (e.time_stamping, "1.3.6.1.5.5.7.3.8"),
+            (e.ocsp_signing, "1.3.6.1.5.5.7.3.9"),
+        ] {
+            if on {
+                info.ekus.push(oid.to_string());
+            }
+        }
+        for o in &e.other {
+            info.ekus.push(o.to_id_string());
+        }
+    }
+    Ok(info)
+}
+
+/// A private key (PKCS#8 DER, if any) and a certificate chain (leaf first, DER).
+#[derive(Clone, Default)]
+pub struct Bundle {
+    pub key: Option<Vec<u8>>,
+    pub chain: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Bundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bundle")
+            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("chain", &self.chain.len())
+            .finish()
+    }
+}
+
+/// Writes a PKCS#12 file (AES-256 / HMAC-SHA256, as OpenSSL 3 writes by default).
+pub fn to_pkcs12(bundle: &Bundle, password: &str) -> Result<Vec<u8>, X509Error> {
+    use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+    let mut ks = KeyStore::new();
+    let certs: Vec<Certificate> = bundle
+        .chain
+        .iter()
+        .map(|c| Certificate::from_der(c))
+        .collect::<Result<_, _>>()
+        .map_err(|e| err(e.to_string()))?;
+    match &bundle.key {
+        Some(k) => {
+            let key = PrivateKey::from_der(k).map_err(|e| err(e.to_string()))?;
+            let id = crate::random_bytes(20);
+            ks.add_entry("1", KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(id, key, certs)));
+        }
+        None => {
+            for (i, c) in certs.into_iter().enumerate() {
+                ks.add_entry(&format!("{i}"), KeyStoreEntry::Certificate(c));
+            }
+        }
+    }
+    ks.writer(password).write().map_err(|e| err(format!("PKCS#12 encoding failed: {e}")))
+}
+
+/// Reads a PKCS#12 file: the first key with its chain (leaf first), or the certificates alone.
+pub fn from_pkcs12(data: &[u8], password: &str) -> Result<Bundle, X509Error> {
+    use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy};
+    let ks = KeyStore::from_pkcs12(data, password, Pkcs12ImportPolicy::Relaxed)
+        .map_err(|_| err("The specified PKCS#12 X.509 certificate content can not be read. Please check if certificate is in valid PKCS#12 format."))?;
+    if let Some((_, chain)) = ks.private_key_chain() {
+        return Ok(Bundle {
+            key: Some(chain.key().as_der().to_vec()),
+            chain: chain.certs().iter().map(|c| c.as_der().to_vec()).collect(),
+        });
+    }
+    let chain = ks
+        .entries()
+        .filter_map(|(_, e)| match e {
+            KeyStoreEntry::Certificate(c) => Some(c.as_der().to_vec()),
+            _ => None,
+        })
+        .collect();
+    Ok(Bundle { key: None, chain })
+}
+
+/// Writes a PEM bundle as Key Vault does: the private key (PKCS#8) first, then the chain.
+pub fn to_pem(bundle: &Bundle) -> String {
+    let mut out = String::new();
+    if let Some(k) = &bundle.key {
+        out.push_str(&crate::pem_encode("PRIVATE KEY", k));
+    }
+    for c in &bundle.chain {
+        out.push_str(&crate::pem_encode("CERTIFICATE", c));
+    }
+    out
+}
+
+/// Reads a PEM bundle: `PRIVATE KEY` (PKCS#8) and `CERTIFICATE` blocks in any order.
+pub fn from_pem(text: &str) -> Result<Bundle, X509Error> {
+    let bad = || {
+        err(
+            "The specified PEM X.509 certificate content is in an unexpected format. Please check if certificate is in valid PEM format.",
+        )
+    };
+    let mut b = Bundle::default();
+    let mut lines = text.lines().map(str::trim);
+    while let Some(line) = lines.next() {
+        let Some(label) = line.strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----")) else {
+            continue;
+        };
+        let end = format!("-----END {label}-----");
+        let mut body = String::new();
+        loop {
+            match lines.next() {
+                Some(l) if l == end => break,
+                Some(l) => body.push_str(l),
+                None => return Err(bad()),
+            }
+        }
+        let der = base64::engine::general_purpose::STANDARD.decode(body).map_err(|_| bad())?;
+        match label {
+            "CERTIFICATE" => b.chain.push(der),
+            "PRIVATE KEY" => b.key = Some(der),
+            "RSA PRIVATE KEY" | "EC PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => {
+                return Err(err(format!(
+                    "PEM '{label}' blocks are not supported; convert the key to unencrypted PKCS#8 ('PRIVATE KEY')."
+                )));
+            }
+            _ => {}
+        }
+    }
+    if b.chain.is_empty() {
+        return Err(bad());
+    }
+    Ok(b)
+}
+
+/// Signs a PKCS#10 request with a CA key (for tests and demonstrations of the merge flow):
+/// returns (the CA's self-signed certificate, the issued certificate), DER.
+pub fn sign_csr(ca_pkcs8: &[u8], ca_subject: &str, csr_der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), X509Error> {
+    use rcgen::{BasicConstraints, CertificateSigningRequestParams, IsCa, Issuer};
+    let ca_key = keypair(ca_pkcs8)?;
+    let mut ca_params = params(&CertSpec { subject: ca_subject.into(), validity_months: 24, ..Default::default() })?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(|e| err(e.to_string()))?;
+    let mut req =
+        CertificateSigningRequestParams::from_der(&csr_der.to_vec().into()).map_err(|e| err(e.to_string()))?;
+    req.params.not_before = OffsetDateTime::now_utc();
+    req.params.not_after = add_months(req.params.not_before, 12);
+    let issuer = Issuer::new(ca_params, ca_key);
+    let cert = req.signed_by(&issuer).map_err(|e| err(e.to_string()))?;
+    Ok((ca_cert.der().to_vec(), cert.der().to_vec()))
+}
+
+/// Base64url without padding (Key Vault's `x5t`).
+pub fn b64url(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> CertSpec {
+        CertSpec {
+            subject: "CN=app.contoso.com, O=Contoso".into(),
+            dns_names: vec!["app.contoso.com".into(), "www.contoso.com".into()],
+            emails: vec!["admin@contoso.com".into()],
+            upns: vec!["user@contoso.com".into()],
+            validity_months: 12,
+            key_usage: vec!["digitalSignature".into(), "keyEncipherment".into()],
+            ekus: vec!["1.3.6.1.5.5.7.3.1".into(), "1.3.6.1.5.5.7.3.2".into()],
+        }
+    }
+
+    #[test]
+    fn self_signed_certificate_matches_the_spec_for_each_key_type() {
+        for ks in [KeySpec::Rsa(2048), KeySpec::P256, KeySpec::P384, KeySpec::P521] {
+            let key = generate_key(ks).unwrap();
+            let der = self_signed(&key, &spec()).unwrap();
+            let info = parse(&der).unwrap();
+            assert_eq!(info.subject, "CN=app.contoso.com, O=Contoso");
+            assert_eq!(info.issuer, info.subject);
+            assert_eq!(info.dns_names, vec!["app.contoso.com", "www.contoso.com"]);
+            assert_eq!(info.emails, vec!["admin@contoso.com"]);
+            assert_eq!(info.upns, vec!["user@contoso.com"]);
+            assert_eq!(info.key_usage, vec!["digitalSignature", "keyEncipherment"]);
+            assert_eq!(info.ekus, vec!["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"]);
+            assert_eq!(info.public_key, public_key_of(&key).unwrap());
+            let days = (info.not_after - info.not_before) / 86_400;
+            assert!((365..=366).contains(&days), "{days}");
+        }
+    }
+
+    #[test]
+    fn pkcs12_and_pem_round_trip_with_and_without_password() {
+        let key = generate_key(KeySpec::P256).unwrap();
+        let der = self_signed(&key, &spec()).unwrap();
+        let b = Bundle { key: Some(key.clone()), chain: vec![der.clone()] };
+        for pw in ["", "s3cret"] {
+            let p12 = to_pkcs12(&b, pw).unwrap();
+            let back = from_pkcs12(&p12, pw).unwrap();
+            assert_eq!(back.chain, vec![der.clone()]);
+            assert_eq!(public_key_of(back.key.as_ref().unwrap()).unwrap(), public_key_of(&key).unwrap());
+        }
+        assert!(from_pkcs12(&to_pkcs12(&b, "right").unwrap(), "wrong").is_err());
+        let pem = to_pem(&b);
+        let back = from_pem(&pem).unwrap();
+        assert_eq!(back.chain, vec![der]);
+        assert_eq!(back.key, Some(key));
+        assert!(from_pem("not pem").is_err());
+    }
+
+    #[test]
+    fn csr_carries_the_public_key_and_bad_specs_are_refused() {
+        let key = generate_key(KeySpec::Rsa(2048)).unwrap();
+        let csr = csr(&key, &spec()).unwrap();
+        use x509_parser::prelude::FromDer;
+        let (_, req) = x509_parser::certification_request::X509CertificationRequest::from_der(&csr).unwrap();
+        assert_eq!(
+            req.certification_request_info.subject_pki.subject_public_key.data.to_vec(),
+            public_key_of(&key).unwrap()
+        );
+        assert!(parse_subject("").is_err());
+        assert!(parse_subject("nonsense").is_err());
+        assert!(parse_subject("XX=1").is_err());
+        assert!(self_signed(&key, &CertSpec { key_usage: vec!["bogus".into()], ..spec() }).is_err());
+    }
+
+    #[test]
+    fn add_months_clamps_the_day() {
+        let t = time::macros::datetime!(2026-01-31 12:00 UTC);
+        assert_eq!(add_months(t, 1), time::macros::datetime!(2026-02-28 12:00 UTC));
+        assert_eq!(add_months(t, 12), time::macros::datetime!(2027-01-31 12:00 UTC));
+    }
+}
