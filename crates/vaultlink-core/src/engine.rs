@@ -17,7 +17,10 @@ use crate::model::{Record, RecordKind, SCHEMA_VERSION, Stored};
 /// request path independent of how much state there is (issue 8's scale curves).
 #[derive(Debug, Default, Clone)]
 pub struct State {
-    records: BTreeMap<String, Record>,
+    /// Records by key: a point lookup costs one hash, however many records there are.
+    records: HashMap<String, Record>,
+    /// Every key, in order: for walking a subtree (`descendants`) or everything (`all`).
+    order: BTreeSet<String>,
     /// Keys of every record of a kind, in key order.
     by_kind: HashMap<RecordKind, BTreeSet<String>>,
     /// Lower-cased name of every live vault -> its key (vault names are global).
@@ -28,33 +31,35 @@ pub struct State {
 }
 
 impl State {
-    fn from_records(records: BTreeMap<String, Record>) -> Self {
-        let mut state =
-            Self { records: BTreeMap::new(), by_kind: HashMap::new(), vault_names: HashMap::new(), generation: 0 };
-        for (key, record) in &records {
-            state.index(key, record);
-        }
-        state.records = records;
+    fn from_records(records: impl IntoIterator<Item = (String, Record)>) -> Self {
+        let mut state = Self::default();
+        state.apply(records.into_iter().map(|(k, r)| (k, Some(r))).collect());
+        state.generation = 0;
         state
     }
 
     /// The record with this id (any casing).
     pub fn get(&self, id: &str) -> Option<&Record> {
-        self.records.get(&id.to_ascii_lowercase())
+        if id.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.records.get(&id.to_ascii_lowercase())
+        } else {
+            self.records.get(id)
+        }
     }
 
     /// Records strictly below `id` in the hierarchy (keys starting with `id/`), in key order.
     pub fn descendants<'a>(&'a self, id: &str) -> impl Iterator<Item = (&'a String, &'a Record)> + 'a {
         let prefix = format!("{}/", id.to_ascii_lowercase());
         let start = prefix.clone();
-        self.records
+        self.order
             .range::<String, _>((Bound::Included(start), Bound::Unbounded))
-            .take_while(move |(k, _)| k.starts_with(&prefix))
+            .take_while(move |k| k.starts_with(&prefix))
+            .filter_map(|k| self.records.get(k).map(|r| (k, r)))
     }
 
     /// Every record, in key order.
     pub fn all(&self) -> impl Iterator<Item = (&String, &Record)> {
-        self.records.iter()
+        self.order.iter().filter_map(|k| self.records.get(k).map(|r| (k, r)))
     }
 
     /// Every record of one kind, in key order (without visiting the others).
@@ -106,9 +111,15 @@ impl State {
             if let Some(old) = self.records.remove(&key) {
                 self.unindex(&key, &old);
             }
-            if let Some(r) = record {
-                self.index(&key, &r);
-                self.records.insert(key, r);
+            match record {
+                Some(r) => {
+                    self.index(&key, &r);
+                    self.order.insert(key.clone());
+                    self.records.insert(key, r);
+                }
+                None => {
+                    self.order.remove(&key);
+                }
             }
         }
     }
@@ -286,8 +297,10 @@ mod tests {
         // A rebuilt state (as at start-up) has the same indexes as the one kept up to date.
         e.read(|s| {
             let rebuilt = super::State::from_records(s.records.clone());
+            assert_eq!(rebuilt.order, s.order);
             assert_eq!(rebuilt.by_kind, s.by_kind);
             assert_eq!(rebuilt.vault_names, s.vault_names);
+            assert_eq!(s.order.len(), s.records.len());
         });
     }
 }
