@@ -295,6 +295,16 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Caller, api: &str) -
         (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "vaults"]) => {
             list(e.read(|s| keyvault::vaults_in(s, c, p.at(1), None).map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect()))?)
         }
+        // vaultlink emulates no Managed HSMs, but az lists them beside vaults (`keyvault list`,
+        // `list-deleted` without `--resource-type`): an empty list, after the usual checks.
+        (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "managedhsms" | "deletedmanagedhsms"]) => {
+            e.read(|s| resources::subscription(s, c, p.at(1)))?;
+            list(Vec::new())
+        }
+        (&M::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "managedhsms"]) => {
+            e.read(|s| resources::resource_group(s, c, p.at(1), p.at(3)))?;
+            list(Vec::new())
+        }
         (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "deletedvaults"]) => list(e.read(|s| keyvault::deleted_vaults(s, c, p.at(1)))?.iter().map(keyvault::render_deleted_vault).collect()),
         (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "locations", _, "deletedvaults", _]) => {
             json_ok(StatusCode::OK, &keyvault::render_deleted_vault(&e.read(|s| keyvault::deleted_vault(s, c, p.at(1), p.at(5), p.at(7)))?))
