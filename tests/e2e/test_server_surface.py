@@ -128,6 +128,22 @@ def test_direct_listener_metadata_endpoints(vl: Vaultlink) -> None:
     assert doc["suffixes"]["keyVaultDns"].lstrip(".") == "vault.azure.net"
 
 
+def test_browser_at_the_root_lands_on_the_portal(vl: Vaultlink) -> None:
+    port = vl.https_port
+    out = run_python(vl, f"""
+        import json, requests
+        base = "https://localhost:{port}/"
+        page = requests.get(base, headers={{"Accept": "text/html,application/xhtml+xml"}},
+                            allow_redirects=False, timeout=30)
+        api = requests.get(base, headers={{"Accept": "application/json"}}, allow_redirects=False,
+                           timeout=30)
+        print(json.dumps({{"page": [page.status_code, page.headers.get("Location")],
+                          "api": api.status_code}}))
+    """)
+    assert out["page"] == [302, "/portal/"], out
+    assert out["api"] != 302, out
+
+
 def test_azure_identity_client_secret_credential(vl: Vaultlink) -> None:
     """The real azure-identity SDK (ClientSecretCredential) through the proxy."""
     out = run_python(vl, f"""

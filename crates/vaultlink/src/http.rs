@@ -263,8 +263,18 @@ pub fn route(app: &App, req: Req) -> Resp {
         // The direct listener serves Resource Manager and Entra ID on one origin.
         let first = req.path.trim_start_matches('/').split('/').next().unwrap_or("").to_ascii_lowercase();
         match first.as_str() {
-            "subscriptions" | "providers" | "metadata" | "tenants" | "vaultlink" | "" => crate::arm::handle(app, &req),
+            "subscriptions" | "providers" | "metadata" | "tenants" | "vaultlink" => crate::arm::handle(app, &req),
             "portal" if matches!(req.ingress, Ingress::Direct) => crate::portal::handle(app, &req),
+            // A browser opening the listener's address lands on the portal.
+            "" if req.method == Method::GET
+                && matches!(req.ingress, Ingress::Direct)
+                && req.header("accept").is_some_and(|a| a.contains("text/html")) =>
+            {
+                let mut r = empty(StatusCode::FOUND);
+                r.headers_mut().insert(hyper::header::LOCATION, HeaderValue::from_static("/portal/"));
+                r
+            }
+            "" => crate::arm::handle(app, &req),
             _ => crate::entra::handle(app, &req),
         }
     };
