@@ -35,7 +35,7 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "lua"
@@ -49,6 +49,9 @@ VAULT_SCOPE = "https://vault.azure.net/.default"
 ARM_SCOPE = "https://management.core.windows.net//.default"
 ARM_API = "2021-04-01"
 KV_ARM_API = "2023-07-01"
+NET_API = "2024-05-01"
+PRIVATE_DNS_API = "2018-09-01"
+PRIVATELINK_ZONE = "privatelink.vaultcore.azure.net"
 DP_API = "7.4"
 REGION = "westeurope"
 RG = "rg-bench"
@@ -60,12 +63,14 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dns_names": 1000, "scale_steps": [1, 10, 100, 1000, 10000], "scale_secs": 10, "scale_dns_secs": 5,
         "startup_runs": 10, "gen_vaults": 1000, "gen_secrets": 100_000, "gen_fallback": (100, 10_000),
         "gen_budget_secs": 300, "wrk_threads": 2, "sign_secs": 10, "sign_lib_secs": 5,
+        "endpoint_steps": [1, 10, 100, 1000], "record_steps": [1000, 10_000, 100_000], "private_secs": 5,
     },
     "smoke": {
         "read_secs": 1, "read_conns": 8, "write_secs": 1, "write_conns": 4, "dns_secs": 1,
         "dns_names": 10, "scale_steps": [1, 10], "scale_secs": 1, "scale_dns_secs": 1,
         "startup_runs": 2, "gen_vaults": 5, "gen_secrets": 50, "gen_fallback": (5, 50),
         "gen_budget_secs": 60, "wrk_threads": 2, "sign_secs": 1, "sign_lib_secs": 0.3,
+        "endpoint_steps": [1, 3], "record_steps": [10, 100], "private_secs": 1,
     },
 }
 
@@ -354,22 +359,32 @@ class Vaultlink:
             raise RuntimeError(f"PUT secret {vault}/{name}: {st} {out[:300]!r}")
         return out
 
-    def create_vaults(self, prefix: str, start: int, end: int, *, secret: bool = True, workers: int = 8) -> None:
-        """Vaults prefix<start> .. prefix<end-1>, each with secret s1, in parallel."""
+    def view_dns(self, nic: str) -> tuple[str, int]:
+        """The DNS server a machine at `nic` asks (its VNet's view), from the control socket."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(30)
+            sock.connect(str(self.data_dir / "control.sock"))
+            sock.sendall(f"exec {nic}\n".encode())
+            reply = sock.makefile().readline().split()
+        if len(reply) != 3 or reply[0] != "portable":
+            raise RuntimeError(f"control socket answered {reply!r} for exec {nic}")
+        host, port = reply[2].rsplit(":", 1)
+        return host, int(port)
+
+    def parallel(self, items: Iterable[Any], fn: Callable[[Any], None], workers: int = 8) -> None:
+        """Runs `fn` over `items` on `workers` threads; the first error stops the rest and is raised."""
         errors: list[BaseException] = []
-        idx = iter(range(start, end))
+        it = iter(items)
         lock = threading.Lock()
 
         def work() -> None:
             while True:
                 with lock:
-                    i = next(idx, None)
-                if i is None or errors:
+                    item = next(it, None)
+                if item is None or errors:
                     return
                 try:
-                    self.create_vault(f"{prefix}{i}")
-                    if secret:
-                        self.set_secret(f"{prefix}{i}", "s1", SECRET_VALUE)
+                    fn(item)
                 except BaseException as e:  # noqa: BLE001 - reported below
                     errors.append(e)
                     return
@@ -381,6 +396,15 @@ class Vaultlink:
             t.join()
         if errors:
             raise errors[0]
+
+    def create_vaults(self, prefix: str, start: int, end: int, *, secret: bool = True, workers: int = 8) -> None:
+        """Vaults prefix<start> .. prefix<end-1>, each with secret s1, in parallel."""
+        def one(i: int) -> None:
+            self.create_vault(f"{prefix}{i}")
+            if secret:
+                self.set_secret(f"{prefix}{i}", "s1", SECRET_VALUE)
+
+        self.parallel(range(start, end), one, workers)
 
 
 def https_conn(host: str, port: int) -> http.client.HTTPSConnection:
@@ -950,59 +974,174 @@ class Harness:
             vl.stop()
 
     def dns(self, vl: Vaultlink, prefix: str, n: int) -> None:
-        cfg, rep = self.cfg, self.report
         if not have("dnsperf") or not have("dig"):
-            rep.note("dnsperf or dig missing; DNS benchmark skipped")
+            self.report.note("dnsperf or dig missing; DNS benchmark skipped")
             return
-        log(f"DNS: {n} vault names, public view, {cfg['dns_secs']} s each")
         names = [f"{prefix}{i}.vault.azure.net" for i in range(n)]
-        queries = self.work / "dns-queries.txt"
+        self.dns_against_baselines(vl, vl.dns, names, view="public", ident="dns")
+
+    def dns_against_baselines(self, vl: Vaultlink, server: tuple[str, int], names: list[str], *, view: str,
+                              ident: str) -> None:
+        """vaultlink's DNS at `server` (one view) against nsd and unbound serving zone files made from
+        vaultlink's own answers for `names`."""
+        cfg, rep = self.cfg, self.report
+        log(f"DNS: {len(names)} vault names, {view} view, {cfg['dns_secs']} s each")
+        queries = self.work / f"{ident}-queries.txt"
         queries.write_text("".join(f"{nm} A\n" for nm in names))
-        rrs = dig_answers(vl.dns, names, self.work)
+        rrs = dig_answers(server, names, self.work)
         zones = zones_from_answers(rrs)
-        zdir = self.work / "zones"
+        zdir = self.work / f"{ident}-zones"
         zdir.mkdir(exist_ok=True)
         files = write_zone_files(zones, zdir)
-        self.results["dns_zone"] = {z: len(v) for z, v in zones.items()}
-        sample = subprocess.run(["dig", "@" + vl.dns[0], "-p", str(vl.dns[1]), names[0], "A"],
+        self.results[f"{ident}_zone"] = {z: len(v) for z, v in zones.items()}
+        sample = subprocess.run(["dig", "@" + server[0], "-p", str(server[1]), names[0], "A"],
                                 capture_output=True, text=True).stdout
-        self.results["dns_sample_vaultlink"] = sample
-        r_vl = dnsperf(vl.dns, queries, cfg["dns_secs"], self.work, vl.proc.pid)
-        check_dns(rep, "vaultlink DNS", r_vl)
+        self.results[f"{ident}_sample_vaultlink"] = sample
+        r_vl = dnsperf(server, queries, cfg["dns_secs"], self.work, vl.proc.pid)
+        check_dns(rep, f"vaultlink DNS ({view} view)", r_vl)
         want = answer_count(sample)
         results = {"vaultlink": r_vl}
         for name, cls in (("nsd", Nsd), ("unbound", Unbound)):
             if not find_sbin(name):
                 rep.note(f"{name} not installed; DNS baseline skipped")
                 continue
-            server = cls(files, self.work)
+            baseline = cls(files, self.work)
             try:
-                got = subprocess.run(["dig", "@" + server.addr[0], "-p", str(server.addr[1]), names[0], "A"],
+                got = subprocess.run(["dig", "@" + baseline.addr[0], "-p", str(baseline.addr[1]), names[0], "A"],
                                      capture_output=True, text=True).stdout
-                self.results[f"dns_sample_{name}"] = got
+                self.results[f"{ident}_sample_{name}"] = got
                 if answer_count(got) != want:
                     rep.note(f"{name} answers {answer_count(got)} records for {names[0]}, vaultlink {want}")
-                r = dnsperf(server.addr, queries, cfg["dns_secs"], self.work, server.proc.pid)
-                check_dns(rep, f"{name} DNS", r)
+                r = dnsperf(baseline.addr, queries, cfg["dns_secs"], self.work, baseline.proc.pid)
+                check_dns(rep, f"{name} DNS ({view} view zone)", r)
                 results[name] = r
             finally:
-                server.proc.stop()
-        self.results["dns"] = results
+                baseline.proc.stop()
+        self.results[ident] = results
+        n = len(names)
         for name in ("nsd", "unbound"):
             if name in results:
-                rep.ratio(f"dns.qps.{name}", f"DNS qps, public view, {n} names", r_vl["qps"], "qps", name,
+                rep.ratio(f"{ident}.qps.{name}", f"DNS qps, {view} view, {n} names", r_vl["qps"], "qps", name,
                           results[name]["qps"], "qps")
         for name in ("nsd", "unbound"):
             if name in results and results[name]["server_cpu_secs"] and r_vl["server_cpu_secs"]:
                 per = lambda r: r["server_cpu_secs"] / max(1, r["completed"]) * 1e6  # noqa: E731
-                rep.ratio(f"dns.cpu_per_query.{name}", "server CPU per DNS answer", per(r_vl), "us", name,
-                          per(results[name]), "us", fmt="{:.1f}")
+                rep.ratio(f"{ident}.cpu_per_query.{name}", f"server CPU per DNS answer, {view} view", per(r_vl),
+                          "us", name, per(results[name]), "us", fmt="{:.1f}")
         best = max((k for k in results if k != "vaultlink"), key=lambda k: results[k]["qps"], default=None)
         if best:
-            rep.ratio("dns.qps.best", "DNS qps vs the faster of nsd and unbound", r_vl["qps"], "qps", best,
-                      results[best]["qps"], "qps", target=">= 0.70", met=lambda x: x >= 0.7)
-        rep.note("DNS VNet view not measured: a VNet view needs private endpoints and zone links (lab or portable "
-                 "mode); only the public view is benchmarked")
+            rep.ratio(f"{ident}.qps.best", f"DNS qps vs the faster of nsd and unbound, {view} view", r_vl["qps"],
+                      "qps", best, results[best]["qps"], "qps", target=">= 0.70", met=lambda x: x >= 0.7)
+
+    # -- 3b/6b. private link: DNS in a VNet view, and growth of endpoints, records, firewall rules
+    def private_link(self) -> None:
+        """One VNet with a client NIC, the privatelink zone linked to it, and vaults with private
+        endpoints (zone groups write the A records). At each endpoint step: DNS in the VNet's view
+        over the vault names, and secret reads from the internet through a vault firewall (an IP
+        rule). Then the zone grows to `record_steps` extra A records. Finally the VNet view against
+        nsd and unbound, like the public view."""
+        cfg, rep = self.cfg, self.report
+        if not have("dnsperf") or not have("dig"):
+            rep.note("dnsperf or dig missing; private-link benchmark skipped")
+            return
+        vl = self.vaultlink(in_memory=True, name="vaultlink-private")
+        try:
+            vl.prepare_rg()
+            rg = f"/subscriptions/{SUBSCRIPTION}/resourcegroups/{RG}"
+            net = f"{rg}/providers/Microsoft.Network"
+            vnet = f"{net}/virtualNetworks/vnet-bench"
+            vl.arm("PUT", vnet, NET_API, {"location": REGION, "properties": {
+                "addressSpace": {"addressPrefixes": ["10.0.0.0/8"]},
+                "subnets": [{"name": "endpoints", "properties": {"addressPrefix": "10.0.0.0/16"}},
+                            {"name": "clients", "properties": {"addressPrefix": "10.1.0.0/24"}}]}})
+            vl.arm("PUT", f"{net}/networkInterfaces/nic-client", NET_API, {"location": REGION, "properties": {
+                "ipConfigurations": [{"name": "ipconfig1", "properties": {"subnet": {"id": f"{vnet}/subnets/clients"}}}]}})
+            zone = f"{net}/privateDnsZones/{PRIVATELINK_ZONE}"
+            vl.arm("PUT", zone, PRIVATE_DNS_API, {"location": "global"})
+            vl.arm("PUT", f"{zone}/virtualNetworkLinks/vnet-bench-link", PRIVATE_DNS_API, {"location": "global",
+                   "properties": {"virtualNetwork": {"id": vnet}, "registrationEnabled": False}})
+            view = vl.view_dns("nic-client")
+            # The firewall vault: deny by default, one IP rule for "this machine on the internet".
+            vl.arm("PUT", f"{rg}/providers/Microsoft.KeyVault/vaults/kvfw", KV_ARM_API, {"location": REGION, "properties": {
+                "tenantId": TENANT, "sku": {"family": "A", "name": "standard"}, "enableRbacAuthorization": True,
+                "networkAcls": {"defaultAction": "Deny", "bypass": "None",
+                                "ipRules": [{"value": "198.51.100.0/24"}, {"value": "203.0.113.10"}]}}})
+            vl.set_secret("kvfw", "s1", SECRET_VALUE)
+            token = vl.token(VAULT_SCOPE)
+
+            def endpoint(i: int) -> None:
+                name = f"kvp{i}"
+                vl.create_vault(name)
+                pe = f"{net}/privateEndpoints/pe-{name}"
+                vl.arm("PUT", pe, NET_API, {"location": REGION, "properties": {
+                    "subnet": {"id": f"{vnet}/subnets/endpoints"},
+                    "privateLinkServiceConnections": [{"name": "conn", "properties": {
+                        "privateLinkServiceId": f"{rg}/providers/Microsoft.KeyVault/vaults/{name}",
+                        "groupIds": ["vault"]}}]}})
+                vl.arm("PUT", f"{pe}/privateDnsZoneGroups/default", NET_API, {"properties": {
+                    "privateDnsZoneConfigs": [{"name": "vault", "properties": {"privateDnsZoneId": zone}}]}})
+
+            def measure(label: str, n_names: int) -> dict[str, Any]:
+                queries = self.work / "private-queries.txt"
+                queries.write_text("".join(f"kvp{i}.vault.azure.net A\n" for i in range(n_names)))
+                d = dnsperf(view, queries, cfg["private_secs"], self.work, vl.proc.pid)
+                check_dns(rep, f"VNet-view DNS at {label}", d)
+                r = wrk(self.work, f"https://127.0.0.1:{vl.https_port}/secrets/s1?api-version={DP_API}", script="read",
+                        conns=cfg["read_conns"], threads=cfg["wrk_threads"], secs=cfg["private_secs"],
+                        headers=["Host: kvfw.vault.azure.net", f"Authorization: Bearer {token}"],
+                        sample_pid=vl.proc.pid)
+                check_wrk(rep, f"reads through the vault firewall at {label}", r)
+                point = {"label": label, "dns_qps": d["qps"],
+                         "cpu_us_per_dns": d["server_cpu_secs"] / max(1, d["completed"]) * 1e6,
+                         "read_rps": r["rps"], "cpu_us_per_read": r["server_cpu_secs"] / max(1, r["requests"]) * 1e6}
+                log(f"  {label}: VNet-view DNS {d['qps']:,.0f} qps ({point['cpu_us_per_dns']:.1f} us CPU per answer); "
+                    f"firewall reads {r['rps']:,.0f} req/s ({point['cpu_us_per_read']:.1f} us CPU per read)")
+                return point
+
+            curve: list[dict[str, Any]] = []
+            have_n = 0
+            for n in cfg["endpoint_steps"]:
+                t0 = time.perf_counter()
+                vl.parallel(range(have_n, n), endpoint)
+                have_n = n
+                log(f"  {n} private endpoints ({time.perf_counter() - t0:.1f} s to create)")
+                sample = subprocess.run(["dig", "@" + view[0], "-p", str(view[1]), "+short", "kvp0.vault.azure.net"],
+                                        capture_output=True, text=True).stdout.split()
+                if not sample or not sample[-1].startswith("10.0."):
+                    rep.fail(f"VNet view answers {sample} for kvp0.vault.azure.net, not its private address")
+                curve.append({"endpoints": n, **measure(f"{n} endpoints", n)})
+            base = curve[0]
+            # Azure allows 25,000 record sets per private zone: the extra records go into zones of
+            # 20,000 (`records{k}.bench.internal`), each linked to the VNet.
+            per_zone = 20_000
+            have_r = 0
+            for n in cfg["record_steps"]:
+                t0 = time.perf_counter()
+                for k in range(have_r // per_zone, (n - 1) // per_zone + 1):
+                    extra = f"{net}/privateDnsZones/records{k}.bench.internal"
+                    vl.arm("PUT", extra, PRIVATE_DNS_API, {"location": "global"})
+                    vl.arm("PUT", f"{extra}/virtualNetworkLinks/vnet-bench-link", PRIVATE_DNS_API, {"location": "global",
+                           "properties": {"virtualNetwork": {"id": vnet}, "registrationEnabled": False}})
+                vl.parallel(range(have_r, n), lambda i: vl.arm(
+                    "PUT", f"{net}/privateDnsZones/records{i // per_zone}.bench.internal/A/rec{i}", PRIVATE_DNS_API,
+                    {"properties": {"ttl": 3600, "aRecords": [{"ipv4Address": f"10.2.{i // 250 % 250}.{i % 250 + 1}"}]}}))
+                have_r = n
+                log(f"  {n} extra records in linked zones ({time.perf_counter() - t0:.1f} s to create)")
+                curve.append({"records": n, "endpoints": have_n, **measure(f"{n} records", have_n)})
+            self.results["private_link"] = curve
+            for c in curve[1:]:
+                what = f"{c['records']} records" if "records" in c else f"{c['endpoints']} endpoints"
+                key = f"records.{c['records']}" if "records" in c else f"endpoints.{c['endpoints']}"
+                rep.ratio(f"scale.vnet_dns_cpu.{key}", f"server CPU per VNet-view DNS answer at {what} vs "
+                          f"{base['endpoints']} endpoint", c["cpu_us_per_dns"], "us", f"{base['endpoints']} endpoint",
+                          base["cpu_us_per_dns"], "us", fmt="{:.1f}", target="<= 1.20", met=lambda x: x <= 1.2)
+                rep.ratio(f"scale.firewall_read_cpu.{key}", f"server CPU per read through the firewall at {what} vs "
+                          f"{base['endpoints']} endpoint", c["cpu_us_per_read"], "us", f"{base['endpoints']} endpoint",
+                          base["cpu_us_per_read"], "us", fmt="{:.1f}", target="<= 1.20", met=lambda x: x <= 1.2)
+            names = [f"kvp{i}.vault.azure.net" for i in range(have_n)]
+            self.dns_against_baselines(vl, view, names, view="VNet", ident="dns_vnet")
+        finally:
+            vl.stop()
 
     # -- 5. start-up and memory ----------------------------------------------------------------
     def startup(self) -> None:
@@ -1195,6 +1334,7 @@ class Harness:
         log(f"vaultlink {self.bin}; ceiling {self.ceiling_bin}; work dir {self.work}")
         t0 = time.perf_counter()
         steps = [("reads", self.reads), ("writes", self.writes), ("keys", self.keys), ("scale", self.scale_and_dns),
+                 ("private", self.private_link),
                  ("startup", self.startup), ("startup-loaded", self.startup_loaded)]
         for name, fn in steps:
             if not self.enabled(name):
@@ -1305,7 +1445,7 @@ def main() -> int:
     ap.add_argument("--vaultlink", required=True, help="the vaultlink binary")
     ap.add_argument("--ceiling", required=True, help="the vaultlink-bench-ceiling binary")
     ap.add_argument("--moto", help="moto_server executable (reads and start-up vs moto are skipped without it)")
-    ap.add_argument("--only", action="append", choices=["reads", "writes", "keys", "scale", "startup", "startup-loaded"],
+    ap.add_argument("--only", action="append", choices=["reads", "writes", "keys", "scale", "private", "startup", "startup-loaded"],
                     help="run only these benchmarks (repeatable)")
     ap.add_argument("--set", action="append", metavar="KEY=JSON",
                     help="override a profile setting, e.g. --set read_secs=5 --set 'scale_steps=[1,10]'")

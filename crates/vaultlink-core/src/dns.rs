@@ -674,17 +674,16 @@ fn cname(owner: &str, ttl: u32, target: String) -> DnsRecord {
 // ---------------------------------------------------------------- private zones
 
 fn private_node(state: &State, zone: &PrivateDnsZone, name: &str) -> Node {
-    let owned = privatedns::record_sets_of(state, &zone.id);
-    let sets: Vec<&RecordSet> = owned.iter().collect();
-    let soa = negative(zone_soa(zone, &sets));
+    let soa = negative(zone_soa(state, zone));
     let rel = match under(name, &zone.name) {
         Some("") | None => "@",
         Some(rel) => rel,
     };
-    let at = |n: &str| -> Vec<&RecordSet> { sets.iter().copied().filter(|s| s.name.eq_ignore_ascii_case(n)).collect() };
-    let exists = |n: &str| n == "@" || sets.iter().any(|s| s.name.eq_ignore_ascii_case(n) || is_below(&s.name, n));
+    // Lookups by name, never a walk over the zone's record sets (issue 8: flat in the zone's size).
+    let at = |n: &str| privatedns::record_sets_named(state, &zone.id, n);
+    let exists = |n: &str| n == "@" || state.zone_has(&zone.id, n) || !at(n).is_empty();
     if exists(rel) {
-        return Node::Present { records: at(rel).into_iter().flat_map(|s| set_records(s, name)).collect(), soa };
+        return Node::Present { records: at(rel).iter().flat_map(|s| set_records(s, name)).collect(), soa };
     }
     // Wildcards (RFC 4592): `*.<closest encloser>` answers for names that don't exist.
     let mut encloser = rel;
@@ -698,39 +697,31 @@ fn private_node(state: &State, zone: &PrivateDnsZone, name: &str) -> Node {
     let wildcard = if closest == "@" { "*".to_string() } else { format!("*.{closest}") };
     let source = at(&wildcard);
     if !source.is_empty() {
-        return Node::Present { records: source.into_iter().flat_map(|s| set_records(s, name)).collect(), soa };
+        return Node::Present { records: source.iter().flat_map(|s| set_records(s, name)).collect(), soa };
     }
     Node::Missing { soa }
 }
 
-/// True when relative name `child` is strictly below relative name `parent` (`@` = the apex).
-fn is_below(child: &str, parent: &str) -> bool {
-    if parent == "@" {
-        return child != "@";
-    }
-    child.len() > parent.len() + 1 && child.to_ascii_lowercase().ends_with(&format!(".{parent}"))
-}
-
 /// The zone's SOA from its `SOA/@` record set (Azure's defaults if it were ever missing).
-fn zone_soa(zone: &PrivateDnsZone, sets: &[&RecordSet]) -> DnsRecord {
+fn zone_soa(state: &State, zone: &PrivateDnsZone) -> DnsRecord {
     let apex = absolute(&zone.name);
-    sets.iter()
-        .filter(|s| s.record_type.eq_ignore_ascii_case("SOA"))
-        .flat_map(|s| set_records(s, &apex))
-        .next()
-        .unwrap_or_else(|| DnsRecord {
-            name: apex,
-            ttl: 3600,
-            data: RecordData::Soa {
-                mname: "azureprivatedns.net.".into(),
-                rname: "azureprivatedns-host.microsoft.com.".into(),
-                serial: 1,
-                refresh: 3600,
-                retry: 300,
-                expire: 2_419_200,
-                minimum: 10,
-            },
-        })
+    match state.get(&format!("{}/SOA/@", zone.id)) {
+        Some(Record::RecordSet(s)) => set_records(s, &apex).into_iter().next(),
+        _ => None,
+    }
+    .unwrap_or_else(|| DnsRecord {
+        name: apex,
+        ttl: 3600,
+        data: RecordData::Soa {
+            mname: "azureprivatedns.net.".into(),
+            rname: "azureprivatedns-host.microsoft.com.".into(),
+            serial: 1,
+            refresh: 3600,
+            retry: 300,
+            expire: 2_419_200,
+            minimum: 10,
+        },
+    })
 }
 
 /// The SOA as it goes in AUTHORITY of a negative answer: TTL = min(SOA TTL, MINIMUM) (RFC 2308;
@@ -1522,6 +1513,5 @@ mod tests {
         assert_eq!(under("é.vault.azure.net", VAULT_ZONE), Some("é"));
         assert_eq!(mailbox("host.master@contoso.com"), "host\\.master.contoso.com.");
         assert_eq!(absolute("A.b."), "a.b.");
-        assert!(is_below("a.b", "b") && !is_below("ab", "b") && is_below("x", "@") && !is_below("@", "@"));
     }
 }

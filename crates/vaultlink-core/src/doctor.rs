@@ -216,9 +216,9 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                         });
                     }
                     Some(z) => {
-                        let record = privatedns::record_sets_of(state, &z.id)
+                        let record = privatedns::record_sets_named(state, &z.id, &vault.name)
                             .into_iter()
-                            .find(|r| r.record_type == "A" && r.name.eq_ignore_ascii_case(&vault.name));
+                            .find(|r| r.record_type == "A");
                         let zrg = parts(&z.id).1;
                         match record {
                             None => findings.push(Finding {

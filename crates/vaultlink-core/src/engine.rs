@@ -25,6 +25,10 @@ pub struct State {
     by_kind: HashMap<RecordKind, BTreeSet<String>>,
     /// Lower-cased name of every live vault -> its key (vault names are global).
     vault_names: HashMap<String, String>,
+    /// Per private DNS zone (lower-cased id): the names of its stored record sets with their
+    /// labels reversed (`b.a` for `a.b`) and how many sets each has, so "is there anything at or
+    /// below this name" is one range query (`State::zone_has`).
+    zone_names: HashMap<String, BTreeMap<String, usize>>,
     /// Counts applied batches: equal generations mean equal states (for caches of derived
     /// answers, such as DNS responses).
     generation: u64,
@@ -72,6 +76,30 @@ impl State {
         self.vault_names.get(&name.to_ascii_lowercase()).and_then(|k| self.records.get(k))
     }
 
+    /// Whether the private DNS zone `zone_id` has a stored record set named `name` (relative,
+    /// `@` for the apex) or below it.
+    pub fn zone_has(&self, zone_id: &str, name: &str) -> bool {
+        let Some(names) = self.zone_names.get(&zone_id.to_ascii_lowercase()) else { return false };
+        if name == "@" {
+            return !names.is_empty();
+        }
+        let exact = reversed_labels(name);
+        let below = format!("{exact}.");
+        names.contains_key(&exact) || names.range(below.clone()..).next().is_some_and(|(k, _)| k.starts_with(&below))
+    }
+
+    /// Whether the private DNS zone `zone_id` has a stored record set named exactly `name`.
+    pub fn zone_has_exactly(&self, zone_id: &str, name: &str) -> bool {
+        self.zone_names
+            .get(&zone_id.to_ascii_lowercase())
+            .is_some_and(|names| names.contains_key(&reversed_labels(name)))
+    }
+
+    /// How many record sets are stored in the private DNS zone `zone_id`.
+    pub fn zone_record_sets(&self, zone_id: &str) -> usize {
+        self.zone_names.get(&zone_id.to_ascii_lowercase()).map_or(0, |names| names.values().sum())
+    }
+
     /// Changes whenever the state changes (never goes back).
     pub fn generation(&self) -> u64 {
         self.generation
@@ -88,8 +116,15 @@ impl State {
 
     fn index(&mut self, key: &str, record: &Record) {
         self.by_kind.entry(record.kind()).or_default().insert(key.to_string());
-        if let Record::Vault(v) = record {
-            self.vault_names.insert(v.name.to_ascii_lowercase(), key.to_string());
+        match record {
+            Record::Vault(v) => {
+                self.vault_names.insert(v.name.to_ascii_lowercase(), key.to_string());
+            }
+            Record::RecordSet(r) => {
+                let names = self.zone_names.entry(r.zone_id.to_ascii_lowercase()).or_default();
+                *names.entry(reversed_labels(&r.name)).or_default() += 1;
+            }
+            _ => {}
         }
     }
 
@@ -97,11 +132,29 @@ impl State {
         if let Some(keys) = self.by_kind.get_mut(&record.kind()) {
             keys.remove(key);
         }
-        if let Record::Vault(v) = record {
-            let name = v.name.to_ascii_lowercase();
-            if self.vault_names.get(&name).is_some_and(|k| k == key) {
-                self.vault_names.remove(&name);
+        match record {
+            Record::Vault(v) => {
+                let name = v.name.to_ascii_lowercase();
+                if self.vault_names.get(&name).is_some_and(|k| k == key) {
+                    self.vault_names.remove(&name);
+                }
             }
+            Record::RecordSet(r) => {
+                let zone = r.zone_id.to_ascii_lowercase();
+                if let Some(names) = self.zone_names.get_mut(&zone) {
+                    let name = reversed_labels(&r.name);
+                    if let Some(n) = names.get_mut(&name) {
+                        *n -= 1;
+                        if *n == 0 {
+                            names.remove(&name);
+                        }
+                    }
+                    if names.is_empty() {
+                        self.zone_names.remove(&zone);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 
@@ -123,6 +176,11 @@ impl State {
             }
         }
     }
+}
+
+/// `a.b.c` -> `c.b.a`, lower-cased.
+fn reversed_labels(name: &str) -> String {
+    name.to_ascii_lowercase().rsplit('.').collect::<Vec<_>>().join(".")
 }
 
 /// Changes an operation wants to make; applied all together or not at all.
@@ -300,6 +358,7 @@ mod tests {
             assert_eq!(rebuilt.order, s.order);
             assert_eq!(rebuilt.by_kind, s.by_kind);
             assert_eq!(rebuilt.vault_names, s.vault_names);
+            assert_eq!(rebuilt.zone_names, s.zone_names);
             assert_eq!(s.order.len(), s.records.len());
         });
     }

@@ -94,6 +94,38 @@ pub fn record_sets_of(state: &State, zone_id: &str) -> Vec<RecordSet> {
             _ => None,
         })
         .collect();
+    let auto = auto_registered(state, zone_id, None, |name| sets.iter().any(|s| s.name.eq_ignore_ascii_case(name)));
+    sets.extend(auto);
+    sets
+}
+
+/// How many record sets a zone has (stored and auto-registered), without copying them.
+pub fn record_set_count(state: &State, zone_id: &str) -> usize {
+    let auto = auto_registered(state, zone_id, None, |name| state.zone_has_exactly(zone_id, name));
+    state.zone_record_sets(zone_id) + auto.len()
+}
+
+/// The record sets named `name` (relative, any casing) in a zone: the stored ones (a lookup per
+/// record type, whatever the zone's size), else an auto-registered one.
+pub fn record_sets_named(state: &State, zone_id: &str, name: &str) -> Vec<RecordSet> {
+    let name = name.to_ascii_lowercase();
+    let stored: Vec<RecordSet> = RECORD_TYPES
+        .iter()
+        .filter_map(|t| match state.get(&format!("{zone_id}/{t}/{name}")) {
+            Some(Record::RecordSet(s)) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    if !stored.is_empty() {
+        return stored;
+    }
+    auto_registered(state, zone_id, Some(&name), |_| false)
+}
+
+/// The A records Azure DNS registers for the client NICs of VNets linked with registration on
+/// (only `only`, when given), except names `taken` by a stored record set.
+fn auto_registered(state: &State, zone_id: &str, only: Option<&str>, taken: impl Fn(&str) -> bool) -> Vec<RecordSet> {
+    let mut sets: Vec<RecordSet> = Vec::new();
     let registering: Vec<String> =
         links_of(state, zone_id).into_iter().filter(|l| l.registration_enabled).map(|l| l.virtual_network_id).collect();
     for vnet_id in registering {
@@ -104,8 +136,10 @@ pub fn record_sets_of(state: &State, zone_id: &str) -> Vec<RecordSet> {
                 .filter(|n| n.private_endpoint_id.is_none())
             {
                 let name = nic.name.to_ascii_lowercase();
-                if vaultlink_rules::record_set_name(&name).is_err()
-                    || sets.iter().any(|s| s.name.eq_ignore_ascii_case(&name))
+                if only.is_some_and(|o| o != name)
+                    || vaultlink_rules::record_set_name(&name).is_err()
+                    || taken(&name)
+                    || sets.iter().any(|s| s.name == name)
                 {
                     continue;
                 }
@@ -282,7 +316,7 @@ pub fn render_zone(state: &State, z: &PrivateDnsZone) -> Value {
             "maxNumberOfRecordSets": MAX_RECORD_SETS,
             "maxNumberOfVirtualNetworkLinks": MAX_LINKS,
             "maxNumberOfVirtualNetworkLinksWithRegistration": MAX_REGISTRATION_LINKS,
-            "numberOfRecordSets": record_sets_of(state, &z.id).len(),
+            "numberOfRecordSets": record_set_count(state, &z.id),
             "numberOfVirtualNetworkLinks": links.len(),
             "numberOfVirtualNetworkLinksWithRegistration": links.iter().filter(|l| l.registration_enabled).count(),
             "provisioningState": "Succeeded",
@@ -610,16 +644,16 @@ pub fn put_record_set(
     if rtype == "CNAME" && name == "@" {
         return Err(Error::bad_request("BadRequest", "A CNAME record set cannot be created at the zone apex."));
     }
-    if existing.is_none() && record_sets_of(state, &z.id).len() >= MAX_RECORD_SETS {
+    if existing.is_none() && record_set_count(state, &z.id) >= MAX_RECORD_SETS {
         return Err(Error::bad_request(
             "BadRequest",
             format!("The zone already has the maximum of {MAX_RECORD_SETS} record sets."),
         ));
     }
     // A CNAME cannot share its name with any other record set, and vice versa.
-    let clash = record_sets_of(state, &z.id).into_iter().find(|r| {
-        r.name.eq_ignore_ascii_case(name) && r.record_type != rtype && (r.record_type == "CNAME" || rtype == "CNAME")
-    });
+    let clash = record_sets_named(state, &z.id, name)
+        .into_iter()
+        .find(|r| r.record_type != rtype && (r.record_type == "CNAME" || rtype == "CNAME"));
     if let Some(c) = clash {
         return Err(Error::conflict(
             "Conflict",
@@ -676,9 +710,9 @@ pub fn get_record_set(
 ) -> Result<RecordSet> {
     let z = parent_zone(state, caller, (sub, rg, zone_name))?;
     let rtype = canonical_type(rtype)?;
-    record_sets_of(state, &z.id)
+    record_sets_named(state, &z.id, name)
         .into_iter()
-        .find(|r| r.record_type == rtype && r.name.eq_ignore_ascii_case(name))
+        .find(|r| r.record_type == rtype)
         .ok_or_else(|| Error::resource_not_found(&format!("{ZONE_TYPE}/{rtype}"), &format!("{}/{name}", z.name), rg))
 }
 
