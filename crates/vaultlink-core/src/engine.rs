@@ -215,6 +215,14 @@ impl Batch {
         self.changes.iter().rev().find(|(k, _)| *k == key).map(|(_, r)| r.as_ref())
     }
 
+    /// The record under `id` as this batch would leave it: its pending value, else the state's.
+    pub fn latest(&self, state: &State, id: &str) -> Option<Record> {
+        match self.pending(id) {
+            Some(r) => r.cloned(),
+            None => state.get(id).cloned(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }

@@ -571,10 +571,7 @@ pub(crate) fn put_managed(
         (Family::Ec, true) => "EC-HSM",
     };
     // Earlier versions of this batch (restore writes several) come first.
-    let current = match batch.pending(&store_key(vault, name)) {
-        Some(r) => r.cloned(),
-        None => state.get(&store_key(vault, name)).cloned(),
-    };
+    let current = batch.latest(state, &store_key(vault, name));
     let mut obj = match current {
         Some(Record::Key(o)) if !o.managed => {
             return Err(KvError::new(

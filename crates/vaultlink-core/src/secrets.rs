@@ -546,10 +546,7 @@ pub(crate) fn put_managed(
     value: &str,
 ) -> Result<(), KvError> {
     // Earlier versions of this batch (restore writes several) come first.
-    let current = match batch.pending(&key(vault, name)) {
-        Some(r) => r.cloned(),
-        None => state.get(&key(vault, name)).cloned(),
-    };
+    let current = batch.latest(state, &key(vault, name));
     let mut obj = match current {
         Some(Record::Secret(o)) if !o.managed => {
             return Err(KvError::new(
