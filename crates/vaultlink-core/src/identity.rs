@@ -203,7 +203,14 @@ pub fn caller_from_claims(
         });
     }
     let oid = claims.get("oid").and_then(Value::as_str).unwrap_or_default();
-    let Some(p) = principal(state, oid) else {
+    // The token's application id finds the principal with one lookup; its object id must match.
+    let by_app = claims.get("appid").or_else(|| claims.get("azp")).and_then(Value::as_str).and_then(|app| match state
+        .get(&principal_key(app))
+    {
+        Some(Record::Principal(p)) if p.object_id.eq_ignore_ascii_case(oid) => Some(p.clone()),
+        _ => None,
+    });
+    let Some(p) = by_app.or_else(|| principal(state, oid)) else {
         return Err(Error::Unauthorized {
             code: "InvalidAuthenticationToken".into(),
             message: "The access token is invalid: its principal does not exist in the tenant.".into(),
