@@ -95,6 +95,22 @@ fn check_name(name: &str) -> Result<(), KvError> {
     vaultlink_rules::object_name(name).map_err(|e| KvError::new(Kind::BadRequest, e.code, e.message))
 }
 
+/// The live certificate to add a version to, or a new empty one; a deleted one is a conflict.
+fn live_or_new(state: &State, vault: &Vault, name: &str) -> Result<CertificateObject, KvError> {
+    match object(state, vault, name) {
+        Some(o) if o.deleted.is_some() => Err(deleted_conflict(name)),
+        Some(o) => Ok(o),
+        None => Ok(CertificateObject {
+            vault_internal_id: vault.internal_id.clone(),
+            name: name.to_string(),
+            versions: vec![],
+            deleted: None,
+            policy: Value::Null,
+            pending: None,
+        }),
+    }
+}
+
 fn object(state: &State, vault: &Vault, name: &str) -> Option<CertificateObject> {
     match state.get(&store_key(vault, name)) {
         Some(Record::Certificate(c)) if c.deleted.as_ref().is_none_or(|d| d.scheduled_purge_date > now()) => {
@@ -308,18 +324,7 @@ pub fn create(
     let p = Policy::from_value(&raw)?;
     p.validate(vault, issuer_exists(state, vault), true)?;
     let p = p.normalised();
-    let mut obj = match object(state, vault, name) {
-        Some(o) if o.deleted.is_some() => return Err(deleted_conflict(name)),
-        Some(o) => o,
-        None => CertificateObject {
-            vault_internal_id: vault.internal_id.clone(),
-            name: name.to_string(),
-            versions: vec![],
-            deleted: None,
-            policy: Value::Null,
-            pending: None,
-        },
-    };
+    let mut obj = live_or_new(state, vault, name)?;
     let pkcs8 = match reusable_key(state, sealer, vault, &obj, &p) {
         Some(k) => k,
         None => x509::generate_key(p.key_spec()?).map_err(|e| bad(e.0))?,
@@ -523,18 +528,7 @@ pub fn import(
     };
     p.validate(vault, issuer_exists(state, vault), false)?;
     let p = p.normalised();
-    let mut obj = match object(state, vault, name) {
-        Some(o) if o.deleted.is_some() => return Err(deleted_conflict(name)),
-        Some(o) => o,
-        None => CertificateObject {
-            vault_internal_id: vault.internal_id.clone(),
-            name: name.to_string(),
-            versions: vec![],
-            deleted: None,
-            policy: Value::Null,
-            pending: None,
-        },
-    };
+    let mut obj = live_or_new(state, vault, name)?;
     obj.policy = p.to_value();
     let version = vaultlink_crypto::random_hex(16);
     let attrs = spec.attributes.unwrap_or_default();

@@ -83,24 +83,22 @@ impl Context {
     fn answer(&self, bytes: &[u8], client: SocketAddr, local: SocketAddr, max: usize) -> Option<Vec<u8>> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.engine.read(|state| {
-                let generation = state.generation();
                 let view = (self.views)(state, client, local);
-                let key = (bytes.len() > 2).then(|| AnswerKey { view, max, query: bytes[2..].into() });
-                if let Some(key) = &key {
-                    let answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
-                    if let Some(r) = answers.get(key).filter(|r| r.generation == generation)
-                        && r.made.elapsed() < ANSWER_LIFETIME
-                    {
-                        let mut response = r.response.clone();
-                        response[..2].copy_from_slice(&bytes[..2]);
-                        return Some(response);
-                    }
+                if bytes.len() <= 2 {
+                    return handle_packet(state, view.as_ref(), bytes, max);
                 }
-                let view = key.as_ref().map_or_else(|| (self.views)(state, client, local), |k| k.view.clone());
-                let response = handle_packet(state, view.as_ref(), bytes, max)?;
-                if let Some(key) = key
-                    && response.len() > 2
+                let generation = state.generation();
+                let key = AnswerKey { view, max, query: bytes[2..].into() };
+                if let Some(r) = self.answers.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
+                    && r.generation == generation
+                    && r.made.elapsed() < ANSWER_LIFETIME
                 {
+                    let mut response = r.response.clone();
+                    response[..2].copy_from_slice(&bytes[..2]);
+                    return Some(response);
+                }
+                let response = handle_packet(state, key.view.as_ref(), bytes, max)?;
+                if response.len() > 2 {
                     let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
                     if answers.len() >= ANSWERS_CAPACITY {
                         answers.clear();

@@ -134,14 +134,15 @@ pub fn handle(app: &App, req: &Req) -> Resp {
     with_headers(resp, vault.as_ref(), &ctx)
 }
 
-fn body<T: serde::de::DeserializeOwned>(req: &Req) -> Result<T, KvError> {
+/// The request body as JSON, or Azure's BadParameter.
+pub(crate) fn body<T: serde::de::DeserializeOwned>(req: &Req) -> Result<T, KvError> {
     if req.body.is_empty() {
         return Err(KvError::bad_parameter("The request body is empty."));
     }
     serde_json::from_slice(&req.body).map_err(|e| KvError::bad_parameter(format!("The request body is not valid: {e}")))
 }
 
-fn ok(v: &Value) -> Resp {
+pub(crate) fn ok(v: &Value) -> Resp {
     crate::http::json(StatusCode::OK, v)
 }
 
@@ -193,16 +194,21 @@ const PURGE: Permission =
 const GET_DELETED: Permission =
     Permission { data_action: "Microsoft.KeyVault/vaults/secrets/readMetadata/action", policy: ("secrets", "get") };
 
-/// Renders a page as `{value, nextLink}`.
-fn page(req: &Req, path: &str, p: secrets::Page<secrets::SecretView>, with_version: bool) -> Resp {
+/// The body of `POST /{secrets,keys,certificates}/restore`.
+#[derive(serde::Deserialize)]
+pub(crate) struct BackupBlob {
+    pub value: String,
+}
+
+/// Renders a page of any object kind as `{value, nextLink}`; the next link keeps the request's
+/// api-version and `maxresults`.
+pub(crate) fn page<T>(req: &Req, path: &str, p: secrets::Page<T>, render: impl Fn(&T) -> Value) -> Resp {
     let next = p.next.map(|tok| {
         let api = req.query("api-version").unwrap_or("7.4");
         let max = req.query("maxresults").map(|m| format!("&maxresults={m}")).unwrap_or_default();
         format!("https://{}{path}?api-version={api}&$skiptoken={tok}{max}", req.host)
     });
-    ok(
-        &json!({"value": p.items.iter().map(|s| secrets::render(&req.host, s, with_version)).collect::<Vec<_>>(), "nextLink": next}),
-    )
+    ok(&json!({"value": p.items.iter().map(render).collect::<Vec<_>>(), "nextLink": next}))
 }
 
 /// The secrets routes table: (method, path) -> authorize, then one core call.
@@ -228,15 +234,13 @@ fn secret_routes(
     Ok(match (&req.method, l) {
         (&M::GET, ["secrets"] | ["secrets", ""]) => {
             auth(LIST, None)?;
-            page(req, "/secrets", e.read(|s| secrets::list(s, vault, size()?, skip))?, false)
+            page(req, "/secrets", e.read(|s| secrets::list(s, vault, size()?, skip))?, |x| {
+                secrets::render(&req.host, x, false)
+            })
         }
         (&M::POST, ["secrets", "restore"]) => {
             auth(RESTORE, None)?;
-            #[derive(serde::Deserialize)]
-            struct Blob {
-                value: String,
-            }
-            let blob: Blob = body(req)?;
+            let blob: BackupBlob = body(req)?;
             ok(&secrets::render(host, &write(&|s, b| secrets::restore(s, b, &app.sealer, vault, &blob.value))?, true))
         }
         (&M::GET, ["secrets", _, "versions"]) => {
@@ -245,7 +249,7 @@ fn secret_routes(
                 req,
                 &format!("/secrets/{}/versions", name(1)),
                 e.read(|s| secrets::list_versions(s, vault, name(1), size()?, skip))?,
-                true,
+                |x| secrets::render(&req.host, x, true),
             )
         }
         (&M::POST, ["secrets", _, "backup"]) => {
@@ -278,7 +282,9 @@ fn secret_routes(
         }
         (&M::GET, ["deletedsecrets"]) => {
             auth(LIST, None)?;
-            page(req, "/deletedsecrets", e.read(|s| secrets::list_deleted(s, vault, size()?, skip))?, false)
+            page(req, "/deletedsecrets", e.read(|s| secrets::list_deleted(s, vault, size()?, skip))?, |x| {
+                secrets::render(&req.host, x, false)
+            })
         }
         (&M::GET, ["deletedsecrets", _]) => {
             auth(GET_DELETED, Some(name(1)))?;

@@ -4,11 +4,12 @@
 
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
-use vaultlink_core::certificates::{self as certs, CertView};
+use vaultlink_core::certificates as certs;
 use vaultlink_core::kv::{self, KvError, Permission};
 use vaultlink_core::model::Vault;
 use vaultlink_core::{Caller, secrets};
 
+use crate::dataplane::{BackupBlob, body, ok, page};
 use crate::http::{App, Req, Resp, empty};
 
 const fn perm(data_action: &'static str, policy: &'static str) -> Permission {
@@ -36,31 +37,6 @@ const fn manage(p: Permission) -> Permission {
     Permission { data_action: p.data_action, policy: ("certificates", "manageissuers") }
 }
 
-fn body<T: serde::de::DeserializeOwned>(req: &Req) -> Result<T, KvError> {
-    if req.body.is_empty() {
-        return Err(KvError::bad_parameter("The request body is empty."));
-    }
-    serde_json::from_slice(&req.body).map_err(|e| KvError::bad_parameter(format!("The request body is not valid: {e}")))
-}
-
-fn ok(v: &Value) -> Resp {
-    crate::http::json(StatusCode::OK, v)
-}
-
-fn next_link(req: &Req, path: &str, next: Option<String>) -> Option<String> {
-    next.map(|tok| {
-        let api = req.query("api-version").unwrap_or("7.4");
-        let max = req.query("maxresults").map(|m| format!("&maxresults={m}")).unwrap_or_default();
-        format!("https://{}{path}?api-version={api}&$skiptoken={tok}{max}", req.host)
-    })
-}
-
-/// Renders a page of certificate items as `{value, nextLink}`.
-fn page(req: &Req, path: &str, p: secrets::Page<CertView>, with_version: bool) -> Resp {
-    let items: Vec<Value> = p.items.iter().map(|c| certs::render_item(&req.host, c, with_version)).collect();
-    ok(&json!({"value": items, "nextLink": next_link(req, path, p.next)}))
-}
-
 /// The certificates routes table: (method, path) -> authorize, then one core call.
 pub fn cert_routes(
     app: &App,
@@ -86,15 +62,13 @@ pub fn cert_routes(
         (&M::GET, ["certificates"] | ["certificates", ""]) => {
             auth(LIST, None)?;
             let pending = req.query("includePending").is_some_and(|p| p.eq_ignore_ascii_case("true"));
-            page(req, "/certificates", e.read(|s| certs::list(s, vault, size()?, skip, pending))?, false)
+            page(req, "/certificates", e.read(|s| certs::list(s, vault, size()?, skip, pending))?, |x| {
+                certs::render_item(&req.host, x, false)
+            })
         }
         (&M::POST, ["certificates", "restore"]) => {
             auth(RESTORE, None)?;
-            #[derive(serde::Deserialize)]
-            struct Blob {
-                value: String,
-            }
-            let blob: Blob = body(req)?;
+            let blob: BackupBlob = body(req)?;
             ok(&certs::render(host, &e.write(|s, b| certs::restore(s, b, sealer, vault, &blob.value))?))
         }
         (&M::GET, ["certificates", "contacts"]) => {
@@ -113,8 +87,7 @@ pub fn cert_routes(
         (&M::GET, ["certificates", "issuers"]) => {
             auth_issuer(LIST_ISSUERS)?;
             let p = e.read(|s| certs::list_issuers(s, vault, size()?, skip))?;
-            let items: Vec<Value> = p.items.iter().map(|i| certs::render_issuer_item(host, i)).collect();
-            ok(&json!({"value": items, "nextLink": next_link(req, "/certificates/issuers", p.next)}))
+            page(req, "/certificates/issuers", p, |i| certs::render_issuer_item(host, i))
         }
         (&M::GET, ["certificates", "issuers", _]) => {
             auth_issuer(GET_ISSUER)?;
@@ -136,7 +109,9 @@ pub fn cert_routes(
         (&M::GET, ["certificates", _, "versions"]) => {
             auth(LIST, Some(name(1)))?;
             let path = format!("/certificates/{}/versions", name(1));
-            page(req, &path, e.read(|s| certs::list_versions(s, vault, name(1), size()?, skip))?, true)
+            page(req, &path, e.read(|s| certs::list_versions(s, vault, name(1), size()?, skip))?, |x| {
+                certs::render_item(&req.host, x, true)
+            })
         }
         (&M::GET, ["certificates", _, "policy"]) => {
             auth(GET, Some(name(1)))?;
@@ -202,7 +177,9 @@ pub fn cert_routes(
         }
         (&M::GET, ["deletedcertificates"] | ["deletedcertificates", ""]) => {
             auth(LIST, None)?;
-            page(req, "/deletedcertificates", e.read(|s| certs::list_deleted(s, vault, size()?, skip))?, false)
+            page(req, "/deletedcertificates", e.read(|s| certs::list_deleted(s, vault, size()?, skip))?, |x| {
+                certs::render_item(&req.host, x, false)
+            })
         }
         (&M::GET, ["deletedcertificates", _]) => {
             auth(GET, Some(name(1)))?;

@@ -3,11 +3,12 @@
 
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
-use vaultlink_core::keys::{self, KeyView, Op};
+use vaultlink_core::keys::{self, Op};
 use vaultlink_core::kv::{self, KvError, Permission};
 use vaultlink_core::model::Vault;
 use vaultlink_core::{Caller, secrets};
 
+use crate::dataplane::{BackupBlob, body, ok, page};
 use crate::http::{App, Req, Resp, empty};
 
 const fn perm(data_action: &'static str, policy: &'static str) -> Permission {
@@ -34,28 +35,6 @@ const WRAP: Permission = perm("Microsoft.KeyVault/vaults/keys/wrap/action", "wra
 const UNWRAP: Permission = perm("Microsoft.KeyVault/vaults/keys/unwrap/action", "unwrapKey");
 const GET_POLICY: Permission = perm("Microsoft.KeyVault/vaults/keyrotationpolicies/read", "getrotationpolicy");
 const SET_POLICY: Permission = perm("Microsoft.KeyVault/vaults/keyrotationpolicies/write", "setrotationpolicy");
-
-fn body<T: serde::de::DeserializeOwned>(req: &Req) -> Result<T, KvError> {
-    if req.body.is_empty() {
-        return Err(KvError::bad_parameter("The request body is empty."));
-    }
-    serde_json::from_slice(&req.body).map_err(|e| KvError::bad_parameter(format!("The request body is not valid: {e}")))
-}
-
-fn ok(v: &Value) -> Resp {
-    crate::http::json(StatusCode::OK, v)
-}
-
-/// Renders a page of key items as `{value, nextLink}`.
-fn page(req: &Req, path: &str, p: secrets::Page<KeyView>, with_version: bool) -> Resp {
-    let next = p.next.map(|tok| {
-        let api = req.query("api-version").unwrap_or("7.4");
-        let max = req.query("maxresults").map(|m| format!("&maxresults={m}")).unwrap_or_default();
-        format!("https://{}{path}?api-version={api}&$skiptoken={tok}{max}", req.host)
-    });
-    let items: Vec<Value> = p.items.iter().map(|k| keys::render_item(&req.host, k, with_version)).collect();
-    ok(&json!({"value": items, "nextLink": next}))
-}
 
 #[derive(serde::Deserialize)]
 struct OpBody {
@@ -90,15 +69,13 @@ pub fn key_routes(
     Ok(match (&req.method, l) {
         (&M::GET, ["keys"] | ["keys", ""]) => {
             auth(LIST, None)?;
-            page(req, "/keys", e.read(|s| keys::list(s, vault, size()?, skip))?, false)
+            page(req, "/keys", e.read(|s| keys::list(s, vault, size()?, skip))?, |x| {
+                keys::render_item(&req.host, x, false)
+            })
         }
         (&M::POST, ["keys", "restore"]) => {
             auth(RESTORE, None)?;
-            #[derive(serde::Deserialize)]
-            struct Blob {
-                value: String,
-            }
-            let blob: Blob = body(req)?;
+            let blob: BackupBlob = body(req)?;
             ok(&keys::render(host, &e.write(|s, b| keys::restore(s, b, &app.sealer, vault, &blob.value))?))
         }
         (&M::GET, ["keys", _, "versions"]) => {
@@ -107,7 +84,7 @@ pub fn key_routes(
                 req,
                 &format!("/keys/{}/versions", name(1)),
                 e.read(|s| keys::list_versions(s, vault, name(1), size()?, skip))?,
-                true,
+                |x| keys::render_item(&req.host, x, true),
             )
         }
         (&M::GET, ["keys", _, "rotationpolicy"]) => {
@@ -180,7 +157,9 @@ pub fn key_routes(
         }
         (&M::GET, ["deletedkeys"] | ["deletedkeys", ""]) => {
             auth(LIST, None)?;
-            page(req, "/deletedkeys", e.read(|s| keys::list_deleted(s, vault, size()?, skip))?, false)
+            page(req, "/deletedkeys", e.read(|s| keys::list_deleted(s, vault, size()?, skip))?, |x| {
+                keys::render_item(&req.host, x, false)
+            })
         }
         (&M::GET, ["deletedkeys", _]) => {
             auth(READ, Some(name(1)))?;
