@@ -367,7 +367,7 @@ pub fn vault_public_address(vault: &Vault) -> Ipv4Addr {
 pub fn vault_for_host<'s>(state: &'s State, host: &str) -> Option<&'s Vault> {
     let host = normalise(host);
     let label = under(&host, VAULT_ZONE).filter(|l| !l.is_empty() && !l.contains('.'))?;
-    keyvault::vault_by_name(state, label)
+    keyvault::vault_by_name(state, label).map(|v| &**v)
 }
 
 /// True when the vault has at least one Approved private endpoint connection: exactly the

@@ -32,6 +32,12 @@ pub struct Caller {
     pub app_id: String,
 }
 
+impl Caller {
+    fn of(p: &Principal) -> Self {
+        Self { tenant_id: p.tenant_id.clone(), object_id: p.object_id.clone(), app_id: p.app_id.clone() }
+    }
+}
+
 /// A refusal from the token endpoint, in Entra's terms (`error` + `AADSTS` description).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
@@ -207,16 +213,13 @@ pub fn caller_from_claims(
     let by_app = claims.get("appid").or_else(|| claims.get("azp")).and_then(Value::as_str).and_then(|app| match state
         .get(&principal_key(app))
     {
-        Some(Record::Principal(p)) if p.object_id.eq_ignore_ascii_case(oid) => Some(p.clone()),
+        Some(Record::Principal(p)) if p.object_id.eq_ignore_ascii_case(oid) => Some(Caller::of(p)),
         _ => None,
     });
-    let Some(p) = by_app.or_else(|| principal(state, oid)) else {
-        return Err(Error::Unauthorized {
-            code: "InvalidAuthenticationToken".into(),
-            message: "The access token is invalid: its principal does not exist in the tenant.".into(),
-        });
-    };
-    Ok(Caller { tenant_id: p.tenant_id, object_id: p.object_id, app_id: p.app_id })
+    by_app.or_else(|| principal(state, oid).as_ref().map(Caller::of)).ok_or_else(|| Error::Unauthorized {
+        code: "InvalidAuthenticationToken".into(),
+        message: "The access token is invalid: its principal does not exist in the tenant.".into(),
+    })
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ pub fn vault_host(name: &str) -> String {
 pub fn vault(state: &State, caller: &Caller, sub: &str, rg: &str, name: &str) -> Result<Vault> {
     let group = resources::resource_group(state, caller, sub, rg)?;
     match state.get(&vault_id(sub, rg, name)) {
-        Some(Record::Vault(v)) => Ok(v.clone()),
+        Some(Record::Vault(v)) => Ok(Vault::clone(v)),
         _ => Err(Error::resource_not_found(VAULT_TYPE, name, &group.name)),
     }
 }
@@ -43,13 +43,13 @@ pub fn vault(state: &State, caller: &Caller, sub: &str, rg: &str, name: &str) ->
 /// Every live vault, in every subscription (vault names are global).
 pub fn all_vaults(state: &State) -> impl Iterator<Item = &Vault> {
     state.of_kind(crate::model::RecordKind::Vault).filter_map(|r| match r {
-        Record::Vault(v) => Some(v),
+        Record::Vault(v) => Some(&**v),
         _ => None,
     })
 }
 
 /// The live vault with this (global) name.
-pub fn vault_by_name<'a>(state: &'a State, name: &str) -> Option<&'a Vault> {
+pub fn vault_by_name<'a>(state: &'a State, name: &str) -> Option<&'a std::sync::Arc<Vault>> {
     match state.vault_named(name) {
         Some(Record::Vault(v)) => Some(v),
         _ => None,
@@ -71,7 +71,7 @@ pub fn vaults_in(state: &State, caller: &Caller, sub: &str, rg: Option<&str>) ->
     Ok(state
         .descendants(&scope)
         .filter_map(|(_, r)| match r {
-            Record::Vault(v) => Some(v.clone()),
+            Record::Vault(v) => Some(Vault::clone(v)),
             _ => None,
         })
         .collect())
@@ -272,7 +272,7 @@ pub fn put_vault(
     let p = spec.properties;
     let id = vault_id(sub, &group.name, name);
     let existing = match state.get(&id) {
-        Some(Record::Vault(v)) => Some(v.clone()),
+        Some(Record::Vault(v)) => Some(Vault::clone(v)),
         _ => None,
     };
     let create_mode =
@@ -299,7 +299,7 @@ pub fn put_vault(
         v.updated_at = now();
         v.updated_by = caller.app_id.clone();
         batch.delete(&d.id);
-        batch.put(&id, Record::Vault(v.clone()));
+        batch.put(&id, Record::Vault(std::sync::Arc::new(v.clone())));
         return Ok(PutOutcome { vault: v, created: true });
     }
 
@@ -419,7 +419,7 @@ pub fn put_vault(
         updated_at: t,
         updated_by: caller.app_id.clone(),
     };
-    batch.put(&vault.id, Record::Vault(vault.clone()));
+    batch.put(&vault.id, Record::Vault(std::sync::Arc::new(vault.clone())));
     Ok(PutOutcome { vault, created: existing.is_none() })
 }
 
@@ -498,13 +498,13 @@ pub fn patch_vault(
     }
     v.updated_at = now();
     v.updated_by = caller.app_id.clone();
-    batch.put(&v.id, Record::Vault(v.clone()));
+    batch.put(&v.id, Record::Vault(std::sync::Arc::new(v.clone())));
     Ok(v)
 }
 
 /// Replaces the vault record (used by access-policy and connection operations).
 pub fn save(batch: &mut Batch, v: &Vault) {
-    batch.put(&v.id, Record::Vault(v.clone()));
+    batch.put(&v.id, Record::Vault(std::sync::Arc::new(v.clone())));
 }
 
 /// DELETE a vault: with soft delete it becomes a deleted vault (recoverable until purged).

@@ -17,7 +17,8 @@ pub enum Record {
     Principal(Principal),
     Subscription(Subscription),
     ResourceGroup(ResourceGroup),
-    Vault(Vault),
+    /// Shared, so that a request holds the vault it serves without copying it.
+    Vault(std::sync::Arc<Vault>),
     DeletedVault(DeletedVault),
     PrivateEndpointConnection(PrivateEndpointConnection),
     VirtualNetwork(VirtualNetwork),

@@ -874,7 +874,7 @@ pub fn put_endpoint(
         .clone()
         .ok_or_else(|| Error::bad_request("InvalidRequestFormat", "privateLinkServiceId is required."))?;
     let vault = match state.get(&target) {
-        Some(Record::Vault(vault)) => vault.clone(),
+        Some(Record::Vault(vault)) => crate::model::Vault::clone(vault),
         _ => {
             return Err(Error::bad_request(
                 "PrivateLinkServiceNotFound",

@@ -251,9 +251,10 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
 
 /// True when `scope` is `resource` or one of its ancestors (segment-aware, case-insensitive).
 pub fn scope_covers(scope: &str, resource: &str) -> bool {
-    let s = scope.trim_end_matches('/').to_ascii_lowercase();
-    let r = resource.to_ascii_lowercase();
-    s.is_empty() || r == s || r.starts_with(&format!("{s}/"))
+    let s = scope.trim_end_matches('/');
+    s.is_empty()
+        || resource.get(..s.len()).is_some_and(|head| head.eq_ignore_ascii_case(s))
+            && matches!(resource.as_bytes().get(s.len()), None | Some(b'/'))
 }
 
 fn assignment_id(scope: &str, name: &str) -> String {
@@ -520,6 +521,10 @@ mod tests {
         assert!(scope_covers("/SUBSCRIPTIONS/s/resourceGroups/RG", "/subscriptions/s/resourcegroups/rg"));
         assert!(!scope_covers("/subscriptions/s/resourceGroups/rg", "/subscriptions/s/resourceGroups/rg2"));
         assert!(scope_covers("/", "/subscriptions/s"));
+        assert!(scope_covers("/subscriptions/s/", "/subscriptions/S"));
+        assert!(!scope_covers("/subscriptions/s/resourceGroups/rg", "/subscriptions/s/resourceGroups"));
+        assert!(!scope_covers("/subscriptions/s/resourceGroups/rg", "/subscriptions/s/resourceGroups/rgé"));
+        assert!(!scope_covers("/subscriptions/é", "/subscriptions/e"));
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use vaultlink_crypto::Sealer;
 
 use crate::engine::{Batch, State, now};
@@ -69,14 +68,14 @@ fn deleted_not_found(name: &str) -> KvError {
 }
 
 /// The stored object, if any, with expired soft-deleted objects treated as purged.
-fn object(state: &State, vault: &Vault, name: &str) -> Option<SecretObject> {
+fn object<'a>(state: &'a State, vault: &Vault, name: &str) -> Option<&'a SecretObject> {
     match state.get(&key(vault, name)) {
-        Some(Record::Secret(s)) if s.deleted.as_ref().is_none_or(|d| d.scheduled_purge_date > now()) => Some(s.clone()),
+        Some(Record::Secret(s)) if s.deleted.as_ref().is_none_or(|d| d.scheduled_purge_date > now()) => Some(s),
         _ => None,
     }
 }
 
-fn live(state: &State, vault: &Vault, name: &str) -> Result<SecretObject, KvError> {
+fn live<'a>(state: &'a State, vault: &Vault, name: &str) -> Result<&'a SecretObject, KvError> {
     match object(state, vault, name) {
         Some(s) if s.deleted.is_none() => Ok(s),
         _ => Err(not_found(name)),
@@ -196,7 +195,7 @@ pub fn set(
         )));
     }
     check_metadata(spec.content_type.as_deref(), spec.tags.as_ref())?;
-    let mut obj = match object(state, vault, name) {
+    let mut obj = match object(state, vault, name).cloned() {
         Some(o) if o.deleted.is_some() => {
             return Err(KvError::new(
                 Kind::Conflict,
@@ -256,13 +255,13 @@ pub fn get(
 ) -> Result<SecretView, KvError> {
     check_name(name)?;
     let obj = live(state, vault, name)?;
-    let v = find_version(&obj, name, version)?;
+    let v = find_version(obj, name, version)?;
     if !v.enabled {
         return Err(KvError::new(Kind::Forbidden, "Forbidden", "Operation get is not allowed on a disabled secret.")
             .with_inner("SecretDisabled"));
     }
     let value = open(sealer, vault, &obj.name, v)?;
-    Ok(view(vault, &obj, v, Some(value)))
+    Ok(view(vault, obj, v, Some(value)))
 }
 
 /// `PATCH /secrets/{name}/{version?}`: attributes, content type, tags.
@@ -276,7 +275,7 @@ pub fn update(
 ) -> Result<SecretView, KvError> {
     check_name(name)?;
     check_metadata(spec.content_type.as_deref(), spec.tags.as_ref())?;
-    let mut obj = live(state, vault, name)?;
+    let mut obj = live(state, vault, name)?.clone();
     if obj.managed {
         return Err(crate::kv::managed_refusal("secret", "update"));
     }
@@ -379,14 +378,14 @@ pub fn list_versions(
 ) -> Result<Page<SecretView>, KvError> {
     check_name(name)?;
     let obj = live(state, vault, name)?;
-    let all = obj.versions.iter().map(|v| (v.version.clone(), view(vault, &obj, v, None))).collect();
+    let all = obj.versions.iter().map(|v| (v.version.clone(), view(vault, obj, v, None))).collect();
     paginate(all, size, skip)
 }
 
 /// `DELETE /secrets/{name}`: every version moves to the deleted state (or is gone without soft delete).
 pub fn delete(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<SecretView, KvError> {
     check_name(name)?;
-    let mut obj = live(state, vault, name)?;
+    let mut obj = live(state, vault, name)?.clone();
     if obj.managed {
         return Err(crate::kv::managed_refusal("secret", "delete"));
     }
@@ -408,7 +407,7 @@ pub fn delete(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Re
 fn deleted(state: &State, vault: &Vault, name: &str) -> Result<SecretObject, KvError> {
     check_name(name)?;
     match object(state, vault, name) {
-        Some(o) if o.deleted.is_some() => Ok(o),
+        Some(o) if o.deleted.is_some() => Ok(o.clone()),
         _ => Err(deleted_not_found(name)),
     }
 }
@@ -573,46 +572,73 @@ pub(crate) fn put_managed(
 }
 
 /// Renders a secret as Azure does: a bundle (with `value`), a list item, or a deleted bundle.
-pub fn render(host: &str, s: &SecretView, with_version: bool) -> Value {
+pub fn render<'a>(host: &str, s: &'a SecretView, with_version: bool) -> SecretJson<'a> {
     let v = &s.version;
-    let mut attrs = json!({
-        "enabled": v.enabled,
-        "created": v.created,
-        "updated": v.updated,
-        "recoveryLevel": s.recovery_level,
-        "recoverableDays": s.recoverable_days,
-    });
-    if let Some(n) = v.nbf {
-        attrs["nbf"] = json!(n);
-    }
-    if let Some(e) = v.exp {
-        attrs["exp"] = json!(e);
-    }
     let id = if with_version {
         format!("https://{host}/secrets/{}/{}", s.name, v.version)
     } else {
         format!("https://{host}/secrets/{}", s.name)
     };
-    let mut out = json!({"id": id, "attributes": attrs});
-    if let Some(value) = &s.value {
-        out["value"] = json!(value);
+    SecretJson {
+        value: s.value.as_deref(),
+        id,
+        content_type: v.content_type.as_deref(),
+        attributes: SecretAttributesJson {
+            enabled: v.enabled,
+            nbf: v.nbf,
+            exp: v.exp,
+            created: v.created,
+            updated: v.updated,
+            recovery_level: s.recovery_level,
+            recoverable_days: s.recoverable_days,
+        },
+        tags: (!v.tags.is_empty()).then_some(&v.tags),
+        // A bundle of a certificate's secret names its key; list items (SecretItem) carry no kid.
+        kid: (s.managed && with_version).then(|| format!("https://{host}/keys/{}/{}", s.name, v.version)),
+        managed: s.managed,
+        recovery_id: s.deleted.as_ref().map(|_| format!("https://{host}/deletedsecrets/{}", s.name)),
+        deleted_date: s.deleted.as_ref().map(|d| d.deleted_date),
+        scheduled_purge_date: s.deleted.as_ref().map(|d| d.scheduled_purge_date),
     }
-    if !v.tags.is_empty() {
-        out["tags"] = json!(v.tags);
-    }
-    if let Some(c) = &v.content_type {
-        out["contentType"] = json!(c);
-    }
-    if s.managed {
-        out["managed"] = json!(true);
-        out["kid"] = json!(format!("https://{host}/keys/{}/{}", s.name, v.version));
-    }
-    if let Some(d) = &s.deleted {
-        out["recoveryId"] = json!(format!("https://{host}/deletedsecrets/{}", s.name));
-        out["deletedDate"] = json!(d.deleted_date);
-        out["scheduledPurgeDate"] = json!(d.scheduled_purge_date);
-    }
-    out
+}
+
+/// A secret on the wire: SecretBundle, SecretItem and their deleted forms (absent fields left out).
+/// Serialised straight from the stored version, without an intermediate `serde_json::Value`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a str>,
+    id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_type: Option<&'a str>,
+    attributes: SecretAttributesJson,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<&'a Tags>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kid: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    managed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recovery_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted_date: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheduled_purge_date: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SecretAttributesJson {
+    enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    created: i64,
+    updated: i64,
+    recovery_level: &'static str,
+    recoverable_days: u32,
 }
 
 #[cfg(test)]

@@ -99,9 +99,8 @@ fn authenticate(app: &App, req: &Req) -> Result<Caller, KvError> {
 
 fn with_headers(mut r: Resp, vault: Option<&Vault>, ctx: &NetworkContext) -> Resp {
     let h = r.headers_mut();
-    if let Ok(v) =
-        HeaderValue::from_str(&format!("conn_type=Ipv4;addr={};act_addr_fam=InterNetwork;", ctx.client_address))
-    {
+    let info = format!("conn_type=Ipv4;addr={};act_addr_fam=InterNetwork;", ctx.client_address);
+    if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(info)) {
         h.insert("x-ms-keyvault-network-info", v);
     }
     if let Some(v) = vault.and_then(|v| HeaderValue::from_str(&v.location).ok()) {
@@ -114,14 +113,13 @@ fn with_headers(mut r: Resp, vault: Option<&Vault>, ctx: &NetworkContext) -> Res
 
 pub fn handle(app: &App, req: &Req) -> Resp {
     let ctx = network_context(app, req);
-    let name = req.host.strip_suffix(".vault.azure.net").unwrap_or_default().to_string();
-    let vault = app.engine.read(|s| keyvault::vault_by_name(s, &name).cloned());
-    let resp = match (&vault, req.path.trim_end_matches('/').to_ascii_lowercase().as_str()) {
-        (_, "/healthstatus") if req.method == Method::GET => crate::http::json(StatusCode::OK, &json!({})),
-        (None, _) => {
-            error(&KvError::new(Kind::NotFound, "VaultNotFound", format!("The vault '{name}' does not exist.")))
-        }
-        (Some(v), _) => match serve(app, req, v, &ctx) {
+    let name = req.host.strip_suffix(".vault.azure.net").unwrap_or_default();
+    let vault = app.engine.read(|s| keyvault::vault_by_name(s, name).cloned());
+    let health = req.method == Method::GET && req.path.trim_end_matches('/').eq_ignore_ascii_case("/healthstatus");
+    let resp = match &vault {
+        _ if health => crate::http::json(StatusCode::OK, &json!({})),
+        None => error(&KvError::new(Kind::NotFound, "VaultNotFound", format!("The vault '{name}' does not exist."))),
+        Some(v) => match serve(app, req, v, &ctx) {
             Ok(r) => r,
             Err(e) => {
                 if e.kind == Kind::Forbidden || e.kind == Kind::TooManyRequests {
@@ -131,7 +129,7 @@ pub fn handle(app: &App, req: &Req) -> Resp {
             }
         },
     };
-    with_headers(resp, vault.as_ref(), &ctx)
+    with_headers(resp, vault.as_deref(), &ctx)
 }
 
 /// The request body as JSON, or Azure's BadParameter.
@@ -142,7 +140,7 @@ pub(crate) fn body<T: serde::de::DeserializeOwned>(req: &Req) -> Result<T, KvErr
     serde_json::from_slice(&req.body).map_err(|e| KvError::bad_parameter(format!("The request body is not valid: {e}")))
 }
 
-pub(crate) fn ok(v: &Value) -> Resp {
+pub(crate) fn ok<T: serde::Serialize + ?Sized>(v: &T) -> Resp {
     crate::http::json(StatusCode::OK, v)
 }
 
@@ -155,8 +153,11 @@ fn serve(app: &App, req: &Req, vault: &Vault, ctx: &NetworkContext) -> Result<Re
         return Err(KvError::new(Kind::Forbidden, "Forbidden", denied.message).with_inner(denied.inner_code));
     }
     let segs: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
-    let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
-    let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+    let lower: Vec<std::borrow::Cow<'_, str>> = segs
+        .iter()
+        .map(|s| if s.bytes().any(|b| b.is_ascii_uppercase()) { s.to_ascii_lowercase().into() } else { (*s).into() })
+        .collect();
+    let l: Vec<&str> = lower.iter().map(|s| s.as_ref()).collect();
     // CREATE secret and CREATE/IMPORT key share the create budget (azure-behaviour.md §5.4).
     let class = match (&req.method, l.as_slice()) {
         (&Method::PUT, ["secrets", _] | ["keys", _])
@@ -202,13 +203,24 @@ pub(crate) struct BackupBlob {
 
 /// Renders a page of any object kind as `{value, nextLink}`; the next link keeps the request's
 /// api-version and `maxresults`.
-pub(crate) fn page<T>(req: &Req, path: &str, p: secrets::Page<T>, render: impl Fn(&T) -> Value) -> Resp {
-    let next = p.next.map(|tok| {
+pub(crate) fn page<'p, T, J: serde::Serialize>(
+    req: &Req,
+    path: &str,
+    p: &'p secrets::Page<T>,
+    render: impl Fn(&'p T) -> J,
+) -> Resp {
+    let next = p.next.as_ref().map(|tok| {
         let api = req.query("api-version").unwrap_or("7.4");
         let max = req.query("maxresults").map(|m| format!("&maxresults={m}")).unwrap_or_default();
         format!("https://{}{path}?api-version={api}&$skiptoken={tok}{max}", req.host)
     });
-    ok(&json!({"value": p.items.iter().map(render).collect::<Vec<_>>(), "nextLink": next}))
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct PageJson<J> {
+        value: Vec<J>,
+        next_link: Option<String>,
+    }
+    ok(&PageJson { value: p.items.iter().map(render).collect(), next_link: next })
 }
 
 /// The secrets routes table: (method, path) -> authorize, then one core call.
@@ -234,7 +246,7 @@ fn secret_routes(
     Ok(match (&req.method, l) {
         (&M::GET, ["secrets"] | ["secrets", ""]) => {
             auth(LIST, None)?;
-            page(req, "/secrets", e.read(|s| secrets::list(s, vault, size()?, skip))?, |x| {
+            page(req, "/secrets", &e.read(|s| secrets::list(s, vault, size()?, skip))?, |x| {
                 secrets::render(&req.host, x, false)
             })
         }
@@ -248,7 +260,7 @@ fn secret_routes(
             page(
                 req,
                 &format!("/secrets/{}/versions", name(1)),
-                e.read(|s| secrets::list_versions(s, vault, name(1), size()?, skip))?,
+                &e.read(|s| secrets::list_versions(s, vault, name(1), size()?, skip))?,
                 |x| secrets::render(&req.host, x, true),
             )
         }
@@ -282,7 +294,7 @@ fn secret_routes(
         }
         (&M::GET, ["deletedsecrets"]) => {
             auth(LIST, None)?;
-            page(req, "/deletedsecrets", e.read(|s| secrets::list_deleted(s, vault, size()?, skip))?, |x| {
+            page(req, "/deletedsecrets", &e.read(|s| secrets::list_deleted(s, vault, size()?, skip))?, |x| {
                 secrets::render(&req.host, x, false)
             })
         }

@@ -62,7 +62,7 @@ pub fn cert_routes(
         (&M::GET, ["certificates"] | ["certificates", ""]) => {
             auth(LIST, None)?;
             let pending = req.query("includePending").is_some_and(|p| p.eq_ignore_ascii_case("true"));
-            page(req, "/certificates", e.read(|s| certs::list(s, vault, size()?, skip, pending))?, |x| {
+            page(req, "/certificates", &e.read(|s| certs::list(s, vault, size()?, skip, pending))?, |x| {
                 certs::render_item(&req.host, x, false)
             })
         }
@@ -87,7 +87,7 @@ pub fn cert_routes(
         (&M::GET, ["certificates", "issuers"]) => {
             auth_issuer(LIST_ISSUERS)?;
             let p = e.read(|s| certs::list_issuers(s, vault, size()?, skip))?;
-            page(req, "/certificates/issuers", p, |i| certs::render_issuer_item(host, i))
+            page(req, "/certificates/issuers", &p, |i| certs::render_issuer_item(host, i))
         }
         (&M::GET, ["certificates", "issuers", _]) => {
             auth_issuer(GET_ISSUER)?;
@@ -109,7 +109,7 @@ pub fn cert_routes(
         (&M::GET, ["certificates", _, "versions"]) => {
             auth(LIST, Some(name(1)))?;
             let path = format!("/certificates/{}/versions", name(1));
-            page(req, &path, e.read(|s| certs::list_versions(s, vault, name(1), size()?, skip))?, |x| {
+            page(req, &path, &e.read(|s| certs::list_versions(s, vault, name(1), size()?, skip))?, |x| {
                 certs::render_item(&req.host, x, true)
             })
         }
@@ -177,7 +177,7 @@ pub fn cert_routes(
         }
         (&M::GET, ["deletedcertificates"] | ["deletedcertificates", ""]) => {
             auth(LIST, None)?;
-            page(req, "/deletedcertificates", e.read(|s| certs::list_deleted(s, vault, size()?, skip))?, |x| {
+            page(req, "/deletedcertificates", &e.read(|s| certs::list_deleted(s, vault, size()?, skip))?, |x| {
                 certs::render_item(&req.host, x, false)
             })
         }

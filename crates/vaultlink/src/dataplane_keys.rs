@@ -69,7 +69,7 @@ pub fn key_routes(
     Ok(match (&req.method, l) {
         (&M::GET, ["keys"] | ["keys", ""]) => {
             auth(LIST, None)?;
-            page(req, "/keys", e.read(|s| keys::list(s, vault, size()?, skip))?, |x| {
+            page(req, "/keys", &e.read(|s| keys::list(s, vault, size()?, skip))?, |x| {
                 keys::render_item(&req.host, x, false)
             })
         }
@@ -83,7 +83,7 @@ pub fn key_routes(
             page(
                 req,
                 &format!("/keys/{}/versions", name(1)),
-                e.read(|s| keys::list_versions(s, vault, name(1), size()?, skip))?,
+                &e.read(|s| keys::list_versions(s, vault, name(1), size()?, skip))?,
                 |x| keys::render_item(&req.host, x, true),
             )
         }
@@ -157,7 +157,7 @@ pub fn key_routes(
         }
         (&M::GET, ["deletedkeys"] | ["deletedkeys", ""]) => {
             auth(LIST, None)?;
-            page(req, "/deletedkeys", e.read(|s| keys::list_deleted(s, vault, size()?, skip))?, |x| {
+            page(req, "/deletedkeys", &e.read(|s| keys::list_deleted(s, vault, size()?, skip))?, |x| {
                 keys::render_item(&req.host, x, false)
             })
         }

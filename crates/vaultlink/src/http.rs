@@ -37,11 +37,13 @@ pub struct App {
     pub view_dns: std::sync::Mutex<std::collections::HashMap<String, SocketAddr>>,
     /// The portal's sign-in sessions (`portal.rs`).
     pub portal: crate::portal::Sessions,
+    /// The threads that serve HTTPS connections.
+    pub conns: ConnThreads,
 }
 
 impl App {
-    pub fn new(parts: AppParts) -> Self {
-        Self {
+    pub fn new(parts: AppParts) -> std::io::Result<Self> {
+        Ok(Self {
             engine: Arc::new(parts.engine),
             signer: parts.signer,
             sealer: parts.sealer,
@@ -52,7 +54,8 @@ impl App {
             lab: parts.lab,
             view_dns: Default::default(),
             portal: Default::default(),
-        }
+            conns: ConnThreads::start()?,
+        })
     }
 
     /// The loopback DNS address that answers as the DNS server of the machine at `origin_id` (a
@@ -158,8 +161,10 @@ impl Req {
 pub type Resp = Response<Full<Bytes>>;
 
 /// A JSON response.
-pub fn json(status: StatusCode, body: &serde_json::Value) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from(serde_json::to_vec(body).unwrap_or_default())));
+pub fn json<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> Resp {
+    let mut out = Vec::with_capacity(512);
+    let _ = serde_json::to_writer(&mut out, body);
+    let mut r = Response::new(Full::new(Bytes::from(out)));
     *r.status_mut() = status;
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     r
@@ -181,6 +186,9 @@ pub fn text(status: StatusCode, body: &str) -> Resp {
 }
 
 fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -207,7 +215,9 @@ pub fn parse_form(s: &str) -> Vec<(String, String)> {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(&k.replace('+', " ")), percent_decode(&v.replace('+', " ")))
+            let decode =
+                |s: &str| if s.contains('+') { percent_decode(&s.replace('+', " ")) } else { percent_decode(s) };
+            (decode(k), decode(v))
         })
         .collect()
 }
@@ -292,8 +302,7 @@ fn request_id() -> String {
 }
 
 fn with_request_id(mut r: Resp) -> Resp {
-    let id = request_id();
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(request_id())) {
         r.headers_mut().insert("x-ms-request-id", v.clone());
         r.headers_mut().insert("x-ms-correlation-request-id", v);
     }
@@ -327,9 +336,9 @@ where
         async move {
             let resp = match read_request(req, ingress).await {
                 Ok(req) => {
-                    let method = req.method.clone();
-                    let path = req.path.clone();
-                    let host = req.host.clone();
+                    // What the debug line names, copied only when it is written.
+                    let logged = tracing::enabled!(tracing::Level::DEBUG)
+                        .then(|| (req.method.clone(), req.host.clone(), req.path.clone()));
                     let resp = if never_waits_for_disk(&req) {
                         route(&app, req)
                     } else {
@@ -338,7 +347,9 @@ where
                             json(StatusCode::INTERNAL_SERVER_ERROR, &serde_json::json!({"error": {"code": "InternalServerError", "message": "vaultlink failed to process the request."}}))
                         })
                     };
-                    tracing::debug!(%method, %host, %path, status = resp.status().as_u16(), "request");
+                    if let Some((method, host, path)) = logged {
+                        tracing::debug!(%method, %host, %path, status = resp.status().as_u16(), "request");
+                    }
                     resp
                 }
                 Err(resp) => resp,
@@ -352,16 +363,65 @@ where
         .await;
 }
 
+/// Connection threads: each runs its own single-threaded runtime, and a connection handed to one
+/// stays on it for its whole life. With tokio's work-stealing runtime a connection's task moved
+/// between threads, so a request's buffers were often freed on another thread than the one that
+/// allocated them; glibc's allocator then takes the other thread's arena lock, and under load
+/// the two threads contended for it on most requests (a futex wait or wake per 5 requests,
+/// BENCHMARKS.md). A connection pinned to one thread allocates and frees on that thread only.
+pub struct ConnThreads {
+    queues: Vec<tokio::sync::mpsc::UnboundedSender<Accepted>>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+/// An accepted connection and what serves it, on its way to a connection thread.
+type Accepted = (std::net::TcpStream, Box<dyn FnOnce(tokio::net::TcpStream) -> ConnFuture + Send>);
+type ConnFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+impl ConnThreads {
+    /// One thread per core.
+    pub fn start() -> std::io::Result<Self> {
+        let n = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let mut queues = Vec::with_capacity(n);
+        for i in 0..n {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Accepted>();
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            std::thread::Builder::new().name(format!("vaultlink-conn-{i}")).spawn(move || {
+                rt.block_on(async move {
+                    while let Some((std_tcp, serve)) = rx.recv().await {
+                        if let Ok(tcp) = tokio::net::TcpStream::from_std(std_tcp) {
+                            tokio::spawn(serve(tcp));
+                        }
+                    }
+                });
+            })?;
+            queues.push(tx);
+        }
+        Ok(Self { queues, next: Default::default() })
+    }
+
+    /// Serves `tcp` on the next connection thread (round robin).
+    pub fn serve<F, Fut>(&self, tcp: tokio::net::TcpStream, serve: F)
+    where
+        F: FnOnce(tokio::net::TcpStream) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let Ok(std_tcp) = tcp.into_std() else { return };
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.queues.len();
+        let _ = self.queues[i].send((std_tcp, Box::new(move |tcp| Box::pin(serve(tcp)))));
+    }
+}
+
 /// The direct HTTPS listener.
 pub async fn serve_tls(listener: TcpListener, app: Arc<App>, tls: Arc<rustls::ServerConfig>) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     loop {
         let Ok((tcp, _peer)) = listener.accept().await else { continue };
         let acceptor = acceptor.clone();
-        let app = app.clone();
-        tokio::spawn(async move {
+        let app2 = app.clone();
+        app.conns.serve(tcp, move |tcp| async move {
             if let Ok(stream) = acceptor.accept(tcp).await {
-                serve_connection(stream, app, Ingress::Direct).await;
+                serve_connection(stream, app2, Ingress::Direct).await;
             }
         });
     }

@@ -40,9 +40,10 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, tls: Arc<rustls::Server
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     loop {
         let Ok((tcp, _peer)) = listener.accept().await else { continue };
-        let app = app.clone();
+        let app2 = app.clone();
         let acceptor = acceptor.clone();
-        tokio::spawn(async move {
+        app.conns.serve(tcp, move |tcp| async move {
+            let app = app2;
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let app = app.clone();
                 let acceptor = acceptor.clone();

@@ -112,7 +112,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             public_address: args.public_address,
             tls: tls.clone(),
             lab: lab.clone(),
-        }));
+        })?);
         tracing::info!(records = app.engine.read(|s| s.len()), data_dir = %dir.display(), in_memory = args.in_memory, "state loaded");
 
         let internet: Arc<vaultlink_dns::ViewFn> = Arc::new(|_: &vaultlink_core::State, _, _| Some(vaultlink_core::dns::View::Internet));

@@ -148,3 +148,33 @@ fn backups_restore_in_the_same_subscription_only_and_refuse_tampering() {
     foreign.id = foreign.id.replace(crate::seed::SUBSCRIPTION_ID, "11111111-1111-1111-1111-111111111111");
     assert_eq!(e.read(|s| restore(s, &mut b, &sealer, &foreign, &blob)).unwrap_err().code, "BadParameter");
 }
+
+/// The wire shapes: a bundle has the value and, for a certificate's secret, the key's id; a list
+/// item (SecretItem) has neither; absent attributes are left out, not null.
+#[test]
+fn rendered_bundles_and_items_carry_azures_fields() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    let sealer = Sealer::ephemeral();
+    let mut secret = e.write(|s, b| set(s, b, &sealer, &v, "s1", spec("hush"))).unwrap();
+    let host = "kv1.vault.azure.net";
+    let ver = secret.version.version.clone();
+    let bundle = serde_json::to_value(render(host, &secret, true)).unwrap();
+    assert_eq!(bundle["id"], format!("https://{host}/secrets/s1/{ver}"));
+    assert_eq!(bundle["value"], "hush");
+    assert_eq!(bundle["attributes"]["enabled"], true);
+    assert_eq!(bundle["attributes"]["recoveryLevel"], "Recoverable+Purgeable");
+    for absent in ["kid", "managed", "tags", "contentType", "recoveryId"] {
+        assert!(bundle.get(absent).is_none(), "{absent} in {bundle}");
+    }
+    assert!(bundle["attributes"].get("exp").is_none(), "{bundle}");
+    secret.managed = true;
+    let bundle = serde_json::to_value(render(host, &secret, true)).unwrap();
+    assert_eq!(bundle["kid"], format!("https://{host}/keys/s1/{ver}"));
+    assert_eq!(bundle["managed"], true);
+    secret.value = None;
+    let item = serde_json::to_value(render(host, &secret, false)).unwrap();
+    assert_eq!(item["id"], format!("https://{host}/secrets/s1"));
+    assert_eq!(item["managed"], true);
+    assert!(item.get("kid").is_none() && item.get("value").is_none(), "{item}");
+}
