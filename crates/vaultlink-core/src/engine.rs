@@ -23,8 +23,9 @@ pub struct State {
     order: BTreeSet<String>,
     /// Keys of every record of a kind, in key order.
     by_kind: HashMap<RecordKind, BTreeSet<String>>,
-    /// Lower-cased name of every live vault -> its key (vault names are global).
-    vault_names: HashMap<String, String>,
+    /// Lower-cased name of every live vault -> the vault (vault names are global). The record's
+    /// own `Arc`, so that finding a vault by name on every data-plane request touches one map.
+    vault_names: HashMap<String, std::sync::Arc<crate::model::Vault>>,
     /// Per private DNS zone (lower-cased id): the names of its stored record sets with their
     /// labels reversed (`b.a` for `a.b`) and how many sets each has, so "is there anything at or
     /// below this name" is one range query (`State::zone_has`).
@@ -72,8 +73,12 @@ impl State {
     }
 
     /// The live vault with this name (any casing).
-    pub fn vault_named(&self, name: &str) -> Option<&Record> {
-        self.vault_names.get(&name.to_ascii_lowercase()).and_then(|k| self.records.get(k))
+    pub fn vault_named(&self, name: &str) -> Option<&std::sync::Arc<crate::model::Vault>> {
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.vault_names.get(&name.to_ascii_lowercase())
+        } else {
+            self.vault_names.get(name)
+        }
     }
 
     /// Whether the private DNS zone `zone_id` has a stored record set named `name` (relative,
@@ -118,7 +123,7 @@ impl State {
         self.by_kind.entry(record.kind()).or_default().insert(key.to_string());
         match record {
             Record::Vault(v) => {
-                self.vault_names.insert(v.name.to_ascii_lowercase(), key.to_string());
+                self.vault_names.insert(v.name.to_ascii_lowercase(), v.clone());
             }
             Record::RecordSet(r) => {
                 let names = self.zone_names.entry(r.zone_id.to_ascii_lowercase()).or_default();
@@ -135,7 +140,7 @@ impl State {
         match record {
             Record::Vault(v) => {
                 let name = v.name.to_ascii_lowercase();
-                if self.vault_names.get(&name).is_some_and(|k| k == key) {
+                if self.vault_names.get(&name).is_some_and(|x| std::sync::Arc::ptr_eq(x, v)) {
                     self.vault_names.remove(&name);
                 }
             }

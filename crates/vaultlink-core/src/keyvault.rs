@@ -50,10 +50,7 @@ pub fn all_vaults(state: &State) -> impl Iterator<Item = &Vault> {
 
 /// The live vault with this (global) name.
 pub fn vault_by_name<'a>(state: &'a State, name: &str) -> Option<&'a std::sync::Arc<Vault>> {
-    match state.vault_named(name) {
-        Some(Record::Vault(v)) => Some(v),
-        _ => None,
-    }
+    state.vault_named(name)
 }
 
 fn all_deleted(state: &State) -> impl Iterator<Item = &DeletedVault> {
