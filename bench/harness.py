@@ -464,9 +464,9 @@ def wrk(work: Path, url: str, *, script: str, conns: int, threads: int, secs: fl
 
 
 def sqlite_commit_rate(work: Path, secs: float) -> dict[str, Any]:
-    """How many single-row transactions per second one writer commits on this disk with vaultlink's
-    store settings (SQLite WAL, synchronous=FULL: one fsync per commit). Durable writes without
-    group commit cannot beat it."""
+    """How many single-row transactions per second one writer commits on this disk in SQLite WAL
+    mode with synchronous=FULL (one fsync per commit, as vaultlink's store did before group
+    commit). Durable writes without group commit cannot beat it."""
     import sqlite3
 
     path = work / "commit-probe.db"

@@ -132,6 +132,12 @@ pub fn handle(app: &App, req: &Req) -> Resp {
     with_headers(resp, vault.as_deref(), &ctx)
 }
 
+/// Whether a POST only reads state: a key's cryptographic operations (`/keys/{name}/{version}/sign`
+/// and the like), which use a stored key and store nothing.
+pub(crate) fn post_only_reads(req: &Req) -> bool {
+    crate::dataplane_keys::is_crypto_operation(req.path.trim_end_matches('/').rsplit('/').next().unwrap_or_default())
+}
+
 /// The request body as JSON, or Azure's BadParameter.
 pub(crate) fn body<T: serde::de::DeserializeOwned>(req: &Req) -> Result<T, KvError> {
     if req.body.is_empty() {

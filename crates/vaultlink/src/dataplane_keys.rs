@@ -36,6 +36,14 @@ const UNWRAP: Permission = perm("Microsoft.KeyVault/vaults/keys/unwrap/action", 
 const GET_POLICY: Permission = perm("Microsoft.KeyVault/vaults/keyrotationpolicies/read", "getrotationpolicy");
 const SET_POLICY: Permission = perm("Microsoft.KeyVault/vaults/keyrotationpolicies/write", "setrotationpolicy");
 
+/// The last path segment of a key's cryptographic operations, which use a stored key and store
+/// nothing (so `http.rs` answers them on the connection's thread).
+pub(crate) fn is_crypto_operation(last_segment: &str) -> bool {
+    ["sign", "verify", "encrypt", "decrypt", "wrapkey", "unwrapkey"]
+        .iter()
+        .any(|op| last_segment.eq_ignore_ascii_case(op))
+}
+
 #[derive(serde::Deserialize)]
 struct OpBody {
     alg: String,

@@ -310,17 +310,14 @@ fn with_request_id(mut r: Resp) -> Resp {
 }
 
 /// Whether a request only reads state (and so never waits for a disk sync): it is then answered on
-/// the runtime thread. Everything else runs on the blocking pool, because a write holds its thread
-/// through an fsync. Handing every request to the pool cost two thread wake-ups per request, the
-/// largest cost of a secret read (BENCHMARKS.md).
+/// the connection's thread. Everything else runs on the blocking pool, because a write holds its
+/// thread through a disk sync. Handing every request to the pool cost two thread wake-ups per
+/// request, the largest cost of a secret read (BENCHMARKS.md). GET and HEAD only read everywhere;
+/// the data plane also knows which of its POSTs only read.
 fn never_waits_for_disk(req: &Req) -> bool {
-    const CRYPTO_OPS: [&str; 6] = ["sign", "verify", "encrypt", "decrypt", "wrapkey", "unwrapkey"];
     match req.method {
         Method::GET | Method::HEAD => true,
-        Method::POST if req.host.ends_with(".vault.azure.net") => {
-            let last = req.path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
-            CRYPTO_OPS.iter().any(|op| last.eq_ignore_ascii_case(op))
-        }
+        Method::POST if req.host.ends_with(".vault.azure.net") => crate::dataplane::post_only_reads(req),
         _ => false,
     }
 }
