@@ -484,8 +484,7 @@ fn uses_custom_dns(vnet: &VirtualNetwork) -> bool {
 }
 
 fn linked_zones<'s>(state: &'s State, vnet: &VirtualNetwork) -> Vec<LinkedZone<'s>> {
-    privatedns::all_links(state)
-        .filter(|l| l.virtual_network_id.eq_ignore_ascii_case(&vnet.id))
+    privatedns::links_of_vnet(state, &vnet.id)
         .filter_map(|l| match state.get(&l.zone_id) {
             Some(Record::PrivateDnsZone(zone)) => {
                 Some(LinkedZone { zone, redirect: l.resolution_policy.eq_ignore_ascii_case("NxDomainRedirect") })

@@ -257,11 +257,8 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         // The NXDOMAIN trap: a linked privatelink zone without this vault's record, while the vault's
         // approved endpoints elsewhere make its name a privatelink alias.
         if matches!(rcode, dns::Rcode::NxDomain) && reachable_pes.is_empty() && !approved.is_empty() {
-            let link = privatedns::all_links(state)
-                .find(|l| {
-                    l.virtual_network_id.eq_ignore_ascii_case(&cv.id)
-                        && l.zone_id.to_ascii_lowercase().ends_with(&format!("/{VAULT_ZONE}"))
-                })
+            let link = privatedns::links_of_vnet(state, &cv.id)
+                .find(|l| l.zone_id.to_ascii_lowercase().ends_with(&format!("/{VAULT_ZONE}")))
                 .cloned();
             findings.push(Finding {
                 check: "nxdomain-trap",

@@ -30,6 +30,9 @@ pub struct State {
     /// labels reversed (`b.a` for `a.b`) and how many sets each has, so "is there anything at or
     /// below this name" is one range query (`State::zone_has`).
     zone_names: HashMap<String, BTreeMap<String, usize>>,
+    /// Lower-cased virtual network id -> keys of the private DNS zone links that point at it, so
+    /// a VNet's view finds its zones without walking every link in the state.
+    links_by_vnet: HashMap<String, BTreeSet<String>>,
     /// Counts applied batches: equal generations mean equal states (for caches of derived
     /// answers, such as DNS responses).
     generation: u64,
@@ -100,6 +103,11 @@ impl State {
             .is_some_and(|names| names.contains_key(&reversed_labels(name)))
     }
 
+    /// The private DNS zone links that point at the virtual network `vnet_id`, in key order.
+    pub fn links_of_vnet<'a>(&'a self, vnet_id: &str) -> impl Iterator<Item = &'a Record> + 'a {
+        self.links_by_vnet.get(&vnet_id.to_ascii_lowercase()).into_iter().flatten().filter_map(|k| self.records.get(k))
+    }
+
     /// How many record sets are stored in the private DNS zone `zone_id`.
     pub fn zone_record_sets(&self, zone_id: &str) -> usize {
         self.zone_names.get(&zone_id.to_ascii_lowercase()).map_or(0, |names| names.values().sum())
@@ -129,6 +137,12 @@ impl State {
                 let names = self.zone_names.entry(r.zone_id.to_ascii_lowercase()).or_default();
                 *names.entry(reversed_labels(&r.name)).or_default() += 1;
             }
+            Record::VirtualNetworkLink(l) => {
+                self.links_by_vnet
+                    .entry(l.virtual_network_id.to_ascii_lowercase())
+                    .or_default()
+                    .insert(key.to_string());
+            }
             _ => {}
         }
     }
@@ -156,6 +170,15 @@ impl State {
                     }
                     if names.is_empty() {
                         self.zone_names.remove(&zone);
+                    }
+                }
+            }
+            Record::VirtualNetworkLink(l) => {
+                let vnet = l.virtual_network_id.to_ascii_lowercase();
+                if let Some(keys) = self.links_by_vnet.get_mut(&vnet) {
+                    keys.remove(key);
+                    if keys.is_empty() {
+                        self.links_by_vnet.remove(&vnet);
                     }
                 }
             }
@@ -431,6 +454,7 @@ mod tests {
             assert_eq!(rebuilt.by_kind, s.by_kind);
             assert_eq!(rebuilt.vault_names, s.vault_names);
             assert_eq!(rebuilt.zone_names, s.zone_names);
+            assert_eq!(rebuilt.links_by_vnet, s.links_by_vnet);
             assert_eq!(s.order.len(), s.records.len());
         });
     }

@@ -477,10 +477,7 @@ pub fn delete_vnet(state: &State, batch: &mut Batch, caller: &Caller, key: (&str
 /// A VNet goes with its subnets and peerings, and the private DNS links that point at it are
 /// cleared (as Azure clears them).
 pub(crate) fn vnet_teardown(state: &State, batch: &mut Batch, vnet_id: &str) {
-    let links: Vec<String> = crate::privatedns::all_links(state)
-        .filter(|l| l.virtual_network_id.eq_ignore_ascii_case(vnet_id))
-        .map(|l| l.id.clone())
-        .collect();
+    let links: Vec<String> = crate::privatedns::links_of_vnet(state, vnet_id).map(|l| l.id.clone()).collect();
     for l in links {
         batch.delete(&l);
     }

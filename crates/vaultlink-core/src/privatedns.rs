@@ -75,8 +75,9 @@ pub fn links_of(state: &State, zone_id: &str) -> Vec<VirtualNetworkLink> {
         .collect()
 }
 
-pub fn all_links(state: &State) -> impl Iterator<Item = &VirtualNetworkLink> {
-    state.of_kind(crate::model::RecordKind::VirtualNetworkLink).filter_map(|r| match r {
+/// The private DNS zone links that point at the virtual network `vnet_id` (an index lookup).
+pub fn links_of_vnet<'a>(state: &'a State, vnet_id: &str) -> impl Iterator<Item = &'a VirtualNetworkLink> + 'a {
+    state.links_of_vnet(vnet_id).filter_map(|r| match r {
         Record::VirtualNetworkLink(l) => Some(l),
         _ => None,
     })
@@ -399,11 +400,7 @@ pub fn put_link(
         spec.properties.registration_enabled.or(existing.as_ref().map(|e| e.registration_enabled)).unwrap_or(false);
     if registration {
         // A VNet may have only one registration zone.
-        let taken = all_links(state).find(|l| {
-            l.registration_enabled
-                && l.virtual_network_id.eq_ignore_ascii_case(&vnet.id)
-                && !l.id.eq_ignore_ascii_case(&id)
-        });
+        let taken = links_of_vnet(state, &vnet.id).find(|l| l.registration_enabled && !l.id.eq_ignore_ascii_case(&id));
         if let Some(t) = taken {
             return Err(Error::bad_request(
                 "BadRequest",

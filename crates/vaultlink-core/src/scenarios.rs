@@ -267,3 +267,52 @@ fn deleting_a_resource_group_takes_everything_and_soft_deletes_vaults() {
         .is_none()
     }));
 }
+
+/// A VNet finds its zone links through the state's per-VNet index: it follows link PUTs, link
+/// deletes and a VNet's deletion (which clears the links pointing at it), and a second
+/// registration link for the same VNet is refused as before.
+#[test]
+fn links_are_found_by_their_virtual_network() {
+    let e = world();
+    let c = developer();
+    vnet(&e, "vnet1", "10.0.0.0/16");
+    vnet(&e, "vnet2", "10.1.0.0/16");
+    let vnet_id =
+        |n: &str| format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/{n}");
+    for zone in ["a.example", "b.example", "c.example"] {
+        e.write(|s, b| {
+            privatedns::put_zone(s, b, &c, (SUB, "rg1", zone), json!({"location": "global"}), Default::default())
+        })
+        .unwrap();
+    }
+    let link = |zone: &str, name: &str, vnet: &str, registration: bool| {
+        e.write(|s, b| {
+            privatedns::put_link(
+                s,
+                b,
+                &c,
+                (SUB, "rg1", zone, name),
+                json!({"location": "global", "properties": {"virtualNetwork": {"id": vnet_id(vnet)}, "registrationEnabled": registration}}),
+                Default::default(),
+            )
+        })
+    };
+    link("a.example", "l1", "vnet1", true).unwrap();
+    link("b.example", "l2", "vnet1", false).unwrap();
+    link("a.example", "l3", "vnet2", false).unwrap();
+    let names = |vnet: &str| -> Vec<String> {
+        e.read(|s| privatedns::links_of_vnet(s, &vnet_id(vnet).to_uppercase()).map(|l| l.name.clone()).collect())
+    };
+    assert_eq!(names("vnet1"), ["l1", "l2"]);
+    assert_eq!(names("vnet2"), ["l3"]);
+    let refused = link("c.example", "l4", "vnet1", true).unwrap_err();
+    assert!(refused.to_string().contains("only one private DNS zone with auto-registration"), "{refused}");
+    e.write(|s, b| privatedns::delete_link(s, b, &c, (SUB, "rg1", "a.example", "l1"), Default::default())).unwrap();
+    assert_eq!(names("vnet1"), ["l2"]);
+    link("c.example", "l4", "vnet1", true).unwrap();
+    assert_eq!(names("vnet1"), ["l2", "l4"]);
+    e.write(|s, b| network::delete_vnet(s, b, &c, (SUB, "rg1", "vnet1"))).unwrap();
+    assert!(names("vnet1").is_empty());
+    assert_eq!(names("vnet2"), ["l3"]);
+    assert_eq!(e.read(|s| privatedns::links_of(s, &privatedns::zone_id(SUB, "rg1", "b.example"))).len(), 0);
+}
