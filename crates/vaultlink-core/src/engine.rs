@@ -319,22 +319,25 @@ impl Engine {
                 f(&state, &mut batch)?
             };
             if batch.is_empty() {
-                return Ok(out);
+                // Nothing to write, but the answer may rest on another writer's batch that is
+                // applied and not yet on disk: it waits for that batch's sync like a write.
+                (out, self.store.append(&[]).map_err(Error::from)?)
+            } else {
+                let mut ops = Vec::with_capacity(batch.changes.len());
+                for (key, record) in &batch.changes {
+                    ops.push(match record {
+                        Some(r) => Op::Put {
+                            key: key.clone(),
+                            value: serde_json::to_vec(&Stored { v: SCHEMA_VERSION, record: r.clone() })
+                                .map_err(|e| Error::Internal(e.to_string()))?,
+                        },
+                        None => Op::Delete { key: key.clone() },
+                    });
+                }
+                let seq = self.store.append(&ops).map_err(Error::from)?;
+                self.state.write().unwrap_or_else(|p| p.into_inner()).apply(batch.changes);
+                (out, seq)
             }
-            let mut ops = Vec::with_capacity(batch.changes.len());
-            for (key, record) in &batch.changes {
-                ops.push(match record {
-                    Some(r) => Op::Put {
-                        key: key.clone(),
-                        value: serde_json::to_vec(&Stored { v: SCHEMA_VERSION, record: r.clone() })
-                            .map_err(|e| Error::Internal(e.to_string()))?,
-                    },
-                    None => Op::Delete { key: key.clone() },
-                });
-            }
-            let seq = self.store.append(&ops).map_err(Error::from)?;
-            self.state.write().unwrap_or_else(|p| p.into_inner()).apply(batch.changes);
-            (out, seq)
         };
         self.store.sync(seq).map_err(Error::from)?;
         Ok(out)

@@ -113,7 +113,8 @@ impl Store {
     }
 
     /// Commits a batch atomically to the write-ahead log, not yet synced: pass the returned
-    /// position to `sync` before telling anyone the batch is durable.
+    /// position to `sync` before telling anyone the batch is durable. An empty batch writes
+    /// nothing and returns the position of the last batch appended.
     pub fn append(&self, ops: &[Op]) -> Result<Seq, StoreError> {
         let Some(f) = &self.file else { return Ok(0) };
         if f.failed.load(Ordering::Acquire) {
@@ -220,6 +221,8 @@ mod tests {
             store.sync(*s).unwrap();
         }
         assert_eq!(store.syncs(), 1, "batches already on disk must not sync again");
+        // An empty batch names the last batch appended, so waiting for it waits for everything.
+        assert_eq!(store.append(&[]).unwrap(), 5);
         let seq = store.append(&[Op::Delete { key: "k0".into() }]).unwrap();
         store.sync(seq).unwrap();
         assert_eq!(store.syncs(), 2);
