@@ -48,11 +48,7 @@ impl State {
 
     /// The record with this id (any casing).
     pub fn get(&self, id: &str) -> Option<&Record> {
-        if id.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.records.get(&id.to_ascii_lowercase())
-        } else {
-            self.records.get(id)
-        }
+        self.records.get(lowercase(id).as_ref())
     }
 
     /// Records strictly below `id` in the hierarchy (keys starting with `id/`), in key order.
@@ -77,11 +73,7 @@ impl State {
 
     /// The live vault with this name (any casing).
     pub fn vault_named(&self, name: &str) -> Option<&std::sync::Arc<crate::model::Vault>> {
-        if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.vault_names.get(&name.to_ascii_lowercase())
-        } else {
-            self.vault_names.get(name)
-        }
+        self.vault_names.get(lowercase(name).as_ref())
     }
 
     /// Whether the private DNS zone `zone_id` has a stored record set named `name` (relative,
@@ -105,7 +97,7 @@ impl State {
 
     /// The private DNS zone links that point at the virtual network `vnet_id`, in key order.
     pub fn links_of_vnet<'a>(&'a self, vnet_id: &str) -> impl Iterator<Item = &'a Record> + 'a {
-        self.links_by_vnet.get(&vnet_id.to_ascii_lowercase()).into_iter().flatten().filter_map(|k| self.records.get(k))
+        self.links_by_vnet.get(lowercase(vnet_id).as_ref()).into_iter().flatten().filter_map(|k| self.records.get(k))
     }
 
     /// How many record sets are stored in the private DNS zone `zone_id`.
@@ -347,6 +339,12 @@ impl Engine {
     pub fn store_syncs(&self) -> u64 {
         self.store.syncs()
     }
+}
+
+/// `s` in ASCII lower case, copied only when it has an upper-case letter (keys, names and path
+/// segments on request paths usually arrive lower-cased already).
+pub fn lowercase(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) { s.to_ascii_lowercase().into() } else { s.into() }
 }
 
 /// Seconds since the Unix epoch.

@@ -170,12 +170,6 @@ impl Store {
         Ok(())
     }
 
-    /// Appends and syncs one batch: when this returns `Ok`, every op is on disk.
-    pub fn apply(&self, ops: &[Op]) -> Result<(), StoreError> {
-        let seq = self.append(ops)?;
-        self.sync(seq)
-    }
-
     /// How many disk syncs the store has made (for tests and diagnostics).
     pub fn syncs(&self) -> u64 {
         self.file.as_ref().map_or(0, |f| f.syncs.load(Ordering::Relaxed))
@@ -185,6 +179,14 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Store {
+        /// Appends and syncs one batch (what `Engine::write` does, without the state between).
+        fn apply(&self, ops: &[Op]) -> Result<(), StoreError> {
+            let seq = self.append(ops)?;
+            self.sync(seq)
+        }
+    }
 
     #[test]
     fn batches_survive_reopen_and_deletes_apply() {

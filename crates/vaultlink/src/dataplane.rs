@@ -159,10 +159,7 @@ fn serve(app: &App, req: &Req, vault: &Vault, ctx: &NetworkContext) -> Result<Re
         return Err(KvError::new(Kind::Forbidden, "Forbidden", denied.message).with_inner(denied.inner_code));
     }
     let segs: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
-    let lower: Vec<std::borrow::Cow<'_, str>> = segs
-        .iter()
-        .map(|s| if s.bytes().any(|b| b.is_ascii_uppercase()) { s.to_ascii_lowercase().into() } else { (*s).into() })
-        .collect();
+    let lower: Vec<std::borrow::Cow<'_, str>> = segs.iter().map(|s| vaultlink_core::engine::lowercase(s)).collect();
     let l: Vec<&str> = lower.iter().map(|s| s.as_ref()).collect();
     // CREATE secret and CREATE/IMPORT key share the create budget (azure-behaviour.md §5.4).
     let class = match (&req.method, l.as_slice()) {

@@ -104,7 +104,7 @@ async function createEndpoint(vaultId) {
           const pe = { rg: d.rg, location: d.location, name: d.name, nicName: d.nicName, vnetId: d.vnetId, subnetId: d.subnetId, dns: d.dns, zoneRg: d.zoneRg || d.rg, manual: d.method !== 'directory', requestMessage: d.requestMessage, tags };
           await deploy(await endpointSteps(pe, target));
           const peId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Network/privateEndpoints/${d.name}`;
-          out.replaceChildren(h('div', { class: 'ok' }, 'Your deployment is complete.'), h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'go-to-resource', onclick: () => { location.hash = `#/endpoint/${enc(peId)}`; } }, 'Go to resource')));
+          deployComplete(out, `#/endpoint/${enc(peId)}`);
         } catch (e) { out.replaceChildren(deployError(e)); ev.target.disabled = false; }
       } }, 'Create')), out];
     },

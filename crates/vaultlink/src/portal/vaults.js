@@ -126,7 +126,7 @@ async function createVault() {
           for (const pe of d.endpoints) steps.push(...await endpointSteps(pe, vaultId));
           await deploy(steps);
           draft.vault = null;
-          out.replaceChildren(h('div', { class: 'ok' }, 'Your deployment is complete. '), h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'go-to-resource', onclick: () => { location.hash = `#/vault/${enc(vaultId)}`; } }, 'Go to resource')));
+          deployComplete(out, `#/vault/${enc(vaultId)}`);
         } catch (e) { out.replaceChildren(deployError(e)); ev.target.disabled = false; }
       } }, 'Create')), out];
   };
@@ -169,6 +169,9 @@ async function endpointSteps(pe, vaultId) {
 }
 
 async function deploy(steps) { return api('POST', 'deploy', { steps }); }
+function deployComplete(out, resourceHash) {
+  out.replaceChildren(h('div', { class: 'ok' }, 'Your deployment is complete.'), h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'go-to-resource', onclick: () => { location.hash = resourceHash; } }, 'Go to resource')));
+}
 function deployError(e) {
   const d = e.data || {};
   const box = errorBox(e, d.failedPath ? `Deployment failed at ${nameOf(d.failedPath.split('?')[0])}` : 'Deployment failed');
