@@ -59,6 +59,8 @@ SUBSCRIPTION_NAME = "vaultlink-dev"
 DEV_CLIENT_ID = "a9b8c7d6-e5f4-4321-9abc-def012345678"
 DEV_CLIENT_SECRET = "vaultlink-dev-secret"
 MANAGED_IDENTITY_CLIENT_ID = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
+MANAGED_IDENTITY_OBJECT_ID = "6e5d4c3b-2a19-4087-9f6e-5d4c3b2a1908"
+DEV_OBJECT_ID = "0f9e8d7c-6b5a-4948-8372-6150f4e3d2c1"
 
 READY_TIMEOUT = float(os.environ.get("VAULTLINK_E2E_READY_TIMEOUT", "30"))
 AZ_TIMEOUT = float(os.environ.get("VAULTLINK_E2E_AZ_TIMEOUT", "180"))
@@ -482,6 +484,30 @@ class Vaultlink:
                        "--tenant", tenant)
         self.az("account", "set", "--subscription", SUBSCRIPTION_ID)
         return subs
+
+    def grant(self, object_id: str, role: str, scope: str | None = None) -> Any:
+        """As the seeded developer (Owner of the subscription), in an az profile of its own so the
+        test's own login is untouched: `az role assignment create` for `object_id`. Resource
+        Manager checks roles, so a principal other than the developer can do only what it is
+        granted this way."""
+        __tracebackhide__ = True
+        env = dict(self.exports_env())
+        env["AZURE_CONFIG_DIR"] = str(self.workdir / "azure-config-developer")
+        if not (self.workdir / "azure-config-developer" / "azureProfile.json").exists():
+            self.az("login", "--service-principal", "-u", DEV_CLIENT_ID, "-p", DEV_CLIENT_SECRET,
+                    "--tenant", TENANT_ID, env=env)
+        return self.az("role", "assignment", "create", "--assignee-object-id", object_id,
+                       "--assignee-principal-type", "ServicePrincipal", "--role", role,
+                       "--scope", scope or f"/subscriptions/{SUBSCRIPTION_ID}", env=env)
+
+    def exports_env(self) -> dict[str, str]:
+        """The az environment as `vaultlink env` sets it, without the test's overrides (cloud,
+        identity settings)."""
+        env = dict(self.env)
+        for key in getattr(self, "_env_overrides", {}):
+            env.pop(key, None)
+        env.update(self.exports)
+        return env
 
     def register_providers(self, *namespaces: str) -> None:
         """`az provider register` (as the seed does): a fresh subscription answers

@@ -9,6 +9,7 @@ server fixtures; this file only adds what the data-plane tests need on top of th
 - `token(...)`: an Entra token from the token endpoint (client credentials, v2.0) through the proxy.
 - `provision(...)`: providers registered, a resource group and a vault, with the real az.
 - `add_principal(...)`: `vaultlink principal add` (a second app with no role).
+- `App`: such an app with an az profile of its own.
 - `jwt_claims(...)`: the payload of a JWT (no verification), e.g. to read the developer's oid.
 """
 
@@ -18,12 +19,13 @@ import base64
 import json
 import re
 import urllib.parse
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET, TENANT_ID, Vaultlink, _make
+from conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET, TENANT_ID, AzResult, Vaultlink, _make
 
 VAULT_SCOPE = "https://vault.azure.net/.default"
 ARM_SCOPE = "https://management.core.windows.net//.default"
@@ -186,3 +188,29 @@ def vaultlink_no_throttle(request: pytest.FixtureRequest, tmp_path, monkeypatch)
     request.node._vaultlink = vl
     yield vl
     vl.close()
+
+
+class App:
+    """A second principal with its own az profile."""
+
+    def __init__(self, vl: Vaultlink, info: dict[str, str], config_dir: Path):
+        self.vl = vl
+        self.info = info
+        self.oid = info["objectId"]
+        self.app_id = info["appId"]
+        config_dir.mkdir(parents=True, exist_ok=True)
+        self.env = dict(vl.env)
+        self.env["AZURE_CONFIG_DIR"] = str(config_dir)
+
+    def az(self, *args: str, check: bool = False) -> Any:
+        return self.vl.az(*args, check=check, env=self.env)
+
+    def show(self, vault: str, name: str) -> AzResult:
+        return self.az("keyvault", "secret", "show", "--vault-name", vault, "-n", name)
+
+    def list(self, vault: str) -> AzResult:
+        return self.az("keyvault", "secret", "list", "--vault-name", vault)
+
+    def set(self, vault: str, name: str, value: str) -> AzResult:
+        return self.az("keyvault", "secret", "set", "--vault-name", vault, "-n", name,
+                       "--value", value)

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from conftest import SUBSCRIPTION_ID, TENANT_ID, AzResult, Vaultlink
-from dp_fixtures import add_principal, jwt_claims, provision
+from dp_fixtures import App, add_principal, jwt_claims, provision
 
 RG = "rg-authz"
 RBAC_VAULT = "kv-authz-rbac"
@@ -34,32 +34,6 @@ ISS = f"https://sts.windows.net/{TENANT_ID}/"
 def vault_id(name: str) -> str:
     return (f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RG}"
             f"/providers/Microsoft.KeyVault/vaults/{name}")
-
-
-class App:
-    """A second principal with its own az profile."""
-
-    def __init__(self, vl: Vaultlink, info: dict[str, str], config_dir: Path):
-        self.vl = vl
-        self.info = info
-        self.oid = info["objectId"]
-        self.app_id = info["appId"]
-        config_dir.mkdir(parents=True, exist_ok=True)
-        self.env = dict(vl.env)
-        self.env["AZURE_CONFIG_DIR"] = str(config_dir)
-
-    def az(self, *args: str, check: bool = False) -> Any:
-        return self.vl.az(*args, check=check, env=self.env)
-
-    def show(self, vault: str, name: str) -> AzResult:
-        return self.az("keyvault", "secret", "show", "--vault-name", vault, "-n", name)
-
-    def list(self, vault: str) -> AzResult:
-        return self.az("keyvault", "secret", "list", "--vault-name", vault)
-
-    def set(self, vault: str, name: str, value: str) -> AzResult:
-        return self.az("keyvault", "secret", "set", "--vault-name", vault, "-n", name,
-                       "--value", value)
 
 
 @pytest.fixture(scope="module")

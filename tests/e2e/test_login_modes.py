@@ -7,14 +7,17 @@ import base64
 import json
 import urllib.error
 import urllib.request
+import uuid
 from typing import Any
 
 from conftest import (
     MANAGED_IDENTITY_CLIENT_ID,
+    MANAGED_IDENTITY_OBJECT_ID,
     SUBSCRIPTION_ID,
     TENANT_ID,
     Vaultlink,
 )
+from dp_fixtures import Dp
 
 
 def jwt_claims(token: str) -> dict[str, Any]:
@@ -83,6 +86,27 @@ def test_managed_identity_login(vaultlink: Vaultlink) -> None:
         AZURE_CLIENT_ID=None, AZURE_CLIENT_SECRET=None,
         AZURE_POD_IDENTITY_AUTHORITY_HOST=vl.identity_url,
     )
+    # A managed identity starts with no role, as in Azure: az finds no subscription, and with
+    # tenant-level access its token changes nothing, not even its own roles.
+    r = vl.az("login", "--identity", check=False)
+    assert r.rc != 0 and "subscription" in r.stderr.lower(), r.describe()
+    vl.az("login", "--identity", "--allow-no-subscriptions")
+    token = vl.az("account", "get-access-token", "--resource",
+                  "https://management.core.windows.net/")["accessToken"]
+    arm = Dp(vl)
+    sub = f"https://management.azure.com/subscriptions/{SUBSCRIPTION_ID}"
+    r = arm.request("PUT", f"{sub}/resourcegroups/rg-mi", token=token, api_version="2022-09-01",
+                    json={"location": "westeurope"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "AuthorizationFailed", r.text
+    owner = (f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/"
+             "8e3af657-a8ff-443c-a75c-2fe8c4bcb635")
+    r = arm.request("PUT", f"{sub}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}",
+                    token=token, api_version="2022-04-01",
+                    json={"properties": {"roleDefinitionId": owner, "principalId": MANAGED_IDENTITY_OBJECT_ID}})
+    assert r.status_code == 403, r.text
+    assert "'Microsoft.Authorization/roleAssignments/write'" in r.json()["error"]["message"], r.text
+    # Granted Contributor by the developer, it sees the subscription and can create a group.
+    vl.grant(MANAGED_IDENTITY_OBJECT_ID, "Contributor")
     subs = vl.az("login", "--identity")
     ours = [s for s in subs if s["id"] == SUBSCRIPTION_ID]
     assert ours, subs

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from conftest import _make, SUBSCRIPTION_ID, SUBSCRIPTION_NAME, TENANT_ID, Vaultlink
+from conftest import _make, MANAGED_IDENTITY_OBJECT_ID, SUBSCRIPTION_ID, SUBSCRIPTION_NAME, TENANT_ID, Vaultlink
 
 RG = "rg-keyvault-privatelink"
 REGION = "westeurope"
@@ -139,6 +139,9 @@ class TestSeedCliTab:
             # ARM and Entra on the direct listener; vault hosts would still use the proxy.
             vl.register_direct_cloud("Vaultlink")
         if mode == "identity":
+            # The managed identity starts with no role (as in Azure); the seed's prerequisite is
+            # "Owner or contributor permissions": the developer grants it Owner first.
+            vl.grant(MANAGED_IDENTITY_OBJECT_ID, "Owner")
             vl.set_env(AZURE_CLIENT_ID=None, AZURE_CLIENT_SECRET=None,
                        AZURE_POD_IDENTITY_AUTHORITY_HOST=vl.identity_url)
             subs = vl.az("login", "--identity")

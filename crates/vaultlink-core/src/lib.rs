@@ -4,6 +4,7 @@
 //! parse requests into the input shapes defined here, call one operation, and render the result
 //! with the `render_*` functions here.
 
+pub mod armops;
 pub mod authz;
 pub mod certificates;
 pub mod connections;

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::armops::{ArmOperation, Check, Target};
 use crate::engine::{Batch, State, now, rfc3339};
 use crate::error::{Error, Result};
 use crate::identity::{self, Caller};
@@ -11,6 +12,7 @@ use crate::model::{Record, RoleAssignment};
 use crate::seed;
 
 /// A built-in role (keyvault-rbac.md §1).
+#[derive(Debug)]
 pub struct RoleDefinition {
     pub name: &'static str,
     pub role_name: &'static str,
@@ -213,6 +215,55 @@ pub const ROLES: &[RoleDefinition] = &[
         data_actions: &[],
     },
     RoleDefinition {
+        name: "4d97b98b-1d4f-4787-a291-c67834d212e7",
+        role_name: "Network Contributor",
+        description: "Lets you manage networks, but not access to them.",
+        actions: &[
+            "Microsoft.Authorization/*/read",
+            "Microsoft.Insights/alertRules/*",
+            "Microsoft.Network/*",
+            "Microsoft.ResourceHealth/availabilityStatuses/read",
+            "Microsoft.Resources/deployments/*",
+            "Microsoft.Resources/subscriptions/resourceGroups/read",
+            "Microsoft.Support/*",
+        ],
+        not_actions: &[],
+        data_actions: &[],
+    },
+    RoleDefinition {
+        name: "b12aa53e-6015-4669-85d0-8515ebb3ae7f",
+        role_name: "Private DNS Zone Contributor",
+        description: "Lets you manage private DNS zone resources, but not the virtual networks they are linked to.",
+        actions: &[
+            "Microsoft.Insights/alertRules/*",
+            "Microsoft.Resources/deployments/*",
+            "Microsoft.Resources/subscriptions/resourceGroups/read",
+            "Microsoft.Support/*",
+            "Microsoft.Authorization/*/read",
+            "Microsoft.Network/privateDnsZones/*",
+            "Microsoft.Network/privateDnsOperationResults/*",
+            "Microsoft.Network/privateDnsOperationStatuses/*",
+            "Microsoft.Network/virtualNetworks/read",
+            "Microsoft.Network/virtualNetworks/join/action",
+            "Microsoft.ResourceHealth/availabilityStatuses/read",
+        ],
+        not_actions: &[],
+        data_actions: &[],
+    },
+    RoleDefinition {
+        name: "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+        role_name: "Role Based Access Control Administrator",
+        description: "Manage access to Azure resources by assigning roles using Azure RBAC. This role does not allow you to manage access using other ways, such as Azure Policy.",
+        actions: &[
+            "Microsoft.Authorization/roleAssignments/write",
+            "Microsoft.Authorization/roleAssignments/delete",
+            "*/read",
+            "Microsoft.Support/*",
+        ],
+        not_actions: &[],
+        data_actions: &[],
+    },
+    RoleDefinition {
         name: "acdd72a7-3385-48ef-bd42-f606fba81ae7",
         role_name: "Reader",
         description: "View all resources, but does not allow you to make any changes.",
@@ -301,6 +352,138 @@ pub fn has_data_action(state: &State, principal_object_id: &str, resource: &str,
         .filter(|a| a.principal_id.eq_ignore_ascii_case(principal_object_id) && scope_covers(&a.scope, resource))
         .filter_map(|a| role(&a.role_definition_name))
         .any(|r| r.data_actions.iter().any(|p| action_matches(p, data_action)))
+}
+
+/// A role a principal holds at a scope: what the control-plane check reads.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub scope: String,
+    pub role: &'static RoleDefinition,
+}
+
+/// The principal's grants (its role assignments with their definitions).
+pub fn grants(state: &State, principal_object_id: &str) -> Vec<Grant> {
+    all_assignments(state)
+        .filter(|a| a.principal_id.eq_ignore_ascii_case(principal_object_id))
+        .filter_map(|a| Some(Grant { scope: a.scope.clone(), role: role(&a.role_definition_name)? }))
+        .collect()
+}
+
+/// Whether one role allows an action: some `actions` pattern matches and none of the same
+/// role's `notActions` does (notActions subtract from their own role only; another role may
+/// still grant the action).
+fn role_allows(r: &RoleDefinition, action: &str) -> bool {
+    r.actions.iter().any(|p| action_matches(p, action)) && !r.not_actions.iter().any(|p| action_matches(p, action))
+}
+
+/// Whether the grants allow `action` over `scope` (a grant at the scope or above it).
+pub fn permits(grants: &[Grant], action: &str, scope: &str) -> bool {
+    grants.iter().any(|g| scope_covers(&g.scope, scope) && role_allows(g.role, action))
+}
+
+/// Whether some grant lies strictly below `scope` (a list over the scope then shows the items
+/// the caller may read, each checked with its own type's read action, as ARM filters lists).
+fn grant_below(grants: &[Grant], scope: &str) -> bool {
+    grants.iter().any(|g| scope_covers(scope, &g.scope) && !scope_covers(&g.scope, scope))
+}
+
+/// The caller as ARM's refusals name it: a service principal by its application id.
+fn client_of(caller: &Caller) -> &str {
+    &caller.app_id
+}
+
+/// ARM's 403 for an action the caller may not perform.
+pub fn authorization_failed(caller: &Caller, check: &Check) -> Error {
+    Error::forbidden(
+        "AuthorizationFailed",
+        format!(
+            "The client '{}' with object id '{}' does not have authorization to perform action '{}' over scope '{}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+            client_of(caller),
+            caller.object_id,
+            check.action,
+            check.scope
+        ),
+    )
+}
+
+/// ARM's 403 for a write allowed on its own resource but not on the resources its body links.
+fn linked_authorization_failed(caller: &Caller, main: &Check, missing: &[&Check]) -> Error {
+    let actions: Vec<&str> = missing.iter().map(|c| c.action.as_str()).collect();
+    let scopes: Vec<&str> = missing.iter().map(|c| c.scope.as_str()).collect();
+    Error::forbidden(
+        "LinkedAuthorizationFailed",
+        format!(
+            "The client '{}' with object id '{}' has permission to perform action '{}' on scope '{}'; however, it does not have permission to perform action(s) '{}' on the linked scope(s) '{}' (respectively) or the linked scope(s) are invalid.",
+            client_of(caller),
+            caller.object_id,
+            main.action,
+            main.scope,
+            actions.join(","),
+            scopes.join(",")
+        ),
+    )
+}
+
+/// A caller admitted to one ARM operation: the proof the routes take. Writes check the
+/// operation again inside `Engine::write` (`Admitted::recheck`), in the state they change.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    caller: Caller,
+    operation: Option<ArmOperation>,
+    /// Set for a list the caller may not read whole: the grants that decide which items it sees.
+    partial: Option<Vec<Grant>>,
+}
+
+impl std::ops::Deref for Admitted {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+/// Admits `caller` to `operation` (`None`: an operation every authenticated caller may run), or
+/// refuses it with ARM's 403.
+pub fn admit(state: &State, caller: Caller, operation: Option<ArmOperation>) -> Result<Admitted> {
+    let partial = match &operation {
+        Some(op) => check(state, &caller, op)?,
+        None => None,
+    };
+    Ok(Admitted { caller, operation, partial })
+}
+
+/// The check itself: `Ok(Some(grants))` admits a list the caller may read only in part.
+fn check(state: &State, caller: &Caller, op: &ArmOperation) -> Result<Option<Vec<Grant>>> {
+    let grants = grants(state, &caller.object_id);
+    let whole = permits(&grants, &op.main.action, &op.main.scope);
+    let partial = !whole && op.target == Target::Collection && grant_below(&grants, &op.main.scope);
+    if !whole && !partial {
+        return Err(authorization_failed(caller, &op.main));
+    }
+    if let Some(missing) = op.also.iter().find(|c| !permits(&grants, &c.action, &c.scope)) {
+        return Err(authorization_failed(caller, missing));
+    }
+    let missing: Vec<&Check> = op.linked.iter().filter(|c| !permits(&grants, &c.action, &c.scope)).collect();
+    if !missing.is_empty() {
+        return Err(linked_authorization_failed(caller, &op.main, &missing));
+    }
+    Ok((!whole).then_some(grants))
+}
+
+impl Admitted {
+    /// Checks the operation again against `state` (inside the write that acts on it).
+    pub fn recheck(&self, state: &State) -> Result<()> {
+        match &self.operation {
+            Some(op) => check(state, &self.caller, op).map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether an item of an admitted list is shown: always, unless the caller may read the list
+    /// only in part; then only items one of its grants lets it read.
+    pub fn may_read(&self, id: &str) -> bool {
+        let Some(grants) = &self.partial else { return true };
+        crate::armops::operation("GET", id, None).is_some_and(|op| permits(grants, &op.main.action, &op.main.scope))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -525,6 +708,109 @@ mod tests {
         assert!(!scope_covers("/subscriptions/s/resourceGroups/rg", "/subscriptions/s/resourceGroups"));
         assert!(!scope_covers("/subscriptions/s/resourceGroups/rg", "/subscriptions/s/resourceGroups/rgé"));
         assert!(!scope_covers("/subscriptions/é", "/subscriptions/e"));
+    }
+
+    fn assign(e: &crate::Engine, principal: &str, role_id: &str, scope: &str) {
+        let spec =
+            crate::wire::parse(json!({"properties": {"roleDefinitionId": role_id, "principalId": principal}})).unwrap();
+        let name = uuid::Uuid::new_v4().to_string();
+        e.write(|s, b| put_assignment(s, b, &crate::testing::developer(), scope, &name, spec)).unwrap();
+    }
+
+    fn arm(method: &str, path: &str, body: Option<Value>) -> Option<ArmOperation> {
+        crate::armops::operation(method, path, body.as_ref())
+    }
+
+    const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+
+    #[test]
+    fn control_plane_refuses_a_principal_without_roles_with_arms_body() {
+        let e = crate::testing::world();
+        let (p, _) = identity::add_principal(&e, "nobody").unwrap();
+        let c = Caller { tenant_id: p.tenant_id, object_id: p.object_id.clone(), app_id: p.app_id.clone() };
+        let rg = format!("/subscriptions/{}/resourceGroups/rg1", seed::SUBSCRIPTION_ID);
+        let ra =
+            format!("/subscriptions/{}/providers/Microsoft.Authorization/roleAssignments/x", seed::SUBSCRIPTION_ID);
+        e.read(|s| {
+            let err = admit(s, c.clone(), arm("PUT", &ra, None)).unwrap_err();
+            assert_eq!(err.code(), "AuthorizationFailed");
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "AuthorizationFailed: The client '{}' with object id '{}' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/write' over scope '{ra}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+                    p.app_id, p.object_id
+                )
+            );
+            assert!(admit(s, c.clone(), arm("GET", &rg, None)).is_err());
+            assert!(admit(s, c.clone(), None).is_ok());
+            // The developer (Owner on the subscription) may do both.
+            assert!(admit(s, crate::testing::developer(), arm("PUT", &ra, None)).is_ok());
+        });
+    }
+
+    #[test]
+    fn contributor_cannot_assign_roles_and_not_actions_only_subtract_from_their_role() {
+        let e = crate::testing::world();
+        let (p, _) = identity::add_principal(&e, "contrib").unwrap();
+        let c = Caller { tenant_id: p.tenant_id, object_id: p.object_id.clone(), app_id: p.app_id };
+        let sub = format!("/subscriptions/{}", seed::SUBSCRIPTION_ID);
+        assign(&e, &p.object_id, "b24988ac-6180-42a0-ab88-20f7382dd24c", &sub);
+        let ra = format!("{sub}/providers/Microsoft.Authorization/roleAssignments/x");
+        let vault = format!("{sub}/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/v1");
+        e.read(|s| {
+            assert!(admit(s, c.clone(), arm("PUT", &vault, None)).is_ok());
+            assert_eq!(admit(s, c.clone(), arm("PUT", &ra, None)).unwrap_err().code(), "AuthorizationFailed");
+        });
+        // Another role that grants it lifts the refusal.
+        assign(&e, &p.object_id, "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", &sub);
+        e.read(|s| assert!(admit(s, c.clone(), arm("PUT", &ra, None)).is_ok()));
+    }
+
+    #[test]
+    fn network_contributor_without_the_vault_gets_linked_authorization_failed_for_auto_approval() {
+        let e = crate::testing::world();
+        let (p, _) = identity::add_principal(&e, "net").unwrap();
+        let c = Caller { tenant_id: p.tenant_id, object_id: p.object_id.clone(), app_id: p.app_id };
+        let rg = format!("/subscriptions/{}/resourceGroups/rg1", seed::SUBSCRIPTION_ID);
+        assign(&e, &p.object_id, NETWORK_CONTRIBUTOR, &rg);
+        let subnet = format!("{rg}/providers/Microsoft.Network/virtualNetworks/v/subnets/s");
+        let vault = format!(
+            "/subscriptions/{}/resourceGroups/other/providers/Microsoft.KeyVault/vaults/kv",
+            seed::SUBSCRIPTION_ID
+        );
+        let pe = format!("{rg}/providers/Microsoft.Network/privateEndpoints/pe");
+        let body = |kind: &str| json!({"properties": {"subnet": {"id": subnet}, kind: [{"properties": {"privateLinkServiceId": vault}}]}});
+        e.read(|s| {
+            let err = admit(s, c.clone(), arm("PUT", &pe, Some(body("privateLinkServiceConnections")))).unwrap_err();
+            assert_eq!(err.code(), "LinkedAuthorizationFailed");
+            assert!(err.to_string().contains(&format!(
+                "has permission to perform action 'Microsoft.Network/privateEndpoints/write' on scope '{pe}'; however, it does not have permission to perform action(s) 'Microsoft.KeyVault/vaults/privateEndpointConnectionsApproval/action' on the linked scope(s) '{vault}' (respectively)"
+            )), "{err}");
+            assert!(admit(s, c.clone(), arm("PUT", &pe, Some(body("manualPrivateLinkServiceConnections")))).is_ok());
+            // Nor may it approve the connection on the vault.
+            let pec = format!("{vault}/privateEndpointConnections/pe.1");
+            assert!(admit(s, c.clone(), arm("PUT", &pec, None)).is_err());
+        });
+    }
+
+    #[test]
+    fn a_list_shows_a_caller_with_a_narrower_role_only_what_it_may_read() {
+        let e = crate::testing::world();
+        let (p, _) = identity::add_principal(&e, "reader").unwrap();
+        let c = Caller { tenant_id: p.tenant_id, object_id: p.object_id.clone(), app_id: p.app_id };
+        let sub = format!("/subscriptions/{}", seed::SUBSCRIPTION_ID);
+        assign(&e, &p.object_id, "acdd72a7-3385-48ef-bd42-f606fba81ae7", &format!("{sub}/resourceGroups/rg1"));
+        e.read(|s| {
+            let a = admit(s, c.clone(), arm("GET", &format!("{sub}/resourcegroups"), None)).unwrap();
+            assert!(a.may_read(&format!("{sub}/resourceGroups/RG1")));
+            assert!(!a.may_read(&format!("{sub}/resourceGroups/rg2")));
+            assert!(admit(s, c.clone(), arm("GET", &format!("{sub}/resourceGroups/rg2"), None)).is_err());
+            assert!(admit(s, c.clone(), arm("PUT", &format!("{sub}/resourceGroups/rg1"), None)).is_err());
+            // The subscription is listed: the principal holds a role inside it.
+            assert_eq!(crate::resources::subscriptions(s, &c).len(), 1);
+            let (nobody, _) = (Caller { object_id: "00000000-0000-0000-0000-000000000000".into(), ..c.clone() }, ());
+            assert!(crate::resources::subscriptions(s, &nobody).is_empty());
+        });
     }
 
     #[test]

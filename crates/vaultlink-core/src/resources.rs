@@ -128,13 +128,21 @@ pub fn subscription(state: &State, caller: &Caller, sub: &str) -> Result<Subscri
     }
 }
 
+/// The subscriptions of the caller's tenant in which it holds a role (at the subscription, above
+/// it or anywhere inside it), as `GET /subscriptions` shows them: a principal with no role sees none.
 pub fn subscriptions(state: &State, caller: &Caller) -> Vec<Subscription> {
+    let grants = crate::rbac::grants(state, &caller.object_id);
     state
         .of_kind(crate::model::RecordKind::Subscription)
         .filter_map(|r| match r {
-            Record::Subscription(s) if s.tenant_id.eq_ignore_ascii_case(&caller.tenant_id) => Some(s.clone()),
+            Record::Subscription(s) if s.tenant_id.eq_ignore_ascii_case(&caller.tenant_id) => Some(s),
             _ => None,
         })
+        .filter(|s| {
+            let id = subscription_id(&s.subscription_id);
+            grants.iter().any(|g| crate::rbac::scope_covers(&g.scope, &id) || crate::rbac::scope_covers(&id, &g.scope))
+        })
+        .cloned()
         .collect()
 }
 

@@ -7,8 +7,9 @@ use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 use vaultlink_core::engine::now;
 use vaultlink_core::privatedns::Preconditions;
+use vaultlink_core::rbac::Admitted;
 use vaultlink_core::{
-    Caller, Error, Result, State, connections, identity, keyvault, network, onprem, peering, privatedns, rbac,
+    Caller, Error, Result, State, armops, connections, identity, keyvault, network, onprem, peering, privatedns, rbac,
     resources, zonegroups,
 };
 
@@ -27,7 +28,9 @@ fn json_ok(status: StatusCode, v: &Value) -> Resp {
     crate::http::json(status, v)
 }
 
-fn list(values: Vec<Value>) -> Resp {
+/// A list answer; a caller admitted to only part of the list sees the items it may read.
+fn list(c: &Admitted, mut values: Vec<Value>) -> Resp {
+    values.retain(|v| v.get("id").and_then(Value::as_str).is_none_or(|id| c.may_read(id)));
     json_ok(StatusCode::OK, &json!({"value": values}))
 }
 
@@ -130,6 +133,24 @@ fn authenticate(app: &App, req: &Req) -> Result<Caller> {
     app.engine.read(|s| identity::caller_from_claims(s, &claims, &audiences))
 }
 
+/// Resource Manager's authorization step: the operation's action (and the linked ones its body
+/// names) checked against the caller's role assignments, before any route runs. A subscription
+/// that does not exist is reported as such first, as ARM does.
+fn admit(app: &App, req: &Req, p: &Path, caller: Caller) -> Result<Admitted> {
+    let body = matches!(req.method, Method::PUT | Method::PATCH)
+        .then(|| serde_json::from_slice::<Value>(&req.body).ok())
+        .flatten();
+    let operation = armops::operation(req.method.as_str(), &req.path, body.as_ref());
+    app.engine.read(|s| {
+        if p.lower.first().is_some_and(|x| x == "subscriptions")
+            && let Some(sub) = p.orig.get(1)
+        {
+            resources::subscription(s, &caller, sub)?;
+        }
+        rbac::admit(s, caller, operation)
+    })
+}
+
 fn body_json(req: &Req) -> Result<Value> {
     if req.body.is_empty() {
         return Ok(json!({}));
@@ -161,7 +182,7 @@ pub fn handle(app: &App, req: &Req) -> Resp {
     }
     let result = (|| {
         let api_version = check_api_version(req, &p)?;
-        let caller = authenticate(app, req)?;
+        let caller = admit(app, req, &p, authenticate(app, req)?)?;
         dispatch(app, req, &p, &l, &caller, &api_version).map_err(|e| provider_parse_error(req, &p, e))
     })();
     match result {
@@ -241,13 +262,17 @@ fn metadata_endpoints(req: &Req) -> Value {
     })
 }
 
-/// Runs a write operation through the engine.
-fn write<R>(app: &App, f: impl FnOnce(&State, &mut vaultlink_core::Batch) -> Result<R>) -> Result<R> {
-    app.engine.write(f)
+/// Runs a write operation through the engine, checking the caller's admission again in the
+/// state the write changes (a role removed meanwhile refuses it).
+fn write<R>(app: &App, c: &Admitted, f: impl FnOnce(&State, &mut vaultlink_core::Batch) -> Result<R>) -> Result<R> {
+    app.engine.write(|s, b| {
+        c.recheck(s)?;
+        f(s, b)
+    })
 }
 
 /// The routes table: (method, lower-cased path) -> one core call.
-fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Caller, api: &str) -> Result<Resp> {
+fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str) -> Result<Resp> {
     use Method as M;
     let e = &app.engine;
     let m = &req.method;
@@ -258,32 +283,32 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Caller, api: &str) -
     }
     Ok(match (m, l) {
         // ---- subscriptions, resource groups, providers
-        (&M::GET, ["subscriptions"]) => list(e.read(|s| resources::subscriptions(s, c)).iter().map(resources::render_subscription).collect()),
+        (&M::GET, ["subscriptions"]) => list(c, e.read(|s| resources::subscriptions(s, c)).iter().map(resources::render_subscription).collect()),
         (&M::GET, ["subscriptions", _]) => json_ok(StatusCode::OK, &resources::render_subscription(&e.read(|s| resources::subscription(s, c, p.at(1)))?)),
-        (&M::GET, ["subscriptions", _, "locations"]) => list(resources::REGIONS.iter().map(|r| json!({"id": format!("/subscriptions/{}/locations/{r}", p.at(1)), "name": r, "displayName": r, "type": "Region"})).collect()),
-        (&M::GET, ["subscriptions", _, "resourcegroups"]) => list(e.read(|s| resources::resource_groups(s, c, p.at(1)))?.iter().map(resources::render_resource_group).collect()),
+        (&M::GET, ["subscriptions", _, "locations"]) => list(c, resources::REGIONS.iter().map(|r| json!({"id": format!("/subscriptions/{}/locations/{r}", p.at(1)), "name": r, "displayName": r, "type": "Region"})).collect()),
+        (&M::GET, ["subscriptions", _, "resourcegroups"]) => list(c, e.read(|s| resources::resource_groups(s, c, p.at(1)))?.iter().map(resources::render_resource_group).collect()),
         (&M::GET, ["subscriptions", _, "resourcegroups", _]) => json_ok(StatusCode::OK, &resources::render_resource_group(&e.read(|s| resources::resource_group(s, c, p.at(1), p.at(3)))?)),
         (&M::HEAD, ["subscriptions", _, "resourcegroups", _]) => empty(if e.read(|s| resources::resource_group(s, c, p.at(1), p.at(3))).is_ok() { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }),
         (&M::PUT, ["subscriptions", _, "resourcegroups", _]) => {
             let spec = vaultlink_core::wire::parse(body_json(req)?)?;
-            let (g, new) = write(app, |s, b| resources::put_resource_group(s, b, c, p.at(1), p.at(3), spec))?;
+            let (g, new) = write(app, c, |s, b| resources::put_resource_group(s, b, c, p.at(1), p.at(3), spec))?;
             json_ok(created(new), &resources::render_resource_group(&g))
         }
         (&M::PATCH, ["subscriptions", _, "resourcegroups", _]) => {
             let body = body_json(req)?;
-            json_ok(StatusCode::OK, &resources::render_resource_group(&write(app, |s, b| resources::patch_resource_group(s, b, c, p.at(1), p.at(3), &body))?))
+            json_ok(StatusCode::OK, &resources::render_resource_group(&write(app, c, |s, b| resources::patch_resource_group(s, b, c, p.at(1), p.at(3), &body))?))
         }
         (&M::DELETE, ["subscriptions", _, "resourcegroups", _]) => {
-            write(app, |s, b| resources::delete_resource_group(s, b, c, p.at(1), p.at(3)))?;
+            write(app, c, |s, b| resources::delete_resource_group(s, b, c, p.at(1), p.at(3)))?;
             empty(StatusCode::OK)
         }
-        (&M::GET, ["subscriptions", _, "resources"]) => list(generic_resources(e, c, p.at(1), None, req)?),
-        (&M::GET, ["subscriptions", _, "resourcegroups", _, "resources"]) => list(generic_resources(e, c, p.at(1), Some(p.at(3)), req)?),
-        (&M::GET, ["subscriptions", _, "providers"]) => list(e.read(|s| resources::providers(s, c, p.at(1)))?),
+        (&M::GET, ["subscriptions", _, "resources"]) => list(c, generic_resources(e, c, p.at(1), None, req)?),
+        (&M::GET, ["subscriptions", _, "resourcegroups", _, "resources"]) => list(c, generic_resources(e, c, p.at(1), Some(p.at(3)), req)?),
+        (&M::GET, ["subscriptions", _, "providers"]) => list(c, e.read(|s| resources::providers(s, c, p.at(1)))?),
         (&M::GET, ["subscriptions", _, "providers", _]) => json_ok(StatusCode::OK, &e.read(|s| resources::provider(s, c, p.at(1), p.at(3)))?),
         (&M::POST, ["subscriptions", _, "providers", _, action @ ("register" | "unregister")]) => {
             let register = *action == "register";
-            json_ok(StatusCode::OK, &write(app, |s, b| resources::set_provider_registration(s, b, c, p.at(1), p.at(3), register))?)
+            json_ok(StatusCode::OK, &write(app, c, |s, b| resources::set_provider_registration(s, b, c, p.at(1), p.at(3), register))?)
         }
 
         // ---- Microsoft.KeyVault
@@ -293,28 +318,28 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Caller, api: &str) -
             json_ok(StatusCode::OK, &e.read(|s| keyvault::check_name_availability(s, name)))
         }
         (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "vaults"]) => {
-            list(e.read(|s| keyvault::vaults_in(s, c, p.at(1), None).map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect()))?)
+            list(c, e.read(|s| keyvault::vaults_in(s, c, p.at(1), None).map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect()))?)
         }
         // vaultlink emulates no Managed HSMs, but az lists them beside vaults (`keyvault list`,
         // `list-deleted` without `--resource-type`): an empty list, after the usual checks.
         (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "managedhsms" | "deletedmanagedhsms"]) => {
             e.read(|s| resources::subscription(s, c, p.at(1)))?;
-            list(Vec::new())
+            list(c, Vec::new())
         }
         (&M::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "managedhsms"]) => {
             e.read(|s| resources::resource_group(s, c, p.at(1), p.at(3)))?;
-            list(Vec::new())
+            list(c, Vec::new())
         }
-        (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "deletedvaults"]) => list(e.read(|s| keyvault::deleted_vaults(s, c, p.at(1)))?.iter().map(keyvault::render_deleted_vault).collect()),
+        (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "deletedvaults"]) => list(c, e.read(|s| keyvault::deleted_vaults(s, c, p.at(1)))?.iter().map(keyvault::render_deleted_vault).collect()),
         (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "locations", _, "deletedvaults", _]) => {
             json_ok(StatusCode::OK, &keyvault::render_deleted_vault(&e.read(|s| keyvault::deleted_vault(s, c, p.at(1), p.at(5), p.at(7)))?))
         }
         (&M::POST, ["subscriptions", _, "providers", "microsoft.keyvault", "locations", _, "deletedvaults", _, "purge"]) => {
-            write(app, |s, b| keyvault::purge_deleted_vault(s, b, c, p.at(1), p.at(5), p.at(7)))?;
+            write(app, c, |s, b| keyvault::purge_deleted_vault(s, b, c, p.at(1), p.at(5), p.at(7)))?;
             empty(StatusCode::OK)
         }
         (&M::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "vaults"]) => {
-            list(e.read(|s| keyvault::vaults_in(s, c, p.at(1), Some(p.at(3))).map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect()))?)
+            list(c, e.read(|s| keyvault::vaults_in(s, c, p.at(1), Some(p.at(3))).map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect()))?)
         }
         (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "vaults", _, rest @ ..]) => vault_routes(app, req, p, rest, c, api)?,
 
@@ -322,14 +347,14 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Caller, api: &str) -
         (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", rest @ ..]) => network_routes(app, req, p, rest, c)?,
         (&M::GET, ["subscriptions", _, "providers", "microsoft.network", kind]) => {
             let scope = resources::subscription_id(&e.read(|s| resources::subscription(s, c, p.at(1)))?.subscription_id);
-            list(list_network(e, &scope, kind)?)
+            list(c, list_network(e, &scope, kind)?)
         }
         _ => return Err(no_route(req)),
     })
 }
 
 /// `{scope}/providers/Microsoft.Authorization/...`: role assignments and role definitions at any scope.
-fn authorization_routes(app: &App, req: &Req, p: &Path, at: usize, rest: &[&str], c: &Caller) -> Result<Resp> {
+fn authorization_routes(app: &App, req: &Req, p: &Path, at: usize, rest: &[&str], c: &Admitted) -> Result<Resp> {
     use Method as M;
     let e = &app.engine;
     let scope = if at == 0 { String::new() } else { format!("/{}", p.orig[..at].join("/")) };
@@ -347,7 +372,7 @@ fn authorization_routes(app: &App, req: &Req, p: &Path, at: usize, rest: &[&str]
     let filter = req.query("$filter");
     Ok(match (&req.method, rest) {
         (&M::GET, ["roleassignments"]) => {
-            list(e.read(|s| rbac::list_assignments(s, &scope, filter)).iter().map(rbac::render_assignment).collect())
+            list(c, e.read(|s| rbac::list_assignments(s, &scope, filter)).iter().map(rbac::render_assignment).collect())
         }
         (&M::GET, ["roleassignments", _]) => json_ok(
             StatusCode::OK,
@@ -355,16 +380,16 @@ fn authorization_routes(app: &App, req: &Req, p: &Path, at: usize, rest: &[&str]
         ),
         (&M::PUT, ["roleassignments", _]) => {
             let spec = vaultlink_core::wire::parse(body_json(req)?)?;
-            let (a, new) = write(app, |s, b| rbac::put_assignment(s, b, c, &scope, p.at(at + 3), spec))?;
+            let (a, new) = write(app, c, |s, b| rbac::put_assignment(s, b, c, &scope, p.at(at + 3), spec))?;
             json_ok(created(new), &rbac::render_assignment(&a))
         }
         (&M::DELETE, ["roleassignments", _]) => {
-            match write(app, |s, b| Ok(rbac::delete_assignment(s, b, &scope, p.at(at + 3))))? {
+            match write(app, c, |s, b| Ok(rbac::delete_assignment(s, b, &scope, p.at(at + 3))))? {
                 Some(a) => json_ok(StatusCode::OK, &rbac::render_assignment(&a)),
                 None => empty(StatusCode::NO_CONTENT),
             }
         }
-        (&M::GET, ["roledefinitions"]) => list(rbac::list_role_definitions(&scope, filter)),
+        (&M::GET, ["roledefinitions"]) => list(c, rbac::list_role_definitions(&scope, filter)),
         (&M::GET, ["roledefinitions", _]) => match rbac::role(p.at(at + 3)) {
             Some(r) => json_ok(StatusCode::OK, &rbac::render_role(&scope, r)),
             None => {
@@ -448,7 +473,7 @@ fn provider_parse_error(req: &Req, p: &Path, e: Error) -> Error {
 }
 
 /// Routes below `.../vaults/{name}`.
-fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller, api: &str) -> Result<Resp> {
+fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Admitted, api: &str) -> Result<Resp> {
     use Method as M;
     let e = &app.engine;
     let key = (p.at(1), p.at(3), p.at(7));
@@ -459,7 +484,7 @@ fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller, api: 
         ),
         (&M::PUT, []) => {
             let spec = vaultlink_core::wire::parse(body_json(req)?)?;
-            let (out, rendered) = write(app, |s, b| {
+            let (out, rendered) = write(app, c, |s, b| {
                 let out = keyvault::put_vault(s, b, c, key, api, spec)?;
                 let rendered = keyvault::render_vault(s, &out.vault);
                 Ok((out.created, rendered))
@@ -473,19 +498,19 @@ fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller, api: 
         }
         (&M::PATCH, []) => {
             let body = body_json(req)?;
-            write(app, |s, b| keyvault::patch_vault(s, b, c, key, body))?;
+            write(app, c, |s, b| keyvault::patch_vault(s, b, c, key, body))?;
             json_ok(
                 StatusCode::OK,
                 &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
             )
         }
-        (&M::DELETE, []) => deleted(write(app, |s, b| keyvault::delete_vault(s, b, c, key))?),
+        (&M::DELETE, []) => deleted(write(app, c, |s, b| keyvault::delete_vault(s, b, c, key))?),
         (&M::GET, ["privatelinkresources"]) => json_ok(
             StatusCode::OK,
             &keyvault::render_private_link_resources(&e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2))?),
         ),
         (&M::GET, ["privateendpointconnections"]) => {
-            list(e.read(|s| connections::list(s, c, key))?.iter().map(connections::render).collect())
+            list(c, e.read(|s| connections::list(s, c, key))?.iter().map(connections::render).collect())
         }
         (&M::GET, ["privateendpointconnections", _]) => {
             json_ok(StatusCode::OK, &connections::render(&e.read(|s| connections::get(s, c, key, p.at(9)))?))
@@ -494,11 +519,11 @@ fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller, api: 
             let spec = vaultlink_core::wire::parse(body_json(req)?)?;
             json_ok(
                 StatusCode::OK,
-                &connections::render(&write(app, |s, b| connections::put(s, b, c, key, p.at(9), spec))?),
+                &connections::render(&write(app, c, |s, b| connections::put(s, b, c, key, p.at(9), spec))?),
             )
         }
         (&M::DELETE, ["privateendpointconnections", _]) => {
-            match write(app, |s, b| connections::delete(s, b, c, key, p.at(9)))? {
+            match write(app, c, |s, b| connections::delete(s, b, c, key, p.at(9)))? {
                 Some(mut pec) => {
                     pec.provisioning_state = "Disconnected".into();
                     json_ok(StatusCode::OK, &connections::render(&pec))
@@ -511,7 +536,7 @@ fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller, api: 
             let op = op.to_string();
             json_ok(
                 StatusCode::OK,
-                &write(app, |s, b| vaultlink_core::keyvault::update_access_policies(s, b, c, key, &op, body))?,
+                &write(app, c, |s, b| vaultlink_core::keyvault::update_access_policies(s, b, c, key, &op, body))?,
             )
         }
         _ => return Err(no_route(req)),
@@ -519,7 +544,7 @@ fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller, api: 
 }
 
 /// Routes below `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Network/`.
-fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller) -> Result<Resp> {
+fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Admitted) -> Result<Resp> {
     use Method as M;
     let e = &app.engine;
     let (sub, rg) = (p.at(1), p.at(3));
@@ -527,7 +552,7 @@ fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller) -> 
     Ok(match (&req.method, rest) {
         (&M::GET, [kind]) => {
             let scope = e.read(|s| resources::resource_group(s, c, sub, rg))?.id;
-            list(list_network(e, &scope, kind)?)
+            list(c, list_network(e, &scope, kind)?)
         }
         // virtual networks and subnets
         (&M::GET, ["virtualnetworks", _]) => json_ok(
@@ -536,42 +561,48 @@ fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller) -> 
         ),
         (&M::PUT, ["virtualnetworks", _]) => {
             let body = body_json(req)?;
-            let (v, new) = write(app, |s, b| network::put_vnet(s, b, c, (sub, rg, n(1)), body))?;
+            let (v, new) = write(app, c, |s, b| network::put_vnet(s, b, c, (sub, rg, n(1)), body))?;
             json_ok(created(new), &e.read(|s| network::render_vnet(s, &network::vnet(s, &v.id).unwrap_or(v))))
         }
         (&M::DELETE, ["virtualnetworks", _]) => {
-            deleted(write(app, |s, b| network::delete_vnet(s, b, c, (sub, rg, n(1))))?)
+            deleted(write(app, c, |s, b| network::delete_vnet(s, b, c, (sub, rg, n(1))))?)
         }
-        (&M::GET, ["virtualnetworks", _, "subnets"]) => list(e.read(|s| {
-            network::get_vnet(s, c, (sub, rg, n(1)))
-                .map(|v| network::subnets_of(s, &v.id).iter().map(|x| network::render_subnet(s, x)).collect())
-        })?),
+        (&M::GET, ["virtualnetworks", _, "subnets"]) => list(
+            c,
+            e.read(|s| {
+                network::get_vnet(s, c, (sub, rg, n(1)))
+                    .map(|v| network::subnets_of(s, &v.id).iter().map(|x| network::render_subnet(s, x)).collect())
+            })?,
+        ),
         (&M::GET, ["virtualnetworks", _, "subnets", _]) => json_ok(
             StatusCode::OK,
             &e.read(|s| network::get_subnet(s, c, (sub, rg, n(1), n(3))).map(|x| network::render_subnet(s, &x)))?,
         ),
         (&M::PUT, ["virtualnetworks", _, "subnets", _]) => {
             let body = body_json(req)?;
-            let (x, new) = write(app, |s, b| network::put_subnet(s, b, c, (sub, rg, n(1), n(3)), body))?;
+            let (x, new) = write(app, c, |s, b| network::put_subnet(s, b, c, (sub, rg, n(1), n(3)), body))?;
             json_ok(created(new), &e.read(|s| network::render_subnet(s, &x)))
         }
         (&M::DELETE, ["virtualnetworks", _, "subnets", _]) => {
-            deleted(write(app, |s, b| network::delete_subnet(s, b, c, (sub, rg, n(1), n(3))))?)
+            deleted(write(app, c, |s, b| network::delete_subnet(s, b, c, (sub, rg, n(1), n(3))))?)
         }
-        (&M::GET, ["virtualnetworks", _, "virtualnetworkpeerings"]) => list(e.read(|s| {
-            peering::list(s, c, (sub, rg, n(1))).map(|ps| ps.iter().map(|x| peering::render(s, x)).collect())
-        })?),
+        (&M::GET, ["virtualnetworks", _, "virtualnetworkpeerings"]) => list(
+            c,
+            e.read(|s| {
+                peering::list(s, c, (sub, rg, n(1))).map(|ps| ps.iter().map(|x| peering::render(s, x)).collect())
+            })?,
+        ),
         (&M::GET, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => json_ok(
             StatusCode::OK,
             &e.read(|s| peering::get(s, c, (sub, rg, n(1), n(3))).map(|x| peering::render(s, &x)))?,
         ),
         (&M::PUT, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => {
             let body = body_json(req)?;
-            let (x, new) = write(app, |s, b| peering::put(s, b, c, (sub, rg, n(1), n(3)), body))?;
+            let (x, new) = write(app, c, |s, b| peering::put(s, b, c, (sub, rg, n(1), n(3)), body))?;
             json_ok(created(new), &e.read(|s| peering::render(s, &x)))
         }
         (&M::DELETE, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => {
-            deleted(write(app, |s, b| peering::delete(s, b, c, (sub, rg, n(1), n(3))))?)
+            deleted(write(app, c, |s, b| peering::delete(s, b, c, (sub, rg, n(1), n(3))))?)
         }
         // network interfaces
         (&M::GET, ["networkinterfaces", _]) => {
@@ -579,11 +610,11 @@ fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller) -> 
         }
         (&M::PUT, ["networkinterfaces", _]) => {
             let body = body_json(req)?;
-            let (x, new) = write(app, |s, b| network::put_nic(s, b, c, (sub, rg, n(1)), body))?;
+            let (x, new) = write(app, c, |s, b| network::put_nic(s, b, c, (sub, rg, n(1)), body))?;
             json_ok(created(new), &network::render_nic(&x))
         }
         (&M::DELETE, ["networkinterfaces", _]) => {
-            deleted(write(app, |s, b| network::delete_nic(s, b, c, (sub, rg, n(1))))?)
+            deleted(write(app, c, |s, b| network::delete_nic(s, b, c, (sub, rg, n(1))))?)
         }
         // private endpoints and their zone groups
         (&M::GET, ["privateendpoints", _]) => json_ok(
@@ -592,26 +623,29 @@ fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller) -> 
         ),
         (&M::PUT, ["privateendpoints", _]) => {
             let body = body_json(req)?;
-            let (x, new) = write(app, |s, b| network::put_endpoint(s, b, c, (sub, rg, n(1)), body))?;
+            let (x, new) = write(app, c, |s, b| network::put_endpoint(s, b, c, (sub, rg, n(1)), body))?;
             json_ok(created(new), &e.read(|s| network::render_endpoint(s, &x)))
         }
         (&M::DELETE, ["privateendpoints", _]) => {
-            deleted(write(app, |s, b| network::delete_endpoint(s, b, c, (sub, rg, n(1))))?)
+            deleted(write(app, c, |s, b| network::delete_endpoint(s, b, c, (sub, rg, n(1))))?)
         }
-        (&M::GET, ["privateendpoints", _, "privatednszonegroups"]) => list(e.read(|s| {
-            zonegroups::list(s, c, (sub, rg, n(1))).map(|gs| gs.iter().map(|g| zonegroups::render(s, g)).collect())
-        })?),
+        (&M::GET, ["privateendpoints", _, "privatednszonegroups"]) => list(
+            c,
+            e.read(|s| {
+                zonegroups::list(s, c, (sub, rg, n(1))).map(|gs| gs.iter().map(|g| zonegroups::render(s, g)).collect())
+            })?,
+        ),
         (&M::GET, ["privateendpoints", _, "privatednszonegroups", _]) => json_ok(
             StatusCode::OK,
             &e.read(|s| zonegroups::get(s, c, (sub, rg, n(1), n(3))).map(|g| zonegroups::render(s, &g)))?,
         ),
         (&M::PUT, ["privateendpoints", _, "privatednszonegroups", _]) => {
             let body = body_json(req)?;
-            let (g, new) = write(app, |s, b| zonegroups::put(s, b, c, (sub, rg, n(1), n(3)), body))?;
+            let (g, new) = write(app, c, |s, b| zonegroups::put(s, b, c, (sub, rg, n(1), n(3)), body))?;
             json_ok(created(new), &e.read(|s| zonegroups::render(s, &g)))
         }
         (&M::DELETE, ["privateendpoints", _, "privatednszonegroups", _]) => {
-            deleted(write(app, |s, b| zonegroups::delete(s, b, c, (sub, rg, n(1), n(3))))?)
+            deleted(write(app, c, |s, b| zonegroups::delete(s, b, c, (sub, rg, n(1), n(3))))?)
         }
         // DNS Private Resolver (minimal) and its inbound endpoints
         (&M::GET, ["dnsresolvers", _]) => {
@@ -619,11 +653,11 @@ fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller) -> 
         }
         (&M::PUT, ["dnsresolvers", _]) => {
             let body = body_json(req)?;
-            let (r, new) = write(app, |s, b| onprem::put_resolver(s, b, c, (sub, rg, n(1)), body))?;
+            let (r, new) = write(app, c, |s, b| onprem::put_resolver(s, b, c, (sub, rg, n(1)), body))?;
             json_ok(created(new), &onprem::render_resolver(&r))
         }
         (&M::DELETE, ["dnsresolvers", _]) => {
-            deleted(write(app, |s, b| onprem::delete_resolver(s, b, c, (sub, rg, n(1))))?)
+            deleted(write(app, c, |s, b| onprem::delete_resolver(s, b, c, (sub, rg, n(1))))?)
         }
         (&M::GET, ["dnsresolvers", _, "inboundendpoints", _]) => json_ok(
             StatusCode::OK,
@@ -631,7 +665,7 @@ fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller) -> 
         ),
         (&M::PUT, ["dnsresolvers", _, "inboundendpoints", _]) => {
             let body = body_json(req)?;
-            let (x, new) = write(app, |s, b| onprem::put_inbound(s, b, c, (sub, rg, n(1), n(3)), body))?;
+            let (x, new) = write(app, c, |s, b| onprem::put_inbound(s, b, c, (sub, rg, n(1), n(3)), body))?;
             json_ok(created(new), &onprem::render_inbound(&x))
         }
         // private DNS zones, links, record sets
@@ -640,7 +674,7 @@ fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Caller) -> 
     })
 }
 
-fn dns_routes(app: &App, req: &Req, zone: (&str, &str, &str), rest: &[&str], p: &Path, c: &Caller) -> Result<Resp> {
+fn dns_routes(app: &App, req: &Req, zone: (&str, &str, &str), rest: &[&str], p: &Path, c: &Admitted) -> Result<Resp> {
     use Method as M;
     let e = &app.engine;
     let pre = preconditions(req);
@@ -652,38 +686,44 @@ fn dns_routes(app: &App, req: &Req, zone: (&str, &str, &str), rest: &[&str], p: 
         ),
         (&M::PUT, []) => {
             let body = body_json(req)?;
-            let (z, new) = write(app, |s, b| privatedns::put_zone(s, b, c, zone, body, pre))?;
+            let (z, new) = write(app, c, |s, b| privatedns::put_zone(s, b, c, zone, body, pre))?;
             json_ok(created(new), &e.read(|s| privatedns::render_zone(s, &z)))
         }
         (&M::PATCH, []) => {
             let body = body_json(req)?;
-            let z = write(app, |s, b| privatedns::patch_zone(s, b, c, zone, body, pre))?;
+            let z = write(app, c, |s, b| privatedns::patch_zone(s, b, c, zone, body, pre))?;
             json_ok(StatusCode::OK, &e.read(|s| privatedns::render_zone(s, &z)))
         }
-        (&M::DELETE, []) => deleted(write(app, |s, b| privatedns::delete_zone(s, b, c, zone, pre))?),
-        (&M::GET, ["virtualnetworklinks"]) => list(e.read(|s| {
-            privatedns::get_zone(s, c, zone)
-                .map(|z| privatedns::links_of(s, &z.id).iter().map(privatedns::render_link).collect())
-        })?),
+        (&M::DELETE, []) => deleted(write(app, c, |s, b| privatedns::delete_zone(s, b, c, zone, pre))?),
+        (&M::GET, ["virtualnetworklinks"]) => list(
+            c,
+            e.read(|s| {
+                privatedns::get_zone(s, c, zone)
+                    .map(|z| privatedns::links_of(s, &z.id).iter().map(privatedns::render_link).collect())
+            })?,
+        ),
         (&M::GET, ["virtualnetworklinks", _]) => json_ok(
             StatusCode::OK,
             &privatedns::render_link(&e.read(|s| privatedns::get_link(s, c, (zone.0, zone.1, zone.2, n(1))))?),
         ),
         (&M::PUT | &M::PATCH, ["virtualnetworklinks", _]) => {
             let body = body_json(req)?;
-            let (l, new) = write(app, |s, b| privatedns::put_link(s, b, c, (zone.0, zone.1, zone.2, n(1)), body, pre))?;
+            let (l, new) =
+                write(app, c, |s, b| privatedns::put_link(s, b, c, (zone.0, zone.1, zone.2, n(1)), body, pre))?;
             json_ok(if req.method == M::PATCH { StatusCode::OK } else { created(new) }, &privatedns::render_link(&l))
         }
         (&M::DELETE, ["virtualnetworklinks", _]) => {
-            deleted(write(app, |s, b| privatedns::delete_link(s, b, c, (zone.0, zone.1, zone.2, n(1)), pre))?)
+            deleted(write(app, c, |s, b| privatedns::delete_link(s, b, c, (zone.0, zone.1, zone.2, n(1)), pre))?)
         }
         (&M::GET, ["all"]) => list(
+            c,
             e.read(|s| privatedns::list_record_sets(s, c, zone, None))?
                 .iter()
                 .map(|r| privatedns::render_record_set(&zone.2.to_ascii_lowercase(), r))
                 .collect(),
         ),
         (&M::GET, [_]) => list(
+            c,
             e.read(|s| privatedns::list_record_sets(s, c, zone, Some(n(0))))?
                 .iter()
                 .map(|r| privatedns::render_record_set(&zone.2.to_ascii_lowercase(), r))
@@ -699,7 +739,7 @@ fn dns_routes(app: &App, req: &Req, zone: (&str, &str, &str), rest: &[&str], p: 
         (&M::PUT | &M::PATCH, [_, _]) => {
             let body = body_json(req)?;
             let patch = req.method == M::PATCH;
-            let (r, new) = write(app, |s, b| {
+            let (r, new) = write(app, c, |s, b| {
                 privatedns::put_record_set(s, b, c, (zone.0, zone.1, zone.2, n(0), n(1)), body, pre, patch)
             })?;
             json_ok(
@@ -707,7 +747,7 @@ fn dns_routes(app: &App, req: &Req, zone: (&str, &str, &str), rest: &[&str], p: 
                 &privatedns::render_record_set(&zone.2.to_ascii_lowercase(), &r),
             )
         }
-        (&M::DELETE, [_, _]) => deleted(write(app, |s, b| {
+        (&M::DELETE, [_, _]) => deleted(write(app, c, |s, b| {
             privatedns::delete_record_set(s, b, c, (zone.0, zone.1, zone.2, n(0), n(1)), pre)
         })?),
         _ => return Err(no_route(req)),
@@ -731,7 +771,7 @@ fn list_network(e: &vaultlink_core::Engine, scope: &str, kind: &str) -> Result<V
 /// `GET .../resources` with an optional `$filter=resourceType eq '...'`: the generic list `az keyvault list` uses.
 fn generic_resources(
     e: &vaultlink_core::Engine,
-    c: &Caller,
+    c: &Admitted,
     sub: &str,
     rg: Option<&str>,
     req: &Req,
