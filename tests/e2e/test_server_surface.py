@@ -109,6 +109,52 @@ def test_arm_without_token_is_401(vl: Vaultlink) -> None:
     assert json.loads(out["body"])["error"]["code"], out
 
 
+def test_token_endpoint_refuses_resources_it_does_not_serve(vl: Vaultlink) -> None:
+    """Entra's AADSTS500011 for a resource not in the tenant, on both token endpoint versions."""
+    out = run_python(vl, f"""
+        import json, requests
+        base = "https://login.microsoftonline.com/{TENANT_ID}/oauth2"
+        creds = {{"grant_type": "client_credentials", "client_id": "{DEV_CLIENT_ID}",
+                  "client_secret": "{DEV_CLIENT_SECRET}"}}
+        v2 = requests.post(base + "/v2.0/token", data={{**creds, "scope": "https://evil.example/.default"}},
+                           timeout=30)
+        v1 = requests.post(base + "/token", data={{**creds, "resource": "https://evil.example/"}}, timeout=30)
+        print(json.dumps([[r.status_code, r.json()] for r in (v2, v1)]))
+    """)
+    for status, body in out:
+        assert status == 400, out
+        assert body["error"] == "invalid_resource", out
+        assert body["error_description"].startswith(
+            "AADSTS500011: The resource principal named https://evil.example"), out
+        assert f"was not found in the tenant named {TENANT_ID}." in body["error_description"], out
+
+
+def test_arm_accepts_only_its_own_audiences_whatever_the_host(vl: Vaultlink) -> None:
+    """A token for another resource (Microsoft Graph here) sent to the direct listener with that
+    resource's name as Host is refused: Resource Manager's audiences do not come from the request."""
+    port = vl.https_port
+    out = run_python(vl, f"""
+        import json, requests
+        tok = requests.post("https://login.microsoftonline.com/{TENANT_ID}/oauth2/token",
+                            data={{"grant_type": "client_credentials", "client_id": "{DEV_CLIENT_ID}",
+                                   "client_secret": "{DEV_CLIENT_SECRET}",
+                                   "resource": "https://graph.microsoft.com/"}}, timeout=30).json()
+        url = "https://localhost:{port}/subscriptions?api-version=2022-12-01"
+        auth = {{"Authorization": "Bearer " + tok["access_token"]}}
+        replay = requests.get(url, headers={{**auth, "Host": "graph.microsoft.com"}}, timeout=30)
+        arm = requests.post("https://login.microsoftonline.com/{TENANT_ID}/oauth2/v2.0/token",
+                            data={{"grant_type": "client_credentials", "client_id": "{DEV_CLIENT_ID}",
+                                   "client_secret": "{DEV_CLIENT_SECRET}",
+                                   "scope": "https://localhost:{port}//.default"}}, timeout=30).json()
+        direct = requests.get(url, headers={{"Authorization": "Bearer " + arm["access_token"]}}, timeout=30)
+        print(json.dumps({{"replay": [replay.status_code, replay.text], "direct": direct.status_code}}))
+    """)
+    assert out["replay"][0] == 401, out
+    assert json.loads(out["replay"][1])["error"]["code"] == "InvalidAuthenticationTokenAudience", out
+    # The direct listener's own audience (what `az cloud register` makes az ask for) still works.
+    assert out["direct"] == 200, out
+
+
 def test_direct_listener_metadata_endpoints(vl: Vaultlink) -> None:
     port = vl.https_port
     out = run_python(vl, f"""

@@ -24,6 +24,36 @@ pub const ARM_AUDIENCES: &[&str] = &[
 /// The audience of every Key Vault data-plane token.
 pub const VAULT_AUDIENCE: &str = "https://vault.azure.net";
 
+/// Resources the token endpoint issues tokens for, beside the direct listener's own address:
+/// Resource Manager, the Key Vault data plane and Microsoft Graph (which az asks for before
+/// some commands). Any other is refused as Entra refuses a resource not in the tenant.
+const SERVED_RESOURCES: &[&str] = &[
+    "https://vault.azure.net",
+    "https://vault.azure.net/",
+    "https://graph.microsoft.com",
+    "https://graph.microsoft.com/",
+    "00000003-0000-0000-c000-000000000000",
+];
+
+/// Refuses a token request for a resource vaultlink does not serve (`AADSTS500011`). `direct`
+/// lists the audiences of the direct listener (`https://localhost:{port}/`, ...).
+pub fn served_resource(resource: &str, direct: &[String]) -> Result<(), OAuthError> {
+    let known = ARM_AUDIENCES.iter().chain(SERVED_RESOURCES).any(|r| r.eq_ignore_ascii_case(resource))
+        || direct.iter().any(|r| r.eq_ignore_ascii_case(resource));
+    if known {
+        return Ok(());
+    }
+    Err(OAuthError {
+        status: 400,
+        error: "invalid_resource",
+        description: format!(
+            "AADSTS500011: The resource principal named {resource} was not found in the tenant named {}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
+            seed::TENANT_ID
+        ),
+        codes: vec![500011],
+    })
+}
+
 /// Who is calling, taken from a validated token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -261,6 +291,18 @@ mod tests {
         );
         assert_eq!(resource_from_scope("https://vault.azure.net/.default").as_deref(), Some("https://vault.azure.net"));
         assert_eq!(resource_from_scope("openid"), None);
+    }
+
+    #[test]
+    fn tokens_are_issued_only_for_served_resources() {
+        let direct = vec!["https://localhost:8743/".to_string()];
+        for ok in ["https://management.azure.com/", "https://VAULT.azure.net", "https://localhost:8743/"] {
+            assert!(served_resource(ok, &direct).is_ok(), "{ok}");
+        }
+        let e = served_resource("https://evil.example/", &direct).unwrap_err();
+        assert_eq!((e.status, e.error, e.codes.as_slice()), (400, "invalid_resource", &[500011][..]));
+        assert!(e.description.starts_with("AADSTS500011: The resource principal named https://evil.example/ "));
+        assert!(served_resource("https://localhost:9999/", &direct).is_err());
     }
 
     #[test]

@@ -162,6 +162,9 @@ fn token(app: &App, req: &Req, tenant: &str, v2: bool) -> Resp {
             None => return bad_request(900144, "The request body must contain the following parameter: 'resource'."),
         }
     };
+    if let Err(e) = identity::served_resource(&resource, &app.direct_audiences) {
+        return oauth_error(&e);
+    }
     let principal = match app.engine.read(|s| identity::authenticate(s, tenant, &client_id, &secret)) {
         Ok(p) => p,
         Err(e) => {
@@ -219,6 +222,9 @@ pub fn handle_identity(app: &App, req: &Req) -> Resp {
             &json!({"error": "invalid_request", "error_description": "Required query variable 'resource' is missing"}),
         );
     };
+    if let Err(e) = identity::served_resource(&resource, &app.direct_audiences) {
+        return oauth_error(&e);
+    }
     let wanted = req.query("client_id").or(req.query("msi_res_id")).or(req.query("object_id"));
     let principal = app.engine.read(|s| {
         let p = wanted.map_or_else(|| identity::principal(s, seed::MI_CLIENT_ID), |w| identity::principal(s, w));

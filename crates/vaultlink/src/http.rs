@@ -29,6 +29,9 @@ pub struct App {
     pub public_address: std::net::Ipv4Addr,
     /// The identity endpoint's address, so the proxy can serve plain-HTTP requests for it.
     pub identity_addr: SocketAddr,
+    /// The audiences of the direct listener as a custom cloud (`https://localhost:{port}/`, ...):
+    /// Resource Manager accepts them beside its own, whatever a request's Host says.
+    pub direct_audiences: Vec<String>,
     /// TLS for every emulated host (leaves minted per SNI by the local CA).
     pub tls: Arc<rustls::ServerConfig>,
     /// Lab mode's namespaces, when `serve --lab`.
@@ -50,6 +53,7 @@ impl App {
             throttle: vaultlink_core::kv::Throttle::new(parts.throttle),
             public_address: parts.public_address,
             identity_addr: parts.identity_addr,
+            direct_audiences: direct_audiences(parts.https_addr),
             tls: parts.tls,
             lab: parts.lab,
             view_dns: Default::default(),
@@ -108,8 +112,21 @@ pub fn bind_dns_pair(addr: SocketAddr) -> std::io::Result<(tokio::net::UdpSocket
 }
 
 /// What `App::new` is built from.
+/// The names a client reaches the direct listener by (loopback, and its own address when bound
+/// to one), each with and without the trailing slash.
+fn direct_audiences(addr: SocketAddr) -> Vec<String> {
+    let port = addr.port();
+    let mut hosts = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    if !addr.ip().is_unspecified() && !addr.ip().is_loopback() {
+        hosts.push(addr.ip().to_string());
+    }
+    hosts.iter().flat_map(|h| [format!("https://{h}:{port}/"), format!("https://{h}:{port}")]).collect()
+}
+
 pub struct AppParts {
     pub engine: Engine,
+    /// The direct listener's address (for the audiences Resource Manager accepts).
+    pub https_addr: SocketAddr,
     pub signer: Signer,
     pub sealer: Sealer,
     pub identity_addr: SocketAddr,

@@ -105,6 +105,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let lab = if args.lab { Some(Arc::new(crate::lab::Lab::start(&dir)?)) } else { None };
         let app = Arc::new(App::new(AppParts {
             engine,
+            https_addr: https.local_addr()?,
             signer,
             sealer,
             identity_addr: identity.local_addr()?,

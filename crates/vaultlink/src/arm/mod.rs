@@ -103,7 +103,7 @@ fn check_api_version(req: &Req, p: &Path) -> Result<String> {
     Ok(v.to_string())
 }
 
-/// Validates the bearer token: signature, lifetime, audience. ARM's 401s otherwise.
+/// Validates the bearer token: signature, lifetime, audience (ARM's own). ARM's 401s otherwise.
 fn authenticate(app: &App, req: &Req) -> Result<Caller> {
     let Some(auth) = req.header("authorization") else {
         return Err(Error::Unauthorized {
@@ -127,9 +127,10 @@ fn authenticate(app: &App, req: &Req) -> Result<Caller> {
             message: "The access token is invalid.".into(),
         },
     })?;
-    let direct_audience = format!("https://{}/", req.authority);
+    // Resource Manager's own audiences and the direct listener's, never one taken from the
+    // request (a Host header naming another resource must not make its tokens valid here).
     let mut audiences: Vec<&str> = identity::ARM_AUDIENCES.to_vec();
-    audiences.push(&direct_audience);
+    audiences.extend(app.direct_audiences.iter().map(String::as_str));
     app.engine.read(|s| identity::caller_from_claims(s, &claims, &audiences))
 }
 
