@@ -201,3 +201,49 @@ class TestKeyVaultContributor:
         assert [g["name"] for g in groups] == [RG_KV], groups
         vaults = json.loads(kvcontrib.az("keyvault", "list", "-o", "json").stdout)
         assert [v["name"] for v in vaults] == [VAULT], vaults
+
+
+# ---------------------------------------------------------------------------------------------
+RG_DNS = "rg-dns"
+DNS_ROLE = "vaultlink DNS Operator"
+
+
+@pytest.fixture(scope="module")
+def dnsop(vl: Vaultlink, tmp_path_factory: pytest.TempPathFactory) -> App:
+    """A custom role (`az role definition create`) assigned on `rg-dns`."""
+    vl.az("group", "create", "-n", RG_DNS, "-l", "westeurope")
+    definition = {
+        "Name": DNS_ROLE,
+        "Description": "Manages private DNS zones, nothing else.",
+        "Actions": ["Microsoft.Network/privateDnsZones/*",
+                    "Microsoft.Resources/subscriptions/resourceGroups/read"],
+        "NotActions": ["Microsoft.Network/privateDnsZones/delete"],
+        "AssignableScopes": [f"{SUB}/resourceGroups/{RG_DNS}"],
+    }
+    created = vl.az("role", "definition", "create", "--role-definition", json.dumps(definition))
+    assert created["roleName"] == DNS_ROLE and created["roleType"] == "CustomRole", created
+    return _app(vl, tmp_path_factory, "arm-dnsop", DNS_ROLE, f"{SUB}/resourceGroups/{RG_DNS}")
+
+
+class TestCustomRole:
+    def test_grants_what_it_lists(self, vl: Vaultlink, dnsop: App) -> None:
+        zone = "privatelink.vaultcore.azure.net"
+        r = dnsop.az("network", "private-dns", "zone", "create", "-g", RG_DNS, "-n", zone)
+        assert r.rc == 0, r.describe()
+        r = dnsop.az("network", "vnet", "create", "-g", RG_DNS, "-n", "vnet-not-allowed",
+                     "--address-prefixes", "10.30.0.0/16")
+        assert r.rc != 0 and "AuthorizationFailed" in r.stderr, r.describe()
+        assert "Microsoft.Network/virtualNetworks/write" in r.stderr, r.describe()
+        # Its notActions subtract: it may not delete the zone it made.
+        r = dnsop.az("network", "private-dns", "zone", "delete", "-g", RG_DNS, "-n", zone, "--yes")
+        assert r.rc != 0 and "AuthorizationFailed" in r.stderr, r.describe()
+        assert [z["name"] for z in vl.az("network", "private-dns", "zone", "list", "-g", RG_DNS)] == [zone]
+
+    def test_listed_and_not_deleted_while_assigned(self, vl: Vaultlink, dnsop: App) -> None:
+        roles = vl.az("role", "definition", "list", "--custom-role-only", "true",
+                      "--scope", f"{SUB}/resourceGroups/{RG_DNS}")
+        assert [r["roleName"] for r in roles] == [DNS_ROLE], roles
+        assert roles[0]["permissions"][0]["notActions"] == ["Microsoft.Network/privateDnsZones/delete"]
+        r = vl.az("role", "definition", "delete", "--name", DNS_ROLE,
+                  "--scope", f"{SUB}/resourceGroups/{RG_DNS}", check=False)
+        assert r.rc != 0 and "RoleDefinitionHasAssignments" in r.stderr, r.describe()

@@ -208,6 +208,13 @@ fn linked(namespace: &str, types: &[&str], body: &Value) -> Vec<Check> {
                 out.push(check("Microsoft.Network/virtualNetworks/peer/action", remote));
             }
         }
+        // A custom role needs the right to write role definitions at each scope it is assignable at.
+        "microsoft.authorization/roledefinitions" => {
+            let scopes = props.and_then(|p| p.get("assignableScopes")).and_then(Value::as_array);
+            for scope in scopes.into_iter().flatten().filter_map(Value::as_str) {
+                out.push(check("Microsoft.Authorization/roleDefinitions/write", scope.to_string()));
+            }
+        }
         "microsoft.keyvault/vaults" => {
             let rules = props
                 .and_then(|p| p.get("networkAcls"))

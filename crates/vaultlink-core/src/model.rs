@@ -30,6 +30,7 @@ pub enum Record {
     VirtualNetworkLink(VirtualNetworkLink),
     RecordSet(RecordSet),
     RoleAssignment(RoleAssignment),
+    RoleDefinition(CustomRole),
     Secret(SecretObject),
     VirtualNetworkPeering(VirtualNetworkPeering),
     Key(KeyObject),
@@ -59,6 +60,7 @@ pub enum RecordKind {
     VirtualNetworkLink,
     RecordSet,
     RoleAssignment,
+    RoleDefinition,
     Secret,
     VirtualNetworkPeering,
     Key,
@@ -88,6 +90,7 @@ impl Record {
             Record::VirtualNetworkLink(_) => RecordKind::VirtualNetworkLink,
             Record::RecordSet(_) => RecordKind::RecordSet,
             Record::RoleAssignment(_) => RecordKind::RoleAssignment,
+            Record::RoleDefinition(_) => RecordKind::RoleDefinition,
             Record::Secret(_) => RecordKind::Secret,
             Record::VirtualNetworkPeering(_) => RecordKind::VirtualNetworkPeering,
             Record::Key(_) => RecordKind::Key,
@@ -414,6 +417,24 @@ pub struct RoleAssignment {
     pub principal_type: String,
     pub description: Option<String>,
     pub created_on: i64,
+    pub created_by: String,
+}
+
+/// A custom role definition of the tenant (`az role definition create`), keyed tenant-wide by
+/// its GUID.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomRole {
+    pub name: String,
+    pub role_name: String,
+    pub description: Option<String>,
+    pub actions: Vec<String>,
+    pub not_actions: Vec<String>,
+    pub data_actions: Vec<String>,
+    pub not_data_actions: Vec<String>,
+    pub assignable_scopes: Vec<String>,
+    pub created_on: i64,
+    pub updated_on: i64,
     pub created_by: String,
 }
 

@@ -8,7 +8,7 @@ use crate::armops::{ArmOperation, Check, Target};
 use crate::engine::{Batch, State, now, rfc3339};
 use crate::error::{Error, Result};
 use crate::identity::{self, Caller};
-use crate::model::{Record, RoleAssignment};
+use crate::model::{CustomRole, Record, RoleAssignment};
 use crate::seed;
 
 /// A built-in role (keyvault-rbac.md §1).
@@ -281,11 +281,63 @@ pub const ROLES: &[RoleDefinition] = &[
     },
 ];
 
+pub mod custom;
+
 pub const ASSIGNMENT_TYPE: &str = "Microsoft.Authorization/roleAssignments";
+pub const DEFINITION_TYPE: &str = "Microsoft.Authorization/roleDefinitions";
 
 pub fn role(name_or_id: &str) -> Option<&'static RoleDefinition> {
     let guid = name_or_id.rsplit('/').next().unwrap_or(name_or_id);
     ROLES.iter().find(|r| r.name.eq_ignore_ascii_case(guid))
+}
+
+/// A role as the checks read it: built in, or a custom role of the tenant.
+#[derive(Debug, Clone)]
+pub enum Role {
+    BuiltIn(&'static RoleDefinition),
+    Custom(std::sync::Arc<CustomRole>),
+}
+
+impl Role {
+    /// Its GUID.
+    pub fn name(&self) -> &str {
+        match self {
+            Role::BuiltIn(r) => r.name,
+            Role::Custom(r) => &r.name,
+        }
+    }
+
+    /// Whether the role allows a control-plane action: some `actions` pattern matches and none of
+    /// its `notActions` does (they subtract from this role only; another role may still grant it).
+    fn allows(&self, action: &str) -> bool {
+        fn go<S: AsRef<str>>(yes: &[S], no: &[S], action: &str) -> bool {
+            yes.iter().any(|p| action_matches(p.as_ref(), action))
+                && !no.iter().any(|p| action_matches(p.as_ref(), action))
+        }
+        match self {
+            Role::BuiltIn(r) => go(r.actions, r.not_actions, action),
+            Role::Custom(r) => go(&r.actions, &r.not_actions, action),
+        }
+    }
+
+    fn allows_data(&self, data_action: &str) -> bool {
+        match self {
+            Role::BuiltIn(r) => r.data_actions.iter().any(|p| action_matches(p, data_action)),
+            Role::Custom(r) => {
+                r.data_actions.iter().any(|p| action_matches(p, data_action))
+                    && !r.not_data_actions.iter().any(|p| action_matches(p, data_action))
+            }
+        }
+    }
+}
+
+/// A built-in role, else a custom role of the tenant, by GUID or role definition id.
+pub fn role_in(state: &State, name_or_id: &str) -> Option<Role> {
+    if let Some(r) = role(name_or_id) {
+        return Some(Role::BuiltIn(r));
+    }
+    let guid = name_or_id.rsplit('/').next().unwrap_or(name_or_id);
+    custom::get(state, guid).map(|r| Role::Custom(std::sync::Arc::new(r.clone())))
 }
 
 /// `*` matches any run of characters (segments included); comparison ignores case.
@@ -350,35 +402,28 @@ pub fn all_assignments(state: &State) -> impl Iterator<Item = &RoleAssignment> {
 pub fn has_data_action(state: &State, principal_object_id: &str, resource: &str, data_action: &str) -> bool {
     all_assignments(state)
         .filter(|a| a.principal_id.eq_ignore_ascii_case(principal_object_id) && scope_covers(&a.scope, resource))
-        .filter_map(|a| role(&a.role_definition_name))
-        .any(|r| r.data_actions.iter().any(|p| action_matches(p, data_action)))
+        .filter_map(|a| role_in(state, &a.role_definition_name))
+        .any(|r| r.allows_data(data_action))
 }
 
 /// A role a principal holds at a scope: what the control-plane check reads.
 #[derive(Debug, Clone)]
 pub struct Grant {
     pub scope: String,
-    pub role: &'static RoleDefinition,
+    pub role: Role,
 }
 
 /// The principal's grants (its role assignments with their definitions).
 pub fn grants(state: &State, principal_object_id: &str) -> Vec<Grant> {
     all_assignments(state)
         .filter(|a| a.principal_id.eq_ignore_ascii_case(principal_object_id))
-        .filter_map(|a| Some(Grant { scope: a.scope.clone(), role: role(&a.role_definition_name)? }))
+        .filter_map(|a| Some(Grant { scope: a.scope.clone(), role: role_in(state, &a.role_definition_name)? }))
         .collect()
-}
-
-/// Whether one role allows an action: some `actions` pattern matches and none of the same
-/// role's `notActions` does (notActions subtract from their own role only; another role may
-/// still grant the action).
-fn role_allows(r: &RoleDefinition, action: &str) -> bool {
-    r.actions.iter().any(|p| action_matches(p, action)) && !r.not_actions.iter().any(|p| action_matches(p, action))
 }
 
 /// Whether the grants allow `action` over `scope` (a grant at the scope or above it).
 pub fn permits(grants: &[Grant], action: &str, scope: &str) -> bool {
-    grants.iter().any(|g| scope_covers(&g.scope, scope) && role_allows(g.role, action))
+    grants.iter().any(|g| scope_covers(&g.scope, scope) && g.role.allows(action))
 }
 
 /// Whether some grant lies strictly below `scope` (a list over the scope then shows the items
@@ -524,7 +569,7 @@ pub fn put_assignment(
             "vaultlink does not evaluate role assignment conditions (ABAC); create the assignment without a condition.",
         ));
     }
-    let Some(r) = role(&p.role_definition_id) else {
+    let Some(r) = role_in(state, &p.role_definition_id) else {
         return Err(Error::bad_request(
             "RoleDefinitionDoesNotExist",
             format!(
@@ -546,6 +591,9 @@ pub fn put_assignment(
             ),
         ));
     }
+    if let Role::Custom(c) = &r {
+        custom::check_assignable(c, scope)?;
+    }
     let principal_type = p.principal_type.unwrap_or_else(|| "User".into());
     let id = assignment_id(scope, name);
     let existing = match state.get(&id) {
@@ -554,7 +602,7 @@ pub fn put_assignment(
     };
     if let Some(e) = &existing
         && (!e.principal_id.eq_ignore_ascii_case(&p.principal_id)
-            || !e.role_definition_name.eq_ignore_ascii_case(r.name))
+            || !e.role_definition_name.eq_ignore_ascii_case(r.name()))
     {
         return Err(Error::bad_request(
             "RoleAssignmentUpdateNotPermitted",
@@ -564,7 +612,7 @@ pub fn put_assignment(
     if existing.is_none()
         && all_assignments(state).any(|a| {
             a.principal_id.eq_ignore_ascii_case(&p.principal_id)
-                && a.role_definition_name.eq_ignore_ascii_case(r.name)
+                && a.role_definition_name.eq_ignore_ascii_case(r.name())
                 && a.scope.eq_ignore_ascii_case(scope.trim_end_matches('/'))
         })
     {
@@ -574,7 +622,7 @@ pub fn put_assignment(
         id: id.clone(),
         name: name.to_ascii_lowercase(),
         scope: scope.trim_end_matches('/').to_string(),
-        role_definition_name: r.name.into(),
+        role_definition_name: r.name().into(),
         principal_id: p.principal_id.to_ascii_lowercase(),
         principal_type,
         description: p.description,
@@ -619,16 +667,17 @@ pub fn list_assignments(state: &State, scope: &str, filter: Option<&str>) -> Vec
         .collect()
 }
 
-fn role_definition_id(scope: &str, role: &RoleDefinition) -> String {
+/// A role definition's id as seen from `scope` (under its subscription, when it has one).
+fn role_definition_id(scope: &str, guid: &str) -> String {
     let sub = scope.split('/').nth(2).filter(|_| scope.to_ascii_lowercase().starts_with("/subscriptions/"));
     match sub {
-        Some(s) => format!("/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{}", role.name),
-        None => format!("/providers/Microsoft.Authorization/roleDefinitions/{}", role.name),
+        Some(s) => format!("/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+        None => format!("/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
     }
 }
 
 pub fn render_assignment(a: &RoleAssignment) -> Value {
-    let role_id = role(&a.role_definition_name).map(|r| role_definition_id(&a.scope, r)).unwrap_or_default();
+    let role_id = role_definition_id(&a.scope, &a.role_definition_name);
     json!({
         "properties": {
             "roleDefinitionId": role_id,
@@ -650,15 +699,27 @@ pub fn render_assignment(a: &RoleAssignment) -> Value {
     })
 }
 
-/// Role definitions visible at a scope, with `$filter=roleName eq '...'` (case-insensitive).
-pub fn list_role_definitions(scope: &str, filter: Option<&str>) -> Vec<Value> {
-    let wanted =
-        filter.and_then(|f| f.split_once("roleName eq")).map(|(_, v)| v.trim().trim_matches('\'').to_ascii_lowercase());
-    ROLES
-        .iter()
-        .filter(|r| wanted.as_ref().is_none_or(|w| r.role_name.to_ascii_lowercase() == *w))
-        .map(|r| render_role(scope, r))
-        .collect()
+/// Role definitions visible at a scope (the built-in ones and the tenant's custom roles
+/// assignable there), with `$filter=roleName eq '...'` (case-insensitive) or `type eq '...'`.
+pub fn list_role_definitions(state: &State, scope: &str, filter: Option<&str>) -> Vec<Value> {
+    let clause = |field: &str| {
+        filter.and_then(|f| f.split_once(field)).map(|(_, v)| {
+            let v = v.trim_start();
+            let v = v.strip_prefix('\'').unwrap_or(v);
+            v.split('\'').next().unwrap_or(v).to_ascii_lowercase()
+        })
+    };
+    let (name, kind) = (clause("roleName eq"), clause("type eq"));
+    let wanted = |role_name: &str, role_type: &str| {
+        name.as_ref().is_none_or(|w| role_name.to_ascii_lowercase() == *w)
+            && kind.as_ref().is_none_or(|w| role_type.to_ascii_lowercase() == *w)
+    };
+    let built_in = ROLES.iter().filter(|r| wanted(r.role_name, "BuiltInRole")).map(|r| render_role(scope, r));
+    let custom = custom::visible_at(state, scope)
+        .filter(|r| wanted(&r.role_name, "CustomRole"))
+        .map(|r| custom::render(scope, r))
+        .collect::<Vec<_>>();
+    built_in.chain(custom).collect()
 }
 
 pub fn render_role(scope: &str, r: &RoleDefinition) -> Value {
@@ -674,150 +735,11 @@ pub fn render_role(scope: &str, r: &RoleDefinition) -> Value {
             "createdBy": null,
             "updatedBy": null,
         },
-        "id": role_definition_id(scope, r),
-        "type": "Microsoft.Authorization/roleDefinitions",
+        "id": role_definition_id(scope, r.name),
+        "type": DEFINITION_TYPE,
         "name": r.name,
     })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wildcards_span_segments_and_ignore_case() {
-        assert!(action_matches("Microsoft.KeyVault/vaults/*", "Microsoft.KeyVault/vaults/secrets/getSecret/action"));
-        assert!(action_matches("Microsoft.KeyVault/vaults/*/read", "microsoft.keyvault/vaults/keys/read"));
-        assert!(!action_matches(
-            "Microsoft.KeyVault/vaults/*/read",
-            "Microsoft.KeyVault/vaults/secrets/getSecret/action"
-        ));
-        assert!(!action_matches("Microsoft.KeyVault/vaults/secrets/*", "Microsoft.KeyVault/vaults/keys/read"));
-    }
-
-    #[test]
-    fn scopes_cover_their_descendants_only() {
-        assert!(scope_covers(
-            "/subscriptions/s",
-            "/subscriptions/s/resourcegroups/rg/providers/microsoft.keyvault/vaults/v"
-        ));
-        assert!(scope_covers("/SUBSCRIPTIONS/s/resourceGroups/RG", "/subscriptions/s/resourcegroups/rg"));
-        assert!(!scope_covers("/subscriptions/s/resourceGroups/rg", "/subscriptions/s/resourceGroups/rg2"));
-        assert!(scope_covers("/", "/subscriptions/s"));
-        assert!(scope_covers("/subscriptions/s/", "/subscriptions/S"));
-        assert!(!scope_covers("/subscriptions/s/resourceGroups/rg", "/subscriptions/s/resourceGroups"));
-        assert!(!scope_covers("/subscriptions/s/resourceGroups/rg", "/subscriptions/s/resourceGroups/rgé"));
-        assert!(!scope_covers("/subscriptions/é", "/subscriptions/e"));
-    }
-
-    fn assign(e: &crate::Engine, principal: &str, role_id: &str, scope: &str) {
-        let spec =
-            crate::wire::parse(json!({"properties": {"roleDefinitionId": role_id, "principalId": principal}})).unwrap();
-        let name = uuid::Uuid::new_v4().to_string();
-        e.write(|s, b| put_assignment(s, b, &crate::testing::developer(), scope, &name, spec)).unwrap();
-    }
-
-    fn arm(method: &str, path: &str, body: Option<Value>) -> Option<ArmOperation> {
-        crate::armops::operation(method, path, body.as_ref())
-    }
-
-    const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
-
-    #[test]
-    fn control_plane_refuses_a_principal_without_roles_with_arms_body() {
-        let e = crate::testing::world();
-        let (p, _) = identity::add_principal(&e, "nobody").unwrap();
-        let c = Caller { tenant_id: p.tenant_id, object_id: p.object_id.clone(), app_id: p.app_id.clone() };
-        let rg = format!("/subscriptions/{}/resourceGroups/rg1", seed::SUBSCRIPTION_ID);
-        let ra =
-            format!("/subscriptions/{}/providers/Microsoft.Authorization/roleAssignments/x", seed::SUBSCRIPTION_ID);
-        e.read(|s| {
-            let err = admit(s, c.clone(), arm("PUT", &ra, None)).unwrap_err();
-            assert_eq!(err.code(), "AuthorizationFailed");
-            assert_eq!(
-                err.to_string(),
-                format!(
-                    "AuthorizationFailed: The client '{}' with object id '{}' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/write' over scope '{ra}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-                    p.app_id, p.object_id
-                )
-            );
-            assert!(admit(s, c.clone(), arm("GET", &rg, None)).is_err());
-            assert!(admit(s, c.clone(), None).is_ok());
-            // The developer (Owner on the subscription) may do both.
-            assert!(admit(s, crate::testing::developer(), arm("PUT", &ra, None)).is_ok());
-        });
-    }
-
-    #[test]
-    fn contributor_cannot_assign_roles_and_not_actions_only_subtract_from_their_role() {
-        let e = crate::testing::world();
-        let (p, _) = identity::add_principal(&e, "contrib").unwrap();
-        let c = Caller { tenant_id: p.tenant_id, object_id: p.object_id.clone(), app_id: p.app_id };
-        let sub = format!("/subscriptions/{}", seed::SUBSCRIPTION_ID);
-        assign(&e, &p.object_id, "b24988ac-6180-42a0-ab88-20f7382dd24c", &sub);
-        let ra = format!("{sub}/providers/Microsoft.Authorization/roleAssignments/x");
-        let vault = format!("{sub}/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/v1");
-        e.read(|s| {
-            assert!(admit(s, c.clone(), arm("PUT", &vault, None)).is_ok());
-            assert_eq!(admit(s, c.clone(), arm("PUT", &ra, None)).unwrap_err().code(), "AuthorizationFailed");
-        });
-        // Another role that grants it lifts the refusal.
-        assign(&e, &p.object_id, "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", &sub);
-        e.read(|s| assert!(admit(s, c.clone(), arm("PUT", &ra, None)).is_ok()));
-    }
-
-    #[test]
-    fn network_contributor_without_the_vault_gets_linked_authorization_failed_for_auto_approval() {
-        let e = crate::testing::world();
-        let (p, _) = identity::add_principal(&e, "net").unwrap();
-        let c = Caller { tenant_id: p.tenant_id, object_id: p.object_id.clone(), app_id: p.app_id };
-        let rg = format!("/subscriptions/{}/resourceGroups/rg1", seed::SUBSCRIPTION_ID);
-        assign(&e, &p.object_id, NETWORK_CONTRIBUTOR, &rg);
-        let subnet = format!("{rg}/providers/Microsoft.Network/virtualNetworks/v/subnets/s");
-        let vault = format!(
-            "/subscriptions/{}/resourceGroups/other/providers/Microsoft.KeyVault/vaults/kv",
-            seed::SUBSCRIPTION_ID
-        );
-        let pe = format!("{rg}/providers/Microsoft.Network/privateEndpoints/pe");
-        let body = |kind: &str| json!({"properties": {"subnet": {"id": subnet}, kind: [{"properties": {"privateLinkServiceId": vault}}]}});
-        e.read(|s| {
-            let err = admit(s, c.clone(), arm("PUT", &pe, Some(body("privateLinkServiceConnections")))).unwrap_err();
-            assert_eq!(err.code(), "LinkedAuthorizationFailed");
-            assert!(err.to_string().contains(&format!(
-                "has permission to perform action 'Microsoft.Network/privateEndpoints/write' on scope '{pe}'; however, it does not have permission to perform action(s) 'Microsoft.KeyVault/vaults/privateEndpointConnectionsApproval/action' on the linked scope(s) '{vault}' (respectively)"
-            )), "{err}");
-            assert!(admit(s, c.clone(), arm("PUT", &pe, Some(body("manualPrivateLinkServiceConnections")))).is_ok());
-            // Nor may it approve the connection on the vault.
-            let pec = format!("{vault}/privateEndpointConnections/pe.1");
-            assert!(admit(s, c.clone(), arm("PUT", &pec, None)).is_err());
-        });
-    }
-
-    #[test]
-    fn a_list_shows_a_caller_with_a_narrower_role_only_what_it_may_read() {
-        let e = crate::testing::world();
-        let (p, _) = identity::add_principal(&e, "reader").unwrap();
-        let c = Caller { tenant_id: p.tenant_id, object_id: p.object_id.clone(), app_id: p.app_id };
-        let sub = format!("/subscriptions/{}", seed::SUBSCRIPTION_ID);
-        assign(&e, &p.object_id, "acdd72a7-3385-48ef-bd42-f606fba81ae7", &format!("{sub}/resourceGroups/rg1"));
-        e.read(|s| {
-            let a = admit(s, c.clone(), arm("GET", &format!("{sub}/resourcegroups"), None)).unwrap();
-            assert!(a.may_read(&format!("{sub}/resourceGroups/RG1")));
-            assert!(!a.may_read(&format!("{sub}/resourceGroups/rg2")));
-            assert!(admit(s, c.clone(), arm("GET", &format!("{sub}/resourceGroups/rg2"), None)).is_err());
-            assert!(admit(s, c.clone(), arm("PUT", &format!("{sub}/resourceGroups/rg1"), None)).is_err());
-            // The subscription is listed: the principal holds a role inside it.
-            assert_eq!(crate::resources::subscriptions(s, &c).len(), 1);
-            let (nobody, _) = (Caller { object_id: "00000000-0000-0000-0000-000000000000".into(), ..c.clone() }, ());
-            assert!(crate::resources::subscriptions(s, &nobody).is_empty());
-        });
-    }
-
-    #[test]
-    fn secrets_user_reads_but_cannot_write() {
-        let r = role("4633458b-17de-408a-b874-0445c86b69e6").unwrap();
-        let can = |a: &str| r.data_actions.iter().any(|p| action_matches(p, a));
-        assert!(can("Microsoft.KeyVault/vaults/secrets/getSecret/action"));
-        assert!(!can("Microsoft.KeyVault/vaults/secrets/setSecret/action"));
-    }
-}
+mod tests;

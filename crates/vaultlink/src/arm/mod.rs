@@ -390,15 +390,31 @@ fn authorization_routes(app: &App, req: &Req, p: &Path, at: usize, rest: &[&str]
                 None => empty(StatusCode::NO_CONTENT),
             }
         }
-        (&M::GET, ["roledefinitions"]) => list(c, rbac::list_role_definitions(&scope, filter)),
-        (&M::GET, ["roledefinitions", _]) => match rbac::role(p.at(at + 3)) {
-            Some(r) => json_ok(StatusCode::OK, &rbac::render_role(&scope, r)),
-            None => {
-                return Err(Error::not_found(
-                    "RoleDefinitionDoesNotExist",
-                    format!("The role definition '{}' could not be found.", p.at(at + 3)),
-                ));
+        (&M::GET, ["roledefinitions"]) => list(c, e.read(|s| rbac::list_role_definitions(s, &scope, filter))),
+        (&M::GET, ["roledefinitions", _]) => {
+            let found = e.read(|s| match rbac::role_in(s, p.at(at + 3)) {
+                Some(rbac::Role::BuiltIn(r)) => Some(rbac::render_role(&scope, r)),
+                Some(rbac::Role::Custom(r)) => Some(rbac::custom::render(&scope, &r)),
+                None => None,
+            });
+            match found {
+                Some(v) => json_ok(StatusCode::OK, &v),
+                None => {
+                    return Err(Error::not_found(
+                        "RoleDefinitionDoesNotExist",
+                        format!("The role definition '{}' could not be found.", p.at(at + 3)),
+                    ));
+                }
             }
+        }
+        (&M::PUT, ["roledefinitions", _]) => {
+            let spec = vaultlink_core::wire::parse(body_json(req)?)?;
+            let (r, new) = write(app, c, |s, b| rbac::custom::put(s, b, c, p.at(at + 3), spec))?;
+            json_ok(created(new), &rbac::custom::render(&scope, &r))
+        }
+        (&M::DELETE, ["roledefinitions", _]) => match write(app, c, |s, b| rbac::custom::delete(s, b, p.at(at + 3)))? {
+            Some(r) => json_ok(StatusCode::OK, &rbac::custom::render(&scope, &r)),
+            None => empty(StatusCode::NO_CONTENT),
         },
         _ => return Err(no_route(req)),
     })
