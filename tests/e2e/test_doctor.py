@@ -153,6 +153,33 @@ def test_principal_without_a_role(doc: Vaultlink) -> None:
     assert rc == 0, report
 
 
+def test_principal_steps_say_what_it_may_do_and_what_grants_the_rest(doc: Vaultlink) -> None:
+    """`--principal`: the seed's steps on the vault, decided by Resource Manager's and the data
+    plane's own checks, each refused one with the role assignment that grants it."""
+    out = doc.run_vaultlink("principal", "add", "--data-dir", str(doc.data_dir), "--name", "doctor-steps").stdout
+    app = json.loads(out)
+    _, report = doctor(doc, VAULT, "--from", "client1", "--principal", app["appId"])
+    steps = {s["step"]: s for s in report["principal_steps"]}
+    assert not any(s["allowed"] for s in steps.values()), report
+    approve = steps["approve or reject private endpoint connections"]
+    assert approve["action"] == "Microsoft.KeyVault/vaults/privateEndpointConnectionsApproval/action"
+    assert "--role \"Key Vault Contributor\"" in approve["fix"], approve
+    run_fix(doc, approve["fix"])
+    _, report = doctor(doc, VAULT, "--from", "client1", "--principal", app["appId"])
+    allowed = {s["step"]: s["allowed"] for s in report["principal_steps"]}
+    assert allowed == {
+        "manage the vault (firewall, public access)": True,
+        "create an automatically approved private endpoint to the vault": True,
+        "approve or reject private endpoint connections": True,
+        "assign roles on the vault": False,
+        "read secrets": False,
+    }, report
+    text = doc.run_vaultlink("doctor", "--data-dir", str(doc.data_dir), VAULT, "--from", "client1",
+                             "--principal", app["appId"], check=False).stdout
+    assert "[yes] approve or reject private endpoint connections" in text, text
+    assert "[no ] read secrets" in text, text
+
+
 def test_matrix_agrees_with_real_clients(doc: Vaultlink) -> None:
     rc, rows = doctor(doc, "--matrix")
     assert rc == 0

@@ -10,6 +10,8 @@ use crate::model::{PrivateDnsZone, Vault, VirtualNetwork};
 use crate::netctx::{self, Origin, Route};
 use crate::{State, connections, keyvault, kv, network, peering, privatedns};
 
+pub mod steps;
+
 /// The zone Key Vault private endpoints need (azure-behaviour.md §1.2).
 pub const VAULT_ZONE: &str = "privatelink.vaultcore.azure.net";
 
@@ -40,6 +42,9 @@ pub struct Report {
     pub reachable: bool,
     pub reason: String,
     pub findings: Vec<Finding>,
+    /// With a principal: which of the seed's steps it may do on this vault, and what grants the rest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub principal_steps: Vec<steps::Step>,
 }
 
 impl Report {
@@ -382,6 +387,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         }
     }
     let _ = sub;
+    let principal_steps = principal.map(|p| steps::of(state, &vault, p)).unwrap_or_default();
     Some(Report {
         vault: vault.name.clone(),
         caller: describe_origin(state, origin),
@@ -391,6 +397,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         reachable,
         reason,
         findings,
+        principal_steps,
     })
 }
 

@@ -373,6 +373,17 @@ fn doctor(a: DoctorArgs) -> anyhow::Result<i32> {
                 println!("    fix:      {fix}");
             }
         }
+        let steps = v["principal_steps"].as_array().cloned().unwrap_or_default();
+        if !steps.is_empty() {
+            println!("\nwhat this principal may do:");
+        }
+        for s in steps {
+            let allowed = s["allowed"].as_bool() == Some(true);
+            println!("  [{}] {}", if allowed { "yes" } else { "no " }, s["step"].as_str().unwrap_or(""));
+            if let Some(fix) = s["fix"].as_str() {
+                println!("        grant: {fix}");
+            }
+        }
     }
     let healthy = if a.matrix {
         true
