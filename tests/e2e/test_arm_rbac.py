@@ -21,7 +21,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import SUBSCRIPTION_ID, AzResult, Vaultlink
+from conftest import DEV_OBJECT_ID, SUBSCRIPTION_ID, AzResult, Vaultlink
 from dp_fixtures import ARM_SCOPE, App, Dp, add_principal, provision
 
 RG_KV = "rg-kv"
@@ -247,3 +247,26 @@ class TestCustomRole:
         r = vl.az("role", "definition", "delete", "--name", DNS_ROLE,
                   "--scope", f"{SUB}/resourceGroups/{RG_DNS}", check=False)
         assert r.rc != 0 and "RoleDefinitionHasAssignments" in r.stderr, r.describe()
+
+
+# ---------------------------------------------------------------------------------------------
+class TestGraphLookups:
+    """What az asks Microsoft Graph before everyday commands: the caller's object id, principals
+    by app id, names for role assignments."""
+
+    def test_access_policy_vault_gets_the_callers_policy(self, vl: Vaultlink) -> None:
+        v = vl.az("keyvault", "create", "-n", "kv-arm-graph", "-g", RG_KV, "-l", "westeurope",
+                  "--enable-rbac-authorization", "false")
+        policies = v["properties"]["accessPolicies"]
+        assert [p["objectId"] for p in policies] == [DEV_OBJECT_ID], policies
+        vl.az("keyvault", "secret", "set", "--vault-name", "kv-arm-graph", "-n", "s", "--value", "v")
+
+    def test_assignee_by_app_id_and_names_in_lists(self, vl: Vaultlink, kvcontrib: App) -> None:
+        scope = f"{SUB}/resourceGroups/{RG_KV}"
+        ra = vl.az("role", "assignment", "create", "--assignee", kvcontrib.app_id, "--role", "Reader",
+                   "--scope", scope)
+        assert ra["principalId"] == kvcontrib.oid, ra
+        listed = vl.az("role", "assignment", "list", "--scope", scope)
+        mine = [a for a in listed if a["principalId"] == kvcontrib.oid]
+        assert {a["roleDefinitionName"] for a in mine} == {"Reader", KEY_VAULT_CONTRIBUTOR}, listed
+        assert all(a["principalName"] for a in mine), mine

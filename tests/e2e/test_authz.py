@@ -39,8 +39,8 @@ def vault_id(name: str) -> str:
 @pytest.fixture(scope="module")
 def vl(logged_in: Vaultlink) -> Vaultlink:
     provision(logged_in, RG, RBAC_VAULT)
-    # An access-policy vault. --no-self-perms: without it az asks Microsoft Graph for the
-    # signed-in user's object id (graph.microsoft.com is not emulated).
+    # An access-policy vault. --no-self-perms: the developer's own policy is set below with
+    # set-policy (test_arm_rbac.py covers the create that adds it through Microsoft Graph).
     v = provision(logged_in, RG, AP_VAULT, "--enable-rbac-authorization", "false",
                   "--no-self-perms")
     assert v["properties"]["enableRbacAuthorization"] is False, v

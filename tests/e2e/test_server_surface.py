@@ -130,18 +130,19 @@ def test_token_endpoint_refuses_resources_it_does_not_serve(vl: Vaultlink) -> No
 
 
 def test_arm_accepts_only_its_own_audiences_whatever_the_host(vl: Vaultlink) -> None:
-    """A token for another resource (Microsoft Graph here) sent to the direct listener with that
-    resource's name as Host is refused: Resource Manager's audiences do not come from the request."""
+    """A token for another resource (the Key Vault data plane here) sent to the direct listener with
+    that resource's name as Host is refused: Resource Manager's audiences do not come from the
+    request."""
     port = vl.https_port
     out = run_python(vl, f"""
         import json, requests
         tok = requests.post("https://login.microsoftonline.com/{TENANT_ID}/oauth2/token",
                             data={{"grant_type": "client_credentials", "client_id": "{DEV_CLIENT_ID}",
                                    "client_secret": "{DEV_CLIENT_SECRET}",
-                                   "resource": "https://graph.microsoft.com/"}}, timeout=30).json()
+                                   "resource": "https://vault.azure.net/"}}, timeout=30).json()
         url = "https://localhost:{port}/subscriptions?api-version=2022-12-01"
         auth = {{"Authorization": "Bearer " + tok["access_token"]}}
-        replay = requests.get(url, headers={{**auth, "Host": "graph.microsoft.com"}}, timeout=30)
+        replay = requests.get(url, headers={{**auth, "Host": "vault.azure.net"}}, timeout=30)
         arm = requests.post("https://login.microsoftonline.com/{TENANT_ID}/oauth2/v2.0/token",
                             data={{"grant_type": "client_credentials", "client_id": "{DEV_CLIENT_ID}",
                                    "client_secret": "{DEV_CLIENT_SECRET}",
@@ -153,6 +154,27 @@ def test_arm_accepts_only_its_own_audiences_whatever_the_host(vl: Vaultlink) -> 
     assert json.loads(out["replay"][1])["error"]["code"] == "InvalidAuthenticationTokenAudience", out
     # The direct listener's own audience (what `az cloud register` makes az ask for) still works.
     assert out["direct"] == 200, out
+
+
+def test_graph_needs_a_graph_token(vl: Vaultlink) -> None:
+    """Microsoft Graph through the proxy: no token or an ARM token is 401; a Graph token lists the
+    tenant's service principals, the developer among them."""
+    out = run_python(vl, f"""
+        import json, requests
+        url = "https://graph.microsoft.com/v1.0/servicePrincipals?$filter=appId eq '{DEV_CLIENT_ID}'"
+        def token(scope):
+            return requests.post("https://login.microsoftonline.com/{TENANT_ID}/oauth2/v2.0/token",
+                                 data={{"grant_type": "client_credentials", "client_id": "{DEV_CLIENT_ID}",
+                                        "client_secret": "{DEV_CLIENT_SECRET}", "scope": scope}},
+                                 timeout=30).json()["access_token"]
+        none = requests.get(url, timeout=30)
+        arm = requests.get(url, headers={{"Authorization": "Bearer " + token("https://management.azure.com/.default")}}, timeout=30)
+        graph = requests.get(url, headers={{"Authorization": "Bearer " + token("https://graph.microsoft.com/.default")}}, timeout=30)
+        print(json.dumps({{"none": none.status_code, "arm": arm.status_code, "graph": [graph.status_code, graph.json()]}}))
+    """)
+    assert out["none"] == 401 and out["arm"] == 401, out
+    status, body = out["graph"]
+    assert status == 200 and [p["appId"] for p in body["value"]] == [DEV_CLIENT_ID], out
 
 
 def test_direct_listener_metadata_endpoints(vl: Vaultlink) -> None:

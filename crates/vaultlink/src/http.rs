@@ -284,6 +284,8 @@ pub fn route(app: &App, req: Req) -> Resp {
         crate::arm::handle(app, &req)
     } else if host == "login.microsoftonline.com" || host == "login.windows.net" || host == "sts.windows.net" {
         crate::entra::handle(app, &req)
+    } else if host == "graph.microsoft.com" {
+        crate::graph::handle(app, &req)
     } else if host.ends_with(".vault.azure.net") {
         crate::dataplane::handle(app, &req)
     } else {

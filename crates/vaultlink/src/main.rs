@@ -7,6 +7,7 @@ mod dataplane;
 mod dataplane_certs;
 mod dataplane_keys;
 mod entra;
+mod graph;
 mod http;
 mod lab;
 mod portal;

@@ -21,6 +21,7 @@ pub fn is_emulated_host(host: &str) -> bool {
     h == "management.azure.com"
         || h == "login.microsoftonline.com"
         || h == "login.windows.net"
+        || h == "graph.microsoft.com"
         || (h.ends_with(".vault.azure.net") && h.len() > ".vault.azure.net".len())
 }
 
@@ -83,7 +84,7 @@ async fn handle(req: Request<Incoming>, app: Arc<App>, acceptor: tokio_rustls::T
         return text(
             StatusCode::FORBIDDEN,
             &format!(
-                "vaultlink proxy: {authority} is not emulated (management.azure.com, login.microsoftonline.com and *.vault.azure.net are).\n"
+                "vaultlink proxy: {authority} is not emulated (management.azure.com, login.microsoftonline.com, graph.microsoft.com and *.vault.azure.net are).\n"
             ),
         );
     }
