@@ -819,7 +819,8 @@ mod tests {
 
     impl World {
         fn new() -> Self {
-            let engine = Engine::open(vaultlink_store::Store::in_memory()).unwrap();
+            let engine = Engine::open(Box::new(vaultlink_store::MemoryStore)).unwrap();
+            seed::seed(&engine).unwrap();
             let caller = Caller {
                 tenant_id: seed::TENANT_ID.into(),
                 object_id: seed::DEV_OBJECT_ID.into(),

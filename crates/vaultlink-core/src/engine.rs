@@ -264,12 +264,13 @@ impl Batch {
 pub struct Engine {
     state: RwLock<State>,
     writer: std::sync::Mutex<()>,
-    store: Store,
+    store: Box<dyn Store>,
 }
 
 impl Engine {
-    /// Loads every record from the store, then seeds what a fresh instance needs.
-    pub fn open(store: Store) -> Result<Self> {
+    /// Loads every record from the store. A fresh store holds nothing: `seed::seed` adds what
+    /// every instance starts with, and whoever opens an engine calls it next.
+    pub fn open(store: Box<dyn Store>) -> Result<Self> {
         let mut records = BTreeMap::new();
         for (key, bytes) in store.load_all()? {
             let stored: Stored =
@@ -282,15 +283,7 @@ impl Engine {
             }
             records.insert(key, stored.record);
         }
-        let engine =
-            Self { state: RwLock::new(State::from_records(records)), writer: std::sync::Mutex::new(()), store };
-        engine.write(|state, batch| -> Result<()> {
-            crate::identity::seed(state, batch);
-            crate::resources::seed(state, batch);
-            crate::rbac::seed(state, batch);
-            Ok(())
-        })?;
-        Ok(engine)
+        Ok(Self { state: RwLock::new(State::from_records(records)), writer: std::sync::Mutex::new(()), store })
     }
 
     /// Runs `f` against a consistent snapshot of the state.
@@ -381,6 +374,13 @@ mod tests {
     use crate::model::RecordKind;
     use crate::{keyvault, testing};
 
+    /// An engine over the state file at `path`, seeded as `serve` seeds it.
+    fn open(path: &std::path::Path) -> super::Engine {
+        let e = super::Engine::open(Box::new(vaultlink_store::SqliteStore::open(path).unwrap())).unwrap();
+        crate::seed::seed(&e).unwrap();
+        e
+    }
+
     /// Writers on many threads share disk syncs (group commit), and every write they were answered
     /// for is in the state after a reopen.
     #[test]
@@ -389,7 +389,7 @@ mod tests {
         let path = dir.path().join("state.db");
         let group = |t: usize, i: usize| format!("rg-{t}-{i}");
         {
-            let e = std::sync::Arc::new(super::Engine::open(vaultlink_store::Store::open(&path).unwrap()).unwrap());
+            let e = std::sync::Arc::new(open(&path));
             let before = e.store_syncs();
             let threads: Vec<_> = (0..8)
                 .map(|t| {
@@ -416,7 +416,7 @@ mod tests {
             }
             assert!(e.store_syncs() - before <= 80, "at most one sync per write");
         }
-        let e = super::Engine::open(vaultlink_store::Store::open(&path).unwrap()).unwrap();
+        let e = open(&path);
         e.read(|s| {
             for t in 0..8 {
                 for i in 0..10 {

@@ -257,7 +257,9 @@ mod tests {
     use super::*;
 
     fn engine() -> Engine {
-        Engine::open(vaultlink_store::Store::in_memory()).unwrap()
+        let e = Engine::open(Box::new(vaultlink_store::MemoryStore)).unwrap();
+        seed::seed(&e).unwrap();
+        e
     }
 
     #[test]

@@ -48,16 +48,21 @@ fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the engine over the data directory's state file (or in memory).
+/// Opens the engine over the data directory's state file (or in memory) and seeds it
+/// (`seed::seed` writes only what the state lacks, so a reopened directory is not seeded again).
 pub fn open_engine(dir: &Path, in_memory: bool) -> anyhow::Result<Engine> {
     ensure_dir(dir)?;
-    let store = if in_memory {
-        vaultlink_store::Store::in_memory()
+    let store: Box<dyn vaultlink_store::Store> = if in_memory {
+        Box::new(vaultlink_store::MemoryStore)
     } else {
-        vaultlink_store::Store::open(&dir.join(STATE_FILE))
-            .with_context(|| format!("opening {}", dir.join(STATE_FILE).display()))?
+        Box::new(
+            vaultlink_store::SqliteStore::open(&dir.join(STATE_FILE))
+                .with_context(|| format!("opening {}", dir.join(STATE_FILE).display()))?,
+        )
     };
-    Ok(Engine::open(store)?)
+    let engine = Engine::open(store)?;
+    vaultlink_core::seed::seed(&engine)?;
+    Ok(engine)
 }
 
 /// The CA bundle clients use: vaultlink's CA first, then the system's roots (so that a client

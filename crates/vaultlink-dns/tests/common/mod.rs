@@ -25,7 +25,8 @@ impl World {
     /// Resource group `rg`, Microsoft.KeyVault registered, vault `kv1` in westeurope, and VNet
     /// `vnet1` linked to private zone `big.internal`.
     pub fn new() -> Self {
-        let engine = Arc::new(Engine::open(vaultlink_store::Store::in_memory()).unwrap());
+        let engine = Arc::new(Engine::open(Box::new(vaultlink_store::MemoryStore)).unwrap());
+        seed::seed(&engine).unwrap();
         let caller = Caller {
             tenant_id: seed::TENANT_ID.into(),
             object_id: seed::DEV_OBJECT_ID.into(),
