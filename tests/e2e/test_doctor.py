@@ -200,9 +200,20 @@ def test_doctor_over_http_needs_a_token_and_agrees_with_the_cli(doc: Vaultlink) 
     assert report["path"] == "private-endpoint" and report["reachable"] is True, report
     rc, cli = doctor(doc, VAULT, "--from", "client1")
     assert (rc, cli["path"], cli["address"]) == (0, report["path"], report["address"])
-    from dp_fixtures import Dp  # raw HTTPS through the proxy, here without a token
+    from dp_fixtures import ARM_SCOPE, Dp  # raw HTTPS through the proxy
     r = Dp(doc).request("GET", url, api_version=None)
     assert r.status_code == 401, r.text
+    # A principal without read on the vault learns nothing about it.
+    app = json.loads(doc.run_vaultlink("principal", "add", "--data-dir", str(doc.data_dir),
+                                       "--name", "doctor-http-app").stdout)
+    dp = Dp(doc)
+    token = dp.token(ARM_SCOPE, app["appId"], app["secret"])
+    r = dp.request("GET", url, api_version=None, token=token)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "AuthorizationFailed", r.text
+    assert "'Microsoft.KeyVault/vaults/read'" in r.json()["error"]["message"], r.text
+    r = dp.request("GET", "https://management.azure.com/vaultlink/doctor?matrix=true", api_version=None,
+                   token=token)
+    assert r.status_code == 200 and r.json()["value"] == [], r.text
 
 
 def test_custom_dns_servers_on_the_vnet(doc: Vaultlink) -> None:

@@ -174,10 +174,10 @@ pub fn handle(app: &App, req: &Req) -> Resp {
     if req.method == Method::GET && matches!(l.as_slice(), ["metadata", "endpoints"]) {
         return json_ok(StatusCode::OK, &metadata_endpoints(req));
     }
-    // vaultlink's own: the doctor over HTTP (for a web page), for any authenticated principal.
+    // vaultlink's own: the doctor over HTTP (for a web page), for vaults the caller may read.
     if req.method == Method::GET && matches!(l.as_slice(), ["vaultlink", "doctor"]) {
         return match authenticate(app, req) {
-            Ok(_) => doctor_http(app, req),
+            Ok(c) => doctor_http(app, req, &c),
             Err(e) => error::render(&e),
         };
     }
@@ -207,12 +207,24 @@ pub fn handle(app: &App, req: &Req) -> Resp {
     }
 }
 
-/// `GET /vaultlink/doctor?vault=V[&from=NIC|network|IP][&principal=ID]` or `?matrix=true`.
-fn doctor_http(app: &App, req: &Req) -> Resp {
+/// `GET /vaultlink/doctor?vault=V[&from=NIC|network|IP][&principal=ID]` or `?matrix=true`: for
+/// the vaults the caller may read (`Microsoft.KeyVault/vaults/read`), as their ARM GET needs.
+fn doctor_http(app: &App, req: &Req, c: &Caller) -> Resp {
     use vaultlink_core::{doctor, netctx};
+    const READ: &str = "Microsoft.KeyVault/vaults/read";
     app.engine.read(|s| {
+        let grants = rbac::grants(s, &c.object_id);
+        let readable = |name: &str| s.vault_named(name).is_some_and(|v| rbac::permits(&grants, READ, &v.id));
         if req.query("matrix").is_some_and(|m| m == "true") {
-            return json_ok(StatusCode::OK, &json!({"value": doctor::matrix(s, app.public_address)}));
+            let rows: Vec<_> =
+                doctor::matrix(s, app.public_address).into_iter().filter(|r| readable(&r.vault)).collect();
+            return json_ok(StatusCode::OK, &json!({"value": rows}));
+        }
+        if let Some(v) = req.query("vault").and_then(|n| s.vault_named(n))
+            && !readable(&v.name)
+        {
+            let check = armops::Check { action: READ.into(), scope: v.id.clone() };
+            return error::render(&rbac::authorization_failed(c, &check));
         }
         let origin = match netctx::locate(s, req.query("from"), app.public_address) {
             Ok(o) => o,
