@@ -12,6 +12,19 @@ use crate::{State, connections, keyvault, kv, network, peering, privatedns};
 
 pub mod steps;
 
+/// What reading a secret needs (its RBAC data action and access-policy permission).
+const READ_SECRETS: kv::Permission =
+    kv::Permission { data_action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", policy: ("secrets", "get") };
+
+/// The `az` command that lets `object_id` read the vault's secrets, in the vault's permission model.
+fn grant_secret_reads(vault: &Vault, object_id: &str) -> String {
+    if vault.enable_rbac_authorization {
+        steps::assign_role(object_id, "Key Vault Secrets User", &vault.id)
+    } else {
+        format!("az keyvault set-policy --name {} --object-id {object_id} --secret-permissions get list", vault.name)
+    }
+}
+
 /// The zone Key Vault private endpoints need (azure-behaviour.md §1.2).
 pub const VAULT_ZONE: &str = "privatelink.vaultcore.azure.net";
 
@@ -367,24 +380,16 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         Route::NotResolved { view } => ("none".into(), false, format!("{host} does not resolve in {view}")),
         Route::Unreachable { address, reason } => ("none".into(), false, format!("{address}: {reason}")),
     };
-    if let (Some(p), true) = (principal, reachable) {
-        let perm = kv::Permission {
-            data_action: "Microsoft.KeyVault/vaults/secrets/getSecret/action",
-            policy: ("secrets", "get"),
-        };
-        if let Err(e) = kv::authorize(state, &vault, p, perm, None) {
-            findings.push(Finding {
-                check: "principal-not-authorized",
-                severity: "error",
-                problem: format!("principal {} may not read secrets: {}", p.object_id, e.inner.clone().unwrap_or(e.code)),
-                evidence: vec![e.message.lines().next().unwrap_or_default().to_string()],
-                fix: Some(if vault.enable_rbac_authorization {
-                    format!("az role assignment create --assignee-object-id {} --assignee-principal-type ServicePrincipal --role \"Key Vault Secrets User\" --scope {}", p.object_id, vault.id)
-                } else {
-                    format!("az keyvault set-policy --name {} --object-id {} --secret-permissions get list", vault.name, p.object_id)
-                }),
-            });
-        }
+    if let (Some(p), true) = (principal, reachable)
+        && let Err(e) = kv::authorize(state, &vault, p, READ_SECRETS, None)
+    {
+        findings.push(Finding {
+            check: "principal-not-authorized",
+            severity: "error",
+            problem: format!("principal {} may not read secrets: {}", p.object_id, e.inner.clone().unwrap_or(e.code)),
+            evidence: vec![e.message.lines().next().unwrap_or_default().to_string()],
+            fix: Some(grant_secret_reads(&vault, &p.object_id)),
+        });
     }
     let _ = sub;
     let principal_steps = principal.map(|p| steps::of(state, &vault, p)).unwrap_or_default();

@@ -24,21 +24,17 @@ pub const ARM_AUDIENCES: &[&str] = &[
 /// The audience of every Key Vault data-plane token.
 pub const VAULT_AUDIENCE: &str = "https://vault.azure.net";
 
-/// Resources the token endpoint issues tokens for, beside the direct listener's own address:
-/// Resource Manager, the Key Vault data plane and Microsoft Graph (which az asks for before
-/// some commands). Any other is refused as Entra refuses a resource not in the tenant.
-const SERVED_RESOURCES: &[&str] = &[
-    "https://vault.azure.net",
-    "https://vault.azure.net/",
-    "https://graph.microsoft.com",
-    "https://graph.microsoft.com/",
-    "00000003-0000-0000-c000-000000000000",
-];
+/// The audiences of a Microsoft Graph token (Entra issues either spelling, or Graph's app id).
+pub const GRAPH_AUDIENCES: &[&str] =
+    &["https://graph.microsoft.com", "https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000"];
 
 /// Refuses a token request for a resource vaultlink does not serve (`AADSTS500011`). `direct`
 /// lists the audiences of the direct listener (`https://localhost:{port}/`, ...).
 pub fn served_resource(resource: &str, direct: &[String]) -> Result<(), OAuthError> {
-    let known = ARM_AUDIENCES.iter().chain(SERVED_RESOURCES).any(|r| r.eq_ignore_ascii_case(resource))
+    // Resource Manager, the Key Vault data plane (either spelling) and Microsoft Graph (which az
+    // asks for before some commands); any other is refused as Entra refuses one not in the tenant.
+    let vault = [VAULT_AUDIENCE, "https://vault.azure.net/"];
+    let known = ARM_AUDIENCES.iter().chain(&vault).chain(GRAPH_AUDIENCES).any(|r| r.eq_ignore_ascii_case(resource))
         || direct.iter().any(|r| r.eq_ignore_ascii_case(resource));
     if known {
         return Ok(());

@@ -10,10 +10,6 @@ use vaultlink_core::model::Principal;
 
 use crate::http::{App, Req, Resp, json};
 
-/// The audiences a Graph token carries (Entra issues either spelling, or the app id).
-const GRAPH_AUDIENCES: &[&str] =
-    &["https://graph.microsoft.com", "https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000"];
-
 fn error(status: StatusCode, code: &str, message: &str) -> Resp {
     json(
         status,
@@ -32,11 +28,9 @@ pub fn handle(app: &App, req: &Req) -> Resp {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty.");
     };
-    let caller = app
-        .signer
-        .verify(token, vaultlink_core::engine::now())
-        .ok()
-        .and_then(|claims| app.engine.read(|s| identity::caller_from_claims(s, &claims, GRAPH_AUDIENCES)).ok());
+    let caller = app.signer.verify(token, vaultlink_core::engine::now()).ok().and_then(|claims| {
+        app.engine.read(|s| identity::caller_from_claims(s, &claims, identity::GRAPH_AUDIENCES)).ok()
+    });
     if caller.is_none() {
         return error(
             StatusCode::UNAUTHORIZED,

@@ -6,65 +6,55 @@ use serde::Serialize;
 
 use crate::identity::Caller;
 use crate::model::Vault;
-use crate::{State, kv, rbac};
+use crate::{State, armops, kv, rbac};
 
 /// One step of the seed and whether the principal may take it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Step {
     pub step: &'static str,
     /// The Azure action (or data action) it needs, on the vault.
-    pub action: &'static str,
+    pub action: String,
     pub allowed: bool,
     /// The command that grants it (None when allowed).
     pub fix: Option<String>,
 }
 
-const APPROVAL: &str = "Microsoft.KeyVault/vaults/privateEndpointConnectionsApproval/action";
+/// `az role assignment create` for one principal, role and scope.
+pub(super) fn assign_role(object_id: &str, role: &str, scope: &str) -> String {
+    format!(
+        "az role assignment create --assignee-object-id {object_id} --assignee-principal-type ServicePrincipal --role \"{role}\" --scope {scope}"
+    )
+}
 
 pub fn of(state: &State, vault: &Vault, p: &Caller) -> Vec<Step> {
     let grants = rbac::grants(state, &p.object_id);
-    let assign = |role: &str| {
-        format!(
-            "az role assignment create --assignee-object-id {} --assignee-principal-type ServicePrincipal --role \"{role}\" --scope {}",
-            p.object_id, vault.id
-        )
+    // Each step's action is the one Resource Manager checks for the request that takes it.
+    let action_of = |method: &str, path: String, approval: bool| {
+        let op = armops::operation(method, &path, None);
+        op.map(|op| if approval { op.also.into_iter().next().unwrap_or(op.main) } else { op.main }.action)
+            .unwrap_or_default()
     };
-    let control = |step, action, role: &str| {
-        let allowed = rbac::permits(&grants, action, &vault.id);
-        Step { step, action, allowed, fix: (!allowed).then(|| assign(role)) }
+    let control = |step, action: String, role: &str| {
+        let allowed = rbac::permits(&grants, &action, &vault.id);
+        Step { step, action, allowed, fix: (!allowed).then(|| assign_role(&p.object_id, role, &vault.id)) }
     };
-    let read = kv::Permission {
-        data_action: "Microsoft.KeyVault/vaults/secrets/getSecret/action",
-        policy: ("secrets", "get"),
-    };
-    let can_read = kv::authorize(state, vault, p, read, None).is_ok();
+    let approve = || action_of("PUT", format!("{}/privateEndpointConnections/c", vault.id), true);
+    let assign = action_of("PUT", format!("{}/providers/Microsoft.Authorization/roleAssignments/a", vault.id), false);
+    let can_read = kv::authorize(state, vault, p, super::READ_SECRETS, None).is_ok();
     vec![
         control(
             "manage the vault (firewall, public access)",
-            "Microsoft.KeyVault/vaults/write",
+            action_of("PUT", vault.id.clone(), false),
             "Key Vault Contributor",
         ),
-        control("create an automatically approved private endpoint to the vault", APPROVAL, "Key Vault Contributor"),
-        control("approve or reject private endpoint connections", APPROVAL, "Key Vault Contributor"),
-        control(
-            "assign roles on the vault",
-            "Microsoft.Authorization/roleAssignments/write",
-            "Role Based Access Control Administrator",
-        ),
+        control("create an automatically approved private endpoint to the vault", approve(), "Key Vault Contributor"),
+        control("approve or reject private endpoint connections", approve(), "Key Vault Contributor"),
+        control("assign roles on the vault", assign, "Role Based Access Control Administrator"),
         Step {
             step: "read secrets",
-            action: read.data_action,
+            action: super::READ_SECRETS.data_action.to_string(),
             allowed: can_read,
-            fix: (!can_read).then(|| {
-                if vault.enable_rbac_authorization {
-                    assign("Key Vault Secrets User")
-                } else {
-                    format!(
-                        "az keyvault set-policy --name {} --object-id {} --secret-permissions get list",
-                        vault.name, p.object_id
-                    )
-                }
-            }),
+            fix: (!can_read).then(|| super::grant_secret_reads(vault, &p.object_id)),
         },
     ]
 }

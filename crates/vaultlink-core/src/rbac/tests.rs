@@ -30,6 +30,13 @@ fn assign(e: &crate::Engine, principal: &str, role_id: &str, scope: &str) {
     e.write(|s, b| put_assignment(s, b, &crate::testing::developer(), scope, &name, spec)).unwrap();
 }
 
+/// A new principal with no role, and the caller it is.
+fn new_principal(e: &crate::Engine, name: &str) -> (crate::model::Principal, Caller) {
+    let (p, _) = identity::add_principal(e, name).unwrap();
+    let c = Caller { tenant_id: p.tenant_id.clone(), object_id: p.object_id.clone(), app_id: p.app_id.clone() };
+    (p, c)
+}
+
 fn arm(method: &str, path: &str, body: Option<Value>) -> Option<ArmOperation> {
     crate::armops::operation(method, path, body.as_ref())
 }
@@ -39,8 +46,7 @@ const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
 #[test]
 fn control_plane_refuses_a_principal_without_roles_with_arms_body() {
     let e = crate::testing::world();
-    let (p, _) = identity::add_principal(&e, "nobody").unwrap();
-    let c = Caller { tenant_id: p.tenant_id, object_id: p.object_id.clone(), app_id: p.app_id.clone() };
+    let (p, c) = new_principal(&e, "nobody");
     let rg = format!("/subscriptions/{}/resourceGroups/rg1", seed::SUBSCRIPTION_ID);
     let ra = format!("/subscriptions/{}/providers/Microsoft.Authorization/roleAssignments/x", seed::SUBSCRIPTION_ID);
     e.read(|s| {
@@ -63,8 +69,7 @@ fn control_plane_refuses_a_principal_without_roles_with_arms_body() {
 #[test]
 fn contributor_cannot_assign_roles_and_not_actions_only_subtract_from_their_role() {
     let e = crate::testing::world();
-    let (p, _) = identity::add_principal(&e, "contrib").unwrap();
-    let c = Caller { tenant_id: p.tenant_id, object_id: p.object_id.clone(), app_id: p.app_id };
+    let (p, c) = new_principal(&e, "contrib");
     let sub = format!("/subscriptions/{}", seed::SUBSCRIPTION_ID);
     assign(&e, &p.object_id, "b24988ac-6180-42a0-ab88-20f7382dd24c", &sub);
     let ra = format!("{sub}/providers/Microsoft.Authorization/roleAssignments/x");
@@ -81,8 +86,7 @@ fn contributor_cannot_assign_roles_and_not_actions_only_subtract_from_their_role
 #[test]
 fn network_contributor_without_the_vault_gets_linked_authorization_failed_for_auto_approval() {
     let e = crate::testing::world();
-    let (p, _) = identity::add_principal(&e, "net").unwrap();
-    let c = Caller { tenant_id: p.tenant_id, object_id: p.object_id.clone(), app_id: p.app_id };
+    let (p, c) = new_principal(&e, "net");
     let rg = format!("/subscriptions/{}/resourceGroups/rg1", seed::SUBSCRIPTION_ID);
     assign(&e, &p.object_id, NETWORK_CONTRIBUTOR, &rg);
     let subnet = format!("{rg}/providers/Microsoft.Network/virtualNetworks/v/subnets/s");
@@ -106,8 +110,7 @@ fn network_contributor_without_the_vault_gets_linked_authorization_failed_for_au
 #[test]
 fn a_list_shows_a_caller_with_a_narrower_role_only_what_it_may_read() {
     let e = crate::testing::world();
-    let (p, _) = identity::add_principal(&e, "reader").unwrap();
-    let c = Caller { tenant_id: p.tenant_id, object_id: p.object_id.clone(), app_id: p.app_id };
+    let (p, c) = new_principal(&e, "reader");
     let sub = format!("/subscriptions/{}", seed::SUBSCRIPTION_ID);
     assign(&e, &p.object_id, "acdd72a7-3385-48ef-bd42-f606fba81ae7", &format!("{sub}/resourceGroups/rg1"));
     e.read(|s| {
@@ -135,8 +138,7 @@ fn secrets_user_reads_but_cannot_write() {
 fn custom_roles_grant_what_they_list_where_they_are_assignable() {
     let e = crate::testing::world();
     let dev = crate::testing::developer();
-    let (p, _) = identity::add_principal(&e, "dns-operator").unwrap();
-    let c = Caller { tenant_id: p.tenant_id, object_id: p.object_id.clone(), app_id: p.app_id };
+    let (p, c) = new_principal(&e, "dns-operator");
     let rg = format!("/subscriptions/{}/resourceGroups/rg1", seed::SUBSCRIPTION_ID);
     let guid = "11111111-2222-4333-8444-555555555555";
     let spec = |name: &str| {
