@@ -63,6 +63,9 @@ pub(crate) fn request(
     }
     let name = format!("{endpoint_name}.{}", guid());
     let id = format!("{vault_id}/privateEndpointConnections/{name}");
+    if !manual {
+        endpoint_subscription_registered(state, endpoint_id)?;
+    }
     let (status, description) = if manual {
         (status::PENDING, request_message.filter(|m| !m.is_empty()).unwrap_or("Awaiting approval").to_string())
     } else {
@@ -82,6 +85,19 @@ pub(crate) fn request(
         }),
     );
     Ok(id)
+}
+
+/// Approving a connection needs Microsoft.KeyVault registered on the endpoint's subscription too
+/// (which differs from the vault's for an endpoint in another subscription or directory); Azure
+/// refuses the approval with this AuthorizationFailed otherwise.
+fn endpoint_subscription_registered(state: &State, endpoint_id: &str) -> Result<()> {
+    let sub = endpoint_id.split('/').nth(2).unwrap_or_default();
+    crate::resources::require_provider(state, sub, "Microsoft.KeyVault").map_err(|_| {
+        Error::forbidden(
+            "AuthorizationFailed",
+            format!("Microsoft.KeyVault provider must be registered on subscription containing private endpoint: {endpoint_id}"),
+        )
+    })
 }
 
 fn connection(
@@ -174,6 +190,9 @@ pub fn put(
         }
     };
     transition(&c.status, target)?;
+    if target == status::APPROVED && c.status != target {
+        endpoint_subscription_registered(state, &c.private_endpoint_id)?;
+    }
     if c.status != target {
         c.etag = guid();
     }

@@ -52,7 +52,7 @@ impl State {
     }
 
     /// Records strictly below `id` in the hierarchy (keys starting with `id/`), in key order.
-    pub fn descendants<'a>(&'a self, id: &str) -> impl Iterator<Item = (&'a String, &'a Record)> + 'a {
+    pub fn descendants<'a>(&'a self, id: &str) -> impl Iterator<Item = (&'a String, &'a Record)> + use<'a> {
         let prefix = format!("{}/", id.to_ascii_lowercase());
         let start = prefix.clone();
         self.order

@@ -594,6 +594,11 @@ pub fn check_name_availability(state: &State, name: &str) -> Value {
     }
 }
 
+/// `systemData`'s actor type: a user is recorded by its sign-in name, an application by its id.
+fn by_type(actor: &str) -> &'static str {
+    if actor.contains('@') { "User" } else { "Application" }
+}
+
 pub fn render_vault(state: &State, v: &Vault) -> Value {
     let mut props = json!({
         "sku": {"family": v.sku_family, "name": v.sku_name},
@@ -630,8 +635,8 @@ pub fn render_vault(state: &State, v: &Vault) -> Value {
         "location": v.location,
         "tags": v.tags,
         "systemData": {
-            "createdBy": v.created_by, "createdByType": "Application", "createdAt": rfc3339(v.created_at),
-            "lastModifiedBy": v.updated_by, "lastModifiedByType": "Application", "lastModifiedAt": rfc3339(v.updated_at),
+            "createdBy": v.created_by, "createdByType": by_type(&v.created_by), "createdAt": rfc3339(v.created_at),
+            "lastModifiedBy": v.updated_by, "lastModifiedByType": by_type(&v.updated_by), "lastModifiedAt": rfc3339(v.updated_at),
         },
         "properties": props,
     })

@@ -14,6 +14,8 @@ pub type Tags = BTreeMap<String, String>;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Record {
+    Tenant(Tenant),
+    Application(Application),
     Principal(Principal),
     Subscription(Subscription),
     ResourceGroup(ResourceGroup),
@@ -45,6 +47,8 @@ pub enum Record {
 /// The kind of a record (its variant), for the state's per-kind index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecordKind {
+    Tenant,
+    Application,
     Principal,
     Subscription,
     ResourceGroup,
@@ -75,6 +79,8 @@ pub enum RecordKind {
 impl Record {
     pub fn kind(&self) -> RecordKind {
         match self {
+            Record::Tenant(_) => RecordKind::Tenant,
+            Record::Application(_) => RecordKind::Application,
             Record::Principal(_) => RecordKind::Principal,
             Record::Subscription(_) => RecordKind::Subscription,
             Record::ResourceGroup(_) => RecordKind::ResourceGroup,
@@ -115,17 +121,78 @@ pub struct Stored {
 /// Current schema version of every record kind.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// An Entra service principal (application) of the emulated tenant.
+/// An Entra tenant (directory).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    pub tenant_id: String,
+    pub display_name: String,
+    /// `{name}.onmicrosoft.com`: users' names end with it, and token URLs may name the tenant by it.
+    pub default_domain: String,
+}
+
+/// An Entra application registration: the app id its service principals share, and its client
+/// secrets. It lives in its home tenant; a multi-tenant one may have service principals elsewhere.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Application {
+    pub object_id: String,
+    pub app_id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    /// `AzureADMyOrg` or `AzureADMultipleOrgs` (service principals in other tenants allowed).
+    pub sign_in_audience: String,
+    pub password_credentials: Vec<PasswordCredential>,
+    /// Object ids of the owners (who may add and remove its secrets without a directory role).
+    pub owners: Vec<String>,
+    pub created_at: i64,
+}
+
+/// A client secret of an application: only its hash is kept; the text is shown once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordCredential {
+    pub key_id: String,
+    pub display_name: Option<String>,
+    /// The secret's first three characters, as Graph shows them.
+    pub hint: String,
+    pub secret_sha256: String,
+    pub start: i64,
+    pub end: i64,
+}
+
+/// A service principal, managed identity or user of a tenant.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Principal {
+    /// The application id; for a user, its user principal name (what ARM's refusals name).
     pub app_id: String,
     pub object_id: String,
     pub tenant_id: String,
     pub display_name: String,
-    /// SHA-256 of the client secret, hex. `None` for managed identities (no secret).
+    /// SHA-256 of the client secret, hex, for principals made by `vaultlink principal add`
+    /// before applications held secrets. `None` otherwise (then the application's secrets count).
     pub secret_sha256: Option<String>,
     pub managed_identity: bool,
+    /// Set for a user (a person who signs in with a password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserAccount>,
+    /// Holds the directory's Global Administrator role (may create users, applications and
+    /// service principals through Graph).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub directory_admin: bool,
+}
+
+/// What a user has beyond a service principal: its sign-in name and password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAccount {
+    pub user_principal_name: String,
+    pub mail_nickname: String,
+    /// `vaultlink_crypto::hash_password`'s form; never the password.
+    pub password_hash: String,
+    pub account_enabled: bool,
+    pub created_at: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -371,24 +371,30 @@ pub(crate) fn seed(state: &State, batch: &mut Batch) {
         ("5e1d0a6c-0000-4000-8000-000000000001", OWNER),
         ("5e1d0a6c-0000-4000-8000-000000000002", KEY_VAULT_ADMINISTRATOR),
     ] {
-        let id = assignment_id(&scope, name);
-        if state.get(&id).is_none() {
-            batch.put(
-                &id,
-                Record::RoleAssignment(RoleAssignment {
-                    id: id.clone(),
-                    name: name.into(),
-                    scope: scope.clone(),
-                    role_definition_name: role.into(),
-                    principal_id: seed::DEV_OBJECT_ID.into(),
-                    principal_type: "ServicePrincipal".into(),
-                    description: Some("Seeded by vaultlink for the developer principal.".into()),
-                    created_on: now(),
-                    created_by: "vaultlink".into(),
-                }),
-            );
+        if state.get(&assignment_id(&scope, name)).is_none() {
+            assign(batch, &scope, name, role, seed::DEV_OBJECT_ID, "Seeded by vaultlink for the developer principal.");
         }
     }
+}
+
+/// Writes an assignment of a built-in role to a service principal, made by vaultlink itself (the
+/// seed, `vaultlink subscription add --owner`).
+pub(crate) fn assign(batch: &mut Batch, scope: &str, name: &str, role: &str, principal_id: &str, description: &str) {
+    let id = assignment_id(scope, name);
+    batch.put(
+        &id,
+        Record::RoleAssignment(RoleAssignment {
+            id: id.clone(),
+            name: name.into(),
+            scope: scope.into(),
+            role_definition_name: role.into(),
+            principal_id: principal_id.into(),
+            principal_type: "ServicePrincipal".into(),
+            description: Some(description.into()),
+            created_on: now(),
+            created_by: "vaultlink".into(),
+        }),
+    );
 }
 
 pub fn all_assignments(state: &State) -> impl Iterator<Item = &RoleAssignment> {
@@ -474,6 +480,9 @@ fn linked_authorization_failed(caller: &Caller, main: &Check, missing: &[&Check]
 #[derive(Debug, Clone)]
 pub struct Admitted {
     caller: Caller,
+    /// Principals of other tenants named by auxiliary tokens (`x-ms-authorization-auxiliary`),
+    /// whose grants count for linked scopes in their tenants.
+    auxiliary: Vec<Caller>,
     operation: Option<ArmOperation>,
     /// Set for a list the caller may not read whole: the grants that decide which items it sees.
     partial: Option<Vec<Grant>>,
@@ -489,15 +498,27 @@ impl std::ops::Deref for Admitted {
 /// Admits `caller` to `operation` (`None`: an operation every authenticated caller may run), or
 /// refuses it with ARM's 403.
 pub fn admit(state: &State, caller: Caller, operation: Option<ArmOperation>) -> Result<Admitted> {
+    admit_with_auxiliary(state, caller, Vec::new(), operation)
+}
+
+/// [`admit`], with the callers of auxiliary tokens: a linked scope in another tenant than the
+/// caller's is checked against the grants of the auxiliary caller from that tenant, as ARM
+/// authorizes cross-tenant links (no auxiliary token for it: the check fails).
+pub fn admit_with_auxiliary(
+    state: &State,
+    caller: Caller,
+    auxiliary: Vec<Caller>,
+    operation: Option<ArmOperation>,
+) -> Result<Admitted> {
     let partial = match &operation {
-        Some(op) => check(state, &caller, op)?,
+        Some(op) => check(state, &caller, &auxiliary, op)?,
         None => None,
     };
-    Ok(Admitted { caller, operation, partial })
+    Ok(Admitted { caller, auxiliary, operation, partial })
 }
 
 /// The check itself: `Ok(Some(grants))` admits a list the caller may read only in part.
-fn check(state: &State, caller: &Caller, op: &ArmOperation) -> Result<Option<Vec<Grant>>> {
+fn check(state: &State, caller: &Caller, auxiliary: &[Caller], op: &ArmOperation) -> Result<Option<Vec<Grant>>> {
     let grants = grants(state, &caller.object_id);
     let whole = permits(&grants, &op.main.action, &op.main.scope);
     let partial = !whole && op.target == Target::Collection && grant_below(&grants, &op.main.scope);
@@ -507,7 +528,14 @@ fn check(state: &State, caller: &Caller, op: &ArmOperation) -> Result<Option<Vec
     if let Some(missing) = op.also.iter().find(|c| !permits(&grants, &c.action, &c.scope)) {
         return Err(authorization_failed(caller, missing));
     }
-    let missing: Vec<&Check> = op.linked.iter().filter(|c| !permits(&grants, &c.action, &c.scope)).collect();
+    let linked_permits = |c: &Check| match crate::resources::tenant_of(state, &c.scope) {
+        Some(t) if !t.eq_ignore_ascii_case(&caller.tenant_id) => auxiliary
+            .iter()
+            .filter(|a| a.tenant_id.eq_ignore_ascii_case(&t))
+            .any(|a| permits(&self::grants(state, &a.object_id), &c.action, &c.scope)),
+        _ => permits(&grants, &c.action, &c.scope),
+    };
+    let missing: Vec<&Check> = op.linked.iter().filter(|c| !linked_permits(c)).collect();
     if !missing.is_empty() {
         return Err(linked_authorization_failed(caller, &op.main, &missing));
     }
@@ -518,7 +546,7 @@ impl Admitted {
     /// Checks the operation again against `state` (inside the write that acts on it).
     pub fn recheck(&self, state: &State) -> Result<()> {
         match &self.operation {
-            Some(op) => check(state, &self.caller, op).map(drop),
+            Some(op) => check(state, &self.caller, &self.auxiliary, op).map(drop),
             None => Ok(()),
         }
     }
@@ -578,16 +606,17 @@ pub fn put_assignment(
             ),
         ));
     };
-    if identity::principal(state, &p.principal_id)
+    // The principal must be in the directory the scope's subscription belongs to.
+    let directory = crate::resources::tenant_of(state, scope).unwrap_or_else(|| caller.tenant_id.clone());
+    if identity::principal_in(state, &directory, &p.principal_id)
         .filter(|x| x.object_id.eq_ignore_ascii_case(&p.principal_id))
         .is_none()
     {
         return Err(Error::bad_request(
             "PrincipalNotFound",
             format!(
-                "Principal {} does not exist in the directory {}. Check that you have the correct principal ID.",
+                "Principal {} does not exist in the directory {directory}. Check that you have the correct principal ID.",
                 p.principal_id.replace('-', ""),
-                seed::TENANT_ID
             ),
         ));
     }

@@ -120,12 +120,79 @@ pub(crate) fn seed(state: &State, batch: &mut Batch) {
     }
 }
 
-/// The subscription, if the caller's tenant owns it; ARM's 404 otherwise.
+/// The tenant of the subscription a scope (or resource id) lies in.
+pub fn tenant_of(state: &State, scope: &str) -> Option<String> {
+    let mut segs = scope.trim_start_matches('/').split('/');
+    let sub = match (segs.next(), segs.next()) {
+        (Some(s), Some(id)) if s.eq_ignore_ascii_case("subscriptions") => id,
+        _ => return None,
+    };
+    match state.get(&subscription_id(sub)) {
+        Some(Record::Subscription(s)) => Some(s.tenant_id.clone()),
+        _ => None,
+    }
+}
+
+/// The subscription; ARM's 404 if there is none, and ARM's 401 when the caller's token was issued
+/// by another tenant than the subscription's (a token is good only in its own directory).
 pub fn subscription(state: &State, caller: &Caller, sub: &str) -> Result<Subscription> {
     match state.get(&subscription_id(sub)) {
         Some(Record::Subscription(s)) if s.tenant_id.eq_ignore_ascii_case(&caller.tenant_id) => Ok(s.clone()),
+        Some(Record::Subscription(s)) => Err(wrong_tenant(&caller.tenant_id, &s.tenant_id)),
         _ => Err(Error::not_found("SubscriptionNotFound", format!("The subscription '{sub}' could not be found."))),
     }
+}
+
+/// ARM's refusal of a token from another directory than the subscription's.
+pub fn wrong_tenant(token_tenant: &str, subscription_tenant: &str) -> Error {
+    Error::Unauthorized {
+        code: "InvalidAuthenticationTokenTenant".into(),
+        message: format!(
+            "The access token is from the wrong issuer 'https://sts.windows.net/{token_tenant}/'. It must match the tenant 'https://sts.windows.net/{subscription_tenant}/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/{subscription_tenant}' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later."
+        ),
+    }
+}
+
+/// `vaultlink subscription add`: a subscription of tenant `tid` with the providers a fresh one
+/// has, and `owner` (a service principal of that tenant) as its Owner.
+pub fn add_subscription(
+    engine: &crate::Engine,
+    tid: &str,
+    display_name: &str,
+    owner: &crate::model::Principal,
+) -> Result<Subscription> {
+    if display_name.trim().is_empty() || display_name.len() > 64 {
+        return Err(Error::bad_request("InvalidSubscriptionName", "A subscription name has 1 to 64 characters."));
+    }
+    let sub = Subscription {
+        subscription_id: crate::engine::guid(),
+        display_name: display_name.to_string(),
+        tenant_id: tid.to_string(),
+        registered_providers: REGISTERED_AT_START.iter().map(|p| (p.to_ascii_lowercase(), p.to_string())).collect(),
+    };
+    engine.write(|state, batch| -> Result<()> {
+        if crate::identity::tenant(state, tid).is_none() {
+            return Err(Error::not_found("TenantNotFound", format!("No tenant '{tid}'.")));
+        }
+        if !owner.tenant_id.eq_ignore_ascii_case(tid) || owner.user.is_some() {
+            return Err(Error::bad_request(
+                "PrincipalNotFound",
+                format!("The owner must be a service principal of the tenant {tid}."),
+            ));
+        }
+        let id = subscription_id(&sub.subscription_id);
+        batch.put(&id, Record::Subscription(sub.clone()));
+        crate::rbac::assign(
+            batch,
+            &id,
+            &crate::engine::guid(),
+            crate::rbac::OWNER,
+            &owner.object_id,
+            "Owner of the subscription, made by vaultlink subscription add.",
+        );
+        Ok(())
+    })?;
+    Ok(sub)
 }
 
 /// The subscriptions of the caller's tenant in which it holds a role (at the subscription, above

@@ -21,6 +21,10 @@ pub fn seed(engine: &Engine) -> Result<()> {
 
 /// The seeded Entra tenant.
 pub const TENANT_ID: &str = "8d3a7e52-6c1f-4b0e-9a57-2f4c8e1b6d90";
+/// Display name of the seeded tenant.
+pub const TENANT_NAME: &str = "vaultlink";
+/// The seeded tenant's default domain (users' sign-in names end with it).
+pub const TENANT_DOMAIN: &str = "vaultlink.onmicrosoft.com";
 /// The seeded subscription.
 pub const SUBSCRIPTION_ID: &str = "4f1b2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
 /// Display name of the seeded subscription.

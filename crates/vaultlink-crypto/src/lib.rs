@@ -107,6 +107,35 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     out
 }
 
+/// PBKDF2-HMAC-SHA256 rounds for a stored password (OWASP's 2023 figure for this PRF).
+const PASSWORD_ROUNDS: u32 = 600_000;
+
+/// A password's stored form: `pbkdf2-sha256$rounds$salt$hash` (salt and hash base64url), so
+/// that the rounds can rise later without breaking stored passwords.
+pub fn hash_password(password: &str) -> String {
+    let salt = random_bytes(16);
+    let rounds = std::num::NonZeroU32::new(PASSWORD_ROUNDS).expect("nonzero");
+    let mut out = [0u8; 32];
+    aws_lc_rs::pbkdf2::derive(aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA256, rounds, &salt, password.as_bytes(), &mut out);
+    format!("pbkdf2-sha256${PASSWORD_ROUNDS}${}${}", b64url(&salt), b64url(&out))
+}
+
+/// Whether `password` matches a stored form made by [`hash_password`] (constant time).
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    let mut parts = stored.split('$');
+    let (Some("pbkdf2-sha256"), Some(rounds), Some(salt), Some(hash), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let (Some(rounds), Ok(salt), Ok(hash)) =
+        (rounds.parse().ok().and_then(std::num::NonZeroU32::new), b64url_decode(salt), b64url_decode(hash))
+    else {
+        return false;
+    };
+    aws_lc_rs::pbkdf2::verify(aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA256, rounds, &salt, password.as_bytes(), &hash).is_ok()
+}
+
 /// base64url without padding (RFC 4648 §5, as used by JOSE).
 pub fn b64url(data: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data)
@@ -160,6 +189,17 @@ mod tests {
         assert_ne!(random_hex(16), h);
         assert!(random_hex(0).is_empty());
         assert_eq!(random_bytes(7).len(), 7);
+    }
+
+    #[test]
+    fn passwords_verify_only_themselves_and_are_salted() {
+        let stored = hash_password("Pa55w.rd!");
+        assert!(stored.starts_with("pbkdf2-sha256$600000$"));
+        assert!(verify_password("Pa55w.rd!", &stored));
+        assert!(!verify_password("pa55w.rd!", &stored));
+        assert_ne!(hash_password("Pa55w.rd!"), stored, "each hash has its own salt");
+        assert!(!verify_password("x", "plain"));
+        assert!(!verify_password("x", "pbkdf2-sha256$0$AA$AA"));
     }
 
     #[test]

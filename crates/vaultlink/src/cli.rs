@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::control::DirectoryOp;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use vaultlink_core::seed;
@@ -47,10 +48,51 @@ enum Command {
         #[command(subcommand)]
         command: OnpremCommand,
     },
-    /// Manage Entra principals of the emulated tenant.
+    /// Manage Entra principals (service principals) of the emulated tenants.
     Principal {
         #[command(subcommand)]
         command: PrincipalCommand,
+    },
+    /// Entra tenants (directories): a second one for cross-directory work.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Subscriptions of a tenant.
+    Subscription {
+        #[command(subcommand)]
+        command: SubscriptionCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Add a tenant with domain NAME.onmicrosoft.com and an administrator (a service principal
+    /// holding Global Administrator); prints its id and the administrator's secret (shown once).
+    Add {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// Its name: letters and digits (the domain is NAME.onmicrosoft.com).
+        name: String,
+    },
+    /// List the tenants as JSON.
+    List(DataDirArg),
+}
+
+#[derive(Debug, Subcommand)]
+enum SubscriptionCommand {
+    /// Add a subscription to a tenant, with an Owner (the tenant's administrator unless given).
+    Add {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// Display name.
+        name: String,
+        /// The tenant (id or domain); the default tenant when omitted.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The service principal (app id or object id) that becomes its Owner.
+        #[arg(long)]
+        owner: Option<String>,
     },
 }
 
@@ -97,8 +139,15 @@ enum PrincipalCommand {
         /// Display name.
         #[arg(long)]
         name: String,
+        /// The tenant (id or domain); the default tenant when omitted.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Register its application as multi-tenant, so other tenants may add its service
+        /// principal (Graph `POST /servicePrincipals` by their administrator).
+        #[arg(long)]
+        multi_tenant: bool,
     },
-    /// List the principals of the tenant as JSON.
+    /// List the principals of every tenant as JSON.
     List(DataDirArg),
 }
 
@@ -212,37 +261,55 @@ pub fn run() -> anyhow::Result<()> {
             let code = exec(&dir.resolve()?, &nic, &command)?;
             std::process::exit(code);
         }
-        Command::Principal { command: PrincipalCommand::Add { dir, name } } => {
-            let dir = dir.resolve()?;
-            // A running instance owns the state: ask it, so the principal works at once.
-            if let Some(reply) = crate::control::request(&dir, &format!("principal-add {name}")) {
-                let reply = reply?;
-                match reply.strip_prefix("ok ") {
-                    Some(json) => println!("{json}"),
-                    None => anyhow::bail!("vaultlink serve: {}", reply.strip_prefix("error ").unwrap_or(&reply)),
-                }
-                return Ok(());
-            }
-            let engine = crate::serve::open_engine(&dir, false)?;
-            let (p, secret) = vaultlink_core::identity::add_principal(&engine, &name)?;
-            println!(
-                "{}",
-                serde_json::json!({"appId": p.app_id, "objectId": p.object_id, "secret": secret, "tenant": p.tenant_id, "displayName": p.display_name})
-            );
+        Command::Principal { command: PrincipalCommand::Add { dir, name, tenant, multi_tenant } } => {
+            directory(&dir.resolve()?, &DirectoryOp::Principal { name, tenant, multi_tenant })
+        }
+        Command::Tenant { command: TenantCommand::Add { dir, name } } => {
+            directory(&dir.resolve()?, &DirectoryOp::Tenant { name })
+        }
+        Command::Tenant { command: TenantCommand::List(dir) } => {
+            let engine = crate::serve::open_engine(&dir.resolve()?, false)?;
+            let list: Vec<_> = engine.read(|s| {
+                vaultlink_core::identity::tenants(s)
+                    .into_iter()
+                    .map(|t| serde_json::json!({"tenantId": t.tenant_id, "displayName": t.display_name, "defaultDomain": t.default_domain}))
+                    .collect()
+            });
+            println!("{}", serde_json::to_string_pretty(&list)?);
             Ok(())
+        }
+        Command::Subscription { command: SubscriptionCommand::Add { dir, name, tenant, owner } } => {
+            directory(&dir.resolve()?, &DirectoryOp::Subscription { name, tenant, owner })
         }
         Command::Principal { command: PrincipalCommand::List(dir) } => {
             let engine = crate::serve::open_engine(&dir.resolve()?, false)?;
             let list: Vec<_> = engine.read(|s| {
                 vaultlink_core::identity::principals(s)
                     .into_iter()
-                    .map(|p| serde_json::json!({"appId": p.app_id, "objectId": p.object_id, "displayName": p.display_name, "managedIdentity": p.managed_identity}))
+                    .map(|p| serde_json::json!({"appId": p.app_id, "objectId": p.object_id, "tenant": p.tenant_id, "displayName": p.display_name, "managedIdentity": p.managed_identity, "user": p.user.is_some()}))
                     .collect()
             });
             println!("{}", serde_json::to_string_pretty(&list)?);
             Ok(())
         }
     }
+}
+
+/// Runs a directory change in the serving instance (so it works at once), or on the data
+/// directory when none serves it, and prints the answer.
+fn directory(dir: &std::path::Path, op: &DirectoryOp) -> anyhow::Result<()> {
+    let answer = match crate::control::request(dir, &format!("directory {}", serde_json::to_string(op)?)) {
+        Some(reply) => {
+            let reply = reply?;
+            match reply.strip_prefix("ok ") {
+                Some(json) => serde_json::from_str(json)?,
+                None => anyhow::bail!("vaultlink serve: {}", reply.strip_prefix("error ").unwrap_or(&reply)),
+            }
+        }
+        None => crate::control::directory(&crate::serve::open_engine(dir, false)?, op)?,
+    };
+    println!("{answer}");
+    Ok(())
 }
 
 /// The exports for the instance using `data_dir` (its `endpoints.json` when it has run, else the

@@ -2,7 +2,7 @@
 //! running `vaultlink serve` where a machine at a NIC lives. One request line, one reply line.
 //!
 //! Requests: `exec <nic name or id>` (replies `lab <namespace>` or `portable <proxy url> <dns addr>`)
-//! `principal-add <display name>`, `doctor <json>` and `onprem <json>` (reply `ok <json>`);
+//! `directory <json>` (a [`DirectoryOp`]), `doctor <json>` and `onprem <json>` (reply `ok <json>`);
 //! failures reply `error <message>`.
 
 use std::path::Path;
@@ -15,6 +15,60 @@ use vaultlink_core::netctx::{self, Origin};
 use crate::http::App;
 
 pub const SOCKET_FILE: &str = "control.sock";
+
+/// A change to the directory or the subscriptions that only the operator makes (`vaultlink
+/// principal add`, `tenant add`, `subscription add`), run by the serving instance when there is
+/// one, else on the data directory.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum DirectoryOp {
+    #[serde(rename = "principal-add")]
+    Principal { name: String, tenant: Option<String>, multi_tenant: bool },
+    #[serde(rename = "tenant-add")]
+    Tenant { name: String },
+    #[serde(rename = "subscription-add")]
+    Subscription { name: String, tenant: Option<String>, owner: Option<String> },
+}
+
+/// Runs a [`DirectoryOp`]; the answer is what the command prints (secrets shown once).
+pub fn directory(engine: &vaultlink_core::Engine, op: &DirectoryOp) -> anyhow::Result<serde_json::Value> {
+    use serde_json::json;
+    use vaultlink_core::{identity, resources, seed};
+    let tenant_id = |name: Option<&str>| -> anyhow::Result<String> {
+        let Some(name) = name else { return Ok(seed::TENANT_ID.to_string()) };
+        let found = engine.read(|s| identity::resolve_tenant(s, name)).ok().flatten();
+        found
+            .filter(|t| engine.read(|s| identity::tenant(s, t)).is_some())
+            .ok_or_else(|| anyhow::anyhow!("no tenant '{name}' (give its id or domain; see `vaultlink tenant list`)"))
+    };
+    let principal = |p: &vaultlink_core::model::Principal, secret: &str| json!({"appId": p.app_id, "objectId": p.object_id, "secret": secret, "tenant": p.tenant_id, "displayName": p.display_name});
+    Ok(match op {
+        DirectoryOp::Principal { name, tenant, multi_tenant } => {
+            let tid = tenant_id(tenant.as_deref())?;
+            let (p, secret) = identity::add_principal_in(engine, &tid, name, *multi_tenant)?;
+            principal(&p, &secret)
+        }
+        DirectoryOp::Tenant { name } => {
+            let added = identity::add_tenant(engine, name)?;
+            json!({
+                "tenantId": added.tenant.tenant_id,
+                "displayName": added.tenant.display_name,
+                "defaultDomain": added.tenant.default_domain,
+                "admin": principal(&added.admin, &added.secret),
+            })
+        }
+        DirectoryOp::Subscription { name, tenant, owner } => {
+            let tid = tenant_id(tenant.as_deref())?;
+            let owner = engine.read(|s| match owner {
+                Some(o) => identity::principal_in(s, &tid, o),
+                None => identity::principals_in(s, &tid).find(|p| identity::is_directory_admin(p)).cloned(),
+            });
+            let owner = owner.ok_or_else(|| anyhow::anyhow!("no such owner in tenant {tid}"))?;
+            let sub = resources::add_subscription(engine, &tid, name, &owner)?;
+            json!({"id": format!("/subscriptions/{}", sub.subscription_id), "subscriptionId": sub.subscription_id, "displayName": sub.display_name, "tenantId": sub.tenant_id, "owner": owner.app_id})
+        }
+    })
+}
 
 pub async fn serve(dir: &Path, app: Arc<App>, proxy_url: String) -> anyhow::Result<()> {
     let path = dir.join(SOCKET_FILE);
@@ -41,13 +95,13 @@ pub async fn serve(dir: &Path, app: Arc<App>, proxy_url: String) -> anyhow::Resu
 }
 
 async fn answer(app: &Arc<App>, proxy_url: &str, line: &str) -> String {
-    if let Some(name) = line.strip_prefix("principal-add ") {
-        return match vaultlink_core::identity::add_principal(&app.engine, name) {
-            Ok((p, secret)) => format!(
-                "ok {}",
-                serde_json::json!({"appId": p.app_id, "objectId": p.object_id, "secret": secret, "tenant": p.tenant_id, "displayName": p.display_name})
-            ),
-            Err(e) => format!("error {e}"),
+    if let Some(args) = line.strip_prefix("directory ") {
+        let result = serde_json::from_str::<DirectoryOp>(args)
+            .map_err(anyhow::Error::from)
+            .and_then(|op| directory(&app.engine, &op));
+        return match result {
+            Ok(v) => format!("ok {v}"),
+            Err(e) => format!("error {e:#}"),
         };
     }
     if let Some(args) = line.strip_prefix("doctor ") {

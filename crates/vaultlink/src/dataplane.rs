@@ -16,12 +16,12 @@ use crate::http::{App, Ingress, Req, Resp, empty};
 /// What Key Vault reports as its service version.
 const SERVICE_VERSION: &str = "1.9.2665.1";
 
-fn challenge() -> HeaderValue {
+/// Key Vault's challenge: where to get a token for this vault (its tenant's authority).
+fn challenge(tenant: &str) -> HeaderValue {
     HeaderValue::from_str(&format!(
-        "Bearer authorization=\"https://login.microsoftonline.com/{}\", resource=\"https://vault.azure.net\"",
-        seed::TENANT_ID
+        "Bearer authorization=\"https://login.microsoftonline.com/{tenant}\", resource=\"https://vault.azure.net\""
     ))
-    .expect("static header")
+    .unwrap_or_else(|_| HeaderValue::from_static("Bearer resource=\"https://vault.azure.net\""))
 }
 
 /// The one place that decides data-plane status codes.
@@ -47,7 +47,7 @@ fn error(e: &KvError) -> Resp {
     }
     let mut r = crate::http::json(status, &body);
     if e.kind == Kind::Unauthorized {
-        r.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, challenge());
+        r.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, challenge(seed::TENANT_ID));
     }
     r
 }
@@ -129,7 +129,13 @@ pub fn handle(app: &App, req: &Req) -> Resp {
             }
         },
     };
-    with_headers(resp, vault.as_deref(), &ctx)
+    let mut resp = with_headers(resp, vault.as_deref(), &ctx);
+    if let Some(v) = vault.as_deref()
+        && resp.status() == StatusCode::UNAUTHORIZED
+    {
+        resp.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, challenge(&v.tenant_id));
+    }
+    resp
 }
 
 /// Whether a POST only reads state: a key's cryptographic operations (`/keys/{name}/{version}/sign`
@@ -153,6 +159,19 @@ pub(crate) fn ok<T: serde::Serialize + ?Sized>(v: &T) -> Resp {
 /// Authentication, the network decision, throttling, then the operation.
 fn serve(app: &App, req: &Req, vault: &Vault, ctx: &NetworkContext) -> Result<Resp, KvError> {
     let caller = authenticate(app, req)?;
+    // A token is good only for vaults of the tenant that issued it; the challenge names the
+    // vault's tenant, so a client gets a token there and tries again.
+    if !caller.tenant_id.eq_ignore_ascii_case(&vault.tenant_id) {
+        return Err(KvError::new(
+            Kind::Unauthorized,
+            "Unauthorized",
+            format!(
+                "AKV10032: Invalid issuer. Expected one of https://sts.windows.net/{t}/, https://login.microsoftonline.com/{t}/v2.0, found https://sts.windows.net/{}/.",
+                caller.tenant_id,
+                t = vault.tenant_id
+            ),
+        ));
+    }
     kv::check_api_version(req.query("api-version"))?;
     if let Err(denied) = app.engine.read(|s| firewall::decide(s, vault, ctx, &caller)) {
         tracing::info!(vault = %vault.name, client = %ctx.client_address, reason = %denied.reason, "network refused the request");

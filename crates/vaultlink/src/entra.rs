@@ -43,15 +43,14 @@ pub fn handle(app: &App, req: &Req) -> Resp {
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     match (&req.method, l.as_slice()) {
         (&Method::GET, [_, "v2.0", ".well-known", "openid-configuration"]) => {
-            json(StatusCode::OK, &openid_configuration(req, segs[0], true))
+            openid_configuration(app, req, segs[0], true)
         }
-        (&Method::GET, [_, ".well-known", "openid-configuration"]) => {
-            json(StatusCode::OK, &openid_configuration(req, segs[0], false))
-        }
+        (&Method::GET, [_, ".well-known", "openid-configuration"]) => openid_configuration(app, req, segs[0], false),
         (&Method::GET, [_, "discovery", "v2.0", "keys"] | [_, "discovery", "keys"] | ["discovery", "keys"]) => {
             json(StatusCode::OK, &app.signer.jwks())
         }
         (&Method::GET, [_, "discovery", "instance"]) => json(StatusCode::OK, &instance_discovery(req)),
+        (&Method::GET, [_, "userrealm", _]) => json(StatusCode::OK, &user_realm(app, segs[2])),
         (&Method::POST, [_, "oauth2", "v2.0", "token"]) => token(app, req, segs[0], true),
         (&Method::POST, [_, "oauth2", "token"]) => token(app, req, segs[0], false),
         _ => json(
@@ -61,9 +60,30 @@ pub fn handle(app: &App, req: &Req) -> Resp {
     }
 }
 
-fn openid_configuration(req: &Req, tenant: &str, v2: bool) -> Value {
+/// `GET /common/userrealm/{name}`: MSAL asks before a password sign-in whether the user's
+/// domain is federated; every vaultlink tenant is managed (passwords checked here).
+fn user_realm(app: &App, username: &str) -> Value {
+    let domain = username.rsplit('@').next().unwrap_or_default();
+    let known = app.engine.read(|s| identity::tenants(s).iter().any(|t| t.default_domain.eq_ignore_ascii_case(domain)));
+    json!({
+        "ver": "1.0",
+        "account_type": if known { "Managed" } else { "Unknown" },
+        "domain_name": domain,
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_audience_urn": "urn:federation:MicrosoftOnline",
+    })
+}
+
+fn openid_configuration(app: &App, req: &Req, tenant: &str, v2: bool) -> Resp {
+    let tid = match app.engine.read(|s| identity::resolve_tenant(s, tenant)) {
+        Ok(t) => t.unwrap_or_else(|| seed::TENANT_ID.to_string()),
+        Err(e) => return oauth_error(&identity::OAuthError { error: "invalid_tenant", ..e }),
+    };
+    json(StatusCode::OK, &openid_document(req, tenant, &tid, v2))
+}
+
+fn openid_document(req: &Req, tenant: &str, tid: &str, v2: bool) -> Value {
     let b = base(req);
-    let tid = if identity::tenant_matches(tenant) { seed::TENANT_ID } else { tenant };
     if v2 {
         json!({
             "token_endpoint": format!("{b}/{tenant}/oauth2/v2.0/token"),
@@ -114,20 +134,18 @@ fn instance_discovery(req: &Req) -> Value {
     })
 }
 
-/// `POST /{tenant}/oauth2[/v2.0]/token` with `grant_type=client_credentials`.
+/// The audience of a refresh token: no surface accepts it as an access token.
+const REFRESH_AUDIENCE: &str = "urn:vaultlink:refresh-token";
+/// How long a refresh token lasts (Entra's default: 90 days).
+const REFRESH_LIFETIME_SECS: i64 = 90 * 24 * 3600;
+
+/// `POST /{tenant}/oauth2[/v2.0]/token`: client credentials (service principals), a user's
+/// password (the resource-owner password flow, `az login -u -p`) and refresh tokens.
 fn token(app: &App, req: &Req, tenant: &str, v2: bool) -> Resp {
     let form = parse_form(std::str::from_utf8(&req.body).unwrap_or(""));
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    // client_secret_basic: credentials in the Authorization header.
-    let basic = req.header("authorization").and_then(|h| h.strip_prefix("Basic ")).and_then(|b| {
-        use base64::Engine as _;
-        let raw = base64::engine::general_purpose::STANDARD.decode(b.trim()).ok()?;
-        let s = String::from_utf8(raw).ok()?;
-        let (u, p) = s.split_once(':')?;
-        Some((parse_form(&format!("a={u}")).remove(0).1, parse_form(&format!("a={p}")).remove(0).1))
-    });
-    match get("grant_type") {
-        Some("client_credentials") => {}
+    let grant = match get("grant_type") {
+        Some(g @ ("client_credentials" | "password" | "refresh_token")) => g,
         Some(other) => {
             return oauth_error(&identity::OAuthError {
                 status: 400,
@@ -137,14 +155,6 @@ fn token(app: &App, req: &Req, tenant: &str, v2: bool) -> Resp {
             });
         }
         None => return bad_request(900144, "The request body must contain the following parameter: 'grant_type'."),
-    }
-    let (client_id, secret) = match (get("client_id"), get("client_secret"), &basic) {
-        (Some(c), Some(s), _) => (c.to_string(), s.to_string()),
-        (_, _, Some((c, s))) => (c.clone(), s.clone()),
-        (Some(_), None, None) => {
-            return oauth_error(&identity::OAuthError { status: 401, error: "invalid_client", description: "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.".into(), codes: vec![7000218] });
-        }
-        _ => return bad_request(900144, "The request body must contain the following parameter: 'client_id'."),
     };
     let resource = if v2 {
         match get("scope").and_then(identity::resource_from_scope) {
@@ -165,23 +175,58 @@ fn token(app: &App, req: &Req, tenant: &str, v2: bool) -> Resp {
     if let Err(e) = identity::served_resource(&resource, &app.direct_audiences) {
         return oauth_error(&e);
     }
-    let principal = match app.engine.read(|s| identity::authenticate(s, tenant, &client_id, &secret)) {
+    let signed_in = match grant {
+        "client_credentials" => client_credentials(app, req, tenant, &get),
+        "password" => password(app, tenant, &get),
+        _ => refresh(app, tenant, &get),
+    };
+    let (principal, client_id) = match signed_in {
         Ok(p) => p,
         Err(e) => {
-            tracing::info!(client_id = %client_id, error = e.error, "token request refused");
+            tracing::info!(
+                grant,
+                error = e.error,
+                code = e.codes.first().copied().unwrap_or(0),
+                "token request refused"
+            );
             return oauth_error(&e);
         }
     };
     let now = vaultlink_core::engine::now();
-    let claims = identity::access_token_claims(&principal, &resource, now);
+    let user = principal.user.is_some();
+    let claims = if user {
+        identity::user_access_token_claims(&principal, &resource, &client_id, now)
+    } else {
+        identity::access_token_claims(&principal, &resource, now)
+    };
     let access_token = app.signer.sign(&claims);
-    tracing::info!(client_id = %principal.app_id, audience = %resource, "token issued");
+    tracing::info!(client_id = %client_id, grant, audience = %resource, "token issued");
     let mut body = json!({
         "token_type": "Bearer",
         "expires_in": identity::TOKEN_LIFETIME_SECS,
         "ext_expires_in": identity::TOKEN_LIFETIME_SECS,
         "access_token": access_token,
     });
+    if user {
+        // A person's sign-in: the account (ID token, client info) and a refresh token, which
+        // MSAL keeps to get tokens for other resources and tenants.
+        body["scope"] = json!(format!("{}/user_impersonation", resource.trim_end_matches('/')));
+        body["refresh_token"] = json!(app.signer.sign(&json!({
+            "aud": REFRESH_AUDIENCE,
+            "iss": format!("https://sts.windows.net/{}/", principal.tenant_id),
+            "tid": principal.tenant_id,
+            "oid": principal.object_id,
+            "idtyp": "user",
+            "client_id": client_id,
+            "iat": now,
+            "nbf": now,
+            "exp": now + REFRESH_LIFETIME_SECS,
+            "jti": uuid::Uuid::new_v4().to_string(),
+        })));
+        body["id_token"] = json!(app.signer.sign(&identity::id_token_claims(&principal, &client_id, now)));
+        let info = json!({"uid": principal.object_id, "utid": principal.tenant_id}).to_string();
+        body["client_info"] = json!(vaultlink_crypto::b64url(info.as_bytes()));
+    }
     if !v2 {
         body["expires_on"] = json!((now + identity::TOKEN_LIFETIME_SECS).to_string());
         body["not_before"] = json!(now.to_string());
@@ -190,6 +235,79 @@ fn token(app: &App, req: &Req, tenant: &str, v2: bool) -> Resp {
         body["ext_expires_in"] = json!(identity::TOKEN_LIFETIME_SECS.to_string());
     }
     json(StatusCode::OK, &body)
+}
+
+type Signed = Result<(vaultlink_core::model::Principal, String), identity::OAuthError>;
+
+fn missing(name: &str) -> identity::OAuthError {
+    identity::OAuthError {
+        status: 400,
+        error: "invalid_request",
+        description: format!("AADSTS900144: The request body must contain the following parameter: '{name}'."),
+        codes: vec![900144],
+    }
+}
+
+/// Client credentials: the secret in the form or in HTTP Basic authentication.
+fn client_credentials<'a>(app: &App, req: &Req, tenant: &str, get: &impl Fn(&str) -> Option<&'a str>) -> Signed {
+    // client_secret_basic: credentials in the Authorization header.
+    let basic = req.header("authorization").and_then(|h| h.strip_prefix("Basic ")).and_then(|b| {
+        use base64::Engine as _;
+        let raw = base64::engine::general_purpose::STANDARD.decode(b.trim()).ok()?;
+        let s = String::from_utf8(raw).ok()?;
+        let (u, p) = s.split_once(':')?;
+        Some((parse_form(&format!("a={u}")).remove(0).1, parse_form(&format!("a={p}")).remove(0).1))
+    });
+    let (client_id, secret) = match (get("client_id"), get("client_secret"), &basic) {
+        (Some(c), Some(s), _) => (c.to_string(), s.to_string()),
+        (_, _, Some((c, s))) => (c.clone(), s.clone()),
+        (Some(_), None, None) => {
+            return Err(identity::OAuthError { status: 401, error: "invalid_client", description: "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.".into(), codes: vec![7000218] });
+        }
+        _ => return Err(missing("client_id")),
+    };
+    let p = app.engine.read(|s| identity::authenticate(s, tenant, &client_id, &secret))?;
+    Ok((p, client_id))
+}
+
+/// A user's password, sent by a public client (`az`, whose own app id is the client id).
+fn password<'a>(app: &App, tenant: &str, get: &impl Fn(&str) -> Option<&'a str>) -> Signed {
+    let client_id = get("client_id").ok_or_else(|| missing("client_id"))?;
+    let username = get("username").ok_or_else(|| missing("username"))?;
+    let password = get("password").ok_or_else(|| missing("password"))?;
+    Ok((identity::authenticate_user(&app.engine, tenant, username, password)?, client_id.to_string()))
+}
+
+/// A refresh token of a signed-in user, for the tenant the URL names (the user must be in it).
+fn refresh<'a>(app: &App, tenant: &str, get: &impl Fn(&str) -> Option<&'a str>) -> Signed {
+    let invalid = |code: u32, text: &str| identity::OAuthError {
+        status: 400,
+        error: "invalid_grant",
+        description: format!("AADSTS{code}: {text}"),
+        codes: vec![code],
+    };
+    let token = get("refresh_token").ok_or_else(|| missing("refresh_token"))?;
+    let claims = app
+        .signer
+        .verify(token, vaultlink_core::engine::now())
+        .ok()
+        .filter(|c| c.get("aud").and_then(Value::as_str) == Some(REFRESH_AUDIENCE))
+        .ok_or_else(|| invalid(9002313, "Invalid request. Request is malformed or invalid."))?;
+    let field = |k: &str| claims.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let (home, oid, client_id) = (field("tid"), field("oid"), field("client_id"));
+    let p = app.engine.read(|s| {
+        let tid = identity::resolve_tenant(s, tenant)?.unwrap_or(home);
+        identity::principal_in(s, &tid, &oid).filter(|p| p.user.is_some()).ok_or_else(|| {
+            invalid(
+                50020,
+                &format!("User account from identity provider 'https://sts.windows.net/{}/' does not exist in tenant '{tid}' and cannot access the application '{client_id}' in that tenant. The account needs to be added as an external user in the tenant first.", field("tid")),
+            )
+        })
+    })?;
+    if p.user.as_ref().is_some_and(|u| !u.account_enabled) {
+        return Err(invalid(50057, "The user account is disabled."));
+    }
+    Ok((p, client_id))
 }
 
 /// The managed-identity endpoint: IMDS (`/metadata/identity/oauth2/token`, header `Metadata: true`)

@@ -1,140 +1,445 @@
-//! Microsoft Graph (`graph.microsoft.com`), the part `az` reads to name principals: service
-//! principals (get, list with `$filter`), `directoryObjects/getByIds`, users (the tenant has none
-//! yet) and `/me` (refused for application tokens, as Graph refuses it). Read-only: principals
-//! are added with `vaultlink principal add`.
+//! Microsoft Graph (`graph.microsoft.com`), the part `az` and the Graph SDKs use for principals:
+//! `/me`, users (create, get by id or name, list, delete), applications (create, get, list,
+//! `addPassword`, `removePassword`, delete), service principals (create, get, list, delete) and
+//! `directoryObjects/getByIds`, each in the caller's own tenant, with Graph's error bodies and
+//! paging (`$top`, `@odata.nextLink`). Who may write is the core's rule (`identity::directory`).
 
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
-use vaultlink_core::identity;
-use vaultlink_core::model::Principal;
+use vaultlink_core::model::{Application, PasswordCredential, Principal};
+use vaultlink_core::{Caller, Error, identity};
 
 use crate::http::{App, Req, Resp, json};
+
+const ROOT: &str = "https://graph.microsoft.com/v1.0";
+/// Graph's page size when `$top` is not given, and the largest `$top` it accepts.
+const PAGE: usize = 100;
+const MAX_TOP: usize = 999;
 
 fn error(status: StatusCode, code: &str, message: &str) -> Resp {
     json(
         status,
         &json!({"error": {"code": code, "message": message, "innerError": {
-            "date": vaultlink_core::engine::rfc3339(vaultlink_core::engine::now()),
+            "date": graph_time(vaultlink_core::engine::now()),
             "request-id": uuid::Uuid::new_v4().to_string(),
+            "client-request-id": uuid::Uuid::new_v4().to_string(),
         }}}),
     )
 }
 
-pub fn handle(app: &App, req: &Req) -> Resp {
+/// A core refusal in Graph's body; the kind decides the status.
+fn refused(e: &Error) -> Resp {
+    let status = match e {
+        Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
+        Error::NotFound { .. } => StatusCode::NOT_FOUND,
+        Error::Conflict { .. } | Error::PreconditionFailed { .. } => StatusCode::CONFLICT,
+        Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+        Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let message = match e {
+        Error::Internal(_) => "An internal server error occurred.".to_string(),
+        other => other.to_string().split_once(": ").map_or_else(String::new, |(_, m)| m.to_string()),
+    };
+    error(status, e.code(), &message)
+}
+
+/// Graph's timestamps: whole seconds, `Z`.
+fn graph_time(unix: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+fn parse_time(v: &Value) -> Result<Option<i64>, Error> {
+    let Some(s) = v.as_str() else { return Ok(None) };
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| Some(t.unix_timestamp()))
+        .map_err(|_| Error::bad_request("Request_BadRequest", format!("Invalid date/time value '{s}'.")))
+}
+
+fn caller(app: &App, req: &Req) -> Result<Caller, Error> {
+    let unauthorized = |m: &str| Error::Unauthorized { code: "InvalidAuthenticationToken".into(), message: m.into() };
     let token = req
         .header("authorization")
         .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
         .map(str::trim);
     let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty.");
+        return Err(unauthorized("Access token is empty."));
     };
-    let caller = app.signer.verify(token, vaultlink_core::engine::now()).ok().and_then(|claims| {
-        app.engine.read(|s| identity::caller_from_claims(s, &claims, identity::GRAPH_AUDIENCES)).ok()
-    });
-    if caller.is_none() {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "Access token validation failure. Invalid audience.",
-        );
-    }
-    let path = req.path.trim_matches('/').to_ascii_lowercase();
+    app.signer
+        .verify(token, vaultlink_core::engine::now())
+        .ok()
+        .and_then(|claims| {
+            app.engine.read(|s| identity::caller_from_claims(s, &claims, identity::GRAPH_AUDIENCES)).ok()
+        })
+        .ok_or_else(|| unauthorized("Access token validation failure. Invalid audience."))
+}
+
+pub fn handle(app: &App, req: &Req) -> Resp {
+    let c = match caller(app, req) {
+        Ok(c) => c,
+        Err(e) => return refused(&e),
+    };
+    let path = req.path.trim_matches('/').to_string();
     let segs: Vec<&str> = path.split('/').collect();
-    let rest = match segs.split_first() {
-        Some((&("v1.0" | "beta"), rest)) => rest,
-        _ => return error(StatusCode::BAD_REQUEST, "BadRequest", "Invalid version."),
+    let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+    let Some((&("v1.0" | "beta"), rest)) = l.split_first() else {
+        return error(StatusCode::BAD_REQUEST, "BadRequest", "Invalid version.");
     };
-    let principals = app.engine.read(identity::principals);
-    match (&req.method, rest) {
-        (&Method::GET, ["me"]) => error(
-            StatusCode::BAD_REQUEST,
+    let orig = &segs[1..];
+    let result = match (&req.method, rest) {
+        (&Method::GET, ["me"]) => me(app, &c),
+        (&Method::GET, ["users"]) => Ok(list(app, req, "users", |s| users(s, &c))),
+        (&Method::POST, ["users"]) => create_user(app, req, &c),
+        (&Method::GET, [_]) if is_keyed(rest[0], "users") => one_user(app, &c, &key(orig[0])),
+        (&Method::GET, ["users", _]) => one_user(app, &c, orig[1]),
+        (&Method::DELETE, ["users", _]) => {
+            app.engine.write(|s, b| identity::delete_user(s, b, &c, orig[1])).map(|()| no_content())
+        }
+        (&Method::GET, ["applications"]) => Ok(list(app, req, "applications", |s| applications(s, &c))),
+        (&Method::POST, ["applications"]) => create_application(app, req, &c),
+        (&Method::GET, [_]) if is_keyed(rest[0], "applications") => one_application(app, &c, &key(orig[0])),
+        (&Method::GET, ["applications", _]) => one_application(app, &c, orig[1]),
+        (&Method::DELETE, ["applications", _]) => {
+            app.engine.write(|s, b| identity::delete_application(s, b, &c, orig[1])).map(|()| no_content())
+        }
+        (&Method::POST, ["applications", _, "addpassword"]) => add_password(app, req, &c, orig[1]),
+        (&Method::POST, ["applications", _, "removepassword"]) => remove_password(app, req, &c, orig[1]),
+        (&Method::GET, ["serviceprincipals"]) => Ok(list(app, req, "servicePrincipals", |s| service_principals(s, &c))),
+        (&Method::POST, ["serviceprincipals"]) => create_service_principal(app, req, &c),
+        (&Method::GET, ["serviceprincipals", _]) => {
+            let found = app.engine.read(|s| {
+                service_principals(s, &c)
+                    .into_iter()
+                    .find(|p| p["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(orig[1])))
+            });
+            found.map(|v| entity(v, "servicePrincipals")).ok_or_else(|| not_found(orig[1]))
+        }
+        (&Method::DELETE, ["serviceprincipals", _]) => {
+            app.engine.write(|s, b| identity::delete_service_principal(s, b, &c, orig[1])).map(|()| no_content())
+        }
+        (&Method::POST, ["directoryobjects", "getbyids"]) => get_by_ids(app, req, &c),
+        _ => Err(Error::bad_request(
             "BadRequest",
-            "/me request is only valid with delegated authentication flow.",
-        ),
-        (&Method::GET, ["serviceprincipals"]) => {
-            let filter = req.query("$filter").map(filter_clause);
-            let items =
-                principals.iter().filter(|p| filter.as_ref().is_none_or(|f| matches(p, f))).map(render).collect();
-            collection("servicePrincipals", items)
-        }
-        (&Method::GET, ["serviceprincipals", id]) => {
-            match principals.iter().find(|p| p.object_id.eq_ignore_ascii_case(id)) {
-                Some(p) => {
-                    let mut v = render(p);
-                    v["@odata.context"] = json!("https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity");
-                    json(StatusCode::OK, &v)
-                }
-                None => not_found(id),
-            }
-        }
-        (&Method::GET, ["users"]) => collection("users", Vec::new()),
-        (&Method::GET, ["users", id]) => not_found(id),
-        (&Method::POST, ["directoryobjects", "getbyids"]) => {
-            let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
-            let ids: Vec<&str> = body["ids"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-            let items = principals
-                .iter()
-                .filter(|p| ids.iter().any(|i| i.eq_ignore_ascii_case(&p.object_id)))
-                .map(|p| {
-                    let mut v = render(p);
-                    v["@odata.type"] = json!("#microsoft.graph.servicePrincipal");
-                    v
-                })
-                .collect();
-            collection("directoryObjects", items)
-        }
-        _ => error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            &format!("Resource not found for the segment '{}'.", rest.first().copied().unwrap_or_default()),
-        ),
-    }
+            format!("Resource not found for the segment '{}'.", orig.first().copied().unwrap_or_default()),
+        )),
+    };
+    result.unwrap_or_else(|e| refused(&e))
 }
 
-fn not_found(id: &str) -> Resp {
-    error(
-        StatusCode::NOT_FOUND,
+/// `users('x')` / `applications(appId='x')`: the keyed form of a segment.
+fn is_keyed(seg: &str, collection: &str) -> bool {
+    seg.strip_prefix(collection).is_some_and(|r| r.starts_with('(') && r.ends_with(')'))
+}
+
+fn key(seg: &str) -> String {
+    let inner = seg.split_once('(').map_or("", |(_, r)| r.trim_end_matches(')'));
+    let value = inner.split_once('=').map_or(inner, |(_, v)| v);
+    value.trim_matches('\'').to_string()
+}
+
+fn not_found(id: &str) -> Error {
+    Error::not_found(
         "Request_ResourceNotFound",
-        &format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
+        format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
     )
 }
 
-fn collection(kind: &str, items: Vec<Value>) -> Resp {
-    json(
-        StatusCode::OK,
-        &json!({"@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#{kind}"), "value": items}),
-    )
+fn no_content() -> Resp {
+    crate::http::empty(StatusCode::NO_CONTENT)
 }
 
-/// `$filter` as az writes it: `appId eq 'X'`, `displayName eq 'X'`, `id eq 'X'`,
-/// `servicePrincipalNames/any(c:c eq 'X')`. Returns (field, value), lower-cased.
-fn filter_clause(f: &str) -> (String, String) {
-    let value = f.split_once('\'').and_then(|(_, v)| v.rsplit_once('\'')).map(|(v, _)| v).unwrap_or_default();
-    let field = f.split(['/', ' ']).next().unwrap_or_default();
-    (field.to_ascii_lowercase(), value.to_ascii_lowercase())
+fn entity(mut v: Value, kind: &str) -> Resp {
+    v["@odata.context"] = json!(format!("{ROOT}/$metadata#{kind}/$entity"));
+    json(StatusCode::OK, &v)
 }
 
-fn matches(p: &Principal, (field, value): &(String, String)) -> bool {
-    let eq = |s: &str| s.eq_ignore_ascii_case(value);
-    match field.as_str() {
-        "appid" | "serviceprincipalnames" => eq(&p.app_id),
-        "displayname" => eq(&p.display_name),
-        "id" => eq(&p.object_id),
-        _ => false,
+fn created(mut v: Value, kind: &str) -> Resp {
+    v["@odata.context"] = json!(format!("{ROOT}/$metadata#{kind}/$entity"));
+    json(StatusCode::CREATED, &v)
+}
+
+fn body(req: &Req) -> Result<Value, Error> {
+    serde_json::from_slice::<Value>(&req.body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| Error::bad_request("BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."))
+}
+
+/// A list with `$filter` and paging: `$top` items, then `@odata.nextLink` with a `$skiptoken`.
+fn list(app: &App, req: &Req, kind: &str, items: impl FnOnce(&vaultlink_core::State) -> Vec<Value>) -> Resp {
+    let filter = req.query("$filter").map(filter_clause);
+    let mut all: Vec<Value> = app.engine.read(items);
+    if let Some(f) = &filter {
+        all.retain(|v| matches(v, f));
+    }
+    let top = req.query("$top").and_then(|t| t.parse::<usize>().ok()).unwrap_or(PAGE).clamp(1, MAX_TOP);
+    let skip = req.query("$skiptoken").and_then(|t| t.parse::<usize>().ok()).unwrap_or(0);
+    let page: Vec<Value> = all.iter().skip(skip).take(top).cloned().collect();
+    let mut out = json!({"@odata.context": format!("{ROOT}/$metadata#{kind}"), "value": page});
+    if skip + top < all.len() {
+        let mut next = format!("{ROOT}/{kind}?$top={top}&$skiptoken={}", skip + top);
+        if let Some(f) = req.query("$filter") {
+            next.push_str(&format!("&$filter={}", percent(f)));
+        }
+        out["@odata.nextLink"] = json!(next);
+    }
+    json(StatusCode::OK, &out)
+}
+
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// One clause of a `$filter` as az and the SDKs write it: `field eq 'X'` (`appId`,
+/// `displayName`, `id`, `userPrincipalName`, `mail`), `servicePrincipalNames/any(c:c eq 'X')`
+/// (also `identifierUris`) and `startswith(field,'X')`; clauses joined with `and`.
+struct Clause {
+    field: String,
+    value: String,
+    prefix: bool,
+}
+
+/// Parses a `$filter`; an unknown field matches nothing, as no object has it.
+fn filter_clause(f: &str) -> Vec<Clause> {
+    let lower = f.to_ascii_lowercase();
+    let mut clauses = Vec::new();
+    let mut rest = lower.as_str();
+    loop {
+        let (part, tail) = rest.split_once(" and ").map_or((rest, None), |(a, b)| (a, Some(b)));
+        let part = part.trim();
+        let value = part.split_once('\'').and_then(|(_, v)| v.rsplit_once('\'')).map(|(v, _)| v).unwrap_or_default();
+        let (field, prefix) = match part.strip_prefix("startswith(") {
+            Some(inner) => (inner.split(',').next().unwrap_or_default(), true),
+            None => (part.split(['/', ' ']).next().unwrap_or_default(), false),
+        };
+        clauses.push(Clause { field: field.trim().to_string(), value: value.replace("''", "'"), prefix });
+        match tail {
+            Some(t) => rest = t,
+            None => break,
+        }
+    }
+    clauses
+}
+
+fn matches(v: &Value, clauses: &[Clause]) -> bool {
+    clauses.iter().all(|c| {
+        let test = |s: &str| {
+            let s = s.to_ascii_lowercase();
+            if c.prefix { s.starts_with(&c.value) } else { s == c.value }
+        };
+        let one = |k: &str| v[k].as_str().is_some_and(test);
+        let any = |k: &str| v[k].as_array().into_iter().flatten().any(|s| s.as_str().is_some_and(test));
+        match c.field.as_str() {
+            "appid" => one("appId"),
+            "displayname" => one("displayName"),
+            "id" => one("id"),
+            "userprincipalname" => one("userPrincipalName"),
+            "mail" => one("mail"),
+            "serviceprincipalnames" => any("servicePrincipalNames"),
+            "identifieruris" => any("identifierUris"),
+            _ => false,
+        }
+    })
+}
+
+fn users(s: &vaultlink_core::State, c: &Caller) -> Vec<Value> {
+    identity::principals_in(s, &c.tenant_id).filter(|p| p.user.is_some()).map(render_user).collect()
+}
+
+fn service_principals(s: &vaultlink_core::State, c: &Caller) -> Vec<Value> {
+    identity::principals_in(s, &c.tenant_id)
+        .filter(|p| p.user.is_none())
+        .map(|p| render_service_principal(p, identity::application(s, &p.app_id).as_ref()))
+        .collect()
+}
+
+fn applications(s: &vaultlink_core::State, c: &Caller) -> Vec<Value> {
+    let domain = identity::tenant(s, &c.tenant_id).map(|t| t.default_domain).unwrap_or_default();
+    identity::applications_in(s, &c.tenant_id).map(|a| render_application(a, &domain)).collect()
+}
+
+fn me(app: &App, c: &Caller) -> Result<Resp, Error> {
+    let p = app.engine.read(|s| identity::principal_in(s, &c.tenant_id, &c.object_id));
+    match p {
+        Some(p) if p.user.is_some() => Ok(entity(render_user(&p), "users")),
+        _ => Err(Error::bad_request("BadRequest", "/me request is only valid with delegated authentication flow.")),
     }
 }
 
-fn render(p: &Principal) -> Value {
+fn one_user(app: &App, c: &Caller, id: &str) -> Result<Resp, Error> {
+    let p = app.engine.read(|s| identity::principal_in(s, &c.tenant_id, id)).filter(|p| p.user.is_some());
+    p.map(|p| entity(render_user(&p), "users")).ok_or_else(|| not_found(id))
+}
+
+fn one_application(app: &App, c: &Caller, id: &str) -> Result<Resp, Error> {
+    let found = app.engine.read(|s| {
+        applications(s, c).into_iter().find(|a| {
+            a["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(id))
+                || a["appId"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(id))
+        })
+    });
+    found.map(|v| entity(v, "applications")).ok_or_else(|| not_found(id))
+}
+
+fn create_user(app: &App, req: &Req, c: &Caller) -> Result<Resp, Error> {
+    let b = body(req)?;
+    let text = |k: &str| b[k].as_str().unwrap_or_default().to_string();
+    let upn = text("userPrincipalName");
+    let password = b["passwordProfile"]["password"].as_str().ok_or_else(|| {
+        Error::bad_request(
+            "Request_BadRequest",
+            "Property passwordProfile.password value is required but is empty or missing.",
+        )
+    })?;
+    let nickname = b["mailNickname"]
+        .as_str()
+        .map_or_else(|| upn.split('@').next().unwrap_or_default().to_string(), str::to_string);
+    let enabled = b["accountEnabled"].as_bool().unwrap_or(true);
+    let new = identity::NewUser::new(&upn, &text("displayName"), &nickname, password, enabled)?;
+    let user = app.engine.write(|s, batch| identity::create_user(s, batch, c, new))?;
+    tracing::info!(user = %user.app_id, "graph: user created");
+    Ok(created(render_user(&user), "users"))
+}
+
+fn create_application(app: &App, req: &Req, c: &Caller) -> Result<Resp, Error> {
+    let b = body(req)?;
+    let name = b["displayName"].as_str().unwrap_or_default();
+    let a =
+        app.engine.write(|s, batch| identity::create_application(s, batch, c, name, b["signInAudience"].as_str()))?;
+    let domain = app.engine.read(|s| identity::tenant(s, &c.tenant_id).map(|t| t.default_domain)).unwrap_or_default();
+    Ok(created(render_application(&a, &domain), "applications"))
+}
+
+fn add_password(app: &App, req: &Req, c: &Caller, id: &str) -> Result<Resp, Error> {
+    let b = if req.body.is_empty() { json!({}) } else { body(req)? };
+    let cred = &b["passwordCredential"];
+    let (start, end) = (parse_time(&cred["startDateTime"])?, parse_time(&cred["endDateTime"])?);
+    let name = cred["displayName"].as_str().map(str::to_string);
+    let (cred, secret) = app.engine.write(|s, batch| identity::add_password(s, batch, c, id, name, start, end))?;
+    let mut v = render_credential(&cred);
+    v["secretText"] = json!(secret);
+    v["@odata.context"] = json!(format!("{ROOT}/$metadata#microsoft.graph.passwordCredential"));
+    Ok(json(StatusCode::OK, &v))
+}
+
+fn remove_password(app: &App, req: &Req, c: &Caller, id: &str) -> Result<Resp, Error> {
+    let b = body(req)?;
+    let key_id = b["keyId"].as_str().unwrap_or_default();
+    app.engine.write(|s, batch| identity::remove_password(s, batch, c, id, key_id))?;
+    Ok(no_content())
+}
+
+fn create_service_principal(app: &App, req: &Req, c: &Caller) -> Result<Resp, Error> {
+    let b = body(req)?;
+    let app_id = b["appId"].as_str().ok_or_else(|| {
+        Error::bad_request("Request_BadRequest", "Property appId value is required but is empty or missing.")
+    })?;
+    let sp = app.engine.write(|s, batch| identity::create_service_principal(s, batch, c, app_id))?;
+    let registration = app.engine.read(|s| identity::application(s, &sp.app_id));
+    Ok(created(render_service_principal(&sp, registration.as_ref()), "servicePrincipals"))
+}
+
+fn get_by_ids(app: &App, req: &Req, c: &Caller) -> Result<Resp, Error> {
+    let b: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+    let ids: Vec<&str> = b["ids"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let items = app.engine.read(|s| {
+        identity::principals_in(s, &c.tenant_id)
+            .filter(|p| ids.iter().any(|i| i.eq_ignore_ascii_case(&p.object_id)))
+            .map(|p| {
+                let (mut v, kind) = if p.user.is_some() {
+                    (render_user(p), "#microsoft.graph.user")
+                } else {
+                    (
+                        render_service_principal(p, identity::application(s, &p.app_id).as_ref()),
+                        "#microsoft.graph.servicePrincipal",
+                    )
+                };
+                v["@odata.type"] = json!(kind);
+                v
+            })
+            .collect::<Vec<_>>()
+    });
+    Ok(json(StatusCode::OK, &json!({"@odata.context": format!("{ROOT}/$metadata#directoryObjects"), "value": items})))
+}
+
+fn render_user(p: &Principal) -> Value {
+    let upn = p.user.as_ref().map_or(p.app_id.as_str(), |u| u.user_principal_name.as_str());
+    json!({
+        "id": p.object_id,
+        "businessPhones": [],
+        "displayName": p.display_name,
+        "givenName": null,
+        "jobTitle": null,
+        "mail": null,
+        "mobilePhone": null,
+        "officeLocation": null,
+        "preferredLanguage": null,
+        "surname": null,
+        "userPrincipalName": upn,
+    })
+}
+
+fn render_credential(c: &PasswordCredential) -> Value {
+    json!({
+        "customKeyIdentifier": null,
+        "displayName": c.display_name,
+        "endDateTime": graph_time(c.end),
+        "hint": c.hint,
+        "keyId": c.key_id,
+        "secretText": null,
+        "startDateTime": graph_time(c.start),
+    })
+}
+
+fn render_application(a: &Application, domain: &str) -> Value {
+    json!({
+        "id": a.object_id,
+        "appId": a.app_id,
+        "displayName": a.display_name,
+        "createdDateTime": graph_time(a.created_at),
+        "signInAudience": a.sign_in_audience,
+        "publisherDomain": domain,
+        "identifierUris": [],
+        "keyCredentials": [],
+        "passwordCredentials": a.password_credentials.iter().map(render_credential).collect::<Vec<_>>(),
+        "tags": [],
+        "web": {"homePageUrl": null, "logoutUrl": null, "redirectUris": [], "implicitGrantSettings": {"enableAccessTokenIssuance": false, "enableIdTokenIssuance": false}},
+        "publicClient": {"redirectUris": []},
+        "requiredResourceAccess": [],
+    })
+}
+
+fn render_service_principal(p: &Principal, app: Option<&Application>) -> Value {
     json!({
         "id": p.object_id,
         "appId": p.app_id,
         "displayName": p.display_name,
         "appDisplayName": p.display_name,
         "accountEnabled": true,
-        "appOwnerOrganizationId": p.tenant_id,
+        "appOwnerOrganizationId": app.map_or(p.tenant_id.as_str(), |a| a.tenant_id.as_str()),
         "servicePrincipalNames": [p.app_id],
         "servicePrincipalType": if p.managed_identity { "ManagedIdentity" } else { "Application" },
-        "signInAudience": "AzureADMyOrg",
+        "signInAudience": app.map_or("AzureADMyOrg", |a| a.sign_in_audience.as_str()),
+        "keyCredentials": [],
+        "passwordCredentials": [],
         "tags": [],
     })
 }

@@ -134,10 +134,38 @@ fn authenticate(app: &App, req: &Req) -> Result<Caller> {
     app.engine.read(|s| identity::caller_from_claims(s, &claims, &audiences))
 }
 
+/// The callers of the auxiliary tokens (`x-ms-authorization-auxiliary: Bearer t1, Bearer t2`),
+/// each checked as the main token is; a token that does not validate is ARM's 401.
+fn auxiliary(app: &App, req: &Req) -> Result<Vec<Caller>> {
+    let Some(header) = req.header("x-ms-authorization-auxiliary") else { return Ok(Vec::new()) };
+    let tokens: Vec<&str> = header.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+    if tokens.len() > 3 {
+        return Err(Error::bad_request(
+            "InvalidAuxiliaryTokens",
+            "The request contains more than three auxiliary tokens. At most three are allowed.",
+        ));
+    }
+    let mut audiences: Vec<&str> = identity::ARM_AUDIENCES.to_vec();
+    audiences.extend(app.direct_audiences.iter().map(String::as_str));
+    tokens
+        .into_iter()
+        .map(|t| {
+            let token = t.strip_prefix("Bearer ").or_else(|| t.strip_prefix("bearer ")).unwrap_or(t).trim();
+            let invalid = || Error::Unauthorized {
+                code: "InvalidAuthenticationToken".into(),
+                message: "The auxiliary access token is invalid.".into(),
+            };
+            let claims = app.signer.verify(token, now()).map_err(|_| invalid())?;
+            app.engine.read(|s| identity::caller_from_claims(s, &claims, &audiences)).map_err(|_| invalid())
+        })
+        .collect()
+}
+
 /// Resource Manager's authorization step: the operation's action (and the linked ones its body
 /// names) checked against the caller's role assignments, before any route runs. A subscription
 /// that does not exist is reported as such first, as ARM does.
 fn admit(app: &App, req: &Req, p: &Path, caller: Caller) -> Result<Admitted> {
+    let aux = auxiliary(app, req)?;
     let body = matches!(req.method, Method::PUT | Method::PATCH)
         .then(|| serde_json::from_slice::<Value>(&req.body).ok())
         .flatten();
@@ -148,7 +176,7 @@ fn admit(app: &App, req: &Req, p: &Path, caller: Caller) -> Result<Admitted> {
         {
             resources::subscription(s, &caller, sub)?;
         }
-        rbac::admit(s, caller, operation)
+        rbac::admit_with_auxiliary(s, caller, aux, operation)
     })
 }
 
@@ -245,6 +273,21 @@ fn doctor_http(app: &App, req: &Req, c: &Caller) -> Resp {
     })
 }
 
+/// A tenant as `GET /tenants` shows it; `Home` for the caller's own, else `ProjectedBy` (where a
+/// multi-tenant application's service principal lives).
+fn render_tenant(t: &vaultlink_core::model::Tenant, c: &Caller) -> Value {
+    json!({
+        "id": format!("/tenants/{}", t.tenant_id),
+        "tenantId": t.tenant_id,
+        "countryCode": "US",
+        "displayName": t.display_name,
+        "domains": [t.default_domain],
+        "tenantCategory": if t.tenant_id.eq_ignore_ascii_case(&c.tenant_id) { "Home" } else { "ProjectedBy" },
+        "defaultDomain": t.default_domain,
+        "tenantType": "AAD",
+    })
+}
+
 /// `GET /metadata/endpoints`: what `az cloud register --endpoint-resource-manager` reads.
 fn metadata_endpoints(req: &Req) -> Value {
     let b = format!("https://{}", req.authority);
@@ -296,6 +339,7 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
     }
     Ok(match (m, l) {
         // ---- subscriptions, resource groups, providers
+        (&M::GET, ["tenants"]) => json_ok(StatusCode::OK, &json!({"value": e.read(|s| identity::tenants_of(s, c)).iter().map(|t| render_tenant(t, c)).collect::<Vec<_>>()})),
         (&M::GET, ["subscriptions"]) => list(c, e.read(|s| resources::subscriptions(s, c)).iter().map(resources::render_subscription).collect()),
         (&M::GET, ["subscriptions", _]) => json_ok(StatusCode::OK, &resources::render_subscription(&e.read(|s| resources::subscription(s, c, p.at(1)))?)),
         (&M::GET, ["subscriptions", _, "locations"]) => list(c, resources::REGIONS.iter().map(|r| json!({"id": format!("/subscriptions/{}/locations/{r}", p.at(1)), "name": r, "displayName": r, "type": "Region"})).collect()),
