@@ -73,6 +73,23 @@ def test_create_for_rbac_then_log_in_as_it(vl: Vaultlink, tmp_path: Path) -> Non
     r = ci.az("group", "create", "-n", "rg-by-reader", "-l", "westeurope", check=False)
     assert r.rc != 0 and "AuthorizationFailed" in r.stderr, r.describe()
     assert f"The client '{sp['appId']}' with object id '{shown['id']}'" in r.stderr, r.describe()
+    # Graph pages its lists: `$top` items, then `@odata.nextLink` until the list is whole.
+    dp = Dp(vl)
+    graph = dp.token("https://graph.microsoft.com/.default")
+    whole = dp.request("GET", "https://graph.microsoft.com/v1.0/servicePrincipals", token=graph, api_version=None)
+    assert whole.status_code == 200 and len(whole.json()["value"]) >= 3, whole.text
+    seen, url = [], "https://graph.microsoft.com/v1.0/servicePrincipals?$top=1"
+    while url:
+        page = dp.request("GET", url, token=graph, api_version=None).json()
+        assert len(page["value"]) == 1, page
+        seen += [p["id"] for p in page["value"]]
+        url = page.get("@odata.nextLink")
+    assert seen == [p["id"] for p in whole.json()["value"]]
+    # The new service principal may read the directory but not write it.
+    own = dp.token("https://graph.microsoft.com/.default", sp["appId"], sp["password"])
+    r = dp.request("POST", "https://graph.microsoft.com/v1.0/applications", token=own, api_version=None,
+                   json={"displayName": "by-ci"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "Authorization_RequestDenied", r.text
     # A wrong secret is Entra's refusal, and the service principal is gone once deleted.
     bad = Profile(vl, tmp_path / "azure-config-bad")
     r = bad.az("login", "--service-principal", "-u", sp["appId"], "-p", "not-the-secret", "--tenant", TENANT_ID,
@@ -121,6 +138,21 @@ def test_a_user_signs_in_with_a_password_and_gets_its_access_policy(vl: Vaultlin
     # The RBAC vault of the developer stays closed: Contributor gives no data access.
     r = ann.az("keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1", check=False)
     assert r.rc != 0 and "Forbidden" in r.stderr, r.describe()
+
+    # The portal signs the user in with its password and acts as the user under the same checks.
+    portal = requests.Session()
+    portal.trust_env = False
+    portal.verify = vl.env["REQUESTS_CA_BUNDLE"]
+    origin = f"https://127.0.0.1:{vl.https_port}"
+    signin = f"{origin}/portal/api/signin"
+    r = portal.post(signin, json={"clientId": upn, "clientSecret": "wrong-Passw0rd"}, headers={"Origin": origin})
+    assert r.status_code == 401 and "AADSTS50126" in r.json()["error"]["message"], r.text
+    r = portal.post(signin, json={"clientId": upn, "clientSecret": PASSWORD}, headers={"Origin": origin})
+    assert r.status_code == 200 and r.json()["principal"]["appId"] == upn, r.text
+    arm = f"{origin}/portal/api/arm{SUB}/resourcegroups/rg-by-ann-portal?api-version=2022-09-01"
+    r = portal.put(arm, json={"location": "westeurope"},
+                   headers={"Origin": origin, "X-CSRF-Token": r.json()["csrfToken"]})
+    assert r.status_code == 403 and f"The client '{upn}'" in r.json()["error"]["message"], r.text
 
 
 def _run_json(vl: Vaultlink, *args: str) -> dict:

@@ -249,7 +249,8 @@ pub fn handle(app: &App, req: &Req) -> Resp {
     harden(resp)
 }
 
-/// `POST /portal/api/signin`: the same client-credential check as Entra's token endpoint.
+/// `POST /portal/api/signin`: the same checks as Entra's token endpoint, for a service
+/// principal's secret or a user's password.
 fn sign_in(app: &App, req: &Req) -> Resp {
     if let Err(r) = check_origin(&req.headers, &req.authority) {
         return r.render();
@@ -263,7 +264,13 @@ fn sign_in(app: &App, req: &Req) -> Resp {
     let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
     let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").trim().to_string();
     let (client_id, secret) = (field("clientId"), field("clientSecret"));
-    match app.engine.read(|s| identity::authenticate(s, vaultlink_core::seed::TENANT_ID, &client_id, &secret)) {
+    // A name with `@` is a user signing in with its password; else a service principal's secret.
+    let signed_in = if client_id.contains('@') {
+        identity::authenticate_user(&app.engine, "organizations", &client_id, &secret)
+    } else {
+        app.engine.read(|s| identity::authenticate(s, vaultlink_core::seed::TENANT_ID, &client_id, &secret))
+    };
+    match signed_in {
         Err(e) => {
             tracing::info!(client_id = %client_id, error = e.error, "portal sign-in refused");
             json(StatusCode::UNAUTHORIZED, &json!({"error": {"code": e.error, "message": e.description}}))
@@ -305,10 +312,18 @@ fn signed_in(app: &App, req: &Req, api: &str, id: &str, session: &Session) -> Re
     }
 }
 
+/// The Azure portal's own application id: the client a user's portal token names.
+const PORTAL_CLIENT_ID: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
+
 /// A token for the session's principal, as Entra would issue it (None when the principal is gone).
 fn token_for(app: &App, session: &Session) -> Option<String> {
     let p = app.engine.read(|s| identity::principal(s, &session.app_id))?;
-    Some(app.signer.sign(&identity::access_token_claims(&p, ARM_AUDIENCE, now())))
+    let claims = if p.user.is_some() {
+        identity::user_access_token_claims(&p, ARM_AUDIENCE, PORTAL_CLIENT_ID, now())
+    } else {
+        identity::access_token_claims(&p, ARM_AUDIENCE, now())
+    };
+    Some(app.signer.sign(&claims))
 }
 
 /// The ARM request the portal makes on the principal's behalf: only its own headers go through.

@@ -107,8 +107,8 @@ function renderSignIn(message) {
     } catch (e) { out.append(errorBox(e, 'Sign-in failed')); }
   } },
   h('h1', {}, 'Sign in'),
-  h('p', { class: 'subtitle' }, 'As a service principal of the vaultlink tenant (the seeded developer principal, or one from `vaultlink principal add`). The portal acts with its permissions.'),
-  h('div', { class: 'form' }, field('Client ID', id), field('Client secret', secret)),
+  h('p', { class: 'subtitle' }, 'As a service principal of the vaultlink tenant (the seeded developer principal, or one from `vaultlink principal add`) with its secret, or as a user (ann@vaultlink.onmicrosoft.com) with its password. The portal acts with its permissions.'),
+  h('div', { class: 'form' }, field('Client ID or user name', id), field('Client secret or password', secret)),
   h('button', { class: 'primary', type: 'submit', id: 'signin' }, 'Sign in'), out);
   show(form);
 }
