@@ -248,6 +248,22 @@ class TestCustomRole:
                   "--scope", f"{SUB}/resourceGroups/{RG_DNS}", check=False)
         assert r.rc != 0 and "RoleDefinitionHasAssignments" in r.stderr, r.describe()
 
+    def test_an_update_takes_effect_for_its_holders(self, vl: Vaultlink, dnsop: App) -> None:
+        zone = "privatelink.vaultcore.azure.net"
+        updated = vl.az("role", "definition", "update", "--role-definition", json.dumps({
+            "Name": DNS_ROLE,
+            "Description": "Manages private DNS zones, deletes included.",
+            "Actions": ["Microsoft.Network/privateDnsZones/*",
+                        "Microsoft.Resources/subscriptions/resourceGroups/read"],
+            "NotActions": [],
+            "AssignableScopes": [f"{SUB}/resourceGroups/{RG_DNS}"],
+        }))
+        assert updated["description"] == "Manages private DNS zones, deletes included.", updated
+        assert updated["permissions"][0]["notActions"] == [], updated
+        r = dnsop.az("network", "private-dns", "zone", "delete", "-g", RG_DNS, "-n", zone, "--yes")
+        assert r.rc == 0, r.describe()
+        assert vl.az("network", "private-dns", "zone", "list", "-g", RG_DNS) == []
+
 
 # ---------------------------------------------------------------------------------------------
 class TestGraphLookups:

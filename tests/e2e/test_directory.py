@@ -233,3 +233,37 @@ def test_cross_tenant_private_endpoint_waits_for_the_vault_owner(vl: Vaultlink, 
     assert r.status_code in (200, 201), r.text
     assert r.json()["properties"]["privateLinkServiceConnections"][0]["properties"][
         "privateLinkServiceConnectionState"]["status"] == "Approved", r.text
+
+
+def test_a_multi_tenant_application_works_in_each_tenant_that_adds_it(vl: Vaultlink, tmp_path: Path) -> None:
+    b = _run_json(vl, "tenant", "add", "northwind")
+    sub_b = _run_json(vl, "subscription", "add", "northwind-dev", "--tenant", b["tenantId"])
+    app = _run_json(vl, "principal", "add", "--name", "mt-app", "--multi-tenant")
+    nw = Profile(vl, tmp_path / "azure-config-northwind")
+    nw.az("login", "--service-principal", "-u", b["admin"]["appId"], "-p", b["admin"]["secret"],
+          "--tenant", b["tenantId"])
+    # Before tenant B adds it, the application cannot sign in there.
+    mt = Profile(vl, tmp_path / "azure-config-mt")
+    r = mt.az("login", "--service-principal", "-u", app["appId"], "-p", app["secret"], "--tenant", b["tenantId"],
+              "--allow-no-subscriptions", check=False)
+    assert r.rc != 0 and "AADSTS700016" in r.stderr, r.describe()
+    # B's administrator adds its service principal (admin consent) and gives it Reader on B's subscription.
+    guest = nw.az("ad", "sp", "create", "--id", app["appId"])
+    assert guest["appId"] == app["appId"] and guest["id"] != app["objectId"], guest
+    assert guest["appOwnerOrganizationId"] == TENANT_ID, guest
+    nw.az("role", "assignment", "create", "--assignee", app["appId"], "--role", "Reader",
+          "--scope", f"/subscriptions/{sub_b['subscriptionId']}")
+    # (A fresh profile: MSAL keeps the refusal above in its HTTP cache for a minute, as with Azure.)
+    mt = Profile(vl, tmp_path / "azure-config-mt-consented")
+    subs = mt.az("login", "--service-principal", "-u", app["appId"], "-p", app["secret"], "--tenant", b["tenantId"])
+    assert [(s["id"], s["tenantId"]) for s in subs] == [(sub_b["subscriptionId"], b["tenantId"])], subs
+    # One application, two directories: GET /tenants lists both, its home first-class.
+    token = Dp(vl).token(ARM_SCOPE, app["appId"], app["secret"], tenant=b["tenantId"])
+    tenants = _rest(vl, token, "GET", "https://management.azure.com/tenants?api-version=2022-12-01").json()["value"]
+    assert sorted((t["tenantId"], t["tenantCategory"]) for t in tenants) == sorted(
+        [(TENANT_ID, "ProjectedBy"), (b["tenantId"], "Home")]), tenants
+    # In its home tenant it has no role: it signs in and sees no subscription.
+    home = Profile(vl, tmp_path / "azure-config-mt-home")
+    subs = home.az("login", "--service-principal", "-u", app["appId"], "-p", app["secret"], "--tenant", TENANT_ID,
+                   "--allow-no-subscriptions")
+    assert all(s["id"] != SUBSCRIPTION_ID for s in subs), subs

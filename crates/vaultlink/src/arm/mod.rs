@@ -465,8 +465,10 @@ fn authorization_routes(app: &App, req: &Req, p: &Path, at: usize, rest: &[&str]
         }
         (&M::PUT, ["roledefinitions", _]) => {
             let spec = vaultlink_core::wire::parse(body_json(req)?)?;
-            let (r, new) = write(app, c, |s, b| rbac::custom::put(s, b, c, p.at(at + 3), spec))?;
-            json_ok(created(new), &rbac::custom::render(&scope, &r))
+            // 201 for an update as well: Azure's only success status for this PUT (the spec's,
+            // and what the SDKs accept).
+            let (r, _) = write(app, c, |s, b| rbac::custom::put(s, b, c, p.at(at + 3), spec))?;
+            json_ok(StatusCode::CREATED, &rbac::custom::render(&scope, &r))
         }
         (&M::DELETE, ["roledefinitions", _]) => match write(app, c, |s, b| rbac::custom::delete(s, b, p.at(at + 3)))? {
             Some(r) => json_ok(StatusCode::OK, &rbac::custom::render(&scope, &r)),
