@@ -11,6 +11,8 @@ import uuid
 from typing import Any
 
 from conftest import (
+    DEV_CLIENT_ID,
+    DEV_OBJECT_ID,
     MANAGED_IDENTITY_CLIENT_ID,
     MANAGED_IDENTITY_OBJECT_ID,
     SUBSCRIPTION_ID,
@@ -66,6 +68,8 @@ def test_direct_custom_cloud(vaultlink: Vaultlink) -> None:
     shown = vl.az("keyvault", "show", "-n", "kv-direct-01", "-g", "rg-direct")
     assert shown["id"] == vault["id"]
     assert [g["name"] for g in vl.az("group", "list")] == ["rg-direct"]
+    # Microsoft Graph on the same origin (the cloud's microsoftGraphResourceId): az names principals.
+    assert vl.az("ad", "sp", "show", "--id", DEV_CLIENT_ID)["id"] == DEV_OBJECT_ID
 
 
 def test_direct_metadata_endpoints_trailing_slash(vaultlink: Vaultlink) -> None:

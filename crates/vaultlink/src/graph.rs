@@ -78,7 +78,10 @@ fn caller(app: &App, req: &Req) -> Result<Caller, Error> {
         .verify(token, vaultlink_core::engine::now())
         .ok()
         .and_then(|claims| {
-            app.engine.read(|s| identity::caller_from_claims(s, &claims, identity::GRAPH_AUDIENCES)).ok()
+            // Graph's own audiences, and the direct listener's (a custom cloud names it as Graph).
+            let mut audiences = identity::GRAPH_AUDIENCES.to_vec();
+            audiences.extend(app.direct_audiences.iter().map(String::as_str));
+            app.engine.read(|s| identity::caller_from_claims(s, &claims, &audiences)).ok()
         })
         .ok_or_else(|| unauthorized("Access token validation failure. Invalid audience."))
 }

@@ -293,6 +293,8 @@ pub fn route(app: &App, req: Req) -> Resp {
         let first = req.path.trim_start_matches('/').split('/').next().unwrap_or("").to_ascii_lowercase();
         match first.as_str() {
             "subscriptions" | "providers" | "metadata" | "tenants" | "vaultlink" => crate::arm::handle(app, &req),
+            // Microsoft Graph, where a custom cloud's `microsoftGraphResourceId` points az.
+            "v1.0" | "beta" => crate::graph::handle(app, &req),
             "portal" if matches!(req.ingress, Ingress::Direct) => crate::portal::handle(app, &req),
             // A browser opening the listener's address lands on the portal.
             "" if req.method == Method::GET
