@@ -6,6 +6,7 @@
 
 pub mod armops;
 pub mod authz;
+pub mod bootstrap;
 pub mod certificates;
 pub mod connections;
 pub mod dns;

@@ -1,23 +1,8 @@
-//! The seeded tenant, subscription and principals every fresh vaultlink starts with, and the one
-//! step that writes them (`seed`), which whoever opens an engine calls right after `Engine::open`.
+//! The seeded tenant, subscription and principals every fresh vaultlink starts with (written by
+//! `bootstrap::seed`).
 //!
 //! These ids are documented in the README so that scripts can use them verbatim. They are
 //! constants, not configuration: changing them would break every user's saved profile.
-
-use crate::{Engine, Result};
-
-/// Writes what a fresh instance needs, in one batch: the developer principal and the managed
-/// identity, the subscription, and the developer's Owner and Key Vault Administrator assignments
-/// on it. Each part writes only what the state lacks, so seeding a reopened data directory writes
-/// nothing (it still waits, as any write does, for the sync of batches appended before it).
-pub fn seed(engine: &Engine) -> Result<()> {
-    engine.write(|state, batch| -> Result<()> {
-        crate::identity::seed(state, batch);
-        crate::resources::seed(state, batch);
-        crate::rbac::seed(state, batch);
-        Ok(())
-    })
-}
 
 /// The seeded Entra tenant.
 pub const TENANT_ID: &str = "8d3a7e52-6c1f-4b0e-9a57-2f4c8e1b6d90";
@@ -43,30 +28,3 @@ pub const MI_OBJECT_ID: &str = "6e5d4c3b-2a19-4087-9f6e-5d4c3b2a1908";
 /// The public address vaultlink gives a caller on the internet ("this machine") unless told
 /// otherwise. From TEST-NET-3 (RFC 5737), so it can never be a real host.
 pub const DEFAULT_PUBLIC_ADDRESS: &str = "203.0.113.10";
-
-#[cfg(test)]
-mod tests {
-    /// A fresh store is seeded once; seeding it again, or seeding the reopened data directory,
-    /// writes nothing.
-    #[test]
-    fn seeding_a_reopened_data_directory_writes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let open = || crate::Engine::open(Box::new(vaultlink_store::SqliteStore::open(&path).unwrap())).unwrap();
-        let records = {
-            let e = open();
-            assert!(e.read(|s| s.is_empty()));
-            super::seed(&e).unwrap();
-            let records = e.read(|s| s.all().map(|(k, _)| k.clone()).collect::<Vec<_>>());
-            assert!(e.read(|s| s.get(&crate::resources::subscription_id(super::SUBSCRIPTION_ID)).is_some()));
-            let syncs = e.store_syncs();
-            super::seed(&e).unwrap();
-            assert_eq!(e.store_syncs(), syncs, "a seeded state is not written again");
-            records
-        };
-        let e = open();
-        super::seed(&e).unwrap();
-        assert_eq!(e.store_syncs(), 0, "a reopened data directory is not re-seeded");
-        assert_eq!(e.read(|s| s.all().map(|(k, _)| k.clone()).collect::<Vec<_>>()), records);
-    }
-}

@@ -17,7 +17,7 @@ pub fn developer() -> Caller {
 /// An engine with resource group `rg1` (westeurope) and the KeyVault provider registered.
 pub fn world() -> Engine {
     let e = Engine::open(Box::new(vaultlink_store::MemoryStore)).unwrap();
-    seed::seed(&e).unwrap();
+    crate::bootstrap::seed(&e).unwrap();
     let c = developer();
     e.write(|s, b| -> crate::Result<()> {
         resources::put_resource_group(

@@ -49,7 +49,7 @@ fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Opens the engine over the data directory's state file (or in memory) and seeds it
-/// (`seed::seed` writes only what the state lacks, so a reopened directory is not seeded again).
+/// (`bootstrap::seed` writes only what the state lacks, so a reopened directory is not seeded again).
 pub fn open_engine(dir: &Path, in_memory: bool) -> anyhow::Result<Engine> {
     ensure_dir(dir)?;
     let store: Box<dyn vaultlink_store::Store> = if in_memory {
@@ -61,7 +61,7 @@ pub fn open_engine(dir: &Path, in_memory: bool) -> anyhow::Result<Engine> {
         )
     };
     let engine = Engine::open(store)?;
-    vaultlink_core::seed::seed(&engine)?;
+    vaultlink_core::bootstrap::seed(&engine)?;
     Ok(engine)
 }
 

@@ -6,7 +6,7 @@ use crate::seed;
 
 fn engine() -> Engine {
     let e = Engine::open(Box::new(vaultlink_store::MemoryStore)).unwrap();
-    seed::seed(&e).unwrap();
+    crate::bootstrap::seed(&e).unwrap();
     e
 }
 

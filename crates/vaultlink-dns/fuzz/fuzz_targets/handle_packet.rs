@@ -20,7 +20,7 @@ fn world() -> &'static (Engine, String) {
     static WORLD: OnceLock<(Engine, String)> = OnceLock::new();
     WORLD.get_or_init(|| {
         let e = Engine::open(Box::new(vaultlink_store::MemoryStore)).unwrap();
-        seed::seed(&e).unwrap();
+        vaultlink_core::bootstrap::seed(&e).unwrap();
         let c = Caller { tenant_id: seed::TENANT_ID.into(), object_id: seed::DEV_OBJECT_ID.into(), app_id: seed::DEV_CLIENT_ID.into() };
         let p = Preconditions::default();
         e.write(|s, b| {

@@ -26,7 +26,7 @@ impl World {
     /// `vnet1` linked to private zone `big.internal`.
     pub fn new() -> Self {
         let engine = Arc::new(Engine::open(Box::new(vaultlink_store::MemoryStore)).unwrap());
-        seed::seed(&engine).unwrap();
+        vaultlink_core::bootstrap::seed(&engine).unwrap();
         let caller = Caller {
             tenant_id: seed::TENANT_ID.into(),
             object_id: seed::DEV_OBJECT_ID.into(),

@@ -1,7 +1,11 @@
 //! Azure Resource Manager: authentication, api-version checks, and the routes table. Handlers are
 //! one core call each; rendering lives with each resource in the core.
 
+mod authorization;
 mod error;
+mod networks;
+mod vaults;
+mod zones;
 
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -335,7 +339,7 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
     if let Some(i) =
         (0..l.len().saturating_sub(1)).rev().find(|&i| l[i] == "providers" && l[i + 1] == "microsoft.authorization")
     {
-        return authorization_routes(app, req, p, i, &l[i + 2..], c);
+        return authorization::authorization_routes(app, req, p, i, &l[i + 2..], c);
     }
     Ok(match (m, l) {
         // ---- subscriptions, resource groups, providers
@@ -398,82 +402,14 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
         (&M::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "vaults"]) => {
             list(c, e.read(|s| keyvault::vaults_in(s, c, p.at(1), Some(p.at(3))).map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect()))?)
         }
-        (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "vaults", _, rest @ ..]) => vault_routes(app, req, p, rest, c, api)?,
+        (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "vaults", _, rest @ ..]) => vaults::vault_routes(app, req, p, rest, c, api)?,
 
         // ---- Microsoft.Network
-        (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", rest @ ..]) => network_routes(app, req, p, rest, c)?,
+        (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", rest @ ..]) => networks::network_routes(app, req, p, rest, c)?,
         (&M::GET, ["subscriptions", _, "providers", "microsoft.network", kind]) => {
             let scope = resources::subscription_id(&e.read(|s| resources::subscription(s, c, p.at(1)))?.subscription_id);
-            list(c, list_network(e, &scope, kind)?)
+            list(c, networks::list_network(e, &scope, kind)?)
         }
-        _ => return Err(no_route(req)),
-    })
-}
-
-/// `{scope}/providers/Microsoft.Authorization/...`: role assignments and role definitions at any scope.
-fn authorization_routes(app: &App, req: &Req, p: &Path, at: usize, rest: &[&str], c: &Admitted) -> Result<Resp> {
-    use Method as M;
-    let e = &app.engine;
-    let scope = if at == 0 { String::new() } else { format!("/{}", p.orig[..at].join("/")) };
-    // The scope must be the caller's subscription (and an existing resource group when named).
-    if !scope.is_empty() {
-        e.read(|s| -> Result<()> {
-            let sub = p.orig.get(1).map(String::as_str).unwrap_or_default();
-            resources::subscription(s, c, sub)?;
-            if at >= 4 && p.lower[2] == "resourcegroups" {
-                resources::resource_group(s, c, sub, p.at(3))?;
-            }
-            Ok(())
-        })?;
-    }
-    let filter = req.query("$filter");
-    Ok(match (&req.method, rest) {
-        (&M::GET, ["roleassignments"]) => {
-            list(c, e.read(|s| rbac::list_assignments(s, &scope, filter)).iter().map(rbac::render_assignment).collect())
-        }
-        (&M::GET, ["roleassignments", _]) => json_ok(
-            StatusCode::OK,
-            &rbac::render_assignment(&e.read(|s| rbac::get_assignment(s, &scope, p.at(at + 3)))?),
-        ),
-        (&M::PUT, ["roleassignments", _]) => {
-            let spec = vaultlink_core::wire::parse(body_json(req)?)?;
-            let (a, new) = write(app, c, |s, b| rbac::put_assignment(s, b, c, &scope, p.at(at + 3), spec))?;
-            json_ok(created(new), &rbac::render_assignment(&a))
-        }
-        (&M::DELETE, ["roleassignments", _]) => {
-            match write(app, c, |s, b| Ok(rbac::delete_assignment(s, b, &scope, p.at(at + 3))))? {
-                Some(a) => json_ok(StatusCode::OK, &rbac::render_assignment(&a)),
-                None => empty(StatusCode::NO_CONTENT),
-            }
-        }
-        (&M::GET, ["roledefinitions"]) => list(c, e.read(|s| rbac::list_role_definitions(s, &scope, filter))),
-        (&M::GET, ["roledefinitions", _]) => {
-            let found = e.read(|s| match rbac::role_in(s, p.at(at + 3)) {
-                Some(rbac::Role::BuiltIn(r)) => Some(rbac::render_role(&scope, r)),
-                Some(rbac::Role::Custom(r)) => Some(rbac::custom::render(&scope, &r)),
-                None => None,
-            });
-            match found {
-                Some(v) => json_ok(StatusCode::OK, &v),
-                None => {
-                    return Err(Error::not_found(
-                        "RoleDefinitionDoesNotExist",
-                        format!("The role definition '{}' could not be found.", p.at(at + 3)),
-                    ));
-                }
-            }
-        }
-        (&M::PUT, ["roledefinitions", _]) => {
-            let spec = vaultlink_core::wire::parse(body_json(req)?)?;
-            // 201 for an update as well: Azure's only success status for this PUT (the spec's,
-            // and what the SDKs accept).
-            let (r, _) = write(app, c, |s, b| rbac::custom::put(s, b, c, p.at(at + 3), spec))?;
-            json_ok(StatusCode::CREATED, &rbac::custom::render(&scope, &r))
-        }
-        (&M::DELETE, ["roledefinitions", _]) => match write(app, c, |s, b| rbac::custom::delete(s, b, p.at(at + 3)))? {
-            Some(r) => json_ok(StatusCode::OK, &rbac::custom::render(&scope, &r)),
-            None => empty(StatusCode::NO_CONTENT),
-        },
         _ => return Err(no_route(req)),
     })
 }
@@ -545,302 +481,6 @@ fn provider_parse_error(req: &Req, p: &Path, e: Error) -> Error {
         },
         _ => e,
     }
-}
-
-/// Routes below `.../vaults/{name}`.
-fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Admitted, api: &str) -> Result<Resp> {
-    use Method as M;
-    let e = &app.engine;
-    let key = (p.at(1), p.at(3), p.at(7));
-    Ok(match (&req.method, rest) {
-        (&M::GET, []) => json_ok(
-            StatusCode::OK,
-            &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
-        ),
-        (&M::PUT, []) => {
-            let spec = vaultlink_core::wire::parse(body_json(req)?)?;
-            let (out, rendered) = write(app, c, |s, b| {
-                let out = keyvault::put_vault(s, b, c, key, api, spec)?;
-                let rendered = keyvault::render_vault(s, &out.vault);
-                Ok((out.created, rendered))
-            })?;
-            // The rendering above saw the state before the write; re-read for derived fields.
-            let _ = rendered;
-            json_ok(
-                created(out),
-                &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
-            )
-        }
-        (&M::PATCH, []) => {
-            let body = body_json(req)?;
-            write(app, c, |s, b| keyvault::patch_vault(s, b, c, key, body))?;
-            json_ok(
-                StatusCode::OK,
-                &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
-            )
-        }
-        (&M::DELETE, []) => deleted(write(app, c, |s, b| keyvault::delete_vault(s, b, c, key))?),
-        (&M::GET, ["privatelinkresources"]) => json_ok(
-            StatusCode::OK,
-            &keyvault::render_private_link_resources(&e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2))?),
-        ),
-        (&M::GET, ["privateendpointconnections"]) => {
-            list(c, e.read(|s| connections::list(s, c, key))?.iter().map(connections::render).collect())
-        }
-        (&M::GET, ["privateendpointconnections", _]) => {
-            json_ok(StatusCode::OK, &connections::render(&e.read(|s| connections::get(s, c, key, p.at(9)))?))
-        }
-        (&M::PUT, ["privateendpointconnections", _]) => {
-            let spec = vaultlink_core::wire::parse(body_json(req)?)?;
-            json_ok(
-                StatusCode::OK,
-                &connections::render(&write(app, c, |s, b| connections::put(s, b, c, key, p.at(9), spec))?),
-            )
-        }
-        (&M::DELETE, ["privateendpointconnections", _]) => {
-            match write(app, c, |s, b| connections::delete(s, b, c, key, p.at(9)))? {
-                Some(mut pec) => {
-                    pec.provisioning_state = "Disconnected".into();
-                    json_ok(StatusCode::OK, &connections::render(&pec))
-                }
-                None => empty(StatusCode::NO_CONTENT),
-            }
-        }
-        (&M::PUT, ["accesspolicies", op @ ("add" | "replace" | "remove")]) => {
-            let body = body_json(req)?;
-            let op = op.to_string();
-            json_ok(
-                StatusCode::OK,
-                &write(app, c, |s, b| vaultlink_core::keyvault::update_access_policies(s, b, c, key, &op, body))?,
-            )
-        }
-        _ => return Err(no_route(req)),
-    })
-}
-
-/// Routes below `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Network/`.
-fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Admitted) -> Result<Resp> {
-    use Method as M;
-    let e = &app.engine;
-    let (sub, rg) = (p.at(1), p.at(3));
-    let n = |i: usize| p.at(6 + i);
-    Ok(match (&req.method, rest) {
-        (&M::GET, [kind]) => {
-            let scope = e.read(|s| resources::resource_group(s, c, sub, rg))?.id;
-            list(c, list_network(e, &scope, kind)?)
-        }
-        // virtual networks and subnets
-        (&M::GET, ["virtualnetworks", _]) => json_ok(
-            StatusCode::OK,
-            &e.read(|s| network::get_vnet(s, c, (sub, rg, n(1))).map(|v| network::render_vnet(s, &v)))?,
-        ),
-        (&M::PUT, ["virtualnetworks", _]) => {
-            let body = body_json(req)?;
-            let (v, new) = write(app, c, |s, b| network::put_vnet(s, b, c, (sub, rg, n(1)), body))?;
-            json_ok(created(new), &e.read(|s| network::render_vnet(s, &network::vnet(s, &v.id).unwrap_or(v))))
-        }
-        (&M::DELETE, ["virtualnetworks", _]) => {
-            deleted(write(app, c, |s, b| network::delete_vnet(s, b, c, (sub, rg, n(1))))?)
-        }
-        (&M::GET, ["virtualnetworks", _, "subnets"]) => list(
-            c,
-            e.read(|s| {
-                network::get_vnet(s, c, (sub, rg, n(1)))
-                    .map(|v| network::subnets_of(s, &v.id).iter().map(|x| network::render_subnet(s, x)).collect())
-            })?,
-        ),
-        (&M::GET, ["virtualnetworks", _, "subnets", _]) => json_ok(
-            StatusCode::OK,
-            &e.read(|s| network::get_subnet(s, c, (sub, rg, n(1), n(3))).map(|x| network::render_subnet(s, &x)))?,
-        ),
-        (&M::PUT, ["virtualnetworks", _, "subnets", _]) => {
-            let body = body_json(req)?;
-            let (x, new) = write(app, c, |s, b| network::put_subnet(s, b, c, (sub, rg, n(1), n(3)), body))?;
-            json_ok(created(new), &e.read(|s| network::render_subnet(s, &x)))
-        }
-        (&M::DELETE, ["virtualnetworks", _, "subnets", _]) => {
-            deleted(write(app, c, |s, b| network::delete_subnet(s, b, c, (sub, rg, n(1), n(3))))?)
-        }
-        (&M::GET, ["virtualnetworks", _, "virtualnetworkpeerings"]) => list(
-            c,
-            e.read(|s| {
-                peering::list(s, c, (sub, rg, n(1))).map(|ps| ps.iter().map(|x| peering::render(s, x)).collect())
-            })?,
-        ),
-        (&M::GET, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => json_ok(
-            StatusCode::OK,
-            &e.read(|s| peering::get(s, c, (sub, rg, n(1), n(3))).map(|x| peering::render(s, &x)))?,
-        ),
-        (&M::PUT, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => {
-            let body = body_json(req)?;
-            let (x, new) = write(app, c, |s, b| peering::put(s, b, c, (sub, rg, n(1), n(3)), body))?;
-            json_ok(created(new), &e.read(|s| peering::render(s, &x)))
-        }
-        (&M::DELETE, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => {
-            deleted(write(app, c, |s, b| peering::delete(s, b, c, (sub, rg, n(1), n(3))))?)
-        }
-        // network interfaces
-        (&M::GET, ["networkinterfaces", _]) => {
-            json_ok(StatusCode::OK, &network::render_nic(&e.read(|s| network::get_nic(s, c, (sub, rg, n(1))))?))
-        }
-        (&M::PUT, ["networkinterfaces", _]) => {
-            let body = body_json(req)?;
-            let (x, new) = write(app, c, |s, b| network::put_nic(s, b, c, (sub, rg, n(1)), body))?;
-            json_ok(created(new), &network::render_nic(&x))
-        }
-        (&M::DELETE, ["networkinterfaces", _]) => {
-            deleted(write(app, c, |s, b| network::delete_nic(s, b, c, (sub, rg, n(1))))?)
-        }
-        // private endpoints and their zone groups
-        (&M::GET, ["privateendpoints", _]) => json_ok(
-            StatusCode::OK,
-            &e.read(|s| network::get_endpoint(s, c, (sub, rg, n(1))).map(|x| network::render_endpoint(s, &x)))?,
-        ),
-        (&M::PUT, ["privateendpoints", _]) => {
-            let body = body_json(req)?;
-            let (x, new) = write(app, c, |s, b| network::put_endpoint(s, b, c, (sub, rg, n(1)), body))?;
-            json_ok(created(new), &e.read(|s| network::render_endpoint(s, &x)))
-        }
-        (&M::DELETE, ["privateendpoints", _]) => {
-            deleted(write(app, c, |s, b| network::delete_endpoint(s, b, c, (sub, rg, n(1))))?)
-        }
-        (&M::GET, ["privateendpoints", _, "privatednszonegroups"]) => list(
-            c,
-            e.read(|s| {
-                zonegroups::list(s, c, (sub, rg, n(1))).map(|gs| gs.iter().map(|g| zonegroups::render(s, g)).collect())
-            })?,
-        ),
-        (&M::GET, ["privateendpoints", _, "privatednszonegroups", _]) => json_ok(
-            StatusCode::OK,
-            &e.read(|s| zonegroups::get(s, c, (sub, rg, n(1), n(3))).map(|g| zonegroups::render(s, &g)))?,
-        ),
-        (&M::PUT, ["privateendpoints", _, "privatednszonegroups", _]) => {
-            let body = body_json(req)?;
-            let (g, new) = write(app, c, |s, b| zonegroups::put(s, b, c, (sub, rg, n(1), n(3)), body))?;
-            json_ok(created(new), &e.read(|s| zonegroups::render(s, &g)))
-        }
-        (&M::DELETE, ["privateendpoints", _, "privatednszonegroups", _]) => {
-            deleted(write(app, c, |s, b| zonegroups::delete(s, b, c, (sub, rg, n(1), n(3))))?)
-        }
-        // DNS Private Resolver (minimal) and its inbound endpoints
-        (&M::GET, ["dnsresolvers", _]) => {
-            json_ok(StatusCode::OK, &onprem::render_resolver(&e.read(|s| onprem::get_resolver(s, c, (sub, rg, n(1))))?))
-        }
-        (&M::PUT, ["dnsresolvers", _]) => {
-            let body = body_json(req)?;
-            let (r, new) = write(app, c, |s, b| onprem::put_resolver(s, b, c, (sub, rg, n(1)), body))?;
-            json_ok(created(new), &onprem::render_resolver(&r))
-        }
-        (&M::DELETE, ["dnsresolvers", _]) => {
-            deleted(write(app, c, |s, b| onprem::delete_resolver(s, b, c, (sub, rg, n(1))))?)
-        }
-        (&M::GET, ["dnsresolvers", _, "inboundendpoints", _]) => json_ok(
-            StatusCode::OK,
-            &onprem::render_inbound(&e.read(|s| onprem::get_inbound(s, c, (sub, rg, n(1), n(3))))?),
-        ),
-        (&M::PUT, ["dnsresolvers", _, "inboundendpoints", _]) => {
-            let body = body_json(req)?;
-            let (x, new) = write(app, c, |s, b| onprem::put_inbound(s, b, c, (sub, rg, n(1), n(3)), body))?;
-            json_ok(created(new), &onprem::render_inbound(&x))
-        }
-        // private DNS zones, links, record sets
-        (_, ["privatednszones", _, rest @ ..]) => dns_routes(app, req, (sub, rg, n(1)), rest, p, c)?,
-        _ => return Err(no_route(req)),
-    })
-}
-
-fn dns_routes(app: &App, req: &Req, zone: (&str, &str, &str), rest: &[&str], p: &Path, c: &Admitted) -> Result<Resp> {
-    use Method as M;
-    let e = &app.engine;
-    let pre = preconditions(req);
-    let n = |i: usize| p.at(8 + i);
-    Ok(match (&req.method, rest) {
-        (&M::GET, []) => json_ok(
-            StatusCode::OK,
-            &e.read(|s| privatedns::get_zone(s, c, zone).map(|z| privatedns::render_zone(s, &z)))?,
-        ),
-        (&M::PUT, []) => {
-            let body = body_json(req)?;
-            let (z, new) = write(app, c, |s, b| privatedns::put_zone(s, b, c, zone, body, pre))?;
-            json_ok(created(new), &e.read(|s| privatedns::render_zone(s, &z)))
-        }
-        (&M::PATCH, []) => {
-            let body = body_json(req)?;
-            let z = write(app, c, |s, b| privatedns::patch_zone(s, b, c, zone, body, pre))?;
-            json_ok(StatusCode::OK, &e.read(|s| privatedns::render_zone(s, &z)))
-        }
-        (&M::DELETE, []) => deleted(write(app, c, |s, b| privatedns::delete_zone(s, b, c, zone, pre))?),
-        (&M::GET, ["virtualnetworklinks"]) => list(
-            c,
-            e.read(|s| {
-                privatedns::get_zone(s, c, zone)
-                    .map(|z| privatedns::links_of(s, &z.id).iter().map(privatedns::render_link).collect())
-            })?,
-        ),
-        (&M::GET, ["virtualnetworklinks", _]) => json_ok(
-            StatusCode::OK,
-            &privatedns::render_link(&e.read(|s| privatedns::get_link(s, c, (zone.0, zone.1, zone.2, n(1))))?),
-        ),
-        (&M::PUT | &M::PATCH, ["virtualnetworklinks", _]) => {
-            let body = body_json(req)?;
-            let (l, new) =
-                write(app, c, |s, b| privatedns::put_link(s, b, c, (zone.0, zone.1, zone.2, n(1)), body, pre))?;
-            json_ok(if req.method == M::PATCH { StatusCode::OK } else { created(new) }, &privatedns::render_link(&l))
-        }
-        (&M::DELETE, ["virtualnetworklinks", _]) => {
-            deleted(write(app, c, |s, b| privatedns::delete_link(s, b, c, (zone.0, zone.1, zone.2, n(1)), pre))?)
-        }
-        (&M::GET, ["all"]) => list(
-            c,
-            e.read(|s| privatedns::list_record_sets(s, c, zone, None))?
-                .iter()
-                .map(|r| privatedns::render_record_set(&zone.2.to_ascii_lowercase(), r))
-                .collect(),
-        ),
-        (&M::GET, [_]) => list(
-            c,
-            e.read(|s| privatedns::list_record_sets(s, c, zone, Some(n(0))))?
-                .iter()
-                .map(|r| privatedns::render_record_set(&zone.2.to_ascii_lowercase(), r))
-                .collect(),
-        ),
-        (&M::GET, [_, _]) => json_ok(
-            StatusCode::OK,
-            &privatedns::render_record_set(
-                &zone.2.to_ascii_lowercase(),
-                &e.read(|s| privatedns::get_record_set(s, c, (zone.0, zone.1, zone.2, n(0), n(1))))?,
-            ),
-        ),
-        (&M::PUT | &M::PATCH, [_, _]) => {
-            let body = body_json(req)?;
-            let patch = req.method == M::PATCH;
-            let (r, new) = write(app, c, |s, b| {
-                privatedns::put_record_set(s, b, c, (zone.0, zone.1, zone.2, n(0), n(1)), body, pre, patch)
-            })?;
-            json_ok(
-                if patch { StatusCode::OK } else { created(new) },
-                &privatedns::render_record_set(&zone.2.to_ascii_lowercase(), &r),
-            )
-        }
-        (&M::DELETE, [_, _]) => deleted(write(app, c, |s, b| {
-            privatedns::delete_record_set(s, b, c, (zone.0, zone.1, zone.2, n(0), n(1)), pre)
-        })?),
-        _ => return Err(no_route(req)),
-    })
-}
-
-/// Lists one Microsoft.Network resource kind in a scope.
-fn list_network(e: &vaultlink_core::Engine, scope: &str, kind: &str) -> Result<Vec<Value>> {
-    use vaultlink_core::model::Record as R;
-    e.read(|s| {
-        Ok(match kind {
-            "virtualnetworks" => network::list_in(s, scope, |r| if let R::VirtualNetwork(v) = r { Some(network::render_vnet(s, v)) } else { None }),
-            "networkinterfaces" => network::list_in(s, scope, |r| if let R::NetworkInterface(v) = r { Some(network::render_nic(v)) } else { None }),
-            "privateendpoints" => network::list_in(s, scope, |r| if let R::PrivateEndpoint(v) = r { Some(network::render_endpoint(s, v)) } else { None }),
-            "privatednszones" => network::list_in(s, scope, |r| if let R::PrivateDnsZone(v) = r { Some(privatedns::render_zone(s, v)) } else { None }),
-            other => return Err(Error::bad_request("NoRegisteredProviderFound", format!("No registered resource provider found for resource type '{other}' in namespace 'Microsoft.Network'."))),
-        })
-    })
 }
 
 /// `GET .../resources` with an optional `$filter=resourceType eq '...'`: the generic list `az keyvault list` uses.

@@ -1,0 +1,207 @@
+//! Microsoft.Network: virtual networks, subnets, network interfaces, private endpoints and their
+//! private DNS zone groups. Address rules come from `vaultlink_rules::cidr`. Shared lookups and
+//! address allocation here; one file per resource: `vnet.rs` (VNets and subnets), `nic.rs`
+//! (client NICs), `endpoint.rs` (private endpoints).
+
+mod endpoint;
+mod nic;
+mod vnet;
+
+pub use endpoint::*;
+pub use nic::*;
+pub use vnet::*;
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vaultlink_rules::Ipv4Cidr;
+
+use crate::connections;
+use crate::engine::{Batch, State, guid, weak_etag};
+use crate::error::{Error, Result};
+use crate::identity::Caller;
+use crate::model::{
+    EndpointConnection, NetworkInterface, PrivateEndpoint, PrivateLinkConnectionProperties, Record, ServiceEndpoint,
+    Subnet, Tags, VirtualNetwork,
+};
+use crate::resources;
+
+pub const VNET_TYPE: &str = "Microsoft.Network/virtualNetworks";
+pub const SUBNET_TYPE: &str = "Microsoft.Network/virtualNetworks/subnets";
+pub const NIC_TYPE: &str = "Microsoft.Network/networkInterfaces";
+pub const PE_TYPE: &str = "Microsoft.Network/privateEndpoints";
+/// `requestMessage` limit on a private endpoint connection (azure-behaviour.md §3.1).
+pub const MAX_REQUEST_MESSAGE: usize = 140;
+
+pub fn network_id(sub: &str, rg: &str, type_path: &str, name: &str) -> String {
+    format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/{type_path}/{name}")
+}
+
+/// Subscription and resource group named by a resource id.
+fn id_parts(id: &str) -> (String, String) {
+    let parts: Vec<&str> = id.split('/').collect();
+    (parts.get(2).unwrap_or(&"").to_string(), parts.get(4).unwrap_or(&"").to_string())
+}
+
+fn parse_body<T: serde::de::DeserializeOwned>(v: Value) -> Result<T> {
+    crate::wire::parse(v)
+}
+
+fn invalid_reference(referenced: &str, by: &str) -> Error {
+    Error::bad_request(
+        "InvalidResourceReference",
+        format!(
+            "Resource {referenced} referenced by resource {by} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region."
+        ),
+    )
+}
+
+fn cidr(s: &str) -> Result<Ipv4Cidr> {
+    s.parse::<Ipv4Cidr>().map_err(|_| {
+        Error::bad_request("InvalidAddressPrefixFormat", format!("Address prefix {s} is not formatted correctly. It should follow CIDR notation, for example 10.0.0.0/24."))
+    })
+}
+
+/// Parses an address prefix given for `resource_id`, with Azure's host-bits rule.
+fn prefix_for(s: &str, resource_id: &str) -> Result<Ipv4Cidr> {
+    Ok(vaultlink_rules::address_prefix(s, resource_id)?)
+}
+
+// ---------------------------------------------------------------- lookups
+
+pub fn vnet(state: &State, id: &str) -> Option<VirtualNetwork> {
+    match state.get(id) {
+        Some(Record::VirtualNetwork(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+pub fn subnet(state: &State, id: &str) -> Option<Subnet> {
+    match state.get(id) {
+        Some(Record::Subnet(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+pub fn subnets_of(state: &State, vnet_id: &str) -> Vec<Subnet> {
+    state
+        .descendants(&format!("{vnet_id}/subnets"))
+        .filter_map(|(_, r)| match r {
+            Record::Subnet(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The VNet id a subnet id belongs to.
+pub fn vnet_of_subnet(subnet_id: &str) -> String {
+    subnet_id.rsplitn(3, '/').nth(2).unwrap_or_default().to_string()
+}
+
+/// Every NIC (client or endpoint) whose address lies in the subnet.
+pub fn nics_in_subnet(state: &State, subnet_id: &str) -> Vec<NetworkInterface> {
+    state
+        .of_kind(crate::model::RecordKind::NetworkInterface)
+        .filter_map(|r| match r {
+            Record::NetworkInterface(n) if n.subnet_id.eq_ignore_ascii_case(subnet_id) => Some(n.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn nic(state: &State, id: &str) -> Option<NetworkInterface> {
+    match state.get(id) {
+        Some(Record::NetworkInterface(n)) => Some(n.clone()),
+        _ => None,
+    }
+}
+
+pub fn endpoint(state: &State, id: &str) -> Option<PrivateEndpoint> {
+    match state.get(id) {
+        Some(Record::PrivateEndpoint(p)) => Some(p.clone()),
+        _ => None,
+    }
+}
+
+/// Every resource of one kind in a scope (subscription or resource group id).
+pub fn list_in<T>(state: &State, scope: &str, pick: impl Fn(&Record) -> Option<T>) -> Vec<T> {
+    state.descendants(scope).filter_map(|(_, r)| pick(r)).collect()
+}
+
+/// Fails unless the subnet exists and has the service endpoint (vault `virtualNetworkRules`).
+pub fn require_service_endpoint(state: &State, subnet_id: &str, service: &str) -> Result<()> {
+    let ok = subnet(state, subnet_id)
+        .is_some_and(|s| s.service_endpoints.iter().any(|e| e.service.eq_ignore_ascii_case(service)));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::bad_request(
+            "NetworkAclsValidationFailure",
+            format!("Validation of network acls failure: SubnetsHaveNoServiceEndpointsConfigured:{subnet_id}"),
+        ))
+    }
+}
+
+fn used_addresses(state: &State, subnet_id: &str) -> BTreeSet<Ipv4Addr> {
+    let mut used: BTreeSet<Ipv4Addr> =
+        nics_in_subnet(state, subnet_id).iter().filter_map(|n| n.private_ip_address.parse().ok()).collect();
+    used.extend(
+        crate::onprem::all_inbound(state)
+            .filter(|i| i.subnet_id.eq_ignore_ascii_case(subnet_id))
+            .filter_map(|i| i.private_ip_address.parse::<Ipv4Addr>().ok()),
+    );
+    used
+}
+
+/// Every virtual network.
+pub fn all_vnets(state: &State) -> Vec<VirtualNetwork> {
+    state
+        .of_kind(crate::model::RecordKind::VirtualNetwork)
+        .filter_map(|r| match r {
+            Record::VirtualNetwork(v) => Some(v.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Allocates an address in a subnet (Azure's .4 onwards, or the requested static one).
+pub(crate) fn allocate_in(state: &State, batch: &Batch, subnet: &Subnet, requested: Option<&str>) -> Result<String> {
+    allocate(state, batch, subnet, requested)
+}
+
+/// The next free address of a subnet (Azure's .4 onwards), or Azure's subnet-full error.
+fn allocate(state: &State, batch: &Batch, subnet: &Subnet, requested: Option<&str>) -> Result<String> {
+    let prefix = cidr(&subnet.address_prefix)?;
+    let mut used = used_addresses(state, &subnet.id);
+    // Addresses taken earlier in this same operation.
+    for (_, r) in batch_nics(batch) {
+        if let Ok(a) = r.private_ip_address.parse() {
+            used.insert(a);
+        }
+    }
+    if let Some(ip) = requested {
+        let addr: Ipv4Addr = ip.parse().map_err(|_| {
+            Error::bad_request(
+                "InvalidPrivateIPAddressFormat",
+                format!("Private static IP address {ip} does not have a valid format."),
+            )
+        })?;
+        vaultlink_rules::static_address_ok(&prefix, &used, addr)?;
+        return Ok(addr.to_string());
+    }
+    vaultlink_rules::next_free_address(&prefix, &used)
+        .map(|a| a.to_string())
+        .ok_or_else(|| vaultlink_rules::subnet_is_full(&subnet.id, &prefix).into())
+}
+
+fn batch_nics(batch: &Batch) -> Vec<(String, NetworkInterface)> {
+    batch
+        .puts()
+        .filter_map(|(k, r)| match r {
+            Record::NetworkInterface(n) => Some((k.clone(), n.clone())),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,178 @@
+//! Client network interfaces (`az network nic create`); endpoint NICs are read-only.
+
+use super::*;
+
+// ---------------------------------------------------------------- network interfaces
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NicSpec {
+    pub location: String,
+    #[serde(default)]
+    pub tags: Option<Tags>,
+    #[serde(default)]
+    pub properties: NicPropertiesSpec,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NicPropertiesSpec {
+    #[serde(default)]
+    pub ip_configurations: Vec<IpConfigSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpConfigSpec {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub properties: IpConfigPropertiesSpec,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpConfigPropertiesSpec {
+    pub subnet: Option<IdRef>,
+    #[serde(rename = "privateIPAddress")]
+    pub private_ip_address: Option<String>,
+    #[serde(rename = "privateIPAllocationMethod")]
+    pub private_ip_allocation_method: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdRef {
+    pub id: String,
+}
+
+/// PUT a client NIC (as `az network nic create` makes). Endpoint NICs are read-only.
+pub fn put_nic(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    (sub, rg, name): (&str, &str, &str),
+    body: Value,
+) -> Result<(NetworkInterface, bool)> {
+    let spec: NicSpec = parse_body(body)?;
+    vaultlink_rules::network_resource_name(name)?;
+    let group = resources::resource_group(state, caller, sub, rg)?;
+    let location = resources::location(&spec.location)?;
+    let id = network_id(sub, &group.name, "networkInterfaces", name);
+    let existing = nic(state, &id);
+    if let Some(e) = &existing
+        && let Some(pe) = &e.private_endpoint_id
+    {
+        return Err(Error::bad_request(
+            "CannotModifyNicAttachedToPrivateEndpoint",
+            format!("Network interface {} is managed by private endpoint {pe} and cannot be modified.", e.id),
+        ));
+    }
+    let [ipc] = spec.properties.ip_configurations.as_slice() else {
+        return Err(Error::bad_request(
+            "InvalidRequestFormat",
+            "A network interface needs exactly one IP configuration.",
+        ));
+    };
+    let subnet_id =
+        ipc.properties.subnet.as_ref().map(|s| s.id.clone()).ok_or_else(|| {
+            Error::bad_request("InvalidRequestFormat", "The IP configuration must reference a subnet.")
+        })?;
+    let s = subnet(state, &subnet_id).ok_or_else(|| invalid_reference(&subnet_id, &id))?;
+    let v = vnet(state, &vnet_of_subnet(&s.id)).ok_or_else(|| invalid_reference(&subnet_id, &id))?;
+    if v.location != location {
+        return Err(invalid_reference(&v.id, &id));
+    }
+    let static_ip =
+        ipc.properties.private_ip_allocation_method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("Static"));
+    let address = match &existing {
+        Some(e)
+            if e.subnet_id.eq_ignore_ascii_case(&s.id)
+                && (!static_ip || ipc.properties.private_ip_address.as_deref() == Some(&e.private_ip_address)) =>
+        {
+            e.private_ip_address.clone()
+        }
+        _ => allocate(state, batch, &s, if static_ip { ipc.properties.private_ip_address.as_deref() } else { None })?,
+    };
+    let n = NetworkInterface {
+        id: existing.as_ref().map_or(id.clone(), |e| e.id.clone()),
+        name: existing.as_ref().map_or(name.to_string(), |e| e.name.clone()),
+        location,
+        tags: spec.tags.unwrap_or_default(),
+        subnet_id: s.id.clone(),
+        ip_configuration_name: ipc.name.clone().unwrap_or_else(|| "ipconfig1".into()),
+        private_ip_address: address,
+        private_ip_allocation_method: if static_ip { "Static".into() } else { "Dynamic".into() },
+        private_endpoint_id: None,
+        private_link: None,
+        resource_guid: existing.as_ref().map_or_else(guid, |e| e.resource_guid.clone()),
+        mac_address: existing.as_ref().map_or_else(mac_address, |e| e.mac_address.clone()),
+        etag: weak_etag(),
+    };
+    batch.put(&n.id, Record::NetworkInterface(n.clone()));
+    Ok((n, existing.is_none()))
+}
+
+pub(super) fn mac_address() -> String {
+    let b = vaultlink_crypto::random_bytes(5);
+    format!("00-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}", b[0], b[1], b[2], b[3], b[4])
+}
+
+pub fn get_nic(state: &State, caller: &Caller, (sub, rg, name): (&str, &str, &str)) -> Result<NetworkInterface> {
+    let group = resources::resource_group(state, caller, sub, rg)?;
+    nic(state, &network_id(sub, rg, "networkInterfaces", name))
+        .ok_or_else(|| Error::resource_not_found(NIC_TYPE, name, &group.name))
+}
+
+pub fn delete_nic(state: &State, batch: &mut Batch, caller: &Caller, key: (&str, &str, &str)) -> Result<bool> {
+    let Ok(n) = get_nic(state, caller, key) else {
+        resources::resource_group(state, caller, key.0, key.1)?;
+        return Ok(false);
+    };
+    if let Some(pe) = &n.private_endpoint_id {
+        return Err(Error::bad_request(
+            "CannotDeleteNicAttachedToPrivateEndpoint",
+            format!(
+                "Network interface {} is managed by private endpoint {pe}; delete the private endpoint instead.",
+                n.id
+            ),
+        ));
+    }
+    batch.delete(&n.id);
+    Ok(true)
+}
+
+pub fn render_nic(n: &NetworkInterface) -> Value {
+    let mut ipc_props = json!({
+        "provisioningState": "Succeeded",
+        "privateIPAddress": n.private_ip_address,
+        "privateIPAllocationMethod": n.private_ip_allocation_method,
+        "subnet": {"id": n.subnet_id},
+        "primary": true,
+        "privateIPAddressVersion": "IPv4",
+    });
+    if let Some(pl) = &n.private_link {
+        ipc_props["privateLinkConnectionProperties"] =
+            json!({"groupId": pl.group_id, "requiredMemberName": pl.required_member_name, "fqdns": pl.fqdns});
+    }
+    let mut props = json!({
+        "provisioningState": "Succeeded",
+        "resourceGuid": n.resource_guid,
+        "ipConfigurations": [{
+            "name": n.ip_configuration_name,
+            "id": format!("{}/ipConfigurations/{}", n.id, n.ip_configuration_name),
+            "etag": n.etag,
+            "type": "Microsoft.Network/networkInterfaces/ipConfigurations",
+            "properties": ipc_props,
+        }],
+        "dnsSettings": {"dnsServers": [], "appliedDnsServers": [], "internalDomainNameSuffix": "vaultlink.internal.cloudapp.net"},
+        "macAddress": n.mac_address,
+        "enableAcceleratedNetworking": false,
+        "enableIPForwarding": false,
+        "nicType": "Standard",
+        "auxiliaryMode": "None",
+        "auxiliarySku": "None",
+    });
+    if let Some(pe) = &n.private_endpoint_id {
+        props["privateEndpoint"] = json!({"id": pe});
+    }
+    json!({"name": n.name, "id": n.id, "etag": n.etag, "type": NIC_TYPE, "location": n.location, "tags": n.tags, "kind": "Regular", "properties": props})
+}

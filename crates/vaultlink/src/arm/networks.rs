@@ -1,0 +1,148 @@
+//! Microsoft.Network's routes: VNets, subnets, peerings, NICs, private endpoints, zone groups, resolvers.
+
+use super::*;
+
+/// Routes below `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Network/`.
+pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Admitted) -> Result<Resp> {
+    use Method as M;
+    let e = &app.engine;
+    let (sub, rg) = (p.at(1), p.at(3));
+    let n = |i: usize| p.at(6 + i);
+    Ok(match (&req.method, rest) {
+        (&M::GET, [kind]) => {
+            let scope = e.read(|s| resources::resource_group(s, c, sub, rg))?.id;
+            list(c, list_network(e, &scope, kind)?)
+        }
+        // virtual networks and subnets
+        (&M::GET, ["virtualnetworks", _]) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| network::get_vnet(s, c, (sub, rg, n(1))).map(|v| network::render_vnet(s, &v)))?,
+        ),
+        (&M::PUT, ["virtualnetworks", _]) => {
+            let body = body_json(req)?;
+            let (v, new) = write(app, c, |s, b| network::put_vnet(s, b, c, (sub, rg, n(1)), body))?;
+            json_ok(created(new), &e.read(|s| network::render_vnet(s, &network::vnet(s, &v.id).unwrap_or(v))))
+        }
+        (&M::DELETE, ["virtualnetworks", _]) => {
+            deleted(write(app, c, |s, b| network::delete_vnet(s, b, c, (sub, rg, n(1))))?)
+        }
+        (&M::GET, ["virtualnetworks", _, "subnets"]) => list(
+            c,
+            e.read(|s| {
+                network::get_vnet(s, c, (sub, rg, n(1)))
+                    .map(|v| network::subnets_of(s, &v.id).iter().map(|x| network::render_subnet(s, x)).collect())
+            })?,
+        ),
+        (&M::GET, ["virtualnetworks", _, "subnets", _]) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| network::get_subnet(s, c, (sub, rg, n(1), n(3))).map(|x| network::render_subnet(s, &x)))?,
+        ),
+        (&M::PUT, ["virtualnetworks", _, "subnets", _]) => {
+            let body = body_json(req)?;
+            let (x, new) = write(app, c, |s, b| network::put_subnet(s, b, c, (sub, rg, n(1), n(3)), body))?;
+            json_ok(created(new), &e.read(|s| network::render_subnet(s, &x)))
+        }
+        (&M::DELETE, ["virtualnetworks", _, "subnets", _]) => {
+            deleted(write(app, c, |s, b| network::delete_subnet(s, b, c, (sub, rg, n(1), n(3))))?)
+        }
+        (&M::GET, ["virtualnetworks", _, "virtualnetworkpeerings"]) => list(
+            c,
+            e.read(|s| {
+                peering::list(s, c, (sub, rg, n(1))).map(|ps| ps.iter().map(|x| peering::render(s, x)).collect())
+            })?,
+        ),
+        (&M::GET, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| peering::get(s, c, (sub, rg, n(1), n(3))).map(|x| peering::render(s, &x)))?,
+        ),
+        (&M::PUT, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => {
+            let body = body_json(req)?;
+            let (x, new) = write(app, c, |s, b| peering::put(s, b, c, (sub, rg, n(1), n(3)), body))?;
+            json_ok(created(new), &e.read(|s| peering::render(s, &x)))
+        }
+        (&M::DELETE, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => {
+            deleted(write(app, c, |s, b| peering::delete(s, b, c, (sub, rg, n(1), n(3))))?)
+        }
+        // network interfaces
+        (&M::GET, ["networkinterfaces", _]) => {
+            json_ok(StatusCode::OK, &network::render_nic(&e.read(|s| network::get_nic(s, c, (sub, rg, n(1))))?))
+        }
+        (&M::PUT, ["networkinterfaces", _]) => {
+            let body = body_json(req)?;
+            let (x, new) = write(app, c, |s, b| network::put_nic(s, b, c, (sub, rg, n(1)), body))?;
+            json_ok(created(new), &network::render_nic(&x))
+        }
+        (&M::DELETE, ["networkinterfaces", _]) => {
+            deleted(write(app, c, |s, b| network::delete_nic(s, b, c, (sub, rg, n(1))))?)
+        }
+        // private endpoints and their zone groups
+        (&M::GET, ["privateendpoints", _]) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| network::get_endpoint(s, c, (sub, rg, n(1))).map(|x| network::render_endpoint(s, &x)))?,
+        ),
+        (&M::PUT, ["privateendpoints", _]) => {
+            let body = body_json(req)?;
+            let (x, new) = write(app, c, |s, b| network::put_endpoint(s, b, c, (sub, rg, n(1)), body))?;
+            json_ok(created(new), &e.read(|s| network::render_endpoint(s, &x)))
+        }
+        (&M::DELETE, ["privateendpoints", _]) => {
+            deleted(write(app, c, |s, b| network::delete_endpoint(s, b, c, (sub, rg, n(1))))?)
+        }
+        (&M::GET, ["privateendpoints", _, "privatednszonegroups"]) => list(
+            c,
+            e.read(|s| {
+                zonegroups::list(s, c, (sub, rg, n(1))).map(|gs| gs.iter().map(|g| zonegroups::render(s, g)).collect())
+            })?,
+        ),
+        (&M::GET, ["privateendpoints", _, "privatednszonegroups", _]) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| zonegroups::get(s, c, (sub, rg, n(1), n(3))).map(|g| zonegroups::render(s, &g)))?,
+        ),
+        (&M::PUT, ["privateendpoints", _, "privatednszonegroups", _]) => {
+            let body = body_json(req)?;
+            let (g, new) = write(app, c, |s, b| zonegroups::put(s, b, c, (sub, rg, n(1), n(3)), body))?;
+            json_ok(created(new), &e.read(|s| zonegroups::render(s, &g)))
+        }
+        (&M::DELETE, ["privateendpoints", _, "privatednszonegroups", _]) => {
+            deleted(write(app, c, |s, b| zonegroups::delete(s, b, c, (sub, rg, n(1), n(3))))?)
+        }
+        // DNS Private Resolver (minimal) and its inbound endpoints
+        (&M::GET, ["dnsresolvers", _]) => {
+            json_ok(StatusCode::OK, &onprem::render_resolver(&e.read(|s| onprem::get_resolver(s, c, (sub, rg, n(1))))?))
+        }
+        (&M::PUT, ["dnsresolvers", _]) => {
+            let body = body_json(req)?;
+            let (r, new) = write(app, c, |s, b| onprem::put_resolver(s, b, c, (sub, rg, n(1)), body))?;
+            json_ok(created(new), &onprem::render_resolver(&r))
+        }
+        (&M::DELETE, ["dnsresolvers", _]) => {
+            deleted(write(app, c, |s, b| onprem::delete_resolver(s, b, c, (sub, rg, n(1))))?)
+        }
+        (&M::GET, ["dnsresolvers", _, "inboundendpoints", _]) => json_ok(
+            StatusCode::OK,
+            &onprem::render_inbound(&e.read(|s| onprem::get_inbound(s, c, (sub, rg, n(1), n(3))))?),
+        ),
+        (&M::PUT, ["dnsresolvers", _, "inboundendpoints", _]) => {
+            let body = body_json(req)?;
+            let (x, new) = write(app, c, |s, b| onprem::put_inbound(s, b, c, (sub, rg, n(1), n(3)), body))?;
+            json_ok(created(new), &onprem::render_inbound(&x))
+        }
+        // private DNS zones, links, record sets
+        (_, ["privatednszones", _, rest @ ..]) => super::zones::dns_routes(app, req, (sub, rg, n(1)), rest, p, c)?,
+        _ => return Err(no_route(req)),
+    })
+}
+
+/// Lists one Microsoft.Network resource kind in a scope.
+pub(super) fn list_network(e: &vaultlink_core::Engine, scope: &str, kind: &str) -> Result<Vec<Value>> {
+    use vaultlink_core::model::Record as R;
+    e.read(|s| {
+        Ok(match kind {
+            "virtualnetworks" => network::list_in(s, scope, |r| if let R::VirtualNetwork(v) = r { Some(network::render_vnet(s, v)) } else { None }),
+            "networkinterfaces" => network::list_in(s, scope, |r| if let R::NetworkInterface(v) = r { Some(network::render_nic(v)) } else { None }),
+            "privateendpoints" => network::list_in(s, scope, |r| if let R::PrivateEndpoint(v) = r { Some(network::render_endpoint(s, v)) } else { None }),
+            "privatednszones" => network::list_in(s, scope, |r| if let R::PrivateDnsZone(v) = r { Some(privatedns::render_zone(s, v)) } else { None }),
+            other => return Err(Error::bad_request("NoRegisteredProviderFound", format!("No registered resource provider found for resource type '{other}' in namespace 'Microsoft.Network'."))),
+        })
+    })
+}

@@ -1,0 +1,74 @@
+//! Microsoft.KeyVault's routes under a resource group: vaults, their connections and policies.
+
+use super::*;
+
+/// Routes below `.../vaults/{name}`.
+pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Admitted, api: &str) -> Result<Resp> {
+    use Method as M;
+    let e = &app.engine;
+    let key = (p.at(1), p.at(3), p.at(7));
+    Ok(match (&req.method, rest) {
+        (&M::GET, []) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
+        ),
+        (&M::PUT, []) => {
+            let spec = vaultlink_core::wire::parse(body_json(req)?)?;
+            let (out, rendered) = write(app, c, |s, b| {
+                let out = keyvault::put_vault(s, b, c, key, api, spec)?;
+                let rendered = keyvault::render_vault(s, &out.vault);
+                Ok((out.created, rendered))
+            })?;
+            // The rendering above saw the state before the write; re-read for derived fields.
+            let _ = rendered;
+            json_ok(
+                created(out),
+                &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
+            )
+        }
+        (&M::PATCH, []) => {
+            let body = body_json(req)?;
+            write(app, c, |s, b| keyvault::patch_vault(s, b, c, key, body))?;
+            json_ok(
+                StatusCode::OK,
+                &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
+            )
+        }
+        (&M::DELETE, []) => deleted(write(app, c, |s, b| keyvault::delete_vault(s, b, c, key))?),
+        (&M::GET, ["privatelinkresources"]) => json_ok(
+            StatusCode::OK,
+            &keyvault::render_private_link_resources(&e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2))?),
+        ),
+        (&M::GET, ["privateendpointconnections"]) => {
+            list(c, e.read(|s| connections::list(s, c, key))?.iter().map(connections::render).collect())
+        }
+        (&M::GET, ["privateendpointconnections", _]) => {
+            json_ok(StatusCode::OK, &connections::render(&e.read(|s| connections::get(s, c, key, p.at(9)))?))
+        }
+        (&M::PUT, ["privateendpointconnections", _]) => {
+            let spec = vaultlink_core::wire::parse(body_json(req)?)?;
+            json_ok(
+                StatusCode::OK,
+                &connections::render(&write(app, c, |s, b| connections::put(s, b, c, key, p.at(9), spec))?),
+            )
+        }
+        (&M::DELETE, ["privateendpointconnections", _]) => {
+            match write(app, c, |s, b| connections::delete(s, b, c, key, p.at(9)))? {
+                Some(mut pec) => {
+                    pec.provisioning_state = "Disconnected".into();
+                    json_ok(StatusCode::OK, &connections::render(&pec))
+                }
+                None => empty(StatusCode::NO_CONTENT),
+            }
+        }
+        (&M::PUT, ["accesspolicies", op @ ("add" | "replace" | "remove")]) => {
+            let body = body_json(req)?;
+            let op = op.to_string();
+            json_ok(
+                StatusCode::OK,
+                &write(app, c, |s, b| vaultlink_core::keyvault::update_access_policies(s, b, c, key, &op, body))?,
+            )
+        }
+        _ => return Err(no_route(req)),
+    })
+}
