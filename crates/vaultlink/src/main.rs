@@ -8,11 +8,12 @@ mod dataplane_certs;
 mod dataplane_keys;
 mod entra;
 mod graph;
-mod http;
-mod lab;
+mod ingress;
 mod portal;
-mod proxy;
 mod serve;
+
+// The ingress modules keep their short paths (`crate::http::App`, ...).
+use ingress::{http, lab, proxy};
 
 fn main() -> anyhow::Result<()> {
     cli::run()

@@ -278,16 +278,16 @@ pub async fn read_request(req: Request<Incoming>, ingress: Ingress) -> Result<Re
 /// Which surface a host name belongs to.
 pub fn route(app: &App, req: Req) -> Resp {
     let host = req.host.as_str();
+    use super::hosts::Surface;
     let resp = if matches!(req.ingress, Ingress::Identity) {
         crate::entra::handle_identity(app, &req)
-    } else if host == "management.azure.com" {
-        crate::arm::handle(app, &req)
-    } else if host == "login.microsoftonline.com" || host == "login.windows.net" || host == "sts.windows.net" {
-        crate::entra::handle(app, &req)
-    } else if host == "graph.microsoft.com" {
-        crate::graph::handle(app, &req)
-    } else if host.ends_with(".vault.azure.net") {
-        crate::dataplane::handle(app, &req)
+    } else if let Some(surface) = super::hosts::surface(host) {
+        match surface {
+            Surface::ResourceManager => crate::arm::handle(app, &req),
+            Surface::EntraId => crate::entra::handle(app, &req),
+            Surface::Graph => crate::graph::handle(app, &req),
+            Surface::KeyVault => crate::dataplane::handle(app, &req),
+        }
     } else {
         // The direct listener serves Resource Manager and Entra ID on one origin.
         let first = req.path.trim_start_matches('/').split('/').next().unwrap_or("").to_ascii_lowercase();

@@ -15,14 +15,9 @@ use vaultlink_core::netctx;
 
 use crate::http::{App, Ingress, text};
 
-/// True for the hosts vaultlink plays.
+/// True for the hosts vaultlink plays (the one table, `hosts`).
 pub fn is_emulated_host(host: &str) -> bool {
-    let h = host.to_ascii_lowercase();
-    h == "management.azure.com"
-        || h == "login.microsoftonline.com"
-        || h == "login.windows.net"
-        || h == "graph.microsoft.com"
-        || (h.ends_with(".vault.azure.net") && h.len() > ".vault.azure.net".len())
+    super::hosts::surface(host).is_some()
 }
 
 /// The user name in the proxy URL (`http://NAME@127.0.0.1:8780`), sent as Basic credentials:

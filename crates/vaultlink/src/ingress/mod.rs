@@ -1,0 +1,8 @@
+//! How requests arrive: the HTTPS listeners and request reading (`http`), the CONNECT proxy
+//! (`proxy`), the lab's per-NIC network namespaces (`lab`), and the one table of the host names
+//! vaultlink plays (`hosts`), which the proxy and the router both read.
+
+pub mod hosts;
+pub mod http;
+pub mod lab;
+pub mod proxy;
