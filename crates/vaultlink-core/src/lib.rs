@@ -25,6 +25,7 @@ pub mod onprem;
 pub mod peering;
 pub mod privatedns;
 pub mod rbac;
+pub mod registry;
 pub mod resources;
 pub mod secrets;
 pub mod seed;

@@ -9,25 +9,6 @@ use crate::identity::Caller;
 use crate::model::{Record, ResourceGroup, Subscription, Tags};
 use crate::seed;
 
-/// The resource providers vaultlink serves, as Azure spells them, with their resource types.
-pub const PROVIDERS: &[(&str, &[&str])] = &[
-    ("Microsoft.KeyVault", &["vaults", "deletedVaults", "locations", "operations", "checkNameAvailability"]),
-    (
-        "Microsoft.Network",
-        &[
-            "virtualNetworks",
-            "networkInterfaces",
-            "privateEndpoints",
-            "privateDnsZones",
-            "privateDnsZones/virtualNetworkLinks",
-            "dnsResolvers",
-            "locations",
-        ],
-    ),
-    ("Microsoft.Authorization", &["roleAssignments", "roleDefinitions"]),
-    ("Microsoft.Resources", &["resourceGroups", "subscriptions"]),
-];
-
 /// Providers registered on a fresh subscription. Microsoft.KeyVault is not, so that
 /// `az provider register -n Microsoft.KeyVault` (a step of the seed) means something.
 const REGISTERED_AT_START: &[&str] = &["Microsoft.Network", "Microsoft.Authorization", "Microsoft.Resources"];
@@ -239,8 +220,8 @@ pub fn require_provider(state: &State, sub: &str, namespace: &str) -> Result<()>
     }
 }
 
-fn known_provider(namespace: &str) -> Result<&'static (&'static str, &'static [&'static str])> {
-    PROVIDERS.iter().find(|(n, _)| n.eq_ignore_ascii_case(namespace)).ok_or_else(|| {
+fn known_provider(namespace: &str) -> Result<&'static str> {
+    crate::registry::namespace(namespace).ok_or_else(|| {
         Error::not_found("InvalidResourceNamespace", format!("The resource namespace '{namespace}' is invalid."))
     })
 }
@@ -255,7 +236,7 @@ pub fn set_provider_registration(
     register: bool,
 ) -> Result<Value> {
     let mut s = subscription(state, caller, sub)?;
-    let (name, _) = known_provider(namespace)?;
+    let name = known_provider(namespace)?;
     if register {
         s.registered_providers.insert(name.to_ascii_lowercase(), name.to_string());
     } else {
@@ -268,25 +249,24 @@ pub fn set_provider_registration(
 
 pub fn provider(state: &State, caller: &Caller, sub: &str, namespace: &str) -> Result<Value> {
     let s = subscription(state, caller, sub)?;
-    let (name, _) = known_provider(namespace)?;
+    let name = known_provider(namespace)?;
     Ok(render_provider(&s, name))
 }
 
 pub fn providers(state: &State, caller: &Caller, sub: &str) -> Result<Vec<Value>> {
     let s = subscription(state, caller, sub)?;
-    Ok(PROVIDERS.iter().map(|(n, _)| render_provider(&s, n)).collect())
+    Ok(crate::registry::namespaces().into_iter().map(|n| render_provider(&s, n)).collect())
 }
 
 fn render_provider(s: &Subscription, namespace: &str) -> Value {
-    let types = PROVIDERS.iter().find(|(n, _)| *n == namespace).map(|(_, t)| *t).unwrap_or(&[]);
     let registered = s.registered_providers.contains_key(&namespace.to_ascii_lowercase());
     json!({
         "id": format!("/subscriptions/{}/providers/{namespace}", s.subscription_id),
         "namespace": namespace,
         "registrationState": if registered { "Registered" } else { "NotRegistered" },
         "registrationPolicy": "RegistrationRequired",
-        "resourceTypes": types.iter().map(|t| json!({
-            "resourceType": t,
+        "resourceTypes": crate::registry::types_of(namespace).map(|t| json!({
+            "resourceType": t.name,
             "locations": REGIONS,
             "apiVersions": [],
             "capabilities": "None",
@@ -387,24 +367,14 @@ pub fn patch_resource_group(
 /// DELETE a resource group and everything in it (vaults go to the soft-deleted state, as in Azure).
 pub fn delete_resource_group(state: &State, batch: &mut Batch, caller: &Caller, sub: &str, rg: &str) -> Result<()> {
     let group = resource_group(state, caller, sub, rg)?;
-    let ids: Vec<String> = state
+    // Resources with effects outside the group first (each type's teardown in the registry):
+    // endpoints drop their vault connections, vaults become deleted vaults, VNets lose their links.
+    let undo: Vec<(crate::registry::Teardown, Record)> = state
         .descendants(&group.id)
-        .filter_map(|(_, r)| match r {
-            Record::Vault(v) => Some(v.id.clone()),
-            Record::PrivateEndpoint(p) => Some(p.id.clone()),
-            Record::VirtualNetwork(v) => Some(v.id.clone()),
-            _ => None,
-        })
+        .filter_map(|(_, r)| crate::registry::teardown(r).map(|t| (t, r.clone())))
         .collect();
-    // Resources with effects outside the group first: endpoints drop their vault connections,
-    // vaults become deleted vaults.
-    for id in ids {
-        match state.get(&id) {
-            Some(Record::PrivateEndpoint(pe)) => crate::network::endpoint_teardown(state, batch, pe),
-            Some(Record::Vault(v)) => crate::keyvault::soft_delete(state, batch, v)?,
-            Some(Record::VirtualNetwork(v)) => crate::network::vnet_teardown(state, batch, &v.id),
-            _ => {}
-        }
+    for (teardown, record) in &undo {
+        teardown(state, batch, record)?;
     }
     batch.delete_tree(state, &group.id);
     Ok(())

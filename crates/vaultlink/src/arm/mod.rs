@@ -422,7 +422,7 @@ fn no_route(req: &Req) -> Error {
     if let Some(i) = p.lower.iter().rposition(|s| s == "providers")
         && let Some(ns) = p.orig.get(i + 1)
     {
-        let known = resources::PROVIDERS.iter().find(|(n, _)| n.eq_ignore_ascii_case(ns));
+        let known = vaultlink_core::registry::namespace(ns);
         match (known, p.orig.get(i + 2)) {
             (None, _) => {
                 return Error::not_found(
@@ -430,8 +430,9 @@ fn no_route(req: &Req) -> Error {
                     format!("The resource namespace '{ns}' is invalid."),
                 );
             }
-            (Some((name, types)), Some(t))
-                if !types.iter().any(|x| x.split('/').next().is_some_and(|x| x.eq_ignore_ascii_case(t))) =>
+            (Some(name), Some(t))
+                if !vaultlink_core::registry::types_of(name)
+                    .any(|x| x.name.split('/').next().is_some_and(|x| x.eq_ignore_ascii_case(t))) =>
             {
                 return Error::not_found(
                     "InvalidResourceType",
@@ -491,7 +492,6 @@ fn generic_resources(
     rg: Option<&str>,
     req: &Req,
 ) -> Result<Vec<Value>> {
-    use vaultlink_core::model::Record as R;
     // `$filter=resourceType eq 'T' [and name eq 'N']` (what `az keyvault show/update -n` sends without -g).
     let clause = |field: &str| -> Option<String> {
         req.query("$filter")?.split(" and ").find_map(|c| {
@@ -507,20 +507,13 @@ fn generic_resources(
         };
         Ok(s.descendants(&scope)
             .filter_map(|(_, r)| {
-                let (id, name, kind, location, tags) = match r {
-                    R::Vault(v) => (&v.id, &v.name, keyvault::VAULT_TYPE, v.location.as_str(), &v.tags),
-                    R::VirtualNetwork(v) => (&v.id, &v.name, network::VNET_TYPE, v.location.as_str(), &v.tags),
-                    R::NetworkInterface(v) => (&v.id, &v.name, network::NIC_TYPE, v.location.as_str(), &v.tags),
-                    R::PrivateEndpoint(v) => (&v.id, &v.name, network::PE_TYPE, v.location.as_str(), &v.tags),
-                    R::PrivateDnsZone(v) => (&v.id, &v.name, privatedns::ZONE_TYPE, "global", &v.tags),
-                    _ => return None,
-                };
-                if wanted.as_ref().is_some_and(|w| *w != kind.to_ascii_lowercase())
-                    || wanted_name.as_ref().is_some_and(|w| *w != name.to_ascii_lowercase())
+                let g = vaultlink_core::registry::generic(r)?;
+                if wanted.as_ref().is_some_and(|w| *w != g.type_name.to_ascii_lowercase())
+                    || wanted_name.as_ref().is_some_and(|w| *w != g.name.to_ascii_lowercase())
                 {
                     return None;
                 }
-                Some(json!({"id": id, "name": name, "type": kind, "location": location, "tags": tags}))
+                Some(json!({"id": g.id, "name": g.name, "type": g.type_name, "location": g.location, "tags": g.tags}))
             })
             .collect())
     })

@@ -1,0 +1,146 @@
+//! The resource types vaultlink serves, one line each: what feeds the providers list
+//! (`GET /subscriptions/{s}/providers`), the generic resources list (`GET .../resources`) and a
+//! resource group's cascade (what a type must undo outside the group before the group goes).
+//! A new type is its core module, one line here and its route line.
+
+use crate::engine::{Batch, State};
+use crate::error::Result;
+use crate::model::{Record, RecordKind, Tags};
+
+/// What deleting its resource group does first to a resource with effects outside the group.
+pub type Teardown = fn(&State, &mut Batch, &Record) -> Result<()>;
+
+/// One resource type of one provider namespace.
+pub struct ResourceType {
+    pub namespace: &'static str,
+    /// The type within the namespace as Azure spells it (`vaults`, `privateDnsZones/virtualNetworkLinks`).
+    pub name: &'static str,
+    /// The record kind that stores it, for a type `GET .../resources` lists (tracked, top-level).
+    pub listed: Option<RecordKind>,
+    pub teardown: Option<Teardown>,
+}
+
+const fn t(namespace: &'static str, name: &'static str) -> ResourceType {
+    ResourceType { namespace, name, listed: None, teardown: None }
+}
+
+const fn listed(namespace: &'static str, name: &'static str, kind: RecordKind) -> ResourceType {
+    ResourceType { namespace, name, listed: Some(kind), teardown: None }
+}
+
+const KV: &str = "Microsoft.KeyVault";
+const NET: &str = "Microsoft.Network";
+
+/// Every type, in the order the providers list shows them.
+pub const TYPES: &[ResourceType] = &[
+    ResourceType {
+        teardown: Some(|s, b, r| match r {
+            Record::Vault(v) => crate::keyvault::soft_delete(s, b, v),
+            _ => Ok(()),
+        }),
+        ..listed(KV, "vaults", RecordKind::Vault)
+    },
+    t(KV, "deletedVaults"),
+    t(KV, "locations"),
+    t(KV, "operations"),
+    t(KV, "checkNameAvailability"),
+    ResourceType {
+        teardown: Some(|s, b, r| {
+            if let Record::VirtualNetwork(v) = r {
+                crate::network::vnet_teardown(s, b, &v.id);
+            }
+            Ok(())
+        }),
+        ..listed(NET, "virtualNetworks", RecordKind::VirtualNetwork)
+    },
+    listed(NET, "networkInterfaces", RecordKind::NetworkInterface),
+    ResourceType {
+        teardown: Some(|s, b, r| {
+            if let Record::PrivateEndpoint(pe) = r {
+                crate::network::endpoint_teardown(s, b, pe);
+            }
+            Ok(())
+        }),
+        ..listed(NET, "privateEndpoints", RecordKind::PrivateEndpoint)
+    },
+    listed(NET, "privateDnsZones", RecordKind::PrivateDnsZone),
+    t(NET, "privateDnsZones/virtualNetworkLinks"),
+    t(NET, "dnsResolvers"),
+    t(NET, "locations"),
+    t("Microsoft.Authorization", "roleAssignments"),
+    t("Microsoft.Authorization", "roleDefinitions"),
+    t("Microsoft.Resources", "resourceGroups"),
+    t("Microsoft.Resources", "subscriptions"),
+];
+
+/// The namespaces, as Azure spells them, in the providers list's order.
+pub fn namespaces() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for t in TYPES {
+        if !out.contains(&t.namespace) {
+            out.push(t.namespace);
+        }
+    }
+    out
+}
+
+/// A namespace by any casing, as Azure spells it.
+pub fn namespace(name: &str) -> Option<&'static str> {
+    TYPES.iter().map(|t| t.namespace).find(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// The types of a namespace (as Azure spells the namespace).
+pub fn types_of(namespace: &str) -> impl Iterator<Item = &'static ResourceType> + use<'_> {
+    TYPES.iter().filter(move |t| t.namespace == namespace)
+}
+
+/// The type a record is, when `GET .../resources` lists it.
+fn listed_type(r: &Record) -> Option<&'static ResourceType> {
+    let kind = r.kind();
+    TYPES.iter().find(|t| t.listed == Some(kind))
+}
+
+/// A resource as `GET .../resources` shows it.
+pub struct Generic<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    /// `Namespace/type`.
+    pub type_name: String,
+    pub location: &'a str,
+    pub tags: &'a Tags,
+}
+
+/// The generic view of a record, for the types the registry lists.
+pub fn generic(r: &Record) -> Option<Generic<'_>> {
+    let t = listed_type(r)?;
+    let (id, name, location, tags) = match r {
+        Record::Vault(v) => (&v.id, &v.name, v.location.as_str(), &v.tags),
+        Record::VirtualNetwork(v) => (&v.id, &v.name, v.location.as_str(), &v.tags),
+        Record::NetworkInterface(v) => (&v.id, &v.name, v.location.as_str(), &v.tags),
+        Record::PrivateEndpoint(v) => (&v.id, &v.name, v.location.as_str(), &v.tags),
+        // Private DNS zones are global resources.
+        Record::PrivateDnsZone(v) => (&v.id, &v.name, "global", &v.tags),
+        _ => return None,
+    };
+    Some(Generic { id, name, type_name: format!("{}/{}", t.namespace, t.name), location, tags })
+}
+
+/// The teardown a record's type asks for when its resource group is deleted.
+pub fn teardown(r: &Record) -> Option<Teardown> {
+    let kind = r.kind();
+    TYPES.iter().find(|t| t.listed == Some(kind)).and_then(|t| t.teardown)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn namespaces_and_types_keep_azures_spelling_and_order() {
+        assert_eq!(
+            super::namespaces(),
+            ["Microsoft.KeyVault", "Microsoft.Network", "Microsoft.Authorization", "Microsoft.Resources"]
+        );
+        assert_eq!(super::namespace("microsoft.keyvault"), Some("Microsoft.KeyVault"));
+        let names: Vec<&str> = super::types_of("Microsoft.KeyVault").map(|t| t.name).collect();
+        assert_eq!(names, ["vaults", "deletedVaults", "locations", "operations", "checkNameAvailability"]);
+    }
+}
