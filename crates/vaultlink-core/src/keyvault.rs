@@ -444,7 +444,7 @@ pub fn patch_vault(
         #[serde(default)]
         properties: VaultPropertiesSpec,
     }
-    let patch: Patch = crate::wire::parse(body)?;
+    let patch: Patch = crate::wire::parse_for(crate::wire::Provider::KeyVault, body)?;
     let p = patch.properties;
     let mut v = current.clone();
     if let Some(t) = patch.tags {
@@ -700,7 +700,9 @@ pub fn update_access_policies(
         access_policies: Vec<AccessPolicySpec>,
     }
     let mut v = vault(state, caller, key.0, key.1, key.2)?;
-    let given = access_policies(crate::wire::parse::<Body>(body)?.properties.access_policies)?;
+    let given = access_policies(
+        crate::wire::parse_for::<Body>(crate::wire::Provider::KeyVault, body)?.properties.access_policies,
+    )?;
     let same = |a: &AccessPolicy, b: &AccessPolicy| {
         a.tenant_id == b.tenant_id && a.object_id == b.object_id && a.application_id == b.application_id
     };

@@ -138,7 +138,7 @@ pub fn put_resolver(
     (sub, rg, name): (&str, &str, &str),
     body: Value,
 ) -> Result<(DnsResolver, bool)> {
-    let spec: ResolverSpec = crate::wire::parse(body)?;
+    let spec: ResolverSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
     vaultlink_rules::network_resource_name(name)?;
     let group = resources::resource_group(state, caller, sub, rg)?;
     let location = resources::location(&spec.location)?;
@@ -220,7 +220,7 @@ pub fn put_inbound(
     (sub, rg, resolver, name): (&str, &str, &str, &str),
     body: Value,
 ) -> Result<(InboundEndpoint, bool)> {
-    let spec: InboundSpec = crate::wire::parse(body)?;
+    let spec: InboundSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
     let r = get_resolver(state, caller, (sub, rg, resolver))?;
     vaultlink_rules::network_resource_name(name)?;
     let id = format!("{}/inboundEndpoints/{name}", r.id);

@@ -72,7 +72,7 @@ pub fn put(
     (sub, rg, vnet_name, name): (&str, &str, &str, &str),
     body: Value,
 ) -> Result<(VirtualNetworkPeering, bool)> {
-    let spec: PeeringSpec = crate::wire::parse(body)?;
+    let spec: PeeringSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
     let v = network::get_vnet(state, caller, (sub, rg, vnet_name))?;
     vaultlink_rules::network_resource_name(name)?;
     let remote_id = spec

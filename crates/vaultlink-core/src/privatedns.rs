@@ -210,7 +210,7 @@ pub fn put_zone(
     body: Value,
     pre: Preconditions<'_>,
 ) -> Result<(PrivateDnsZone, bool)> {
-    let spec: ZoneSpec = crate::wire::parse(body)?;
+    let spec: ZoneSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
     vaultlink_rules::private_dns_zone_name(name)?;
     let group = resources::resource_group(state, caller, sub, rg)?;
     if let Some(l) = &spec.location
@@ -268,7 +268,7 @@ pub fn patch_zone(
     body: Value,
     pre: Preconditions<'_>,
 ) -> Result<PrivateDnsZone> {
-    let spec: ZoneSpec = crate::wire::parse(body)?;
+    let spec: ZoneSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
     let mut z = get_zone(state, caller, key)?;
     check_preconditions(Some(&z.etag), pre.if_match, pre.if_none_match)?;
     if let Some(t) = spec.tags {
@@ -353,7 +353,7 @@ pub fn put_link(
     body: Value,
     pre: Preconditions<'_>,
 ) -> Result<(VirtualNetworkLink, bool)> {
-    let spec: LinkSpec = crate::wire::parse(body)?;
+    let spec: LinkSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
     let z = parent_zone(state, caller, (sub, rg, zone_name))?;
     vaultlink_rules::network_resource_name(name)?;
     let id = format!("{}/virtualNetworkLinks/{name}", z.id);
@@ -622,7 +622,7 @@ pub fn put_record_set(
     pre: Preconditions<'_>,
     patch: bool,
 ) -> Result<(RecordSet, bool)> {
-    let spec: RecordSetSpec = crate::wire::parse(body)?;
+    let spec: RecordSetSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
     let z = parent_zone(state, caller, (sub, rg, zone_name))?;
     let rtype = canonical_type(rtype)?;
     vaultlink_rules::record_set_name(name)?;

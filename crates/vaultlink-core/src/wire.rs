@@ -1,17 +1,46 @@
-//! Helpers shared by every resource's wire handling: body parsing with ARM's error.
+//! Helpers shared by every resource's wire handling: body parsing with each provider's error.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 
+/// Whose words a body's shape error takes: ARM's own envelope (`location`, `tags`) is always
+/// ARM's `InvalidRequestContent`; inside `properties`, Key Vault says `BadRequest` ("Bad JSON
+/// content ...") and Microsoft.Network `InvalidRequestFormat` ("Cannot parse the request.").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// Resource Manager itself (resource groups, Microsoft.Authorization).
+    Arm,
+    KeyVault,
+    Network,
+}
+
 /// Parses a JSON body into a resource's input shape; a shape error is ARM's 400
 /// `InvalidRequestContent`.
 pub fn parse<T: DeserializeOwned>(body: Value) -> Result<T> {
+    parse_for(Provider::Arm, body)
+}
+
+/// Parses a JSON body for `provider`'s resource; a shape error is worded as that provider words it.
+pub fn parse_for<T: DeserializeOwned>(provider: Provider, body: Value) -> Result<T> {
+    let envelope_ok = body.is_object()
+        && body.get("location").is_none_or(Value::is_string)
+        && body.get("tags").is_none_or(|t| t.as_object().is_some_and(|m| m.values().all(Value::is_string)));
     serde_json::from_value(body).map_err(|e| {
-        Error::bad_request(
-            "InvalidRequestContent",
-            format!("The request content was invalid and could not be deserialized: '{e}'."),
-        )
+        let detail = e.to_string();
+        let detail = detail.trim_matches(|c| c == '\'' || c == '.');
+        match provider {
+            Provider::KeyVault if envelope_ok => {
+                Error::bad_request("BadRequest", format!("Bad JSON content found in the request. {detail}"))
+            }
+            Provider::Network if envelope_ok => {
+                Error::bad_request("InvalidRequestFormat", format!("Cannot parse the request. {detail}"))
+            }
+            _ => Error::bad_request(
+                "InvalidRequestContent",
+                format!("The request content was invalid and could not be deserialized: '{e}'."),
+            ),
+        }
     })
 }

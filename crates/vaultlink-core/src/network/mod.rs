@@ -46,7 +46,7 @@ fn id_parts(id: &str) -> (String, String) {
 }
 
 fn parse_body<T: serde::de::DeserializeOwned>(v: Value) -> Result<T> {
-    crate::wire::parse(v)
+    crate::wire::parse_for(crate::wire::Provider::Network, v)
 }
 
 fn invalid_reference(referenced: &str, by: &str) -> Error {

@@ -216,7 +216,7 @@ pub fn handle(app: &App, req: &Req) -> Resp {
     let result = (|| {
         let api_version = check_api_version(req, &p)?;
         let caller = admit(app, req, &p, authenticate(app, req)?)?;
-        dispatch(app, req, &p, &l, &caller, &api_version).map_err(|e| provider_parse_error(req, &p, e))
+        dispatch(app, req, &p, &l, &caller, &api_version)
     })();
     match result {
         Ok(r) => r,
@@ -449,39 +449,6 @@ fn no_route(req: &Req) -> Error {
         "NoRegisteredProviderFound",
         format!("No registered resource provider found for the request {} {}.", req.method, req.path),
     )
-}
-
-/// Body type errors as each resource provider words them: ARM's own envelope (`location`, `tags`)
-/// is `InvalidRequestContent`; inside `properties`, Key Vault says `BadRequest` ("Bad JSON
-/// content ...") and Microsoft.Network `InvalidRequestFormat` ("Cannot parse the request.").
-fn provider_parse_error(req: &Req, p: &Path, e: Error) -> Error {
-    let Error::BadRequest { code, message } = &e else { return e };
-    if code != "InvalidRequestContent"
-        || !message.starts_with("The request content was invalid and could not be deserialized")
-    {
-        return e;
-    }
-    let envelope_ok = serde_json::from_slice::<Value>(&req.body).is_ok_and(|b| {
-        b.is_object()
-            && b.get("location").is_none_or(Value::is_string)
-            && b.get("tags").is_none_or(|t| t.as_object().is_some_and(|m| m.values().all(Value::is_string)))
-    });
-    if !envelope_ok {
-        return e;
-    }
-    let detail = message
-        .trim_start_matches("The request content was invalid and could not be deserialized: ")
-        .trim_matches(|c| c == '\'' || c == '.');
-    match namespace(p) {
-        "microsoft.keyvault" => {
-            Error::bad_request("BadRequest", format!("Bad JSON content found in the request. {detail}"))
-        }
-        "microsoft.network" => Error::BadRequest {
-            code: "InvalidRequestFormat".into(),
-            message: format!("Cannot parse the request. {detail}"),
-        },
-        _ => e,
-    }
 }
 
 /// `GET .../resources` with an optional `$filter=resourceType eq '...'`: the generic list `az keyvault list` uses.

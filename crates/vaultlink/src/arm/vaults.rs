@@ -13,7 +13,7 @@ pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Ad
             &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
         ),
         (&M::PUT, []) => {
-            let spec = vaultlink_core::wire::parse(body_json(req)?)?;
+            let spec = vaultlink_core::wire::parse_for(vaultlink_core::wire::Provider::KeyVault, body_json(req)?)?;
             let (out, rendered) = write(app, c, |s, b| {
                 let out = keyvault::put_vault(s, b, c, key, api, spec)?;
                 let rendered = keyvault::render_vault(s, &out.vault);
@@ -46,7 +46,7 @@ pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Ad
             json_ok(StatusCode::OK, &connections::render(&e.read(|s| connections::get(s, c, key, p.at(9)))?))
         }
         (&M::PUT, ["privateendpointconnections", _]) => {
-            let spec = vaultlink_core::wire::parse(body_json(req)?)?;
+            let spec = vaultlink_core::wire::parse_for(vaultlink_core::wire::Provider::KeyVault, body_json(req)?)?;
             json_ok(
                 StatusCode::OK,
                 &connections::render(&write(app, c, |s, b| connections::put(s, b, c, key, p.at(9), spec))?),
