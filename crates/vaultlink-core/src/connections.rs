@@ -241,8 +241,10 @@ pub fn delete(
     name: &str,
 ) -> Result<Option<PrivateEndpointConnection>> {
     match connection(state, caller, vault, name) {
-        Ok((_, c)) => {
+        Ok((_, mut c)) => {
             batch.delete(&c.id);
+            // The answer shows the connection as it leaves: provisioning state Disconnected.
+            c.provisioning_state = "Disconnected".into();
             Ok(Some(c))
         }
         Err(Error::NotFound { code, .. }) if code == "PrivateEndpointConnectionNotFound" => Ok(None),

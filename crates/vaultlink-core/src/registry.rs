@@ -1,10 +1,11 @@
 //! The resource types vaultlink serves, one line each: what feeds the providers list
 //! (`GET /subscriptions/{s}/providers`), the generic resources list (`GET .../resources`) and a
 //! resource group's cascade (what a type must undo outside the group before the group goes).
-//! A new type is its core module, one line here and its route line.
+//! A new type is its core module, one line here and its route line. Also the api-versions each
+//! namespace accepts (`check_api_version`).
 
 use crate::engine::{Batch, State};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Record, RecordKind, Tags};
 
 /// What deleting its resource group does first to a resource with effects outside the group.
@@ -129,6 +130,50 @@ pub fn generic(r: &Record) -> Option<Generic<'_>> {
 pub fn teardown(r: &Record) -> Option<Teardown> {
     let kind = r.kind();
     TYPES.iter().find(|t| t.listed == Some(kind)).and_then(|t| t.teardown)
+}
+
+/// Oldest and newest api-version each namespace accepts (inclusive). The real clients' versions
+/// (az-cli-contract.md) all fall inside; a version outside is refused as ARM refuses it.
+pub const API_VERSIONS: &[(&str, &str, &str)] = &[
+    ("microsoft.resources", "2014-04-01", "2025-04-01"),
+    ("microsoft.keyvault", "2015-06-01", "2026-02-01"),
+    ("microsoft.network", "2015-06-15", "2026-03-01"),
+    ("microsoft.authorization", "2015-07-01", "2025-01-01"),
+];
+
+/// ARM's api-version check for a request to `namespace` (lower case; `microsoft.resources` for
+/// Resource Manager's own paths).
+pub fn check_api_version(namespace: &str, version: Option<&str>) -> Result<String> {
+    let Some(v) = version else {
+        return Err(Error::bad_request(
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        ));
+    };
+    let ns = namespace;
+    let (_, min, max) = API_VERSIONS.iter().find(|(n, _, _)| *n == ns).copied().unwrap_or(("", "", ""));
+    let date = v.get(..10).unwrap_or("");
+    let well_formed = date.len() == 10
+        && date.chars().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() })
+        && (v.len() == 10
+            || v[10..].starts_with("-preview")
+            || v[10..].starts_with("-beta")
+            || v[10..].starts_with("-alpha"));
+    if !well_formed {
+        return Err(Error::bad_request(
+            "InvalidApiVersionParameter",
+            format!("The api-version '{v}' is invalid. The supported versions are between '{min}' and '{max}'."),
+        ));
+    }
+    if date < min || date > max {
+        return Err(Error::bad_request(
+            "NoRegisteredProviderFound",
+            format!(
+                "No registered resource provider found for API version '{v}' in namespace '{ns}'. The supported api-versions are between '{min}' and '{max}'."
+            ),
+        ));
+    }
+    Ok(v.to_string())
 }
 
 #[cfg(test)]

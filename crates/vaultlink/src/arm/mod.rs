@@ -19,15 +19,6 @@ use vaultlink_core::{
 
 use crate::http::{App, Req, Resp, empty};
 
-/// Oldest and newest api-version each namespace accepts (inclusive). The real clients' versions
-/// (az-cli-contract.md) all fall inside; a version outside is refused as ARM refuses it.
-const API_VERSIONS: &[(&str, &str, &str)] = &[
-    ("microsoft.resources", "2014-04-01", "2025-04-01"),
-    ("microsoft.keyvault", "2015-06-01", "2026-02-01"),
-    ("microsoft.network", "2015-06-15", "2026-03-01"),
-    ("microsoft.authorization", "2015-07-01", "2025-01-01"),
-];
-
 fn json_ok(status: StatusCode, v: &Value) -> Resp {
     crate::http::json(status, v)
 }
@@ -75,36 +66,7 @@ fn namespace(p: &Path) -> &'static str {
 }
 
 fn check_api_version(req: &Req, p: &Path) -> Result<String> {
-    let Some(v) = req.query("api-version") else {
-        return Err(Error::bad_request(
-            "MissingApiVersionParameter",
-            "The api-version query parameter (?api-version=) is required for all requests.",
-        ));
-    };
-    let ns = namespace(p);
-    let (_, min, max) = API_VERSIONS.iter().find(|(n, _, _)| *n == ns).copied().unwrap_or(("", "", ""));
-    let date = v.get(..10).unwrap_or("");
-    let well_formed = date.len() == 10
-        && date.chars().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() })
-        && (v.len() == 10
-            || v[10..].starts_with("-preview")
-            || v[10..].starts_with("-beta")
-            || v[10..].starts_with("-alpha"));
-    if !well_formed {
-        return Err(Error::bad_request(
-            "InvalidApiVersionParameter",
-            format!("The api-version '{v}' is invalid. The supported versions are between '{min}' and '{max}'."),
-        ));
-    }
-    if date < min || date > max {
-        return Err(Error::bad_request(
-            "NoRegisteredProviderFound",
-            format!(
-                "No registered resource provider found for API version '{v}' in namespace '{ns}'. The supported api-versions are between '{min}' and '{max}'."
-            ),
-        ));
-    }
-    Ok(v.to_string())
+    vaultlink_core::registry::check_api_version(namespace(p), req.query("api-version"))
 }
 
 /// Validates the bearer token: signature, lifetime, audience (ARM's own). ARM's 401s otherwise.

@@ -54,10 +54,7 @@ pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Ad
         }
         (&M::DELETE, ["privateendpointconnections", _]) => {
             match write(app, c, |s, b| connections::delete(s, b, c, key, p.at(9)))? {
-                Some(mut pec) => {
-                    pec.provisioning_state = "Disconnected".into();
-                    json_ok(StatusCode::OK, &connections::render(&pec))
-                }
+                Some(pec) => json_ok(StatusCode::OK, &connections::render(&pec)),
                 None => empty(StatusCode::NO_CONTENT),
             }
         }
