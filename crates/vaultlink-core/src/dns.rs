@@ -54,7 +54,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::connections;
-use crate::engine::{State, now};
+use crate::engine::State;
 use crate::keyvault;
 use crate::model::{self, PrivateDnsZone, Record, RecordSet, Vault, VirtualNetwork};
 use crate::privatedns;
@@ -641,7 +641,7 @@ fn public_vault<'s>(state: &'s State, label: &str) -> Option<(&'s Vault, bool)> 
     if let Some(v) = keyvault::vault_by_name(state, label) {
         return Some((v, true));
     }
-    let t = now();
+    let t = state.now();
     state.of_kind(crate::model::RecordKind::DeletedVault).find_map(|r| match r {
         Record::DeletedVault(d) if d.vault.name.eq_ignore_ascii_case(label) && t < d.scheduled_purge_date => {
             Some((&d.vault, false))

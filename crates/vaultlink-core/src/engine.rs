@@ -36,9 +36,35 @@ pub struct State {
     /// Counts applied batches: equal generations mean equal states (for caches of derived
     /// answers, such as DNS responses).
     generation: u64,
+    /// The engine's clock, which operations read (`State::now`) instead of the system's.
+    clock: std::sync::Arc<Clock>,
+}
+
+/// The engine's clock: the system's time plus an offset that tests move forward (so retention
+/// and expiry are testable without sleeping).
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset: std::sync::atomic::AtomicI64,
+}
+
+impl Clock {
+    /// Seconds since the Unix epoch, as this engine sees them.
+    pub fn now(&self) -> i64 {
+        now() + self.offset.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Moves the clock forward (or back, for a negative `seconds`).
+    pub fn advance(&self, seconds: i64) {
+        self.offset.fetch_add(seconds, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl State {
+    /// The time operations use: the engine's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
     fn from_records(records: impl IntoIterator<Item = (String, Record)>) -> Self {
         let mut state = Self::default();
         state.apply(records.into_iter().map(|(k, r)| (k, Some(r))).collect());
@@ -284,6 +310,11 @@ impl Engine {
             records.insert(key, stored.record);
         }
         Ok(Self { state: RwLock::new(State::from_records(records)), writer: std::sync::Mutex::new(()), store })
+    }
+
+    /// The engine's clock (what `State::now` reads).
+    pub fn clock(&self) -> std::sync::Arc<Clock> {
+        self.read(|s| s.clock.clone())
     }
 
     /// Runs `f` against a consistent snapshot of the state.

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::engine::{Batch, State, guid, now, rfc3339};
+use crate::engine::{Batch, State, guid, rfc3339};
 use crate::error::{Error, Result};
 use crate::identity::Caller;
 use crate::model::{AccessPolicy, DeletedVault, NetworkAcls, Record, Tags, Vault, VirtualNetworkRule};
@@ -293,7 +293,7 @@ pub fn put_vault(
         };
         let mut v = d.vault.clone();
         v.id = id.clone();
-        v.updated_at = now();
+        v.updated_at = state.now();
         v.updated_by = caller.app_id.clone();
         batch.delete(&d.id);
         batch.put(&id, Record::Vault(std::sync::Arc::new(v.clone())));
@@ -391,7 +391,7 @@ pub fn put_vault(
         None => existing.as_ref().map_or("Enabled".into(), |e| e.public_network_access.clone()),
     };
     let policies = access_policies(p.access_policies.unwrap_or_default())?;
-    let t = now();
+    let t = state.now();
     let vault = Vault {
         id: existing.as_ref().map_or(id.clone(), |e| e.id.clone()),
         name: existing.as_ref().map_or(name.to_string(), |e| e.name.clone()),
@@ -493,7 +493,7 @@ pub fn patch_vault(
     if let Some(pna) = p.public_network_access {
         v.public_network_access = enum_value("publicNetworkAccess", &pna, &["Enabled", "Disabled"])?;
     }
-    v.updated_at = now();
+    v.updated_at = state.now();
     v.updated_by = caller.app_id.clone();
     batch.put(&v.id, Record::Vault(std::sync::Arc::new(v.clone())));
     Ok(v)
@@ -523,7 +523,7 @@ pub(crate) fn soft_delete(state: &State, batch: &mut Batch, v: &Vault) -> Result
     let sub = crate::kv::subscription_of(v);
     batch.delete_tree(state, &v.id);
     if v.enable_soft_delete {
-        let t = now();
+        let t = state.now();
         let d = DeletedVault {
             id: deleted_vault_id(&sub, &v.location, &v.name),
             vault: v.clone(),
@@ -566,7 +566,7 @@ pub fn purge_deleted_vault(
     name: &str,
 ) -> Result<()> {
     let d = deleted_vault(state, caller, sub, location, name)?;
-    if d.vault.enable_purge_protection && now() < d.scheduled_purge_date {
+    if d.vault.enable_purge_protection && state.now() < d.scheduled_purge_date {
         return Err(Error::conflict(
             "ConflictError",
             format!(
@@ -743,7 +743,7 @@ pub fn update_access_policies(
     if v.access_policies.len() > MAX_ACCESS_POLICIES {
         return Err(bad(format!("The number of access policies exceeds the maximum of {MAX_ACCESS_POLICIES}.")));
     }
-    v.updated_at = now();
+    v.updated_at = state.now();
     v.updated_by = caller.app_id.clone();
     save(batch, &v);
     Ok(json!({

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::armops::{ArmOperation, Check, Target};
-use crate::engine::{Batch, State, now, rfc3339};
+use crate::engine::{Batch, State, rfc3339};
 use crate::error::{Error, Result};
 use crate::identity::{self, Caller};
 use crate::model::{CustomRole, Record, RoleAssignment};
@@ -372,14 +372,30 @@ pub(crate) fn seed(state: &State, batch: &mut Batch) {
         ("5e1d0a6c-0000-4000-8000-000000000002", KEY_VAULT_ADMINISTRATOR),
     ] {
         if state.get(&assignment_id(&scope, name)).is_none() {
-            assign(batch, &scope, name, role, seed::DEV_OBJECT_ID, "Seeded by vaultlink for the developer principal.");
+            assign(
+                state,
+                batch,
+                &scope,
+                name,
+                role,
+                seed::DEV_OBJECT_ID,
+                "Seeded by vaultlink for the developer principal.",
+            );
         }
     }
 }
 
 /// Writes an assignment of a built-in role to a service principal, made by vaultlink itself (the
 /// seed, `vaultlink subscription add --owner`).
-pub(crate) fn assign(batch: &mut Batch, scope: &str, name: &str, role: &str, principal_id: &str, description: &str) {
+pub(crate) fn assign(
+    state: &State,
+    batch: &mut Batch,
+    scope: &str,
+    name: &str,
+    role: &str,
+    principal_id: &str,
+    description: &str,
+) {
     let id = assignment_id(scope, name);
     batch.put(
         &id,
@@ -391,7 +407,7 @@ pub(crate) fn assign(batch: &mut Batch, scope: &str, name: &str, role: &str, pri
             principal_id: principal_id.into(),
             principal_type: "ServicePrincipal".into(),
             description: Some(description.into()),
-            created_on: now(),
+            created_on: state.now(),
             created_by: "vaultlink".into(),
         }),
     );
@@ -655,7 +671,7 @@ pub fn put_assignment(
         principal_id: p.principal_id.to_ascii_lowercase(),
         principal_type,
         description: p.description,
-        created_on: existing.as_ref().map_or_else(now, |e| e.created_on),
+        created_on: existing.as_ref().map_or_else(|| state.now(), |e| e.created_on),
         created_by: caller.object_id.clone(),
     };
     batch.put(&id, Record::RoleAssignment(a.clone()));

@@ -164,6 +164,7 @@ pub fn add_subscription(
         let id = subscription_id(&sub.subscription_id);
         batch.put(&id, Record::Subscription(sub.clone()));
         crate::rbac::assign(
+            state,
             batch,
             &id,
             &crate::engine::guid(),

@@ -189,6 +189,21 @@ fn purge_protection_is_irreversible_and_blocks_purge() {
     assert!(e.write(|s, b| keyvault::purge_deleted_vault(s, b, &c, SUB, "westeurope", "kv1")).is_err());
 }
 
+/// The engine's clock moves without sleeping: a purge-protected vault can be purged once its
+/// retention (90 days by default) has passed.
+#[test]
+fn a_protected_vault_is_purged_once_the_engines_clock_passes_its_retention() {
+    let e = world();
+    vault(&e, "kv1", json!({"enablePurgeProtection": true}));
+    let c = developer();
+    e.write(|s, b| keyvault::delete_vault(s, b, &c, (SUB, "rg1", "kv1"))).unwrap();
+    assert!(e.write(|s, b| keyvault::purge_deleted_vault(s, b, &c, SUB, "westeurope", "kv1")).is_err());
+    e.clock().advance(89 * 24 * 3600);
+    assert!(e.write(|s, b| keyvault::purge_deleted_vault(s, b, &c, SUB, "westeurope", "kv1")).is_err());
+    e.clock().advance(2 * 24 * 3600);
+    e.write(|s, b| keyvault::purge_deleted_vault(s, b, &c, SUB, "westeurope", "kv1")).unwrap();
+}
+
 #[test]
 fn rbac_default_follows_the_api_version_and_ip_rules_are_normalised() {
     let e = world();

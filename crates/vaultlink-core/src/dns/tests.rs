@@ -234,7 +234,7 @@ fn soft_deleted_vault_keeps_its_public_name_during_retention_only() {
         let id = keyvault::deleted_vault_id(SUB, "westeurope", "kv1");
         let Some(Record::DeletedVault(d)) = s.get(&id) else { panic!("no deleted vault") };
         let mut d = d.clone();
-        d.scheduled_purge_date = now() - 1;
+        d.scheduled_purge_date = crate::engine::now() - 1;
         b.put(&id, Record::DeletedVault(d));
         Ok(())
     });

@@ -7,7 +7,7 @@
 //! may add and remove its secrets and create its service principal.
 
 use super::{Caller, applications_key, principal_in, principal_key, principals_in, secret_hash, tenant, tenant_key};
-use crate::engine::{Batch, Engine, State, guid, now};
+use crate::engine::{Batch, Engine, State, guid};
 use crate::error::{Error, Result};
 use crate::model::{Application, PasswordCredential, Principal, Record, Tenant, UserAccount};
 
@@ -89,8 +89,15 @@ pub fn add_tenant(engine: &Engine, name: &str) -> Result<AddedTenant> {
             ));
         }
         batch.put(&tenant_key(&tenant.tenant_id), Record::Tenant(tenant.clone()));
-        let (_, admin) =
-            put_application(batch, &tenant.tenant_id, &format!("{name}-admin"), "AzureADMyOrg", Some(&secret), true);
+        let (_, admin) = put_application(
+            state,
+            batch,
+            &tenant.tenant_id,
+            &format!("{name}-admin"),
+            "AzureADMyOrg",
+            Some(&secret),
+            true,
+        );
         Ok(admin)
     })?;
     Ok(AddedTenant { tenant, admin, secret })
@@ -98,6 +105,7 @@ pub fn add_tenant(engine: &Engine, name: &str) -> Result<AddedTenant> {
 
 /// Writes an application and its service principal in `tid`, with one secret when given.
 fn put_application(
+    state: &State,
     batch: &mut Batch,
     tid: &str,
     display_name: &str,
@@ -105,7 +113,7 @@ fn put_application(
     secret: Option<&str>,
     directory_admin: bool,
 ) -> (Application, Principal) {
-    let t = now();
+    let t = state.now();
     let app = Application {
         object_id: guid(),
         app_id: guid(),
@@ -158,7 +166,7 @@ pub fn add_principal_in(
         if tenant(state, tid).is_none() {
             return Err(Error::not_found("TenantNotFound", format!("No tenant '{tid}'.")));
         }
-        Ok(put_application(batch, tid, display_name, audience, Some(&secret), false).1)
+        Ok(put_application(state, batch, tid, display_name, audience, Some(&secret), false).1)
     })?;
     Ok((sp, secret))
 }
@@ -250,7 +258,7 @@ pub fn create_user(state: &State, batch: &mut Batch, caller: &Caller, new: NewUs
             mail_nickname: new.mail_nickname,
             password_hash: new.password_hash,
             account_enabled: new.account_enabled,
-            created_at: now(),
+            created_at: state.now(),
         }),
         directory_admin: false,
     };
@@ -296,7 +304,7 @@ pub fn create_application(
         sign_in_audience: audience.to_string(),
         password_credentials: Vec::new(),
         owners: vec![caller.object_id.clone()],
-        created_at: now(),
+        created_at: state.now(),
     };
     batch.put(&format!("{}/{}", applications_key(&app.tenant_id), app.app_id), Record::Application(app.clone()));
     Ok(app)
@@ -329,7 +337,7 @@ pub fn add_password(
     end: Option<i64>,
 ) -> Result<(PasswordCredential, String)> {
     let mut app = owned_application(state, caller, id)?;
-    let start = start.unwrap_or_else(now);
+    let start = start.unwrap_or_else(|| state.now());
     let end = end.unwrap_or(start + DEFAULT_SECRET_LIFETIME_SECS);
     if end <= start {
         return Err(bad("Key credential end date is invalid."));

@@ -83,7 +83,7 @@ pub fn authenticate(state: &State, tenant: &str, client_id: &str, secret: &str) 
         });
     };
     let hash = secret_hash(secret);
-    let now = crate::engine::now();
+    let now = state.now();
     let ok = p.secret_sha256.as_deref() == Some(hash.as_str())
         || application(state, &p.app_id).is_some_and(|a| {
             a.password_credentials.iter().any(|c| c.secret_sha256 == hash && c.start <= now + 300 && now < c.end)

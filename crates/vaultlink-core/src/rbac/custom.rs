@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{DEFINITION_TYPE, role, role_definition_id, scope_covers};
-use crate::engine::{Batch, State, now, rfc3339};
+use crate::engine::{Batch, State, rfc3339};
 use crate::error::{Error, Result};
 use crate::identity::Caller;
 use crate::model::{CustomRole, Record, RecordKind};
@@ -126,7 +126,7 @@ pub fn put(
     }
     let existing = get(state, name);
     let perms = p.permissions.into_iter().next().unwrap_or_default();
-    let now = now();
+    let now = state.now();
     let r = CustomRole {
         name: name.to_ascii_lowercase(),
         role_name,
