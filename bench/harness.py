@@ -70,7 +70,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dns_names": 10, "scale_steps": [1, 10], "scale_secs": 1, "scale_dns_secs": 1,
         "startup_runs": 2, "gen_vaults": 5, "gen_secrets": 50, "gen_fallback": (5, 50),
         "gen_budget_secs": 60, "wrk_threads": 2, "sign_secs": 1, "sign_lib_secs": 0.3,
-        "endpoint_steps": [1, 3], "record_steps": [10, 100], "private_secs": 1,
+        "endpoint_steps": [1, 3], "record_steps": [10, 100], "private_secs": 1, "baseline_rounds": 1,
     },
 }
 
@@ -823,6 +823,57 @@ class Harness:
         rep.ratio("memory.under_load.moto", "resident memory, peak during the read load", rss["peak_under_load_kib"] / 1024,
                   "MiB", "moto", self.results["rss_moto"]["peak_under_load_kib"] / 1024, "MiB", fmt="{:.1f}")
 
+    # -- 0. against a baseline binary (the redesign's 5% rule) -------------------------------
+    def against_baseline(self) -> None:
+        """CPU per secret read and per DNS answer of this binary against `--baseline` (an earlier
+        commit's build), in the same run: the two alternate `baseline_rounds` times, each round
+        one read load and one dnsperf run per binary; the ratio is of the summed CPU per operation."""
+        cfg, rep = self.cfg, self.report
+        base = self.args.baseline
+        if not base:
+            rep.note("no --baseline binary: the comparison against an earlier build is skipped")
+            return
+        rounds = int(cfg.get("baseline_rounds", 3))
+        log(f"baseline: {self.bin} against {base}, {rounds} rounds")
+        totals = {which: {"read_cpu": 0.0, "reads": 0, "dns_cpu": 0.0, "answers": 0} for which in ("new", "base")}
+        n_vaults = 20
+        queries = self.work / "baseline-queries.txt"
+        queries.write_text("".join(f"kvab{i}.vault.azure.net A\n" for i in range(n_vaults)))
+        for r in range(rounds):
+            for which, binary in (("new", self.bin), ("base", Path(base))):
+                vl = Vaultlink(binary, self.data_dir(), self.work, in_memory=False, name=f"vaultlink-{which}-{r}")
+                try:
+                    vl.prepare_rg()
+                    vl.create_vault("kvbench")
+                    vl.set_secret("kvbench", "s1", SECRET_VALUE)
+                    vl.create_vaults("kvab", 0, n_vaults)
+                    headers = ["Host: kvbench.vault.azure.net", f"Authorization: Bearer {vl.token(VAULT_SCOPE)}"]
+                    url = f"https://127.0.0.1:{vl.https_port}/secrets/s1?api-version={DP_API}"
+                    w = wrk(self.work, url, script="read", conns=cfg["read_conns"], threads=cfg["wrk_threads"],
+                            secs=cfg["read_secs"], headers=headers, sample_pid=vl.proc.pid)
+                    check_wrk(rep, f"{which} reads", w)
+                    t = totals[which]
+                    t["read_cpu"] += w.get("server_cpu_secs") or 0
+                    t["reads"] += w["requests"]
+                    if have("dnsperf"):
+                        d = dnsperf(vl.dns, queries, cfg["scale_dns_secs"], self.work, vl.proc.pid)
+                        check_dns(rep, f"{which} dns", d)
+                        t["dns_cpu"] += d["server_cpu_secs"] or 0
+                        t["answers"] += d["completed"]
+                finally:
+                    vl.stop()
+        self.results["baseline"] = {"binary": str(base), "rounds": rounds, "totals": totals}
+        new, old = totals["new"], totals["base"]
+        if new["reads"] and old["reads"] and new["read_cpu"] and old["read_cpu"]:
+            rep.ratio("baseline.cpu_per_read", "server CPU per secret read vs the baseline build",
+                      new["read_cpu"] / new["reads"] * 1e6, "us", "baseline", old["read_cpu"] / old["reads"] * 1e6,
+                      "us", target="<= 1.05", met=lambda x: x <= 1.05, fmt="{:.1f}")
+        if new["answers"] and old["answers"] and new["dns_cpu"] and old["dns_cpu"]:
+            rep.ratio("baseline.cpu_per_dns_answer", "server CPU per DNS answer vs the baseline build",
+                      new["dns_cpu"] / new["answers"] * 1e6, "us", "baseline",
+                      old["dns_cpu"] / old["answers"] * 1e6, "us", target="<= 1.05", met=lambda x: x <= 1.05,
+                      fmt="{:.1f}")
+
     # -- 2. durable writes ---------------------------------------------------------------------
     def writes(self) -> None:
         cfg, rep = self.cfg, self.report
@@ -1333,7 +1384,7 @@ class Harness:
         log(f"machine: {m['nproc']} cpus, {m['cpu_model']}, kernel {m['kernel']}, load {m['loadavg_start']}")
         log(f"vaultlink {self.bin}; ceiling {self.ceiling_bin}; work dir {self.work}")
         t0 = time.perf_counter()
-        steps = [("reads", self.reads), ("writes", self.writes), ("keys", self.keys), ("scale", self.scale_and_dns),
+        steps = [("baseline", self.against_baseline), ("reads", self.reads), ("writes", self.writes), ("keys", self.keys), ("scale", self.scale_and_dns),
                  ("private", self.private_link),
                  ("startup", self.startup), ("startup-loaded", self.startup_loaded)]
         for name, fn in steps:
@@ -1445,7 +1496,8 @@ def main() -> int:
     ap.add_argument("--vaultlink", required=True, help="the vaultlink binary")
     ap.add_argument("--ceiling", required=True, help="the vaultlink-bench-ceiling binary")
     ap.add_argument("--moto", help="moto_server executable (reads and start-up vs moto are skipped without it)")
-    ap.add_argument("--only", action="append", choices=["reads", "writes", "keys", "scale", "private", "startup", "startup-loaded"],
+    ap.add_argument("--baseline", help="an earlier build of vaultlink: CPU per read and per DNS answer are compared with it (--only baseline)")
+    ap.add_argument("--only", action="append", choices=["baseline", "reads", "writes", "keys", "scale", "private", "startup", "startup-loaded"],
                     help="run only these benchmarks (repeatable)")
     ap.add_argument("--set", action="append", metavar="KEY=JSON",
                     help="override a profile setting, e.g. --set read_secs=5 --set 'scale_steps=[1,10]'")
