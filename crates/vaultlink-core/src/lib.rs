@@ -34,8 +34,9 @@ pub mod zonegroups;
 
 #[cfg(test)]
 mod scenarios;
-#[cfg(test)]
-pub(crate) mod testing;
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod testing;
 
 pub use engine::{Batch, Engine, State};
 pub use error::{Error, Result};

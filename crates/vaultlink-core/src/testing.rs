@@ -1,4 +1,6 @@
-//! Test fixtures: a fresh in-memory world with the seeded developer, a resource group and a vault.
+//! The one test world every crate's tests build on (the `testing` feature for crates other than
+//! the core): a fresh in-memory engine, seeded, with the developer as caller, a resource group
+//! and the Key Vault provider registered; vaults on request.
 
 use serde_json::json;
 
@@ -16,6 +18,11 @@ pub fn developer() -> Caller {
 
 /// An engine with resource group `rg1` (westeurope) and the KeyVault provider registered.
 pub fn world() -> Engine {
+    world_with_group("rg1")
+}
+
+/// An engine with resource group `rg` (westeurope) and the KeyVault provider registered.
+pub fn world_with_group(rg: &str) -> Engine {
     let e = Engine::open(Box::new(vaultlink_store::MemoryStore)).unwrap();
     crate::bootstrap::seed(&e).unwrap();
     let c = developer();
@@ -25,7 +32,7 @@ pub fn world() -> Engine {
             b,
             &c,
             seed::SUBSCRIPTION_ID,
-            "rg1",
+            rg,
             crate::wire::parse(json!({"location": "westeurope"}))?,
         )?;
         resources::set_provider_registration(s, b, &c, seed::SUBSCRIPTION_ID, "Microsoft.KeyVault", true)?;

@@ -6,7 +6,7 @@ use super::*;
 use crate::engine::{Batch, Engine};
 use crate::identity::Caller;
 use crate::privatedns::Preconditions;
-use crate::{network, resources, seed, zonegroups};
+use crate::{network, seed, zonegroups};
 
 const SUB: &str = seed::SUBSCRIPTION_ID;
 const RG: &str = "rg";
@@ -20,21 +20,7 @@ struct World {
 
 impl World {
     fn new() -> Self {
-        let engine = Engine::open(Box::new(vaultlink_store::MemoryStore)).unwrap();
-        crate::bootstrap::seed(&engine).unwrap();
-        let caller = Caller {
-            tenant_id: seed::TENANT_ID.into(),
-            object_id: seed::DEV_OBJECT_ID.into(),
-            app_id: seed::DEV_CLIENT_ID.into(),
-        };
-        let w = World { engine, caller };
-        w.write(|s, b, c| {
-            let spec = serde_json::from_value(json!({"location": "westeurope"})).unwrap();
-            resources::put_resource_group(s, b, c, SUB, RG, spec)?;
-            resources::set_provider_registration(s, b, c, SUB, "Microsoft.KeyVault", true)?;
-            Ok(())
-        });
-        w
+        World { engine: crate::testing::world_with_group(RG), caller: crate::testing::developer() }
     }
 
     fn write<R>(&self, f: impl FnOnce(&State, &mut Batch, &Caller) -> crate::Result<R>) -> R {

@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::json;
 use vaultlink_core::dns::View;
 use vaultlink_core::privatedns::Preconditions;
-use vaultlink_core::{Caller, Engine, keyvault, network, privatedns, resources, seed};
+use vaultlink_core::{Engine, keyvault, network, privatedns, seed};
 use vaultlink_dns::{TCP_LIMIT, UDP_PAYLOAD, handle_packet};
 
 const SUB: &str = seed::SUBSCRIPTION_ID;
@@ -19,16 +19,9 @@ const SUB: &str = seed::SUBSCRIPTION_ID;
 fn world() -> &'static (Engine, String) {
     static WORLD: OnceLock<(Engine, String)> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let e = Engine::open(Box::new(vaultlink_store::MemoryStore)).unwrap();
-        vaultlink_core::bootstrap::seed(&e).unwrap();
-        let c = Caller { tenant_id: seed::TENANT_ID.into(), object_id: seed::DEV_OBJECT_ID.into(), app_id: seed::DEV_CLIENT_ID.into() };
+        let e = vaultlink_core::testing::world_with_group("rg");
+        let c = vaultlink_core::testing::developer();
         let p = Preconditions::default();
-        e.write(|s, b| {
-            resources::put_resource_group(s, b, &c, SUB, "rg", serde_json::from_value(json!({"location": "westeurope"})).unwrap())?;
-            resources::set_provider_registration(s, b, &c, SUB, "Microsoft.KeyVault", true)?;
-            Ok::<_, vaultlink_core::Error>(())
-        })
-        .unwrap();
         let spec = serde_json::from_value(json!({"location": "westeurope", "properties": {"tenantId": seed::TENANT_ID, "sku": {"name": "standard"}}})).unwrap();
         let vault = e.write(|s, b| keyvault::put_vault(s, b, &c, (SUB, "rg", "kv1"), "2026-02-01", spec)).unwrap().vault;
         let body = json!({"location": "westeurope", "properties": {

@@ -9,7 +9,7 @@ use hickory_proto::rr::{Name, RecordType};
 use serde_json::{Value, json};
 use vaultlink_core::dns::View;
 use vaultlink_core::privatedns::Preconditions;
-use vaultlink_core::{Batch, Caller, Engine, State, keyvault, network, privatedns, resources, seed};
+use vaultlink_core::{Batch, Caller, Engine, State, keyvault, network, privatedns, seed};
 
 pub const SUB: &str = seed::SUBSCRIPTION_ID;
 pub const RG: &str = "rg";
@@ -25,25 +25,9 @@ impl World {
     /// Resource group `rg`, Microsoft.KeyVault registered, vault `kv1` in westeurope, and VNet
     /// `vnet1` linked to private zone `big.internal`.
     pub fn new() -> Self {
-        let engine = Arc::new(Engine::open(Box::new(vaultlink_store::MemoryStore)).unwrap());
-        vaultlink_core::bootstrap::seed(&engine).unwrap();
-        let caller = Caller {
-            tenant_id: seed::TENANT_ID.into(),
-            object_id: seed::DEV_OBJECT_ID.into(),
-            app_id: seed::DEV_CLIENT_ID.into(),
-        };
+        let engine = Arc::new(vaultlink_core::testing::world_with_group(RG));
+        let caller = vaultlink_core::testing::developer();
         let w = World { engine, caller };
-        w.write(|s, b, c| {
-            resources::put_resource_group(
-                s,
-                b,
-                c,
-                SUB,
-                RG,
-                serde_json::from_value(json!({"location": "westeurope"})).unwrap(),
-            )?;
-            resources::set_provider_registration(s, b, c, SUB, "Microsoft.KeyVault", true)
-        });
         let spec = serde_json::from_value(json!({
             "location": "westeurope",
             "properties": {"tenantId": seed::TENANT_ID, "sku": {"family": "A", "name": "standard"}},
