@@ -532,7 +532,7 @@ pub(crate) fn soft_delete(state: &State, batch: &mut Batch, v: &Vault) -> Result
         };
         batch.put(&d.id.clone(), Record::DeletedVault(d));
     } else {
-        crate::secrets::purge_vault_objects(state, batch, &v.internal_id);
+        crate::kv::objects::purge_vault_objects(state, batch, &v.internal_id);
     }
     Ok(())
 }
@@ -576,7 +576,7 @@ pub fn purge_deleted_vault(
         ));
     }
     batch.delete(&d.id);
-    crate::secrets::purge_vault_objects(state, batch, &d.vault.internal_id);
+    crate::kv::objects::purge_vault_objects(state, batch, &d.vault.internal_id);
     Ok(())
 }
 

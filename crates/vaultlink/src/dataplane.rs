@@ -7,9 +7,9 @@ use hyper::header::HeaderValue;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 use vaultlink_core::firewall::{self, NetworkContext};
-use vaultlink_core::kv::{self, Kind, KvError, Permission, TxClass};
+use vaultlink_core::kv::{self, Kind, KvError, Permission, TxClass, objects, secrets};
 use vaultlink_core::model::Vault;
-use vaultlink_core::{Caller, identity, keyvault, netctx, secrets, seed};
+use vaultlink_core::{Caller, identity, keyvault, netctx, seed};
 
 use crate::http::{App, Ingress, Req, Resp, empty};
 
@@ -228,7 +228,7 @@ pub(crate) struct BackupBlob {
 pub(crate) fn page<'p, T, J: serde::Serialize>(
     req: &Req,
     path: &str,
-    p: &'p secrets::Page<T>,
+    p: &'p objects::Page<T>,
     render: impl Fn(&'p T) -> J,
 ) -> Resp {
     let next = p.next.as_ref().map(|tok| {
@@ -262,7 +262,7 @@ fn secret_routes(
             e.write(f)
         };
     let host = req.host.as_str();
-    let size = || secrets::page_size(req.query("maxresults"));
+    let size = || objects::page_size(req.query("maxresults"));
     let skip = req.query("$skiptoken");
     let name = |i: usize| segs[i];
     Ok(match (&req.method, l) {

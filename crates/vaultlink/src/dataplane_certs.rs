@@ -4,10 +4,10 @@
 
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
-use vaultlink_core::certificates as certs;
-use vaultlink_core::kv::{self, KvError, Permission};
+use vaultlink_core::Caller;
+use vaultlink_core::kv::certificates as certs;
+use vaultlink_core::kv::{self, KvError, Permission, objects};
 use vaultlink_core::model::Vault;
-use vaultlink_core::{Caller, secrets};
 
 use crate::dataplane::{BackupBlob, body, ok, page};
 use crate::http::{App, Req, Resp, empty};
@@ -53,7 +53,7 @@ pub fn cert_routes(
     let auth_issuer =
         |perm: Permission| auth(perm, None).or_else(|refused| auth(manage(perm), None).map_err(|_| refused));
     let host = req.host.as_str();
-    let size = || secrets::page_size(req.query("maxresults"));
+    let size = || objects::page_size(req.query("maxresults"));
     let skip = req.query("$skiptoken");
     let name = |i: usize| segs[i];
     let version = || segs.get(2).copied();

@@ -3,10 +3,10 @@
 
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
-use vaultlink_core::keys::{self, Op};
-use vaultlink_core::kv::{self, KvError, Permission};
+use vaultlink_core::Caller;
+use vaultlink_core::kv::keys::{self, Op};
+use vaultlink_core::kv::{self, KvError, Permission, objects};
 use vaultlink_core::model::Vault;
-use vaultlink_core::{Caller, secrets};
 
 use crate::dataplane::{BackupBlob, body, ok, page};
 use crate::http::{App, Req, Resp, empty};
@@ -70,7 +70,7 @@ pub fn key_routes(
     let e = &app.engine;
     let auth = |perm: Permission, object: Option<&str>| e.read(|s| kv::authorize(s, vault, caller, perm, object));
     let host = req.host.as_str();
-    let size = || secrets::page_size(req.query("maxresults"));
+    let size = || objects::page_size(req.query("maxresults"));
     let skip = req.query("$skiptoken");
     let name = |i: usize| segs[i];
     let version = || segs.get(2).copied();

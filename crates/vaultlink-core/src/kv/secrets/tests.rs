@@ -2,6 +2,7 @@ use serde_json::json;
 use vaultlink_crypto::Sealer;
 
 use super::*;
+use crate::kv::objects::page_size;
 use crate::testing::{vault, world};
 
 fn spec(value: &str) -> SetSpec {

@@ -1,5 +1,11 @@
-//! The Key Vault data plane's shared rules: api-versions, its error shape, authorization of an
-//! operation (RBAC or access policies), throttling.
+//! The Key Vault data plane: its shared rules here (api-versions, its error shape, authorization
+//! of an operation by RBAC or access policies, throttling), and one module per object kind over
+//! the lifecycle they share (`objects`).
+
+pub mod certificates;
+pub mod keys;
+pub mod objects;
+pub mod secrets;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -164,75 +170,6 @@ pub fn authorize(
 /// The subscription a vault belongs to (backups are bound to it).
 pub fn subscription_of(vault: &Vault) -> String {
     vault.id.split('/').nth(2).unwrap_or_default().to_string()
-}
-
-fn backup_aad(kind: &str, vault: &Vault) -> Vec<u8> {
-    format!("vaultlink-{kind}-backup\0{}", subscription_of(vault).to_ascii_lowercase()).into_bytes()
-}
-
-/// A backup blob: the object's content sealed as a whole under the root key, bound to the kind of
-/// object (`secret`, `key`) and the vault's subscription; base64url without padding.
-pub fn seal_backup<T: serde::Serialize>(
-    sealer: &vaultlink_crypto::Sealer,
-    kind: &str,
-    vault: &Vault,
-    content: &T,
-) -> Result<String, KvError> {
-    use base64::Engine as _;
-    let plain =
-        serde_json::to_vec(content).map_err(|e| KvError::new(Kind::Internal, "InternalServerError", e.to_string()))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealer.seal(&plain, &backup_aad(kind, vault))))
-}
-
-/// The refusal of a backup blob that cannot be restored here.
-pub fn invalid_backup() -> KvError {
-    KvError::bad_parameter(
-        "Backup blob contains invalid or corrupt data, or was made in another subscription. A backup can only be restored into a key vault of the subscription it was taken in.",
-    )
-}
-
-/// Opens a backup blob for restore into `vault`; a blob altered in any byte, of another kind, or
-/// from another subscription is refused with 400 `BadParameter`.
-pub fn open_backup<T: serde::de::DeserializeOwned>(
-    sealer: &vaultlink_crypto::Sealer,
-    kind: &str,
-    vault: &Vault,
-    blob: &str,
-) -> Result<T, KvError> {
-    use base64::Engine as _;
-    let invalid = invalid_backup;
-    let t = blob.trim_end_matches('=');
-    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(t)
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(t))
-        .map_err(|_| invalid())?;
-    let plain = sealer.open(&sealed, &backup_aad(kind, vault)).map_err(|_| invalid())?;
-    serde_json::from_slice(&plain).map_err(|_| invalid())
-}
-
-/// Purging a deleted object: refused while the vault's purge protection holds it.
-pub fn purge_allowed(vault: &Vault) -> Result<(), KvError> {
-    if !vault.enable_purge_protection {
-        return Ok(());
-    }
-    Err(KvError::new(
-        Kind::Forbidden,
-        "Forbidden",
-        format!("Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.\r\nVault: {};location={}", vault.name, vault.location),
-    )
-    .with_inner("PurgeProtectionEnabled"))
-}
-
-/// The refusal of `op` on a key or secret that backs a certificate (Azure's text for secrets;
-/// `KeyManagedByKeyVault` for keys is vaultlink's analogue).
-pub fn managed_refusal(kind: &str, op: &str) -> KvError {
-    let inner = if kind == "key" { "KeyManagedByKeyVault" } else { "SecretManagedByKeyVault" };
-    KvError::new(
-        Kind::Forbidden,
-        "Forbidden",
-        format!("Operation \"{op}\" is not allowed as this object's lifetime is managed by Key Vault."),
-    )
-    .with_inner(inner)
 }
 
 /// Transaction classes of Key Vault's service limits (azure-behaviour.md §5.4).

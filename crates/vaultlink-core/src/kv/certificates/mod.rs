@@ -27,13 +27,17 @@ use serde_json::{Value, json};
 use vaultlink_crypto::Sealer;
 use vaultlink_crypto::x509::{self, Bundle};
 
+use super::objects::{
+    self, AttributesSpec, Page, VaultObject, check_name, check_tags, find_version, live, objects_root, paginate,
+    record_key,
+};
+use super::{keys, secrets};
 use crate::engine::{Batch, State, now};
 use crate::kv::{Kind, KvError};
 use crate::model::{
-    CertificateContacts, CertificateIssuer, CertificateObject, CertificateVersion, DeletedState, PendingCertificate,
-    Record, SecretVersion, Tags, Vault,
+    CertificateContacts, CertificateIssuer, CertificateObject, CertificateVersion, DeletedState, KeyObject,
+    PendingCertificate, Record, SecretObject, SecretVersion, Tags, Vault,
 };
-use crate::secrets::{AttributesSpec, MAX_BACKUP_VERSIONS, Page, objects_root, paginate};
 pub use policy::Policy;
 
 fn b64() -> base64::engine::GeneralPurpose {
@@ -41,7 +45,7 @@ fn b64() -> base64::engine::GeneralPurpose {
 }
 
 fn store_key(vault: &Vault, name: &str) -> String {
-    format!("{}/certificates/{}", objects_root(&vault.internal_id), name.to_ascii_lowercase())
+    record_key::<CertificateObject>(vault, name)
 }
 
 fn issuer_key(vault: &Vault, name: &str) -> String {
@@ -64,42 +68,14 @@ fn bad(m: impl Into<String>) -> KvError {
     KvError::bad_parameter(m)
 }
 
-fn not_found(name: &str) -> KvError {
-    KvError::new(
-        Kind::NotFound,
-        "CertificateNotFound",
-        format!(
-            "A certificate with (name/id) {name} was not found in this key vault. If you recently deleted this certificate you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"
-        ),
-    )
-}
-
-fn deleted_not_found(name: &str) -> KvError {
-    KvError::new(Kind::NotFound, "CertificateNotFound", format!("Deleted Certificate not found: {name}"))
-}
-
 fn pending_not_found(name: &str) -> KvError {
     KvError::new(Kind::NotFound, "PendingCertificateNotFound", format!("Pending certificate not found: {name}"))
 }
 
-fn deleted_conflict(name: &str) -> KvError {
-    KvError::new(
-        Kind::Conflict,
-        "Conflict",
-        format!("Certificate {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the certificate can only be recovered or purged."),
-    )
-    .with_inner("ObjectIsDeletedButRecoverable")
-}
-
-fn check_name(name: &str) -> Result<(), KvError> {
-    vaultlink_rules::object_name(name).map_err(|e| KvError::new(Kind::BadRequest, e.code, e.message))
-}
-
 /// The live certificate to add a version to, or a new empty one; a deleted one is a conflict.
 fn live_or_new(state: &State, vault: &Vault, name: &str) -> Result<CertificateObject, KvError> {
-    match object(state, vault, name) {
-        Some(o) if o.deleted.is_some() => Err(deleted_conflict(name)),
-        Some(o) => Ok(o),
+    match objects::writable::<CertificateObject>(state, vault, name, "create")? {
+        Some(o) => Ok(o.clone()),
         None => Ok(CertificateObject {
             vault_internal_id: vault.internal_id.clone(),
             name: name.to_string(),
@@ -108,39 +84,6 @@ fn live_or_new(state: &State, vault: &Vault, name: &str) -> Result<CertificateOb
             policy: Value::Null,
             pending: None,
         }),
-    }
-}
-
-fn object(state: &State, vault: &Vault, name: &str) -> Option<CertificateObject> {
-    match state.get(&store_key(vault, name)) {
-        Some(Record::Certificate(c)) if c.deleted.as_ref().is_none_or(|d| d.scheduled_purge_date > now()) => {
-            Some(c.clone())
-        }
-        _ => None,
-    }
-}
-
-/// A live certificate object (it may have no version yet while its first operation is pending).
-fn live(state: &State, vault: &Vault, name: &str) -> Result<CertificateObject, KvError> {
-    check_name(name)?;
-    match object(state, vault, name) {
-        Some(c) if c.deleted.is_none() => Ok(c),
-        _ => Err(not_found(name)),
-    }
-}
-
-fn find_version<'a>(
-    obj: &'a CertificateObject,
-    name: &str,
-    version: Option<&str>,
-) -> Result<&'a CertificateVersion, KvError> {
-    match version.filter(|v| !v.is_empty()) {
-        None => obj.versions.last().ok_or_else(|| not_found(name)),
-        Some(v) => obj
-            .versions
-            .iter()
-            .find(|x| x.version.eq_ignore_ascii_case(v))
-            .ok_or_else(|| not_found(&format!("{name}/{v}"))),
     }
 }
 
@@ -163,7 +106,7 @@ fn view(vault: &Vault, obj: &CertificateObject, v: &CertificateVersion) -> CertV
         version: v.clone(),
         content_type: p.content_type().to_string(),
         policy: obj.policy.clone(),
-        recovery_level: crate::secrets::recovery_level(vault),
+        recovery_level: objects::recovery_level(vault),
         recoverable_days: vault.soft_delete_retention_in_days,
         deleted: obj.deleted.clone(),
     }
@@ -233,18 +176,7 @@ fn add_version(
         updated: t,
     };
     let attrs = || AttributesSpec { enabled: Some(enabled), nbf: Some(info.not_before), exp: Some(info.not_after) };
-    crate::keys::put_managed(
-        state,
-        batch,
-        sealer,
-        vault,
-        &obj.name,
-        version,
-        policy.hsm(),
-        pkcs8,
-        attrs(),
-        tags.clone(),
-    )?;
+    keys::put_managed(state, batch, sealer, vault, &obj.name, version, policy.hsm(), pkcs8, attrs(), tags.clone())?;
     let value = secret_value(&policy, pkcs8, &chain)?;
     let sv = SecretVersion {
         version: version.to_string(),
@@ -257,7 +189,7 @@ fn add_version(
         created: t,
         updated: t,
     };
-    crate::secrets::put_managed(state, batch, sealer, vault, &obj.name, sv, &value)?;
+    secrets::put_managed(state, batch, sealer, vault, &obj.name, sv, &value)?;
     obj.versions.push(cv.clone());
     Ok(cv)
 }
@@ -275,26 +207,13 @@ pub struct CreateSpec {
     pub tags: Option<Tags>,
 }
 
-fn check_tags(tags: Option<&Tags>) -> Result<(), KvError> {
-    use crate::secrets::{MAX_TAG_LEN, MAX_TAGS};
-    if let Some(t) = tags {
-        if t.len() > MAX_TAGS {
-            return Err(bad(format!("The number of tags ({}) exceeds the maximum of {MAX_TAGS}.", t.len())));
-        }
-        if t.iter().any(|(k, v)| k.chars().count() > MAX_TAG_LEN || v.chars().count() > MAX_TAG_LEN) {
-            return Err(bad(format!("Tag names and values must be at most {MAX_TAG_LEN} characters long.")));
-        }
-    }
-    Ok(())
-}
-
 /// The current version's private key, when the policy reuses keys and the key type still fits.
 fn reusable_key(state: &State, sealer: &Sealer, vault: &Vault, obj: &CertificateObject, p: &Policy) -> Option<Vec<u8>> {
     if !p.reuse_key() {
         return None;
     }
     let cur = obj.versions.last()?;
-    let Some(Record::Key(k)) = state.get(&crate::keys::store_key(vault, &obj.name)) else { return None };
+    let Some(Record::Key(k)) = state.get(&keys::store_key(vault, &obj.name)) else { return None };
     let kv = k.versions.iter().find(|v| v.version == cur.version)?;
     let fits = match p.key_spec().ok()? {
         x509::KeySpec::Rsa(bits) => kv.kty.starts_with("RSA") && kv.key_size == Some(bits),
@@ -305,7 +224,7 @@ fn reusable_key(state: &State, sealer: &Sealer, vault: &Vault, obj: &Certificate
     if !fits {
         return None;
     }
-    crate::keys::open_private(sealer, vault, &k.name, kv).ok()
+    keys::open_private(sealer, vault, &k.name, kv).ok()
 }
 
 /// `POST /certificates/{name}/create`: self-signed completes now; other issuers leave a pending
@@ -373,9 +292,9 @@ pub fn create(
 
 /// `GET /certificates/{name}/pending`.
 pub fn get_pending(state: &State, vault: &Vault, name: &str) -> Result<OpView, KvError> {
-    let obj = live(state, vault, name).map_err(|_| pending_not_found(name))?;
-    let op = obj.pending.ok_or_else(|| pending_not_found(name))?;
-    Ok(OpView { name: obj.name, op })
+    let obj = live::<CertificateObject>(state, vault, name).map_err(|_| pending_not_found(name))?;
+    let op = obj.pending.clone().ok_or_else(|| pending_not_found(name))?;
+    Ok(OpView { name: obj.name.clone(), op })
 }
 
 /// `PATCH /certificates/{name}/pending` with `cancellation_requested: true`.
@@ -386,7 +305,7 @@ pub fn cancel_pending(
     name: &str,
     cancel: bool,
 ) -> Result<OpView, KvError> {
-    let mut obj = live(state, vault, name).map_err(|_| pending_not_found(name))?;
+    let mut obj = live::<CertificateObject>(state, vault, name).map_err(|_| pending_not_found(name))?.clone();
     let mut op = obj.pending.clone().ok_or_else(|| pending_not_found(name))?;
     if cancel && op.status == "inProgress" {
         op.cancellation_requested = true;
@@ -402,7 +321,7 @@ pub fn cancel_pending(
 /// `DELETE /certificates/{name}/pending`: the operation is gone (a certificate that never got a
 /// version goes with it).
 pub fn delete_pending(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<OpView, KvError> {
-    let mut obj = live(state, vault, name).map_err(|_| pending_not_found(name))?;
+    let mut obj = live::<CertificateObject>(state, vault, name).map_err(|_| pending_not_found(name))?.clone();
     let op = obj.pending.take().ok_or_else(|| pending_not_found(name))?;
     if obj.versions.is_empty() {
         batch.delete(&store_key(vault, name));
@@ -431,7 +350,7 @@ pub fn merge(
     spec: MergeSpec,
 ) -> Result<CertView, KvError> {
     check_tags(spec.tags.as_ref())?;
-    let mut obj = live(state, vault, name).map_err(|_| pending_not_found(name))?;
+    let mut obj = live::<CertificateObject>(state, vault, name).map_err(|_| pending_not_found(name))?.clone();
     let mut op = obj.pending.clone().ok_or_else(|| pending_not_found(name))?;
     let Some(sealed) = op.sealed_private.clone().filter(|_| op.status == "inProgress") else {
         return Err(KvError::new(
@@ -553,9 +472,9 @@ pub fn import(
 
 /// `GET /certificates/{name}/{version?}`.
 pub fn get(state: &State, vault: &Vault, name: &str, version: Option<&str>) -> Result<CertView, KvError> {
-    let obj = live(state, vault, name)?;
-    let v = find_version(&obj, name, version)?;
-    Ok(view(vault, &obj, v))
+    let obj = live::<CertificateObject>(state, vault, name)?;
+    let v = find_version(obj, name, version)?;
+    Ok(view(vault, obj, v))
 }
 
 /// `PATCH /certificates/{name}/{version?}` body.
@@ -577,7 +496,7 @@ pub fn update(
     spec: UpdateSpec,
 ) -> Result<CertView, KvError> {
     check_tags(spec.tags.as_ref())?;
-    let mut obj = live(state, vault, name)?;
+    let mut obj = live::<CertificateObject>(state, vault, name)?.clone();
     if let Some(patch) = &spec.policy {
         let p = Policy::from_value(&obj.policy)?.merged(patch)?;
         p.validate(vault, issuer_exists(state, vault), false)?;
@@ -594,21 +513,21 @@ pub fn update(
     v.updated = now();
     let v = v.clone();
     // The backing key and secret version follow (enabled, tags).
-    if let Some(Record::Key(mut k)) = state.get(&crate::keys::store_key(vault, name)).cloned() {
+    if let Some(Record::Key(mut k)) = state.get(&keys::store_key(vault, name)).cloned() {
         if let Some(kv) = k.versions.iter_mut().find(|x| x.version == v.version) {
             kv.enabled = v.enabled;
             kv.tags = v.tags.clone();
             kv.updated = v.updated;
         }
-        batch.put(&crate::keys::store_key(vault, name), Record::Key(k));
+        batch.put(&keys::store_key(vault, name), Record::Key(k));
     }
-    if let Some(Record::Secret(mut s)) = state.get(&crate::secrets::key(vault, name)).cloned() {
+    if let Some(Record::Secret(mut s)) = state.get(&secrets::key(vault, name)).cloned() {
         if let Some(sv) = s.versions.iter_mut().find(|x| x.version == v.version) {
             sv.enabled = v.enabled;
             sv.tags = v.tags.clone();
             sv.updated = v.updated;
         }
-        batch.put(&crate::secrets::key(vault, name), Record::Secret(s));
+        batch.put(&secrets::key(vault, name), Record::Secret(s));
     }
     batch.put(&store_key(vault, name), Record::Certificate(obj.clone()));
     Ok(view(vault, &obj, &v))
@@ -616,7 +535,7 @@ pub fn update(
 
 /// `GET /certificates/{name}/policy`.
 pub fn get_policy(state: &State, vault: &Vault, name: &str) -> Result<Value, KvError> {
-    Ok(live(state, vault, name)?.policy)
+    Ok(live::<CertificateObject>(state, vault, name)?.policy.clone())
 }
 
 /// `PATCH /certificates/{name}/policy`: the fields given replace the stored ones.
@@ -627,23 +546,12 @@ pub fn update_policy(
     name: &str,
     patch: &Value,
 ) -> Result<Value, KvError> {
-    let mut obj = live(state, vault, name)?;
+    let mut obj = live::<CertificateObject>(state, vault, name)?.clone();
     let p = Policy::from_value(&obj.policy)?.merged(patch)?;
     p.validate(vault, issuer_exists(state, vault), false)?;
     obj.policy = p.normalised().to_value();
     batch.put(&store_key(vault, name), Record::Certificate(obj.clone()));
     Ok(obj.policy)
-}
-
-fn all_objects(state: &State, vault: &Vault) -> Vec<CertificateObject> {
-    let t = now();
-    state
-        .descendants(&format!("{}/certificates", objects_root(&vault.internal_id)))
-        .filter_map(|(_, r)| match r {
-            Record::Certificate(c) if c.deleted.as_ref().is_none_or(|d| d.scheduled_purge_date > t) => Some(c.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// `GET /certificates`: the current version of every live certificate that has one, and with
@@ -655,34 +563,29 @@ pub fn list(
     skip: Option<&str>,
     include_pending: bool,
 ) -> Result<Page<CertView>, KvError> {
-    let all = all_objects(state, vault)
-        .into_iter()
-        .filter(|o| o.deleted.is_none())
-        .filter_map(|o| {
-            let pending = o.pending.as_ref().filter(|p| include_pending && p.status == "inProgress");
-            match (o.versions.last(), pending) {
-                (Some(v), _) => Some((o.name.to_ascii_lowercase(), view(vault, &o, v))),
-                (None, Some(p)) => {
-                    let v = CertificateVersion {
-                        version: p.version.clone(),
-                        chain: vec![],
-                        tags: p.tags.clone(),
-                        enabled: p.enabled,
-                        nbf: None,
-                        exp: None,
-                        created: p.created,
-                        updated: p.created,
-                    };
-                    Some((o.name.to_ascii_lowercase(), view(vault, &o, &v)))
-                }
-                (None, None) => None,
+    objects::list_with(state, vault, size, skip, |o: &CertificateObject| {
+        let pending = o.pending.as_ref().filter(|p| include_pending && p.status == "inProgress");
+        match (o.versions.last(), pending) {
+            (Some(v), _) => Some(view(vault, o, v)),
+            (None, Some(p)) => {
+                let v = CertificateVersion {
+                    version: p.version.clone(),
+                    chain: vec![],
+                    tags: p.tags.clone(),
+                    enabled: p.enabled,
+                    nbf: None,
+                    exp: None,
+                    created: p.created,
+                    updated: p.created,
+                };
+                Some(view(vault, o, &v))
             }
-        })
-        .collect();
-    paginate(all, size, skip)
+            (None, None) => None,
+        }
+    })
 }
 
-/// `GET /certificates/{name}/versions`.
+/// `GET /certificates/{name}/versions` (in the order they were created).
 pub fn list_versions(
     state: &State,
     vault: &Vault,
@@ -690,102 +593,42 @@ pub fn list_versions(
     size: usize,
     skip: Option<&str>,
 ) -> Result<Page<CertView>, KvError> {
-    let obj = live(state, vault, name)?;
-    let all = obj.versions.iter().map(|v| (format!("{:020}{}", v.created, v.version), view(vault, &obj, v))).collect();
-    paginate(all, size, skip)
+    objects::list_versions::<CertificateObject>(state, vault, name, size, skip)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Soft delete: the certificate, its key and its secret move together
 
-fn set_backing_deleted(state: &State, batch: &mut Batch, vault: &Vault, name: &str, d: Option<DeletedState>) {
-    let (kk, sk) = (crate::keys::store_key(vault, name), crate::secrets::key(vault, name));
-    if let Some(Record::Key(mut k)) = state.get(&kk).cloned() {
-        k.deleted = d.clone();
-        batch.put(&kk, Record::Key(k));
-    }
-    if let Some(Record::Secret(mut s)) = state.get(&sk).cloned() {
-        s.deleted = d;
-        batch.put(&sk, Record::Secret(s));
-    }
-}
-
-fn remove_all(batch: &mut Batch, vault: &Vault, name: &str) {
-    batch.delete(&store_key(vault, name));
-    batch.delete(&crate::keys::store_key(vault, name));
-    batch.delete(&crate::secrets::key(vault, name));
-}
-
 /// `DELETE /certificates/{name}`: the certificate, its key and its secret.
 pub fn delete(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<CertView, KvError> {
-    let mut obj = live(state, vault, name)?;
-    let current = obj.versions.last().cloned().ok_or_else(|| not_found(name))?;
-    let t = now();
-    let d = DeletedState {
-        deleted_date: t,
-        scheduled_purge_date: t + i64::from(vault.soft_delete_retention_in_days) * 86_400,
-    };
-    obj.deleted = Some(d.clone());
-    obj.pending = None;
-    let out = view(vault, &obj, &current);
-    if vault.enable_soft_delete {
-        batch.put(&store_key(vault, name), Record::Certificate(obj));
-        set_backing_deleted(state, batch, vault, name, Some(d));
-    } else {
-        remove_all(batch, vault, name);
-    }
-    Ok(out)
-}
-
-fn deleted(state: &State, vault: &Vault, name: &str) -> Result<CertificateObject, KvError> {
-    check_name(name)?;
-    match object(state, vault, name) {
-        Some(o) if o.deleted.is_some() => Ok(o),
-        _ => Err(deleted_not_found(name)),
-    }
+    objects::delete::<CertificateObject>(state, batch, vault, name)
 }
 
 /// `GET /deletedcertificates/{name}`.
 pub fn get_deleted(state: &State, vault: &Vault, name: &str) -> Result<CertView, KvError> {
-    let obj = deleted(state, vault, name)?;
-    let v = obj.versions.last().ok_or_else(|| deleted_not_found(name))?;
-    Ok(view(vault, &obj, v))
+    objects::get_deleted::<CertificateObject>(state, vault, name)
 }
 
 /// `GET /deletedcertificates`.
 pub fn list_deleted(state: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Result<Page<CertView>, KvError> {
-    let all = all_objects(state, vault)
-        .into_iter()
-        .filter(|o| o.deleted.is_some())
-        .filter_map(|o| o.versions.last().map(|v| (o.name.to_ascii_lowercase(), view(vault, &o, v))))
-        .collect();
-    paginate(all, size, skip)
+    objects::list_deleted::<CertificateObject>(state, vault, size, skip)
 }
 
-/// `POST /deletedcertificates/{name}/recover`.
+/// `POST /deletedcertificates/{name}/recover`: the certificate, its key and its secret.
 pub fn recover(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<CertView, KvError> {
-    let mut obj = deleted(state, vault, name)?;
-    obj.deleted = None;
-    let v = obj.versions.last().cloned().ok_or_else(|| deleted_not_found(name))?;
-    let out = view(vault, &obj, &v);
-    batch.put(&store_key(vault, name), Record::Certificate(obj));
-    set_backing_deleted(state, batch, vault, name, None);
-    Ok(out)
+    objects::recover::<CertificateObject>(state, batch, vault, name)
 }
 
 /// `DELETE /deletedcertificates/{name}`: the certificate, its key and its secret, for good.
 pub fn purge(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<(), KvError> {
-    deleted(state, vault, name)?;
-    crate::kv::purge_allowed(vault)?;
-    remove_all(batch, vault, name);
-    Ok(())
+    objects::purge::<CertificateObject>(state, batch, vault, name)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Backup / restore
 
 #[derive(Serialize, Deserialize)]
-struct Backup {
+pub(crate) struct Backup {
     v: u32,
     subscription: String,
     name: String,
@@ -803,36 +646,7 @@ struct BackupVersion {
 /// `POST /certificates/{name}/backup`: the certificate with its keys, restorable in the same
 /// subscription.
 pub fn backup(state: &State, sealer: &Sealer, vault: &Vault, name: &str) -> Result<String, KvError> {
-    let obj = live(state, vault, name)?;
-    if obj.versions.is_empty() {
-        return Err(not_found(name));
-    }
-    if obj.versions.len() > MAX_BACKUP_VERSIONS {
-        return Err(bad(format!(
-            "Backup of certificate {name} failed: it has more than {MAX_BACKUP_VERSIONS} versions."
-        )));
-    }
-    let Some(Record::Key(k)) = state.get(&crate::keys::store_key(vault, name)) else {
-        return Err(internal(format!("certificate {name} has no backing key")));
-    };
-    let mut versions = Vec::with_capacity(obj.versions.len());
-    for v in &obj.versions {
-        let kv = k
-            .versions
-            .iter()
-            .find(|x| x.version == v.version)
-            .ok_or_else(|| internal(format!("certificate {name}/{} has no backing key version", v.version)))?;
-        let der = crate::keys::open_private(sealer, vault, &k.name, kv)?;
-        versions.push(BackupVersion { meta: v.clone(), pkcs8: b64().encode(der) });
-    }
-    let b = Backup {
-        v: 1,
-        subscription: crate::kv::subscription_of(vault),
-        name: obj.name.clone(),
-        policy: obj.policy.clone(),
-        versions,
-    };
-    crate::kv::seal_backup(sealer, "certificate", vault, &b)
+    objects::backup::<CertificateObject>(state, sealer, vault, name)
 }
 
 /// `POST /certificates/restore`: the certificate, its key and its secret, every version.
@@ -843,44 +657,141 @@ pub fn restore(
     vault: &Vault,
     blob: &str,
 ) -> Result<CertView, KvError> {
-    let b: Backup = crate::kv::open_backup(sealer, "certificate", vault, blob)?;
-    let taken = object(state, vault, &b.name).is_some()
-        || state.get(&crate::keys::store_key(vault, &b.name)).is_some()
-        || state.get(&crate::secrets::key(vault, &b.name)).is_some();
-    if taken {
-        return Err(KvError::new(
+    objects::restore::<CertificateObject>(state, batch, sealer, vault, blob)
+}
+
+impl VaultObject for CertificateObject {
+    type Version = CertificateVersion;
+    type View = CertView;
+    type Backup = Backup;
+    const COLLECTION: &'static str = "certificates";
+    const KIND: &'static str = "certificate";
+    const TITLE: &'static str = "Certificate";
+
+    fn of(record: &Record) -> Option<&Self> {
+        match record {
+            Record::Certificate(c) => Some(c),
+            _ => None,
+        }
+    }
+    fn from_record(record: Record) -> Option<Self> {
+        match record {
+            Record::Certificate(c) => Some(c),
+            _ => None,
+        }
+    }
+    fn into_record(self) -> Record {
+        Record::Certificate(self)
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn versions(&self) -> &[CertificateVersion] {
+        &self.versions
+    }
+    fn version_id(v: &CertificateVersion) -> &str {
+        &v.version
+    }
+    fn deleted_state(&self) -> Option<&DeletedState> {
+        self.deleted.as_ref()
+    }
+    fn set_deleted(&mut self, deleted: Option<DeletedState>) {
+        self.deleted = deleted;
+    }
+    fn view(vault: &Vault, obj: &Self, v: &CertificateVersion) -> CertView {
+        view(vault, obj, v)
+    }
+    /// Versions list in the order they were created.
+    fn version_order(v: &CertificateVersion) -> String {
+        format!("{:020}{}", v.created, v.version)
+    }
+    /// A deleted certificate has no pending operation.
+    fn on_delete(&mut self) {
+        self.pending = None;
+    }
+    /// The backing key and secret are deleted and recovered with the certificate.
+    fn move_companions(state: &State, batch: &mut Batch, vault: &Vault, name: &str, d: Option<&DeletedState>) {
+        let (kk, sk) = (record_key::<KeyObject>(vault, name), record_key::<SecretObject>(vault, name));
+        if let Some(Record::Key(mut k)) = state.get(&kk).cloned() {
+            k.deleted = d.cloned();
+            batch.put(&kk, Record::Key(k));
+        }
+        if let Some(Record::Secret(mut s)) = state.get(&sk).cloned() {
+            s.deleted = d.cloned();
+            batch.put(&sk, Record::Secret(s));
+        }
+    }
+    fn remove_companions(batch: &mut Batch, vault: &Vault, name: &str) {
+        batch.delete(&record_key::<KeyObject>(vault, name));
+        batch.delete(&record_key::<SecretObject>(vault, name));
+    }
+
+    /// Every version with the private key of its backing key version.
+    fn backup_content(state: &State, sealer: &Sealer, vault: &Vault, obj: &Self) -> Result<Backup, KvError> {
+        let name = &obj.name;
+        let Some(Record::Key(k)) = state.get(&keys::store_key(vault, name)) else {
+            return Err(internal(format!("certificate {name} has no backing key")));
+        };
+        let mut versions = Vec::with_capacity(obj.versions.len());
+        for v in &obj.versions {
+            let kv = k
+                .versions
+                .iter()
+                .find(|x| x.version == v.version)
+                .ok_or_else(|| internal(format!("certificate {name}/{} has no backing key version", v.version)))?;
+            let der = keys::open_private(sealer, vault, &k.name, kv)?;
+            versions.push(BackupVersion { meta: v.clone(), pkcs8: b64().encode(der) });
+        }
+        Ok(Backup {
+            v: 1,
+            subscription: crate::kv::subscription_of(vault),
+            name: obj.name.clone(),
+            policy: obj.policy.clone(),
+            versions,
+        })
+    }
+    fn backup_name(b: &Backup) -> &str {
+        &b.name
+    }
+    /// A key or secret of the name (possibly deleted) takes it too.
+    fn restore_taken(state: &State, vault: &Vault, name: &str) -> bool {
+        objects::object::<Self>(state, vault, name).is_some()
+            || state.get(&keys::store_key(vault, name)).is_some()
+            || state.get(&secrets::key(vault, name)).is_some()
+    }
+    fn restore_conflict(name: &str) -> KvError {
+        KvError::new(
             Kind::Conflict,
             "Conflict",
             format!(
-                "There was a conflict restoring certificate '{}'. A certificate (or key or secret) with the same name already exists in this vault, possibly in the deleted state.",
-                b.name
+                "There was a conflict restoring certificate '{name}'. A certificate (or key or secret) with the same name already exists in this vault, possibly in the deleted state."
             ),
-        ));
+        )
     }
-    let mut obj = CertificateObject {
-        vault_internal_id: vault.internal_id.clone(),
-        name: b.name.clone(),
-        versions: vec![],
-        deleted: None,
-        policy: b.policy,
-        pending: None,
-    };
-    for bv in b.versions {
-        let der = b64().decode(&bv.pkcs8).map_err(|_| crate::kv::invalid_backup())?;
-        let chain: Vec<Vec<u8>> = bv
-            .meta
-            .chain
-            .iter()
-            .map(|c| b64().decode(c))
-            .collect::<Result<_, _>>()
-            .map_err(|_| crate::kv::invalid_backup())?;
-        let (version, enabled, tags) = (bv.meta.version.clone(), bv.meta.enabled, bv.meta.tags.clone());
-        add_version(state, batch, sealer, vault, &mut obj, &version, &der, chain, enabled, tags)?;
+    /// Each version is written with its backing key and secret.
+    fn restored(state: &State, batch: &mut Batch, sealer: &Sealer, vault: &Vault, b: Backup) -> Result<Self, KvError> {
+        let mut obj = CertificateObject {
+            vault_internal_id: vault.internal_id.clone(),
+            name: b.name.clone(),
+            versions: vec![],
+            deleted: None,
+            policy: b.policy,
+            pending: None,
+        };
+        for bv in b.versions {
+            let der = b64().decode(&bv.pkcs8).map_err(|_| objects::invalid_backup())?;
+            let chain: Vec<Vec<u8>> = bv
+                .meta
+                .chain
+                .iter()
+                .map(|c| b64().decode(c))
+                .collect::<Result<_, _>>()
+                .map_err(|_| objects::invalid_backup())?;
+            let (version, enabled, tags) = (bv.meta.version.clone(), bv.meta.enabled, bv.meta.tags.clone());
+            add_version(state, batch, sealer, vault, &mut obj, &version, &der, chain, enabled, tags)?;
+        }
+        Ok(obj)
     }
-    let v = obj.versions.last().cloned().ok_or_else(crate::kv::invalid_backup)?;
-    let out = view(vault, &obj, &v);
-    batch.put(&store_key(vault, &b.name), Record::Certificate(obj));
-    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,10 +33,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vaultlink_crypto::Sealer;
 
+use super::objects::{self, AttributesSpec, Page, VaultObject, check_name, check_tags, find_version, live};
 use crate::engine::{Batch, State, now};
 use crate::kv::{Kind, KvError};
 use crate::model::{DeletedState, KeyObject, KeyVersion, Record, Tags, Vault};
-use crate::secrets::{AttributesSpec, MAX_BACKUP_VERSIONS, MAX_TAG_LEN, MAX_TAGS, Page, objects_root, paginate};
 
 /// RSA modulus sizes Key Vault creates.
 pub const RSA_SIZES: &[u32] = &[2048, 3072, 4096];
@@ -61,7 +61,7 @@ pub fn decode_b64url(field: &str, s: &str) -> Result<Vec<u8>, KvError> {
 }
 
 pub(crate) fn store_key(vault: &Vault, name: &str) -> String {
-    format!("{}/keys/{}", objects_root(&vault.internal_id), name.to_ascii_lowercase())
+    objects::record_key::<KeyObject>(vault, name)
 }
 
 fn aad(vault: &Vault, name: &str, version: &str) -> Vec<u8> {
@@ -70,41 +70,6 @@ fn aad(vault: &Vault, name: &str, version: &str) -> Vec<u8> {
 
 fn internal(m: impl Into<String>) -> KvError {
     KvError::new(Kind::Internal, "InternalServerError", m)
-}
-
-fn not_found(name: &str) -> KvError {
-    KvError::new(
-        Kind::NotFound,
-        "KeyNotFound",
-        format!(
-            "A key with (name/id) {name} was not found in this key vault. If you recently deleted this key you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"
-        ),
-    )
-}
-
-fn deleted_not_found(name: &str) -> KvError {
-    KvError::new(Kind::NotFound, "KeyNotFound", format!("Deleted Key not found: {name}"))
-}
-
-fn check_name(name: &str) -> Result<(), KvError> {
-    vaultlink_rules::object_name(name).map_err(|e| KvError::new(Kind::BadRequest, e.code, e.message))
-}
-
-fn check_tags(tags: Option<&Tags>) -> Result<(), KvError> {
-    if let Some(t) = tags {
-        if t.len() > MAX_TAGS {
-            return Err(KvError::bad_parameter(format!(
-                "The number of tags ({}) exceeds the maximum of {MAX_TAGS}.",
-                t.len()
-            )));
-        }
-        if t.iter().any(|(k, v)| k.chars().count() > MAX_TAG_LEN || v.chars().count() > MAX_TAG_LEN) {
-            return Err(KvError::bad_parameter(format!(
-                "Tag names and values must be at most {MAX_TAG_LEN} characters long."
-            )));
-        }
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -410,31 +375,6 @@ fn opened(sealer: &Sealer, vault: &Vault, name: &str, v: &KeyVersion) -> Result<
 // ---------------------------------------------------------------------------------------------
 // Stored objects
 
-fn object(state: &State, vault: &Vault, name: &str) -> Option<KeyObject> {
-    match state.get(&store_key(vault, name)) {
-        Some(Record::Key(k)) if k.deleted.as_ref().is_none_or(|d| d.scheduled_purge_date > now()) => Some(k.clone()),
-        _ => None,
-    }
-}
-
-fn live(state: &State, vault: &Vault, name: &str) -> Result<KeyObject, KvError> {
-    match object(state, vault, name) {
-        Some(k) if k.deleted.is_none() => Ok(k),
-        _ => Err(not_found(name)),
-    }
-}
-
-fn find_version<'a>(obj: &'a KeyObject, name: &str, version: Option<&str>) -> Result<&'a KeyVersion, KvError> {
-    match version.filter(|v| !v.is_empty()) {
-        None => obj.versions.last().ok_or_else(|| not_found(name)),
-        Some(v) => obj
-            .versions
-            .iter()
-            .find(|x| x.version.eq_ignore_ascii_case(v))
-            .ok_or_else(|| not_found(&format!("{name}/{v}"))),
-    }
-}
-
 /// A key version as the surfaces render it.
 #[derive(Debug, Clone)]
 pub struct KeyView {
@@ -450,7 +390,7 @@ fn view(vault: &Vault, obj: &KeyObject, v: &KeyVersion) -> KeyView {
     KeyView {
         name: obj.name.clone(),
         version: v.clone(),
-        recovery_level: crate::secrets::recovery_level(vault),
+        recovery_level: objects::recovery_level(vault),
         recoverable_days: vault.soft_delete_retention_in_days,
         deleted: obj.deleted.clone(),
         managed: obj.managed,
@@ -474,15 +414,6 @@ fn default_ops(f: Family) -> Vec<String> {
     ops.iter().map(|s| s.to_string()).collect()
 }
 
-fn deleted_conflict(name: &str) -> KvError {
-    KvError::new(
-        Kind::Conflict,
-        "Conflict",
-        format!("Key {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the key can only be recovered or purged."),
-    )
-    .with_inner("ObjectIsDeletedButRecoverable")
-}
-
 fn hsm_allowed(vault: &Vault, hsm: bool) -> Result<(), KvError> {
     if hsm && !vault.sku_name.eq_ignore_ascii_case("premium") {
         return Err(KvError::bad_parameter("Hardware key operation not allowed on standard vault"));
@@ -504,10 +435,8 @@ fn add_version(
     attrs: AttributesSpec,
     tags: Tags,
 ) -> Result<KeyView, KvError> {
-    let mut obj = match object(state, vault, name) {
-        Some(o) if o.deleted.is_some() => return Err(deleted_conflict(name)),
-        Some(o) if o.managed => return Err(crate::kv::managed_refusal("key", "create")),
-        Some(o) => o,
+    let mut obj = match objects::writable::<KeyObject>(state, vault, name, "create")? {
+        Some(o) => o.clone(),
         None => KeyObject {
             vault_internal_id: vault.internal_id.clone(),
             name: name.to_string(),
@@ -570,28 +499,14 @@ pub(crate) fn put_managed(
         (Family::Ec, false) => "EC",
         (Family::Ec, true) => "EC-HSM",
     };
-    // Earlier versions of this batch (restore writes several) come first.
-    let current = batch.latest(state, &store_key(vault, name));
-    let mut obj = match current {
-        Some(Record::Key(o)) if !o.managed => {
-            return Err(KvError::new(
-                Kind::Conflict,
-                "Conflict",
-                format!(
-                    "A key named {name} already exists in this vault; a certificate's name must not be used by a key."
-                ),
-            ));
-        }
-        Some(Record::Key(o)) => o,
-        _ => KeyObject {
-            vault_internal_id: vault.internal_id.clone(),
-            name: name.to_string(),
-            versions: vec![],
-            deleted: None,
-            rotation_policy: None,
-            managed: true,
-        },
-    };
+    let mut obj = objects::managed_or_new(state, batch, vault, name, || KeyObject {
+        vault_internal_id: vault.internal_id.clone(),
+        name: name.to_string(),
+        versions: vec![],
+        deleted: None,
+        rotation_policy: None,
+        managed: true,
+    })?;
     let t = now();
     let (key_size, crv, public) = material.public();
     obj.versions.push(KeyVersion {
@@ -818,12 +733,9 @@ pub fn rotate(
     vault: &Vault,
     name: &str,
 ) -> Result<KeyView, KvError> {
-    check_name(name)?;
-    let obj = live(state, vault, name)?;
-    if obj.managed {
-        return Err(crate::kv::managed_refusal("key", "rotate"));
-    }
-    let cur = obj.versions.last().ok_or_else(|| not_found(name))?.clone();
+    let obj = live::<KeyObject>(state, vault, name)?;
+    objects::refuse_managed(obj, "rotate")?;
+    let cur = obj.versions.last().ok_or_else(|| objects::not_found::<KeyObject>(name))?.clone();
     let material = match family(&cur.kty)?.0 {
         Family::Rsa => Material::generate_rsa(cur.key_size.unwrap_or(2048))?,
         Family::Ec => Material::generate_ec(Curve::parse(cur.crv.as_deref().unwrap_or_default())?)?,
@@ -849,13 +761,12 @@ fn disabled(op: &str) -> KvError {
 
 /// `GET /keys/{name}/{version?}`. A disabled version cannot be read.
 pub fn get(state: &State, vault: &Vault, name: &str, version: Option<&str>) -> Result<KeyView, KvError> {
-    check_name(name)?;
-    let obj = live(state, vault, name)?;
-    let v = find_version(&obj, name, version)?;
+    let obj = live::<KeyObject>(state, vault, name)?;
+    let v = find_version(obj, name, version)?;
     if !v.enabled {
         return Err(disabled("get"));
     }
-    Ok(view(vault, &obj, v))
+    Ok(view(vault, obj, v))
 }
 
 /// `PATCH /keys/{name}/{version?}` body.
@@ -880,10 +791,8 @@ pub fn update(
     if let Some(ops) = &spec.key_ops {
         check_key_ops(ops)?;
     }
-    let mut obj = live(state, vault, name)?;
-    if obj.managed {
-        return Err(crate::kv::managed_refusal("key", "update"));
-    }
+    let mut obj = live::<KeyObject>(state, vault, name)?.clone();
+    objects::refuse_managed(&obj, "update")?;
     let wanted = find_version(&obj, name, version)?.version.clone();
     let v = obj.versions.iter_mut().find(|x| x.version == wanted).expect("found above");
     if let Some(ops) = spec.key_ops {
@@ -908,25 +817,9 @@ pub fn update(
     Ok(out)
 }
 
-fn all_objects(state: &State, vault: &Vault) -> Vec<KeyObject> {
-    let t = now();
-    state
-        .descendants(&format!("{}/keys", objects_root(&vault.internal_id)))
-        .filter_map(|(_, r)| match r {
-            Record::Key(k) if k.deleted.as_ref().is_none_or(|d| d.scheduled_purge_date > t) => Some(k.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 /// `GET /keys`: the current version of every live key.
 pub fn list(state: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Result<Page<KeyView>, KvError> {
-    let all = all_objects(state, vault)
-        .into_iter()
-        .filter(|o| o.deleted.is_none())
-        .filter_map(|o| o.versions.last().map(|v| (o.name.to_ascii_lowercase(), view(vault, &o, v))))
-        .collect();
-    paginate(all, size, skip)
+    objects::list::<KeyObject>(state, vault, size, skip)
 }
 
 /// `GET /keys/{name}/versions`.
@@ -937,87 +830,39 @@ pub fn list_versions(
     size: usize,
     skip: Option<&str>,
 ) -> Result<Page<KeyView>, KvError> {
-    check_name(name)?;
-    let obj = live(state, vault, name)?;
-    let all = obj.versions.iter().map(|v| (v.version.clone(), view(vault, &obj, v))).collect();
-    paginate(all, size, skip)
+    objects::list_versions::<KeyObject>(state, vault, name, size, skip)
 }
 
 /// `DELETE /keys/{name}`: every version moves to the deleted state (or is gone without soft delete).
 pub fn delete(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<KeyView, KvError> {
-    check_name(name)?;
-    let mut obj = live(state, vault, name)?;
-    if obj.managed {
-        return Err(crate::kv::managed_refusal("key", "delete"));
-    }
-    let t = now();
-    obj.deleted = Some(DeletedState {
-        deleted_date: t,
-        scheduled_purge_date: t + i64::from(vault.soft_delete_retention_in_days) * 86_400,
-    });
-    let current = obj.versions.last().cloned().ok_or_else(|| not_found(name))?;
-    let out = view(vault, &obj, &current);
-    if vault.enable_soft_delete {
-        batch.put(&store_key(vault, name), Record::Key(obj));
-    } else {
-        batch.delete(&store_key(vault, name));
-    }
-    Ok(out)
-}
-
-fn deleted(state: &State, vault: &Vault, name: &str) -> Result<KeyObject, KvError> {
-    check_name(name)?;
-    match object(state, vault, name) {
-        Some(o) if o.deleted.is_some() => Ok(o),
-        _ => Err(deleted_not_found(name)),
-    }
+    objects::delete::<KeyObject>(state, batch, vault, name)
 }
 
 /// `GET /deletedkeys/{name}`.
 pub fn get_deleted(state: &State, vault: &Vault, name: &str) -> Result<KeyView, KvError> {
-    let obj = deleted(state, vault, name)?;
-    let v = obj.versions.last().ok_or_else(|| deleted_not_found(name))?;
-    Ok(view(vault, &obj, v))
+    objects::get_deleted::<KeyObject>(state, vault, name)
 }
 
 /// `GET /deletedkeys`.
 pub fn list_deleted(state: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Result<Page<KeyView>, KvError> {
-    let all = all_objects(state, vault)
-        .into_iter()
-        .filter(|o| o.deleted.is_some() && !o.managed)
-        .filter_map(|o| o.versions.last().map(|v| (o.name.to_ascii_lowercase(), view(vault, &o, v))))
-        .collect();
-    paginate(all, size, skip)
+    objects::list_deleted::<KeyObject>(state, vault, size, skip)
 }
 
 /// `POST /deletedkeys/{name}/recover`.
 pub fn recover(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<KeyView, KvError> {
-    let mut obj = deleted(state, vault, name)?;
-    if obj.managed {
-        return Err(crate::kv::managed_refusal("key", "recover"));
-    }
-    obj.deleted = None;
-    let v = obj.versions.last().cloned().ok_or_else(|| deleted_not_found(name))?;
-    let out = view(vault, &obj, &v);
-    batch.put(&store_key(vault, name), Record::Key(obj));
-    Ok(out)
+    objects::recover::<KeyObject>(state, batch, vault, name)
 }
 
 /// `DELETE /deletedkeys/{name}`: gone for good, unless purge protection holds it.
 pub fn purge(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<(), KvError> {
-    if deleted(state, vault, name)?.managed {
-        return Err(crate::kv::managed_refusal("key", "purge"));
-    }
-    crate::kv::purge_allowed(vault)?;
-    batch.delete(&store_key(vault, name));
-    Ok(())
+    objects::purge::<KeyObject>(state, batch, vault, name)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Backup / restore
 
 #[derive(Serialize, Deserialize)]
-struct Backup {
+pub(crate) struct Backup {
     v: u32,
     subscription: String,
     name: String,
@@ -1034,29 +879,7 @@ struct BackupVersion {
 
 /// `POST /keys/{name}/backup`: an opaque, encrypted blob restorable in the same subscription.
 pub fn backup(state: &State, sealer: &Sealer, vault: &Vault, name: &str) -> Result<String, KvError> {
-    check_name(name)?;
-    let obj = live(state, vault, name)?;
-    if obj.managed {
-        return Err(crate::kv::managed_refusal("key", "backup"));
-    }
-    if obj.versions.len() > MAX_BACKUP_VERSIONS {
-        return Err(KvError::bad_parameter(format!(
-            "Backup of key {name} failed: it has more than {MAX_BACKUP_VERSIONS} versions."
-        )));
-    }
-    let mut versions = Vec::with_capacity(obj.versions.len());
-    for v in &obj.versions {
-        versions
-            .push(BackupVersion { pkcs8: b64().encode(open_private(sealer, vault, &obj.name, v)?), meta: v.clone() });
-    }
-    let b = Backup {
-        v: 1,
-        subscription: crate::kv::subscription_of(vault),
-        name: obj.name.clone(),
-        rotation_policy: obj.rotation_policy.clone(),
-        versions,
-    };
-    crate::kv::seal_backup(sealer, "key", vault, &b)
+    objects::backup::<KeyObject>(state, sealer, vault, name)
 }
 
 /// `POST /keys/restore`.
@@ -1067,38 +890,99 @@ pub fn restore(
     vault: &Vault,
     blob: &str,
 ) -> Result<KeyView, KvError> {
-    let b: Backup = crate::kv::open_backup(sealer, "key", vault, blob)?;
-    if object(state, vault, &b.name).is_some() {
-        return Err(KvError::new(
-            Kind::Conflict,
-            "Conflict",
-            format!(
-                "There was a conflict restoring key '{}'. A key with the same name already exists in this vault, possibly in the deleted state.",
-                b.name
-            ),
-        ));
+    objects::restore::<KeyObject>(state, batch, sealer, vault, blob)
+}
+
+impl VaultObject for KeyObject {
+    type Version = KeyVersion;
+    type View = KeyView;
+    type Backup = Backup;
+    const COLLECTION: &'static str = "keys";
+    const KIND: &'static str = "key";
+    const TITLE: &'static str = "Key";
+
+    fn of(record: &Record) -> Option<&Self> {
+        match record {
+            Record::Key(k) => Some(k),
+            _ => None,
+        }
     }
-    if b.versions.iter().any(|v| family(&v.meta.kty).is_ok_and(|(_, hsm)| hsm)) {
-        hsm_allowed(vault, true)?;
+    fn from_record(record: Record) -> Option<Self> {
+        match record {
+            Record::Key(k) => Some(k),
+            _ => None,
+        }
     }
-    let mut obj = KeyObject {
-        vault_internal_id: vault.internal_id.clone(),
-        name: b.name.clone(),
-        versions: vec![],
-        deleted: None,
-        rotation_policy: b.rotation_policy,
-        managed: false,
-    };
-    for bv in b.versions {
-        let der = b64().decode(&bv.pkcs8).map_err(|_| crate::kv::invalid_backup())?;
-        let mut meta = bv.meta;
-        meta.sealed_private = seal_private(sealer, vault, &b.name, &meta.version, &der);
-        obj.versions.push(meta);
+    fn into_record(self) -> Record {
+        Record::Key(self)
     }
-    let v = obj.versions.last().cloned().ok_or_else(crate::kv::invalid_backup)?;
-    let out = view(vault, &obj, &v);
-    batch.put(&store_key(vault, &b.name), Record::Key(obj));
-    Ok(out)
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn versions(&self) -> &[KeyVersion] {
+        &self.versions
+    }
+    fn version_id(v: &KeyVersion) -> &str {
+        &v.version
+    }
+    fn deleted_state(&self) -> Option<&DeletedState> {
+        self.deleted.as_ref()
+    }
+    fn set_deleted(&mut self, deleted: Option<DeletedState>) {
+        self.deleted = deleted;
+    }
+    fn view(vault: &Vault, obj: &Self, v: &KeyVersion) -> KeyView {
+        view(vault, obj, v)
+    }
+    fn managed(&self) -> bool {
+        self.managed
+    }
+
+    fn backup_content(_state: &State, sealer: &Sealer, vault: &Vault, obj: &Self) -> Result<Backup, KvError> {
+        let mut versions = Vec::with_capacity(obj.versions.len());
+        for v in &obj.versions {
+            versions.push(BackupVersion {
+                pkcs8: b64().encode(open_private(sealer, vault, &obj.name, v)?),
+                meta: v.clone(),
+            });
+        }
+        Ok(Backup {
+            v: 1,
+            subscription: crate::kv::subscription_of(vault),
+            name: obj.name.clone(),
+            rotation_policy: obj.rotation_policy.clone(),
+            versions,
+        })
+    }
+    fn backup_name(b: &Backup) -> &str {
+        &b.name
+    }
+    fn restored(
+        _state: &State,
+        _batch: &mut Batch,
+        sealer: &Sealer,
+        vault: &Vault,
+        b: Backup,
+    ) -> Result<Self, KvError> {
+        if b.versions.iter().any(|v| family(&v.meta.kty).is_ok_and(|(_, hsm)| hsm)) {
+            hsm_allowed(vault, true)?;
+        }
+        let mut obj = KeyObject {
+            vault_internal_id: vault.internal_id.clone(),
+            name: b.name.clone(),
+            versions: vec![],
+            deleted: None,
+            rotation_policy: b.rotation_policy,
+            managed: false,
+        };
+        for bv in b.versions {
+            let der = b64().decode(&bv.pkcs8).map_err(|_| objects::invalid_backup())?;
+            let mut meta = bv.meta;
+            meta.sealed_private = seal_private(sealer, vault, &b.name, &meta.version, &der);
+            obj.versions.push(meta);
+        }
+        Ok(obj)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1120,8 +1004,7 @@ fn render_policy(host: &str, name: &str, p: &Value) -> Value {
 
 /// `GET /keys/{name}/rotationpolicy`.
 pub fn get_rotation_policy(state: &State, host: &str, vault: &Vault, name: &str) -> Result<Value, KvError> {
-    check_name(name)?;
-    let obj = live(state, vault, name)?;
+    let obj = live::<KeyObject>(state, vault, name)?;
     Ok(render_policy(host, &obj.name, obj.rotation_policy.as_ref().unwrap_or(&default_policy())))
 }
 
@@ -1135,8 +1018,7 @@ pub fn set_rotation_policy(
     name: &str,
     body: Value,
 ) -> Result<Value, KvError> {
-    check_name(name)?;
-    let mut obj = live(state, vault, name)?;
+    let mut obj = live::<KeyObject>(state, vault, name)?.clone();
     let actions = body.get("lifetimeActions").cloned().unwrap_or_else(|| json!([]));
     let Some(list) = actions.as_array() else {
         return Err(KvError::bad_parameter("'lifetimeActions' must be an array."));
@@ -1206,17 +1088,17 @@ pub struct OpResult {
     pub value: Vec<u8>,
 }
 
-fn resolve(
-    state: &State,
+/// The live key version `op` is to use, if it may.
+fn resolve<'a>(
+    state: &'a State,
     vault: &Vault,
     name: &str,
     version: Option<&str>,
     op: Op,
-) -> Result<(KeyObject, KeyVersion), KvError> {
-    check_name(name)?;
-    let obj = live(state, vault, name)?;
-    let v = find_version(&obj, name, version)?.clone();
-    permit(&v, op)?;
+) -> Result<(&'a KeyObject, &'a KeyVersion), KvError> {
+    let obj = live::<KeyObject>(state, vault, name)?;
+    let v = find_version(obj, name, version)?;
+    permit(v, op)?;
     Ok((obj, v))
 }
 
@@ -1237,14 +1119,14 @@ pub fn transform(
     if family(&v.kty)?.0 != Family::Rsa {
         return Err(wrong_alg_for_key(alg, &v.kty));
     }
-    let der = open_private(sealer, vault, &obj.name, &v)?;
+    let der = open_private(sealer, vault, &obj.name, v)?;
     let key = PrivateDecryptingKey::from_pkcs8(&der).map_err(|_| internal("stored RSA key is invalid"))?;
     let value = match op {
         Op::Encrypt | Op::WrapKey => rsa_encrypt(&key, a, input)?,
         Op::Decrypt | Op::UnwrapKey => rsa_decrypt(key, a, input)?,
         _ => return Err(internal("transform called for a signature operation")),
     };
-    Ok(OpResult { name: obj.name, version: v.version, value })
+    Ok(OpResult { name: obj.name.clone(), version: v.version.clone(), value })
 }
 
 fn too_long(len: usize, max: usize, alg: EncAlg) -> KvError {
@@ -1318,7 +1200,7 @@ pub fn sign(
 ) -> Result<OpResult, KvError> {
     let sa = sig_alg(alg)?;
     let (obj, v) = resolve(state, vault, name, version, Op::Sign)?;
-    let material = opened(sealer, vault, &obj.name, &v)?;
+    let material = opened(sealer, vault, &obj.name, v)?;
     let fail = |_| internal("signing failed");
     let value = match (sa, &*material) {
         (SigAlg::Rsa { digest, sign, .. }, Material::Rsa(k)) => {
@@ -1338,7 +1220,7 @@ pub fn sign(
             ));
         }
     };
-    Ok(OpResult { name: obj.name, version: v.version, value })
+    Ok(OpResult { name: obj.name.clone(), version: v.version.clone(), value })
 }
 
 /// `POST /keys/{name}/{version}/verify`: whether `sig` is a valid signature of the digest.
@@ -1372,7 +1254,7 @@ pub fn verify(
         }
         _ => return Err(wrong_alg_for_key(alg, &v.kty)),
     };
-    Ok((OpResult { name: obj.name, version: v.version, value: vec![] }, valid))
+    Ok((OpResult { name: obj.name.clone(), version: v.version.clone(), value: vec![] }, valid))
 }
 
 // ---------------------------------------------------------------------------------------------
