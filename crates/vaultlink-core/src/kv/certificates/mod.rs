@@ -19,26 +19,35 @@
 //! - error codes `PendingCertificateNotFound`, `CertificateIssuerNotFound`, `ContactsNotFound`, and
 //!   the messages marked "vaultlink's wording" are plausible, not captured from Azure.
 
+mod issuers;
+mod pending;
 pub mod policy;
+mod render;
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use vaultlink_crypto::Sealer;
 use vaultlink_crypto::x509::{self, Bundle};
 
-use super::objects::{
-    self, AttributesSpec, Page, VaultObject, check_name, check_tags, find_version, live, objects_root, paginate,
-    record_key,
-};
+use super::objects::{self, AttributesSpec, Page, VaultObject, check_name, check_tags, find_version, live, record_key};
 use super::{keys, secrets};
 use crate::engine::{Batch, State, now};
 use crate::kv::{Kind, KvError};
 use crate::model::{
-    CertificateContacts, CertificateIssuer, CertificateObject, CertificateVersion, DeletedState, KeyObject,
-    PendingCertificate, Record, SecretObject, SecretVersion, Tags, Vault,
+    CertificateObject, CertificateVersion, DeletedState, KeyObject, PendingCertificate, Record, SecretObject,
+    SecretVersion, Tags, Vault,
 };
+use issuers::issuer_exists;
+pub use issuers::{
+    ContactsSpec, IssuerCredentials, IssuerSpec, delete_contacts, delete_issuer, get_contacts, get_issuer,
+    list_issuers, set_contacts, set_issuer,
+};
+pub use pending::{CreateSpec, MergeSpec, cancel_pending, create, delete_pending, get_pending, merge};
 pub use policy::Policy;
+pub use render::{
+    render, render_contacts, render_issuer, render_issuer_item, render_item, render_operation, render_policy,
+};
 
 fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
@@ -46,14 +55,6 @@ fn b64() -> base64::engine::GeneralPurpose {
 
 fn store_key(vault: &Vault, name: &str) -> String {
     record_key::<CertificateObject>(vault, name)
-}
-
-fn issuer_key(vault: &Vault, name: &str) -> String {
-    format!("{}/certissuers/{}", objects_root(&vault.internal_id), name.to_ascii_lowercase())
-}
-
-fn contacts_key(vault: &Vault) -> String {
-    format!("{}/certcontacts", objects_root(&vault.internal_id))
 }
 
 fn aad(vault: &Vault, name: &str, what: &str) -> Vec<u8> {
@@ -66,10 +67,6 @@ fn internal(m: impl Into<String>) -> KvError {
 
 fn bad(m: impl Into<String>) -> KvError {
     KvError::bad_parameter(m)
-}
-
-fn pending_not_found(name: &str) -> KvError {
-    KvError::new(Kind::NotFound, "PendingCertificateNotFound", format!("Pending certificate not found: {name}"))
 }
 
 /// The live certificate to add a version to, or a new empty one; a deleted one is a conflict.
@@ -119,23 +116,8 @@ pub struct OpView {
     pub op: PendingCertificate,
 }
 
-fn issuer_exists(state: &State, vault: &Vault) -> impl Fn(&str) -> bool {
-    move |n: &str| matches!(state.get(&issuer_key(vault, n)), Some(Record::CertificateIssuer(_)))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Writing a version (create, merge, import, restore)
-
-fn seal_private(sealer: &Sealer, vault: &Vault, name: &str, version: &str, der: &[u8]) -> String {
-    b64().encode(sealer.seal(der, &aad(vault, &format!("{name}/{version}"), "pending")))
-}
-
-fn open_private(sealer: &Sealer, vault: &Vault, name: &str, version: &str, sealed: &str) -> Result<Vec<u8>, KvError> {
-    let raw = b64().decode(sealed).map_err(|_| internal("stored pending key is not base64"))?;
-    sealer
-        .open(&raw, &aad(vault, &format!("{name}/{version}"), "pending"))
-        .map_err(|_| internal("pending key failed to decrypt (altered or moved on disk)"))
-}
 
 /// The secret value of a version: base64 PKCS#12 (empty password) or PEM.
 fn secret_value(policy: &Policy, pkcs8: &[u8], chain: &[Vec<u8>]) -> Result<String, KvError> {
@@ -192,200 +174,6 @@ fn add_version(
     secrets::put_managed(state, batch, sealer, vault, &obj.name, sv, &value)?;
     obj.versions.push(cv.clone());
     Ok(cv)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Create, merge, the pending operation
-
-const IN_PROGRESS: &str = "Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later.";
-
-/// `POST /certificates/{name}/create` body.
-#[derive(Debug, Deserialize)]
-pub struct CreateSpec {
-    pub policy: Option<Value>,
-    pub attributes: Option<AttributesSpec>,
-    pub tags: Option<Tags>,
-}
-
-/// The current version's private key, when the policy reuses keys and the key type still fits.
-fn reusable_key(state: &State, sealer: &Sealer, vault: &Vault, obj: &CertificateObject, p: &Policy) -> Option<Vec<u8>> {
-    if !p.reuse_key() {
-        return None;
-    }
-    let cur = obj.versions.last()?;
-    let Some(Record::Key(k)) = state.get(&keys::store_key(vault, &obj.name)) else { return None };
-    let kv = k.versions.iter().find(|v| v.version == cur.version)?;
-    let fits = match p.key_spec().ok()? {
-        x509::KeySpec::Rsa(bits) => kv.kty.starts_with("RSA") && kv.key_size == Some(bits),
-        x509::KeySpec::P256 => kv.crv.as_deref() == Some("P-256"),
-        x509::KeySpec::P384 => kv.crv.as_deref() == Some("P-384"),
-        x509::KeySpec::P521 => kv.crv.as_deref() == Some("P-521"),
-    };
-    if !fits {
-        return None;
-    }
-    keys::open_private(sealer, vault, &k.name, kv).ok()
-}
-
-/// `POST /certificates/{name}/create`: self-signed completes now; other issuers leave a pending
-/// operation with a CSR.
-pub fn create(
-    state: &State,
-    batch: &mut Batch,
-    sealer: &Sealer,
-    vault: &Vault,
-    name: &str,
-    spec: CreateSpec,
-) -> Result<OpView, KvError> {
-    check_name(name)?;
-    check_tags(spec.tags.as_ref())?;
-    let raw = spec.policy.ok_or_else(|| bad("The certificate policy is required to create a certificate."))?;
-    let p = Policy::from_value(&raw)?;
-    p.validate(vault, issuer_exists(state, vault), true)?;
-    let p = p.normalised();
-    let mut obj = live_or_new(state, vault, name)?;
-    let pkcs8 = match reusable_key(state, sealer, vault, &obj, &p) {
-        Some(k) => k,
-        None => x509::generate_key(p.key_spec()?).map_err(|e| bad(e.0))?,
-    };
-    obj.policy = p.to_value();
-    let version = vaultlink_crypto::random_hex(16);
-    let attrs = spec.attributes.unwrap_or_default();
-    let enabled = attrs.enabled.unwrap_or(true);
-    let tags = spec.tags.unwrap_or_default();
-    let cert_spec = p.cert_spec();
-    let mut op = PendingCertificate {
-        request_id: vaultlink_crypto::random_hex(16),
-        issuer: p.issuer_name().to_string(),
-        csr: Some(b64().encode(x509::csr(&pkcs8, &cert_spec).map_err(|e| bad(e.0))?)),
-        status: "inProgress".into(),
-        status_details: Some(IN_PROGRESS.into()),
-        cancellation_requested: false,
-        version: version.clone(),
-        sealed_private: None,
-        enabled,
-        tags: tags.clone(),
-        target: None,
-        created: now(),
-    };
-    if p.issuer_name().eq_ignore_ascii_case("self") {
-        let der = x509::self_signed(&pkcs8, &cert_spec).map_err(|e| bad(e.0))?;
-        add_version(state, batch, sealer, vault, &mut obj, &version, &pkcs8, vec![der], enabled, tags)?;
-        op.status = "completed".into();
-        op.status_details = None;
-        op.target = Some(obj.name.clone());
-    } else {
-        op.sealed_private = Some(seal_private(sealer, vault, &obj.name, &version, &pkcs8));
-    }
-    obj.pending = Some(op.clone());
-    batch.put(&store_key(vault, name), Record::Certificate(obj.clone()));
-    // The create response says `inProgress`, as Azure's does (the SDK poller and az only poll
-    // when it does); the stored operation is already `completed` for a self-signed certificate.
-    let shown = PendingCertificate {
-        status: "inProgress".into(),
-        status_details: Some(IN_PROGRESS.into()),
-        target: None,
-        ..op
-    };
-    Ok(OpView { name: obj.name, op: shown })
-}
-
-/// `GET /certificates/{name}/pending`.
-pub fn get_pending(state: &State, vault: &Vault, name: &str) -> Result<OpView, KvError> {
-    let obj = live::<CertificateObject>(state, vault, name).map_err(|_| pending_not_found(name))?;
-    let op = obj.pending.clone().ok_or_else(|| pending_not_found(name))?;
-    Ok(OpView { name: obj.name.clone(), op })
-}
-
-/// `PATCH /certificates/{name}/pending` with `cancellation_requested: true`.
-pub fn cancel_pending(
-    state: &State,
-    batch: &mut Batch,
-    vault: &Vault,
-    name: &str,
-    cancel: bool,
-) -> Result<OpView, KvError> {
-    let mut obj = live::<CertificateObject>(state, vault, name).map_err(|_| pending_not_found(name))?.clone();
-    let mut op = obj.pending.clone().ok_or_else(|| pending_not_found(name))?;
-    if cancel && op.status == "inProgress" {
-        op.cancellation_requested = true;
-        op.status = "cancelled".into();
-        op.status_details = Some("Certificate request was cancelled.".into());
-        op.sealed_private = None;
-    }
-    obj.pending = Some(op.clone());
-    batch.put(&store_key(vault, name), Record::Certificate(obj.clone()));
-    Ok(OpView { name: obj.name, op })
-}
-
-/// `DELETE /certificates/{name}/pending`: the operation is gone (a certificate that never got a
-/// version goes with it).
-pub fn delete_pending(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<OpView, KvError> {
-    let mut obj = live::<CertificateObject>(state, vault, name).map_err(|_| pending_not_found(name))?.clone();
-    let op = obj.pending.take().ok_or_else(|| pending_not_found(name))?;
-    if obj.versions.is_empty() {
-        batch.delete(&store_key(vault, name));
-    } else {
-        batch.put(&store_key(vault, name), Record::Certificate(obj.clone()));
-    }
-    Ok(OpView { name: obj.name, op })
-}
-
-/// `POST /certificates/{name}/pending/merge` body.
-#[derive(Debug, Deserialize)]
-pub struct MergeSpec {
-    pub x5c: Vec<String>,
-    pub attributes: Option<AttributesSpec>,
-    pub tags: Option<Tags>,
-}
-
-/// `POST /certificates/{name}/pending/merge`: the certificate signed elsewhere, whose public key
-/// must be the pending key's.
-pub fn merge(
-    state: &State,
-    batch: &mut Batch,
-    sealer: &Sealer,
-    vault: &Vault,
-    name: &str,
-    spec: MergeSpec,
-) -> Result<CertView, KvError> {
-    check_tags(spec.tags.as_ref())?;
-    let mut obj = live::<CertificateObject>(state, vault, name).map_err(|_| pending_not_found(name))?.clone();
-    let mut op = obj.pending.clone().ok_or_else(|| pending_not_found(name))?;
-    let Some(sealed) = op.sealed_private.clone().filter(|_| op.status == "inProgress") else {
-        return Err(KvError::new(
-            Kind::Forbidden,
-            "Forbidden",
-            format!("Pending certificate {name} is not in progress (status {}); there is nothing to merge.", op.status),
-        )
-        .with_inner("PendingCertificateNotInProgress"));
-    };
-    if spec.x5c.is_empty() {
-        return Err(bad("Property x5c is required and must hold at least one certificate."));
-    }
-    let mut chain = Vec::with_capacity(spec.x5c.len());
-    for c in &spec.x5c {
-        let der = b64().decode(c.trim()).map_err(|_| bad("The x5c entries must be base64 DER X.509 certificates."))?;
-        x509::parse(&der).map_err(|e| bad(e.0))?;
-        chain.push(der);
-    }
-    let pkcs8 = open_private(sealer, vault, &obj.name, &op.version, &sealed)?;
-    let info = x509::parse(&chain[0]).map_err(|e| bad(e.0))?;
-    if info.public_key != x509::public_key_of(&pkcs8).map_err(|e| internal(e.0))? {
-        return Err(bad("Public key from x509 certificate and key of this instance doesn't match"));
-    }
-    let attrs = spec.attributes.unwrap_or_default();
-    let enabled = attrs.enabled.unwrap_or(op.enabled);
-    let tags = spec.tags.unwrap_or_else(|| op.tags.clone());
-    let version = op.version.clone();
-    let cv = add_version(state, batch, sealer, vault, &mut obj, &version, &pkcs8, chain, enabled, tags)?;
-    op.status = "completed".into();
-    op.status_details = None;
-    op.sealed_private = None;
-    op.target = Some(obj.name.clone());
-    obj.pending = Some(op);
-    batch.put(&store_key(vault, name), Record::Certificate(obj.clone()));
-    Ok(view(vault, &obj, &cv))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -792,302 +580,6 @@ impl VaultObject for CertificateObject {
         }
         Ok(obj)
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Issuers and contacts
-
-/// `PUT|PATCH /certificates/issuers/{name}` body.
-#[derive(Debug, Default, Deserialize)]
-pub struct IssuerSpec {
-    pub provider: Option<String>,
-    pub credentials: Option<IssuerCredentials>,
-    pub org_details: Option<Value>,
-    pub attributes: Option<AttributesSpec>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct IssuerCredentials {
-    pub account_id: Option<String>,
-    pub pwd: Option<String>,
-}
-
-fn issuer_not_found(name: &str) -> KvError {
-    KvError::new(Kind::NotFound, "CertificateIssuerNotFound", format!("Issuer not found: {name}"))
-}
-
-fn check_issuer_name(name: &str) -> Result<(), KvError> {
-    check_name(name)
-}
-
-/// `PUT /certificates/issuers/{name}` (create or replace) and `PATCH` (update the given fields).
-pub fn set_issuer(
-    state: &State,
-    batch: &mut Batch,
-    sealer: &Sealer,
-    vault: &Vault,
-    name: &str,
-    spec: IssuerSpec,
-    patch: bool,
-) -> Result<CertificateIssuer, KvError> {
-    check_issuer_name(name)?;
-    let existing = match state.get(&issuer_key(vault, name)) {
-        Some(Record::CertificateIssuer(i)) => Some(i.clone()),
-        _ => None,
-    };
-    let t = now();
-    let mut i = match (existing, patch) {
-        (Some(i), true) => i,
-        (None, true) => return Err(issuer_not_found(name)),
-        (prev, false) => CertificateIssuer {
-            vault_internal_id: vault.internal_id.clone(),
-            name: prev.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| name.to_string()),
-            provider: spec.provider.clone().ok_or_else(|| bad("Property provider is required."))?,
-            account_id: None,
-            sealed_password: None,
-            org_details: None,
-            enabled: true,
-            created: prev.map(|p| p.created).unwrap_or(t),
-            updated: t,
-        },
-    };
-    if let Some(p) = spec.provider {
-        if p.is_empty() {
-            return Err(bad("Property provider must not be empty."));
-        }
-        i.provider = p;
-    }
-    if let Some(c) = spec.credentials {
-        if c.account_id.is_some() {
-            i.account_id = c.account_id;
-        }
-        if let Some(pw) = c.pwd {
-            i.sealed_password = Some(b64().encode(sealer.seal(pw.as_bytes(), &aad(vault, &i.name, "issuer-pwd"))));
-        }
-    }
-    if let Some(o) = spec.org_details {
-        i.org_details = Some(o);
-    }
-    if let Some(e) = spec.attributes.and_then(|a| a.enabled) {
-        i.enabled = e;
-    }
-    i.updated = t;
-    batch.put(&issuer_key(vault, name), Record::CertificateIssuer(i.clone()));
-    Ok(i)
-}
-
-/// `GET /certificates/issuers/{name}`.
-pub fn get_issuer(state: &State, vault: &Vault, name: &str) -> Result<CertificateIssuer, KvError> {
-    check_issuer_name(name)?;
-    match state.get(&issuer_key(vault, name)) {
-        Some(Record::CertificateIssuer(i)) => Ok(i.clone()),
-        _ => Err(issuer_not_found(name)),
-    }
-}
-
-/// `DELETE /certificates/issuers/{name}`.
-pub fn delete_issuer(
-    state: &State,
-    batch: &mut Batch,
-    vault: &Vault,
-    name: &str,
-) -> Result<CertificateIssuer, KvError> {
-    let i = get_issuer(state, vault, name)?;
-    batch.delete(&issuer_key(vault, name));
-    Ok(i)
-}
-
-/// `GET /certificates/issuers`.
-pub fn list_issuers(
-    state: &State,
-    vault: &Vault,
-    size: usize,
-    skip: Option<&str>,
-) -> Result<Page<CertificateIssuer>, KvError> {
-    let all = state
-        .descendants(&format!("{}/certissuers", objects_root(&vault.internal_id)))
-        .filter_map(|(_, r)| match r {
-            Record::CertificateIssuer(i) => Some((i.name.to_ascii_lowercase(), i.clone())),
-            _ => None,
-        })
-        .collect();
-    paginate(all, size, skip)
-}
-
-/// `PUT /certificates/contacts` body.
-#[derive(Debug, Deserialize)]
-pub struct ContactsSpec {
-    pub contacts: Option<Vec<Value>>,
-}
-
-fn contacts_not_found() -> KvError {
-    KvError::new(Kind::NotFound, "ContactsNotFound", "Contacts not found")
-}
-
-/// `PUT /certificates/contacts`.
-pub fn set_contacts(
-    state: &State,
-    batch: &mut Batch,
-    vault: &Vault,
-    spec: ContactsSpec,
-) -> Result<Vec<Value>, KvError> {
-    let _ = state;
-    let contacts = spec.contacts.unwrap_or_default();
-    for c in &contacts {
-        let ok = c.get("email").and_then(Value::as_str).is_some_and(|e| e.contains('@'));
-        if !ok {
-            return Err(bad("Each contact must have a valid email address."));
-        }
-    }
-    batch.put(
-        &contacts_key(vault),
-        Record::CertificateContacts(CertificateContacts {
-            vault_internal_id: vault.internal_id.clone(),
-            contacts: contacts.clone(),
-        }),
-    );
-    Ok(contacts)
-}
-
-/// `GET /certificates/contacts`.
-pub fn get_contacts(state: &State, vault: &Vault) -> Result<Vec<Value>, KvError> {
-    match state.get(&contacts_key(vault)) {
-        Some(Record::CertificateContacts(c)) => Ok(c.contacts.clone()),
-        _ => Err(contacts_not_found()),
-    }
-}
-
-/// `DELETE /certificates/contacts`: the contacts that were set.
-pub fn delete_contacts(state: &State, batch: &mut Batch, vault: &Vault) -> Result<Vec<Value>, KvError> {
-    let c = get_contacts(state, vault)?;
-    batch.delete(&contacts_key(vault));
-    Ok(c)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rendering
-
-fn sha1_b64url(der_b64: &str) -> String {
-    let der = b64().decode(der_b64).unwrap_or_default();
-    x509::b64url(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &der).as_ref())
-}
-
-fn attributes(c: &CertView, with_recovery: bool) -> Value {
-    let v = &c.version;
-    let mut a = json!({"enabled": v.enabled, "created": v.created, "updated": v.updated});
-    if let Some(n) = v.nbf {
-        a["nbf"] = json!(n);
-    }
-    if let Some(e) = v.exp {
-        a["exp"] = json!(e);
-    }
-    if with_recovery {
-        a["recoveryLevel"] = json!(c.recovery_level);
-        a["recoverableDays"] = json!(c.recoverable_days);
-    }
-    a
-}
-
-fn add_deleted(host: &str, c: &CertView, out: &mut Value) {
-    if let Some(d) = &c.deleted {
-        out["recoveryId"] = json!(format!("https://{host}/deletedcertificates/{}", c.name));
-        out["deletedDate"] = json!(d.deleted_date);
-        out["scheduledPurgeDate"] = json!(d.scheduled_purge_date);
-    }
-}
-
-/// A policy with its `id`.
-pub fn render_policy(host: &str, name: &str, policy: &Value) -> Value {
-    let mut p = policy.clone();
-    p["id"] = json!(format!("https://{host}/certificates/{name}/policy"));
-    p
-}
-
-/// A `CertificateBundle` (or `DeletedCertificateBundle`).
-pub fn render(host: &str, c: &CertView) -> Value {
-    let v = &c.version;
-    let mut out = json!({
-        "id": format!("https://{host}/certificates/{}/{}", c.name, v.version),
-        "kid": format!("https://{host}/keys/{}/{}", c.name, v.version),
-        "sid": format!("https://{host}/secrets/{}/{}", c.name, v.version),
-        "x5t": v.chain.first().map(|c| sha1_b64url(c)).unwrap_or_default(),
-        "cer": v.chain.first().cloned().unwrap_or_default(),
-        "contentType": c.content_type,
-        "attributes": attributes(c, true),
-        "policy": render_policy(host, &c.name, &c.policy),
-    });
-    if !v.tags.is_empty() {
-        out["tags"] = json!(v.tags);
-    }
-    add_deleted(host, c, &mut out);
-    out
-}
-
-/// A `CertificateItem` (`id` without version for `GET /certificates`, with it for versions).
-pub fn render_item(host: &str, c: &CertView, with_version: bool) -> Value {
-    let v = &c.version;
-    let id = if with_version {
-        format!("https://{host}/certificates/{}/{}", c.name, v.version)
-    } else {
-        format!("https://{host}/certificates/{}", c.name)
-    };
-    let mut out = json!({"id": id, "attributes": attributes(c, c.deleted.is_some())});
-    if let Some(cer) = v.chain.first() {
-        out["x5t"] = json!(sha1_b64url(cer));
-    }
-    if !v.tags.is_empty() {
-        out["tags"] = json!(v.tags);
-    }
-    add_deleted(host, c, &mut out);
-    out
-}
-
-/// A `CertificateOperation`.
-pub fn render_operation(host: &str, o: &OpView) -> Value {
-    let op = &o.op;
-    let mut out = json!({
-        "id": format!("https://{host}/certificates/{}/pending", o.name),
-        "issuer": {"name": op.issuer},
-        "cancellation_requested": op.cancellation_requested,
-        "status": op.status,
-        "request_id": op.request_id,
-    });
-    if let Some(c) = &op.csr {
-        out["csr"] = json!(c);
-    }
-    if let Some(d) = &op.status_details {
-        out["status_details"] = json!(d);
-    }
-    if op.target.is_some() {
-        out["target"] = json!(format!("https://{host}/certificates/{}", o.name));
-    }
-    out
-}
-
-/// An `IssuerBundle` (the password is never returned).
-pub fn render_issuer(host: &str, i: &CertificateIssuer) -> Value {
-    let mut out = json!({
-        "id": format!("https://{host}/certificates/issuers/{}", i.name),
-        "provider": i.provider,
-        "attributes": {"enabled": i.enabled, "created": i.created, "updated": i.updated},
-    });
-    if let Some(a) = &i.account_id {
-        out["credentials"] = json!({"account_id": a});
-    }
-    if let Some(o) = &i.org_details {
-        out["org_details"] = o.clone();
-    }
-    out
-}
-
-/// A `CertificateIssuerItem`.
-pub fn render_issuer_item(host: &str, i: &CertificateIssuer) -> Value {
-    json!({"id": format!("https://{host}/certificates/issuers/{}", i.name), "provider": i.provider})
-}
-
-/// `Contacts`.
-pub fn render_contacts(host: &str, contacts: &[Value]) -> Value {
-    json!({"id": format!("https://{host}/certificates/contacts"), "contacts": contacts})
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@ use proptest::prelude::*;
 use serde_json::json;
 use vaultlink_crypto::Sealer;
 
+use aws_lc_rs::digest;
 use aws_lc_rs::encoding::AsBigEndian;
+use aws_lc_rs::signature::{self, KeyPair as _, UnparsedPublicKey};
 
 use super::*;
 use crate::testing::{vault, world};
