@@ -1,5 +1,6 @@
 //! The Key Vault data plane at `https://{vault}.vault.azure.net`: the challenge, token checks, the
-//! network decision, throttling, authorization, and the secrets routes table.
+//! network decision, throttling, authorization, and the secrets routes table (`/deletedsecrets`
+//! through `dataplane_deleted.rs`).
 
 use std::net::Ipv4Addr;
 
@@ -9,9 +10,10 @@ use serde_json::{Value, json};
 use vaultlink_core::firewall::{self, NetworkContext};
 use vaultlink_core::kv::{self, Kind, KvError, Permission, TxClass, objects, secrets};
 use vaultlink_core::model::Vault;
-use vaultlink_core::{Caller, identity, keyvault, netctx, seed};
+use vaultlink_core::{Batch, Caller, State, identity, keyvault, netctx, seed};
 
-use crate::http::{App, Ingress, Req, Resp, empty};
+use crate::dataplane_deleted::Deleted;
+use crate::http::{App, Ingress, Req, Resp};
 
 /// What Key Vault reports as its service version.
 const SERVICE_VERSION: &str = "1.9.2665.1";
@@ -187,10 +189,16 @@ fn serve(app: &App, req: &Req, vault: &Vault, ctx: &NetworkContext) -> Result<Re
         _ => TxClass::Other,
     };
     app.throttle.admit(&vault.id, class)?;
+    use crate::dataplane_deleted::deleted_routes;
     match l.first() {
-        Some(&"keys" | &"deletedkeys") => crate::dataplane_keys::key_routes(app, req, vault, &caller, &segs, &l),
-        Some(&"certificates" | &"deletedcertificates") => {
-            crate::dataplane_certs::cert_routes(app, req, vault, &caller, &segs, &l)
+        Some(&"keys") => crate::dataplane_keys::key_routes(app, req, vault, &caller, &segs, &l),
+        Some(&"certificates") => crate::dataplane_certs::cert_routes(app, req, vault, &caller, &segs, &l),
+        Some(&"deletedsecrets") => deleted_routes::<DeletedSecrets>(app, req, vault, &caller, &segs, &l),
+        Some(&"deletedkeys") => {
+            deleted_routes::<crate::dataplane_keys::DeletedKeys>(app, req, vault, &caller, &segs, &l)
+        }
+        Some(&"deletedcertificates") => {
+            deleted_routes::<crate::dataplane_certs::DeletedCertificates>(app, req, vault, &caller, &segs, &l)
         }
         _ => secret_routes(app, req, vault, &caller, &segs, &l),
     }
@@ -216,6 +224,38 @@ const PURGE: Permission =
     Permission { data_action: "Microsoft.KeyVault/vaults/secrets/purge/action", policy: ("secrets", "purge") };
 const GET_DELETED: Permission =
     Permission { data_action: "Microsoft.KeyVault/vaults/secrets/readMetadata/action", policy: ("secrets", "get") };
+
+/// The deleted secrets' routes (`dataplane_deleted.rs`).
+pub(crate) struct DeletedSecrets;
+
+impl Deleted for DeletedSecrets {
+    type View = secrets::SecretView;
+    const PATH: &'static str = "deletedsecrets";
+    const SLASH_LISTS: bool = false;
+    const LIST: Permission = LIST;
+    const GET: Permission = GET_DELETED;
+    const PURGE: Permission = PURGE;
+    const RECOVER: Permission = RECOVER;
+
+    fn list(s: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Result<objects::Page<Self::View>, KvError> {
+        secrets::list_deleted(s, vault, size, skip)
+    }
+    fn get(s: &State, vault: &Vault, name: &str) -> Result<Self::View, KvError> {
+        secrets::get_deleted(s, vault, name)
+    }
+    fn purge(s: &State, b: &mut Batch, vault: &Vault, name: &str) -> Result<(), KvError> {
+        secrets::purge(s, b, vault, name)
+    }
+    fn recover(s: &State, b: &mut Batch, vault: &Vault, name: &str) -> Result<Self::View, KvError> {
+        secrets::recover(s, b, vault, name)
+    }
+    fn render_item(host: &str, v: &Self::View) -> impl serde::Serialize {
+        secrets::render(host, v, false)
+    }
+    fn render(host: &str, v: &Self::View) -> impl serde::Serialize {
+        secrets::render(host, v, true)
+    }
+}
 
 /// The body of `POST /{secrets,keys,certificates}/restore`.
 #[derive(serde::Deserialize)]
@@ -313,25 +353,6 @@ fn secret_routes(
         (&M::DELETE, ["secrets", _]) => {
             auth(DELETE, Some(name(1)))?;
             ok(&secrets::render(host, &write(&|s, b| secrets::delete(s, b, vault, name(1)))?, true))
-        }
-        (&M::GET, ["deletedsecrets"]) => {
-            auth(LIST, None)?;
-            page(req, "/deletedsecrets", &e.read(|s| secrets::list_deleted(s, vault, size()?, skip))?, |x| {
-                secrets::render(&req.host, x, false)
-            })
-        }
-        (&M::GET, ["deletedsecrets", _]) => {
-            auth(GET_DELETED, Some(name(1)))?;
-            ok(&secrets::render(host, &e.read(|s| secrets::get_deleted(s, vault, name(1)))?, true))
-        }
-        (&M::DELETE, ["deletedsecrets", _]) => {
-            auth(PURGE, Some(name(1)))?;
-            e.write(|s, b| secrets::purge(s, b, vault, name(1)))?;
-            empty(StatusCode::NO_CONTENT)
-        }
-        (&M::POST, ["deletedsecrets", _, "recover"]) => {
-            auth(RECOVER, Some(name(1)))?;
-            ok(&secrets::render(host, &write(&|s, b| secrets::recover(s, b, vault, name(1)))?, true))
         }
         _ => {
             return Err(KvError::bad_parameter(format!("vaultlink does not serve {} {}.", req.method, req.path)));

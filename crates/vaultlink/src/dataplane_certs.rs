@@ -1,16 +1,18 @@
-//! The Key Vault certificates routes table (`/certificates`, `/deletedcertificates`): authorize,
-//! then one core call. Authentication, the network decision and throttling happen before, in
-//! `dataplane::serve`.
+//! The Key Vault certificates routes table (`/certificates`; `/deletedcertificates` through
+//! `dataplane_deleted.rs`): authorize, then one core call. Authentication, the network decision
+//! and throttling happen before, in `dataplane::serve`.
 
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
-use vaultlink_core::Caller;
 use vaultlink_core::kv::certificates as certs;
-use vaultlink_core::kv::{self, KvError, Permission, objects};
+use vaultlink_core::kv::objects::{self, Page};
+use vaultlink_core::kv::{self, KvError, Permission};
 use vaultlink_core::model::Vault;
+use vaultlink_core::{Batch, Caller, State};
 
 use crate::dataplane::{BackupBlob, body, ok, page};
-use crate::http::{App, Req, Resp, empty};
+use crate::dataplane_deleted::Deleted;
+use crate::http::{App, Req, Resp};
 
 const fn perm(data_action: &'static str, policy: &'static str) -> Permission {
     Permission { data_action, policy: ("certificates", policy) }
@@ -35,6 +37,38 @@ const DELETE_ISSUER: Permission = perm("Microsoft.KeyVault/vaults/certificatecas
 /// The access-policy permission that covers every issuer operation (RBAC: the same data action).
 const fn manage(p: Permission) -> Permission {
     Permission { data_action: p.data_action, policy: ("certificates", "manageissuers") }
+}
+
+/// The deleted certificates' routes (`dataplane_deleted.rs`).
+pub(crate) struct DeletedCertificates;
+
+impl Deleted for DeletedCertificates {
+    type View = certs::CertView;
+    const PATH: &'static str = "deletedcertificates";
+    const SLASH_LISTS: bool = true;
+    const LIST: Permission = LIST;
+    const GET: Permission = GET;
+    const PURGE: Permission = PURGE;
+    const RECOVER: Permission = RECOVER;
+
+    fn list(s: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Result<Page<Self::View>, KvError> {
+        certs::list_deleted(s, vault, size, skip)
+    }
+    fn get(s: &State, vault: &Vault, name: &str) -> Result<Self::View, KvError> {
+        certs::get_deleted(s, vault, name)
+    }
+    fn purge(s: &State, b: &mut Batch, vault: &Vault, name: &str) -> Result<(), KvError> {
+        certs::purge(s, b, vault, name)
+    }
+    fn recover(s: &State, b: &mut Batch, vault: &Vault, name: &str) -> Result<Self::View, KvError> {
+        certs::recover(s, b, vault, name)
+    }
+    fn render_item(host: &str, v: &Self::View) -> impl serde::Serialize {
+        certs::render_item(host, v, false)
+    }
+    fn render(host: &str, v: &Self::View) -> impl serde::Serialize {
+        certs::render(host, v)
+    }
 }
 
 /// The certificates routes table: (method, path) -> authorize, then one core call.
@@ -174,25 +208,6 @@ pub fn cert_routes(
         (&M::DELETE, ["certificates", _]) => {
             auth(DELETE, Some(name(1)))?;
             ok(&certs::render(host, &e.write(|s, b| certs::delete(s, b, vault, name(1)))?))
-        }
-        (&M::GET, ["deletedcertificates"] | ["deletedcertificates", ""]) => {
-            auth(LIST, None)?;
-            page(req, "/deletedcertificates", &e.read(|s| certs::list_deleted(s, vault, size()?, skip))?, |x| {
-                certs::render_item(&req.host, x, false)
-            })
-        }
-        (&M::GET, ["deletedcertificates", _]) => {
-            auth(GET, Some(name(1)))?;
-            ok(&certs::render(host, &e.read(|s| certs::get_deleted(s, vault, name(1)))?))
-        }
-        (&M::DELETE, ["deletedcertificates", _]) => {
-            auth(PURGE, Some(name(1)))?;
-            e.write(|s, b| certs::purge(s, b, vault, name(1)))?;
-            empty(StatusCode::NO_CONTENT)
-        }
-        (&M::POST, ["deletedcertificates", _, "recover"]) => {
-            auth(RECOVER, Some(name(1)))?;
-            ok(&certs::render(host, &e.write(|s, b| certs::recover(s, b, vault, name(1)))?))
         }
         _ => {
             return Err(KvError::bad_parameter(format!("vaultlink does not serve {} {}.", req.method, req.path)));

@@ -1,15 +1,18 @@
-//! The Key Vault keys routes table (`/keys`, `/deletedkeys`): authorize, then one core call.
-//! Authentication, the network decision and throttling happen before, in `dataplane::serve`.
+//! The Key Vault keys routes table (`/keys`; `/deletedkeys` through `dataplane_deleted.rs`):
+//! authorize, then one core call. Authentication, the network decision and throttling happen
+//! before, in `dataplane::serve`.
 
-use hyper::{Method, StatusCode};
+use hyper::Method;
 use serde_json::{Value, json};
-use vaultlink_core::Caller;
 use vaultlink_core::kv::keys::{self, Op};
-use vaultlink_core::kv::{self, KvError, Permission, objects};
+use vaultlink_core::kv::objects::{self, Page};
+use vaultlink_core::kv::{self, KvError, Permission};
 use vaultlink_core::model::Vault;
+use vaultlink_core::{Batch, Caller, State};
 
 use crate::dataplane::{BackupBlob, body, ok, page};
-use crate::http::{App, Req, Resp, empty};
+use crate::dataplane_deleted::Deleted;
+use crate::http::{App, Req, Resp};
 
 const fn perm(data_action: &'static str, policy: &'static str) -> Permission {
     Permission { data_action, policy: ("keys", policy) }
@@ -42,6 +45,38 @@ pub(crate) fn is_crypto_operation(last_segment: &str) -> bool {
     ["sign", "verify", "encrypt", "decrypt", "wrapkey", "unwrapkey"]
         .iter()
         .any(|op| last_segment.eq_ignore_ascii_case(op))
+}
+
+/// The deleted keys' routes (`dataplane_deleted.rs`).
+pub(crate) struct DeletedKeys;
+
+impl Deleted for DeletedKeys {
+    type View = keys::KeyView;
+    const PATH: &'static str = "deletedkeys";
+    const SLASH_LISTS: bool = true;
+    const LIST: Permission = LIST;
+    const GET: Permission = READ;
+    const PURGE: Permission = PURGE;
+    const RECOVER: Permission = RECOVER;
+
+    fn list(s: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Result<Page<Self::View>, KvError> {
+        keys::list_deleted(s, vault, size, skip)
+    }
+    fn get(s: &State, vault: &Vault, name: &str) -> Result<Self::View, KvError> {
+        keys::get_deleted(s, vault, name)
+    }
+    fn purge(s: &State, b: &mut Batch, vault: &Vault, name: &str) -> Result<(), KvError> {
+        keys::purge(s, b, vault, name)
+    }
+    fn recover(s: &State, b: &mut Batch, vault: &Vault, name: &str) -> Result<Self::View, KvError> {
+        keys::recover(s, b, vault, name)
+    }
+    fn render_item(host: &str, v: &Self::View) -> impl serde::Serialize {
+        keys::render_item(host, v, false)
+    }
+    fn render(host: &str, v: &Self::View) -> impl serde::Serialize {
+        keys::render(host, v)
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -162,25 +197,6 @@ pub fn key_routes(
         (&M::DELETE, ["keys", _]) => {
             auth(DELETE, Some(name(1)))?;
             ok(&keys::render(host, &e.write(|s, b| keys::delete(s, b, vault, name(1)))?))
-        }
-        (&M::GET, ["deletedkeys"] | ["deletedkeys", ""]) => {
-            auth(LIST, None)?;
-            page(req, "/deletedkeys", &e.read(|s| keys::list_deleted(s, vault, size()?, skip))?, |x| {
-                keys::render_item(&req.host, x, false)
-            })
-        }
-        (&M::GET, ["deletedkeys", _]) => {
-            auth(READ, Some(name(1)))?;
-            ok(&keys::render(host, &e.read(|s| keys::get_deleted(s, vault, name(1)))?))
-        }
-        (&M::DELETE, ["deletedkeys", _]) => {
-            auth(PURGE, Some(name(1)))?;
-            e.write(|s, b| keys::purge(s, b, vault, name(1)))?;
-            empty(StatusCode::NO_CONTENT)
-        }
-        (&M::POST, ["deletedkeys", _, "recover"]) => {
-            auth(RECOVER, Some(name(1)))?;
-            ok(&keys::render(host, &e.write(|s, b| keys::recover(s, b, vault, name(1)))?))
         }
         _ => {
             return Err(KvError::bad_parameter(format!("vaultlink does not serve {} {}.", req.method, req.path)));

@@ -5,6 +5,7 @@ mod cli;
 mod control;
 mod dataplane;
 mod dataplane_certs;
+mod dataplane_deleted;
 mod dataplane_keys;
 mod entra;
 mod graph;
