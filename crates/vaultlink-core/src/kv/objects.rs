@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vaultlink_crypto::Sealer;
 
-use crate::engine::{Batch, State, now};
+use crate::engine::{Batch, State};
 use crate::kv::{Kind, KvError, subscription_of};
 use crate::model::{DeletedState, Record, Tags, Vault};
 
@@ -106,6 +106,7 @@ pub fn objects_root(vault_internal_id: &str) -> String {
 /// Removes every object of a vault (on purge, or delete without soft delete).
 pub(crate) fn purge_vault_objects(state: &State, batch: &mut Batch, vault_internal_id: &str) {
     batch.delete_tree(state, &objects_root(vault_internal_id));
+    crate::kv::keys::forget_vault(vault_internal_id);
 }
 
 /// The store key of object `name` of kind `T`.
@@ -223,7 +224,7 @@ fn present<T: VaultObject>(obj: &T, t: i64) -> bool {
 
 /// The stored object, if any, with expired soft-deleted objects treated as purged.
 pub(crate) fn object<'a, T: VaultObject>(state: &'a State, vault: &Vault, name: &str) -> Option<&'a T> {
-    state.get(&record_key::<T>(vault, name)).and_then(T::of).filter(|o| present(*o, now()))
+    state.get(&record_key::<T>(vault, name)).and_then(T::of).filter(|o| present(*o, state.now()))
 }
 
 /// A live object; its name is checked first (400), then 404 when it is absent or deleted. A
@@ -304,7 +305,7 @@ pub(crate) fn find_version<'a, T: VaultObject>(
 
 /// Every stored object of kind `T` in the vault, live or deleted (not expired), in key order.
 fn all<'a, T: VaultObject>(state: &'a State, vault: &Vault) -> Vec<&'a T> {
-    let t = now();
+    let t = state.now();
     state
         .descendants(&format!("{}/{}", objects_root(&vault.internal_id), T::COLLECTION))
         .filter_map(|(_, r)| T::of(r).filter(|o| present(*o, t)))
@@ -433,7 +434,7 @@ pub(crate) fn delete<T: VaultObject>(
     let stored = live::<T>(state, vault, name)?;
     refuse_managed(stored, "delete")?;
     let current = stored.versions().last().ok_or_else(|| not_found::<T>(name))?;
-    let t = now();
+    let t = state.now();
     let d = DeletedState {
         deleted_date: t,
         scheduled_purge_date: t + i64::from(vault.soft_delete_retention_in_days) * 86_400,

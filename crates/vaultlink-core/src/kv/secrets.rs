@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use vaultlink_crypto::Sealer;
 
 use super::objects::{self, AttributesSpec, Page, VaultObject, check_name, check_tags, find_version, live};
-use crate::engine::{Batch, State, now};
+use crate::engine::{Batch, State};
 use crate::kv::{Kind, KvError};
 use crate::model::{DeletedState, Record, SecretObject, SecretVersion, Tags, Vault};
 
@@ -124,7 +124,7 @@ pub fn set(
             managed: false,
         },
     };
-    let t = now();
+    let t = state.now();
     let version = vaultlink_crypto::random_hex(16);
     let attrs = spec.attributes.unwrap_or_default();
     let v = SecretVersion {
@@ -192,7 +192,7 @@ pub fn update(
             v.exp = a.exp;
         }
     }
-    v.updated = now();
+    v.updated = state.now();
     let v = v.clone();
     let out = view(vault, &obj, &v, None);
     batch.put(&key(vault, name), Record::Secret(obj));

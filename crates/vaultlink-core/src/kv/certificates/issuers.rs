@@ -7,7 +7,7 @@ use serde_json::Value;
 use vaultlink_crypto::Sealer;
 
 use super::{aad, b64, bad};
-use crate::engine::{Batch, State, now};
+use crate::engine::{Batch, State};
 use crate::kv::Kind;
 use crate::kv::KvError;
 use crate::kv::objects::{AttributesSpec, Page, check_name, objects_root, paginate};
@@ -63,7 +63,7 @@ pub fn set_issuer(
         Some(Record::CertificateIssuer(i)) => Some(i.clone()),
         _ => None,
     };
-    let t = now();
+    let t = state.now();
     let mut i = match (existing, patch) {
         (Some(i), true) => i,
         (None, true) => return Err(issuer_not_found(name)),

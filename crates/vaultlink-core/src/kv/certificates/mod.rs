@@ -32,7 +32,7 @@ use vaultlink_crypto::x509::{self, Bundle};
 
 use super::objects::{self, AttributesSpec, Page, VaultObject, check_name, check_tags, find_version, live, record_key};
 use super::{keys, secrets};
-use crate::engine::{Batch, State, now};
+use crate::engine::{Batch, State};
 use crate::kv::{Kind, KvError};
 use crate::model::{
     CertificateObject, CertificateVersion, DeletedState, KeyObject, PendingCertificate, Record, SecretObject,
@@ -146,7 +146,7 @@ fn add_version(
     let leaf = chain.first().ok_or_else(|| bad("The certificate chain is empty."))?;
     let info = x509::parse(leaf).map_err(|e| bad(e.0))?;
     let policy = Policy::from_value(&obj.policy)?;
-    let t = now();
+    let t = state.now();
     let cv = CertificateVersion {
         version: version.to_string(),
         chain: chain.iter().map(|c| b64().encode(c)).collect(),
@@ -298,7 +298,7 @@ pub fn update(
     if let Some(e) = spec.attributes.as_ref().and_then(|a| a.enabled) {
         v.enabled = e;
     }
-    v.updated = now();
+    v.updated = state.now();
     let v = v.clone();
     // The backing key and secret version follow (enabled, tags).
     if let Some(Record::Key(mut k)) = state.get(&keys::store_key(vault, name)).cloned() {

@@ -9,7 +9,7 @@ use vaultlink_crypto::x509;
 
 use super::issuers::issuer_exists;
 use super::{CertView, OpView, Policy, aad, add_version, b64, bad, internal, live_or_new, store_key, view};
-use crate::engine::{Batch, State, now};
+use crate::engine::{Batch, State};
 use crate::kv::objects::{AttributesSpec, check_name, check_tags, live};
 use crate::kv::{Kind, KvError, keys};
 use crate::model::{CertificateObject, PendingCertificate, Record, Tags, Vault};
@@ -98,7 +98,7 @@ pub fn create(
         enabled,
         tags: tags.clone(),
         target: None,
-        created: now(),
+        created: state.now(),
     };
     if p.issuer_name().eq_ignore_ascii_case("self") {
         let der = x509::self_signed(&pkcs8, &cert_spec).map_err(|e| bad(e.0))?;

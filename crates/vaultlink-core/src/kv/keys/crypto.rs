@@ -11,18 +11,17 @@ use vaultlink_crypto::Sealer;
 use super::alg::{EncAlg, Family, Op, SigAlg, digest_alg_of, digest_of, enc_alg, family, sig_alg, wrong_alg_for_key};
 use super::material::{Material, open_private, opened};
 use super::{decode_b64url, disabled, internal};
-use crate::engine::{State, now};
+use crate::engine::State;
 use crate::kv::objects::{find_version, live};
 use crate::kv::{Kind, KvError};
 use crate::model::{KeyObject, KeyVersion, Vault};
 
-/// Checks that `v` may perform `op` now: `key_ops`, `enabled`, `nbf`, `exp`.
-fn permit(v: &KeyVersion, op: Op) -> Result<(), KvError> {
+/// Checks that `v` may perform `op` at time `t`: `key_ops`, `enabled`, `nbf`, `exp`.
+fn permit(v: &KeyVersion, op: Op, t: i64) -> Result<(), KvError> {
     let name = op.key_op();
     if !v.enabled {
         return Err(disabled(name));
     }
-    let t = now();
     if v.nbf.is_some_and(|n| t < n) {
         return Err(KvError::new(
             Kind::Forbidden,
@@ -68,7 +67,7 @@ fn resolve<'a>(
 ) -> Result<(&'a KeyObject, &'a KeyVersion), KvError> {
     let obj = live::<KeyObject>(state, vault, name)?;
     let v = find_version(obj, name, version)?;
-    permit(v, op)?;
+    permit(v, op, state.now())?;
     Ok((obj, v))
 }
 

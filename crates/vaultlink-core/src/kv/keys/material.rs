@@ -102,7 +102,8 @@ pub(crate) fn open_private(sealer: &Sealer, vault: &Vault, name: &str, v: &KeyVe
 /// A key version's material never changes (a restore re-seals the same DER; version ids are
 /// random), so an entry can never be stale; authorization and `key_ops`/`nbf`/`exp`/`enabled`
 /// are checked against the state on every call before this is reached. Process-wide, bounded, and
-/// started afresh when full; never written anywhere.
+/// started afresh when full; never written anywhere. A purged key's entries are dropped
+/// (`forget`), so its material does not outlive it in memory.
 static OPENED: std::sync::LazyLock<Mutex<HashMap<String, Arc<Material>>>> = std::sync::LazyLock::new(Default::default);
 const OPENED_CAPACITY: usize = 1024;
 
@@ -118,4 +119,21 @@ pub(super) fn opened(sealer: &Sealer, vault: &Vault, name: &str, v: &KeyVersion)
     }
     cache.insert(id, material.clone());
     Ok(material)
+}
+
+/// Drops the opened material of key `name` of a vault (every version), or of all the vault's
+/// keys when `name` is `None`: called when keys are purged.
+pub(crate) fn forget(vault_internal_id: &str, name: Option<&str>) {
+    let prefix = match name {
+        Some(n) => format!("{vault_internal_id}/{}/", n.to_ascii_lowercase()),
+        None => format!("{vault_internal_id}/"),
+    };
+    OPENED.lock().unwrap_or_else(|p| p.into_inner()).retain(|id, _| !id.starts_with(&prefix));
+}
+
+/// How many opened versions of key `name` of a vault the cache holds (for tests).
+#[cfg(test)]
+pub(super) fn cached(vault_internal_id: &str, name: &str) -> usize {
+    let prefix = format!("{vault_internal_id}/{}/", name.to_ascii_lowercase());
+    OPENED.lock().unwrap_or_else(|p| p.into_inner()).keys().filter(|id| id.starts_with(&prefix)).count()
 }

@@ -26,7 +26,7 @@ use serde_json::Value;
 use vaultlink_crypto::Sealer;
 
 use super::objects::{self, AttributesSpec, Page, VaultObject, check_name, check_tags, find_version, live};
-use crate::engine::{Batch, State, now};
+use crate::engine::{Batch, State};
 use crate::kv::{Kind, KvError};
 use crate::model::{DeletedState, KeyObject, KeyVersion, Record, Tags, Vault};
 
@@ -152,7 +152,7 @@ fn add_version(
             managed: false,
         },
     };
-    let t = now();
+    let t = state.now();
     let version = vaultlink_crypto::random_hex(16);
     let (key_size, crv, public) = material.public();
     let v = KeyVersion {
@@ -213,7 +213,7 @@ pub(crate) fn put_managed(
         rotation_policy: None,
         managed: true,
     })?;
-    let t = now();
+    let t = state.now();
     let (key_size, crv, public) = material.public();
     obj.versions.push(KeyVersion {
         version: version.to_string(),
@@ -516,7 +516,7 @@ pub fn update(
             v.exp = a.exp;
         }
     }
-    v.updated = now();
+    v.updated = state.now();
     let v = v.clone();
     let out = view(vault, &obj, &v);
     batch.put(&store_key(vault, name), Record::Key(obj));
@@ -599,7 +599,15 @@ pub fn restore(
     objects::restore::<KeyObject>(state, batch, sealer, vault, blob)
 }
 
+/// Drops the opened material of every key of a vault (the vault is purged).
+pub(crate) fn forget_vault(vault_internal_id: &str) {
+    material::forget(vault_internal_id, None);
+}
+
 impl VaultObject for KeyObject {
+    fn remove_companions(_batch: &mut Batch, vault: &Vault, name: &str) {
+        material::forget(&vault.internal_id, Some(name));
+    }
     type Version = KeyVersion;
     type View = KeyView;
     type Backup = Backup;

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::store_key;
-use crate::engine::{Batch, State, now};
+use crate::engine::{Batch, State};
 use crate::kv::KvError;
 use crate::kv::objects::live;
 use crate::model::{KeyObject, Record, Vault};
@@ -49,7 +49,7 @@ pub fn set_rotation_policy(
             return Err(KvError::bad_parameter(format!("Invalid lifetime action type: '{ty}'.")));
         }
     }
-    let t = now();
+    let t = state.now();
     let mut attrs = json!({"created": t, "updated": t});
     if let Some(prev) = obj.rotation_policy.as_ref().and_then(|p| p.pointer("/attributes/created")) {
         attrs["created"] = prev.clone();

@@ -163,6 +163,21 @@ fn soft_delete_recover_and_purge() {
 }
 
 #[test]
+fn a_purged_keys_opened_material_leaves_the_cache() {
+    let e = world();
+    let v = vault(&e, "kv-cache", json!({}));
+    let sealer = Sealer::ephemeral();
+    mk(&e, &sealer, &v, "k", json!({"kty": "EC"}));
+    let d = sha(&digest::SHA256, b"m");
+    e.read(|s| sign(s, &sealer, &v, "k", None, "ES256", &d)).unwrap();
+    assert_eq!(material::cached(&v.internal_id, "k"), 1, "signing opens the key once and keeps it");
+    e.write(|s, b| delete(s, b, &v, "k")).unwrap();
+    assert_eq!(material::cached(&v.internal_id, "k"), 1, "a deleted key can still be recovered");
+    e.write(|s, b| purge(s, b, &v, "k")).unwrap();
+    assert_eq!(material::cached(&v.internal_id, "k"), 0, "a purged key's material is dropped");
+}
+
+#[test]
 fn backup_restore_round_trip_keeps_the_key_material() {
     let e = world();
     let v1 = vault(&e, "kv1", json!({}));
@@ -222,7 +237,7 @@ fn key_ops_enabled_nbf_and_exp_are_enforced() {
     let on: UpdateSpec = serde_json::from_value(json!({"attributes": {"enabled": true}})).unwrap();
     e.write(|s, b| update(s, b, &v, "k", None, on)).unwrap();
     // Expired and not-yet-valid keys refuse crypto.
-    let t = now();
+    let t = crate::engine::now();
     mk(&e, &sealer, &v, "old", json!({"kty": "EC", "attributes": {"exp": t - 10}}));
     mk(&e, &sealer, &v, "new", json!({"kty": "EC", "attributes": {"nbf": t + 3600}}));
     let d = sha(&digest::SHA256, b"m");
