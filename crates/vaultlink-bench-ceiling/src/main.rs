@@ -159,7 +159,7 @@ mod sign {
         }
     }
 
-    pub fn run(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    pub(crate) fn run(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
         let (mut alg, mut secs, mut threads, mut reparse) = (String::from("RS256"), 5.0_f64, 0usize, false);
         while let Some(flag) = args.next() {
             let mut value = || args.next().with_context(|| format!("{flag} needs a value"));

@@ -642,7 +642,7 @@ fn public_vault<'s>(state: &'s State, label: &str) -> Option<(&'s Vault, bool)> 
         return Some((v, true));
     }
     let t = state.now();
-    state.of_kind(crate::model::RecordKind::DeletedVault).find_map(|r| match r {
+    state.of_kind(model::RecordKind::DeletedVault).find_map(|r| match r {
         Record::DeletedVault(d) if d.vault.name.eq_ignore_ascii_case(label) && t < d.scheduled_purge_date => {
             Some((&d.vault, false))
         }

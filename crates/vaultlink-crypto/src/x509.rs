@@ -286,8 +286,8 @@ pub fn parse(der: &[u8]) -> Result<CertInfo, X509Error> {
         ec_curve: None,
     };
     match cert.public_key().parsed() {
-        Ok(x509_parser::public_key::PublicKey::RSA(r)) => info.rsa_bits = Some(r.key_size() as u32),
-        Ok(x509_parser::public_key::PublicKey::EC(_)) => {
+        Ok(public_key::PublicKey::RSA(r)) => info.rsa_bits = Some(r.key_size() as u32),
+        Ok(public_key::PublicKey::EC(_)) => {
             let oid = cert
                 .public_key()
                 .algorithm
@@ -313,9 +313,9 @@ pub fn parse(der: &[u8]) -> Result<CertInfo, X509Error> {
                 GeneralName::RFC822Name(e) => info.emails.push(e.to_string()),
                 GeneralName::OtherName(oid, value) if oid.to_id_string() == "1.3.6.1.4.1.311.20.2.3" => {
                     // [0] EXPLICIT UTF8String: skip the two headers.
-                    if let Ok((_, any)) = x509_parser::der_parser::der::parse_der(value)
+                    if let Ok((_, any)) = der_parser::der::parse_der(value)
                         && let Ok(inner) = any.as_slice()
-                        && let Ok((_, s)) = x509_parser::der_parser::der::parse_der_utf8string(inner)
+                        && let Ok((_, s)) = der_parser::der::parse_der_utf8string(inner)
                         && let Ok(s) = s.as_str()
                     {
                         info.upns.push(s.to_string());

@@ -9,10 +9,10 @@ use clap::{Parser, Subcommand};
 use vaultlink_core::seed;
 
 /// Default listen addresses (loopback only).
-pub const DEFAULT_PROXY: &str = "127.0.0.1:8780";
-pub const DEFAULT_HTTPS: &str = "127.0.0.1:8743";
-pub const DEFAULT_IDENTITY: &str = "127.0.0.1:8781";
-pub const DEFAULT_DNS: &str = "127.0.0.1:8753";
+pub(crate) const DEFAULT_PROXY: &str = "127.0.0.1:8780";
+pub(crate) const DEFAULT_HTTPS: &str = "127.0.0.1:8743";
+pub(crate) const DEFAULT_IDENTITY: &str = "127.0.0.1:8781";
+pub(crate) const DEFAULT_DNS: &str = "127.0.0.1:8753";
 
 #[derive(Debug, Parser)]
 #[command(name = "vaultlink", version, about = "Azure Key Vault with Private Link, on your own machine")]
@@ -152,7 +152,7 @@ enum PrincipalCommand {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct DoctorArgs {
+pub(crate) struct DoctorArgs {
     #[command(flatten)]
     dir: DataDirArg,
     /// The vault to check.
@@ -176,14 +176,14 @@ pub struct DoctorArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct DataDirArg {
+pub(crate) struct DataDirArg {
     /// Where vaultlink keeps its state, CA and keys.
     #[arg(long, env = "VAULTLINK_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     #[command(flatten)]
     pub dir: DataDirArg,
     /// Keep resource state in memory only (the CA and keys still live in the data directory).
@@ -215,7 +215,7 @@ pub struct ServeArgs {
 impl DataDirArg {
     /// The data directory: `--data-dir`, `$VAULTLINK_DATA_DIR`, else `$XDG_DATA_HOME/vaultlink`,
     /// else `~/.local/share/vaultlink`.
-    pub fn resolve(&self) -> anyhow::Result<PathBuf> {
+    pub(crate) fn resolve(&self) -> anyhow::Result<PathBuf> {
         if let Some(d) = &self.data_dir {
             return Ok(d.clone());
         }
@@ -228,7 +228,7 @@ impl DataDirArg {
     }
 }
 
-pub fn run() -> anyhow::Result<()> {
+pub(crate) fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => crate::serve::run(args),
@@ -314,7 +314,7 @@ fn directory(dir: &std::path::Path, op: &DirectoryOp) -> anyhow::Result<()> {
 
 /// The exports for the instance using `data_dir` (its `endpoints.json` when it has run, else the
 /// default addresses).
-pub fn env_exports(data_dir: &std::path::Path) -> anyhow::Result<String> {
+pub(crate) fn env_exports(data_dir: &std::path::Path) -> anyhow::Result<String> {
     let endpoints = crate::serve::Endpoints::read(data_dir).unwrap_or_else(|| crate::serve::Endpoints {
         proxy: format!("http://{DEFAULT_PROXY}"),
         https: format!("https://{DEFAULT_HTTPS}"),

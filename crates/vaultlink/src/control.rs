@@ -14,14 +14,14 @@ use vaultlink_core::netctx::{self, Origin};
 
 use crate::http::App;
 
-pub const SOCKET_FILE: &str = "control.sock";
+pub(crate) const SOCKET_FILE: &str = "control.sock";
 
 /// A change to the directory or the subscriptions that only the operator makes (`vaultlink
 /// principal add`, `tenant add`, `subscription add`), run by the serving instance when there is
 /// one, else on the data directory.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
-pub enum DirectoryOp {
+pub(crate) enum DirectoryOp {
     #[serde(rename = "principal-add")]
     Principal { name: String, tenant: Option<String>, multi_tenant: bool },
     #[serde(rename = "tenant-add")]
@@ -31,7 +31,7 @@ pub enum DirectoryOp {
 }
 
 /// Runs a [`DirectoryOp`]; the answer is what the command prints (secrets shown once).
-pub fn directory(engine: &vaultlink_core::Engine, op: &DirectoryOp) -> anyhow::Result<serde_json::Value> {
+pub(crate) fn directory(engine: &vaultlink_core::Engine, op: &DirectoryOp) -> anyhow::Result<serde_json::Value> {
     use serde_json::json;
     use vaultlink_core::{identity, resources, seed};
     let tenant_id = |name: Option<&str>| -> anyhow::Result<String> {
@@ -70,7 +70,7 @@ pub fn directory(engine: &vaultlink_core::Engine, op: &DirectoryOp) -> anyhow::R
     })
 }
 
-pub async fn serve(dir: &Path, app: Arc<App>, proxy_url: String) -> anyhow::Result<()> {
+pub(crate) async fn serve(dir: &Path, app: Arc<App>, proxy_url: String) -> anyhow::Result<()> {
     let path = dir.join(SOCKET_FILE);
     let _ = std::fs::remove_file(&path);
     let listener = UnixListener::bind(&path)?;
@@ -138,7 +138,7 @@ async fn answer(app: &Arc<App>, proxy_url: &str, line: &str) -> String {
 }
 
 /// Sends one request to a running instance; `None` when no instance listens on this data directory.
-pub fn request(dir: &Path, line: &str) -> Option<std::io::Result<String>> {
+pub(crate) fn request(dir: &Path, line: &str) -> Option<std::io::Result<String>> {
     use std::io::{BufRead, Write};
     let mut stream = std::os::unix::net::UnixStream::connect(dir.join(SOCKET_FILE)).ok()?;
     let mut run = || -> std::io::Result<String> {

@@ -113,7 +113,7 @@ fn with_headers(mut r: Resp, vault: Option<&Vault>, ctx: &NetworkContext) -> Res
     r
 }
 
-pub fn handle(app: &App, req: &Req) -> Resp {
+pub(crate) fn handle(app: &App, req: &Req) -> Resp {
     let ctx = network_context(app, req);
     let name = req.host.strip_suffix(".vault.azure.net").unwrap_or_default();
     let vault = app.engine.read(|s| keyvault::vault_by_name(s, name).cloned());
@@ -297,10 +297,7 @@ fn secret_routes(
     use Method as M;
     let e = &app.engine;
     let auth = |perm: Permission, object: Option<&str>| e.read(|s| kv::authorize(s, vault, caller, perm, object));
-    let write =
-        |f: &dyn Fn(&vaultlink_core::State, &mut vaultlink_core::Batch) -> Result<secrets::SecretView, KvError>| {
-            e.write(f)
-        };
+    let write = |f: &dyn Fn(&State, &mut Batch) -> Result<secrets::SecretView, KvError>| e.write(f);
     let host = req.host.as_str();
     let size = || objects::page_size(req.query("maxresults"));
     let skip = req.query("$skiptoken");

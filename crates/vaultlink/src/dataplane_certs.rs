@@ -72,7 +72,7 @@ impl Deleted for DeletedCertificates {
 }
 
 /// The certificates routes table: (method, path) -> authorize, then one core call.
-pub fn cert_routes(
+pub(crate) fn cert_routes(
     app: &App,
     req: &Req,
     vault: &Vault,

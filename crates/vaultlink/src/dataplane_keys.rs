@@ -93,7 +93,7 @@ struct VerifyBody {
 }
 
 /// The keys routes table: (method, path) -> authorize, then one core call.
-pub fn key_routes(
+pub(crate) fn key_routes(
     app: &App,
     req: &Req,
     vault: &Vault,

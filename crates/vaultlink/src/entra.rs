@@ -37,7 +37,7 @@ fn bad_request(code: u32, description: &str) -> Resp {
     })
 }
 
-pub fn handle(app: &App, req: &Req) -> Resp {
+pub(crate) fn handle(app: &App, req: &Req) -> Resp {
     let segs: Vec<&str> = req.path.trim_matches('/').split('/').collect();
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
@@ -312,7 +312,7 @@ fn refresh<'a>(app: &App, tenant: &str, get: &impl Fn(&str) -> Option<&'a str>) 
 
 /// The managed-identity endpoint: IMDS (`/metadata/identity/oauth2/token`, header `Metadata: true`)
 /// and the App Service form (`/msi/token`, header `X-IDENTITY-HEADER`).
-pub fn handle_identity(app: &App, req: &Req) -> Resp {
+pub(crate) fn handle_identity(app: &App, req: &Req) -> Resp {
     let path = req.path.to_ascii_lowercase();
     let imds = path == "/metadata/identity/oauth2/token";
     let app_service = path == "/msi/token";

@@ -86,7 +86,7 @@ fn caller(app: &App, req: &Req) -> Result<Caller, Error> {
         .ok_or_else(|| unauthorized("Access token validation failure. Invalid audience."))
 }
 
-pub fn handle(app: &App, req: &Req) -> Resp {
+pub(crate) fn handle(app: &App, req: &Req) -> Resp {
     let c = match caller(app, req) {
         Ok(c) => c,
         Err(e) => return refused(&e),

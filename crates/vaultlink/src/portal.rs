@@ -32,9 +32,9 @@ use vaultlink_core::identity;
 use crate::http::{App, Ingress, Req, Resp, json};
 
 /// The session cookie's name.
-pub const COOKIE: &str = "vaultlink_portal";
+pub(crate) const COOKIE: &str = "vaultlink_portal";
 /// A session lasts this long after sign-in (an Azure portal session is about this long too).
-pub const SESSION_SECS: i64 = 8 * 3600;
+pub(crate) const SESSION_SECS: i64 = 8 * 3600;
 /// Sessions kept at most; the oldest are dropped first.
 const MAX_SESSIONS: usize = 1024;
 /// Most ARM PUTs one "Review + create" may send (a vault with a few endpoints needs far fewer).
@@ -56,7 +56,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
 
 /// A signed-in principal's session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
+pub(crate) struct Session {
     pub app_id: String,
     pub display_name: String,
     pub csrf: String,
@@ -65,13 +65,13 @@ pub struct Session {
 
 /// Sessions, by session id (kept in memory only: a restart signs everyone out).
 #[derive(Debug, Default)]
-pub struct Sessions {
+pub(crate) struct Sessions {
     map: Mutex<HashMap<String, Session>>,
 }
 
 /// Why a request was refused before it reached ARM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// No session cookie, an unknown one, or an expired one.
     NotSignedIn,
     /// A state change without an `Origin` header, or from another origin.
@@ -103,7 +103,7 @@ impl Refusal {
 
 impl Sessions {
     /// Starts a session for a principal; returns its id (the cookie value) and the session.
-    pub fn create(&self, app_id: &str, display_name: &str, now: i64) -> (String, Session) {
+    pub(crate) fn create(&self, app_id: &str, display_name: &str, now: i64) -> (String, Session) {
         let id = vaultlink_crypto::random_hex(32);
         let session = Session {
             app_id: app_id.to_string(),
@@ -123,20 +123,20 @@ impl Sessions {
     }
 
     /// The live session a request's cookie names.
-    pub fn get(&self, headers: &HeaderMap, now: i64) -> Option<(String, Session)> {
+    pub(crate) fn get(&self, headers: &HeaderMap, now: i64) -> Option<(String, Session)> {
         let id = cookie(headers, COOKIE)?;
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.get(&id).filter(|s| s.expires > now).map(|s| (id.clone(), s.clone()))
     }
 
     /// Ends a session.
-    pub fn remove(&self, id: &str) {
+    pub(crate) fn remove(&self, id: &str) {
         self.map.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
     }
 
     /// The session of a request, checked for what its method needs: a live session always; for
     /// anything but GET and HEAD also the same origin and the session's CSRF token.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         method: &Method,
         headers: &HeaderMap,
@@ -166,7 +166,7 @@ fn is_safe(method: &Method) -> bool {
 }
 
 /// The request's `Origin` must be this listener's own (`https://{Host}`).
-pub fn check_origin(headers: &HeaderMap, authority: &str) -> Result<(), Refusal> {
+pub(crate) fn check_origin(headers: &HeaderMap, authority: &str) -> Result<(), Refusal> {
     let origin = headers.get("origin").and_then(|v| v.to_str().ok()).ok_or(Refusal::CrossOrigin)?;
     if authority.is_empty() || !origin.eq_ignore_ascii_case(&format!("https://{authority}")) {
         return Err(Refusal::CrossOrigin);
@@ -175,7 +175,7 @@ pub fn check_origin(headers: &HeaderMap, authority: &str) -> Result<(), Refusal>
 }
 
 /// A cookie's value from the `Cookie` headers.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(hyper::header::COOKIE)
         .iter()
@@ -224,7 +224,7 @@ fn not_found() -> Resp {
 }
 
 /// Everything below `/portal`.
-pub fn handle(app: &App, req: &Req) -> Resp {
+pub(crate) fn handle(app: &App, req: &Req) -> Resp {
     let rest = req.path.trim_start_matches('/').strip_prefix("portal").unwrap_or("");
     let resp = match (&req.method, rest) {
         (&Method::GET, "") => {
@@ -433,7 +433,7 @@ fn response_json(resp: Resp) -> Value {
 }
 
 /// Resolves a future that is already complete (a `Full` body), without an executor.
-fn futures_ready<F: std::future::Future>(f: F) -> Option<F::Output> {
+fn futures_ready<F: Future>(f: F) -> Option<F::Output> {
     let waker = std::task::Waker::noop();
     let mut cx = std::task::Context::from_waker(waker);
     let mut f = std::pin::pin!(f);

@@ -12,13 +12,13 @@ use vaultlink_crypto::{Ca, Sealer, TokenSigner};
 use crate::cli::ServeArgs;
 use crate::http::{App, AppParts};
 
-pub const STATE_FILE: &str = "state.db";
-pub const ENDPOINTS_FILE: &str = "endpoints.json";
-pub const CA_BUNDLE_FILE: &str = "ca-bundle.pem";
+pub(crate) const STATE_FILE: &str = "state.db";
+pub(crate) const ENDPOINTS_FILE: &str = "endpoints.json";
+pub(crate) const CA_BUNDLE_FILE: &str = "ca-bundle.pem";
 
 /// Where a running instance listens; written to the data directory for `vaultlink env`.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Endpoints {
+pub(crate) struct Endpoints {
     pub proxy: String,
     pub https: String,
     pub identity: String,
@@ -27,7 +27,7 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
-    pub fn read(dir: &Path) -> Option<Self> {
+    pub(crate) fn read(dir: &Path) -> Option<Self> {
         serde_json::from_slice(&std::fs::read(dir.join(ENDPOINTS_FILE)).ok()?).ok()
     }
 }
@@ -50,7 +50,7 @@ fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// Opens the engine over the data directory's state file (or in memory) and seeds it
 /// (`bootstrap::seed` writes only what the state lacks, so a reopened directory is not seeded again).
-pub fn open_engine(dir: &Path, in_memory: bool) -> anyhow::Result<Engine> {
+pub(crate) fn open_engine(dir: &Path, in_memory: bool) -> anyhow::Result<Engine> {
     ensure_dir(dir)?;
     let store: Box<dyn vaultlink_store::Store> = if in_memory {
         Box::new(vaultlink_store::MemoryStore)
@@ -81,7 +81,7 @@ fn write_ca_bundle(dir: &Path, ca: &Ca) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("VAULTLINK_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::{Application, PasswordCredential, Principal, Record, Tenant, UserAccount};
 
 /// How long a secret lasts when the request names no end (Graph's default: two years).
-pub const DEFAULT_SECRET_LIFETIME_SECS: i64 = 2 * 365 * 24 * 3600;
+pub(super) const DEFAULT_SECRET_LIFETIME_SECS: i64 = 2 * 365 * 24 * 3600;
 
 fn denied() -> Error {
     Error::forbidden("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")

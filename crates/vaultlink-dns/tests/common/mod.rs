@@ -11,12 +11,12 @@ use vaultlink_core::dns::View;
 use vaultlink_core::privatedns::Preconditions;
 use vaultlink_core::{Batch, Caller, Engine, State, keyvault, network, privatedns, seed};
 
-pub const SUB: &str = seed::SUBSCRIPTION_ID;
-pub const RG: &str = "rg";
+pub(crate) const SUB: &str = seed::SUBSCRIPTION_ID;
+pub(crate) const RG: &str = "rg";
 /// westeurope's shared public address (`vaultlink_core::dns::region_public_address`).
-pub const WEU: &str = "198.18.14.10";
+pub(crate) const WEU: &str = "198.18.14.10";
 
-pub struct World {
+pub(crate) struct World {
     pub engine: Arc<Engine>,
     caller: Caller,
 }
@@ -24,7 +24,7 @@ pub struct World {
 impl World {
     /// Resource group `rg`, Microsoft.KeyVault registered, vault `kv1` in westeurope, and VNet
     /// `vnet1` linked to private zone `big.internal`.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let engine = Arc::new(vaultlink_core::testing::world_with_group(RG));
         let caller = vaultlink_core::testing::developer();
         let w = World { engine, caller };
@@ -54,20 +54,20 @@ impl World {
         w
     }
 
-    pub fn write<R>(&self, f: impl FnOnce(&State, &mut Batch, &Caller) -> vaultlink_core::Result<R>) -> R {
+    pub(crate) fn write<R>(&self, f: impl FnOnce(&State, &mut Batch, &Caller) -> vaultlink_core::Result<R>) -> R {
         self.engine.write(|s, b| f(s, b, &self.caller)).unwrap()
     }
 
-    pub fn vnet_id(&self) -> String {
+    pub(crate) fn vnet_id(&self) -> String {
         network::network_id(SUB, RG, "virtualNetworks", "vnet1")
     }
 
-    pub fn vnet_view(&self) -> View {
+    pub(crate) fn vnet_view(&self) -> View {
         View::VirtualNetwork { vnet_id: self.vnet_id() }
     }
 
     /// A record set in `big.internal`.
-    pub fn set(&self, rtype: &str, name: &str, properties: Value) {
+    pub(crate) fn set(&self, rtype: &str, name: &str, properties: Value) {
         let body = json!({"properties": properties});
         self.write(|s, b, c| {
             privatedns::put_record_set(
@@ -83,14 +83,14 @@ impl World {
     }
 
     /// TXT record set `name.big.internal` with `count` strings of `len` bytes.
-    pub fn txt(&self, name: &str, count: usize, len: usize) {
+    pub(crate) fn txt(&self, name: &str, count: usize, len: usize) {
         let records: Vec<Value> = (0..count).map(|i| json!({"value": [format!("{i:02}").repeat(len / 2)]})).collect();
         self.set("TXT", name, json!({"ttl": 60, "txtRecords": records}));
     }
 }
 
 /// A query message (id 0x1234, `rd`), with an OPT of this payload size when `edns` is given.
-pub fn query(name: &str, rtype: RecordType, edns: Option<u16>) -> Vec<u8> {
+pub(crate) fn query(name: &str, rtype: RecordType, edns: Option<u16>) -> Vec<u8> {
     let mut m = Message::new(0x1234, MessageType::Query, OpCode::Query);
     m.metadata.recursion_desired = true;
     m.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
@@ -102,11 +102,11 @@ pub fn query(name: &str, rtype: RecordType, edns: Option<u16>) -> Vec<u8> {
     m.to_vec().unwrap()
 }
 
-pub fn parse(bytes: &[u8]) -> Message {
+pub(crate) fn parse(bytes: &[u8]) -> Message {
     Message::from_vec(bytes).unwrap()
 }
 
 /// `name ttl TYPE data` lines of a section, as hickory prints records.
-pub fn lines(records: &[hickory_proto::rr::Record]) -> Vec<String> {
+pub(crate) fn lines(records: &[hickory_proto::rr::Record]) -> Vec<String> {
     records.iter().map(|r| format!("{} {} {} {}", r.name, r.ttl, r.record_type(), r.data)).collect()
 }

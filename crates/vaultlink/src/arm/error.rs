@@ -7,7 +7,7 @@ use vaultlink_core::Error;
 use crate::http::{Resp, json};
 
 /// ARM's error envelope `{"error":{"code","message"}}` with the status for each kind.
-pub fn render(e: &Error) -> Resp {
+pub(super) fn render(e: &Error) -> Resp {
     let (status, code, message) = match e {
         Error::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code.as_str(), message.as_str()),
         Error::NotFound { code, message } => (StatusCode::NOT_FOUND, code.as_str(), message.as_str()),

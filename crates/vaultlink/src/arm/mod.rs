@@ -162,7 +162,7 @@ fn preconditions(req: &Req) -> Preconditions<'_> {
     Preconditions { if_match: req.header("if-match"), if_none_match: req.header("if-none-match") }
 }
 
-pub fn handle(app: &App, req: &Req) -> Resp {
+pub(crate) fn handle(app: &App, req: &Req) -> Resp {
     let p = Path::new(&req.path);
     let l: Vec<&str> = p.lower.iter().map(String::as_str).collect();
     if req.method == Method::GET && matches!(l.as_slice(), ["metadata", "endpoints"]) {

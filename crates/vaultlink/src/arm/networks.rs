@@ -128,7 +128,7 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             json_ok(created(new), &onprem::render_inbound(&x))
         }
         // private DNS zones, links, record sets
-        (_, ["privatednszones", _, rest @ ..]) => super::zones::dns_routes(app, req, (sub, rg, n(1)), rest, p, c)?,
+        (_, ["privatednszones", _, rest @ ..]) => zones::dns_routes(app, req, (sub, rg, n(1)), rest, p, c)?,
         _ => return Err(no_route(req)),
     })
 }

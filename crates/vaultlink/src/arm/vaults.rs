@@ -61,10 +61,7 @@ pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Ad
         (&M::PUT, ["accesspolicies", op @ ("add" | "replace" | "remove")]) => {
             let body = body_json(req)?;
             let op = op.to_string();
-            json_ok(
-                StatusCode::OK,
-                &write(app, c, |s, b| vaultlink_core::keyvault::update_access_policies(s, b, c, key, &op, body))?,
-            )
+            json_ok(StatusCode::OK, &write(app, c, |s, b| keyvault::update_access_policies(s, b, c, key, &op, body))?)
         }
         _ => return Err(no_route(req)),
     })

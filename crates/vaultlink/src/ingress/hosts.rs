@@ -3,7 +3,7 @@
 
 /// A surface reached by its Azure host name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Surface {
+pub(crate) enum Surface {
     ResourceManager,
     EntraId,
     Graph,
@@ -21,10 +21,10 @@ const HOSTS: &[(&str, Surface)] = &[
 ];
 
 /// The vault hosts' suffix.
-pub const VAULT_SUFFIX: &str = ".vault.azure.net";
+pub(crate) const VAULT_SUFFIX: &str = ".vault.azure.net";
 
 /// The surface a host name (without port, any case) belongs to, if vaultlink plays it.
-pub fn surface(host: &str) -> Option<Surface> {
+pub(crate) fn surface(host: &str) -> Option<Surface> {
     let h = host.to_ascii_lowercase();
     if let Some((_, s)) = HOSTS.iter().find(|(name, _)| *name == h) {
         return Some(*s);

@@ -16,10 +16,10 @@ use vaultlink_core::Engine;
 use vaultlink_crypto::{Sealer, Signer};
 
 /// Largest request body accepted (ARM's limit is 4 MB; the data plane's values are far smaller).
-pub const MAX_BODY: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// Everything a request handler can reach.
-pub struct App {
+pub(crate) struct App {
     pub engine: Arc<Engine>,
     pub signer: Signer,
     pub sealer: Sealer,
@@ -45,7 +45,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(parts: AppParts) -> std::io::Result<Self> {
+    pub(crate) fn new(parts: AppParts) -> std::io::Result<Self> {
         Ok(Self {
             engine: Arc::new(parts.engine),
             signer: parts.signer,
@@ -64,7 +64,7 @@ impl App {
 
     /// The loopback DNS address that answers as the DNS server of the machine at `origin_id` (a
     /// NIC: Azure DNS of its VNet; an on-premises network: its own server), opened on first use.
-    pub fn dns_for_origin(self: &Arc<Self>, origin_id: &str) -> Option<SocketAddr> {
+    pub(crate) fn dns_for_origin(self: &Arc<Self>, origin_id: &str) -> Option<SocketAddr> {
         let view = self.engine.read(|s| {
             let origin = vaultlink_core::netctx::origin_of(s, origin_id);
             match &origin {
@@ -94,7 +94,7 @@ impl App {
 
 /// A UDP socket and a TCP listener on the same address. With port 0 the UDP port is picked first;
 /// when that port is taken for TCP (by any local connection), another is tried.
-pub fn bind_dns_pair(addr: SocketAddr) -> std::io::Result<(tokio::net::UdpSocket, tokio::net::TcpListener)> {
+pub(crate) fn bind_dns_pair(addr: SocketAddr) -> std::io::Result<(tokio::net::UdpSocket, TcpListener)> {
     let attempts = if addr.port() == 0 { 50 } else { 1 };
     let mut last = None;
     for _ in 0..attempts {
@@ -103,7 +103,7 @@ pub fn bind_dns_pair(addr: SocketAddr) -> std::io::Result<(tokio::net::UdpSocket
             Ok(tcp) => {
                 udp.set_nonblocking(true)?;
                 tcp.set_nonblocking(true)?;
-                return Ok((tokio::net::UdpSocket::from_std(udp)?, tokio::net::TcpListener::from_std(tcp)?));
+                return Ok((tokio::net::UdpSocket::from_std(udp)?, TcpListener::from_std(tcp)?));
             }
             Err(e) => last = Some(e),
         }
@@ -123,7 +123,7 @@ fn direct_audiences(addr: SocketAddr) -> Vec<String> {
     hosts.iter().flat_map(|h| [format!("https://{h}:{port}/"), format!("https://{h}:{port}")]).collect()
 }
 
-pub struct AppParts {
+pub(crate) struct AppParts {
     pub engine: Engine,
     /// The direct listener's address (for the audiences Resource Manager accepts).
     pub https_addr: SocketAddr,
@@ -138,7 +138,7 @@ pub struct AppParts {
 
 /// How a request reached vaultlink (its ingress adapter).
 #[derive(Debug, Clone)]
-pub enum Ingress {
+pub(crate) enum Ingress {
     /// Through the CONNECT proxy; the network context was decided at CONNECT time (for vault
     /// hosts) from the caller's identity in the proxy URL.
     Proxy { context: Option<vaultlink_core::firewall::NetworkContext> },
@@ -152,7 +152,7 @@ pub enum Ingress {
 
 /// A request, read whole, as surfaces see it.
 #[derive(Debug)]
-pub struct Req {
+pub(crate) struct Req {
     pub method: Method,
     /// Percent-decoded path.
     pub path: String,
@@ -167,18 +167,18 @@ pub struct Req {
 }
 
 impl Req {
-    pub fn query(&self, name: &str) -> Option<&str> {
+    pub(crate) fn query(&self, name: &str) -> Option<&str> {
         self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
-pub type Resp = Response<Full<Bytes>>;
+pub(crate) type Resp = Response<Full<Bytes>>;
 
 /// A JSON response.
-pub fn json<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> Resp {
+pub(crate) fn json<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> Resp {
     let mut out = Vec::with_capacity(512);
     let _ = serde_json::to_writer(&mut out, body);
     let mut r = Response::new(Full::new(Bytes::from(out)));
@@ -188,14 +188,14 @@ pub fn json<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> Resp 
 }
 
 /// An empty response.
-pub fn empty(status: StatusCode) -> Resp {
+pub(crate) fn empty(status: StatusCode) -> Resp {
     let mut r = Response::new(Full::new(Bytes::new()));
     *r.status_mut() = status;
     r
 }
 
 /// A plain-text response.
-pub fn text(status: StatusCode, body: &str) -> Resp {
+pub(crate) fn text(status: StatusCode, body: &str) -> Resp {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
     *r.status_mut() = status;
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
@@ -227,7 +227,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// Parses an `application/x-www-form-urlencoded` string (query or form body).
-pub fn parse_form(s: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_form(s: &str) -> Vec<(String, String)> {
     s.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
@@ -240,7 +240,7 @@ pub fn parse_form(s: &str) -> Vec<(String, String)> {
 }
 
 /// Reads a hyper request into a `Req`, or answers 413 when the body is too large.
-pub async fn read_request(req: Request<Incoming>, ingress: Ingress) -> Result<Req, Resp> {
+pub(crate) async fn read_request(req: Request<Incoming>, ingress: Ingress) -> Result<Req, Resp> {
     let (parts, body) = req.into_parts();
     let authority = parts
         .headers
@@ -276,7 +276,7 @@ pub async fn read_request(req: Request<Incoming>, ingress: Ingress) -> Result<Re
 }
 
 /// Which surface a host name belongs to.
-pub fn route(app: &App, req: Req) -> Resp {
+pub(crate) fn route(app: &App, req: Req) -> Resp {
     let host = req.host.as_str();
     use super::hosts::Surface;
     let resp = if matches!(req.ingress, Ingress::Identity) {
@@ -344,7 +344,7 @@ fn never_waits_for_disk(req: &Req) -> bool {
 }
 
 /// Serves one HTTP/1.1 connection (plain or TLS) with `ingress` as its context.
-pub async fn serve_connection<IO>(io: IO, app: Arc<App>, ingress: Ingress)
+pub(crate) async fn serve_connection<IO>(io: IO, app: Arc<App>, ingress: Ingress)
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -387,18 +387,18 @@ where
 /// allocated them; glibc's allocator then takes the other thread's arena lock, and under load
 /// the two threads contended for it on most requests (a futex wait or wake per 5 requests,
 /// BENCHMARKS.md). A connection pinned to one thread allocates and frees on that thread only.
-pub struct ConnThreads {
+pub(crate) struct ConnThreads {
     queues: Vec<tokio::sync::mpsc::UnboundedSender<Accepted>>,
     next: std::sync::atomic::AtomicUsize,
 }
 
 /// An accepted connection and what serves it, on its way to a connection thread.
 type Accepted = (std::net::TcpStream, Box<dyn FnOnce(tokio::net::TcpStream) -> ConnFuture + Send>);
-type ConnFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+type ConnFuture = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl ConnThreads {
     /// One thread per core.
-    pub fn start() -> std::io::Result<Self> {
+    pub(crate) fn start() -> std::io::Result<Self> {
         let n = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let mut queues = Vec::with_capacity(n);
         for i in 0..n {
@@ -419,10 +419,10 @@ impl ConnThreads {
     }
 
     /// Serves `tcp` on the next connection thread (round robin).
-    pub fn serve<F, Fut>(&self, tcp: tokio::net::TcpStream, serve: F)
+    pub(crate) fn serve<F, Fut>(&self, tcp: tokio::net::TcpStream, serve: F)
     where
         F: FnOnce(tokio::net::TcpStream) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = ()> + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
     {
         let Ok(std_tcp) = tcp.into_std() else { return };
         let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.queues.len();
@@ -431,7 +431,7 @@ impl ConnThreads {
 }
 
 /// The direct HTTPS listener.
-pub async fn serve_tls(listener: TcpListener, app: Arc<App>, tls: Arc<rustls::ServerConfig>) {
+pub(crate) async fn serve_tls(listener: TcpListener, app: Arc<App>, tls: Arc<rustls::ServerConfig>) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     loop {
         let Ok((tcp, _peer)) = listener.accept().await else { continue };
@@ -446,7 +446,7 @@ pub async fn serve_tls(listener: TcpListener, app: Arc<App>, tls: Arc<rustls::Se
 }
 
 /// The plain-HTTP managed-identity listener (like IMDS at 169.254.169.254).
-pub async fn serve_identity(listener: TcpListener, app: Arc<App>) {
+pub(crate) async fn serve_identity(listener: TcpListener, app: Arc<App>) {
     loop {
         let Ok((tcp, _peer)) = listener.accept().await else { continue };
         let app = app.clone();

@@ -22,7 +22,7 @@ use vaultlink_core::netctx::{self, Origin};
 use crate::http::{App, Ingress};
 
 /// Azure DNS, the same virtual address in every VNet.
-pub const AZURE_DNS: Ipv4Addr = Ipv4Addr::new(168, 63, 129, 16);
+pub(crate) const AZURE_DNS: Ipv4Addr = Ipv4Addr::new(168, 63, 129, 16);
 const PREFIX: &str = "vl-";
 const NETNS_DIR: &str = "/var/run/netns";
 
@@ -35,7 +35,7 @@ struct Namespace {
 
 /// The lab: namespaces per NIC (or on-premises network), named after this instance's data
 /// directory so that two instances never touch each other's namespaces.
-pub struct Lab {
+pub(crate) struct Lab {
     /// `vl-<hash of the data directory>-`: every namespace of this instance starts with it.
     prefix: String,
     namespaces: Mutex<HashMap<String, Namespace>>,
@@ -70,7 +70,7 @@ fn in_namespace<T: Send>(ns: &str, f: impl FnOnce() -> std::io::Result<T> + Send
 impl Lab {
     /// Checks that lab mode can work here (root, iproute2, netns), and removes namespaces a crashed
     /// run left behind.
-    pub fn start(data_dir: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn start(data_dir: &Path) -> anyhow::Result<Self> {
         if !nix::unistd::Uid::effective().is_root() {
             bail!("lab mode needs root (it creates network namespaces)");
         }
@@ -84,12 +84,12 @@ impl Lab {
     }
 
     /// The namespace name of a NIC or on-premises network.
-    pub fn ns_name(&self, origin_id: &str) -> String {
+    pub(crate) fn ns_name(&self, origin_id: &str) -> String {
         format!("{}{}", self.prefix, short_hash(&origin_id.to_ascii_lowercase(), 4))
     }
 
     /// The namespace of a NIC, made if needed (or made again if something removed it). Returns its name.
-    pub fn ensure(&self, app: &Arc<App>, origin_id: &str) -> anyhow::Result<String> {
+    pub(crate) fn ensure(&self, app: &Arc<App>, origin_id: &str) -> anyhow::Result<String> {
         let name = self.ns_name(origin_id);
         {
             let mut map = self.namespaces.lock().unwrap_or_else(|p| p.into_inner());
@@ -120,7 +120,7 @@ impl Lab {
     }
 
     /// Brings every namespace in step with the state: the addresses it should reach, served.
-    pub fn reconcile(&self, app: &Arc<App>) {
+    pub(crate) fn reconcile(&self, app: &Arc<App>) {
         let mut map = self.namespaces.lock().unwrap_or_else(|p| p.into_inner());
         for ns in map.values_mut() {
             let wanted = app.engine.read(|s| wanted_addresses(s, &ns.origin_id));
@@ -151,7 +151,7 @@ impl Lab {
     }
 
     /// Deletes every namespace (on shutdown).
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         let mut map = self.namespaces.lock().unwrap_or_else(|p| p.into_inner());
         for (_, ns) in map.drain() {
             ns.listeners.values().flatten().for_each(JoinHandle::abort);
@@ -162,7 +162,7 @@ impl Lab {
 }
 
 /// Removes every namespace whose name starts with `prefix` (this data directory's). Returns how many.
-pub fn cleanup_stale(prefix: &str) -> anyhow::Result<usize> {
+pub(crate) fn cleanup_stale(prefix: &str) -> anyhow::Result<usize> {
     let mut n = 0;
     if let Ok(entries) = std::fs::read_dir(NETNS_DIR) {
         for e in entries.flatten() {

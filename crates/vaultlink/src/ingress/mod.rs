@@ -2,7 +2,7 @@
 //! (`proxy`), the lab's per-NIC network namespaces (`lab`), and the one table of the host names
 //! vaultlink plays (`hosts`), which the proxy and the router both read.
 
-pub mod hosts;
-pub mod http;
-pub mod lab;
-pub mod proxy;
+pub(crate) mod hosts;
+pub(crate) mod http;
+pub(crate) mod lab;
+pub(crate) mod proxy;

@@ -16,7 +16,7 @@ use vaultlink_core::netctx;
 use crate::http::{App, Ingress, text};
 
 /// True for the hosts vaultlink plays (the one table, `hosts`).
-pub fn is_emulated_host(host: &str) -> bool {
+pub(crate) fn is_emulated_host(host: &str) -> bool {
     super::hosts::surface(host).is_some()
 }
 
@@ -32,7 +32,7 @@ fn proxy_identity(req: &Request<Incoming>) -> Option<String> {
     (!user.is_empty()).then_some(user)
 }
 
-pub async fn serve(listener: TcpListener, app: Arc<App>, tls: Arc<rustls::ServerConfig>) {
+pub(crate) async fn serve(listener: TcpListener, app: Arc<App>, tls: Arc<rustls::ServerConfig>) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     loop {
         let Ok((tcp, _peer)) = listener.accept().await else { continue };

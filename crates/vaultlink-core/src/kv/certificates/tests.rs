@@ -30,8 +30,8 @@ fn create_spec(p: Value) -> CreateSpec {
     serde_json::from_value(json!({"policy": p, "tags": {"env": "test"}})).unwrap()
 }
 
-fn secret_bundle(e: &crate::Engine, sealer: &Sealer, v: &Vault, name: &str) -> crate::kv::secrets::SecretView {
-    e.read(|s| crate::kv::secrets::get(s, sealer, v, name, None)).unwrap()
+fn secret_bundle(e: &crate::Engine, sealer: &Sealer, v: &Vault, name: &str) -> secrets::SecretView {
+    e.read(|s| secrets::get(s, sealer, v, name, None)).unwrap()
 }
 
 #[test]
@@ -62,15 +62,15 @@ fn self_signed_create_matches_the_policy_and_has_key_and_secret_of_the_same_vers
         let months = (info.not_after - info.not_before) / 86_400;
         assert!((180..=185).contains(&months), "{months} days");
         // The backing key: same version, managed, same public key as the certificate.
-        let k = e.read(|s| crate::kv::keys::get(s, &v, "c1", Some(&c.version.version))).unwrap();
+        let k = e.read(|s| keys::get(s, &v, "c1", Some(&c.version.version))).unwrap();
         assert!(k.managed);
-        let jwk = crate::kv::keys::jwk(HOST, &k);
+        let jwk = keys::jwk(HOST, &k);
         if pem {
             assert_eq!(jwk["crv"], "P-384");
             assert_eq!(info.ec_curve.as_deref(), Some("P-384"));
         } else {
             assert_eq!(info.rsa_bits, Some(2048));
-            let n = crate::kv::keys::decode_b64url("n", jwk["n"].as_str().unwrap()).unwrap();
+            let n = keys::decode_b64url("n", jwk["n"].as_str().unwrap()).unwrap();
             // PKCS#1 RSAPublicKey holds the modulus.
             assert!(info.public_key.windows(n.len()).any(|w| w == n.as_slice()));
         }
@@ -130,8 +130,8 @@ fn bad_policies_are_refused_and_write_nothing() {
     }
     e.read(|s| {
         assert!(get_pending(s, &v, "bad").is_err());
-        assert!(crate::kv::keys::get(s, &v, "bad", None).is_err());
-        assert!(crate::kv::secrets::get(s, &sealer, &v, "bad", None).is_err());
+        assert!(keys::get(s, &v, "bad", None).is_err());
+        assert!(secrets::get(s, &sealer, &v, "bad", None).is_err());
     });
 }
 
@@ -172,7 +172,7 @@ fn unknown_issuer_csr_then_merge_and_mismatched_key_refused() {
     let info = x509::parse(&b64().decode(&c.version.chain[0]).unwrap()).unwrap();
     assert_eq!(info.issuer, "CN=Test CA");
     assert_eq!(e.read(|s| get_pending(s, &v, "ext")).unwrap().op.status, "completed");
-    assert!(e.read(|s| crate::kv::keys::get(s, &v, "ext", None)).unwrap().managed);
+    assert!(e.read(|s| keys::get(s, &v, "ext", None)).unwrap().managed);
     // A second merge has nothing to merge.
     assert_eq!(e.write(|s, b| merge(s, b, &sealer, &v, "ext", merge_spec(&signed))).unwrap_err().kind, Kind::Forbidden);
     // Cancel and delete of a pending operation.
@@ -238,44 +238,44 @@ fn delete_recover_purge_move_key_and_secret_with_the_certificate_and_managed_obj
     let sealer = Sealer::ephemeral();
     e.write(|s, b| create(s, b, &sealer, &v, "c", create_spec(policy(json!({}))))).unwrap();
     // Managed secret and key refuse direct changes (Azure: 403 SecretManagedByKeyVault).
-    let err = e.write(|s, b| crate::kv::secrets::delete(s, b, &v, "c")).unwrap_err();
+    let err = e.write(|s, b| secrets::delete(s, b, &v, "c")).unwrap_err();
     assert_eq!((err.kind, err.inner.as_deref()), (Kind::Forbidden, Some("SecretManagedByKeyVault")));
     let set = serde_json::from_value(json!({"value": "x"})).unwrap();
-    assert_eq!(e.write(|s, b| crate::kv::secrets::set(s, b, &sealer, &v, "c", set)).unwrap_err().kind, Kind::Forbidden);
-    let err = e.write(|s, b| crate::kv::keys::delete(s, b, &v, "c")).unwrap_err();
+    assert_eq!(e.write(|s, b| secrets::set(s, b, &sealer, &v, "c", set)).unwrap_err().kind, Kind::Forbidden);
+    let err = e.write(|s, b| keys::delete(s, b, &v, "c")).unwrap_err();
     assert_eq!(err.inner.as_deref(), Some("KeyManagedByKeyVault"));
     // Delete moves all three; deleted lists of keys and secrets do not show managed ones.
     let d = e.write(|s, b| delete(s, b, &v, "c")).unwrap();
     assert!(d.deleted.is_some());
     e.read(|s| {
         assert!(get(s, &v, "c", None).is_err());
-        assert!(crate::kv::keys::get(s, &v, "c", None).is_err());
-        assert!(crate::kv::secrets::get(s, &sealer, &v, "c", None).is_err());
-        assert!(crate::kv::keys::get_deleted(s, &v, "c").is_ok());
-        assert_eq!(crate::kv::keys::list_deleted(s, &v, 25, None).unwrap().items.len(), 0);
-        assert_eq!(crate::kv::secrets::list_deleted(s, &v, 25, None).unwrap().items.len(), 0);
+        assert!(keys::get(s, &v, "c", None).is_err());
+        assert!(secrets::get(s, &sealer, &v, "c", None).is_err());
+        assert!(keys::get_deleted(s, &v, "c").is_ok());
+        assert_eq!(keys::list_deleted(s, &v, 25, None).unwrap().items.len(), 0);
+        assert_eq!(secrets::list_deleted(s, &v, 25, None).unwrap().items.len(), 0);
         assert_eq!(list_deleted(s, &v, 25, None).unwrap().items.len(), 1);
     });
-    assert_eq!(e.write(|s, b| crate::kv::keys::recover(s, b, &v, "c")).unwrap_err().kind, Kind::Forbidden);
+    assert_eq!(e.write(|s, b| keys::recover(s, b, &v, "c")).unwrap_err().kind, Kind::Forbidden);
     e.write(|s, b| recover(s, b, &v, "c")).unwrap();
     e.read(|s| {
         assert!(get(s, &v, "c", None).is_ok());
-        assert!(crate::kv::keys::get(s, &v, "c", None).is_ok());
-        assert!(crate::kv::secrets::get(s, &sealer, &v, "c", None).is_ok());
+        assert!(keys::get(s, &v, "c", None).is_ok());
+        assert!(secrets::get(s, &sealer, &v, "c", None).is_ok());
     });
     let blob = e.read(|s| backup(s, &sealer, &v, "c")).unwrap();
     e.write(|s, b| delete(s, b, &v, "c")).unwrap();
     e.write(|s, b| purge(s, b, &v, "c")).unwrap();
     e.read(|s| {
         assert!(get_deleted(s, &v, "c").is_err());
-        assert!(crate::kv::keys::get_deleted(s, &v, "c").is_err());
-        assert!(crate::kv::secrets::get_deleted(s, &v, "c").is_err());
+        assert!(keys::get_deleted(s, &v, "c").is_err());
+        assert!(secrets::get_deleted(s, &v, "c").is_err());
     });
     let r = e.write(|s, b| restore(s, b, &sealer, &v, &blob)).unwrap();
     e.read(|s| {
         assert_eq!(get(s, &v, "c", None).unwrap().version.version, r.version.version);
-        assert!(crate::kv::keys::get(s, &v, "c", None).unwrap().managed);
-        assert!(crate::kv::secrets::get(s, &sealer, &v, "c", None).unwrap().managed);
+        assert!(keys::get(s, &v, "c", None).unwrap().managed);
+        assert!(secrets::get(s, &sealer, &v, "c", None).unwrap().managed);
     });
     assert_eq!(e.write(|s, b| restore(s, b, &sealer, &v, &blob)).unwrap_err().kind, Kind::Conflict);
 }
