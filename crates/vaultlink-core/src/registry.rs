@@ -13,24 +13,33 @@ pub type Teardown = fn(&State, &mut Batch, &Record) -> Result<()>;
 
 /// One resource type of one provider namespace.
 pub struct ResourceType {
-    pub namespace: &'static str,
-    /// The type within the namespace as Azure spells it (`vaults`, `privateDnsZones/virtualNetworkLinks`).
-    pub name: &'static str,
+    /// `Namespace/type` as Azure spells it (`Microsoft.KeyVault/vaults`); a stored type's is its
+    /// module's constant, so the name is written once.
+    pub full: &'static str,
     /// The record kind that stores it, for a type `GET .../resources` lists (tracked, top-level).
     pub listed: Option<RecordKind>,
     pub teardown: Option<Teardown>,
 }
 
-const fn t(namespace: &'static str, name: &'static str) -> ResourceType {
-    ResourceType { namespace, name, listed: None, teardown: None }
+impl ResourceType {
+    /// The namespace (`Microsoft.KeyVault`).
+    pub fn namespace(&self) -> &'static str {
+        self.full.split_once('/').map_or(self.full, |(ns, _)| ns)
+    }
+
+    /// The type within the namespace (`vaults`, `privateDnsZones/virtualNetworkLinks`).
+    pub fn name(&self) -> &'static str {
+        self.full.split_once('/').map_or("", |(_, t)| t)
+    }
 }
 
-const fn listed(namespace: &'static str, name: &'static str, kind: RecordKind) -> ResourceType {
-    ResourceType { namespace, name, listed: Some(kind), teardown: None }
+const fn t(full: &'static str) -> ResourceType {
+    ResourceType { full, listed: None, teardown: None }
 }
 
-const KV: &str = "Microsoft.KeyVault";
-const NET: &str = "Microsoft.Network";
+const fn listed(full: &'static str, kind: RecordKind) -> ResourceType {
+    ResourceType { full, listed: Some(kind), teardown: None }
+}
 
 /// Every type, in the order the providers list shows them.
 pub const TYPES: &[ResourceType] = &[
@@ -39,12 +48,12 @@ pub const TYPES: &[ResourceType] = &[
             Record::Vault(v) => crate::keyvault::soft_delete(s, b, v),
             _ => Ok(()),
         }),
-        ..listed(KV, "vaults", RecordKind::Vault)
+        ..listed(crate::keyvault::VAULT_TYPE, RecordKind::Vault)
     },
-    t(KV, "deletedVaults"),
-    t(KV, "locations"),
-    t(KV, "operations"),
-    t(KV, "checkNameAvailability"),
+    t("Microsoft.KeyVault/deletedVaults"),
+    t("Microsoft.KeyVault/locations"),
+    t("Microsoft.KeyVault/operations"),
+    t("Microsoft.KeyVault/checkNameAvailability"),
     ResourceType {
         teardown: Some(|s, b, r| {
             if let Record::VirtualNetwork(v) = r {
@@ -52,9 +61,9 @@ pub const TYPES: &[ResourceType] = &[
             }
             Ok(())
         }),
-        ..listed(NET, "virtualNetworks", RecordKind::VirtualNetwork)
+        ..listed(crate::network::VNET_TYPE, RecordKind::VirtualNetwork)
     },
-    listed(NET, "networkInterfaces", RecordKind::NetworkInterface),
+    listed(crate::network::NIC_TYPE, RecordKind::NetworkInterface),
     ResourceType {
         teardown: Some(|s, b, r| {
             if let Record::PrivateEndpoint(pe) = r {
@@ -62,24 +71,24 @@ pub const TYPES: &[ResourceType] = &[
             }
             Ok(())
         }),
-        ..listed(NET, "privateEndpoints", RecordKind::PrivateEndpoint)
+        ..listed(crate::network::PE_TYPE, RecordKind::PrivateEndpoint)
     },
-    listed(NET, "privateDnsZones", RecordKind::PrivateDnsZone),
-    t(NET, "privateDnsZones/virtualNetworkLinks"),
-    t(NET, "dnsResolvers"),
-    t(NET, "locations"),
-    t("Microsoft.Authorization", "roleAssignments"),
-    t("Microsoft.Authorization", "roleDefinitions"),
-    t("Microsoft.Resources", "resourceGroups"),
-    t("Microsoft.Resources", "subscriptions"),
+    listed(crate::privatedns::ZONE_TYPE, RecordKind::PrivateDnsZone),
+    t("Microsoft.Network/privateDnsZones/virtualNetworkLinks"),
+    t("Microsoft.Network/dnsResolvers"),
+    t("Microsoft.Network/locations"),
+    t("Microsoft.Authorization/roleAssignments"),
+    t("Microsoft.Authorization/roleDefinitions"),
+    t("Microsoft.Resources/resourceGroups"),
+    t("Microsoft.Resources/subscriptions"),
 ];
 
 /// The namespaces, as Azure spells them, in the providers list's order.
 pub fn namespaces() -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
     for t in TYPES {
-        if !out.contains(&t.namespace) {
-            out.push(t.namespace);
+        if !out.contains(&t.namespace()) {
+            out.push(t.namespace());
         }
     }
     out
@@ -87,12 +96,12 @@ pub fn namespaces() -> Vec<&'static str> {
 
 /// A namespace by any casing, as Azure spells it.
 pub fn namespace(name: &str) -> Option<&'static str> {
-    TYPES.iter().map(|t| t.namespace).find(|n| n.eq_ignore_ascii_case(name))
+    TYPES.iter().map(ResourceType::namespace).find(|n| n.eq_ignore_ascii_case(name))
 }
 
 /// The types of a namespace (as Azure spells the namespace).
 pub fn types_of(namespace: &str) -> impl Iterator<Item = &'static ResourceType> + use<'_> {
-    TYPES.iter().filter(move |t| t.namespace == namespace)
+    TYPES.iter().filter(move |t| t.namespace() == namespace)
 }
 
 /// The type a record is, when `GET .../resources` lists it.
@@ -106,7 +115,7 @@ pub struct Generic<'a> {
     pub id: &'a str,
     pub name: &'a str,
     /// `Namespace/type`.
-    pub type_name: String,
+    pub type_name: &'static str,
     pub location: &'a str,
     pub tags: &'a Tags,
 }
@@ -123,13 +132,12 @@ pub fn generic(r: &Record) -> Option<Generic<'_>> {
         Record::PrivateDnsZone(v) => (&v.id, &v.name, "global", &v.tags),
         _ => return None,
     };
-    Some(Generic { id, name, type_name: format!("{}/{}", t.namespace, t.name), location, tags })
+    Some(Generic { id, name, type_name: t.full, location, tags })
 }
 
 /// The teardown a record's type asks for when its resource group is deleted.
 pub fn teardown(r: &Record) -> Option<Teardown> {
-    let kind = r.kind();
-    TYPES.iter().find(|t| t.listed == Some(kind)).and_then(|t| t.teardown)
+    listed_type(r).and_then(|t| t.teardown)
 }
 
 /// Oldest and newest api-version each namespace accepts (inclusive). The real clients' versions
@@ -185,7 +193,7 @@ mod tests {
             ["Microsoft.KeyVault", "Microsoft.Network", "Microsoft.Authorization", "Microsoft.Resources"]
         );
         assert_eq!(super::namespace("microsoft.keyvault"), Some("Microsoft.KeyVault"));
-        let names: Vec<&str> = super::types_of("Microsoft.KeyVault").map(|t| t.name).collect();
+        let names: Vec<&str> = super::types_of("Microsoft.KeyVault").map(super::ResourceType::name).collect();
         assert_eq!(names, ["vaults", "deletedVaults", "locations", "operations", "checkNameAvailability"]);
     }
 }

@@ -267,7 +267,7 @@ fn render_provider(s: &Subscription, namespace: &str) -> Value {
         "registrationState": if registered { "Registered" } else { "NotRegistered" },
         "registrationPolicy": "RegistrationRequired",
         "resourceTypes": crate::registry::types_of(namespace).map(|t| json!({
-            "resourceType": t.name,
+            "resourceType": t.name(),
             "locations": REGIONS,
             "apiVersions": [],
             "capabilities": "None",

@@ -194,12 +194,7 @@ fn token(app: &App, req: &Req, tenant: &str, v2: bool) -> Resp {
     };
     let now = vaultlink_core::engine::now();
     let user = principal.user.is_some();
-    let claims = if user {
-        identity::user_access_token_claims(&principal, &resource, &client_id, now)
-    } else {
-        identity::access_token_claims(&principal, &resource, now)
-    };
-    let access_token = app.signer.sign(&claims);
+    let access_token = app.signer.sign(&identity::token_claims(&principal, &resource, &client_id, now));
     tracing::info!(client_id = %client_id, grant, audience = %resource, "token issued");
     let mut body = json!({
         "token_type": "Bearer",

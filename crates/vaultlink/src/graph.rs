@@ -78,9 +78,7 @@ fn caller(app: &App, req: &Req) -> Result<Caller, Error> {
         .verify(token, vaultlink_core::engine::now())
         .ok()
         .and_then(|claims| {
-            // Graph's own audiences, and the direct listener's (a custom cloud names it as Graph).
-            let mut audiences = identity::GRAPH_AUDIENCES.to_vec();
-            audiences.extend(app.direct_audiences.iter().map(String::as_str));
+            let audiences = app.audiences(identity::GRAPH_AUDIENCES);
             app.engine.read(|s| identity::caller_from_claims(s, &claims, &audiences)).ok()
         })
         .ok_or_else(|| unauthorized("Access token validation failure. Invalid audience."))
@@ -161,14 +159,18 @@ fn no_content() -> Resp {
     crate::http::empty(StatusCode::NO_CONTENT)
 }
 
-fn entity(mut v: Value, kind: &str) -> Resp {
+/// One object as Graph answers it (200 for a read, 201 for a create).
+fn entity_with(status: StatusCode, mut v: Value, kind: &str) -> Resp {
     v["@odata.context"] = json!(format!("{ROOT}/$metadata#{kind}/$entity"));
-    json(StatusCode::OK, &v)
+    json(status, &v)
 }
 
-fn created(mut v: Value, kind: &str) -> Resp {
-    v["@odata.context"] = json!(format!("{ROOT}/$metadata#{kind}/$entity"));
-    json(StatusCode::CREATED, &v)
+fn entity(v: Value, kind: &str) -> Resp {
+    entity_with(StatusCode::OK, v, kind)
+}
+
+fn created(v: Value, kind: &str) -> Resp {
+    entity_with(StatusCode::CREATED, v, kind)
 }
 
 fn body(req: &Req) -> Result<Value, Error> {

@@ -318,12 +318,7 @@ const PORTAL_CLIENT_ID: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
 /// A token for the session's principal, as Entra would issue it (None when the principal is gone).
 fn token_for(app: &App, session: &Session) -> Option<String> {
     let p = app.engine.read(|s| identity::principal(s, &session.app_id))?;
-    let claims = if p.user.is_some() {
-        identity::user_access_token_claims(&p, ARM_AUDIENCE, PORTAL_CLIENT_ID, now())
-    } else {
-        identity::access_token_claims(&p, ARM_AUDIENCE, now())
-    };
-    Some(app.signer.sign(&claims))
+    Some(app.signer.sign(&identity::token_claims(&p, ARM_AUDIENCE, PORTAL_CLIENT_ID, now())))
 }
 
 /// The ARM request the portal makes on the principal's behalf: only its own headers go through.

@@ -88,6 +88,16 @@ pub fn user_access_token_claims(p: &Principal, audience: &str, client_id: &str, 
     })
 }
 
+/// The access-token claims for whoever signed in: a user's (delegated, naming `client_id`, the
+/// application that signed it in) or an application's own.
+pub fn token_claims(p: &Principal, audience: &str, client_id: &str, now: i64) -> Value {
+    if p.user.is_some() {
+        user_access_token_claims(p, audience, client_id, now)
+    } else {
+        access_token_claims(p, audience, now)
+    }
+}
+
 /// A v2 ID token's claims for a signed-in user or application (what MSAL keeps as the account).
 pub fn id_token_claims(p: &Principal, client_id: &str, now: i64) -> Value {
     let upn = p.user.as_ref().map_or(p.app_id.as_str(), |u| u.user_principal_name.as_str());
@@ -130,7 +140,9 @@ pub fn caller_from_claims(
     };
     let tid = claims.get("tid").and_then(Value::as_str).unwrap_or_default();
     let iss = claims.get("iss").and_then(Value::as_str).unwrap_or_default();
-    if tid.is_empty() || !iss.eq_ignore_ascii_case(&issuer(tid)) {
+    // `iss` must be `https://sts.windows.net/{tid}/` (compared in place: this runs per request).
+    let iss_tenant = iss.strip_prefix("https://sts.windows.net/").and_then(|r| r.strip_suffix('/'));
+    if tid.is_empty() || !iss_tenant.is_some_and(|t| t.eq_ignore_ascii_case(tid)) {
         return Err(invalid());
     }
     let oid = claims.get("oid").and_then(Value::as_str).unwrap_or_default();

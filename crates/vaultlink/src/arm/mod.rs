@@ -83,7 +83,13 @@ fn authenticate(app: &App, req: &Req) -> Result<Caller> {
             message: "Authentication failed. The 'Authorization' header is provided in an invalid format.".into(),
         });
     };
-    let claims = app.signer.verify(token.trim(), now()).map_err(|e| match e {
+    caller_of(app, token.trim())
+}
+
+/// The caller a token names, checked as Resource Manager checks it: signature, lifetime, and
+/// its own audiences or the direct listener's, never one taken from the request's Host.
+fn caller_of(app: &App, token: &str) -> Result<Caller> {
+    let claims = app.signer.verify(token, now()).map_err(|e| match e {
         vaultlink_crypto::TokenError::Expired => Error::Unauthorized {
             code: "ExpiredAuthenticationToken".into(),
             message: "The access token expiry UTC time is earlier than current UTC time.".into(),
@@ -93,10 +99,7 @@ fn authenticate(app: &App, req: &Req) -> Result<Caller> {
             message: "The access token is invalid.".into(),
         },
     })?;
-    // Resource Manager's own audiences and the direct listener's, never one taken from the
-    // request (a Host header naming another resource must not make its tokens valid here).
-    let mut audiences: Vec<&str> = identity::ARM_AUDIENCES.to_vec();
-    audiences.extend(app.direct_audiences.iter().map(String::as_str));
+    let audiences = app.audiences(identity::ARM_AUDIENCES);
     app.engine.read(|s| identity::caller_from_claims(s, &claims, &audiences))
 }
 
@@ -111,18 +114,14 @@ fn auxiliary(app: &App, req: &Req) -> Result<Vec<Caller>> {
             "The request contains more than three auxiliary tokens. At most three are allowed.",
         ));
     }
-    let mut audiences: Vec<&str> = identity::ARM_AUDIENCES.to_vec();
-    audiences.extend(app.direct_audiences.iter().map(String::as_str));
     tokens
         .into_iter()
         .map(|t| {
             let token = t.strip_prefix("Bearer ").or_else(|| t.strip_prefix("bearer ")).unwrap_or(t).trim();
-            let invalid = || Error::Unauthorized {
+            caller_of(app, token).map_err(|_| Error::Unauthorized {
                 code: "InvalidAuthenticationToken".into(),
                 message: "The auxiliary access token is invalid.".into(),
-            };
-            let claims = app.signer.verify(token, now()).map_err(|_| invalid())?;
-            app.engine.read(|s| identity::caller_from_claims(s, &claims, &audiences)).map_err(|_| invalid())
+            })
         })
         .collect()
 }
@@ -394,7 +393,7 @@ fn no_route(req: &Req) -> Error {
             }
             (Some(name), Some(t))
                 if !vaultlink_core::registry::types_of(name)
-                    .any(|x| x.name.split('/').next().is_some_and(|x| x.eq_ignore_ascii_case(t))) =>
+                    .any(|x| x.name().split('/').next().is_some_and(|x| x.eq_ignore_ascii_case(t))) =>
             {
                 return Error::not_found(
                     "InvalidResourceType",

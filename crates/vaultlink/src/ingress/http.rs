@@ -45,6 +45,12 @@ pub(crate) struct App {
 }
 
 impl App {
+    /// A surface's own audiences and the direct listener's (a custom cloud names the listener
+    /// as Resource Manager and as Graph), never one taken from a request's Host.
+    pub(crate) fn audiences<'a>(&'a self, own: &[&'a str]) -> Vec<&'a str> {
+        own.iter().copied().chain(self.direct_audiences.iter().map(String::as_str)).collect()
+    }
+
     pub(crate) fn new(parts: AppParts) -> std::io::Result<Self> {
         Ok(Self {
             engine: Arc::new(parts.engine),
