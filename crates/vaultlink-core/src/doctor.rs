@@ -13,8 +13,7 @@ use crate::{State, connections, keyvault, kv, network, peering, privatedns};
 pub mod steps;
 
 /// What reading a secret needs (its RBAC data action and access-policy permission).
-const READ_SECRETS: kv::Permission =
-    kv::Permission { data_action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", policy: ("secrets", "get") };
+const READ_SECRETS: kv::Operation = kv::Operation::Secret(kv::SecretOp::Get);
 
 /// The `az` command that lets `object_id` read the vault's secrets, in the vault's permission model.
 fn grant_secret_reads(vault: &Vault, object_id: &str) -> String {

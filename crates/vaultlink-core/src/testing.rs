@@ -42,6 +42,11 @@ pub fn world_with_group(rg: &str) -> Engine {
     e
 }
 
+/// A vault as a data-plane operation sees it once admitted (`kv::admit` has its own tests).
+pub fn admitted_vault(e: &Engine, name: &str, extra: serde_json::Value) -> crate::kv::Admitted {
+    crate::kv::Admitted::assume(vault(e, name, extra))
+}
+
 /// Creates a vault in `rg1` with the given extra properties.
 pub fn vault(e: &Engine, name: &str, extra: serde_json::Value) -> Vault {
     let c = developer();

@@ -52,7 +52,7 @@ pub fn of(state: &State, vault: &Vault, p: &Caller) -> Vec<Step> {
         control("assign roles on the vault", assign, "Role Based Access Control Administrator"),
         Step {
             step: "read secrets",
-            action: super::READ_SECRETS.data_action.to_string(),
+            action: super::READ_SECRETS.permission().data_action.to_string(),
             allowed: can_read,
             fix: (!can_read).then(|| super::grant_secret_reads(vault, &p.object_id)),
         },

@@ -1,6 +1,7 @@
 //! Key Vault secrets: set, get, update, list, versions, soft delete, recover, purge, backup,
 //! restore. Values are sealed at rest, bound to (vault, name, version).
 
+use crate::kv::Admitted;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use vaultlink_crypto::Sealer;
@@ -102,7 +103,7 @@ pub fn set(
     state: &State,
     batch: &mut Batch,
     sealer: &Sealer,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     spec: SetSpec,
 ) -> Result<SecretView, KvError> {
@@ -148,7 +149,7 @@ pub fn set(
 pub fn get(
     state: &State,
     sealer: &Sealer,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     version: Option<&str>,
 ) -> Result<SecretView, KvError> {
@@ -166,7 +167,7 @@ pub fn get(
 pub fn update(
     state: &State,
     batch: &mut Batch,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     version: Option<&str>,
     spec: UpdateSpec,
@@ -200,14 +201,14 @@ pub fn update(
 }
 
 /// `GET /secrets`: the current version's metadata of every live secret.
-pub fn list(state: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Result<Page<SecretView>, KvError> {
+pub fn list(state: &State, vault: &Admitted, size: usize, skip: Option<&str>) -> Result<Page<SecretView>, KvError> {
     objects::list::<SecretObject>(state, vault, size, skip)
 }
 
 /// `GET /secrets/{name}/versions`.
 pub fn list_versions(
     state: &State,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     size: usize,
     skip: Option<&str>,
@@ -216,19 +217,19 @@ pub fn list_versions(
 }
 
 /// `DELETE /secrets/{name}`: every version moves to the deleted state (or is gone without soft delete).
-pub fn delete(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<SecretView, KvError> {
+pub fn delete(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<SecretView, KvError> {
     objects::delete::<SecretObject>(state, batch, vault, name)
 }
 
 /// `GET /deletedsecrets/{name}`.
-pub fn get_deleted(state: &State, vault: &Vault, name: &str) -> Result<SecretView, KvError> {
+pub fn get_deleted(state: &State, vault: &Admitted, name: &str) -> Result<SecretView, KvError> {
     objects::get_deleted::<SecretObject>(state, vault, name)
 }
 
 /// `GET /deletedsecrets`.
 pub fn list_deleted(
     state: &State,
-    vault: &Vault,
+    vault: &Admitted,
     size: usize,
     skip: Option<&str>,
 ) -> Result<Page<SecretView>, KvError> {
@@ -236,17 +237,17 @@ pub fn list_deleted(
 }
 
 /// `POST /deletedsecrets/{name}/recover`.
-pub fn recover(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<SecretView, KvError> {
+pub fn recover(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<SecretView, KvError> {
     objects::recover::<SecretObject>(state, batch, vault, name)
 }
 
 /// `DELETE /deletedsecrets/{name}`: gone for good, unless purge protection holds it.
-pub fn purge(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<(), KvError> {
+pub fn purge(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<(), KvError> {
     objects::purge::<SecretObject>(state, batch, vault, name)
 }
 
 /// `POST /secrets/{name}/backup`: an opaque, encrypted blob restorable in the same subscription.
-pub fn backup(state: &State, sealer: &Sealer, vault: &Vault, name: &str) -> Result<String, KvError> {
+pub fn backup(state: &State, sealer: &Sealer, vault: &Admitted, name: &str) -> Result<String, KvError> {
     objects::backup::<SecretObject>(state, sealer, vault, name)
 }
 
@@ -255,7 +256,7 @@ pub fn restore(
     state: &State,
     batch: &mut Batch,
     sealer: &Sealer,
-    vault: &Vault,
+    vault: &Admitted,
     blob: &str,
 ) -> Result<SecretView, KvError> {
     objects::restore::<SecretObject>(state, batch, sealer, vault, blob)

@@ -1,6 +1,7 @@
 //! Certificate issuers (`/certificates/issuers/{name}`, the password sealed) and the vault's
 //! certificate contacts.
 
+use crate::kv::Admitted;
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::Value;
@@ -53,7 +54,7 @@ pub fn set_issuer(
     state: &State,
     batch: &mut Batch,
     sealer: &Sealer,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     spec: IssuerSpec,
     patch: bool,
@@ -105,7 +106,7 @@ pub fn set_issuer(
 }
 
 /// `GET /certificates/issuers/{name}`.
-pub fn get_issuer(state: &State, vault: &Vault, name: &str) -> Result<CertificateIssuer, KvError> {
+pub fn get_issuer(state: &State, vault: &Admitted, name: &str) -> Result<CertificateIssuer, KvError> {
     check_issuer_name(name)?;
     match state.get(&issuer_key(vault, name)) {
         Some(Record::CertificateIssuer(i)) => Ok(i.clone()),
@@ -117,7 +118,7 @@ pub fn get_issuer(state: &State, vault: &Vault, name: &str) -> Result<Certificat
 pub fn delete_issuer(
     state: &State,
     batch: &mut Batch,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
 ) -> Result<CertificateIssuer, KvError> {
     let i = get_issuer(state, vault, name)?;
@@ -128,7 +129,7 @@ pub fn delete_issuer(
 /// `GET /certificates/issuers`.
 pub fn list_issuers(
     state: &State,
-    vault: &Vault,
+    vault: &Admitted,
     size: usize,
     skip: Option<&str>,
 ) -> Result<Page<CertificateIssuer>, KvError> {
@@ -156,7 +157,7 @@ fn contacts_not_found() -> KvError {
 pub fn set_contacts(
     state: &State,
     batch: &mut Batch,
-    vault: &Vault,
+    vault: &Admitted,
     spec: ContactsSpec,
 ) -> Result<Vec<Value>, KvError> {
     let _ = state;
@@ -178,7 +179,7 @@ pub fn set_contacts(
 }
 
 /// `GET /certificates/contacts`.
-pub fn get_contacts(state: &State, vault: &Vault) -> Result<Vec<Value>, KvError> {
+pub fn get_contacts(state: &State, vault: &Admitted) -> Result<Vec<Value>, KvError> {
     match state.get(&contacts_key(vault)) {
         Some(Record::CertificateContacts(c)) => Ok(c.contacts.clone()),
         _ => Err(contacts_not_found()),
@@ -186,7 +187,7 @@ pub fn get_contacts(state: &State, vault: &Vault) -> Result<Vec<Value>, KvError>
 }
 
 /// `DELETE /certificates/contacts`: the contacts that were set.
-pub fn delete_contacts(state: &State, batch: &mut Batch, vault: &Vault) -> Result<Vec<Value>, KvError> {
+pub fn delete_contacts(state: &State, batch: &mut Batch, vault: &Admitted) -> Result<Vec<Value>, KvError> {
     let c = get_contacts(state, vault)?;
     batch.delete(&contacts_key(vault));
     Ok(c)

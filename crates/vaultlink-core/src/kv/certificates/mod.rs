@@ -24,6 +24,7 @@ mod pending;
 pub mod policy;
 mod render;
 
+use crate::kv::Admitted;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -194,7 +195,7 @@ pub fn import(
     state: &State,
     batch: &mut Batch,
     sealer: &Sealer,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     spec: ImportSpec,
 ) -> Result<CertView, KvError> {
@@ -259,7 +260,7 @@ pub fn import(
 // Read, update, lists
 
 /// `GET /certificates/{name}/{version?}`.
-pub fn get(state: &State, vault: &Vault, name: &str, version: Option<&str>) -> Result<CertView, KvError> {
+pub fn get(state: &State, vault: &Admitted, name: &str, version: Option<&str>) -> Result<CertView, KvError> {
     let obj = live::<CertificateObject>(state, vault, name)?;
     let v = find_version(obj, name, version)?;
     Ok(view(vault, obj, v))
@@ -278,7 +279,7 @@ pub struct UpdateSpec {
 pub fn update(
     state: &State,
     batch: &mut Batch,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     version: Option<&str>,
     spec: UpdateSpec,
@@ -322,7 +323,7 @@ pub fn update(
 }
 
 /// `GET /certificates/{name}/policy`.
-pub fn get_policy(state: &State, vault: &Vault, name: &str) -> Result<Value, KvError> {
+pub fn get_policy(state: &State, vault: &Admitted, name: &str) -> Result<Value, KvError> {
     Ok(live::<CertificateObject>(state, vault, name)?.policy.clone())
 }
 
@@ -330,7 +331,7 @@ pub fn get_policy(state: &State, vault: &Vault, name: &str) -> Result<Value, KvE
 pub fn update_policy(
     state: &State,
     batch: &mut Batch,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     patch: &Value,
 ) -> Result<Value, KvError> {
@@ -346,7 +347,7 @@ pub fn update_policy(
 /// `includePending` the certificates whose first operation is still in progress (no `x5t`).
 pub fn list(
     state: &State,
-    vault: &Vault,
+    vault: &Admitted,
     size: usize,
     skip: Option<&str>,
     include_pending: bool,
@@ -376,7 +377,7 @@ pub fn list(
 /// `GET /certificates/{name}/versions` (in the order they were created).
 pub fn list_versions(
     state: &State,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     size: usize,
     skip: Option<&str>,
@@ -388,27 +389,32 @@ pub fn list_versions(
 // Soft delete: the certificate, its key and its secret move together
 
 /// `DELETE /certificates/{name}`: the certificate, its key and its secret.
-pub fn delete(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<CertView, KvError> {
+pub fn delete(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<CertView, KvError> {
     objects::delete::<CertificateObject>(state, batch, vault, name)
 }
 
 /// `GET /deletedcertificates/{name}`.
-pub fn get_deleted(state: &State, vault: &Vault, name: &str) -> Result<CertView, KvError> {
+pub fn get_deleted(state: &State, vault: &Admitted, name: &str) -> Result<CertView, KvError> {
     objects::get_deleted::<CertificateObject>(state, vault, name)
 }
 
 /// `GET /deletedcertificates`.
-pub fn list_deleted(state: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Result<Page<CertView>, KvError> {
+pub fn list_deleted(
+    state: &State,
+    vault: &Admitted,
+    size: usize,
+    skip: Option<&str>,
+) -> Result<Page<CertView>, KvError> {
     objects::list_deleted::<CertificateObject>(state, vault, size, skip)
 }
 
 /// `POST /deletedcertificates/{name}/recover`: the certificate, its key and its secret.
-pub fn recover(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<CertView, KvError> {
+pub fn recover(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<CertView, KvError> {
     objects::recover::<CertificateObject>(state, batch, vault, name)
 }
 
 /// `DELETE /deletedcertificates/{name}`: the certificate, its key and its secret, for good.
-pub fn purge(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<(), KvError> {
+pub fn purge(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<(), KvError> {
     objects::purge::<CertificateObject>(state, batch, vault, name)
 }
 
@@ -433,7 +439,7 @@ struct BackupVersion {
 
 /// `POST /certificates/{name}/backup`: the certificate with its keys, restorable in the same
 /// subscription.
-pub fn backup(state: &State, sealer: &Sealer, vault: &Vault, name: &str) -> Result<String, KvError> {
+pub fn backup(state: &State, sealer: &Sealer, vault: &Admitted, name: &str) -> Result<String, KvError> {
     objects::backup::<CertificateObject>(state, sealer, vault, name)
 }
 
@@ -442,7 +448,7 @@ pub fn restore(
     state: &State,
     batch: &mut Batch,
     sealer: &Sealer,
-    vault: &Vault,
+    vault: &Admitted,
     blob: &str,
 ) -> Result<CertView, KvError> {
     objects::restore::<CertificateObject>(state, batch, sealer, vault, blob)

@@ -1,6 +1,7 @@
 //! Creating a certificate from its policy and the pending operation: self-signed completes at
 //! once; other issuers leave an operation with a CSR until a merge brings the signed certificate.
 
+use crate::kv::Admitted;
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::Value;
@@ -65,7 +66,7 @@ pub fn create(
     state: &State,
     batch: &mut Batch,
     sealer: &Sealer,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     spec: CreateSpec,
 ) -> Result<OpView, KvError> {
@@ -123,7 +124,7 @@ pub fn create(
 }
 
 /// `GET /certificates/{name}/pending`.
-pub fn get_pending(state: &State, vault: &Vault, name: &str) -> Result<OpView, KvError> {
+pub fn get_pending(state: &State, vault: &Admitted, name: &str) -> Result<OpView, KvError> {
     let obj = live::<CertificateObject>(state, vault, name).map_err(|_| pending_not_found(name))?;
     let op = obj.pending.clone().ok_or_else(|| pending_not_found(name))?;
     Ok(OpView { name: obj.name.clone(), op })
@@ -133,7 +134,7 @@ pub fn get_pending(state: &State, vault: &Vault, name: &str) -> Result<OpView, K
 pub fn cancel_pending(
     state: &State,
     batch: &mut Batch,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     cancel: bool,
 ) -> Result<OpView, KvError> {
@@ -152,7 +153,7 @@ pub fn cancel_pending(
 
 /// `DELETE /certificates/{name}/pending`: the operation is gone (a certificate that never got a
 /// version goes with it).
-pub fn delete_pending(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<OpView, KvError> {
+pub fn delete_pending(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<OpView, KvError> {
     let mut obj = live::<CertificateObject>(state, vault, name).map_err(|_| pending_not_found(name))?.clone();
     let op = obj.pending.take().ok_or_else(|| pending_not_found(name))?;
     if obj.versions.is_empty() {
@@ -177,7 +178,7 @@ pub fn merge(
     state: &State,
     batch: &mut Batch,
     sealer: &Sealer,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     spec: MergeSpec,
 ) -> Result<CertView, KvError> {

@@ -5,7 +5,8 @@ use serde_json::json;
 use vaultlink_crypto::Sealer;
 
 use super::*;
-use crate::testing::{vault, world};
+use crate::kv::Admitted;
+use crate::testing::{admitted_vault as vault, world};
 
 const HOST: &str = "kv1.vault.azure.net";
 
@@ -30,7 +31,7 @@ fn create_spec(p: Value) -> CreateSpec {
     serde_json::from_value(json!({"policy": p, "tags": {"env": "test"}})).unwrap()
 }
 
-fn secret_bundle(e: &crate::Engine, sealer: &Sealer, v: &Vault, name: &str) -> secrets::SecretView {
+fn secret_bundle(e: &crate::Engine, sealer: &Sealer, v: &Admitted, name: &str) -> secrets::SecretView {
     e.read(|s| secrets::get(s, sealer, v, name, None)).unwrap()
 }
 

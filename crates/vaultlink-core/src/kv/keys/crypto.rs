@@ -1,6 +1,7 @@
 //! The cryptographic operations on a key version: sign, verify, encrypt, decrypt, wrapKey,
 //! unwrapKey, each checked against the version's `key_ops`, `enabled`, `nbf` and `exp`.
 
+use crate::kv::Admitted;
 use aws_lc_rs::rsa::{
     self, OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
     Pkcs1PrivateDecryptingKey, Pkcs1PublicEncryptingKey, PrivateDecryptingKey,
@@ -76,7 +77,7 @@ fn resolve<'a>(
 pub fn transform(
     state: &State,
     sealer: &Sealer,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     version: Option<&str>,
     op: Op,
@@ -161,7 +162,7 @@ fn rsa_decrypt(key: PrivateDecryptingKey, a: EncAlg, input: &[u8]) -> Result<Vec
 pub fn sign(
     state: &State,
     sealer: &Sealer,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     version: Option<&str>,
     alg: &str,
@@ -196,7 +197,7 @@ pub fn sign(
 #[allow(clippy::too_many_arguments)]
 pub fn verify(
     state: &State,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     version: Option<&str>,
     alg: &str,

@@ -18,6 +18,7 @@
 //! - the default rotation policy is a Notify action 30 days before expiry; nothing rotates by itself;
 //! - backups are vaultlink's own sealed format, restorable in the same subscription only.
 
+use crate::kv::Admitted;
 use aws_lc_rs::rsa;
 use aws_lc_rs::signature::EcdsaKeyPair;
 use base64::Engine as _;
@@ -254,7 +255,7 @@ pub fn create(
     state: &State,
     batch: &mut Batch,
     sealer: &Sealer,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     spec: CreateSpec,
 ) -> Result<KeyView, KvError> {
@@ -353,7 +354,7 @@ pub fn import(
     state: &State,
     batch: &mut Batch,
     sealer: &Sealer,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     spec: ImportSpec,
 ) -> Result<KeyView, KvError> {
@@ -436,7 +437,7 @@ pub fn rotate(
     state: &State,
     batch: &mut Batch,
     sealer: &Sealer,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
 ) -> Result<KeyView, KvError> {
     let obj = live::<KeyObject>(state, vault, name)?;
@@ -466,7 +467,7 @@ fn disabled(op: &str) -> KvError {
 }
 
 /// `GET /keys/{name}/{version?}`. A disabled version cannot be read.
-pub fn get(state: &State, vault: &Vault, name: &str, version: Option<&str>) -> Result<KeyView, KvError> {
+pub fn get(state: &State, vault: &Admitted, name: &str, version: Option<&str>) -> Result<KeyView, KvError> {
     let obj = live::<KeyObject>(state, vault, name)?;
     let v = find_version(obj, name, version)?;
     if !v.enabled {
@@ -487,7 +488,7 @@ pub struct UpdateSpec {
 pub fn update(
     state: &State,
     batch: &mut Batch,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     version: Option<&str>,
     spec: UpdateSpec,
@@ -524,14 +525,14 @@ pub fn update(
 }
 
 /// `GET /keys`: the current version of every live key.
-pub fn list(state: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Result<Page<KeyView>, KvError> {
+pub fn list(state: &State, vault: &Admitted, size: usize, skip: Option<&str>) -> Result<Page<KeyView>, KvError> {
     objects::list::<KeyObject>(state, vault, size, skip)
 }
 
 /// `GET /keys/{name}/versions`.
 pub fn list_versions(
     state: &State,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     size: usize,
     skip: Option<&str>,
@@ -540,27 +541,32 @@ pub fn list_versions(
 }
 
 /// `DELETE /keys/{name}`: every version moves to the deleted state (or is gone without soft delete).
-pub fn delete(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<KeyView, KvError> {
+pub fn delete(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<KeyView, KvError> {
     objects::delete::<KeyObject>(state, batch, vault, name)
 }
 
 /// `GET /deletedkeys/{name}`.
-pub fn get_deleted(state: &State, vault: &Vault, name: &str) -> Result<KeyView, KvError> {
+pub fn get_deleted(state: &State, vault: &Admitted, name: &str) -> Result<KeyView, KvError> {
     objects::get_deleted::<KeyObject>(state, vault, name)
 }
 
 /// `GET /deletedkeys`.
-pub fn list_deleted(state: &State, vault: &Vault, size: usize, skip: Option<&str>) -> Result<Page<KeyView>, KvError> {
+pub fn list_deleted(
+    state: &State,
+    vault: &Admitted,
+    size: usize,
+    skip: Option<&str>,
+) -> Result<Page<KeyView>, KvError> {
     objects::list_deleted::<KeyObject>(state, vault, size, skip)
 }
 
 /// `POST /deletedkeys/{name}/recover`.
-pub fn recover(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<KeyView, KvError> {
+pub fn recover(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<KeyView, KvError> {
     objects::recover::<KeyObject>(state, batch, vault, name)
 }
 
 /// `DELETE /deletedkeys/{name}`: gone for good, unless purge protection holds it.
-pub fn purge(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<(), KvError> {
+pub fn purge(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<(), KvError> {
     objects::purge::<KeyObject>(state, batch, vault, name)
 }
 
@@ -584,7 +590,7 @@ struct BackupVersion {
 }
 
 /// `POST /keys/{name}/backup`: an opaque, encrypted blob restorable in the same subscription.
-pub fn backup(state: &State, sealer: &Sealer, vault: &Vault, name: &str) -> Result<String, KvError> {
+pub fn backup(state: &State, sealer: &Sealer, vault: &Admitted, name: &str) -> Result<String, KvError> {
     objects::backup::<KeyObject>(state, sealer, vault, name)
 }
 
@@ -593,7 +599,7 @@ pub fn restore(
     state: &State,
     batch: &mut Batch,
     sealer: &Sealer,
-    vault: &Vault,
+    vault: &Admitted,
     blob: &str,
 ) -> Result<KeyView, KvError> {
     objects::restore::<KeyObject>(state, batch, sealer, vault, blob)

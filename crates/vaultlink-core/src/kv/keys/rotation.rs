@@ -1,12 +1,13 @@
 //! A key's rotation policy: stored as set, with Azure's default when none was.
 
+use crate::kv::Admitted;
 use serde_json::{Value, json};
 
 use super::store_key;
 use crate::engine::{Batch, State};
 use crate::kv::KvError;
 use crate::kv::objects::live;
-use crate::model::{KeyObject, Record, Vault};
+use crate::model::{KeyObject, Record};
 
 /// The policy Azure reports for a key that never had one set.
 fn default_policy() -> Value {
@@ -23,7 +24,7 @@ fn render_policy(host: &str, name: &str, p: &Value) -> Value {
 }
 
 /// `GET /keys/{name}/rotationpolicy`.
-pub fn get_rotation_policy(state: &State, host: &str, vault: &Vault, name: &str) -> Result<Value, KvError> {
+pub fn get_rotation_policy(state: &State, host: &str, vault: &Admitted, name: &str) -> Result<Value, KvError> {
     let obj = live::<KeyObject>(state, vault, name)?;
     Ok(render_policy(host, &obj.name, obj.rotation_policy.as_ref().unwrap_or(&default_policy())))
 }
@@ -34,7 +35,7 @@ pub fn set_rotation_policy(
     state: &State,
     batch: &mut Batch,
     host: &str,
-    vault: &Vault,
+    vault: &Admitted,
     name: &str,
     body: Value,
 ) -> Result<Value, KvError> {

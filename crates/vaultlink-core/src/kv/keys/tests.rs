@@ -7,13 +7,14 @@ use aws_lc_rs::encoding::AsBigEndian;
 use aws_lc_rs::signature::{self, KeyPair as _, UnparsedPublicKey};
 
 use super::*;
-use crate::testing::{vault, world};
+use crate::kv::Admitted;
+use crate::testing::{admitted_vault as vault, world};
 
 fn create_spec(v: Value) -> CreateSpec {
     serde_json::from_value(v).unwrap()
 }
 
-fn mk(e: &crate::Engine, sealer: &Sealer, v: &Vault, name: &str, spec: Value) -> KeyView {
+fn mk(e: &crate::Engine, sealer: &Sealer, v: &Admitted, name: &str, spec: Value) -> KeyView {
     e.write(|s, b| create(s, b, sealer, v, name, create_spec(spec.clone()))).unwrap()
 }
 
@@ -203,8 +204,9 @@ fn backup_restore_round_trip_keeps_the_key_material() {
     tampered[10] = if tampered[10] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
     assert_eq!(e.read(|s| restore(s, &mut b, &sealer, &v3, &tampered)).unwrap_err().code, "BadParameter");
-    let mut foreign = v3.clone();
+    let mut foreign = Vault::clone(&v3);
     foreign.id = foreign.id.replace(crate::seed::SUBSCRIPTION_ID, "11111111-1111-1111-1111-111111111111");
+    let foreign = Admitted::assume(foreign);
     assert_eq!(e.read(|s| restore(s, &mut b, &sealer, &foreign, &blob)).unwrap_err().code, "BadParameter");
 }
 
@@ -280,7 +282,7 @@ fn wrong_algorithm_and_wrong_digest_length_are_bad_parameters() {
     assert_eq!(err.code, "BadParameter");
 }
 
-fn sign_verify(e: &crate::Engine, sealer: &Sealer, v: &Vault, name: &str, alg: &str, d: &[u8]) {
+fn sign_verify(e: &crate::Engine, sealer: &Sealer, v: &Admitted, name: &str, alg: &str, d: &[u8]) {
     let sig = e.read(|s| sign(s, sealer, v, name, None, alg, d)).unwrap();
     let (_, ok) = e.read(|s| verify(s, v, name, None, alg, d, &sig.value)).unwrap();
     assert!(ok, "{alg} signature verifies");
@@ -293,7 +295,7 @@ fn sign_verify(e: &crate::Engine, sealer: &Sealer, v: &Vault, name: &str, alg: &
     assert!(!e.read(|s| verify(s, v, name, None, alg, &other, &sig.value)).unwrap().1, "{alg} other digest refused");
 }
 
-fn enc_dec(e: &crate::Engine, sealer: &Sealer, v: &Vault, name: &str, alg: &str, msg: &[u8], wrap: bool) {
+fn enc_dec(e: &crate::Engine, sealer: &Sealer, v: &Admitted, name: &str, alg: &str, msg: &[u8], wrap: bool) {
     let (enc, dec) = if wrap { (Op::WrapKey, Op::UnwrapKey) } else { (Op::Encrypt, Op::Decrypt) };
     let ct = e.read(|s| transform(s, sealer, v, name, None, enc, alg, msg)).unwrap();
     let pt = e.read(|s| transform(s, sealer, v, name, None, dec, alg, &ct.value)).unwrap();
@@ -425,7 +427,7 @@ fn paging_walks_every_key_once() {
     assert_eq!(seen.len(), 12);
 }
 
-fn prop_world() -> (crate::Engine, Vault, Sealer) {
+fn prop_world() -> (crate::Engine, Admitted, Sealer) {
     let e = world();
     let v = vault(&e, "kv1", json!({}));
     let sealer = Sealer::ephemeral();
@@ -440,7 +442,7 @@ proptest! {
     #[test]
     fn rsa_2048_and_p256_round_trip_random_messages(msg in proptest::collection::vec(any::<u8>(), 0..190), flip in 0usize..64) {
         thread_local! {
-            static W: (crate::Engine, Vault, Sealer) = prop_world();
+            static W: (crate::Engine, Admitted, Sealer) = prop_world();
         }
         W.with(|(e, v, sealer)| {
             for (alg, d) in RSA_SIGS.iter().take(6) {

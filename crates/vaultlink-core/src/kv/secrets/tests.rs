@@ -2,8 +2,9 @@ use serde_json::json;
 use vaultlink_crypto::Sealer;
 
 use super::*;
+use crate::kv::Admitted;
 use crate::kv::objects::page_size;
-use crate::testing::{vault, world};
+use crate::testing::{admitted_vault as vault, world};
 
 fn spec(value: &str) -> SetSpec {
     serde_json::from_value(json!({"value": value})).unwrap()
@@ -145,8 +146,9 @@ fn backups_restore_in_the_same_subscription_only_and_refuse_tampering() {
     let tampered = String::from_utf8(tampered).unwrap();
     let v3 = vault(&e, "kv3", json!({}));
     assert_eq!(e.read(|s| restore(s, &mut b, &sealer, &v3, &tampered)).unwrap_err().code, "BadParameter");
-    let mut foreign = v3.clone();
+    let mut foreign = Vault::clone(&v3);
     foreign.id = foreign.id.replace(crate::seed::SUBSCRIPTION_ID, "11111111-1111-1111-1111-111111111111");
+    let foreign = Admitted::assume(foreign);
     assert_eq!(e.read(|s| restore(s, &mut b, &sealer, &foreign, &blob)).unwrap_err().code, "BadParameter");
 }
 
