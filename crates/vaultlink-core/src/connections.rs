@@ -247,7 +247,7 @@ pub fn delete(
             c.provisioning_state = "Disconnected".into();
             Ok(Some(c))
         }
-        Err(Error::NotFound { code, .. }) if code == "PrivateEndpointConnectionNotFound" => Ok(None),
+        Err(e) if e.kind == crate::error::Kind::NotFound && e.code == "PrivateEndpointConnectionNotFound" => Ok(None),
         Err(e) => Err(e),
     }
 }

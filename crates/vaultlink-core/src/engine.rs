@@ -300,9 +300,9 @@ impl Engine {
         let mut records = BTreeMap::new();
         for (key, bytes) in store.load_all()? {
             let stored: Stored =
-                serde_json::from_slice(&bytes).map_err(|e| Error::Internal(format!("unreadable record {key}: {e}")))?;
+                serde_json::from_slice(&bytes).map_err(|e| Error::internal(format!("unreadable record {key}: {e}")))?;
             if stored.v > SCHEMA_VERSION {
-                return Err(Error::Internal(format!(
+                return Err(Error::internal(format!(
                     "record {key} has schema version {} but this vaultlink reads up to {SCHEMA_VERSION}; upgrade vaultlink",
                     stored.v
                 )));
@@ -325,7 +325,7 @@ impl Engine {
 
     /// Runs an operation: `f` validates and fills a batch; the batch is written to the store's log
     /// and applied, and the call returns once it is on disk. The operation's error type is its
-    /// layer's (ARM's `Error`, the data plane's `KvError`).
+    /// layer's (ARM's `Error`, the data plane's `Error`).
     pub fn write<R, E: From<Error>>(&self, f: impl FnOnce(&State, &mut Batch) -> Result<R, E>) -> Result<R, E> {
         let (out, seq) = {
             let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
@@ -345,7 +345,7 @@ impl Engine {
                         Some(r) => Op::Put {
                             key: key.clone(),
                             value: serde_json::to_vec(&Stored { v: SCHEMA_VERSION, record: r.clone() })
-                                .map_err(|e| Error::Internal(e.to_string()))?,
+                                .map_err(|e| Error::internal(e.to_string()))?,
                         },
                         None => Op::Delete { key: key.clone() },
                     });

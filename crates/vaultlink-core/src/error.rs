@@ -1,49 +1,75 @@
 //! The core's one error type: every refusal carries Azure's error code and message.
 //!
-//! The variant is the *kind* of refusal; each surface maps kinds to its status codes in one
-//! exhaustive match (ARM: `vaultlink::arm::error`).
+//! Its `Kind` is the kind of refusal; each surface maps kinds to its status codes in one
+//! exhaustive match (ARM: `vaultlink::arm::error`, the data plane: `vaultlink::dataplane::error`,
+//! Graph: `vaultlink::graph::error`).
 
-/// A refusal or failure from a core operation.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
+/// What kind of refusal an error is; each surface maps kinds to its status codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
     /// The input is wrong (400).
-    #[error("{code}: {message}")]
-    BadRequest { code: String, message: String },
-    /// The target does not exist (404).
-    #[error("{code}: {message}")]
-    NotFound { code: String, message: String },
-    /// The target's state forbids the operation (409).
-    #[error("{code}: {message}")]
-    Conflict { code: String, message: String },
-    /// An `If-Match` / `If-None-Match` precondition failed (412).
-    #[error("{code}: {message}")]
-    PreconditionFailed { code: String, message: String },
-    /// The caller is not allowed (403).
-    #[error("{code}: {message}")]
-    Forbidden { code: String, message: String },
+    BadRequest,
     /// The caller is not authenticated (401).
-    #[error("{code}: {message}")]
-    Unauthorized { code: String, message: String },
+    Unauthorized,
+    /// The caller is not allowed (403).
+    Forbidden,
+    /// The target does not exist (404).
+    NotFound,
+    /// The target's state forbids the operation (409).
+    Conflict,
+    /// An `If-Match` / `If-None-Match` precondition failed (412).
+    PreconditionFailed,
+    /// Past a service limit (429).
+    TooManyRequests,
     /// vaultlink itself failed (500); the detail is logged, never sent.
-    #[error("internal error: {0}")]
-    Internal(String),
+    Internal,
+}
+
+/// A refusal or failure from a core operation: Azure's error code and message, and for the Key
+/// Vault data plane its inner code (`{"error":{"code","message","innererror":{"code"}}}`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct Error {
+    pub kind: Kind,
+    pub code: String,
+    /// The message; for `Internal`, the detail for the log.
+    pub message: String,
+    pub inner: Option<String>,
 }
 
 impl Error {
+    pub fn new(kind: Kind, code: &str, message: impl Into<String>) -> Self {
+        Self { kind, code: code.into(), message: message.into(), inner: None }
+    }
+    pub fn with_inner(mut self, inner: &str) -> Self {
+        self.inner = Some(inner.into());
+        self
+    }
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
-        Error::BadRequest { code: code.into(), message: message.into() }
+        Self::new(Kind::BadRequest, code, message)
+    }
+    /// Key Vault's 400 for a bad input: `BadParameter`.
+    pub fn bad_parameter(message: impl Into<String>) -> Self {
+        Self::new(Kind::BadRequest, "BadParameter", message)
+    }
+    pub fn unauthorized(code: &str, message: impl Into<String>) -> Self {
+        Self::new(Kind::Unauthorized, code, message)
     }
     pub fn not_found(code: &str, message: impl Into<String>) -> Self {
-        Error::NotFound { code: code.into(), message: message.into() }
+        Self::new(Kind::NotFound, code, message)
     }
     pub fn conflict(code: &str, message: impl Into<String>) -> Self {
-        Error::Conflict { code: code.into(), message: message.into() }
+        Self::new(Kind::Conflict, code, message)
     }
     pub fn forbidden(code: &str, message: impl Into<String>) -> Self {
-        Error::Forbidden { code: code.into(), message: message.into() }
+        Self::new(Kind::Forbidden, code, message)
     }
     pub fn precondition(message: impl Into<String>) -> Self {
-        Error::PreconditionFailed { code: "PreconditionFailed".into(), message: message.into() }
+        Self::new(Kind::PreconditionFailed, "PreconditionFailed", message)
+    }
+    /// vaultlink's own failure, with the detail for the log.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(Kind::Internal, "InternalServerError", detail)
     }
     /// ARM's 404 for a missing resource: `ResourceNotFound`, with ARM's message.
     pub fn resource_not_found(type_name: &str, name: &str, rg: &str) -> Self {
@@ -60,27 +86,19 @@ impl Error {
     }
     /// The Azure error code, for logs and tests.
     pub fn code(&self) -> &str {
-        match self {
-            Error::BadRequest { code, .. }
-            | Error::NotFound { code, .. }
-            | Error::Conflict { code, .. }
-            | Error::PreconditionFailed { code, .. }
-            | Error::Forbidden { code, .. }
-            | Error::Unauthorized { code, .. } => code,
-            Error::Internal(_) => "InternalServerError",
-        }
+        &self.code
     }
 }
 
 impl From<vaultlink_rules::NameError> for Error {
     fn from(e: vaultlink_rules::NameError) -> Self {
-        Error::BadRequest { code: e.code.to_string(), message: e.message }
+        Error::bad_request(e.code, e.message)
     }
 }
 
 impl From<vaultlink_store::StoreError> for Error {
     fn from(e: vaultlink_store::StoreError) -> Self {
-        Error::Internal(e.to_string())
+        Error::internal(e.to_string())
     }
 }
 

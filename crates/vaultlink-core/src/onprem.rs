@@ -186,7 +186,7 @@ pub fn delete_resolver(state: &State, batch: &mut Batch, caller: &Caller, key: (
             batch.delete_tree(state, &r.id);
             Ok(true)
         }
-        Err(Error::NotFound { .. }) => Ok(false),
+        Err(e) if e.kind == crate::error::Kind::NotFound => Ok(false),
         Err(e) => Err(e),
     }
 }

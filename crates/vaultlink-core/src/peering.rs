@@ -148,7 +148,7 @@ pub fn delete(state: &State, batch: &mut Batch, caller: &Caller, key: (&str, &st
             batch.delete(&p.id);
             Ok(true)
         }
-        Err(Error::NotFound { .. }) => Ok(false),
+        Err(e) if e.kind == crate::error::Kind::NotFound => Ok(false),
         Err(e) => Err(e),
     }
 }

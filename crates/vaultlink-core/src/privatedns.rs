@@ -729,7 +729,7 @@ pub fn delete_record_set(
             batch.delete(&r.id);
             Ok(true)
         }
-        Err(Error::NotFound { code, .. }) if code == "ResourceNotFound" => {
+        Err(e) if e.kind == crate::error::Kind::NotFound && e.code == "ResourceNotFound" => {
             get_zone(state, caller, (key.0, key.1, key.2))?;
             Ok(false)
         }

@@ -126,12 +126,12 @@ pub fn subscription(state: &State, caller: &Caller, sub: &str) -> Result<Subscri
 
 /// ARM's refusal of a token from another directory than the subscription's.
 pub fn wrong_tenant(token_tenant: &str, subscription_tenant: &str) -> Error {
-    Error::Unauthorized {
-        code: "InvalidAuthenticationTokenTenant".into(),
-        message: format!(
+    Error::unauthorized(
+        "InvalidAuthenticationTokenTenant",
+        format!(
             "The access token is from the wrong issuer 'https://sts.windows.net/{token_tenant}/'. It must match the tenant 'https://sts.windows.net/{subscription_tenant}/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/{subscription_tenant}' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later."
         ),
-    }
+    )
 }
 
 /// `vaultlink subscription add`: a subscription of tenant `tid` with the providers a fresh one

@@ -182,7 +182,7 @@ pub fn delete(state: &State, batch: &mut Batch, caller: &Caller, key: (&str, &st
             remove_records(state, batch, &g);
             Ok(true)
         }
-        Err(Error::NotFound { .. }) => Ok(false),
+        Err(e) if e.kind == crate::error::Kind::NotFound => Ok(false),
         Err(e) => Err(e),
     }
 }

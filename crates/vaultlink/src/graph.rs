@@ -6,8 +6,9 @@
 
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
+use vaultlink_core::error::{Error, Kind};
 use vaultlink_core::model::{Application, PasswordCredential, Principal};
-use vaultlink_core::{Caller, Error, identity};
+use vaultlink_core::{Caller, identity};
 
 use crate::http::{App, Req, Resp, json};
 
@@ -29,17 +30,18 @@ fn error(status: StatusCode, code: &str, message: &str) -> Resp {
 
 /// A core refusal in Graph's body; the kind decides the status.
 fn refused(e: &Error) -> Resp {
-    let status = match e {
-        Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
-        Error::NotFound { .. } => StatusCode::NOT_FOUND,
-        Error::Conflict { .. } | Error::PreconditionFailed { .. } => StatusCode::CONFLICT,
-        Error::Forbidden { .. } => StatusCode::FORBIDDEN,
-        Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    let status = match e.kind {
+        Kind::BadRequest => StatusCode::BAD_REQUEST,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict | Kind::PreconditionFailed => StatusCode::CONFLICT,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::Unauthorized => StatusCode::UNAUTHORIZED,
+        Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    let message = match e {
-        Error::Internal(_) => "An internal server error occurred.".to_string(),
-        other => other.to_string().split_once(": ").map_or_else(String::new, |(_, m)| m.to_string()),
+    let message = match e.kind {
+        Kind::Internal => "An internal server error occurred.".to_string(),
+        _ => e.message.clone(),
     };
     error(status, e.code(), &message)
 }
@@ -66,7 +68,7 @@ fn parse_time(v: &Value) -> Result<Option<i64>, Error> {
 }
 
 fn caller(app: &App, req: &Req) -> Result<Caller, Error> {
-    let unauthorized = |m: &str| Error::Unauthorized { code: "InvalidAuthenticationToken".into(), message: m.into() };
+    let unauthorized = |m: &str| Error::unauthorized("InvalidAuthenticationToken", m);
     let token = req
         .header("authorization")
         .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))

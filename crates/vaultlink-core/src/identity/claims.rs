@@ -126,17 +126,19 @@ pub fn caller_from_claims(
 ) -> Result<Caller> {
     let aud = claims.get("aud").and_then(Value::as_str).unwrap_or_default();
     if !audiences.iter().any(|a| a.eq_ignore_ascii_case(aud)) {
-        return Err(Error::Unauthorized {
-            code: "InvalidAuthenticationTokenAudience".into(),
-            message: format!(
+        return Err(Error::unauthorized(
+            "InvalidAuthenticationTokenAudience",
+            format!(
                 "The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences '{}'.",
                 audiences.join("','")
             ),
-        });
+        ));
     }
-    let invalid = || Error::Unauthorized {
-        code: "InvalidAuthenticationToken".into(),
-        message: "The access token is invalid: its principal does not exist in the tenant.".into(),
+    let invalid = || {
+        Error::unauthorized(
+            "InvalidAuthenticationToken",
+            "The access token is invalid: its principal does not exist in the tenant.",
+        )
     };
     let tid = claims.get("tid").and_then(Value::as_str).unwrap_or_default();
     let iss = claims.get("iss").and_then(Value::as_str).unwrap_or_default();

@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::check_api_version;
 use super::operation::{Operation, Permission};
 use super::throttle::{Throttle, TxClass};
-use super::{Kind, KvError, check_api_version};
+use crate::error::{Error, Kind};
 use crate::firewall::{self, NetworkContext, caller_string};
 use crate::identity::{self, Caller};
 use crate::model::Vault;
@@ -70,7 +71,7 @@ impl Admitted {
 /// Admits `operation` (on `object`, when the operation is scoped to the object it names), or
 /// gives Key Vault's refusal: 401 for a token of another audience or tenant, 400 for a bad
 /// api-version, 403 from the network or the authorization, 429 past the budget, in that order.
-pub fn admit(state: &State, ask: &Ask<'_>, operation: Operation, object: Option<&str>) -> Result<Admitted, KvError> {
+pub fn admit(state: &State, ask: &Ask<'_>, operation: Operation, object: Option<&str>) -> Result<Admitted, Error> {
     let (vault, caller) = gate(state, ask, operation.class())?;
     authorize(state, &vault, &caller, operation, object)?;
     Ok(Admitted { vault, caller, operation })
@@ -84,7 +85,7 @@ pub fn authorize(
     caller: &Caller,
     operation: Operation,
     object: Option<&str>,
-) -> Result<(), KvError> {
+) -> Result<(), Error> {
     let object = object.filter(|_| operation.object_scoped());
     permits(state, vault, caller, operation.permission(), object).or_else(|refused| match operation.alternative() {
         Some(alt) => permits(state, vault, caller, alt, object).map_err(|_| refused),
@@ -94,19 +95,19 @@ pub fn authorize(
 
 /// The answer to a request that is no operation: the gate's refusal if it has one (so an
 /// unauthenticated caller learns nothing of the routes), else `BadParameter` naming it.
-pub fn refuse_unserved(state: &State, ask: &Ask<'_>, method: &str, path: &str) -> KvError {
+pub fn refuse_unserved(state: &State, ask: &Ask<'_>, method: &str, path: &str) -> Error {
     match gate(state, ask, TxClass::Other) {
         Err(e) => e,
-        Ok(_) => KvError::bad_parameter(format!("vaultlink does not serve {method} {path}.")),
+        Ok(_) => Error::bad_parameter(format!("vaultlink does not serve {method} {path}.")),
     }
 }
 
 /// Everything but the authorization: the vault, the caller, its tenant, the api-version, the
 /// network, the budget.
-fn gate(state: &State, ask: &Ask<'_>, class: TxClass) -> Result<(Arc<Vault>, Caller), KvError> {
-    let unauthorized = |m: String| KvError::new(Kind::Unauthorized, "Unauthorized", m);
+fn gate(state: &State, ask: &Ask<'_>, class: TxClass) -> Result<(Arc<Vault>, Caller), Error> {
+    let unauthorized = |m: String| Error::new(Kind::Unauthorized, "Unauthorized", m);
     let vault = keyvault::vault_by_name(state, ask.vault).cloned().ok_or_else(|| {
-        KvError::new(Kind::NotFound, "VaultNotFound", format!("The vault '{}' does not exist.", ask.vault))
+        Error::new(Kind::NotFound, "VaultNotFound", format!("The vault '{}' does not exist.", ask.vault))
     })?;
     let caller = identity::caller_from_claims(state, ask.claims, AUDIENCES).map_err(|_| {
         let aud = ask.claims.get("aud").and_then(Value::as_str).unwrap_or_default();
@@ -124,7 +125,7 @@ fn gate(state: &State, ask: &Ask<'_>, class: TxClass) -> Result<(Arc<Vault>, Cal
     check_api_version(ask.api_version)?;
     if let Err(denied) = firewall::decide(state, &vault, ask.context, &caller) {
         tracing::info!(vault = %vault.name, client = %ask.context.client_address, reason = %denied.reason, "network refused the request");
-        return Err(KvError::new(Kind::Forbidden, "Forbidden", denied.message).with_inner(denied.inner_code));
+        return Err(Error::new(Kind::Forbidden, "Forbidden", denied.message).with_inner(denied.inner_code));
     }
     ask.throttle.admit(&vault.id, class)?;
     Ok((vault, caller))
@@ -132,13 +133,7 @@ fn gate(state: &State, ask: &Ask<'_>, class: TxClass) -> Result<(Arc<Vault>, Cal
 
 /// Authorizes `caller` for `perm` on the vault (object-scoped when `object` names one), as the
 /// vault's permission model says. Azure's 403 otherwise.
-fn permits(
-    state: &State,
-    vault: &Vault,
-    caller: &Caller,
-    perm: Permission,
-    object: Option<&str>,
-) -> Result<(), KvError> {
+fn permits(state: &State, vault: &Vault, caller: &Caller, perm: Permission, object: Option<&str>) -> Result<(), Error> {
     if vault.enable_rbac_authorization {
         let resource = match object {
             Some(o) => format!("{}/{}/{}", vault.id, perm.policy.0, o).to_ascii_lowercase(),
@@ -147,7 +142,7 @@ fn permits(
         if rbac::has_data_action(state, &caller.object_id, &resource, perm.data_action) {
             return Ok(());
         }
-        return Err(KvError::new(
+        return Err(Error::new(
             Kind::Forbidden,
             "Forbidden",
             format!(
@@ -177,7 +172,7 @@ fn permits(
     if allowed {
         return Ok(());
     }
-    Err(KvError::new(
+    Err(Error::new(
         Kind::Forbidden,
         "Forbidden",
         format!(

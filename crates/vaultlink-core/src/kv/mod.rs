@@ -35,65 +35,14 @@ pub const API_VERSIONS: &[&str] = &[
     "2026-04-01",
 ];
 
-/// How a refusal maps to HTTP, decided by the surface.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    BadRequest,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    Conflict,
-    TooManyRequests,
-    Internal,
-}
-
-/// A data-plane error: `{"error":{"code","message","innererror":{"code"}}}`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct KvError {
-    pub kind: Kind,
-    pub code: String,
-    pub message: String,
-    pub inner: Option<String>,
-}
-
-impl KvError {
-    pub fn new(kind: Kind, code: &str, message: impl Into<String>) -> Self {
-        Self { kind, code: code.into(), message: message.into(), inner: None }
-    }
-    pub fn with_inner(mut self, inner: &str) -> Self {
-        self.inner = Some(inner.into());
-        self
-    }
-    pub fn bad_parameter(message: impl Into<String>) -> Self {
-        Self::new(Kind::BadRequest, "BadParameter", message)
-    }
-}
-
-impl From<crate::Error> for KvError {
-    fn from(e: crate::Error) -> Self {
-        use crate::Error as E;
-        match e {
-            E::BadRequest { code, message } => KvError::new(Kind::BadRequest, &code, message),
-            E::NotFound { code, message } => KvError::new(Kind::NotFound, &code, message),
-            E::Conflict { code, message } | E::PreconditionFailed { code, message } => {
-                KvError::new(Kind::Conflict, &code, message)
-            }
-            E::Forbidden { code, message } => KvError::new(Kind::Forbidden, &code, message),
-            E::Unauthorized { code, message } => KvError::new(Kind::Unauthorized, &code, message),
-            E::Internal(m) => KvError::new(Kind::Internal, "InternalServerError", m),
-        }
-    }
-}
-
 /// Checks the `api-version` query parameter (mandatory; "there is no default").
-pub fn check_api_version(v: Option<&str>) -> Result<(), KvError> {
+pub fn check_api_version(v: Option<&str>) -> Result<(), crate::Error> {
     match v {
-        None | Some("") => Err(KvError::bad_parameter(
+        None | Some("") => Err(crate::Error::bad_parameter(
             "The request is missing the api-version query parameter. There is no default api-version; specify one, e.g. api-version=2026-04-01.",
         )),
         Some(v) if API_VERSIONS.contains(&v) => Ok(()),
-        Some(v) => Err(KvError::bad_parameter(format!(
+        Some(v) => Err(crate::Error::bad_parameter(format!(
             "The specified version ({v}) is not recognized. Consider using the latest supported version (2026-04-01)."
         ))),
     }

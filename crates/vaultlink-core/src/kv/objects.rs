@@ -14,7 +14,8 @@ use serde::de::DeserializeOwned;
 use vaultlink_crypto::Sealer;
 
 use crate::engine::{Batch, State};
-use crate::kv::{Kind, KvError, subscription_of};
+use crate::error::{Error, Kind};
+use crate::kv::subscription_of;
 use crate::model::{DeletedState, Record, Tags, Vault};
 
 /// Azure's limits on tags (azure-behaviour.md §5.6).
@@ -68,16 +69,16 @@ pub(crate) trait VaultObject: Clone + Sized {
     fn remove_companions(_batch: &mut Batch, _vault: &Vault, _name: &str) {}
 
     /// The backup's content of a live object with at least one version.
-    fn backup_content(state: &State, sealer: &Sealer, vault: &Vault, obj: &Self) -> Result<Self::Backup, KvError>;
+    fn backup_content(state: &State, sealer: &Sealer, vault: &Vault, obj: &Self) -> Result<Self::Backup, Error>;
     fn backup_name(b: &Self::Backup) -> &str;
     /// Whether restoring `name` finds the name taken (by default: by an object of this kind,
     /// possibly deleted).
     fn restore_taken(state: &State, vault: &Vault, name: &str) -> bool {
         object::<Self>(state, vault, name).is_some()
     }
-    fn restore_conflict(name: &str) -> KvError {
+    fn restore_conflict(name: &str) -> Error {
         let kind = Self::KIND;
-        KvError::new(
+        Error::new(
             Kind::Conflict,
             "Conflict",
             format!(
@@ -92,7 +93,7 @@ pub(crate) trait VaultObject: Clone + Sized {
         sealer: &Sealer,
         vault: &Vault,
         b: Self::Backup,
-    ) -> Result<Self, KvError>;
+    ) -> Result<Self, Error>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -130,21 +131,21 @@ pub fn recovery_level(v: &Vault) -> &'static str {
 // Checks and refusals
 
 /// An object name as Key Vault accepts it (400 `BadParameter` otherwise).
-pub(crate) fn check_name(name: &str) -> Result<(), KvError> {
-    vaultlink_rules::object_name(name).map_err(|e| KvError::new(Kind::BadRequest, e.code, e.message))
+pub(crate) fn check_name(name: &str) -> Result<(), Error> {
+    vaultlink_rules::object_name(name).map_err(|e| Error::new(Kind::BadRequest, e.code, e.message))
 }
 
 /// At most `MAX_TAGS` tags, names and values at most `MAX_TAG_LEN` characters.
-pub(crate) fn check_tags(tags: Option<&Tags>) -> Result<(), KvError> {
+pub(crate) fn check_tags(tags: Option<&Tags>) -> Result<(), Error> {
     if let Some(t) = tags {
         if t.len() > MAX_TAGS {
-            return Err(KvError::bad_parameter(format!(
+            return Err(Error::bad_parameter(format!(
                 "The number of tags ({}) exceeds the maximum of {MAX_TAGS}.",
                 t.len()
             )));
         }
         if t.iter().any(|(k, v)| k.chars().count() > MAX_TAG_LEN || v.chars().count() > MAX_TAG_LEN) {
-            return Err(KvError::bad_parameter(format!(
+            return Err(Error::bad_parameter(format!(
                 "Tag names and values must be at most {MAX_TAG_LEN} characters long."
             )));
         }
@@ -160,9 +161,9 @@ pub struct AttributesSpec {
     pub exp: Option<i64>,
 }
 
-pub(crate) fn not_found<T: VaultObject>(name: &str) -> KvError {
+pub(crate) fn not_found<T: VaultObject>(name: &str) -> Error {
     let kind = T::KIND;
-    KvError::new(
+    Error::new(
         Kind::NotFound,
         &format!("{}NotFound", T::TITLE),
         format!(
@@ -171,13 +172,13 @@ pub(crate) fn not_found<T: VaultObject>(name: &str) -> KvError {
     )
 }
 
-pub(crate) fn deleted_not_found<T: VaultObject>(name: &str) -> KvError {
-    KvError::new(Kind::NotFound, &format!("{}NotFound", T::TITLE), format!("Deleted {} not found: {name}", T::TITLE))
+pub(crate) fn deleted_not_found<T: VaultObject>(name: &str) -> Error {
+    Error::new(Kind::NotFound, &format!("{}NotFound", T::TITLE), format!("Deleted {} not found: {name}", T::TITLE))
 }
 
-fn deleted_conflict<T: VaultObject>(name: &str) -> KvError {
+fn deleted_conflict<T: VaultObject>(name: &str) -> Error {
     let kind = T::KIND;
-    KvError::new(
+    Error::new(
         Kind::Conflict,
         "Conflict",
         format!("{} {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the {kind} can only be recovered or purged.", T::TITLE),
@@ -187,9 +188,9 @@ fn deleted_conflict<T: VaultObject>(name: &str) -> KvError {
 
 /// The refusal of `op` on a key or secret that backs a certificate (Azure's text for secrets;
 /// `KeyManagedByKeyVault` for keys is vaultlink's analogue).
-pub(crate) fn managed_refusal(kind: &str, op: &str) -> KvError {
+pub(crate) fn managed_refusal(kind: &str, op: &str) -> Error {
     let inner = if kind == "key" { "KeyManagedByKeyVault" } else { "SecretManagedByKeyVault" };
-    KvError::new(
+    Error::new(
         Kind::Forbidden,
         "Forbidden",
         format!("Operation \"{op}\" is not allowed as this object's lifetime is managed by Key Vault."),
@@ -198,16 +199,16 @@ pub(crate) fn managed_refusal(kind: &str, op: &str) -> KvError {
 }
 
 /// Refuses `op` on an object that backs a certificate.
-pub(crate) fn refuse_managed<T: VaultObject>(obj: &T, op: &str) -> Result<(), KvError> {
+pub(crate) fn refuse_managed<T: VaultObject>(obj: &T, op: &str) -> Result<(), Error> {
     if obj.managed() { Err(managed_refusal(T::KIND, op)) } else { Ok(()) }
 }
 
 /// Purging a deleted object: refused while the vault's purge protection holds it.
-fn purge_allowed(vault: &Vault) -> Result<(), KvError> {
+fn purge_allowed(vault: &Vault) -> Result<(), Error> {
     if !vault.enable_purge_protection {
         return Ok(());
     }
-    Err(KvError::new(
+    Err(Error::new(
         Kind::Forbidden,
         "Forbidden",
         format!("Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.\r\nVault: {};location={}", vault.name, vault.location),
@@ -229,7 +230,7 @@ pub(crate) fn object<'a, T: VaultObject>(state: &'a State, vault: &Vault, name: 
 
 /// A live object; its name is checked first (400), then 404 when it is absent or deleted. A
 /// certificate may have no version yet while its first operation is pending.
-pub(crate) fn live<'a, T: VaultObject>(state: &'a State, vault: &Vault, name: &str) -> Result<&'a T, KvError> {
+pub(crate) fn live<'a, T: VaultObject>(state: &'a State, vault: &Vault, name: &str) -> Result<&'a T, Error> {
     check_name(name)?;
     match object::<T>(state, vault, name) {
         Some(o) if o.deleted_state().is_none() => Ok(o),
@@ -238,7 +239,7 @@ pub(crate) fn live<'a, T: VaultObject>(state: &'a State, vault: &Vault, name: &s
 }
 
 /// A deleted (and not yet purged) object; its name is checked first.
-pub(crate) fn deleted<'a, T: VaultObject>(state: &'a State, vault: &Vault, name: &str) -> Result<&'a T, KvError> {
+pub(crate) fn deleted<'a, T: VaultObject>(state: &'a State, vault: &Vault, name: &str) -> Result<&'a T, Error> {
     check_name(name)?;
     match object::<T>(state, vault, name) {
         Some(o) if o.deleted_state().is_some() => Ok(o),
@@ -253,7 +254,7 @@ pub(crate) fn writable<'a, T: VaultObject>(
     vault: &Vault,
     name: &str,
     op: &str,
-) -> Result<Option<&'a T>, KvError> {
+) -> Result<Option<&'a T>, Error> {
     match object::<T>(state, vault, name) {
         Some(o) if o.deleted_state().is_some() => Err(deleted_conflict::<T>(name)),
         Some(o) => refuse_managed(o, op).map(|()| Some(o)),
@@ -270,11 +271,11 @@ pub(crate) fn managed_or_new<T: VaultObject>(
     vault: &Vault,
     name: &str,
     new: impl FnOnce() -> T,
-) -> Result<T, KvError> {
+) -> Result<T, Error> {
     match batch.latest(state, &record_key::<T>(vault, name)).and_then(T::from_record) {
         Some(o) if !o.managed() => {
             let kind = T::KIND;
-            Err(KvError::new(
+            Err(Error::new(
                 Kind::Conflict,
                 "Conflict",
                 format!(
@@ -292,7 +293,7 @@ pub(crate) fn find_version<'a, T: VaultObject>(
     obj: &'a T,
     name: &str,
     version: Option<&str>,
-) -> Result<&'a T::Version, KvError> {
+) -> Result<&'a T::Version, Error> {
     match version.filter(|v| !v.is_empty()) {
         None => obj.versions().last().ok_or_else(|| not_found::<T>(name)),
         Some(v) => obj
@@ -316,12 +317,12 @@ fn all<'a, T: VaultObject>(state: &'a State, vault: &Vault) -> Vec<&'a T> {
 // Lists and paging
 
 /// Page size from `maxresults` (1–25; default 25).
-pub fn page_size(maxresults: Option<&str>) -> Result<usize, KvError> {
+pub fn page_size(maxresults: Option<&str>) -> Result<usize, Error> {
     match maxresults {
         None => Ok(MAX_PAGE),
         Some(s) => match s.parse::<usize>() {
             Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-            _ => Err(KvError::bad_parameter(format!(
+            _ => Err(Error::bad_parameter(format!(
                 "Invalid value for maxresults: '{s}'. The value must be between 1 and {MAX_PAGE}."
             ))),
         },
@@ -335,7 +336,7 @@ pub struct Page<T> {
 }
 
 /// Sorts `(key, item)` pairs by key and returns the page after the `$skiptoken`.
-pub fn paginate<T>(mut all: Vec<(String, T)>, size: usize, skip: Option<&str>) -> Result<Page<T>, KvError> {
+pub fn paginate<T>(mut all: Vec<(String, T)>, size: usize, skip: Option<&str>) -> Result<Page<T>, Error> {
     all.sort_by(|a, b| a.0.cmp(&b.0));
     let after = match skip {
         Some(tok) => Some(
@@ -343,7 +344,7 @@ pub fn paginate<T>(mut all: Vec<(String, T)>, size: usize, skip: Option<&str>) -
                 .decode(tok)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| KvError::bad_parameter("The $skiptoken is not valid."))?,
+                .ok_or_else(|| Error::bad_parameter("The $skiptoken is not valid."))?,
         ),
         None => None,
     };
@@ -366,7 +367,7 @@ pub(crate) fn list_with<T: VaultObject>(
     size: usize,
     skip: Option<&str>,
     current: impl Fn(&T) -> Option<T::View>,
-) -> Result<Page<T::View>, KvError> {
+) -> Result<Page<T::View>, Error> {
     let all = all::<T>(state, vault)
         .into_iter()
         .filter(|o| o.deleted_state().is_none())
@@ -381,7 +382,7 @@ pub(crate) fn list<T: VaultObject>(
     vault: &Vault,
     size: usize,
     skip: Option<&str>,
-) -> Result<Page<T::View>, KvError> {
+) -> Result<Page<T::View>, Error> {
     list_with(state, vault, size, skip, |o: &T| o.versions().last().map(|v| T::view(vault, o, v)))
 }
 
@@ -392,7 +393,7 @@ pub(crate) fn list_versions<T: VaultObject>(
     name: &str,
     size: usize,
     skip: Option<&str>,
-) -> Result<Page<T::View>, KvError> {
+) -> Result<Page<T::View>, Error> {
     let obj = live::<T>(state, vault, name)?;
     let all = obj.versions().iter().map(|v| (T::version_order(v), T::view(vault, obj, v))).collect();
     paginate(all, size, skip)
@@ -404,7 +405,7 @@ pub(crate) fn list_deleted<T: VaultObject>(
     vault: &Vault,
     size: usize,
     skip: Option<&str>,
-) -> Result<Page<T::View>, KvError> {
+) -> Result<Page<T::View>, Error> {
     let all = all::<T>(state, vault)
         .into_iter()
         .filter(|o| o.deleted_state().is_some() && !o.managed())
@@ -417,7 +418,7 @@ pub(crate) fn list_deleted<T: VaultObject>(
 // Soft delete, recover, purge
 
 /// A deleted object's current version.
-pub(crate) fn get_deleted<T: VaultObject>(state: &State, vault: &Vault, name: &str) -> Result<T::View, KvError> {
+pub(crate) fn get_deleted<T: VaultObject>(state: &State, vault: &Vault, name: &str) -> Result<T::View, Error> {
     let obj = deleted::<T>(state, vault, name)?;
     let v = obj.versions().last().ok_or_else(|| deleted_not_found::<T>(name))?;
     Ok(T::view(vault, obj, v))
@@ -430,7 +431,7 @@ pub(crate) fn delete<T: VaultObject>(
     batch: &mut Batch,
     vault: &Vault,
     name: &str,
-) -> Result<T::View, KvError> {
+) -> Result<T::View, Error> {
     let stored = live::<T>(state, vault, name)?;
     refuse_managed(stored, "delete")?;
     let current = stored.versions().last().ok_or_else(|| not_found::<T>(name))?;
@@ -460,7 +461,7 @@ pub(crate) fn recover<T: VaultObject>(
     batch: &mut Batch,
     vault: &Vault,
     name: &str,
-) -> Result<T::View, KvError> {
+) -> Result<T::View, Error> {
     let stored = deleted::<T>(state, vault, name)?;
     refuse_managed(stored, "recover")?;
     let mut obj = stored.clone();
@@ -473,12 +474,7 @@ pub(crate) fn recover<T: VaultObject>(
 }
 
 /// A deleted object (and its companions) gone for good, unless purge protection holds it.
-pub(crate) fn purge<T: VaultObject>(
-    state: &State,
-    batch: &mut Batch,
-    vault: &Vault,
-    name: &str,
-) -> Result<(), KvError> {
+pub(crate) fn purge<T: VaultObject>(state: &State, batch: &mut Batch, vault: &Vault, name: &str) -> Result<(), Error> {
     refuse_managed(deleted::<T>(state, vault, name)?, "purge")?;
     purge_allowed(vault)?;
     batch.delete(&record_key::<T>(vault, name));
@@ -494,8 +490,8 @@ fn backup_aad(kind: &str, vault: &Vault) -> Vec<u8> {
 }
 
 /// The refusal of a backup blob that cannot be restored here.
-pub(crate) fn invalid_backup() -> KvError {
-    KvError::bad_parameter(
+pub(crate) fn invalid_backup() -> Error {
+    Error::bad_parameter(
         "Backup blob contains invalid or corrupt data, or was made in another subscription. A backup can only be restored into a key vault of the subscription it was taken in.",
     )
 }
@@ -508,21 +504,21 @@ pub(crate) fn backup<T: VaultObject>(
     sealer: &Sealer,
     vault: &Vault,
     name: &str,
-) -> Result<String, KvError> {
+) -> Result<String, Error> {
     let obj = live::<T>(state, vault, name)?;
     refuse_managed(obj, "backup")?;
     if obj.versions().is_empty() {
         return Err(not_found::<T>(name));
     }
     if obj.versions().len() > MAX_BACKUP_VERSIONS {
-        return Err(KvError::bad_parameter(format!(
+        return Err(Error::bad_parameter(format!(
             "Backup of {} {name} failed: it has more than {MAX_BACKUP_VERSIONS} versions.",
             T::KIND
         )));
     }
     let content = T::backup_content(state, sealer, vault, obj)?;
     let plain =
-        serde_json::to_vec(&content).map_err(|e| KvError::new(Kind::Internal, "InternalServerError", e.to_string()))?;
+        serde_json::to_vec(&content).map_err(|e| Error::new(Kind::Internal, "InternalServerError", e.to_string()))?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealer.seal(&plain, &backup_aad(T::KIND, vault))))
 }
 
@@ -534,7 +530,7 @@ pub(crate) fn restore<T: VaultObject>(
     sealer: &Sealer,
     vault: &Vault,
     blob: &str,
-) -> Result<T::View, KvError> {
+) -> Result<T::View, Error> {
     let t = blob.trim_end_matches('=');
     let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(t)

@@ -1,14 +1,14 @@
 //! Key Vault secrets: set, get, update, list, versions, soft delete, recover, purge, backup,
 //! restore. Values are sealed at rest, bound to (vault, name, version).
 
-use crate::kv::Admitted;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use vaultlink_crypto::Sealer;
 
 use super::objects::{self, AttributesSpec, Page, VaultObject, check_name, check_tags, find_version, live};
 use crate::engine::{Batch, State};
-use crate::kv::{Kind, KvError};
+use crate::error::{Error, Kind};
+use crate::kv::Admitted;
 use crate::model::{DeletedState, Record, SecretObject, SecretVersion, Tags, Vault};
 
 /// Azure's limits (azure-behaviour.md §5.6).
@@ -46,9 +46,9 @@ pub struct UpdateSpec {
     pub attributes: Option<AttributesSpec>,
 }
 
-fn check_metadata(content_type: Option<&str>, tags: Option<&Tags>) -> Result<(), KvError> {
+fn check_metadata(content_type: Option<&str>, tags: Option<&Tags>) -> Result<(), Error> {
     if content_type.is_some_and(|c| c.chars().count() > MAX_CONTENT_TYPE) {
-        return Err(KvError::bad_parameter(format!(
+        return Err(Error::bad_parameter(format!(
             "The contentType is longer than the maximum of {MAX_CONTENT_TYPE} characters."
         )));
     }
@@ -79,19 +79,19 @@ fn view(vault: &Vault, obj: &SecretObject, version: &SecretVersion, value: Optio
     }
 }
 
-fn open(sealer: &Sealer, vault: &Vault, name: &str, v: &SecretVersion) -> Result<String, KvError> {
+fn open(sealer: &Sealer, vault: &Vault, name: &str, v: &SecretVersion) -> Result<String, Error> {
     let sealed = b64()
         .decode(&v.sealed_value)
-        .map_err(|_| KvError::new(Kind::Internal, "InternalServerError", "stored secret is not base64"))?;
+        .map_err(|_| Error::new(Kind::Internal, "InternalServerError", "stored secret is not base64"))?;
     let plain = sealer.open(&sealed, &aad(vault, name, &v.version)).map_err(|_| {
-        KvError::new(
+        Error::new(
             Kind::Internal,
             "InternalServerError",
             format!("secret {name}/{} failed to decrypt (altered or moved on disk)", v.version),
         )
     })?;
     String::from_utf8(plain)
-        .map_err(|_| KvError::new(Kind::Internal, "InternalServerError", "stored secret is not UTF-8"))
+        .map_err(|_| Error::new(Kind::Internal, "InternalServerError", "stored secret is not UTF-8"))
 }
 
 pub(crate) fn seal(sealer: &Sealer, vault: &Vault, name: &str, version: &str, value: &str) -> String {
@@ -106,10 +106,10 @@ pub fn set(
     vault: &Admitted,
     name: &str,
     spec: SetSpec,
-) -> Result<SecretView, KvError> {
+) -> Result<SecretView, Error> {
     check_name(name)?;
     if spec.value.len() > MAX_VALUE_BYTES {
-        return Err(KvError::bad_parameter(format!(
+        return Err(Error::bad_parameter(format!(
             "The secret value is {} bytes; the maximum allowed size is {MAX_VALUE_BYTES} bytes.",
             spec.value.len()
         )));
@@ -152,11 +152,11 @@ pub fn get(
     vault: &Admitted,
     name: &str,
     version: Option<&str>,
-) -> Result<SecretView, KvError> {
+) -> Result<SecretView, Error> {
     let obj = live::<SecretObject>(state, vault, name)?;
     let v = find_version(obj, name, version)?;
     if !v.enabled {
-        return Err(KvError::new(Kind::Forbidden, "Forbidden", "Operation get is not allowed on a disabled secret.")
+        return Err(Error::new(Kind::Forbidden, "Forbidden", "Operation get is not allowed on a disabled secret.")
             .with_inner("SecretDisabled"));
     }
     let value = open(sealer, vault, &obj.name, v)?;
@@ -171,7 +171,7 @@ pub fn update(
     name: &str,
     version: Option<&str>,
     spec: UpdateSpec,
-) -> Result<SecretView, KvError> {
+) -> Result<SecretView, Error> {
     check_name(name)?;
     check_metadata(spec.content_type.as_deref(), spec.tags.as_ref())?;
     let mut obj = live::<SecretObject>(state, vault, name)?.clone();
@@ -201,7 +201,7 @@ pub fn update(
 }
 
 /// `GET /secrets`: the current version's metadata of every live secret.
-pub fn list(state: &State, vault: &Admitted, size: usize, skip: Option<&str>) -> Result<Page<SecretView>, KvError> {
+pub fn list(state: &State, vault: &Admitted, size: usize, skip: Option<&str>) -> Result<Page<SecretView>, Error> {
     objects::list::<SecretObject>(state, vault, size, skip)
 }
 
@@ -212,17 +212,17 @@ pub fn list_versions(
     name: &str,
     size: usize,
     skip: Option<&str>,
-) -> Result<Page<SecretView>, KvError> {
+) -> Result<Page<SecretView>, Error> {
     objects::list_versions::<SecretObject>(state, vault, name, size, skip)
 }
 
 /// `DELETE /secrets/{name}`: every version moves to the deleted state (or is gone without soft delete).
-pub fn delete(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<SecretView, KvError> {
+pub fn delete(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<SecretView, Error> {
     objects::delete::<SecretObject>(state, batch, vault, name)
 }
 
 /// `GET /deletedsecrets/{name}`.
-pub fn get_deleted(state: &State, vault: &Admitted, name: &str) -> Result<SecretView, KvError> {
+pub fn get_deleted(state: &State, vault: &Admitted, name: &str) -> Result<SecretView, Error> {
     objects::get_deleted::<SecretObject>(state, vault, name)
 }
 
@@ -232,22 +232,22 @@ pub fn list_deleted(
     vault: &Admitted,
     size: usize,
     skip: Option<&str>,
-) -> Result<Page<SecretView>, KvError> {
+) -> Result<Page<SecretView>, Error> {
     objects::list_deleted::<SecretObject>(state, vault, size, skip)
 }
 
 /// `POST /deletedsecrets/{name}/recover`.
-pub fn recover(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<SecretView, KvError> {
+pub fn recover(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<SecretView, Error> {
     objects::recover::<SecretObject>(state, batch, vault, name)
 }
 
 /// `DELETE /deletedsecrets/{name}`: gone for good, unless purge protection holds it.
-pub fn purge(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<(), KvError> {
+pub fn purge(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<(), Error> {
     objects::purge::<SecretObject>(state, batch, vault, name)
 }
 
 /// `POST /secrets/{name}/backup`: an opaque, encrypted blob restorable in the same subscription.
-pub fn backup(state: &State, sealer: &Sealer, vault: &Admitted, name: &str) -> Result<String, KvError> {
+pub fn backup(state: &State, sealer: &Sealer, vault: &Admitted, name: &str) -> Result<String, Error> {
     objects::backup::<SecretObject>(state, sealer, vault, name)
 }
 
@@ -258,7 +258,7 @@ pub fn restore(
     sealer: &Sealer,
     vault: &Admitted,
     blob: &str,
-) -> Result<SecretView, KvError> {
+) -> Result<SecretView, Error> {
     objects::restore::<SecretObject>(state, batch, sealer, vault, blob)
 }
 
@@ -322,7 +322,7 @@ impl VaultObject for SecretObject {
         self.managed
     }
 
-    fn backup_content(_state: &State, sealer: &Sealer, vault: &Vault, obj: &Self) -> Result<Backup, KvError> {
+    fn backup_content(_state: &State, sealer: &Sealer, vault: &Vault, obj: &Self) -> Result<Backup, Error> {
         let mut versions = Vec::with_capacity(obj.versions.len());
         for v in &obj.versions {
             versions.push(BackupVersion { value: open(sealer, vault, &obj.name, v)?, meta: v.clone() });
@@ -332,13 +332,7 @@ impl VaultObject for SecretObject {
     fn backup_name(b: &Backup) -> &str {
         &b.name
     }
-    fn restored(
-        _state: &State,
-        _batch: &mut Batch,
-        sealer: &Sealer,
-        vault: &Vault,
-        b: Backup,
-    ) -> Result<Self, KvError> {
+    fn restored(_state: &State, _batch: &mut Batch, sealer: &Sealer, vault: &Vault, b: Backup) -> Result<Self, Error> {
         let mut obj = SecretObject {
             vault_internal_id: vault.internal_id.clone(),
             name: b.name.clone(),
@@ -365,7 +359,7 @@ pub(crate) fn put_managed(
     name: &str,
     mut v: SecretVersion,
     value: &str,
-) -> Result<(), KvError> {
+) -> Result<(), Error> {
     let mut obj = objects::managed_or_new(state, batch, vault, name, || SecretObject {
         vault_internal_id: vault.internal_id.clone(),
         name: name.to_string(),

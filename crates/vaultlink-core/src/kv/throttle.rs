@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{Kind, KvError};
+use crate::error::{Error, Kind};
 
 /// Transaction classes of Key Vault's service limits (azure-behaviour.md §5.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +31,7 @@ impl Throttle {
     }
 
     /// Counts one request, or refuses it with Azure's 429.
-    pub fn admit(&self, vault_id: &str, class: TxClass) -> Result<(), KvError> {
+    pub fn admit(&self, vault_id: &str, class: TxClass) -> Result<(), Error> {
         if !self.enabled {
             return Ok(());
         }
@@ -46,7 +46,7 @@ impl Throttle {
             TxClass::Other => (&mut entry.2, Self::OTHER_LIMIT),
         };
         if *count >= limit {
-            return Err(KvError::new(
+            return Err(Error::new(
                 Kind::TooManyRequests,
                 "Throttled",
                 "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached",

@@ -2,29 +2,28 @@
 
 use hyper::StatusCode;
 use serde_json::json;
-use vaultlink_core::Error;
+use vaultlink_core::error::{Error, Kind};
 
 use crate::http::{Resp, json};
 
 /// ARM's error envelope `{"error":{"code","message"}}` with the status for each kind.
 pub(super) fn render(e: &Error) -> Resp {
-    let (status, code, message) = match e {
-        Error::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code.as_str(), message.as_str()),
-        Error::NotFound { code, message } => (StatusCode::NOT_FOUND, code.as_str(), message.as_str()),
-        Error::Conflict { code, message } => (StatusCode::CONFLICT, code.as_str(), message.as_str()),
-        Error::PreconditionFailed { code, message } => {
-            (StatusCode::PRECONDITION_FAILED, code.as_str(), message.as_str())
-        }
-        Error::Forbidden { code, message } => (StatusCode::FORBIDDEN, code.as_str(), message.as_str()),
-        Error::Unauthorized { code, message } => (StatusCode::UNAUTHORIZED, code.as_str(), message.as_str()),
-        Error::Internal(detail) => {
-            tracing::error!(%detail, "internal error");
-            (
+    let status = match e.kind {
+        Kind::BadRequest => StatusCode::BAD_REQUEST,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::Unauthorized => StatusCode::UNAUTHORIZED,
+        Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        Kind::Internal => {
+            tracing::error!(detail = %e.message, "internal error");
+            return json(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalServerError",
-                "vaultlink encountered an internal error. See its log.",
-            )
+                &json!({"error": {"code": "InternalServerError", "message": "vaultlink encountered an internal error. See its log."}}),
+            );
         }
     };
+    let (code, message) = (e.code.as_str(), e.message.as_str());
     json(status, &json!({"error": {"code": code, "message": message}}))
 }

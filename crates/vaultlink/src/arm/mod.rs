@@ -10,6 +10,7 @@ mod zones;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 use vaultlink_core::engine::now;
+use vaultlink_core::error::Kind;
 use vaultlink_core::privatedns::Preconditions;
 use vaultlink_core::rbac::Admitted;
 use vaultlink_core::{
@@ -72,16 +73,16 @@ fn check_api_version(req: &Req, p: &Path) -> Result<String> {
 /// Validates the bearer token: signature, lifetime, audience (ARM's own). ARM's 401s otherwise.
 fn authenticate(app: &App, req: &Req) -> Result<Caller> {
     let Some(auth) = req.header("authorization") else {
-        return Err(Error::Unauthorized {
-            code: "AuthenticationFailed".into(),
-            message: "Authentication failed. The 'Authorization' header is missing.".into(),
-        });
+        return Err(Error::unauthorized(
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.",
+        ));
     };
     let Some(token) = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")) else {
-        return Err(Error::Unauthorized {
-            code: "AuthenticationFailedInvalidHeader".into(),
-            message: "Authentication failed. The 'Authorization' header is provided in an invalid format.".into(),
-        });
+        return Err(Error::unauthorized(
+            "AuthenticationFailedInvalidHeader",
+            "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+        ));
     };
     caller_of(app, token.trim())
 }
@@ -90,14 +91,11 @@ fn authenticate(app: &App, req: &Req) -> Result<Caller> {
 /// its own audiences or the direct listener's, never one taken from the request's Host.
 fn caller_of(app: &App, token: &str) -> Result<Caller> {
     let claims = app.signer.verify(token, now()).map_err(|e| match e {
-        vaultlink_crypto::TokenError::Expired => Error::Unauthorized {
-            code: "ExpiredAuthenticationToken".into(),
-            message: "The access token expiry UTC time is earlier than current UTC time.".into(),
-        },
-        _ => Error::Unauthorized {
-            code: "InvalidAuthenticationToken".into(),
-            message: "The access token is invalid.".into(),
-        },
+        vaultlink_crypto::TokenError::Expired => Error::unauthorized(
+            "ExpiredAuthenticationToken",
+            "The access token expiry UTC time is earlier than current UTC time.",
+        ),
+        _ => Error::unauthorized("InvalidAuthenticationToken", "The access token is invalid."),
     })?;
     let audiences = app.audiences(identity::ARM_AUDIENCES);
     app.engine.read(|s| identity::caller_from_claims(s, &claims, &audiences))
@@ -118,9 +116,8 @@ fn auxiliary(app: &App, req: &Req) -> Result<Vec<Caller>> {
         .into_iter()
         .map(|t| {
             let token = t.strip_prefix("Bearer ").or_else(|| t.strip_prefix("bearer ")).unwrap_or(t).trim();
-            caller_of(app, token).map_err(|_| Error::Unauthorized {
-                code: "InvalidAuthenticationToken".into(),
-                message: "The auxiliary access token is invalid.".into(),
+            caller_of(app, token).map_err(|_| {
+                Error::unauthorized("InvalidAuthenticationToken", "The auxiliary access token is invalid.")
             })
         })
         .collect()
@@ -182,11 +179,11 @@ pub(crate) fn handle(app: &App, req: &Req) -> Resp {
     match result {
         Ok(r) => r,
         Err(e) => {
-            if !matches!(e, Error::NotFound { .. }) {
+            if e.kind != Kind::NotFound {
                 tracing::info!(method = %req.method, path = %req.path, code = e.code(), "refused");
             }
             let mut r = error::render(&e);
-            if matches!(e, Error::Unauthorized { .. })
+            if e.kind == Kind::Unauthorized
                 && let Ok(v) = hyper::header::HeaderValue::from_str(&format!(
                     "Bearer authorization_uri=\"https://login.microsoftonline.com/{}\", error=\"invalid_token\", error_description=\"{}\"",
                     vaultlink_core::seed::TENANT_ID,

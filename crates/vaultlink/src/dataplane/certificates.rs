@@ -5,8 +5,8 @@ use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 use vaultlink_core::kv::certificates as certs;
 use vaultlink_core::kv::objects::Page;
-use vaultlink_core::kv::{Admitted, CertificateOp, DeletedOp, KvError, Operation};
-use vaultlink_core::{Batch, State};
+use vaultlink_core::kv::{Admitted, CertificateOp, DeletedOp, Operation};
+use vaultlink_core::{Batch, Error, State};
 
 use super::deleted::Deleted;
 use super::{BackupBlob, Route, Run, ok, page};
@@ -47,7 +47,7 @@ pub(super) fn route<'p>(method: &Method, segs: &[&'p str], l: &[&str]) -> Option
 }
 
 /// Runs one certificates operation.
-pub(super) fn run(r: &Run<'_>, op: CertificateOp) -> Result<Resp, KvError> {
+pub(super) fn run(r: &Run<'_>, op: CertificateOp) -> Result<Resp, Error> {
     use CertificateOp as C;
     let (host, name, version) = (r.host(), r.route.name, r.route.version);
     let sealer = &r.app.sealer;
@@ -130,16 +130,16 @@ impl Deleted for DeletedCertificates {
     fn op(op: DeletedOp) -> Operation {
         Operation::Certificate(CertificateOp::Deleted(op))
     }
-    fn list(s: &State, vault: &Admitted, size: usize, skip: Option<&str>) -> Result<Page<Self::View>, KvError> {
+    fn list(s: &State, vault: &Admitted, size: usize, skip: Option<&str>) -> Result<Page<Self::View>, Error> {
         certs::list_deleted(s, vault, size, skip)
     }
-    fn get(s: &State, vault: &Admitted, name: &str) -> Result<Self::View, KvError> {
+    fn get(s: &State, vault: &Admitted, name: &str) -> Result<Self::View, Error> {
         certs::get_deleted(s, vault, name)
     }
-    fn purge(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<(), KvError> {
+    fn purge(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<(), Error> {
         certs::purge(s, b, vault, name)
     }
-    fn recover(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<Self::View, KvError> {
+    fn recover(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<Self::View, Error> {
         certs::recover(s, b, vault, name)
     }
     fn render_item(host: &str, v: &Self::View) -> impl serde::Serialize {

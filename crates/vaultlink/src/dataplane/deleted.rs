@@ -4,8 +4,8 @@
 
 use hyper::{Method, StatusCode};
 use vaultlink_core::kv::objects::Page;
-use vaultlink_core::kv::{Admitted, DeletedOp, KvError, Operation};
-use vaultlink_core::{Batch, State};
+use vaultlink_core::kv::{Admitted, DeletedOp, Operation};
+use vaultlink_core::{Batch, Error, State};
 
 use super::{Route, Run, ok, page};
 use crate::http::{Resp, empty};
@@ -21,10 +21,10 @@ pub(super) trait Deleted {
 
     /// The kind's operation for `op`.
     fn op(op: DeletedOp) -> Operation;
-    fn list(s: &State, vault: &Admitted, size: usize, skip: Option<&str>) -> Result<Page<Self::View>, KvError>;
-    fn get(s: &State, vault: &Admitted, name: &str) -> Result<Self::View, KvError>;
-    fn purge(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<(), KvError>;
-    fn recover(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<Self::View, KvError>;
+    fn list(s: &State, vault: &Admitted, size: usize, skip: Option<&str>) -> Result<Page<Self::View>, Error>;
+    fn get(s: &State, vault: &Admitted, name: &str) -> Result<Self::View, Error>;
+    fn purge(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<(), Error>;
+    fn recover(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<Self::View, Error>;
     /// A list item.
     fn render_item(host: &str, v: &Self::View) -> impl serde::Serialize;
     /// A deleted bundle.
@@ -45,7 +45,7 @@ pub(super) fn route<'p, K: Deleted>(method: &Method, segs: &[&'p str], l: &[&str
 }
 
 /// Runs one deleted-object operation of kind `K`.
-pub(super) fn run<K: Deleted>(r: &Run<'_>, op: DeletedOp) -> Result<Resp, KvError> {
+pub(super) fn run<K: Deleted>(r: &Run<'_>, op: DeletedOp) -> Result<Resp, Error> {
     let (host, name) = (r.host(), r.route.name);
     Ok(match op {
         DeletedOp::List => {

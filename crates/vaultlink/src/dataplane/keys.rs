@@ -5,8 +5,8 @@ use hyper::Method;
 use serde_json::{Value, json};
 use vaultlink_core::kv::keys::{self, Op};
 use vaultlink_core::kv::objects::Page;
-use vaultlink_core::kv::{Admitted, DeletedOp, KeyOp, KvError, Operation};
-use vaultlink_core::{Batch, State};
+use vaultlink_core::kv::{Admitted, DeletedOp, KeyOp, Operation};
+use vaultlink_core::{Batch, Error, State};
 
 use super::deleted::Deleted;
 use super::{BackupBlob, Route, Run, ok, page};
@@ -53,7 +53,7 @@ struct VerifyBody {
 }
 
 /// Runs one keys operation.
-pub(super) fn run(r: &Run<'_>, op: KeyOp) -> Result<Resp, KvError> {
+pub(super) fn run(r: &Run<'_>, op: KeyOp) -> Result<Resp, Error> {
     use KeyOp as K;
     let (host, name, version) = (r.host(), r.route.name, r.route.version);
     let sealer = &r.app.sealer;
@@ -125,16 +125,16 @@ impl Deleted for DeletedKeys {
     fn op(op: DeletedOp) -> Operation {
         Operation::Key(KeyOp::Deleted(op))
     }
-    fn list(s: &State, vault: &Admitted, size: usize, skip: Option<&str>) -> Result<Page<Self::View>, KvError> {
+    fn list(s: &State, vault: &Admitted, size: usize, skip: Option<&str>) -> Result<Page<Self::View>, Error> {
         keys::list_deleted(s, vault, size, skip)
     }
-    fn get(s: &State, vault: &Admitted, name: &str) -> Result<Self::View, KvError> {
+    fn get(s: &State, vault: &Admitted, name: &str) -> Result<Self::View, Error> {
         keys::get_deleted(s, vault, name)
     }
-    fn purge(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<(), KvError> {
+    fn purge(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<(), Error> {
         keys::purge(s, b, vault, name)
     }
-    fn recover(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<Self::View, KvError> {
+    fn recover(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<Self::View, Error> {
         keys::recover(s, b, vault, name)
     }
     fn render_item(host: &str, v: &Self::View) -> impl serde::Serialize {

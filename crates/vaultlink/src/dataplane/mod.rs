@@ -16,8 +16,9 @@ use std::net::Ipv4Addr;
 use hyper::header::HeaderValue;
 use hyper::{Method, StatusCode};
 use serde_json::json;
+use vaultlink_core::error::{Error, Kind};
 use vaultlink_core::firewall::NetworkContext;
-use vaultlink_core::kv::{self, Admitted, Ask, Kind, KvError, Operation, objects};
+use vaultlink_core::kv::{self, Admitted, Ask, Operation, objects};
 use vaultlink_core::model::Vault;
 use vaultlink_core::{Batch, State, keyvault, netctx, seed};
 use vaultlink_crypto::Claims;
@@ -36,13 +37,14 @@ fn challenge(tenant: &str) -> HeaderValue {
 }
 
 /// The one place that decides data-plane status codes.
-fn error(e: &KvError) -> Resp {
+fn error(e: &Error) -> Resp {
     let status = match e.kind {
         Kind::BadRequest => StatusCode::BAD_REQUEST,
         Kind::Unauthorized => StatusCode::UNAUTHORIZED,
         Kind::Forbidden => StatusCode::FORBIDDEN,
         Kind::NotFound => StatusCode::NOT_FOUND,
-        Kind::Conflict => StatusCode::CONFLICT,
+        // An ARM precondition cannot arise here; it was always the data plane's 409.
+        Kind::Conflict | Kind::PreconditionFailed => StatusCode::CONFLICT,
         Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         Kind::Internal => {
             tracing::error!(detail = %e.message, "data-plane internal error");
@@ -87,8 +89,8 @@ fn network_context(app: &App, req: &Req) -> NetworkContext {
 
 /// The request's bearer token, checked for its signature and lifetime (whom it names, and for
 /// which audience, `kv::admit` checks).
-fn authenticate(app: &App, req: &Req) -> Result<std::sync::Arc<Claims>, KvError> {
-    let unauthorized = |m: &str| KvError::new(Kind::Unauthorized, "Unauthorized", m);
+fn authenticate(app: &App, req: &Req) -> Result<std::sync::Arc<Claims>, Error> {
+    let unauthorized = |m: &str| Error::new(Kind::Unauthorized, "Unauthorized", m);
     let Some(auth) = req.header("authorization") else {
         return Err(unauthorized("AKV10000: Request is missing a Bearer or PoP token."));
     };
@@ -125,7 +127,7 @@ pub(crate) fn handle(app: &App, req: &Req) -> Resp {
     let health = req.method == Method::GET && req.path.trim_end_matches('/').eq_ignore_ascii_case("/healthstatus");
     let resp = match &vault {
         _ if health => crate::http::json(StatusCode::OK, &json!({})),
-        None => error(&KvError::new(Kind::NotFound, "VaultNotFound", format!("The vault '{name}' does not exist."))),
+        None => error(&Error::new(Kind::NotFound, "VaultNotFound", format!("The vault '{name}' does not exist."))),
         Some(v) => match serve(app, req, name, &ctx) {
             Ok(r) => r,
             Err(e) => {
@@ -154,11 +156,11 @@ pub(crate) fn post_only_reads(req: &Req) -> bool {
 }
 
 /// The request body as JSON, or Azure's BadParameter.
-fn body<T: serde::de::DeserializeOwned>(req: &Req) -> Result<T, KvError> {
+fn body<T: serde::de::DeserializeOwned>(req: &Req) -> Result<T, Error> {
     if req.body.is_empty() {
-        return Err(KvError::bad_parameter("The request body is empty."));
+        return Err(Error::bad_parameter("The request body is empty."));
     }
-    serde_json::from_slice(&req.body).map_err(|e| KvError::bad_parameter(format!("The request body is not valid: {e}")))
+    serde_json::from_slice(&req.body).map_err(|e| Error::bad_parameter(format!("The request body is not valid: {e}")))
 }
 
 fn ok<T: serde::Serialize + ?Sized>(v: &T) -> Resp {
@@ -205,7 +207,7 @@ fn route<'p>(method: &Method, segs: &[&'p str], l: &[&str]) -> Option<Route<'p>>
 }
 
 /// Authentication, then the operation the route names (admitted by the core as it runs).
-fn serve(app: &App, req: &Req, vault: &str, ctx: &NetworkContext) -> Result<Resp, KvError> {
+fn serve(app: &App, req: &Req, vault: &str, ctx: &NetworkContext) -> Result<Resp, Error> {
     let claims = authenticate(app, req)?;
     let ask =
         Ask { vault, claims: &claims, context: ctx, api_version: req.query("api-version"), throttle: &app.throttle };
@@ -236,15 +238,15 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Reads, once the operation is admitted on the same snapshot.
-    fn read<T>(&self, f: impl FnOnce(&State, &Admitted) -> Result<T, KvError>) -> Result<T, KvError> {
+    fn read<T>(&self, f: impl FnOnce(&State, &Admitted) -> Result<T, Error>) -> Result<T, Error> {
         self.app.engine.read(|s| f(s, &kv::admit(s, &self.ask, self.route.op, Some(self.route.name))?))
     }
     /// Writes, once the operation is admitted on the state it changes (inside `Engine::write`).
-    fn write<T>(&self, f: impl FnOnce(&State, &mut Batch, &Admitted) -> Result<T, KvError>) -> Result<T, KvError> {
+    fn write<T>(&self, f: impl FnOnce(&State, &mut Batch, &Admitted) -> Result<T, Error>) -> Result<T, Error> {
         self.app.engine.write(|s, b| f(s, b, &kv::admit(s, &self.ask, self.route.op, Some(self.route.name))?))
     }
     /// The page size a list asks for.
-    fn size(&self) -> Result<usize, KvError> {
+    fn size(&self) -> Result<usize, Error> {
         objects::page_size(self.req.query("maxresults"))
     }
     fn skip(&self) -> Option<&str> {
@@ -254,7 +256,7 @@ impl Run<'_> {
         &self.req.host
     }
     /// The request body, parsed (after admission, so a refused caller learns nothing of it).
-    fn body<T: serde::de::DeserializeOwned>(&self) -> Result<T, KvError> {
+    fn body<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
         body(self.req)
     }
 }

@@ -3,8 +3,8 @@
 
 use hyper::Method;
 use serde_json::json;
-use vaultlink_core::kv::{Admitted, DeletedOp, KvError, Operation, SecretOp, objects, secrets};
-use vaultlink_core::{Batch, State};
+use vaultlink_core::kv::{Admitted, DeletedOp, Operation, SecretOp, objects, secrets};
+use vaultlink_core::{Batch, Error, State};
 
 use super::deleted::Deleted;
 use super::{BackupBlob, Route, Run, ok, page};
@@ -28,7 +28,7 @@ pub(super) fn route<'p>(method: &Method, segs: &[&'p str], l: &[&str]) -> Option
 }
 
 /// Runs one secrets operation.
-pub(super) fn run(r: &Run<'_>, op: SecretOp) -> Result<Resp, KvError> {
+pub(super) fn run(r: &Run<'_>, op: SecretOp) -> Result<Resp, Error> {
     use SecretOp as S;
     let (host, name, version) = (r.host(), r.route.name, r.route.version);
     let sealer = &r.app.sealer;
@@ -66,21 +66,16 @@ impl Deleted for DeletedSecrets {
     fn op(op: DeletedOp) -> Operation {
         Operation::Secret(SecretOp::Deleted(op))
     }
-    fn list(
-        s: &State,
-        vault: &Admitted,
-        size: usize,
-        skip: Option<&str>,
-    ) -> Result<objects::Page<Self::View>, KvError> {
+    fn list(s: &State, vault: &Admitted, size: usize, skip: Option<&str>) -> Result<objects::Page<Self::View>, Error> {
         secrets::list_deleted(s, vault, size, skip)
     }
-    fn get(s: &State, vault: &Admitted, name: &str) -> Result<Self::View, KvError> {
+    fn get(s: &State, vault: &Admitted, name: &str) -> Result<Self::View, Error> {
         secrets::get_deleted(s, vault, name)
     }
-    fn purge(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<(), KvError> {
+    fn purge(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<(), Error> {
         secrets::purge(s, b, vault, name)
     }
-    fn recover(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<Self::View, KvError> {
+    fn recover(s: &State, b: &mut Batch, vault: &Admitted, name: &str) -> Result<Self::View, Error> {
         secrets::recover(s, b, vault, name)
     }
     fn render_item(host: &str, v: &Self::View) -> impl serde::Serialize {

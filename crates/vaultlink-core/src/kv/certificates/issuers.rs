@@ -1,7 +1,6 @@
 //! Certificate issuers (`/certificates/issuers/{name}`, the password sealed) and the vault's
 //! certificate contacts.
 
-use crate::kv::Admitted;
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::Value;
@@ -9,8 +8,9 @@ use vaultlink_crypto::Sealer;
 
 use super::{aad, b64, bad};
 use crate::engine::{Batch, State};
-use crate::kv::Kind;
-use crate::kv::KvError;
+use crate::error::Error;
+use crate::error::Kind;
+use crate::kv::Admitted;
 use crate::kv::objects::{AttributesSpec, Page, check_name, objects_root, paginate};
 use crate::model::{CertificateContacts, CertificateIssuer, Record, Vault};
 
@@ -41,11 +41,11 @@ pub struct IssuerCredentials {
     pub pwd: Option<String>,
 }
 
-fn issuer_not_found(name: &str) -> KvError {
-    KvError::new(Kind::NotFound, "CertificateIssuerNotFound", format!("Issuer not found: {name}"))
+fn issuer_not_found(name: &str) -> Error {
+    Error::new(Kind::NotFound, "CertificateIssuerNotFound", format!("Issuer not found: {name}"))
 }
 
-fn check_issuer_name(name: &str) -> Result<(), KvError> {
+fn check_issuer_name(name: &str) -> Result<(), Error> {
     check_name(name)
 }
 
@@ -58,7 +58,7 @@ pub fn set_issuer(
     name: &str,
     spec: IssuerSpec,
     patch: bool,
-) -> Result<CertificateIssuer, KvError> {
+) -> Result<CertificateIssuer, Error> {
     check_issuer_name(name)?;
     let existing = match state.get(&issuer_key(vault, name)) {
         Some(Record::CertificateIssuer(i)) => Some(i.clone()),
@@ -106,7 +106,7 @@ pub fn set_issuer(
 }
 
 /// `GET /certificates/issuers/{name}`.
-pub fn get_issuer(state: &State, vault: &Admitted, name: &str) -> Result<CertificateIssuer, KvError> {
+pub fn get_issuer(state: &State, vault: &Admitted, name: &str) -> Result<CertificateIssuer, Error> {
     check_issuer_name(name)?;
     match state.get(&issuer_key(vault, name)) {
         Some(Record::CertificateIssuer(i)) => Ok(i.clone()),
@@ -120,7 +120,7 @@ pub fn delete_issuer(
     batch: &mut Batch,
     vault: &Admitted,
     name: &str,
-) -> Result<CertificateIssuer, KvError> {
+) -> Result<CertificateIssuer, Error> {
     let i = get_issuer(state, vault, name)?;
     batch.delete(&issuer_key(vault, name));
     Ok(i)
@@ -132,7 +132,7 @@ pub fn list_issuers(
     vault: &Admitted,
     size: usize,
     skip: Option<&str>,
-) -> Result<Page<CertificateIssuer>, KvError> {
+) -> Result<Page<CertificateIssuer>, Error> {
     let all = state
         .descendants(&format!("{}/certissuers", objects_root(&vault.internal_id)))
         .filter_map(|(_, r)| match r {
@@ -149,8 +149,8 @@ pub struct ContactsSpec {
     pub contacts: Option<Vec<Value>>,
 }
 
-fn contacts_not_found() -> KvError {
-    KvError::new(Kind::NotFound, "ContactsNotFound", "Contacts not found")
+fn contacts_not_found() -> Error {
+    Error::new(Kind::NotFound, "ContactsNotFound", "Contacts not found")
 }
 
 /// `PUT /certificates/contacts`.
@@ -159,7 +159,7 @@ pub fn set_contacts(
     batch: &mut Batch,
     vault: &Admitted,
     spec: ContactsSpec,
-) -> Result<Vec<Value>, KvError> {
+) -> Result<Vec<Value>, Error> {
     let _ = state;
     let contacts = spec.contacts.unwrap_or_default();
     for c in &contacts {
@@ -179,7 +179,7 @@ pub fn set_contacts(
 }
 
 /// `GET /certificates/contacts`.
-pub fn get_contacts(state: &State, vault: &Admitted) -> Result<Vec<Value>, KvError> {
+pub fn get_contacts(state: &State, vault: &Admitted) -> Result<Vec<Value>, Error> {
     match state.get(&contacts_key(vault)) {
         Some(Record::CertificateContacts(c)) => Ok(c.contacts.clone()),
         _ => Err(contacts_not_found()),
@@ -187,7 +187,7 @@ pub fn get_contacts(state: &State, vault: &Admitted) -> Result<Vec<Value>, KvErr
 }
 
 /// `DELETE /certificates/contacts`: the contacts that were set.
-pub fn delete_contacts(state: &State, batch: &mut Batch, vault: &Admitted) -> Result<Vec<Value>, KvError> {
+pub fn delete_contacts(state: &State, batch: &mut Batch, vault: &Admitted) -> Result<Vec<Value>, Error> {
     let c = get_contacts(state, vault)?;
     batch.delete(&contacts_key(vault));
     Ok(c)

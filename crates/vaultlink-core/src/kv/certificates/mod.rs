@@ -24,7 +24,6 @@ mod pending;
 pub mod policy;
 mod render;
 
-use crate::kv::Admitted;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -34,7 +33,8 @@ use vaultlink_crypto::x509::{self, Bundle};
 use super::objects::{self, AttributesSpec, Page, VaultObject, check_name, check_tags, find_version, live, record_key};
 use super::{keys, secrets};
 use crate::engine::{Batch, State};
-use crate::kv::{Kind, KvError};
+use crate::error::{Error, Kind};
+use crate::kv::Admitted;
 use crate::model::{
     CertificateObject, CertificateVersion, DeletedState, KeyObject, PendingCertificate, Record, SecretObject,
     SecretVersion, Tags, Vault,
@@ -62,16 +62,16 @@ fn aad(vault: &Vault, name: &str, what: &str) -> Vec<u8> {
     format!("vaultlink-cert-{what}\0{}\0{}", vault.internal_id, name.to_ascii_lowercase()).into_bytes()
 }
 
-fn internal(m: impl Into<String>) -> KvError {
-    KvError::new(Kind::Internal, "InternalServerError", m)
+fn internal(m: impl Into<String>) -> Error {
+    Error::new(Kind::Internal, "InternalServerError", m)
 }
 
-fn bad(m: impl Into<String>) -> KvError {
-    KvError::bad_parameter(m)
+fn bad(m: impl Into<String>) -> Error {
+    Error::bad_parameter(m)
 }
 
 /// The live certificate to add a version to, or a new empty one; a deleted one is a conflict.
-fn live_or_new(state: &State, vault: &Vault, name: &str) -> Result<CertificateObject, KvError> {
+fn live_or_new(state: &State, vault: &Vault, name: &str) -> Result<CertificateObject, Error> {
     match objects::writable::<CertificateObject>(state, vault, name, "create")? {
         Some(o) => Ok(o.clone()),
         None => Ok(CertificateObject {
@@ -121,7 +121,7 @@ pub struct OpView {
 // Writing a version (create, merge, import, restore)
 
 /// The secret value of a version: base64 PKCS#12 (empty password) or PEM.
-fn secret_value(policy: &Policy, pkcs8: &[u8], chain: &[Vec<u8>]) -> Result<String, KvError> {
+fn secret_value(policy: &Policy, pkcs8: &[u8], chain: &[Vec<u8>]) -> Result<String, Error> {
     let bundle = Bundle { key: policy.exportable().then(|| pkcs8.to_vec()), chain: chain.to_vec() };
     if policy.content_type() == policy::PEM {
         Ok(x509::to_pem(&bundle))
@@ -143,7 +143,7 @@ fn add_version(
     chain: Vec<Vec<u8>>,
     enabled: bool,
     tags: Tags,
-) -> Result<CertificateVersion, KvError> {
+) -> Result<CertificateVersion, Error> {
     let leaf = chain.first().ok_or_else(|| bad("The certificate chain is empty."))?;
     let info = x509::parse(leaf).map_err(|e| bad(e.0))?;
     let policy = Policy::from_value(&obj.policy)?;
@@ -198,7 +198,7 @@ pub fn import(
     vault: &Admitted,
     name: &str,
     spec: ImportSpec,
-) -> Result<CertView, KvError> {
+) -> Result<CertView, Error> {
     check_name(name)?;
     check_tags(spec.tags.as_ref())?;
     let given = spec.policy.as_ref().map(Policy::from_value).transpose()?;
@@ -260,7 +260,7 @@ pub fn import(
 // Read, update, lists
 
 /// `GET /certificates/{name}/{version?}`.
-pub fn get(state: &State, vault: &Admitted, name: &str, version: Option<&str>) -> Result<CertView, KvError> {
+pub fn get(state: &State, vault: &Admitted, name: &str, version: Option<&str>) -> Result<CertView, Error> {
     let obj = live::<CertificateObject>(state, vault, name)?;
     let v = find_version(obj, name, version)?;
     Ok(view(vault, obj, v))
@@ -283,7 +283,7 @@ pub fn update(
     name: &str,
     version: Option<&str>,
     spec: UpdateSpec,
-) -> Result<CertView, KvError> {
+) -> Result<CertView, Error> {
     check_tags(spec.tags.as_ref())?;
     let mut obj = live::<CertificateObject>(state, vault, name)?.clone();
     if let Some(patch) = &spec.policy {
@@ -323,7 +323,7 @@ pub fn update(
 }
 
 /// `GET /certificates/{name}/policy`.
-pub fn get_policy(state: &State, vault: &Admitted, name: &str) -> Result<Value, KvError> {
+pub fn get_policy(state: &State, vault: &Admitted, name: &str) -> Result<Value, Error> {
     Ok(live::<CertificateObject>(state, vault, name)?.policy.clone())
 }
 
@@ -334,7 +334,7 @@ pub fn update_policy(
     vault: &Admitted,
     name: &str,
     patch: &Value,
-) -> Result<Value, KvError> {
+) -> Result<Value, Error> {
     let mut obj = live::<CertificateObject>(state, vault, name)?.clone();
     let p = Policy::from_value(&obj.policy)?.merged(patch)?;
     p.validate(vault, issuer_exists(state, vault), false)?;
@@ -351,7 +351,7 @@ pub fn list(
     size: usize,
     skip: Option<&str>,
     include_pending: bool,
-) -> Result<Page<CertView>, KvError> {
+) -> Result<Page<CertView>, Error> {
     objects::list_with(state, vault, size, skip, |o: &CertificateObject| {
         let pending = o.pending.as_ref().filter(|p| include_pending && p.status == "inProgress");
         match (o.versions.last(), pending) {
@@ -381,7 +381,7 @@ pub fn list_versions(
     name: &str,
     size: usize,
     skip: Option<&str>,
-) -> Result<Page<CertView>, KvError> {
+) -> Result<Page<CertView>, Error> {
     objects::list_versions::<CertificateObject>(state, vault, name, size, skip)
 }
 
@@ -389,32 +389,27 @@ pub fn list_versions(
 // Soft delete: the certificate, its key and its secret move together
 
 /// `DELETE /certificates/{name}`: the certificate, its key and its secret.
-pub fn delete(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<CertView, KvError> {
+pub fn delete(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<CertView, Error> {
     objects::delete::<CertificateObject>(state, batch, vault, name)
 }
 
 /// `GET /deletedcertificates/{name}`.
-pub fn get_deleted(state: &State, vault: &Admitted, name: &str) -> Result<CertView, KvError> {
+pub fn get_deleted(state: &State, vault: &Admitted, name: &str) -> Result<CertView, Error> {
     objects::get_deleted::<CertificateObject>(state, vault, name)
 }
 
 /// `GET /deletedcertificates`.
-pub fn list_deleted(
-    state: &State,
-    vault: &Admitted,
-    size: usize,
-    skip: Option<&str>,
-) -> Result<Page<CertView>, KvError> {
+pub fn list_deleted(state: &State, vault: &Admitted, size: usize, skip: Option<&str>) -> Result<Page<CertView>, Error> {
     objects::list_deleted::<CertificateObject>(state, vault, size, skip)
 }
 
 /// `POST /deletedcertificates/{name}/recover`: the certificate, its key and its secret.
-pub fn recover(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<CertView, KvError> {
+pub fn recover(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<CertView, Error> {
     objects::recover::<CertificateObject>(state, batch, vault, name)
 }
 
 /// `DELETE /deletedcertificates/{name}`: the certificate, its key and its secret, for good.
-pub fn purge(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<(), KvError> {
+pub fn purge(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<(), Error> {
     objects::purge::<CertificateObject>(state, batch, vault, name)
 }
 
@@ -439,7 +434,7 @@ struct BackupVersion {
 
 /// `POST /certificates/{name}/backup`: the certificate with its keys, restorable in the same
 /// subscription.
-pub fn backup(state: &State, sealer: &Sealer, vault: &Admitted, name: &str) -> Result<String, KvError> {
+pub fn backup(state: &State, sealer: &Sealer, vault: &Admitted, name: &str) -> Result<String, Error> {
     objects::backup::<CertificateObject>(state, sealer, vault, name)
 }
 
@@ -450,7 +445,7 @@ pub fn restore(
     sealer: &Sealer,
     vault: &Admitted,
     blob: &str,
-) -> Result<CertView, KvError> {
+) -> Result<CertView, Error> {
     objects::restore::<CertificateObject>(state, batch, sealer, vault, blob)
 }
 
@@ -521,7 +516,7 @@ impl VaultObject for CertificateObject {
     }
 
     /// Every version with the private key of its backing key version.
-    fn backup_content(state: &State, sealer: &Sealer, vault: &Vault, obj: &Self) -> Result<Backup, KvError> {
+    fn backup_content(state: &State, sealer: &Sealer, vault: &Vault, obj: &Self) -> Result<Backup, Error> {
         let name = &obj.name;
         let Some(Record::Key(k)) = state.get(&keys::store_key(vault, name)) else {
             return Err(internal(format!("certificate {name} has no backing key")));
@@ -553,8 +548,8 @@ impl VaultObject for CertificateObject {
             || state.get(&keys::store_key(vault, name)).is_some()
             || state.get(&secrets::key(vault, name)).is_some()
     }
-    fn restore_conflict(name: &str) -> KvError {
-        KvError::new(
+    fn restore_conflict(name: &str) -> Error {
+        Error::new(
             Kind::Conflict,
             "Conflict",
             format!(
@@ -563,7 +558,7 @@ impl VaultObject for CertificateObject {
         )
     }
     /// Each version is written with its backing key and secret.
-    fn restored(state: &State, batch: &mut Batch, sealer: &Sealer, vault: &Vault, b: Backup) -> Result<Self, KvError> {
+    fn restored(state: &State, batch: &mut Batch, sealer: &Sealer, vault: &Vault, b: Backup) -> Result<Self, Error> {
         let mut obj = CertificateObject {
             vault_internal_id: vault.internal_id.clone(),
             name: b.name.clone(),

@@ -1,7 +1,6 @@
 //! Creating a certificate from its policy and the pending operation: self-signed completes at
 //! once; other issuers leave an operation with a CSR until a merge brings the signed certificate.
 
-use crate::kv::Admitted;
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::Value;
@@ -11,19 +10,21 @@ use vaultlink_crypto::x509;
 use super::issuers::issuer_exists;
 use super::{CertView, OpView, Policy, aad, add_version, b64, bad, internal, live_or_new, store_key, view};
 use crate::engine::{Batch, State};
+use crate::error::{Error, Kind};
+use crate::kv::Admitted;
+use crate::kv::keys;
 use crate::kv::objects::{AttributesSpec, check_name, check_tags, live};
-use crate::kv::{Kind, KvError, keys};
 use crate::model::{CertificateObject, PendingCertificate, Record, Tags, Vault};
 
-fn pending_not_found(name: &str) -> KvError {
-    KvError::new(Kind::NotFound, "PendingCertificateNotFound", format!("Pending certificate not found: {name}"))
+fn pending_not_found(name: &str) -> Error {
+    Error::new(Kind::NotFound, "PendingCertificateNotFound", format!("Pending certificate not found: {name}"))
 }
 
 fn seal_private(sealer: &Sealer, vault: &Vault, name: &str, version: &str, der: &[u8]) -> String {
     b64().encode(sealer.seal(der, &aad(vault, &format!("{name}/{version}"), "pending")))
 }
 
-fn open_private(sealer: &Sealer, vault: &Vault, name: &str, version: &str, sealed: &str) -> Result<Vec<u8>, KvError> {
+fn open_private(sealer: &Sealer, vault: &Vault, name: &str, version: &str, sealed: &str) -> Result<Vec<u8>, Error> {
     let raw = b64().decode(sealed).map_err(|_| internal("stored pending key is not base64"))?;
     sealer
         .open(&raw, &aad(vault, &format!("{name}/{version}"), "pending"))
@@ -69,7 +70,7 @@ pub fn create(
     vault: &Admitted,
     name: &str,
     spec: CreateSpec,
-) -> Result<OpView, KvError> {
+) -> Result<OpView, Error> {
     check_name(name)?;
     check_tags(spec.tags.as_ref())?;
     let raw = spec.policy.ok_or_else(|| bad("The certificate policy is required to create a certificate."))?;
@@ -124,7 +125,7 @@ pub fn create(
 }
 
 /// `GET /certificates/{name}/pending`.
-pub fn get_pending(state: &State, vault: &Admitted, name: &str) -> Result<OpView, KvError> {
+pub fn get_pending(state: &State, vault: &Admitted, name: &str) -> Result<OpView, Error> {
     let obj = live::<CertificateObject>(state, vault, name).map_err(|_| pending_not_found(name))?;
     let op = obj.pending.clone().ok_or_else(|| pending_not_found(name))?;
     Ok(OpView { name: obj.name.clone(), op })
@@ -137,7 +138,7 @@ pub fn cancel_pending(
     vault: &Admitted,
     name: &str,
     cancel: bool,
-) -> Result<OpView, KvError> {
+) -> Result<OpView, Error> {
     let mut obj = live::<CertificateObject>(state, vault, name).map_err(|_| pending_not_found(name))?.clone();
     let mut op = obj.pending.clone().ok_or_else(|| pending_not_found(name))?;
     if cancel && op.status == "inProgress" {
@@ -153,7 +154,7 @@ pub fn cancel_pending(
 
 /// `DELETE /certificates/{name}/pending`: the operation is gone (a certificate that never got a
 /// version goes with it).
-pub fn delete_pending(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<OpView, KvError> {
+pub fn delete_pending(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<OpView, Error> {
     let mut obj = live::<CertificateObject>(state, vault, name).map_err(|_| pending_not_found(name))?.clone();
     let op = obj.pending.take().ok_or_else(|| pending_not_found(name))?;
     if obj.versions.is_empty() {
@@ -181,12 +182,12 @@ pub fn merge(
     vault: &Admitted,
     name: &str,
     spec: MergeSpec,
-) -> Result<CertView, KvError> {
+) -> Result<CertView, Error> {
     check_tags(spec.tags.as_ref())?;
     let mut obj = live::<CertificateObject>(state, vault, name).map_err(|_| pending_not_found(name))?.clone();
     let mut op = obj.pending.clone().ok_or_else(|| pending_not_found(name))?;
     let Some(sealed) = op.sealed_private.clone().filter(|_| op.status == "inProgress") else {
-        return Err(KvError::new(
+        return Err(Error::new(
             Kind::Forbidden,
             "Forbidden",
             format!("Pending certificate {name} is not in progress (status {}); there is nothing to merge.", op.status),

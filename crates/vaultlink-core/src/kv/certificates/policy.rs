@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vaultlink_crypto::x509::{self, CertSpec, KeySpec};
 
-use crate::kv::KvError;
+use crate::error::Error;
 use crate::model::Vault;
 
 pub const PKCS12: &str = "application/x-pkcs12";
@@ -81,12 +81,12 @@ pub struct Policy {
     pub attributes: Option<Value>,
 }
 
-fn bad(m: impl Into<String>) -> KvError {
-    KvError::bad_parameter(m)
+fn bad(m: impl Into<String>) -> Error {
+    Error::bad_parameter(m)
 }
 
 impl Policy {
-    pub fn from_value(v: &Value) -> Result<Self, KvError> {
+    pub fn from_value(v: &Value) -> Result<Self, Error> {
         serde_json::from_value(v.clone()).map_err(|e| bad(format!("The certificate policy is not valid: {e}")))
     }
 
@@ -115,7 +115,7 @@ impl Policy {
     }
 
     /// The key to generate.
-    pub fn key_spec(&self) -> Result<KeySpec, KvError> {
+    pub fn key_spec(&self) -> Result<KeySpec, Error> {
         let k = self.key_props.clone().unwrap_or_default();
         match k.kty.as_deref().unwrap_or("RSA") {
             "RSA" | "RSA-HSM" => match k.key_size.unwrap_or(2048) {
@@ -204,12 +204,7 @@ impl Policy {
 
     /// Checks everything Key Vault checks before it writes. `for_create`: a subject or SAN is
     /// required and the issuer must exist.
-    pub fn validate(
-        &self,
-        vault: &Vault,
-        issuer_exists: impl Fn(&str) -> bool,
-        for_create: bool,
-    ) -> Result<(), KvError> {
+    pub fn validate(&self, vault: &Vault, issuer_exists: impl Fn(&str) -> bool, for_create: bool) -> Result<(), Error> {
         let spec = self.cert_spec();
         let ct = self.content_type();
         if ct != PKCS12 && ct != PEM {
@@ -277,7 +272,7 @@ impl Policy {
     }
 
     /// Overlays the fields present in `patch` (PATCH policy).
-    pub fn merged(&self, patch: &Value) -> Result<Self, KvError> {
+    pub fn merged(&self, patch: &Value) -> Result<Self, Error> {
         let mut base = self.to_value();
         merge(&mut base, patch);
         if let Some(o) = base.as_object_mut() {

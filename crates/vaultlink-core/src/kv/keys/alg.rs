@@ -4,7 +4,7 @@
 use aws_lc_rs::digest::{self, Digest};
 use aws_lc_rs::signature::{self, RsaParameters};
 
-use crate::kv::KvError;
+use crate::error::Error;
 
 /// The operations a key can allow (`key_ops`), as Azure spells them.
 pub const KEY_OPS: &[&str] = &["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey", "import", "export"];
@@ -40,13 +40,13 @@ pub(super) enum Family {
     Ec,
 }
 
-pub(super) fn family(kty: &str) -> Result<(Family, bool), KvError> {
+pub(super) fn family(kty: &str) -> Result<(Family, bool), Error> {
     match kty {
         "RSA" => Ok((Family::Rsa, false)),
         "RSA-HSM" => Ok((Family::Rsa, true)),
         "EC" => Ok((Family::Ec, false)),
         "EC-HSM" => Ok((Family::Ec, true)),
-        other => Err(KvError::bad_parameter(format!("Invalid kty value: {other}")).with_inner("KeyTypeNotSupported")),
+        other => Err(Error::bad_parameter(format!("Invalid kty value: {other}")).with_inner("KeyTypeNotSupported")),
     }
 }
 
@@ -60,13 +60,13 @@ pub enum Curve {
 }
 
 impl Curve {
-    pub fn parse(s: &str) -> Result<Self, KvError> {
+    pub fn parse(s: &str) -> Result<Self, Error> {
         match s {
             "P-256" => Ok(Curve::P256),
             "P-384" => Ok(Curve::P384),
             "P-521" => Ok(Curve::P521),
             "P-256K" | "SECP256K1" => Ok(Curve::P256K),
-            other => Err(KvError::bad_parameter(format!("Invalid curve name: {other}"))),
+            other => Err(Error::bad_parameter(format!("Invalid curve name: {other}"))),
         }
     }
     pub fn name(self) -> &'static str {
@@ -123,7 +123,7 @@ pub(super) enum SigAlg {
     Ec(Curve),
 }
 
-pub(super) fn sig_alg(alg: &str) -> Result<SigAlg, KvError> {
+pub(super) fn sig_alg(alg: &str) -> Result<SigAlg, Error> {
     use signature as s;
     Ok(match alg {
         "RS256" => {
@@ -149,9 +149,7 @@ pub(super) fn sig_alg(alg: &str) -> Result<SigAlg, KvError> {
         "ES512" => SigAlg::Ec(Curve::P521),
         "ES256K" => SigAlg::Ec(Curve::P256K),
         other => {
-            return Err(
-                KvError::bad_parameter(format!("Invalid algorithm: {other}")).with_inner("AlgorithmNotSupported")
-            );
+            return Err(Error::bad_parameter(format!("Invalid algorithm: {other}")).with_inner("AlgorithmNotSupported"));
         }
     })
 }
@@ -171,27 +169,23 @@ pub(super) enum EncAlg {
     OaepSha256,
 }
 
-pub(super) fn enc_alg(alg: &str) -> Result<EncAlg, KvError> {
+pub(super) fn enc_alg(alg: &str) -> Result<EncAlg, Error> {
     match alg {
         "RSA1_5" => Ok(EncAlg::Rsa15),
         "RSA-OAEP" => Ok(EncAlg::OaepSha1),
         "RSA-OAEP-256" => Ok(EncAlg::OaepSha256),
-        other => Err(KvError::bad_parameter(format!("Invalid algorithm: {other}")).with_inner("AlgorithmNotSupported")),
+        other => Err(Error::bad_parameter(format!("Invalid algorithm: {other}")).with_inner("AlgorithmNotSupported")),
     }
 }
 
-pub(super) fn wrong_alg_for_key(alg: &str, kty: &str) -> KvError {
-    KvError::bad_parameter(format!("Algorithm {alg} is not supported for a key of type {kty}."))
+pub(super) fn wrong_alg_for_key(alg: &str, kty: &str) -> Error {
+    Error::bad_parameter(format!("Algorithm {alg} is not supported for a key of type {kty}."))
         .with_inner("AlgorithmNotSupported")
 }
 
-pub(super) fn digest_of(
-    alg_name: &str,
-    algorithm: &'static digest::Algorithm,
-    bytes: &[u8],
-) -> Result<Digest, KvError> {
+pub(super) fn digest_of(alg_name: &str, algorithm: &'static digest::Algorithm, bytes: &[u8]) -> Result<Digest, Error> {
     Digest::import_less_safe(bytes, algorithm).map_err(|_| {
-        KvError::bad_parameter(format!(
+        Error::bad_parameter(format!(
             "Invalid length of 'value': {} bytes. {alg_name} requires {} bytes, encoded with base64url.",
             bytes.len(),
             algorithm.output_len()

@@ -1,7 +1,6 @@
 //! The cryptographic operations on a key version: sign, verify, encrypt, decrypt, wrapKey,
 //! unwrapKey, each checked against the version's `key_ops`, `enabled`, `nbf` and `exp`.
 
-use crate::kv::Admitted;
 use aws_lc_rs::rsa::{
     self, OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
     Pkcs1PrivateDecryptingKey, Pkcs1PublicEncryptingKey, PrivateDecryptingKey,
@@ -13,18 +12,19 @@ use super::alg::{EncAlg, Family, Op, SigAlg, digest_alg_of, digest_of, enc_alg, 
 use super::material::{Material, open_private, opened};
 use super::{decode_b64url, disabled, internal};
 use crate::engine::State;
+use crate::error::{Error, Kind};
+use crate::kv::Admitted;
 use crate::kv::objects::{find_version, live};
-use crate::kv::{Kind, KvError};
 use crate::model::{KeyObject, KeyVersion, Vault};
 
 /// Checks that `v` may perform `op` at time `t`: `key_ops`, `enabled`, `nbf`, `exp`.
-fn permit(v: &KeyVersion, op: Op, t: i64) -> Result<(), KvError> {
+fn permit(v: &KeyVersion, op: Op, t: i64) -> Result<(), Error> {
     let name = op.key_op();
     if !v.enabled {
         return Err(disabled(name));
     }
     if v.nbf.is_some_and(|n| t < n) {
-        return Err(KvError::new(
+        return Err(Error::new(
             Kind::Forbidden,
             "Forbidden",
             format!("Operation {name} is not allowed on a key that is not yet valid."),
@@ -32,7 +32,7 @@ fn permit(v: &KeyVersion, op: Op, t: i64) -> Result<(), KvError> {
         .with_inner("KeyNotYetValid"));
     }
     if v.exp.is_some_and(|e| t >= e) {
-        return Err(KvError::new(
+        return Err(Error::new(
             Kind::Forbidden,
             "Forbidden",
             format!("Operation {name} is not allowed on an expired key."),
@@ -40,7 +40,7 @@ fn permit(v: &KeyVersion, op: Op, t: i64) -> Result<(), KvError> {
         .with_inner("KeyExpired"));
     }
     if !v.key_ops.iter().any(|o| o == name) {
-        return Err(KvError::new(
+        return Err(Error::new(
             Kind::Forbidden,
             "Forbidden",
             format!("Operation {name} is not permitted on this key."),
@@ -65,7 +65,7 @@ fn resolve<'a>(
     name: &str,
     version: Option<&str>,
     op: Op,
-) -> Result<(&'a KeyObject, &'a KeyVersion), KvError> {
+) -> Result<(&'a KeyObject, &'a KeyVersion), Error> {
     let obj = live::<KeyObject>(state, vault, name)?;
     let v = find_version(obj, name, version)?;
     permit(v, op, state.now())?;
@@ -83,7 +83,7 @@ pub fn transform(
     op: Op,
     alg: &str,
     input: &[u8],
-) -> Result<OpResult, KvError> {
+) -> Result<OpResult, Error> {
     let a = enc_alg(alg)?;
     let (obj, v) = resolve(state, vault, name, version, op)?;
     if family(&v.kty)?.0 != Family::Rsa {
@@ -99,18 +99,18 @@ pub fn transform(
     Ok(OpResult { name: obj.name.clone(), version: v.version.clone(), value })
 }
 
-fn too_long(len: usize, max: usize, alg: EncAlg) -> KvError {
+fn too_long(len: usize, max: usize, alg: EncAlg) -> Error {
     let n = match alg {
         EncAlg::Rsa15 => "RSA1_5",
         EncAlg::OaepSha1 => "RSA-OAEP",
         EncAlg::OaepSha256 => "RSA-OAEP-256",
     };
-    KvError::bad_parameter(format!(
+    Error::bad_parameter(format!(
         "Invalid length of 'value': {len} bytes. {n} with this key accepts at most {max} bytes."
     ))
 }
 
-fn rsa_encrypt(key: &PrivateDecryptingKey, a: EncAlg, input: &[u8]) -> Result<Vec<u8>, KvError> {
+fn rsa_encrypt(key: &PrivateDecryptingKey, a: EncAlg, input: &[u8]) -> Result<Vec<u8>, Error> {
     let public = key.public_key();
     let fail = |_| internal("RSA encryption failed");
     match a {
@@ -134,15 +134,15 @@ fn rsa_encrypt(key: &PrivateDecryptingKey, a: EncAlg, input: &[u8]) -> Result<Ve
     }
 }
 
-fn rsa_decrypt(key: PrivateDecryptingKey, a: EncAlg, input: &[u8]) -> Result<Vec<u8>, KvError> {
+fn rsa_decrypt(key: PrivateDecryptingKey, a: EncAlg, input: &[u8]) -> Result<Vec<u8>, Error> {
     let size = key.key_size_bytes();
     if input.len() != size {
-        return Err(KvError::bad_parameter(format!(
+        return Err(Error::bad_parameter(format!(
             "Invalid length of 'value': {} bytes. The ciphertext for this key must be {size} bytes.",
             input.len()
         )));
     }
-    let bad = |_| KvError::bad_parameter("The ciphertext could not be decrypted with this key and algorithm.");
+    let bad = |_| Error::bad_parameter("The ciphertext could not be decrypted with this key and algorithm.");
     match a {
         EncAlg::Rsa15 => {
             let k = Pkcs1PrivateDecryptingKey::new(key).map_err(|_| internal("RSA key unusable"))?;
@@ -167,7 +167,7 @@ pub fn sign(
     version: Option<&str>,
     alg: &str,
     digest_bytes: &[u8],
-) -> Result<OpResult, KvError> {
+) -> Result<OpResult, Error> {
     let sa = sig_alg(alg)?;
     let (obj, v) = resolve(state, vault, name, version, Op::Sign)?;
     let material = opened(sealer, vault, &obj.name, v)?;
@@ -203,7 +203,7 @@ pub fn verify(
     alg: &str,
     digest_bytes: &[u8],
     sig: &[u8],
-) -> Result<(OpResult, bool), KvError> {
+) -> Result<(OpResult, bool), Error> {
     let sa = sig_alg(alg)?;
     let (obj, v) = resolve(state, vault, name, version, Op::Verify)?;
     let part = |k: &str| v.public.get(k).map(|s| decode_b64url(k, s)).transpose().map(Option::unwrap_or_default);

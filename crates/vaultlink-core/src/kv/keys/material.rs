@@ -12,7 +12,7 @@ use vaultlink_crypto::Sealer;
 
 use super::alg::{Curve, Family, family};
 use super::{aad, b64, b64url, internal};
-use crate::kv::KvError;
+use crate::error::Error;
 use crate::model::{KeyVersion, Vault};
 
 /// A private key, opened from its PKCS#8 DER.
@@ -22,13 +22,13 @@ pub(super) enum Material {
 }
 
 impl Material {
-    pub(super) fn generate_rsa(bits: u32) -> Result<Self, KvError> {
+    pub(super) fn generate_rsa(bits: u32) -> Result<Self, Error> {
         let size = match bits {
             2048 => KeySize::Rsa2048,
             3072 => KeySize::Rsa3072,
             4096 => KeySize::Rsa4096,
             other => {
-                return Err(KvError::bad_parameter(format!(
+                return Err(Error::bad_parameter(format!(
                     "Invalid key size: {other}. RSA keys must be 2048, 3072 or 4096 bits."
                 )));
             }
@@ -36,21 +36,21 @@ impl Material {
         Ok(Material::Rsa(rsa::KeyPair::generate(size).map_err(|_| internal("RSA key generation failed"))?))
     }
 
-    pub(super) fn generate_ec(curve: Curve) -> Result<Self, KvError> {
+    pub(super) fn generate_ec(curve: Curve) -> Result<Self, Error> {
         Ok(Material::Ec(
             EcdsaKeyPair::generate(curve.signing()).map_err(|_| internal("EC key generation failed"))?,
             curve,
         ))
     }
 
-    pub(super) fn pkcs8(&self) -> Result<Vec<u8>, KvError> {
+    pub(super) fn pkcs8(&self) -> Result<Vec<u8>, Error> {
         match self {
             Material::Rsa(k) => Ok(k.as_der().map_err(|_| internal("RSA key export failed"))?.as_ref().to_vec()),
             Material::Ec(k, _) => Ok(k.to_pkcs8v1().map_err(|_| internal("EC key export failed"))?.as_ref().to_vec()),
         }
     }
 
-    pub(super) fn open(v: &KeyVersion, der: &[u8]) -> Result<Self, KvError> {
+    pub(super) fn open(v: &KeyVersion, der: &[u8]) -> Result<Self, Error> {
         match family(&v.kty)?.0 {
             Family::Rsa => {
                 Ok(Material::Rsa(rsa::KeyPair::from_pkcs8(der).map_err(|_| internal("stored RSA key is invalid"))?))
@@ -90,7 +90,7 @@ pub(super) fn seal_private(sealer: &Sealer, vault: &Vault, name: &str, version: 
     b64().encode(sealer.seal(der, &aad(vault, name, version)))
 }
 
-pub(crate) fn open_private(sealer: &Sealer, vault: &Vault, name: &str, v: &KeyVersion) -> Result<Vec<u8>, KvError> {
+pub(crate) fn open_private(sealer: &Sealer, vault: &Vault, name: &str, v: &KeyVersion) -> Result<Vec<u8>, Error> {
     let sealed = b64().decode(&v.sealed_private).map_err(|_| internal("stored key is not base64"))?;
     sealer
         .open(&sealed, &aad(vault, name, &v.version))
@@ -107,7 +107,7 @@ pub(crate) fn open_private(sealer: &Sealer, vault: &Vault, name: &str, v: &KeyVe
 static OPENED: std::sync::LazyLock<Mutex<HashMap<String, Arc<Material>>>> = std::sync::LazyLock::new(Default::default);
 const OPENED_CAPACITY: usize = 1024;
 
-pub(super) fn opened(sealer: &Sealer, vault: &Vault, name: &str, v: &KeyVersion) -> Result<Arc<Material>, KvError> {
+pub(super) fn opened(sealer: &Sealer, vault: &Vault, name: &str, v: &KeyVersion) -> Result<Arc<Material>, Error> {
     let id = format!("{}/{}/{}", vault.internal_id, name.to_ascii_lowercase(), v.version);
     if let Some(m) = OPENED.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
         return Ok(m.clone());

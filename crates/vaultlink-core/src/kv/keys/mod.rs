@@ -18,7 +18,6 @@
 //! - the default rotation policy is a Notify action 30 days before expiry; nothing rotates by itself;
 //! - backups are vaultlink's own sealed format, restorable in the same subscription only.
 
-use crate::kv::Admitted;
 use aws_lc_rs::rsa;
 use aws_lc_rs::signature::EcdsaKeyPair;
 use base64::Engine as _;
@@ -28,7 +27,8 @@ use vaultlink_crypto::Sealer;
 
 use super::objects::{self, AttributesSpec, Page, VaultObject, check_name, check_tags, find_version, live};
 use crate::engine::{Batch, State};
-use crate::kv::{Kind, KvError};
+use crate::error::{Error, Kind};
+use crate::kv::Admitted;
 use crate::model::{DeletedState, KeyObject, KeyVersion, Record, Tags, Vault};
 
 mod alg;
@@ -59,12 +59,12 @@ fn b64() -> base64::engine::GeneralPurpose {
 }
 
 /// Decodes base64url as clients send it (padding tolerated; standard alphabet tolerated too).
-pub fn decode_b64url(field: &str, s: &str) -> Result<Vec<u8>, KvError> {
+pub fn decode_b64url(field: &str, s: &str) -> Result<Vec<u8>, Error> {
     let t = s.trim_end_matches('=');
     b64url()
         .decode(t)
         .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(t))
-        .map_err(|_| KvError::bad_parameter(format!("The value of '{field}' is not valid base64url.")))
+        .map_err(|_| Error::bad_parameter(format!("The value of '{field}' is not valid base64url.")))
 }
 
 pub(crate) fn store_key(vault: &Vault, name: &str) -> String {
@@ -75,8 +75,8 @@ fn aad(vault: &Vault, name: &str, version: &str) -> Vec<u8> {
     format!("vaultlink-key\0{}\0{}\0{}", vault.internal_id, name.to_ascii_lowercase(), version).into_bytes()
 }
 
-fn internal(m: impl Into<String>) -> KvError {
-    KvError::new(Kind::Internal, "InternalServerError", m)
+fn internal(m: impl Into<String>) -> Error {
+    Error::new(Kind::Internal, "InternalServerError", m)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -104,10 +104,10 @@ fn view(vault: &Vault, obj: &KeyObject, v: &KeyVersion) -> KeyView {
     }
 }
 
-fn check_key_ops(ops: &[String]) -> Result<(), KvError> {
+fn check_key_ops(ops: &[String]) -> Result<(), Error> {
     for op in ops {
         if !KEY_OPS.contains(&op.as_str()) {
-            return Err(KvError::bad_parameter(format!("Invalid key operation: {op}")));
+            return Err(Error::bad_parameter(format!("Invalid key operation: {op}")));
         }
     }
     Ok(())
@@ -121,9 +121,9 @@ fn default_ops(f: Family) -> Vec<String> {
     ops.iter().map(|s| s.to_string()).collect()
 }
 
-fn hsm_allowed(vault: &Vault, hsm: bool) -> Result<(), KvError> {
+fn hsm_allowed(vault: &Vault, hsm: bool) -> Result<(), Error> {
     if hsm && !vault.sku_name.eq_ignore_ascii_case("premium") {
-        return Err(KvError::bad_parameter("Hardware key operation not allowed on standard vault"));
+        return Err(Error::bad_parameter("Hardware key operation not allowed on standard vault"));
     }
     Ok(())
 }
@@ -141,7 +141,7 @@ fn add_version(
     key_ops: Vec<String>,
     attrs: AttributesSpec,
     tags: Tags,
-) -> Result<KeyView, KvError> {
+) -> Result<KeyView, Error> {
     let mut obj = match objects::writable::<KeyObject>(state, vault, name, "create")? {
         Some(o) => o.clone(),
         None => KeyObject {
@@ -191,13 +191,13 @@ pub(crate) fn put_managed(
     der: &[u8],
     attrs: AttributesSpec,
     tags: Tags,
-) -> Result<(), KvError> {
+) -> Result<(), Error> {
     let material = match rsa::KeyPair::from_pkcs8(der) {
         Ok(k) => Material::Rsa(k),
         Err(_) => [Curve::P256, Curve::P384, Curve::P521, Curve::P256K]
             .into_iter()
             .find_map(|c| EcdsaKeyPair::from_pkcs8(c.signing(), der).ok().map(|k| Material::Ec(k, c)))
-            .ok_or_else(|| KvError::bad_parameter("The certificate's private key is not a supported RSA or EC key."))?,
+            .ok_or_else(|| Error::bad_parameter("The certificate's private key is not a supported RSA or EC key."))?,
     };
     let fam = if matches!(material, Material::Rsa(_)) { Family::Rsa } else { Family::Ec };
     let kty = match (fam, hsm) {
@@ -258,7 +258,7 @@ pub fn create(
     vault: &Admitted,
     name: &str,
     spec: CreateSpec,
-) -> Result<KeyView, KvError> {
+) -> Result<KeyView, Error> {
     check_name(name)?;
     check_tags(spec.tags.as_ref())?;
     let (fam, hsm) = family(&spec.kty)?;
@@ -269,10 +269,10 @@ pub fn create(
     let material = match fam {
         Family::Rsa => {
             if spec.crv.is_some() {
-                return Err(KvError::bad_parameter("The 'crv' parameter is not valid for RSA keys."));
+                return Err(Error::bad_parameter("The 'crv' parameter is not valid for RSA keys."));
             }
             if let Some(e) = spec.public_exponent.filter(|e| *e != RSA_EXPONENT) {
-                return Err(KvError::bad_parameter(format!(
+                return Err(Error::bad_parameter(format!(
                     "Invalid public exponent: {e}. vaultlink creates RSA keys with public exponent {RSA_EXPONENT} only."
                 )));
             }
@@ -280,7 +280,7 @@ pub fn create(
         }
         Family::Ec => {
             if spec.key_size.is_some_and(|s| !matches!(s, 256 | 384 | 521)) {
-                return Err(KvError::bad_parameter("The 'key_size' parameter is not valid for EC keys."));
+                return Err(Error::bad_parameter("The 'key_size' parameter is not valid for EC keys."));
             }
             let curve = match (&spec.crv, spec.key_size) {
                 (Some(c), _) => Curve::parse(c)?,
@@ -357,7 +357,7 @@ pub fn import(
     vault: &Admitted,
     name: &str,
     spec: ImportSpec,
-) -> Result<KeyView, KvError> {
+) -> Result<KeyView, Error> {
     check_name(name)?;
     check_tags(spec.tags.as_ref())?;
     let jwk = spec.key;
@@ -367,15 +367,15 @@ pub fn import(
     if let Some(ops) = &jwk.key_ops {
         check_key_ops(ops)?;
     }
-    let field = |f: &str, v: &Option<String>| -> Result<Vec<u8>, KvError> {
+    let field = |f: &str, v: &Option<String>| -> Result<Vec<u8>, Error> {
         match v {
             Some(s) => decode_b64url(f, s),
-            None => Err(KvError::bad_parameter(format!(
+            None => Err(Error::bad_parameter(format!(
                 "The JSON Web Key is missing the '{f}' parameter; import needs the private key."
             ))),
         }
     };
-    let invalid = || KvError::bad_parameter("The JSON Web Key is not a valid key: its parameters are inconsistent.");
+    let invalid = || Error::bad_parameter("The JSON Web Key is not a valid key: its parameters are inconsistent.");
     let material = match fam {
         Family::Rsa => {
             let comps = rsa::KeyPairComponents {
@@ -392,7 +392,7 @@ pub fn import(
             };
             let k = rsa::KeyPair::from_components(&comps).map_err(|_| invalid())?;
             if !RSA_SIZES.contains(&(k.public_modulus_len() as u32 * 8)) {
-                return Err(KvError::bad_parameter(format!(
+                return Err(Error::bad_parameter(format!(
                     "Invalid key size: {}. RSA keys must be 2048, 3072 or 4096 bits.",
                     k.public_modulus_len() * 8
                 )));
@@ -439,7 +439,7 @@ pub fn rotate(
     sealer: &Sealer,
     vault: &Admitted,
     name: &str,
-) -> Result<KeyView, KvError> {
+) -> Result<KeyView, Error> {
     let obj = live::<KeyObject>(state, vault, name)?;
     objects::refuse_managed(obj, "rotate")?;
     let cur = obj.versions.last().ok_or_else(|| objects::not_found::<KeyObject>(name))?.clone();
@@ -461,13 +461,13 @@ pub fn rotate(
     )
 }
 
-fn disabled(op: &str) -> KvError {
-    KvError::new(Kind::Forbidden, "Forbidden", format!("Operation {op} is not allowed on a disabled key."))
+fn disabled(op: &str) -> Error {
+    Error::new(Kind::Forbidden, "Forbidden", format!("Operation {op} is not allowed on a disabled key."))
         .with_inner("KeyDisabled")
 }
 
 /// `GET /keys/{name}/{version?}`. A disabled version cannot be read.
-pub fn get(state: &State, vault: &Admitted, name: &str, version: Option<&str>) -> Result<KeyView, KvError> {
+pub fn get(state: &State, vault: &Admitted, name: &str, version: Option<&str>) -> Result<KeyView, Error> {
     let obj = live::<KeyObject>(state, vault, name)?;
     let v = find_version(obj, name, version)?;
     if !v.enabled {
@@ -492,7 +492,7 @@ pub fn update(
     name: &str,
     version: Option<&str>,
     spec: UpdateSpec,
-) -> Result<KeyView, KvError> {
+) -> Result<KeyView, Error> {
     check_name(name)?;
     check_tags(spec.tags.as_ref())?;
     if let Some(ops) = &spec.key_ops {
@@ -525,7 +525,7 @@ pub fn update(
 }
 
 /// `GET /keys`: the current version of every live key.
-pub fn list(state: &State, vault: &Admitted, size: usize, skip: Option<&str>) -> Result<Page<KeyView>, KvError> {
+pub fn list(state: &State, vault: &Admitted, size: usize, skip: Option<&str>) -> Result<Page<KeyView>, Error> {
     objects::list::<KeyObject>(state, vault, size, skip)
 }
 
@@ -536,37 +536,32 @@ pub fn list_versions(
     name: &str,
     size: usize,
     skip: Option<&str>,
-) -> Result<Page<KeyView>, KvError> {
+) -> Result<Page<KeyView>, Error> {
     objects::list_versions::<KeyObject>(state, vault, name, size, skip)
 }
 
 /// `DELETE /keys/{name}`: every version moves to the deleted state (or is gone without soft delete).
-pub fn delete(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<KeyView, KvError> {
+pub fn delete(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<KeyView, Error> {
     objects::delete::<KeyObject>(state, batch, vault, name)
 }
 
 /// `GET /deletedkeys/{name}`.
-pub fn get_deleted(state: &State, vault: &Admitted, name: &str) -> Result<KeyView, KvError> {
+pub fn get_deleted(state: &State, vault: &Admitted, name: &str) -> Result<KeyView, Error> {
     objects::get_deleted::<KeyObject>(state, vault, name)
 }
 
 /// `GET /deletedkeys`.
-pub fn list_deleted(
-    state: &State,
-    vault: &Admitted,
-    size: usize,
-    skip: Option<&str>,
-) -> Result<Page<KeyView>, KvError> {
+pub fn list_deleted(state: &State, vault: &Admitted, size: usize, skip: Option<&str>) -> Result<Page<KeyView>, Error> {
     objects::list_deleted::<KeyObject>(state, vault, size, skip)
 }
 
 /// `POST /deletedkeys/{name}/recover`.
-pub fn recover(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<KeyView, KvError> {
+pub fn recover(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<KeyView, Error> {
     objects::recover::<KeyObject>(state, batch, vault, name)
 }
 
 /// `DELETE /deletedkeys/{name}`: gone for good, unless purge protection holds it.
-pub fn purge(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<(), KvError> {
+pub fn purge(state: &State, batch: &mut Batch, vault: &Admitted, name: &str) -> Result<(), Error> {
     objects::purge::<KeyObject>(state, batch, vault, name)
 }
 
@@ -590,7 +585,7 @@ struct BackupVersion {
 }
 
 /// `POST /keys/{name}/backup`: an opaque, encrypted blob restorable in the same subscription.
-pub fn backup(state: &State, sealer: &Sealer, vault: &Admitted, name: &str) -> Result<String, KvError> {
+pub fn backup(state: &State, sealer: &Sealer, vault: &Admitted, name: &str) -> Result<String, Error> {
     objects::backup::<KeyObject>(state, sealer, vault, name)
 }
 
@@ -601,7 +596,7 @@ pub fn restore(
     sealer: &Sealer,
     vault: &Admitted,
     blob: &str,
-) -> Result<KeyView, KvError> {
+) -> Result<KeyView, Error> {
     objects::restore::<KeyObject>(state, batch, sealer, vault, blob)
 }
 
@@ -658,7 +653,7 @@ impl VaultObject for KeyObject {
         self.managed
     }
 
-    fn backup_content(_state: &State, sealer: &Sealer, vault: &Vault, obj: &Self) -> Result<Backup, KvError> {
+    fn backup_content(_state: &State, sealer: &Sealer, vault: &Vault, obj: &Self) -> Result<Backup, Error> {
         let mut versions = Vec::with_capacity(obj.versions.len());
         for v in &obj.versions {
             versions.push(BackupVersion {
@@ -677,13 +672,7 @@ impl VaultObject for KeyObject {
     fn backup_name(b: &Backup) -> &str {
         &b.name
     }
-    fn restored(
-        _state: &State,
-        _batch: &mut Batch,
-        sealer: &Sealer,
-        vault: &Vault,
-        b: Backup,
-    ) -> Result<Self, KvError> {
+    fn restored(_state: &State, _batch: &mut Batch, sealer: &Sealer, vault: &Vault, b: Backup) -> Result<Self, Error> {
         if b.versions.iter().any(|v| family(&v.meta.kty).is_ok_and(|(_, hsm)| hsm)) {
             hsm_allowed(vault, true)?;
         }

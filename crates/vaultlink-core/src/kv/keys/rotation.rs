@@ -1,11 +1,11 @@
 //! A key's rotation policy: stored as set, with Azure's default when none was.
 
-use crate::kv::Admitted;
 use serde_json::{Value, json};
 
 use super::store_key;
 use crate::engine::{Batch, State};
-use crate::kv::KvError;
+use crate::error::Error;
+use crate::kv::Admitted;
 use crate::kv::objects::live;
 use crate::model::{KeyObject, Record};
 
@@ -24,7 +24,7 @@ fn render_policy(host: &str, name: &str, p: &Value) -> Value {
 }
 
 /// `GET /keys/{name}/rotationpolicy`.
-pub fn get_rotation_policy(state: &State, host: &str, vault: &Admitted, name: &str) -> Result<Value, KvError> {
+pub fn get_rotation_policy(state: &State, host: &str, vault: &Admitted, name: &str) -> Result<Value, Error> {
     let obj = live::<KeyObject>(state, vault, name)?;
     Ok(render_policy(host, &obj.name, obj.rotation_policy.as_ref().unwrap_or(&default_policy())))
 }
@@ -38,16 +38,16 @@ pub fn set_rotation_policy(
     vault: &Admitted,
     name: &str,
     body: Value,
-) -> Result<Value, KvError> {
+) -> Result<Value, Error> {
     let mut obj = live::<KeyObject>(state, vault, name)?.clone();
     let actions = body.get("lifetimeActions").cloned().unwrap_or_else(|| json!([]));
     let Some(list) = actions.as_array() else {
-        return Err(KvError::bad_parameter("'lifetimeActions' must be an array."));
+        return Err(Error::bad_parameter("'lifetimeActions' must be an array."));
     };
     for a in list {
         let ty = a.pointer("/action/type").and_then(Value::as_str).unwrap_or_default();
         if !ty.eq_ignore_ascii_case("rotate") && !ty.eq_ignore_ascii_case("notify") {
-            return Err(KvError::bad_parameter(format!("Invalid lifetime action type: '{ty}'.")));
+            return Err(Error::bad_parameter(format!("Invalid lifetime action type: '{ty}'.")));
         }
     }
     let t = state.now();

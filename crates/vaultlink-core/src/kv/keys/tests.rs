@@ -257,7 +257,7 @@ fn wrong_algorithm_and_wrong_digest_length_are_bad_parameters() {
     mk(&e, &sealer, &v, "rsa", json!({"kty": "RSA"}));
     mk(&e, &sealer, &v, "ec", json!({"kty": "EC", "crv": "P-256", "key_ops": ["sign", "verify", "encrypt"]}));
     let d32 = sha(&digest::SHA256, b"m");
-    let r = |f: &dyn Fn(&State) -> Result<OpResult, KvError>| e.read(f).unwrap_err();
+    let r = |f: &dyn Fn(&State) -> Result<OpResult, Error>| e.read(f).unwrap_err();
     let err = r(&|s| sign(s, &sealer, &v, "rsa", None, "RS256", &d32[..10]));
     assert_eq!(err.code, "BadParameter");
     assert_eq!(err.message, "Invalid length of 'value': 10 bytes. RS256 requires 32 bytes, encoded with base64url.");

@@ -54,7 +54,7 @@ fn soft_delete_blocks_the_name_until_recover_or_purge() {
     let e = world();
     let v = vault(&e, "kv1", json!({}));
     let sealer = Sealer::ephemeral();
-    let w = |f: &dyn Fn(&State, &mut Batch) -> Result<SecretView, KvError>| e.write(f);
+    let w = |f: &dyn Fn(&State, &mut Batch) -> Result<SecretView, Error>| e.write(f);
     w(&|s, b| set(s, b, &sealer, &v, "s", spec("x"))).unwrap();
     let d = w(&|s, b| delete(s, b, &v, "s")).unwrap();
     assert!(d.deleted.is_some());
