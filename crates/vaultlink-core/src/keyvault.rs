@@ -520,7 +520,7 @@ pub fn delete_vault(
 }
 
 pub(crate) fn soft_delete(state: &State, batch: &mut Batch, v: &Vault) -> Result<()> {
-    let sub = crate::kv::subscription_of(v);
+    let sub = v.subscription();
     batch.delete_tree(state, &v.id);
     if v.enable_soft_delete {
         let t = state.now();
@@ -532,7 +532,7 @@ pub(crate) fn soft_delete(state: &State, batch: &mut Batch, v: &Vault) -> Result
         };
         batch.put(&d.id.clone(), Record::DeletedVault(d));
     } else {
-        crate::kv::objects::purge_vault_objects(state, batch, &v.internal_id);
+        batch.delete_tree(state, &v.objects_root());
     }
     Ok(())
 }
@@ -576,7 +576,7 @@ pub fn purge_deleted_vault(
         ));
     }
     batch.delete(&d.id);
-    crate::kv::objects::purge_vault_objects(state, batch, &d.vault.internal_id);
+    batch.delete_tree(state, &d.vault.objects_root());
     Ok(())
 }
 

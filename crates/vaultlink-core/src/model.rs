@@ -205,6 +205,13 @@ pub struct Subscription {
     pub registered_providers: BTreeMap<String, String>,
 }
 
+impl Subscription {
+    /// Where the subscription `sub` is stored: its resource id.
+    pub fn key(sub: &str) -> String {
+        format!("/subscriptions/{sub}")
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceGroup {
@@ -242,6 +249,18 @@ pub struct Vault {
     pub created_by: String,
     pub updated_at: i64,
     pub updated_by: String,
+}
+
+impl Vault {
+    /// The subscription the vault belongs to (backups are bound to it).
+    pub fn subscription(&self) -> String {
+        self.id.split('/').nth(2).unwrap_or_default().to_string()
+    }
+
+    /// The key prefix under which the vault's data-plane objects live.
+    pub fn objects_root(&self) -> String {
+        format!("/vaultdata/{}", self.internal_id)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -544,7 +544,7 @@ fn check(state: &State, caller: &Caller, auxiliary: &[Caller], op: &ArmOperation
     if let Some(missing) = op.also.iter().find(|c| !permits(&grants, &c.action, &c.scope)) {
         return Err(authorization_failed(caller, missing));
     }
-    let linked_permits = |c: &Check| match crate::resources::tenant_of(state, &c.scope) {
+    let linked_permits = |c: &Check| match identity::tenant_of(state, &c.scope) {
         Some(t) if !t.eq_ignore_ascii_case(&caller.tenant_id) => auxiliary
             .iter()
             .filter(|a| a.tenant_id.eq_ignore_ascii_case(&t))
@@ -623,7 +623,7 @@ pub fn put_assignment(
         ));
     };
     // The principal must be in the directory the scope's subscription belongs to.
-    let directory = crate::resources::tenant_of(state, scope).unwrap_or_else(|| caller.tenant_id.clone());
+    let directory = identity::tenant_of(state, scope).unwrap_or_else(|| caller.tenant_id.clone());
     if identity::principal_in(state, &directory, &p.principal_id)
         .filter(|x| x.object_id.eq_ignore_ascii_case(&p.principal_id))
         .is_none()

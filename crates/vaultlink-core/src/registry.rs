@@ -2,11 +2,16 @@
 //! (`GET /subscriptions/{s}/providers`), the generic resources list (`GET .../resources`) and a
 //! resource group's cascade (what a type must undo outside the group before the group goes).
 //! A new type is its core module, one line here and its route line. Also the api-versions each
-//! namespace accepts (`check_api_version`).
+//! namespace accepts (`check_api_version`), and the operations over every type: the providers
+//! and their registration, and deleting a resource group with what is in it.
+
+use serde_json::{Value, json};
 
 use crate::engine::{Batch, State};
 use crate::error::{Error, Result};
-use crate::model::{Record, RecordKind, Tags};
+use crate::identity::Caller;
+use crate::model::{Record, RecordKind, Subscription, Tags};
+use crate::resources;
 
 /// What deleting its resource group does first to a resource with effects outside the group.
 pub type Teardown = fn(&State, &mut Batch, &Record) -> Result<()>;
@@ -182,6 +187,74 @@ pub fn check_api_version(namespace: &str, version: Option<&str>) -> Result<Strin
         ));
     }
     Ok(v.to_string())
+}
+
+fn known_provider(name: &str) -> Result<&'static str> {
+    namespace(name).ok_or_else(|| {
+        Error::not_found("InvalidResourceNamespace", format!("The resource namespace '{name}' is invalid."))
+    })
+}
+
+/// Registers (or unregisters) a provider on the subscription; returns its rendering.
+pub fn set_provider_registration(
+    state: &State,
+    batch: &mut Batch,
+    caller: &Caller,
+    sub: &str,
+    namespace: &str,
+    register: bool,
+) -> Result<Value> {
+    let mut s = resources::subscription(state, caller, sub)?;
+    let name = known_provider(namespace)?;
+    if register {
+        s.registered_providers.insert(name.to_ascii_lowercase(), name.to_string());
+    } else {
+        s.registered_providers.remove(&name.to_ascii_lowercase());
+    }
+    let out = render_provider(&s, name);
+    batch.put(&resources::subscription_id(sub), Record::Subscription(s));
+    Ok(out)
+}
+
+pub fn provider(state: &State, caller: &Caller, sub: &str, namespace: &str) -> Result<Value> {
+    let s = resources::subscription(state, caller, sub)?;
+    let name = known_provider(namespace)?;
+    Ok(render_provider(&s, name))
+}
+
+pub fn providers(state: &State, caller: &Caller, sub: &str) -> Result<Vec<Value>> {
+    let s = resources::subscription(state, caller, sub)?;
+    Ok(namespaces().into_iter().map(|n| render_provider(&s, n)).collect())
+}
+
+fn render_provider(s: &Subscription, namespace: &str) -> Value {
+    let registered = s.registered_providers.contains_key(&namespace.to_ascii_lowercase());
+    json!({
+        "id": format!("/subscriptions/{}/providers/{namespace}", s.subscription_id),
+        "namespace": namespace,
+        "registrationState": if registered { "Registered" } else { "NotRegistered" },
+        "registrationPolicy": "RegistrationRequired",
+        "resourceTypes": types_of(namespace).map(|t| json!({
+            "resourceType": t.name(),
+            "locations": resources::REGIONS,
+            "apiVersions": [],
+            "capabilities": "None",
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// DELETE a resource group and everything in it (vaults go to the soft-deleted state, as in Azure).
+pub fn delete_resource_group(state: &State, batch: &mut Batch, caller: &Caller, sub: &str, rg: &str) -> Result<()> {
+    let group = resources::resource_group(state, caller, sub, rg)?;
+    // Resources with effects outside the group first (each type's teardown in the registry):
+    // endpoints drop their vault connections, vaults become deleted vaults, VNets lose their links.
+    let undo: Vec<(Teardown, Record)> =
+        state.descendants(&group.id).filter_map(|(_, r)| teardown(r).map(|t| (t, r.clone()))).collect();
+    for (teardown, record) in &undo {
+        teardown(state, batch, record)?;
+    }
+    batch.delete_tree(state, &group.id);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ pub const REGIONS: &[&str] = &[
 ];
 
 pub fn subscription_id(sub: &str) -> String {
-    format!("/subscriptions/{sub}")
+    Subscription::key(sub)
 }
 
 pub fn resource_group_id(sub: &str, rg: &str) -> String {
@@ -98,19 +98,6 @@ pub(crate) fn seed(state: &State, batch: &mut Batch) {
                     .collect(),
             }),
         );
-    }
-}
-
-/// The tenant of the subscription a scope (or resource id) lies in.
-pub fn tenant_of(state: &State, scope: &str) -> Option<String> {
-    let mut segs = scope.trim_start_matches('/').split('/');
-    let sub = match (segs.next(), segs.next()) {
-        (Some(s), Some(id)) if s.eq_ignore_ascii_case("subscriptions") => id,
-        _ => return None,
-    };
-    match state.get(&subscription_id(sub)) {
-        Some(Record::Subscription(s)) => Some(s.tenant_id.clone()),
-        _ => None,
     }
 }
 
@@ -221,60 +208,6 @@ pub fn require_provider(state: &State, sub: &str, namespace: &str) -> Result<()>
     }
 }
 
-fn known_provider(namespace: &str) -> Result<&'static str> {
-    crate::registry::namespace(namespace).ok_or_else(|| {
-        Error::not_found("InvalidResourceNamespace", format!("The resource namespace '{namespace}' is invalid."))
-    })
-}
-
-/// Registers (or unregisters) a provider on the subscription; returns its rendering.
-pub fn set_provider_registration(
-    state: &State,
-    batch: &mut Batch,
-    caller: &Caller,
-    sub: &str,
-    namespace: &str,
-    register: bool,
-) -> Result<Value> {
-    let mut s = subscription(state, caller, sub)?;
-    let name = known_provider(namespace)?;
-    if register {
-        s.registered_providers.insert(name.to_ascii_lowercase(), name.to_string());
-    } else {
-        s.registered_providers.remove(&name.to_ascii_lowercase());
-    }
-    let out = render_provider(&s, name);
-    batch.put(&subscription_id(sub), Record::Subscription(s));
-    Ok(out)
-}
-
-pub fn provider(state: &State, caller: &Caller, sub: &str, namespace: &str) -> Result<Value> {
-    let s = subscription(state, caller, sub)?;
-    let name = known_provider(namespace)?;
-    Ok(render_provider(&s, name))
-}
-
-pub fn providers(state: &State, caller: &Caller, sub: &str) -> Result<Vec<Value>> {
-    let s = subscription(state, caller, sub)?;
-    Ok(crate::registry::namespaces().into_iter().map(|n| render_provider(&s, n)).collect())
-}
-
-fn render_provider(s: &Subscription, namespace: &str) -> Value {
-    let registered = s.registered_providers.contains_key(&namespace.to_ascii_lowercase());
-    json!({
-        "id": format!("/subscriptions/{}/providers/{namespace}", s.subscription_id),
-        "namespace": namespace,
-        "registrationState": if registered { "Registered" } else { "NotRegistered" },
-        "registrationPolicy": "RegistrationRequired",
-        "resourceTypes": crate::registry::types_of(namespace).map(|t| json!({
-            "resourceType": t.name(),
-            "locations": REGIONS,
-            "apiVersions": [],
-            "capabilities": "None",
-        })).collect::<Vec<_>>(),
-    })
-}
-
 /// A resource group that must exist (ARM's `ResourceGroupNotFound` otherwise).
 pub fn resource_group(state: &State, caller: &Caller, sub: &str, rg: &str) -> Result<ResourceGroup> {
     subscription(state, caller, sub)?;
@@ -363,22 +296,6 @@ pub fn patch_resource_group(
     }
     batch.put(&group.id, Record::ResourceGroup(group.clone()));
     Ok(group)
-}
-
-/// DELETE a resource group and everything in it (vaults go to the soft-deleted state, as in Azure).
-pub fn delete_resource_group(state: &State, batch: &mut Batch, caller: &Caller, sub: &str, rg: &str) -> Result<()> {
-    let group = resource_group(state, caller, sub, rg)?;
-    // Resources with effects outside the group first (each type's teardown in the registry):
-    // endpoints drop their vault connections, vaults become deleted vaults, VNets lose their links.
-    let undo: Vec<(crate::registry::Teardown, Record)> = state
-        .descendants(&group.id)
-        .filter_map(|(_, r)| crate::registry::teardown(r).map(|t| (t, r.clone())))
-        .collect();
-    for (teardown, record) in &undo {
-        teardown(state, batch, record)?;
-    }
-    batch.delete_tree(state, &group.id);
-    Ok(())
 }
 
 pub fn render_resource_group(g: &ResourceGroup) -> Value {

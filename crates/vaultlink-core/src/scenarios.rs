@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::error::Kind;
 use crate::testing::{developer, vault, world};
-use crate::{Engine, connections, keyvault, network, privatedns, resources, seed, zonegroups};
+use crate::{Engine, connections, keyvault, network, privatedns, registry, resources, seed, zonegroups};
 
 const SUB: &str = seed::SUBSCRIPTION_ID;
 
@@ -272,7 +272,7 @@ fn deleting_a_resource_group_takes_everything_and_soft_deletes_vaults() {
     vault(&e, "kv1", json!({}));
     vnet(&e, "vnet1", "10.0.0.0/16");
     let c = developer();
-    e.write(|s, b| resources::delete_resource_group(s, b, &c, SUB, "rg1")).unwrap();
+    e.write(|s, b| registry::delete_resource_group(s, b, &c, SUB, "rg1")).unwrap();
     assert!(e.read(|s| keyvault::vault_by_name(s, "kv1").is_none()));
     assert_eq!(e.read(|s| keyvault::deleted_vaults(s, &c, SUB)).unwrap().len(), 1);
     assert!(e.read(|s| {

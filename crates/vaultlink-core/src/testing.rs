@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::identity::Caller;
 use crate::model::Vault;
-use crate::{Engine, keyvault, resources, seed};
+use crate::{Engine, keyvault, registry, resources, seed};
 
 pub fn developer() -> Caller {
     Caller {
@@ -35,7 +35,7 @@ pub fn world_with_group(rg: &str) -> Engine {
             rg,
             crate::wire::parse(json!({"location": "westeurope"}))?,
         )?;
-        resources::set_provider_registration(s, b, &c, seed::SUBSCRIPTION_ID, "Microsoft.KeyVault", true)?;
+        registry::set_provider_registration(s, b, &c, seed::SUBSCRIPTION_ID, "Microsoft.KeyVault", true)?;
         Ok(())
     })
     .unwrap();

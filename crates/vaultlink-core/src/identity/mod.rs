@@ -204,3 +204,16 @@ pub fn tenants_of(state: &State, caller: &Caller) -> Vec<Tenant> {
         })
         .collect()
 }
+
+/// The tenant of the subscription a scope (or resource id) lies in.
+pub fn tenant_of(state: &State, scope: &str) -> Option<String> {
+    let mut segs = scope.trim_start_matches('/').split('/');
+    let sub = match (segs.next(), segs.next()) {
+        (Some(s), Some(id)) if s.eq_ignore_ascii_case("subscriptions") => id,
+        _ => return None,
+    };
+    match state.get(&crate::model::Subscription::key(sub)) {
+        Some(Record::Subscription(s)) => Some(s.tenant_id.clone()),
+        _ => None,
+    }
+}

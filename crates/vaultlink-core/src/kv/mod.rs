@@ -14,8 +14,6 @@ pub use admit::{Admitted, Ask, admit, authorize, refuse_unserved};
 pub use operation::{CertificateOp, DeletedOp, KeyOp, Operation, Permission, SecretOp};
 pub use throttle::{Throttle, TxClass};
 
-use crate::model::Vault;
-
 /// The data-plane api-versions vaultlink serves (the SDKs' 7.x line through 2026-04-01).
 pub const API_VERSIONS: &[&str] = &[
     "2016-10-01",
@@ -46,11 +44,6 @@ pub fn check_api_version(v: Option<&str>) -> Result<(), crate::Error> {
             "The specified version ({v}) is not recognized. Consider using the latest supported version (2026-04-01)."
         ))),
     }
-}
-
-/// The subscription a vault belongs to (backups are bound to it).
-pub fn subscription_of(vault: &Vault) -> String {
-    vault.id.split('/').nth(2).unwrap_or_default().to_string()
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@ use vaultlink_crypto::Sealer;
 
 use crate::engine::{Batch, State};
 use crate::error::{Error, Kind};
-use crate::kv::subscription_of;
 use crate::model::{DeletedState, Record, Tags, Vault};
 
 /// Azure's limits on tags (azure-behaviour.md §5.6).
@@ -98,17 +97,6 @@ pub(crate) trait VaultObject: Clone + Sized {
 
 // ---------------------------------------------------------------------------------------------
 // Where objects live
-
-/// The key prefix under which a vault's data-plane objects live.
-pub fn objects_root(vault_internal_id: &str) -> String {
-    format!("/vaultdata/{vault_internal_id}")
-}
-
-/// Removes every object of a vault (on purge, or delete without soft delete).
-pub(crate) fn purge_vault_objects(state: &State, batch: &mut Batch, vault_internal_id: &str) {
-    batch.delete_tree(state, &objects_root(vault_internal_id));
-    crate::kv::keys::forget_vault(vault_internal_id);
-}
 
 /// The store key of object `name` of kind `T`.
 pub(crate) fn record_key<T: VaultObject>(vault: &Vault, name: &str) -> String {
@@ -308,7 +296,7 @@ pub(crate) fn find_version<'a, T: VaultObject>(
 fn all<'a, T: VaultObject>(state: &'a State, vault: &Vault) -> Vec<&'a T> {
     let t = state.now();
     state
-        .descendants(&format!("{}/{}", objects_root(&vault.internal_id), T::COLLECTION))
+        .descendants(&format!("{}/{}", vault.objects_root(), T::COLLECTION))
         .filter_map(|(_, r)| T::of(r).filter(|o| present(*o, t)))
         .collect()
 }
@@ -486,7 +474,7 @@ pub(crate) fn purge<T: VaultObject>(state: &State, batch: &mut Batch, vault: &Va
 // Backup and restore
 
 fn backup_aad(kind: &str, vault: &Vault) -> Vec<u8> {
-    format!("vaultlink-{kind}-backup\0{}", subscription_of(vault).to_ascii_lowercase()).into_bytes()
+    format!("vaultlink-{kind}-backup\0{}", vault.subscription().to_ascii_lowercase()).into_bytes()
 }
 
 /// The refusal of a backup blob that cannot be restored here.

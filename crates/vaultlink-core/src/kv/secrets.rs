@@ -327,7 +327,7 @@ impl VaultObject for SecretObject {
         for v in &obj.versions {
             versions.push(BackupVersion { value: open(sealer, vault, &obj.name, v)?, meta: v.clone() });
         }
-        Ok(Backup { v: 1, subscription: crate::kv::subscription_of(vault), name: obj.name.clone(), versions })
+        Ok(Backup { v: 1, subscription: vault.subscription(), name: obj.name.clone(), versions })
     }
     fn backup_name(b: &Backup) -> &str {
         &b.name

@@ -15,7 +15,7 @@ use vaultlink_core::privatedns::Preconditions;
 use vaultlink_core::rbac::Admitted;
 use vaultlink_core::{
     Caller, Error, Result, State, armops, connections, identity, keyvault, network, onprem, peering, privatedns, rbac,
-    resources, zonegroups,
+    registry, resources, zonegroups,
 };
 
 use crate::http::{App, Req, Resp, empty};
@@ -67,7 +67,7 @@ fn namespace(p: &Path) -> &'static str {
 }
 
 fn check_api_version(req: &Req, p: &Path) -> Result<String> {
-    vaultlink_core::registry::check_api_version(namespace(p), req.query("api-version"))
+    registry::check_api_version(namespace(p), req.query("api-version"))
 }
 
 /// Validates the bearer token: signature, lifetime, audience (ARM's own). ARM's 401s otherwise.
@@ -318,16 +318,16 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
             json_ok(StatusCode::OK, &resources::render_resource_group(&write(app, c, |s, b| resources::patch_resource_group(s, b, c, p.at(1), p.at(3), &body))?))
         }
         (&M::DELETE, ["subscriptions", _, "resourcegroups", _]) => {
-            write(app, c, |s, b| resources::delete_resource_group(s, b, c, p.at(1), p.at(3)))?;
+            write(app, c, |s, b| registry::delete_resource_group(s, b, c, p.at(1), p.at(3)))?;
             empty(StatusCode::OK)
         }
         (&M::GET, ["subscriptions", _, "resources"]) => list(c, generic_resources(e, c, p.at(1), None, req)?),
         (&M::GET, ["subscriptions", _, "resourcegroups", _, "resources"]) => list(c, generic_resources(e, c, p.at(1), Some(p.at(3)), req)?),
-        (&M::GET, ["subscriptions", _, "providers"]) => list(c, e.read(|s| resources::providers(s, c, p.at(1)))?),
-        (&M::GET, ["subscriptions", _, "providers", _]) => json_ok(StatusCode::OK, &e.read(|s| resources::provider(s, c, p.at(1), p.at(3)))?),
+        (&M::GET, ["subscriptions", _, "providers"]) => list(c, e.read(|s| registry::providers(s, c, p.at(1)))?),
+        (&M::GET, ["subscriptions", _, "providers", _]) => json_ok(StatusCode::OK, &e.read(|s| registry::provider(s, c, p.at(1), p.at(3)))?),
         (&M::POST, ["subscriptions", _, "providers", _, action @ ("register" | "unregister")]) => {
             let register = *action == "register";
-            json_ok(StatusCode::OK, &write(app, c, |s, b| resources::set_provider_registration(s, b, c, p.at(1), p.at(3), register))?)
+            json_ok(StatusCode::OK, &write(app, c, |s, b| registry::set_provider_registration(s, b, c, p.at(1), p.at(3), register))?)
         }
 
         // ---- Microsoft.KeyVault
@@ -380,7 +380,7 @@ fn no_route(req: &Req) -> Error {
     if let Some(i) = p.lower.iter().rposition(|s| s == "providers")
         && let Some(ns) = p.orig.get(i + 1)
     {
-        let known = vaultlink_core::registry::namespace(ns);
+        let known = registry::namespace(ns);
         match (known, p.orig.get(i + 2)) {
             (None, _) => {
                 return Error::not_found(
@@ -389,7 +389,7 @@ fn no_route(req: &Req) -> Error {
                 );
             }
             (Some(name), Some(t))
-                if !vaultlink_core::registry::types_of(name)
+                if !registry::types_of(name)
                     .any(|x| x.name().split('/').next().is_some_and(|x| x.eq_ignore_ascii_case(t))) =>
             {
                 return Error::not_found(
@@ -432,7 +432,7 @@ fn generic_resources(
         };
         Ok(s.descendants(&scope)
             .filter_map(|(_, r)| {
-                let g = vaultlink_core::registry::generic(r)?;
+                let g = registry::generic(r)?;
                 if wanted.as_ref().is_some_and(|w| *w != g.type_name.to_ascii_lowercase())
                     || wanted_name.as_ref().is_some_and(|w| *w != g.name.to_ascii_lowercase())
                 {

@@ -11,15 +11,15 @@ use crate::engine::{Batch, State};
 use crate::error::Error;
 use crate::error::Kind;
 use crate::kv::Admitted;
-use crate::kv::objects::{AttributesSpec, Page, check_name, objects_root, paginate};
+use crate::kv::objects::{AttributesSpec, Page, check_name, paginate};
 use crate::model::{CertificateContacts, CertificateIssuer, Record, Vault};
 
 fn issuer_key(vault: &Vault, name: &str) -> String {
-    format!("{}/certissuers/{}", objects_root(&vault.internal_id), name.to_ascii_lowercase())
+    format!("{}/certissuers/{}", vault.objects_root(), name.to_ascii_lowercase())
 }
 
 fn contacts_key(vault: &Vault) -> String {
-    format!("{}/certcontacts", objects_root(&vault.internal_id))
+    format!("{}/certcontacts", vault.objects_root())
 }
 
 pub(super) fn issuer_exists(state: &State, vault: &Vault) -> impl Fn(&str) -> bool {
@@ -134,7 +134,7 @@ pub fn list_issuers(
     skip: Option<&str>,
 ) -> Result<Page<CertificateIssuer>, Error> {
     let all = state
-        .descendants(&format!("{}/certissuers", objects_root(&vault.internal_id)))
+        .descendants(&format!("{}/certissuers", vault.objects_root()))
         .filter_map(|(_, r)| match r {
             Record::CertificateIssuer(i) => Some((i.name.to_ascii_lowercase(), i.clone())),
             _ => None,

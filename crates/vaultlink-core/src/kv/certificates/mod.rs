@@ -533,7 +533,7 @@ impl VaultObject for CertificateObject {
         }
         Ok(Backup {
             v: 1,
-            subscription: crate::kv::subscription_of(vault),
+            subscription: vault.subscription(),
             name: obj.name.clone(),
             policy: obj.policy.clone(),
             versions,

@@ -121,13 +121,11 @@ pub(super) fn opened(sealer: &Sealer, vault: &Vault, name: &str, v: &KeyVersion)
     Ok(material)
 }
 
-/// Drops the opened material of key `name` of a vault (every version), or of all the vault's
-/// keys when `name` is `None`: called when keys are purged.
-pub(crate) fn forget(vault_internal_id: &str, name: Option<&str>) {
-    let prefix = match name {
-        Some(n) => format!("{vault_internal_id}/{}/", n.to_ascii_lowercase()),
-        None => format!("{vault_internal_id}/"),
-    };
+/// Drops the opened material of key `name` of a vault (every version): called when the key is
+/// purged. A purged vault's entries are never reached again (its internal id is never reused)
+/// and go when the memory starts afresh.
+pub(crate) fn forget(vault_internal_id: &str, name: &str) {
+    let prefix = format!("{vault_internal_id}/{}/", name.to_ascii_lowercase());
     OPENED.lock().unwrap_or_else(|p| p.into_inner()).retain(|id, _| !id.starts_with(&prefix));
 }
 

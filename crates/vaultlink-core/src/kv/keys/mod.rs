@@ -600,14 +600,9 @@ pub fn restore(
     objects::restore::<KeyObject>(state, batch, sealer, vault, blob)
 }
 
-/// Drops the opened material of every key of a vault (the vault is purged).
-pub(crate) fn forget_vault(vault_internal_id: &str) {
-    material::forget(vault_internal_id, None);
-}
-
 impl VaultObject for KeyObject {
     fn remove_companions(_batch: &mut Batch, vault: &Vault, name: &str) {
-        material::forget(&vault.internal_id, Some(name));
+        material::forget(&vault.internal_id, name);
     }
     type Version = KeyVersion;
     type View = KeyView;
@@ -663,7 +658,7 @@ impl VaultObject for KeyObject {
         }
         Ok(Backup {
             v: 1,
-            subscription: crate::kv::subscription_of(vault),
+            subscription: vault.subscription(),
             name: obj.name.clone(),
             rotation_policy: obj.rotation_policy.clone(),
             versions,
