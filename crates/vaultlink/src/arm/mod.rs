@@ -292,6 +292,23 @@ fn write<R>(app: &App, c: &Admitted, f: impl FnOnce(&State, &mut vaultlink_core:
     })
 }
 
+/// Runs a write as `write` does and renders its answer from the state the write leaves, under the
+/// writer lock (no other write comes between the change and the answer that shows it).
+fn write_then<R, T>(
+    app: &App,
+    c: &Admitted,
+    f: impl FnOnce(&State, &mut vaultlink_core::Batch) -> Result<R>,
+    render: impl FnOnce(&State, R) -> T,
+) -> Result<T> {
+    app.engine.write_then(
+        |s, b| {
+            c.recheck(s)?;
+            f(s, b)
+        },
+        render,
+    )
+}
+
 /// The routes table: (method, lower-cased path) -> one core call.
 fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str) -> Result<Resp> {
     use Method as M;

@@ -20,8 +20,13 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
         ),
         (&M::PUT, ["virtualnetworks", _]) => {
             let body = body_json(req)?;
-            let (v, new) = write(app, c, |s, b| network::put_vnet(s, b, c, (sub, rg, n(1)), body))?;
-            json_ok(created(new), &e.read(|s| network::render_vnet(s, &network::vnet(s, &v.id).unwrap_or(v))))
+            let (v, new) = write_then(
+                app,
+                c,
+                |s, b| network::put_vnet(s, b, c, (sub, rg, n(1)), body),
+                |s, (v, new)| (network::render_vnet(s, &network::vnet(s, &v.id).unwrap_or(v)), new),
+            )?;
+            json_ok(created(new), &v)
         }
         (&M::DELETE, ["virtualnetworks", _]) => {
             deleted(write(app, c, |s, b| network::delete_vnet(s, b, c, (sub, rg, n(1))))?)
@@ -39,8 +44,13 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
         ),
         (&M::PUT, ["virtualnetworks", _, "subnets", _]) => {
             let body = body_json(req)?;
-            let (x, new) = write(app, c, |s, b| network::put_subnet(s, b, c, (sub, rg, n(1), n(3)), body))?;
-            json_ok(created(new), &e.read(|s| network::render_subnet(s, &x)))
+            let (x, new) = write_then(
+                app,
+                c,
+                |s, b| network::put_subnet(s, b, c, (sub, rg, n(1), n(3)), body),
+                |s, (x, new)| (network::render_subnet(s, &x), new),
+            )?;
+            json_ok(created(new), &x)
         }
         (&M::DELETE, ["virtualnetworks", _, "subnets", _]) => {
             deleted(write(app, c, |s, b| network::delete_subnet(s, b, c, (sub, rg, n(1), n(3))))?)
@@ -57,8 +67,13 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
         ),
         (&M::PUT, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => {
             let body = body_json(req)?;
-            let (x, new) = write(app, c, |s, b| peering::put(s, b, c, (sub, rg, n(1), n(3)), body))?;
-            json_ok(created(new), &e.read(|s| peering::render(s, &x)))
+            let (x, new) = write_then(
+                app,
+                c,
+                |s, b| peering::put(s, b, c, (sub, rg, n(1), n(3)), body),
+                |s, (x, new)| (peering::render(s, &x), new),
+            )?;
+            json_ok(created(new), &x)
         }
         (&M::DELETE, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => {
             deleted(write(app, c, |s, b| peering::delete(s, b, c, (sub, rg, n(1), n(3))))?)
@@ -82,8 +97,13 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
         ),
         (&M::PUT, ["privateendpoints", _]) => {
             let body = body_json(req)?;
-            let (x, new) = write(app, c, |s, b| network::put_endpoint(s, b, c, (sub, rg, n(1)), body))?;
-            json_ok(created(new), &e.read(|s| network::render_endpoint(s, &x)))
+            let (x, new) = write_then(
+                app,
+                c,
+                |s, b| network::put_endpoint(s, b, c, (sub, rg, n(1)), body),
+                |s, (x, new)| (network::render_endpoint(s, &x), new),
+            )?;
+            json_ok(created(new), &x)
         }
         (&M::DELETE, ["privateendpoints", _]) => {
             deleted(write(app, c, |s, b| network::delete_endpoint(s, b, c, (sub, rg, n(1))))?)
@@ -100,8 +120,13 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
         ),
         (&M::PUT, ["privateendpoints", _, "privatednszonegroups", _]) => {
             let body = body_json(req)?;
-            let (g, new) = write(app, c, |s, b| zonegroups::put(s, b, c, (sub, rg, n(1), n(3)), body))?;
-            json_ok(created(new), &e.read(|s| zonegroups::render(s, &g)))
+            let (x, new) = write_then(
+                app,
+                c,
+                |s, b| zonegroups::put(s, b, c, (sub, rg, n(1), n(3)), body),
+                |s, (x, new)| (zonegroups::render(s, &x), new),
+            )?;
+            json_ok(created(new), &x)
         }
         (&M::DELETE, ["privateendpoints", _, "privatednszonegroups", _]) => {
             deleted(write(app, c, |s, b| zonegroups::delete(s, b, c, (sub, rg, n(1), n(3))))?)

@@ -14,25 +14,25 @@ pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Ad
         ),
         (&M::PUT, []) => {
             let spec = vaultlink_core::wire::parse_for(vaultlink_core::wire::Provider::KeyVault, body_json(req)?)?;
-            let (out, rendered) = write(app, c, |s, b| {
-                let out = keyvault::put_vault(s, b, c, key, api, spec)?;
-                let rendered = keyvault::render_vault(s, &out.vault);
-                Ok((out.created, rendered))
-            })?;
-            // The rendering above saw the state before the write; re-read for derived fields.
-            let _ = rendered;
-            json_ok(
-                created(out),
-                &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
-            )
+            let (new, v) = write_then(
+                app,
+                c,
+                |s, b| keyvault::put_vault(s, b, c, key, api, spec),
+                |s, out| {
+                    keyvault::vault(s, c, key.0, key.1, key.2).map(|v| (out.created, keyvault::render_vault(s, &v)))
+                },
+            )??;
+            json_ok(created(new), &v)
         }
         (&M::PATCH, []) => {
             let body = body_json(req)?;
-            write(app, c, |s, b| keyvault::patch_vault(s, b, c, key, body))?;
-            json_ok(
-                StatusCode::OK,
-                &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
-            )
+            let v = write_then(
+                app,
+                c,
+                |s, b| keyvault::patch_vault(s, b, c, key, body),
+                |s, _| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)),
+            )??;
+            json_ok(StatusCode::OK, &v)
         }
         (&M::DELETE, []) => deleted(write(app, c, |s, b| keyvault::delete_vault(s, b, c, key))?),
         (&M::GET, ["privatelinkresources"]) => json_ok(

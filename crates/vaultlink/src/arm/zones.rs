@@ -21,13 +21,23 @@ pub(super) fn dns_routes(
         ),
         (&M::PUT, []) => {
             let body = body_json(req)?;
-            let (z, new) = write(app, c, |s, b| privatedns::put_zone(s, b, c, zone, body, pre))?;
-            json_ok(created(new), &e.read(|s| privatedns::render_zone(s, &z)))
+            let (z, new) = write_then(
+                app,
+                c,
+                |s, b| privatedns::put_zone(s, b, c, zone, body, pre),
+                |s, (z, new)| (privatedns::render_zone(s, &z), new),
+            )?;
+            json_ok(created(new), &z)
         }
         (&M::PATCH, []) => {
             let body = body_json(req)?;
-            let z = write(app, c, |s, b| privatedns::patch_zone(s, b, c, zone, body, pre))?;
-            json_ok(StatusCode::OK, &e.read(|s| privatedns::render_zone(s, &z)))
+            let z = write_then(
+                app,
+                c,
+                |s, b| privatedns::patch_zone(s, b, c, zone, body, pre),
+                |s, z| privatedns::render_zone(s, &z),
+            )?;
+            json_ok(StatusCode::OK, &z)
         }
         (&M::DELETE, []) => deleted(write(app, c, |s, b| privatedns::delete_zone(s, b, c, zone, pre))?),
         (&M::GET, ["virtualnetworklinks"]) => list(
