@@ -207,10 +207,9 @@ pub fn put_zone(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, name): (&str, &str, &str),
-    body: Value,
+    spec: ZoneSpec,
     pre: Preconditions<'_>,
 ) -> Result<(PrivateDnsZone, bool)> {
-    let spec: ZoneSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
     vaultlink_rules::private_dns_zone_name(name)?;
     let group = resources::resource_group(state, caller, sub, rg)?;
     if let Some(l) = &spec.location
@@ -265,10 +264,9 @@ pub fn patch_zone(
     batch: &mut Batch,
     caller: &Caller,
     key: (&str, &str, &str),
-    body: Value,
+    spec: ZoneSpec,
     pre: Preconditions<'_>,
 ) -> Result<PrivateDnsZone> {
-    let spec: ZoneSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
     let mut z = get_zone(state, caller, key)?;
     check_preconditions(Some(&z.etag), pre.if_match, pre.if_none_match)?;
     if let Some(t) = spec.tags {
@@ -350,10 +348,9 @@ pub fn put_link(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, zone_name, name): (&str, &str, &str, &str),
-    body: Value,
+    spec: LinkSpec,
     pre: Preconditions<'_>,
 ) -> Result<(VirtualNetworkLink, bool)> {
-    let spec: LinkSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
     let z = parent_zone(state, caller, (sub, rg, zone_name))?;
     vaultlink_rules::network_resource_name(name)?;
     let id = format!("{}/virtualNetworkLinks/{name}", z.id);
@@ -618,11 +615,10 @@ pub fn put_record_set(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, zone_name, rtype, name): RecordKey<'_>,
-    body: Value,
+    spec: RecordSetSpec,
     pre: Preconditions<'_>,
     patch: bool,
 ) -> Result<(RecordSet, bool)> {
-    let spec: RecordSetSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
     let z = parent_zone(state, caller, (sub, rg, zone_name))?;
     let rtype = canonical_type(rtype)?;
     vaultlink_rules::record_set_name(name)?;

@@ -64,9 +64,8 @@ pub fn put(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, pe_name, name): (&str, &str, &str, &str),
-    body: Value,
+    spec: GroupSpec,
 ) -> Result<(PrivateDnsZoneGroup, bool)> {
-    let spec: GroupSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
     let pe = network::get_endpoint(state, caller, (sub, rg, pe_name))?;
     vaultlink_rules::network_resource_name(name)?;
     let id = format!("{}/privateDnsZoneGroups/{name}", pe.id);

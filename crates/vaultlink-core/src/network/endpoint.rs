@@ -65,9 +65,8 @@ pub fn put_endpoint(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, name): (&str, &str, &str),
-    body: Value,
+    spec: EndpointSpec,
 ) -> Result<(PrivateEndpoint, bool)> {
-    let spec: EndpointSpec = parse_body(body)?;
     vaultlink_rules::network_resource_name(name)?;
     let group = resources::resource_group(state, caller, sub, rg)?;
     let location = resources::location(&spec.location)?;

@@ -45,10 +45,6 @@ fn id_parts(id: &str) -> (String, String) {
     (parts.get(2).unwrap_or(&"").to_string(), parts.get(4).unwrap_or(&"").to_string())
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(v: Value) -> Result<T> {
-    crate::wire::parse_for(crate::wire::Provider::Network, v)
-}
-
 fn invalid_reference(referenced: &str, by: &str) -> Error {
     Error::bad_request(
         "InvalidResourceReference",

@@ -50,9 +50,8 @@ pub fn put_nic(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, name): (&str, &str, &str),
-    body: Value,
+    spec: NicSpec,
 ) -> Result<(NetworkInterface, bool)> {
-    let spec: NicSpec = parse_body(body)?;
     vaultlink_rules::network_resource_name(name)?;
     let group = resources::resource_group(state, caller, sub, rg)?;
     let location = resources::location(&spec.location)?;

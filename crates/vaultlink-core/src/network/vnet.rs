@@ -68,9 +68,8 @@ pub fn put_vnet(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, name): (&str, &str, &str),
-    body: Value,
+    spec: VnetSpec,
 ) -> Result<(VirtualNetwork, bool)> {
-    let spec: VnetSpec = parse_body(body)?;
     vaultlink_rules::network_resource_name(name)?;
     let group = resources::resource_group(state, caller, sub, rg)?;
     let location = resources::location(&spec.location)?;
@@ -296,9 +295,8 @@ pub fn put_subnet(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, vnet_name, name): (&str, &str, &str, &str),
-    body: Value,
+    spec: SubnetSpec,
 ) -> Result<(Subnet, bool)> {
-    let spec: SubnetSpec = parse_body(body)?;
     let v = get_vnet(state, caller, (sub, rg, vnet_name))?;
     let siblings: Vec<(String, Ipv4Cidr)> = subnets_of(state, &v.id)
         .into_iter()

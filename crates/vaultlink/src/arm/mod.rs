@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use vaultlink_core::engine::now;
 use vaultlink_core::privatedns::Preconditions;
 use vaultlink_core::rbac::Admitted;
+use vaultlink_core::wire::Provider;
 use vaultlink_core::{
     Caller, Error, Result, State, armops, connections, identity, keyvault, network, onprem, peering, privatedns, rbac,
     resources, zonegroups,
@@ -155,6 +156,11 @@ fn body_json(req: &Req) -> Result<Value> {
             format!("The request content was invalid and could not be deserialized: '{e}'."),
         )
     })
+}
+
+/// The body parsed into a resource's typed input, a shape error worded as `provider` words it.
+fn parse_body<T: serde::de::DeserializeOwned>(req: &Req, provider: Provider) -> Result<T> {
+    vaultlink_core::wire::parse_for(provider, body_json(req)?)
 }
 
 fn preconditions(req: &Req) -> Preconditions<'_> {

@@ -19,11 +19,11 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             &e.read(|s| network::get_vnet(s, c, (sub, rg, n(1))).map(|v| network::render_vnet(s, &v)))?,
         ),
         (&M::PUT, ["virtualnetworks", _]) => {
-            let body = body_json(req)?;
+            let spec = parse_body(req, Provider::Network)?;
             let (v, new) = write_then(
                 app,
                 c,
-                |s, b| network::put_vnet(s, b, c, (sub, rg, n(1)), body),
+                |s, b| network::put_vnet(s, b, c, (sub, rg, n(1)), spec),
                 |s, (v, new)| (network::render_vnet(s, &network::vnet(s, &v.id).unwrap_or(v)), new),
             )?;
             json_ok(created(new), &v)
@@ -43,11 +43,11 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             &e.read(|s| network::get_subnet(s, c, (sub, rg, n(1), n(3))).map(|x| network::render_subnet(s, &x)))?,
         ),
         (&M::PUT, ["virtualnetworks", _, "subnets", _]) => {
-            let body = body_json(req)?;
+            let spec = parse_body(req, Provider::Network)?;
             let (x, new) = write_then(
                 app,
                 c,
-                |s, b| network::put_subnet(s, b, c, (sub, rg, n(1), n(3)), body),
+                |s, b| network::put_subnet(s, b, c, (sub, rg, n(1), n(3)), spec),
                 |s, (x, new)| (network::render_subnet(s, &x), new),
             )?;
             json_ok(created(new), &x)
@@ -66,11 +66,11 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             &e.read(|s| peering::get(s, c, (sub, rg, n(1), n(3))).map(|x| peering::render(s, &x)))?,
         ),
         (&M::PUT, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => {
-            let body = body_json(req)?;
+            let spec = parse_body(req, Provider::Network)?;
             let (x, new) = write_then(
                 app,
                 c,
-                |s, b| peering::put(s, b, c, (sub, rg, n(1), n(3)), body),
+                |s, b| peering::put(s, b, c, (sub, rg, n(1), n(3)), spec),
                 |s, (x, new)| (peering::render(s, &x), new),
             )?;
             json_ok(created(new), &x)
@@ -83,8 +83,8 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             json_ok(StatusCode::OK, &network::render_nic(&e.read(|s| network::get_nic(s, c, (sub, rg, n(1))))?))
         }
         (&M::PUT, ["networkinterfaces", _]) => {
-            let body = body_json(req)?;
-            let (x, new) = write(app, c, |s, b| network::put_nic(s, b, c, (sub, rg, n(1)), body))?;
+            let spec = parse_body(req, Provider::Network)?;
+            let (x, new) = write(app, c, |s, b| network::put_nic(s, b, c, (sub, rg, n(1)), spec))?;
             json_ok(created(new), &network::render_nic(&x))
         }
         (&M::DELETE, ["networkinterfaces", _]) => {
@@ -96,11 +96,11 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             &e.read(|s| network::get_endpoint(s, c, (sub, rg, n(1))).map(|x| network::render_endpoint(s, &x)))?,
         ),
         (&M::PUT, ["privateendpoints", _]) => {
-            let body = body_json(req)?;
+            let spec = parse_body(req, Provider::Network)?;
             let (x, new) = write_then(
                 app,
                 c,
-                |s, b| network::put_endpoint(s, b, c, (sub, rg, n(1)), body),
+                |s, b| network::put_endpoint(s, b, c, (sub, rg, n(1)), spec),
                 |s, (x, new)| (network::render_endpoint(s, &x), new),
             )?;
             json_ok(created(new), &x)
@@ -119,11 +119,11 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             &e.read(|s| zonegroups::get(s, c, (sub, rg, n(1), n(3))).map(|g| zonegroups::render(s, &g)))?,
         ),
         (&M::PUT, ["privateendpoints", _, "privatednszonegroups", _]) => {
-            let body = body_json(req)?;
+            let spec = parse_body(req, Provider::Network)?;
             let (x, new) = write_then(
                 app,
                 c,
-                |s, b| zonegroups::put(s, b, c, (sub, rg, n(1), n(3)), body),
+                |s, b| zonegroups::put(s, b, c, (sub, rg, n(1), n(3)), spec),
                 |s, (x, new)| (zonegroups::render(s, &x), new),
             )?;
             json_ok(created(new), &x)
@@ -136,8 +136,8 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             json_ok(StatusCode::OK, &onprem::render_resolver(&e.read(|s| onprem::get_resolver(s, c, (sub, rg, n(1))))?))
         }
         (&M::PUT, ["dnsresolvers", _]) => {
-            let body = body_json(req)?;
-            let (r, new) = write(app, c, |s, b| onprem::put_resolver(s, b, c, (sub, rg, n(1)), body))?;
+            let spec = parse_body(req, Provider::Network)?;
+            let (r, new) = write(app, c, |s, b| onprem::put_resolver(s, b, c, (sub, rg, n(1)), spec))?;
             json_ok(created(new), &onprem::render_resolver(&r))
         }
         (&M::DELETE, ["dnsresolvers", _]) => {
@@ -148,8 +148,8 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             &onprem::render_inbound(&e.read(|s| onprem::get_inbound(s, c, (sub, rg, n(1), n(3))))?),
         ),
         (&M::PUT, ["dnsresolvers", _, "inboundendpoints", _]) => {
-            let body = body_json(req)?;
-            let (x, new) = write(app, c, |s, b| onprem::put_inbound(s, b, c, (sub, rg, n(1), n(3)), body))?;
+            let spec = parse_body(req, Provider::Network)?;
+            let (x, new) = write(app, c, |s, b| onprem::put_inbound(s, b, c, (sub, rg, n(1), n(3)), spec))?;
             json_ok(created(new), &onprem::render_inbound(&x))
         }
         // private DNS zones, links, record sets

@@ -13,7 +13,7 @@ pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Ad
             &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
         ),
         (&M::PUT, []) => {
-            let spec = vaultlink_core::wire::parse_for(vaultlink_core::wire::Provider::KeyVault, body_json(req)?)?;
+            let spec = parse_body(req, Provider::KeyVault)?;
             let (new, v) = write_then(
                 app,
                 c,
@@ -29,7 +29,11 @@ pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Ad
             let v = write_then(
                 app,
                 c,
-                |s, b| keyvault::patch_vault(s, b, c, key, body),
+                |s, b| {
+                    // The vault first: a missing vault is refused whatever the body's shape.
+                    let current = keyvault::vault(s, c, key.0, key.1, key.2)?;
+                    keyvault::patch_vault(s, b, c, current, vaultlink_core::wire::parse_for(Provider::KeyVault, body)?)
+                },
                 |s, _| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)),
             )??;
             json_ok(StatusCode::OK, &v)
@@ -46,7 +50,7 @@ pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Ad
             json_ok(StatusCode::OK, &connections::render(&e.read(|s| connections::get(s, c, key, p.at(9)))?))
         }
         (&M::PUT, ["privateendpointconnections", _]) => {
-            let spec = vaultlink_core::wire::parse_for(vaultlink_core::wire::Provider::KeyVault, body_json(req)?)?;
+            let spec = parse_body(req, Provider::KeyVault)?;
             json_ok(
                 StatusCode::OK,
                 &connections::render(&write(app, c, |s, b| connections::put(s, b, c, key, p.at(9), spec))?),
@@ -61,7 +65,13 @@ pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Ad
         (&M::PUT, ["accesspolicies", op @ ("add" | "replace" | "remove")]) => {
             let body = body_json(req)?;
             let op = op.to_string();
-            json_ok(StatusCode::OK, &write(app, c, |s, b| keyvault::update_access_policies(s, b, c, key, &op, body))?)
+            let answer = write(app, c, |s, b| {
+                // The vault first: a missing vault is refused whatever the body's shape.
+                let v = keyvault::vault(s, c, key.0, key.1, key.2)?;
+                let update = vaultlink_core::wire::parse_for(Provider::KeyVault, body)?;
+                keyvault::update_access_policies(s, b, c, v, &op, update)
+            })?;
+            json_ok(StatusCode::OK, &answer)
         }
         _ => return Err(no_route(req)),
     })
