@@ -625,9 +625,9 @@ pub fn render_vault(state: &State, v: &Vault) -> Value {
     if v.enable_purge_protection {
         props["enablePurgeProtection"] = json!(true);
     }
-    let pecs: Vec<Value> = crate::connections::of_vault(state, &v.id)
+    let pecs: Vec<Value> = crate::privatelink::connections::of_vault(state, &v.id)
         .iter()
-        .map(|c| json!({"id": c.id, "etag": c.etag, "properties": crate::connections::render_properties(c)}))
+        .map(|c| json!({"id": c.id, "etag": c.etag, "properties": crate::privatelink::connections::render_properties(c)}))
         .collect();
     props["privateEndpointConnections"] = json!(pecs);
     json!({

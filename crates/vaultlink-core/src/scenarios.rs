@@ -2,8 +2,9 @@
 
 use serde_json::json;
 
+use crate::privatelink::{self, connections, zonegroups};
 use crate::testing::{developer, vault, world};
-use crate::{Engine, Error, connections, keyvault, network, privatedns, resources, seed, zonegroups};
+use crate::{Engine, Error, keyvault, network, privatedns, resources, seed};
 
 const SUB: &str = seed::SUBSCRIPTION_ID;
 
@@ -44,7 +45,7 @@ fn endpoint(e: &Engine, name: &str, vault_id: &str, manual: bool) -> crate::Resu
         "subnet": {"id": format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/snet1")},
         key: [{"name": format!("{name}-conn"), "properties": {"groupIds": ["vault"], "privateLinkServiceId": vault_id}}],
     }});
-    e.write(|s, b| network::put_endpoint(s, b, &c, (SUB, "rg1", name), crate::testing::net(body)?)).map(|x| x.0)
+    e.write(|s, b| privatelink::put_endpoint(s, b, &c, (SUB, "rg1", name), crate::testing::net(body)?)).map(|x| x.0)
 }
 
 #[test]
@@ -79,12 +80,12 @@ fn endpoints_get_addresses_from_dot_four_and_connections_follow_the_state_machin
     let c = developer();
     let state_of = |pe: &str| {
         e.read(|s| {
-            let p = network::endpoint(
+            let p = privatelink::endpoint(
                 s,
                 &format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/privateEndpoints/{pe}"),
             )
             .unwrap();
-            network::endpoint_connection_state(s, &p.connections[0]).0
+            privatelink::endpoint_connection_state(s, &p.connections[0]).0
         })
     };
     assert_eq!(state_of("pe1"), "Approved");
@@ -136,7 +137,7 @@ fn zone_groups_write_and_remove_the_a_record() {
         .read(|s| privatedns::get_record_set(s, &c, (SUB, "rg1", "privatelink.vaultcore.azure.net", "A", "kv1")))
         .unwrap();
     assert_eq!((a.data.a.clone(), a.ttl), (vec!["10.0.0.4".to_string()], 10));
-    e.write(|s, b| network::delete_endpoint(s, b, &c, (SUB, "rg1", "pe1"))).unwrap();
+    e.write(|s, b| privatelink::delete_endpoint(s, b, &c, (SUB, "rg1", "pe1"))).unwrap();
     assert!(
         e.read(|s| privatedns::get_record_set(s, &c, (SUB, "rg1", "privatelink.vaultcore.azure.net", "A", "kv1")))
             .is_err()

@@ -6,7 +6,8 @@ use super::*;
 use crate::engine::{Batch, Engine};
 use crate::identity::Caller;
 use crate::privatedns::Preconditions;
-use crate::{network, seed, zonegroups};
+use crate::privatelink::{self, zonegroups};
+use crate::{network, seed};
 
 const SUB: &str = seed::SUBSCRIPTION_ID;
 const RG: &str = "rg";
@@ -61,7 +62,7 @@ impl World {
                 key: [{"name": "conn", "properties": {"privateLinkServiceId": vault_id, "groupIds": ["vault"]}}],
             },
         });
-        self.write(|s, b, c| network::put_endpoint(s, b, c, (SUB, RG, name), crate::testing::net(body)?))
+        self.write(|s, b, c| privatelink::put_endpoint(s, b, c, (SUB, RG, name), crate::testing::net(body)?))
             .0
             .private_ip_address
     }
@@ -385,7 +386,7 @@ fn zone_group_record_answers_with_ttl_10() {
     let a = w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::A);
     assert_eq!(lines(&a.answers)[1], format!("kv1.privatelink.vaultcore.azure.net. 10 IN A {ip}"));
     // Deleting the endpoint removes its record and its connection: the alias goes, so public.
-    w.write(|s, b, c| network::delete_endpoint(s, b, c, (SUB, RG, "pe1")));
+    w.write(|s, b, c| privatelink::delete_endpoint(s, b, c, (SUB, RG, "pe1")));
     assert_eq!(lines(&w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::A).answers), public_chain("kv1", false));
 }
 

@@ -41,7 +41,7 @@ fn healthy() -> Engine {
         "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/snet1"
     );
     e.write(|s, b| {
-        network::put_endpoint(s, b, &c, (SUB, "rg1", "pe1"), crate::testing::net(json!({"location": "westeurope", "properties": {"subnet": {"id": subnet}, "privateLinkServiceConnections": [{"name": "c1", "properties": {"groupIds": ["vault"], "privateLinkServiceId": v.id}}]}}))?)
+        privatelink::put_endpoint(s, b, &c, (SUB, "rg1", "pe1"), crate::testing::net(json!({"location": "westeurope", "properties": {"subnet": {"id": subnet}, "privateLinkServiceConnections": [{"name": "c1", "properties": {"groupIds": ["vault"], "privateLinkServiceId": v.id}}]}}))?)
     })
     .unwrap();
     e.write(|s, b| {
@@ -186,7 +186,7 @@ fn on_premises_needs_forwarders_for_both_public_zones_to_an_inbound_endpoint() {
     })
     .unwrap();
     e.write(|s, b| {
-        crate::onprem::put_resolver(
+        onprem::put_resolver(
             s,
             b,
             &c,
@@ -197,14 +197,14 @@ fn on_premises_needs_forwarders_for_both_public_zones_to_an_inbound_endpoint() {
     .unwrap();
     let inbound = e
         .write(|s, b| {
-            crate::onprem::put_inbound(s, b, &c, (SUB, "rg1", "res1", "in1"), crate::testing::net(json!({"location": "westeurope", "properties": {"ipConfigurations": [{"subnet": {"id": format!("{vnet}/subnets/snet-dns")}}]}}))?)
+            onprem::put_inbound(s, b, &c, (SUB, "rg1", "res1", "in1"), crate::testing::net(json!({"location": "westeurope", "properties": {"ipConfigurations": [{"subnet": {"id": format!("{vnet}/subnets/snet-dns")}}]}}))?)
         })
         .unwrap()
         .0;
     assert_eq!(inbound.private_ip_address, "10.0.1.4");
     let corp = |fwd: &[(&str, &str)]| {
         let fwd: Vec<(String, String)> = fwd.iter().map(|(z, t)| (z.to_string(), t.to_string())).collect();
-        e.write(|s, b| crate::onprem::put_onprem(s, b, "corp", &vnet, "192.168.10.0/24", &fwd)).unwrap();
+        e.write(|s, b| onprem::put_onprem(s, b, "corp", &vnet, "192.168.10.0/24", &fwd)).unwrap();
         e.read(|s| {
             let o = netctx::locate(s, Some("corp"), "203.0.113.10".parse().unwrap()).unwrap();
             diagnose(s, "kv1", &o, None).unwrap()
@@ -283,7 +283,7 @@ fn two_endpoints_in_one_vnet_is_a_warning_that_does_not_fail_the_caller() {
         "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/snet1"
     );
     e.write(|s, b| {
-        network::put_endpoint(s, b, &c, (SUB, "rg1", "pe2"), crate::testing::net(json!({"location": "westeurope", "properties": {"subnet": {"id": subnet}, "privateLinkServiceConnections": [{"name": "c2", "properties": {"groupIds": ["vault"], "privateLinkServiceId": v.id}}]}}))?)
+        privatelink::put_endpoint(s, b, &c, (SUB, "rg1", "pe2"), crate::testing::net(json!({"location": "westeurope", "properties": {"subnet": {"id": subnet}, "privateLinkServiceConnections": [{"name": "c2", "properties": {"groupIds": ["vault"], "privateLinkServiceId": v.id}}]}}))?)
     })
     .unwrap();
     let r = from_client(&e);

@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::json;
 use vaultlink_core::dns::View;
 use vaultlink_core::privatedns::Preconditions;
-use vaultlink_core::{Engine, keyvault, network, privatedns, seed};
+use vaultlink_core::{Engine, keyvault, network, privatedns, privatelink, seed};
 use vaultlink_dns::{TCP_LIMIT, UDP_PAYLOAD, handle_packet};
 
 const SUB: &str = seed::SUBSCRIPTION_ID;
@@ -30,7 +30,7 @@ fn world() -> &'static (Engine, String) {
         let vnet = e.write(|s, b| network::put_vnet(s, b, &c, (SUB, "rg", "vnet1"), vaultlink_core::testing::net(body)?)).unwrap().0;
         let pe = json!({"location": "westeurope", "properties": {"subnet": {"id": format!("{}/subnets/pe", vnet.id)},
             "privateLinkServiceConnections": [{"name": "c", "properties": {"privateLinkServiceId": vault.id, "groupIds": ["vault"]}}]}});
-        e.write(|s, b| network::put_endpoint(s, b, &c, (SUB, "rg", "pe1"), vaultlink_core::testing::net(pe)?)).unwrap();
+        e.write(|s, b| privatelink::put_endpoint(s, b, &c, (SUB, "rg", "pe1"), vaultlink_core::testing::net(pe)?)).unwrap();
         for zone in ["privatelink.vaultcore.azure.net", "fuzz.internal"] {
             e.write(|s, b| privatedns::put_zone(s, b, &c, (SUB, "rg", zone), vaultlink_core::testing::net(json!({}))?, p)).unwrap();
             let link = json!({"properties": {"virtualNetwork": {"id": vnet.id}, "resolutionPolicy": "NxDomainRedirect"}});

@@ -10,13 +10,12 @@ mod zones;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 use vaultlink_core::engine::now;
+use vaultlink_core::network::{self, onprem, peering};
 use vaultlink_core::privatedns::Preconditions;
+use vaultlink_core::privatelink::{self, connections, zonegroups};
 use vaultlink_core::rbac::Admitted;
 use vaultlink_core::wire::Provider;
-use vaultlink_core::{
-    Caller, Error, Result, State, armops, connections, identity, keyvault, network, onprem, peering, privatedns, rbac,
-    resources, zonegroups,
-};
+use vaultlink_core::{Caller, Error, Result, State, armops, identity, keyvault, privatedns, rbac, resources};
 
 use crate::http::{App, Req, Resp, empty};
 

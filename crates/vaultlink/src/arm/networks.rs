@@ -93,20 +93,20 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
         // private endpoints and their zone groups
         (&M::GET, ["privateendpoints", _]) => json_ok(
             StatusCode::OK,
-            &e.read(|s| network::get_endpoint(s, c, (sub, rg, n(1))).map(|x| network::render_endpoint(s, &x)))?,
+            &e.read(|s| privatelink::get_endpoint(s, c, (sub, rg, n(1))).map(|x| privatelink::render_endpoint(s, &x)))?,
         ),
         (&M::PUT, ["privateendpoints", _]) => {
             let spec = parse_body(req, Provider::Network)?;
             let (x, new) = write_then(
                 app,
                 c,
-                |s, b| network::put_endpoint(s, b, c, (sub, rg, n(1)), spec),
-                |s, (x, new)| (network::render_endpoint(s, &x), new),
+                |s, b| privatelink::put_endpoint(s, b, c, (sub, rg, n(1)), spec),
+                |s, (x, new)| (privatelink::render_endpoint(s, &x), new),
             )?;
             json_ok(created(new), &x)
         }
         (&M::DELETE, ["privateendpoints", _]) => {
-            deleted(write(app, c, |s, b| network::delete_endpoint(s, b, c, (sub, rg, n(1))))?)
+            deleted(write(app, c, |s, b| privatelink::delete_endpoint(s, b, c, (sub, rg, n(1))))?)
         }
         (&M::GET, ["privateendpoints", _, "privatednszonegroups"]) => list(
             c,
@@ -165,7 +165,7 @@ pub(super) fn list_network(e: &vaultlink_core::Engine, scope: &str, kind: &str) 
         Ok(match kind {
             "virtualnetworks" => network::list_in(s, scope, |r| if let R::VirtualNetwork(v) = r { Some(network::render_vnet(s, v)) } else { None }),
             "networkinterfaces" => network::list_in(s, scope, |r| if let R::NetworkInterface(v) = r { Some(network::render_nic(v)) } else { None }),
-            "privateendpoints" => network::list_in(s, scope, |r| if let R::PrivateEndpoint(v) = r { Some(network::render_endpoint(s, v)) } else { None }),
+            "privateendpoints" => network::list_in(s, scope, |r| if let R::PrivateEndpoint(v) = r { Some(privatelink::render_endpoint(s, v)) } else { None }),
             "privatednszones" => network::list_in(s, scope, |r| if let R::PrivateDnsZone(v) = r { Some(privatedns::render_zone(s, v)) } else { None }),
             other => return Err(Error::bad_request("NoRegisteredProviderFound", format!("No registered resource provider found for resource type '{other}' in namespace 'Microsoft.Network'."))),
         })

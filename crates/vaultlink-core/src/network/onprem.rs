@@ -252,7 +252,7 @@ pub fn put_inbound(
             format!("Subnet {} is in use; a DNS resolver endpoint needs a dedicated subnet.", subnet.id),
         ));
     }
-    let address = network::allocate_in(state, batch, &subnet, ipc.private_ip_address.as_deref())?;
+    let address = network::allocate(state, batch, &subnet, ipc.private_ip_address.as_deref())?;
     let e = InboundEndpoint {
         id: id.clone(),
         name: name.to_string(),
