@@ -53,11 +53,11 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::connections;
 use crate::engine::State;
 use crate::keyvault;
 use crate::model::{self, PrivateDnsZone, Record, RecordSet, Vault, VirtualNetwork};
 use crate::privatedns;
+use crate::privatelink::connections;
 use crate::resources::REGIONS;
 
 /// Where a question comes from: decides which private zones the resolver consults.
@@ -422,16 +422,16 @@ pub fn answer(state: &State, view: &View, qname: &str, qtype: QType) -> DnsAnswe
 /// usual recursive servers do; this is why forwarding only `privatelink.vaultcore.azure.net` fails,
 /// azure-behaviour.md §1.8). A forwarder to an address that answers nothing gives SERVFAIL.
 fn on_premises(state: &State, network_id: &str, qname: &str, qtype: QType) -> DnsAnswer {
-    let Some(net) = crate::onprem::onprem(state, network_id) else {
+    let Some(net) = crate::network::onprem::onprem(state, network_id) else {
         return DnsAnswer::new(Rcode::Refused, vec![], vec![]);
     };
     let name = normalise(qname);
     let forwarder =
         net.forwarders.iter().filter(|(zone, _)| under(&name, zone).is_some()).max_by_key(|(zone, _)| zone.len());
     match forwarder {
-        Some((_, target)) => match crate::onprem::resolver_vnet_at(state, target) {
+        Some((_, target)) => match crate::network::onprem::resolver_vnet_at(state, target) {
             // The resolver's VNet must be reachable from the on-premises network.
-            Some(vnet_id) if crate::peering::connected(state, &net.gateway_vnet_id, &vnet_id) => {
+            Some(vnet_id) if crate::network::peering::connected(state, &net.gateway_vnet_id, &vnet_id) => {
                 answer(state, &View::VirtualNetwork { vnet_id }, qname, qtype)
             }
             _ => DnsAnswer::new(Rcode::ServFail, vec![], vec![]),

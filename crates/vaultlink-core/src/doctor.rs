@@ -8,7 +8,9 @@ use crate::firewall::{self, NetworkContext};
 use crate::identity::Caller;
 use crate::model::{PrivateDnsZone, Vault, VirtualNetwork};
 use crate::netctx::{self, Origin, Route};
-use crate::{State, connections, keyvault, kv, network, peering, privatedns};
+use crate::network::{self, onprem, peering};
+use crate::privatelink::{self, connections};
+use crate::{State, keyvault, kv, privatedns};
 
 pub mod steps;
 
@@ -78,7 +80,7 @@ fn describe_origin(state: &State, origin: &Origin) -> String {
             Some((n, s, v)) => format!("NIC {} ({}) in {}/{}", n.name, n.private_ip_address, v.name, s.name),
             None => format!("NIC {nic_id}"),
         },
-        Origin::OnPremises { network_id } => match crate::onprem::onprem(state, network_id) {
+        Origin::OnPremises { network_id } => match onprem::onprem(state, network_id) {
             Some(o) => format!("on-premises network {} ({})", o.name, o.client_address),
             None => format!("on-premises network {network_id}"),
         },
@@ -148,13 +150,13 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         // Endpoints of this vault reachable from the caller.
         let reachable_pes: Vec<(String, String)> = approved
             .iter()
-            .filter_map(|c| network::endpoint(state, &c.private_endpoint_id))
+            .filter_map(|c| privatelink::endpoint(state, &c.private_endpoint_id))
             .filter(|pe| peering::connected(state, &cv.id, &network::vnet_of_subnet(&pe.subnet_id)))
             .map(|pe| (pe.name.clone(), pe.private_ip_address.clone()))
             .collect();
         let same_vnet: Vec<_> = connections::of_vault(state, &vault.id)
             .iter()
-            .filter_map(|c| network::endpoint(state, &c.private_endpoint_id))
+            .filter_map(|c| privatelink::endpoint(state, &c.private_endpoint_id))
             .filter(|pe| network::vnet_of_subnet(&pe.subnet_id).eq_ignore_ascii_case(&cv.id))
             .map(|pe| pe.name)
             .collect();
@@ -296,16 +298,16 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
     // On-premises DNS: conditional forwarders for both public zones, to a resolver inbound endpoint
     // in a VNet linked to the zone (azure-behaviour.md §1.8).
     if let Origin::OnPremises { network_id } = origin
-        && let Some(o) = crate::onprem::onprem(state, network_id)
+        && let Some(o) = onprem::onprem(state, network_id)
     {
         let reachable_pe = approved
             .iter()
-            .filter_map(|c| network::endpoint(state, &c.private_endpoint_id))
+            .filter_map(|c| privatelink::endpoint(state, &c.private_endpoint_id))
             .any(|pe| peering::connected(state, &o.gateway_vnet_id, &network::vnet_of_subnet(&pe.subnet_id)));
         if reachable_pe {
-            let inbound: Option<String> = crate::onprem::all_inbound(state)
+            let inbound: Option<String> = onprem::all_inbound(state)
                 .find(|i| {
-                    crate::onprem::resolver_vnet_at(state, &i.private_ip_address).is_some_and(|v| {
+                    onprem::resolver_vnet_at(state, &i.private_ip_address).is_some_and(|v| {
                         peering::connected(state, &o.gateway_vnet_id, &v)
                             && privatedns::all_zones(state).any(|z| {
                                 z.name.eq_ignore_ascii_case(VAULT_ZONE)
@@ -446,7 +448,7 @@ pub fn matrix(state: &State, internet: std::net::Ipv4Addr) -> Vec<MatrixRow> {
         }
         _ => None,
     }));
-    origins.extend(crate::onprem::all_onprem(state).into_iter().map(|o| Origin::OnPremises { network_id: o.id }));
+    origins.extend(onprem::all_onprem(state).into_iter().map(|o| Origin::OnPremises { network_id: o.id }));
     let vaults: Vec<String> = keyvault::all_vaults(state).map(|v| v.name.clone()).collect();
     let mut rows = Vec::new();
     for o in &origins {

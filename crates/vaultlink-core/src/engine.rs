@@ -327,17 +327,29 @@ impl Engine {
     /// and applied, and the call returns once it is on disk. The operation's error type is its
     /// layer's (ARM's `Error`, the data plane's `Error`).
     pub fn write<R, E: From<Error>>(&self, f: impl FnOnce(&State, &mut Batch) -> Result<R, E>) -> Result<R, E> {
-        let (out, seq) = {
+        self.write_then(f, |_, out| out)
+    }
+
+    /// Runs an operation as `write` does, then `render`s its answer from the state with its batch
+    /// applied (the same state when the batch is empty), still under the writer lock, so no other
+    /// write comes between the change and what its answer shows. The answer is returned once the
+    /// batch is on disk, as `write`'s.
+    pub fn write_then<R, T, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&State, &mut Batch) -> Result<R, E>,
+        render: impl FnOnce(&State, R) -> T,
+    ) -> Result<T, E> {
+        let (answer, seq) = {
             let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
             let mut batch = Batch::default();
             let out = {
                 let state = self.state.read().unwrap_or_else(|p| p.into_inner());
                 f(&state, &mut batch)?
             };
-            if batch.is_empty() {
+            let seq = if batch.is_empty() {
                 // Nothing to write, but the answer may rest on another writer's batch that is
                 // applied and not yet on disk: it waits for that batch's sync like a write.
-                (out, self.store.append(&[]).map_err(Error::from)?)
+                self.store.append(&[]).map_err(Error::from)?
             } else {
                 let mut ops = Vec::with_capacity(batch.changes.len());
                 for (key, record) in &batch.changes {
@@ -352,11 +364,13 @@ impl Engine {
                 }
                 let seq = self.store.append(&ops).map_err(Error::from)?;
                 self.state.write().unwrap_or_else(|p| p.into_inner()).apply(batch.changes);
-                (out, seq)
-            }
+                seq
+            };
+            let answer = render(&self.state.read().unwrap_or_else(|p| p.into_inner()), out);
+            (answer, seq)
         };
         self.store.sync(seq).map_err(Error::from)?;
-        Ok(out)
+        Ok(answer)
     }
 
     /// How many disk syncs the store has made.

@@ -3,9 +3,9 @@
 
 use std::net::Ipv4Addr;
 
-use crate::connections::{self, status};
 use crate::identity::Caller;
 use crate::model::Vault;
+use crate::privatelink::connections::{self, status};
 
 /// Where a data-plane request comes from and which path it took.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -430,21 +430,23 @@ fn name_taken(name: &str) -> Error {
 }
 
 /// PATCH a vault (`VaultPatchParameters`): only the fields given change.
+/// A vault PATCH's body: what it names changes, the rest stays.
+#[derive(Debug, Deserialize)]
+pub struct VaultPatch {
+    pub tags: Option<Tags>,
+    #[serde(default)]
+    pub properties: VaultPropertiesSpec,
+}
+
+/// PATCH the vault `current` (found by `vault` first: a missing vault is refused before the
+/// body's shape is checked, so the route looks it up, then parses the body).
 pub fn patch_vault(
     state: &State,
     batch: &mut Batch,
     caller: &Caller,
-    (sub, rg, name): (&str, &str, &str),
-    body: Value,
+    current: Vault,
+    patch: VaultPatch,
 ) -> Result<Vault> {
-    let current = vault(state, caller, sub, rg, name)?;
-    #[derive(Deserialize)]
-    struct Patch {
-        tags: Option<Tags>,
-        #[serde(default)]
-        properties: VaultPropertiesSpec,
-    }
-    let patch: Patch = crate::wire::parse_for(crate::wire::Provider::KeyVault, body)?;
     let p = patch.properties;
     let mut v = current.clone();
     if let Some(t) = patch.tags {
@@ -623,9 +625,9 @@ pub fn render_vault(state: &State, v: &Vault) -> Value {
     if v.enable_purge_protection {
         props["enablePurgeProtection"] = json!(true);
     }
-    let pecs: Vec<Value> = crate::connections::of_vault(state, &v.id)
+    let pecs: Vec<Value> = crate::privatelink::connections::of_vault(state, &v.id)
         .iter()
-        .map(|c| json!({"id": c.id, "etag": c.etag, "properties": crate::connections::render_properties(c)}))
+        .map(|c| json!({"id": c.id, "etag": c.etag, "properties": crate::privatelink::connections::render_properties(c)}))
         .collect();
     props["privateEndpointConnections"] = json!(pecs);
     json!({
@@ -680,29 +682,31 @@ pub fn render_private_link_resources(v: &Vault) -> Value {
     }]})
 }
 
+/// The body of `PUT .../vaults/{v}/accessPolicies/{op}`.
+#[derive(Debug, Deserialize)]
+pub struct AccessPolicyUpdate {
+    pub properties: AccessPolicyUpdateProperties,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessPolicyUpdateProperties {
+    pub access_policies: Vec<AccessPolicySpec>,
+}
+
 /// `PUT .../vaults/{v}/accessPolicies/{add|replace|remove}`: merges, replaces or removes the
-/// permissions of the listed principals; returns `{id, name, type, properties:{accessPolicies}}`.
+/// permissions of the listed principals in the vault `v` (found by `vault` first: a missing
+/// vault is refused before the body's shape is checked); returns `{id, name, type,
+/// properties:{accessPolicies}}`.
 pub fn update_access_policies(
     state: &State,
     batch: &mut Batch,
     caller: &Caller,
-    key: (&str, &str, &str),
+    mut v: Vault,
     op: &str,
-    body: Value,
+    update: AccessPolicyUpdate,
 ) -> Result<Value> {
-    #[derive(Deserialize)]
-    struct Body {
-        properties: Props,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Props {
-        access_policies: Vec<AccessPolicySpec>,
-    }
-    let mut v = vault(state, caller, key.0, key.1, key.2)?;
-    let given = access_policies(
-        crate::wire::parse_for::<Body>(crate::wire::Provider::KeyVault, body)?.properties.access_policies,
-    )?;
+    let given = access_policies(update.properties.access_policies)?;
     let same = |a: &AccessPolicy, b: &AccessPolicy| {
         a.tenant_id == b.tenant_id && a.object_id == b.object_id && a.application_id == b.application_id
     };

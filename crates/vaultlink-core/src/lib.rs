@@ -7,7 +7,6 @@
 pub mod armops;
 pub mod authz;
 pub mod bootstrap;
-pub mod connections;
 pub mod dns;
 pub mod doctor;
 pub mod engine;
@@ -19,15 +18,13 @@ pub mod kv;
 pub mod model;
 pub mod netctx;
 pub mod network;
-pub mod onprem;
-pub mod peering;
 pub mod privatedns;
+pub mod privatelink;
 pub mod rbac;
 pub mod registry;
 pub mod resources;
 pub mod seed;
 pub mod wire;
-pub mod zonegroups;
 
 #[cfg(test)]
 mod scenarios;

@@ -6,8 +6,10 @@ use std::net::Ipv4Addr;
 use crate::State;
 use crate::dns::{self, RecordData, View};
 use crate::firewall::NetworkContext;
+use crate::keyvault;
 use crate::model::{NetworkInterface, Record, Subnet, VirtualNetwork};
-use crate::{keyvault, network, peering};
+use crate::network::{self, onprem, peering};
+use crate::privatelink::{self, connections};
 
 /// Where a caller sits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +31,7 @@ pub fn locate(state: &State, identity: Option<&str>, default_public: Ipv4Addr) -
     if let Ok(a) = id.parse::<Ipv4Addr>() {
         return Ok(Origin::Internet { public_address: a });
     }
-    if let Some(o) = crate::onprem::onprem(state, id) {
+    if let Some(o) = onprem::onprem(state, id) {
         return Ok(Origin::OnPremises { network_id: o.id });
     }
     let nics: Vec<&NetworkInterface> = state
@@ -55,7 +57,7 @@ pub fn locate(state: &State, identity: Option<&str>, default_public: Ipv4Addr) -
 
 /// The origin named by a stored id: an on-premises network's id, else a NIC's.
 pub fn origin_of(state: &State, id: &str) -> Origin {
-    match crate::onprem::onprem(state, id) {
+    match onprem::onprem(state, id) {
         Some(o) => Origin::OnPremises { network_id: o.id },
         None => Origin::Nic { nic_id: id.to_string() },
     }
@@ -129,7 +131,7 @@ pub fn connect(state: &State, origin: &Origin, address: Ipv4Addr, host: &str) ->
         _ => None,
     };
     let onprem = match origin {
-        Origin::OnPremises { network_id } => crate::onprem::onprem(state, network_id),
+        Origin::OnPremises { network_id } => onprem::onprem(state, network_id),
         _ => None,
     };
     // The regional public ingress, shared by every vault of a region: the host picks the vault.
@@ -177,13 +179,13 @@ pub fn connect(state: &State, origin: &Origin, address: Ipv4Addr, host: &str) ->
         };
     };
     let approved = vault.is_some_and(|vault| {
-        crate::connections::of_vault(state, &vault.id).iter().any(|c| {
-            c.private_endpoint_id.eq_ignore_ascii_case(&pe_id) && c.status == crate::connections::status::APPROVED
-        })
+        connections::of_vault(state, &vault.id)
+            .iter()
+            .any(|c| c.private_endpoint_id.eq_ignore_ascii_case(&pe_id) && c.status == connections::status::APPROVED)
     });
     if !approved {
-        let status = network::endpoint(state, &pe_id)
-            .and_then(|pe| pe.connections.first().map(|c| network::endpoint_connection_state(state, c).0))
+        let status = privatelink::endpoint(state, &pe_id)
+            .and_then(|pe| pe.connections.first().map(|c| privatelink::endpoint_connection_state(state, c).0))
             .unwrap_or_else(|| "unknown".into());
         return Route::Unreachable {
             address,

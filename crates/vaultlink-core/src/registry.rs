@@ -72,11 +72,11 @@ pub const TYPES: &[ResourceType] = &[
     ResourceType {
         teardown: Some(|s, b, r| {
             if let Record::PrivateEndpoint(pe) = r {
-                crate::network::endpoint_teardown(s, b, pe);
+                crate::privatelink::endpoint_teardown(s, b, pe);
             }
             Ok(())
         }),
-        ..listed(crate::network::PE_TYPE, RecordKind::PrivateEndpoint)
+        ..listed(crate::privatelink::PE_TYPE, RecordKind::PrivateEndpoint)
     },
     listed(crate::privatedns::ZONE_TYPE, RecordKind::PrivateDnsZone),
     t("Microsoft.Network/privateDnsZones/virtualNetworkLinks"),

@@ -3,8 +3,9 @@
 use serde_json::json;
 
 use crate::error::Kind;
+use crate::privatelink::{self, connections, zonegroups};
 use crate::testing::{developer, vault, world};
-use crate::{Engine, connections, keyvault, network, privatedns, registry, resources, seed, zonegroups};
+use crate::{Engine, keyvault, network, privatedns, registry, resources, seed};
 
 const SUB: &str = seed::SUBSCRIPTION_ID;
 
@@ -16,7 +17,9 @@ fn vnet(e: &Engine, name: &str, prefix: &str) {
             b,
             &c,
             (SUB, "rg1", name),
-            json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": [prefix]}}}),
+            crate::testing::net(
+                json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": [prefix]}}}),
+            )?,
         )
     })
     .unwrap();
@@ -25,7 +28,13 @@ fn vnet(e: &Engine, name: &str, prefix: &str) {
 fn subnet(e: &Engine, vnet: &str, name: &str, prefix: &str) -> crate::Result<crate::model::Subnet> {
     let c = developer();
     e.write(|s, b| {
-        network::put_subnet(s, b, &c, (SUB, "rg1", vnet, name), json!({"properties": {"addressPrefix": prefix}}))
+        network::put_subnet(
+            s,
+            b,
+            &c,
+            (SUB, "rg1", vnet, name),
+            crate::testing::net(json!({"properties": {"addressPrefix": prefix}}))?,
+        )
     })
     .map(|x| x.0)
 }
@@ -37,7 +46,7 @@ fn endpoint(e: &Engine, name: &str, vault_id: &str, manual: bool) -> crate::Resu
         "subnet": {"id": format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/snet1")},
         key: [{"name": format!("{name}-conn"), "properties": {"groupIds": ["vault"], "privateLinkServiceId": vault_id}}],
     }});
-    e.write(|s, b| network::put_endpoint(s, b, &c, (SUB, "rg1", name), body)).map(|x| x.0)
+    e.write(|s, b| privatelink::put_endpoint(s, b, &c, (SUB, "rg1", name), crate::testing::net(body)?)).map(|x| x.0)
 }
 
 #[test]
@@ -72,12 +81,12 @@ fn endpoints_get_addresses_from_dot_four_and_connections_follow_the_state_machin
     let c = developer();
     let state_of = |pe: &str| {
         e.read(|s| {
-            let p = network::endpoint(
+            let p = privatelink::endpoint(
                 s,
                 &format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/privateEndpoints/{pe}"),
             )
             .unwrap();
-            network::endpoint_connection_state(s, &p.connections[0]).0
+            privatelink::endpoint_connection_state(s, &p.connections[0]).0
         })
     };
     assert_eq!(state_of("pe1"), "Approved");
@@ -117,19 +126,19 @@ fn zone_groups_write_and_remove_the_a_record() {
             b,
             &c,
             (SUB, "rg1", "privatelink.vaultcore.azure.net"),
-            json!({"location": "global"}),
+            crate::testing::net(json!({"location": "global"}))?,
             Default::default(),
         )
     })
     .unwrap();
     let zone_id = privatedns::zone_id(SUB, "rg1", "privatelink.vaultcore.azure.net");
-    e.write(|s, b| zonegroups::put(s, b, &c, (SUB, "rg1", "pe1", "default"), json!({"properties": {"privateDnsZoneConfigs": [{"name": "kv", "properties": {"privateDnsZoneId": zone_id}}]}})))
+    e.write(|s, b| zonegroups::put(s, b, &c, (SUB, "rg1", "pe1", "default"), crate::testing::net(json!({"properties": {"privateDnsZoneConfigs": [{"name": "kv", "properties": {"privateDnsZoneId": zone_id}}]}}))?))
         .unwrap();
     let a = e
         .read(|s| privatedns::get_record_set(s, &c, (SUB, "rg1", "privatelink.vaultcore.azure.net", "A", "kv1")))
         .unwrap();
     assert_eq!((a.data.a.clone(), a.ttl), (vec!["10.0.0.4".to_string()], 10));
-    e.write(|s, b| network::delete_endpoint(s, b, &c, (SUB, "rg1", "pe1"))).unwrap();
+    e.write(|s, b| privatelink::delete_endpoint(s, b, &c, (SUB, "rg1", "pe1"))).unwrap();
     assert!(
         e.read(|s| privatedns::get_record_set(s, &c, (SUB, "rg1", "privatelink.vaultcore.azure.net", "A", "kv1")))
             .is_err()
@@ -297,7 +306,14 @@ fn links_are_found_by_their_virtual_network() {
         |n: &str| format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/{n}");
     for zone in ["a.example", "b.example", "c.example"] {
         e.write(|s, b| {
-            privatedns::put_zone(s, b, &c, (SUB, "rg1", zone), json!({"location": "global"}), Default::default())
+            privatedns::put_zone(
+                s,
+                b,
+                &c,
+                (SUB, "rg1", zone),
+                crate::testing::net(json!({"location": "global"}))?,
+                Default::default(),
+            )
         })
         .unwrap();
     }
@@ -308,7 +324,7 @@ fn links_are_found_by_their_virtual_network() {
                 b,
                 &c,
                 (SUB, "rg1", zone, name),
-                json!({"location": "global", "properties": {"virtualNetwork": {"id": vnet_id(vnet)}, "registrationEnabled": registration}}),
+                crate::testing::net(json!({"location": "global", "properties": {"virtualNetwork": {"id": vnet_id(vnet)}, "registrationEnabled": registration}}))?,
                 Default::default(),
             )
         })

@@ -61,3 +61,9 @@ pub fn vault(e: &Engine, name: &str, extra: serde_json::Value) -> Vault {
         .unwrap()
         .vault
 }
+
+/// A Microsoft.Network body parsed into its typed input, as the ARM surface parses it (with
+/// Microsoft.Network's wording of a shape error).
+pub fn net<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> crate::Result<T> {
+    crate::wire::parse_for(crate::wire::Provider::Network, body)
+}

@@ -203,7 +203,7 @@ fn onprem(app: &Arc<App>, args: &str) -> String {
         forwarders: Vec<(String, String)>,
     }
     let Ok(a) = serde_json::from_str::<Args>(args) else { return "error malformed onprem request".into() };
-    use vaultlink_core::onprem as op;
+    use vaultlink_core::network::onprem as op;
     let result = match a.op.as_str() {
         "put" => app
             .engine

@@ -6,7 +6,8 @@ use super::*;
 use crate::engine::{Batch, Engine};
 use crate::identity::Caller;
 use crate::privatedns::Preconditions;
-use crate::{network, seed, zonegroups};
+use crate::privatelink::{self, zonegroups};
+use crate::{network, seed};
 
 const SUB: &str = seed::SUBSCRIPTION_ID;
 const RG: &str = "rg";
@@ -46,7 +47,7 @@ impl World {
                 "subnets": [{"name": "pe", "properties": {"addressPrefix": format!("10.{n}.2.0/24")}}],
             },
         });
-        let v = self.write(|s, b, c| network::put_vnet(s, b, c, (SUB, RG, name), body)).0;
+        let v = self.write(|s, b, c| network::put_vnet(s, b, c, (SUB, RG, name), crate::testing::net(body)?)).0;
         let subnet = format!("{}/subnets/pe", v.id);
         (v.id, subnet)
     }
@@ -61,7 +62,9 @@ impl World {
                 key: [{"name": "conn", "properties": {"privateLinkServiceId": vault_id, "groupIds": ["vault"]}}],
             },
         });
-        self.write(|s, b, c| network::put_endpoint(s, b, c, (SUB, RG, name), body)).0.private_ip_address
+        self.write(|s, b, c| privatelink::put_endpoint(s, b, c, (SUB, RG, name), crate::testing::net(body)?))
+            .0
+            .private_ip_address
     }
 
     /// Sets every connection of the vault to `status` (the owner's approve / reject).
@@ -80,7 +83,14 @@ impl World {
 
     fn zone(&self, name: &str) -> String {
         self.write(|s, b, c| {
-            privatedns::put_zone(s, b, c, (SUB, RG, name), json!({"location": "global"}), Preconditions::default())
+            privatedns::put_zone(
+                s,
+                b,
+                c,
+                (SUB, RG, name),
+                crate::testing::net(json!({"location": "global"}))?,
+                Preconditions::default(),
+            )
         })
         .0
         .id
@@ -91,13 +101,23 @@ impl World {
             "location": "global",
             "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": false, "resolutionPolicy": policy},
         });
-        self.write(|s, b, c| privatedns::put_link(s, b, c, (SUB, RG, zone, name), body, Preconditions::default()));
+        self.write(|s, b, c| {
+            privatedns::put_link(s, b, c, (SUB, RG, zone, name), crate::testing::net(body)?, Preconditions::default())
+        });
     }
 
     fn set(&self, zone: &str, rtype: &str, name: &str, properties: Value) {
         let body = json!({"properties": properties});
         self.write(|s, b, c| {
-            privatedns::put_record_set(s, b, c, (SUB, RG, zone, rtype, name), body, Preconditions::default(), false)
+            privatedns::put_record_set(
+                s,
+                b,
+                c,
+                (SUB, RG, zone, rtype, name),
+                crate::testing::net(body)?,
+                Preconditions::default(),
+                false,
+            )
         });
     }
 
@@ -362,11 +382,11 @@ fn zone_group_record_answers_with_ttl_10() {
     let (w, vnet, ip) = seeded();
     let zone_id = privatedns::zone_id(SUB, RG, PRIVATELINK_ZONE);
     let body = json!({"properties": {"privateDnsZoneConfigs": [{"name": "cfg", "properties": {"privateDnsZoneId": zone_id}}]}});
-    w.write(|s, b, c| zonegroups::put(s, b, c, (SUB, RG, "pe1", "default"), body));
+    w.write(|s, b, c| zonegroups::put(s, b, c, (SUB, RG, "pe1", "default"), crate::testing::net(body)?));
     let a = w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::A);
     assert_eq!(lines(&a.answers)[1], format!("kv1.privatelink.vaultcore.azure.net. 10 IN A {ip}"));
     // Deleting the endpoint removes its record and its connection: the alias goes, so public.
-    w.write(|s, b, c| network::delete_endpoint(s, b, c, (SUB, RG, "pe1")));
+    w.write(|s, b, c| privatelink::delete_endpoint(s, b, c, (SUB, RG, "pe1")));
     assert_eq!(lines(&w.ask(&vnet_view(&vnet), "kv1.vault.azure.net", QType::A).answers), public_chain("kv1", false));
 }
 

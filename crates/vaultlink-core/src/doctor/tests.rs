@@ -20,7 +20,9 @@ fn healthy() -> Engine {
             b,
             &c,
             (SUB, "rg1", "vnet1"),
-            json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}}),
+            crate::testing::net(
+                json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}}),
+            )?,
         )?;
         Ok(())
     })
@@ -31,7 +33,7 @@ fn healthy() -> Engine {
             b,
             &c,
             (SUB, "rg1", "vnet1", "snet1"),
-            json!({"properties": {"addressPrefix": "10.0.0.0/24"}}),
+            crate::testing::net(json!({"properties": {"addressPrefix": "10.0.0.0/24"}}))?,
         )
     })
     .unwrap();
@@ -39,11 +41,18 @@ fn healthy() -> Engine {
         "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/snet1"
     );
     e.write(|s, b| {
-        network::put_endpoint(s, b, &c, (SUB, "rg1", "pe1"), json!({"location": "westeurope", "properties": {"subnet": {"id": subnet}, "privateLinkServiceConnections": [{"name": "c1", "properties": {"groupIds": ["vault"], "privateLinkServiceId": v.id}}]}}))
+        privatelink::put_endpoint(s, b, &c, (SUB, "rg1", "pe1"), crate::testing::net(json!({"location": "westeurope", "properties": {"subnet": {"id": subnet}, "privateLinkServiceConnections": [{"name": "c1", "properties": {"groupIds": ["vault"], "privateLinkServiceId": v.id}}]}}))?)
     })
     .unwrap();
     e.write(|s, b| {
-        privatedns::put_zone(s, b, &c, (SUB, "rg1", VAULT_ZONE), json!({"location": "global"}), Default::default())
+        privatedns::put_zone(
+            s,
+            b,
+            &c,
+            (SUB, "rg1", VAULT_ZONE),
+            crate::testing::net(json!({"location": "global"}))?,
+            Default::default(),
+        )
     })
     .unwrap();
     let vnet = format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1");
@@ -53,7 +62,7 @@ fn healthy() -> Engine {
             b,
             &c,
             (SUB, "rg1", VAULT_ZONE, "link1"),
-            json!({"properties": {"virtualNetwork": {"id": vnet}}}),
+            crate::testing::net(json!({"properties": {"virtualNetwork": {"id": vnet}}}))?,
             Default::default(),
         )
     })
@@ -64,13 +73,13 @@ fn healthy() -> Engine {
             b,
             &c,
             (SUB, "rg1", VAULT_ZONE, "A", "kv1"),
-            json!({"properties": {"ttl": 10, "aRecords": [{"ipv4Address": "10.0.0.4"}]}}),
+            crate::testing::net(json!({"properties": {"ttl": 10, "aRecords": [{"ipv4Address": "10.0.0.4"}]}}))?,
             Default::default(),
             false,
         )
     })
     .unwrap();
-    e.write(|s, b| network::put_nic(s, b, &c, (SUB, "rg1", "client1"), json!({"location": "westeurope", "properties": {"ipConfigurations": [{"name": "ip1", "properties": {"subnet": {"id": subnet}}}]}}))).unwrap();
+    e.write(|s, b| network::put_nic(s, b, &c, (SUB, "rg1", "client1"), crate::testing::net(json!({"location": "westeurope", "properties": {"ipConfigurations": [{"name": "ip1", "properties": {"subnet": {"id": subnet}}}]}}))?)).unwrap();
     e
 }
 
@@ -118,7 +127,7 @@ fn each_broken_piece_is_named_alone_with_its_fix() {
             b,
             &c,
             (SUB, "rg1", VAULT_ZONE, "A", "kv1"),
-            json!({"properties": {"aRecords": [{"ipv4Address": "10.0.0.99"}]}}),
+            crate::testing::net(json!({"properties": {"aRecords": [{"ipv4Address": "10.0.0.99"}]}}))?,
             Default::default(),
             false,
         )
@@ -133,7 +142,7 @@ fn each_broken_piece_is_named_alone_with_its_fix() {
     assert_eq!(r.path, "public");
     // Custom DNS on the VNet.
     let e = healthy();
-    e.write(|s, b| network::put_vnet(s, b, &c, (SUB, "rg1", "vnet1"), json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}, "dhcpOptions": {"dnsServers": ["10.0.0.200"]}}}))).unwrap();
+    e.write(|s, b| network::put_vnet(s, b, &c, (SUB, "rg1", "vnet1"), crate::testing::net(json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}, "dhcpOptions": {"dnsServers": ["10.0.0.200"]}}}))?)).unwrap();
     assert_eq!(checks(&from_client(&e)), vec!["custom-dns-bypasses-zones"]);
 }
 
@@ -172,30 +181,30 @@ fn on_premises_needs_forwarders_for_both_public_zones_to_an_inbound_endpoint() {
             b,
             &c,
             (SUB, "rg1", "vnet1", "snet-dns"),
-            json!({"properties": {"addressPrefix": "10.0.1.0/28"}}),
+            crate::testing::net(json!({"properties": {"addressPrefix": "10.0.1.0/28"}}))?,
         )
     })
     .unwrap();
     e.write(|s, b| {
-        crate::onprem::put_resolver(
+        onprem::put_resolver(
             s,
             b,
             &c,
             (SUB, "rg1", "res1"),
-            json!({"location": "westeurope", "properties": {"virtualNetwork": {"id": vnet}}}),
+            crate::testing::net(json!({"location": "westeurope", "properties": {"virtualNetwork": {"id": vnet}}}))?,
         )
     })
     .unwrap();
     let inbound = e
         .write(|s, b| {
-            crate::onprem::put_inbound(s, b, &c, (SUB, "rg1", "res1", "in1"), json!({"location": "westeurope", "properties": {"ipConfigurations": [{"subnet": {"id": format!("{vnet}/subnets/snet-dns")}}]}}))
+            onprem::put_inbound(s, b, &c, (SUB, "rg1", "res1", "in1"), crate::testing::net(json!({"location": "westeurope", "properties": {"ipConfigurations": [{"subnet": {"id": format!("{vnet}/subnets/snet-dns")}}]}}))?)
         })
         .unwrap()
         .0;
     assert_eq!(inbound.private_ip_address, "10.0.1.4");
     let corp = |fwd: &[(&str, &str)]| {
         let fwd: Vec<(String, String)> = fwd.iter().map(|(z, t)| (z.to_string(), t.to_string())).collect();
-        e.write(|s, b| crate::onprem::put_onprem(s, b, "corp", &vnet, "192.168.10.0/24", &fwd)).unwrap();
+        e.write(|s, b| onprem::put_onprem(s, b, "corp", &vnet, "192.168.10.0/24", &fwd)).unwrap();
         e.read(|s| {
             let o = netctx::locate(s, Some("corp"), "203.0.113.10".parse().unwrap()).unwrap();
             diagnose(s, "kv1", &o, None).unwrap()
@@ -218,7 +227,14 @@ fn a_registration_link_auto_registers_client_nics_and_a_manual_record_wins() {
     let c = developer();
     let vnet = format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1");
     e.write(|s, b| {
-        privatedns::put_zone(s, b, &c, (SUB, "rg1", "corp.internal"), json!({"location": "global"}), Default::default())
+        privatedns::put_zone(
+            s,
+            b,
+            &c,
+            (SUB, "rg1", "corp.internal"),
+            crate::testing::net(json!({"location": "global"}))?,
+            Default::default(),
+        )
     })
     .unwrap();
     e.write(|s, b| {
@@ -227,7 +243,7 @@ fn a_registration_link_auto_registers_client_nics_and_a_manual_record_wins() {
             b,
             &c,
             (SUB, "rg1", "corp.internal", "reg"),
-            json!({"properties": {"virtualNetwork": {"id": vnet}, "registrationEnabled": true}}),
+            crate::testing::net(json!({"properties": {"virtualNetwork": {"id": vnet}, "registrationEnabled": true}}))?,
             Default::default(),
         )
     })
@@ -246,7 +262,7 @@ fn a_registration_link_auto_registers_client_nics_and_a_manual_record_wins() {
             b,
             &c,
             (SUB, "rg1", "corp.internal", "A", "client1"),
-            json!({"properties": {"aRecords": [{"ipv4Address": "10.9.9.9"}]}}),
+            crate::testing::net(json!({"properties": {"aRecords": [{"ipv4Address": "10.9.9.9"}]}}))?,
             Default::default(),
             false,
         )
@@ -267,7 +283,7 @@ fn two_endpoints_in_one_vnet_is_a_warning_that_does_not_fail_the_caller() {
         "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/snet1"
     );
     e.write(|s, b| {
-        network::put_endpoint(s, b, &c, (SUB, "rg1", "pe2"), json!({"location": "westeurope", "properties": {"subnet": {"id": subnet}, "privateLinkServiceConnections": [{"name": "c2", "properties": {"groupIds": ["vault"], "privateLinkServiceId": v.id}}]}}))
+        privatelink::put_endpoint(s, b, &c, (SUB, "rg1", "pe2"), crate::testing::net(json!({"location": "westeurope", "properties": {"subnet": {"id": subnet}, "privateLinkServiceConnections": [{"name": "c2", "properties": {"groupIds": ["vault"], "privateLinkServiceId": v.id}}]}}))?)
     })
     .unwrap();
     let r = from_client(&e);

@@ -88,3 +88,31 @@ fn indexes_follow_puts_and_deletes() {
         assert_eq!(s.order.len(), s.records.len());
     });
 }
+
+/// `write_then` renders from the state with the write's batch applied (a vault the batch puts is
+/// there, with the generation moved on), and from the unchanged state when the batch is empty.
+#[test]
+fn write_then_renders_the_applied_batch() {
+    let e = testing::world();
+    let c = testing::developer();
+    let spec = crate::wire::parse(serde_json::json!({"location": "westeurope"})).unwrap();
+    let before = e.read(super::State::generation);
+    let (id, seen, generation) = e
+        .write_then(
+            |s, b| {
+                crate::resources::put_resource_group(s, b, &c, crate::seed::SUBSCRIPTION_ID, "rg-then", spec)
+                    .map(|(g, _)| g.id)
+            },
+            |s, id| {
+                let seen = s.get(&id).is_some();
+                (id, seen, s.generation())
+            },
+        )
+        .unwrap();
+    assert!(seen, "{id} is in the state the render sees");
+    assert_eq!(generation, before + 1);
+    let (found, generation) =
+        e.write_then(|_, _| Ok::<_, crate::Error>(id.clone()), |s, id| (s.get(&id).is_some(), s.generation())).unwrap();
+    assert!(found);
+    assert_eq!(generation, before + 1, "an empty batch renders from the same state");
+}

@@ -1,13 +1,15 @@
-//! Microsoft.Network: virtual networks, subnets, network interfaces, private endpoints and their
-//! private DNS zone groups. Address rules come from `vaultlink_rules::cidr`. Shared lookups and
-//! address allocation here; one file per resource: `vnet.rs` (VNets and subnets), `nic.rs`
-//! (client NICs), `endpoint.rs` (private endpoints).
+//! Microsoft.Network's own networks: virtual networks, subnets, network interfaces, peerings and
+//! what lies beyond a gateway (on-premises networks, the DNS Private Resolver). Address rules come
+//! from `vaultlink_rules::cidr`. Shared lookups and address allocation here; one file per
+//! resource: `vnet.rs` (VNets and subnets), `nic.rs` (client NICs), `peering.rs` (VNet peering),
+//! `onprem.rs` (on-premises networks and resolver inbound endpoints). Private endpoints live in
+//! `privatelink`, which builds on this folder; nothing here imports it or `privatedns`.
 
-mod endpoint;
 mod nic;
+pub mod onprem;
+pub mod peering;
 mod vnet;
 
-pub use endpoint::*;
 pub use nic::*;
 pub use vnet::*;
 
@@ -18,38 +20,27 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use vaultlink_rules::Ipv4Cidr;
 
-use crate::connections;
 use crate::engine::{Batch, State, guid, weak_etag};
 use crate::error::{Error, Result};
 use crate::identity::Caller;
-use crate::model::{
-    EndpointConnection, NetworkInterface, PrivateEndpoint, PrivateLinkConnectionProperties, Record, ServiceEndpoint,
-    Subnet, Tags, VirtualNetwork,
-};
+use crate::model::{NetworkInterface, Record, ServiceEndpoint, Subnet, Tags, VirtualNetwork};
 use crate::resources;
 
 pub const VNET_TYPE: &str = "Microsoft.Network/virtualNetworks";
 pub const SUBNET_TYPE: &str = "Microsoft.Network/virtualNetworks/subnets";
 pub const NIC_TYPE: &str = "Microsoft.Network/networkInterfaces";
-pub const PE_TYPE: &str = "Microsoft.Network/privateEndpoints";
-/// `requestMessage` limit on a private endpoint connection (azure-behaviour.md §3.1).
-pub const MAX_REQUEST_MESSAGE: usize = 140;
 
 pub fn network_id(sub: &str, rg: &str, type_path: &str, name: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/{type_path}/{name}")
 }
 
 /// Subscription and resource group named by a resource id.
-fn id_parts(id: &str) -> (String, String) {
+pub(crate) fn id_parts(id: &str) -> (String, String) {
     let parts: Vec<&str> = id.split('/').collect();
     (parts.get(2).unwrap_or(&"").to_string(), parts.get(4).unwrap_or(&"").to_string())
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(v: Value) -> Result<T> {
-    crate::wire::parse_for(crate::wire::Provider::Network, v)
-}
-
-fn invalid_reference(referenced: &str, by: &str) -> Error {
+pub(crate) fn invalid_reference(referenced: &str, by: &str) -> Error {
     Error::bad_request(
         "InvalidResourceReference",
         format!(
@@ -118,13 +109,6 @@ pub fn nic(state: &State, id: &str) -> Option<NetworkInterface> {
     }
 }
 
-pub fn endpoint(state: &State, id: &str) -> Option<PrivateEndpoint> {
-    match state.get(id) {
-        Some(Record::PrivateEndpoint(p)) => Some(p.clone()),
-        _ => None,
-    }
-}
-
 /// Every resource of one kind in a scope (subscription or resource group id).
 pub fn list_in<T>(state: &State, scope: &str, pick: impl Fn(&Record) -> Option<T>) -> Vec<T> {
     state.descendants(scope).filter_map(|(_, r)| pick(r)).collect()
@@ -148,7 +132,7 @@ fn used_addresses(state: &State, subnet_id: &str) -> BTreeSet<Ipv4Addr> {
     let mut used: BTreeSet<Ipv4Addr> =
         nics_in_subnet(state, subnet_id).iter().filter_map(|n| n.private_ip_address.parse().ok()).collect();
     used.extend(
-        crate::onprem::all_inbound(state)
+        onprem::all_inbound(state)
             .filter(|i| i.subnet_id.eq_ignore_ascii_case(subnet_id))
             .filter_map(|i| i.private_ip_address.parse::<Ipv4Addr>().ok()),
     );
@@ -166,13 +150,9 @@ pub fn all_vnets(state: &State) -> Vec<VirtualNetwork> {
         .collect()
 }
 
-/// Allocates an address in a subnet (Azure's .4 onwards, or the requested static one).
-pub(crate) fn allocate_in(state: &State, batch: &Batch, subnet: &Subnet, requested: Option<&str>) -> Result<String> {
-    allocate(state, batch, subnet, requested)
-}
-
-/// The next free address of a subnet (Azure's .4 onwards), or Azure's subnet-full error.
-fn allocate(state: &State, batch: &Batch, subnet: &Subnet, requested: Option<&str>) -> Result<String> {
+/// The next free address of a subnet (Azure's .4 onwards, or the requested static one), or
+/// Azure's subnet-full error.
+pub(crate) fn allocate(state: &State, batch: &Batch, subnet: &Subnet, requested: Option<&str>) -> Result<String> {
     let prefix = cidr(&subnet.address_prefix)?;
     let mut used = used_addresses(state, &subnet.id);
     // Addresses taken earlier in this same operation.

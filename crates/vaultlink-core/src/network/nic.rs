@@ -50,9 +50,8 @@ pub fn put_nic(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, name): (&str, &str, &str),
-    body: Value,
+    spec: NicSpec,
 ) -> Result<(NetworkInterface, bool)> {
-    let spec: NicSpec = parse_body(body)?;
     vaultlink_rules::network_resource_name(name)?;
     let group = resources::resource_group(state, caller, sub, rg)?;
     let location = resources::location(&spec.location)?;
@@ -111,7 +110,7 @@ pub fn put_nic(
     Ok((n, existing.is_none()))
 }
 
-pub(super) fn mac_address() -> String {
+pub(crate) fn mac_address() -> String {
     let b = vaultlink_crypto::random_bytes(5);
     format!("00-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}", b[0], b[1], b[2], b[3], b[4])
 }

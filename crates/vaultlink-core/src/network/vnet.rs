@@ -68,9 +68,8 @@ pub fn put_vnet(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, name): (&str, &str, &str),
-    body: Value,
+    spec: VnetSpec,
 ) -> Result<(VirtualNetwork, bool)> {
-    let spec: VnetSpec = parse_body(body)?;
     vaultlink_rules::network_resource_name(name)?;
     let group = resources::resource_group(state, caller, sub, rg)?;
     let location = resources::location(&spec.location)?;
@@ -241,7 +240,7 @@ fn existing_policy(existing: &Option<Subnet>, field: &str) -> Option<String> {
 }
 
 fn ensure_subnet_unused(state: &State, s: &Subnet) -> Result<()> {
-    if let Some(i) = crate::onprem::all_inbound(state).find(|i| i.subnet_id.eq_ignore_ascii_case(&s.id)) {
+    if let Some(i) = onprem::all_inbound(state).find(|i| i.subnet_id.eq_ignore_ascii_case(&s.id)) {
         return Err(Error::bad_request(
             "InUseSubnetCannotBeDeleted",
             format!(
@@ -283,7 +282,14 @@ pub fn delete_vnet(state: &State, batch: &mut Batch, caller: &Caller, key: (&str
 /// A VNet goes with its subnets and peerings, and the private DNS links that point at it are
 /// cleared (as Azure clears them).
 pub(crate) fn vnet_teardown(state: &State, batch: &mut Batch, vnet_id: &str) {
-    let links: Vec<String> = crate::privatedns::links_of_vnet(state, vnet_id).map(|l| l.id.clone()).collect();
+    // The state's index, not `privatedns` (which builds on this folder).
+    let links: Vec<String> = state
+        .links_of_vnet(vnet_id)
+        .filter_map(|r| match r {
+            Record::VirtualNetworkLink(l) => Some(l.id.clone()),
+            _ => None,
+        })
+        .collect();
     for l in links {
         batch.delete(&l);
     }
@@ -296,9 +302,8 @@ pub fn put_subnet(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, vnet_name, name): (&str, &str, &str, &str),
-    body: Value,
+    spec: SubnetSpec,
 ) -> Result<(Subnet, bool)> {
-    let spec: SubnetSpec = parse_body(body)?;
     let v = get_vnet(state, caller, (sub, rg, vnet_name))?;
     let siblings: Vec<(String, Ipv4Cidr)> = subnets_of(state, &v.id)
         .into_iter()
@@ -368,7 +373,7 @@ pub fn render_vnet(state: &State, v: &VirtualNetwork) -> Value {
         "resourceGuid": v.resource_guid,
         "addressSpace": {"addressPrefixes": v.address_prefixes},
         "subnets": subnets_of(state, &v.id).iter().map(|s| render_subnet(state, s)).collect::<Vec<_>>(),
-        "virtualNetworkPeerings": state.descendants(&format!("{}/virtualNetworkPeerings", v.id)).filter_map(|(_, r)| match r { Record::VirtualNetworkPeering(p) => Some(crate::peering::render(state, p)), _ => None }).collect::<Vec<_>>(),
+        "virtualNetworkPeerings": state.descendants(&format!("{}/virtualNetworkPeerings", v.id)).filter_map(|(_, r)| match r { Record::VirtualNetworkPeering(p) => Some(peering::render(state, p)), _ => None }).collect::<Vec<_>>(),
         "enableDdosProtection": false,
         "privateEndpointVNetPolicies": "Disabled",
     });

@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::json;
 use vaultlink_core::dns::View;
 use vaultlink_core::privatedns::Preconditions;
-use vaultlink_core::{Engine, keyvault, network, privatedns, seed};
+use vaultlink_core::{Engine, keyvault, network, privatedns, privatelink, seed};
 use vaultlink_dns::{TCP_LIMIT, UDP_PAYLOAD, handle_packet};
 
 const SUB: &str = seed::SUBSCRIPTION_ID;
@@ -27,14 +27,14 @@ fn world() -> &'static (Engine, String) {
         let body = json!({"location": "westeurope", "properties": {
             "addressSpace": {"addressPrefixes": ["10.1.0.0/16"]},
             "subnets": [{"name": "pe", "properties": {"addressPrefix": "10.1.2.0/24"}}]}});
-        let vnet = e.write(|s, b| network::put_vnet(s, b, &c, (SUB, "rg", "vnet1"), body)).unwrap().0;
+        let vnet = e.write(|s, b| network::put_vnet(s, b, &c, (SUB, "rg", "vnet1"), vaultlink_core::testing::net(body)?)).unwrap().0;
         let pe = json!({"location": "westeurope", "properties": {"subnet": {"id": format!("{}/subnets/pe", vnet.id)},
             "privateLinkServiceConnections": [{"name": "c", "properties": {"privateLinkServiceId": vault.id, "groupIds": ["vault"]}}]}});
-        e.write(|s, b| network::put_endpoint(s, b, &c, (SUB, "rg", "pe1"), pe)).unwrap();
+        e.write(|s, b| privatelink::put_endpoint(s, b, &c, (SUB, "rg", "pe1"), vaultlink_core::testing::net(pe)?)).unwrap();
         for zone in ["privatelink.vaultcore.azure.net", "fuzz.internal"] {
-            e.write(|s, b| privatedns::put_zone(s, b, &c, (SUB, "rg", zone), json!({}), p)).unwrap();
+            e.write(|s, b| privatedns::put_zone(s, b, &c, (SUB, "rg", zone), vaultlink_core::testing::net(json!({}))?, p)).unwrap();
             let link = json!({"properties": {"virtualNetwork": {"id": vnet.id}, "resolutionPolicy": "NxDomainRedirect"}});
-            e.write(|s, b| privatedns::put_link(s, b, &c, (SUB, "rg", zone, "l"), link, p)).unwrap();
+            e.write(|s, b| privatedns::put_link(s, b, &c, (SUB, "rg", zone, "l"), vaultlink_core::testing::net(link)?, p)).unwrap();
         }
         let sets = [
             ("privatelink.vaultcore.azure.net", "A", "kv1", json!({"ttl": 10, "aRecords": [{"ipv4Address": "10.1.2.4"}]})),
@@ -45,7 +45,7 @@ fn world() -> &'static (Engine, String) {
             ("fuzz.internal", "MX", "@", json!({"mxRecords": [{"preference": 10, "exchange": "mail.fuzz.internal"}]})),
         ];
         for (zone, t, name, props) in sets {
-            e.write(|s, b| privatedns::put_record_set(s, b, &c, (SUB, "rg", zone, t, name), json!({"properties": props}), p, false)).unwrap();
+            e.write(|s, b| privatedns::put_record_set(s, b, &c, (SUB, "rg", zone, t, name), vaultlink_core::testing::net(json!({"properties": props}))?, p, false)).unwrap();
         }
         (e, vnet.id)
     })

@@ -36,20 +36,27 @@ impl World {
         w.write(|s, b, c| keyvault::put_vault(s, b, c, (SUB, RG, "kv1"), "2026-02-01", spec));
         let body =
             json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.1.0.0/16"]}}});
-        w.write(|s, b, c| network::put_vnet(s, b, c, (SUB, RG, "vnet1"), body));
+        w.write(|s, b, c| network::put_vnet(s, b, c, (SUB, RG, "vnet1"), vaultlink_core::testing::net(body)?));
         w.write(|s, b, c| {
             privatedns::put_zone(
                 s,
                 b,
                 c,
                 (SUB, RG, "big.internal"),
-                json!({"location": "global"}),
+                vaultlink_core::testing::net(json!({"location": "global"}))?,
                 Preconditions::default(),
             )
         });
         let link = json!({"location": "global", "properties": {"virtualNetwork": {"id": w.vnet_id()}}});
         w.write(|s, b, c| {
-            privatedns::put_link(s, b, c, (SUB, RG, "big.internal", "l1"), link, Preconditions::default())
+            privatedns::put_link(
+                s,
+                b,
+                c,
+                (SUB, RG, "big.internal", "l1"),
+                vaultlink_core::testing::net(link)?,
+                Preconditions::default(),
+            )
         });
         w
     }
@@ -75,7 +82,7 @@ impl World {
                 b,
                 c,
                 (SUB, RG, "big.internal", rtype, name),
-                body,
+                vaultlink_core::testing::net(body)?,
                 Preconditions::default(),
                 false,
             )

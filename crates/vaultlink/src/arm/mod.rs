@@ -11,12 +11,12 @@ use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 use vaultlink_core::engine::now;
 use vaultlink_core::error::Kind;
+use vaultlink_core::network::{self, onprem, peering};
 use vaultlink_core::privatedns::Preconditions;
+use vaultlink_core::privatelink::{self, connections, zonegroups};
 use vaultlink_core::rbac::Admitted;
-use vaultlink_core::{
-    Caller, Error, Result, State, armops, connections, identity, keyvault, network, onprem, peering, privatedns, rbac,
-    registry, resources, zonegroups,
-};
+use vaultlink_core::wire::Provider;
+use vaultlink_core::{Caller, Error, Result, State, armops, identity, keyvault, privatedns, rbac, registry, resources};
 
 use crate::http::{App, Req, Resp, empty};
 
@@ -154,6 +154,11 @@ fn body_json(req: &Req) -> Result<Value> {
     })
 }
 
+/// The body parsed into a resource's typed input, a shape error worded as `provider` words it.
+fn parse_body<T: serde::de::DeserializeOwned>(req: &Req, provider: Provider) -> Result<T> {
+    vaultlink_core::wire::parse_for(provider, body_json(req)?)
+}
+
 fn preconditions(req: &Req) -> Preconditions<'_> {
     Preconditions { if_match: req.header("if-match"), if_none_match: req.header("if-none-match") }
 }
@@ -287,6 +292,23 @@ fn write<R>(app: &App, c: &Admitted, f: impl FnOnce(&State, &mut vaultlink_core:
         c.recheck(s)?;
         f(s, b)
     })
+}
+
+/// Runs a write as `write` does and renders its answer from the state the write leaves, under the
+/// writer lock (no other write comes between the change and the answer that shows it).
+fn write_then<R, T>(
+    app: &App,
+    c: &Admitted,
+    f: impl FnOnce(&State, &mut vaultlink_core::Batch) -> Result<R>,
+    render: impl FnOnce(&State, R) -> T,
+) -> Result<T> {
+    app.engine.write_then(
+        |s, b| {
+            c.recheck(s)?;
+            f(s, b)
+        },
+        render,
+    )
 }
 
 /// The routes table: (method, lower-cased path) -> one core call.

@@ -19,9 +19,14 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             &e.read(|s| network::get_vnet(s, c, (sub, rg, n(1))).map(|v| network::render_vnet(s, &v)))?,
         ),
         (&M::PUT, ["virtualnetworks", _]) => {
-            let body = body_json(req)?;
-            let (v, new) = write(app, c, |s, b| network::put_vnet(s, b, c, (sub, rg, n(1)), body))?;
-            json_ok(created(new), &e.read(|s| network::render_vnet(s, &network::vnet(s, &v.id).unwrap_or(v))))
+            let spec = parse_body(req, Provider::Network)?;
+            let (v, new) = write_then(
+                app,
+                c,
+                |s, b| network::put_vnet(s, b, c, (sub, rg, n(1)), spec),
+                |s, (v, new)| (network::render_vnet(s, &network::vnet(s, &v.id).unwrap_or(v)), new),
+            )?;
+            json_ok(created(new), &v)
         }
         (&M::DELETE, ["virtualnetworks", _]) => {
             deleted(write(app, c, |s, b| network::delete_vnet(s, b, c, (sub, rg, n(1))))?)
@@ -38,9 +43,14 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             &e.read(|s| network::get_subnet(s, c, (sub, rg, n(1), n(3))).map(|x| network::render_subnet(s, &x)))?,
         ),
         (&M::PUT, ["virtualnetworks", _, "subnets", _]) => {
-            let body = body_json(req)?;
-            let (x, new) = write(app, c, |s, b| network::put_subnet(s, b, c, (sub, rg, n(1), n(3)), body))?;
-            json_ok(created(new), &e.read(|s| network::render_subnet(s, &x)))
+            let spec = parse_body(req, Provider::Network)?;
+            let (x, new) = write_then(
+                app,
+                c,
+                |s, b| network::put_subnet(s, b, c, (sub, rg, n(1), n(3)), spec),
+                |s, (x, new)| (network::render_subnet(s, &x), new),
+            )?;
+            json_ok(created(new), &x)
         }
         (&M::DELETE, ["virtualnetworks", _, "subnets", _]) => {
             deleted(write(app, c, |s, b| network::delete_subnet(s, b, c, (sub, rg, n(1), n(3))))?)
@@ -56,9 +66,14 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             &e.read(|s| peering::get(s, c, (sub, rg, n(1), n(3))).map(|x| peering::render(s, &x)))?,
         ),
         (&M::PUT, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => {
-            let body = body_json(req)?;
-            let (x, new) = write(app, c, |s, b| peering::put(s, b, c, (sub, rg, n(1), n(3)), body))?;
-            json_ok(created(new), &e.read(|s| peering::render(s, &x)))
+            let spec = parse_body(req, Provider::Network)?;
+            let (x, new) = write_then(
+                app,
+                c,
+                |s, b| peering::put(s, b, c, (sub, rg, n(1), n(3)), spec),
+                |s, (x, new)| (peering::render(s, &x), new),
+            )?;
+            json_ok(created(new), &x)
         }
         (&M::DELETE, ["virtualnetworks", _, "virtualnetworkpeerings", _]) => {
             deleted(write(app, c, |s, b| peering::delete(s, b, c, (sub, rg, n(1), n(3))))?)
@@ -68,8 +83,8 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             json_ok(StatusCode::OK, &network::render_nic(&e.read(|s| network::get_nic(s, c, (sub, rg, n(1))))?))
         }
         (&M::PUT, ["networkinterfaces", _]) => {
-            let body = body_json(req)?;
-            let (x, new) = write(app, c, |s, b| network::put_nic(s, b, c, (sub, rg, n(1)), body))?;
+            let spec = parse_body(req, Provider::Network)?;
+            let (x, new) = write(app, c, |s, b| network::put_nic(s, b, c, (sub, rg, n(1)), spec))?;
             json_ok(created(new), &network::render_nic(&x))
         }
         (&M::DELETE, ["networkinterfaces", _]) => {
@@ -78,15 +93,20 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
         // private endpoints and their zone groups
         (&M::GET, ["privateendpoints", _]) => json_ok(
             StatusCode::OK,
-            &e.read(|s| network::get_endpoint(s, c, (sub, rg, n(1))).map(|x| network::render_endpoint(s, &x)))?,
+            &e.read(|s| privatelink::get_endpoint(s, c, (sub, rg, n(1))).map(|x| privatelink::render_endpoint(s, &x)))?,
         ),
         (&M::PUT, ["privateendpoints", _]) => {
-            let body = body_json(req)?;
-            let (x, new) = write(app, c, |s, b| network::put_endpoint(s, b, c, (sub, rg, n(1)), body))?;
-            json_ok(created(new), &e.read(|s| network::render_endpoint(s, &x)))
+            let spec = parse_body(req, Provider::Network)?;
+            let (x, new) = write_then(
+                app,
+                c,
+                |s, b| privatelink::put_endpoint(s, b, c, (sub, rg, n(1)), spec),
+                |s, (x, new)| (privatelink::render_endpoint(s, &x), new),
+            )?;
+            json_ok(created(new), &x)
         }
         (&M::DELETE, ["privateendpoints", _]) => {
-            deleted(write(app, c, |s, b| network::delete_endpoint(s, b, c, (sub, rg, n(1))))?)
+            deleted(write(app, c, |s, b| privatelink::delete_endpoint(s, b, c, (sub, rg, n(1))))?)
         }
         (&M::GET, ["privateendpoints", _, "privatednszonegroups"]) => list(
             c,
@@ -99,9 +119,14 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             &e.read(|s| zonegroups::get(s, c, (sub, rg, n(1), n(3))).map(|g| zonegroups::render(s, &g)))?,
         ),
         (&M::PUT, ["privateendpoints", _, "privatednszonegroups", _]) => {
-            let body = body_json(req)?;
-            let (g, new) = write(app, c, |s, b| zonegroups::put(s, b, c, (sub, rg, n(1), n(3)), body))?;
-            json_ok(created(new), &e.read(|s| zonegroups::render(s, &g)))
+            let spec = parse_body(req, Provider::Network)?;
+            let (x, new) = write_then(
+                app,
+                c,
+                |s, b| zonegroups::put(s, b, c, (sub, rg, n(1), n(3)), spec),
+                |s, (x, new)| (zonegroups::render(s, &x), new),
+            )?;
+            json_ok(created(new), &x)
         }
         (&M::DELETE, ["privateendpoints", _, "privatednszonegroups", _]) => {
             deleted(write(app, c, |s, b| zonegroups::delete(s, b, c, (sub, rg, n(1), n(3))))?)
@@ -111,8 +136,8 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             json_ok(StatusCode::OK, &onprem::render_resolver(&e.read(|s| onprem::get_resolver(s, c, (sub, rg, n(1))))?))
         }
         (&M::PUT, ["dnsresolvers", _]) => {
-            let body = body_json(req)?;
-            let (r, new) = write(app, c, |s, b| onprem::put_resolver(s, b, c, (sub, rg, n(1)), body))?;
+            let spec = parse_body(req, Provider::Network)?;
+            let (r, new) = write(app, c, |s, b| onprem::put_resolver(s, b, c, (sub, rg, n(1)), spec))?;
             json_ok(created(new), &onprem::render_resolver(&r))
         }
         (&M::DELETE, ["dnsresolvers", _]) => {
@@ -123,8 +148,8 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             &onprem::render_inbound(&e.read(|s| onprem::get_inbound(s, c, (sub, rg, n(1), n(3))))?),
         ),
         (&M::PUT, ["dnsresolvers", _, "inboundendpoints", _]) => {
-            let body = body_json(req)?;
-            let (x, new) = write(app, c, |s, b| onprem::put_inbound(s, b, c, (sub, rg, n(1), n(3)), body))?;
+            let spec = parse_body(req, Provider::Network)?;
+            let (x, new) = write(app, c, |s, b| onprem::put_inbound(s, b, c, (sub, rg, n(1), n(3)), spec))?;
             json_ok(created(new), &onprem::render_inbound(&x))
         }
         // private DNS zones, links, record sets
@@ -140,7 +165,7 @@ pub(super) fn list_network(e: &vaultlink_core::Engine, scope: &str, kind: &str) 
         Ok(match kind {
             "virtualnetworks" => network::list_in(s, scope, |r| if let R::VirtualNetwork(v) = r { Some(network::render_vnet(s, v)) } else { None }),
             "networkinterfaces" => network::list_in(s, scope, |r| if let R::NetworkInterface(v) = r { Some(network::render_nic(v)) } else { None }),
-            "privateendpoints" => network::list_in(s, scope, |r| if let R::PrivateEndpoint(v) = r { Some(network::render_endpoint(s, v)) } else { None }),
+            "privateendpoints" => network::list_in(s, scope, |r| if let R::PrivateEndpoint(v) = r { Some(privatelink::render_endpoint(s, v)) } else { None }),
             "privatednszones" => network::list_in(s, scope, |r| if let R::PrivateDnsZone(v) = r { Some(privatedns::render_zone(s, v)) } else { None }),
             other => return Err(Error::bad_request("NoRegisteredProviderFound", format!("No registered resource provider found for resource type '{other}' in namespace 'Microsoft.Network'."))),
         })

@@ -13,26 +13,30 @@ pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Ad
             &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
         ),
         (&M::PUT, []) => {
-            let spec = vaultlink_core::wire::parse_for(vaultlink_core::wire::Provider::KeyVault, body_json(req)?)?;
-            let (out, rendered) = write(app, c, |s, b| {
-                let out = keyvault::put_vault(s, b, c, key, api, spec)?;
-                let rendered = keyvault::render_vault(s, &out.vault);
-                Ok((out.created, rendered))
-            })?;
-            // The rendering above saw the state before the write; re-read for derived fields.
-            let _ = rendered;
-            json_ok(
-                created(out),
-                &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
-            )
+            let spec = parse_body(req, Provider::KeyVault)?;
+            let (new, v) = write_then(
+                app,
+                c,
+                |s, b| keyvault::put_vault(s, b, c, key, api, spec),
+                |s, out| {
+                    keyvault::vault(s, c, key.0, key.1, key.2).map(|v| (out.created, keyvault::render_vault(s, &v)))
+                },
+            )??;
+            json_ok(created(new), &v)
         }
         (&M::PATCH, []) => {
             let body = body_json(req)?;
-            write(app, c, |s, b| keyvault::patch_vault(s, b, c, key, body))?;
-            json_ok(
-                StatusCode::OK,
-                &e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)))?,
-            )
+            let v = write_then(
+                app,
+                c,
+                |s, b| {
+                    // The vault first: a missing vault is refused whatever the body's shape.
+                    let current = keyvault::vault(s, c, key.0, key.1, key.2)?;
+                    keyvault::patch_vault(s, b, c, current, vaultlink_core::wire::parse_for(Provider::KeyVault, body)?)
+                },
+                |s, _| keyvault::vault(s, c, key.0, key.1, key.2).map(|v| keyvault::render_vault(s, &v)),
+            )??;
+            json_ok(StatusCode::OK, &v)
         }
         (&M::DELETE, []) => deleted(write(app, c, |s, b| keyvault::delete_vault(s, b, c, key))?),
         (&M::GET, ["privatelinkresources"]) => json_ok(
@@ -46,7 +50,7 @@ pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Ad
             json_ok(StatusCode::OK, &connections::render(&e.read(|s| connections::get(s, c, key, p.at(9)))?))
         }
         (&M::PUT, ["privateendpointconnections", _]) => {
-            let spec = vaultlink_core::wire::parse_for(vaultlink_core::wire::Provider::KeyVault, body_json(req)?)?;
+            let spec = parse_body(req, Provider::KeyVault)?;
             json_ok(
                 StatusCode::OK,
                 &connections::render(&write(app, c, |s, b| connections::put(s, b, c, key, p.at(9), spec))?),
@@ -61,7 +65,13 @@ pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Ad
         (&M::PUT, ["accesspolicies", op @ ("add" | "replace" | "remove")]) => {
             let body = body_json(req)?;
             let op = op.to_string();
-            json_ok(StatusCode::OK, &write(app, c, |s, b| keyvault::update_access_policies(s, b, c, key, &op, body))?)
+            let answer = write(app, c, |s, b| {
+                // The vault first: a missing vault is refused whatever the body's shape.
+                let v = keyvault::vault(s, c, key.0, key.1, key.2)?;
+                let update = vaultlink_core::wire::parse_for(Provider::KeyVault, body)?;
+                keyvault::update_access_policies(s, b, c, v, &op, update)
+            })?;
+            json_ok(StatusCode::OK, &answer)
         }
         _ => return Err(no_route(req)),
     })

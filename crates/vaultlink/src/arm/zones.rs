@@ -20,14 +20,24 @@ pub(super) fn dns_routes(
             &e.read(|s| privatedns::get_zone(s, c, zone).map(|z| privatedns::render_zone(s, &z)))?,
         ),
         (&M::PUT, []) => {
-            let body = body_json(req)?;
-            let (z, new) = write(app, c, |s, b| privatedns::put_zone(s, b, c, zone, body, pre))?;
-            json_ok(created(new), &e.read(|s| privatedns::render_zone(s, &z)))
+            let spec = parse_body(req, Provider::Network)?;
+            let (z, new) = write_then(
+                app,
+                c,
+                |s, b| privatedns::put_zone(s, b, c, zone, spec, pre),
+                |s, (z, new)| (privatedns::render_zone(s, &z), new),
+            )?;
+            json_ok(created(new), &z)
         }
         (&M::PATCH, []) => {
-            let body = body_json(req)?;
-            let z = write(app, c, |s, b| privatedns::patch_zone(s, b, c, zone, body, pre))?;
-            json_ok(StatusCode::OK, &e.read(|s| privatedns::render_zone(s, &z)))
+            let spec = parse_body(req, Provider::Network)?;
+            let z = write_then(
+                app,
+                c,
+                |s, b| privatedns::patch_zone(s, b, c, zone, spec, pre),
+                |s, z| privatedns::render_zone(s, &z),
+            )?;
+            json_ok(StatusCode::OK, &z)
         }
         (&M::DELETE, []) => deleted(write(app, c, |s, b| privatedns::delete_zone(s, b, c, zone, pre))?),
         (&M::GET, ["virtualnetworklinks"]) => list(
@@ -42,9 +52,9 @@ pub(super) fn dns_routes(
             &privatedns::render_link(&e.read(|s| privatedns::get_link(s, c, (zone.0, zone.1, zone.2, n(1))))?),
         ),
         (&M::PUT | &M::PATCH, ["virtualnetworklinks", _]) => {
-            let body = body_json(req)?;
+            let spec = parse_body(req, Provider::Network)?;
             let (l, new) =
-                write(app, c, |s, b| privatedns::put_link(s, b, c, (zone.0, zone.1, zone.2, n(1)), body, pre))?;
+                write(app, c, |s, b| privatedns::put_link(s, b, c, (zone.0, zone.1, zone.2, n(1)), spec, pre))?;
             json_ok(if req.method == M::PATCH { StatusCode::OK } else { created(new) }, &privatedns::render_link(&l))
         }
         (&M::DELETE, ["virtualnetworklinks", _]) => {
@@ -72,10 +82,10 @@ pub(super) fn dns_routes(
             ),
         ),
         (&M::PUT | &M::PATCH, [_, _]) => {
-            let body = body_json(req)?;
+            let spec = parse_body(req, Provider::Network)?;
             let patch = req.method == M::PATCH;
             let (r, new) = write(app, c, |s, b| {
-                privatedns::put_record_set(s, b, c, (zone.0, zone.1, zone.2, n(0), n(1)), body, pre, patch)
+                privatedns::put_record_set(s, b, c, (zone.0, zone.1, zone.2, n(0), n(1)), spec, pre, patch)
             })?;
             json_ok(
                 if patch { StatusCode::OK } else { created(new) },

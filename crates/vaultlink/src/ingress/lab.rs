@@ -189,7 +189,7 @@ struct Wanted {
 fn wanted_addresses(state: &vaultlink_core::State, origin_id: &str) -> Option<Wanted> {
     let (nic, dns_server, vnet_id) = match netctx::origin_of(state, origin_id) {
         Origin::OnPremises { network_id } => {
-            let o = vaultlink_core::onprem::onprem(state, &network_id)?;
+            let o = vaultlink_core::network::onprem::onprem(state, &network_id)?;
             (o.client_address.parse().ok()?, o.dns_server.parse().ok()?, o.gateway_vnet_id)
         }
         _ => {
@@ -271,19 +271,19 @@ fn serve_address(
 fn carries_traffic(state: &vaultlink_core::State, origin_id: &str, addr: Ipv4Addr) -> Result<(), String> {
     let vnet_id = match netctx::origin_of(state, origin_id) {
         Origin::OnPremises { network_id } => {
-            vaultlink_core::onprem::onprem(state, &network_id).map(|o| o.gateway_vnet_id)
+            vaultlink_core::network::onprem::onprem(state, &network_id).map(|o| o.gateway_vnet_id)
         }
         _ => netctx::placement(state, origin_id).map(|(_, _, v)| v.id),
     };
     let Some(vnet_id) = vnet_id else { return Err("the machine's network no longer exists".into()) };
     let Some(pe_id) = netctx::endpoint_at(state, &vnet_id, addr) else { return Ok(()) };
-    let pe = vaultlink_core::network::endpoint(state, &pe_id).ok_or("the endpoint no longer exists")?;
+    let pe = vaultlink_core::privatelink::endpoint(state, &pe_id).ok_or("the endpoint no longer exists")?;
     let status = pe
         .connections
         .first()
-        .map(|c| vaultlink_core::network::endpoint_connection_state(state, c).0)
+        .map(|c| vaultlink_core::privatelink::endpoint_connection_state(state, c).0)
         .unwrap_or_default();
-    if status == vaultlink_core::connections::status::APPROVED {
+    if status == vaultlink_core::privatelink::connections::status::APPROVED {
         Ok(())
     } else {
         Err(format!("private endpoint {} connection is {status}", pe.name))

@@ -8,7 +8,7 @@ use crate::engine::{Batch, State, guid, weak_etag};
 use crate::error::{Error, Result};
 use crate::identity::Caller;
 use crate::model::{PrivateDnsZoneConfig, PrivateDnsZoneGroup, PrivateEndpoint, Record, RecordData, RecordSet, Tags};
-use crate::{network, privatedns};
+use crate::privatedns;
 
 /// TTL of the A records a zone group writes (azure-dns-details.md: "the TTL for the A record is 10s").
 pub const ZONE_GROUP_TTL: u32 = 10;
@@ -64,10 +64,9 @@ pub fn put(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, pe_name, name): (&str, &str, &str, &str),
-    body: Value,
+    spec: GroupSpec,
 ) -> Result<(PrivateDnsZoneGroup, bool)> {
-    let spec: GroupSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
-    let pe = network::get_endpoint(state, caller, (sub, rg, pe_name))?;
+    let pe = super::get_endpoint(state, caller, (sub, rg, pe_name))?;
     vaultlink_rules::network_resource_name(name)?;
     let id = format!("{}/privateDnsZoneGroups/{name}", pe.id);
     let existing = match state.get(&id) {
@@ -142,7 +141,7 @@ pub fn put(
 
 /// Removes the endpoint's address from the records this group wrote (the set goes when empty).
 pub(crate) fn remove_records(state: &State, batch: &mut Batch, g: &PrivateDnsZoneGroup) {
-    let ip = network::endpoint(state, &g.private_endpoint_id).map(|p| p.private_ip_address).unwrap_or_default();
+    let ip = super::endpoint(state, &g.private_endpoint_id).map(|p| p.private_ip_address).unwrap_or_default();
     for c in &g.configs {
         for rs_id in &c.record_set_ids {
             if let Some(Record::RecordSet(rs)) = batch.pending(rs_id).unwrap_or_else(|| state.get(rs_id)) {
@@ -164,7 +163,7 @@ pub fn get(
     caller: &Caller,
     (sub, rg, pe_name, name): (&str, &str, &str, &str),
 ) -> Result<PrivateDnsZoneGroup> {
-    let pe = network::get_endpoint(state, caller, (sub, rg, pe_name))?;
+    let pe = super::get_endpoint(state, caller, (sub, rg, pe_name))?;
     match state.get(&format!("{}/privateDnsZoneGroups/{name}", pe.id)) {
         Some(Record::PrivateDnsZoneGroup(g)) => Ok(g.clone()),
         _ => Err(Error::not_found("NotFound", format!("Resource {}/privateDnsZoneGroups/{name} not found.", pe.id))),
@@ -172,7 +171,7 @@ pub fn get(
 }
 
 pub fn list(state: &State, caller: &Caller, key: (&str, &str, &str)) -> Result<Vec<PrivateDnsZoneGroup>> {
-    let pe = network::get_endpoint(state, caller, key)?;
+    let pe = super::get_endpoint(state, caller, key)?;
     Ok(of_endpoint(state, &pe.id))
 }
 

@@ -136,9 +136,8 @@ pub fn put_resolver(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, name): (&str, &str, &str),
-    body: Value,
+    spec: ResolverSpec,
 ) -> Result<(DnsResolver, bool)> {
-    let spec: ResolverSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
     vaultlink_rules::network_resource_name(name)?;
     let group = resources::resource_group(state, caller, sub, rg)?;
     let location = resources::location(&spec.location)?;
@@ -218,9 +217,8 @@ pub fn put_inbound(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, resolver, name): (&str, &str, &str, &str),
-    body: Value,
+    spec: InboundSpec,
 ) -> Result<(InboundEndpoint, bool)> {
-    let spec: InboundSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
     let r = get_resolver(state, caller, (sub, rg, resolver))?;
     vaultlink_rules::network_resource_name(name)?;
     let id = format!("{}/inboundEndpoints/{name}", r.id);
@@ -254,7 +252,7 @@ pub fn put_inbound(
             format!("Subnet {} is in use; a DNS resolver endpoint needs a dedicated subnet.", subnet.id),
         ));
     }
-    let address = network::allocate_in(state, batch, &subnet, ipc.private_ip_address.as_deref())?;
+    let address = network::allocate(state, batch, &subnet, ipc.private_ip_address.as_deref())?;
     let e = InboundEndpoint {
         id: id.clone(),
         name: name.to_string(),

@@ -70,9 +70,8 @@ pub fn put(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, vnet_name, name): (&str, &str, &str, &str),
-    body: Value,
+    spec: PeeringSpec,
 ) -> Result<(VirtualNetworkPeering, bool)> {
-    let spec: PeeringSpec = crate::wire::parse_for(crate::wire::Provider::Network, body)?;
     let v = network::get_vnet(state, caller, (sub, rg, vnet_name))?;
     vaultlink_rules::network_resource_name(name)?;
     let remote_id = spec

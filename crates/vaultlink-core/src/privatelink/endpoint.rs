@@ -1,8 +1,30 @@
 //! Private endpoints: the NIC in the subnet and the connection they ask of the vault.
 
-use super::*;
+use serde::Deserialize;
+use serde_json::{Value, json};
 
-// ---------------------------------------------------------------- private endpoints
+use super::{connections, zonegroups};
+use crate::engine::{Batch, State, guid, weak_etag};
+use crate::error::{Error, Result};
+use crate::identity::Caller;
+use crate::model::{
+    EndpointConnection, NetworkInterface, PrivateEndpoint, PrivateLinkConnectionProperties, Record, Tags,
+};
+use crate::network::{
+    IdRef, allocate, id_parts, invalid_reference, mac_address, network_id, nic, subnet, vnet, vnet_of_subnet,
+};
+use crate::resources;
+
+pub const PE_TYPE: &str = "Microsoft.Network/privateEndpoints";
+/// `requestMessage` limit on a private endpoint connection (azure-behaviour.md §3.1).
+pub const MAX_REQUEST_MESSAGE: usize = 140;
+
+pub fn endpoint(state: &State, id: &str) -> Option<PrivateEndpoint> {
+    match state.get(id) {
+        Some(Record::PrivateEndpoint(p)) => Some(p.clone()),
+        _ => None,
+    }
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -65,9 +87,8 @@ pub fn put_endpoint(
     batch: &mut Batch,
     caller: &Caller,
     (sub, rg, name): (&str, &str, &str),
-    body: Value,
+    spec: EndpointSpec,
 ) -> Result<(PrivateEndpoint, bool)> {
-    let spec: EndpointSpec = parse_body(body)?;
     vaultlink_rules::network_resource_name(name)?;
     let group = resources::resource_group(state, caller, sub, rg)?;
     let location = resources::location(&spec.location)?;
@@ -240,8 +261,8 @@ pub(crate) fn endpoint_teardown(state: &State, batch: &mut Batch, pe: &PrivateEn
             batch.delete(cid);
         }
     }
-    for g in crate::zonegroups::of_endpoint(state, &pe.id) {
-        crate::zonegroups::remove_records(state, batch, &g);
+    for g in zonegroups::of_endpoint(state, &pe.id) {
+        zonegroups::remove_records(state, batch, &g);
     }
     batch.delete(&pe.network_interface_id);
     batch.delete_tree(state, &pe.id);
