@@ -373,7 +373,7 @@ pub fn vault_for_host<'s>(state: &'s State, host: &str) -> Option<&'s Vault> {
 /// True when the vault has at least one Approved private endpoint connection: exactly the
 /// condition for the public `privatelink` alias (azure-behaviour.md §1.1).
 pub fn has_approved_connection(state: &State, vault: &Vault) -> bool {
-    connections::of_vault(state, &vault.id).iter().any(|c| c.status == connections::status::APPROVED)
+    keyvault::connections(state, &vault.id).iter().any(|c| c.status == connections::status::APPROVED)
 }
 
 /// The SOA vaultlink gives its public zones. Azure public DNS zone defaults (azure-dns-details.md

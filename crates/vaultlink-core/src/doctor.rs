@@ -117,7 +117,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
     let route = netctx::route(state, origin, &host);
     let mut findings = Vec::new();
     let (sub, rg) = parts(&vault.id);
-    let conns = connections::of_vault(state, &vault.id);
+    let conns = keyvault::connections(state, &vault.id);
     let approved: Vec<_> = conns.iter().filter(|c| c.status == connections::status::APPROVED).collect();
     let caller_vnet: Option<VirtualNetwork> = match origin {
         Origin::Nic { nic_id } => netctx::placement(state, nic_id).map(|(_, _, v)| v),
@@ -154,7 +154,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
             .filter(|pe| peering::connected(state, &cv.id, &network::vnet_of_subnet(&pe.subnet_id)))
             .map(|pe| (pe.name.clone(), pe.private_ip_address.clone()))
             .collect();
-        let same_vnet: Vec<_> = connections::of_vault(state, &vault.id)
+        let same_vnet: Vec<_> = keyvault::connections(state, &vault.id)
             .iter()
             .filter_map(|c| privatelink::endpoint(state, &c.private_endpoint_id))
             .filter(|pe| network::vnet_of_subnet(&pe.subnet_id).eq_ignore_ascii_case(&cv.id))

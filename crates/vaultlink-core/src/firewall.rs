@@ -4,8 +4,9 @@
 use std::net::Ipv4Addr;
 
 use crate::identity::Caller;
+use crate::keyvault;
 use crate::model::Vault;
-use crate::privatelink::connections::{self, status};
+use crate::privatelink::connections::status;
 
 /// Where a data-plane request comes from and which path it took.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +59,7 @@ pub fn decide(state: &crate::State, vault: &Vault, ctx: &NetworkContext, caller:
     // 1. An approved private endpoint connection carries traffic whatever the firewall says;
     //    any other state carries none.
     if let Some(pe) = &ctx.private_endpoint {
-        let conn = connections::of_vault(state, &vault.id)
+        let conn = keyvault::connections(state, &vault.id)
             .into_iter()
             .find(|c| c.private_endpoint_id.eq_ignore_ascii_case(pe));
         return match conn {

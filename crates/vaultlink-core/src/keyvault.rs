@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use crate::engine::{Batch, State, guid, rfc3339};
 use crate::error::{Error, Result};
 use crate::identity::Caller;
-use crate::model::{AccessPolicy, DeletedVault, NetworkAcls, Record, Tags, Vault, VirtualNetworkRule};
+use crate::model::{
+    AccessPolicy, DeletedVault, NetworkAcls, PrivateEndpointConnection, Record, Tags, Vault, VirtualNetworkRule,
+};
 use crate::resources;
 
 pub const VAULT_TYPE: &str = "Microsoft.KeyVault/vaults";
@@ -625,9 +627,9 @@ pub fn render_vault(state: &State, v: &Vault) -> Value {
     if v.enable_purge_protection {
         props["enablePurgeProtection"] = json!(true);
     }
-    let pecs: Vec<Value> = crate::privatelink::connections::of_vault(state, &v.id)
+    let pecs: Vec<Value> = connections(state, &v.id)
         .iter()
-        .map(|c| json!({"id": c.id, "etag": c.etag, "properties": crate::privatelink::connections::render_properties(c)}))
+        .map(|c| json!({"id": c.id, "etag": c.etag, "properties": render_connection_properties(c)}))
         .collect();
     props["privateEndpointConnections"] = json!(pecs);
     json!({
@@ -757,4 +759,28 @@ pub fn update_access_policies(
         "location": v.location,
         "properties": {"accessPolicies": v.access_policies.iter().map(render_access_policy).collect::<Vec<_>>()},
     }))
+}
+
+/// Every private endpoint connection of a vault (its child resources), in name order.
+pub fn connections(state: &State, vault_id: &str) -> Vec<PrivateEndpointConnection> {
+    state
+        .descendants(&format!("{vault_id}/privateEndpointConnections"))
+        .filter_map(|(_, r)| match r {
+            Record::PrivateEndpointConnection(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A private endpoint connection's `properties`, as the vault and its connection routes show it.
+pub fn render_connection_properties(c: &PrivateEndpointConnection) -> Value {
+    json!({
+        "provisioningState": c.provisioning_state,
+        "privateEndpoint": {"id": c.private_endpoint_id},
+        "privateLinkServiceConnectionState": {
+            "status": c.status,
+            "description": c.description,
+            "actionsRequired": c.actions_required,
+        },
+    })
 }

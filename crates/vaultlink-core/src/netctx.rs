@@ -179,7 +179,7 @@ pub fn connect(state: &State, origin: &Origin, address: Ipv4Addr, host: &str) ->
         };
     };
     let approved = vault.is_some_and(|vault| {
-        connections::of_vault(state, &vault.id)
+        keyvault::connections(state, &vault.id)
             .iter()
             .any(|c| c.private_endpoint_id.eq_ignore_ascii_case(&pe_id) && c.status == connections::status::APPROVED)
     });

@@ -91,7 +91,7 @@ fn endpoints_get_addresses_from_dot_four_and_connections_follow_the_state_machin
     };
     assert_eq!(state_of("pe1"), "Approved");
     assert_eq!(state_of("pe2"), "Pending");
-    let pecs = e.read(|s| connections::of_vault(s, &v.id));
+    let pecs = e.read(|s| keyvault::connections(s, &v.id));
     let pending = pecs.iter().find(|p| p.private_endpoint_id.ends_with("/pe2")).unwrap().name.clone();
     let approve = |status: &str| {
         let spec = crate::wire::parse(
@@ -143,7 +143,7 @@ fn zone_groups_write_and_remove_the_a_record() {
         e.read(|s| privatedns::get_record_set(s, &c, (SUB, "rg1", "privatelink.vaultcore.azure.net", "A", "kv1")))
             .is_err()
     );
-    assert!(e.read(|s| connections::of_vault(s, &v.id)).is_empty());
+    assert!(e.read(|s| keyvault::connections(s, &v.id)).is_empty());
 }
 
 #[test]

@@ -70,7 +70,7 @@ impl World {
     /// Sets every connection of the vault to `status` (the owner's approve / reject).
     fn set_connections(&self, vault: &str, status: &str) {
         self.write(|s, b, c| {
-            for conn in connections::of_vault(s, &keyvault::vault_id(SUB, RG, vault)) {
+            for conn in keyvault::connections(s, &keyvault::vault_id(SUB, RG, vault)) {
                 let spec = serde_json::from_value(json!({
                     "properties": {"privateLinkServiceConnectionState": {"status": status, "description": "by test"}},
                 }))

@@ -151,7 +151,7 @@ fn a_pending_connection_is_named_with_the_approve_command() {
     let e = healthy();
     let c = developer();
     let v = e.read(|s| keyvault::vault_by_name(s, "kv1").cloned()).unwrap();
-    let name = e.read(|s| connections::of_vault(s, &v.id))[0].name.clone();
+    let name = e.read(|s| keyvault::connections(s, &v.id))[0].name.clone();
     // Put the connection back to a state that carries no traffic: reject it.
     let spec = crate::wire::parse(json!({"properties": {"privateLinkServiceConnectionState": {"status": "Rejected"}}}))
         .unwrap();

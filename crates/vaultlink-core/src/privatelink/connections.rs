@@ -22,17 +22,6 @@ pub mod status {
     pub const DISCONNECTED: &str = "Disconnected";
 }
 
-/// Every connection of a vault, in name order.
-pub fn of_vault(state: &State, vault_id: &str) -> Vec<PrivateEndpointConnection> {
-    state
-        .descendants(&format!("{vault_id}/privateEndpointConnections"))
-        .filter_map(|(_, r)| match r {
-            Record::PrivateEndpointConnection(c) => Some(c.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 /// The vault-side connection an endpoint holds, if any.
 pub fn for_endpoint(state: &State, connection_id: &str) -> Option<PrivateEndpointConnection> {
     match state.get(connection_id) {
@@ -52,7 +41,7 @@ pub(crate) fn request(
     manual: bool,
     request_message: Option<&str>,
 ) -> Result<String> {
-    let existing = of_vault(state, vault_id);
+    let existing = keyvault::connections(state, vault_id);
     if existing.len() >= MAX_ENDPOINTS_PER_VAULT {
         return Err(Error::bad_request(
             "PrivateEndpointConnectionLimitReached",
@@ -127,7 +116,7 @@ pub fn list(
     (sub, rg, vault): (&str, &str, &str),
 ) -> Result<Vec<PrivateEndpointConnection>> {
     let v = keyvault::vault(state, caller, sub, rg, vault)?;
-    Ok(of_vault(state, &v.id))
+    Ok(keyvault::connections(state, &v.id))
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,25 +241,13 @@ pub fn delete(
     }
 }
 
-pub fn render_properties(c: &PrivateEndpointConnection) -> Value {
-    json!({
-        "provisioningState": c.provisioning_state,
-        "privateEndpoint": {"id": c.private_endpoint_id},
-        "privateLinkServiceConnectionState": {
-            "status": c.status,
-            "description": c.description,
-            "actionsRequired": c.actions_required,
-        },
-    })
-}
-
 pub fn render(c: &PrivateEndpointConnection) -> Value {
     json!({
         "id": c.id,
         "name": c.name,
         "type": PEC_TYPE,
         "etag": c.etag,
-        "properties": render_properties(c),
+        "properties": keyvault::render_connection_properties(c),
     })
 }
 
