@@ -102,13 +102,16 @@ pub fn refuse_unserved(state: &State, ask: &Ask<'_>, method: &str, path: &str) -
     }
 }
 
+/// Key Vault's 404 for a host that names no vault.
+pub fn vault_not_found(name: &str) -> Error {
+    Error::new(Kind::NotFound, "VaultNotFound", format!("The vault '{name}' does not exist."))
+}
+
 /// Everything but the authorization: the vault, the caller, its tenant, the api-version, the
 /// network, the budget.
 fn gate(state: &State, ask: &Ask<'_>, class: TxClass) -> Result<(Arc<Vault>, Caller), Error> {
     let unauthorized = |m: String| Error::new(Kind::Unauthorized, "Unauthorized", m);
-    let vault = keyvault::vault_by_name(state, ask.vault).cloned().ok_or_else(|| {
-        Error::new(Kind::NotFound, "VaultNotFound", format!("The vault '{}' does not exist.", ask.vault))
-    })?;
+    let vault = keyvault::vault_by_name(state, ask.vault).cloned().ok_or_else(|| vault_not_found(ask.vault))?;
     let caller = identity::caller_from_claims(state, ask.claims, AUDIENCES).map_err(|_| {
         let aud = ask.claims.get("aud").and_then(Value::as_str).unwrap_or_default();
         unauthorized(format!("AKV10022: Invalid audience. Expected https://vault.azure.net, found: {aud}."))

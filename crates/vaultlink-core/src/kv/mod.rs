@@ -10,7 +10,7 @@ mod operation;
 pub mod secrets;
 mod throttle;
 
-pub use admit::{Admitted, Ask, admit, authorize, refuse_unserved};
+pub use admit::{Admitted, Ask, admit, authorize, refuse_unserved, vault_not_found};
 pub use operation::{CertificateOp, DeletedOp, KeyOp, Operation, Permission, SecretOp};
 pub use throttle::{Throttle, TxClass};
 

@@ -127,7 +127,7 @@ pub(crate) fn handle(app: &App, req: &Req) -> Resp {
     let health = req.method == Method::GET && req.path.trim_end_matches('/').eq_ignore_ascii_case("/healthstatus");
     let resp = match &vault {
         _ if health => crate::http::json(StatusCode::OK, &json!({})),
-        None => error(&Error::new(Kind::NotFound, "VaultNotFound", format!("The vault '{name}' does not exist."))),
+        None => error(&kv::vault_not_found(name)),
         Some(v) => match serve(app, req, name, &ctx) {
             Ok(r) => r,
             Err(e) => {
