@@ -509,12 +509,15 @@ class Vaultlink:
         env.update(self.exports)
         return env
 
-    def register_providers(self, *namespaces: str) -> None:
+    def register_providers(self, *namespaces: str, wait: bool = False) -> None:
         """`az provider register` (as the seed does): a fresh subscription answers
         409 MissingSubscriptionRegistration for Microsoft.KeyVault, as Azure does, and az
-        2.91 does not register providers by itself."""
+        2.91 does not register providers by itself. wait=True: `--wait`, no `-o json`."""
         for ns in namespaces or ("Microsoft.KeyVault",):
-            self.az("provider", "register", "-n", ns)
+            if wait:
+                self.az("provider", "register", "-n", ns, "--wait", output=None)
+            else:
+                self.az("provider", "register", "-n", ns)
 
     def register_direct_cloud(self, name: str = "Vaultlink") -> None:
         """Point az's ARM/Entra at the direct https listener (contract §2b, "hybrid" mode:

@@ -142,8 +142,9 @@ def error_of(r: requests.Response) -> dict[str, Any]:
 
 
 def jwt_claims(token: str) -> dict[str, Any]:
-    payload = token.split(".")[1]
-    payload += "=" * (-len(payload) % 4)
+    parts = token.split(".")
+    assert len(parts) == 3, f"not a JWT: {token[:40]}..."
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
     return json.loads(base64.urlsafe_b64decode(payload))
 
 
@@ -154,15 +155,10 @@ def version_of(secret_id: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-def register_providers(vl: Vaultlink) -> None:
-    for ns in ("Microsoft.KeyVault", "Microsoft.Network"):
-        vl.az("provider", "register", "-n", ns, "--wait", output=None)
-
-
 def provision(vl: Vaultlink, rg: str, vault: str, *extra: str,
               location: str = REGION) -> dict[str, Any]:
     """Register providers (idempotent), create `rg` if needed and the vault; returns the vault."""
-    register_providers(vl)
+    vl.register_providers("Microsoft.KeyVault", "Microsoft.Network", wait=True)
     vl.az("group", "create", "-n", rg, "-l", location)
     v = vl.az("keyvault", "create", "-n", vault, "-g", rg, "-l", location, *extra)
     assert v["name"] == vault, v

@@ -23,6 +23,7 @@ import requests
 
 from conftest import DEV_OBJECT_ID, SUBSCRIPTION_ID, AzResult, Vaultlink
 from dp_fixtures import ARM_SCOPE, App, Dp, add_principal, provision
+from topology import Network
 
 RG_KV = "rg-kv"
 RG_NET = "rg-net"
@@ -59,8 +60,7 @@ def vl(logged_in: Vaultlink) -> Vaultlink:
     provision(vl, RG_KV, VAULT)
     vl.az("keyvault", "secret", "set", "--vault-name", VAULT, "-n", "s1", "--value", "top-secret")
     vl.az("group", "create", "-n", RG_NET, "-l", "westeurope")
-    vl.az("network", "vnet", "create", "-g", RG_NET, "-n", VNET, "--address-prefixes", "10.20.0.0/16",
-          "--subnet-name", SUBNET, "--subnet-prefixes", "10.20.0.0/24")
+    Network(vl, RG_NET).vnet(VNET, "10.20.0.0/16", subnet=SUBNET, subnet_prefix="10.20.0.0/24")
     vl.az("network", "vnet", "subnet", "update", "-g", RG_NET, "--vnet-name", VNET, "-n", SUBNET,
           "--private-endpoint-network-policies", "Disabled")
     return vl

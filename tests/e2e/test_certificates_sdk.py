@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -30,17 +27,18 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from conftest import Vaultlink
 from dp_fixtures import VERSION_RE, provision, vault_url
+from sdk import run_scenario, scenario, sdk_overlay
+from sdk import unb64u as b64u
 
 RG = "rg-certs-sdk"
 VAULT = "kv-certs-sdk"
 NEWEST_SDK = "4.12.0"  # newest stable azure-keyvault-certificates (az 2.91 pins 4.7.0 in the venv)
 UPN_OID = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")
 
-SCRIPT = textwrap.dedent(
+SCRIPT = scenario(
     r'''
-    import base64, datetime, hashlib, json, os, sys
-    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-    from azure.identity import ClientSecretCredential
+    import datetime, hashlib
+    from azure.core.exceptions import ResourceNotFoundError
     import azure.keyvault.certificates
     from azure.keyvault.certificates import (
         CertificateClient, CertificatePolicy, CertificateContentType, KeyType, KeyCurveName,
@@ -56,36 +54,11 @@ SCRIPT = textwrap.dedent(
     from cryptography.x509.oid import NameOID
 
     vault_url = sys.argv[1]
-    cred = ClientSecretCredential(os.environ["AZURE_TENANT_ID"], os.environ["AZURE_CLIENT_ID"],
-                                  os.environ["AZURE_CLIENT_SECRET"])
+    cred = credential()
     cc = CertificateClient(vault_url=vault_url, credential=cred)
     kc = KeyClient(vault_url=vault_url, credential=cred)
     sc = SecretClient(vault_url=vault_url, credential=cred)
     out = {"sdk_version": azure.keyvault.certificates.__version__}
-
-    def inner(e):
-        try:
-            body = json.loads(e.response.text())
-        except Exception:
-            return None
-        return ((body.get("error") or {}).get("innererror") or {}).get("code")
-
-    def err(e):
-        return {"status": e.status_code, "code": getattr(e.error, "code", None),
-                "message": getattr(e.error, "message", None), "inner": inner(e)}
-
-    def expect_error(f):
-        try:
-            f()
-            return "no error"
-        except HttpResponseError as e:
-            return err(e)
-
-    def sv(x):
-        return getattr(x, "value", x)
-
-    def b64u(b):
-        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
     # 1. Self-signed RSA, PKCS#12, every policy field.
     policy = CertificatePolicy(
@@ -288,20 +261,7 @@ def vl(logged_in: Vaultlink) -> Vaultlink:
 @pytest.fixture(scope="session")
 def certs_sdk_overlay() -> Path:
     """azure-keyvault-certificates NEWEST_SDK in a --target dir beside the venv (cached)."""
-    cache = Path(os.environ.get("VAULTLINK_CACHE", Path.home() / ".cache" / "vaultlink"))
-    target = cache / f"sdk-azure-keyvault-certificates-{NEWEST_SDK}"
-    marker = target / ".complete"
-    if not marker.exists():
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-             "-q", "--no-deps", "--upgrade", "--target", str(target),
-             f"azure-keyvault-certificates=={NEWEST_SDK}"],
-            capture_output=True, text=True, timeout=300,
-        )
-        if proc.returncode != 0:
-            pytest.fail(f"cannot install azure-keyvault-certificates {NEWEST_SDK}: {proc.stderr[-500:]}")
-        marker.touch()
-    return target
+    return sdk_overlay("azure-keyvault-certificates", NEWEST_SDK)
 
 
 def openssl() -> str:
@@ -311,24 +271,9 @@ def openssl() -> str:
     return path
 
 
-def b64u(s: str) -> bytes:
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
 def test_sdk_every_certificate_operation(vl: Vaultlink, tmp_path: Path,
                                           certs_sdk_overlay: Path) -> None:
-    script = tmp_path / "certs_scenario.py"
-    script.write_text(SCRIPT)
-    env = {k: v for k, v in vl.env.items() if k != "AZURE_CONFIG_DIR"}
-    env["AZURE_CONFIG_DIR"] = str(tmp_path / "no-az-profile")
-    env["PYTHONPATH"] = str(certs_sdk_overlay)
-    proc = subprocess.run([sys.executable, str(script), vault_url(VAULT)], capture_output=True,
-                          text=True, env=env, timeout=600, cwd=tmp_path)
-    assert proc.returncode == 0, (
-        f"SDK scenario failed (rc={proc.returncode})\n--- stdout ---\n{proc.stdout}\n"
-        f"--- stderr ---\n{proc.stderr[-8000:]}"
-    )
-    o = json.loads(proc.stdout.strip().splitlines()[-1])
+    o = run_scenario(vl, tmp_path, "certs_scenario.py", SCRIPT, VAULT, overlay=certs_sdk_overlay)
     assert o["sdk_version"] == NEWEST_SDK, o["sdk_version"]
     base = vault_url(VAULT)
 

@@ -25,6 +25,7 @@ import requests
 
 from conftest import SUBSCRIPTION_ID, TENANT_ID, Vaultlink
 from dp_fixtures import ARM_SCOPE, VAULT_SCOPE, Dp, provision
+from topology import Network
 
 RG = "rg-dir"
 VAULT = "kv-directory"
@@ -182,8 +183,7 @@ def test_cross_tenant_private_endpoint_waits_for_the_vault_owner(vl: Vaultlink, 
 
     net = f"/subscriptions/{sub_b['subscriptionId']}/resourceGroups/rg-fab"
     fab.az("group", "create", "-n", "rg-fab", "-l", "westeurope")
-    fab.az("network", "vnet", "create", "-g", "rg-fab", "-n", "vnet-fab", "--address-prefixes", "10.30.0.0/16",
-           "--subnet-name", "pe", "--subnet-prefixes", "10.30.0.0/24")
+    Network(fab, "rg-fab").vnet("vnet-fab", "10.30.0.0/16", subnet="pe", subnet_prefix="10.30.0.0/24")
     # Automatic approval needs the approval action on tenant A's vault: refused.
     r = fab.az("network", "private-endpoint", "create", "-g", "rg-fab", "-n", "pe-auto", "--vnet-name", "vnet-fab",
                "--subnet", "pe", "--private-connection-resource-id", VAULT_ID, "--group-id", "vault",

@@ -16,10 +16,11 @@ from collections.abc import Callable
 import pytest
 
 from conftest import SUBSCRIPTION_ID, Vaultlink, az_command
+from topology import VAULT_ZONE, Network
 
 RG = "rg-doc"
 VAULT = "kvdoc1"
-ZONE = "privatelink.vaultcore.azure.net"
+ZONE = VAULT_ZONE
 VAULT_ID = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/{VAULT}"
 
 
@@ -59,17 +60,12 @@ def doc(vaultlink_module: Vaultlink) -> Vaultlink:
     vl.az("keyvault", "create", "-n", VAULT, "-g", RG, "-l", "westeurope")
     vl.az("keyvault", "secret", "set", "--vault-name", VAULT, "-n", "s1", "--value", "doctor-secret")
     vl.az("keyvault", "update", "-n", VAULT, "-g", RG, "--default-action", "deny")
-    vl.az("network", "vnet", "create", "-g", RG, "-n", "vnet1", "--address-prefixes", "10.0.0.0/16")
-    vl.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnet1", "--name", "snet1",
-          "--address-prefixes", "10.0.0.0/24")
-    vl.az("network", "private-dns", "zone", "create", "-g", RG, "-n", ZONE)
-    vl.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "vnet1",
-          "--zone-name", ZONE, "--name", "link1", "--registration-enabled", "false")
-    vl.az("network", "private-endpoint", "create", "-g", RG, "--vnet-name", "vnet1", "--subnet", "snet1",
-          "--name", "pe1", "--private-connection-resource-id", VAULT_ID, "--group-ids", "vault",
-          "--connection-name", "c1")
-    vl.az("network", "private-dns", "record-set", "a", "add-record", "-g", RG, "-z", ZONE, "-n", VAULT, "-a", "10.0.0.4")
-    vl.az("network", "nic", "create", "-g", RG, "-n", "client1", "--vnet-name", "vnet1", "--subnet", "snet1")
+    net = Network(vl, RG)
+    net.private_link(VAULT_ID, vnet="vnet1", address_prefix="10.0.0.0/16", subnet="snet1",
+                     subnet_prefix="10.0.0.0/24", zone=ZONE, link="link1", endpoint="pe1",
+                     connection="c1")
+    net.record(ZONE, VAULT, "10.0.0.4")
+    net.nic("client1", "vnet1", "snet1")
     return vl
 
 
@@ -122,12 +118,10 @@ def test_zone_not_linked(doc: Vaultlink) -> None:
 
 def test_connection_not_approved(doc: Vaultlink) -> None:
     def break_it() -> None:
-        doc.az("network", "private-endpoint", "create", "-g", RG, "--vnet-name", "vnet1", "--subnet", "snet1",
-               "--name", "pe2", "--private-connection-resource-id", VAULT_ID, "--group-ids", "vault",
-               "--connection-name", "c2", "--manual-request")
+        net = Network(doc, RG)
+        net.endpoint("vnet1", "snet1", "pe2", VAULT_ID, "c2", manual=True)
         doc.az("network", "private-endpoint", "delete", "-g", RG, "-n", "pe1")
-        nic = doc.az("network", "private-endpoint", "show", "-g", RG, "-n", "pe2")["networkInterfaces"][0]["id"]
-        ip = doc.az("network", "nic", "show", "--ids", nic)["ipConfigurations"][0]["privateIPAddress"]
+        ip = net.endpoint_ip("pe2")
         doc.az("network", "private-dns", "record-set", "a", "update", "-g", RG, "-z", ZONE, "-n", VAULT,
                "--set", f"aRecords[0].ipv4Address={ip}")
         doc.pe2_ip = ip  # type: ignore[attr-defined]
@@ -244,10 +238,9 @@ def test_firewall_rule_for_an_internet_caller(doc: Vaultlink) -> None:
 
 
 def test_peered_vnet_not_linked_to_the_zone(doc: Vaultlink) -> None:
-    doc.az("network", "vnet", "create", "-g", RG, "-n", "spoke", "--address-prefixes", "10.3.0.0/16")
-    doc.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "spoke", "--name", "s",
-           "--address-prefixes", "10.3.0.0/24")
-    doc.az("network", "nic", "create", "-g", RG, "-n", "client3", "--vnet-name", "spoke", "--subnet", "s")
+    net = Network(doc, RG)
+    net.vnet_with_subnet("spoke", "10.3.0.0/16", "s", "10.3.0.0/24")
+    net.nic("client3", "spoke", "s")
     doc.az("network", "vnet", "peering", "create", "-g", RG, "-n", "spoke-hub", "--vnet-name", "spoke",
            "--remote-vnet", "vnet1", "--allow-vnet-access")
     doc.az("network", "vnet", "peering", "create", "-g", RG, "-n", "hub-spoke", "--vnet-name", "vnet1",
@@ -266,15 +259,11 @@ def test_nxdomain_trap_in_a_vnet_linked_to_the_zone(doc: Vaultlink) -> None:
     resolve publicly, and the read works over the public path (that vault's firewall allows it)."""
     doc.az("keyvault", "create", "-n", "kvdoc2", "-g", RG, "-l", "westeurope")
     doc.az("keyvault", "secret", "set", "--vault-name", "kvdoc2", "-n", "s1", "--value", "second")
-    doc.az("network", "private-endpoint", "create", "-g", RG, "--vnet-name", "vnet1", "--subnet", "snet1",
-           "--name", "pe-doc2", "--private-connection-resource-id", VAULT_ID.replace(VAULT, "kvdoc2"),
-           "--group-ids", "vault", "--connection-name", "c-doc2")
-    doc.az("network", "vnet", "create", "-g", RG, "-n", "island", "--address-prefixes", "10.4.0.0/16")
-    doc.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "island", "--name", "s",
-           "--address-prefixes", "10.4.0.0/24")
-    doc.az("network", "nic", "create", "-g", RG, "-n", "client4", "--vnet-name", "island", "--subnet", "s")
-    doc.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "island",
-           "--zone-name", ZONE, "--name", "link-island", "--registration-enabled", "false")
+    net = Network(doc, RG)
+    net.endpoint("vnet1", "snet1", "pe-doc2", VAULT_ID.replace(VAULT, "kvdoc2"), "c-doc2")
+    net.vnet_with_subnet("island", "10.4.0.0/16", "s", "10.4.0.0/24")
+    net.nic("client4", "island", "s")
+    net.link("island", "link-island", ZONE)
     rc, report = doctor(doc, "kvdoc2", "--from", "client4")
     assert rc != 0 and [f["check"] for f in report["findings"]] == ["nxdomain-trap"], report
     run_fix(doc, report["findings"][0]["fix"])

@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from conftest import AzError, Vaultlink
 from dp_fixtures import VERSION_RE, provision, vault_url
+from sdk import as_int
+from sdk import unb64u as b64u
 
 RG = "rg-keys-cli"
 VAULT = "kv-keys-cli"
@@ -31,14 +33,6 @@ def vl(logged_in: Vaultlink) -> Vaultlink:
 
 def key(vl: Vaultlink, *args: str, **kw: Any) -> Any:
     return vl.az("keyvault", "key", *args, "--vault-name", VAULT, **kw)
-
-
-def b64u(s: str) -> bytes:
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-def as_int(s: str) -> int:
-    return int.from_bytes(b64u(s), "big")
 
 
 def test_create_show_list_versions_and_attributes(vl: Vaultlink) -> None:

@@ -16,12 +16,6 @@ that vaultlink returned.
 
 from __future__ import annotations
 
-import base64
-import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +25,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from conftest import Vaultlink
 from dp_fixtures import VERSION_RE, provision, vault_url
+from sdk import as_int, run_scenario, scenario, sdk_overlay, unb64u
 
 RG = "rg-keys-sdk"
 VAULT = "kv-keys-sdk"
 NEWEST_SDK = "4.11.3"  # newest stable azure-keyvault-keys on PyPI (az pins 4.12.0b2 in the venv)
 
-SCRIPT = textwrap.dedent(
+SCRIPT = scenario(
     r'''
-    import base64, hashlib, json, os, sys
-    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-    from azure.identity import ClientSecretCredential
+    import hashlib
+    from azure.core.exceptions import ResourceNotFoundError
     from azure.keyvault.keys import KeyClient, KeyCurveName, KeyRotationPolicy, KeyRotationLifetimeAction, KeyRotationPolicyAction
     from azure.keyvault.keys import JsonWebKey
     from azure.keyvault.keys.crypto import CryptographyClient, EncryptionAlgorithm, KeyWrapAlgorithm, SignatureAlgorithm
@@ -49,35 +43,14 @@ SCRIPT = textwrap.dedent(
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
     vault_url, p = sys.argv[1], sys.argv[2]
-    cred = ClientSecretCredential(os.environ["AZURE_TENANT_ID"], os.environ["AZURE_CLIENT_ID"],
-                                  os.environ["AZURE_CLIENT_SECRET"])
+    cred = credential()
     kc = KeyClient(vault_url=vault_url, credential=cred)
     out = {"sdk_version": azure.keyvault.keys.__version__}
-
-    def b64u(b):
-        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-    def unb64u(s):
-        return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-    def inner(e):
-        try:
-            body = json.loads(e.response.text())
-        except Exception:
-            return None
-        return ((body.get("error") or {}).get("innererror") or {}).get("code")
-
-    def err(e):
-        return {"status": e.status_code, "code": getattr(e.error, "code", None),
-                "message": getattr(e.error, "message", None), "inner": inner(e)}
 
     def remote(key_id):
         c = CryptographyClient(key_id, cred)
         c._keys_get_forbidden = True  # as after a 403 on GET: every operation goes to the vault
         return c
-
-    def sv(x):
-        return getattr(x, "value", x)
 
     def jwk_of(k):
         j = {"kid": k.key.kid, "kty": sv(k.key.kty), "key_ops": [sv(x) for x in k.key.key_ops or []]}
@@ -299,28 +272,7 @@ def vl(logged_in: Vaultlink) -> Vaultlink:
 def keys_sdk_overlay() -> Path:
     """azure-keyvault-keys NEWEST_SDK in a --target dir beside the venv (cached), first on
     PYTHONPATH for the scenario; its dependencies come from the venv."""
-    cache = Path(os.environ.get("VAULTLINK_CACHE", Path.home() / ".cache" / "vaultlink"))
-    target = cache / f"sdk-azure-keyvault-keys-{NEWEST_SDK}"
-    marker = target / ".complete"
-    if not marker.exists():
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-             "-q", "--no-deps", "--upgrade", "--target", str(target),
-             f"azure-keyvault-keys=={NEWEST_SDK}"],
-            capture_output=True, text=True, timeout=300,
-        )
-        if proc.returncode != 0:
-            pytest.fail(f"cannot install azure-keyvault-keys {NEWEST_SDK}: {proc.stderr[-500:]}")
-        marker.touch()
-    return target
-
-
-def unb64u(s: str) -> bytes:
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-def as_int(s: str) -> int:
-    return int.from_bytes(unb64u(s), "big")
+    return sdk_overlay("azure-keyvault-keys", NEWEST_SDK)
 
 
 HASHES = {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}
@@ -350,21 +302,8 @@ def verify_locally(jwk: dict[str, Any], alg: str, digest: bytes, sig: bytes) -> 
 def test_sdk_every_key_operation(vl: Vaultlink, tmp_path: Path, keys_sdk_overlay: Path,
                                  sdk: str, prefix: str) -> None:
     """NEWEST_SDK (4.11.3) and the venv's azure-keyvault-keys (4.12.0b2, api 2026-01-01-preview)."""
-    script = tmp_path / "keys_scenario.py"
-    script.write_text(SCRIPT)
-    env = {k: v for k, v in vl.env.items() if k != "AZURE_CONFIG_DIR"}
-    env["AZURE_CONFIG_DIR"] = str(tmp_path / "no-az-profile")
-    if sdk == "newest":
-        env["PYTHONPATH"] = str(keys_sdk_overlay)
-    proc = subprocess.run(
-        [sys.executable, str(script), vault_url(VAULT), prefix],
-        capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path,
-    )
-    assert proc.returncode == 0, (
-        f"SDK scenario failed (rc={proc.returncode})\n--- stdout ---\n{proc.stdout}\n"
-        f"--- stderr ---\n{proc.stderr[-8000:]}"
-    )
-    o = json.loads(proc.stdout.strip().splitlines()[-1])
+    o = run_scenario(vl, tmp_path, "keys_scenario.py", SCRIPT, VAULT, prefix,
+                     overlay=keys_sdk_overlay if sdk == "newest" else None)
     if sdk == "newest":
         assert o["sdk_version"] == NEWEST_SDK, o["sdk_version"]
     base = vault_url(VAULT)

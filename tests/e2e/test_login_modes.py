@@ -3,12 +3,10 @@ modules), direct custom cloud, managed identity; and what a wrong secret gets.""
 
 from __future__ import annotations
 
-import base64
 import json
 import urllib.error
 import urllib.request
 import uuid
-from typing import Any
 
 from conftest import (
     DEV_CLIENT_ID,
@@ -19,14 +17,7 @@ from conftest import (
     TENANT_ID,
     Vaultlink,
 )
-from dp_fixtures import Dp
-
-
-def jwt_claims(token: str) -> dict[str, Any]:
-    parts = token.split(".")
-    assert len(parts) == 3, f"not a JWT: {token[:40]}..."
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    return json.loads(base64.urlsafe_b64decode(payload))
+from dp_fixtures import Dp, add_principal, jwt_claims
 
 
 def direct_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
@@ -152,11 +143,7 @@ def test_wrong_secret_is_refused(vaultlink: Vaultlink) -> None:
 
 
 def _add_principal(vl: Vaultlink, name: str) -> dict[str, str]:
-    out = vl.run_vaultlink("principal", "add", "--data-dir", str(vl.data_dir),
-                           "--name", name).stdout
-    app = json.loads(out)
-    assert app["tenant"] == TENANT_ID, app
-    assert app["appId"] and app["objectId"] and app["secret"], app
+    app = add_principal(vl, name)
     assert app["appId"] != vl.exports["AZURE_CLIENT_ID"]
     return app
 

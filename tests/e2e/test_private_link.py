@@ -22,11 +22,12 @@ import dns.rdatatype
 import pytest
 
 from conftest import SUBSCRIPTION_ID, Vaultlink
+from topology import VAULT_ZONE, Network
 
 RG = "rg-pl"
 VAULT = "kvlab1"
 HOST = f"{VAULT}.vault.azure.net"
-ZONE = "privatelink.vaultcore.azure.net"
+ZONE = VAULT_ZONE
 VAULT_ID = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/{VAULT}"
 
 
@@ -85,20 +86,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
         vl.az("keyvault", "create", "-n", VAULT, "-g", RG, "-l", "westeurope")
         vl.az("keyvault", "secret", "set", "--vault-name", VAULT, "-n", "s1", "--value", "from-the-lab")
         vl.az("keyvault", "update", "-n", VAULT, "-g", RG, "--default-action", "deny")
-        vl.az("network", "vnet", "create", "-g", RG, "-n", "vnet1", "--location", "westeurope",
-              "--address-prefixes", "10.0.0.0/16")
-        vl.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnet1", "--name", "snet1",
-              "--address-prefixes", "10.0.0.0/24")
-        vl.az("network", "private-dns", "zone", "create", "-g", RG, "-n", ZONE)
-        vl.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "vnet1",
-              "--zone-name", ZONE, "--name", "link1", "--registration-enabled", "false")
-        vl.az("network", "private-endpoint", "create", "-g", RG, "--vnet-name", "vnet1", "--subnet", "snet1",
-              "--name", "pe1", "--private-connection-resource-id", VAULT_ID, "--group-ids", "vault",
-              "--connection-name", "conn1", "--location", "westeurope")
-        nic_id = vl.az("network", "private-endpoint", "show", "-g", RG, "-n", "pe1")["networkInterfaces"][0]["id"]
-        pe_ip = vl.az("network", "nic", "show", "--ids", nic_id)["ipConfigurations"][0]["privateIPAddress"]
-        vl.az("network", "private-dns", "record-set", "a", "add-record", "-g", RG, "-z", ZONE, "-n", VAULT, "-a", pe_ip)
-        client = vl.az("network", "nic", "create", "-g", RG, "-n", "client1", "--vnet-name", "vnet1", "--subnet", "snet1")
+        net = Network(vl, RG)
+        net.private_link(VAULT_ID, vnet="vnet1", address_prefix="10.0.0.0/16", subnet="snet1",
+                         subnet_prefix="10.0.0.0/24", zone=ZONE, link="link1", endpoint="pe1",
+                         connection="conn1", location="westeurope")
+        pe_ip = net.endpoint_ip("pe1")
+        net.record(ZONE, VAULT, pe_ip)
+        client = net.nic("client1", "vnet1", "snet1")
         vl.pe_ip = pe_ip  # type: ignore[attr-defined]
         vl.client_ip = client["NewNIC"]["ipConfigurations"][0]["privateIPAddress"]  # type: ignore[attr-defined]
         yield vl
@@ -165,8 +159,7 @@ def test_missing_a_record_gives_nxdomain_inside(lab: Vaultlink) -> None:
         assert "status: NXDOMAIN" in dig and f"{VAULT}.privatelink.vaultcore.azure.net" in dig, dig
         assert "azureprivatedns.net" in dig, dig  # the zone's SOA in AUTHORITY
     finally:
-        lab.az("network", "private-dns", "record-set", "a", "add-record", "-g", RG, "-z", ZONE, "-n", VAULT,
-               "-a", lab.pe_ip)  # type: ignore[attr-defined]
+        Network(lab, RG).record(ZONE, VAULT, lab.pe_ip)  # type: ignore[attr-defined]
 
 
 def test_wrong_a_record_sends_the_client_nowhere(lab: Vaultlink) -> None:
@@ -190,16 +183,13 @@ def test_unlinked_zone_resolves_to_the_public_address(lab: Vaultlink) -> None:
         inside = az_inside(lab, "client1", "keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1", check=False)
         assert inside.returncode != 0 and "ForbiddenByFirewall" in inside.stderr, inside.stderr
     finally:
-        lab.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "vnet1",
-               "--zone-name", ZONE, "--name", "link1", "--registration-enabled", "false")
+        Network(lab, RG).link("vnet1", "link1", ZONE)
 
 
 def test_pending_endpoint_carries_no_traffic_until_approved(lab: Vaultlink) -> None:
-    lab.az("network", "private-endpoint", "create", "-g", RG, "--vnet-name", "vnet1", "--subnet", "snet1",
-           "--name", "pe2", "--private-connection-resource-id", VAULT_ID, "--group-ids", "vault",
-           "--connection-name", "conn2", "--location", "westeurope", "--manual-request")
-    nic_id = lab.az("network", "private-endpoint", "show", "-g", RG, "-n", "pe2")["networkInterfaces"][0]["id"]
-    pe2_ip = lab.az("network", "nic", "show", "--ids", nic_id)["ipConfigurations"][0]["privateIPAddress"]
+    net = Network(lab, RG)
+    net.endpoint("vnet1", "snet1", "pe2", VAULT_ID, "conn2", location="westeurope", manual=True)
+    pe2_ip = net.endpoint_ip("pe2")
     lab.az("network", "private-dns", "record-set", "a", "update", "-g", RG, "-z", ZONE, "-n", VAULT,
            "--set", f"aRecords[0].ipv4Address={pe2_ip}")
     try:
@@ -226,19 +216,13 @@ def test_portable_exec_uses_the_nics_view_and_path(tmp_path: Path) -> None:
         vl.az("keyvault", "create", "-n", "kvport1", "-g", RG, "-l", "westeurope")
         vl.az("keyvault", "secret", "set", "--vault-name", "kvport1", "-n", "s1", "--value", "portable")
         vl.az("keyvault", "update", "-n", "kvport1", "-g", RG, "--default-action", "deny")
-        vl.az("network", "vnet", "create", "-g", RG, "-n", "vnet1", "--address-prefixes", "10.1.0.0/16")
-        vl.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnet1", "--name", "snet1",
-              "--address-prefixes", "10.1.0.0/24")
-        vl.az("network", "private-dns", "zone", "create", "-g", RG, "-n", ZONE)
-        vl.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "vnet1",
-              "--zone-name", ZONE, "--name", "link1", "--registration-enabled", "false")
         vault_id = VAULT_ID.replace(VAULT, "kvport1")
-        vl.az("network", "private-endpoint", "create", "-g", RG, "--vnet-name", "vnet1", "--subnet", "snet1",
-              "--name", "pe1", "--private-connection-resource-id", vault_id, "--group-ids", "vault",
-              "--connection-name", "c1")
-        vl.az("network", "private-endpoint", "dns-zone-group", "create", "-g", RG, "--endpoint-name", "pe1",
-              "--name", "default", "--private-dns-zone", ZONE, "--zone-name", "kv")
-        vl.az("network", "nic", "create", "-g", RG, "-n", "client1", "--vnet-name", "vnet1", "--subnet", "snet1")
+        net = Network(vl, RG)
+        net.private_link(vault_id, vnet="vnet1", address_prefix="10.1.0.0/16", subnet="snet1",
+                         subnet_prefix="10.1.0.0/24", zone=ZONE, link="link1", endpoint="pe1",
+                         connection="c1")
+        net.zone_group("pe1", ZONE)
+        net.nic("client1", "vnet1", "snet1")
         script = ('python3 -c "import os,dns.resolver as r;res=r.Resolver(configure=False);'
                   'res.nameservers=[os.environ[\'VAULTLINK_DNS_SERVER\']];res.port=int(os.environ[\'VAULTLINK_DNS_PORT\']);'
                   'print(res.resolve(\'kvport1.vault.azure.net\',\'A\')[0])"')
@@ -259,8 +243,7 @@ def test_on_premises_resolution_needs_forwarders_for_the_public_zones(lab: Vault
     """The seed's on-premises bullets: forwarders for vault.azure.net and vaultcore.azure.net to a DNS
     Private Resolver inbound endpoint work; forwarding the privatelink zone, or nothing, does not."""
     vnet_id = lab.az("network", "vnet", "show", "-g", RG, "-n", "vnet1")["id"]
-    lab.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnet1", "--name", "snet-dns",
-           "--address-prefixes", "10.0.1.0/28")
+    Network(lab, RG).subnet("vnet1", "snet-dns", "10.0.1.0/28")
     base = f"https://management.azure.com/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RG}/providers/Microsoft.Network/dnsResolvers/res1"
     lab.az("rest", "--method", "put", "--url", f"{base}?api-version=2022-07-01", "--body",
            f'{{"location": "westeurope", "properties": {{"virtualNetwork": {{"id": "{vnet_id}"}}}}}}')
@@ -309,10 +292,9 @@ def test_namespaces_left_by_a_crash_are_removed_at_the_next_start(tmp_path: Path
     try:
         vl.login_sp()
         vl.az("group", "create", "-n", RG, "-l", "westeurope")
-        vl.az("network", "vnet", "create", "-g", RG, "-n", "vnetc", "--address-prefixes", "10.9.0.0/16")
-        vl.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnetc", "--name", "s",
-              "--address-prefixes", "10.9.0.0/24")
-        vl.az("network", "nic", "create", "-g", RG, "-n", "crashnic", "--vnet-name", "vnetc", "--subnet", "s")
+        net = Network(vl, RG)
+        net.vnet_with_subnet("vnetc", "10.9.0.0/16", "s", "10.9.0.0/24")
+        net.nic("crashnic", "vnetc", "s")
         before = lab_namespaces()
         exec_at(vl, "crashnic", "true")
         made = lab_namespaces() - before
@@ -328,31 +310,26 @@ def test_namespaces_left_by_a_crash_are_removed_at_the_next_start(tmp_path: Path
 
 def test_misnamed_zone_is_never_consulted(lab: Vaultlink) -> None:
     wrong = "privatelink.vault.azure.net"
-    lab.az("network", "private-dns", "zone", "create", "-g", RG, "-n", wrong)
-    lab.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "vnet1",
-           "--zone-name", wrong, "--name", "wrong-link", "--registration-enabled", "false")
-    lab.az("network", "private-dns", "record-set", "a", "add-record", "-g", RG, "-z", wrong, "-n", VAULT,
-           "-a", lab.pe_ip)  # type: ignore[attr-defined]
+    net = Network(lab, RG)
+    net.zone(wrong)
+    net.link("vnet1", "wrong-link", wrong)
+    net.record(wrong, VAULT, lab.pe_ip)  # type: ignore[attr-defined]
     lab.az("network", "private-dns", "link", "vnet", "delete", "-g", RG, "-z", ZONE, "-n", "link1", "--yes")
     try:
         out = exec_at(lab, "client1", "dig", "+short", HOST).stdout.split()
         assert out and not out[-1].startswith("10."), out
     finally:
-        lab.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "vnet1",
-               "--zone-name", ZONE, "--name", "link1", "--registration-enabled", "false")
+        Network(lab, RG).link("vnet1", "link1", ZONE)
         lab.az("network", "private-dns", "link", "vnet", "delete", "-g", RG, "-z", wrong, "-n", "wrong-link", "--yes")
     out = exec_at(lab, "client1", "dig", "+short", HOST).stdout.split()
     assert out[-1] == lab.pe_ip, out  # type: ignore[attr-defined]
 
 
 def test_second_vnet_linked_to_the_zone_needs_the_record_and_a_peering(lab: Vaultlink) -> None:
-    lab.az("network", "vnet", "create", "-g", RG, "-n", "vnet2", "--location", "westeurope",
-           "--address-prefixes", "10.2.0.0/16")
-    lab.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnet2", "--name", "snet1",
-           "--address-prefixes", "10.2.0.0/24")
-    lab.az("network", "nic", "create", "-g", RG, "-n", "client2", "--vnet-name", "vnet2", "--subnet", "snet1")
-    lab.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "--virtual-network", "vnet2",
-           "--zone-name", ZONE, "--name", "link2", "--registration-enabled", "false")
+    net = Network(lab, RG)
+    net.vnet_with_subnet("vnet2", "10.2.0.0/16", "snet1", "10.2.0.0/24", location="westeurope")
+    net.nic("client2", "vnet2", "snet1")
+    net.link("vnet2", "link2", ZONE)
     # The record is there, but vnet2 cannot reach vnet1's endpoint without a peering.
     out = exec_at(lab, "client2", "dig", "+short", HOST).stdout.split()
     assert out[-1] == lab.pe_ip, out  # type: ignore[attr-defined]
@@ -371,8 +348,7 @@ def test_second_vnet_linked_to_the_zone_needs_the_record_and_a_peering(lab: Vaul
         dig = exec_at(lab, "client2", "dig", HOST).stdout
         assert "status: NXDOMAIN" in dig, dig
     finally:
-        lab.az("network", "private-dns", "record-set", "a", "add-record", "-g", RG, "-z", ZONE, "-n", VAULT,
-               "-a", lab.pe_ip)  # type: ignore[attr-defined]
+        Network(lab, RG).record(ZONE, VAULT, lab.pe_ip)  # type: ignore[attr-defined]
 
 
 def test_doctor_matrix_agrees_with_real_clients_in_hub_and_spoke(lab: Vaultlink) -> None:

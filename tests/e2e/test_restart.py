@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 
 from conftest import Vaultlink
+from topology import Network
 
 RG = "rg-restart"
 REGION = "westeurope"
@@ -35,9 +36,8 @@ def test_state_survives_sigterm_and_kill9(vaultlink: Vaultlink) -> None:
     vl.az("group", "create", "-n", RG, "-l", REGION)
     vl.az("keyvault", "create", "-n", "kv-restart-01", "-g", RG, "-l", REGION)
     vl.az("keyvault", "update", "-n", "kv-restart-01", "-g", RG, "--default-action", "deny")
-    vl.az("network", "vnet", "create", "-g", RG, "-n", "vnet-a", "--location", REGION)
-    vl.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnet-a",
-          "-n", "snet-a", "--address-prefixes", "10.0.0.0/24")
+    net = Network(vl, RG)
+    net.vnet_with_subnet("vnet-a", None, "snet-a", "10.0.0.0/24", location=REGION)
     vaults = ["kv-restart-01"]
     vnets = {"vnet-a": ["snet-a"]}
 
@@ -50,10 +50,8 @@ def test_state_survives_sigterm_and_kill9(vaultlink: Vaultlink) -> None:
 
     # More, then kill -9 (no chance to flush anything on the way out).
     vl.az("keyvault", "create", "-n", "kv-restart-02", "-g", RG, "-l", REGION)
-    vl.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnet-a",
-          "-n", "snet-b", "--address-prefixes", "10.0.1.0/24")
-    vl.az("network", "vnet", "create", "-g", RG, "-n", "vnet-b", "--location", REGION,
-          "--address-prefixes", "10.1.0.0/16")
+    net.subnet("vnet-a", "snet-b", "10.0.1.0/24")
+    net.vnet("vnet-b", "10.1.0.0/16", location=REGION)
     vaults.append("kv-restart-02")
     vnets["vnet-a"].append("snet-b")
     vnets["vnet-b"] = []
@@ -84,13 +82,10 @@ def test_pec_state_survives_restart(vaultlink: Vaultlink) -> None:
     vl.register_providers()
     vl.az("group", "create", "-n", RG, "-l", REGION)
     vault = vl.az("keyvault", "create", "-n", "kv-restart-pe", "-g", RG, "-l", REGION)
-    vl.az("network", "vnet", "create", "-g", RG, "-n", "vnet-pe", "--location", REGION)
-    vl.az("network", "vnet", "subnet", "create", "-g", RG, "--vnet-name", "vnet-pe",
-          "-n", "snet-pe", "--address-prefixes", "10.0.0.0/24")
-    pe = vl.az("network", "private-endpoint", "create", "-g", RG, "--vnet-name", "vnet-pe",
-               "--subnet", "snet-pe", "-n", "pe-restart", "--private-connection-resource-id",
-               vault["id"], "--group-ids", "vault", "--connection-name", "conn-restart",
-               "--location", REGION, "--manual-request")
+    net = Network(vl, RG)
+    net.vnet_with_subnet("vnet-pe", None, "snet-pe", "10.0.0.0/24", location=REGION)
+    pe = net.endpoint("vnet-pe", "snet-pe", "pe-restart", vault["id"], "conn-restart",
+                      location=REGION, manual=True)
     nic_before = vl.az("network", "nic", "show", "--ids", pe["networkInterfaces"][0]["id"])
     vl.restart(kill=True)
     pe_after = vl.az("network", "private-endpoint", "show", "-g", RG, "-n", "pe-restart")

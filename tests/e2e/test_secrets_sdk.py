@@ -11,11 +11,6 @@ The script prints one JSON document of observations; the assertions are here.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -23,39 +18,26 @@ import pytest
 
 from conftest import Vaultlink
 from dp_fixtures import VERSION_RE, provision, vault_url, version_of
+from sdk import run_scenario, scenario, sdk_overlay
 
 RG = "rg-secrets-sdk"
 VAULT = "kv-secrets-sdk"
 
-SCRIPT = textwrap.dedent(
+SCRIPT = scenario(
     r'''
-    import json, sys, time
-    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ResourceExistsError
-    from azure.identity import ClientSecretCredential, DefaultAzureCredential
+    import time
+    from azure.core.exceptions import ResourceNotFoundError, ResourceExistsError
+    from azure.identity import DefaultAzureCredential
     from azure.keyvault.secrets import SecretClient
     import azure.keyvault.secrets
 
     vault_url, kind, p = sys.argv[1], sys.argv[2], sys.argv[3]
-    import os
     if kind == "client-secret":
-        cred = ClientSecretCredential(os.environ["AZURE_TENANT_ID"], os.environ["AZURE_CLIENT_ID"],
-                                      os.environ["AZURE_CLIENT_SECRET"])
+        cred = credential()
     else:
         cred = DefaultAzureCredential()
     client = SecretClient(vault_url=vault_url, credential=cred)
     out = {"sdk_version": azure.keyvault.secrets.__version__}
-
-    def err(e):
-        return {"status": e.status_code, "code": getattr(e.error, "code", None),
-                "message": getattr(e.error, "message", None), "type": type(e).__name__,
-                "inner": inner(e)}
-
-    def inner(e):
-        try:
-            body = json.loads(e.response.text())
-        except Exception:
-            return None
-        return ((body.get("error") or {}).get("innererror") or {}).get("code")
 
     # set / get
     s1 = client.set_secret(p + "main", "value-one", content_type="text/plain", tags={"a": "1"})
@@ -163,41 +145,14 @@ NEWEST_SDK = "4.12.0"  # the version issue 3 names; az 2.91 pins 4.7.0 in the ve
 def newest_sdk_overlay() -> Path:
     """azure-keyvault-secrets NEWEST_SDK in a --target dir beside the venv (cached), put first
     on PYTHONPATH for the scenario subprocess; its dependencies (azure-core, isodate,
-    typing-extensions) come from the venv. Skipped when it cannot be installed (offline)."""
-    cache = Path(os.environ.get("VAULTLINK_CACHE", Path.home() / ".cache" / "vaultlink"))
-    target = cache / f"sdk-azure-keyvault-secrets-{NEWEST_SDK}"
-    marker = target / ".complete"
-    if not marker.exists():
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-             "-q", "--no-deps", "--upgrade", "--target", str(target),
-             f"azure-keyvault-secrets=={NEWEST_SDK}"],
-            capture_output=True, text=True, timeout=300,
-        )
-        if proc.returncode != 0:
-            pytest.fail(f"cannot install azure-keyvault-secrets {NEWEST_SDK}: {proc.stderr[-500:]}")
-        marker.touch()
-    return target
+    typing-extensions) come from the venv. Fails when it cannot be installed (offline)."""
+    return sdk_overlay("azure-keyvault-secrets", NEWEST_SDK)
 
 
 def run_sdk(vl: Vaultlink, tmp_path: Path, kind: str, prefix: str,
             overlay: Path | None = None) -> dict[str, Any]:
-    script = tmp_path / "sdk_scenario.py"
-    script.write_text(SCRIPT)
-    # Only what a user's shell would have after `eval "$(vaultlink env)"`.
-    env = {k: v for k, v in vl.env.items() if k != "AZURE_CONFIG_DIR"}
-    env["AZURE_CONFIG_DIR"] = str(tmp_path / "no-az-profile")  # DefaultAzureCredential: no az
-    if overlay is not None:
-        env["PYTHONPATH"] = str(overlay)
-    proc = subprocess.run(
-        [sys.executable, str(script), vault_url(VAULT), kind, prefix],
-        capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path,
-    )
-    assert proc.returncode == 0, (
-        f"SDK scenario failed (rc={proc.returncode})\n--- stdout ---\n{proc.stdout}\n"
-        f"--- stderr ---\n{proc.stderr[-8000:]}"
-    )
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_scenario(vl, tmp_path, "sdk_scenario.py", SCRIPT, VAULT, kind, prefix,
+                        overlay=overlay)
 
 
 @pytest.mark.parametrize("kind,prefix", [("client-secret", "csc-"), ("default", "dac-")])
