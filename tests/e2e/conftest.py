@@ -480,7 +480,7 @@ class Vaultlink:
     def login_sp(self, client_id: str = DEV_CLIENT_ID, secret: str = DEV_CLIENT_SECRET,
                  tenant: str = TENANT_ID) -> Any:
         __tracebackhide__ = True
-        subs = self.az("login", "--service-principal", "-u", client_id, "-p", secret,
+        subs = self.az("login", "--service-principal", "-u", client_id, f"--password={secret}",
                        "--tenant", tenant)
         self.az("account", "set", "--subscription", SUBSCRIPTION_ID)
         return subs

@@ -72,7 +72,7 @@ def _app(vl: Vaultlink, tmp_path_factory: pytest.TempPathFactory, name: str,
     app = App(vl, info, tmp_path_factory.mktemp(f"{name}-azure-config"))
     if role:
         vl.grant(app.oid, role, scope)
-    r = app.az("login", "--service-principal", "-u", app.app_id, "-p", info["secret"],
+    r = app.az("login", "--service-principal", "-u", app.app_id, f"--password={info['secret']}",
                "--tenant", info["tenant"], "--allow-no-subscriptions")
     assert r.rc == 0, r.describe()
     return app

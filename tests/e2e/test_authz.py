@@ -66,7 +66,7 @@ def app(vl: Vaultlink, tmp_path_factory: pytest.TempPathFactory) -> App:
     info = add_principal(vl, "e2e-authz-app")
     vl.start()
     a = App(vl, info, tmp_path_factory.mktemp("app-azure-config"))
-    r = a.az("login", "--service-principal", "-u", a.app_id, "-p", info["secret"],
+    r = a.az("login", "--service-principal", "-u", a.app_id, f"--password={info['secret']}",
              "--tenant", TENANT_ID, "--allow-no-subscriptions")
     assert r.rc == 0, r.describe()
     return a

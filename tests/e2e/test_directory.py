@@ -69,7 +69,7 @@ def test_create_for_rbac_then_log_in_as_it(vl: Vaultlink, tmp_path: Path) -> Non
         ("Reader", scope, shown["id"])], assigned
 
     ci = Profile(vl, tmp_path / "azure-config-ci")
-    ci.az("login", "--service-principal", "-u", sp["appId"], "-p", sp["password"], "--tenant", sp["tenant"])
+    ci.az("login", "--service-principal", "-u", sp["appId"], f"--password={sp['password']}", "--tenant", sp["tenant"])
     assert ci.az("group", "show", "-n", RG)["name"] == RG
     r = ci.az("group", "create", "-n", "rg-by-reader", "-l", "westeurope", check=False)
     assert r.rc != 0 and "AuthorizationFailed" in r.stderr, r.describe()
@@ -97,7 +97,7 @@ def test_create_for_rbac_then_log_in_as_it(vl: Vaultlink, tmp_path: Path) -> Non
                check=False)
     assert r.rc != 0 and "AADSTS7000215" in r.stderr, r.describe()
     vl.az("ad", "app", "delete", "--id", sp["appId"], output=None)
-    r = bad.az("login", "--service-principal", "-u", sp["appId"], "-p", sp["password"], "--tenant", TENANT_ID,
+    r = bad.az("login", "--service-principal", "-u", sp["appId"], f"--password={sp['password']}", "--tenant", TENANT_ID,
                check=False)
     assert r.rc != 0 and "AADSTS700016" in r.stderr, r.describe()
 
@@ -174,11 +174,11 @@ def test_cross_tenant_private_endpoint_waits_for_the_vault_owner(vl: Vaultlink, 
     assert tenants == {TENANT_ID, b["tenantId"]}
 
     fab = Profile(vl, tmp_path / "azure-config-fabrikam")
-    subs = fab.az("login", "--service-principal", "-u", admin["appId"], "-p", admin["secret"], "--tenant", b["tenantId"])
+    subs = fab.az("login", "--service-principal", "-u", admin["appId"], f"--password={admin['secret']}", "--tenant", b["tenantId"])
     assert [(s["id"], s["tenantId"]) for s in subs] == [(sub_b["subscriptionId"], b["tenantId"])], subs
     # Tenant B's principal does not exist in tenant A.
     r = Profile(vl, tmp_path / "azure-config-wrong").az(
-        "login", "--service-principal", "-u", admin["appId"], "-p", admin["secret"], "--tenant", TENANT_ID, check=False)
+        "login", "--service-principal", "-u", admin["appId"], f"--password={admin['secret']}", "--tenant", TENANT_ID, check=False)
     assert r.rc != 0 and "AADSTS700016" in r.stderr, r.describe()
 
     net = f"/subscriptions/{sub_b['subscriptionId']}/resourceGroups/rg-fab"
@@ -240,11 +240,11 @@ def test_a_multi_tenant_application_works_in_each_tenant_that_adds_it(vl: Vaultl
     sub_b = _run_json(vl, "subscription", "add", "northwind-dev", "--tenant", b["tenantId"])
     app = _run_json(vl, "principal", "add", "--name", "mt-app", "--multi-tenant")
     nw = Profile(vl, tmp_path / "azure-config-northwind")
-    nw.az("login", "--service-principal", "-u", b["admin"]["appId"], "-p", b["admin"]["secret"],
+    nw.az("login", "--service-principal", "-u", b["admin"]["appId"], f"--password={b['admin']['secret']}",
           "--tenant", b["tenantId"])
     # Before tenant B adds it, the application cannot sign in there.
     mt = Profile(vl, tmp_path / "azure-config-mt")
-    r = mt.az("login", "--service-principal", "-u", app["appId"], "-p", app["secret"], "--tenant", b["tenantId"],
+    r = mt.az("login", "--service-principal", "-u", app["appId"], f"--password={app['secret']}", "--tenant", b["tenantId"],
               "--allow-no-subscriptions", check=False)
     assert r.rc != 0 and "AADSTS700016" in r.stderr, r.describe()
     # B's administrator adds its service principal (admin consent) and gives it Reader on B's subscription.
@@ -255,7 +255,7 @@ def test_a_multi_tenant_application_works_in_each_tenant_that_adds_it(vl: Vaultl
           "--scope", f"/subscriptions/{sub_b['subscriptionId']}")
     # (A fresh profile: MSAL keeps the refusal above in its HTTP cache for a minute, as with Azure.)
     mt = Profile(vl, tmp_path / "azure-config-mt-consented")
-    subs = mt.az("login", "--service-principal", "-u", app["appId"], "-p", app["secret"], "--tenant", b["tenantId"])
+    subs = mt.az("login", "--service-principal", "-u", app["appId"], f"--password={app['secret']}", "--tenant", b["tenantId"])
     assert [(s["id"], s["tenantId"]) for s in subs] == [(sub_b["subscriptionId"], b["tenantId"])], subs
     # One application, two directories: GET /tenants lists both, its home first-class.
     token = Dp(vl).token(ARM_SCOPE, app["appId"], app["secret"], tenant=b["tenantId"])
@@ -264,6 +264,6 @@ def test_a_multi_tenant_application_works_in_each_tenant_that_adds_it(vl: Vaultl
         [(TENANT_ID, "ProjectedBy"), (b["tenantId"], "Home")]), tenants
     # In its home tenant it has no role: it signs in and sees no subscription.
     home = Profile(vl, tmp_path / "azure-config-mt-home")
-    subs = home.az("login", "--service-principal", "-u", app["appId"], "-p", app["secret"], "--tenant", TENANT_ID,
+    subs = home.az("login", "--service-principal", "-u", app["appId"], f"--password={app['secret']}", "--tenant", TENANT_ID,
                    "--allow-no-subscriptions")
     assert all(s["id"] != SUBSCRIPTION_ID for s in subs), subs

@@ -151,7 +151,7 @@ def _add_principal(vl: Vaultlink, name: str) -> dict[str, str]:
 def _login_as(vl: Vaultlink, app: dict[str, str]) -> None:
     # A new app may hold no role anywhere and so (as on Azure) see no subscription:
     # --allow-no-subscriptions makes that a successful tenant-level login.
-    vl.az("login", "--service-principal", "-u", app["appId"], "-p", app["secret"],
+    vl.az("login", "--service-principal", "-u", app["appId"], f"--password={app['secret']}",
           "--tenant", TENANT_ID, "--allow-no-subscriptions")
     account = vl.az("account", "show")
     assert account["user"]["name"] == app["appId"], account
