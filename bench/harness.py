@@ -64,6 +64,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "startup_runs": 10, "gen_vaults": 1000, "gen_secrets": 100_000, "gen_fallback": (100, 10_000),
         "gen_budget_secs": 300, "wrk_threads": 2, "sign_secs": 10, "sign_lib_secs": 5,
         "endpoint_steps": [1, 10, 100, 1000], "record_steps": [1000, 10_000, 100_000], "private_secs": 5,
+        "baseline_rounds": 3,
     },
     "smoke": {
         "read_secs": 1, "read_conns": 8, "write_secs": 1, "write_conns": 4, "dns_secs": 1,
@@ -827,7 +828,8 @@ class Harness:
     def against_baseline(self) -> None:
         """CPU per secret read and per DNS answer of this binary against `--baseline` (an earlier
         commit's build), in the same run: the two alternate `baseline_rounds` times, each round
-        one read load and one dnsperf run per binary; the ratio is of the summed CPU per operation."""
+        one read load and one dnsperf run per binary, the first of the pair alternating from round
+        to round; the ratio is of the summed CPU per operation."""
         cfg, rep = self.cfg, self.report
         base = self.args.baseline
         if not base:
@@ -839,8 +841,10 @@ class Harness:
         n_vaults = 20
         queries = self.work / "baseline-queries.txt"
         queries.write_text("".join(f"kvab{i}.vault.azure.net A\n" for i in range(n_vaults)))
+        pair = (("new", self.bin), ("base", Path(base)))
         for r in range(rounds):
-            for which, binary in (("new", self.bin), ("base", Path(base))):
+            # Which binary goes first alternates, so neither gains from running first in a round.
+            for which, binary in (pair if r % 2 == 0 else pair[::-1]):
                 vl = Vaultlink(binary, self.data_dir(), self.work, in_memory=False, name=f"vaultlink-{which}-{r}")
                 try:
                     vl.prepare_rg()

@@ -324,8 +324,8 @@ impl Engine {
     }
 
     /// Runs an operation: `f` validates and fills a batch; the batch is written to the store's log
-    /// and applied, and the call returns once it is on disk. The operation's error type is its
-    /// layer's (ARM's `Error`, the data plane's `Error`).
+    /// and applied, and the call returns once it is on disk. The operation's error type is the
+    /// core's `Error` or one the store's failures convert into.
     pub fn write<R, E: From<Error>>(&self, f: impl FnOnce(&State, &mut Batch) -> Result<R, E>) -> Result<R, E> {
         self.write_then(f, |_, out| out)
     }
