@@ -276,6 +276,17 @@ pub fn put_resource_group(
     Ok((group, existing.is_none()))
 }
 
+/// The body of `PATCH` on a resource group: only its tags change (`"tags": null` is refused).
+#[derive(Debug, Deserialize)]
+pub struct ResourceGroupPatch {
+    #[serde(default, deserialize_with = "present")]
+    pub tags: Option<Tags>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Tags>, D::Error> {
+    Tags::deserialize(d).map(Some)
+}
+
 /// PATCH a resource group's tags.
 pub fn patch_resource_group(
     state: &State,
@@ -283,16 +294,11 @@ pub fn patch_resource_group(
     caller: &Caller,
     sub: &str,
     rg: &str,
-    body: &Value,
+    patch: ResourceGroupPatch,
 ) -> Result<ResourceGroup> {
     let mut group = resource_group(state, caller, sub, rg)?;
-    if let Some(tags) = body.get("tags") {
-        group.tags = serde_json::from_value(tags.clone()).map_err(|e| {
-            Error::bad_request(
-                "InvalidRequestContent",
-                format!("The request content was invalid and could not be deserialized: '{e}'."),
-            )
-        })?;
+    if let Some(tags) = patch.tags {
+        group.tags = tags;
     }
     batch.put(&group.id, Record::ResourceGroup(group.clone()));
     Ok(group)

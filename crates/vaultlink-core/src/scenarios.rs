@@ -348,3 +348,22 @@ fn links_are_found_by_their_virtual_network() {
     assert_eq!(names("vnet2"), ["l3"]);
     assert_eq!(e.read(|s| privatedns::links_of(s, &privatedns::zone_id(SUB, "rg1", "b.example"))).len(), 0);
 }
+
+#[test]
+fn a_resource_group_patch_changes_its_tags_only_and_refuses_null_tags() {
+    let e = world();
+    let c = developer();
+    let patch = |body: serde_json::Value| {
+        e.write(|s, b| resources::patch_resource_group(s, b, &c, SUB, "rg1", crate::wire::parse(body)?))
+    };
+    assert_eq!(patch(json!({"tags": {"team": "a"}})).unwrap().tags.get("team").map(String::as_str), Some("a"));
+    // No tags in the body: the tags stay.
+    assert_eq!(patch(json!({})).unwrap().tags.len(), 1);
+    let refused = patch(json!({"tags": null})).unwrap_err();
+    assert_eq!(refused.code(), "InvalidRequestContent");
+    assert_eq!(patch(json!({"tags": {"n": 1}})).unwrap_err().code(), "InvalidRequestContent");
+    let missing =
+        e.write(|s, b| resources::patch_resource_group(s, b, &c, SUB, "nope", crate::wire::parse(json!({}))?));
+    assert_eq!(missing.unwrap_err().code(), "ResourceGroupNotFound");
+    assert_eq!(e.read(|s| resources::resource_group(s, &c, SUB, "rg1")).unwrap().tags.len(), 1);
+}

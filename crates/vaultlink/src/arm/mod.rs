@@ -337,7 +337,12 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
         }
         (&M::PATCH, ["subscriptions", _, "resourcegroups", _]) => {
             let body = body_json(req)?;
-            json_ok(StatusCode::OK, &resources::render_resource_group(&write(app, c, |s, b| resources::patch_resource_group(s, b, c, p.at(1), p.at(3), &body))?))
+            // The group must exist before its body is read (404 before 400), as before.
+            let patch = |s: &State, b: &mut _| {
+                resources::resource_group(s, c, p.at(1), p.at(3))?;
+                resources::patch_resource_group(s, b, c, p.at(1), p.at(3), vaultlink_core::wire::parse(body.clone())?)
+            };
+            json_ok(StatusCode::OK, &resources::render_resource_group(&write(app, c, patch)?))
         }
         (&M::DELETE, ["subscriptions", _, "resourcegroups", _]) => {
             write(app, c, |s, b| registry::delete_resource_group(s, b, c, p.at(1), p.at(3)))?;
