@@ -22,6 +22,9 @@ pub const ARM_AUDIENCES: &[&str] = &[
 /// The audience of every Key Vault data-plane token.
 pub const VAULT_AUDIENCE: &str = "https://vault.azure.net";
 
+/// The audiences the Key Vault data plane accepts (either spelling).
+pub const VAULT_AUDIENCES: &[&str] = &[VAULT_AUDIENCE, "https://vault.azure.net/"];
+
 /// The audiences of a Microsoft Graph token (Entra issues either spelling, or Graph's app id).
 pub const GRAPH_AUDIENCES: &[&str] =
     &["https://graph.microsoft.com", "https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000"];

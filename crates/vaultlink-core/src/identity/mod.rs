@@ -13,8 +13,8 @@ mod signin;
 mod tests;
 
 pub use claims::{
-    ARM_AUDIENCES, GRAPH_AUDIENCES, TOKEN_LIFETIME_SECS, VAULT_AUDIENCE, access_token_claims, caller_from_claims,
-    id_token_claims, resource_from_scope, token_claims, user_access_token_claims,
+    ARM_AUDIENCES, GRAPH_AUDIENCES, TOKEN_LIFETIME_SECS, VAULT_AUDIENCE, VAULT_AUDIENCES, access_token_claims,
+    caller_from_claims, id_token_claims, resource_from_scope, token_claims, user_access_token_claims,
 };
 pub use directory::{
     AddedTenant, NewUser, add_password, add_principal, add_principal_in, add_tenant, create_application,

@@ -9,12 +9,12 @@ use crate::seed;
 /// Refuses a token request for a resource vaultlink does not serve (`AADSTS500011`). `direct`
 /// lists the audiences of the direct listener (`https://localhost:{port}/`, ...).
 pub fn served_resource(resource: &str, direct: &[String]) -> Result<(), OAuthError> {
-    use super::{ARM_AUDIENCES, GRAPH_AUDIENCES, VAULT_AUDIENCE};
+    use super::{ARM_AUDIENCES, GRAPH_AUDIENCES, VAULT_AUDIENCES};
     // Resource Manager, the Key Vault data plane (either spelling) and Microsoft Graph (which az
     // asks for before some commands); any other is refused as Entra refuses one not in the tenant.
-    let vault = [VAULT_AUDIENCE, "https://vault.azure.net/"];
-    let known = ARM_AUDIENCES.iter().chain(&vault).chain(GRAPH_AUDIENCES).any(|r| r.eq_ignore_ascii_case(resource))
-        || direct.iter().any(|r| r.eq_ignore_ascii_case(resource));
+    let known =
+        ARM_AUDIENCES.iter().chain(VAULT_AUDIENCES).chain(GRAPH_AUDIENCES).any(|r| r.eq_ignore_ascii_case(resource))
+            || direct.iter().any(|r| r.eq_ignore_ascii_case(resource));
     if known {
         return Ok(());
     }

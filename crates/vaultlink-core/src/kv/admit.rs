@@ -19,9 +19,6 @@ use crate::identity::{self, Caller};
 use crate::model::Vault;
 use crate::{State, keyvault, rbac};
 
-/// The audiences a data-plane token may name.
-const AUDIENCES: &[&str] = &[identity::VAULT_AUDIENCE, "https://vault.azure.net/"];
-
 /// What a request brings to the gate.
 #[derive(Clone, Copy)]
 pub struct Ask<'r> {
@@ -112,7 +109,7 @@ pub fn vault_not_found(name: &str) -> Error {
 fn gate(state: &State, ask: &Ask<'_>, class: TxClass) -> Result<(Arc<Vault>, Caller), Error> {
     let unauthorized = |m: String| Error::new(Kind::Unauthorized, "Unauthorized", m);
     let vault = keyvault::vault_by_name(state, ask.vault).cloned().ok_or_else(|| vault_not_found(ask.vault))?;
-    let caller = identity::caller_from_claims(state, ask.claims, AUDIENCES).map_err(|_| {
+    let caller = identity::caller_from_claims(state, ask.claims, identity::VAULT_AUDIENCES).map_err(|_| {
         let aud = ask.claims.get("aud").and_then(Value::as_str).unwrap_or_default();
         unauthorized(format!("AKV10022: Invalid audience. Expected https://vault.azure.net, found: {aud}."))
     })?;

@@ -54,22 +54,19 @@ fn add_deleted(host: &str, k: &KeyView, out: &mut Value) {
 
 /// A `KeyBundle` (or `DeletedKeyBundle` when the key is deleted).
 pub fn render(host: &str, k: &KeyView) -> Value {
-    let mut out = json!({"key": jwk(host, k), "attributes": attributes(k)});
-    if !k.version.tags.is_empty() {
-        out["tags"] = json!(k.version.tags);
-    }
-    if k.managed {
-        out["managed"] = json!(true);
-    }
-    add_deleted(host, k, &mut out);
-    out
+    with_common(host, k, json!({"key": jwk(host, k), "attributes": attributes(k)}))
 }
 
 /// A `KeyItem` of a list (`kid` without version for `GET /keys`, with it for versions).
 pub fn render_item(host: &str, k: &KeyView, with_version: bool) -> Value {
     let kid =
         if with_version { kid(host, &k.name, &k.version.version) } else { format!("https://{host}/keys/{}", k.name) };
-    let mut out = json!({"kid": kid, "attributes": attributes(k)});
+    with_common(host, k, json!({"kid": kid, "attributes": attributes(k)}))
+}
+
+/// What a bundle and a list item both carry after their own fields: tags, `managed`, and a
+/// deleted key's recovery fields.
+fn with_common(host: &str, k: &KeyView, mut out: Value) -> Value {
     if !k.version.tags.is_empty() {
         out["tags"] = json!(k.version.tags);
     }
