@@ -58,7 +58,7 @@ use crate::keyvault;
 use crate::model::{self, PrivateDnsZone, Record, RecordSet, Vault, VirtualNetwork};
 use crate::privatedns;
 use crate::privatelink::connections;
-use crate::resources::REGIONS;
+use crate::regions;
 
 /// Where a question comes from: decides which private zones the resolver consults.
 ///
@@ -273,70 +273,16 @@ pub mod ttl {
     pub const PUBLIC_NS: u32 = 172_800;
 }
 
-/// Short region codes in `data-prod-<code>.vaultcore.azure.net`, with the third octet of the
-/// region's shared public address (see [`region_public_address`]).
-///
-/// Observed codes (azure-dns-details.md §2.3): eus, weu, cca, sea, ncu. The others follow the
-/// same pattern and are vaultlink's choice. The octets are fixed here, not derived from the order
-/// of `REGIONS`, so addresses never move when a region is added.
-const REGION_CODES: &[(&str, &str, u8)] = &[
-    ("eastus", "eus", 1),
-    ("eastus2", "eus2", 2),
-    ("westus", "wus", 3),
-    ("westus2", "wus2", 4),
-    ("westus3", "wus3", 5),
-    ("centralus", "cus", 6),
-    ("northcentralus", "ncu", 7),
-    ("southcentralus", "scu", 8),
-    ("westcentralus", "wcu", 9),
-    ("canadacentral", "cca", 10),
-    ("canadaeast", "cae", 11),
-    ("brazilsouth", "brs", 12),
-    ("northeurope", "neu", 13),
-    ("westeurope", "weu", 14),
-    ("uksouth", "uks", 15),
-    ("ukwest", "ukw", 16),
-    ("francecentral", "frc", 17),
-    ("germanywestcentral", "gwc", 18),
-    ("switzerlandnorth", "szn", 19),
-    ("norwayeast", "nwe", 20),
-    ("swedencentral", "sdc", 21),
-    ("polandcentral", "plc", 22),
-    ("italynorth", "itn", 23),
-    ("spaincentral", "spc", 24),
-    ("uaenorth", "uan", 25),
-    ("southafricanorth", "san", 26),
-    ("centralindia", "inc", 27),
-    ("southindia", "ins", 28),
-    ("westindia", "inw", 29),
-    ("eastasia", "ea", 30),
-    ("southeastasia", "sea", 31),
-    ("japaneast", "jpe", 32),
-    ("japanwest", "jpw", 33),
-    ("koreacentral", "krc", 34),
-    ("koreasouth", "krs", 35),
-    ("australiaeast", "aue", 36),
-    ("australiasoutheast", "ase", 37),
-    ("australiacentral", "acl", 38),
-    ("israelcentral", "ilc", 39),
-    ("qatarcentral", "qac", 40),
-    ("mexicocentral", "mxc", 41),
-    ("newzealandnorth", "nzn", 42),
-];
-
-/// The short code of a region in Key Vault's regional host names; the region name itself for a
-/// region missing from the table.
+/// The short code of a region in Key Vault's regional host names (`regions::PHYSICAL`); the
+/// region name itself for a region missing from the table.
 pub fn region_code(region: &str) -> String {
     let region = region.to_ascii_lowercase();
-    REGION_CODES.iter().find(|(r, _, _)| *r == region).map_or(region, |(_, c, _)| c.to_string())
+    regions::physical(&region).map_or(region, |r| r.code.to_string())
 }
 
 /// The region a `data-prod-<code>` code names.
 fn region_of_code(code: &str) -> Option<String> {
-    REGION_CODES.iter().find(|(_, c, _)| *c == code).map(|(r, _, _)| r.to_string()).or_else(|| {
-        // A region missing from the table is named by itself (see `region_code`).
-        REGIONS.iter().find(|r| **r == code && !REGION_CODES.iter().any(|(x, _, _)| x == *r)).map(|r| r.to_string())
-    })
+    regions::PHYSICAL.iter().find(|r| r.code == code).map(|r| r.name.to_string())
 }
 
 /// The shared public ingress address of a region's vaults: `198.18.<n>.10`.
@@ -347,8 +293,8 @@ fn region_of_code(code: &str) -> Option<String> {
 /// private addresses. A region missing from the table gets `198.19.<hash>.10`.
 pub fn region_public_address(region: &str) -> Ipv4Addr {
     let region = region.to_ascii_lowercase();
-    match REGION_CODES.iter().find(|(r, _, _)| *r == region) {
-        Some((_, _, n)) => Ipv4Addr::new(198, 18, *n, 10),
+    match regions::physical(&region) {
+        Some(r) => Ipv4Addr::new(198, 18, r.octet, 10),
         None => {
             // FNV-1a: stable across builds and platforms.
             let h = region.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));

@@ -4,6 +4,7 @@
 //! parse requests into the input shapes defined here, call one operation, and render the result
 //! with the `render_*` functions here.
 
+pub mod apiversion;
 pub mod armops;
 pub mod authz;
 pub mod bootstrap;
@@ -21,6 +22,7 @@ pub mod network;
 pub mod privatedns;
 pub mod privatelink;
 pub mod rbac;
+pub mod regions;
 pub mod registry;
 pub mod resources;
 pub mod seed;

@@ -203,6 +203,10 @@ pub struct Subscription {
     pub tenant_id: String,
     /// Registered resource providers: lower-cased namespace -> namespace as Azure spells it.
     pub registered_providers: BTreeMap<String, String>,
+    /// Providers unregistered since: lower-cased namespace -> when the unregistration began
+    /// (`Unregistering` for a few seconds, then `Unregistered`; registry::render_provider).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unregistered_providers: BTreeMap<String, i64>,
 }
 
 impl Subscription {

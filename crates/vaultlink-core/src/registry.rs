@@ -1,9 +1,9 @@
 //! The resource types vaultlink serves, one line each: what feeds the providers list
 //! (`GET /subscriptions/{s}/providers`), the generic resources list (`GET .../resources`) and a
 //! resource group's cascade (what a type must undo outside the group before the group goes).
-//! A new type is its core module, one line here and its route line. Also the api-versions each
-//! namespace accepts (`check_api_version`), and the operations over every type: the providers
-//! and their registration, and deleting a resource group with what is in it.
+//! A new type is its core module, one line here and its route line. Also the operations over
+//! every type: the providers and their registration, and deleting a resource group with what is
+//! in it. (The api-versions each namespace accepts are `apiversion`'s.)
 
 use serde_json::{Value, json};
 
@@ -11,7 +11,7 @@ use crate::engine::{Batch, State};
 use crate::error::{Error, Result};
 use crate::identity::Caller;
 use crate::model::{Record, RecordKind, Subscription, Tags};
-use crate::resources;
+use crate::{apiversion, regions, resources};
 
 /// What deleting its resource group does first to a resource with effects outside the group.
 pub type Teardown = fn(&State, &mut Batch, &Record) -> Result<()>;
@@ -145,50 +145,6 @@ pub fn teardown(r: &Record) -> Option<Teardown> {
     listed_type(r).and_then(|t| t.teardown)
 }
 
-/// Oldest and newest api-version each namespace accepts (inclusive). The real clients' versions
-/// (az-cli-contract.md) all fall inside; a version outside is refused as ARM refuses it.
-pub const API_VERSIONS: &[(&str, &str, &str)] = &[
-    ("microsoft.resources", "2014-04-01", "2025-04-01"),
-    ("microsoft.keyvault", "2015-06-01", "2026-02-01"),
-    ("microsoft.network", "2015-06-15", "2026-03-01"),
-    ("microsoft.authorization", "2015-07-01", "2025-01-01"),
-];
-
-/// ARM's api-version check for a request to `namespace` (lower case; `microsoft.resources` for
-/// Resource Manager's own paths).
-pub fn check_api_version(namespace: &str, version: Option<&str>) -> Result<String> {
-    let Some(v) = version else {
-        return Err(Error::bad_request(
-            "MissingApiVersionParameter",
-            "The api-version query parameter (?api-version=) is required for all requests.",
-        ));
-    };
-    let ns = namespace;
-    let (_, min, max) = API_VERSIONS.iter().find(|(n, _, _)| *n == ns).copied().unwrap_or(("", "", ""));
-    let date = v.get(..10).unwrap_or("");
-    let well_formed = date.len() == 10
-        && date.chars().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() })
-        && (v.len() == 10
-            || v[10..].starts_with("-preview")
-            || v[10..].starts_with("-beta")
-            || v[10..].starts_with("-alpha"));
-    if !well_formed {
-        return Err(Error::bad_request(
-            "InvalidApiVersionParameter",
-            format!("The api-version '{v}' is invalid. The supported versions are between '{min}' and '{max}'."),
-        ));
-    }
-    if date < min || date > max {
-        return Err(Error::bad_request(
-            "NoRegisteredProviderFound",
-            format!(
-                "No registered resource provider found for API version '{v}' in namespace '{ns}'. The supported api-versions are between '{min}' and '{max}'."
-            ),
-        ));
-    }
-    Ok(v.to_string())
-}
-
 fn known_provider(name: &str) -> Result<&'static str> {
     namespace(name).ok_or_else(|| {
         Error::not_found("InvalidResourceNamespace", format!("The resource namespace '{name}' is invalid."))
@@ -206,12 +162,14 @@ pub fn set_provider_registration(
 ) -> Result<Value> {
     let mut s = resources::subscription(state, caller, sub)?;
     let name = known_provider(namespace)?;
+    let key = name.to_ascii_lowercase();
     if register {
-        s.registered_providers.insert(name.to_ascii_lowercase(), name.to_string());
-    } else {
-        s.registered_providers.remove(&name.to_ascii_lowercase());
+        s.registered_providers.insert(key.clone(), name.to_string());
+        s.unregistered_providers.remove(&key);
+    } else if s.registered_providers.remove(&key).is_some() {
+        s.unregistered_providers.insert(key, state.now());
     }
-    let out = render_provider(&s, name);
+    let out = render_provider(&s, name, state.now());
     batch.put(&resources::subscription_id(sub), Record::Subscription(s));
     Ok(out)
 }
@@ -219,25 +177,37 @@ pub fn set_provider_registration(
 pub fn provider(state: &State, caller: &Caller, sub: &str, namespace: &str) -> Result<Value> {
     let s = resources::subscription(state, caller, sub)?;
     let name = known_provider(namespace)?;
-    Ok(render_provider(&s, name))
+    Ok(render_provider(&s, name, state.now()))
 }
 
 pub fn providers(state: &State, caller: &Caller, sub: &str) -> Result<Vec<Value>> {
     let s = resources::subscription(state, caller, sub)?;
-    Ok(namespaces().into_iter().map(|n| render_provider(&s, n)).collect())
+    Ok(namespaces().into_iter().map(|n| render_provider(&s, n, state.now())).collect())
 }
 
-fn render_provider(s: &Subscription, namespace: &str) -> Value {
-    let registered = s.registered_providers.contains_key(&namespace.to_ascii_lowercase());
+/// How long an unregistration shows `Unregistering` before `Unregistered` (vaultlink's choice:
+/// short, so that `az provider unregister --wait`, which polls every 10 s, ends at its first poll).
+pub const UNREGISTERING_SECONDS: i64 = 5;
+
+fn render_provider(s: &Subscription, namespace: &str, now: i64) -> Value {
+    let key = namespace.to_ascii_lowercase();
+    let state = match (s.registered_providers.contains_key(&key), s.unregistered_providers.get(&key)) {
+        (true, _) => "Registered",
+        (false, Some(since)) if now - since < UNREGISTERING_SECONDS => "Unregistering",
+        (false, Some(_)) => "Unregistered",
+        (false, None) => "NotRegistered",
+    };
+    let mut versions = apiversion::arm_versions(&key);
+    versions.reverse();
     json!({
         "id": format!("/subscriptions/{}/providers/{namespace}", s.subscription_id),
         "namespace": namespace,
-        "registrationState": if registered { "Registered" } else { "NotRegistered" },
+        "registrationState": state,
         "registrationPolicy": "RegistrationRequired",
         "resourceTypes": types_of(namespace).map(|t| json!({
             "resourceType": t.name(),
-            "locations": resources::REGIONS,
-            "apiVersions": [],
+            "locations": regions::PHYSICAL.iter().map(|r| r.display_name).collect::<Vec<_>>(),
+            "apiVersions": versions,
             "capabilities": "None",
         })).collect::<Vec<_>>(),
     })
@@ -258,15 +228,4 @@ pub fn delete_resource_group(state: &State, batch: &mut Batch, caller: &Caller, 
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn namespaces_and_types_keep_azures_spelling_and_order() {
-        assert_eq!(
-            super::namespaces(),
-            ["Microsoft.KeyVault", "Microsoft.Network", "Microsoft.Authorization", "Microsoft.Resources"]
-        );
-        assert_eq!(super::namespace("microsoft.keyvault"), Some("Microsoft.KeyVault"));
-        let names: Vec<&str> = super::types_of("Microsoft.KeyVault").map(super::ResourceType::name).collect();
-        assert_eq!(names, ["vaults", "deletedVaults", "locations", "operations", "checkNameAvailability"]);
-    }
-}
+mod tests;

@@ -7,57 +7,11 @@ use crate::engine::{Batch, State};
 use crate::error::{Error, Result};
 use crate::identity::Caller;
 use crate::model::{Record, ResourceGroup, Subscription, Tags};
-use crate::seed;
+use crate::{regions, seed};
 
 /// Providers registered on a fresh subscription. Microsoft.KeyVault is not, so that
 /// `az provider register -n Microsoft.KeyVault` (a step of the seed) means something.
 const REGISTERED_AT_START: &[&str] = &["Microsoft.Network", "Microsoft.Authorization", "Microsoft.Resources"];
-
-/// Azure regions vaultlink accepts (the public cloud's, lower-case, no spaces).
-pub const REGIONS: &[&str] = &[
-    "eastus",
-    "eastus2",
-    "westus",
-    "westus2",
-    "westus3",
-    "centralus",
-    "northcentralus",
-    "southcentralus",
-    "westcentralus",
-    "canadacentral",
-    "canadaeast",
-    "brazilsouth",
-    "northeurope",
-    "westeurope",
-    "uksouth",
-    "ukwest",
-    "francecentral",
-    "germanywestcentral",
-    "switzerlandnorth",
-    "norwayeast",
-    "swedencentral",
-    "polandcentral",
-    "italynorth",
-    "spaincentral",
-    "uaenorth",
-    "southafricanorth",
-    "centralindia",
-    "southindia",
-    "westindia",
-    "eastasia",
-    "southeastasia",
-    "japaneast",
-    "japanwest",
-    "koreacentral",
-    "koreasouth",
-    "australiaeast",
-    "australiasoutheast",
-    "australiacentral",
-    "israelcentral",
-    "qatarcentral",
-    "mexicocentral",
-    "newzealandnorth",
-];
 
 pub fn subscription_id(sub: &str) -> String {
     Subscription::key(sub)
@@ -70,14 +24,14 @@ pub fn resource_group_id(sub: &str, rg: &str) -> String {
 /// Normalises a location as ARM does (`West Europe` -> `westeurope`) and checks it exists.
 pub fn location(input: &str) -> Result<String> {
     let norm: String = input.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
-    if REGIONS.contains(&norm.as_str()) {
+    if regions::physical(&norm).is_some() {
         Ok(norm)
     } else {
         Err(Error::bad_request(
             "LocationNotAvailableForResourceGroup",
             format!(
                 "The provided location '{input}' is not available for resource group. List of available regions is '{}'.",
-                REGIONS.join(",")
+                regions::names().collect::<Vec<_>>().join(",")
             ),
         ))
     }
@@ -96,6 +50,7 @@ pub(crate) fn seed(state: &State, batch: &mut Batch) {
                     .iter()
                     .map(|p| (p.to_ascii_lowercase(), p.to_string()))
                     .collect(),
+                unregistered_providers: Default::default(),
             }),
         );
     }
@@ -137,6 +92,7 @@ pub fn add_subscription(
         display_name: display_name.to_string(),
         tenant_id: tid.to_string(),
         registered_providers: REGISTERED_AT_START.iter().map(|p| (p.to_ascii_lowercase(), p.to_string())).collect(),
+        unregistered_providers: Default::default(),
     };
     engine.write(|state, batch| -> Result<()> {
         if crate::identity::tenant(state, tid).is_none() {

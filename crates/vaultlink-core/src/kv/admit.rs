@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::check_api_version;
 use super::operation::{Operation, Permission};
 use super::throttle::{Throttle, TxClass};
 use crate::error::{Error, Kind};
@@ -122,7 +121,7 @@ fn gate(state: &State, ask: &Ask<'_>, class: TxClass) -> Result<(Arc<Vault>, Cal
             t = vault.tenant_id
         )));
     }
-    check_api_version(ask.api_version)?;
+    crate::apiversion::data_plane(ask.api_version)?;
     if let Err(denied) = firewall::decide(state, &vault, ask.context, &caller) {
         tracing::info!(vault = %vault.name, client = %ask.context.client_address, reason = %denied.reason, "network refused the request");
         return Err(Error::new(Kind::Forbidden, "Forbidden", denied.message).with_inner(denied.inner_code));

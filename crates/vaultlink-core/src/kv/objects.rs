@@ -374,7 +374,8 @@ pub(crate) fn list<T: VaultObject>(
     list_with(state, vault, size, skip, |o: &T| o.versions().last().map(|v| T::view(vault, o, v)))
 }
 
-/// Every version of a live object.
+/// Every version of a live object. A name with no live object (never created, or deleted) has
+/// no versions: Azure answers an empty list, not 404.
 pub(crate) fn list_versions<T: VaultObject>(
     state: &State,
     vault: &Vault,
@@ -382,8 +383,13 @@ pub(crate) fn list_versions<T: VaultObject>(
     size: usize,
     skip: Option<&str>,
 ) -> Result<Page<T::View>, Error> {
-    let obj = live::<T>(state, vault, name)?;
-    let all = obj.versions().iter().map(|v| (T::version_order(v), T::view(vault, obj, v))).collect();
+    check_name(name)?;
+    let all = match object::<T>(state, vault, name) {
+        Some(obj) if obj.deleted_state().is_none() => {
+            obj.versions().iter().map(|v| (T::version_order(v), T::view(vault, obj, v))).collect()
+        }
+        _ => Vec::new(),
+    };
     paginate(all, size, skip)
 }
 

@@ -28,6 +28,20 @@ fn set_get_and_versions() {
 }
 
 #[test]
+fn versions_of_a_name_with_no_live_secret_are_an_empty_list() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    let sealer = Sealer::ephemeral();
+    e.write(|s, b| set(s, b, &sealer, &v, "gone", spec("one"))).unwrap();
+    e.write(|s, b| delete(s, b, &v, "gone")).unwrap();
+    e.read(|s| {
+        assert!(list_versions(s, &v, "never-created", 25, None).unwrap().items.is_empty());
+        assert!(list_versions(s, &v, "gone", 25, None).unwrap().items.is_empty());
+        assert_eq!(list_versions(s, &v, "bad_name!", 25, None).err().map(|e| e.code), Some("BadParameter".into()));
+    });
+}
+
+#[test]
 fn stored_records_hold_no_plaintext_and_a_moved_record_fails_to_decrypt() {
     let e = world();
     let v1 = vault(&e, "kv1", json!({}));
