@@ -3,6 +3,8 @@ test_certificates_sdk) and the key/certificate judges share.
 
 In the test process:
   unb64u(s), as_int(s)     base64url (unpadded, as in a JWK) to bytes / to a big-endian integer
+  sdk_pin(pkg, ver)         the version an overlay uses: `ver`, or with VAULTLINK_E2E_NEWEST=1 (the
+                            newest-clients stage of scripts/test) the newest the registry serves
   sdk_overlay(pkg, ver)     a newer SDK pip-installed with --target beside the venv (cached in
                             ${VAULTLINK_CACHE:-~/.cache/vaultlink}), to put first on PYTHONPATH
   scenario(body)            a scenario script: SCENARIO_PRELUDE followed by `body` (dedented)
@@ -44,6 +46,21 @@ def unb64u(s: str) -> bytes:
 
 def as_int(s: str) -> int:
     return int.from_bytes(unb64u(s), "big")
+
+
+NEWEST = os.environ.get("VAULTLINK_E2E_NEWEST") == "1"
+
+
+def sdk_pin(package: str, pinned: str) -> str:
+    """`pinned`, or in the newest-clients stage the newest stable version on the registry."""
+    if not NEWEST:
+        return pinned
+    proc = subprocess.run([sys.executable, "-m", "pip", "index", "versions", package,
+                           "--disable-pip-version-check"], capture_output=True, text=True, timeout=120)
+    first = proc.stdout.splitlines()[0] if proc.returncode == 0 and proc.stdout else ""
+    if not (first.startswith(f"{package} (") and first.endswith(")")):
+        raise RuntimeError(f"cannot find the newest {package}: {proc.stdout[-300:]} {proc.stderr[-300:]}")
+    return first[len(package) + 2:-1]
 
 
 def sdk_overlay(package: str, version: str) -> Path:

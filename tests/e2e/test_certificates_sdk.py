@@ -27,12 +27,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from conftest import Vaultlink
 from dp_fixtures import VERSION_RE, provision, vault_url
-from sdk import run_scenario, scenario, sdk_overlay
+from sdk import run_scenario, scenario, sdk_overlay, sdk_pin
 from sdk import unb64u as b64u
 
 RG = "rg-certs-sdk"
 VAULT = "kv-certs-sdk"
-NEWEST_SDK = "4.12.0"  # newest stable azure-keyvault-certificates (az 2.91 pins 4.7.0 in the venv)
+NEWEST_SDK = sdk_pin("azure-keyvault-certificates", "4.12.0")  # newest stable azure-keyvault-certificates (az 2.91 pins 4.7.0 in the venv)
 UPN_OID = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")
 
 SCRIPT = scenario(

@@ -25,11 +25,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from conftest import Vaultlink
 from dp_fixtures import VERSION_RE, provision, vault_url
-from sdk import as_int, run_scenario, scenario, sdk_overlay, unb64u
+from sdk import as_int, run_scenario, scenario, sdk_overlay, sdk_pin, unb64u
 
 RG = "rg-keys-sdk"
 VAULT = "kv-keys-sdk"
-NEWEST_SDK = "4.11.3"  # newest stable azure-keyvault-keys on PyPI (az pins 4.12.0b2 in the venv)
+NEWEST_SDK = sdk_pin("azure-keyvault-keys", "4.11.3")  # newest stable azure-keyvault-keys on PyPI (az pins 4.12.0b2 in the venv)
 
 SCRIPT = scenario(
     r'''

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import Vaultlink
 from dp_fixtures import VERSION_RE, provision, vault_url, version_of
-from sdk import run_scenario, scenario, sdk_overlay
+from sdk import run_scenario, scenario, sdk_overlay, sdk_pin
 
 RG = "rg-secrets-sdk"
 VAULT = "kv-secrets-sdk"
@@ -138,7 +138,7 @@ def vl(logged_in: Vaultlink) -> Vaultlink:
     return logged_in
 
 
-NEWEST_SDK = "4.12.0"  # the version issue 3 names; az 2.91 pins 4.7.0 in the venv
+NEWEST_SDK = sdk_pin("azure-keyvault-secrets", "4.12.0")  # the version issue 3 names; az 2.91 pins 4.7.0 in the venv
 
 
 @pytest.fixture(scope="session")
