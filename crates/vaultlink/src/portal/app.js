@@ -77,7 +77,8 @@ async function listOf(path, ver) { return ((await arm('GET', path, ver)) || {}).
 const loaders = {
   vaults: () => listOf(`${subPath()}/providers/Microsoft.KeyVault/vaults`, API.kv),
   groups: () => listOf(`${subPath()}/resourcegroups`, API.res),
-  locations: () => listOf(`${subPath()}/locations`, API.res),
+  // Physical regions only: a logical one (a geography such as 'unitedstates') holds no resources.
+  locations: async () => (await listOf(`${subPath()}/locations`, API.res)).filter((l) => !l.metadata || l.metadata.regionType !== 'Logical'),
   vnets: () => listOf(`${subPath()}/providers/Microsoft.Network/virtualNetworks`, API.net),
   nics: () => listOf(`${subPath()}/providers/Microsoft.Network/networkInterfaces`, API.net),
   endpoints: () => listOf(`${subPath()}/providers/Microsoft.Network/privateEndpoints`, API.net),
