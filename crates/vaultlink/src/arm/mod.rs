@@ -311,7 +311,9 @@ fn write_then<R, T>(
     )
 }
 
-/// The routes table: (method, lower-cased path) -> one core call.
+/// The routes table: (method, lower-cased path) -> one core call. One line per route, so the
+/// whole API reads as a table (STYLE.md); rustfmt would fold long lines into blocks.
+#[rustfmt::skip]
 fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str) -> Result<Resp> {
     use Method as M;
     let e = &app.engine;
@@ -323,36 +325,13 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
     }
     Ok(match (m, l) {
         // ---- subscriptions, resource groups, providers
-        (&M::GET, ["tenants"]) => json_ok(
-            StatusCode::OK,
-            &json!({"value": e.read(|s| identity::tenants_of(s, c)).iter().map(|t| render_tenant(t, c)).collect::<Vec<_>>()}),
-        ),
-        (&M::GET, ["subscriptions"]) => {
-            list(c, e.read(|s| resources::subscriptions(s, c)).iter().map(resources::render_subscription).collect())
-        }
-        (&M::GET, ["subscriptions", _]) => json_ok(
-            StatusCode::OK,
-            &resources::render_subscription(&e.read(|s| resources::subscription(s, c, p.at(1)))?),
-        ),
+        (&M::GET, ["tenants"]) => json_ok(StatusCode::OK, &json!({"value": e.read(|s| identity::tenants_of(s, c)).iter().map(|t| render_tenant(t, c)).collect::<Vec<_>>()})),
+        (&M::GET, ["subscriptions"]) => list(c, e.read(|s| resources::subscriptions(s, c)).iter().map(resources::render_subscription).collect()),
+        (&M::GET, ["subscriptions", _]) => json_ok(StatusCode::OK, &resources::render_subscription(&e.read(|s| resources::subscription(s, c, p.at(1)))?)),
         (&M::GET, ["subscriptions", _, "locations"]) => list(c, vaultlink_core::regions::render_all(p.at(1))),
-        (&M::GET, ["subscriptions", _, "resourcegroups"]) => list(
-            c,
-            e.read(|s| resources::resource_groups(s, c, p.at(1)))?
-                .iter()
-                .map(resources::render_resource_group)
-                .collect(),
-        ),
-        (&M::GET, ["subscriptions", _, "resourcegroups", _]) => json_ok(
-            StatusCode::OK,
-            &resources::render_resource_group(&e.read(|s| resources::resource_group(s, c, p.at(1), p.at(3)))?),
-        ),
-        (&M::HEAD, ["subscriptions", _, "resourcegroups", _]) => {
-            empty(if e.read(|s| resources::resource_group(s, c, p.at(1), p.at(3))).is_ok() {
-                StatusCode::NO_CONTENT
-            } else {
-                StatusCode::NOT_FOUND
-            })
-        }
+        (&M::GET, ["subscriptions", _, "resourcegroups"]) => list(c, e.read(|s| resources::resource_groups(s, c, p.at(1)))?.iter().map(resources::render_resource_group).collect()),
+        (&M::GET, ["subscriptions", _, "resourcegroups", _]) => json_ok(StatusCode::OK, &resources::render_resource_group(&e.read(|s| resources::resource_group(s, c, p.at(1), p.at(3)))?)),
+        (&M::HEAD, ["subscriptions", _, "resourcegroups", _]) => empty(if e.read(|s| resources::resource_group(s, c, p.at(1), p.at(3))).is_ok() { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }),
         (&M::PUT, ["subscriptions", _, "resourcegroups", _]) => {
             let spec = vaultlink_core::wire::parse(body_json(req)?)?;
             let (g, new) = write(app, c, |s, b| resources::put_resource_group(s, b, c, p.at(1), p.at(3), spec))?;
@@ -372,37 +351,23 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
             empty(StatusCode::OK)
         }
         (&M::GET, ["subscriptions", _, "resources"]) => list(c, generic_resources(e, c, p.at(1), None, req)?),
-        (&M::GET, ["subscriptions", _, "resourcegroups", _, "resources"]) => {
-            list(c, generic_resources(e, c, p.at(1), Some(p.at(3)), req)?)
-        }
+        (&M::GET, ["subscriptions", _, "resourcegroups", _, "resources"]) => list(c, generic_resources(e, c, p.at(1), Some(p.at(3)), req)?),
         (&M::GET, ["subscriptions", _, "providers"]) => list(c, e.read(|s| registry::providers(s, c, p.at(1)))?),
-        (&M::GET, ["subscriptions", _, "providers", _]) => {
-            json_ok(StatusCode::OK, &e.read(|s| registry::provider(s, c, p.at(1), p.at(3)))?)
-        }
+        (&M::GET, ["subscriptions", _, "providers", _]) => json_ok(StatusCode::OK, &e.read(|s| registry::provider(s, c, p.at(1), p.at(3)))?),
         (&M::POST, ["subscriptions", _, "providers", _, action @ ("register" | "unregister")]) => {
             let register = *action == "register";
-            json_ok(
-                StatusCode::OK,
-                &write(app, c, |s, b| registry::set_provider_registration(s, b, c, p.at(1), p.at(3), register))?,
-            )
+            json_ok(StatusCode::OK, &write(app, c, |s, b| registry::set_provider_registration(s, b, c, p.at(1), p.at(3), register))?)
         }
 
         // ---- Microsoft.KeyVault
         (&M::POST, ["subscriptions", _, "providers", "microsoft.keyvault", "checknameavailability"]) => {
             let body = body_json(req)?;
-            let name = body
-                .get("name")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Error::bad_request("BadRequest", "The property 'name' is required."))?;
+            let name = body.get("name").and_then(Value::as_str).ok_or_else(|| Error::bad_request("BadRequest", "The property 'name' is required."))?;
             json_ok(StatusCode::OK, &e.read(|s| keyvault::check_name_availability(s, name)))
         }
-        (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "vaults"]) => list(
-            c,
-            e.read(|s| {
-                keyvault::vaults_in(s, c, p.at(1), None)
-                    .map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect())
-            })?,
-        ),
+        (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "vaults"]) => {
+            list(c, e.read(|s| keyvault::vaults_in(s, c, p.at(1), None).map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect()))?)
+        }
         // vaultlink emulates no Managed HSMs, but az lists them beside vaults (`keyvault list`,
         // `list-deleted` without `--resource-type`): an empty list, after the usual checks.
         (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "managedhsms" | "deletedmanagedhsms"]) => {
@@ -413,41 +378,23 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
             e.read(|s| resources::resource_group(s, c, p.at(1), p.at(3)))?;
             list(c, Vec::new())
         }
-        (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "deletedvaults"]) => list(
-            c,
-            e.read(|s| keyvault::deleted_vaults(s, c, p.at(1)))?.iter().map(keyvault::render_deleted_vault).collect(),
-        ),
+        (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "deletedvaults"]) => list(c, e.read(|s| keyvault::deleted_vaults(s, c, p.at(1)))?.iter().map(keyvault::render_deleted_vault).collect()),
         (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "locations", _, "deletedvaults", _]) => {
-            json_ok(
-                StatusCode::OK,
-                &keyvault::render_deleted_vault(&e.read(|s| keyvault::deleted_vault(s, c, p.at(1), p.at(5), p.at(7)))?),
-            )
+            json_ok(StatusCode::OK, &keyvault::render_deleted_vault(&e.read(|s| keyvault::deleted_vault(s, c, p.at(1), p.at(5), p.at(7)))?))
         }
-        (
-            &M::POST,
-            ["subscriptions", _, "providers", "microsoft.keyvault", "locations", _, "deletedvaults", _, "purge"],
-        ) => {
+        (&M::POST, ["subscriptions", _, "providers", "microsoft.keyvault", "locations", _, "deletedvaults", _, "purge"]) => {
             write(app, c, |s, b| keyvault::purge_deleted_vault(s, b, c, p.at(1), p.at(5), p.at(7)))?;
             empty(StatusCode::OK)
         }
-        (&M::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "vaults"]) => list(
-            c,
-            e.read(|s| {
-                keyvault::vaults_in(s, c, p.at(1), Some(p.at(3)))
-                    .map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect())
-            })?,
-        ),
-        (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "vaults", _, rest @ ..]) => {
-            vaults::vault_routes(app, req, p, rest, c, api)?
+        (&M::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "vaults"]) => {
+            list(c, e.read(|s| keyvault::vaults_in(s, c, p.at(1), Some(p.at(3))).map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect()))?)
         }
+        (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "vaults", _, rest @ ..]) => vaults::vault_routes(app, req, p, rest, c, api)?,
 
         // ---- Microsoft.Network
-        (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", rest @ ..]) => {
-            networks::network_routes(app, req, p, rest, c)?
-        }
+        (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", rest @ ..]) => networks::network_routes(app, req, p, rest, c)?,
         (&M::GET, ["subscriptions", _, "providers", "microsoft.network", kind]) => {
-            let scope =
-                resources::subscription_id(&e.read(|s| resources::subscription(s, c, p.at(1)))?.subscription_id);
+            let scope = resources::subscription_id(&e.read(|s| resources::subscription(s, c, p.at(1)))?.subscription_id);
             list(c, networks::list_network(e, &scope, kind)?)
         }
         _ => return Err(no_route(req)),
