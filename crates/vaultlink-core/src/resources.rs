@@ -266,11 +266,10 @@ pub fn render_resource_group(g: &ResourceGroup) -> Value {
         "name": g.name,
         "type": "Microsoft.Resources/resourceGroups",
         "location": g.location,
+        "tags": g.tags,
         "properties": {"provisioningState": "Succeeded"},
     });
-    if !g.tags.is_empty() {
-        v["tags"] = json!(g.tags);
-    }
+    v = crate::wire::omit_empty_tags(v);
     if let Some(m) = &g.managed_by {
         v["managedBy"] = json!(m);
     }

@@ -1,4 +1,5 @@
-//! Helpers shared by every resource's wire handling: body parsing with each provider's error.
+//! Helpers shared by every resource's wire handling: body parsing with each provider's error,
+//! and the rendering rule for `tags`.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -14,6 +15,18 @@ pub enum Provider {
     Arm,
     KeyVault,
     Network,
+}
+
+/// A resource as Azure renders it when it has no tags: without the property. Resource Manager
+/// (resource groups), Microsoft.Network and Private DNS leave an empty `tags` out (their recorded
+/// answers; `az` then shows null). Key Vault's vaults answer `"tags": {}` and do not use this.
+pub fn omit_empty_tags(mut resource: Value) -> Value {
+    if resource.get("tags").and_then(Value::as_object).is_some_and(serde_json::Map::is_empty)
+        && let Some(o) = resource.as_object_mut()
+    {
+        o.remove("tags");
+    }
+    resource
 }
 
 /// Parses a JSON body into a resource's input shape; a shape error is ARM's 400

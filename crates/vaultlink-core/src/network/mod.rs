@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::identity::Caller;
 use crate::model::{NetworkInterface, Record, ServiceEndpoint, Subnet, Tags, VirtualNetwork};
 use crate::resources;
+use crate::wire;
 
 pub const VNET_TYPE: &str = "Microsoft.Network/virtualNetworks";
 pub const SUBNET_TYPE: &str = "Microsoft.Network/virtualNetworks/subnets";

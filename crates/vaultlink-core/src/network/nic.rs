@@ -173,5 +173,7 @@ pub fn render_nic(n: &NetworkInterface) -> Value {
     if let Some(pe) = &n.private_endpoint_id {
         props["privateEndpoint"] = json!({"id": pe});
     }
-    json!({"name": n.name, "id": n.id, "etag": n.etag, "type": NIC_TYPE, "location": n.location, "tags": n.tags, "kind": "Regular", "properties": props})
+    wire::omit_empty_tags(
+        json!({"name": n.name, "id": n.id, "etag": n.etag, "type": NIC_TYPE, "location": n.location, "tags": n.tags, "kind": "Regular", "properties": props}),
+    )
 }

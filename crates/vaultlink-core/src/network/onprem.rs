@@ -11,6 +11,7 @@ use crate::engine::{Batch, State, guid, weak_etag};
 use crate::error::{Error, Result};
 use crate::identity::Caller;
 use crate::model::{DnsResolver, InboundEndpoint, OnPremisesNetwork, Record, Tags};
+use crate::wire;
 use crate::{network, resources};
 
 pub const RESOLVER_TYPE: &str = "Microsoft.Network/dnsResolvers";
@@ -280,20 +281,20 @@ pub fn get_inbound(
 }
 
 pub fn render_resolver(r: &DnsResolver) -> Value {
-    json!({
+    wire::omit_empty_tags(json!({
         "id": r.id, "name": r.name, "type": RESOLVER_TYPE, "location": r.location, "tags": r.tags, "etag": r.etag,
         "properties": {"virtualNetwork": {"id": r.virtual_network_id}, "dnsResolverState": "Connected", "provisioningState": "Succeeded", "resourceGuid": r.resource_guid},
-    })
+    }))
 }
 
 pub fn render_inbound(e: &InboundEndpoint) -> Value {
-    json!({
+    wire::omit_empty_tags(json!({
         "id": e.id, "name": e.name, "type": INBOUND_TYPE, "location": e.location, "tags": e.tags, "etag": e.etag,
         "properties": {
             "ipConfigurations": [{"subnet": {"id": e.subnet_id}, "privateIpAddress": e.private_ip_address, "privateIpAllocationMethod": "Dynamic"}],
             "provisioningState": "Succeeded",
         },
-    })
+    }))
 }
 
 pub fn render_onprem(o: &OnPremisesNetwork) -> Value {

@@ -380,5 +380,7 @@ pub fn render_vnet(state: &State, v: &VirtualNetwork) -> Value {
     if !v.dns_servers.is_empty() {
         props["dhcpOptions"] = json!({"dnsServers": v.dns_servers});
     }
-    json!({"name": v.name, "id": v.id, "etag": v.etag, "type": VNET_TYPE, "location": v.location, "tags": v.tags, "properties": props})
+    wire::omit_empty_tags(
+        json!({"name": v.name, "id": v.id, "etag": v.etag, "type": VNET_TYPE, "location": v.location, "tags": v.tags, "properties": props}),
+    )
 }

@@ -148,7 +148,7 @@ pub fn delete_link(
 }
 
 pub fn render_link(l: &VirtualNetworkLink) -> Value {
-    json!({
+    wire::omit_empty_tags(json!({
         "id": l.id,
         "name": l.name,
         "type": LINK_TYPE,
@@ -162,5 +162,5 @@ pub fn render_link(l: &VirtualNetworkLink) -> Value {
             "virtualNetwork": {"id": l.virtual_network_id},
             "virtualNetworkLinkState": "Completed",
         },
-    })
+    }))
 }

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::identity::Caller;
 use crate::model::{PrivateDnsZone, Record, RecordData, RecordSet, Soa, Tags, VirtualNetworkLink};
 use crate::resources;
+use crate::wire;
 
 pub const ZONE_TYPE: &str = "Microsoft.Network/privateDnsZones";
 pub const LINK_TYPE: &str = "Microsoft.Network/privateDnsZones/virtualNetworkLinks";

@@ -112,7 +112,7 @@ pub fn delete_zone(
 
 pub fn render_zone(state: &State, z: &PrivateDnsZone) -> Value {
     let links = links_of(state, &z.id);
-    json!({
+    wire::omit_empty_tags(json!({
         "id": z.id,
         "name": z.name,
         "type": ZONE_TYPE,
@@ -129,5 +129,5 @@ pub fn render_zone(state: &State, z: &PrivateDnsZone) -> Value {
             "provisioningState": "Succeeded",
             "internalId": z.internal_id,
         },
-    })
+    }))
 }

@@ -14,6 +14,7 @@ use crate::network::{
     IdRef, allocate, id_parts, invalid_reference, mac_address, network_id, nic, subnet, vnet, vnet_of_subnet,
 };
 use crate::resources;
+use crate::wire;
 
 pub const PE_TYPE: &str = "Microsoft.Network/privateEndpoints";
 /// `requestMessage` limit on a private endpoint connection (azure-behaviour.md §3.1).
@@ -306,7 +307,7 @@ pub fn render_endpoint(state: &State, pe: &PrivateEndpoint) -> Value {
     let manual: Vec<Value> = pe.connections.iter().filter(|c| c.manual).map(render_conn).collect();
     let fqdns: Vec<String> =
         nic(state, &pe.network_interface_id).and_then(|n| n.private_link).map(|p| p.fqdns).unwrap_or_default();
-    json!({
+    wire::omit_empty_tags(json!({
         "name": pe.name,
         "id": pe.id,
         "etag": pe.etag,
@@ -325,5 +326,5 @@ pub fn render_endpoint(state: &State, pe: &PrivateEndpoint) -> Value {
             "customDnsConfigs": fqdns.iter().map(|f| json!({"fqdn": f, "ipAddresses": [pe.private_ip_address]})).collect::<Vec<_>>(),
             "ipVersionType": "IPv4",
         },
-    })
+    }))
 }
