@@ -23,65 +23,62 @@ use crate::{Error, Result};
 /// Published api-versions per Resource Manager namespace (lower case), oldest first.
 /// `microsoft.resources` stands for Resource Manager's own paths (subscriptions, resource groups,
 /// providers, locations, tenants). Microsoft.Network includes the Private DNS types' versions.
-pub const ARM: &[(&str, &str)] = &[
-    (
-        "microsoft.resources",
-        "2014-04-01-preview 2014-04-01 2015-01-01 2015-11-01 2016-02-01 2016-06-01 2016-07-01 \
-         2016-09-01 2017-05-10 2017-08-01 2018-02-01 2018-05-01 2018-06-01 2019-03-01 2019-05-01 \
-         2019-05-10 2019-06-01 2019-07-01 2019-08-01 2019-10-01 2019-11-01 2020-01-01 2020-06-01 \
-         2020-08-01 2020-10-01 2021-01-01 2021-04-01 2022-01-01 2022-09-01 2022-12-01 2023-07-01 \
-         2024-03-01 2024-07-01 2024-11-01 2025-03-01 2025-04-01",
-    ),
-    (
-        "microsoft.keyvault",
-        "2015-06-01 2016-10-01 2018-02-14-preview 2018-02-14 2019-09-01 2020-04-01-preview \
-         2021-04-01-preview 2021-06-01-preview 2021-10-01 2021-11-01-preview 2022-02-01-preview \
-         2022-07-01 2022-11-01 2023-02-01 2023-07-01 2023-08-01-preview 2024-04-01-preview \
-         2024-11-01 2024-12-01-preview 2025-05-01 2026-02-01 2026-03-01-preview \
-         2026-04-01-preview 2026-04-01 2026-05-15",
-    ),
-    (
-        "microsoft.network",
-        "2015-06-15 2016-03-30 2016-06-01 2016-09-01 2016-12-01 2017-03-01 2017-06-01 2017-08-01 \
-         2017-09-01 2017-10-01 2017-11-01 2018-01-01 2018-02-01 2018-04-01 2018-06-01 2018-07-01 \
-         2018-08-01 2018-09-01 2018-10-01 2018-11-01 2018-12-01 2019-02-01 2019-04-01 2019-06-01 \
-         2019-07-01 2019-08-01 2019-09-01 2019-11-01 2019-12-01 2020-01-01 2020-03-01 2020-04-01 \
-         2020-05-01 2020-06-01 2020-07-01 2020-08-01 2020-11-01 2021-02-01-preview 2021-02-01 \
-         2021-03-01 2021-05-01 2021-08-01 2022-01-01 2022-05-01 2022-07-01 2022-09-01 2022-11-01 \
-         2023-02-01 2023-04-01 2023-05-01 2023-06-01 2023-09-01 2023-11-01 2024-01-01 2024-03-01 \
-         2024-05-01 2024-06-01 2024-07-01 2024-10-01 2025-01-01 2025-03-01 2025-05-01 2025-07-01 \
-         2025-09-01 2026-01-01 2026-03-01",
-    ),
-    (
-        "microsoft.authorization",
-        "2015-06-01 2015-07-01 2017-05-01 2018-01-01-preview 2018-05-01-preview \
-         2018-07-01-preview 2018-09-01-preview 2019-08-01-preview 2020-03-01-preview \
-         2020-04-01-preview 2020-08-01-preview 2020-10-01-preview 2020-10-01 2021-01-01-preview \
-         2021-03-01-preview 2021-07-01-preview 2021-12-01-preview 2022-04-01-preview 2022-04-01 \
-         2022-05-01-preview 2022-08-01-preview 2024-09-01-preview 2025-01-01",
-    ),
+#[rustfmt::skip]
+pub const ARM: &[(&str, &[&str])] = &[
+    ("microsoft.resources", &[
+        "2014-04-01-preview", "2014-04-01", "2015-01-01", "2015-11-01", "2016-02-01", "2016-06-01",
+        "2016-07-01", "2016-09-01", "2017-05-10", "2017-08-01", "2018-02-01", "2018-05-01", "2018-06-01",
+        "2019-03-01", "2019-05-01", "2019-05-10", "2019-06-01", "2019-07-01", "2019-08-01", "2019-10-01",
+        "2019-11-01", "2020-01-01", "2020-06-01", "2020-08-01", "2020-10-01", "2021-01-01", "2021-04-01",
+        "2022-01-01", "2022-09-01", "2022-12-01", "2023-07-01", "2024-03-01", "2024-07-01", "2024-11-01",
+        "2025-03-01", "2025-04-01",
+    ]),
+    ("microsoft.keyvault", &[
+        "2015-06-01", "2016-10-01", "2018-02-14-preview", "2018-02-14", "2019-09-01", "2020-04-01-preview",
+        "2021-04-01-preview", "2021-06-01-preview", "2021-10-01", "2021-11-01-preview", "2022-02-01-preview",
+        "2022-07-01", "2022-11-01", "2023-02-01", "2023-07-01", "2023-08-01-preview", "2024-04-01-preview",
+        "2024-11-01", "2024-12-01-preview", "2025-05-01", "2026-02-01", "2026-03-01-preview",
+        "2026-04-01-preview", "2026-04-01", "2026-05-15",
+    ]),
+    ("microsoft.network", &[
+        "2015-06-15", "2016-03-30", "2016-06-01", "2016-09-01", "2016-12-01", "2017-03-01", "2017-06-01",
+        "2017-08-01", "2017-09-01", "2017-10-01", "2017-11-01", "2018-01-01", "2018-02-01", "2018-04-01",
+        "2018-06-01", "2018-07-01", "2018-08-01", "2018-09-01", "2018-10-01", "2018-11-01", "2018-12-01",
+        "2019-02-01", "2019-04-01", "2019-06-01", "2019-07-01", "2019-08-01", "2019-09-01", "2019-11-01",
+        "2019-12-01", "2020-01-01", "2020-03-01", "2020-04-01", "2020-05-01", "2020-06-01", "2020-07-01",
+        "2020-08-01", "2020-11-01", "2021-02-01-preview", "2021-02-01", "2021-03-01", "2021-05-01",
+        "2021-08-01", "2022-01-01", "2022-05-01", "2022-07-01", "2022-09-01", "2022-11-01", "2023-02-01",
+        "2023-04-01", "2023-05-01", "2023-06-01", "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01",
+        "2024-05-01", "2024-06-01", "2024-07-01", "2024-10-01", "2025-01-01", "2025-03-01", "2025-05-01",
+        "2025-07-01", "2025-09-01", "2026-01-01", "2026-03-01",
+    ]),
+    ("microsoft.authorization", &[
+        "2015-06-01", "2015-07-01", "2017-05-01", "2018-01-01-preview", "2018-05-01-preview",
+        "2018-07-01-preview", "2018-09-01-preview", "2019-08-01-preview", "2020-03-01-preview",
+        "2020-04-01-preview", "2020-08-01-preview", "2020-10-01-preview", "2020-10-01", "2021-01-01-preview",
+        "2021-03-01-preview", "2021-07-01-preview", "2021-12-01-preview", "2022-04-01-preview", "2022-04-01",
+        "2022-05-01-preview", "2022-08-01-preview", "2024-09-01-preview", "2025-01-01",
+    ]),
 ];
 
 /// The Key Vault data plane's published api-versions, oldest first (the SDKs' 7.x line, then the
 /// dated line from 2025).
-pub const DATA_PLANE: &str = "2015-06-01 2016-10-01 7.0 7.1 7.2-preview 7.2 7.3-preview 7.3 7.4-preview.1 7.4 \
-     7.5-preview.1 7.5 7.6-preview.1 7.6-preview.2 7.6 2025-06-01-preview 2025-07-01 2026-01-01-preview \
-     2026-03-01-preview 2026-04-01";
+#[rustfmt::skip]
+pub const DATA_PLANE: &[&str] = &[
+    "2015-06-01", "2016-10-01", "7.0", "7.1", "7.2-preview", "7.2", "7.3-preview", "7.3", "7.4-preview.1",
+    "7.4", "7.5-preview.1", "7.5", "7.6-preview.1", "7.6-preview.2", "7.6", "2025-06-01-preview",
+    "2025-07-01", "2026-01-01-preview", "2026-03-01-preview", "2026-04-01",
+];
 
 /// The published versions of `namespace` (lower case), oldest first; empty for a namespace with
 /// no table.
-pub fn arm_versions(namespace: &str) -> Vec<&'static str> {
-    ARM.iter().find(|(n, _)| *n == namespace).map_or_else(Vec::new, |(_, list)| list.split_whitespace().collect())
-}
-
-/// The data plane's published versions, oldest first.
-pub fn data_plane_versions() -> impl DoubleEndedIterator<Item = &'static str> {
-    DATA_PLANE.split_whitespace()
+pub fn arm_versions(namespace: &str) -> &'static [&'static str] {
+    ARM.iter().find(|(n, _)| *n == namespace).map_or(&[], |(_, list)| *list)
 }
 
 /// The newest data-plane version (what its error messages recommend).
 pub fn data_plane_latest() -> &'static str {
-    data_plane_versions().next_back().unwrap_or_default()
+    DATA_PLANE.last().copied().unwrap_or_default()
 }
 
 /// The version a Resource Manager request to `namespace` (lower case) is served as.
@@ -131,7 +128,7 @@ pub fn data_plane(version: Option<&str>) -> Result<&'static str> {
         }
         Some(v) => v,
     };
-    if let Some(known) = data_plane_versions().find(|k| *k == v) {
+    if let Some(known) = DATA_PLANE.iter().find(|k| **k == v) {
         return Ok(known);
     }
     if dated(v).is_some_and(|key| key > dated(latest).unwrap_or_default()) {

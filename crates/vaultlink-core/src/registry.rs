@@ -197,8 +197,7 @@ fn render_provider(s: &Subscription, namespace: &str, now: i64) -> Value {
         (false, Some(_)) => "Unregistered",
         (false, None) => "NotRegistered",
     };
-    let mut versions = apiversion::arm_versions(&key);
-    versions.reverse();
+    let versions: Vec<_> = apiversion::arm_versions(&key).iter().rev().collect();
     json!({
         "id": format!("/subscriptions/{}/providers/{namespace}", s.subscription_id),
         "namespace": namespace,
