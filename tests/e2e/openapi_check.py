@@ -168,6 +168,8 @@ class Operation:
     regex: re.Pattern[str] = dataclasses.field(repr=False, default=None)  # type: ignore[assignment]
     literals: int = 0
     catch_all: bool = False
+    # The template's path parameters in order: (name, spans several segments).
+    path_params: list[tuple[str, bool]] = dataclasses.field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -303,11 +305,14 @@ class Specs:
         for i, seg in enumerate(segs):
             m = re.fullmatch(r"\{([^}]+)\}", seg)
             last = i == len(segs) - 1
+            group = f"(?P<p{len(o.path_params)}>"
             if m and m.group(1) in multi:
-                out.append(r"(?:[^/]+(?:/[^/]+)*)")
+                o.path_params.append((m.group(1), True))
+                out.append(group + r"[^/]+(?:/[^/]+)*)")
             elif m:
+                o.path_params.append((m.group(1), False))
                 # A data-plane object's version may be empty (`/secrets/s1/`).
-                out.append(r"[^/]*" if last and o.host == "dataplane" else r"[^/]+")
+                out.append(group + (r"[^/]*)" if last and o.host == "dataplane" else r"[^/]+)"))
             else:
                 literals += 1
                 out.append(re.escape(seg))
@@ -331,6 +336,44 @@ class Specs:
                 found = []
             if found:
                 return max(found, key=lambda o: o.literals)
+        return None
+
+    def object_view(self, schema: dict[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+        """(properties, required) of an object schema, through `$ref` and `allOf`."""
+        props: dict[str, Any] = {}
+        required: list[str] = []
+
+        def walk(s: Any, depth: int) -> None:
+            if not isinstance(s, dict) or depth > 20:
+                return
+            if isinstance(s.get("$ref"), str):
+                walk(self.resolve(s["$ref"]), depth + 1)
+            for part in s.get("allOf", []):
+                walk(part, depth + 1)
+            props.update(s.get("properties", {}))
+            required.extend(r for r in s.get("required", []) if r not in required)
+
+        walk(schema, 0)
+        return props, required
+
+    def type_of(self, schema: Any) -> str | None:
+        """The declared JSON type of a schema, through `$ref` and `allOf`."""
+        for _ in range(20):
+            if not isinstance(schema, dict):
+                return None
+            t = schema.get("type")
+            if isinstance(t, list):
+                t = next((x for x in t if x != "null"), None)
+            if isinstance(t, str):
+                return t
+            if isinstance(schema.get("$ref"), str):
+                schema = self.resolve(schema["$ref"])
+            elif schema.get("allOf"):
+                schema = schema["allOf"][0]
+            elif "properties" in schema:
+                return "object"
+            else:
+                return None
         return None
 
     def by_id(self, operation_id: str, file_hint: str = "") -> Operation:
