@@ -166,6 +166,7 @@ class Operation:
     parameters: list[dict[str, Any]]
     api_version: str
     regex: re.Pattern[str] = dataclasses.field(repr=False, default=None)  # type: ignore[assignment]
+    pageable: bool = False  # x-ms-pageable: a list
     literals: int = 0
     catch_all: bool = False
     # The template's path parameters in order: (name, spans several segments).
@@ -292,7 +293,8 @@ class Specs:
                         continue
                     params = common + [self._param(p) for p in op.get("parameters", [])]
                     o = Operation(self, rel, op["operationId"], method.upper(), template, host,
-                                  op.get("responses", {}), params, api)
+                                  op.get("responses", {}), params, api,
+                                  pageable="x-ms-pageable" in op)
                     self._compile(o)
                     self.operations.append(o)
 
