@@ -34,8 +34,10 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import re
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,6 +67,10 @@ VNET, VNET2 = "vnet-schema", "vnet-schema-peer"
 ZONE = "privatelink.vaultcore.azure.net"
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 MISSING = "schemamissing"
+# The requests the real az sends for the seed's commands, as recorded (shared/reference/
+# az-cli-requests.json, copied here): replayed in a resource group of their own.
+RECORDED = Path(__file__).resolve().parent / "recordings" / "az-cli-requests.json"
+REC_RG, REC_VAULT = "rg-schema-recorded", "kv-schema-recorded"
 OLD_API = "1999-01-01"
 
 # Operations answered 2xx at least once (each of them validated). Raise it when a route is added;
@@ -126,6 +132,7 @@ class World:
         self.findings: list[Finding] = []
         self.used: set[int] = set()
         self.probed: set[str] = set()
+        self.recorded = 0
 
     # -- sending ----------------------------------------------------------------------------
     def arm(self, method: str, path: str, body: Any = NO, **kw: Any) -> requests.Response:
@@ -441,6 +448,70 @@ def run_teardown(w: World) -> None:
     ok(w.arm("POST", f"{deleted}/purge"), 200, 202)
 
 
+def run_recorded(w: World) -> int:
+    """Replays every Resource Manager and data-plane request of the recording, in order, with the
+    recording's subscription, tenant, group and vault names mapped to this server's, and the
+    names the recording's server made up (the connection `pe2.<uuid>`, the NIC `pe1.nic.<uuid>`)
+    mapped to the ones vaultlink made. A request the recording's server answered 2xx must be
+    answered 2xx; every answer is validated. Returns how many requests were replayed."""
+    commands = json.loads(RECORDED.read_text())
+    subst = {"00000000-0000-0000-0000-000000000001": SUB,
+             "72f988bf-86f1-41af-91ab-2d7cd011db47": TENANT_ID,
+             "kvemu1": REC_VAULT}
+    made_up = re.compile(r"\b(pe\d+)\.(nic\.)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+    rec_net = f"/subscriptions/{SUB}/resourceGroups/{REC_RG}/providers"
+
+    def resolve(recorded: str) -> str:
+        m = made_up.fullmatch(recorded)
+        assert m, recorded
+        if m.group(2):  # an endpoint's NIC
+            pe = w.ok(w.arm("GET", f"{rec_net}/Microsoft.Network/privateEndpoints/{m.group(1)}",
+                            probe=False))
+            return pe["properties"]["networkInterfaces"][0]["id"].rsplit("/", 1)[1]
+        conns = w.ok(w.arm("GET", f"{rec_net}/Microsoft.KeyVault/vaults/{REC_VAULT}"
+                                  "/privateEndpointConnections", probe=False))["value"]
+        names = [c["name"] for c in conns if c["name"].startswith(m.group(1) + ".")]
+        assert len(names) == 1, (recorded, conns)
+        return names[0]
+
+    def mapped(text: str) -> str:
+        for name in [x.group(0) for x in made_up.finditer(text)]:
+            if name not in subst:
+                subst[name] = resolve(name)
+        for old, new in subst.items():
+            text = text.replace(old, new)
+        return re.sub(r"(?i)(/resourcegroups/)rg1\b", lambda m: m.group(1) + REC_RG, text)
+
+    sent = 0
+    for command in commands:
+        for r in command["requests"]:
+            host = r.get("host", "")
+            if "method" not in r or not (host == "management.azure.com"
+                                         or host.endswith(".vault.azure.net")):
+                continue
+            path = mapped(r["path"])
+            body = json.loads(mapped(json.dumps(r["body"]))) if "body" in r else NO
+            query = {k: mapped(v) for k, v in r.get("query", {}).items()}
+            api = query.pop("api-version", None)
+            label = f"recorded: {command['command'][:60]}"
+            if host == "management.azure.com":
+                resp = w.arm(r["method"], path, body, api=api, params=query, probe=False,
+                             label=label)
+            else:
+                token = w.kv_token if r.get("authorization") else None
+                resp = w.kv(r["method"], REC_VAULT, path, body, api=api, params=query,
+                            token=token, probe=False, label=label)
+            sent += 1
+            # Resource Manager must do what the recording's server did. The data-plane requests
+            # were sent from inside the VNet (the seed's client) to a vault whose firewall denies
+            # the public path this test takes: their 403 ForbiddenByFirewall is validated too.
+            recorded_status = r.get("status_the_recording_server_returned", 0)
+            if host == "management.azure.com" and 200 <= recorded_status < 300:
+                assert 200 <= resp.status_code < 300, (
+                    f"{label}: {r['method']} {path}: {resp.status_code} {resp.text[:1500]}")
+    return sent
+
+
 # ---------------------------------------------------------------------------------------------
 def self_signed_pem() -> str:
     key = ec.generate_private_key(ec.SECP256R1())
@@ -613,6 +684,7 @@ def world(vaultlink_module: Vaultlink, specs: Specs) -> World:
     w = World(vaultlink_module, specs)
     try:
         run_resource_manager(w, stranger)
+        w.recorded = run_recorded(w)
         run_data_plane(w, stranger)
         run_teardown(w)
     finally:
