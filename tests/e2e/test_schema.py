@@ -427,6 +427,35 @@ def run_resource_manager(w: World, stranger: dict[str, str]) -> None:
     ok(w.arm("DELETE", custom), 200, 204)
 
 
+# Path parameters of the spec operations vaultlink does not serve, filled with what the scenario
+# made (so a route that exists is reached past its parents' checks).
+SWEEP_VALUES = {
+    "subscriptionId": SUB, "resourceGroupName": RG, "vaultName": VAULT, "location": REGION,
+    "virtualNetworkName": VNET, "subnetName": "default", "networkInterfaceName": "nic-schema",
+    "privateEndpointName": "pe-schema", "privateZoneName": ZONE, "key-name": "key-ec",
+    "resourceProviderNamespace": "Microsoft.KeyVault", "resourceType": "vaults",
+    "resourceName": VAULT, "parentResourcePath": "", "scope": RG_PATH,
+}
+
+
+def run_unserved(w: World) -> None:
+    """Last, one request to every spec operation no earlier request reached (those vaultlink does
+    not serve: Managed HSMs, ARM keys and secrets, NIC IP configurations, ...), with a JSON object
+    as body where the operation takes one. Whatever vaultlink answers is validated (its refusals
+    against `default`)."""
+    reached = {x.operation for x in w.exchanges if x.operation}
+    for op in w.specs.operations:
+        if op.operation_id in reached or op.catch_all:
+            continue
+        path = op.template
+        for name, _ in op.path_params:
+            path = path.replace("{" + name + "}", SWEEP_VALUES.get(name, MISSING))
+        path = re.sub(r"/+", "/", path)
+        body = {} if op.body_schema() is not None else NO
+        send = w.arm if op.host == "arm" else (lambda m, p, b, **kw: w.kv(m, VAULT, p, b, **kw))
+        send(op.method, path, body, probe=False, label=f"not served: {op.operation_id}")
+
+
 def run_teardown(w: World) -> None:
     ok = w.ok
     vault = f"{KV}/vaults/{VAULT}"
@@ -687,6 +716,7 @@ def world(vaultlink_module: Vaultlink, specs: Specs) -> World:
         w.recorded = run_recorded(w)
         run_data_plane(w, stranger)
         run_teardown(w)
+        run_unserved(w)
     finally:
         # What was sent and what the checker said (no bodies): for reading after a failure.
         (vaultlink_module.workdir / "schema-exchanges.json").write_text(json.dumps(
