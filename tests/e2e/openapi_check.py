@@ -411,8 +411,3 @@ def _flatten(e: jsonschema.ValidationError) -> list[Error]:
             return out
     return [(pointer(e.absolute_path), e.message)]
 
-
-def summarize(value: Any, limit: int = 120) -> str:
-    """A short rendering of a value for a report (no secret material: values are truncated)."""
-    text = json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

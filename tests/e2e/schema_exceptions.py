@@ -59,7 +59,8 @@ E = Exception_
 
 _KV_LISTS = ("Get(Secrets|SecretVersions|DeletedSecrets|Keys|KeyVersions|DeletedKeys|Certificates|"
              "CertificateVersions|DeletedCertificates|CertificateIssuers)")
-_ROLE_ASSIGNMENTS = "RoleAssignments_(Create|Get|Delete|ListForSubscription|ListForResourceGroup|ListForResource)"
+_ROLE_ASSIGNMENTS = ("RoleAssignments_(Create|Get|Delete|ListForSubscription|ListForResourceGroup|"
+                     "ListForResource)")
 _RA_RECORDING = ("Azure/azure-cli role/tests/latest/recordings/test_role_assignment_no_graph.yaml "
                  "(shared/reference/keyvault-rbac.md section 5a)")
 

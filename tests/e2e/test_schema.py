@@ -471,7 +471,8 @@ def run_teardown(w: World) -> None:
     ok(w.arm("DELETE", zone), 200, 202, 204)
     ok(w.arm("DELETE", f"{NET}/virtualNetworks/{VNET2}"), 200, 202, 204)
     ok(w.arm("DELETE", f"{KV}/vaults/{TMP_VAULT}"), 200, 204)
-    deleted = f"/subscriptions/{SUB}/providers/Microsoft.KeyVault/locations/{REGION}/deletedVaults/{TMP_VAULT}"
+    deleted = (f"/subscriptions/{SUB}/providers/Microsoft.KeyVault/locations/{REGION}"
+               f"/deletedVaults/{TMP_VAULT}")
     ok(w.arm("GET", f"/subscriptions/{SUB}/providers/Microsoft.KeyVault/deletedVaults"))
     ok(w.arm("GET", deleted))
     ok(w.arm("POST", f"{deleted}/purge"), 200, 202)
@@ -775,12 +776,14 @@ def test_checker_finds_mismatches(specs: Specs) -> None:
     v = {"id": "/x", "name": "v", "type": "Microsoft.KeyVault/vaults", "location": REGION,
          "properties": {"tenantId": TENANT_ID, "sku": {"family": "A", "name": "standard"}}}
     assert vault.validate(200, v) == []
-    assert [p for p, _ in vault.validate(200, {**v, "properties": {"tenantId": TENANT_ID}})] == ["/properties"]
+    no_sku = vault.validate(200, {**v, "properties": {"tenantId": TENANT_ID}})
+    assert [p for p, _ in no_sku] == ["/properties"], no_sku  # sku is required
     bad_uuid = vault.validate(200, {**v, "properties": {**v["properties"], "tenantId": "nope"}})
     assert bad_uuid and bad_uuid[0][0] == "/properties/tenantId", bad_uuid
     # modelAsString: true (provisioningState) takes any string; a sealed enum (sku.name) does not.
     assert vault.validate(200, {**v, "properties": {**v["properties"], "provisioningState": "Later"}}) == []
-    sealed = vault.validate(200, {**v, "properties": {**v["properties"], "sku": {"family": "A", "name": "gold"}}})
+    sealed = vault.validate(200, {**v, "properties": {**v["properties"],
+                                                       "sku": {"family": "A", "name": "gold"}}})
     assert [p for p, _ in sealed] == ["/properties/sku/name"], sealed
     # Cross-file refs (the network siblings, common-types) resolve: a subnet's ARM id is a string.
     subnet = specs.by_id("Subnets_Get")
