@@ -67,10 +67,11 @@ _RA_RECORDING = ("Azure/azure-cli role/tests/latest/recordings/test_role_assignm
 EXCEPTIONS: list[Exception_] = [
     # -- Key Vault data plane
     E(_KV_LISTS, "/nextLink", r"^None is not of type 'string'$",
-      "Azure too: the last page of a Key Vault list carries \"nextLink\": null (recorded answers in "
-      "Azure/azure-sdk-for-js keyvault-keys and keyvault-certificates recordings, e.g. "
-      "listKeyVersions: {\"value\":[...],\"nextLink\":null}); the spec types nextLink as a "
-      "non-nullable string"),
+      "Azure too: the last page of a Key Vault list carries \"nextLink\": null (Azure/azure-sdk-for-js "
+      "sdk/keyvault/keyvault-keys/recordings/node/keys_client__list_keys_in_various_ways/"
+      "recording_can_get_the_versions_of_a_key.js: GET /keys/{name}/versions answered "
+      "{\"value\":[...],\"nextLink\":null}; the certificates recordings likewise); the spec types "
+      "nextLink as a non-nullable string"),
     # -- Authorization
     *(E(_ROLE_ASSIGNMENTS, f"/**/properties/{p}", r"^None is not of type 'string'$",
         f"Azure too: a role assignment's unset {p} is null in Azure's answers ({_RA_RECORDING}: "
@@ -78,9 +79,10 @@ EXCEPTIONS: list[Exception_] = [
         '"description":null); the spec types it as a non-nullable string')
       for p in ("condition", "conditionVersion", "delegatedManagedIdentityResourceId", "description")),
     *(E("RoleDefinitions_(List|Get)", f"/**/properties/{p}", r"^None is not of type 'string'$",
-        f"Azure too: built-in role definitions have \"{p}\": null in Azure's answers (recorded "
-        'GET .../roleDefinitions bodies: "createdOn":"2015-02-02T21:55:09.8806423Z",...,'
-        '"createdBy":null,"updatedBy":null); the spec types it as a non-nullable string')
+        f"Azure too: built-in role definitions have \"{p}\": null in Azure's answers (captured "
+        "GET .../roleDefinitions/{id} bodies, e.g. Owner: \"createdOn\":\"2015-02-02T21:55:09."
+        "8806423Z\",\"updatedOn\":\"2020-08-14T20:13:58.4137852Z\",\"createdBy\":null,"
+        "\"updatedBy\":null); the spec types it as a non-nullable string")
       for p in ("createdBy", "updatedBy")),
     E("RoleAssignments_ListForResource", "status",
       r"generated request \(resourceName that does not exist\) answered 200",
@@ -100,7 +102,8 @@ EXCEPTIONS: list[Exception_] = [
       r"generated request \(wrong type for 'org_details'\) answered 200",
       "vaultlink bug: PATCH /certificates/issuers/{name} with \"org_details\": \"wrong-type\" (a "
       "string; the spec's IssuerBundle.org_details is an OrganizationDetails object) is accepted "
-      "with 200 and stored, where a wrong-typed field is 400 BadParameter"),
+      "with 200 and stored, where the wrong-typed provider of a PUT (and every other wrong-typed "
+      "field this module sends) is refused with 400"),
     E("UpdateCertificateIssuer", "/org_details", r"^'wrong-type' is not of type 'object'$",
       "vaultlink bug: the same PATCH answers the stored string: \"org_details\": \"wrong-type\" "
       "where the spec requires an OrganizationDetails object"),
