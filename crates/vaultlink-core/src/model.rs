@@ -687,14 +687,27 @@ pub struct CertificateObject {
 #[serde(rename_all = "camelCase")]
 pub struct CertificateVersion {
     pub version: String,
-    /// Base64 DER of the chain, leaf first (`cer` is the first).
+    /// Base64 DER of the chain in the secret's order: leaf first, unless the version was made
+    /// with `preserveCertOrder: true`, which keeps the order it was given in.
     pub chain: Vec<String>,
+    /// Where the leaf (`cer`, the certificate of the version's key) is in `chain`.
+    #[serde(default)]
+    pub leaf: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preserve_cert_order: Option<bool>,
     pub tags: Tags,
     pub enabled: bool,
     pub nbf: Option<i64>,
     pub exp: Option<i64>,
     pub created: i64,
     pub updated: i64,
+}
+
+impl CertificateVersion {
+    /// The leaf certificate, base64 DER.
+    pub fn cer(&self) -> Option<&String> {
+        self.chain.get(self.leaf)
+    }
 }
 
 /// A certificate operation (`/certificates/{name}/pending`).
@@ -719,6 +732,9 @@ pub struct PendingCertificate {
     /// When the operation was requested (Unix seconds).
     #[serde(default)]
     pub created: i64,
+    /// `preserveCertOrder` of the create request, for the merged chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preserve_cert_order: Option<bool>,
 }
 
 /// A certificate issuer (`/certificates/issuers/{name}`). The password is sealed.

@@ -65,6 +65,9 @@ pub struct CertSpec {
     pub dns_names: Vec<String>,
     pub emails: Vec<String>,
     pub upns: Vec<String>,
+    /// IPv4 or IPv6 addresses, as text.
+    pub ip_addresses: Vec<String>,
+    pub uris: Vec<String>,
     pub validity_months: u32,
     /// Key Vault's names: `digitalSignature`, `keyEncipherment`, ...
     pub key_usage: Vec<String>,
@@ -183,7 +186,10 @@ fn eku(oid: &str) -> Result<ExtendedKeyUsagePurpose, X509Error> {
 
 fn params(spec: &CertSpec) -> Result<CertificateParams, X509Error> {
     let mut p = CertificateParams::default();
-    p.distinguished_name = parse_subject(&spec.subject)?;
+    // An empty subject is allowed when there are alternative names (rcgen then marks the SAN
+    // extension critical, as RFC 5280 section 4.2.1.6 requires).
+    p.distinguished_name =
+        if spec.subject.trim().is_empty() { DistinguishedName::new() } else { parse_subject(&spec.subject)? };
     for d in &spec.dns_names {
         p.subject_alt_names
             .push(SanType::DnsName(d.clone().try_into().map_err(|_| err(format!("Invalid DNS name: {d}")))?));
@@ -195,6 +201,12 @@ fn params(spec: &CertSpec) -> Result<CertificateParams, X509Error> {
     for u in &spec.upns {
         p.subject_alt_names.push(SanType::OtherName((UPN_OID.to_vec(), OtherNameValue::Utf8String(u.clone()))));
     }
+    for a in &spec.ip_addresses {
+        p.subject_alt_names.push(SanType::IpAddress(parse_ip(a)?));
+    }
+    for u in &spec.uris {
+        p.subject_alt_names.push(SanType::URI(parse_uri(u)?.try_into().map_err(|_| err(format!("Invalid URI: {u}")))?));
+    }
     p.key_usages = spec.key_usage.iter().map(|k| key_usage(k)).collect::<Result<_, _>>()?;
     p.extended_key_usages = spec.ekus.iter().map(|e| eku(e)).collect::<Result<_, _>>()?;
     let mut serial = crate::random_bytes(16);
@@ -204,6 +216,27 @@ fn params(spec: &CertSpec) -> Result<CertificateParams, X509Error> {
     p.not_before = now;
     p.not_after = add_months(now, spec.validity_months);
     Ok(p)
+}
+
+/// An IPv4 or IPv6 address of a policy's `ipAddresses`.
+pub fn parse_ip(a: &str) -> Result<std::net::IpAddr, X509Error> {
+    a.trim().parse().map_err(|_| err(format!("Invalid IP address: {a}")))
+}
+
+/// A URI of a policy's `uris`: a scheme (RFC 3986 section 3.1) and something after it, ASCII.
+pub fn parse_uri(u: &str) -> Result<String, X509Error> {
+    let bad = || err(format!("Invalid URI: {u}"));
+    let (scheme, rest) = u.split_once(':').ok_or_else(bad)?;
+    let scheme_ok = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    if !scheme_ok
+        || rest.is_empty()
+        || !u.is_ascii()
+        || u.chars().any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
+    {
+        return Err(bad());
+    }
+    Ok(u.to_string())
 }
 
 /// `t` plus `months` calendar months (the day clamped to the target month's length).
@@ -251,6 +284,8 @@ pub struct CertInfo {
     pub dns_names: Vec<String>,
     pub emails: Vec<String>,
     pub upns: Vec<String>,
+    pub ip_addresses: Vec<String>,
+    pub uris: Vec<String>,
     /// The raw subject public key, comparable with [`public_key_of`].
     pub public_key: Vec<u8>,
     /// SHA-1 of the DER (Key Vault's `x5t`).
@@ -278,6 +313,8 @@ pub fn parse(der: &[u8]) -> Result<CertInfo, X509Error> {
         dns_names: vec![],
         emails: vec![],
         upns: vec![],
+        ip_addresses: vec![],
+        uris: vec![],
         public_key: cert.public_key().subject_public_key.data.to_vec(),
         sha1: aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, der).as_ref().to_vec(),
         key_usage: vec![],
@@ -311,6 +348,15 @@ pub fn parse(der: &[u8]) -> Result<CertInfo, X509Error> {
             match n {
                 GeneralName::DNSName(d) => info.dns_names.push(d.to_string()),
                 GeneralName::RFC822Name(e) => info.emails.push(e.to_string()),
+                GeneralName::URI(u) => info.uris.push(u.to_string()),
+                GeneralName::IPAddress(octets) => match <[u8; 4]>::try_from(*octets) {
+                    Ok(v4) => info.ip_addresses.push(std::net::Ipv4Addr::from(v4).to_string()),
+                    Err(_) => {
+                        if let Ok(v6) = <[u8; 16]>::try_from(*octets) {
+                            info.ip_addresses.push(std::net::Ipv6Addr::from(v6).to_string());
+                        }
+                    }
+                },
                 GeneralName::OtherName(oid, value) if oid.to_id_string() == "1.3.6.1.4.1.311.20.2.3" => {
                     // [0] EXPLICIT UTF8String: skip the two headers.
                     if let Ok((_, any)) = der_parser::der::parse_der(value)
@@ -405,25 +451,49 @@ pub fn to_pkcs12(bundle: &Bundle, password: &str) -> Result<Vec<u8>, X509Error> 
     ks.writer(password).write().map_err(|e| err(format!("PKCS#12 encoding failed: {e}")))
 }
 
-/// Reads a PKCS#12 file: the first key with its chain (leaf first), or the certificates alone.
+/// Reads a PKCS#12 file: its first private key and its certificates in the file's order.
 pub fn from_pkcs12(data: &[u8], password: &str) -> Result<Bundle, X509Error> {
-    use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy};
-    let ks = KeyStore::from_pkcs12(data, password, Pkcs12ImportPolicy::Relaxed)
+    let archive = p12_keystore::Pkcs12Archive::from_pkcs12(data, password)
         .map_err(|_| err("The specified PKCS#12 X.509 certificate content can not be read. Please check if certificate is in valid PKCS#12 format."))?;
-    if let Some((_, chain)) = ks.private_key_chain() {
-        return Ok(Bundle {
-            key: Some(chain.key().as_der().to_vec()),
-            chain: chain.certs().iter().map(|c| c.as_der().to_vec()).collect(),
-        });
+    Ok(Bundle {
+        key: archive.keys.first().map(|k| k.key.as_der().to_vec()),
+        chain: archive.certs.iter().map(|c| c.cert.as_der().to_vec()).collect(),
+    })
+}
+
+/// DER tag-length-value.
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let n = content.len();
+    if n < 0x80 {
+        out.push(n as u8);
+    } else {
+        let bytes: Vec<u8> = n.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
     }
-    let chain = ks
-        .entries()
-        .filter_map(|(_, e)| match e {
-            KeyStoreEntry::Certificate(c) => Some(c.as_der().to_vec()),
-            _ => None,
-        })
-        .collect();
-    Ok(Bundle { key: None, chain })
+    out.extend_from_slice(content);
+    out
+}
+
+/// Decrypts a PKCS#8 `EncryptedPrivateKeyInfo` (PBES2, or the PKCS#12 PBE ciphers OpenSSL's
+/// `-v1` writes) to PKCS#8 DER. The PKCS#12 reader already implements both schemes, with limits
+/// on their iteration counts, so the key is handed to it as the only bag of a MAC-less PFX
+/// (RFC 7292: `pkcs8ShroudedKeyBag` holds exactly an `EncryptedPrivateKeyInfo`).
+pub fn decrypt_pkcs8(encrypted: &[u8], password: &str) -> Result<Vec<u8>, X509Error> {
+    const DATA: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+    const SHROUDED_KEY_BAG: &[u8] = &[0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x0a, 0x01, 0x02];
+    let content_info = |inner: &[u8]| tlv(0x30, &[DATA, &tlv(0xa0, &tlv(0x04, inner))].concat());
+    let bag = tlv(0x30, &[SHROUDED_KEY_BAG, &tlv(0xa0, encrypted)].concat());
+    let auth_safe = tlv(0x30, &content_info(&tlv(0x30, &bag)));
+    let pfx = tlv(0x30, &[&[0x02, 0x01, 0x03][..], &content_info(&auth_safe)].concat());
+    let archive = p12_keystore::Pkcs12Archive::from_pkcs12(&pfx, password)
+        .map_err(|_| err("The private key in the PEM content could not be decrypted with the given password."))?;
+    archive
+        .keys
+        .first()
+        .map(|k| k.key.as_der().to_vec())
+        .ok_or_else(|| err("The PEM content's encrypted private key is empty."))
 }
 
 /// Writes a PEM bundle as Key Vault does: the private key (PKCS#8) first, then the chain.
@@ -438,8 +508,9 @@ pub fn to_pem(bundle: &Bundle) -> String {
     out
 }
 
-/// Reads a PEM bundle: `PRIVATE KEY` (PKCS#8) and `CERTIFICATE` blocks in any order.
-pub fn from_pem(text: &str) -> Result<Bundle, X509Error> {
+/// Reads a PEM bundle: `PRIVATE KEY` (PKCS#8) or `ENCRYPTED PRIVATE KEY` (with `password`) and
+/// `CERTIFICATE` blocks in any order.
+pub fn from_pem(text: &str, password: &str) -> Result<Bundle, X509Error> {
     let bad = || {
         err(
             "The specified PEM X.509 certificate content is in an unexpected format. Please check if certificate is in valid PEM format.",
@@ -464,9 +535,10 @@ pub fn from_pem(text: &str) -> Result<Bundle, X509Error> {
         match label {
             "CERTIFICATE" => b.chain.push(der),
             "PRIVATE KEY" => b.key = Some(der),
-            "RSA PRIVATE KEY" | "EC PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => {
+            "ENCRYPTED PRIVATE KEY" => b.key = Some(decrypt_pkcs8(&der, password)?),
+            "RSA PRIVATE KEY" | "EC PRIVATE KEY" => {
                 return Err(err(format!(
-                    "PEM '{label}' blocks are not supported; convert the key to unencrypted PKCS#8 ('PRIVATE KEY')."
+                    "PEM '{label}' blocks are not supported; convert the key to PKCS#8 ('PRIVATE KEY' or 'ENCRYPTED PRIVATE KEY')."
                 )));
             }
             _ => {}
@@ -513,6 +585,7 @@ mod tests {
             validity_months: 12,
             key_usage: vec!["digitalSignature".into(), "keyEncipherment".into()],
             ekus: vec!["1.3.6.1.5.5.7.3.1".into(), "1.3.6.1.5.5.7.3.2".into()],
+            ..Default::default()
         }
     }
 
@@ -548,10 +621,58 @@ mod tests {
         }
         assert!(from_pkcs12(&to_pkcs12(&b, "right").unwrap(), "wrong").is_err());
         let pem = to_pem(&b);
-        let back = from_pem(&pem).unwrap();
+        let back = from_pem(&pem, "").unwrap();
         assert_eq!(back.chain, vec![der]);
         assert_eq!(back.key, Some(key));
-        assert!(from_pem("not pem").is_err());
+        assert!(from_pem("not pem", "").is_err());
+    }
+
+    #[test]
+    fn encrypted_pem_keys_open_with_their_password_pbes2_and_pkcs12_pbe() {
+        let plain = from_pem(
+            concat!(include_str!("../tests/fixtures/key.pem"), include_str!("../tests/fixtures/cert.pem")),
+            "",
+        )
+        .unwrap();
+        let cert = include_str!("../tests/fixtures/cert.pem");
+        for encrypted in
+            [include_str!("../tests/fixtures/key-pbes2.pem"), include_str!("../tests/fixtures/key-pbe-sha1-3des.pem")]
+        {
+            let text = format!("{encrypted}{cert}");
+            let b = from_pem(&text, "fixture-pw").unwrap();
+            assert_eq!(b.key, plain.key, "the decrypted key is the fixture's PKCS#8 key");
+            assert_eq!(b.chain, plain.chain);
+            assert!(from_pem(&text, "wrong").is_err());
+            assert!(from_pem(&text, "").is_err());
+        }
+    }
+
+    #[test]
+    fn alternative_names_without_a_subject_and_ip_and_uri_names() {
+        let key = generate_key(KeySpec::P256).unwrap();
+        let sans = CertSpec {
+            subject: String::new(),
+            dns_names: vec!["only.contoso.com".into()],
+            ip_addresses: vec!["10.0.0.4".into(), "2001:db8::1".into()],
+            uris: vec!["https://contoso.com/app".into()],
+            validity_months: 12,
+            ..Default::default()
+        };
+        let der = self_signed(&key, &sans).unwrap();
+        let info = parse(&der).unwrap();
+        assert_eq!(info.subject, "");
+        assert_eq!(info.dns_names, vec!["only.contoso.com"]);
+        assert_eq!(info.ip_addresses, vec!["10.0.0.4", "2001:db8::1"]);
+        assert_eq!(info.uris, vec!["https://contoso.com/app"]);
+        use x509_parser::prelude::FromDer;
+        let (_, cert) = x509_parser::certificate::X509Certificate::from_der(&der).unwrap();
+        assert!(
+            cert.subject_alternative_name().unwrap().unwrap().critical,
+            "RFC 5280: critical when the subject is empty"
+        );
+        assert!(csr(&key, &sans).is_ok());
+        assert!(self_signed(&key, &CertSpec { ip_addresses: vec!["10.0.0.256".into()], ..sans.clone() }).is_err());
+        assert!(self_signed(&key, &CertSpec { uris: vec!["no scheme".into()], ..sans }).is_err());
     }
 
     #[test]

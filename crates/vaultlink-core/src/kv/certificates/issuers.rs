@@ -31,7 +31,8 @@ pub(super) fn issuer_exists(state: &State, vault: &Vault) -> impl Fn(&str) -> bo
 pub struct IssuerSpec {
     pub provider: Option<String>,
     pub credentials: Option<IssuerCredentials>,
-    pub org_details: Option<Value>,
+    /// `OrganizationDetails`: an object (its fields are kept as given).
+    pub org_details: Option<serde_json::Map<String, Value>>,
     pub attributes: Option<AttributesSpec>,
 }
 
@@ -87,15 +88,16 @@ pub fn set_issuer(
         i.provider = p;
     }
     if let Some(c) = spec.credentials {
-        if c.account_id.is_some() {
-            i.account_id = c.account_id;
+        // An empty account id clears it (as the SDKs' issuer tests expect of Azure).
+        if let Some(a) = c.account_id {
+            i.account_id = Some(a).filter(|a| !a.is_empty());
         }
         if let Some(pw) = c.pwd {
             i.sealed_password = Some(b64().encode(sealer.seal(pw.as_bytes(), &aad(vault, &i.name, "issuer-pwd"))));
         }
     }
     if let Some(o) = spec.org_details {
-        i.org_details = Some(o);
+        i.org_details = Some(Value::Object(o));
     }
     if let Some(e) = spec.attributes.and_then(|a| a.enabled) {
         i.enabled = e;

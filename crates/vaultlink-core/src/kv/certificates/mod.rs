@@ -15,6 +15,9 @@
 //!   (vaultlink contacts no certificate authority); until then the certificate has no version,
 //!   GET answers 404 and only `includePending=true` lists it;
 //! - a create while an operation is in progress replaces it; curve P-256K is refused;
+//! - without `preserveCertOrder` the leaf moves to the front of the chain, the rest keep their
+//!   order; `cer` is the leaf either way; merge also takes `x5c` entries the way the SDKs' own
+//!   merge tests send them (base64 of base64 text, base64 of PEM), as Azure does;
 //! - a non-exportable certificate's secret holds the certificate chain without the private key;
 //! - error codes `PendingCertificateNotFound`, `CertificateIssuerNotFound`, `ContactsNotFound`, and
 //!   the messages marked "vaultlink's wording" are plausible, not captured from Azure.
@@ -69,6 +72,9 @@ fn internal(m: impl Into<String>) -> Error {
 fn bad(m: impl Into<String>) -> Error {
     Error::bad_parameter(m)
 }
+
+/// Azure's answer to a merge whose certificate is not the pending key's (import and merge both).
+const KEY_MISMATCH: &str = "Public key from x509 certificate and key of this instance doesn't match";
 
 /// The live certificate to add a version to, or a new empty one; a deleted one is a conflict.
 fn live_or_new(state: &State, vault: &Vault, name: &str) -> Result<CertificateObject, Error> {
@@ -130,7 +136,26 @@ fn secret_value(policy: &Policy, pkcs8: &[u8], chain: &[Vec<u8>]) -> Result<Stri
     }
 }
 
-/// Appends version `version` (key `pkcs8`, chain leaf first) with its backing key and secret.
+/// Where the certificate of the key `pkcs8` is in `chain`.
+fn leaf_index(chain: &[Vec<u8>], pkcs8: &[u8]) -> Result<Option<usize>, Error> {
+    let public = x509::public_key_of(pkcs8).map_err(|e| bad(e.0))?;
+    for (i, der) in chain.iter().enumerate() {
+        if x509::parse(der).map_err(|e| bad(e.0))?.public_key == public {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
+}
+
+/// A version's chain as given (`certs`) and `preserveCertOrder`: without it (the default) the
+/// leaf moves to the front, the others keep their order.
+struct Chain {
+    certs: Vec<Vec<u8>>,
+    preserve: Option<bool>,
+}
+
+/// Appends version `version` (key `pkcs8`, with its certificate somewhere in `chain`) with its
+/// backing key and secret.
 #[allow(clippy::too_many_arguments)]
 fn add_version(
     state: &State,
@@ -140,17 +165,25 @@ fn add_version(
     obj: &mut CertificateObject,
     version: &str,
     pkcs8: &[u8],
-    chain: Vec<Vec<u8>>,
+    chain: Chain,
     enabled: bool,
     tags: Tags,
 ) -> Result<CertificateVersion, Error> {
-    let leaf = chain.first().ok_or_else(|| bad("The certificate chain is empty."))?;
-    let info = x509::parse(leaf).map_err(|e| bad(e.0))?;
+    let Chain { certs: mut chain, preserve } = chain;
+    let mut leaf = leaf_index(&chain, pkcs8)?.ok_or_else(|| bad(KEY_MISMATCH))?;
+    if !preserve.unwrap_or(false) && leaf != 0 {
+        let cert = chain.remove(leaf);
+        chain.insert(0, cert);
+        leaf = 0;
+    }
+    let info = x509::parse(&chain[leaf]).map_err(|e| bad(e.0))?;
     let policy = Policy::from_value(&obj.policy)?;
     let t = state.now();
     let cv = CertificateVersion {
         version: version.to_string(),
         chain: chain.iter().map(|c| b64().encode(c)).collect(),
+        leaf,
+        preserve_cert_order: preserve,
         tags: tags.clone(),
         enabled,
         nbf: Some(info.not_before),
@@ -188,6 +221,8 @@ pub struct ImportSpec {
     pub policy: Option<Value>,
     pub attributes: Option<AttributesSpec>,
     pub tags: Option<Tags>,
+    #[serde(rename = "preserveCertOrder")]
+    pub preserve_cert_order: Option<bool>,
 }
 
 /// `POST /certificates/{name}/import`: a PKCS#12 (base64) or PEM bundle with its private key.
@@ -213,19 +248,20 @@ pub fn import(
     };
     let pem_text = std::str::from_utf8(&raw).ok().filter(|t| t.trim_start().starts_with("-----BEGIN"));
     let is_pem = pem_text.is_some();
+    let password = spec.pwd.as_deref().unwrap_or("");
     let bundle = match pem_text {
-        Some(t) => x509::from_pem(t).map_err(|e| bad(e.0))?,
-        None => x509::from_pkcs12(&raw, spec.pwd.as_deref().unwrap_or("")).map_err(|e| bad(e.0))?,
+        Some(t) => x509::from_pem(t, password).map_err(|e| bad(e.0))?,
+        None => x509::from_pkcs12(&raw, password).map_err(|e| bad(e.0))?,
     };
     let pkcs8 = bundle.key.clone().ok_or_else(|| {
         bad("The specified X.509 certificate content does not contain a private key; import needs the certificate with its private key.")
     })?;
-    let leaf =
-        bundle.chain.first().ok_or_else(|| bad("The specified X.509 certificate content has no certificate."))?;
-    let info = x509::parse(leaf).map_err(|e| bad(e.0))?;
-    if info.public_key != x509::public_key_of(&pkcs8).map_err(|e| bad(e.0))? {
-        return Err(bad("The private key does not match the certificate's public key."));
+    if bundle.chain.is_empty() {
+        return Err(bad("The specified X.509 certificate content has no certificate."));
     }
+    let leaf = leaf_index(&bundle.chain, &pkcs8)?
+        .ok_or_else(|| bad("The private key does not match the certificate's public key."))?;
+    let info = x509::parse(&bundle.chain[leaf]).map_err(|e| bad(e.0))?;
     // The policy's content type (if given) decides the secret's format; otherwise the input's.
     let content_type = if is_pem { policy::PEM } else { policy::PKCS12 };
     let derived = policy::from_certificate(&info, info.rsa_bits, info.ec_curve.as_deref(), content_type);
@@ -248,7 +284,7 @@ pub fn import(
         &mut obj,
         &version,
         &pkcs8,
-        bundle.chain,
+        Chain { certs: bundle.chain, preserve: spec.preserve_cert_order },
         attrs.enabled.unwrap_or(true),
         spec.tags.unwrap_or_default(),
     )?;
@@ -360,6 +396,8 @@ pub fn list(
                 let v = CertificateVersion {
                     version: p.version.clone(),
                     chain: vec![],
+                    leaf: 0,
+                    preserve_cert_order: p.preserve_cert_order,
                     tags: p.tags.clone(),
                     enabled: p.enabled,
                     nbf: None,
@@ -577,6 +615,7 @@ impl VaultObject for CertificateObject {
                 .collect::<Result<_, _>>()
                 .map_err(|_| objects::invalid_backup())?;
             let (version, enabled, tags) = (bv.meta.version.clone(), bv.meta.enabled, bv.meta.tags.clone());
+            let chain = Chain { certs: chain, preserve: bv.meta.preserve_cert_order };
             add_version(state, batch, sealer, vault, &mut obj, &version, &der, chain, enabled, tags)?;
         }
         Ok(obj)

@@ -8,7 +8,10 @@ use vaultlink_crypto::Sealer;
 use vaultlink_crypto::x509;
 
 use super::issuers::issuer_exists;
-use super::{CertView, OpView, Policy, aad, add_version, b64, bad, internal, live_or_new, store_key, view};
+use super::{
+    CertView, Chain, KEY_MISMATCH, OpView, Policy, aad, add_version, b64, bad, internal, leaf_index, live_or_new,
+    store_key, view,
+};
 use crate::engine::{Batch, State};
 use crate::error::{Error, Kind};
 use crate::kv::Admitted;
@@ -31,7 +34,15 @@ fn open_private(sealer: &Sealer, vault: &Vault, name: &str, version: &str, seale
         .map_err(|_| internal("pending key failed to decrypt (altered or moved on disk)"))
 }
 
-const IN_PROGRESS: &str = "Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later.";
+/// `status_details` of an operation in progress: issuer `Unknown` waits for the caller's merge,
+/// a named issuer for its provider (Azure's wording for each).
+fn in_progress(issuer: &str) -> &'static str {
+    if issuer.eq_ignore_ascii_case("unknown") {
+        "Pending certificate created. Please Perform Merge to complete the request."
+    } else {
+        "Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later."
+    }
+}
 
 /// `POST /certificates/{name}/create` body.
 #[derive(Debug, Deserialize)]
@@ -39,6 +50,8 @@ pub struct CreateSpec {
     pub policy: Option<Value>,
     pub attributes: Option<AttributesSpec>,
     pub tags: Option<Tags>,
+    #[serde(rename = "preserveCertOrder")]
+    pub preserve_cert_order: Option<bool>,
 }
 
 /// The current version's private key, when the policy reuses keys and the key type still fits.
@@ -93,7 +106,7 @@ pub fn create(
         issuer: p.issuer_name().to_string(),
         csr: Some(b64().encode(x509::csr(&pkcs8, &cert_spec).map_err(|e| bad(e.0))?)),
         status: "inProgress".into(),
-        status_details: Some(IN_PROGRESS.into()),
+        status_details: Some(in_progress(p.issuer_name()).into()),
         cancellation_requested: false,
         version: version.clone(),
         sealed_private: None,
@@ -101,10 +114,12 @@ pub fn create(
         tags: tags.clone(),
         target: None,
         created: state.now(),
+        preserve_cert_order: spec.preserve_cert_order,
     };
     if p.issuer_name().eq_ignore_ascii_case("self") {
         let der = x509::self_signed(&pkcs8, &cert_spec).map_err(|e| bad(e.0))?;
-        add_version(state, batch, sealer, vault, &mut obj, &version, &pkcs8, vec![der], enabled, tags)?;
+        let chain = Chain { certs: vec![der], preserve: spec.preserve_cert_order };
+        add_version(state, batch, sealer, vault, &mut obj, &version, &pkcs8, chain, enabled, tags)?;
         op.status = "completed".into();
         op.status_details = None;
         op.target = Some(obj.name.clone());
@@ -117,7 +132,7 @@ pub fn create(
     // when it does); the stored operation is already `completed` for a self-signed certificate.
     let shown = PendingCertificate {
         status: "inProgress".into(),
-        status_details: Some(IN_PROGRESS.into()),
+        status_details: Some(in_progress(&op.issuer).into()),
         target: None,
         ..op
     };
@@ -173,6 +188,36 @@ pub struct MergeSpec {
     pub tags: Option<Tags>,
 }
 
+/// The certificates of one `x5c` entry. The wire form is base64 of DER, but the SDKs' own
+/// merge tests send base64 of the certificate's *base64 text* (they pass the PEM body as bytes,
+/// which the SDK base64-encodes again) or of PEM text, and Azure merges those: so the decoded
+/// bytes are taken as DER, else as PEM text, else as base64 text of DER.
+fn x5c_certificates(entry: &str) -> Result<Vec<Vec<u8>>, Error> {
+    let refused = || bad("The x5c entries must be base64 DER X.509 certificates.");
+    let compact = |t: &str| t.split_whitespace().collect::<String>();
+    let text_certs = |t: &str| -> Result<Vec<Vec<u8>>, Error> {
+        if t.trim_start().starts_with("-----BEGIN") {
+            let b = x509::from_pem(t, "").map_err(|e| bad(e.0))?;
+            return Ok(b.chain);
+        }
+        Ok(vec![b64().decode(compact(t)).map_err(|_| refused())?])
+    };
+    let certs = if entry.trim_start().starts_with("-----BEGIN") {
+        text_certs(entry)?
+    } else {
+        let raw = b64().decode(compact(entry)).map_err(|_| refused())?;
+        if x509::parse(&raw).is_ok() {
+            vec![raw]
+        } else {
+            text_certs(std::str::from_utf8(&raw).map_err(|_| refused())?)?
+        }
+    };
+    for der in &certs {
+        x509::parse(der).map_err(|e| bad(e.0))?;
+    }
+    Ok(certs)
+}
+
 /// `POST /certificates/{name}/pending/merge`: the certificate signed elsewhere, whose public key
 /// must be the pending key's.
 pub fn merge(
@@ -199,19 +244,17 @@ pub fn merge(
     }
     let mut chain = Vec::with_capacity(spec.x5c.len());
     for c in &spec.x5c {
-        let der = b64().decode(c.trim()).map_err(|_| bad("The x5c entries must be base64 DER X.509 certificates."))?;
-        x509::parse(&der).map_err(|e| bad(e.0))?;
-        chain.push(der);
+        chain.extend(x5c_certificates(c)?);
     }
     let pkcs8 = open_private(sealer, vault, &obj.name, &op.version, &sealed)?;
-    let info = x509::parse(&chain[0]).map_err(|e| bad(e.0))?;
-    if info.public_key != x509::public_key_of(&pkcs8).map_err(|e| internal(e.0))? {
-        return Err(bad("Public key from x509 certificate and key of this instance doesn't match"));
+    if leaf_index(&chain, &pkcs8)?.is_none() {
+        return Err(bad(KEY_MISMATCH));
     }
     let attrs = spec.attributes.unwrap_or_default();
     let enabled = attrs.enabled.unwrap_or(op.enabled);
     let tags = spec.tags.unwrap_or_else(|| op.tags.clone());
     let version = op.version.clone();
+    let chain = Chain { certs: chain, preserve: op.preserve_cert_order };
     let cv = add_version(state, batch, sealer, vault, &mut obj, &version, &pkcs8, chain, enabled, tags)?;
     op.status = "completed".into();
     op.status_details = None;

@@ -38,6 +38,18 @@ pub struct Sans {
     pub dns_names: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upns: Option<Vec<String>>,
+    #[serde(rename = "ipAddresses", skip_serializing_if = "Option::is_none")]
+    pub ip_addresses: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uris: Option<Vec<String>>,
+}
+
+impl Sans {
+    fn is_empty(&self) -> bool {
+        [&self.emails, &self.dns_names, &self.upns, &self.ip_addresses, &self.uris]
+            .iter()
+            .all(|v| v.as_ref().is_none_or(Vec::is_empty))
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -64,6 +76,16 @@ pub struct IssuerParams {
     pub cert_transparency: Option<bool>,
 }
 
+/// `platformManaged` (2025-07-01 and later; "intended for internal use" by Azure): kept and
+/// returned as given.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PlatformManaged {
+    #[serde(rename = "certificateUsage", skip_serializing_if = "Option::is_none")]
+    pub certificate_usage: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Map<String, Value>>,
+}
+
 /// `CertificatePolicy` as on the wire (`id` is added when rendering).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Policy {
@@ -79,6 +101,8 @@ pub struct Policy {
     pub issuer: Option<IssuerParams>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Value>,
+    #[serde(rename = "platformManaged", skip_serializing_if = "Option::is_none")]
+    pub platform_managed: Option<PlatformManaged>,
 }
 
 fn bad(m: impl Into<String>) -> Error {
@@ -150,6 +174,8 @@ impl Policy {
             dns_names: sans.dns_names.unwrap_or_default(),
             emails: sans.emails.unwrap_or_default(),
             upns: sans.upns.unwrap_or_default(),
+            ip_addresses: sans.ip_addresses.unwrap_or_default(),
+            uris: sans.uris.unwrap_or_default(),
             validity_months: x.validity_months.unwrap_or(12),
             key_usage: x.key_usage.unwrap_or_default(),
             ekus: x.ekus.unwrap_or_default(),
@@ -185,7 +211,7 @@ impl Policy {
         // Without `ekus`, Key Vault's certificates are for TLS servers and clients (what `az
         // keyvault certificate show` reports for a default-policy certificate).
         x.ekus = Some(x.ekus.unwrap_or_else(|| vec!["1.3.6.1.5.5.7.3.1".into(), "1.3.6.1.5.5.7.3.2".into()]));
-        x.sans = x.sans.filter(|s| s.dns_names.is_some() || s.emails.is_some() || s.upns.is_some());
+        x.sans = x.sans.filter(|s| !s.is_empty());
         self.x509_props = Some(x);
         if self.lifetime_actions.is_none() {
             let action = if self.issuer_name().eq_ignore_ascii_case("unknown") { "EmailContacts" } else { "AutoRenew" };
@@ -234,14 +260,23 @@ impl Policy {
                 return Err(bad(format!("Invalid extended key usage: {e}")));
             }
         }
-        let has_sans = !(spec.dns_names.is_empty() && spec.emails.is_empty() && spec.upns.is_empty());
-        if !spec.subject.is_empty() {
+        for a in &spec.ip_addresses {
+            x509::parse_ip(a).map_err(|e| bad(e.0))?;
+        }
+        for u in &spec.uris {
+            x509::parse_uri(u).map_err(|e| bad(e.0))?;
+        }
+        let has_sans = self.x509_props.as_ref().and_then(|x| x.sans.as_ref()).is_some_and(|s| !s.is_empty());
+        if !spec.subject.trim().is_empty() {
             x509::parse_subject(&spec.subject).map_err(|e| bad(e.0))?;
-        } else if for_create && !has_sans {
+        } else if for_create && !has_sans && self.platform_managed.is_none() {
+            // (The SDKs send a policy without either only for a platform-managed certificate.)
             return Err(bad("The certificate policy must have a subject or subject alternative names."));
         }
-        if for_create && spec.subject.is_empty() {
-            return Err(bad("vaultlink needs a subject in the policy's x509_props to create a certificate."));
+        if let Some(pm) = &self.platform_managed
+            && pm.certificate_usage.as_deref().is_none_or(str::is_empty)
+        {
+            return Err(bad("Property platformManaged.certificateUsage is required."));
         }
         for a in self.lifetime_actions.iter().flatten() {
             let ty = a.pointer("/action/action_type").and_then(Value::as_str).unwrap_or_default();
@@ -315,9 +350,15 @@ pub fn from_certificate(
         key_props: Some(key_props),
         secret_props: Some(SecretProps { content_type: Some(content_type.into()) }),
         x509_props: Some(X509Props {
-            subject: Some(info.subject.clone()),
+            subject: Some(info.subject.clone()).filter(|s| !s.is_empty()),
             ekus: Some(info.ekus.clone()),
-            sans: Some(Sans { emails: some(&info.emails), dns_names: some(&info.dns_names), upns: some(&info.upns) }),
+            sans: Some(Sans {
+                emails: some(&info.emails),
+                dns_names: some(&info.dns_names),
+                upns: some(&info.upns),
+                ip_addresses: some(&info.ip_addresses),
+                uris: some(&info.uris),
+            }),
             key_usage: Some(info.key_usage.clone()),
             validity_months: Some(months),
         }),
@@ -326,6 +367,7 @@ pub fn from_certificate(
         ]),
         issuer: Some(IssuerParams { name: Some("Unknown".into()), ..Default::default() }),
         attributes: None,
+        platform_managed: None,
     }
 }
 

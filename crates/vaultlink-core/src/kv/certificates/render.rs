@@ -51,14 +51,17 @@ pub fn render(host: &str, c: &CertView) -> Value {
         "id": format!("https://{host}/certificates/{}/{}", c.name, v.version),
         "kid": format!("https://{host}/keys/{}/{}", c.name, v.version),
         "sid": format!("https://{host}/secrets/{}/{}", c.name, v.version),
-        "x5t": v.chain.first().map(|c| sha1_b64url(c)).unwrap_or_default(),
-        "cer": v.chain.first().cloned().unwrap_or_default(),
+        "x5t": v.cer().map(|c| sha1_b64url(c)).unwrap_or_default(),
+        "cer": v.cer().cloned().unwrap_or_default(),
         "contentType": c.content_type,
         "attributes": attributes(c, true),
         "policy": render_policy(host, &c.name, &c.policy),
     });
     if !v.tags.is_empty() {
         out["tags"] = json!(v.tags);
+    }
+    if let Some(p) = v.preserve_cert_order {
+        out["preserveCertOrder"] = json!(p);
     }
     add_deleted(host, c, &mut out);
     out
@@ -73,7 +76,7 @@ pub fn render_item(host: &str, c: &CertView, with_version: bool) -> Value {
         format!("https://{host}/certificates/{}", c.name)
     };
     let mut out = json!({"id": id, "attributes": attributes(c, c.deleted.is_some())});
-    if let Some(cer) = v.chain.first() {
+    if let Some(cer) = v.cer() {
         out["x5t"] = json!(sha1_b64url(cer));
     }
     if !v.tags.is_empty() {
@@ -101,6 +104,9 @@ pub fn render_operation(host: &str, o: &OpView) -> Value {
     }
     if op.target.is_some() {
         out["target"] = json!(format!("https://{host}/certificates/{}", o.name));
+    }
+    if let Some(p) = op.preserve_cert_order {
+        out["preserveCertOrder"] = json!(p);
     }
     out
 }

@@ -82,7 +82,7 @@ fn self_signed_create_matches_the_policy_and_has_key_and_secret_of_the_same_vers
         let value = sec.value.unwrap();
         let bundle = if pem {
             assert_eq!(sec.version.content_type.as_deref(), Some("application/x-pem-file"));
-            x509::from_pem(&value).unwrap()
+            x509::from_pem(&value, "").unwrap()
         } else {
             x509::from_pkcs12(&b64().decode(&value).unwrap(), "").unwrap()
         };
@@ -207,6 +207,7 @@ fn import_pkcs12_with_password_and_pem_derives_the_policy() {
         policy: None,
         attributes: None,
         tags: None,
+        preserve_cert_order: None,
     };
     let wrong = e.write(|s, b| import(s, b, &sealer, &v, "i1", imp(p12.clone(), Some("nope")))).unwrap_err();
     assert_eq!(wrong.code, "BadParameter");
@@ -337,4 +338,148 @@ fn reuse_key_keeps_the_key_while_the_key_type_fits() {
     assert_ne!(public(&c.op.version), public(&b2.op.version));
     let fresh = e.write(|s, b| create(s, b, &sealer, &v, "r", create_spec(policy(json!({}))))).unwrap();
     assert_ne!(public(&fresh.op.version), public(&a.op.version));
+}
+
+#[test]
+fn pending_details_name_the_merge_for_unknown_and_the_provider_for_named_issuers() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    let sealer = Sealer::ephemeral();
+    let unknown = e
+        .write(|s, b| create(s, b, &sealer, &v, "u", create_spec(policy(json!({"issuer": {"name": "Unknown"}})))))
+        .unwrap();
+    assert_eq!(
+        unknown.op.status_details.as_deref(),
+        Some("Pending certificate created. Please Perform Merge to complete the request.")
+    );
+    assert_eq!(e.read(|s| get_pending(s, &v, "u")).unwrap().op.status_details, unknown.op.status_details);
+    let issuer: IssuerSpec = serde_json::from_value(json!({"provider": "Test"})).unwrap();
+    e.write(|s, b| set_issuer(s, b, &sealer, &v, "myca", issuer, false)).unwrap();
+    let named = e
+        .write(|s, b| create(s, b, &sealer, &v, "n", create_spec(policy(json!({"issuer": {"name": "myca"}})))))
+        .unwrap();
+    assert!(named.op.status_details.unwrap().contains("Certificate request is in progress"));
+}
+
+/// A pending `Unknown` certificate and a CA-signed certificate for its CSR: (CA cert, leaf), DER.
+fn pending_and_signed(
+    e: &crate::Engine,
+    sealer: &Sealer,
+    v: &Admitted,
+    name: &str,
+    extra: Value,
+) -> (Vec<u8>, Vec<u8>) {
+    let mut spec = create_spec(policy(json!({"issuer": {"name": "Unknown"}})));
+    spec.preserve_cert_order = extra.get("preserveCertOrder").and_then(Value::as_bool);
+    let op = e.write(|s, b| create(s, b, sealer, v, name, spec)).unwrap();
+    let csr = b64().decode(op.op.csr.as_ref().unwrap()).unwrap();
+    let ca = x509::generate_key(x509::KeySpec::P256).unwrap();
+    x509::sign_csr(&ca, "CN=Test CA", &csr).unwrap()
+}
+
+#[test]
+fn merge_takes_x5c_as_the_sdks_send_it_and_preserve_cert_order_keeps_the_given_order() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    let sealer = Sealer::ephemeral();
+    let merge_of = |x5c: Vec<String>| MergeSpec { x5c, attributes: None, tags: None };
+    // base64 of the base64 text (the Python SDK's own merge test), and base64 of PEM text.
+    let (_, leaf) = pending_and_signed(&e, &sealer, &v, "b64text", json!({}));
+    let c =
+        e.write(|s, b| merge(s, b, &sealer, &v, "b64text", merge_of(vec![b64().encode(b64().encode(&leaf))]))).unwrap();
+    assert_eq!(c.version.cer(), Some(&b64().encode(&leaf)));
+    let (_, leaf2) = pending_and_signed(&e, &sealer, &v, "pem", json!({}));
+    let pem = x509::to_pem(&Bundle { key: None, chain: vec![leaf2.clone()] });
+    let c = e.write(|s, b| merge(s, b, &sealer, &v, "pem", merge_of(vec![b64().encode(&pem)]))).unwrap();
+    assert_eq!(c.version.cer(), Some(&b64().encode(&leaf2)));
+    pending_and_signed(&e, &sealer, &v, "garbage", json!({}));
+    let err =
+        e.write(|s, b| merge(s, b, &sealer, &v, "garbage", merge_of(vec![b64().encode(b"not a cert")]))).unwrap_err();
+    assert_eq!(err.code, "BadParameter");
+    assert_eq!(e.read(|s| get_pending(s, &v, "garbage")).unwrap().op.status, "inProgress");
+    // CA first: by default the leaf moves to index 0; with preserveCertOrder the order stays.
+    let chain_of = |name: &str| {
+        let sec = secret_bundle(&e, &sealer, &v, name);
+        x509::from_pkcs12(&b64().decode(sec.value.unwrap()).unwrap(), "").unwrap().chain
+    };
+    for (name, preserve) in [("ordered", false), ("preserved", true)] {
+        let (ca, leaf) = pending_and_signed(&e, &sealer, &v, name, json!({"preserveCertOrder": preserve}));
+        let c = e
+            .write(|s, b| merge(s, b, &sealer, &v, name, merge_of(vec![b64().encode(&ca), b64().encode(&leaf)])))
+            .unwrap();
+        assert_eq!(c.version.cer(), Some(&b64().encode(&leaf)), "cer is the leaf either way");
+        let expected = if preserve { vec![ca.clone(), leaf.clone()] } else { vec![leaf.clone(), ca.clone()] };
+        assert_eq!(chain_of(name), expected, "{name}");
+        let r = render(HOST, &c);
+        assert_eq!(r["preserveCertOrder"], json!(preserve));
+        assert_eq!(r["cer"], json!(b64().encode(&leaf)));
+    }
+}
+
+#[test]
+fn alternative_names_without_subject_ip_and_uri_names_and_platform_managed() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    let sealer = Sealer::ephemeral();
+    let sans_only = json!({"x509_props": {"subject": null, "sans": {"dns_names": ["only.contoso.com"], "emails": null,
+        "upns": null, "ipAddresses": ["10.1.2.3"], "uris": ["spiffe://contoso/app"]}},
+        "platformManaged": {"certificateUsage": "tls", "metadata": {"k": 1}}});
+    e.write(|s, b| create(s, b, &sealer, &v, "s", create_spec(policy(sans_only)))).unwrap();
+    let c = e.read(|s| get(s, &v, "s", None)).unwrap();
+    let info = x509::parse(&b64().decode(c.version.cer().unwrap()).unwrap()).unwrap();
+    assert_eq!(info.subject, "");
+    assert_eq!(
+        (info.dns_names, info.ip_addresses, info.uris),
+        (vec!["only.contoso.com".to_string()], vec!["10.1.2.3".to_string()], vec!["spiffe://contoso/app".to_string()])
+    );
+    let p = e.read(|s| get_policy(s, &v, "s")).unwrap();
+    assert_eq!(p["x509_props"]["sans"]["ipAddresses"], json!(["10.1.2.3"]));
+    assert_eq!(p["x509_props"]["sans"]["uris"], json!(["spiffe://contoso/app"]));
+    assert_eq!(p["platformManaged"], json!({"certificateUsage": "tls", "metadata": {"k": 1}}));
+    for (extra, needle) in [
+        (json!({"x509_props": {"subject": null, "sans": null}}), "subject or subject alternative names"),
+        (json!({"x509_props": {"sans": {"ipAddresses": ["300.1.1.1"]}}}), "Invalid IP address"),
+        (json!({"x509_props": {"sans": {"uris": ["no-scheme"]}}}), "Invalid URI"),
+        (json!({"platformManaged": {"metadata": {}}}), "certificateUsage"),
+    ] {
+        let err = e.write(|s, b| create(s, b, &sealer, &v, "bad", create_spec(policy(extra.clone())))).unwrap_err();
+        assert!(err.message.contains(needle), "{extra}: {}", err.message);
+    }
+}
+
+#[test]
+fn import_pem_with_an_encrypted_key_and_its_password() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    let sealer = Sealer::ephemeral();
+    let cert = include_str!("../../../../vaultlink-crypto/tests/fixtures/cert.pem");
+    let imp = |value: String, pwd: &str| -> ImportSpec {
+        serde_json::from_value(json!({"value": value, "pwd": pwd})).unwrap()
+    };
+    for (name, key) in [
+        ("pbes2", include_str!("../../../../vaultlink-crypto/tests/fixtures/key-pbes2.pem")),
+        ("pbe", include_str!("../../../../vaultlink-crypto/tests/fixtures/key-pbe-sha1-3des.pem")),
+    ] {
+        let text = b64().encode(format!("{cert}{key}"));
+        let err = e.write(|s, b| import(s, b, &sealer, &v, name, imp(text.clone(), "wrong"))).unwrap_err();
+        assert_eq!(err.code, "BadParameter");
+        let c = e.write(|s, b| import(s, b, &sealer, &v, name, imp(text, "fixture-pw"))).unwrap();
+        assert_eq!(c.content_type, policy::PEM);
+        let sec = secret_bundle(&e, &sealer, &v, name).value.unwrap();
+        assert!(sec.contains("-----BEGIN PRIVATE KEY-----"), "stored as Key Vault stores PEM: PKCS#8");
+    }
+}
+
+#[test]
+fn issuer_update_with_an_empty_account_id_clears_it() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    let sealer = Sealer::ephemeral();
+    let spec: IssuerSpec =
+        serde_json::from_value(json!({"provider": "Test", "credentials": {"account_id": "acct"}})).unwrap();
+    e.write(|s, b| set_issuer(s, b, &sealer, &v, "ca", spec, false)).unwrap();
+    let clear: IssuerSpec = serde_json::from_value(json!({"credentials": {"account_id": ""}})).unwrap();
+    let i = e.write(|s, b| set_issuer(s, b, &sealer, &v, "ca", clear, true)).unwrap();
+    assert_eq!(i.account_id, None);
+    assert!(render_issuer(HOST, &i).get("credentials").is_none());
 }
