@@ -90,24 +90,4 @@ EXCEPTIONS: list[Exception_] = [
       "(the assignments inherited from the subscription and group); vaultlink checks only the "
       "subscription and resource group of a role-assignment scope (arm/authorization.rs) and no "
       "recording shows Azure's answer for a missing resource"),
-
-    # -- vaultlink bugs (fix in the Rust code, then delete the entry)
-    E("VirtualNetworkLinks_CreateOrUpdate", "status",
-      r"generated request \(wrong type for 'location'\) answered 200",
-      "vaultlink bug: PUT .../privateDnsZones/{zone}/virtualNetworkLinks/{link} with "
-      "\"location\": {\"wrong\": \"type\"} (an object; the spec's TrackedResource.location is a "
-      "string) is accepted with 200; Azure's front door refuses a non-string location with 400 "
-      "(InvalidRequestContent, as vaultlink does for zones, VNets and vaults)"),
-    E("UpdateCertificateIssuer", "status",
-      r"generated request \(wrong type for 'org_details'\) answered 200",
-      "vaultlink bug: PATCH /certificates/issuers/{name} with \"org_details\": \"wrong-type\" (a "
-      "string; the spec's IssuerBundle.org_details is an OrganizationDetails object) is accepted "
-      "with 200 and stored, where the wrong-typed provider of a PUT (and every other wrong-typed "
-      "field this module sends) is refused with 400"),
-    E("UpdateCertificateIssuer", "/org_details", r"^'wrong-type' is not of type 'object'$",
-      "vaultlink bug: the same PATCH answers the stored string: \"org_details\": \"wrong-type\" "
-      "where the spec requires an OrganizationDetails object"),
-    E("DeleteCertificateIssuer", "/org_details", r"^'wrong-type' is not of type 'object'$",
-      "vaultlink bug: consequence of the accepted PATCH above: the issuer's DELETE answers the "
-      "stored \"org_details\": \"wrong-type\" string where the spec requires an object"),
 ]

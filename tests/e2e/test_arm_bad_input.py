@@ -507,9 +507,11 @@ def test_subnet_in_missing_vnet(arm: Arm) -> None:
 
 
 def test_record_set_in_missing_zone(arm: Arm) -> None:
-    # Azure: 404 ParentResourceNotFound "Can not perform requested operation on nested resource.
-    # Parent resource 'contoso.com' not found." for a private DNS record set in a zone that does
-    # not exist (hashicorp/terraform-provider-azurerm#21399, azurerm_private_dns_a_record).
+    # Azure: 404 ParentResourceNotFound for a private DNS record set in a zone that does not exist
+    # ("Failed to perform 'write' on resource(s) of type 'privateDnsZones/A', because the parent
+    # resource '...' could not be found.": Azure/azure-cli's privatedns recording
+    # test_PutRecordSet_ZoneNotExists_ExpectError; hashicorp/terraform-provider-azurerm#21399 saw
+    # the same code with an older wording).
     path = f"{NET}/privateDnsZones/missing.example.com/A/www"
     body = {"properties": {"ttl": 3600, "aRecords": [{"ipv4Address": "10.0.0.9"}]}}
     with unchanged(arm):

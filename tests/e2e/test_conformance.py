@@ -8,11 +8,20 @@
   and certificates SDKs page through it without a 404);
 - Azure's region list: display names, paired regions, the EUAP regions the CLI's own tests use
   (`az account list-locations`, `az group create -l centraluseuap`);
-- `az provider unregister` passes through `Unregistering` to `Unregistered`.
+- `az provider unregister` passes through `Unregistering` to `Unregistered`;
+- certificates as the Python certificates SDK's own tests use them: the pending message of
+  issuer Unknown, merge of the x5c the SDK's merge test sends, preserveCertOrder, alternative
+  names without a subject (IP addresses and URIs among them), platformManaged, PEM import with
+  an encrypted private key (PBES2 and the PKCS#12 PBE OpenSSL writes), an issuer's account id
+  cleared;
+- private DNS with `az network private-dns`: no `tags` when none were given, Azure's error for a
+  missing parent zone.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -159,3 +168,176 @@ def test_provider_unregister_passes_through_unregistering(vl: Vaultlink) -> None
         time.sleep(1)
     vl.register_providers(ns, wait=True)
     assert vl.az("provider", "show", "-n", ns)["registrationState"] == "Registered"
+
+
+CERTS_SCRIPT = scenario(
+    r'''
+    import datetime
+    from azure.keyvault.certificates import (
+        CertificateClient, CertificatePolicy, CertificateContentType, PlatformManaged)
+    from azure.keyvault.secrets import SecretClient
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    cc = CertificateClient(sys.argv[1], credential())
+    sc = SecretClient(sys.argv[1], credential())
+    out = {}
+    der = lambda c: c.public_bytes(serialization.Encoding.DER)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Conformance CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=30))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+
+    def pending(name, **kw):
+        policy = CertificatePolicy(issuer_name="Unknown", subject=f"CN={name}",
+                                   certificate_transparency=False, **kw.pop("policy", {}))
+        cc.begin_create_certificate(name, policy, **kw)
+        op = cc.get_certificate_operation(name)
+        csr = x509.load_der_x509_csr(op.csr)
+        leaf = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(ca_name)
+                .public_key(csr.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=30))
+                .sign(ca_key, hashes.SHA256()))
+        return op, leaf
+
+    # Issuer Unknown: the operation waits for a merge; the merge as the SDK's own test sends it
+    # (the PEM body's base64 text, as bytes, which the SDK base64-encodes once more).
+    op, leaf = pending("merge-b64-text")
+    out["pending_details"] = [op.status, op.status_details]
+    text = leaf.public_bytes(serialization.Encoding.PEM).decode()
+    body = "".join(l for l in text.splitlines() if not l.startswith("-----"))
+    merged = cc.merge_certificate("merge-b64-text", [body.encode()])
+    out["merged_is_leaf"] = bytes(merged.cer) == der(leaf)
+    out["merged_op"] = cc.get_certificate_operation("merge-b64-text").status
+
+    # preserveCertOrder: a chain given CA first keeps that order only when asked to.
+    pem_policy = {"content_type": CertificateContentType.pem}
+    for name, preserve in [("chain-default", None), ("chain-preserved", True)]:
+        kw = {"policy": pem_policy}
+        if preserve is not None:
+            kw["preserve_order"] = preserve
+        op, leaf = pending(name, **kw)
+        merged = cc.merge_certificate(name, [der(ca), der(leaf)])
+        secret = sc.get_secret(name).value
+        order = [der(c) for c in x509.load_pem_x509_certificates(secret.encode())]
+        out[name] = {"op_preserve": op.preserve_order, "preserve": merged.properties.preserve_order,
+                     "cer_is_leaf": bytes(merged.cer) == der(leaf),
+                     "leaf_first": order == [der(leaf), der(ca)],
+                     "ca_first": order == [der(ca), der(leaf)]}
+
+    # Alternative names without a subject, IP addresses and URIs among them.
+    sans = CertificatePolicy(issuer_name="Self", san_dns_names=["only.contoso.test"],
+                             san_ip_addresses=["10.20.30.40", "2001:db8::7"],
+                             san_uris=["spiffe://contoso.test/app"])
+    c = cc.begin_create_certificate("sans-only", sans).result()
+    cert = x509.load_der_x509_certificate(bytes(c.cer))
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    out["sans_only"] = {
+        "subject": cert.subject.rfc4514_string(), "critical": san.critical,
+        "dns": san.value.get_values_for_type(x509.DNSName),
+        "ips": [str(i) for i in san.value.get_values_for_type(x509.IPAddress)],
+        "uris": san.value.get_values_for_type(x509.UniformResourceIdentifier),
+        "policy_ips": c.policy.san_ip_addresses, "policy_uris": c.policy.san_uris}
+
+    # A platform-managed policy is kept.
+    pm = CertificatePolicy(issuer_name="Self", subject="CN=pm",
+                           platform_managed=PlatformManaged(certificate_usage="ServerAuth"))
+    c = cc.begin_create_certificate("platform-managed", pm).result()
+    out["platform_managed"] = cc.get_certificate_policy("platform-managed").platform_managed.certificate_usage
+
+    # PEM with an encrypted private key (files written by the test: PBES2 and PKCS#12 PBE).
+    out["encrypted_pem"] = {}
+    for name in ("pem-pbes2", "pem-pbe-3des"):
+        data = open(f"{name}.pem", "rb").read()
+        wrong = expect_error(lambda: cc.import_certificate(name, data, password="wrong", policy=CertificatePolicy(
+            content_type=CertificateContentType.pem)))
+        c = cc.import_certificate(name, data, password="import-pw",
+                                  policy=CertificatePolicy(content_type=CertificateContentType.pem))
+        out["encrypted_pem"][name] = {"wrong": wrong, "subject": c.policy.subject,
+                                      "secret_has_key": "PRIVATE KEY" in sc.get_secret(name).value}
+
+    # An issuer update with an empty account id clears it.
+    cc.create_issuer("conformance-issuer", "Test", account_id="acct", password="pw")
+    cc.update_issuer("conformance-issuer", account_id="", password="pw2")
+    out["issuer_account_id"] = cc.get_issuer("conformance-issuer").account_id
+    print(json.dumps(out))
+    '''
+)
+
+
+def encrypted_pem(tmp_path: Path, name: str, openssl_args: list[str]) -> None:
+    """A certificate with its key encrypted by OpenSSL's `pkcs8 -topk8` (what users hold)."""
+    openssl = shutil.which("openssl")
+    if not openssl:
+        pytest.fail("the openssl CLI is missing: run scripts/prerequisites (Debian package openssl)")
+    key, cert, enc = (tmp_path / f"{name}.{x}" for x in ("key", "crt", "enc"))
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-subj", f"/CN={name}", "-days", "30"], check=True,
+                   capture_output=True)
+    subprocess.run([openssl, "pkcs8", "-topk8", "-in", str(key), "-out", str(enc), *openssl_args,
+                    "-passout", "pass:import-pw"], check=True, capture_output=True)
+    assert enc.read_text().startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    (tmp_path / f"{name}.pem").write_text(enc.read_text() + cert.read_text())
+
+
+def test_certificates_as_the_sdks_own_tests_use_them(vl: Vaultlink, tmp_path: Path) -> None:
+    encrypted_pem(tmp_path, "pem-pbes2", ["-v2", "aes-256-cbc"])
+    encrypted_pem(tmp_path, "pem-pbe-3des", ["-v1", "PBE-SHA1-3DES"])
+    overlay = sdk_overlay("azure-keyvault-certificates", CERTS_SDK)
+    o = run_scenario(vl, tmp_path, "certs.py", CERTS_SCRIPT, VAULT, overlay=overlay)
+    assert o["pending_details"] == [
+        "inProgress", "Pending certificate created. Please Perform Merge to complete the request."], o
+    assert o["merged_is_leaf"] is True and o["merged_op"] == "completed", o
+    assert o["chain-default"] == {"op_preserve": None, "preserve": None, "cer_is_leaf": True,
+                                  "leaf_first": True, "ca_first": False}, o
+    assert o["chain-preserved"] == {"op_preserve": True, "preserve": True, "cer_is_leaf": True,
+                                    "leaf_first": False, "ca_first": True}, o
+    assert o["sans_only"] == {
+        "subject": "", "critical": True, "dns": ["only.contoso.test"],
+        "ips": ["10.20.30.40", "2001:db8::7"], "uris": ["spiffe://contoso.test/app"],
+        "policy_ips": ["10.20.30.40", "2001:db8::7"], "policy_uris": ["spiffe://contoso.test/app"]}, o
+    assert o["platform_managed"] == "ServerAuth", o
+    for name in ("pem-pbes2", "pem-pbe-3des"):
+        got = o["encrypted_pem"][name]
+        assert got["wrong"] != "no error" and got["wrong"]["status"] == 400, got
+        assert got["subject"] == f"CN={name}" and got["secret_has_key"] is True, got
+    assert o["issuer_account_id"] is None, o
+
+
+def test_private_dns_as_the_cli_scenario_tests_see_it(vl: Vaultlink) -> None:
+    """`az network private-dns`, as the CLI's own private DNS scenario tests check it: a zone,
+    link or VNet created without tags has none (null, not {}), and a missing zone answers what
+    their recordings show for each operation."""
+    vl.az("network", "vnet", "create", "-g", RG, "-n", "vnet-pdns", "--address-prefix", "10.40.0.0/16")
+    zone = vl.az("network", "private-dns", "zone", "create", "-g", RG, "-n", "conformance.test")
+    link = vl.az("network", "private-dns", "link", "vnet", "create", "-g", RG, "-z", "conformance.test",
+                 "-n", "link1", "-v", "vnet-pdns", "-e", "false")
+    shown = [vl.az("network", "vnet", "show", "-g", RG, "-n", "vnet-pdns"),
+             vl.az("network", "private-dns", "zone", "show", "-g", RG, "-n", "conformance.test"),
+             vl.az("group", "show", "-n", RG)]
+    for resource in [zone, link, *shown]:
+        assert resource.get("tags") is None, resource
+    tagged = vl.az("network", "private-dns", "zone", "update", "-g", RG, "-n", "conformance.test",
+                   "--tags", "team=dns")
+    assert tagged["tags"] == {"team": "dns"}, tagged
+
+    # Reading a link of a zone that is not there: ResourceNotFound naming the link under it.
+    missing = vl.az_fail("network", "private-dns", "link", "vnet", "show", "-g", RG, "-z", "missing.test",
+                         "-n", "link1")
+    assert "(ResourceNotFound)" in missing.stderr, missing.describe()
+    assert "'Microsoft.Network/privateDnsZones/missing.test/virtualNetworkLinks/link1'" in missing.stderr, \
+        missing.describe()
+    # Writing into it: ParentResourceNotFound; deleting from it: nothing to do.
+    write = vl.az_fail("network", "private-dns", "record-set", "a", "create", "-g", RG, "-z", "missing.test",
+                       "-n", "www")
+    assert "(ParentResourceNotFound)" in write.stderr, write.describe()
+    assert "Failed to perform 'write' on resource(s) of type 'privateDnsZones/A'" in write.stderr, write.describe()
+    vl.az("network", "private-dns", "link", "vnet", "delete", "-g", RG, "-z", "missing.test", "-n", "link1",
+          "-y", output=None)
+    assert vl.az("network", "private-dns", "zone", "list", "-g", RG)[0]["name"] == "conformance.test"

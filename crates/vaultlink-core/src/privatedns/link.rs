@@ -6,6 +6,8 @@ use super::*;
 #[serde(rename_all = "camelCase")]
 pub struct LinkSpec {
     #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
     pub tags: Option<Tags>,
     #[serde(default)]
     pub properties: LinkPropertiesSpec,
@@ -27,8 +29,9 @@ pub fn put_link(
     spec: LinkSpec,
     pre: Preconditions<'_>,
 ) -> Result<(VirtualNetworkLink, bool)> {
-    let z = parent_zone(state, caller, (sub, rg, zone_name))?;
+    let z = parent_zone(state, caller, (sub, rg, zone_name), "write", "virtualNetworkLinks")?;
     vaultlink_rules::network_resource_name(name)?;
+    check_global(spec.location.as_deref(), "virtual network links")?;
     let id = format!("{}/virtualNetworkLinks/{name}", z.id);
     let existing = match state.get(&id) {
         Some(Record::VirtualNetworkLink(l)) => Some(l.clone()),
@@ -124,10 +127,10 @@ pub fn get_link(
     caller: &Caller,
     (sub, rg, zone_name, name): (&str, &str, &str, &str),
 ) -> Result<VirtualNetworkLink> {
-    let z = parent_zone(state, caller, (sub, rg, zone_name))?;
-    match state.get(&format!("{}/virtualNetworkLinks/{name}", z.id)) {
+    let z = zone_of_child(state, caller, (sub, rg, zone_name))?;
+    match z.and_then(|z| state.get(&format!("{}/virtualNetworkLinks/{name}", z.id))) {
         Some(Record::VirtualNetworkLink(l)) => Ok(l.clone()),
-        _ => Err(Error::resource_not_found(LINK_TYPE, &format!("{}/{name}", z.name), rg)),
+        _ => Err(child_not_found(zone_name, &format!("virtualNetworkLinks/{name}"), rg)),
     }
 }
 
@@ -138,7 +141,8 @@ pub fn delete_link(
     key: (&str, &str, &str, &str),
     pre: Preconditions<'_>,
 ) -> Result<bool> {
-    let z = parent_zone(state, caller, (key.0, key.1, key.2))?;
+    // A link of a zone that is not there is not there: 204 (test_DeleteLink_ZoneNotExists_ExpectNoError).
+    let Some(z) = zone_of_child(state, caller, (key.0, key.1, key.2))? else { return Ok(false) };
     let Some(Record::VirtualNetworkLink(l)) = state.get(&format!("{}/virtualNetworkLinks/{}", z.id, key.3)) else {
         return Ok(false);
     };

@@ -63,18 +63,44 @@ pub fn get_zone(state: &State, caller: &Caller, (sub, rg, name): (&str, &str, &s
     zone(state, &zone_id(sub, rg, name)).ok_or_else(|| Error::resource_not_found(ZONE_TYPE, name, &group.name))
 }
 
-/// The zone a nested operation (link, record set) needs: ARM's `ParentResourceNotFound` otherwise.
-fn parent_zone(state: &State, caller: &Caller, (sub, rg, name): (&str, &str, &str)) -> Result<PrivateDnsZone> {
+/// The zone a write or list of its links or record sets (`child`: `virtualNetworkLinks`, `A`,
+/// ...) needs: Resource Manager's 404 `ParentResourceNotFound` otherwise, worded as recorded
+/// (Azure/azure-cli privatedns test_PutRecordSet_ZoneNotExists_ExpectError).
+fn parent_zone(
+    state: &State,
+    caller: &Caller,
+    (sub, rg, name): (&str, &str, &str),
+    action: &str,
+    child: &str,
+) -> Result<PrivateDnsZone> {
     resources::resource_group(state, caller, sub, rg)?;
     zone(state, &zone_id(sub, rg, name)).ok_or_else(|| {
         Error::not_found(
             "ParentResourceNotFound",
             format!(
-                "Can not perform requested operation on nested resource. Parent resource '{}' not found.",
-                name.to_ascii_lowercase()
+                "Failed to perform '{action}' on resource(s) of type 'privateDnsZones/{child}', because the parent resource '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/privateDnsZones/{name}' could not be found."
             ),
         )
     })
+}
+
+/// A zone's link or record set (`child` `virtualNetworkLinks/{name}`, `A/{name}`, ...) that is
+/// not there, or whose zone is not there: the same `ResourceNotFound`, naming it as nested under
+/// the zone (Azure/azure-cli privatedns test_GetLink_ZoneNotExists_ExpectError and
+/// test_GetLink_LinkNotExists_ExpectError).
+fn child_not_found(zone_name: &str, child: &str, rg: &str) -> Error {
+    Error::resource_not_found(ZONE_TYPE, &format!("{zone_name}/{child}"), rg)
+}
+
+/// The zone of a read or delete of one link or record set, if it is there (its absence is the
+/// child's `ResourceNotFound` for a read, nothing to do for a delete).
+fn zone_of_child(
+    state: &State,
+    caller: &Caller,
+    (sub, rg, name): (&str, &str, &str),
+) -> Result<Option<PrivateDnsZone>> {
+    resources::resource_group(state, caller, sub, rg)?;
+    Ok(zone(state, &zone_id(sub, rg, name)))
 }
 
 pub fn links_of(state: &State, zone_id: &str) -> Vec<VirtualNetworkLink> {

@@ -130,8 +130,8 @@ pub fn put_record_set(
     pre: Preconditions<'_>,
     patch: bool,
 ) -> Result<(RecordSet, bool)> {
-    let z = parent_zone(state, caller, (sub, rg, zone_name))?;
     let rtype = canonical_type(rtype)?;
+    let z = parent_zone(state, caller, (sub, rg, zone_name), "write", rtype)?;
     vaultlink_rules::record_set_name(name)?;
     let id = format!("{}/{rtype}/{}", z.id, name.to_ascii_lowercase());
     let existing = match state.get(&id) {
@@ -139,7 +139,7 @@ pub fn put_record_set(
         _ => None,
     };
     if patch && existing.is_none() {
-        return Err(Error::resource_not_found(&format!("{ZONE_TYPE}/{rtype}"), &format!("{}/{name}", z.name), rg));
+        return Err(child_not_found(zone_name, &format!("{rtype}/{name}"), rg));
     }
     check_preconditions(existing.as_ref().map(|r| r.etag.as_str()), pre.if_match, pre.if_none_match)?;
     if rtype == "SOA" && name != "@" {
@@ -212,12 +212,10 @@ pub fn get_record_set(
     caller: &Caller,
     (sub, rg, zone_name, rtype, name): RecordKey<'_>,
 ) -> Result<RecordSet> {
-    let z = parent_zone(state, caller, (sub, rg, zone_name))?;
     let rtype = canonical_type(rtype)?;
-    record_sets_named(state, &z.id, name)
-        .into_iter()
-        .find(|r| r.record_type == rtype)
-        .ok_or_else(|| Error::resource_not_found(&format!("{ZONE_TYPE}/{rtype}"), &format!("{}/{name}", z.name), rg))
+    zone_of_child(state, caller, (sub, rg, zone_name))?
+        .and_then(|z| record_sets_named(state, &z.id, name).into_iter().find(|r| r.record_type == rtype))
+        .ok_or_else(|| child_not_found(zone_name, &format!("{rtype}/{name}"), rg))
 }
 
 pub fn delete_record_set(
@@ -236,10 +234,8 @@ pub fn delete_record_set(
             batch.delete(&r.id);
             Ok(true)
         }
-        Err(e) if e.kind == crate::error::Kind::NotFound && e.code == "ResourceNotFound" => {
-            get_zone(state, caller, (key.0, key.1, key.2))?;
-            Ok(false)
-        }
+        // Not there, or its zone is not there: nothing to delete (204), as for links.
+        Err(e) if e.kind == crate::error::Kind::NotFound && e.code == "ResourceNotFound" => Ok(false),
         Err(e) => Err(e),
     }
 }
@@ -251,8 +247,8 @@ pub fn list_record_sets(
     (sub, rg, zone_name): (&str, &str, &str),
     rtype: Option<&str>,
 ) -> Result<Vec<RecordSet>> {
-    let z = parent_zone(state, caller, (sub, rg, zone_name))?;
     let rtype = rtype.map(canonical_type).transpose()?;
+    let z = parent_zone(state, caller, (sub, rg, zone_name), "read", rtype.unwrap_or("all"))?;
     Ok(record_sets_of(state, &z.id).into_iter().filter(|r| rtype.is_none_or(|t| r.record_type == t)).collect())
 }
 

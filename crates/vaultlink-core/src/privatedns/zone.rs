@@ -10,6 +10,17 @@ pub struct ZoneSpec {
     pub tags: Option<Tags>,
 }
 
+/// Zones and their links live in `global`; another location is refused.
+pub(super) fn check_global(location: Option<&str>, what: &str) -> Result<()> {
+    match location {
+        Some(l) if !l.eq_ignore_ascii_case("global") => Err(Error::bad_request(
+            "InvalidLocation",
+            format!("The location '{l}' is not valid for {what}; it must be 'global'."),
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub fn put_zone(
     state: &State,
     batch: &mut Batch,
@@ -20,14 +31,7 @@ pub fn put_zone(
 ) -> Result<(PrivateDnsZone, bool)> {
     vaultlink_rules::private_dns_zone_name(name)?;
     let group = resources::resource_group(state, caller, sub, rg)?;
-    if let Some(l) = &spec.location
-        && !l.eq_ignore_ascii_case("global")
-    {
-        return Err(Error::bad_request(
-            "InvalidLocation",
-            format!("The location '{l}' is not valid for private DNS zones; it must be 'global'."),
-        ));
-    }
+    check_global(spec.location.as_deref(), "private DNS zones")?;
     let id = zone_id(sub, &group.name, name);
     let existing = zone(state, &id);
     check_preconditions(existing.as_ref().map(|z| z.etag.as_str()), pre.if_match, pre.if_none_match)?;
