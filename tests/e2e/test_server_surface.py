@@ -5,6 +5,7 @@ tokens through the proxy. Cheap checks that name the broken piece when az-level 
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -130,9 +131,10 @@ def test_token_endpoint_refuses_resources_it_does_not_serve(vl: Vaultlink) -> No
 
 
 def test_arm_accepts_only_its_own_audiences_whatever_the_host(vl: Vaultlink) -> None:
-    """A token for another resource (the Key Vault data plane here) sent to the direct listener with
-    that resource's name as Host is refused: Resource Manager's audiences do not come from the
-    request."""
+    """A token for another resource (the Key Vault data plane here) sent to the direct listener is
+    refused: Resource Manager's audiences do not come from the request. With that resource's name
+    as Host it does not get that far: the direct listener does not answer to a name it does not
+    serve (421, DNS rebinding)."""
     port = vl.https_port
     out = run_python(vl, f"""
         import json, requests
@@ -142,16 +144,20 @@ def test_arm_accepts_only_its_own_audiences_whatever_the_host(vl: Vaultlink) -> 
                                    "resource": "https://vault.azure.net/"}}, timeout=30).json()
         url = "https://localhost:{port}/subscriptions?api-version=2022-12-01"
         auth = {{"Authorization": "Bearer " + tok["access_token"]}}
-        replay = requests.get(url, headers={{**auth, "Host": "vault.azure.net"}}, timeout=30)
+        replay = requests.get(url, headers=auth, timeout=30)
+        renamed = requests.get(url, headers={{**auth, "Host": "vault.azure.net"}}, timeout=30)
         arm = requests.post("https://login.microsoftonline.com/{TENANT_ID}/oauth2/v2.0/token",
                             data={{"grant_type": "client_credentials", "client_id": "{DEV_CLIENT_ID}",
                                    "client_secret": "{DEV_CLIENT_SECRET}",
                                    "scope": "https://localhost:{port}//.default"}}, timeout=30).json()
         direct = requests.get(url, headers={{"Authorization": "Bearer " + arm["access_token"]}}, timeout=30)
-        print(json.dumps({{"replay": [replay.status_code, replay.text], "direct": direct.status_code}}))
+        print(json.dumps({{"replay": [replay.status_code, replay.text], "direct": direct.status_code,
+                          "renamed": [renamed.status_code, renamed.text]}}))
     """)
     assert out["replay"][0] == 401, out
     assert json.loads(out["replay"][1])["error"]["code"] == "InvalidAuthenticationTokenAudience", out
+    assert out["renamed"][0] == 421, out
+    assert json.loads(out["renamed"][1])["error"]["code"] == "MisdirectedRequest", out
     # The direct listener's own audience (what `az cloud register` makes az ask for) still works.
     assert out["direct"] == 200, out
 
@@ -251,3 +257,43 @@ def test_azure_identity_managed_identity(vl: Vaultlink) -> None:
     """, env=env)
     assert out["token"].count(".") == 2, out
 
+
+
+def curl_at(vl: Vaultlink, host: str, url_port: int, path: str, *args: str,
+            scheme: str = "https") -> tuple[int, str]:
+    """curl with `host` resolving to 127.0.0.1 (what a DNS-rebinding page's name does), no proxy."""
+    curl = shutil.which("curl")
+    if not curl:
+        pytest.fail("curl is missing: run scripts/prerequisites (Debian package curl)")
+    ca = vl.env["SSL_CERT_FILE"]
+    proc = subprocess.run(
+        [curl, "-sS", "--noproxy", "*", "--cacert", ca, "--resolve", f"{host}:{url_port}:127.0.0.1",
+         "-o", "-", "-w", "\n%{http_code}", *args, f"{scheme}://{host}:{url_port}{path}"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    body, _, status = proc.stdout.rpartition("\n")
+    return int(status), body
+
+
+def test_local_listeners_refuse_a_rebound_host_name(vl: Vaultlink) -> None:
+    """DNS rebinding: a page at evil.example whose name now resolves to 127.0.0.1 is, to its
+    browser, the same origin as the listener. The portal, the direct listener's token endpoint and
+    the identity endpoint answer only to addresses, localhost and the Azure names: 421."""
+    port = vl.https_port
+    signin = json.dumps({"clientId": DEV_CLIENT_ID, "clientSecret": DEV_CLIENT_SECRET})
+    token = f"grant_type=client_credentials&client_id={DEV_CLIENT_ID}&client_secret={DEV_CLIENT_SECRET}" \
+            "&scope=https://management.azure.com/.default"
+    identity_port = int(vl.identity_url.rstrip("/").rsplit(":", 1)[1])
+    imds = "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net"
+    for host, expected in [("localhost", 200), ("127.0.0.1", 200), ("evil.example", 421)]:
+        status, body = curl_at(vl, host, port, "/portal/api/signin", "-H", f"Origin: https://{host}:{port}",
+                               "-H", "Content-Type: application/json", "-d", signin)
+        assert status == expected, (host, status, body)
+        status, body = curl_at(vl, host, port, f"/{TENANT_ID}/oauth2/v2.0/token", "-d", token)
+        assert status == expected, (host, status, body)
+        if expected == 200:
+            assert json.loads(body)["access_token"], body
+        else:
+            assert json.loads(body)["error"]["code"] == "MisdirectedRequest", body
+        status, body = curl_at(vl, host, identity_port, imds, "-H", "Metadata: true", scheme="http")
+        assert status == expected, (host, status, body)

@@ -210,6 +210,11 @@ pub(crate) struct ServeArgs {
     /// Lab mode (Linux, root): `vaultlink exec --nic` runs commands in network namespaces.
     #[arg(long, env = "VAULTLINK_LAB")]
     pub lab: bool,
+    /// More host names the direct listener, the portal and the identity endpoint answer to
+    /// (beside IP addresses, `localhost` and the Azure names vaultlink plays); any other Host is
+    /// refused, so a page that rebinds its own name to this machine cannot use them.
+    #[arg(long = "allowed-host", env = "VAULTLINK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
 }
 
 impl DataDirArg {

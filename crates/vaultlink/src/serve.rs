@@ -118,6 +118,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
             public_address: args.public_address,
             tls: tls.clone(),
             lab: lab.clone(),
+            allowed_hosts: args.allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
         })?);
         tracing::info!(records = app.engine.read(|s| s.len()), data_dir = %dir.display(), in_memory = args.in_memory, "state loaded");
 

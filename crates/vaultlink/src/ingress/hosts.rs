@@ -32,9 +32,34 @@ pub(crate) fn surface(host: &str) -> Option<Surface> {
     (h.len() > VAULT_SUFFIX.len() && h.ends_with(VAULT_SUFFIX)).then_some(Surface::KeyVault)
 }
 
+/// Whether a request that reached a local listener directly (the direct HTTPS listener with the
+/// portal, or the identity endpoint) names a host it answers to: an IP address, `localhost`, an
+/// Azure name vaultlink plays (a hosts-file setup), or one of `allowed` (`--allowed-host`).
+/// Anything else is what DNS rebinding looks like: a page whose own name now resolves to this
+/// machine, which its browser then treats as the page's origin.
+pub(crate) fn local_host_allowed(host: &str, allowed: &[String]) -> bool {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    bare.parse::<std::net::IpAddr>().is_ok()
+        || bare.eq_ignore_ascii_case("localhost")
+        || surface(bare).is_some()
+        || allowed.iter().any(|a| a.eq_ignore_ascii_case(bare))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Surface, surface};
+    use super::{Surface, local_host_allowed, surface};
+
+    #[test]
+    fn local_listeners_answer_to_addresses_localhost_azure_names_and_allowed_names_only() {
+        let none: &[String] = &[];
+        for ok in ["127.0.0.1", "10.1.2.3", "[::1]", "::1", "localhost", "LocalHost", "management.azure.com"] {
+            assert!(local_host_allowed(ok, none), "{ok}");
+        }
+        for refused in ["evil.example", "localhost.evil.example", "127.0.0.1.nip.io", "", "[evil]"] {
+            assert!(!local_host_allowed(refused, none), "{refused}");
+        }
+        assert!(local_host_allowed("vaultlink.internal", &["vaultlink.internal".to_string()]));
+    }
 
     #[test]
     fn the_table_names_each_played_host_and_nothing_else() {

@@ -42,6 +42,8 @@ pub(crate) struct App {
     pub portal: crate::portal::Sessions,
     /// The threads that serve HTTPS connections.
     pub conns: ConnThreads,
+    /// `--allowed-host` names (lower case), for `hosts::local_host_allowed`.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl App {
@@ -65,6 +67,7 @@ impl App {
             view_dns: Default::default(),
             portal: Default::default(),
             conns: ConnThreads::start()?,
+            allowed_hosts: parts.allowed_hosts,
         })
     }
 
@@ -140,6 +143,7 @@ pub(crate) struct AppParts {
     pub public_address: std::net::Ipv4Addr,
     pub tls: Arc<rustls::ServerConfig>,
     pub lab: Option<Arc<crate::lab::Lab>>,
+    pub allowed_hosts: Vec<String>,
 }
 
 /// How a request reached vaultlink (its ingress adapter).
@@ -285,7 +289,10 @@ pub(crate) async fn read_request(req: Request<Incoming>, ingress: Ingress) -> Re
 pub(crate) fn route(app: &App, req: Req) -> Resp {
     let host = req.host.as_str();
     use super::hosts::Surface;
-    let resp = if matches!(req.ingress, Ingress::Identity) {
+    let direct = matches!(req.ingress, Ingress::Direct | Ingress::Identity);
+    let resp = if direct && !super::hosts::local_host_allowed(host, &app.allowed_hosts) {
+        misdirected(host)
+    } else if matches!(req.ingress, Ingress::Identity) {
         crate::entra::handle_identity(app, &req)
     } else if let Some(surface) = super::hosts::surface(host) {
         match surface {
@@ -316,6 +323,15 @@ pub(crate) fn route(app: &App, req: Req) -> Resp {
         }
     };
     with_request_id(resp)
+}
+
+/// 421 for a Host a local listener does not answer to (DNS rebinding: `hosts::local_host_allowed`).
+fn misdirected(host: &str) -> Resp {
+    tracing::info!(host = %host.chars().take(255).collect::<String>(), "refused a request for a host name this listener does not serve");
+    json(
+        StatusCode::MISDIRECTED_REQUEST,
+        &serde_json::json!({"error": {"code": "MisdirectedRequest", "message": "This vaultlink listener does not serve that host name. It answers to IP addresses, localhost, the Azure host names vaultlink plays and the names given with --allowed-host (VAULTLINK_ALLOWED_HOSTS)."}}),
+    )
 }
 
 /// A request id in GUID form, unique within this process's life: random high bits drawn once, and
