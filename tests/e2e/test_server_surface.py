@@ -261,7 +261,8 @@ def test_azure_identity_managed_identity(vl: Vaultlink) -> None:
 
 def curl_at(vl: Vaultlink, host: str, url_port: int, path: str, *args: str,
             scheme: str = "https") -> tuple[int, str]:
-    """curl with `host` resolving to 127.0.0.1 (what a DNS-rebinding page's name does), no proxy."""
+    """curl with `host` resolving to 127.0.0.1 (what a DNS-rebinding page's name does), no proxy.
+    (0, curl's error) when no HTTP answer came back."""
     curl = shutil.which("curl")
     if not curl:
         pytest.fail("curl is missing: run scripts/prerequisites (Debian package curl)")
@@ -270,30 +271,67 @@ def curl_at(vl: Vaultlink, host: str, url_port: int, path: str, *args: str,
         [curl, "-sS", "--noproxy", "*", "--cacert", ca, "--resolve", f"{host}:{url_port}:127.0.0.1",
          "-o", "-", "-w", "\n%{http_code}", *args, f"{scheme}://{host}:{url_port}{path}"],
         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    assert proc.returncode == 0, proc.stderr
+    if proc.returncode != 0:
+        return 0, proc.stderr
     body, _, status = proc.stdout.rpartition("\n")
     return int(status), body
 
 
 def test_local_listeners_refuse_a_rebound_host_name(vl: Vaultlink) -> None:
     """DNS rebinding: a page at evil.example whose name now resolves to 127.0.0.1 is, to its
-    browser, the same origin as the listener. The portal, the direct listener's token endpoint and
-    the identity endpoint answer only to addresses, localhost and the Azure names: 421."""
+    browser, the same origin as the listener. Over TLS the listener has no certificate for that
+    name (the handshake fails); the Host check behind it refuses the name too (421), on the
+    portal, the direct listener's token endpoint and the plain-HTTP identity endpoint."""
     port = vl.https_port
     signin = json.dumps({"clientId": DEV_CLIENT_ID, "clientSecret": DEV_CLIENT_SECRET})
     token = f"grant_type=client_credentials&client_id={DEV_CLIENT_ID}&client_secret={DEV_CLIENT_SECRET}" \
             "&scope=https://management.azure.com/.default"
     identity_port = int(vl.identity_url.rstrip("/").rsplit(":", 1)[1])
     imds = "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net"
-    for host, expected in [("localhost", 200), ("127.0.0.1", 200), ("evil.example", 421)]:
-        status, body = curl_at(vl, host, port, "/portal/api/signin", "-H", f"Origin: https://{host}:{port}",
+    status, err = curl_at(vl, "evil.example", port, "/portal/")
+    assert status == 0 and "alert" in err, (status, err)
+    # TLS to a served name, the rebound name in Host (what a page could send if it had a leaf).
+    for host_header, expected in [(None, 200), ("127.0.0.1", 200), ("evil.example", 421)]:
+        hdr = ["-H", f"Host: {host_header}:{port}"] if host_header else []
+        origin = f"https://{host_header or 'localhost'}:{port}"
+        status, body = curl_at(vl, "localhost", port, "/portal/api/signin", *hdr, "-H", f"Origin: {origin}",
                                "-H", "Content-Type: application/json", "-d", signin)
-        assert status == expected, (host, status, body)
-        status, body = curl_at(vl, host, port, f"/{TENANT_ID}/oauth2/v2.0/token", "-d", token)
-        assert status == expected, (host, status, body)
+        assert status == expected, (host_header, status, body)
+        status, body = curl_at(vl, "localhost", port, f"/{TENANT_ID}/oauth2/v2.0/token", *hdr, "-d", token)
+        assert status == expected, (host_header, status, body)
         if expected == 200:
             assert json.loads(body)["access_token"], body
         else:
             assert json.loads(body)["error"]["code"] == "MisdirectedRequest", body
+    for host, expected in [("localhost", 200), ("127.0.0.1", 200), ("evil.example", 421)]:
         status, body = curl_at(vl, host, identity_port, imds, "-H", "Metadata: true", scheme="http")
         assert status == expected, (host, status, body)
+
+
+def test_the_local_ca_certifies_only_the_names_vaultlink_serves(vl: Vaultlink) -> None:
+    """The CA `vaultlink env` asks clients to trust carries X.509 name constraints (the Azure names
+    vaultlink plays, localhost, loopback addresses), and the listener mints no leaf for any other
+    SNI: OpenSSL, which enforces name constraints, verifies the served names and gets no
+    certificate for www.google.com."""
+    openssl = shutil.which("openssl")
+    if not openssl:
+        pytest.fail("the openssl CLI is missing: run scripts/prerequisites (Debian package openssl)")
+    ca_pem = Path(vl.data_dir) / "ca.pem"
+    text = subprocess.run([openssl, "x509", "-in", str(ca_pem), "-noout", "-text"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "X509v3 Name Constraints: critical" in text, text
+    for name in ("DNS:management.azure.com", "DNS:vault.azure.net", "DNS:localhost", "IP:127.0.0.0/255.0.0.0"):
+        assert name in text, (name, text)
+
+    def s_client(servername: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [openssl, "s_client", "-connect", f"127.0.0.1:{vl.https_port}", "-servername", servername,
+             "-CAfile", str(ca_pem), "-verify_return_error", "-verify_hostname", servername, "-brief"],
+            input="", capture_output=True, text=True, timeout=30)
+
+    for served in ("management.azure.com", "kv-any.vault.azure.net", "localhost"):
+        r = s_client(served)
+        assert r.returncode == 0 and "Verification: OK" in r.stderr, (served, r.stderr)
+    refused = s_client("www.google.com")
+    assert refused.returncode != 0, refused.stderr
+    assert "Verification: OK" not in refused.stderr, refused.stderr

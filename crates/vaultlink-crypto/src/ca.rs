@@ -7,8 +7,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
+    GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints, PKCS_ECDSA_P256_SHA256, SanType,
+    SerialNumber,
 };
 use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
@@ -33,6 +34,31 @@ const LEAF_RENEW_MARGIN: Duration = Duration::days(7);
 /// Upper bound on cached SNI leaves; the cache is emptied when it is reached.
 const MAX_CACHED_LEAVES: usize = 4096;
 
+/// The DNS names the CA may certify, as X.509 name constraints (RFC 5280 section 4.2.1.10: each
+/// permits itself and every name below it): the Azure host names vaultlink plays and
+/// `localhost`. With the loopback addresses, nothing else: a client that trusts the CA (as
+/// `vaultlink env` asks) trusts it for no other site. `ingress/hosts.rs` serves exactly these
+/// names (a test there keeps the two tables in step).
+pub const PERMITTED_DNS: &[&str] = &[
+    "management.azure.com",
+    "login.microsoftonline.com",
+    "login.windows.net",
+    "sts.windows.net",
+    "graph.microsoft.com",
+    "vault.azure.net",
+    "localhost",
+];
+
+/// Whether the CA may certify `name` (a DNS name or an IP literal, any case).
+pub fn permitted(name: &str) -> bool {
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        return ip.is_loopback();
+    }
+    let n = name.trim_end_matches('.').to_ascii_lowercase();
+    let n = n.strip_prefix("*.").unwrap_or(&n);
+    PERMITTED_DNS.iter().any(|p| n == *p || n.strip_suffix(p).is_some_and(|head| head.ends_with('.')))
+}
+
 /// vaultlink's local certificate authority (ECDSA P-256), kept in `ca.pem` / `ca-key.pem`.
 ///
 /// Cheap to clone (shared inner state).
@@ -45,6 +71,8 @@ struct CaInner {
     cert_pem: String,
     cert_der: CertificateDer<'static>,
     issuer: Issuer<'static, KeyPair>,
+    /// This start replaced a CA without vaultlink's name constraints (an older data directory).
+    replaced_unconstrained: bool,
 }
 
 impl Ca {
@@ -79,11 +107,28 @@ impl Ca {
         };
         if have_cert {
             let cert_pem = files::read_text(&cert_path)?;
-            return Self::from_pem(cert_pem, key);
+            let ca = Self::from_pem(cert_pem, key, false)?;
+            if has_our_constraints(ca.cert_der()) {
+                return Ok(ca);
+            }
+            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(cert_err)?;
+            files::write_private(&key_path, key.serialize_pem().as_bytes())
+                .map_err(|e| CryptoError::io(&key_path, e))?;
+            return Self::create_cert(&cert_path, key, true);
         }
+        Self::create_cert(&cert_path, key, false)
+    }
+
+    fn create_cert(cert_path: &Path, key: KeyPair, replaced: bool) -> Result<Ca, CryptoError> {
         let cert_pem = ca_params().self_signed(&key).map_err(cert_err)?.pem();
-        files::write_public(&cert_path, cert_pem.as_bytes()).map_err(|e| CryptoError::io(&cert_path, e))?;
-        Self::from_pem(cert_pem, key)
+        files::write_public(cert_path, cert_pem.as_bytes()).map_err(|e| CryptoError::io(cert_path, e))?;
+        Self::from_pem(cert_pem, key, replaced)
+    }
+
+    /// Whether this start replaced a CA that had no name constraints: clients that trusted the
+    /// old CA (a system trust store, a copied bundle) must trust the new `ca.pem` instead.
+    pub fn replaced_unconstrained(&self) -> bool {
+        self.inner.replaced_unconstrained
     }
 
     /// The CA certificate, PEM encoded (what clients must trust).
@@ -140,13 +185,14 @@ impl Ca {
         Ok(Arc::new(config))
     }
 
-    /// Issues a fresh leaf for one DNS name or IP address; returns `(cert_pem, key_pem)`.
+    /// Issues a fresh leaf for one DNS name or IP address the CA may certify; returns
+    /// `(cert_pem, key_pem)`.
     pub fn leaf_pem(&self, name: &str) -> Result<(String, String), CryptoError> {
         let (cert, key) = self.mint_leaf(&[san_for(name)?])?;
         Ok((crate::pem_encode("CERTIFICATE", cert.as_ref()), key.serialize_pem()))
     }
 
-    fn from_pem(cert_pem: String, key: KeyPair) -> Result<Ca, CryptoError> {
+    fn from_pem(cert_pem: String, key: KeyPair, replaced_unconstrained: bool) -> Result<Ca, CryptoError> {
         let cert_der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
             .map_err(|_| CryptoError::Certificate(format!("{CERT_FILE} holds no certificate")))?;
         let public = key.public_key_raw();
@@ -154,7 +200,7 @@ impl Ca {
             return Err(CryptoError::Certificate(format!("{CERT_FILE} does not match {KEY_FILE}")));
         }
         let issuer = Issuer::from_ca_cert_der(&cert_der, key).map_err(cert_err)?;
-        Ok(Ca { inner: Arc::new(CaInner { cert_pem, cert_der, issuer }) })
+        Ok(Ca { inner: Arc::new(CaInner { cert_pem, cert_der, issuer, replaced_unconstrained }) })
     }
 
     /// Mints a leaf with exactly `sans`; returns its DER and key.
@@ -218,6 +264,8 @@ impl LeafResolver {
             return Some(Arc::clone(&hit.key));
         }
         let sans = match sni {
+            // Another name: no certificate, so the handshake fails (the CA could not certify it
+            // for a client that honours name constraints anyway).
             Some(_) => vec![san_for(&cache_key).ok()?],
             None => self.default_sans.clone(),
         };
@@ -259,6 +307,17 @@ fn ca_params() -> CertificateParams {
     dn.push(DnType::OrganizationName, CA_ORGANIZATION);
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.name_constraints = Some(NameConstraints {
+        permitted_subtrees: PERMITTED_DNS
+            .iter()
+            .map(|n| GeneralSubtree::DnsName((*n).to_string()))
+            .chain([
+                GeneralSubtree::IpAddress(CidrSubnet::from_v4_prefix([127, 0, 0, 0], 8)),
+                GeneralSubtree::IpAddress(CidrSubnet::from_v6_prefix(std::net::Ipv6Addr::LOCALHOST.octets(), 128)),
+            ])
+            .collect(),
+        excluded_subtrees: vec![],
+    });
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     params.serial_number = Some(random_serial());
     params.not_before = OffsetDateTime::now_utc() - Duration::days(1);
@@ -266,9 +325,13 @@ fn ca_params() -> CertificateParams {
     params
 }
 
-/// A SAN for an IP literal or a syntactically valid DNS name (a leading `*.` is allowed).
+/// A SAN for an IP literal or a syntactically valid DNS name (a leading `*.` is allowed) that
+/// the CA may certify ([`permitted`]).
 fn san_for(name: &str) -> Result<SanType, CryptoError> {
     let invalid = || CryptoError::InvalidName(name.to_owned());
+    if !permitted(name) {
+        return Err(invalid());
+    }
     if let Ok(ip) = name.parse::<IpAddr>() {
         return Ok(SanType::IpAddress(ip));
     }
@@ -279,6 +342,27 @@ fn san_for(name: &str) -> Result<SanType, CryptoError> {
         }
         _ => Err(invalid()),
     }
+}
+
+/// Whether a CA certificate carries exactly [`PERMITTED_DNS`] as its permitted DNS subtrees.
+fn has_our_constraints(der: &[u8]) -> bool {
+    use x509_parser::extensions::GeneralName;
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else { return false };
+    let Ok(Some(nc)) = cert.name_constraints() else { return false };
+    let mut dns: Vec<&str> = nc
+        .value
+        .permitted_subtrees
+        .iter()
+        .flatten()
+        .filter_map(|s| match s.base {
+            GeneralName::DNSName(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    let mut ours = PERMITTED_DNS.to_vec();
+    dns.sort_unstable();
+    ours.sort_unstable();
+    dns == ours
 }
 
 /// 16 random bytes, positive as a DER INTEGER.

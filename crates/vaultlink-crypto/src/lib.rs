@@ -12,7 +12,7 @@ mod jwt;
 mod seal;
 pub mod x509;
 
-pub use ca::Ca;
+pub use ca::{Ca, PERMITTED_DNS as CA_PERMITTED_DNS, permitted as ca_permits};
 pub use jwt::{Claims, Signer, TokenError, TokenSigner};
 pub use seal::{ROOT_KEY_ENV, Sealer};
 

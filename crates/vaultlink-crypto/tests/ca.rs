@@ -146,21 +146,27 @@ fn leaf_properties() {
 fn no_sni_gets_localhost_and_ip_leaf() {
     let dir = tempfile::tempdir().unwrap();
     let ca = Ca::load_or_create(dir.path()).unwrap();
-    let extra = vec!["vaultlink.internal".to_string(), "10.1.2.3".to_string(), "bad name".to_string()];
+    let extra = vec!["vl.localhost".to_string(), "127.0.0.2".to_string(), "bad name".to_string()];
     // rustls clients send no SNI when connecting to an IP address.
     let ip = ServerName::IpAddress(IpAddr::from([127, 0, 0, 1]).into());
     let (client, server) = connect(&ca, &extra, ip);
     assert_eq!(server.server_name(), None);
     let (dns, ips) = leaf_sans(&client.peer_certificates().unwrap()[0]);
-    assert_eq!(dns, vec!["localhost".to_string(), "vaultlink.internal".to_string()]);
-    let expected: Vec<IpAddr> = ["127.0.0.1", "::1", "10.1.2.3"].iter().map(|s| s.parse().unwrap()).collect();
+    assert_eq!(dns, vec!["localhost".to_string(), "vl.localhost".to_string()]);
+    let expected: Vec<IpAddr> = ["127.0.0.1", "::1", "127.0.0.2"].iter().map(|s| s.parse().unwrap()).collect();
     assert_eq!(ips, expected);
 
     // The same leaf also verifies for the extra IP.
-    let ip = ServerName::IpAddress(IpAddr::from([10, 1, 2, 3]).into());
+    let ip = ServerName::IpAddress(IpAddr::from([127, 0, 0, 2]).into());
     connect(&ca, &extra, ip);
 
     assert!(matches!(ca.try_server_config(&extra), Err(CryptoError::InvalidName(n)) if n == "bad name"));
+    // Names the CA may not certify are refused like malformed ones.
+    for outside in ["vaultlink.internal", "10.1.2.3"] {
+        assert!(
+            matches!(ca.try_server_config(&[outside.to_string()]), Err(CryptoError::InvalidName(n)) if n == outside)
+        );
+    }
 }
 
 #[test]
@@ -249,4 +255,64 @@ fn missing_cert_is_reissued_for_existing_key_and_mismatch_is_refused() {
     std::fs::write(dir.path().join("ca.pem"), other_ca.cert_pem()).unwrap();
     let err = Ca::load_or_create(dir.path()).unwrap_err();
     assert!(err.to_string().contains("does not match"), "{err}");
+}
+
+#[test]
+fn the_ca_is_name_constrained_and_mints_nothing_outside_its_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::load_or_create(dir.path()).unwrap();
+    assert!(!ca.replaced_unconstrained());
+    let (_, cert) = X509Certificate::from_der(ca.cert_der()).unwrap();
+    let nc = cert.name_constraints().unwrap().expect("the CA carries name constraints");
+    assert!(nc.critical, "RFC 5280: name constraints MUST be critical");
+    let mut dns: Vec<String> = nc
+        .value
+        .permitted_subtrees
+        .iter()
+        .flatten()
+        .filter_map(|s| match s.base {
+            GeneralName::DNSName(d) => Some(d.to_string()),
+            _ => None,
+        })
+        .collect();
+    dns.sort();
+    let mut ours: Vec<String> = vaultlink_crypto::CA_PERMITTED_DNS.iter().map(|s| s.to_string()).collect();
+    ours.sort();
+    assert_eq!(dns, ours);
+    let ips =
+        nc.value.permitted_subtrees.iter().flatten().filter(|s| matches!(s.base, GeneralName::IPAddress(_))).count();
+    assert_eq!(ips, 2, "127.0.0.0/8 and ::1/128");
+    assert!(nc.value.excluded_subtrees.is_none());
+    // Any other SNI gets no certificate: the handshake fails.
+    for other in ["www.google.com", "evilvault.azure.net", "vault.azure.net.evil.example"] {
+        let mut client =
+            ClientConnection::new(client_config(&ca, &[b"http/1.1"]), ServerName::try_from(other).unwrap().to_owned())
+                .unwrap();
+        let mut server = ServerConnection::new(ca.server_config(&[])).unwrap();
+        assert!(handshake(&mut client, &mut server).is_err(), "{other}");
+    }
+    assert!(matches!(ca.leaf_pem("www.google.com"), Err(CryptoError::InvalidName(_))));
+}
+
+#[test]
+fn an_unconstrained_ca_from_an_older_vaultlink_is_replaced_key_and_all() {
+    let dir = tempfile::tempdir().unwrap();
+    // What an older vaultlink wrote: a CA without name constraints.
+    let old_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    let old_cert = params.self_signed(&old_key).unwrap().pem();
+    vaultlink_crypto::files::write_private(&dir.path().join("ca-key.pem"), old_key.serialize_pem().as_bytes()).unwrap();
+    vaultlink_crypto::files::write_public(&dir.path().join("ca.pem"), old_cert.as_bytes()).unwrap();
+    let ca = Ca::load_or_create(dir.path()).unwrap();
+    assert!(ca.replaced_unconstrained());
+    assert_ne!(ca.cert_pem(), old_cert);
+    let key_now = std::fs::read_to_string(dir.path().join("ca-key.pem")).unwrap();
+    assert_ne!(key_now, old_key.serialize_pem(), "a new key: the old certificate can verify nothing new");
+    let (_, cert) = X509Certificate::from_der(ca.cert_der()).unwrap();
+    assert!(cert.name_constraints().unwrap().is_some());
+    // The next start keeps it.
+    let again = Ca::load_or_create(dir.path()).unwrap();
+    assert!(!again.replaced_unconstrained());
+    assert_eq!(again.cert_pem(), ca.cert_pem());
 }

@@ -92,6 +92,14 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     let signer = TokenSigner::start(&dir)?;
     let engine = open_engine(&dir, args.in_memory)?;
     let ca = Ca::load_or_create(&dir)?;
+    if ca.replaced_unconstrained() {
+        tracing::warn!(
+            ca = %dir.join("ca.pem").display(),
+            "replaced the local CA: the old one had no name constraints, so whoever trusted it trusted it for every site; \
+             the new CA certifies only the Azure host names vaultlink plays, localhost and loopback addresses. \
+             Clients using `vaultlink env` pick it up; a copy of the old ca.pem in a system trust store must be replaced by the new one"
+        );
+    }
     let sealer = Sealer::load_or_create(&dir)?;
     let bundle = write_ca_bundle(&dir, &ca)?;
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {

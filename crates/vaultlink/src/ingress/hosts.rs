@@ -50,6 +50,18 @@ mod tests {
     use super::{Surface, local_host_allowed, surface};
 
     #[test]
+    fn the_local_ca_may_certify_every_played_host_and_no_other() {
+        for (name, _) in super::HOSTS {
+            assert!(vaultlink_crypto::ca_permits(name), "{name}");
+        }
+        assert!(vaultlink_crypto::ca_permits(&format!("myvault{}", super::VAULT_SUFFIX)));
+        assert!(vaultlink_crypto::ca_permits("localhost"));
+        for other in ["www.google.com", "azure.com", "evilvault.azure.net", "login.microsoftonline.com.evil.example"] {
+            assert!(!vaultlink_crypto::ca_permits(other), "{other}");
+        }
+    }
+
+    #[test]
     fn local_listeners_answer_to_addresses_localhost_azure_names_and_allowed_names_only() {
         let none: &[String] = &[];
         for ok in ["127.0.0.1", "10.1.2.3", "[::1]", "::1", "localhost", "LocalHost", "management.azure.com"] {
