@@ -215,6 +215,13 @@ pub(crate) struct ServeArgs {
     /// refused, so a page that rebinds its own name to this machine cannot use them.
     #[arg(long = "allowed-host", env = "VAULTLINK_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,
+    /// Open connections each listener keeps at most; past it new ones are closed at once.
+    #[arg(long, env = "VAULTLINK_MAX_CONNECTIONS", default_value_t = crate::ingress::limits::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Seconds a connection may take to send a request's head, counted from when it is ready for
+    /// one (so also how long an idle keep-alive connection stays open).
+    #[arg(long, env = "VAULTLINK_REQUEST_HEAD_TIMEOUT", default_value_t = crate::ingress::limits::DEFAULT_REQUEST_HEAD_TIMEOUT.as_secs())]
+    pub request_head_timeout: u64,
 }
 
 impl DataDirArg {

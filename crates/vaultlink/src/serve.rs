@@ -87,6 +87,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    crate::ingress::limits::raise_open_files_limit();
     let dir = args.dir.resolve()?;
     // A fresh data directory's token key is generated on a thread while the rest starts.
     let signer = TokenSigner::start(&dir)?;
@@ -127,6 +128,10 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
             tls: tls.clone(),
             lab: lab.clone(),
             allowed_hosts: args.allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
+            limits: crate::ingress::limits::Limits {
+                max_connections: args.max_connections,
+                request_head_timeout: std::time::Duration::from_secs(args.request_head_timeout.max(1)),
+            },
         })?);
         tracing::info!(records = app.engine.read(|s| s.len()), data_dir = %dir.display(), in_memory = args.in_memory, "state loaded");
 

@@ -44,6 +44,8 @@ pub(crate) struct App {
     pub conns: ConnThreads,
     /// `--allowed-host` names (lower case), for `hosts::local_host_allowed`.
     pub allowed_hosts: Vec<String>,
+    /// Connection limits and timeouts (`limits.rs`).
+    pub limits: super::limits::Limits,
 }
 
 impl App {
@@ -68,6 +70,7 @@ impl App {
             portal: Default::default(),
             conns: ConnThreads::start()?,
             allowed_hosts: parts.allowed_hosts,
+            limits: parts.limits,
         })
     }
 
@@ -144,6 +147,7 @@ pub(crate) struct AppParts {
     pub tls: Arc<rustls::ServerConfig>,
     pub lab: Option<Arc<crate::lab::Lab>>,
     pub allowed_hosts: Vec<String>,
+    pub limits: super::limits::Limits,
 }
 
 /// How a request reached vaultlink (its ingress adapter).
@@ -370,6 +374,7 @@ pub(crate) async fn serve_connection<IO>(io: IO, app: Arc<App>, ingress: Ingress
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let head_timeout = app.limits.request_head_timeout;
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let app = app.clone();
         let ingress = ingress.clone();
@@ -397,10 +402,9 @@ where
             Ok::<_, Infallible>(resp)
         }
     });
-    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-        .http1_only()
-        .serve_connection(TokioIo::new(io), service)
-        .await;
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http1_only();
+    builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(head_timeout);
+    let _ = builder.serve_connection(TokioIo::new(io), service).await;
 }
 
 /// Connection threads: each runs its own single-threaded runtime, and a connection handed to one
@@ -455,23 +459,40 @@ impl ConnThreads {
 /// The direct HTTPS listener.
 pub(crate) async fn serve_tls(listener: TcpListener, app: Arc<App>, tls: Arc<rustls::ServerConfig>) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let listener = super::limits::Listener::new(listener, "https", app.limits);
     loop {
-        let Ok((tcp, _peer)) = listener.accept().await else { continue };
+        let (tcp, _peer, slot) = listener.accept().await;
         let acceptor = acceptor.clone();
         let app2 = app.clone();
         app.conns.serve(tcp, move |tcp| async move {
-            if let Ok(stream) = acceptor.accept(tcp).await {
+            let _slot = slot;
+            if let Some(stream) = tls_accept(&acceptor, tcp).await {
                 serve_connection(stream, app2, Ingress::Direct).await;
             }
         });
     }
 }
 
+/// A TLS handshake within `limits::TLS_HANDSHAKE_TIMEOUT`.
+pub(crate) async fn tls_accept<IO>(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    io: IO,
+) -> Option<tokio_rustls::server::TlsStream<IO>>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    tokio::time::timeout(super::limits::TLS_HANDSHAKE_TIMEOUT, acceptor.accept(io)).await.ok()?.ok()
+}
+
 /// The plain-HTTP managed-identity listener (like IMDS at 169.254.169.254).
 pub(crate) async fn serve_identity(listener: TcpListener, app: Arc<App>) {
+    let listener = super::limits::Listener::new(listener, "identity", app.limits);
     loop {
-        let Ok((tcp, _peer)) = listener.accept().await else { continue };
+        let (tcp, _peer, slot) = listener.accept().await;
         let app = app.clone();
-        tokio::spawn(serve_connection(tcp, app, Ingress::Identity));
+        tokio::spawn(async move {
+            let _slot = slot;
+            serve_connection(tcp, app, Ingress::Identity).await;
+        });
     }
 }

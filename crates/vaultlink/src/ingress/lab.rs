@@ -248,8 +248,9 @@ fn serve_address(
     let nic = origin_id.to_string();
     Ok(vec![tokio::spawn(async move {
         let acceptor = tokio_rustls::TlsAcceptor::from(app.tls.clone());
+        let listener = super::limits::Listener::new(listener, "lab", app.limits);
         loop {
-            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let (tcp, _, slot) = listener.accept().await;
             let (app, acceptor, nic) = (app.clone(), acceptor.clone(), nic.clone());
             // A private endpoint whose connection is not Approved carries no traffic.
             if let Err(reason) = app.engine.read(|s| carries_traffic(s, &nic, addr)) {
@@ -258,7 +259,8 @@ fn serve_address(
                 continue;
             }
             tokio::spawn(async move {
-                if let Ok(stream) = acceptor.accept(tcp).await {
+                let _slot = slot;
+                if let Some(stream) = crate::http::tls_accept(&acceptor, tcp).await {
                     crate::http::serve_connection(stream, app, Ingress::Lab { origin_id: nic, local: addr }).await;
                 }
             });

@@ -5,4 +5,5 @@
 pub(crate) mod hosts;
 pub(crate) mod http;
 pub(crate) mod lab;
+pub(crate) mod limits;
 pub(crate) mod proxy;

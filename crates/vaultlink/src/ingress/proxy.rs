@@ -34,18 +34,25 @@ fn proxy_identity(req: &Request<Incoming>) -> Option<String> {
 
 pub(crate) async fn serve(listener: TcpListener, app: Arc<App>, tls: Arc<rustls::ServerConfig>) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let listener = super::limits::Listener::new(listener, "proxy", app.limits);
     loop {
-        let Ok((tcp, _peer)) = listener.accept().await else { continue };
+        let (tcp, _peer, slot) = listener.accept().await;
         let app2 = app.clone();
         let acceptor = acceptor.clone();
+        // The connection's slot lives as long as it does, through a CONNECT tunnel too.
+        let slot = Arc::new(slot);
         app.conns.serve(tcp, move |tcp| async move {
             let app = app2;
+            let head_timeout = app.limits.request_head_timeout;
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let app = app.clone();
                 let acceptor = acceptor.clone();
-                async move { Ok::<_, Infallible>(handle(req, app, acceptor).await) }
+                let slot = slot.clone();
+                async move { Ok::<_, Infallible>(handle(req, app, acceptor, slot).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(head_timeout)
                 .serve_connection(TokioIo::new(tcp), service)
                 .with_upgrades()
                 .await;
@@ -53,7 +60,12 @@ pub(crate) async fn serve(listener: TcpListener, app: Arc<App>, tls: Arc<rustls:
     }
 }
 
-async fn handle(req: Request<Incoming>, app: Arc<App>, acceptor: tokio_rustls::TlsAcceptor) -> Response<Full<Bytes>> {
+async fn handle(
+    req: Request<Incoming>,
+    app: Arc<App>,
+    acceptor: tokio_rustls::TlsAcceptor,
+    slot: Arc<tokio::sync::OwnedSemaphorePermit>,
+) -> Response<Full<Bytes>> {
     let identity = proxy_identity(&req);
     if req.method() != Method::CONNECT {
         // An absolute-URI request (plain HTTP through the proxy): only the identity endpoint is
@@ -110,12 +122,13 @@ async fn handle(req: Request<Incoming>, app: Arc<App>, acceptor: tokio_rustls::T
         None
     };
     tokio::spawn(async move {
+        let _slot = slot;
         match hyper::upgrade::on(req).await {
-            Ok(upgraded) => match acceptor.accept(TokioIo::new(upgraded)).await {
-                Ok(tls) => crate::http::serve_connection(tls, app, Ingress::Proxy { context }).await,
-                Err(e) => {
-                    tracing::info!(error = %e, "TLS handshake through the proxy failed (does the client trust vaultlink's CA?)")
-                }
+            Ok(upgraded) => match crate::http::tls_accept(&acceptor, TokioIo::new(upgraded)).await {
+                Some(tls) => crate::http::serve_connection(tls, app, Ingress::Proxy { context }).await,
+                None => tracing::info!(
+                    "TLS handshake through the proxy failed or timed out (does the client trust vaultlink's CA?)"
+                ),
             },
             Err(e) => tracing::debug!(error = %e, "CONNECT upgrade failed"),
         }
