@@ -79,7 +79,10 @@ pub(crate) async fn serve(dir: &Path, app: Arc<App>, proxy_url: String) -> anyho
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     }
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(crate::ingress::limits::ACCEPT_BACKOFF).await;
+            continue;
+        };
         let app = app.clone();
         let proxy_url = proxy_url.clone();
         tokio::spawn(async move {
