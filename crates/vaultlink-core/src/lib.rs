@@ -21,6 +21,7 @@ pub mod netctx;
 pub mod network;
 pub mod privatedns;
 pub mod privatelink;
+pub mod ratelog;
 pub mod rbac;
 pub mod regions;
 pub mod registry;

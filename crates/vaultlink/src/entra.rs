@@ -183,7 +183,7 @@ fn token(app: &App, req: &Req, tenant: &str, v2: bool) -> Resp {
     let (principal, client_id) = match signed_in {
         Ok(p) => p,
         Err(e) => {
-            tracing::info!(
+            vaultlink_core::info_limited!(
                 grant,
                 error = e.error,
                 code = e.codes.first().copied().unwrap_or(0),

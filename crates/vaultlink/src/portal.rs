@@ -239,7 +239,7 @@ pub(crate) fn handle(app: &App, req: &Req) -> Resp {
         (&Method::POST, "/api/signin") => sign_in(app, req),
         (_, r) if r.starts_with("/api/") => match app.portal.check(&req.method, &req.headers, &req.authority, now()) {
             Err(refusal) => {
-                tracing::info!(method = %req.method, path = %req.path, ?refusal, "portal request refused");
+                vaultlink_core::info_limited!(method = %req.method, path = %req.path, ?refusal, "portal request refused");
                 refusal.render()
             }
             Ok((id, session)) => signed_in(app, req, &r[5..], &id, &session),
@@ -272,7 +272,7 @@ fn sign_in(app: &App, req: &Req) -> Resp {
     };
     match signed_in {
         Err(e) => {
-            tracing::info!(client_id = %client_id, error = e.error, "portal sign-in refused");
+            vaultlink_core::info_limited!(client_id = %client_id, error = e.error, "portal sign-in refused");
             json(StatusCode::UNAUTHORIZED, &json!({"error": {"code": e.error, "message": e.description}}))
         }
         Ok(p) => {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::operation::{Operation, Permission};
-use super::throttle::{Throttle, TxClass};
+use super::throttle::Throttle;
 use crate::error::{Error, Kind};
 use crate::firewall::{self, NetworkContext, caller_string};
 use crate::identity::{self, Caller};
@@ -67,9 +67,13 @@ impl Admitted {
 /// Admits `operation` (on `object`, when the operation is scoped to the object it names), or
 /// gives Key Vault's refusal: 401 for a token of another audience or tenant, 400 for a bad
 /// api-version, 403 from the network or the authorization, 429 past the budget, in that order.
+/// (Azure's order between 403 and 429 is not documented; budget last is vaultlink's choice.)
 pub fn admit(state: &State, ask: &Ask<'_>, operation: Operation, object: Option<&str>) -> Result<Admitted, Error> {
-    let (vault, caller) = gate(state, ask, operation.class())?;
+    let (vault, caller) = gate(state, ask)?;
     authorize(state, &vault, &caller, operation, object)?;
+    // Only what the vault would serve counts against its budget: a caller the firewall or the
+    // authorization refuses cannot use up the owner's requests (docs/behaviour.md).
+    ask.throttle.admit(&vault.id, operation.class())?;
     Ok(Admitted { vault, caller, operation })
 }
 
@@ -92,7 +96,7 @@ pub fn authorize(
 /// The answer to a request that is no operation: the gate's refusal if it has one (so an
 /// unauthenticated caller learns nothing of the routes), else `BadParameter` naming it.
 pub fn refuse_unserved(state: &State, ask: &Ask<'_>, method: &str, path: &str) -> Error {
-    match gate(state, ask, TxClass::Other) {
+    match gate(state, ask) {
         Err(e) => e,
         Ok(_) => Error::bad_parameter(format!("vaultlink does not serve {method} {path}.")),
     }
@@ -103,9 +107,9 @@ pub fn vault_not_found(name: &str) -> Error {
     Error::new(Kind::NotFound, "VaultNotFound", format!("The vault '{name}' does not exist."))
 }
 
-/// Everything but the authorization: the vault, the caller, its tenant, the api-version, the
-/// network, the budget.
-fn gate(state: &State, ask: &Ask<'_>, class: TxClass) -> Result<(Arc<Vault>, Caller), Error> {
+/// Everything before the authorization: the vault, the caller, its tenant, the api-version, the
+/// network.
+fn gate(state: &State, ask: &Ask<'_>) -> Result<(Arc<Vault>, Caller), Error> {
     let unauthorized = |m: String| Error::new(Kind::Unauthorized, "Unauthorized", m);
     let vault = keyvault::vault_by_name(state, ask.vault).cloned().ok_or_else(|| vault_not_found(ask.vault))?;
     let caller = identity::caller_from_claims(state, ask.claims, identity::VAULT_AUDIENCES).map_err(|_| {
@@ -123,10 +127,9 @@ fn gate(state: &State, ask: &Ask<'_>, class: TxClass) -> Result<(Arc<Vault>, Cal
     }
     crate::apiversion::data_plane(ask.api_version)?;
     if let Err(denied) = firewall::decide(state, &vault, ask.context, &caller) {
-        tracing::info!(vault = %vault.name, client = %ask.context.client_address, reason = %denied.reason, "network refused the request");
+        crate::info_limited!(vault = %vault.name, client = %ask.context.client_address, reason = %denied.reason, "network refused the request");
         return Err(Error::new(Kind::Forbidden, "Forbidden", denied.message).with_inner(denied.inner_code));
     }
-    ask.throttle.admit(&vault.id, class)?;
     Ok((vault, caller))
 }
 

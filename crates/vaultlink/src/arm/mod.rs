@@ -185,7 +185,7 @@ pub(crate) fn handle(app: &App, req: &Req) -> Resp {
         Ok(r) => r,
         Err(e) => {
             if e.kind != Kind::NotFound {
-                tracing::info!(method = %req.method, path = %req.path, code = e.code(), "refused");
+                vaultlink_core::info_limited!(method = %req.method, path = %req.path, code = e.code(), "refused");
             }
             let mut r = error::render(&e);
             if e.kind == Kind::Unauthorized

@@ -132,7 +132,7 @@ pub(crate) fn handle(app: &App, req: &Req) -> Resp {
             Ok(r) => r,
             Err(e) => {
                 if e.kind == Kind::Forbidden || e.kind == Kind::TooManyRequests {
-                    tracing::info!(vault = %v.name, method = %req.method, path = %req.path, code = %e.code, inner = e.inner.as_deref().unwrap_or(""), "data-plane request refused");
+                    vaultlink_core::info_limited!(vault = %v.name, method = %req.method, path = %req.path, code = %e.code, inner = e.inner.as_deref().unwrap_or(""), "data-plane request refused");
                 }
                 error(&e)
             }

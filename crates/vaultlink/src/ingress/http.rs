@@ -331,7 +331,7 @@ pub(crate) fn route(app: &App, req: Req) -> Resp {
 
 /// 421 for a Host a local listener does not answer to (DNS rebinding: `hosts::local_host_allowed`).
 fn misdirected(host: &str) -> Resp {
-    tracing::info!(host = %host.chars().take(255).collect::<String>(), "refused a request for a host name this listener does not serve");
+    vaultlink_core::info_limited!(host = %host.chars().take(255).collect::<String>(), "refused a request for a host name this listener does not serve");
     json(
         StatusCode::MISDIRECTED_REQUEST,
         &serde_json::json!({"error": {"code": "MisdirectedRequest", "message": "This vaultlink listener does not serve that host name. It answers to IP addresses, localhost, the Azure host names vaultlink plays and the names given with --allowed-host (VAULTLINK_ALLOWED_HOSTS)."}}),

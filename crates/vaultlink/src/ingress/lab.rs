@@ -254,7 +254,7 @@ fn serve_address(
             let (app, acceptor, nic) = (app.clone(), acceptor.clone(), nic.clone());
             // A private endpoint whose connection is not Approved carries no traffic.
             if let Err(reason) = app.engine.read(|s| carries_traffic(s, &nic, addr)) {
-                tracing::info!(%addr, %reason, "lab: connection dropped");
+                vaultlink_core::info_limited!(%addr, %reason, "lab: connection dropped");
                 drop(tcp);
                 continue;
             }

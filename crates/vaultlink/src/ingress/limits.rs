@@ -16,11 +16,11 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use vaultlink_core::ratelog::RateLimited;
 
 /// Open connections per listener, by default.
 pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 4096;
@@ -30,7 +30,6 @@ pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 pub(crate) const DEFAULT_REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(120);
 pub(crate) const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-pub(crate) const LOG_INTERVAL_SECS: i64 = 10;
 
 /// The configurable limits (`serve --max-connections`, `--request-head-timeout`).
 #[derive(Debug, Clone, Copy)]
@@ -42,29 +41,6 @@ pub(crate) struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self { max_connections: DEFAULT_MAX_CONNECTIONS, request_head_timeout: DEFAULT_REQUEST_HEAD_TIMEOUT }
-    }
-}
-
-/// A log line allowed at most once per [`LOG_INTERVAL_SECS`]; `allow` says how many were held
-/// back since the last one.
-#[derive(Debug, Default)]
-pub(crate) struct RateLimited {
-    last: AtomicI64,
-    suppressed: AtomicU64,
-}
-
-impl RateLimited {
-    /// `Some(held back since the last line)` when a line may be written now.
-    pub(crate) fn allow(&self) -> Option<u64> {
-        let now = vaultlink_core::engine::now();
-        let last = self.last.load(Ordering::Relaxed);
-        if now - last >= LOG_INTERVAL_SECS
-            && self.last.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
-        {
-            return Some(self.suppressed.swap(0, Ordering::Relaxed));
-        }
-        self.suppressed.fetch_add(1, Ordering::Relaxed);
-        None
     }
 }
 
@@ -87,8 +63,8 @@ impl Listener {
             name,
             slots: Arc::new(Semaphore::new(max)),
             max,
-            full: RateLimited::default(),
-            failing: RateLimited::default(),
+            full: RateLimited::new(1),
+            failing: RateLimited::new(1),
         }
     }
 
@@ -137,17 +113,6 @@ pub(crate) fn raise_open_files_limit() {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rate_limited_lines_count_what_they_hold_back() {
-        let r = RateLimited::default();
-        assert_eq!(r.allow(), Some(0));
-        for _ in 0..5 {
-            assert_eq!(r.allow(), None);
-        }
-        r.last.store(0, Ordering::Relaxed);
-        assert_eq!(r.allow(), Some(5));
-    }
 
     #[tokio::test]
     async fn a_listener_past_its_cap_closes_new_connections_until_one_ends() {

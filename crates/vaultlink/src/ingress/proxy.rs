@@ -87,7 +87,7 @@ async fn handle(
     let authority = req.uri().authority().map(|a| a.to_string()).unwrap_or_default();
     let (host, port) = authority.rsplit_once(':').unwrap_or((authority.as_str(), "443"));
     if port != "443" || !is_emulated_host(host) {
-        tracing::info!(target_host = %authority, "proxy refused a host vaultlink does not emulate");
+        vaultlink_core::info_limited!(target_host = %authority, "proxy refused a host vaultlink does not emulate");
         return text(
             StatusCode::FORBIDDEN,
             &format!(
@@ -104,14 +104,14 @@ async fn handle(
         match app.engine.read(|s| netctx::route(s, &origin, host)) {
             netctx::Route::Reaches(ctx) => Some(ctx),
             netctx::Route::NotResolved { view } => {
-                tracing::info!(%host, %view, "proxy: name does not resolve for this caller");
+                vaultlink_core::info_limited!(%host, %view, "proxy: name does not resolve for this caller");
                 return text(
                     StatusCode::BAD_GATEWAY,
                     &format!("vaultlink proxy: {host} does not resolve from {view} (NXDOMAIN)\n"),
                 );
             }
             netctx::Route::Unreachable { address, reason } => {
-                tracing::info!(%host, %address, %reason, "proxy: connection carries no traffic");
+                vaultlink_core::info_limited!(%host, %address, %reason, "proxy: connection carries no traffic");
                 return text(
                     StatusCode::GATEWAY_TIMEOUT,
                     &format!("vaultlink proxy: connection to {host} ({address}) timed out: {reason}\n"),

@@ -1,11 +1,12 @@
 use serde_json::json;
 
 use super::*;
-use crate::kv::{CertificateOp, KeyOp, SecretOp};
+use crate::kv::{CertificateOp, KeyOp, SecretOp, TxClass};
 use crate::seed;
 use crate::testing::{vault, world};
 
 const SECRETS_USER: &str = "4633458b-17de-408a-b874-0445c86b69e6";
+const SECRETS_OFFICER: &str = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7";
 
 /// A new principal with no role and no access policy.
 fn newcomer(e: &crate::Engine) -> crate::model::Principal {
@@ -65,14 +66,34 @@ fn refusals_come_in_key_vaults_order() {
     let r = refused(ask("missing1", &claims, &ctx, &throttle), GET);
     assert_eq!((r.kind, r.code.as_str()), (Kind::NotFound, "VaultNotFound"));
 
-    // The budget is spent before the authorization is asked: refused creates still count.
-    for _ in 0..Throttle::CREATE_LIMIT {
+    // A refused caller spends none of the vault's budget (issue 16: a principal without access
+    // could otherwise throttle the vault's owner): past the create limit in refusals, the owner
+    // still creates; the owner's own requests do count.
+    for _ in 0..Throttle::CREATE_LIMIT + 10 {
         assert_eq!(
             refused(ask("rbac1", &claims, &ctx, &throttle), Operation::Secret(SecretOp::Set)).kind,
             Kind::Forbidden
         );
     }
-    let r = refused(ask("rbac1", &claims, &ctx, &throttle), Operation::Secret(SecretOp::Set));
+    let officer = identity::add_principal(&e, "officer").unwrap().0;
+    let spec = crate::wire::parse(json!({"properties": {
+        "roleDefinitionId": format!("/providers/Microsoft.Authorization/roleDefinitions/{SECRETS_OFFICER}"),
+        "principalId": officer.object_id}}))
+    .unwrap();
+    let scope = format!(
+        "/subscriptions/{}/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/rbac1",
+        seed::SUBSCRIPTION_ID
+    );
+    e.write(|s, b| {
+        rbac::put_assignment(s, b, &crate::testing::developer(), &scope, "6c1f0e2d-3a4b-4c5d-8e6f-7a8b9c0d1e2f", spec)
+    })
+    .unwrap();
+    let owner = token(&officer, identity::VAULT_AUDIENCE);
+    let set = Operation::Secret(SecretOp::Set);
+    for _ in 0..Throttle::CREATE_LIMIT {
+        e.read(|s| admit(s, &ask("rbac1", &owner, &ctx, &throttle), set, Some("s1"))).unwrap();
+    }
+    let r = e.read(|s| admit(s, &ask("rbac1", &owner, &ctx, &throttle), set, Some("s1"))).unwrap_err();
     assert_eq!(r.kind, Kind::TooManyRequests);
     // Unserved requests pass the same gate first.
     let r = e.read(|s| refuse_unserved(s, &ask("rbac1", &arm, &ctx, &throttle), "GET", "/nothing"));
