@@ -373,6 +373,33 @@ def test_wrong_types_are_refused(arm: Arm, method: str, path: str, body: Any, co
         assert_arm_error(arm.call(method, path, body=body), 400, code)
 
 
+# Azure's tag limits (50 pairs, names up to 512 characters, values up to 256): 400 InvalidTag.
+TOO_MANY_TAGS = {f"t{i}": "v" for i in range(51)}
+
+
+@pytest.mark.parametrize("path,base", [
+    pytest.param(VAULT_PATH, vault_body(), id="vault"),
+    pytest.param(VNET_PATH, vnet_body(), id="vnet"),
+    pytest.param(f"/subscriptions/{SUB}/resourceGroups/rg-arm-bad-tags", {"location": REGION},
+                 id="new-rg"),
+])
+@pytest.mark.parametrize("tags", [
+    pytest.param(TOO_MANY_TAGS, id="51-tags"),
+    pytest.param({"n" * 513: "v"}, id="name-513"),
+    pytest.param({"env": "v" * 257}, id="value-257"),
+])
+def test_tags_past_azures_limits_are_refused(arm: Arm, path: str, base: dict[str, Any],
+                                              tags: dict[str, str]) -> None:
+    absent = [path] if path.endswith("-tags") else []
+    with unchanged(arm, *absent):
+        assert_arm_error(arm.call("PUT", path, body={**base, "tags": tags}), 400, "InvalidTag")
+    # At the limits exactly, a group takes them.
+    edge = {f"t{i}": "v" * 256 for i in range(49)} | {"n" * 512: "v"}
+    ok = arm.call("PUT", f"/subscriptions/{SUB}/resourceGroups/rg-arm-tags-edge",
+                  body={"location": REGION, "tags": edge})
+    assert ok.status_code in (200, 201), ok.text
+
+
 # ---------------------------------------------------------------------------------------------
 # 3. Oversized bodies (ARM's request limit is 4 MB).
 def oversized(base: dict[str, Any]) -> bytes:
