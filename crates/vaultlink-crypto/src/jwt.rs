@@ -46,14 +46,26 @@ pub struct TokenSigner {
     /// Tokens whose signature verified, with their claims. A client sends the same token on every
     /// request until it expires, and an RSA verification per request was the largest single cost
     /// of a secret read (BENCHMARKS.md). The time checks still run on every call.
-    verified: Mutex<HashMap<Box<str>, Arc<Claims>>>,
+    verified: Mutex<Verified>,
+}
+
+/// The memory of verified tokens, bounded by count and by bytes.
+#[derive(Default)]
+struct Verified {
+    tokens: HashMap<Box<str>, Arc<Claims>>,
+    /// The remembered tokens' length, twice (the claims decode to about as much again).
+    bytes: usize,
 }
 
 /// A token's claims.
 pub type Claims = Map<String, Value>;
 
-/// How many verified tokens are remembered; past that the memory starts afresh.
+/// How many verified tokens are remembered, and how many bytes they may take; past either the
+/// memory starts afresh. A token longer than `VERIFIED_MAX_TOKEN` (Entra's are 1-3 KB; a huge
+/// one can only come from a request that made its audience huge) is verified every time instead.
 const VERIFIED_CAPACITY: usize = 4096;
+const VERIFIED_MAX_BYTES: usize = 32 << 20;
+const VERIFIED_MAX_TOKEN: usize = 16 << 10;
 
 /// A token signer whose key may still be being generated. On a fresh data directory the RSA key
 /// generation (30-150 ms here) was most of the first start-up; with [`TokenSigner::start`] it
@@ -151,16 +163,20 @@ impl TokenSigner {
     /// `exp <= now - 300`) and `nbf` (optional; rejected while `nbf > now + 300`).
     /// Audience and issuer are the caller's business.
     pub fn verify(&self, token: &str, now_unix: i64) -> Result<Arc<Claims>, TokenError> {
-        let cached = self.verified.lock().unwrap_or_else(|p| p.into_inner()).get(token).cloned();
+        let cached = self.verified.lock().unwrap_or_else(|p| p.into_inner()).tokens.get(token).cloned();
         let claims = match cached {
             Some(claims) => claims,
             None => {
                 let claims = Arc::new(self.verify_signature(token)?);
-                let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-                if verified.len() >= VERIFIED_CAPACITY {
-                    verified.clear();
+                if token.len() <= VERIFIED_MAX_TOKEN {
+                    let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+                    let size = 2 * token.len();
+                    if verified.tokens.len() >= VERIFIED_CAPACITY || verified.bytes + size > VERIFIED_MAX_BYTES {
+                        *verified = Verified::default();
+                    }
+                    verified.bytes += size;
+                    verified.tokens.insert(token.into(), claims.clone());
                 }
-                verified.insert(token.into(), claims.clone());
                 claims
             }
         };
@@ -358,6 +374,26 @@ mod tests {
         sig[10] ^= 1;
         let forged = format!("{}.{}.{}", parts[0], parts[1], b64url(&sig));
         assert_eq!(s.verify(&forged, NOW), Err(TokenError::BadSignature));
+    }
+
+    /// Huge tokens are verified but not remembered, and the memory stays within its bytes.
+    #[test]
+    fn the_memory_of_verified_tokens_is_bounded_in_bytes() {
+        let (_, s) = shared();
+        let mut big = claims(NOW + 60);
+        big["aud"] = Value::String("x".repeat(VERIFIED_MAX_TOKEN));
+        let huge = s.sign(&big);
+        assert!(s.verify(&huge, NOW).is_ok());
+        assert!(!s.verified.lock().unwrap().tokens.contains_key(huge.as_str()), "a huge token is not remembered");
+        // Tokens just under the size remembered: past the byte budget the memory starts afresh.
+        let n = VERIFIED_MAX_BYTES / (2 * (11 << 10)) + 8;
+        for i in 0..n {
+            let mut c = claims(NOW + 60);
+            c["aud"] = Value::String(format!("{i}{}", "y".repeat(8 << 10)));
+            assert!(s.verify(&s.sign(&c), NOW).is_ok());
+            assert!(s.verified.lock().unwrap().bytes <= VERIFIED_MAX_BYTES);
+        }
+        assert!(s.verified.lock().unwrap().tokens.len() < n, "the memory was started afresh");
     }
 
     /// The memory of verified tokens never outlives the clock, and a forgery of a remembered
