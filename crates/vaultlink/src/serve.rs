@@ -81,10 +81,23 @@ pub(crate) fn open_engine(dir: &Path, in_memory: bool) -> anyhow::Result<Engine>
 /// The root key for this state: loaded from `VAULTLINK_ROOT_KEY` or `root.key`, created only when
 /// the state needs no particular key, and refused unless it is the key that sealed the state
 /// (`rootkey::verify`, against the check value the state records). With `--in-memory` nothing
-/// sealed outlives the process, so any key (loaded or created, as before) will do.
+/// sealed outlives the process, so any key will do: loaded or created as before, except that no
+/// root.key is made beside a persistent state that has lost its own.
 fn open_sealer(dir: &Path, engine: &Engine, in_memory: bool) -> anyhow::Result<Sealer> {
     if in_memory {
-        return Ok(Sealer::load_or_create(dir)?);
+        return Ok(match Sealer::load(dir)? {
+            Some((sealer, _)) => sealer,
+            // A persistent state lives here without its key: a new root.key would later be
+            // refused as the wrong key, so this run's key is kept in memory only.
+            None if vaultlink_store::marker_path(&dir.join(STATE_FILE)).exists() => {
+                tracing::warn!(
+                    "{} is missing beside a persistent state; this in-memory run uses a key that is not written anywhere",
+                    dir.join(ROOT_KEY_FILE).display()
+                );
+                Sealer::ephemeral()
+            }
+            None => Sealer::create(dir)?.0,
+        });
     }
     let state = dir.join(STATE_FILE);
     let key_file = dir.join(ROOT_KEY_FILE);
