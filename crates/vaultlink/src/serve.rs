@@ -287,3 +287,57 @@ async fn shutdown_signal() {
         _ = term.recv() => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start(dir: &Path, in_memory: bool) -> anyhow::Result<Sealer> {
+        let engine = open_engine(dir, in_memory)?;
+        open_sealer(dir, &engine, in_memory)
+    }
+
+    /// A used data directory is served only with the key that sealed it (issue 16, item 1).
+    #[test]
+    fn a_used_state_refuses_a_missing_or_other_root_key() {
+        if std::env::var_os(ROOT_KEY_ENV).is_some() {
+            return; // the variable would stand in for every key file below
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        let first = start(dir, false).unwrap();
+        let key = dir.join(ROOT_KEY_FILE);
+        let original = std::fs::read(&key).unwrap();
+        assert_eq!(start(dir, false).unwrap().check_value(), first.check_value());
+
+        std::fs::remove_file(&key).unwrap();
+        let msg = format!("{:#}", start(dir, false).expect_err("a missing key is refused"));
+        assert!(msg.contains("the root key is missing") && msg.contains(ROOT_KEY_ENV), "{msg}");
+        assert!(msg.contains(first.check_value()), "{msg}");
+        assert!(!key.exists(), "no key is made for a state that needs its own");
+
+        // --in-memory still starts, and writes no key beside the state that lost its own.
+        start(dir, true).unwrap();
+        assert!(!key.exists());
+
+        let (_, _) = Sealer::create(dir).unwrap();
+        let msg = format!("{:#}", start(dir, false).expect_err("another key is refused"));
+        assert!(msg.contains("is not the one that sealed") && msg.contains(&key.display().to_string()), "{msg}");
+
+        vaultlink_crypto::files::write_private(&key, &original).unwrap();
+        assert_eq!(start(dir, false).unwrap().check_value(), first.check_value());
+    }
+
+    #[test]
+    fn a_used_directory_without_its_state_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        open_engine(dir, false).unwrap();
+        std::fs::remove_file(dir.join(STATE_FILE)).unwrap();
+        let _ = std::fs::remove_file(dir.join("state.db-wal"));
+        let msg = format!("{:#}", open_engine(dir, false).err().expect("refused"));
+        assert!(msg.contains("state.db is missing") && msg.contains("new data directory"), "{msg}");
+        assert!(!dir.join(STATE_FILE).exists());
+        open_engine(dir, true).unwrap();
+    }
+}
