@@ -373,6 +373,17 @@ impl Engine {
         Ok(answer)
     }
 
+    /// A named value the store keeps beside the records (`Store::meta`), such as the root key's
+    /// check value (`crate::rootkey`).
+    pub fn meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.store.meta(name)?)
+    }
+
+    /// Sets a named value beside the records; durable when it returns.
+    pub fn set_meta(&self, name: &str, value: &[u8]) -> Result<()> {
+        Ok(self.store.set_meta(name, value)?)
+    }
+
     /// How many disk syncs the store has made.
     pub fn store_syncs(&self) -> u64 {
         self.store.syncs()

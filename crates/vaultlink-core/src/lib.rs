@@ -26,6 +26,7 @@ pub mod rbac;
 pub mod regions;
 pub mod registry;
 pub mod resources;
+pub mod rootkey;
 pub mod seed;
 pub mod wire;
 

@@ -23,7 +23,13 @@ pub fn world() -> Engine {
 
 /// An engine with resource group `rg` (westeurope) and the KeyVault provider registered.
 pub fn world_with_group(rg: &str) -> Engine {
-    let e = Engine::open(Box::new(vaultlink_store::MemoryStore)).unwrap();
+    world_on(Box::new(vaultlink_store::MemoryStore), rg)
+}
+
+/// The test world over a given (fresh) store, a `SqliteStore` for tests of what persists: resource
+/// group `rg` and the KeyVault provider registered.
+pub fn world_on(store: Box<dyn vaultlink_store::Store>, rg: &str) -> Engine {
+    let e = Engine::open(store).unwrap();
     crate::bootstrap::seed(&e).unwrap();
     let c = developer();
     e.write(|s, b| -> crate::Result<()> {

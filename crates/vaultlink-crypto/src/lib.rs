@@ -14,7 +14,7 @@ pub mod x509;
 
 pub use ca::{Ca, PERMITTED_DNS as CA_PERMITTED_DNS, permitted as ca_permits};
 pub use jwt::{Claims, Signer, TokenError, TokenSigner};
-pub use seal::{ROOT_KEY_ENV, Sealer};
+pub use seal::{ROOT_KEY_ENV, ROOT_KEY_FILE, RootKeySource, Sealer};
 
 use std::path::PathBuf;
 

@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
 use base64::Engine as _;
@@ -11,7 +11,10 @@ use crate::{CryptoError, files};
 
 /// Environment variable that supplies the root key (standard base64 of 32 bytes).
 pub const ROOT_KEY_ENV: &str = "VAULTLINK_ROOT_KEY";
-const ROOT_KEY_FILE: &str = "root.key";
+/// The root key's file in the data directory (base64 text, mode 0600).
+pub const ROOT_KEY_FILE: &str = "root.key";
+/// What the key check value is computed over (HMAC-SHA256 under the root key).
+const KEY_CHECK_LABEL: &[u8] = b"vaultlink key check v1";
 const VERSION: u8 = 0x01;
 const TAG_LEN: usize = 16;
 
@@ -22,19 +25,66 @@ const TAG_LEN: usize = 16;
 /// bind a blob to its context (for example the vault, object name and version).
 pub struct Sealer {
     key: RandomizedNonceKey,
+    /// The key check value: names the root key without revealing it (see [`Sealer::check_value`]).
+    check: String,
+}
+
+/// Where a root key came from, for messages that tell the operator which key to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootKeySource {
+    /// The `VAULTLINK_ROOT_KEY` environment variable.
+    Env,
+    /// The data directory's `root.key`, which existed.
+    File(PathBuf),
+    /// The data directory's `root.key`, created just now with a random key.
+    Created(PathBuf),
+}
+
+impl fmt::Display for RootKeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Env => write!(f, "{ROOT_KEY_ENV}"),
+            Self::File(p) | Self::Created(p) => write!(f, "{}", p.display()),
+        }
+    }
 }
 
 impl Sealer {
     /// Loads the root key: from `VAULTLINK_ROOT_KEY` if set (no file is written), else from
     /// `dir/root.key` (base64 text, must be mode 0600), creating it with a random key if missing.
     pub fn load_or_create(dir: &Path) -> Result<Self, CryptoError> {
-        Self::load_or_create_with_env(dir, std::env::var_os(ROOT_KEY_ENV))
+        Self::load_or_create_with_env(dir, std::env::var_os(ROOT_KEY_ENV)).map(|(s, _)| s)
+    }
+
+    /// Loads the root key from `VAULTLINK_ROOT_KEY` or `dir/root.key`, creating nothing: `None`
+    /// when neither is there (the caller decides whether a new key may be made, [`Sealer::create`]).
+    pub fn load(dir: &Path) -> Result<Option<(Self, RootKeySource)>, CryptoError> {
+        Self::load_with_env(dir, std::env::var_os(ROOT_KEY_ENV))
+    }
+
+    /// Writes a new random root key to `dir/root.key` (mode 0600) and returns its sealer.
+    pub fn create(dir: &Path) -> Result<(Self, RootKeySource), CryptoError> {
+        files::ensure_dir(dir)?;
+        let path = dir.join(ROOT_KEY_FILE);
+        let mut key = [0u8; 32];
+        crate::fill_random(&mut key);
+        let text = format!("{}\n", base64::engine::general_purpose::STANDARD.encode(key));
+        files::write_private(&path, text.as_bytes()).map_err(|e| CryptoError::io(&path, e))?;
+        Ok((Self::from_key(key), RootKeySource::Created(path)))
     }
 
     /// A sealer with the given root key.
     pub fn from_key(key: [u8; 32]) -> Self {
+        let check = key_check_value(&key);
         let key = RandomizedNonceKey::new(&AES_256_GCM, &key).expect("AES-256-GCM accepts any 32-byte key");
-        Self { key }
+        Self { key, check }
+    }
+
+    /// The key check value: the first 16 bytes of HMAC-SHA256(root key, "vaultlink key check v1"),
+    /// in hex. The state records it so that a start with another key (or none) is refused; it
+    /// names the key without revealing anything about it.
+    pub fn check_value(&self) -> &str {
+        &self.check
     }
 
     /// A sealer with a fresh random key (data sealed with it is lost when it is dropped).
@@ -75,29 +125,36 @@ impl Sealer {
         Ok(in_out)
     }
 
-    fn load_or_create_with_env(dir: &Path, env: Option<OsString>) -> Result<Self, CryptoError> {
+    fn load_or_create_with_env(dir: &Path, env: Option<OsString>) -> Result<(Self, RootKeySource), CryptoError> {
+        match Self::load_with_env(dir, env)? {
+            Some(loaded) => Ok(loaded),
+            None => Self::create(dir),
+        }
+    }
+
+    fn load_with_env(dir: &Path, env: Option<OsString>) -> Result<Option<(Self, RootKeySource)>, CryptoError> {
         if let Some(value) = env {
             let key = value
                 .to_str()
                 .and_then(decode_root_key)
                 .ok_or_else(|| CryptoError::invalid_key(ROOT_KEY_ENV, "must be standard base64 of exactly 32 bytes"))?;
-            return Ok(Self::from_key(key));
+            return Ok(Some((Self::from_key(key), RootKeySource::Env)));
         }
-        files::ensure_dir(dir)?;
         let path = dir.join(ROOT_KEY_FILE);
-        if files::exists(&path) {
-            let text = files::read_private(&path)?;
-            let key = std::str::from_utf8(&text).ok().and_then(decode_root_key).ok_or_else(|| {
-                CryptoError::invalid_key(path.display().to_string(), "must contain standard base64 of exactly 32 bytes")
-            })?;
-            return Ok(Self::from_key(key));
+        if !files::exists(&path) {
+            return Ok(None);
         }
-        let mut key = [0u8; 32];
-        crate::fill_random(&mut key);
-        let text = format!("{}\n", base64::engine::general_purpose::STANDARD.encode(key));
-        files::write_private(&path, text.as_bytes()).map_err(|e| CryptoError::io(&path, e))?;
-        Ok(Self::from_key(key))
+        let text = files::read_private(&path)?;
+        let key = std::str::from_utf8(&text).ok().and_then(decode_root_key).ok_or_else(|| {
+            CryptoError::invalid_key(path.display().to_string(), "must contain standard base64 of exactly 32 bytes")
+        })?;
+        Ok(Some((Self::from_key(key), RootKeySource::File(path))))
     }
+}
+
+fn key_check_value(key: &[u8; 32]) -> String {
+    let tag = aws_lc_rs::hmac::sign(&aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key), KEY_CHECK_LABEL);
+    tag.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl fmt::Debug for Sealer {
@@ -175,13 +232,17 @@ mod tests {
     #[test]
     fn root_key_file_is_created_and_reloaded() {
         let dir = tempfile::tempdir().unwrap();
-        let a = Sealer::load_or_create_with_env(dir.path(), None).unwrap();
+        assert!(Sealer::load_with_env(dir.path(), None).unwrap().is_none());
+        let (a, source) = Sealer::load_or_create_with_env(dir.path(), None).unwrap();
         let path = dir.path().join("root.key");
+        assert_eq!(source, RootKeySource::Created(path.clone()));
         let meta = std::fs::metadata(&path).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         let sealed = a.seal(b"persisted", b"x");
-        let b = Sealer::load_or_create_with_env(dir.path(), None).unwrap();
+        let (b, source) = Sealer::load_with_env(dir.path(), None).unwrap().unwrap();
+        assert_eq!(source, RootKeySource::File(path.clone()));
         assert_eq!(b.open(&sealed, b"x").unwrap(), b"persisted");
+        assert_eq!(a.check_value(), b.check_value());
 
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = Sealer::load_or_create_with_env(dir.path(), None).unwrap_err();
@@ -201,7 +262,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = [7u8; 32];
         let env = base64::engine::general_purpose::STANDARD.encode(key);
-        let a = Sealer::load_or_create_with_env(dir.path(), Some(env.into())).unwrap();
+        let (a, source) = Sealer::load_or_create_with_env(dir.path(), Some(env.into())).unwrap();
+        assert_eq!(source, RootKeySource::Env);
         assert!(!dir.path().join("root.key").exists());
         let sealed = a.seal(b"v", b"");
         assert_eq!(Sealer::from_key(key).open(&sealed, b"").unwrap(), b"v");
@@ -211,6 +273,20 @@ mod tests {
             let msg = err.to_string();
             assert!(msg.contains(ROOT_KEY_ENV), "{msg}");
         }
+    }
+
+    #[test]
+    fn key_check_value_names_the_key_without_revealing_it() {
+        let key = [0x5a; 32];
+        let a = Sealer::from_key(key);
+        assert_eq!(a.check_value().len(), 32);
+        assert_eq!(a.check_value(), Sealer::from_key(key).check_value());
+        assert_ne!(a.check_value(), Sealer::from_key([0x5b; 32]).check_value());
+        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        assert!(!hex.contains(a.check_value()) && !a.check_value().contains(&hex[..8]));
+        // Fixed by the label: a change of algorithm or label would refuse every existing state.
+        // (Python: hmac.new(bytes(32), b"vaultlink key check v1", hashlib.sha256).hexdigest()[:32])
+        assert_eq!(Sealer::from_key([0; 32]).check_value(), "6d6443b3400d469232b511e046e7ef17");
     }
 
     proptest! {

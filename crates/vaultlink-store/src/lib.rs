@@ -16,9 +16,11 @@
 
 mod memory;
 mod sqlite;
+mod wal;
 
 pub use memory::MemoryStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, marker_path};
+pub use wal::{Stop as WalStop, WalLoss};
 
 /// One change in a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +42,19 @@ pub enum StoreError {
     Failed,
     #[error("state database lock poisoned")]
     Poisoned,
+    /// The state file is missing or empty where one has been (its marker is there).
+    #[error(
+        "{} is {}, but this data directory has held vaultlink's state ({} says so), so vaultlink will \
+         not start with an empty state. Put back state.db from a backup; to start afresh instead, use a \
+         new data directory (or remove {} as well)",
+        path.display(),
+        if *empty { "empty" } else { "missing" },
+        marker.display(),
+        marker.display()
+    )]
+    Missing { path: std::path::PathBuf, marker: std::path::PathBuf, empty: bool },
+    #[error("writing {}: {source}", path.display())]
+    Marker { path: std::path::PathBuf, source: std::io::Error },
 }
 
 /// Where an appended batch stands in the store's log: `Store::sync` waits for it.
@@ -78,6 +93,13 @@ pub trait Store: Send + Sync {
 
     /// Returns once every batch up to position `seq` is on disk.
     fn sync(&self, seq: Seq) -> Result<(), StoreError>;
+
+    /// A named value kept beside the records (not one of them: `load_all` does not return it),
+    /// such as the root key's check value.
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Sets a named value beside the records; durable when it returns.
+    fn set_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
 
     /// True when writes reach a disk (false for `MemoryStore`).
     fn is_durable(&self) -> bool;

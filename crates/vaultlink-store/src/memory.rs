@@ -20,6 +20,14 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn meta(&self, _name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
+
+    fn set_meta(&self, _name: &str, _value: &[u8]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     fn is_durable(&self) -> bool {
         false
     }

@@ -8,6 +8,11 @@
 //!
 //! SQLite has no group commit of its own; with `synchronous=NORMAL` in WAL mode it never syncs on
 //! commit and still syncs the log before every checkpoint.
+//!
+//! Opening guards against two silent losses. A missing or empty state file where one has been
+//! (`state.db.created` beside it says so, written the first time the file is made) is refused
+//! rather than started empty. And the log is read before SQLite recovers it (`wal.rs`), so what
+//! recovery drops is known (`SqliteStore::recovery`) rather than silent.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -15,7 +20,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rusqlite::{Connection, params};
 
+use crate::wal::{self, WalLoss};
 use crate::{Op, Seq, Store, StoreError};
+
+/// The marker written beside the state file once it exists: `state.db` -> `state.db.created`.
+pub fn marker_path(path: &Path) -> PathBuf {
+    let mut marker = path.as_os_str().to_owned();
+    marker.push(".created");
+    marker.into()
+}
 
 /// The durable store: one SQLite database file.
 pub struct SqliteStore {
@@ -32,31 +45,62 @@ pub struct SqliteStore {
     /// Set when a sync failed: appended batches may then be in the live state but not on disk, so
     /// no further write is accepted (the policy PostgreSQL adopted for failed fsyncs).
     failed: AtomicBool,
+    /// What SQLite's recovery of the log dropped when the file was opened.
+    recovery: Option<WalLoss>,
 }
 
 impl SqliteStore {
     /// Opens (or creates) the state database at `path`, in WAL mode. Commits do not sync;
     /// `sync` does (see the module docs).
+    ///
+    /// Refused (`StoreError::Missing`) when the file is missing or empty but its marker
+    /// (`marker_path`) says it has existed: starting empty there would hide the loss.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let marker = marker_path(path);
+        let size = std::fs::metadata(path).map(|m| m.len()).ok();
+        if size.is_none_or(|n| n == 0) && marker.exists() {
+            return Err(StoreError::Missing { path: path.to_owned(), marker, empty: size.is_some() });
+        }
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal = PathBuf::from(wal);
+        // Before SQLite opens the file and recovers the log (dropping what fails its checksums).
+        let recovery = wal::inspect(&wal);
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // NORMAL in WAL mode: commits write the log without a sync; checkpoints still sync the
         // log before copying it into the database. `sync` adds the per-batch durability.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;",
+            "CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;",
         )?;
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
+        if !marker.exists() {
+            // The tables are in the log; make them durable before the marker claims the file.
+            if wal.exists() {
+                std::fs::File::open(&wal).and_then(|f| f.sync_data()).map_err(StoreError::Sync)?;
+            }
+            let text = "vaultlink's state database state.db lives here. While this file exists, vaultlink refuses \
+                        to start with state.db missing or empty (restore it from a backup; to start afresh, use a \
+                        new data directory).\n";
+            std::fs::write(&marker, text).map_err(|source| StoreError::Marker { path: marker.clone(), source })?;
+        }
         Ok(Self {
             conn: Mutex::new(conn),
-            wal: wal.into(),
+            wal,
             appended: AtomicU64::new(0),
             synced: AtomicU64::new(0),
             syncing: Mutex::new(()),
             syncs: AtomicU64::new(0),
             failed: AtomicBool::new(false),
+            recovery,
         })
+    }
+
+    /// What SQLite's recovery dropped from the write-ahead log when this store was opened
+    /// (`None`: nothing). Read from the log before SQLite opened it; see `wal.rs`.
+    pub fn recovery(&self) -> Option<&WalLoss> {
+        self.recovery.as_ref()
     }
 }
 
@@ -120,6 +164,26 @@ impl Store for SqliteStore {
         }
         self.syncs.fetch_add(1, Ordering::Relaxed);
         self.synced.store(covered, Ordering::Release);
+        Ok(())
+    }
+
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut stmt = conn.prepare_cached("SELECT value FROM meta WHERE name = ?1")?;
+        let mut rows = stmt.query(params![name])?;
+        Ok(match rows.next()? {
+            Some(row) => Some(row.get(0)?),
+            None => None,
+        })
+    }
+
+    fn set_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        if self.failed.load(Ordering::Acquire) {
+            return Err(StoreError::Failed);
+        }
+        let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)", params![name, value])?;
+        std::fs::File::open(&self.wal).and_then(|wal| wal.sync_data()).map_err(StoreError::Sync)?;
         Ok(())
     }
 

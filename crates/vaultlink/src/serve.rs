@@ -7,7 +7,8 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use vaultlink_core::Engine;
-use vaultlink_crypto::{Ca, Sealer, TokenSigner};
+use vaultlink_core::rootkey::{self, Needs, Verdict};
+use vaultlink_crypto::{Ca, ROOT_KEY_ENV, ROOT_KEY_FILE, RootKeySource, Sealer, TokenSigner};
 
 use crate::cli::ServeArgs;
 use crate::http::{App, AppParts};
@@ -50,19 +51,106 @@ fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// Opens the engine over the data directory's state file (or in memory) and seeds it
 /// (`bootstrap::seed` writes only what the state lacks, so a reopened directory is not seeded again).
+/// A state file missing or empty where one has been is refused (`StoreError::Missing`), and what
+/// SQLite's recovery dropped from a damaged write-ahead log is logged.
 pub(crate) fn open_engine(dir: &Path, in_memory: bool) -> anyhow::Result<Engine> {
     ensure_dir(dir)?;
     let store: Box<dyn vaultlink_store::Store> = if in_memory {
         Box::new(vaultlink_store::MemoryStore)
     } else {
-        Box::new(
-            vaultlink_store::SqliteStore::open(&dir.join(STATE_FILE))
-                .with_context(|| format!("opening {}", dir.join(STATE_FILE).display()))?,
-        )
+        let path = dir.join(STATE_FILE);
+        let store = vaultlink_store::SqliteStore::open(&path).map_err(|e| match e {
+            // Its message is the whole story; "opening" would only repeat the path.
+            e @ vaultlink_store::StoreError::Missing { .. } => anyhow::anyhow!(e),
+            e => anyhow::Error::new(e).context(format!("opening {}", path.display())),
+        })?;
+        if let Some(loss) = store.recovery() {
+            if loss.loses_commits() {
+                tracing::error!(state = %path.display(), "{loss}");
+            } else {
+                tracing::warn!(state = %path.display(), "{loss}");
+            }
+        }
+        Box::new(store)
     };
     let engine = Engine::open(store)?;
     vaultlink_core::bootstrap::seed(&engine)?;
     Ok(engine)
+}
+
+/// The root key for this state: loaded from `VAULTLINK_ROOT_KEY` or `root.key`, created only when
+/// the state needs no particular key, and refused unless it is the key that sealed the state
+/// (`rootkey::verify`, against the check value the state records). With `--in-memory` nothing
+/// sealed outlives the process, so any key will do: loaded or created as before, except that no
+/// root.key is made beside a persistent state that has lost its own.
+fn open_sealer(dir: &Path, engine: &Engine, in_memory: bool) -> anyhow::Result<Sealer> {
+    if in_memory {
+        return Ok(match Sealer::load(dir)? {
+            Some((sealer, _)) => sealer,
+            // A persistent state lives here without its key: a new root.key would later be
+            // refused as the wrong key, so this run's key is kept in memory only.
+            None if vaultlink_store::marker_path(&dir.join(STATE_FILE)).exists() => {
+                tracing::warn!(
+                    "{} is missing beside a persistent state; this in-memory run uses a key that is not written anywhere",
+                    dir.join(ROOT_KEY_FILE).display()
+                );
+                Sealer::ephemeral()
+            }
+            None => Sealer::create(dir)?.0,
+        });
+    }
+    let state = dir.join(STATE_FILE);
+    let key_file = dir.join(ROOT_KEY_FILE);
+    let restore = format!(
+        "Put back {} from your backup (mode 0600), or set {ROOT_KEY_ENV} to the key that sealed this \
+         state; to start afresh instead, use a new data directory",
+        key_file.display()
+    );
+    let (sealer, source) = match Sealer::load(dir)? {
+        Some(loaded) => loaded,
+        None => match rootkey::needs(engine)? {
+            Needs::Any => Sealer::create(dir)?,
+            needs => anyhow::bail!(
+                "the root key is missing: {} {}, but {} does not exist and {ROOT_KEY_ENV} is not set. \
+                 {restore}. (vaultlink will not make a new key for this state: what the old one sealed \
+                 could never be opened with it.)",
+                state.display(),
+                match needs {
+                    Needs::Recorded(check) => format!("was sealed with a root key (key check value {check})"),
+                    _ => "holds values sealed with a root key".to_string(),
+                },
+                key_file.display()
+            ),
+        },
+    };
+    let unset = if source == RootKeySource::Env {
+        format!(" (or unset {ROOT_KEY_ENV} if {} holds the right key)", key_file.display())
+    } else {
+        String::new()
+    };
+    match rootkey::verify(engine, &sealer)? {
+        Verdict::Matches => {}
+        Verdict::Recorded => {
+            tracing::info!(check = sealer.check_value(), "root key's check value recorded in the state")
+        }
+        Verdict::Adopted { opened } => tracing::info!(
+            check = sealer.check_value(),
+            opened,
+            "the state had no root key check value; its sealed values open with this key, whose check value is now recorded"
+        ),
+        Verdict::Mismatch { recorded, current } => anyhow::bail!(
+            "the root key from {source} is not the one that sealed {}: the state records key check value \
+             {recorded}, this key's is {current}. {restore}{unset}.",
+            state.display()
+        ),
+        Verdict::DoesNotOpen { failed, total } => anyhow::bail!(
+            "the root key from {source} does not open {failed} of the {total} sealed values in {} (a state \
+             from before key check values{}). {restore}{unset}.",
+            state.display(),
+            if failed < total { "; the others open, so it already mixes two keys" } else { "" }
+        ),
+    }
+    Ok(sealer)
 }
 
 /// The CA bundle clients use: vaultlink's CA first, then the system's roots (so that a client
@@ -101,7 +189,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
              Clients using `vaultlink env` pick it up; a copy of the old ca.pem in a system trust store must be replaced by the new one"
         );
     }
-    let sealer = Sealer::load_or_create(&dir)?;
+    let sealer = open_sealer(&dir, &engine, args.in_memory)?;
     let bundle = write_ca_bundle(&dir, &ca)?;
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
         let proxy = TcpListener::bind(args.proxy_listen).await.with_context(|| format!("binding proxy {}", args.proxy_listen))?;
@@ -211,5 +299,59 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start(dir: &Path, in_memory: bool) -> anyhow::Result<Sealer> {
+        let engine = open_engine(dir, in_memory)?;
+        open_sealer(dir, &engine, in_memory)
+    }
+
+    /// A used data directory is served only with the key that sealed it (issue 16, item 1).
+    #[test]
+    fn a_used_state_refuses_a_missing_or_other_root_key() {
+        if std::env::var_os(ROOT_KEY_ENV).is_some() {
+            return; // the variable would stand in for every key file below
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        let first = start(dir, false).unwrap();
+        let key = dir.join(ROOT_KEY_FILE);
+        let original = std::fs::read(&key).unwrap();
+        assert_eq!(start(dir, false).unwrap().check_value(), first.check_value());
+
+        std::fs::remove_file(&key).unwrap();
+        let msg = format!("{:#}", start(dir, false).expect_err("a missing key is refused"));
+        assert!(msg.contains("the root key is missing") && msg.contains(ROOT_KEY_ENV), "{msg}");
+        assert!(msg.contains(first.check_value()), "{msg}");
+        assert!(!key.exists(), "no key is made for a state that needs its own");
+
+        // --in-memory still starts, and writes no key beside the state that lost its own.
+        start(dir, true).unwrap();
+        assert!(!key.exists());
+
+        let (_, _) = Sealer::create(dir).unwrap();
+        let msg = format!("{:#}", start(dir, false).expect_err("another key is refused"));
+        assert!(msg.contains("is not the one that sealed") && msg.contains(&key.display().to_string()), "{msg}");
+
+        vaultlink_crypto::files::write_private(&key, &original).unwrap();
+        assert_eq!(start(dir, false).unwrap().check_value(), first.check_value());
+    }
+
+    #[test]
+    fn a_used_directory_without_its_state_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        open_engine(dir, false).unwrap();
+        std::fs::remove_file(dir.join(STATE_FILE)).unwrap();
+        let _ = std::fs::remove_file(dir.join("state.db-wal"));
+        let msg = format!("{:#}", open_engine(dir, false).err().expect("refused"));
+        assert!(msg.contains("state.db is missing") && msg.contains("new data directory"), "{msg}");
+        assert!(!dir.join(STATE_FILE).exists());
+        open_engine(dir, true).unwrap();
     }
 }

@@ -20,7 +20,22 @@ pub(crate) fn key(vault: &Vault, name: &str) -> String {
 }
 
 fn aad(vault: &Vault, name: &str, version: &str) -> Vec<u8> {
-    format!("vaultlink-secret\0{}\0{}\0{}", vault.internal_id, name.to_ascii_lowercase(), version).into_bytes()
+    aad_in(&vault.internal_id, name, version)
+}
+
+fn aad_in(vault_internal_id: &str, name: &str, version: &str) -> Vec<u8> {
+    format!("vaultlink-secret\0{vault_internal_id}\0{}\0{version}", name.to_ascii_lowercase()).into_bytes()
+}
+
+/// Whether each stored value of `obj` opens with `sealer` (for the root key's check,
+/// `crate::rootkey`): true for each that does.
+pub(crate) fn opens(sealer: &Sealer, obj: &SecretObject) -> impl Iterator<Item = bool> {
+    obj.versions.iter().map(move |v| {
+        b64()
+            .decode(&v.sealed_value)
+            .ok()
+            .is_some_and(|sealed| sealer.open(&sealed, &aad_in(&obj.vault_internal_id, &obj.name, &v.version)).is_ok())
+    })
 }
 
 fn b64() -> base64::engine::GeneralPurpose {

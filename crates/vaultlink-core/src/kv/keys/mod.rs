@@ -72,7 +72,22 @@ pub(crate) fn store_key(vault: &Vault, name: &str) -> String {
 }
 
 fn aad(vault: &Vault, name: &str, version: &str) -> Vec<u8> {
-    format!("vaultlink-key\0{}\0{}\0{}", vault.internal_id, name.to_ascii_lowercase(), version).into_bytes()
+    aad_in(&vault.internal_id, name, version)
+}
+
+fn aad_in(vault_internal_id: &str, name: &str, version: &str) -> Vec<u8> {
+    format!("vaultlink-key\0{vault_internal_id}\0{}\0{version}", name.to_ascii_lowercase()).into_bytes()
+}
+
+/// Whether each stored private key of `obj` opens with `sealer` (for the root key's check,
+/// `crate::rootkey`): true for each that does.
+pub(crate) fn opens(sealer: &Sealer, obj: &KeyObject) -> impl Iterator<Item = bool> {
+    obj.versions.iter().map(move |v| {
+        base64::engine::general_purpose::STANDARD
+            .decode(&v.sealed_private)
+            .ok()
+            .is_some_and(|sealed| sealer.open(&sealed, &aad_in(&obj.vault_internal_id, &obj.name, &v.version)).is_ok())
+    })
 }
 
 fn internal(m: impl Into<String>) -> Error {
