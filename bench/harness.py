@@ -961,6 +961,41 @@ class Harness:
         finally:
             vl.stop()
 
+    # -- 4b. token requests (client credentials) ----------------------------------------------
+    def tokens(self) -> None:
+        """Client-credential token requests with the right secret (after the first, answered from
+        the memory of verified secrets: identity/secrets.rs) and with a wrong one (every request a
+        full Argon2id check, at most one per core at once), and the server's peak memory meanwhile."""
+        cfg, rep = self.cfg, self.report
+        conns = 8
+        log(f"tokens: client credentials, right and wrong secret ({conns} connections, {cfg['sign_secs']} s each)")
+        vl = self.vaultlink(in_memory=True, name="vaultlink-tokens")
+        try:
+            vl.token(ARM_SCOPE)
+            path = f"/{TENANT}/oauth2/v2.0/token"
+            runs = {}
+            for label, secret in (("right", CLIENT_SECRET), ("wrong", CLIENT_SECRET + "x")):
+                body = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": CLIENT_ID,
+                                               "client_secret": secret, "scope": ARM_SCOPE})
+                r = wrk(self.work, f"https://127.0.0.1:{vl.https_port}{path}", script="token", conns=conns,
+                        threads=cfg["wrk_threads"], secs=cfg["sign_secs"], env={"BENCH_BODY": body, "BENCH_PATH": path},
+                        sample_pid=vl.proc.pid)
+                if label == "right":
+                    check_wrk(rep, "vaultlink token (right secret)", r)
+                elif r["requests"] == 0 or r["connect_errors"] + r["read_errors"] + r["timeouts"]:
+                    rep.fail(f"vaultlink token (wrong secret): {r['requests']} requests, {r['errors']} errors")
+                runs[label] = r
+                self.results[f"tokens_{label}"] = strip_raw(r)
+            right, wrong = runs["right"], runs["wrong"]
+            rep.ratio("tokens.right_vs_wrong", "tokens/s with the right secret (remembered) vs refusals/s of a wrong "
+                      "one (a full Argon2id check each)", right["rps"], "req/s", "wrong secret", wrong["rps"], "req/s")
+            rep.ratio("tokens.wrong_p50", f"wrong-secret p50 latency ({conns} connections, queued at the Argon2id gate)",
+                      wrong["p50_ms"], "ms", "right-secret p50", right["p50_ms"], "ms", fmt="{:.1f}")
+            rep.ratio("tokens.wrong_peak_rss", "peak server RSS during the wrong-secret flood", wrong["peak_rss_kib"] / 1024,
+                      "MiB", "during right-secret requests", right["peak_rss_kib"] / 1024, "MiB", fmt="{:.0f}")
+        finally:
+            vl.stop()
+
     # -- 3 + 6. DNS and scale ------------------------------------------------------------------
     def scale_and_dns(self) -> None:
         cfg, rep = self.cfg, self.report
@@ -1388,7 +1423,7 @@ class Harness:
         log(f"machine: {m['nproc']} cpus, {m['cpu_model']}, kernel {m['kernel']}, load {m['loadavg_start']}")
         log(f"vaultlink {self.bin}; ceiling {self.ceiling_bin}; work dir {self.work}")
         t0 = time.perf_counter()
-        steps = [("baseline", self.against_baseline), ("reads", self.reads), ("writes", self.writes), ("keys", self.keys), ("scale", self.scale_and_dns),
+        steps = [("baseline", self.against_baseline), ("reads", self.reads), ("writes", self.writes), ("keys", self.keys), ("tokens", self.tokens), ("scale", self.scale_and_dns),
                  ("private", self.private_link),
                  ("startup", self.startup), ("startup-loaded", self.startup_loaded)]
         for name, fn in steps:
@@ -1501,7 +1536,7 @@ def main() -> int:
     ap.add_argument("--ceiling", required=True, help="the vaultlink-bench-ceiling binary")
     ap.add_argument("--moto", help="moto_server executable (reads and start-up vs moto are skipped without it)")
     ap.add_argument("--baseline", help="an earlier build of vaultlink: CPU per read and per DNS answer are compared with it (--only baseline)")
-    ap.add_argument("--only", action="append", choices=["baseline", "reads", "writes", "keys", "scale", "private", "startup", "startup-loaded"],
+    ap.add_argument("--only", action="append", choices=["baseline", "reads", "writes", "keys", "tokens", "scale", "private", "startup", "startup-loaded"],
                     help="run only these benchmarks (repeatable)")
     ap.add_argument("--set", action="append", metavar="KEY=JSON",
                     help="override a profile setting, e.g. --set read_secs=5 --set 'scale_steps=[1,10]'")

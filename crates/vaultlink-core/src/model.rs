@@ -156,7 +156,14 @@ pub struct PasswordCredential {
     pub display_name: Option<String>,
     /// The secret's first three characters, as Graph shows them.
     pub hint: String,
-    pub secret_sha256: String,
+    /// The secret's Argon2id hash (`vaultlink_crypto::hash_secret`'s PHC string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_hash: Option<String>,
+    /// SHA-256 of the secret, hex: how secrets were kept before Argon2id. Read from older state
+    /// files and replaced by `secret_hash` at the secret's first successful sign-in; never written
+    /// for a new secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_sha256: Option<String>,
     pub start: i64,
     pub end: i64,
 }
@@ -170,8 +177,14 @@ pub struct Principal {
     pub object_id: String,
     pub tenant_id: String,
     pub display_name: String,
-    /// SHA-256 of the client secret, hex, for principals made by `vaultlink principal add`
-    /// before applications held secrets. `None` otherwise (then the application's secrets count).
+    /// The principal's own client secret, for principals seeded or made by `vaultlink principal
+    /// add` before applications held secrets (the seeded developer's): its Argon2id hash
+    /// (`vaultlink_crypto::hash_secret`'s PHC string). `None` otherwise (then the application's
+    /// secrets count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_hash: Option<String>,
+    /// The same secret as hex SHA-256, as older state files hold it; replaced by `secret_hash` at
+    /// its first successful sign-in, never written anew.
     pub secret_sha256: Option<String>,
     pub managed_identity: bool,
     /// Set for a user (a person who signs in with a password).

@@ -10,11 +10,16 @@ pub mod files;
 mod ca;
 mod jwt;
 mod seal;
+mod secret;
 pub mod x509;
 
 pub use ca::{Ca, PERMITTED_DNS as CA_PERMITTED_DNS, permitted as ca_permits};
 pub use jwt::{Claims, Signer, TokenError, TokenSigner};
 pub use seal::{ROOT_KEY_ENV, ROOT_KEY_FILE, RootKeySource, Sealer};
+pub use secret::{
+    SECRET_M_COST_KIB, SECRET_P_COST, SECRET_T_COST, constant_time_eq, hash_secret, hmac_sha256, is_secret_hash,
+    verify_secret,
+};
 
 use std::path::PathBuf;
 

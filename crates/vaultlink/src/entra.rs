@@ -261,7 +261,7 @@ fn client_credentials<'a>(app: &App, req: &Req, tenant: &str, get: &impl Fn(&str
         }
         _ => return Err(missing("client_id")),
     };
-    let p = app.engine.read(|s| identity::authenticate(s, tenant, &client_id, &secret))?;
+    let p = identity::authenticate(&app.engine, tenant, &client_id, &secret)?;
     Ok((p, client_id))
 }
 

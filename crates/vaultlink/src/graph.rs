@@ -340,7 +340,9 @@ fn add_password(app: &App, req: &Req, c: &Caller, id: &str) -> Result<Resp, Erro
     let cred = &b["passwordCredential"];
     let (start, end) = (parse_time(&cred["startDateTime"])?, parse_time(&cred["endDateTime"])?);
     let name = cred["displayName"].as_str().map(str::to_string);
-    let (cred, secret) = app.engine.write(|s, batch| identity::add_password(s, batch, c, id, name, start, end))?;
+    // Hashed before the write, so the writer lock does not wait for Argon2id.
+    let secret = identity::NewSecret::new(name);
+    let (cred, secret) = app.engine.write(|s, batch| identity::add_password(s, batch, c, id, secret, start, end))?;
     let mut v = render_credential(&cred);
     v["secretText"] = json!(secret);
     v["@odata.context"] = json!(format!("{ROOT}/$metadata#microsoft.graph.passwordCredential"));

@@ -268,7 +268,7 @@ fn sign_in(app: &App, req: &Req) -> Resp {
     let signed_in = if client_id.contains('@') {
         identity::authenticate_user(&app.engine, "organizations", &client_id, &secret)
     } else {
-        app.engine.read(|s| identity::authenticate(s, vaultlink_core::seed::TENANT_ID, &client_id, &secret))
+        identity::authenticate(&app.engine, vaultlink_core::seed::TENANT_ID, &client_id, &secret)
     };
     match signed_in {
         Err(e) => {

@@ -6,7 +6,10 @@
 //! everything; any user may register an application (Entra's default); an application's owners
 //! may add and remove its secrets and create its service principal.
 
-use super::{Caller, applications_key, principal_in, principal_key, principals_in, secret_hash, tenant, tenant_key};
+use super::{
+    Caller, applications_key, applications_key_of, principal_in, principal_key, principals_in, secrets, tenant,
+    tenant_key,
+};
 use crate::engine::{Batch, Engine, State, guid};
 use crate::error::{Error, Result};
 use crate::model::{Application, PasswordCredential, Principal, Record, Tenant, UserAccount};
@@ -38,19 +41,33 @@ fn is_admin(state: &State, caller: &Caller) -> Result<bool> {
     Ok(super::is_directory_admin(&acting(state, caller)?))
 }
 
-/// A new client secret: 40 characters, Entra's shape (three, `8Q~`, then the rest); its hint is
-/// the first three.
-fn new_secret() -> String {
-    let raw = vaultlink_crypto::b64url(&vaultlink_crypto::random_bytes(30));
-    format!("{}8Q~{}", &raw[..3], &raw[3..37])
+/// A new client secret (with the display name it is stored under) and its stored form, made
+/// before the write that stores it (an Argon2id hash takes tens of milliseconds, which the writer
+/// lock should not wait for).
+pub struct NewSecret {
+    text: String,
+    hash: String,
+    display_name: Option<String>,
 }
 
-fn credential(secret: &str, display_name: Option<String>, start: i64, end: i64) -> PasswordCredential {
+impl NewSecret {
+    /// A random secret of 40 characters, Entra's shape (three, `8Q~`, then the rest), hashed.
+    pub fn new(display_name: Option<String>) -> Self {
+        let raw = vaultlink_crypto::b64url(&vaultlink_crypto::random_bytes(30));
+        let text = format!("{}8Q~{}", &raw[..3], &raw[3..37]);
+        let hash = secrets::hash(&text);
+        Self { text, hash, display_name }
+    }
+}
+
+/// A stored credential for `secret`; its hint is the secret's first three characters.
+fn credential(secret: &NewSecret, start: i64, end: i64) -> PasswordCredential {
     PasswordCredential {
         key_id: guid(),
-        display_name,
-        hint: secret[..3].to_string(),
-        secret_sha256: secret_hash(secret),
+        display_name: secret.display_name.clone(),
+        hint: secret.text[..3].to_string(),
+        secret_hash: Some(secret.hash.clone()),
+        secret_sha256: None,
         start,
         end,
     }
@@ -80,7 +97,7 @@ pub fn add_tenant(engine: &Engine, name: &str) -> Result<AddedTenant> {
         display_name: name.to_string(),
         default_domain: format!("{}.onmicrosoft.com", name.to_ascii_lowercase()),
     };
-    let secret = new_secret();
+    let secret = NewSecret::new(Some("vaultlink".into()));
     let admin = engine.write(|state, batch| -> Result<Principal> {
         if super::tenants(state).iter().any(|t| t.default_domain.eq_ignore_ascii_case(&tenant.default_domain)) {
             return Err(Error::conflict(
@@ -100,7 +117,7 @@ pub fn add_tenant(engine: &Engine, name: &str) -> Result<AddedTenant> {
         );
         Ok(admin)
     })?;
-    Ok(AddedTenant { tenant, admin, secret })
+    Ok(AddedTenant { tenant, admin, secret: secret.text })
 }
 
 /// Writes an application and its service principal in `tid`, with one secret when given.
@@ -110,7 +127,7 @@ fn put_application(
     tid: &str,
     display_name: &str,
     sign_in_audience: &str,
-    secret: Option<&str>,
+    secret: Option<&NewSecret>,
     directory_admin: bool,
 ) -> (Application, Principal) {
     let t = state.now();
@@ -120,14 +137,11 @@ fn put_application(
         tenant_id: tid.to_string(),
         display_name: display_name.to_string(),
         sign_in_audience: sign_in_audience.to_string(),
-        password_credentials: secret
-            .map(|s| credential(s, Some("vaultlink".into()), t, t + DEFAULT_SECRET_LIFETIME_SECS))
-            .into_iter()
-            .collect(),
+        password_credentials: secret.map(|s| credential(s, t, t + DEFAULT_SECRET_LIFETIME_SECS)).into_iter().collect(),
         owners: Vec::new(),
         created_at: t,
     };
-    batch.put(&format!("{}/{}", applications_key(tid), app.app_id), Record::Application(app.clone()));
+    batch.put(&applications_key_of(tid, &app.app_id), Record::Application(app.clone()));
     let sp = service_principal_of(&app, tid, directory_admin);
     batch.put(&principal_key(tid, &sp.app_id), Record::Principal(sp.clone()));
     (app, sp)
@@ -139,6 +153,7 @@ fn service_principal_of(app: &Application, tid: &str, directory_admin: bool) -> 
         object_id: guid(),
         tenant_id: tid.to_string(),
         display_name: app.display_name.clone(),
+        secret_hash: None,
         secret_sha256: None,
         managed_identity: false,
         user: None,
@@ -160,7 +175,7 @@ pub fn add_principal_in(
     display_name: &str,
     multi_tenant: bool,
 ) -> Result<(Principal, String)> {
-    let secret = new_secret();
+    let secret = NewSecret::new(Some("vaultlink".into()));
     let audience = if multi_tenant { "AzureADMultipleOrgs" } else { "AzureADMyOrg" };
     let sp = engine.write(|state, batch| -> Result<Principal> {
         if tenant(state, tid).is_none() {
@@ -168,7 +183,7 @@ pub fn add_principal_in(
         }
         Ok(put_application(state, batch, tid, display_name, audience, Some(&secret), false).1)
     })?;
-    Ok((sp, secret))
+    Ok((sp, secret.text))
 }
 
 /// A user to create (`POST /users`); the password is hashed before the write (see [`NewUser::new`]).
@@ -251,6 +266,7 @@ pub fn create_user(state: &State, batch: &mut Batch, caller: &Caller, new: NewUs
         object_id: guid(),
         tenant_id: t.tenant_id.clone(),
         display_name: new.display_name,
+        secret_hash: None,
         secret_sha256: None,
         managed_identity: false,
         user: Some(UserAccount {
@@ -326,13 +342,14 @@ fn put_app(batch: &mut Batch, app: &Application) {
     batch.put(&format!("{}/{}", applications_key(&app.tenant_id), app.app_id), Record::Application(app.clone()));
 }
 
-/// `POST /applications/{id}/addPassword`: a new secret (its text returned once).
+/// `POST /applications/{id}/addPassword`: a new secret, made (and hashed) before the write with
+/// [`NewSecret::new`]; its text is returned once.
 pub fn add_password(
     state: &State,
     batch: &mut Batch,
     caller: &Caller,
     id: &str,
-    display_name: Option<String>,
+    secret: NewSecret,
     start: Option<i64>,
     end: Option<i64>,
 ) -> Result<(PasswordCredential, String)> {
@@ -342,11 +359,10 @@ pub fn add_password(
     if end <= start {
         return Err(bad("Key credential end date is invalid."));
     }
-    let secret = new_secret();
-    let cred = credential(&secret, display_name, start, end);
+    let cred = credential(&secret, start, end);
     app.password_credentials.push(cred.clone());
     put_app(batch, &app);
-    Ok((cred, secret))
+    Ok((cred, secret.text))
 }
 
 /// `POST /applications/{id}/removePassword` with the secret's `keyId`.

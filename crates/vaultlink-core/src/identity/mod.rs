@@ -8,6 +8,7 @@
 
 mod claims;
 mod directory;
+mod secrets;
 mod signin;
 #[cfg(test)]
 mod tests;
@@ -17,7 +18,7 @@ pub use claims::{
     caller_from_claims, id_token_claims, resource_from_scope, token_claims, user_access_token_claims,
 };
 pub use directory::{
-    AddedTenant, NewUser, add_password, add_principal, add_principal_in, add_tenant, create_application,
+    AddedTenant, NewSecret, NewUser, add_password, add_principal, add_principal_in, add_tenant, create_application,
     create_service_principal, create_user, delete_application, delete_service_principal, delete_user, remove_password,
 };
 pub use signin::{authenticate, authenticate_user, resolve_tenant, served_resource};
@@ -68,12 +69,15 @@ fn applications_key(tid: &str) -> String {
     format!("{}/applications", tenant_key(tid))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+fn applications_key_of(tid: &str, app_id: &str) -> String {
+    format!("{}/{}", applications_key(tid), app_id)
 }
 
-fn secret_hash(secret: &str) -> String {
-    hex(&vaultlink_crypto::sha256(secret.as_bytes()))
+/// The seeded developer's secret hashed once per process: the secret is published (`seed.rs`), so
+/// one salt per process costs nothing, and every fresh engine (each test's) need not pay a hash.
+fn developer_secret_hash() -> String {
+    static HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| secrets::hash(seed::DEV_CLIENT_SECRET));
+    HASH.clone()
 }
 
 /// Seeds the default tenant, the developer principal (its Global Administrator) and the
@@ -103,7 +107,8 @@ pub(crate) fn seed(state: &State, batch: &mut Batch) {
                     object_id: object.into(),
                     tenant_id: seed::TENANT_ID.into(),
                     display_name: name.into(),
-                    secret_sha256: secret.map(secret_hash),
+                    secret_hash: secret.map(|_| developer_secret_hash()),
+                    secret_sha256: None,
                     managed_identity: mi,
                     user: None,
                     directory_admin: !mi,

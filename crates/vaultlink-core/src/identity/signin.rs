@@ -1,9 +1,10 @@
 //! Who may sign in: client credentials (a service principal's secret), a user's password (the
 //! resource-owner password flow), which tenant a token URL names, and which resources are served.
 
-use super::{OAuthError, application, principal_in, secret_hash, tenant, tenants};
+use super::secrets::{self, Candidate, Slot};
+use super::{OAuthError, application, applications_key_of, principal_in, principal_key, tenant, tenants};
 use crate::engine::{Engine, State};
-use crate::model::Principal;
+use crate::model::{Principal, Record};
 use crate::seed;
 
 /// Refuses a token request for a resource vaultlink does not serve (`AADSTS500011`). `direct`
@@ -66,13 +67,27 @@ fn home_of(state: &State, app_or_user: &str) -> Option<String> {
 /// Checks client credentials as Entra does, in the tenant the URL names; the error is Entra's
 /// for each failure. A secret counts if it is one of the application's (unexpired) secrets, or
 /// the principal's own from before applications held them.
-pub fn authenticate(state: &State, tenant: &str, client_id: &str, secret: &str) -> Result<Principal, OAuthError> {
-    let tid = resolve_tenant(state, tenant)?
-        .or_else(|| home_of(state, client_id))
-        .unwrap_or_else(|| seed::TENANT_ID.to_string());
-    let found =
-        principal_in(state, &tid, client_id).filter(|p| p.app_id.eq_ignore_ascii_case(client_id) && p.user.is_none());
-    let Some(p) = found else {
+///
+/// The secrets are read in one snapshot and checked outside the state's lock (Argon2id is slow
+/// on purpose; `secrets` says how it is kept fast for a secret that verified recently). A wrong
+/// secret costs at least one Argon2id check, also for an unknown principal or a managed
+/// identity. A secret that matched a SHA-256 hash of an older state file is rehashed with
+/// Argon2id and written back through `Engine::write` before the answer.
+pub fn authenticate(engine: &Engine, tenant: &str, client_id: &str, secret: &str) -> Result<Principal, OAuthError> {
+    let (tid, found) = engine.read(|state| {
+        let tid = resolve_tenant(state, tenant)?
+            .or_else(|| home_of(state, client_id))
+            .unwrap_or_else(|| seed::TENANT_ID.to_string());
+        let found = principal_in(state, &tid, client_id)
+            .filter(|p| p.app_id.eq_ignore_ascii_case(client_id) && p.user.is_none())
+            .map(|p| {
+                let candidates = if p.managed_identity { Vec::new() } else { candidates(state, &p) };
+                (p, candidates)
+            });
+        Ok::<_, OAuthError>((tid, found))
+    })?;
+    let Some((p, candidates)) = found else {
+        secrets::dummy_check(secret);
         return Err(OAuthError {
             status: 400,
             error: "unauthorized_client",
@@ -82,13 +97,8 @@ pub fn authenticate(state: &State, tenant: &str, client_id: &str, secret: &str) 
             codes: vec![700016],
         });
     };
-    let hash = secret_hash(secret);
-    let now = state.now();
-    let ok = p.secret_sha256.as_deref() == Some(hash.as_str())
-        || application(state, &p.app_id).is_some_and(|a| {
-            a.password_credentials.iter().any(|c| c.secret_sha256 == hash && c.start <= now + 300 && now < c.end)
-        });
-    if p.managed_identity || !ok {
+    let matched = secrets::verify(&candidates, secret);
+    let Some(matched) = matched.filter(|_| !p.managed_identity) else {
         return Err(OAuthError {
             status: 401,
             error: "invalid_client",
@@ -98,8 +108,68 @@ pub fn authenticate(state: &State, tenant: &str, client_id: &str, secret: &str) 
             ),
             codes: vec![7000215],
         });
+    };
+    if let secrets::Stored::Sha256(old) = &matched.stored {
+        rehash(engine, &p, &matched.slot, old, secret);
     }
     Ok(p)
+}
+
+/// The secrets a sign-in of `p` may match, as stored: its own, then its application's that are
+/// valid now (a start up to five minutes ahead counts, for clock skew).
+fn candidates(state: &State, p: &Principal) -> Vec<Candidate> {
+    let own = Slot { record_key: principal_key(&p.tenant_id, &p.app_id), key_id: None };
+    let mut out: Vec<Candidate> =
+        Candidate::of(own, p.secret_hash.as_ref(), p.secret_sha256.as_ref()).into_iter().collect();
+    let now = state.now();
+    if let Some(a) = application(state, &p.app_id) {
+        let record_key = applications_key_of(&a.tenant_id, &a.app_id);
+        out.extend(a.password_credentials.iter().filter(|c| c.start <= now + 300 && now < c.end).filter_map(|c| {
+            let slot = Slot { record_key: record_key.clone(), key_id: Some(c.key_id.clone()) };
+            Candidate::of(slot, c.secret_hash.as_ref(), c.secret_sha256.as_ref())
+        }));
+    }
+    out
+}
+
+/// Replaces the SHA-256 hash `old` that `secret` matched with an Argon2id hash of it, if the
+/// record still holds `old` (a secret removed or rehashed meanwhile is left alone). A failed write
+/// is logged and the sign-in still succeeds: the next one tries again.
+fn rehash(engine: &Engine, p: &Principal, slot: &Slot, old: &str, secret: &str) {
+    let new = secrets::hash(secret);
+    let written = engine.write(|state, batch| -> crate::error::Result<bool> {
+        let record = match state.get(&slot.record_key).cloned() {
+            Some(Record::Principal(mut q)) if slot.key_id.is_none() && q.secret_sha256.as_deref() == Some(old) => {
+                q.secret_sha256 = None;
+                q.secret_hash = Some(new.clone());
+                Record::Principal(q)
+            }
+            Some(Record::Application(mut a)) => {
+                let held = a.password_credentials.iter_mut().find(|c| {
+                    slot.key_id.as_deref() == Some(c.key_id.as_str()) && c.secret_sha256.as_deref() == Some(old)
+                });
+                let Some(c) = held else { return Ok(false) };
+                c.secret_sha256 = None;
+                c.secret_hash = Some(new.clone());
+                Record::Application(a)
+            }
+            _ => return Ok(false),
+        };
+        batch.put(&slot.record_key, record);
+        Ok(true)
+    });
+    match written {
+        Ok(true) => {
+            secrets::remember(&new, secret);
+            tracing::info!(app_id = %p.app_id, "client secret rehashed from SHA-256 to Argon2id");
+        }
+        Ok(false) => {}
+        Err(e) => tracing::warn!(
+            app_id = %p.app_id,
+            error = %e,
+            "could not store the rehashed client secret; it stays SHA-256 until its next sign-in"
+        ),
+    }
 }
 
 /// Checks a user's name and password (the resource-owner password flow, `az login -u -p`).

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::engine::Engine;
+use crate::model::Record;
 use crate::seed;
 
 fn engine() -> Engine {
@@ -13,24 +14,22 @@ fn engine() -> Engine {
 #[test]
 fn seeded_developer_authenticates_and_a_wrong_secret_is_invalid_client() {
     let e = engine();
-    e.read(|s| {
-        let p = authenticate(s, seed::TENANT_ID, seed::DEV_CLIENT_ID, seed::DEV_CLIENT_SECRET).unwrap();
-        assert_eq!(p.object_id, seed::DEV_OBJECT_ID);
-        let err = authenticate(s, seed::TENANT_ID, seed::DEV_CLIENT_ID, "nope").unwrap_err();
-        assert_eq!((err.status, err.error), (401, "invalid_client"));
-        assert!(err.description.starts_with("AADSTS7000215"));
-        let err = authenticate(s, seed::TENANT_ID, "00000000-0000-0000-0000-000000000000", "x").unwrap_err();
-        assert_eq!(err.error, "unauthorized_client");
-        // A managed identity has no secret: client credentials never work for it.
-        assert!(authenticate(s, seed::TENANT_ID, seed::MI_CLIENT_ID, "").is_err());
-    });
+    let p = authenticate(&e, seed::TENANT_ID, seed::DEV_CLIENT_ID, seed::DEV_CLIENT_SECRET).unwrap();
+    assert_eq!(p.object_id, seed::DEV_OBJECT_ID);
+    let err = authenticate(&e, seed::TENANT_ID, seed::DEV_CLIENT_ID, "nope").unwrap_err();
+    assert_eq!((err.status, err.error), (401, "invalid_client"));
+    assert!(err.description.starts_with("AADSTS7000215"));
+    let err = authenticate(&e, seed::TENANT_ID, "00000000-0000-0000-0000-000000000000", "x").unwrap_err();
+    assert_eq!(err.error, "unauthorized_client");
+    // A managed identity has no secret: client credentials never work for it.
+    assert!(authenticate(&e, seed::TENANT_ID, seed::MI_CLIENT_ID, "").is_err());
 }
 
 #[test]
 fn added_principal_gets_a_working_secret() {
     let e = engine();
     let (p, secret) = add_principal(&e, "app2").unwrap();
-    e.read(|s| assert_eq!(authenticate(s, "common", &p.app_id, &secret).unwrap().object_id, p.object_id));
+    assert_eq!(authenticate(&e, "common", &p.app_id, &secret).unwrap().object_id, p.object_id);
 }
 
 #[test]
@@ -77,18 +76,17 @@ fn a_second_tenant_signs_in_only_there_and_its_tokens_name_it() {
     let added = add_tenant(&e, "contoso").unwrap();
     assert_eq!(added.tenant.default_domain, "contoso.onmicrosoft.com");
     let tid = added.tenant.tenant_id.clone();
+    // By id, by domain, and by `organizations` (its home); not in the default tenant.
+    for t in [tid.as_str(), "contoso.onmicrosoft.com", "organizations"] {
+        let p = authenticate(&e, t, &added.admin.app_id, &added.secret).unwrap();
+        assert_eq!(p.tenant_id, tid, "{t}");
+    }
+    let err = authenticate(&e, seed::TENANT_ID, &added.admin.app_id, &added.secret).unwrap_err();
+    assert_eq!(err.codes, vec![700016]);
+    assert!(err.description.contains(seed::TENANT_ID));
+    let err = authenticate(&e, "00000000-1111-2222-3333-444444444444", &added.admin.app_id, &added.secret).unwrap_err();
+    assert_eq!(err.codes, vec![90002]);
     e.read(|s| {
-        // By id, by domain, and by `organizations` (its home); not in the default tenant.
-        for t in [tid.as_str(), "contoso.onmicrosoft.com", "organizations"] {
-            let p = authenticate(s, t, &added.admin.app_id, &added.secret).unwrap();
-            assert_eq!(p.tenant_id, tid, "{t}");
-        }
-        let err = authenticate(s, seed::TENANT_ID, &added.admin.app_id, &added.secret).unwrap_err();
-        assert_eq!(err.codes, vec![700016]);
-        assert!(err.description.contains(seed::TENANT_ID));
-        let err =
-            authenticate(s, "00000000-1111-2222-3333-444444444444", &added.admin.app_id, &added.secret).unwrap_err();
-        assert_eq!(err.codes, vec![90002]);
         // A token of tenant B names its principal only in B: a forged `tid` finds nobody.
         let mut claims = access_token_claims(&added.admin, ARM_AUDIENCES[0], 0);
         let map = claims.as_object().unwrap().clone();
@@ -154,19 +152,20 @@ fn an_application_gets_secrets_and_a_service_principal_that_signs_in() {
     let e = engine();
     let dev = developer();
     let app = e.write(|s, b| create_application(s, b, &dev, "rbac-app", None)).unwrap();
-    let (cred, secret) =
-        e.write(|s, b| add_password(s, b, &dev, &app.object_id, Some("rbac".into()), None, None)).unwrap();
+    let (cred, secret) = e
+        .write(|s, b| add_password(s, b, &dev, &app.object_id, NewSecret::new(Some("rbac".into())), None, None))
+        .unwrap();
     assert_eq!((secret.len(), &secret[..3], &secret[3..6]), (40, cred.hint.as_str(), "8Q~"));
     // No service principal yet: the app cannot sign in.
-    e.read(|s| assert_eq!(authenticate(s, seed::TENANT_ID, &app.app_id, &secret).unwrap_err().codes, vec![700016]));
+    assert_eq!(authenticate(&e, seed::TENANT_ID, &app.app_id, &secret).unwrap_err().codes, vec![700016]);
     let sp = e.write(|s, b| create_service_principal(s, b, &dev, &app.app_id)).unwrap();
-    e.read(|s| assert_eq!(authenticate(s, seed::TENANT_ID, &app.app_id, &secret).unwrap().object_id, sp.object_id));
+    assert_eq!(authenticate(&e, seed::TENANT_ID, &app.app_id, &secret).unwrap().object_id, sp.object_id);
     let twice = e.write(|s, b| create_service_principal(s, b, &dev, &app.app_id)).unwrap_err();
     assert_eq!(twice.code(), "Request_MultipleObjectsWithSameKeyValue");
     // The new service principal is no administrator and owns nothing: it cannot add secrets.
     let as_sp = Caller::of(&sp);
     assert_eq!(
-        e.write(|s, b| add_password(s, b, &as_sp, &app.app_id, None, None, None)).unwrap_err().code(),
+        e.write(|s, b| add_password(s, b, &as_sp, &app.app_id, NewSecret::new(None), None, None)).unwrap_err().code(),
         "Authorization_RequestDenied"
     );
     assert_eq!(
@@ -175,7 +174,7 @@ fn an_application_gets_secrets_and_a_service_principal_that_signs_in() {
     );
     // Removing the secret ends its sign-ins; an unknown application is Graph's 400.
     e.write(|s, b| remove_password(s, b, &dev, &app.object_id, &cred.key_id)).unwrap();
-    e.read(|s| assert_eq!(authenticate(s, seed::TENANT_ID, &app.app_id, &secret).unwrap_err().codes, vec![7000215]));
+    assert_eq!(authenticate(&e, seed::TENANT_ID, &app.app_id, &secret).unwrap_err().codes, vec![7000215]);
     let missing = e.write(|s, b| create_service_principal(s, b, &dev, "00000000-0000-0000-0000-000000000009"));
     assert!(missing.unwrap_err().to_string().contains("does not reference a valid application object"));
 }
@@ -191,8 +190,147 @@ fn a_multi_tenant_application_gets_a_service_principal_in_another_tenant() {
     let (multi, secret) = add_principal_in(&e, seed::TENANT_ID, "multi", true).unwrap();
     let guest = e.write(|s, bt| create_service_principal(s, bt, &admin_b, &multi.app_id)).unwrap();
     assert_ne!(guest.object_id, multi.object_id, "its own object in tenant B");
-    e.read(|s| {
-        assert_eq!(authenticate(s, &b.tenant.tenant_id, &multi.app_id, &secret).unwrap().object_id, guest.object_id);
-        assert_eq!(authenticate(s, seed::TENANT_ID, &multi.app_id, &secret).unwrap().object_id, multi.object_id);
-    });
+    assert_eq!(authenticate(&e, &b.tenant.tenant_id, &multi.app_id, &secret).unwrap().object_id, guest.object_id);
+    assert_eq!(authenticate(&e, seed::TENANT_ID, &multi.app_id, &secret).unwrap().object_id, multi.object_id);
+}
+
+/// The stored JSON of one record.
+fn stored(e: &Engine, key: &str) -> String {
+    e.read(|s| serde_json::to_string(&s.get(key).cloned()).unwrap())
+}
+
+fn sha256_hex(secret: &str) -> String {
+    vaultlink_crypto::sha256(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn client_secrets_are_stored_as_salted_argon2id_never_as_text_or_sha256() {
+    let e = engine();
+    let (p, secret) = add_principal(&e, "hashed").unwrap();
+    let app = e.read(|s| application(s, &p.app_id)).unwrap();
+    let cred = &app.password_credentials[0];
+    let hash = cred.secret_hash.as_deref().unwrap();
+    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+    assert!(cred.secret_sha256.is_none());
+    let json = stored(&e, &applications_key_of(&app.tenant_id, &app.app_id));
+    assert!(!json.contains(&secret) && !json.contains(&sha256_hex(&secret)) && !json.contains("secretSha256"));
+    // The seeded developer too.
+    let dev = stored(&e, &principal_key(seed::TENANT_ID, seed::DEV_CLIENT_ID));
+    assert!(
+        dev.contains("\"secretHash\":\"$argon2id$") && !dev.contains(&sha256_hex(seed::DEV_CLIENT_SECRET)),
+        "{dev}"
+    );
+    // Two secrets never share a salt.
+    let (q, _) = add_principal(&e, "hashed2").unwrap();
+    let other = e.read(|s| application(s, &q.app_id)).unwrap().password_credentials[0].secret_hash.clone().unwrap();
+    assert_ne!(other.split('$').nth(4), hash.split('$').nth(4));
+}
+
+/// A state file from before Argon2id: records whose secrets are hex SHA-256, as they were written.
+fn legacy_engine() -> (Engine, Principal, String, String) {
+    let e = engine();
+    let (p, secret) = add_principal(&e, "legacy").unwrap();
+    let app_key = e.read(|s| application(s, &p.app_id).map(|a| applications_key_of(&a.tenant_id, &a.app_id))).unwrap();
+    e.write(|s, b| -> crate::error::Result<()> {
+        // The old shapes, through serde as an old state file is read (`secretSha256` only).
+        let Some(Record::Application(a)) = s.get(&app_key).cloned() else { panic!("no application") };
+        let mut json = serde_json::to_value(&a).unwrap();
+        let cred = &mut json["passwordCredentials"][0];
+        cred.as_object_mut().unwrap().remove("secretHash");
+        cred["secretSha256"] = sha256_hex(&secret).into();
+        b.put(&app_key, Record::Application(serde_json::from_value(json).unwrap()));
+        let dev_key = principal_key(seed::TENANT_ID, seed::DEV_CLIENT_ID);
+        let Some(Record::Principal(d)) = s.get(&dev_key).cloned() else { panic!("no developer") };
+        let mut json = serde_json::to_value(&d).unwrap();
+        json.as_object_mut().unwrap().remove("secretHash");
+        json["secretSha256"] = sha256_hex(seed::DEV_CLIENT_SECRET).into();
+        b.put(&dev_key, Record::Principal(serde_json::from_value(json).unwrap()));
+        Ok(())
+    })
+    .unwrap();
+    (e, p, secret, app_key)
+}
+
+#[test]
+fn a_sha256_secret_of_an_older_state_file_signs_in_once_and_is_then_stored_as_argon2id() {
+    let (e, p, secret, app_key) = legacy_engine();
+    let dev_key = principal_key(seed::TENANT_ID, seed::DEV_CLIENT_ID);
+    assert!(stored(&e, &app_key).contains(&sha256_hex(&secret)));
+    assert!(stored(&e, &dev_key).contains(&sha256_hex(seed::DEV_CLIENT_SECRET)));
+    // A wrong secret is refused and migrates nothing.
+    assert_eq!(authenticate(&e, seed::TENANT_ID, &p.app_id, "wrong").unwrap_err().codes, vec![7000215]);
+    assert!(stored(&e, &app_key).contains(&sha256_hex(&secret)));
+    // The right one signs in, and its record now holds Argon2id and no SHA-256.
+    assert_eq!(authenticate(&e, seed::TENANT_ID, &p.app_id, &secret).unwrap().object_id, p.object_id);
+    let after = e.read(|s| application(s, &p.app_id)).unwrap();
+    let cred = &after.password_credentials[0];
+    assert!(cred.secret_sha256.is_none());
+    let hash = cred.secret_hash.clone().unwrap();
+    assert!(hash.starts_with("$argon2id$") && vaultlink_crypto::verify_secret(&secret, &hash));
+    assert!(!stored(&e, &app_key).contains(&sha256_hex(&secret)));
+    // The principal's own secret (the seeded developer's in an old data directory) likewise.
+    authenticate(&e, seed::TENANT_ID, seed::DEV_CLIENT_ID, seed::DEV_CLIENT_SECRET).unwrap();
+    let dev = e.read(|s| principal(s, seed::DEV_CLIENT_ID)).unwrap();
+    assert!(dev.secret_sha256.is_none() && dev.secret_hash.as_deref().is_some_and(|h| h.starts_with("$argon2id$")));
+    // Both go on signing in from the new hash; a wrong secret is still refused; nothing more is written.
+    let generation = e.read(|s| s.generation());
+    assert_eq!(authenticate(&e, seed::TENANT_ID, &p.app_id, &secret).unwrap().object_id, p.object_id);
+    authenticate(&e, seed::TENANT_ID, seed::DEV_CLIENT_ID, seed::DEV_CLIENT_SECRET).unwrap();
+    assert_eq!(authenticate(&e, seed::TENANT_ID, &p.app_id, "wrong").unwrap_err().codes, vec![7000215]);
+    assert_eq!(e.read(|s| s.generation()), generation, "no write once migrated");
+}
+
+#[test]
+fn an_older_state_files_records_read_with_the_new_model() {
+    // Shapes as an older binary wrote them: `secretSha256` and no `secretHash`.
+    let cred: crate::model::PasswordCredential = serde_json::from_value(serde_json::json!({
+        "keyId": "k", "displayName": null, "hint": "abc", "secretSha256": "00", "start": 0, "end": 1
+    }))
+    .unwrap();
+    assert_eq!((cred.secret_sha256.as_deref(), cred.secret_hash), (Some("00"), None));
+    let p: Principal = serde_json::from_value(serde_json::json!({
+        "appId": "a", "objectId": "o", "tenantId": "t", "displayName": "d", "secretSha256": null,
+        "managedIdentity": false
+    }))
+    .unwrap();
+    assert!(p.secret_hash.is_none() && p.secret_sha256.is_none());
+}
+
+#[test]
+fn a_removed_secret_is_refused_even_just_after_it_verified() {
+    let e = engine();
+    let dev = developer();
+    let app = e.write(|s, b| create_application(s, b, &dev, "remembered", None)).unwrap();
+    let new = NewSecret::new(None);
+    let (cred, secret) = e.write(|s, b| add_password(s, b, &dev, &app.object_id, new, None, None)).unwrap();
+    e.write(|s, b| create_service_principal(s, b, &dev, &app.app_id)).unwrap();
+    authenticate(&e, seed::TENANT_ID, &app.app_id, &secret).unwrap();
+    // Remembered now; removing the secret still ends its sign-ins at once.
+    e.write(|s, b| remove_password(s, b, &dev, &app.object_id, &cred.key_id)).unwrap();
+    assert_eq!(authenticate(&e, seed::TENANT_ID, &app.app_id, &secret).unwrap_err().codes, vec![7000215]);
+}
+
+#[test]
+fn a_wrong_secret_costs_an_argon2id_check_whether_or_not_the_principal_exists() {
+    let e = engine();
+    let (p, _) = add_principal(&e, "timed").unwrap();
+    // The fastest of a few runs, so a busy machine does not decide it.
+    let fastest = |client_id: &str| {
+        (0..3)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                assert!(authenticate(&e, seed::TENANT_ID, client_id, "wrong-secret").is_err());
+                t.elapsed()
+            })
+            .min()
+            .unwrap()
+    };
+    let existing = fastest(&p.app_id);
+    let missing = fastest("00000000-0000-0000-0000-0000000000aa");
+    let managed = fastest(seed::MI_CLIENT_ID);
+    // One Argon2id check (19 MiB, two passes) takes milliseconds; a hash lookup microseconds.
+    let floor = std::time::Duration::from_millis(5);
+    assert!(existing > floor && missing > floor && managed > floor, "{existing:?} {missing:?} {managed:?}");
+    let ratio = missing.as_secs_f64() / existing.as_secs_f64();
+    assert!((0.5..2.0).contains(&ratio), "unknown {missing:?} vs known {existing:?}");
 }
