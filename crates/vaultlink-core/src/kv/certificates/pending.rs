@@ -202,15 +202,11 @@ fn x5c_certificates(entry: &str) -> Result<Vec<Vec<u8>>, Error> {
         }
         Ok(vec![b64().decode(compact(t)).map_err(|_| refused())?])
     };
-    let certs = if entry.trim_start().starts_with("-----BEGIN") {
-        text_certs(entry)?
-    } else {
-        let raw = b64().decode(compact(entry)).map_err(|_| refused())?;
-        if x509::parse(&raw).is_ok() {
-            vec![raw]
-        } else {
-            text_certs(std::str::from_utf8(&raw).map_err(|_| refused())?)?
-        }
+    let certs = match b64().decode(compact(entry)) {
+        Ok(raw) if x509::parse(&raw).is_ok() => vec![raw],
+        Ok(raw) => text_certs(std::str::from_utf8(&raw).map_err(|_| refused())?)?,
+        // Not base64 at all: PEM text itself, or nothing.
+        Err(_) => text_certs(entry)?,
     };
     for der in &certs {
         x509::parse(der).map_err(|e| bad(e.0))?;
