@@ -136,26 +136,40 @@ fn secret_value(policy: &Policy, pkcs8: &[u8], chain: &[Vec<u8>]) -> Result<Stri
     }
 }
 
-/// Where the certificate of the key `pkcs8` is in `chain`.
-fn leaf_index(chain: &[Vec<u8>], pkcs8: &[u8]) -> Result<Option<usize>, Error> {
-    let public = x509::public_key_of(pkcs8).map_err(|e| bad(e.0))?;
-    for (i, der) in chain.iter().enumerate() {
-        if x509::parse(der).map_err(|e| bad(e.0))?.public_key == public {
-            return Ok(Some(i));
-        }
-    }
-    Ok(None)
-}
-
-/// A version's chain as given (`certs`) and `preserveCertOrder`: without it (the default) the
-/// leaf moves to the front, the others keep their order.
+/// A version's chain in the secret's order, where its leaf (the certificate of the version's
+/// key) is, and what the leaf says.
 struct Chain {
     certs: Vec<Vec<u8>>,
+    leaf: usize,
+    info: x509::CertInfo,
     preserve: Option<bool>,
 }
 
-/// Appends version `version` (key `pkcs8`, with its certificate somewhere in `chain`) with its
-/// backing key and secret.
+impl Chain {
+    /// `certs` as given, for the key `pkcs8`: without `preserveCertOrder` (the default) the leaf
+    /// moves to the front and the others keep their order. `no_leaf` is the refusal when no
+    /// certificate is the key's.
+    fn arrange(mut certs: Vec<Vec<u8>>, pkcs8: &[u8], preserve: Option<bool>, no_leaf: &str) -> Result<Self, Error> {
+        let public = x509::public_key_of(pkcs8).map_err(|e| bad(e.0))?;
+        let mut found = None;
+        for (i, der) in certs.iter().enumerate() {
+            let info = x509::parse(der).map_err(|e| bad(e.0))?;
+            if info.public_key == public {
+                found = Some((i, info));
+                break;
+            }
+        }
+        let (mut leaf, info) = found.ok_or_else(|| bad(no_leaf))?;
+        if !preserve.unwrap_or(false) && leaf != 0 {
+            let cert = certs.remove(leaf);
+            certs.insert(0, cert);
+            leaf = 0;
+        }
+        Ok(Self { certs, leaf, info, preserve })
+    }
+}
+
+/// Appends version `version` (key `pkcs8`, its `chain` arranged) with its backing key and secret.
 #[allow(clippy::too_many_arguments)]
 fn add_version(
     state: &State,
@@ -169,14 +183,7 @@ fn add_version(
     enabled: bool,
     tags: Tags,
 ) -> Result<CertificateVersion, Error> {
-    let Chain { certs: mut chain, preserve } = chain;
-    let mut leaf = leaf_index(&chain, pkcs8)?.ok_or_else(|| bad(KEY_MISMATCH))?;
-    if !preserve.unwrap_or(false) && leaf != 0 {
-        let cert = chain.remove(leaf);
-        chain.insert(0, cert);
-        leaf = 0;
-    }
-    let info = x509::parse(&chain[leaf]).map_err(|e| bad(e.0))?;
+    let Chain { certs: chain, leaf, info, preserve } = chain;
     let policy = Policy::from_value(&obj.policy)?;
     let t = state.now();
     let cv = CertificateVersion {
@@ -259,12 +266,16 @@ pub fn import(
     if bundle.chain.is_empty() {
         return Err(bad("The specified X.509 certificate content has no certificate."));
     }
-    let leaf = leaf_index(&bundle.chain, &pkcs8)?
-        .ok_or_else(|| bad("The private key does not match the certificate's public key."))?;
-    let info = x509::parse(&bundle.chain[leaf]).map_err(|e| bad(e.0))?;
+    let chain = Chain::arrange(
+        bundle.chain,
+        &pkcs8,
+        spec.preserve_cert_order,
+        "The private key does not match the certificate's public key.",
+    )?;
+    let info = &chain.info;
     // The policy's content type (if given) decides the secret's format; otherwise the input's.
     let content_type = if is_pem { policy::PEM } else { policy::PKCS12 };
-    let derived = policy::from_certificate(&info, info.rsa_bits, info.ec_curve.as_deref(), content_type);
+    let derived = policy::from_certificate(info, info.rsa_bits, info.ec_curve.as_deref(), content_type);
     let p = match given {
         // The given policy's fields win; what it leaves out comes from the certificate.
         Some(g) => derived.merged(&g.to_value())?,
@@ -284,7 +295,7 @@ pub fn import(
         &mut obj,
         &version,
         &pkcs8,
-        Chain { certs: bundle.chain, preserve: spec.preserve_cert_order },
+        chain,
         attrs.enabled.unwrap_or(true),
         spec.tags.unwrap_or_default(),
     )?;
@@ -615,7 +626,7 @@ impl VaultObject for CertificateObject {
                 .collect::<Result<_, _>>()
                 .map_err(|_| objects::invalid_backup())?;
             let (version, enabled, tags) = (bv.meta.version.clone(), bv.meta.enabled, bv.meta.tags.clone());
-            let chain = Chain { certs: chain, preserve: bv.meta.preserve_cert_order };
+            let chain = Chain::arrange(chain, &der, bv.meta.preserve_cert_order, KEY_MISMATCH)?;
             add_version(state, batch, sealer, vault, &mut obj, &version, &der, chain, enabled, tags)?;
         }
         Ok(obj)

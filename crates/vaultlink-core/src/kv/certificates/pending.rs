@@ -9,8 +9,7 @@ use vaultlink_crypto::x509;
 
 use super::issuers::issuer_exists;
 use super::{
-    CertView, Chain, KEY_MISMATCH, OpView, Policy, aad, add_version, b64, bad, internal, leaf_index, live_or_new,
-    store_key, view,
+    CertView, Chain, KEY_MISMATCH, OpView, Policy, aad, add_version, b64, bad, internal, live_or_new, store_key, view,
 };
 use crate::engine::{Batch, State};
 use crate::error::{Error, Kind};
@@ -118,7 +117,7 @@ pub fn create(
     };
     if p.issuer_name().eq_ignore_ascii_case("self") {
         let der = x509::self_signed(&pkcs8, &cert_spec).map_err(|e| bad(e.0))?;
-        let chain = Chain { certs: vec![der], preserve: spec.preserve_cert_order };
+        let chain = Chain::arrange(vec![der], &pkcs8, spec.preserve_cert_order, KEY_MISMATCH)?;
         add_version(state, batch, sealer, vault, &mut obj, &version, &pkcs8, chain, enabled, tags)?;
         op.status = "completed".into();
         op.status_details = None;
@@ -243,14 +242,11 @@ pub fn merge(
         chain.extend(x5c_certificates(c)?);
     }
     let pkcs8 = open_private(sealer, vault, &obj.name, &op.version, &sealed)?;
-    if leaf_index(&chain, &pkcs8)?.is_none() {
-        return Err(bad(KEY_MISMATCH));
-    }
+    let chain = Chain::arrange(chain, &pkcs8, op.preserve_cert_order, KEY_MISMATCH)?;
     let attrs = spec.attributes.unwrap_or_default();
     let enabled = attrs.enabled.unwrap_or(op.enabled);
     let tags = spec.tags.unwrap_or_else(|| op.tags.clone());
     let version = op.version.clone();
-    let chain = Chain { certs: chain, preserve: op.preserve_cert_order };
     let cv = add_version(state, batch, sealer, vault, &mut obj, &version, &pkcs8, chain, enabled, tags)?;
     op.status = "completed".into();
     op.status_details = None;
