@@ -485,6 +485,28 @@ def test_vnet_address_space_refused(arm: Arm, prefixes: list[str], code: str) ->
         assert_arm_error(arm.call("PUT", VNET_PATH, body=vnet_body(prefixes=prefixes)), 400, code)
 
 
+@pytest.mark.parametrize("props,code", [
+    pytest.param({"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+                  "dhcpOptions": {"dnsServers": [f"10.9.0.{i}" for i in range(21)]}},
+                 "DnsServerCountLimitReached", id="21-dns-servers"),
+    pytest.param({"addressSpace": {"addressPrefixes": [f"10.{i // 256}.{i % 256}.0/24"
+                                                       for i in range(1001)]}},
+                 "AddressPrefixCountLimitReached", id="1001-prefixes"),
+    pytest.param({"addressSpace": {"addressPrefixes": ["10.0.0.0/8"]},
+                  "subnets": [{"name": f"s{i}", "properties": {"addressPrefix":
+                               f"10.{i // 4096}.{i // 16 % 256}.{i % 16 * 16}/28"}}
+                              for i in range(3001)]},
+                 "SubnetCountLimitReached", id="3001-subnets"),
+])
+def test_vnet_past_azures_limits(arm: Arm, props: dict[str, Any], code: str) -> None:
+    """Azure's networking limits (docs/behaviour.md): 20 DNS servers, 3,000 subnets per VNet,
+    and vaultlink's 1,000 address prefixes; the VNet as it was, and no new one."""
+    body = {"location": REGION, "properties": props}
+    with unchanged(arm, f"{NET}/virtualNetworks/vnet-too-big"):
+        assert_arm_error(arm.call("PUT", VNET_PATH, body=body), 400, code)
+        assert_arm_error(arm.call("PUT", f"{NET}/virtualNetworks/vnet-too-big", body=body), 400, code)
+
+
 @pytest.mark.parametrize("rules", [
     pytest.param(["10.1.2.3"], id="rfc1918-10"),
     pytest.param(["172.16.5.0/24"], id="rfc1918-172"),

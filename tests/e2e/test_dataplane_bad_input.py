@@ -121,6 +121,33 @@ def test_other_limits(dp: Dp, tok: str, seeded: dict[str, str]) -> None:
             assert_error(r, 400, "BadParameter")
 
 
+@pytest.mark.parametrize("field", ["exp", "nbf"])
+def test_times_outside_years_1_to_9999(dp: Dp, tok: str, seeded: dict[str, str], field: str) -> None:
+    """`exp`/`nbf` are Unix times Key Vault keeps as dates of years 0001-9999 (docs/behaviour.md):
+    one second past either end is refused, the ends themselves are kept."""
+    for t in (253402300800, -62135596801, 2**63 - 1):
+        with Unchanged(dp, tok):
+            r = dp.kv("PUT", VAULT, "/secrets/existing", token=tok,
+                      json={"value": "changed", "attributes": {field: t}})
+            err = assert_error(r, 400, "BadParameter")
+            assert "out of range" in err["message"], err
+            r = dp.kv("PATCH", VAULT, seeded["id"].split(".net", 1)[1], token=tok,
+                      json={"attributes": {field: t}})
+            assert_error(r, 400, "BadParameter")
+    for t in (253402300799, 0):
+        r = dp.kv("PUT", VAULT, f"/secrets/time-{field}-{t}", token=tok,
+                  json={"value": "x", "attributes": {field: t}})
+        assert r.status_code == 200, r.text
+        assert r.json()["attributes"][field] == t, r.text
+
+
+def test_long_api_version_is_shown_cut(dp: Dp, tok: str, seeded: dict[str, str]) -> None:
+    with Unchanged(dp, tok):
+        r = dp.kv("GET", VAULT, "/secrets/existing", token=tok, api_version="7." + "9" * 5000)
+        err = assert_error(r, 400, "BadParameter")
+        assert len(err["message"]) < 300 and "..." in err["message"], err
+
+
 @pytest.mark.parametrize("name", ["bad_name", "has.dot", "sp%20ace", "x" * 128])
 def test_invalid_secret_name(dp: Dp, tok: str, seeded: dict[str, str], name: str) -> None:
     with Unchanged(dp, tok):

@@ -81,6 +81,18 @@ pub fn data_plane_latest() -> &'static str {
     DATA_PLANE.last().copied().unwrap_or_default()
 }
 
+/// The longest api-version an error message repeats whole (the longest published one is 25
+/// characters); a longer one is refused like any malformed version, shown cut to this length.
+pub const MAX_API_VERSION_SHOWN: usize = 32;
+
+/// `v` as an error message repeats it: at most [`MAX_API_VERSION_SHOWN`] characters.
+fn shown(v: &str) -> std::borrow::Cow<'_, str> {
+    match v.char_indices().nth(MAX_API_VERSION_SHOWN) {
+        Some((cut, _)) => format!("{}...", &v[..cut]).into(),
+        None => v.into(),
+    }
+}
+
 /// The version a Resource Manager request to `namespace` (lower case) is served as.
 pub fn arm(namespace: &str, version: Option<&str>) -> Result<String> {
     let Some(v) = version else {
@@ -94,7 +106,11 @@ pub fn arm(namespace: &str, version: Option<&str>) -> Result<String> {
         let newest_first: Vec<_> = published.iter().rev().copied().collect();
         return Err(Error::bad_request(
             "InvalidApiVersionParameter",
-            format!("The api-version '{v}' is invalid. The supported versions are '{}'.", newest_first.join(",")),
+            format!(
+                "The api-version '{}' is invalid. The supported versions are '{}'.",
+                shown(v),
+                newest_first.join(",")
+            ),
         ));
     };
     let (Some(oldest), Some(newest)) = (published.first(), published.last()) else {
@@ -136,7 +152,8 @@ pub fn data_plane(version: Option<&str>) -> Result<&'static str> {
         return Ok(latest);
     }
     Err(Error::bad_parameter(format!(
-        "The specified version ({v}) is not recognized. Consider using the latest supported version ({latest})."
+        "The specified version ({}) is not recognized. Consider using the latest supported version ({latest}).",
+        shown(v)
     )))
 }
 

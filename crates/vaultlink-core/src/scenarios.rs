@@ -367,3 +367,65 @@ fn a_resource_group_patch_changes_its_tags_only_and_refuses_null_tags() {
     assert_eq!(missing.unwrap_err().code(), "ResourceGroupNotFound");
     assert_eq!(e.read(|s| resources::resource_group(s, &c, SUB, "rg1")).unwrap().tags.len(), 1);
 }
+
+#[test]
+fn subnets_peerings_and_endpoints_per_vnet_stop_at_azures_limits() {
+    let e = world();
+    let c = developer();
+    let vnet_id = format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1");
+    // 3,000 subnets in one body are taken; a 3,001st, in the body or on its own, is not.
+    let subnets = |n: usize| -> Vec<serde_json::Value> {
+        (0..n).map(|i| json!({"name": format!("s{i}"), "properties": {"addressPrefix": format!("10.{}.{}.{}/28", i / 4096, i / 16 % 256, i % 16 * 16)}})).collect()
+    };
+    let body = |n: usize| json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/8"]}, "subnets": subnets(n)}});
+    let put = |b: serde_json::Value| {
+        e.write(|s, batch| network::put_vnet(s, batch, &c, (SUB, "rg1", "vnet1"), crate::testing::net(b)?))
+    };
+    assert_eq!(put(body(network::MAX_SUBNETS + 1)).unwrap_err().code(), "SubnetCountLimitReached");
+    assert!(e.read(|s| network::vnet(s, &vnet_id)).is_none());
+    put(body(network::MAX_SUBNETS)).unwrap();
+    assert_eq!(subnet(&e, "vnet1", "one-more", "10.200.0.0/24").unwrap_err().code(), "SubnetCountLimitReached");
+    subnet(&e, "vnet1", "s0", "10.0.0.0/28").unwrap(); // an existing one may still change
+    assert_eq!(e.read(|s| network::subnets_of(s, &vnet_id).len()), network::MAX_SUBNETS);
+
+    // Peerings: 500, then no more.
+    for i in 0..=network::MAX_PEERINGS {
+        let name = format!("remote{i}");
+        let b = json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": [format!("172.{}.{}.0/24", 16 + i / 256, i % 256)]}}});
+        e.write(|s, batch| network::put_vnet(s, batch, &c, (SUB, "rg1", &name), crate::testing::net(b)?)).unwrap();
+        let peering = json!({"properties": {"remoteVirtualNetwork": {"id": format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/{name}")}}});
+        let r = e.write(|s, batch| {
+            network::peering::put(s, batch, &c, (SUB, "rg1", "vnet1", &format!("p{i}")), crate::testing::net(peering)?)
+        });
+        if i < network::MAX_PEERINGS {
+            r.unwrap();
+        } else {
+            assert_eq!(r.unwrap_err().code(), "PeeringCountLimitReached");
+        }
+    }
+}
+
+#[test]
+fn private_endpoints_per_vnet_stop_at_1000() {
+    let e = world();
+    vnet(&e, "vnet1", "10.0.0.0/16");
+    subnet(&e, "vnet1", "snet1", "10.0.0.0/21").unwrap();
+    let per_vault = connections::MAX_ENDPOINTS_PER_VAULT;
+    let vaults: Vec<String> = (0..privatelink::MAX_ENDPOINTS_PER_VNET / per_vault + 1)
+        .map(|i| vault(&e, &format!("kv-many-{i}"), json!({})).id)
+        .collect();
+    for i in 0..privatelink::MAX_ENDPOINTS_PER_VNET {
+        endpoint(&e, &format!("pe{i}"), &vaults[i / per_vault], false).unwrap();
+    }
+    let last = vaults.last().unwrap();
+    assert_eq!(endpoint(&e, "pe-one-more", last, false).unwrap_err().code(), "PrivateEndpointCountLimitReached");
+    assert!(
+        e.read(|s| privatelink::endpoint(
+            s,
+            &format!(
+                "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/privateEndpoints/pe-one-more"
+            )
+        ))
+        .is_none()
+    );
+}

@@ -196,23 +196,11 @@ fn list(app: &App, req: &Req, kind: &str, items: impl FnOnce(&vaultlink_core::St
     if skip + top < all.len() {
         let mut next = format!("{ROOT}/{kind}?$top={top}&$skiptoken={}", skip + top);
         if let Some(f) = req.query("$filter") {
-            next.push_str(&format!("&$filter={}", percent(f)));
+            next.push_str(&format!("&$filter={}", crate::http::percent_encode(f)));
         }
         out["@odata.nextLink"] = json!(next);
     }
     json(StatusCode::OK, &out)
-}
-
-fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// One clause of a `$filter` as az and the SDKs write it: `field eq 'X'` (`appId`,

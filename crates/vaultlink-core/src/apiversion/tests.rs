@@ -58,3 +58,19 @@ fn data_plane_knows_its_versions_and_serves_newer_dated_ones_as_the_latest() {
         assert!(e.message.contains(&format!("The specified version ({refused}) is not recognized.")), "{}", e.message);
     }
 }
+
+#[test]
+fn a_long_version_is_refused_and_shown_cut() {
+    let long = format!("2024-01-01{}", "x".repeat(10_000));
+    let e = arm("microsoft.keyvault", Some(&long)).unwrap_err();
+    assert_eq!(e.code(), "InvalidApiVersionParameter");
+    assert!(
+        e.message.len() < 2000 && e.message.contains(&format!("'{}...'", &long[..MAX_API_VERSION_SHOWN])),
+        "{}",
+        e.message
+    );
+    let e = data_plane(Some(&long)).unwrap_err();
+    assert!(e.message.contains(&format!("({}...)", &long[..MAX_API_VERSION_SHOWN])), "{}", e.message);
+    // A published version is shown whole.
+    assert!(arm("microsoft.keyvault", Some("2024-01-0")).unwrap_err().message.contains("'2024-01-0'"));
+}

@@ -141,12 +141,30 @@ pub(crate) fn check_tags(tags: Option<&Tags>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Attributes as the wire gives them (`nbf`/`exp` in Unix seconds).
+/// Attributes as the wire gives them (`nbf`/`exp` in Unix seconds, within [`UNIX_TIME_RANGE`]).
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct AttributesSpec {
     pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "unix_time")]
     pub nbf: Option<i64>,
+    #[serde(default, deserialize_with = "unix_time")]
     pub exp: Option<i64>,
+}
+
+/// The times `nbf` and `exp` may name: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z, the range of
+/// the .NET date Key Vault keeps them in (vaultlink's reading; docs/behaviour.md).
+pub const UNIX_TIME_RANGE: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
+
+fn unix_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let t = <Option<i64> as serde::Deserialize>::deserialize(d)?;
+    match t {
+        Some(t) if !UNIX_TIME_RANGE.contains(&t) => Err(serde::de::Error::custom(format!(
+            "the time {t} is out of range: a Unix time between {} and {} (years 0001 to 9999)",
+            UNIX_TIME_RANGE.start(),
+            UNIX_TIME_RANGE.end()
+        ))),
+        t => Ok(t),
+    }
 }
 
 pub(crate) fn not_found<T: VaultObject>(name: &str) -> Error {
@@ -541,4 +559,26 @@ pub(crate) fn restore<T: VaultObject>(
     let out = T::view(vault, &obj, v);
     batch.put(&record_key::<T>(vault, &name), obj.into_record());
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn times_past_years_1_to_9999_are_refused() {
+        let parse = |v: serde_json::Value| serde_json::from_value::<AttributesSpec>(v);
+        for field in ["exp", "nbf"] {
+            for t in [*UNIX_TIME_RANGE.end(), *UNIX_TIME_RANGE.start(), 0] {
+                assert!(parse(json!({field: t})).is_ok(), "{field} {t}");
+            }
+            for t in [UNIX_TIME_RANGE.end() + 1, UNIX_TIME_RANGE.start() - 1, i64::MAX] {
+                let e = parse(json!({field: t})).unwrap_err().to_string();
+                assert!(e.contains("out of range"), "{field} {t}: {e}");
+            }
+        }
+        assert!(parse(json!({"exp": null})).unwrap().exp.is_none());
+    }
 }

@@ -31,6 +31,22 @@ pub const VNET_TYPE: &str = "Microsoft.Network/virtualNetworks";
 pub const SUBNET_TYPE: &str = "Microsoft.Network/virtualNetworks/subnets";
 pub const NIC_TYPE: &str = "Microsoft.Network/networkInterfaces";
 
+// Azure's networking limits (azure-subscription-service-limits, "Networking limits"); the error
+// codes are vaultlink's, in the provider's `...CountLimitReached` style (docs/behaviour.md).
+/// Subnets per virtual network.
+pub const MAX_SUBNETS: usize = 3000;
+/// Virtual network peerings per virtual network.
+pub const MAX_PEERINGS: usize = 500;
+/// DNS servers per virtual network.
+pub const MAX_DNS_SERVERS: usize = 20;
+/// Address prefixes in one virtual network's address space: not documented; vaultlink's choice.
+pub const MAX_ADDRESS_PREFIXES: usize = 1000;
+
+/// The refusal when a count limit would be passed: `what` is counted in `within`.
+pub(crate) fn count_limit(code: &str, limit: usize, what: &str, within: &str) -> Error {
+    Error::bad_request(code, format!("Cannot create more than {limit} {what} for {within}."))
+}
+
 pub fn network_id(sub: &str, rg: &str, type_path: &str, name: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/{type_path}/{name}")
 }

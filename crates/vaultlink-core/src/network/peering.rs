@@ -112,6 +112,15 @@ pub fn put(
     }
     let id = format!("{}/virtualNetworkPeerings/{name}", v.id);
     let existing = matches!(state.get(&id), Some(Record::VirtualNetworkPeering(_)));
+    if !existing && peerings_of(state, &v.id).len() >= network::MAX_PEERINGS {
+        let within = format!("virtual network {}", v.id);
+        return Err(network::count_limit(
+            "PeeringCountLimitReached",
+            network::MAX_PEERINGS,
+            "virtual network peerings",
+            &within,
+        ));
+    }
     let p = VirtualNetworkPeering {
         id: id.clone(),
         name: name.to_string(),

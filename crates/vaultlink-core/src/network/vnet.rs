@@ -75,14 +75,12 @@ pub fn put_vnet(
     let location = resources::location(&spec.location)?;
     let id = network_id(sub, &group.name, "virtualNetworks", name);
     let existing = vnet(state, &id);
-    let prefixes: Vec<Ipv4Cidr> = spec
-        .properties
-        .address_space
-        .map(|a| a.address_prefixes)
-        .unwrap_or_default()
-        .iter()
-        .map(|p| prefix_for(p, &id))
-        .collect::<Result<_>>()?;
+    let listed = spec.properties.address_space.map(|a| a.address_prefixes).unwrap_or_default();
+    if listed.len() > MAX_ADDRESS_PREFIXES {
+        let within = format!("the address space of virtual network {id}");
+        return Err(count_limit("AddressPrefixCountLimitReached", MAX_ADDRESS_PREFIXES, "address prefixes", &within));
+    }
+    let prefixes: Vec<Ipv4Cidr> = listed.iter().map(|p| prefix_for(p, &id)).collect::<Result<_>>()?;
     vaultlink_rules::vnet_address_space_ok(&id, &prefixes)?;
     // `az network vnet update --dns-servers ""` (the documented way back to Azure DNS) sends [""].
     let dns_servers: Vec<String> = spec
@@ -93,6 +91,10 @@ pub fn put_vnet(
         .into_iter()
         .filter(|s| !s.trim().is_empty())
         .collect();
+    if dns_servers.len() > MAX_DNS_SERVERS {
+        let within = format!("virtual network {id}");
+        return Err(count_limit("DnsServerCountLimitReached", MAX_DNS_SERVERS, "DNS servers", &within));
+    }
     for s in &dns_servers {
         s.parse::<Ipv4Addr>().map_err(|_| {
             Error::bad_request("InvalidDnsServers", format!("DNS server {s} is not a valid IP address."))
@@ -123,6 +125,14 @@ pub fn put_vnet(
     let current = subnets_of(state, &v.id);
     match spec.properties.subnets {
         Some(wanted) => {
+            if wanted.len() > MAX_SUBNETS {
+                return Err(count_limit(
+                    "SubnetCountLimitReached",
+                    MAX_SUBNETS,
+                    "subnets",
+                    &format!("virtual network {}", v.id),
+                ));
+            }
             let mut placed: Vec<(String, Ipv4Cidr)> = Vec::new();
             let mut keep = BTreeSet::new();
             for s in wanted {
@@ -311,6 +321,14 @@ pub fn put_subnet(
         .map(|s| Ok((s.name.clone(), cidr(&s.address_prefix)?)))
         .collect::<Result<_>>()?;
     let created = subnet(state, &format!("{}/subnets/{name}", v.id)).is_none();
+    if created && siblings.len() >= MAX_SUBNETS {
+        return Err(count_limit(
+            "SubnetCountLimitReached",
+            MAX_SUBNETS,
+            "subnets",
+            &format!("virtual network {}", v.id),
+        ));
+    }
     let s = build_subnet(state, &v, name, spec.properties, &siblings)?;
     batch.put(&s.id, Record::Subnet(s.clone()));
     Ok((s, created))

@@ -19,6 +19,9 @@ use crate::wire;
 pub const PE_TYPE: &str = "Microsoft.Network/privateEndpoints";
 /// `requestMessage` limit on a private endpoint connection (azure-behaviour.md §3.1).
 pub const MAX_REQUEST_MESSAGE: usize = 140;
+/// Private endpoints per virtual network (Azure's Private Link limits; per subnet, the subnet's
+/// free addresses are the bound).
+pub const MAX_ENDPOINTS_PER_VNET: usize = 1000;
 
 pub fn endpoint(state: &State, id: &str) -> Option<PrivateEndpoint> {
     match state.get(id) {
@@ -141,6 +144,19 @@ pub fn put_endpoint(
         return Ok((updated, false));
     }
 
+    let in_vnet = state
+        .of_kind(crate::model::RecordKind::PrivateEndpoint)
+        .filter(|r| matches!(r, Record::PrivateEndpoint(e) if vnet_of_subnet(&e.subnet_id).eq_ignore_ascii_case(&v.id)))
+        .count();
+    if in_vnet >= MAX_ENDPOINTS_PER_VNET {
+        let within = format!("virtual network {}", v.id);
+        return Err(crate::network::count_limit(
+            "PrivateEndpointCountLimitReached",
+            MAX_ENDPOINTS_PER_VNET,
+            "private endpoints",
+            &within,
+        ));
+    }
     let (c, manual) = wanted.into_iter().next().expect("one connection");
     let target = c
         .properties

@@ -27,9 +27,11 @@ pub(super) fn authorization_routes(
     }
     let filter = req.query("$filter");
     Ok(match (&req.method, rest) {
-        (&M::GET, ["roleassignments"]) => {
-            list(c, e.read(|s| rbac::list_assignments(s, &scope, filter)).iter().map(rbac::render_assignment).collect())
-        }
+        (&M::GET, ["roleassignments"]) => list(
+            req,
+            c,
+            e.read(|s| rbac::list_assignments(s, &scope, filter)).iter().map(rbac::render_assignment).collect(),
+        ),
         (&M::GET, ["roleassignments", _]) => json_ok(
             StatusCode::OK,
             &rbac::render_assignment(&e.read(|s| rbac::get_assignment(s, &scope, p.at(at + 3)))?),
@@ -45,7 +47,7 @@ pub(super) fn authorization_routes(
                 None => empty(StatusCode::NO_CONTENT),
             }
         }
-        (&M::GET, ["roledefinitions"]) => list(c, e.read(|s| rbac::list_role_definitions(s, &scope, filter))),
+        (&M::GET, ["roledefinitions"]) => list(req, c, e.read(|s| rbac::list_role_definitions(s, &scope, filter))),
         (&M::GET, ["roledefinitions", _]) => {
             let found = e.read(|s| match rbac::role_in(s, p.at(at + 3)) {
                 Some(rbac::Role::BuiltIn(r)) => Some(rbac::render_role(&scope, r)),

@@ -24,10 +24,39 @@ fn json_ok(status: StatusCode, v: &Value) -> Resp {
     crate::http::json(status, v)
 }
 
-/// A list answer; a caller admitted to only part of the list sees the items it may read.
-fn list(c: &Admitted, mut values: Vec<Value>) -> Resp {
+/// Items in one page of an ARM list, and the most `$top` asks for (vaultlink's choice, in one
+/// place: Azure's page sizes differ by provider and are not documented; docs/behaviour.md).
+pub(crate) const ARM_PAGE: usize = 100;
+
+/// A list answer, paged: at most `$top` (at most [`ARM_PAGE`]) items, then a `nextLink` back to
+/// the same path and query with `$skiptoken` (the offset of the next page). A caller admitted to
+/// only part of the list sees the items it may read.
+fn list(req: &Req, c: &Admitted, mut values: Vec<Value>) -> Resp {
     values.retain(|v| v.get("id").and_then(Value::as_str).is_none_or(|id| c.may_read(id)));
-    json_ok(StatusCode::OK, &json!({"value": values}))
+    let skip = match req.query("$skiptoken").map(str::parse::<usize>) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => {
+            return error::render(&Error::bad_request("InvalidSkipToken", "The provided $skiptoken is invalid."));
+        }
+    };
+    let top = req
+        .query("$top")
+        .and_then(|t| t.parse::<usize>().ok())
+        .filter(|t| *t > 0)
+        .map_or(ARM_PAGE, |t| t.min(ARM_PAGE));
+    let more = values.len() > skip.saturating_add(top);
+    let page: Vec<Value> = values.into_iter().skip(skip).take(top).collect();
+    let mut out = json!({"value": page});
+    if more {
+        let mut next = format!("https://{}{}?", req.authority, crate::http::percent_encode_path(&req.path));
+        for (k, v) in req.query.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken")) {
+            next.push_str(&format!("{}={}&", crate::http::percent_encode(k), crate::http::percent_encode(v)));
+        }
+        next.push_str(&format!("$skiptoken={}", skip + top));
+        out["nextLink"] = json!(next);
+    }
+    json_ok(StatusCode::OK, &out)
 }
 
 fn created(created: bool) -> StatusCode {
@@ -326,10 +355,11 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
     Ok(match (m, l) {
         // ---- subscriptions, resource groups, providers
         (&M::GET, ["tenants"]) => json_ok(StatusCode::OK, &json!({"value": e.read(|s| identity::tenants_of(s, c)).iter().map(|t| render_tenant(t, c)).collect::<Vec<_>>()})),
-        (&M::GET, ["subscriptions"]) => list(c, e.read(|s| resources::subscriptions(s, c)).iter().map(resources::render_subscription).collect()),
+        (&M::GET, ["subscriptions"]) => list(req, c, e.read(|s| resources::subscriptions(s, c)).iter().map(resources::render_subscription).collect()),
         (&M::GET, ["subscriptions", _]) => json_ok(StatusCode::OK, &resources::render_subscription(&e.read(|s| resources::subscription(s, c, p.at(1)))?)),
-        (&M::GET, ["subscriptions", _, "locations"]) => list(c, vaultlink_core::regions::render_all(p.at(1))),
-        (&M::GET, ["subscriptions", _, "resourcegroups"]) => list(c, e.read(|s| resources::resource_groups(s, c, p.at(1)))?.iter().map(resources::render_resource_group).collect()),
+        // Not paged: Azure's locations list has no next link.
+        (&M::GET, ["subscriptions", _, "locations"]) => json_ok(StatusCode::OK, &json!({"value": vaultlink_core::regions::render_all(p.at(1))})),
+        (&M::GET, ["subscriptions", _, "resourcegroups"]) => list(req, c, e.read(|s| resources::resource_groups(s, c, p.at(1)))?.iter().map(resources::render_resource_group).collect()),
         (&M::GET, ["subscriptions", _, "resourcegroups", _]) => json_ok(StatusCode::OK, &resources::render_resource_group(&e.read(|s| resources::resource_group(s, c, p.at(1), p.at(3)))?)),
         (&M::HEAD, ["subscriptions", _, "resourcegroups", _]) => empty(if e.read(|s| resources::resource_group(s, c, p.at(1), p.at(3))).is_ok() { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }),
         (&M::PUT, ["subscriptions", _, "resourcegroups", _]) => {
@@ -350,9 +380,9 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
             write(app, c, |s, b| registry::delete_resource_group(s, b, c, p.at(1), p.at(3)))?;
             empty(StatusCode::OK)
         }
-        (&M::GET, ["subscriptions", _, "resources"]) => list(c, generic_resources(e, c, p.at(1), None, req)?),
-        (&M::GET, ["subscriptions", _, "resourcegroups", _, "resources"]) => list(c, generic_resources(e, c, p.at(1), Some(p.at(3)), req)?),
-        (&M::GET, ["subscriptions", _, "providers"]) => list(c, e.read(|s| registry::providers(s, c, p.at(1)))?),
+        (&M::GET, ["subscriptions", _, "resources"]) => list(req, c, generic_resources(e, c, p.at(1), None, req)?),
+        (&M::GET, ["subscriptions", _, "resourcegroups", _, "resources"]) => list(req, c, generic_resources(e, c, p.at(1), Some(p.at(3)), req)?),
+        (&M::GET, ["subscriptions", _, "providers"]) => list(req, c, e.read(|s| registry::providers(s, c, p.at(1)))?),
         (&M::GET, ["subscriptions", _, "providers", _]) => json_ok(StatusCode::OK, &e.read(|s| registry::provider(s, c, p.at(1), p.at(3)))?),
         (&M::POST, ["subscriptions", _, "providers", _, action @ ("register" | "unregister")]) => {
             let register = *action == "register";
@@ -366,19 +396,19 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
             json_ok(StatusCode::OK, &e.read(|s| keyvault::check_name_availability(s, name)))
         }
         (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "vaults"]) => {
-            list(c, e.read(|s| keyvault::vaults_in(s, c, p.at(1), None).map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect()))?)
+            list(req, c, e.read(|s| keyvault::vaults_in(s, c, p.at(1), None).map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect()))?)
         }
         // vaultlink emulates no Managed HSMs, but az lists them beside vaults (`keyvault list`,
         // `list-deleted` without `--resource-type`): an empty list, after the usual checks.
         (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "managedhsms" | "deletedmanagedhsms"]) => {
             e.read(|s| resources::subscription(s, c, p.at(1)))?;
-            list(c, Vec::new())
+            list(req, c, Vec::new())
         }
         (&M::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "managedhsms"]) => {
             e.read(|s| resources::resource_group(s, c, p.at(1), p.at(3)))?;
-            list(c, Vec::new())
+            list(req, c, Vec::new())
         }
-        (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "deletedvaults"]) => list(c, e.read(|s| keyvault::deleted_vaults(s, c, p.at(1)))?.iter().map(keyvault::render_deleted_vault).collect()),
+        (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "deletedvaults"]) => list(req, c, e.read(|s| keyvault::deleted_vaults(s, c, p.at(1)))?.iter().map(keyvault::render_deleted_vault).collect()),
         (&M::GET, ["subscriptions", _, "providers", "microsoft.keyvault", "locations", _, "deletedvaults", _]) => {
             json_ok(StatusCode::OK, &keyvault::render_deleted_vault(&e.read(|s| keyvault::deleted_vault(s, c, p.at(1), p.at(5), p.at(7)))?))
         }
@@ -387,7 +417,7 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
             empty(StatusCode::OK)
         }
         (&M::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "vaults"]) => {
-            list(c, e.read(|s| keyvault::vaults_in(s, c, p.at(1), Some(p.at(3))).map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect()))?)
+            list(req, c, e.read(|s| keyvault::vaults_in(s, c, p.at(1), Some(p.at(3))).map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect()))?)
         }
         (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "vaults", _, rest @ ..]) => vaults::vault_routes(app, req, p, rest, c, api)?,
 
@@ -395,7 +425,7 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
         (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", rest @ ..]) => networks::network_routes(app, req, p, rest, c)?,
         (&M::GET, ["subscriptions", _, "providers", "microsoft.network", kind]) => {
             let scope = resources::subscription_id(&e.read(|s| resources::subscription(s, c, p.at(1)))?.subscription_id);
-            list(c, networks::list_network(e, &scope, kind)?)
+            list(req, c, networks::list_network(e, &scope, kind)?)
         }
         _ => return Err(no_route(req)),
     })

@@ -11,7 +11,7 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
     Ok(match (&req.method, rest) {
         (&M::GET, [kind]) => {
             let scope = e.read(|s| resources::resource_group(s, c, sub, rg))?.id;
-            list(c, list_network(e, &scope, kind)?)
+            list(req, c, list_network(e, &scope, kind)?)
         }
         // virtual networks and subnets
         (&M::GET, ["virtualnetworks", _]) => json_ok(
@@ -32,6 +32,7 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             deleted(write(app, c, |s, b| network::delete_vnet(s, b, c, (sub, rg, n(1))))?)
         }
         (&M::GET, ["virtualnetworks", _, "subnets"]) => list(
+            req,
             c,
             e.read(|s| {
                 network::get_vnet(s, c, (sub, rg, n(1)))
@@ -56,6 +57,7 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             deleted(write(app, c, |s, b| network::delete_subnet(s, b, c, (sub, rg, n(1), n(3))))?)
         }
         (&M::GET, ["virtualnetworks", _, "virtualnetworkpeerings"]) => list(
+            req,
             c,
             e.read(|s| {
                 peering::list(s, c, (sub, rg, n(1))).map(|ps| ps.iter().map(|x| peering::render(s, x)).collect())
@@ -109,6 +111,7 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             deleted(write(app, c, |s, b| privatelink::delete_endpoint(s, b, c, (sub, rg, n(1))))?)
         }
         (&M::GET, ["privateendpoints", _, "privatednszonegroups"]) => list(
+            req,
             c,
             e.read(|s| {
                 zonegroups::list(s, c, (sub, rg, n(1))).map(|gs| gs.iter().map(|g| zonegroups::render(s, g)).collect())

@@ -44,7 +44,7 @@ pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Ad
             &keyvault::render_private_link_resources(&e.read(|s| keyvault::vault(s, c, key.0, key.1, key.2))?),
         ),
         (&M::GET, ["privateendpointconnections"]) => {
-            list(c, e.read(|s| connections::list(s, c, key))?.iter().map(connections::render).collect())
+            list(req, c, e.read(|s| connections::list(s, c, key))?.iter().map(connections::render).collect())
         }
         (&M::GET, ["privateendpointconnections", _]) => {
             json_ok(StatusCode::OK, &connections::render(&e.read(|s| connections::get(s, c, key, p.at(9)))?))

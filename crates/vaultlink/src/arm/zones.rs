@@ -41,6 +41,7 @@ pub(super) fn dns_routes(
         }
         (&M::DELETE, []) => deleted(write(app, c, |s, b| privatedns::delete_zone(s, b, c, zone, pre))?),
         (&M::GET, ["virtualnetworklinks"]) => list(
+            req,
             c,
             e.read(|s| {
                 privatedns::get_zone(s, c, zone)
@@ -61,6 +62,7 @@ pub(super) fn dns_routes(
             deleted(write(app, c, |s, b| privatedns::delete_link(s, b, c, (zone.0, zone.1, zone.2, n(1)), pre))?)
         }
         (&M::GET, ["all"]) => list(
+            req,
             c,
             e.read(|s| privatedns::list_record_sets(s, c, zone, None))?
                 .iter()
@@ -68,6 +70,7 @@ pub(super) fn dns_routes(
                 .collect(),
         ),
         (&M::GET, [_]) => list(
+            req,
             c,
             e.read(|s| privatedns::list_record_sets(s, c, zone, Some(n(0))))?
                 .iter()

@@ -216,6 +216,29 @@ pub(crate) fn text(status: StatusCode, body: &str) -> Resp {
     r
 }
 
+/// Percent-encodes a query name or value for a link back to the caller (RFC 3986 unreserved
+/// characters kept as they are).
+pub(crate) fn percent_encode(s: &str) -> String {
+    encode_except(s, b"-._~")
+}
+
+/// Percent-encodes a path, keeping its `/` separators.
+pub(crate) fn percent_encode_path(s: &str) -> String {
+    encode_except(s, b"-._~/")
+}
+
+fn encode_except(s: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 fn percent_decode(s: &str) -> String {
     if !s.contains('%') {
         return s.to_string();

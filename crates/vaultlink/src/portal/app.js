@@ -73,7 +73,18 @@ async function api(method, path, body) {
 const withVer = (path, ver) => path + (path.includes('?') ? '&' : '?') + 'api-version=' + ver;
 const arm = (method, path, ver, body) => api(method, 'arm' + withVer(path, ver), body);
 const subPath = () => `/subscriptions/${S.sub}`;
-async function listOf(path, ver) { return ((await arm('GET', path, ver)) || {}).value || []; }
+// Every page of an ARM list: ARM pages long lists, the next page at `nextLink`.
+async function listOf(path, ver) {
+  let page = await arm('GET', path, ver);
+  let items = [];
+  while (page) {
+    items = items.concat(page.value || []);
+    if (!page.nextLink) break;
+    const next = new URL(page.nextLink);
+    page = await api('GET', 'arm' + next.pathname + next.search);
+  }
+  return items;
+}
 const loaders = {
   vaults: () => listOf(`${subPath()}/providers/Microsoft.KeyVault/vaults`, API.kv),
   groups: () => listOf(`${subPath()}/resourcegroups`, API.res),

@@ -10,6 +10,13 @@ use crate::model::Vault;
 pub const PKCS12: &str = "application/x-pkcs12";
 pub const PEM: &str = "application/x-pem-file";
 
+// Sizes of a policy's names. Key Vault documents none; vaultlink's choice (docs/behaviour.md):
+// a subject's text, the names of all kinds together, and one name (a DNS name: RFC 1035's 253).
+pub const MAX_SUBJECT: usize = 1024;
+pub const MAX_SANS: usize = 100;
+pub const MAX_SAN: usize = 1024;
+pub const MAX_DNS_NAME: usize = 253;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct KeyProps {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -259,6 +266,25 @@ impl Policy {
             if e.split('.').count() < 2 || e.split('.').any(|a| a.parse::<u64>().is_err()) {
                 return Err(bad(format!("Invalid extended key usage: {e}")));
             }
+        }
+        if spec.subject.chars().count() > MAX_SUBJECT {
+            return Err(bad(format!("The subject name is longer than {MAX_SUBJECT} characters.")));
+        }
+        let names = [&spec.dns_names, &spec.emails, &spec.upns, &spec.ip_addresses, &spec.uris];
+        if names.iter().map(|n| n.len()).sum::<usize>() > MAX_SANS {
+            return Err(bad(format!("The certificate policy has more than {MAX_SANS} subject alternative names.")));
+        }
+        if let Some(n) = names.iter().flat_map(|n| n.iter()).find(|n| n.chars().count() > MAX_SAN) {
+            return Err(bad(format!(
+                "A subject alternative name is longer than {MAX_SAN} characters: '{}...'.",
+                n.chars().take(32).collect::<String>()
+            )));
+        }
+        if let Some(n) = spec.dns_names.iter().find(|n| n.len() > MAX_DNS_NAME) {
+            return Err(bad(format!(
+                "The DNS name '{}...' is longer than {MAX_DNS_NAME} characters.",
+                n.chars().take(32).collect::<String>()
+            )));
         }
         for a in &spec.ip_addresses {
             x509::parse_ip(a).map_err(|e| bad(e.0))?;

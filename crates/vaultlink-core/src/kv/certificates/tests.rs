@@ -115,6 +115,13 @@ fn bad_policies_are_refused_and_write_nothing() {
         (json!({"x509_props": {"key_usage": ["bogus"]}}), "Invalid key usage"),
         (json!({"x509_props": {"ekus": ["not-an-oid"]}}), "Invalid extended key usage"),
         (json!({"x509_props": {"validity_months": 0}}), "validity_months"),
+        (json!({"x509_props": {"subject": format!("CN={}", "a".repeat(1030))}}), "longer than 1024"),
+        (
+            json!({"x509_props": {"sans": {"dns_names": (0..101).map(|i| format!("h{i}.contoso.com")).collect::<Vec<_>>()}}}),
+            "more than 100 subject alternative names",
+        ),
+        (json!({"x509_props": {"sans": {"uris": [format!("https://{}", "u".repeat(1100))]}}}), "longer than 1024"),
+        (json!({"x509_props": {"sans": {"dns_names": [format!("{}.com", "d".repeat(260))]}}}), "longer than 253"),
         (json!({"issuer": {"name": "NoSuchIssuer"}}), "Issuer 'NoSuchIssuer' not found"),
         (
             json!({"lifetime_actions": [{"trigger": {"lifetime_percentage": 150}, "action": {"action_type": "AutoRenew"}}]}),
