@@ -28,6 +28,7 @@ pub mod registry;
 pub mod resources;
 pub mod rootkey;
 pub mod seed;
+pub mod template;
 pub mod wire;
 
 #[cfg(test)]
