@@ -4,8 +4,8 @@
 //! Between inputs the state goes back to a checkpoint, so each input meets the same world.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
