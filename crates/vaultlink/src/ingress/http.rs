@@ -279,6 +279,21 @@ pub(crate) fn parse_form(s: &str) -> Vec<(String, String)> {
 /// Reads a hyper request into a `Req`, or answers 413 when the body is too large.
 pub(crate) async fn read_request(req: Request<Incoming>, ingress: Ingress) -> Result<Req, Resp> {
     let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return Err(json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &serde_json::json!({"error": {"code": "RequestEntityTooLarge", "message": format!("The request content size exceeds the maximum allowed size of {MAX_BODY} bytes.")}}),
+            ));
+        }
+    };
+    Ok(request_from_parts(parts, body, ingress))
+}
+
+/// A request's head and its whole body as a `Req`: the host from `Host` (else the URI's
+/// authority) without its port, the path percent-decoded, the query parsed as a form.
+pub(crate) fn request_from_parts(parts: hyper::http::request::Parts, body: Bytes, ingress: Ingress) -> Req {
     let authority = parts
         .headers
         .get(hyper::header::HOST)
@@ -291,16 +306,7 @@ pub(crate) async fn read_request(req: Request<Incoming>, ingress: Ingress) -> Re
         .filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit()))
         .map_or(authority.as_str(), |(h, _)| h)
         .to_ascii_lowercase();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            return Err(json(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &serde_json::json!({"error": {"code": "RequestEntityTooLarge", "message": format!("The request content size exceeds the maximum allowed size of {MAX_BODY} bytes.")}}),
-            ));
-        }
-    };
-    Ok(Req {
+    Req {
         method: parts.method,
         path: percent_decode(parts.uri.path()),
         query: parse_form(parts.uri.query().unwrap_or("")),
@@ -309,7 +315,7 @@ pub(crate) async fn read_request(req: Request<Incoming>, ingress: Ingress) -> Re
         host,
         authority,
         ingress,
-    })
+    }
 }
 
 /// Which surface a host name belongs to.
@@ -384,7 +390,7 @@ fn with_request_id(mut r: Resp) -> Resp {
 /// thread through a disk sync. Handing every request to the pool cost two thread wake-ups per
 /// request, the largest cost of a secret read (BENCHMARKS.md). GET and HEAD only read everywhere;
 /// the data plane also knows which of its POSTs only read.
-fn never_waits_for_disk(req: &Req) -> bool {
+pub(crate) fn never_waits_for_disk(req: &Req) -> bool {
     match req.method {
         Method::GET | Method::HEAD => true,
         Method::POST if req.host.ends_with(".vault.azure.net") => crate::dataplane::post_only_reads(req),
