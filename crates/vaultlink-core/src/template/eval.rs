@@ -262,7 +262,9 @@ fn call(name: &str, args: &[Expr], ctx: &dyn Context) -> Result<Value, TemplateE
         "lambdavariables" => {
             let n = single_string(name, &values)?;
             return ctx.lambda_variable(n).ok_or_else(|| {
-                invalid(format!("The lambda variable '{n}' is not found: lambdaVariables is only valid inside a lambda."))
+                invalid(format!(
+                    "The lambda variable '{n}' is not found: lambdaVariables is only valid inside a lambda."
+                ))
             });
         }
         "copyindex" => return copy_index(name, &values, ctx),
@@ -353,10 +355,8 @@ fn lambda_function(name: &str, lower: &str, args: &[Expr], ctx: &dyn Context) ->
         }
         ("map", [items, f]) => {
             let (names, body) = lambda(name, f, 1)?;
-            let out = array(items)?
-                .into_iter()
-                .map(|x| apply(&names, body, vec![x], ctx))
-                .collect::<Result<Vec<_>, _>>()?;
+            let out =
+                array(items)?.into_iter().map(|x| apply(&names, body, vec![x], ctx)).collect::<Result<Vec<_>, _>>()?;
             Ok(Value::Array(out))
         }
         ("sort", [items, f]) => {
@@ -404,7 +404,9 @@ fn lambda_function(name: &str, lower: &str, args: &[Expr], ctx: &dyn Context) ->
         ("mapvalues", [object, f]) => {
             let (names, body) = lambda(name, f, 1)?;
             let Value::Object(m) = evaluate(object, ctx)? else {
-                return Err(invalid("The template language function 'mapValues' expects an object as its first parameter."));
+                return Err(invalid(
+                    "The template language function 'mapValues' expects an object as its first parameter.",
+                ));
             };
             let mut out = Map::new();
             for (k, v) in m {

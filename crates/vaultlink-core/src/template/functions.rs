@@ -501,7 +501,9 @@ fn uri(a: &[Value]) -> R {
         return Ok(json!(rel));
     }
     let Some(scheme_end) = base.find("://") else {
-        return Err(invalid(format!("The template language function 'uri' expects an absolute base URI: '{base}' is not.")));
+        return Err(invalid(format!(
+            "The template language function 'uri' expects an absolute base URI: '{base}' is not."
+        )));
     };
     let authority_end = base[scheme_end + 3..].find('/').map_or(base.len(), |i| scheme_end + 3 + i);
     if rel.starts_with('/') {

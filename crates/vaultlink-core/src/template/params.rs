@@ -193,7 +193,9 @@ impl Lazy<'_> {
 impl Source for Lazy<'_> {
     fn parameter(&self, name: &str) -> Result<Value, TemplateError> {
         let Some(key) = self.declared.keys().find(|d| d.eq_ignore_ascii_case(name)) else {
-            return Err(invalid(format!("The template parameter '{name}' is not found. Please see https://aka.ms/arm-syntax-parameters for usage details.")));
+            return Err(invalid(format!(
+                "The template parameter '{name}' is not found. Please see https://aka.ms/arm-syntax-parameters for usage details."
+            )));
         };
         if let Some(v) = self.done.borrow().get(key) {
             return Ok(v.clone());
@@ -256,8 +258,10 @@ fn check(name: &str, kind: ParamType, decl: &Value, v: &Value) -> Result<(), Tem
             type_name(v)
         )));
     }
+    // A secure value is never shown, not even in a refusal.
     let provided = |why: String| {
-        invalid(format!("The provided value '{}' for the template parameter '{name}' is not valid. {why}", shown(v)))
+        let value = if kind.secure() { String::new() } else { format!("'{}' ", shown(v)) };
+        invalid(format!("The provided value {value}for the template parameter '{name}' is not valid. {why}"))
     };
     if let Some(Value::Array(allowed)) = decl.get("allowedValues") {
         let ok = match v {
@@ -293,7 +297,9 @@ fn check(name: &str, kind: ParamType, decl: &Value, v: &Value) -> Result<(), Tem
         if let Some(min) = decl.get("minLength").and_then(Value::as_i64)
             && len < min
         {
-            return Err(provided(format!("The length of the parameter value is less than the minimum length '{min}'.")));
+            return Err(provided(format!(
+                "The length of the parameter value is less than the minimum length '{min}'."
+            )));
         }
         if let Some(max) = decl.get("maxLength").and_then(Value::as_i64)
             && len > max
@@ -310,7 +316,11 @@ fn check(name: &str, kind: ParamType, decl: &Value, v: &Value) -> Result<(), Tem
 pub(crate) fn echo(params: &[Parameter]) -> Value {
     let mut out = Map::new();
     for p in params {
-        let v = if p.kind.secure() { json!({"type": p.kind.echo()}) } else { json!({"type": p.kind.echo(), "value": p.value}) };
+        let v = if p.kind.secure() {
+            json!({"type": p.kind.echo()})
+        } else {
+            json!({"type": p.kind.echo(), "value": p.value})
+        };
         out.insert(p.name.clone(), v);
     }
     Value::Object(out)

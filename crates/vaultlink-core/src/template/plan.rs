@@ -173,7 +173,11 @@ struct LazyVariables<'a> {
 
 impl LazyVariables<'_> {
     fn copy_loop(&self, name: &str) -> Option<&Value> {
-        self.raw.get("copy")?.as_array()?.iter().find(|l| l["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        self.raw
+            .get("copy")?
+            .as_array()?
+            .iter()
+            .find(|l| l["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
     }
 
     fn names(&self) -> Vec<String> {
@@ -190,7 +194,8 @@ impl Source for LazyVariables<'_> {
         Ok(find_param(self.params, name)?.value.clone())
     }
     fn variable(&self, name: &str) -> Result<Value, TemplateError> {
-        let key = self.names().into_iter().find(|k| k.eq_ignore_ascii_case(name)).ok_or_else(|| variable_not_found(name))?;
+        let key =
+            self.names().into_iter().find(|k| k.eq_ignore_ascii_case(name)).ok_or_else(|| variable_not_found(name))?;
         if let Some(v) = self.done.borrow().get(&key) {
             return Ok(v.clone());
         }
@@ -274,8 +279,15 @@ pub fn prepare(template: &Value, parameters: &Value, scope: &Scope, host: &dyn H
         Some(Value::Object(m)) => m.clone(),
         Some(_) => return Err(validation_failed(invalid("The template 'outputs' section must be an object."))),
     };
-    let mut plan =
-        Plan { scope: scope.clone(), params, variables, declared: Vec::new(), resources: Vec::new(), outputs, deployment };
+    let mut plan = Plan {
+        scope: scope.clone(),
+        params,
+        variables,
+        declared: Vec::new(),
+        resources: Vec::new(),
+        outputs,
+        deployment,
+    };
     let symbolic = template.get("languageVersion").and_then(Value::as_str).is_some_and(|v| v.starts_with('2'));
     let list: Vec<(Option<String>, Value)> = match template.get("resources") {
         None | Some(Value::Null) => Vec::new(),
@@ -358,7 +370,9 @@ impl Plan {
                 let ctx = Loops { outer: &env, loops: &base_loops };
                 let name = match evaluate_value(&c["name"], &ctx).map_err(resource_error)? {
                     Value::String(s) => s,
-                    _ => return Err(invalid(format!("The template resource '{label}' copy must have a string 'name'."))),
+                    _ => {
+                        return Err(invalid(format!("The template resource '{label}' copy must have a string 'name'.")));
+                    }
                 };
                 let count = copy_count(&c["count"], &ctx, &name).map_err(resource_error)?;
                 (0..count)
@@ -376,7 +390,8 @@ impl Plan {
             serial.then(|| c.get("batchSize").and_then(Value::as_u64).unwrap_or(1).max(1) as usize)
         });
         for loops in members {
-            let member = self.member(symbolic, raw, parent, &loops, copy_name.as_deref(), host).map_err(resource_error)?;
+            let member =
+                self.member(symbolic, raw, parent, &loops, copy_name.as_deref(), host).map_err(resource_error)?;
             let Some((mut resource, deployed, existing)) = member else { continue };
             resource.loops = loops.clone();
             let index = out.len();
@@ -466,7 +481,10 @@ impl Plan {
             (Some(s), None) => format!("/subscriptions/{s}"),
         };
         let id = if resource_type.eq_ignore_ascii_case("Microsoft.Resources/resourceGroups") {
-            format!("/subscriptions/{}/resourceGroups/{name}", subscription.as_deref().unwrap_or(&self.scope.subscription_id))
+            format!(
+                "/subscriptions/{}/resourceGroups/{name}",
+                subscription.as_deref().unwrap_or(&self.scope.subscription_id)
+            )
         } else {
             match &scope_prop {
                 Some(s) if s.starts_with('/') => build_id(s.trim_end_matches('/'), &resource_type, &names, "scope")?,
@@ -484,7 +502,11 @@ impl Plan {
             NestedTarget {
                 subscription_id: subscription.clone().unwrap_or_else(|| self.scope.subscription_id.clone()),
                 resource_group: group.clone().or_else(|| {
-                    if subscription.is_some() { None } else { self.scope.resource_group.as_ref().map(|g| g.name.clone()) }
+                    if subscription.is_some() {
+                        None
+                    } else {
+                        self.scope.resource_group.as_ref().map(|g| g.name.clone())
+                    }
                 }),
                 inner,
             }
@@ -544,12 +566,20 @@ impl Plan {
             for d in m.resource.raw.get("dependsOn").and_then(Value::as_array).into_iter().flatten() {
                 let target = match evaluate_value(d, &ctx) {
                     Ok(Value::String(s)) => s,
-                    Ok(other) => return Err(invalid(format!("The template resource '{label}' dependsOn entry '{other}' must be a string."))),
-                    Err(e) => return Err(wrap(e, |msg| format!("The template resource '{label}' is not valid: {msg}"))),
+                    Ok(other) => {
+                        return Err(invalid(format!(
+                            "The template resource '{label}' dependsOn entry '{other}' must be a string."
+                        )));
+                    }
+                    Err(e) => {
+                        return Err(wrap(e, |msg| format!("The template resource '{label}' is not valid: {msg}")));
+                    }
                 };
                 let found = matches(&members, &target);
                 if found.is_empty() {
-                    if self.declared.iter().any(|d| d.named(&target) || d.copy_name.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&target))) {
+                    if self.declared.iter().any(|d| {
+                        d.named(&target) || d.copy_name.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&target))
+                    }) {
                         continue;
                     }
                     return Err(invalid(format!(
@@ -590,9 +620,14 @@ impl Plan {
         let mut placed: Vec<Option<usize>> = vec![None; n];
         let mut order = Vec::with_capacity(live.len());
         while order.len() < live.len() {
-            let next = live.iter().copied().find(|i| placed[*i].is_none() && deps[*i].iter().all(|d| placed[*d].is_some()));
+            let next =
+                live.iter().copied().find(|i| placed[*i].is_none() && deps[*i].iter().all(|d| placed[*d].is_some()));
             let Some(i) = next else {
-                let stuck = live.iter().copied().find(|i| placed[*i].is_none() && on_cycle(*i, &deps, &placed)).unwrap_or_default();
+                let stuck = live
+                    .iter()
+                    .copied()
+                    .find(|i| placed[*i].is_none() && on_cycle(*i, &deps, &placed))
+                    .unwrap_or_default();
                 return Err(invalid(format!(
                     "Circular dependency detected on resource: '{}'. Please see https://aka.ms/arm-syntax-resources for usage details.",
                     members[stuck].resource.id
@@ -640,7 +675,8 @@ impl Plan {
         let env = self.env(&fixed, Some(host), Phase::Deploy, what_if);
         let ctx = Loops { outer: &env, loops: &r.loops };
         let mut body = r.raw.clone();
-        let template = if r.nested.is_some() { body.pointer_mut("/properties/template").map(Value::take) } else { None };
+        let template =
+            if r.nested.is_some() { body.pointer_mut("/properties/template").map(Value::take) } else { None };
         strip(&mut body, false);
         let mut out = evaluate_value(&body, &ctx).map_err(|e| {
             wrap(e, |m| format!("Unable to process template language expressions for resource '{}'. '{m}'", r.id))
@@ -666,9 +702,10 @@ impl Plan {
             )));
         }
         let body = self.render(i, host)?;
-        let template = body.pointer("/properties/template").cloned().ok_or_else(|| {
-            invalid(format!("The template resource '{}' must have a 'properties.template'.", r.name))
-        })?;
+        let template = body
+            .pointer("/properties/template")
+            .cloned()
+            .ok_or_else(|| invalid(format!("The template resource '{}' must have a 'properties.template'.", r.name)))?;
         let mode = body.pointer("/properties/mode").and_then(Value::as_str).unwrap_or("Incremental").to_string();
         let location = body.get("location").and_then(Value::as_str).map(str::to_string);
         let (template, parameters) = if target.inner {
@@ -716,8 +753,9 @@ impl Plan {
                 continue;
             }
             let declared = o.get("type").and_then(Value::as_str).unwrap_or("object");
-            let kind = ParamType::parse(declared)
-                .ok_or_else(|| failed(invalid(format!("The template output '{name}' has a type '{declared}' that is not valid."))))?;
+            let kind = ParamType::parse(declared).ok_or_else(|| {
+                failed(invalid(format!("The template output '{name}' has a type '{declared}' that is not valid.")))
+            })?;
             let value = match o.get("copy") {
                 Some(c) => {
                     let count = copy_count(&c["count"], &env, name).map_err(failed)?;
@@ -737,7 +775,8 @@ impl Plan {
                     type_name(&value)
                 ))));
             }
-            let entry = if kind.secure() { json!({"type": kind.echo()}) } else { json!({"type": kind.echo(), "value": value}) };
+            let entry =
+                if kind.secure() { json!({"type": kind.echo()}) } else { json!({"type": kind.echo(), "value": value}) };
             out.insert(name.clone(), entry);
         }
         Ok(Value::Object(out))
@@ -806,9 +845,7 @@ fn escape(v: &Value) -> Value {
         Value::String(s) if s.starts_with('[') => Value::String(format!("[{s}")),
         Value::Array(items) => Value::Array(items.iter().map(escape).collect()),
         Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, x)| (if k.starts_with('[') { format!("[{k}") } else { k.clone() }, escape(x)))
-                .collect(),
+            m.iter().map(|(k, x)| (if k.starts_with('[') { format!("[{k}") } else { k.clone() }, escape(x))).collect(),
         ),
         other => other.clone(),
     }

@@ -193,7 +193,12 @@ fn type_and_names<'a>(name: &str, a: &'a [Value]) -> Result<(&'a str, Vec<&'a st
 }
 
 /// `{prefix}/providers/{namespace}/{type1}/{name1}/{type2}/{name2}...`.
-pub(crate) fn build_id(prefix: &str, resource_type: &str, names: &[&str], function: &str) -> Result<String, TemplateError> {
+pub(crate) fn build_id(
+    prefix: &str,
+    resource_type: &str,
+    names: &[&str],
+    function: &str,
+) -> Result<String, TemplateError> {
     let mut segs = resource_type.split('/');
     let namespace = segs.next().unwrap_or_default();
     let types: Vec<&str> = segs.collect();
@@ -215,7 +220,8 @@ pub(crate) fn build_id(prefix: &str, resource_type: &str, names: &[&str], functi
 
 fn resource_id_fn(e: &Env<'_>, a: &[Value]) -> R {
     let s = strings("resourceId", a)?;
-    let t = s.iter().position(|x| x.contains('/')).filter(|t| *t <= 2).ok_or_else(|| arity("resourceId", "at least 2"))?;
+    let t =
+        s.iter().position(|x| x.contains('/')).filter(|t| *t <= 2).ok_or_else(|| arity("resourceId", "at least 2"))?;
     let prefix = match &s[..t] {
         [] => e.scope.id(),
         [rg] => format!("/subscriptions/{}/resourceGroups/{rg}", e.scope.subscription_id),
