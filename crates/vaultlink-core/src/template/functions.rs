@@ -374,12 +374,24 @@ fn take_skip(name: &str, a: &[Value], take: bool) -> R {
     }
 }
 
+/// `union`: arrays without duplicates, in order; objects merged, the last value winning, nested
+/// objects merged the same way (ARM merges them deeply; nested arrays are not merged).
 fn union(a: &[Value]) -> R {
+    fn merge(into: &mut Map<String, Value>, from: &Map<String, Value>) {
+        for (k, x) in from {
+            match (into.get_mut(k), x) {
+                (Some(Value::Object(mine)), Value::Object(theirs)) => merge(mine, theirs),
+                _ => {
+                    into.insert(k.clone(), x.clone());
+                }
+            }
+        }
+    }
     if a.iter().all(Value::is_object) && !a.is_empty() {
         let mut m = Map::new();
         for v in a {
-            for (k, x) in v.as_object().into_iter().flatten() {
-                m.insert(k.clone(), x.clone());
+            if let Value::Object(o) = v {
+                merge(&mut m, o);
             }
         }
         return Ok(Value::Object(m));

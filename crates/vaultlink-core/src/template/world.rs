@@ -65,11 +65,21 @@ impl Declared {
     pub(crate) fn named(&self, s: &str) -> bool {
         self.symbolic.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(s))
             || self.name.eq_ignore_ascii_case(s)
-            || self.id.eq_ignore_ascii_case(s)
+            || same_id(&self.id, s)
             || s.len() == self.resource_type.len() + 1 + self.name.len()
                 && s.get(..self.resource_type.len()).is_some_and(|t| t.eq_ignore_ascii_case(&self.resource_type))
                 && s.get(self.resource_type.len() + 1..).is_some_and(|n| n.eq_ignore_ascii_case(&self.name))
     }
+}
+
+/// Whether two resource ids name the same resource: case-insensitively, a resource group's id
+/// written either way (`/resourceGroups/g` or `/providers/Microsoft.Resources/resourceGroups/g`,
+/// as `subscriptionResourceId` builds it).
+pub(crate) fn same_id(a: &str, b: &str) -> bool {
+    fn norm(s: &str) -> String {
+        s.to_ascii_lowercase().replace("/providers/microsoft.resources/resourcegroups/", "/resourcegroups/")
+    }
+    a.eq_ignore_ascii_case(b) || (a.starts_with('/') && b.starts_with('/') && norm(a) == norm(b))
 }
 
 /// The context of every template evaluation.
@@ -150,7 +160,7 @@ impl Env<'_> {
     /// resource of that symbolic name, name or `type/name`.
     fn resolve(&self, function: &str, target: &str) -> Result<(String, Option<String>), TemplateError> {
         if target.starts_with('/') {
-            let api = self.resources.iter().find(|d| d.id.eq_ignore_ascii_case(target)).map(|d| d.api_version.clone());
+            let api = self.resources.iter().find(|d| same_id(&d.id, target)).map(|d| d.api_version.clone());
             return Ok((target.to_string(), api));
         }
         self.resources.iter().find(|d| d.named(target)).map(|d| (d.id.clone(), Some(d.api_version.clone()))).ok_or_else(

@@ -401,3 +401,35 @@ fn outputs_are_typed() {
     assert_eq!(e.code, "DeploymentOutputEvaluationFailed");
     assert!(e.message.contains("Expected 'Integer'. Actual 'String'"), "{}", e.message);
 }
+
+#[test]
+fn subscription_scope_resource_groups_and_deployments_into_them() {
+    let mut scope = super::scope();
+    scope.resource_group = None;
+    scope.location = Some("westeurope".into());
+    let t = template(json!({"resources": [
+        {"type": "Microsoft.Resources/resourceGroups", "apiVersion": "2022-09-01", "name": "app-rg", "location": "[deployment().location]"},
+        {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "app", "resourceGroup": "app-rg",
+         "dependsOn": ["[subscriptionResourceId('Microsoft.Resources/resourceGroups', 'app-rg')]"],
+         "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"},
+                        "template": {"contentVersion": "1.0.0.0", "resources": []}}},
+        {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "sub-level", "location": "westeurope",
+         "properties": {"mode": "Incremental", "template": {"contentVersion": "1.0.0.0", "resources": []}}},
+    ]}));
+    let host = FakeHost::default();
+    let p = crate::template::prepare(&t, &json!({}), &scope, &host).unwrap();
+    let ids: Vec<&str> = p.resources().iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            format!("/subscriptions/{SUB}/resourceGroups/app-rg"),
+            format!("/subscriptions/{SUB}/resourceGroups/app-rg/providers/Microsoft.Resources/deployments/app"),
+            format!("/subscriptions/{SUB}/providers/Microsoft.Resources/deployments/sub-level"),
+        ]
+    );
+    assert_eq!(p.resources()[1].depends_on, [0]);
+    assert_eq!(p.render(0, &host).unwrap(), json!({"location": "westeurope"}));
+    let target = p.resources()[2].nested.clone().unwrap();
+    assert_eq!((target.resource_group, target.inner), (None, false));
+    assert_eq!(p.nested(2, &host).unwrap().location.as_deref(), Some("westeurope"));
+}

@@ -183,6 +183,11 @@ fn newer_pure_functions() {
     assert_eq!(eval("[lastIndexOf(createArray('a', 'b', 'a'), 'a')]"), json!(2));
     assert_eq!(eval("[string(true)]"), json!("True"));
     assert_eq!(
+        eval("[union(json('{\"a\": {\"x\": 1, \"l\": [1]}, \"b\": 1}'), json('{\"a\": {\"y\": 2, \"l\": [2]}}'))]"),
+        json!({"a": {"x": 1, "y": 2, "l": [2]}, "b": 1}),
+        "objects merge deeply, arrays do not"
+    );
+    assert_eq!(
         eval("[shallowMerge(createArray(createObject('a', 1), createObject('b', 2)))]"),
         json!({"a": 1, "b": 2})
     );

@@ -4,13 +4,17 @@
 //! dependency (explicit `dependsOn`, implicit from `reference()`/`list*()`, serial batches, a
 //! child's parent) and orders them; the [`Plan`] then renders each body, the outputs, the
 //! echoed parameters and each nested deployment's inner template when the runner asks.
+//! `order.rs` resolves the dependencies and orders; `render.rs` renders.
+
+mod order;
+mod render;
 
 use std::cell::RefCell;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::eval::{Context, copy_count, evaluate, evaluate_value, resource_calls};
-use super::params::{self, ParamType, Parameter};
+use super::eval::{Context, copy_count, evaluate_value};
+use super::params::{self, Parameter};
 use super::world::{Declared, Env, Phase, Source, build_id};
 use super::{Host, Scope, TemplateError, invalid, type_name, validation_failed};
 use crate::error::Error;
@@ -371,7 +375,9 @@ impl Plan {
                 let name = match evaluate_value(&c["name"], &ctx).map_err(resource_error)? {
                     Value::String(s) => s,
                     _ => {
-                        return Err(invalid(format!("The template resource '{label}' copy must have a string 'name'.")));
+                        return Err(invalid(format!(
+                            "The template resource '{label}' copy must have a string 'name'."
+                        )));
                     }
                 };
                 let count = copy_count(&c["count"], &ctx, &name).map_err(resource_error)?;
@@ -550,281 +556,11 @@ impl Plan {
         Ok(Some((resource, deployed, existing)))
     }
 
-    /// Resolves every member's dependencies and puts the deployed ones in an order that respects
-    /// them.
-    fn order(&mut self, members: Vec<Member>) -> Result<(), TemplateError> {
-        let n = members.len();
-        let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for (i, m) in members.iter().enumerate() {
-            if !m.deployed {
-                continue;
-            }
-            let fixed = self.fixed();
-            let env = self.env(&fixed, None, Phase::Static, false);
-            let ctx = Loops { outer: &env, loops: &m.resource.loops };
-            let label = &m.resource.name;
-            for d in m.resource.raw.get("dependsOn").and_then(Value::as_array).into_iter().flatten() {
-                let target = match evaluate_value(d, &ctx) {
-                    Ok(Value::String(s)) => s,
-                    Ok(other) => {
-                        return Err(invalid(format!(
-                            "The template resource '{label}' dependsOn entry '{other}' must be a string."
-                        )));
-                    }
-                    Err(e) => {
-                        return Err(wrap(e, |msg| format!("The template resource '{label}' is not valid: {msg}")));
-                    }
-                };
-                let found = matches(&members, &target);
-                if found.is_empty() {
-                    if self.declared.iter().any(|d| {
-                        d.named(&target) || d.copy_name.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&target))
-                    }) {
-                        continue;
-                    }
-                    return Err(invalid(format!(
-                        "The resource '{target}' is not defined in the template. Please see https://aka.ms/arm-template for usage details."
-                    )));
-                }
-                deps[i].extend(found.into_iter().filter(|j| members[*j].deployed));
-            }
-            // Implicit: reference() and list*() of another resource of the template.
-            let mut body = m.resource.raw.clone();
-            strip(&mut body, m.resource.nested.as_ref().is_some_and(|t| t.inner));
-            let mut calls = Vec::new();
-            resource_calls(&body, &mut calls);
-            for call in calls {
-                let super::expr::Expr::Call { args, .. } = call else { continue };
-                let Some(first) = args.first() else { continue };
-                if let Ok(Value::String(target)) = evaluate(first, &ctx) {
-                    deps[i].extend(matches(&members, &target).into_iter().filter(|j| members[*j].deployed));
-                }
-            }
-            if let Some(p) = m.parent
-                && members[p].deployed
-            {
-                deps[i].push(p);
-            }
-            if let (Some(batch), Some((loop_name, k))) = (m.serial, &m.resource.copy)
-                && *k >= batch
-            {
-                let start = (k / batch - 1) * batch;
-                deps[i].extend(members.iter().enumerate().filter_map(|(j, o)| {
-                    let (l, x) = o.resource.copy.as_ref()?;
-                    (l == loop_name && (start..start + batch).contains(x) && o.parent == m.parent).then_some(j)
-                }));
-            }
-        }
-        // Kahn's algorithm, always taking the earliest ready resource in template order.
-        let live: Vec<usize> = (0..n).filter(|i| members[*i].deployed).collect();
-        let mut placed: Vec<Option<usize>> = vec![None; n];
-        let mut order = Vec::with_capacity(live.len());
-        while order.len() < live.len() {
-            let next =
-                live.iter().copied().find(|i| placed[*i].is_none() && deps[*i].iter().all(|d| placed[*d].is_some()));
-            let Some(i) = next else {
-                let stuck = live
-                    .iter()
-                    .copied()
-                    .find(|i| placed[*i].is_none() && on_cycle(*i, &deps, &placed))
-                    .unwrap_or_default();
-                return Err(invalid(format!(
-                    "Circular dependency detected on resource: '{}'. Please see https://aka.ms/arm-syntax-resources for usage details.",
-                    members[stuck].resource.id
-                )));
-            };
-            placed[i] = Some(order.len());
-            order.push(i);
-        }
-        let mut members: Vec<Option<Member>> = members.into_iter().map(Some).collect();
-        for i in order {
-            let Some(m) = members[i].take() else { continue };
-            let mut r = m.resource;
-            let mut d: Vec<usize> = deps[i].iter().filter_map(|j| placed[*j]).collect();
-            d.sort_unstable();
-            d.dedup();
-            r.depends_on = d;
-            self.resources.push(r);
-        }
-        Ok(())
-    }
-
     /// Every resource the template deploys, in an order where each comes after all it depends
     /// on.
     pub fn resources(&self) -> &[PlannedResource] {
         &self.resources
     }
-
-    /// The body to PUT for resource `i`, evaluated now (after its dependencies exist, so that
-    /// `reference()` sees them): every member but the template's own (`type`, `name`,
-    /// `apiVersion`, `dependsOn`, `condition`, `copy`, `comments`, `scope`, `existing`,
-    /// `resources`, ...). A nested deployment's `properties.template` is left as written.
-    pub fn render(&self, i: usize, host: &dyn Host) -> Result<Value, TemplateError> {
-        self.render_with(i, host, false)
-    }
-
-    /// [`Plan::render`] for what-if: a string whose expression needs a resource not deployed yet
-    /// (the host answers `NotFound`) is kept as written, `"[reference(...)]"`.
-    pub fn render_for_what_if(&self, i: usize, host: &dyn Host) -> Result<Value, TemplateError> {
-        self.render_with(i, host, true)
-    }
-
-    fn render_with(&self, i: usize, host: &dyn Host, what_if: bool) -> Result<Value, TemplateError> {
-        let r = &self.resources[i];
-        let fixed = self.fixed();
-        let env = self.env(&fixed, Some(host), Phase::Deploy, what_if);
-        let ctx = Loops { outer: &env, loops: &r.loops };
-        let mut body = r.raw.clone();
-        let template =
-            if r.nested.is_some() { body.pointer_mut("/properties/template").map(Value::take) } else { None };
-        strip(&mut body, false);
-        let mut out = evaluate_value(&body, &ctx).map_err(|e| {
-            wrap(e, |m| format!("Unable to process template language expressions for resource '{}'. '{m}'", r.id))
-        })?;
-        if let (Some(t), Some(props)) = (template, out.get_mut("properties").and_then(Value::as_object_mut)) {
-            props.insert("template".into(), t);
-        }
-        Ok(out)
-    }
-
-    /// A nested deployment's template and parameters, ready for a recursive [`prepare`] at its
-    /// target. Call it when the deployment's dependencies exist (its parameters may use
-    /// `reference()`).
-    pub fn nested(&self, i: usize, host: &dyn Host) -> Result<Nested, TemplateError> {
-        let r = &self.resources[i];
-        let Some(target) = r.nested.clone() else {
-            return Err(invalid(format!("The template resource '{}' is not a nested deployment.", r.name)));
-        };
-        if r.raw.pointer("/properties/templateLink").is_some() {
-            return Err(invalid(format!(
-                "The template resource '{}' links its template ('templateLink'): vaultlink deploys only templates embedded in 'properties.template'.",
-                r.name
-            )));
-        }
-        let body = self.render(i, host)?;
-        let template = body
-            .pointer("/properties/template")
-            .cloned()
-            .ok_or_else(|| invalid(format!("The template resource '{}' must have a 'properties.template'.", r.name)))?;
-        let mode = body.pointer("/properties/mode").and_then(Value::as_str).unwrap_or("Incremental").to_string();
-        let location = body.get("location").and_then(Value::as_str).map(str::to_string);
-        let (template, parameters) = if target.inner {
-            (template, body.pointer("/properties/parameters").cloned().unwrap_or_else(|| json!({})))
-        } else {
-            let mut t = template;
-            let mut decls = Map::new();
-            let mut values = Map::new();
-            for p in &self.params {
-                decls.insert(p.name.clone(), json!({"type": p.kind.echo()}));
-                values.insert(p.name.clone(), json!({"value": p.value}));
-            }
-            if let Some(m) = t.as_object_mut() {
-                m.insert("parameters".into(), Value::Object(decls));
-                m.insert("variables".into(), escape(&Value::Object(self.variables.clone())));
-            }
-            (t, Value::Object(values))
-        };
-        Ok(Nested { name: r.name.clone(), target, mode, location, template, parameters })
-    }
-
-    /// The outputs as ARM returns them: `{name: {type, value}}` (a secure output without its
-    /// value; an output whose condition is false left out).
-    pub fn outputs(&self, host: &dyn Host) -> Result<Value, TemplateError> {
-        let fixed = self.fixed();
-        let env = self.env(&fixed, Some(host), Phase::Deploy, false);
-        let mut out = Map::new();
-        for (name, o) in &self.outputs {
-            let failed = |e: Error| {
-                if e.code != "InvalidTemplate" {
-                    return e;
-                }
-                Error::new(
-                    e.kind,
-                    "DeploymentOutputEvaluationFailed",
-                    format!(
-                        "Unable to evaluate template outputs: '{name}'. Please see error details and deployment operations. Please see https://aka.ms/arm-common-errors for usage details. {}",
-                        e.message
-                    ),
-                )
-            };
-            if let Some(c) = o.get("condition")
-                && evaluate_value(c, &env).map_err(failed)? != Value::Bool(true)
-            {
-                continue;
-            }
-            let declared = o.get("type").and_then(Value::as_str).unwrap_or("object");
-            let kind = ParamType::parse(declared).ok_or_else(|| {
-                failed(invalid(format!("The template output '{name}' has a type '{declared}' that is not valid.")))
-            })?;
-            let value = match o.get("copy") {
-                Some(c) => {
-                    let count = copy_count(&c["count"], &env, name).map_err(failed)?;
-                    let mut items = Vec::with_capacity(count);
-                    for index in 0..count {
-                        let bound = [(name.clone(), index)];
-                        items.push(evaluate_value(&c["input"], &Loops { outer: &env, loops: &bound }).map_err(failed)?);
-                    }
-                    Value::Array(items)
-                }
-                None => evaluate_value(o.get("value").unwrap_or(&Value::Null), &env).map_err(failed)?,
-            };
-            if !kind.accepts(&value) {
-                return Err(failed(invalid(format!(
-                    "The template output '{name}' is not valid: Template output JToken type is not valid. Expected '{}'. Actual '{}'.",
-                    kind.expected(),
-                    type_name(&value)
-                ))));
-            }
-            let entry =
-                if kind.secure() { json!({"type": kind.echo()}) } else { json!({"type": kind.echo(), "value": value}) };
-            out.insert(name.clone(), entry);
-        }
-        Ok(Value::Object(out))
-    }
-
-    /// The parameters as ARM echoes them: `{name: {type, value}}`; a `secureString` or
-    /// `secureObject` parameter's value is never included.
-    pub fn parameters(&self) -> Value {
-        params::echo(&self.params)
-    }
-}
-
-/// The members' indexes a `dependsOn` or `reference()` target names: a copy loop (all its
-/// members), an id, a symbolic name, a name or `type/name`.
-fn matches(members: &[Member], target: &str) -> Vec<usize> {
-    let declared = |m: &Member| Declared {
-        symbolic: m.resource.symbolic_name.clone(),
-        name: m.resource.name.clone(),
-        resource_type: m.resource.resource_type.clone(),
-        id: m.resource.id.clone(),
-        api_version: String::new(),
-        copy_name: None,
-    };
-    let by_loop: Vec<usize> = members
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.resource.copy.as_ref().is_some_and(|(l, _)| l.eq_ignore_ascii_case(target)))
-        .map(|(i, _)| i)
-        .collect();
-    if !by_loop.is_empty() {
-        return by_loop;
-    }
-    members.iter().enumerate().filter(|(_, m)| declared(m).named(target)).map(|(i, _)| i).collect()
-}
-
-/// Whether a resource not yet placed lies on a dependency cycle (reaches itself).
-fn on_cycle(start: usize, deps: &[Vec<usize>], placed: &[Option<usize>]) -> bool {
-    let mut stack = deps[start].clone();
-    let mut seen = vec![false; deps.len()];
-    while let Some(i) = stack.pop() {
-        if i == start {
-            return true;
-        }
-        if !std::mem::replace(&mut seen[i], true) && placed[i].is_none() {
-            stack.extend(deps[i].iter().copied());
-        }
-    }
-    false
 }
 
 /// Removes the template-only members of a resource (and, for an inner-scope nested deployment,
@@ -835,18 +571,5 @@ fn strip(body: &mut Value, drop_template: bool) {
         if drop_template && let Some(p) = m.get_mut("properties").and_then(Value::as_object_mut) {
             p.remove("template");
         }
-    }
-}
-
-/// A value made literal for a template: every string that would read as an expression escaped
-/// (`[x]` -> `[[x]`).
-fn escape(v: &Value) -> Value {
-    match v {
-        Value::String(s) if s.starts_with('[') => Value::String(format!("[{s}")),
-        Value::Array(items) => Value::Array(items.iter().map(escape).collect()),
-        Value::Object(m) => Value::Object(
-            m.iter().map(|(k, x)| (if k.starts_with('[') { format!("[{k}") } else { k.clone() }, escape(x))).collect(),
-        ),
-        other => other.clone(),
     }
 }
