@@ -46,12 +46,13 @@
 //! Key Vault references in parameters (refused with a clear error: the runner may resolve them and
 //! pass `{value}`); user-defined functions (`functions`) and types (`definitions` are read only to
 //! find a parameter's type); `format` specifiers after `:`; date functions other than `utcNow`
-//! (`dateTimeAdd`, ...); `pickZones`, `managementGroup()`; the outer scope's quirk that a nested
-//! template evaluated in the outer scope sees the *parent's* `resourceGroup()`; a nested child
+//! (`dateTimeAdd`, ...); `pickZones`, `managementGroup()`, `references()`; the outer scope's
+//! quirks (a nested template evaluated in the outer scope sees the *parent's* `resourceGroup()`
+//! and `copyIndex()` in ARM; here its target's, and none). vaultlink's choice: a nested child
 //! resource is ordered after its parent even without a `dependsOn` (ARM requires one).
 //!
-//! It sits low among the core's rooms: it uses only `error` and `seed`-free data (nothing of the
-//! engine or the resources; what it needs of them comes through [`Host`]).
+//! It sits low among the core's rooms, beside `wire` and `armops`: it uses only `error` (nothing
+//! of the engine or the resources; what it needs of them comes through [`Host`]).
 
 mod cidr;
 pub mod eval;
