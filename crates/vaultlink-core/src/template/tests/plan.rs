@@ -433,3 +433,10 @@ fn subscription_scope_resource_groups_and_deployments_into_them() {
     assert_eq!((target.resource_group, target.inner), (None, false));
     assert_eq!(p.nested(2, &host).unwrap().location.as_deref(), Some("westeurope"));
 }
+
+#[test]
+fn a_plan_can_move_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<crate::template::Plan>();
+    shareable::<crate::template::Nested>();
+}
