@@ -1,6 +1,6 @@
 //! ARM template expressions: a string `[...]` is an expression (`[[` at the start escapes a
 //! literal `[`). The grammar: a literal (a string in single quotes with `''` for a quote, an
-//! integer), or a function call `name(arg, ...)` (names may be namespaced: `ns.fn`), followed by
+//! integer, `true`, `false`, `null`), or a function call `name(arg, ...)` (names may be namespaced: `ns.fn`), followed by
 //! any number of member accesses `.name` and indexes `[expr]`.
 
 use serde_json::Value;
@@ -89,7 +89,7 @@ impl Parser<'_> {
         loop {
             if self.eat(b'.') {
                 self.space();
-                e = Expr::Member(Box::new(e), self.identifier()?);
+                e = Expr::Member(Box::new(e), self.identifier(false)?);
             } else if self.eat(b'[') {
                 let index = self.expr()?;
                 if !self.eat(b']') {
@@ -110,9 +110,14 @@ impl Parser<'_> {
             Some(b'\'') => self.string(),
             Some(c) if c.is_ascii_digit() || *c == b'-' => self.integer(),
             Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
-                let name = self.identifier()?;
+                let name = self.identifier(true)?;
                 if !self.eat(b'(') {
-                    return Err(self.error("expected '(' after a function name"));
+                    return match name.as_str() {
+                        "true" => Ok(Expr::Literal(Value::Bool(true))),
+                        "false" => Ok(Expr::Literal(Value::Bool(false))),
+                        "null" => Ok(Expr::Literal(Value::Null)),
+                        _ => Err(self.error("expected '(' after a function name")),
+                    };
                 }
                 let mut args = Vec::new();
                 if !self.eat(b')') {
@@ -132,14 +137,15 @@ impl Parser<'_> {
         }
     }
 
-    fn identifier(&mut self) -> Result<String, TemplateError> {
+    /// A name; a function's may be namespaced (`ns.fn`), a member's has no `.`.
+    fn identifier(&mut self, dotted: bool) -> Result<String, TemplateError> {
         let start = self.at;
         if !self.s.get(self.at).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
             return Err(self.error("expected a name"));
         }
         while self.s.get(self.at).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.') {
             // A '.' inside a name (a namespaced function) only when a name character follows.
-            if self.s[self.at] == b'.' && !self.s.get(self.at + 1).is_some_and(u8::is_ascii_alphabetic) {
+            if self.s[self.at] == b'.' && !(dotted && self.s.get(self.at + 1).is_some_and(u8::is_ascii_alphabetic)) {
                 break;
             }
             self.at += 1;

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use super::{TemplateError, arity, invalid, type_name};
+use super::{TemplateError, arity, cidr, hash, invalid, type_name};
 
 type R = Result<Value, TemplateError>;
 pub type Function = fn(&[Value]) -> R;
@@ -20,8 +20,8 @@ pub static FUNCTIONS: &[(&str, Function)] = &[
     ("trim", |a| Ok(json!(string1("trim", a)?.trim()))),
     ("startsWith", |a| { let (s, p) = strings2("startsWith", a)?; Ok(json!(s.to_lowercase().starts_with(&p.to_lowercase()))) }),
     ("endsWith", |a| { let (s, p) = strings2("endsWith", a)?; Ok(json!(s.to_lowercase().ends_with(&p.to_lowercase()))) }),
-    ("indexOf", |a| { let (s, p) = strings2("indexOf", a)?; Ok(json!(char_index(&s.to_lowercase(), s.to_lowercase().find(&p.to_lowercase())))) }),
-    ("lastIndexOf", |a| { let (s, p) = strings2("lastIndexOf", a)?; Ok(json!(char_index(&s.to_lowercase(), s.to_lowercase().rfind(&p.to_lowercase())))) }),
+    ("indexOf", |a| index_of("indexOf", a, false)),
+    ("lastIndexOf", |a| index_of("lastIndexOf", a, true)),
     ("replace", replace),
     ("split", split),
     ("join", join),
@@ -30,7 +30,13 @@ pub static FUNCTIONS: &[(&str, Function)] = &[
     ("base64", |a| Ok(json!(base64::engine::general_purpose::STANDARD.encode(string1("base64", a)?)))),
     ("base64ToString", base64_to_string),
     ("uriComponent", |a| Ok(json!(uri_component(string1("uriComponent", a)?)))),
-    ("string", |a| match a { [Value::String(s)] => Ok(json!(s)), [v] => Ok(json!(v.to_string())), _ => Err(arity("string", "1")) }),
+    ("uriComponentToString", |a| Ok(json!(uri_decode(string1("uriComponentToString", a)?)))),
+    ("uri", uri),
+    ("dataUri", |a| { let s = match a { [Value::String(s)] => s.clone(), [v] => v.to_string(), _ => return Err(arity("dataUri", "1")) }; Ok(json!(format!("data:text/plain;charset=utf8;base64,{}", base64::engine::general_purpose::STANDARD.encode(s)))) }),
+    ("dataUriToString", data_uri_to_string),
+    ("uniqueString", |a| Ok(json!(hash::unique_string(&dashed("uniqueString", a)?)))),
+    ("guid", |a| Ok(json!(hash::guid(&dashed("guid", a)?)))),
+    ("string", |a| match a { [Value::String(s)] => Ok(json!(s)), [Value::Bool(b)] => Ok(json!(if *b { "True" } else { "False" })), [v] => Ok(json!(v.to_string())), _ => Err(arity("string", "1")) }),
     // ---- values
     ("int", int),
     ("bool", boolean),
@@ -62,8 +68,15 @@ pub static FUNCTIONS: &[(&str, Function)] = &[
     ("union", union),
     ("intersection", intersection),
     ("range", range),
+    ("objectKeys", |a| match a { [Value::Object(m)] => Ok(json!(m.keys().collect::<Vec<_>>())), [v] => Err(wrong_type("objectKeys", "Object", v)), _ => Err(arity("objectKeys", "1")) }),
+    ("flatten", |a| match a { [Value::Array(x)] => x.iter().try_fold(Vec::new(), |mut out, v| match v { Value::Array(inner) => { out.extend(inner.iter().cloned()); Ok(out) } Value::Null => Ok(out), other => Err(wrong_type("flatten", "Array", other)) }).map(Value::Array), _ => Err(arity("flatten", "1")) }),
+    ("shallowMerge", |a| match a { [Value::Array(x)] => union(x), _ => Err(arity("shallowMerge", "1")) }),
     ("items", |a| match a { [Value::Object(m)] => Ok(Value::Array(m.iter().map(|(k, v)| json!({"key": k, "value": v})).collect())), _ => Err(invalid("The template language function 'items' expects its parameter to be an object.")) }),
     ("tryGet", |a| match a { [Value::Object(m), Value::String(k)] => Ok(m.get(k).cloned().unwrap_or(Value::Null)), [Value::Array(x), Value::Number(n)] => Ok(n.as_u64().and_then(|n| x.get(n as usize)).cloned().unwrap_or(Value::Null)), _ => Err(arity("tryGet", "2")) }),
+    // ---- CIDR
+    ("parseCidr", cidr::parse_cidr),
+    ("cidrSubnet", cidr::cidr_subnet),
+    ("cidrHost", cidr::cidr_host),
     ("min", |a| extreme("min", a, |x, y| x < y)),
     ("max", |a| extreme("max", a, |x, y| x > y)),
     // ---- arithmetic (64-bit integers; overflow and division by zero are errors)
@@ -361,12 +374,24 @@ fn take_skip(name: &str, a: &[Value], take: bool) -> R {
     }
 }
 
+/// `union`: arrays without duplicates, in order; objects merged, the last value winning, nested
+/// objects merged the same way (ARM merges them deeply; nested arrays are not merged).
 fn union(a: &[Value]) -> R {
+    fn merge(into: &mut Map<String, Value>, from: &Map<String, Value>) {
+        for (k, x) in from {
+            match (into.get_mut(k), x) {
+                (Some(Value::Object(mine)), Value::Object(theirs)) => merge(mine, theirs),
+                _ => {
+                    into.insert(k.clone(), x.clone());
+                }
+            }
+        }
+    }
     if a.iter().all(Value::is_object) && !a.is_empty() {
         let mut m = Map::new();
         for v in a {
-            for (k, x) in v.as_object().into_iter().flatten() {
-                m.insert(k.clone(), x.clone());
+            if let Value::Object(o) = v {
+                merge(&mut m, o);
             }
         }
         return Ok(Value::Object(m));
@@ -441,4 +466,93 @@ fn arithmetic(name: &str, a: &[Value], op: fn(i64, i64) -> Option<i64>) -> R {
             "The template language function '{name}' could not compute {x} and {y}: overflow or division by zero."
         ))
     })
+}
+
+/// The arguments of `uniqueString` / `guid`, which must be strings, joined with `-`.
+fn dashed(name: &str, a: &[Value]) -> Result<String, TemplateError> {
+    if a.is_empty() {
+        return Err(arity(name, "at least 1"));
+    }
+    let parts: Vec<&str> = a
+        .iter()
+        .map(|v| {
+            v.as_str().ok_or_else(|| {
+                invalid(format!(
+                    "The template language function '{name}' expects its parameters to be of type string. The provided value is of type '{}'.",
+                    type_name(v)
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(parts.join("-"))
+}
+
+/// `indexOf` / `lastIndexOf`: a string in a string (case-insensitively, in characters), or an
+/// item in an array; -1 when absent.
+fn index_of(name: &str, a: &[Value], last: bool) -> R {
+    match a {
+        [Value::Array(items), v] => {
+            let found = if last { items.iter().rposition(|x| x == v) } else { items.iter().position(|x| x == v) };
+            Ok(json!(found.map_or(-1, |i| i as i64)))
+        }
+        _ => {
+            let (s, p) = strings2(name, a)?;
+            let (s, p) = (s.to_lowercase(), p.to_lowercase());
+            let at = if last { s.rfind(&p) } else { s.find(&p) };
+            Ok(json!(char_index(&s, at)))
+        }
+    }
+}
+
+/// `uri(base, relative)`: the relative URI resolved against the base as .NET's `Uri` does for the
+/// common cases (an absolute relative part wins; a leading `/` replaces the path; otherwise the
+/// base's last segment is replaced).
+fn uri(a: &[Value]) -> R {
+    let (base, rel) = strings2("uri", a)?;
+    if rel.contains("://") {
+        return Ok(json!(rel));
+    }
+    let Some(scheme_end) = base.find("://") else {
+        return Err(invalid(format!(
+            "The template language function 'uri' expects an absolute base URI: '{base}' is not."
+        )));
+    };
+    let authority_end = base[scheme_end + 3..].find('/').map_or(base.len(), |i| scheme_end + 3 + i);
+    if rel.starts_with('/') {
+        return Ok(json!(format!("{}{rel}", &base[..authority_end])));
+    }
+    let path = &base[authority_end..];
+    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
+    Ok(json!(format!("{}{dir}{rel}", &base[..authority_end])))
+}
+
+fn uri_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(h) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(h);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn data_uri_to_string(a: &[Value]) -> R {
+    let s = string1("dataUriToString", a)?;
+    let bad = || invalid(format!("The template language function 'dataUriToString' expects a data URI: '{s}' is not."));
+    let rest = s.strip_prefix("data:").ok_or_else(bad)?;
+    let (meta, data) = rest.split_once(',').ok_or_else(bad)?;
+    if meta.ends_with(";base64") {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(data).map_err(|_| bad())?;
+        Ok(json!(String::from_utf8_lossy(&bytes)))
+    } else {
+        Ok(json!(uri_decode(data)))
+    }
 }

@@ -1,161 +1,148 @@
-//! The ARM template language, first part: expressions and the functions that need nothing but
-//! their arguments (issue 17). `expr.rs` parses `[...]`; this file evaluates an expression over a
-//! [`Context`] (the template's parameters and variables, and the functions that need the
-//! deployment's world: `resourceGroup()`, `resourceId()`, `reference()`, ...), and holds the table
-//! of the pure functions, one line each ([`FUNCTIONS`]).
+//! The ARM template language as Resource Manager evaluates it (issue 17, item 2): a pure module
+//! that turns a deployment's template and parameters into the resources to PUT, in an order that
+//! respects their dependencies, and evaluates each body, the outputs and the echoed parameters.
+//! It runs nothing itself: the deployment runner (`Microsoft.Resources/deployments`) drives it and
+//! answers what it asks of the world through [`Host`].
 //!
-//! Not here yet (the deployments issue's later steps): parameters' validation, variables and
-//! outputs sections, `copy`, `condition`, `dependsOn` ordering, nested templates, lambdas
-//! (`filter`, `map`, ...), `uniqueString`/`guid` (Azure's hash algorithms), `utcNow`/`newGuid`,
-//! and the `Microsoft.Resources/deployments` surface that runs a template.
+//! # Use
+//! ```text
+//! let plan = template::prepare(&template, &parameters, &scope, &host)?;   // validation
+//! for i in order (plan.resources()[i].depends_on all done first):
+//!     if let Some(target) = &plan.resources()[i].nested {                  // a nested deployment
+//!         let nested = plan.nested(i, &host)?;  // template + parameters for a recursive prepare()
+//!         ... run it at `target` (a new Scope), then record the deployment resource ...
+//!     } else {
+//!         let body = plan.render(i, &host)?;    // after its dependencies exist
+//!         ... PUT plan.resources()[i].id with body through the ARM handler ...
+//!     }
+//! let outputs = plan.outputs(&host)?;  let echoed = plan.parameters();
+//! ```
+//! What-if renders with [`Plan::render_for_what_if`]: a value whose `reference()`/`list*()` needs
+//! a resource not deployed yet (the host answers `NotFound`) stays the expression's text, as
+//! ARM's what-if shows it.
 //!
-//! It sits low among the core's rooms: it uses only `error` (nothing of the engine or the
-//! resources; what it needs of them comes through [`Context`]).
+//! # Rooms
+//! `expr.rs` parses `[...]`; `eval.rs` evaluates over a [`Context`] (`if` and the lambdas lazily,
+//! `copyIndex`, property `copy`); `functions.rs` is the one table of pure functions (one line
+//! each), `hash.rs` `uniqueString`/`guid`, `cidr.rs` the CIDR functions; `world.rs` the
+//! deployment's own functions (`resourceId` family, `reference`, `list*`, `resourceGroup`,
+//! `deployment`, `environment`, `utcNow`, ...) over [`Scope`] and [`Host`]; `params.rs` the
+//! parameters' types and constraints; `plan.rs` resources: conditions, copy loops, nested children,
+//! symbolic names, `existing`, dependencies and their order, rendering, outputs, nested
+//! deployments.
+//!
+//! # Errors
+//! Every refusal is a core [`Error`] (`TemplateError`). Validation in [`prepare`] answers ARM's
+//! `InvalidTemplate` with "Deployment template validation failed: '...'." around the cause, in
+//! ARM's words where they are known (missing and unknown parameters, JToken types, allowed values,
+//! unknown functions, circular dependencies, resources not defined). Rendering answers
+//! `InvalidTemplate` "Unable to process template language expressions for resource '...'";
+//! outputs `DeploymentOutputEvaluationFailed`. A host's own error (`ResourceNotFound`, ...) passes
+//! through unchanged.
+//!
+//! # Left out
+//! Line and column positions in messages (the template arrives as a parsed value: ARM's "at line
+//! 'n' and column 'm'" is omitted); linked templates (`templateLink`: refused) and template specs;
+//! Key Vault references in parameters (refused with a clear error: the runner may resolve them and
+//! pass `{value}`); user-defined functions (`functions`) and types (`definitions` are read only to
+//! find a parameter's type); `format` specifiers after `:`; date functions other than `utcNow`
+//! (`dateTimeAdd`, ...); `pickZones`, `managementGroup()`, `references()`; the outer scope's
+//! quirks (a nested template evaluated in the outer scope sees the *parent's* `resourceGroup()`
+//! and `copyIndex()` in ARM; here its target's, and none). vaultlink's choice: a nested child
+//! resource is ordered after its parent even without a `dependsOn` (ARM requires one).
+//!
+//! It sits low among the core's rooms, beside `wire` and `armops`: it uses only `error` (nothing
+//! of the engine or the resources; what it needs of them comes through [`Host`]).
 
+mod cidr;
+pub mod eval;
 pub mod expr;
 pub mod functions;
+mod hash;
+mod params;
+mod plan;
 #[cfg(test)]
 mod tests;
+mod world;
 
 use serde_json::Value;
 
+pub use eval::{Context, evaluate, evaluate_text, evaluate_value};
 pub use expr::{Expr, Text, classify, parse};
 pub use functions::FUNCTIONS;
+pub use plan::{Nested, NestedTarget, Plan, PlannedResource, prepare};
 
 use crate::error::{Error, Kind};
 
-/// A template error: ARM's `InvalidTemplate` (400) with its message.
+/// A template error: a core error with ARM's code and message (`InvalidTemplate`, ...).
 pub type TemplateError = Error;
 
 pub(crate) fn invalid(message: impl Into<String>) -> TemplateError {
     Error::new(Kind::BadRequest, "InvalidTemplate", message)
 }
 
-/// What an expression may ask of the template it is in and of the deployment's world.
-pub trait Context {
-    /// `parameters('name')`.
-    fn parameter(&self, name: &str) -> Result<Value, TemplateError>;
-    /// `variables('name')`.
-    fn variable(&self, name: &str) -> Result<Value, TemplateError>;
-    /// A function the pure table does not have (`resourceGroup`, `resourceId`, `reference`, ...):
-    /// `None` when the context does not serve it either.
-    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, TemplateError>>;
+/// Where a deployment runs, and what `resourceGroup()`, `subscription()`, `tenant()`,
+/// `deployment()` and `environment()` answer.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub tenant_id: String,
+    pub tenant_display_name: String,
+    pub subscription_id: String,
+    pub subscription_display_name: String,
+    /// The resource group of a resource-group deployment; `None` at subscription scope.
+    pub resource_group: Option<ResourceGroupInfo>,
+    pub deployment_name: String,
+    /// A subscription-scope deployment's location (`deployment().location`).
+    pub location: Option<String>,
+    /// The deployment's clock, for `utcNow()`.
+    pub now: time::OffsetDateTime,
 }
 
-/// Evaluates a template value: strings that are expressions are evaluated, `[[` unescaped,
-/// arrays and objects evaluated member by member (object keys too, as ARM does).
-pub fn evaluate_value(v: &Value, ctx: &dyn Context) -> Result<Value, TemplateError> {
-    Ok(match v {
-        Value::String(s) => evaluate_text(s, ctx)?,
-        Value::Array(items) => Value::Array(items.iter().map(|x| evaluate_value(x, ctx)).collect::<Result<_, _>>()?),
-        Value::Object(map) => {
-            let mut out = serde_json::Map::with_capacity(map.len());
-            for (k, x) in map {
-                let key = match evaluate_text(k, ctx)? {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                out.insert(key, evaluate_value(x, ctx)?);
-            }
-            Value::Object(out)
+/// The resource group a deployment runs in.
+#[derive(Debug, Clone)]
+pub struct ResourceGroupInfo {
+    pub name: String,
+    pub location: String,
+    pub tags: serde_json::Map<String, Value>,
+}
+
+impl Scope {
+    /// The deployment scope's id: `/subscriptions/{s}` or `/subscriptions/{s}/resourceGroups/{g}`.
+    pub fn id(&self) -> String {
+        match &self.resource_group {
+            Some(g) => format!("/subscriptions/{}/resourceGroups/{}", self.subscription_id, g.name),
+            None => format!("/subscriptions/{}", self.subscription_id),
         }
-        other => other.clone(),
-    })
-}
-
-/// Evaluates one JSON string of a template.
-pub fn evaluate_text(s: &str, ctx: &dyn Context) -> Result<Value, TemplateError> {
-    match classify(s) {
-        Text::Literal(l) => Ok(Value::String(l.into_owned())),
-        Text::Expression(e) => evaluate(&parse(e)?, ctx),
     }
 }
 
-/// Evaluates a parsed expression.
-pub fn evaluate(e: &Expr, ctx: &dyn Context) -> Result<Value, TemplateError> {
-    match e {
-        Expr::Literal(v) => Ok(v.clone()),
-        Expr::Member(of, name) => {
-            let v = evaluate(of, ctx)?;
-            member(&v, name).ok_or_else(|| {
-                invalid(format!(
-                    "The language expression property '{name}' doesn't exist, available properties are '{}'.",
-                    keys(&v)
-                ))
-            })
-        }
-        Expr::Index(of, index) => {
-            let v = evaluate(of, ctx)?;
-            let i = evaluate(index, ctx)?;
-            match (&v, &i) {
-                (Value::Array(items), Value::Number(n)) => {
-                    n.as_u64().and_then(|n| items.get(n as usize)).cloned().ok_or_else(|| {
-                        invalid(format!("The language expression property array index '{n}' is out of bounds."))
-                    })
-                }
-                (Value::Object(_), Value::String(name)) => member(&v, name).ok_or_else(|| {
-                    invalid(format!(
-                        "The language expression property '{name}' doesn't exist, available properties are '{}'.",
-                        keys(&v)
-                    ))
-                }),
-                _ => Err(invalid(format!(
-                    "The language expression property '{}' can't be evaluated, property name must be a string.",
-                    i
-                ))),
-            }
-        }
-        Expr::Call { name, args } => call(name, args, ctx),
-    }
+/// What the evaluator asks of the world while it evaluates (the runner implements it over the
+/// state).
+pub trait Host {
+    /// `reference(id, apiVersion?, 'Full'?)`: the resource's current GET answer (its `properties`
+    /// only unless `full`). An error for a resource that does not exist (ARM's
+    /// `ResourceNotFound`, kind `NotFound`; what-if keeps such expressions as text).
+    fn reference(&self, resource_id: &str, api_version: Option<&str>, full: bool) -> Result<Value, TemplateError>;
+    /// `listKeys(...)` / `list*(...)` on a resource: an error where the resource has none.
+    fn list(
+        &self,
+        resource_id: &str,
+        function: &str,
+        api_version: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, TemplateError>;
 }
 
-fn call(name: &str, args: &[Expr], ctx: &dyn Context) -> Result<Value, TemplateError> {
-    let lower = name.to_ascii_lowercase();
-    // `if` evaluates only the branch it takes (ARM evaluates it lazily).
-    if lower == "if" {
-        let [cond, then, other] = args else { return Err(arity(name, "3")) };
-        return match evaluate(cond, ctx)? {
-            Value::Bool(true) => evaluate(then, ctx),
-            Value::Bool(false) => evaluate(other, ctx),
-            v => Err(invalid(format!(
-                "The template language function 'if' expects its first parameter to be of type 'Boolean'. The provided value is of type '{}'.",
-                type_name(&v)
-            ))),
-        };
-    }
-    let values: Vec<Value> = args.iter().map(|a| evaluate(a, ctx)).collect::<Result<_, _>>()?;
-    match lower.as_str() {
-        "parameters" => return ctx.parameter(single_string(name, &values)?),
-        "variables" => return ctx.variable(single_string(name, &values)?),
-        _ => {}
-    }
-    if let Some((_, f)) = FUNCTIONS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
-        return f(&values);
-    }
-    ctx.call(name, &values).unwrap_or_else(|| {
-        Err(invalid(format!(
-            "The template function '{name}' is not valid. Please see https://aka.ms/arm-functions for usage details."
-        )))
-    })
-}
-
-/// A member of an object, its name matched case-insensitively as ARM matches it.
-fn member(v: &Value, name: &str) -> Option<Value> {
-    let map = v.as_object()?;
-    map.get(name).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, x)| x)).cloned()
-}
-
-fn keys(v: &Value) -> String {
-    v.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>().join(", ")).unwrap_or_default()
-}
-
-fn single_string<'a>(name: &str, values: &'a [Value]) -> Result<&'a str, TemplateError> {
-    match values {
-        [Value::String(s)] => Ok(s),
-        [_] => Err(invalid(format!(
-            "The template language function '{name}' expects its parameter to be of type 'String'."
-        ))),
-        _ => Err(arity(name, "1")),
+/// ARM's names of value types, as its messages give them.
+pub(crate) fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "Null",
+        Value::Bool(_) => "Boolean",
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => "Float",
+        Value::Number(_) => "Integer",
+        Value::String(_) => "String",
+        Value::Array(_) => "Array",
+        Value::Object(_) => "Object",
     }
 }
 
@@ -165,14 +152,11 @@ pub(crate) fn arity(name: &str, expected: &str) -> TemplateError {
     ))
 }
 
-/// ARM's names of value types, as its messages give them.
-pub(crate) fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "Null",
-        Value::Bool(_) => "Boolean",
-        Value::Number(_) => "Integer",
-        Value::String(_) => "String",
-        Value::Array(_) => "Array",
-        Value::Object(_) => "Object",
+/// Wraps a validation error in ARM's "Deployment template validation failed: '...'." (an
+/// `InvalidTemplate` only; other codes pass through).
+pub(crate) fn validation_failed(e: TemplateError) -> TemplateError {
+    if e.code != "InvalidTemplate" || e.message.starts_with("Deployment template validation failed") {
+        return e;
     }
+    Error { message: format!("Deployment template validation failed: '{}'.", e.message), ..e }
 }

@@ -1,6 +1,6 @@
 use serde_json::{Value, json};
 
-use super::*;
+use super::super::*;
 
 /// Parameters and variables from two objects; `resourceGroup()` from the world.
 struct World {
