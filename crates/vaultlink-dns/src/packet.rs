@@ -153,11 +153,23 @@ fn client_cookie(edns: &Edns) -> Result<Option<Vec<u8>>, ()> {
 }
 
 /// Encodes the response within `limit` bytes, truncating (TC, records dropped) when it doesn't
-/// fit. `None` only if even the truncated message can't be encoded.
+/// fit (and its questions dropped too when even that does not fit). `None` only if no form of it
+/// can be encoded within `limit`.
 fn encode(response: &Message, limit: usize) -> Option<Vec<u8>> {
     match response.to_vec() {
         Ok(bytes) if bytes.len() <= limit => Some(bytes),
-        Ok(_) => response.truncate().to_vec().ok(),
+        Ok(_) => {
+            // Truncation keeps the questions; a query with many of them (answered FormErr, with
+            // them echoed) can still be too large, and then the questions go too.
+            let mut truncated = response.truncate();
+            match truncated.to_vec() {
+                Ok(bytes) if bytes.len() <= limit => Some(bytes),
+                _ => {
+                    truncated.queries.clear();
+                    truncated.to_vec().ok().filter(|b| b.len() <= limit)
+                }
+            }
+        }
         Err(error) => {
             tracing::warn!(%error, "could not encode a DNS response");
             None

@@ -229,3 +229,25 @@ fn names_with_odd_bytes_are_answered_not_crashed_on() {
     assert_eq!(r.metadata.response_code, ResponseCode::NXDomain);
     assert_eq!(r.queries[0].name(), &name);
 }
+
+/// Found by the fuzzer (`fuzz/`, handle_packet): a query with many questions is answered FormErr
+/// with its questions echoed, and truncation keeps the questions, so the UDP answer was larger
+/// than the size it must fit. Now the questions go too when the truncated answer still does not fit.
+#[test]
+fn an_answer_that_cannot_fit_even_truncated_drops_its_questions() {
+    let w = World::new();
+    let mut m = parse(&query("kv1.vault.azure.net.", RecordType::A, None));
+    for i in 0..40 {
+        let name = Name::from_ascii(format!("{}{i}.vault.azure.net.", "q".repeat(50))).unwrap();
+        m.add_query(Query::query(name, RecordType::A));
+    }
+    let bytes = m.to_vec().unwrap();
+    assert!(bytes.len() > 2 * 512);
+    for max in [512, UDP] {
+        let out = ask(&w, Some(&View::Internet), &bytes, max).expect("an answer");
+        assert!(out.len() <= max, "{} bytes for a limit of {max}", out.len());
+        let r = parse(&out);
+        assert_eq!((r.metadata.id, r.metadata.response_code), (0x1234, ResponseCode::FormErr));
+        assert!(r.metadata.truncation && r.queries.is_empty());
+    }
+}
