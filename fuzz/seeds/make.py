@@ -109,6 +109,8 @@ write("certificates", "pkcs12", b"\x02" + pfx)
 
 write("jwt_verify", "token", b"\x00eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiIsImtpZCI6IngifQ.eyJleHAiOjJ9.c2ln")
 write("jwt_verify", "claims", b"\x01" + json.dumps({"aud": "https://vault.azure.net", "exp": 1900000000, "nbf": 1700000000.5, "tid": TENANT}).encode())
+# A float that serde_json read one ULP off before `float_roundtrip` (the crash fuzz-smoke found).
+write("jwt_verify", "float-claims", b'\x01{"aud": "https://v ult.a~ure.net", "exp": 1056153114000.000500, "tid": "8d"}')
 
 
 def dns_query(name, qtype, edns=False):
