@@ -8,6 +8,7 @@ pub mod apiversion;
 pub mod armops;
 pub mod authz;
 pub mod bootstrap;
+pub mod deployments;
 pub mod dns;
 pub mod doctor;
 pub mod engine;

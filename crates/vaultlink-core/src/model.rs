@@ -42,6 +42,7 @@ pub enum Record {
     Certificate(CertificateObject),
     CertificateIssuer(CertificateIssuer),
     CertificateContacts(CertificateContacts),
+    Deployment(Deployment),
 }
 
 /// The kind of a record (its variant), for the state's per-kind index.
@@ -74,6 +75,7 @@ pub enum RecordKind {
     Certificate,
     CertificateIssuer,
     CertificateContacts,
+    Deployment,
 }
 
 impl Record {
@@ -106,6 +108,7 @@ impl Record {
             Record::Certificate(_) => RecordKind::Certificate,
             Record::CertificateIssuer(_) => RecordKind::CertificateIssuer,
             Record::CertificateContacts(_) => RecordKind::CertificateContacts,
+            Record::Deployment(_) => RecordKind::Deployment,
         }
     }
 }
@@ -771,4 +774,59 @@ pub struct CertificateIssuer {
 pub struct CertificateContacts {
     pub vault_internal_id: String,
     pub contacts: Vec<serde_json::Value>,
+}
+
+/// A template deployment (`Microsoft.Resources/deployments`) at a resource group or a
+/// subscription: what was asked (template, parameters, mode), how far it got, and what it left.
+/// Its history stays until the deployment is deleted (the resources it made stay regardless).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub id: String,
+    pub name: String,
+    /// A subscription-scope deployment's location.
+    pub location: Option<String>,
+    pub tags: Tags,
+    /// `Incremental` or `Complete`.
+    pub mode: String,
+    pub template: serde_json::Value,
+    pub template_hash: String,
+    /// The parameters as ARM echoes them (a secure parameter's value left out).
+    pub parameters: serde_json::Value,
+    /// Every parameter with its value, sealed with the root key (base64url), so that a failed
+    /// deployment's `onErrorDeployment` can replay the last successful one.
+    pub sealed_parameters: String,
+    /// `Accepted`, `Running`, `Succeeded`, `Failed`, `Canceled`.
+    pub provisioning_state: String,
+    pub correlation_id: String,
+    /// When it was accepted and when it last changed state (Unix milliseconds).
+    pub started_ms: i64,
+    pub updated_ms: i64,
+    pub outputs: Option<serde_json::Value>,
+    /// The ids of the resources it deployed.
+    pub output_resources: Vec<String>,
+    /// `DeploymentFailed` with each failed operation's error, as ARM reports it.
+    pub error: Option<serde_json::Value>,
+    /// The request's `onErrorDeployment`, and once replayed, its `provisioningState`.
+    pub on_error: Option<serde_json::Value>,
+    pub operations: Vec<DeploymentOperation>,
+}
+
+/// One resource operation of a deployment (`.../deployments/{name}/operations/{id}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentOperation {
+    pub operation_id: String,
+    /// `Create` or `Delete` (a `Complete` deployment's removals).
+    pub provisioning_operation: String,
+    pub provisioning_state: String,
+    pub resource_id: String,
+    pub resource_type: String,
+    pub resource_name: String,
+    /// The resource provider's answer: `Created`, `OK`, `BadRequest`, ...
+    pub status_code: String,
+    /// The provider's error body, for a failed operation.
+    pub status_message: Option<serde_json::Value>,
+    pub started_ms: i64,
+    pub ended_ms: i64,
 }

@@ -386,7 +386,7 @@ fn deploy(app: &App, req: &Req, session: &Session) -> Resp {
             let payload = Bytes::from(step.get("body").map(Value::to_string).unwrap_or_default());
             let resp = call(Method::PUT, &target, payload);
             let status = resp.status();
-            (status, if status.is_success() { Value::Null } else { response_json(resp) })
+            (status, if status.is_success() { Value::Null } else { crate::http::response_json(resp) })
         };
         if status.is_success() {
             if status == StatusCode::CREATED {
@@ -417,25 +417,6 @@ fn deploy(app: &App, req: &Req, session: &Session) -> Resp {
         );
     }
     json(StatusCode::OK, &json!({"steps": results}))
-}
-
-fn response_json(resp: Resp) -> Value {
-    use http_body_util::BodyExt;
-    let body = resp.into_body();
-    // `Full` is ready at once: poll it without a runtime.
-    let bytes = futures_ready(body.collect()).and_then(Result::ok).map(|c| c.to_bytes()).unwrap_or_default();
-    serde_json::from_slice(&bytes).unwrap_or_default()
-}
-
-/// Resolves a future that is already complete (a `Full` body), without an executor.
-fn futures_ready<F: Future>(f: F) -> Option<F::Output> {
-    let waker = std::task::Waker::noop();
-    let mut cx = std::task::Context::from_waker(waker);
-    let mut f = std::pin::pin!(f);
-    match f.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(v) => Some(v),
-        std::task::Poll::Pending => None,
-    }
 }
 
 /// For a vault's path, the purge path of the soft-deleted vault its DELETE will leave behind.

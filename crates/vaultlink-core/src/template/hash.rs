@@ -44,7 +44,7 @@ pub(crate) fn guid(joined: &str) -> String {
 }
 
 /// `deployment().properties.templateHash`: a decimal 64-bit hash of the template as sent.
-pub(crate) fn template_hash(template: &serde_json::Value) -> String {
+pub fn template_hash(template: &serde_json::Value) -> String {
     murmur64(template.to_string().as_bytes()).to_string()
 }
 

@@ -2,6 +2,7 @@
 //! one core call each; rendering lives with each resource in the core.
 
 mod authorization;
+pub(crate) mod deployments;
 mod error;
 mod networks;
 mod vaults;
@@ -420,6 +421,12 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
             list(req, c, e.read(|s| keyvault::vaults_in(s, c, p.at(1), Some(p.at(3))).map(|vs| vs.iter().map(|v| keyvault::render_vault(s, v)).collect()))?)
         }
         (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "vaults", _, rest @ ..]) => vaults::vault_routes(app, req, p, rest, c, api)?,
+
+        // ---- Microsoft.Resources/deployments
+        (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.resources", "deployments", rest @ ..]) => deployments::routes(app, req, p, 4, rest, c)?,
+        (_, ["subscriptions", _, "providers", "microsoft.resources", "deployments", rest @ ..]) => deployments::routes(app, req, p, 2, rest, c)?,
+        (_, ["subscriptions", _, "resourcegroups", _, "deployments", rest @ ..]) => deployments::routes(app, req, p, 4, rest, c)?,
+        (_, ["subscriptions", _, "deployments", rest @ ..]) => deployments::routes(app, req, p, 2, rest, c)?,
 
         // ---- Microsoft.Network
         (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", rest @ ..]) => networks::network_routes(app, req, p, rest, c)?,

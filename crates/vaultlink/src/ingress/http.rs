@@ -46,6 +46,8 @@ pub(crate) struct App {
     pub allowed_hosts: Vec<String>,
     /// Connection limits and timeouts (`limits.rs`).
     pub limits: super::limits::Limits,
+    /// The template deployments under way (`arm/deployments.rs`).
+    pub deployments: crate::arm::deployments::Runner,
 }
 
 impl App {
@@ -71,6 +73,7 @@ impl App {
             conns: ConnThreads::start()?,
             allowed_hosts: parts.allowed_hosts,
             limits: parts.limits,
+            deployments: Default::default(),
         })
     }
 
@@ -202,6 +205,26 @@ pub(crate) fn json<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -
 }
 
 /// An empty response.
+/// A response's JSON body (`Null` when it has none).
+pub(crate) fn response_json(resp: Resp) -> serde_json::Value {
+    use http_body_util::BodyExt;
+    let body = resp.into_body();
+    // `Full` is ready at once: poll it without a runtime.
+    let bytes = futures_ready(body.collect()).and_then(Result::ok).map(|c| c.to_bytes()).unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or_default()
+}
+
+/// Resolves a future that is already complete (a `Full` body), without an executor.
+fn futures_ready<F: Future>(f: F) -> Option<F::Output> {
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
+}
+
 pub(crate) fn empty(status: StatusCode) -> Resp {
     let mut r = Response::new(Full::new(Bytes::new()));
     *r.status_mut() = status;
