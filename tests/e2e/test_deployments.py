@@ -519,12 +519,19 @@ def test_complete_mode_deletes_what_the_template_does_not_name(vl: Vaultlink) ->
                 "--mode", "Complete", "--template-file", VNET_T, "--parameters", "vnetName=vnet-keep")
     assert out["properties"]["provisioningState"] == "Succeeded", out
     assert out["properties"]["mode"] == "Complete", out
-    names = [r["name"] for r in vl.az("resource", "list", "-g", RG_COMPLETE)]
-    assert names == ["vnet-keep"], names
+    vnets = [v["name"] for v in vl.az("network", "vnet", "list", "-g", RG_COMPLETE)]
+    assert vnets == ["vnet-keep"], vnets
     keep = vl.az("network", "vnet", "show", "-g", RG_COMPLETE, "-n", "vnet-keep")
     assert [s["addressPrefix"] for s in keep["subnets"]] == ["10.70.0.0/24"], keep
     r = vl.az_fail("network", "vnet", "show", "-g", RG_COMPLETE, "-n", "vnet-stray")
     assert "ResourceNotFound" in r.stderr, r.describe()
+    targeted, _ = operations(vl, RG_COMPLETE, "complete")
+    created = [p["targetResource"]["resourceName"] for p in targeted.values()
+               if p["provisioningOperation"] == "Create"]
+    assert created == ["vnet-keep"], targeted
+    # The group holds nothing else (`az resource list -g` sends `$filter=resourceGroup eq '...'`).
+    names = [r["name"] for r in vl.az("resource", "list", "-g", RG_COMPLETE)]
+    assert names == ["vnet-keep"], names
 
 
 # ---------------------------------------------------------------------------------------------
@@ -536,7 +543,9 @@ def test_subscription_scope_group_and_nested_deployment(vl: Vaultlink) -> None:
     assert out["id"] == f"{SUB}/providers/Microsoft.Resources/deployments/sub-dep", out
     assert out["location"] == LOCATION, out
     vnet_id = f"{SUB}/resourceGroups/{RG_SUB}/providers/Microsoft.Network/virtualNetworks/vnet-from-sub"
-    assert props["outputs"]["groupId"]["value"].lower() == f"{SUB}/resourceGroups/{RG_SUB}".lower()
+    # subscriptionResourceId() of a resource group is ARM's provider form of its id.
+    assert props["outputs"]["groupId"]["value"] == (
+        f"{SUB}/providers/Microsoft.Resources/resourceGroups/{RG_SUB}"), props["outputs"]
     assert props["outputs"]["vnetId"]["value"].lower() == vnet_id.lower(), props["outputs"]
     group = vl.az("group", "show", "-n", RG_SUB)
     assert group["location"] == LOCATION and group["tags"] == {"madeBy": "sub-deployment"}, group
@@ -658,7 +667,7 @@ class TestWithoutRights:
         assert reader.oid in r.stderr, r.describe()
         assert re.search(r"Microsoft\.Resources/deployments/(validate/action|write)", r.stderr), r.describe()
         assert vl.az("deployment", "group", "list", "-g", RG_RBAC) == []
-        assert vl.az("resource", "list", "-g", RG_RBAC) == []
+        assert vl.az("network", "vnet", "list", "-g", RG_RBAC) == []
 
     def test_network_contributor_preflight_refuses_a_vault(self, vl: Vaultlink, netcontrib: App) -> None:
         # The direct PUT of the same vault: refused with AuthorizationFailed.
