@@ -114,11 +114,13 @@ pub(super) fn routes(app: &App, req: &Req, p: &Path, scope_len: usize, rest: &[&
                 }
                 Err(_) => Ok(false),
             })?;
-            empty(if existed { StatusCode::OK } else { StatusCode::NO_CONTENT })
+            let _ = existed;
+            empty(StatusCode::NO_CONTENT)
         }
         (&M::POST, [_, "validate"]) => {
             let request = Request::parse(req, &target, &name())?;
             let plan = request.plan(app, req, &target)?;
+            preflight(app, c, &plan)?;
             let ids: Vec<Value> = plan.resources().iter().map(|r| json!({"id": r.id})).collect();
             json_ok(
                 StatusCode::OK,
@@ -373,6 +375,37 @@ impl Request {
     }
 }
 
+/// ARM's preflight authorization: the caller must be allowed to write each resource the
+/// template deploys directly (a nested deployment's resources meet their own when it runs).
+fn preflight(app: &App, c: &Admitted, plan: &Plan) -> Result<()> {
+    let refused: Vec<String> = app.engine.read(|s| {
+        plan.resources()
+            .iter()
+            .filter(|r| r.nested.is_none())
+            .filter_map(|r| {
+                let mut op = vaultlink_core::armops::operation("PUT", &r.id, None)?;
+                op.linked.clear();
+                let action = op.main.action.clone();
+                let e = vaultlink_core::rbac::admit(s, (**c).clone(), Some(op)).err()?;
+                (e.kind == Kind::Forbidden).then(|| {
+                    format!(
+                        "Authorization failed for template resource '{}' of type '{}'. The client '{}' with object id '{}' does not have permission to perform action '{action}' at scope '{}'.",
+                        r.name, r.resource_type, c.app_id, c.object_id, r.id
+                    )
+                })
+            })
+            .collect()
+    });
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let message = match refused.as_slice() {
+        [one] => format!("The template deployment failed with error: '{one}'."),
+        many => format!("Deployment failed with multiple errors: '{}'", many.join(":")),
+    };
+    Err(Error::bad_request("InvalidTemplateDeployment", message))
+}
+
 /// The caller's credentials, replayed on each request a deployment makes as the caller.
 #[derive(Clone)]
 struct Credentials {
@@ -481,6 +514,7 @@ impl Host for ArmHost<'_> {
 fn create(app: &App, req: &Req, c: &Admitted, target: &Scope, name: &str) -> Result<Resp> {
     let request = Request::parse(req, target, name)?;
     let plan = request.plan(app, req, target)?;
+    preflight(app, c, &plan)?;
     let scope_id = target.id();
     let d = new_record(app, &scope_id, &request, &plan);
     let id = d.id.clone();

@@ -475,7 +475,8 @@ fn no_route(req: &Req) -> Error {
     )
 }
 
-/// `GET .../resources` with an optional `$filter=resourceType eq '...'`: the generic list `az keyvault list` uses.
+/// `GET .../resources` with an optional `$filter=resourceType eq '...' [and name eq '...']` (`az
+/// keyvault list`) or `resourceGroup eq '...'` (`az resource list -g`): the generic list.
 fn generic_resources(
     e: &vaultlink_core::Engine,
     c: &Admitted,
@@ -490,9 +491,9 @@ fn generic_resources(
             k.trim().eq_ignore_ascii_case(field).then(|| v.trim().trim_matches('\'').to_ascii_lowercase())
         })
     };
-    let (wanted, wanted_name) = (clause("resourceType"), clause("name"));
+    let (wanted, wanted_name, wanted_group) = (clause("resourceType"), clause("name"), clause("resourceGroup"));
     e.read(|s| {
-        let scope = match rg {
+        let scope = match rg.or(wanted_group.as_deref()) {
             Some(rg) => resources::resource_group(s, c, sub, rg)?.id,
             None => resources::subscription_id(&resources::subscription(s, c, sub)?.subscription_id),
         };
