@@ -55,6 +55,7 @@ pub const TYPES: &[ResourceType] = &[
         }),
         ..listed(crate::keyvault::VAULT_TYPE, RecordKind::Vault)
     },
+    t(crate::kv::secrets::arm::SECRET_TYPE),
     t("Microsoft.KeyVault/deletedVaults"),
     t("Microsoft.KeyVault/locations"),
     t("Microsoft.KeyVault/operations"),

@@ -111,3 +111,24 @@ fn writes_name_the_linked_resources_of_their_body() {
     assert_eq!(o.linked.iter().map(|c| c.scope.as_str()).collect::<Vec<_>>(), ["/z1", "/z2"]);
     assert!(operation("DELETE", &pe, Some(&auto)).unwrap().linked.is_empty());
 }
+
+#[test]
+fn control_plane_secrets_are_vaults_secrets_read_and_write() {
+    let v = format!("{RG}/providers/Microsoft.KeyVault/vaults/v1");
+    let s = format!("{v}/secrets/db-password");
+    for m in ["PUT", "PATCH"] {
+        let o = operation(m, &s, Some(&json!({"properties": {"value": "x"}}))).unwrap();
+        assert_eq!(
+            (o.main.action.as_str(), o.main.scope.as_str()),
+            ("Microsoft.KeyVault/vaults/secrets/write", s.as_str())
+        );
+        assert!(o.also.is_empty() && o.linked.is_empty());
+    }
+    let o = op("GET", &s);
+    assert_eq!((o.main.action.as_str(), o.target), ("Microsoft.KeyVault/vaults/secrets/read", Target::Item));
+    let o = op("GET", &format!("{v}/secrets"));
+    assert_eq!(
+        (o.main.action.as_str(), o.main.scope.as_str(), o.target),
+        ("Microsoft.KeyVault/vaults/secrets/read", v.as_str(), Target::Collection)
+    );
+}

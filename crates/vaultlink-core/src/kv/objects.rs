@@ -382,6 +382,12 @@ pub(crate) fn list_with<T: VaultObject>(
     paginate(all, size, skip)
 }
 
+/// Every live object of kind `T` in the vault, in name order, unpaged (Resource Manager's view of
+/// secrets pages its own answer: `kv::secrets::arm`).
+pub(crate) fn all_live<'a, T: VaultObject>(state: &'a State, vault: &Vault) -> Vec<&'a T> {
+    all::<T>(state, vault).into_iter().filter(|o| o.deleted_state().is_none()).collect()
+}
+
 /// The current version of every live object.
 pub(crate) fn list<T: VaultObject>(
     state: &State,

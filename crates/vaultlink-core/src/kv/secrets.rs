@@ -122,6 +122,19 @@ pub fn set(
     name: &str,
     spec: SetSpec,
 ) -> Result<SecretView, Error> {
+    add_version(state, batch, sealer, vault, name, spec).map(|(view, _)| view)
+}
+
+/// A new version of secret `name` (and the secret, when it is new: `true`), for the data plane's
+/// `set` and Resource Manager's `vaults/secrets` PUT (`arm`), which is authorized otherwise.
+fn add_version(
+    state: &State,
+    batch: &mut Batch,
+    sealer: &Sealer,
+    vault: &Vault,
+    name: &str,
+    spec: SetSpec,
+) -> Result<(SecretView, bool), Error> {
     check_name(name)?;
     if spec.value.len() > MAX_VALUE_BYTES {
         return Err(Error::bad_parameter(format!(
@@ -130,7 +143,9 @@ pub fn set(
         )));
     }
     check_metadata(spec.content_type.as_deref(), spec.tags.as_ref())?;
-    let mut obj = match objects::writable::<SecretObject>(state, vault, name, "set")? {
+    let existing = objects::writable::<SecretObject>(state, vault, name, "set")?;
+    let created = existing.is_none();
+    let mut obj = match existing {
         Some(o) => o.clone(),
         None => SecretObject {
             vault_internal_id: vault.internal_id.clone(),
@@ -157,7 +172,7 @@ pub fn set(
     obj.versions.push(v.clone());
     let out = view(vault, &obj, &v, Some(spec.value));
     batch.put(&key(vault, name), Record::Secret(obj));
-    Ok(out)
+    Ok((out, created))
 }
 
 /// `GET /secrets/{name}/{version?}`. A disabled version cannot be read.
@@ -183,6 +198,18 @@ pub fn update(
     state: &State,
     batch: &mut Batch,
     vault: &Admitted,
+    name: &str,
+    version: Option<&str>,
+    spec: UpdateSpec,
+) -> Result<SecretView, Error> {
+    update_version(state, batch, vault, name, version, spec)
+}
+
+/// The change `update` makes, for the data plane and Resource Manager's `vaults/secrets` PATCH.
+fn update_version(
+    state: &State,
+    batch: &mut Batch,
+    vault: &Vault,
     name: &str,
     version: Option<&str>,
     spec: UpdateSpec,
@@ -457,6 +484,8 @@ struct SecretAttributesJson {
     recovery_level: &'static str,
     recoverable_days: u32,
 }
+
+pub mod arm;
 
 #[cfg(test)]
 mod tests;

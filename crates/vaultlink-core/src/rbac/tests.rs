@@ -179,3 +179,33 @@ fn custom_roles_grant_what_they_list_where_they_are_assignable() {
     assert_eq!(e.write(|s, b| custom::delete(s, b, guid)).unwrap_err().code(), "RoleDefinitionHasAssignments");
     assert_eq!(e.write(|s, b| custom::delete(s, b, OWNER)).unwrap_err().code(), "RoleDefinitionUpdateNotPermitted");
 }
+
+#[test]
+fn arm_secret_writes_follow_the_control_plane_roles_not_the_data_plane_ones() {
+    let e = crate::testing::world();
+    let rg = format!("/subscriptions/{}/resourceGroups/rg1", seed::SUBSCRIPTION_ID);
+    let secret = format!("{rg}/providers/Microsoft.KeyVault/vaults/kv1/secrets/s1");
+    let secrets = format!("{rg}/providers/Microsoft.KeyVault/vaults/kv1/secrets");
+    let put = || arm("PUT", &secret, Some(json!({"properties": {"value": "x"}})));
+    // (role, may write, may read): Key Vault Contributor holds `Microsoft.KeyVault/*`; Reader
+    // `*/read`; Key Vault Secrets Officer `vaults/*/read` and the secrets' data actions, which ARM
+    // does not count; Key Vault Secrets User data actions only.
+    for (role_id, writes, reads) in [
+        ("f25e0fa2-a7c8-4377-a976-54943a77a395", true, true),
+        ("acdd72a7-3385-48ef-bd42-f606fba81ae7", false, true),
+        ("b86a8fe4-44ce-4948-aee5-eccb2c155cd7", false, true),
+        ("4633458b-17de-408a-b874-0445c86b69e6", false, false),
+    ] {
+        let (p, c) = new_principal(&e, &format!("p-{role_id}"));
+        assign(&e, &p.object_id, role_id, &rg);
+        e.read(|s| {
+            let w = admit(s, c.clone(), put());
+            assert_eq!(w.is_ok(), writes, "{role_id} write");
+            if !writes {
+                assert!(w.unwrap_err().to_string().contains("'Microsoft.KeyVault/vaults/secrets/write'"));
+            }
+            assert_eq!(admit(s, c.clone(), arm("GET", &secret, None)).is_ok(), reads, "{role_id} read");
+            assert_eq!(admit(s, c.clone(), arm("GET", &secrets, None)).is_ok(), reads, "{role_id} list");
+        });
+    }
+}

@@ -13,7 +13,10 @@ fn namespaces_and_types_keep_azures_spelling_and_order() {
     );
     assert_eq!(namespace("microsoft.keyvault"), Some("Microsoft.KeyVault"));
     let names: Vec<&str> = types_of("Microsoft.KeyVault").map(ResourceType::name).collect();
-    assert_eq!(names, ["vaults", "deletedVaults", "locations", "operations", "checkNameAvailability"]);
+    assert_eq!(
+        names,
+        ["vaults", "vaults/secrets", "deletedVaults", "locations", "operations", "checkNameAvailability"]
+    );
 }
 
 #[test]
