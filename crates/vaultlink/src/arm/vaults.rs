@@ -1,6 +1,9 @@
-//! Microsoft.KeyVault's routes under a resource group: vaults, their connections and policies.
+//! Microsoft.KeyVault's routes under a resource group: vaults, their connections and policies,
+//! and their secrets as Resource Manager serves them (`vaults/secrets`: metadata out, never the
+//! value; the data plane's secret, written without its firewall or permission model).
 
 use super::*;
+use vaultlink_core::kv::secrets::arm as secrets;
 
 /// Routes below `.../vaults/{name}`.
 pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Admitted, api: &str) -> Result<Resp> {
@@ -72,6 +75,25 @@ pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Ad
                 keyvault::update_access_policies(s, b, c, v, &op, update)
             })?;
             json_ok(StatusCode::OK, &answer)
+        }
+        (&M::GET, ["secrets"]) => {
+            list(req, c, e.read(|s| secrets::list(s, c, key))?.iter().map(secrets::render).collect())
+        }
+        (&M::GET, ["secrets", _]) => {
+            json_ok(StatusCode::OK, &secrets::render(&e.read(|s| secrets::get(s, c, key, p.at(9)))?))
+        }
+        // The body is parsed inside the write, once the vault is found (404 before 400).
+        (&M::PUT, ["secrets", _]) => {
+            let body = body_json(req)?;
+            let spec = || vaultlink_core::wire::parse_for(Provider::KeyVault, body);
+            let (new, r) = write(app, c, |s, b| secrets::put(s, b, &app.sealer, c, key, p.at(9), spec))?;
+            json_ok(created(new), &secrets::render(&r))
+        }
+        (&M::PATCH, ["secrets", _]) => {
+            let body = body_json(req)?;
+            let spec = || vaultlink_core::wire::parse_for(Provider::KeyVault, body);
+            let (new, r) = write(app, c, |s, b| secrets::patch(s, b, &app.sealer, c, key, p.at(9), spec))?;
+            json_ok(created(new), &secrets::render(&r))
         }
         _ => return Err(no_route(req)),
     })
