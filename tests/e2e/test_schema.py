@@ -320,6 +320,13 @@ def run_resource_manager(w: World, stranger: dict[str, str]) -> None:
     ok(w.arm("PUT", f"{vault}/accessPolicies/remove", {"properties": {"accessPolicies": [
         {"tenantId": TENANT_ID, "objectId": other, "permissions": {"secrets": ["get"]}}]}}))
     ok(w.arm("GET", f"{vault}/privateLinkResources"))
+    # Secrets through Resource Manager (Secrets_*): metadata only, never the value.
+    secret = f"{vault}/secrets/arm-schema"
+    ok(w.arm("PUT", secret, {"tags": {"via": "arm"}, "properties": {
+        "value": "schema-value", "contentType": "text/plain", "attributes": {"enabled": True}}}), 201)
+    ok(w.arm("GET", secret))
+    ok(w.arm("PATCH", secret, {"properties": {"contentType": "application/json"}}))
+    ok(w.arm("GET", f"{vault}/secrets"))
     ok(w.arm("GET", f"/subscriptions/{SUB}/providers/Microsoft.KeyVault/managedHSMs"))
     ok(w.arm("GET", f"/subscriptions/{SUB}/providers/Microsoft.KeyVault/deletedManagedHSMs"))
     ok(w.arm("GET", f"{KV}/managedHSMs"))
@@ -440,7 +447,7 @@ SWEEP_VALUES = {
 
 def run_unserved(w: World) -> None:
     """Last, one request to every spec operation no earlier request reached (those vaultlink does
-    not serve: Managed HSMs, ARM keys and secrets, NIC IP configurations, ...), with a JSON object
+    not serve: Managed HSMs, ARM keys, NIC IP configurations, ...), with a JSON object
     as body where the operation takes one. Whatever vaultlink answers is validated (its refusals
     against `default`)."""
     reached = {x.operation for x in w.exchanges if x.operation}
