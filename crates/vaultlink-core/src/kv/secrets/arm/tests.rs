@@ -132,3 +132,34 @@ fn refusals_write_nothing() {
     assert!(e.read(|s| list(s, &c, KEY)).unwrap().is_empty());
     assert_eq!(e.read(|s| get(s, &c, KEY, "bad_name")).unwrap_err().code, "BadParameter");
 }
+
+#[test]
+fn a_secret_that_backs_a_certificate_is_shown_but_not_written() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    let sealer = Sealer::ephemeral();
+    let version = SecretVersion {
+        version: "0123456789abcdef0123456789abcdef".into(),
+        sealed_value: String::new(),
+        content_type: Some("application/x-pkcs12".into()),
+        tags: Tags::new(),
+        enabled: true,
+        nbf: None,
+        exp: None,
+        created: 1,
+        updated: 1,
+    };
+    e.write(|s, b| secrets::put_managed(s, b, &sealer, &v, "web-cert", version, "pfx")).unwrap();
+    let c = caller(&e);
+    let shown = render(&e.read(|s| get(s, &c, KEY, "web-cert")).unwrap());
+    assert_eq!(shown["properties"]["contentType"], "application/x-pkcs12");
+    let before = e.read(|s| s.generation());
+    for r in [
+        put_value(&e, &sealer, "web-cert", json!({"properties": {"value": "x"}})),
+        e.write(|s, b| patch(s, b, &sealer, &c, KEY, "web-cert", body(json!({"tags": {"a": "b"}})))),
+    ] {
+        let err = r.unwrap_err();
+        assert_eq!((err.kind, err.code.as_str()), (crate::error::Kind::Forbidden, "Forbidden"), "{err}");
+    }
+    assert_eq!(e.read(|s| s.generation()), before);
+}
