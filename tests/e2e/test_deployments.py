@@ -535,6 +535,28 @@ def test_complete_mode_deletes_what_the_template_does_not_name(vl: Vaultlink) ->
 
 
 # ---------------------------------------------------------------------------------------------
+def test_rollback_on_error_replays_the_last_successful_deployment(vl: Vaultlink) -> None:
+    rg = "rg-dep-rollback"
+    vl.az("group", "create", "-n", rg, "-l", LOCATION)
+    good = vl.az("deployment", "group", "create", "-g", rg, "-n", "good", "--template-file", VNET_T,
+                 "--parameters", "vnetName=vnet-rb")
+    assert good["properties"]["provisioningState"] == "Succeeded", good
+    # Take away what the good deployment made, so that only its replay can bring it back.
+    vl.az("network", "vnet", "delete", "-g", rg, "-n", "vnet-rb")
+    r = vl.az_fail("deployment", "group", "create", "-g", rg, "-n", "bad", "--template-file", VAULT_T,
+                   "--parameters", "vaultName=a--b", "--rollback-on-error")
+    assert "DeploymentFailed" in r.stderr and "VaultNameNotValid" in r.stderr, r.describe()
+    bad = vl.az("deployment", "group", "show", "-g", rg, "-n", "bad")
+    assert bad["properties"]["provisioningState"] == "Failed", bad
+    on_error = bad["properties"]["onErrorDeployment"]
+    assert on_error["type"] == "LastSuccessful", on_error
+    assert on_error["deploymentName"] == "good", on_error
+    assert on_error["provisioningState"] == "Succeeded", on_error
+    assert vl.az("deployment", "group", "show", "-g", rg, "-n", "good")["properties"]["provisioningState"] == "Succeeded"
+    vnet = vl.az("network", "vnet", "show", "-g", rg, "-n", "vnet-rb")
+    assert vnet["addressSpace"]["addressPrefixes"] == ["10.70.0.0/16"], vnet
+
+
 def test_subscription_scope_group_and_nested_deployment(vl: Vaultlink) -> None:
     out = vl.az("deployment", "sub", "create", "-l", LOCATION, "-n", "sub-dep",
                 "--template-file", SUB_T, "--parameters", f"groupName={RG_SUB}")

@@ -1030,3 +1030,46 @@ fn same(key: &str, before: &Value, after: &Value) -> bool {
         _ => before == after,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_if_compares_what_the_template_sets() {
+        let before = json!({"id": "x", "location": "East US", "tags": {"env": "dev"},
+            "properties": {"provisioningState": "Succeeded", "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}});
+        let same = json!({"location": "eastus", "tags": {"env": "dev"},
+            "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}});
+        let mut d = Vec::new();
+        diff("", &before, &same, &mut d);
+        assert!(d.is_empty(), "server-side properties and a location's spelling are not changes: {d:?}");
+
+        let changed = json!({"location": "westus", "tags": {"env": "test", "new": "1"},
+            "properties": {"addressSpace": {"addressPrefixes": ["10.1.0.0/16"]}}});
+        let mut d = Vec::new();
+        diff("", &before, &changed, &mut d);
+        let got: Vec<(&str, &str)> =
+            d.iter().map(|c| (c["path"].as_str().unwrap(), c["propertyChangeType"].as_str().unwrap())).collect();
+        assert_eq!(
+            got,
+            [
+                ("location", "Modify"),
+                ("properties.addressSpace.addressPrefixes", "Modify"),
+                ("tags.env", "Modify"),
+                ("tags.new", "Create")
+            ]
+        );
+        assert_eq!((&d[2]["before"], &d[2]["after"]), (&json!("dev"), &json!("test")));
+    }
+
+    #[test]
+    fn latest_api_is_the_namespace_newest() {
+        let kv = "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v";
+        assert_eq!(latest_api(kv), *vaultlink_core::apiversion::arm_versions("microsoft.keyvault").last().unwrap());
+        assert_eq!(
+            latest_api("/subscriptions/s/resourceGroups/g"),
+            *vaultlink_core::apiversion::arm_versions("microsoft.resources").last().unwrap()
+        );
+    }
+}
