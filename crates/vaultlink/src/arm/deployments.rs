@@ -106,20 +106,20 @@ pub(super) fn routes(app: &App, req: &Req, p: &Path, scope_len: usize, rest: &[&
         (&M::PUT, [_]) => create(app, req, c, &target, &name())?,
         (&M::DELETE, [_]) => {
             let id = deployments::id(&scope, &name());
-            let existed = super::write(app, c, |s, b| match deployments::get(s, &id) {
+            // 204 whether or not it existed: the SDKs accept only 202 and 204 here.
+            super::write(app, c, |s, b| match deployments::get(s, &id) {
                 Ok(d) if deployments::is_active(&d) => Err(active(&d)),
                 Ok(_) => {
                     b.delete(&id);
-                    Ok(true)
+                    Ok(())
                 }
-                Err(_) => Ok(false),
+                Err(_) => Ok(()),
             })?;
-            let _ = existed;
             empty(StatusCode::NO_CONTENT)
         }
         (&M::POST, [_, "validate"]) => {
             let request = Request::parse(req, &target, &name())?;
-            let plan = request.plan(app, req, &target)?;
+            let plan = request.plan(app, &Credentials::of(req), &target)?;
             preflight(app, c, &plan)?;
             let ids: Vec<Value> = plan.resources().iter().map(|r| json!({"id": r.id})).collect();
             json_ok(
@@ -357,9 +357,9 @@ impl Request {
     }
 
     /// The validated plan (`InvalidTemplate` and the other validation errors as 400s).
-    fn plan(&self, app: &App, req: &Req, target: &Scope) -> Result<Plan> {
+    fn plan(&self, app: &App, credentials: &Credentials, target: &Scope) -> Result<Plan> {
         let scope = self.scope(target);
-        let host = ArmHost::new(app, req);
+        let host = ArmHost { app, credentials: credentials.clone() };
         let plan = template::prepare(&self.template, &self.parameters, &scope, &host)?;
         if plan.resources().len() > deployments::MAX_RESOURCES {
             return Err(Error::bad_request(
@@ -513,7 +513,7 @@ impl Host for ArmHost<'_> {
 /// starts it; 201 with `Azure-AsyncOperation` for the clients to poll.
 fn create(app: &App, req: &Req, c: &Admitted, target: &Scope, name: &str) -> Result<Resp> {
     let request = Request::parse(req, target, name)?;
-    let plan = request.plan(app, req, target)?;
+    let plan = request.plan(app, &Credentials::of(req), target)?;
     preflight(app, c, &plan)?;
     let scope_id = target.id();
     let d = new_record(app, &scope_id, &request, &plan);
@@ -782,7 +782,7 @@ fn run_nested(
         "properties": {"mode": nested.mode, "template": nested.template, "parameters": nested.parameters},
     });
     let request = Request::from_body(&body, &target, &nested.name).map_err(refuse)?;
-    let nested_plan = request.plan(app, &Req::for_credentials(credentials), &target).map_err(refuse)?;
+    let nested_plan = request.plan(app, credentials, &target).map_err(refuse)?;
     let scope_id = target.id();
     let d = new_record(app, &scope_id, &request, &nested_plan);
     let id = d.id.clone();
@@ -810,22 +810,6 @@ fn caller_of(app: &App, credentials: &Credentials) -> Option<vaultlink_core::Cal
     let auth = credentials.headers.get(hyper::header::AUTHORIZATION)?.to_str().ok()?;
     let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer "))?;
     super::caller_of(app, token.trim()).ok()
-}
-
-impl Req {
-    /// A request carrying only the caller's credentials (for the template host's own calls).
-    fn for_credentials(credentials: &Credentials) -> Req {
-        Req {
-            method: Method::GET,
-            path: String::new(),
-            query: Vec::new(),
-            headers: credentials.headers.clone(),
-            body: Bytes::new(),
-            host: credentials.host.clone(),
-            authority: credentials.authority.clone(),
-            ingress: Ingress::Direct,
-        }
-    }
 }
 
 /// `mode: Complete`: deletes the group's top-level resources that are not in `keep`, as the
@@ -894,7 +878,7 @@ fn replay(app: &Arc<App>, credentials: &Credentials, target: &Scope, failed_id: 
     let state = (|| {
         let request = Request::from_body(&body, target, &previous.name)?;
         let replay_target = request.scope(target);
-        let plan = request.plan(app, &Req::for_credentials(credentials), target)?;
+        let plan = request.plan(app, credentials, target)?;
         let d = new_record(app, &scope_id, &request, &plan);
         app.engine.write(|s, b| deployments::begin(s, b, &scope_id, d.clone()))?;
         Ok::<_, Error>(execute(app, credentials, &replay_target, &request, &plan))
@@ -907,11 +891,11 @@ fn replay(app: &Arc<App>, credentials: &Credentials, target: &Scope, failed_id: 
 /// (`Create`, `Modify` with the property changes, `NoChange`, `Delete` in `Complete` mode,
 /// `Ignore` for what the template leaves alone).
 fn what_if(app: &App, req: &Req, target: &Scope, request: &Request) -> Result<Vec<Value>> {
-    let plan = request.plan(app, req, target)?;
     let host = ArmHost::new(app, req);
+    let plan = request.plan(app, &host.credentials, target)?;
     let mut changes = Vec::new();
     let mut named: HashSet<String> = HashSet::new();
-    what_if_plan(app, req, &plan, &host, &mut changes, &mut named, 0)?;
+    what_if_plan(app, &plan, &host, &mut changes, &mut named, 0)?;
     if let Some(rg) = &target.resource_group {
         let rg_id = format!("{}/resourceGroups/{}", resources::subscription_id(&target.subscription_id), rg.name);
         let others: Vec<String> = app.engine.read(|s| {
@@ -931,7 +915,6 @@ fn what_if(app: &App, req: &Req, target: &Scope, request: &Request) -> Result<Ve
 
 fn what_if_plan(
     app: &App,
-    req: &Req,
     plan: &Plan,
     host: &ArmHost<'_>,
     changes: &mut Vec<Value>,
@@ -950,10 +933,10 @@ fn what_if_plan(
                         .ok()?;
                 let body = json!({"location": n.location, "properties": {"mode": n.mode, "template": n.template, "parameters": n.parameters}});
                 let request = Request::from_body(&body, &target, &n.name).ok()?;
-                request.plan(app, req, &target).ok()
+                request.plan(app, &host.credentials, &target).ok()
             });
             match inner {
-                Some(p) if depth < 10 => what_if_plan(app, req, &p, host, changes, named, depth + 1)?,
+                Some(p) if depth < 10 => what_if_plan(app, &p, host, changes, named, depth + 1)?,
                 _ => changes.push(json!({"resourceId": r.id, "changeType": "Unsupported", "unsupportedReason": "The nested deployment's template cannot be evaluated before the deployment runs."})),
             }
             continue;
