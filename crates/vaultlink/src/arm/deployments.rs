@@ -812,26 +812,42 @@ fn caller_of(app: &App, credentials: &Credentials) -> Option<vaultlink_core::Cal
     super::caller_of(app, token.trim()).ok()
 }
 
-/// `mode: Complete`: deletes the group's top-level resources that are not in `keep`, as the
-/// caller, recording a `Delete` operation for each.
-fn complete(app: &App, credentials: &Credentials, deployment_id: &str, rg_id: &str, keep: &HashSet<String>) {
-    let doomed: Vec<(String, String, String)> = app.engine.read(|s| {
+/// A top-level resource of a group that a template does not name.
+struct Unnamed {
+    id: String,
+    type_name: String,
+    name: String,
+    /// Another resource's own (a private endpoint's interface): it goes with its owner, and
+    /// `Complete` leaves it.
+    owned: bool,
+}
+
+/// The group's top-level resources whose lower-cased ids are not in `named`: what `Complete`
+/// deletes and what-if lists as `Delete` or `Ignore`.
+fn unnamed(app: &App, rg_id: &str, named: &HashSet<String>) -> Vec<Unnamed> {
+    app.engine.read(|s| {
         s.descendants(rg_id)
             .filter_map(|(_, r)| {
-                if let Record::NetworkInterface(n) = r
-                    && n.private_endpoint_id.is_some()
-                {
-                    return None; // the endpoint's own interface goes with the endpoint
-                }
                 let g = registry::generic(r)?;
                 let top =
                     g.id.len() > rg_id.len() && g.id[rg_id.len()..].split('/').filter(|x| !x.is_empty()).count() == 4;
-                (top && !keep.contains(&g.id.to_ascii_lowercase()))
-                    .then(|| (g.id.to_string(), g.type_name.to_string(), g.name.to_string()))
+                let owned = matches!(r, Record::NetworkInterface(n) if n.private_endpoint_id.is_some());
+                (top && !named.contains(&g.id.to_ascii_lowercase())).then(|| Unnamed {
+                    id: g.id.to_string(),
+                    type_name: g.type_name.to_string(),
+                    name: g.name.to_string(),
+                    owned,
+                })
             })
             .collect()
-    });
-    for (id, type_name, name) in doomed {
+    })
+}
+
+/// `mode: Complete`: deletes the group's top-level resources that are not in `keep`, as the
+/// caller, recording a `Delete` operation for each.
+fn complete(app: &App, credentials: &Credentials, deployment_id: &str, rg_id: &str, keep: &HashSet<String>) {
+    let doomed = unnamed(app, rg_id, keep).into_iter().filter(|u| !u.owned);
+    for Unnamed { id, type_name, name, .. } in doomed {
         let started = now_ms();
         let (status, answer) = credentials.call(app, Method::DELETE, &id, latest_api(&id), None);
         let op = DeploymentOperation {
@@ -898,17 +914,11 @@ fn what_if(app: &App, req: &Req, target: &Scope, request: &Request) -> Result<Ve
     what_if_plan(app, &plan, &host, &mut changes, &mut named, 0)?;
     if let Some(rg) = &target.resource_group {
         let rg_id = format!("{}/resourceGroups/{}", resources::subscription_id(&target.subscription_id), rg.name);
-        let others: Vec<String> = app.engine.read(|s| {
-            s.descendants(&rg_id)
-                .filter_map(|(_, r)| {
-                    let g = registry::generic(r)?;
-                    let top = g.id[rg_id.len().min(g.id.len())..].split('/').filter(|x| !x.is_empty()).count() == 4;
-                    (top && !named.contains(&g.id.to_ascii_lowercase())).then(|| g.id.to_string())
-                })
-                .collect()
-        });
-        let kind = if request.mode == "Complete" { "Delete" } else { "Ignore" };
-        changes.extend(others.into_iter().map(|id| json!({"resourceId": id, "changeType": kind})));
+        let complete = request.mode == "Complete";
+        changes.extend(unnamed(app, &rg_id, &named).into_iter().map(|u| {
+            let kind = if complete && !u.owned { "Delete" } else { "Ignore" };
+            json!({"resourceId": u.id, "changeType": kind})
+        }));
     }
     Ok(changes)
 }
