@@ -133,6 +133,94 @@ def test_inside_reads_through_the_endpoint_while_the_internet_is_refused(lab: Va
     assert "ForbiddenByFirewall" in outside.stderr, outside.describe()
 
 
+def az_for_nobody() -> str:
+    """The az of this venv as a command line `nobody` can run (a script on a VM runs as nobody):
+    the venv's own interpreter when nobody may execute it, else the system's Python of the same
+    version with the venv's packages (pyenv keeps interpreters under /root, closed to others)."""
+    import sys
+    import sysconfig
+    from conftest import az_command
+    def runs(cmd: list[str]) -> bool:
+        probe = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "env", "HOME=/tmp", *cmd, "version", "-o", "none"]
+        return subprocess.run(probe, capture_output=True, timeout=120, cwd="/tmp").returncode == 0
+    if runs(az_command()):
+        return shlex.join(az_command())
+    system = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+    cmd = ["env", f"PYTHONPATH={sysconfig.get_paths()['purelib']}", system, "-m", "azure.cli"]
+    if not (Path(system).exists() and runs(cmd)):
+        pytest.fail(f"no az that user nobody can run: the venv's interpreter is closed to it and {system} "
+                    "is missing (apt-get install python3 of the venv's version)", pytrace=False)
+    return shlex.join(cmd)
+
+
+def run_on_vm(lab: Vaultlink, vm: str, script: str) -> dict:
+    """`az vm run-command invoke ... RunShellScript`: the one status Azure returns."""
+    out = lab.az("vm", "run-command", "invoke", "-g", RG, "-n", vm, "--command-id", "RunShellScript",
+                 "--scripts", script)
+    [status] = out["value"]
+    return status
+
+
+def create_vm(lab: Vaultlink, name: str, vnet: str, subnet: str, home: Path) -> dict:
+    """The seed's `az vm create` (no public IP, no NSG), with az's generated keys under `home`."""
+    return lab.az("vm", "create", "-g", RG, "-n", name, "--image", "Ubuntu2204", "--vnet-name", vnet,
+                  "--subnet", subnet, "--public-ip-address", "", "--nsg", "", "--admin-username", "azureuser",
+                  "--generate-ssh-keys", env=dict(lab.env, HOME=str(home)))
+
+
+def test_seed_validate_section_with_az_vm_create_and_run_command(lab: Vaultlink, tmp_path: Path) -> None:
+    """The seed's "Validate": a VM in the endpoint's subnet, `nslookup` run on it answers the
+    private address with the privatelink alias; the VM reads the secret through the endpoint with
+    `az` run on it, while the firewall refuses the internet."""
+    vm = create_vm(lab, "vmlab1", "vnet1", "snet1", tmp_path)
+    assert vm["privateIpAddress"].startswith("10.0.0.") and vm["powerState"] == "VM running"
+    status = run_on_vm(lab, "vmlab1", f"nslookup {HOST}")
+    assert status["code"] == "ProvisioningState/succeeded", status
+    message = status["message"]
+    assert message.startswith("Enable succeeded: \n[stdout]\n"), message
+    assert f"{VAULT}.privatelink.vaultcore.azure.net" in message, message
+    assert re.search(r"Address:\s*10\.0\.0\.4\b", message), message
+    assert "168.63.129.16" in message, message  # Azure DNS, as on a VM in Azure
+
+    # `vaultlink exec --vm` is the same machine.
+    out = subprocess.run([str(lab.binary), "exec", "--data-dir", str(lab.data_dir), "--vm", "vmlab1", "--", "dig", "+short", HOST],
+                         capture_output=True, text=True, env=lab.env, timeout=60, check=True).stdout.split()
+    assert out[-1] == lab.pe_ip, out  # type: ignore[attr-defined]
+
+    from conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET, TENANT_ID
+    az = az_for_nobody()
+    read = run_on_vm(lab, "vmlab1", (
+        f"{az} login --service-principal -u {DEV_CLIENT_ID} --password={shlex.quote(DEV_CLIENT_SECRET)} --tenant {TENANT_ID} -o none"
+        f" && {az} keyvault secret show --vault-name {VAULT} -n s1 --query value -o tsv"))
+    assert read["code"] == "ProvisioningState/succeeded", read
+    assert "[stdout]\nfrom-the-lab\n" in read["message"], read
+    outside = lab.az_fail("keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1")
+    assert "ForbiddenByFirewall" in outside.stderr, outside.describe()
+
+
+def test_run_command_reports_streams_exit_status_and_runs_unprivileged(lab: Vaultlink, tmp_path: Path) -> None:
+    if lab.az("vm", "list", "-g", RG, "--query", "[?name=='vmlab1'] | length(@)") == 0:
+        create_vm(lab, "vmlab1", "vnet1", "snet1", tmp_path)
+    status = run_on_vm(lab, "vmlab1", "echo out; echo err >&2; id -u; cat /proc/self/status | grep -c CapEff; exit 3")
+    assert status["code"] == "ProvisioningState/failed" and status["level"] == "Error", status
+    message = status["message"]
+    assert message.startswith("Enable failed: failed to execute command: command terminated with exit status=3\n"), message
+    assert "[stdout]\nout\n65534\n" in message, message  # as nobody: no key of vaultlink's is readable
+    assert message.endswith("[stderr]\nerr\n"), message
+
+
+def test_vm_in_a_vnet_without_the_zone_link_resolves_to_the_public_address(lab: Vaultlink, tmp_path: Path) -> None:
+    Network(lab, RG).vnet("vnet-nolink", "10.60.0.0/16", subnet="snet-nolink", subnet_prefix="10.60.0.0/24")
+    create_vm(lab, "vmlab-out", "vnet-nolink", "snet-nolink", tmp_path)
+    message = run_on_vm(lab, "vmlab-out", f"nslookup {HOST}")["message"]
+    addresses = re.findall(r"Address:\s*(\d+\.\d+\.\d+\.\d+)", message.split("[stderr]")[0])
+    public = [a for a in addresses if a != "168.63.129.16"]
+    assert public and not public[-1].startswith("10."), message
+    internet = [rr.to_text() for rrset in query(lab.dns_addr, HOST).answer  # type: ignore[arg-type]
+                for rr in rrset if rrset.rdtype == dns.rdatatype.A]
+    assert public[-1] == internet[-1], (message, internet)
+
+
 def test_curl_inside_reaches_healthstatus_through_the_private_address(lab: Vaultlink) -> None:
     out = exec_at(lab, "client1", "curl", "-sS", "-i", f"https://{HOST}/healthstatus").stdout
     assert " 200" in out.splitlines()[0], out

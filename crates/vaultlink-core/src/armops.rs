@@ -128,6 +128,18 @@ fn special(method: &str, namespace: &str, head: &[&str], rest: &[&str]) -> Optio
         ("POST", [check]) if check.eq_ignore_ascii_case("checkNameAvailability") => {
             Some(item(format!("{}/checkNameAvailability/read", namespace), head_path))
         }
+        // Compute's regional catalogue and operation statuses (images, sizes, a run command's
+        // progress): readable by a caller with a role anywhere in the subscription, since `az vm
+        // create` reads them for a caller whose role is on a resource group (docs/behaviour.md).
+        ("GET", [locations, ..])
+            if namespace.eq_ignore_ascii_case("Microsoft.Compute") && locations.eq_ignore_ascii_case("locations") =>
+        {
+            let types: Vec<&str> = rest.iter().step_by(2).copied().collect();
+            Some(ArmOperation {
+                target: Target::Collection,
+                ..item(format!("{}/read", join_types(namespace, &types)), head_path)
+            })
+        }
         // GET /subscriptions/{s}/providers[/{ns}]: reading the subscription's providers.
         ("GET", []) if head.len() == 2 => Some(item(format!("{RESOURCES}/subscriptions/providers/read"), head_path)),
         _ => None,

@@ -8,6 +8,7 @@ pub mod apiversion;
 pub mod armops;
 pub mod authz;
 pub mod bootstrap;
+pub mod compute;
 pub mod deployments;
 pub mod dns;
 pub mod doctor;

@@ -43,6 +43,7 @@ pub enum Record {
     CertificateIssuer(CertificateIssuer),
     CertificateContacts(CertificateContacts),
     Deployment(Deployment),
+    VirtualMachine(VirtualMachine),
 }
 
 /// The kind of a record (its variant), for the state's per-kind index.
@@ -76,6 +77,7 @@ pub enum RecordKind {
     CertificateIssuer,
     CertificateContacts,
     Deployment,
+    VirtualMachine,
 }
 
 impl Record {
@@ -109,6 +111,7 @@ impl Record {
             Record::CertificateIssuer(_) => RecordKind::CertificateIssuer,
             Record::CertificateContacts(_) => RecordKind::CertificateContacts,
             Record::Deployment(_) => RecordKind::Deployment,
+            Record::VirtualMachine(_) => RecordKind::VirtualMachine,
         }
     }
 }
@@ -829,4 +832,81 @@ pub struct DeploymentOperation {
     pub status_message: Option<serde_json::Value>,
     pub started_ms: i64,
     pub ended_ms: i64,
+}
+
+/// A virtual machine (`Microsoft.Compute/virtualMachines`): its size, image, OS profile (never a
+/// password), NICs and power state. On the network it is its primary NIC.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualMachine {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub tags: Tags,
+    #[serde(default)]
+    pub zones: Vec<String>,
+    pub vm_id: String,
+    pub vm_size: String,
+    pub image: VmImage,
+    pub computer_name: String,
+    pub admin_username: String,
+    pub ssh_public_keys: Vec<VmSshKey>,
+    pub disable_password_authentication: bool,
+    pub os_disk: VmOsDisk,
+    pub nics: Vec<VmNic>,
+    /// `running`, `stopped` or `deallocated`.
+    pub power_state: String,
+    pub time_created: i64,
+}
+
+/// The platform image a VM was made from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmImage {
+    pub publisher: String,
+    pub offer: String,
+    pub sku: String,
+    /// As asked (`latest` or a version).
+    pub version: String,
+    pub exact_version: String,
+    /// `Linux` or `Windows`.
+    pub os_type: String,
+    pub hyper_v_generation: String,
+}
+
+impl VmImage {
+    /// The same image, whatever the casing and whether the version was `latest`.
+    pub fn same_image(&self, other: &VmImage) -> bool {
+        self.publisher.eq_ignore_ascii_case(&other.publisher)
+            && self.offer.eq_ignore_ascii_case(&other.offer)
+            && self.sku.eq_ignore_ascii_case(&other.sku)
+            && self.exact_version == other.exact_version
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmSshKey {
+    pub path: String,
+    pub key_data: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmOsDisk {
+    pub name: String,
+    pub caching: String,
+    pub storage_account_type: String,
+    /// `Delete` or `Detach`.
+    pub delete_option: String,
+    pub disk_size_gb: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmNic {
+    pub id: String,
+    pub primary: bool,
+    /// `Delete` or `Detach`: what deleting the VM does to the NIC.
+    pub delete_option: String,
 }

@@ -22,8 +22,9 @@ pub enum Origin {
     OnPremises { network_id: String },
 }
 
-/// A caller identity as given to the proxy (`http://IDENTITY@127.0.0.1:8780`) or `--nic`: an IPv4
-/// address (an internet caller with that public address), or a NIC's name or resource id.
+/// A caller identity as given to the proxy (`http://IDENTITY@127.0.0.1:8780`), `--nic` or `--vm`: an
+/// IPv4 address (an internet caller with that public address), a NIC's name or resource id, or a
+/// virtual machine's (its primary NIC).
 pub fn locate(state: &State, identity: Option<&str>, default_public: Ipv4Addr) -> Result<Origin, String> {
     let Some(id) = identity.filter(|i| !i.is_empty()) else {
         return Ok(Origin::Internet { public_address: default_public });
@@ -48,8 +49,13 @@ pub fn locate(state: &State, identity: Option<&str>, default_public: Ipv4Addr) -
         .collect();
     match nics.as_slice() {
         [n] => Ok(Origin::Nic { nic_id: n.id.clone() }),
+        // A virtual machine is its primary NIC.
+        [] if let Some(vm) = crate::compute::find_vm(state, id) => match crate::compute::primary_nic(&vm) {
+            Some(n) => Ok(Origin::Nic { nic_id: n.id.clone() }),
+            None => Err(format!("virtual machine '{id}' has no network interface")),
+        },
         [] => Err(format!(
-            "no client network interface or on-premises network named '{id}' (create a NIC with `az network nic create`)"
+            "no client network interface, virtual machine or on-premises network named '{id}' (create a NIC with `az network nic create` or a VM with `az vm create`)"
         )),
         _ => Err(format!("more than one network interface is named '{id}'; use its resource id")),
     }

@@ -80,6 +80,8 @@ pub const TYPES: &[ResourceType] = &[
         ..listed(crate::privatelink::PE_TYPE, RecordKind::PrivateEndpoint)
     },
     listed(crate::privatedns::ZONE_TYPE, RecordKind::PrivateDnsZone),
+    listed(crate::compute::VM_TYPE, RecordKind::VirtualMachine),
+    t("Microsoft.Compute/locations"),
     t("Microsoft.Network/privateDnsZones/virtualNetworkLinks"),
     t("Microsoft.Network/dnsResolvers"),
     t("Microsoft.Network/locations"),
@@ -134,6 +136,7 @@ pub fn generic(r: &Record) -> Option<Generic<'_>> {
         Record::VirtualNetwork(v) => (&v.id, &v.name, v.location.as_str(), &v.tags),
         Record::NetworkInterface(v) => (&v.id, &v.name, v.location.as_str(), &v.tags),
         Record::PrivateEndpoint(v) => (&v.id, &v.name, v.location.as_str(), &v.tags),
+        Record::VirtualMachine(v) => (&v.id, &v.name, v.location.as_str(), &v.tags),
         // Private DNS zones are global resources.
         Record::PrivateDnsZone(v) => (&v.id, &v.name, "global", &v.tags),
         _ => return None,

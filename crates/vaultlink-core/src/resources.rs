@@ -11,7 +11,8 @@ use crate::{regions, seed};
 
 /// Providers registered on a fresh subscription. Microsoft.KeyVault is not, so that
 /// `az provider register -n Microsoft.KeyVault` (a step of the seed) means something.
-const REGISTERED_AT_START: &[&str] = &["Microsoft.Network", "Microsoft.Authorization", "Microsoft.Resources"];
+const REGISTERED_AT_START: &[&str] =
+    &["Microsoft.Network", "Microsoft.Compute", "Microsoft.Authorization", "Microsoft.Resources"];
 
 pub fn subscription_id(sub: &str) -> String {
     Subscription::key(sub)

@@ -34,8 +34,11 @@ enum Command {
         dir: DataDirArg,
         /// The client NIC (name or resource id), e.g. made with `az network nic create`, or the
         /// name of an on-premises network (`vaultlink onprem add`).
+        #[arg(long, required_unless_present = "vm", conflicts_with = "vm")]
+        nic: Option<String>,
+        /// A virtual machine (name or resource id), e.g. made with `az vm create`: its primary NIC.
         #[arg(long)]
-        nic: String,
+        vm: Option<String>,
         /// The command and its arguments.
         #[arg(trailing_var_arg = true, required = true)]
         command: Vec<String>,
@@ -269,8 +272,8 @@ pub(crate) fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Exec { dir, nic, command } => {
-            let code = exec(&dir.resolve()?, &nic, &command)?;
+        Command::Exec { dir, nic, vm, command } => {
+            let code = exec(&dir.resolve()?, nic.or(vm).as_deref().unwrap_or_default(), &command)?;
             std::process::exit(code);
         }
         Command::Principal { command: PrincipalCommand::Add { dir, name, tenant, multi_tenant } } => {

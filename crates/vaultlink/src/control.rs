@@ -118,7 +118,7 @@ async fn answer(app: &Arc<App>, proxy_url: &str, line: &str) -> String {
     let nic_id = match origin {
         Ok(Origin::Nic { nic_id }) => nic_id,
         Ok(Origin::OnPremises { network_id }) => network_id,
-        Ok(Origin::Internet { .. }) => return "error give a NIC or on-premises network name".into(),
+        Ok(Origin::Internet { .. }) => return "error give a NIC, virtual machine or on-premises network name".into(),
         Err(e) => return format!("error {e}"),
     };
     match &app.lab {

@@ -223,6 +223,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         })?);
         tracing::info!(records = app.engine.read(|s| s.len()), data_dir = %dir.display(), in_memory = args.in_memory, "state loaded");
         crate::arm::deployments::Runner::attach(&app);
+        crate::arm::compute::Operations::attach(&app, dir.join(CA_BUNDLE_FILE));
 
         let internet: Arc<vaultlink_dns::ViewFn> = Arc::new(|_: &vaultlink_core::State, _, _| Some(vaultlink_core::dns::View::Internet));
         let mut tasks = vec![

@@ -2,6 +2,7 @@
 //! one core call each; rendering lives with each resource in the core.
 
 mod authorization;
+pub(crate) mod compute;
 pub(crate) mod deployments;
 mod error;
 mod networks;
@@ -92,6 +93,7 @@ fn namespace(p: &Path) -> &'static str {
         Some("microsoft.keyvault") => "microsoft.keyvault",
         Some("microsoft.network") => "microsoft.network",
         Some("microsoft.authorization") => "microsoft.authorization",
+        Some("microsoft.compute") => "microsoft.compute",
         _ => "microsoft.resources",
     }
 }
@@ -427,6 +429,10 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
         (_, ["subscriptions", _, "providers", "microsoft.resources", "deployments", rest @ ..]) => deployments::routes(app, req, p, 2, rest, c)?,
         (_, ["subscriptions", _, "resourcegroups", _, "deployments", rest @ ..]) => deployments::routes(app, req, p, 4, rest, c)?,
         (_, ["subscriptions", _, "deployments", rest @ ..]) => deployments::routes(app, req, p, 2, rest, c)?,
+
+        // ---- Microsoft.Compute
+        (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.compute", rest @ ..]) => compute::compute_routes(app, req, p, rest, c)?,
+        (_, ["subscriptions", _, "providers", "microsoft.compute", rest @ ..]) => compute::subscription_routes(app, req, p, rest, c)?,
 
         // ---- Microsoft.Network
         (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", rest @ ..]) => networks::network_routes(app, req, p, rest, c)?,

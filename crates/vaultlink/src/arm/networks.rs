@@ -1,5 +1,7 @@
 //! Microsoft.Network's routes: VNets, subnets, peerings, NICs, private endpoints, zone groups, resolvers.
 
+use vaultlink_core::compute;
+
 use super::*;
 
 /// Routes below `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Network/`.
@@ -81,16 +83,22 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             deleted(write(app, c, |s, b| peering::delete(s, b, c, (sub, rg, n(1), n(3))))?)
         }
         // network interfaces
-        (&M::GET, ["networkinterfaces", _]) => {
-            json_ok(StatusCode::OK, &network::render_nic(&e.read(|s| network::get_nic(s, c, (sub, rg, n(1))))?))
-        }
+        (&M::GET, ["networkinterfaces", _]) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| network::get_nic(s, c, (sub, rg, n(1))).map(|x| compute::render_nic(s, &x)))?,
+        ),
         (&M::PUT, ["networkinterfaces", _]) => {
             let spec = parse_body(req, Provider::Network)?;
-            let (x, new) = write(app, c, |s, b| network::put_nic(s, b, c, (sub, rg, n(1)), spec))?;
-            json_ok(created(new), &network::render_nic(&x))
+            let (x, new) = write_then(
+                app,
+                c,
+                |s, b| network::put_nic(s, b, c, (sub, rg, n(1)), spec),
+                |s, (x, new)| (compute::render_nic(s, &x), new),
+            )?;
+            json_ok(created(new), &x)
         }
         (&M::DELETE, ["networkinterfaces", _]) => {
-            deleted(write(app, c, |s, b| network::delete_nic(s, b, c, (sub, rg, n(1))))?)
+            deleted(write(app, c, |s, b| compute::delete_nic(s, b, c, (sub, rg, n(1))))?)
         }
         // private endpoints and their zone groups
         (&M::GET, ["privateendpoints", _]) => json_ok(
@@ -167,7 +175,7 @@ pub(super) fn list_network(e: &vaultlink_core::Engine, scope: &str, kind: &str) 
     e.read(|s| {
         Ok(match kind {
             "virtualnetworks" => network::list_in(s, scope, |r| if let R::VirtualNetwork(v) = r { Some(network::render_vnet(s, v)) } else { None }),
-            "networkinterfaces" => network::list_in(s, scope, |r| if let R::NetworkInterface(v) = r { Some(network::render_nic(v)) } else { None }),
+            "networkinterfaces" => network::list_in(s, scope, |r| if let R::NetworkInterface(v) = r { Some(compute::render_nic(s, v)) } else { None }),
             "privateendpoints" => network::list_in(s, scope, |r| if let R::PrivateEndpoint(v) = r { Some(privatelink::render_endpoint(s, v)) } else { None }),
             "privatednszones" => network::list_in(s, scope, |r| if let R::PrivateDnsZone(v) = r { Some(privatedns::render_zone(s, v)) } else { None }),
             other => return Err(Error::bad_request("NoRegisteredProviderFound", format!("No registered resource provider found for resource type '{other}' in namespace 'Microsoft.Network'."))),

@@ -48,6 +48,8 @@ pub(crate) struct App {
     pub limits: super::limits::Limits,
     /// The template deployments under way (`arm/deployments.rs`).
     pub deployments: crate::arm::deployments::Runner,
+    /// Run Command's operations (`arm/compute.rs`).
+    pub compute: crate::arm::compute::Operations,
 }
 
 impl App {
@@ -74,6 +76,7 @@ impl App {
             allowed_hosts: parts.allowed_hosts,
             limits: parts.limits,
             deployments: Default::default(),
+            compute: Default::default(),
         })
     }
 
