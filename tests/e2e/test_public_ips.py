@@ -2,7 +2,8 @@
 public-ip` and `az network nsg` (with `nsg rule`) create/show/list/delete, a NIC made with both
 (`az network nic create --public-ip-address --network-security-group`), the back-references each
 shows (`ipConfiguration`, `networkInterfaces`), and the refusals to delete either while the NIC
-uses it, or to give one public IP to a second NIC.
+uses it, or to give one public IP to a second NIC; the network resources of `az vm create`'s
+template deployed; and a NIC's public IP as the source address the vault firewall sees.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SUBSCRIPTION_ID, Vaultlink
+from dp_fixtures import provision, proxy_with_identity
 from topology import Network
 
 LOCATION = "westeurope"
@@ -157,3 +159,31 @@ def test_the_network_part_of_az_vm_creates_template(vl: Vaultlink):
     nsg = vl.az("network", "nsg", "show", "-g", RG, "-n", "vm1NSG")
     assert [r["name"] for r in nsg["securityRules"]] == ["default-allow-ssh"]
     assert [n["id"] for n in nsg["networkInterfaces"]] == [nic["id"]]
+
+
+def test_a_nics_public_ip_is_what_the_vault_firewall_sees(vl: Vaultlink):
+    """Through the proxy as a NIC (its name as the proxy's user name): with a public IP and no
+    Key Vault service endpoint on its subnet, the vault sees that address, so an `ipRules` entry
+    for it lets the NIC in; a NIC without one comes from its VNet's default outbound address."""
+    vault = "kv-pip-fw"
+    provision(vl, RG, vault)
+    vl.az("keyvault", "secret", "set", "--vault-name", vault, "-n", "s", "--value", "through-the-pip")
+    pip = public_ip(vl, "pip-fw", "--sku", "Standard")
+    vl.az("network", "nic", "create", "-g", RG, "-n", "nic-fw", "--vnet-name", "vnet1",
+          "--subnet", "snet1", "--public-ip-address", "pip-fw")
+    vl.az("network", "nic", "create", "-g", RG, "-n", "nic-nopip", "--vnet-name", "vnet1",
+          "--subnet", "snet1")
+    vl.az("keyvault", "update", "-n", vault, "-g", RG, "--default-action", "Deny")
+    vl.az("keyvault", "network-rule", "add", "-n", vault, "-g", RG, "--ip-address", pip["ipAddress"])
+
+    def show_as(nic: str):
+        env = dict(vl.env)
+        env["HTTPS_PROXY"] = proxy_with_identity(vl, nic)
+        return vl.az("keyvault", "secret", "show", "--vault-name", vault, "-n", "s", check=False,
+                     env=env)
+
+    allowed = show_as("nic-fw")
+    assert allowed.rc == 0 and allowed.json["value"] == "through-the-pip", allowed.describe()
+    denied = show_as("nic-nopip")
+    assert denied.rc != 0 and '"code": "ForbiddenByFirewall"' in denied.stderr, denied.describe()
+    assert "Client address: 198.51.100." in denied.stderr, denied.describe()
