@@ -300,3 +300,15 @@ fn a_nic_refuses_a_missing_or_foreign_public_ip_or_nsg() {
     assert_eq!(nic_put(&e, "nic1", None, Some("far")).unwrap_err().code(), "InvalidResourceReference");
     assert!(read(&e, |s| nic(s, &id("networkInterfaces", "nic1"))).is_none());
 }
+
+#[test]
+fn a_nic_stored_before_public_ips_and_nsgs_still_reads() {
+    let old = json!({
+        "id": id("networkInterfaces", "old"), "name": "old", "location": "westeurope", "tags": {},
+        "subnetId": format!("{}/subnets/snet1", id("virtualNetworks", "vnet1")), "ipConfigurationName": "ipconfig1",
+        "privateIpAddress": "10.0.0.4", "privateIpAllocationMethod": "Dynamic", "privateEndpointId": null,
+        "privateLink": null, "resourceGuid": "g", "macAddress": "00-00-00-00-00-01", "etag": "W/\"1\"",
+    });
+    let n: NetworkInterface = serde_json::from_value(old).unwrap();
+    assert_eq!((n.network_security_group_id, n.public_ip_address_id), (None, None));
+}
