@@ -72,7 +72,7 @@ def test_vm_create_as_the_seed_types_it_puts_a_vm_in_the_subnet(vms: Vaultlink, 
                for d in deployments)
 
 
-def test_show_and_list(vms: Vaultlink) -> None:
+def test_show_list_and_ip_addresses(vms: Vaultlink) -> None:
     create_vm(vms, "vm-list")
     shown = vms.az("vm", "show", "-g", RG, "-n", "vm-list", "-d")
     assert shown["powerState"] == "VM running"
@@ -80,7 +80,10 @@ def test_show_and_list(vms: Vaultlink) -> None:
     names = {v["name"] for v in vms.az("vm", "list", "-g", RG)}
     assert "vm-list" in names
     assert "vm-list" in {v["name"] for v in vms.az("vm", "list")}
-    # `az vm list-ip-addresses` also lists public IP addresses: checked once they are served.
+    ips = vms.az("vm", "list-ip-addresses", "-g", RG, "-n", "vm-list")
+    [entry] = ips
+    assert entry["virtualMachine"]["name"] == "vm-list"
+    assert entry["virtualMachine"]["network"]["privateIpAddresses"] == [shown["privateIps"]]
     generic = vms.az("resource", "list", "-g", RG, "--resource-type", "Microsoft.Compute/virtualMachines")
     assert "vm-list" in {r["name"] for r in generic}
 

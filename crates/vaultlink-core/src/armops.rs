@@ -201,6 +201,12 @@ fn linked(namespace: &str, types: &[&str], body: &Value) -> Vec<Check> {
                 if let Some(subnet) = id_at(c, &["properties", "subnet", "id"]) {
                     out.push(check("Microsoft.Network/virtualNetworks/subnets/join/action", subnet));
                 }
+                if let Some(pip) = id_at(c, &["properties", "publicIPAddress", "id"]) {
+                    out.push(check("Microsoft.Network/publicIPAddresses/join/action", pip));
+                }
+            }
+            if let Some(nsg) = props.and_then(|p| id_at(p, &["networkSecurityGroup", "id"])) {
+                out.push(check("Microsoft.Network/networkSecurityGroups/join/action", nsg));
             }
         }
         "microsoft.network/privatednszones/virtualnetworklinks" => {

@@ -43,6 +43,8 @@ pub enum Record {
     CertificateIssuer(CertificateIssuer),
     CertificateContacts(CertificateContacts),
     Deployment(Deployment),
+    PublicIpAddress(PublicIpAddress),
+    NetworkSecurityGroup(NetworkSecurityGroup),
     VirtualMachine(VirtualMachine),
 }
 
@@ -77,6 +79,8 @@ pub enum RecordKind {
     CertificateIssuer,
     CertificateContacts,
     Deployment,
+    PublicIpAddress,
+    NetworkSecurityGroup,
     VirtualMachine,
 }
 
@@ -111,6 +115,8 @@ impl Record {
             Record::CertificateIssuer(_) => RecordKind::CertificateIssuer,
             Record::CertificateContacts(_) => RecordKind::CertificateContacts,
             Record::Deployment(_) => RecordKind::Deployment,
+            Record::PublicIpAddress(_) => RecordKind::PublicIpAddress,
+            Record::NetworkSecurityGroup(_) => RecordKind::NetworkSecurityGroup,
             Record::VirtualMachine(_) => RecordKind::VirtualMachine,
         }
     }
@@ -390,6 +396,12 @@ pub struct NetworkInterface {
     pub resource_guid: String,
     pub mac_address: String,
     pub etag: String,
+    /// The network security group the NIC names (`properties.networkSecurityGroup.id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_security_group_id: Option<String>,
+    /// The public IP address its IP configuration names (`ipConfigurations[0].properties.publicIPAddress.id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_ip_address_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -832,6 +844,64 @@ pub struct DeploymentOperation {
     pub status_message: Option<serde_json::Value>,
     pub started_ms: i64,
     pub ended_ms: i64,
+}
+
+/// `Microsoft.Network/publicIPAddresses`: an address from vaultlink's public range
+/// (`network::publicip::PUBLIC_RANGE`). Which IP configuration uses it is derived from the NICs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicIpAddress {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub tags: Tags,
+    /// `Basic` or `Standard`.
+    pub sku: String,
+    /// `Static` or `Dynamic`.
+    pub allocation_method: String,
+    pub idle_timeout_in_minutes: u32,
+    pub domain_name_label: Option<String>,
+    pub ip_address: String,
+    pub resource_guid: String,
+    pub etag: String,
+}
+
+/// `Microsoft.Network/networkSecurityGroups`: rules stored and shown, never enforced. Which NICs
+/// use it is derived from the NICs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkSecurityGroup {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub tags: Tags,
+    pub security_rules: Vec<SecurityRule>,
+    pub resource_guid: String,
+    pub etag: String,
+}
+
+/// One security rule as given (`securityRules[]`, or a `securityRules/{name}` child).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityRule {
+    pub name: String,
+    pub description: Option<String>,
+    /// `Tcp`, `Udp`, `Icmp`, `Esp`, `Ah` or `*`.
+    pub protocol: String,
+    pub source_port_range: Option<String>,
+    pub source_port_ranges: Vec<String>,
+    pub destination_port_range: Option<String>,
+    pub destination_port_ranges: Vec<String>,
+    pub source_address_prefix: Option<String>,
+    pub source_address_prefixes: Vec<String>,
+    pub destination_address_prefix: Option<String>,
+    pub destination_address_prefixes: Vec<String>,
+    /// `Allow` or `Deny`.
+    pub access: String,
+    pub priority: u32,
+    /// `Inbound` or `Outbound`.
+    pub direction: String,
+    pub etag: String,
 }
 
 /// A virtual machine (`Microsoft.Compute/virtualMachines`): its size, image, OS profile (never a

@@ -159,7 +159,11 @@ pub fn connect(state: &State, origin: &Origin, address: Ipv4Addr, host: &str) ->
                         trusted_service: false,
                     }
                 } else {
-                    NetworkContext::internet(outbound_address(vnet))
+                    // A public IP on the NIC's IP configuration is its source address on the
+                    // internet; without one, the VNet's default outbound access.
+                    NetworkContext::internet(
+                        network::public_address_of(state, n).unwrap_or_else(|| outbound_address(vnet)),
+                    )
                 }
             }
             (_, None) => NetworkContext::internet(Ipv4Addr::UNSPECIFIED),

@@ -70,6 +70,8 @@ pub const TYPES: &[ResourceType] = &[
         ..listed(crate::network::VNET_TYPE, RecordKind::VirtualNetwork)
     },
     listed(crate::network::NIC_TYPE, RecordKind::NetworkInterface),
+    listed(crate::network::PUBLIC_IP_TYPE, RecordKind::PublicIpAddress),
+    listed(crate::network::NSG_TYPE, RecordKind::NetworkSecurityGroup),
     ResourceType {
         teardown: Some(|s, b, r| {
             if let Record::PrivateEndpoint(pe) = r {
@@ -135,6 +137,8 @@ pub fn generic(r: &Record) -> Option<Generic<'_>> {
         Record::Vault(v) => (&v.id, &v.name, v.location.as_str(), &v.tags),
         Record::VirtualNetwork(v) => (&v.id, &v.name, v.location.as_str(), &v.tags),
         Record::NetworkInterface(v) => (&v.id, &v.name, v.location.as_str(), &v.tags),
+        Record::PublicIpAddress(v) => (&v.id, &v.name, v.location.as_str(), &v.tags),
+        Record::NetworkSecurityGroup(v) => (&v.id, &v.name, v.location.as_str(), &v.tags),
         Record::PrivateEndpoint(v) => (&v.id, &v.name, v.location.as_str(), &v.tags),
         Record::VirtualMachine(v) => (&v.id, &v.name, v.location.as_str(), &v.tags),
         // Private DNS zones are global resources.

@@ -429,3 +429,60 @@ fn private_endpoints_per_vnet_stop_at_1000() {
         .is_none()
     );
 }
+
+/// A NIC with a public IP address and no Key Vault service endpoint on its subnet reaches a
+/// vault's public ingress as that address (so the vault's `ipRules` can name it); without one, as
+/// its VNet's default outbound address; with the service endpoint, as its subnet.
+#[test]
+fn a_nics_public_ip_is_its_source_address_at_the_vaults_firewall() {
+    use crate::netctx::{self, Origin, Route};
+    let e = world();
+    let c = developer();
+    vnet(&e, "vnet1", "10.0.0.0/16");
+    subnet(&e, "vnet1", "snet1", "10.0.0.0/24").unwrap();
+    let (pip, _) = e
+        .write(|s, b| {
+            network::put_public_ip(
+                s,
+                b,
+                &c,
+                (SUB, "rg1", "pip1"),
+                crate::testing::net(json!({"location": "westeurope"}))?,
+            )
+        })
+        .unwrap();
+    let v = vault(&e, "kv1", json!({"networkAcls": {"defaultAction": "Deny", "ipRules": [{"value": pip.ip_address}]}}));
+    let net_id = |t: &str, n: &str| network::network_id(SUB, "rg1", t, n);
+    let nic = |name: &str, with_pip: bool| {
+        let mut ipc = json!({"subnet": {"id": format!("{}/subnets/snet1", net_id("virtualNetworks", "vnet1"))}});
+        if with_pip {
+            ipc["publicIPAddress"] = json!({"id": net_id("publicIPAddresses", "pip1")});
+        }
+        let body = json!({"location": "westeurope", "properties": {"ipConfigurations": [{"name": "ipconfig1", "properties": ipc}]}});
+        e.write(|s, b| network::put_nic(s, b, &c, (SUB, "rg1", name), crate::testing::net(body)?)).unwrap().0
+    };
+    let with = nic("withpip", true);
+    let without = nic("nopip", false);
+    let reach = |n: &crate::model::NetworkInterface| {
+        e.read(|s| match netctx::route(s, &Origin::Nic { nic_id: n.id.clone() }, "kv1.vault.azure.net") {
+            Route::Reaches(ctx) => (ctx.client_address, crate::firewall::decide(s, &v, &ctx, &c).is_ok()),
+            other => panic!("{other:?}"),
+        })
+    };
+    assert_eq!(reach(&with), (pip.ip_address.parse().unwrap(), true));
+    let outbound =
+        e.read(|s| netctx::outbound_address(&network::vnet(s, &net_id("virtualNetworks", "vnet1")).unwrap()));
+    assert_eq!(reach(&without), (outbound, false));
+    // With the service endpoint the subnet is the source, public IP or not.
+    e.write(|s, b| {
+        network::put_subnet(
+            s,
+            b,
+            &c,
+            (SUB, "rg1", "vnet1", "snet1"),
+            crate::testing::net(json!({"properties": {"addressPrefix": "10.0.0.0/24", "serviceEndpoints": [{"service": "Microsoft.KeyVault"}]}}))?,
+        )
+    })
+    .unwrap();
+    assert_eq!(reach(&with).0, with.private_ip_address.parse::<std::net::Ipv4Addr>().unwrap());
+}

@@ -74,3 +74,12 @@ fn a_long_version_is_refused_and_shown_cut() {
     // A published version is shown whole.
     assert!(arm("microsoft.keyvault", Some("2024-01-0")).unwrap_err().message.contains("'2024-01-0'"));
 }
+
+/// `az vm create`'s template: its NSG at 2015-06-15, its public IP and NIC at the network
+/// profile's version (2022-01-01 in older az, 2024-xx in newer), all served as asked.
+#[test]
+fn the_network_versions_az_vm_create_sends_are_served() {
+    for v in ["2015-06-15", "2022-01-01", "2024-03-01", "2024-05-01", "2024-07-01"] {
+        assert_eq!(arm("microsoft.network", Some(v)).unwrap(), v);
+    }
+}

@@ -1,17 +1,25 @@
 //! Microsoft.Network's own networks: virtual networks, subnets, network interfaces, peerings and
 //! what lies beyond a gateway (on-premises networks, the DNS Private Resolver). Address rules come
 //! from `vaultlink_rules::cidr`. Shared lookups and address allocation here; one file per
-//! resource: `vnet.rs` (VNets and subnets), `nic.rs` (client NICs), `peering.rs` (VNet peering),
-//! `onprem.rs` (on-premises networks and resolver inbound endpoints). Private endpoints live in
+//! resource: `vnet.rs` (VNets and subnets), `nic.rs` (client NICs), `publicip.rs` (public IP
+//! addresses), `nsg.rs` (network security groups, stored and shown, not enforced), `peering.rs`
+//! (VNet peering), `onprem.rs` (on-premises networks and resolver inbound endpoints). Private endpoints live in
 //! `privatelink`, which builds on this folder; nothing here imports it or `privatedns`.
 
 mod nic;
+mod nsg;
 pub mod onprem;
 pub mod peering;
+mod publicip;
 mod vnet;
 
 pub use nic::*;
+pub use nsg::*;
+pub use publicip::*;
 pub use vnet::*;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -23,13 +31,18 @@ use vaultlink_rules::Ipv4Cidr;
 use crate::engine::{Batch, State, guid, weak_etag};
 use crate::error::{Error, Result};
 use crate::identity::Caller;
-use crate::model::{NetworkInterface, Record, ServiceEndpoint, Subnet, Tags, VirtualNetwork};
+use crate::model::{
+    NetworkInterface, NetworkSecurityGroup, PublicIpAddress, Record, SecurityRule, ServiceEndpoint, Subnet, Tags,
+    VirtualNetwork,
+};
 use crate::resources;
 use crate::wire;
 
 pub const VNET_TYPE: &str = "Microsoft.Network/virtualNetworks";
 pub const SUBNET_TYPE: &str = "Microsoft.Network/virtualNetworks/subnets";
 pub const NIC_TYPE: &str = "Microsoft.Network/networkInterfaces";
+pub const PUBLIC_IP_TYPE: &str = "Microsoft.Network/publicIPAddresses";
+pub const NSG_TYPE: &str = "Microsoft.Network/networkSecurityGroups";
 
 // Azure's networking limits (azure-subscription-service-limits, "Networking limits"); the error
 // codes are vaultlink's, in the provider's `...CountLimitReached` style (docs/behaviour.md).
@@ -64,6 +77,34 @@ pub(crate) fn invalid_reference(referenced: &str, by: &str) -> Error {
             "Resource {referenced} referenced by resource {by} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region."
         ),
     )
+}
+
+/// Refuses to move an existing resource to another region, as Resource Manager refuses it.
+fn same_location(existing: &str, location: &str, name: &str, group: &str) -> Result<()> {
+    if existing == location {
+        return Ok(());
+    }
+    Err(Error::bad_request(
+        "InvalidResourceLocation",
+        format!(
+            "The resource '{name}' already exists in location '{existing}' in resource group '{group}'. A resource with the same name cannot be created in location '{location}'. Please select a new resource name."
+        ),
+    ))
+}
+
+/// `value` as Azure spells it, when it is one of `allowed` in any casing.
+fn one_of(value: &str, field: &str, allowed: &[&str]) -> Result<String> {
+    allowed.iter().find(|a| a.eq_ignore_ascii_case(value)).map(|a| a.to_string()).ok_or_else(|| {
+        Error::bad_request(
+            "InvalidRequestFormat",
+            format!("Value '{value}' is not valid for {field}. Allowed values: {}.", allowed.join(", ")),
+        )
+    })
+}
+
+/// The id of a NIC's (one) IP configuration.
+pub fn ip_configuration_id(n: &NetworkInterface) -> String {
+    format!("{}/ipConfigurations/{}", n.id, n.ip_configuration_name)
 }
 
 fn cidr(s: &str) -> Result<Ipv4Cidr> {

@@ -1,4 +1,5 @@
-//! Client network interfaces (`az network nic create`); endpoint NICs are read-only.
+//! Client network interfaces (`az network nic create`), with their network security group and
+//! public IP address; endpoint NICs are read-only.
 
 use super::*;
 
@@ -19,6 +20,7 @@ pub struct NicSpec {
 pub struct NicPropertiesSpec {
     #[serde(default)]
     pub ip_configurations: Vec<IpConfigSpec>,
+    pub network_security_group: Option<IdRef>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -37,6 +39,8 @@ pub struct IpConfigPropertiesSpec {
     pub private_ip_address: Option<String>,
     #[serde(rename = "privateIPAllocationMethod")]
     pub private_ip_allocation_method: Option<String>,
+    #[serde(rename = "publicIPAddress")]
+    pub public_ip_address: Option<IdRef>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,6 +84,36 @@ pub fn put_nic(
     if v.location != location {
         return Err(invalid_reference(&v.id, &id));
     }
+    let ip_configuration_name = ipc.name.clone().unwrap_or_else(|| "ipconfig1".into());
+    let stored_id = existing.as_ref().map_or(id.clone(), |e| e.id.clone());
+    let network_security_group_id = match &spec.properties.network_security_group {
+        Some(r) => Some(
+            nsg(state, &r.id)
+                .filter(|g| g.location == location)
+                .map(|g| g.id)
+                .ok_or_else(|| invalid_reference(&r.id, &id))?,
+        ),
+        None => None,
+    };
+    let public_ip_address_id = match &ipc.properties.public_ip_address {
+        Some(r) => {
+            let p = public_ip(state, &r.id)
+                .filter(|p| p.location == location)
+                .ok_or_else(|| invalid_reference(&r.id, &id))?;
+            if let Some(other) = nic_using_public_ip(state, &p.id).filter(|o| !o.id.eq_ignore_ascii_case(&id)) {
+                return Err(Error::bad_request(
+                    "PublicIPAddressInUse",
+                    format!(
+                        "Resource {stored_id}/ipConfigurations/{ip_configuration_name} is referencing public IP address {} that is already allocated to resource {}.",
+                        p.id,
+                        ip_configuration_id(&other)
+                    ),
+                ));
+            }
+            Some(p.id)
+        }
+        None => None,
+    };
     let static_ip =
         ipc.properties.private_ip_allocation_method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("Static"));
     let address = match &existing {
@@ -92,12 +126,12 @@ pub fn put_nic(
         _ => allocate(state, batch, &s, if static_ip { ipc.properties.private_ip_address.as_deref() } else { None })?,
     };
     let n = NetworkInterface {
-        id: existing.as_ref().map_or(id.clone(), |e| e.id.clone()),
+        id: stored_id,
         name: existing.as_ref().map_or(name.to_string(), |e| e.name.clone()),
         location,
         tags: spec.tags.unwrap_or_default(),
         subnet_id: s.id.clone(),
-        ip_configuration_name: ipc.name.clone().unwrap_or_else(|| "ipconfig1".into()),
+        ip_configuration_name,
         private_ip_address: address,
         private_ip_allocation_method: if static_ip { "Static".into() } else { "Dynamic".into() },
         private_endpoint_id: None,
@@ -105,6 +139,8 @@ pub fn put_nic(
         resource_guid: existing.as_ref().map_or_else(guid, |e| e.resource_guid.clone()),
         mac_address: existing.as_ref().map_or_else(mac_address, |e| e.mac_address.clone()),
         etag: weak_etag(),
+        network_security_group_id,
+        public_ip_address_id,
     };
     batch.put(&n.id, Record::NetworkInterface(n.clone()));
     Ok((n, existing.is_none()))
@@ -152,12 +188,15 @@ pub fn render_nic(n: &NetworkInterface) -> Value {
         ipc_props["privateLinkConnectionProperties"] =
             json!({"groupId": pl.group_id, "requiredMemberName": pl.required_member_name, "fqdns": pl.fqdns});
     }
+    if let Some(p) = &n.public_ip_address_id {
+        ipc_props["publicIPAddress"] = json!({"id": p});
+    }
     let mut props = json!({
         "provisioningState": "Succeeded",
         "resourceGuid": n.resource_guid,
         "ipConfigurations": [{
             "name": n.ip_configuration_name,
-            "id": format!("{}/ipConfigurations/{}", n.id, n.ip_configuration_name),
+            "id": ip_configuration_id(n),
             "etag": n.etag,
             "type": "Microsoft.Network/networkInterfaces/ipConfigurations",
             "properties": ipc_props,
@@ -172,6 +211,9 @@ pub fn render_nic(n: &NetworkInterface) -> Value {
     });
     if let Some(pe) = &n.private_endpoint_id {
         props["privateEndpoint"] = json!({"id": pe});
+    }
+    if let Some(g) = &n.network_security_group_id {
+        props["networkSecurityGroup"] = json!({"id": g});
     }
     wire::omit_empty_tags(
         json!({"name": n.name, "id": n.id, "etag": n.etag, "type": NIC_TYPE, "location": n.location, "tags": n.tags, "kind": "Regular", "properties": props}),

@@ -227,6 +227,8 @@ pub fn put_endpoint(
             resource_guid: guid(),
             mac_address: mac_address(),
             etag: weak_etag(),
+            network_security_group_id: None,
+            public_ip_address_id: None,
         }),
     );
     let pe = PrivateEndpoint {

@@ -1,4 +1,5 @@
-//! Microsoft.Network's routes: VNets, subnets, peerings, NICs, private endpoints, zone groups, resolvers.
+//! Microsoft.Network's routes: VNets, subnets, peerings, NICs, public IPs, NSGs and their rules,
+//! private endpoints, zone groups, resolvers.
 
 use vaultlink_core::compute;
 
@@ -100,6 +101,62 @@ pub(super) fn network_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
         (&M::DELETE, ["networkinterfaces", _]) => {
             deleted(write(app, c, |s, b| compute::delete_nic(s, b, c, (sub, rg, n(1))))?)
         }
+        // public IP addresses
+        (&M::GET, ["publicipaddresses", _]) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| network::get_public_ip(s, c, (sub, rg, n(1))).map(|x| network::render_public_ip(s, &x)))?,
+        ),
+        (&M::PUT, ["publicipaddresses", _]) => {
+            let spec = parse_body(req, Provider::Network)?;
+            let (x, new) = write_then(
+                app,
+                c,
+                |s, b| network::put_public_ip(s, b, c, (sub, rg, n(1)), spec),
+                |s, (x, new)| (network::render_public_ip(s, &x), new),
+            )?;
+            json_ok(created(new), &x)
+        }
+        (&M::DELETE, ["publicipaddresses", _]) => {
+            deleted(write(app, c, |s, b| network::delete_public_ip(s, b, c, (sub, rg, n(1))))?)
+        }
+        // network security groups and their rules
+        (&M::GET, ["networksecuritygroups", _]) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| network::get_nsg(s, c, (sub, rg, n(1))).map(|x| network::render_nsg(s, &x)))?,
+        ),
+        (&M::PUT, ["networksecuritygroups", _]) => {
+            let spec = parse_body(req, Provider::Network)?;
+            let (x, new) = write_then(
+                app,
+                c,
+                |s, b| network::put_nsg(s, b, c, (sub, rg, n(1)), spec),
+                |s, (x, new)| (network::render_nsg(s, &x), new),
+            )?;
+            json_ok(created(new), &x)
+        }
+        (&M::DELETE, ["networksecuritygroups", _]) => {
+            deleted(write(app, c, |s, b| network::delete_nsg(s, b, c, (sub, rg, n(1))))?)
+        }
+        (&M::GET, ["networksecuritygroups", _, "securityrules"]) => list(
+            req,
+            c,
+            e.read(|s| {
+                network::get_nsg(s, c, (sub, rg, n(1)))
+                    .map(|g| g.security_rules.iter().map(|r| network::render_rule(&g.id, r)).collect())
+            })?,
+        ),
+        (&M::GET, ["networksecuritygroups", _, "securityrules", _]) => json_ok(
+            StatusCode::OK,
+            &e.read(|s| network::get_rule(s, c, (sub, rg, n(1), n(3))).map(|(g, r)| network::render_rule(&g.id, &r)))?,
+        ),
+        (&M::PUT, ["networksecuritygroups", _, "securityrules", _]) => {
+            let spec = parse_body(req, Provider::Network)?;
+            let (g, r, new) = write(app, c, |s, b| network::put_rule(s, b, c, (sub, rg, n(1), n(3)), spec))?;
+            json_ok(created(new), &network::render_rule(&g.id, &r))
+        }
+        (&M::DELETE, ["networksecuritygroups", _, "securityrules", _]) => {
+            deleted(write(app, c, |s, b| network::delete_rule(s, b, c, (sub, rg, n(1), n(3))))?)
+        }
         // private endpoints and their zone groups
         (&M::GET, ["privateendpoints", _]) => json_ok(
             StatusCode::OK,
@@ -176,6 +233,8 @@ pub(super) fn list_network(e: &vaultlink_core::Engine, scope: &str, kind: &str) 
         Ok(match kind {
             "virtualnetworks" => network::list_in(s, scope, |r| if let R::VirtualNetwork(v) = r { Some(network::render_vnet(s, v)) } else { None }),
             "networkinterfaces" => network::list_in(s, scope, |r| if let R::NetworkInterface(v) = r { Some(compute::render_nic(s, v)) } else { None }),
+            "publicipaddresses" => network::list_in(s, scope, |r| if let R::PublicIpAddress(v) = r { Some(network::render_public_ip(s, v)) } else { None }),
+            "networksecuritygroups" => network::list_in(s, scope, |r| if let R::NetworkSecurityGroup(v) = r { Some(network::render_nsg(s, v)) } else { None }),
             "privateendpoints" => network::list_in(s, scope, |r| if let R::PrivateEndpoint(v) = r { Some(privatelink::render_endpoint(s, v)) } else { None }),
             "privatednszones" => network::list_in(s, scope, |r| if let R::PrivateDnsZone(v) = r { Some(privatedns::render_zone(s, v)) } else { None }),
             other => return Err(Error::bad_request("NoRegisteredProviderFound", format!("No registered resource provider found for resource type '{other}' in namespace 'Microsoft.Network'."))),
