@@ -234,14 +234,11 @@ pub fn primary_nic(v: &VirtualMachine) -> Option<&VmNic> {
 
 /// A VM named by name (any resource group) or id.
 pub fn find_vm(state: &State, name_or_id: &str) -> Option<VirtualMachine> {
-    if name_or_id.starts_with('/') {
-        return state.of_kind(RecordKind::VirtualMachine).find_map(|r| match r {
-            Record::VirtualMachine(v) if v.id.eq_ignore_ascii_case(name_or_id) => Some(v.clone()),
-            _ => None,
-        });
-    }
+    let by_id = name_or_id.starts_with('/');
     state.of_kind(RecordKind::VirtualMachine).find_map(|r| match r {
-        Record::VirtualMachine(v) if v.name.eq_ignore_ascii_case(name_or_id) => Some(v.clone()),
+        Record::VirtualMachine(v) if (if by_id { &v.id } else { &v.name }).eq_ignore_ascii_case(name_or_id) => {
+            Some(v.clone())
+        }
         _ => None,
     })
 }
