@@ -174,14 +174,25 @@ fn eku(oid: &str) -> Result<ExtendedKeyUsagePurpose, X509Error> {
         "1.3.6.1.5.5.7.3.8" => ExtendedKeyUsagePurpose::TimeStamping,
         "1.3.6.1.5.5.7.3.9" => ExtendedKeyUsagePurpose::OcspSigning,
         "2.5.29.37.0" => ExtendedKeyUsagePurpose::Any,
-        other => {
-            let arcs: Result<Vec<u64>, _> = other.split('.').map(str::parse).collect();
-            match arcs {
-                Ok(a) if a.len() >= 2 => ExtendedKeyUsagePurpose::Other(a),
-                _ => return Err(err(format!("Invalid extended key usage: {other}"))),
-            }
-        }
+        other => ExtendedKeyUsagePurpose::Other(
+            oid_arcs(other).ok_or_else(|| err(format!("Invalid extended key usage: {other}")))?,
+        ),
     })
+}
+
+/// The arcs of a dotted object identifier that DER can encode (X.660: at least two arcs, the
+/// first 0, 1 or 2, the second below 40 under 0 and 1, and the first two together fitting one
+/// 64-bit subidentifier), or None.
+pub fn oid_arcs(oid: &str) -> Option<Vec<u64>> {
+    let arc = |a: &str| a.bytes().all(|b| b.is_ascii_digit()).then(|| a.parse().ok()).flatten();
+    let arcs: Vec<u64> = oid.split('.').map(arc).collect::<Option<_>>()?;
+    let (&first, &second) = (arcs.first()?, arcs.get(1)?);
+    let ok = match first {
+        0 | 1 => second < 40,
+        2 => second < u64::MAX - 80,
+        _ => false,
+    };
+    ok.then_some(arcs)
 }
 
 fn params(spec: &CertSpec) -> Result<CertificateParams, X509Error> {
@@ -216,6 +227,29 @@ fn params(spec: &CertSpec) -> Result<CertificateParams, X509Error> {
     p.not_before = now;
     p.not_after = add_months(now, spec.validity_months);
     Ok(p)
+}
+
+/// The dotted form of an OID's DER contents (X.690 section 8.19), or None when a subidentifier
+/// does not fit 64 bits. (asn1-rs's own `to_id_string` splits only the first byte into the first
+/// two arcs, so it reads 2.48 and above wrongly.)
+fn dotted(der: &[u8]) -> Option<String> {
+    let mut subids = Vec::new();
+    let mut acc: u64 = 0;
+    for &b in der {
+        acc = acc.checked_mul(128)? | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            subids.push(acc);
+            acc = 0;
+        }
+    }
+    let (&first, rest) = subids.split_first()?;
+    let (a, b) = match first {
+        0..40 => (0, first),
+        40..80 => (1, first - 40),
+        _ => (2, first - 80),
+    };
+    let arcs = [a, b].into_iter().chain(rest.iter().copied());
+    Some(arcs.map(|n| n.to_string()).collect::<Vec<_>>().join("."))
 }
 
 /// An IPv4 or IPv6 address of a policy's `ipAddresses`.
@@ -404,7 +438,7 @@ pub fn parse(der: &[u8]) -> Result<CertInfo, X509Error> {
             }
         }
         for o in &e.other {
-            info.ekus.push(o.to_id_string());
+            info.ekus.push(dotted(o.as_bytes()).unwrap_or_else(|| o.to_id_string()));
         }
     }
     Ok(info)
@@ -575,6 +609,20 @@ pub fn b64url(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oids_follow_x660() {
+        assert_eq!(oid_arcs("1.3.6.1.5.5.7.3.1"), Some(vec![1, 3, 6, 1, 5, 5, 7, 3, 1]));
+        assert_eq!(oid_arcs("2.999.1"), Some(vec![2, 999, 1]));
+        for bad in ["5.3.6.1", "3.1", "0.40", "1.40.1", "1", "", "1..2", "1.+3", "1.3.x", "2.18446744073709551535"] {
+            assert_eq!(oid_arcs(bad), None, "{bad}");
+        }
+        // Every OID this accepts, rcgen (through yasna) can write.
+        let mut s = spec();
+        s.ekus = vec!["2.48.7".into(), "2.99999.1".into(), "2.18446744073709551534".into(), "0.39.1".into(), "1.3.18446744073709551615".into()];
+        let der = self_signed(&generate_key(KeySpec::P256).unwrap(), &s).unwrap();
+        assert_eq!(parse(&der).unwrap().ekus, s.ekus);
+    }
 
     fn spec() -> CertSpec {
         CertSpec {

@@ -263,7 +263,7 @@ impl Policy {
             }
         }
         for e in &spec.ekus {
-            if e.split('.').count() < 2 || e.split('.').any(|a| a.parse::<u64>().is_err()) {
+            if x509::oid_arcs(e).is_none() {
                 return Err(bad(format!("Invalid extended key usage: {e}")));
             }
         }

@@ -114,6 +114,12 @@ fn bad_policies_are_refused_and_write_nothing() {
         (json!({"x509_props": {"subject": "nonsense"}}), "not a valid X.500"),
         (json!({"x509_props": {"key_usage": ["bogus"]}}), "Invalid key usage"),
         (json!({"x509_props": {"ekus": ["not-an-oid"]}}), "Invalid extended key usage"),
+        // Arcs X.660 does not allow (DER cannot encode them; the first reached a panic in the
+        // DER writer before this check).
+        (json!({"x509_props": {"ekus": ["5.3.6.1.5.5.7.3.1"]}}), "Invalid extended key usage"),
+        (json!({"x509_props": {"ekus": ["1.40.3"]}}), "Invalid extended key usage"),
+        (json!({"x509_props": {"ekus": ["1"]}}), "Invalid extended key usage"),
+        (json!({"x509_props": {"ekus": ["1.+3.6"]}}), "Invalid extended key usage"),
         (json!({"x509_props": {"validity_months": 0}}), "validity_months"),
         (json!({"x509_props": {"subject": format!("CN={}", "a".repeat(1030))}}), "longer than 1024"),
         (
