@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SUBSCRIPTION_ID, Vaultlink
+from dp_fixtures import proxy_with_identity
 
 RG = "rg-vm"
 VNET = "vnet-vm"
@@ -86,6 +87,51 @@ def test_show_list_and_ip_addresses(vms: Vaultlink) -> None:
     assert entry["virtualMachine"]["network"]["privateIpAddresses"] == [shown["privateIps"]]
     generic = vms.az("resource", "list", "-g", RG, "--resource-type", "Microsoft.Compute/virtualMachines")
     assert "vm-list" in {r["name"] for r in generic}
+
+
+def test_default_public_ip_and_nsg_and_what_the_vault_firewall_sees(vms: Vaultlink) -> None:
+    """`az vm create` with neither --public-ip-address nor --nsg makes both, as in Azure: a
+    Standard static address from vaultlink's public range and an NSG allowing SSH. A VM with a
+    public IP and no Key Vault service endpoint reaches a vault's firewall as that address."""
+    vms.az("vm", "create", "-g", RG, "-n", "vm-pub", "--image", "Ubuntu2204", "--vnet-name", VNET,
+           "--subnet", SUBNET, "--admin-username", "azureuser",
+           "--ssh-key-values", vms.ssh_public_key)  # type: ignore[attr-defined]
+    shown = vms.az("vm", "show", "-g", RG, "-n", "vm-pub", "-d")
+    assert shown["publicIps"].startswith("192.0.2."), shown["publicIps"]
+    nic = vms.az("network", "nic", "show", "--ids", shown["networkProfile"]["networkInterfaces"][0]["id"])
+    pip_id = nic["ipConfigurations"][0]["publicIPAddress"]["id"]
+    pip = vms.az("network", "public-ip", "show", "--ids", pip_id)
+    assert pip["ipAddress"] == shown["publicIps"]
+    assert pip["sku"]["name"] == "Standard" and pip["publicIPAllocationMethod"] == "Static"
+    assert pip["ipConfiguration"]["id"].lower().startswith(nic["id"].lower())
+    nsg = vms.az("network", "nsg", "show", "--ids", nic["networkSecurityGroup"]["id"])
+    [ssh] = [r for r in nsg["securityRules"] if r["destinationPortRange"] == "22"]
+    assert (ssh["access"], ssh["direction"], ssh["protocol"]) == ("Allow", "Inbound", "Tcp")
+    [entry] = vms.az("vm", "list-ip-addresses", "-g", RG, "-n", "vm-pub")
+    assert entry["virtualMachine"]["network"]["publicIpAddresses"][0]["ipAddress"] == shown["publicIps"]
+
+    vault = "kv-vm-pub"
+    vms.register_providers("Microsoft.KeyVault", wait=True)
+    vms.az("keyvault", "create", "-n", vault, "-g", RG, "-l", "westeurope")
+    vms.az("keyvault", "secret", "set", "--vault-name", vault, "-n", "s", "--value", "seen-as-the-pip")
+    vms.az("keyvault", "update", "-n", vault, "-g", RG, "--default-action", "Deny")
+    vms.az("keyvault", "network-rule", "add", "-n", vault, "-g", RG, "--ip-address", shown["publicIps"])
+    create_vm(vms, "vm-nopub")
+
+    def show_as(vm: str):
+        env = dict(vms.env, HTTPS_PROXY=proxy_with_identity(vms, vm))
+        return vms.az("keyvault", "secret", "show", "--vault-name", vault, "-n", "s", check=False, env=env)
+
+    allowed = show_as("vm-pub")
+    assert allowed.rc == 0 and allowed.json["value"] == "seen-as-the-pip", allowed.describe()
+    denied = show_as("vm-nopub")
+    assert denied.rc != 0 and '"code": "ForbiddenByFirewall"' in denied.stderr, denied.describe()
+
+    # az sets no delete option on what it made: deleting the VM leaves the NIC, address and NSG.
+    vms.az("vm", "delete", "-g", RG, "-n", "vm-pub", "--yes", output=None)
+    assert vms.az("network", "public-ip", "show", "--ids", pip_id)["ipAddress"] == shown["publicIps"]
+    vms.az("network", "nic", "show", "--ids", nic["id"])
+    vms.az("network", "nsg", "show", "--ids", nsg["id"])
 
 
 def test_power_actions_move_the_power_state(vms: Vaultlink) -> None:

@@ -77,7 +77,10 @@ fn describe_origin(state: &State, origin: &Origin) -> String {
     match origin {
         Origin::Internet { public_address } => format!("the internet ({public_address})"),
         Origin::Nic { nic_id } => match netctx::placement(state, nic_id) {
-            Some((n, s, v)) => format!("NIC {} ({}) in {}/{}", n.name, n.private_ip_address, v.name, s.name),
+            Some((n, s, v)) => match crate::compute::vm_of_nic(state, nic_id) {
+                Some(vm) => format!("VM {} (NIC {}, {}) in {}/{}", vm.name, n.name, n.private_ip_address, v.name, s.name),
+                None => format!("NIC {} ({}) in {}/{}", n.name, n.private_ip_address, v.name, s.name),
+            },
             None => format!("NIC {nic_id}"),
         },
         Origin::OnPremises { network_id } => match onprem::onprem(state, network_id) {
@@ -439,7 +442,8 @@ pub struct MatrixRow {
     pub reason: String,
 }
 
-/// Every caller context (the internet, every client NIC) against every vault.
+/// Every caller context (the internet, every client NIC, named by its VM when it has one, every
+/// on-premises network) against every vault.
 pub fn matrix(state: &State, internet: std::net::Ipv4Addr) -> Vec<MatrixRow> {
     let mut origins = vec![Origin::Internet { public_address: internet }];
     origins.extend(state.of_kind(crate::model::RecordKind::NetworkInterface).filter_map(|r| match r {

@@ -864,6 +864,10 @@ pub struct PublicIpAddress {
     pub ip_address: String,
     pub resource_guid: String,
     pub etag: String,
+    /// What deleting the VM whose NIC uses it does: `Delete` or `Detach` (None: never set, which
+    /// Azure treats as Detach).
+    #[serde(default)]
+    pub delete_option: Option<String>,
 }
 
 /// `Microsoft.Network/networkSecurityGroups`: rules stored and shown, never enforced. Which NICs

@@ -503,13 +503,18 @@ fn nics(state: &State, vm_id: &str, location: &str, np: NetworkProfile) -> Resul
     }
 }
 
-/// DELETE a VM: its NICs with `deleteOption: Delete` go with it; the others stay, detached.
+/// DELETE a VM: its NICs with `deleteOption: Delete` go with it, and with each such NIC its
+/// public IP address when that says `deleteOption: Delete`; the others stay, detached.
 pub fn delete_vm(state: &State, batch: &mut Batch, caller: &Caller, key: (&str, &str, &str)) -> Result<bool> {
     let Ok(v) = get_vm(state, caller, key) else {
         resources::resource_group(state, caller, key.0, key.1)?;
         return Ok(false);
     };
     for n in v.nics.iter().filter(|n| n.delete_option == "Delete") {
+        let pip = network::nic(state, &n.id).and_then(|x| x.public_ip_address_id).and_then(|p| network::public_ip(state, &p));
+        if let Some(p) = pip.filter(|p| p.delete_option.as_deref() == Some("Delete")) {
+            batch.delete(&p.id);
+        }
         batch.delete(&n.id);
     }
     batch.delete(&v.id);
@@ -665,3 +670,6 @@ pub fn delete_nic(state: &State, batch: &mut Batch, caller: &Caller, key: (&str,
     }
     network::delete_nic(state, batch, caller, key)
 }
+
+#[cfg(test)]
+mod tests;

@@ -171,6 +171,26 @@ fn the_matrix_covers_every_caller_and_vault() {
 }
 
 #[test]
+fn the_matrix_names_a_client_nic_by_its_vm() {
+    let e = healthy();
+    let nic = format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/networkInterfaces/client1");
+    let spec = json!({"location": "westeurope", "properties": {
+        "hardwareProfile": {"vmSize": "Standard_B1s"},
+        "storageProfile": {"imageReference": {"publisher": "Canonical", "offer": "0001-com-ubuntu-server-jammy", "sku": "22_04-lts-gen2", "version": "latest"}},
+        "osProfile": {"computerName": "vm1", "adminUsername": "azureuser", "adminPassword": "Secret-Passw0rd!"},
+        "networkProfile": {"networkInterfaces": [{"id": nic}]}}});
+    e.write(|s, b| {
+        crate::compute::put_vm(s, b, &developer(), (SUB, "rg1", "vm1"), crate::wire::parse_for(crate::wire::Provider::Arm, spec)?)
+    })
+    .unwrap();
+    let rows = e.read(|s| matrix(s, "203.0.113.10".parse().unwrap()));
+    let vm = rows.iter().find(|r| r.caller.starts_with("VM vm1 (NIC client1, 10.0.0.")).expect("a row for vm1");
+    assert!(vm.caller.ends_with("in vnet1/snet1"), "{}", vm.caller);
+    assert!(vm.allowed && vm.path == "private-endpoint", "{vm:?}");
+    assert!(!rows.iter().any(|r| r.caller.starts_with("NIC client1")), "{rows:?}");
+}
+
+#[test]
 fn on_premises_needs_forwarders_for_both_public_zones_to_an_inbound_endpoint() {
     let e = healthy();
     let c = developer();

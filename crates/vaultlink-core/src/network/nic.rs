@@ -40,7 +40,22 @@ pub struct IpConfigPropertiesSpec {
     #[serde(rename = "privateIPAllocationMethod")]
     pub private_ip_allocation_method: Option<String>,
     #[serde(rename = "publicIPAddress")]
-    pub public_ip_address: Option<IdRef>,
+    pub public_ip_address: Option<PublicIpRef>,
+}
+
+/// A NIC's reference to its public IP address; the Azure portal's VM template sets the address's
+/// `deleteOption` here.
+#[derive(Debug, Deserialize)]
+pub struct PublicIpRef {
+    pub id: String,
+    #[serde(default)]
+    pub properties: Option<PublicIpRefProperties>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicIpRefProperties {
+    pub delete_option: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,7 +112,7 @@ pub fn put_nic(
     };
     let public_ip_address_id = match &ipc.properties.public_ip_address {
         Some(r) => {
-            let p = public_ip(state, &r.id)
+            let mut p = public_ip(state, &r.id)
                 .filter(|p| p.location == location)
                 .ok_or_else(|| invalid_reference(&r.id, &id))?;
             if let Some(other) = nic_using_public_ip(state, &p.id).filter(|o| !o.id.eq_ignore_ascii_case(&id)) {
@@ -109,6 +124,11 @@ pub fn put_nic(
                         ip_configuration_id(&other)
                     ),
                 ));
+            }
+            if let Some(o) = r.properties.as_ref().and_then(|x| x.delete_option.as_deref()) {
+                p.delete_option = Some(delete_option(o)?);
+                p.etag = weak_etag();
+                batch.put(&p.id, Record::PublicIpAddress(p.clone()));
             }
             Some(p.id)
         }

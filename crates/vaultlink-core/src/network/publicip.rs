@@ -40,6 +40,7 @@ pub struct PublicIpPropertiesSpec {
     pub address_version: Option<String>,
     pub idle_timeout_in_minutes: Option<i64>,
     pub dns_settings: Option<DnsSettingsSpec>,
+    pub delete_option: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -120,6 +121,10 @@ pub fn put_public_ip(
             ));
         }
     }
+    let delete_option = match p.delete_option {
+        Some(o) => Some(delete_option(&o)?),
+        None => existing.as_ref().and_then(|e| e.delete_option.clone()),
+    };
     let ip_address = match &existing {
         Some(e) => e.ip_address.clone(),
         None => allocate_public(state, batch)?.to_string(),
@@ -136,9 +141,15 @@ pub fn put_public_ip(
         ip_address,
         resource_guid: existing.as_ref().map_or_else(guid, |e| e.resource_guid.clone()),
         etag: weak_etag(),
+        delete_option,
     };
     batch.put(&pip.id, Record::PublicIpAddress(pip.clone()));
     Ok((pip, existing.is_none()))
+}
+
+/// A `deleteOption` (of a public IP, or of the reference to one in a NIC's IP configuration).
+pub(crate) fn delete_option(o: &str) -> Result<String> {
+    one_of(o, "deleteOption", &["Delete", "Detach"])
 }
 
 pub fn get_public_ip(state: &State, caller: &Caller, (sub, rg, name): (&str, &str, &str)) -> Result<PublicIpAddress> {
@@ -272,6 +283,9 @@ pub fn render_public_ip(state: &State, p: &PublicIpAddress) -> Value {
     }
     if let Some(n) = &user {
         props["ipConfiguration"] = json!({"id": ip_configuration_id(n)});
+    }
+    if let Some(o) = &p.delete_option {
+        props["deleteOption"] = json!(o);
     }
     wire::omit_empty_tags(json!({
         "name": p.name, "id": p.id, "etag": p.etag, "type": PUBLIC_IP_TYPE, "location": p.location,

@@ -1,0 +1,107 @@
+//! Tests of the compute rules that the e2e tests with `az` cannot see whole: what deleting a VM
+//! takes with it.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::Engine;
+use crate::model::NetworkInterface;
+use crate::network;
+use crate::testing::{developer, net, world};
+
+const SUB: &str = crate::seed::SUBSCRIPTION_ID;
+
+fn id(type_path: &str, name: &str) -> String {
+    network::network_id(SUB, "rg1", type_path, name)
+}
+
+/// vnet1/snet1 in westeurope.
+fn with_subnet() -> Engine {
+    let e = world();
+    e.write(|s, b| {
+        network::put_vnet(
+            s,
+            b,
+            &developer(),
+            (SUB, "rg1", "vnet1"),
+            net(json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+                "subnets": [{"name": "snet1", "properties": {"addressPrefix": "10.0.0.0/24"}}]}}))?,
+        )
+    })
+    .unwrap();
+    e
+}
+
+/// A public IP `{name}-ip` and a NIC `{name}-nic` using it, the reference carrying `pip_option`.
+fn nic_with_pip(e: &Engine, name: &str, pip_option: Option<&str>) -> NetworkInterface {
+    let c = developer();
+    let pip = format!("{name}-ip");
+    e.write(|s, b| network::put_public_ip(s, b, &c, (SUB, "rg1", &pip), net(json!({"location": "westeurope"}))?))
+        .unwrap();
+    let mut pip_ref = json!({"id": id("publicIPAddresses", &pip)});
+    if let Some(o) = pip_option {
+        pip_ref["properties"] = json!({"deleteOption": o});
+    }
+    let body = json!({"location": "westeurope", "properties": {"ipConfigurations": [{"name": "ipconfig1", "properties": {
+        "subnet": {"id": format!("{}/subnets/snet1", id("virtualNetworks", "vnet1"))}, "publicIPAddress": pip_ref}}]}});
+    e.write(|s, b| network::put_nic(s, b, &c, (SUB, "rg1", &format!("{name}-nic")), net(body)?)).unwrap().0
+}
+
+fn vm_body(nic_id: &str, nic_option: &str) -> Value {
+    json!({"location": "westeurope", "properties": {
+        "hardwareProfile": {"vmSize": "Standard_B1s"},
+        "storageProfile": {"imageReference": {"publisher": "Canonical", "offer": "0001-com-ubuntu-server-jammy", "sku": "22_04-lts-gen2", "version": "latest"}},
+        "osProfile": {"computerName": "vm", "adminUsername": "azureuser", "adminPassword": "Secret-Passw0rd!"},
+        "networkProfile": {"networkInterfaces": [{"id": nic_id, "properties": {"deleteOption": nic_option}}]}}})
+}
+
+fn vm(e: &Engine, name: &str, nic: &NetworkInterface, nic_option: &str) {
+    let spec = wire::parse_for(wire::Provider::Arm, vm_body(&nic.id, nic_option)).unwrap();
+    e.write(|s, b| put_vm(s, b, &developer(), (SUB, "rg1", name), spec)).unwrap();
+}
+
+fn exists(e: &Engine, id: &str) -> bool {
+    e.read(|s| s.get(id).is_some())
+}
+
+#[test]
+fn deleting_a_vm_takes_what_the_delete_options_say() {
+    let e = with_subnet();
+    // NIC Delete, its public IP Delete: all three go.
+    let all = nic_with_pip(&e, "all", Some("Delete"));
+    // NIC Delete, its public IP never told: the address stays, now unused.
+    let nic_only = nic_with_pip(&e, "niconly", None);
+    // NIC Detach: the NIC stays, and its public IP with it (still in use), whatever that says.
+    let kept = nic_with_pip(&e, "kept", Some("Delete"));
+    vm(&e, "vm-all", &all, "Delete");
+    vm(&e, "vm-niconly", &nic_only, "Delete");
+    vm(&e, "vm-kept", &kept, "Detach");
+    let shown = e.read(|s| network::render_public_ip(s, &network::public_ip(s, &id("publicIPAddresses", "all-ip")).unwrap()));
+    assert_eq!(shown["properties"]["deleteOption"], "Delete");
+    for name in ["vm-all", "vm-niconly", "vm-kept"] {
+        assert!(e.write(|s, b| delete_vm(s, b, &developer(), (SUB, "rg1", name))).unwrap());
+    }
+    assert!(!exists(&e, &all.id) && !exists(&e, &id("publicIPAddresses", "all-ip")));
+    assert!(!exists(&e, &nic_only.id) && exists(&e, &id("publicIPAddresses", "niconly-ip")));
+    assert!(exists(&e, &kept.id) && exists(&e, &id("publicIPAddresses", "kept-ip")));
+}
+
+#[test]
+fn a_bad_delete_option_on_the_public_ip_reference_changes_nothing() {
+    let e = with_subnet();
+    let c = developer();
+    e.write(|s, b| network::put_public_ip(s, b, &c, (SUB, "rg1", "p"), net(json!({"location": "westeurope"}))?)).unwrap();
+    let body = json!({"location": "westeurope", "properties": {"ipConfigurations": [{"name": "ipconfig1", "properties": {
+        "subnet": {"id": format!("{}/subnets/snet1", id("virtualNetworks", "vnet1"))},
+        "publicIPAddress": {"id": id("publicIPAddresses", "p"), "properties": {"deleteOption": "Shred"}}}}]}});
+    let err = e.write(|s, b| network::put_nic(s, b, &c, (SUB, "rg1", "n"), net(body)?)).unwrap_err();
+    assert_eq!(err.code(), "InvalidRequestFormat");
+    assert!(!exists(&e, &id("networkInterfaces", "n")));
+    let err = e
+        .write(|s, b| {
+            network::put_public_ip(s, b, &c, (SUB, "rg1", "p"), net(json!({"location": "westeurope", "properties": {"deleteOption": "Shred"}}))?)
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "InvalidRequestFormat");
+    assert_eq!(e.read(|s| network::public_ip(s, &id("publicIPAddresses", "p")).unwrap().delete_option), None);
+}
