@@ -209,6 +209,40 @@ def test_run_command_reports_streams_exit_status_and_runs_unprivileged(lab: Vaul
     assert message.endswith("[stderr]\nerr\n"), message
 
 
+def test_managed_run_command_create_show_list_delete(lab: Vaultlink, tmp_path: Path) -> None:
+    """`az vm run-command create` (the managed form): stored under the VM, run at once inside its
+    namespace; `show --instance-view` gives the execution state, exit code and both streams; a
+    failed script is Failed with its exit code; protected parameters reach the script and are
+    never shown; `delete` removes it."""
+    if lab.az("vm", "list", "-g", RG, "--query", "[?name=='vmlab1'] | length(@)") == 0:
+        create_vm(lab, "vmlab1", "vnet1", "snet1", tmp_path)
+    made = lab.az("vm", "run-command", "create", "-g", RG, "--vm-name", "vmlab1", "--name", "look",
+                  "--script", f"nslookup {HOST}; echo token=$TOKEN; echo done >&2",
+                  "--protected-parameters", "TOKEN=not-for-eyes")
+    assert made["provisioningState"] == "Succeeded", made
+    assert "protectedParameters" not in made or not made["protectedParameters"], made
+    shown = lab.az("vm", "run-command", "show", "-g", RG, "--vm-name", "vmlab1", "--name", "look", "--instance-view")
+    view = shown["instanceView"]
+    assert (view["executionState"], view["exitCode"]) == ("Succeeded", 0), view
+    assert f"{VAULT}.privatelink.vaultcore.azure.net" in view["output"], view
+    assert re.search(r"Address:\s*10\.0\.0\.4\b", view["output"]), view
+    assert "token=not-for-eyes" in view["output"] and view["error"] == "done\n", view
+    assert view["startTime"] and view["endTime"], view
+    assert "not-for-eyes" not in json.dumps({k: v for k, v in shown.items() if k != "instanceView"}), shown
+
+    lab.az("vm", "run-command", "create", "-g", RG, "--vm-name", "vmlab1", "--name", "fails",
+           "--script", "echo partial; exit 7")
+    view = lab.az("vm", "run-command", "show", "-g", RG, "--vm-name", "vmlab1", "--name", "fails",
+                  "--instance-view")["instanceView"]
+    assert (view["executionState"], view["exitCode"], view["output"]) == ("Failed", 7, "partial\n"), view
+
+    names = {c["name"] for c in lab.az("vm", "run-command", "list", "-g", RG, "--vm-name", "vmlab1")}
+    assert {"look", "fails"} <= names, names
+    lab.az("vm", "run-command", "delete", "-g", RG, "--vm-name", "vmlab1", "--name", "fails", "--yes", output=None)
+    gone = lab.az("vm", "run-command", "show", "-g", RG, "--vm-name", "vmlab1", "--name", "fails", check=False)
+    assert gone.rc != 0 and "ResourceNotFound" in gone.stderr, gone.describe()
+
+
 def test_vm_in_a_vnet_without_the_zone_link_resolves_to_the_public_address(lab: Vaultlink, tmp_path: Path) -> None:
     Network(lab, RG).vnet("vnet-nolink", "10.60.0.0/16", subnet="snet-nolink", subnet_prefix="10.60.0.0/24")
     create_vm(lab, "vmlab-out", "vnet-nolink", "snet-nolink", tmp_path)

@@ -165,6 +165,16 @@ def test_run_command_outside_lab_mode_is_refused_naming_lab(vms: Vaultlink) -> N
     assert unknown.rc != 0 and "not supported on a Linux virtual machine" in unknown.stderr
 
 
+def test_managed_run_command_outside_lab_mode_is_refused_and_stores_nothing(vms: Vaultlink) -> None:
+    create_vm(vms, "vm-rc")
+    refused = vms.az("vm", "run-command", "create", "-g", RG, "--vm-name", "vm-rc", "--name", "rc1",
+                     "--script", "hostname", check=False)
+    assert refused.rc != 0 and "OperationNotAllowed" in refused.stderr and "--lab" in refused.stderr, refused.describe()
+    assert vms.az("vm", "run-command", "list", "-g", RG, "--vm-name", "vm-rc") == []
+    missing = vms.az("vm", "run-command", "show", "-g", RG, "--vm-name", "vm-rc", "--name", "rc1", check=False)
+    assert missing.rc != 0 and "ResourceNotFound" in missing.stderr, missing.describe()
+
+
 def test_catalogue_images_and_sizes(vms: Vaultlink) -> None:
     image = vms.az("vm", "image", "show", "--urn", UBUNTU_URN)
     assert image["hyperVGeneration"] == "V2"

@@ -46,6 +46,7 @@ pub enum Record {
     PublicIpAddress(PublicIpAddress),
     NetworkSecurityGroup(NetworkSecurityGroup),
     VirtualMachine(VirtualMachine),
+    VmRunCommand(VmRunCommand),
 }
 
 /// The kind of a record (its variant), for the state's per-kind index.
@@ -82,6 +83,7 @@ pub enum RecordKind {
     PublicIpAddress,
     NetworkSecurityGroup,
     VirtualMachine,
+    VmRunCommand,
 }
 
 impl Record {
@@ -118,6 +120,7 @@ impl Record {
             Record::PublicIpAddress(_) => RecordKind::PublicIpAddress,
             Record::NetworkSecurityGroup(_) => RecordKind::NetworkSecurityGroup,
             Record::VirtualMachine(_) => RecordKind::VirtualMachine,
+            Record::VmRunCommand(_) => RecordKind::VmRunCommand,
         }
     }
 }
@@ -983,4 +986,41 @@ pub struct VmNic {
     pub primary: bool,
     /// `Delete` or `Detach`: what deleting the VM does to the NIC.
     pub delete_option: String,
+}
+
+/// `Microsoft.Compute/virtualMachines/runCommands`: a managed run command, stored below its VM.
+/// Protected parameters and a run-as password are never stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmRunCommand {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub tags: Tags,
+    pub vm_id: String,
+    pub script: String,
+    pub parameters: Vec<(String, String)>,
+    pub async_execution: bool,
+    /// As given; 0 means Run Command's 90 minutes.
+    pub timeout_in_seconds: u32,
+    pub treat_failure_as_deployment_failure: bool,
+    /// `Creating` while a synchronous run is under way, then `Succeeded` (or `Failed`).
+    pub provisioning_state: String,
+    /// Which run the instance view is of: a new PUT starts a new run, and a run that ends after
+    /// it records nothing.
+    pub run_id: String,
+    pub instance: RunCommandInstance,
+}
+
+/// A run command's last run (`instanceView`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunCommandInstance {
+    pub execution_state: String,
+    pub execution_message: String,
+    pub exit_code: Option<i32>,
+    pub output: String,
+    pub error: String,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
 }

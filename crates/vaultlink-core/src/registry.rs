@@ -83,6 +83,7 @@ pub const TYPES: &[ResourceType] = &[
     },
     listed(crate::privatedns::ZONE_TYPE, RecordKind::PrivateDnsZone),
     listed(crate::compute::VM_TYPE, RecordKind::VirtualMachine),
+    t(crate::compute::runcommand::RUN_COMMAND_TYPE),
     t("Microsoft.Compute/locations"),
     t("Microsoft.Network/privateDnsZones/virtualNetworkLinks"),
     t("Microsoft.Network/dnsResolvers"),

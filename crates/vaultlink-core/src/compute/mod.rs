@@ -5,6 +5,7 @@
 //! Builds on `network` (the NICs); nothing below imports it.
 
 pub mod catalog;
+pub mod runcommand;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -517,7 +518,8 @@ pub fn delete_vm(state: &State, batch: &mut Batch, caller: &Caller, key: (&str, 
         }
         batch.delete(&n.id);
     }
-    batch.delete(&v.id);
+    // The VM and what is stored below it (its run commands).
+    batch.delete_tree(state, &v.id);
     Ok(true)
 }
 

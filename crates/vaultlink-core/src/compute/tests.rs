@@ -1,5 +1,5 @@
 //! Tests of the compute rules that the e2e tests with `az` cannot see whole: what deleting a VM
-//! takes with it.
+//! takes with it, and what a managed run command stores and records.
 
 use serde_json::{Value, json};
 
@@ -104,4 +104,81 @@ fn a_bad_delete_option_on_the_public_ip_reference_changes_nothing() {
         .unwrap_err();
     assert_eq!(err.code(), "InvalidRequestFormat");
     assert_eq!(e.read(|s| network::public_ip(s, &id("publicIPAddresses", "p")).unwrap().delete_option), None);
+}
+
+// ---------------------------------------------------------------- managed run commands
+
+fn run_body(props: Value) -> runcommand::RunCommandSpec {
+    wire::parse_for(wire::Provider::Arm, json!({"location": "westeurope", "properties": props})).unwrap()
+}
+
+fn put_run(e: &Engine, name: &str, props: Value) -> Result<runcommand::Run> {
+    e.write(|s, b| runcommand::put(s, b, &developer(), (SUB, "rg1", "vm-rc", name), run_body(props), 1024)).map(|x| x.0)
+}
+
+fn with_vm() -> Engine {
+    let e = with_subnet();
+    let nic = nic_with_pip(&e, "rc", None);
+    vm(&e, "vm-rc", &nic, "Detach");
+    e
+}
+
+#[test]
+fn a_run_command_is_checked_whole_before_anything_is_stored() {
+    let e = with_vm();
+    for (props, needle) in [
+        (json!({}), "source.script"),
+        (json!({"source": {"script": "  "}}), "source.script"),
+        (json!({"source": {"scriptUri": "https://x.blob.core.windows.net/s.sh"}}), "scriptUri"),
+        (json!({"source": {"commandId": "RunShellScript"}}), "commandId"),
+        (json!({"source": {"script": "id"}, "runAsUser": "root"}), "runAsUser"),
+        (json!({"source": {"script": "id"}, "outputBlobUri": "https://x/y"}), "outputBlobUri"),
+        (json!({"source": {"script": "id"}, "timeoutInSeconds": 5401}), "timeoutInSeconds"),
+        (json!({"source": {"script": "id"}, "timeoutInSeconds": -1}), "timeoutInSeconds"),
+        (json!({"source": {"script": "id"}, "parameters": [{"name": "1x", "value": "v"}]}), "parameter name"),
+        (json!({"source": {"script": "x".repeat(1025)}}), "larger than 1024"),
+    ] {
+        let err = put_run(&e, "rc", props.clone()).err().unwrap_or_else(|| panic!("{props} was accepted"));
+        assert_eq!(err.code(), "InvalidParameter", "{props}");
+        assert!(err.message.contains(needle), "{props}: {}", err.message);
+    }
+    let err = put_run(&e, "bad name!", json!({"source": {"script": "id"}})).err().unwrap();
+    assert_eq!(err.code(), "InvalidParameter");
+    e.write(|s, b| power_action(s, b, &developer(), (SUB, "rg1", "vm-rc"), "poweroff")).unwrap();
+    assert_eq!(put_run(&e, "rc", json!({"source": {"script": "id"}})).err().unwrap().code(), "OperationNotAllowed");
+    let listed = e.read(|s| runcommand::list(s, &developer(), (SUB, "rg1", "vm-rc"))).unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+}
+
+#[test]
+fn a_run_records_its_end_unless_run_again_and_goes_with_its_vm() {
+    let e = with_vm();
+    let props = json!({"source": {"script": "exit 3"}, "treatFailureAsDeploymentFailure": true,
+        "protectedParameters": [{"name": "TOKEN", "value": "hidden"}]});
+    let first = put_run(&e, "rc", props.clone()).unwrap();
+    assert_eq!(first.protected_parameters, vec![("TOKEN".to_string(), "hidden".to_string())]);
+    assert_eq!((first.command.provisioning_state.as_str(), first.command.instance.execution_state.as_str()), ("Creating", "Running"));
+    let shown = runcommand::render(&first.command, true);
+    assert!(!shown.to_string().contains("hidden"), "{shown}");
+    // Run again before the first ends: the first's end is not recorded.
+    let second = put_run(&e, "rc", props).unwrap();
+    let outcome = |code| Ok(runcommand::Outcome { exit_code: code, output: "out\n".into(), error: String::new() });
+    let stale = e.write(|s, b| Ok::<_, Error>(runcommand::finish(s, b, &first.command.id, &first.command.run_id, outcome(Some(0))))).unwrap();
+    assert!(stale.is_none());
+    let ended = e
+        .write(|s, b| Ok::<_, Error>(runcommand::finish(s, b, &second.command.id, &second.command.run_id, outcome(Some(3)))))
+        .unwrap()
+        .unwrap();
+    assert_eq!((ended.provisioning_state.as_str(), ended.instance.execution_state.as_str()), ("Failed", "Failed"));
+    assert_eq!(ended.instance.exit_code, Some(3));
+    let view = &runcommand::render(&ended, true)["properties"]["instanceView"];
+    assert_eq!((view["exitCode"].clone(), view["output"].clone()), (json!(3), json!("out\n")));
+    // Killed at its limit: TimedOut.
+    let third = put_run(&e, "slow", json!({"source": {"script": "sleep 9"}, "timeoutInSeconds": 120})).unwrap();
+    let timed = e.write(|s, b| Ok::<_, Error>(runcommand::finish(s, b, &third.command.id, &third.command.run_id, outcome(None)))).unwrap().unwrap();
+    assert_eq!((timed.instance.execution_state.as_str(), timed.provisioning_state.as_str()), ("TimedOut", "Succeeded"));
+    assert!(timed.instance.execution_message.contains("120 seconds"), "{}", timed.instance.execution_message);
+    // Deleting the VM deletes its run commands.
+    assert!(e.write(|s, b| delete_vm(s, b, &developer(), (SUB, "rg1", "vm-rc"))).unwrap());
+    assert!(!exists(&e, &ended.id) && !exists(&e, &timed.id));
 }

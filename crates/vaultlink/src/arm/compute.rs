@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use hyper::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
-use vaultlink_core::compute::{self, catalog};
+use vaultlink_core::compute::{self, catalog, runcommand};
 
 use super::*;
 
@@ -46,8 +46,12 @@ struct Operation {
     vm_id: String,
     started: i64,
     ended: Option<i64>,
-    /// The RunCommandResult once the script has ended.
+    /// The RunCommandResult once the script has ended (`{}` for a managed run command's, whose
+    /// result is the resource).
     result: Option<Value>,
+    /// The error of an operation that failed (a managed run command that treats a failed script
+    /// as a failed deployment).
+    error: Option<Value>,
 }
 
 impl Operations {
@@ -75,15 +79,24 @@ impl Operations {
             ops.remove(&oldest);
         }
         let id = vaultlink_core::engine::guid();
-        ops.insert(id.clone(), Operation { vm_id: vm_id.to_string(), started: now(), ended: None, result: None });
+        ops.insert(id.clone(), Operation { vm_id: vm_id.to_string(), started: now(), ended: None, result: None, error: None });
         Ok(id)
     }
 
     fn finish(&self, id: &str, result: Value) {
+        self.end(id, result, None);
+    }
+
+    fn end(&self, id: &str, result: Value, error: Option<Value>) {
         if let Some(o) = self.lock().get_mut(id) {
             o.ended = Some(now());
             o.result = Some(result);
+            o.error = error;
         }
+    }
+
+    fn forget(&self, id: &str) {
+        self.lock().remove(id);
     }
 
     fn get(&self, id: &str) -> Option<Operation> {
@@ -114,6 +127,7 @@ pub(super) fn compute_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
     let e = &app.engine;
     let (sub, rg) = (p.at(1), p.at(3));
     let key = || (sub, rg, p.at(7));
+    let run_key = || (sub, rg, p.at(7), p.at(9));
     let expand = req.query("$expand").is_some_and(|x| x.eq_ignore_ascii_case("instanceView"));
     Ok(match (&req.method, rest) {
         (&M::GET, ["virtualmachines"]) => {
@@ -133,6 +147,12 @@ pub(super) fn compute_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &
             empty(StatusCode::OK)
         }
         (&M::POST, ["virtualmachines", _, "runcommand"]) => run_command(app, req, c, key())?,
+        (&M::GET, ["virtualmachines", _, "runcommands"]) => {
+            list(req, c, e.read(|s| runcommand::list(s, c, key()))?.iter().map(|r| runcommand::render(r, expand)).collect())
+        }
+        (&M::GET, ["virtualmachines", _, "runcommands", _]) => json_ok(StatusCode::OK, &runcommand::render(&e.read(|s| runcommand::get(s, c, run_key()))?, expand)),
+        (&M::PUT, ["virtualmachines", _, "runcommands", _]) => put_run_command(app, req, c, run_key())?,
+        (&M::DELETE, ["virtualmachines", _, "runcommands", _]) => deleted(write(app, c, |s, b| runcommand::delete(s, b, c, run_key()))?),
         _ => return Err(no_route(req)),
     })
 }
@@ -243,50 +263,146 @@ fn run_command(app: &App, req: &Req, c: &Admitted, key: (&str, &str, &str)) -> R
         ));
     }
     compute::require_running(&v)?;
-    let Some(nic) = compute::primary_nic(&v).map(|n| n.id.clone()) else {
-        return Err(Error::conflict("OperationNotAllowed", "The virtual machine has no network interface."));
-    };
-    let Some(lab) = app.lab.clone() else {
-        return Err(Error::conflict(
-            "OperationNotAllowed",
-            "Run Command runs the script inside the virtual machine's network namespace, which needs lab mode: start vaultlink with `vaultlink serve --lab` (Linux, root). Without it, run a command as the VM's network interface with `vaultlink exec --vm NAME -- COMMAND`.",
-        ));
-    };
-    let Some((shared, ca_bundle)) = app.compute.app.get().and_then(|(a, ca)| Some((a.upgrade()?, ca.clone()))) else {
-        return Err(Error::internal("the run-command table has no App (Operations::attach was not called)"));
-    };
-    // A namespace's listeners are tokio tasks: the thread runs inside the caller's runtime.
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return Err(Error::internal("run command outside the server's runtime"));
-    };
+    let runner = Runner::new(app)?;
+    let nic = nic_of(&v)?;
     let op = app.compute.begin(&v.id)?;
-    let (op_id, script) = (op.clone(), input.script.join("\n"));
-    let spawned = std::thread::Builder::new().name("vaultlink-run-command".into()).spawn(move || {
-        let _runtime = runtime.enter();
-        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            lab.ensure(&shared, &nic)
-                .map_err(|e| format!("{e:#}"))
-                .and_then(|ns| run_in_namespace(&ns, &script, &input.parameters, &ca_bundle).map_err(|e| e.to_string()))
-        }));
-        let result = match run {
-            Ok(Ok(r)) => render_result(&r),
-            Ok(Err(e)) => render_failure(&e),
-            Err(_) => render_failure("vaultlink failed while running it (see its log)"),
+    let op_id = op.clone();
+    let job = Job { nic, script: input.script.join("\n"), env: input.parameters.into_iter().map(|p| (p.name, p.value)).collect(), timeout: RUN_TIMEOUT };
+    runner.spawn(job, move |shared, ran| {
+        let result = match ran {
+            Ok(r) => render_result(&r),
+            Err(e) => render_failure(&e),
         };
         shared.compute.finish(&op_id, result);
-    });
-    if let Err(e) = spawned {
-        return Err(Error::internal(format!("could not start the run command's thread: {e}")));
-    }
+    })?;
     let mut resp = empty(StatusCode::ACCEPTED);
-    let base = format!(
-        "https://{}/subscriptions/{}/providers/Microsoft.Compute/locations/{}/operations/{op}?api-version={}",
+    poll_headers(&mut resp, &operation_url(req, key.0, &v.location, &op));
+    Ok(resp)
+}
+
+/// What to run: a script, on a NIC's namespace, with its parameters as environment variables.
+struct Job {
+    nic: String,
+    script: String,
+    env: Vec<(String, String)>,
+    timeout: Duration,
+}
+
+/// What running a script on a VM needs: lab mode, the shared `App` and the CA bundle, and the
+/// runtime the namespace's listeners run on. Made before anything is written, so that a refusal
+/// (no lab mode) changes nothing.
+struct Runner {
+    lab: Arc<crate::lab::Lab>,
+    shared: Arc<App>,
+    ca_bundle: PathBuf,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Runner {
+    fn new(app: &App) -> Result<Self> {
+        let Some(lab) = app.lab.clone() else {
+            return Err(Error::conflict(
+                "OperationNotAllowed",
+                "Run Command runs the script inside the virtual machine's network namespace, which needs lab mode: start vaultlink with `vaultlink serve --lab` (Linux, root). Without it, run a command as the VM's network interface with `vaultlink exec --vm NAME -- COMMAND`.",
+            ));
+        };
+        let Some((shared, ca_bundle)) = app.compute.app.get().and_then(|(a, ca)| Some((a.upgrade()?, ca.clone())))
+        else {
+            return Err(Error::internal("the run-command table has no App (Operations::attach was not called)"));
+        };
+        // A namespace's listeners are tokio tasks: the thread runs inside the caller's runtime.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Err(Error::internal("run command outside the server's runtime"));
+        };
+        Ok(Self { lab, shared, ca_bundle, runtime })
+    }
+
+    /// Runs the job on a thread of its own; `done` gets how it ended, on that thread.
+    fn spawn(self, job: Job, done: impl FnOnce(&Arc<App>, std::result::Result<Ran, String>) + Send + 'static) -> Result<()> {
+        let Self { lab, shared, ca_bundle, runtime } = self;
+        let spawned = std::thread::Builder::new().name("vaultlink-run-command".into()).spawn(move || {
+            let _runtime = runtime.enter();
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                lab.ensure(&shared, &job.nic)
+                    .map_err(|e| format!("{e:#}"))
+                    .and_then(|ns| run_in_namespace(&ns, &job, &ca_bundle).map_err(|e| e.to_string()))
+            }));
+            done(&shared, run.unwrap_or_else(|_| Err("vaultlink failed while running it (see its log)".into())));
+        });
+        spawned.map(drop).map_err(|e| Error::internal(format!("could not start the run command's thread: {e}")))
+    }
+}
+
+/// The NIC a VM's commands run as: its primary one.
+fn nic_of(v: &vaultlink_core::model::VirtualMachine) -> Result<String> {
+    compute::primary_nic(v)
+        .map(|n| n.id.clone())
+        .ok_or_else(|| Error::conflict("OperationNotAllowed", "The virtual machine has no network interface."))
+}
+
+/// The operation's status URL (`Azure-AsyncOperation`).
+fn operation_url(req: &Req, sub: &str, location: &str, op: &str) -> String {
+    format!(
+        "https://{}/subscriptions/{sub}/providers/Microsoft.Compute/locations/{location}/operations/{op}?api-version={}",
         req.authority,
-        key.0,
-        v.location,
+        req.query("api-version").unwrap_or_default()
+    )
+}
+
+/// `PUT .../virtualMachines/{vm}/runCommands/{name}`: stores the command and runs it, answering
+/// 201 (200 for a run again) with `Azure-AsyncOperation`; `Location` is the resource itself, which
+/// `az` reads when the operation ends (its `final-state-via: location`).
+fn put_run_command(app: &App, req: &Req, c: &Admitted, key: (&str, &str, &str, &str)) -> Result<Resp> {
+    let spec: runcommand::RunCommandSpec = parse_body(req, Provider::Arm)?;
+    let runner = Runner::new(app)?;
+    let v = app.engine.read(|s| compute::get_vm(s, c, (key.0, key.1, key.2)))?;
+    let nic = nic_of(&v)?;
+    let op = app.compute.begin(&v.id)?;
+    let (run, new) = match write(app, c, |s, b| runcommand::put(s, b, c, key, spec, MAX_SCRIPT_BYTES)) {
+        Ok(x) => x,
+        Err(e) => {
+            app.compute.forget(&op);
+            return Err(e);
+        }
+    };
+    let cmd = &run.command;
+    let (id, run_id, is_async) = (cmd.id.clone(), cmd.run_id.clone(), cmd.async_execution);
+    if is_async {
+        app.compute.finish(&op, json!({}));
+    }
+    let env = cmd.parameters.iter().chain(&run.protected_parameters).cloned().collect();
+    let timeout = Duration::from_secs(runcommand::effective_timeout(cmd.timeout_in_seconds).into());
+    let job = Job { nic, script: cmd.script.clone(), env, timeout };
+    let op_id = op.clone();
+    runner.spawn(job, move |shared, ran| {
+        let outcome = ran.map(|r| runcommand::Outcome { exit_code: r.code, output: r.stdout, error: r.stderr });
+        let ended = shared.engine.write(|s, b| Ok::<_, Error>(runcommand::finish(s, b, &id, &run_id, outcome)));
+        if is_async {
+            return;
+        }
+        let error = match ended {
+            Ok(Some(c)) if c.provisioning_state == "Failed" => Some(json!({
+                "code": "RunCommandFailed",
+                "message": format!("The run command '{}' failed: {} (exit code {}).", c.name, c.instance.execution_state,
+                    c.instance.exit_code.map_or_else(|| "none".to_string(), |n| n.to_string())),
+            })),
+            Ok(_) => None,
+            Err(e) => Some(json!({"code": e.code(), "message": e.message})),
+        };
+        shared.compute.end(&op_id, json!({}), error);
+    })?;
+    let mut resp = json_ok(created(new), &runcommand::render(cmd, false));
+    let resource = format!(
+        "https://{}{}?api-version={}",
+        req.authority,
+        crate::http::percent_encode_path(&req.path),
         req.query("api-version").unwrap_or_default()
     );
-    poll_headers(&mut resp, &base);
+    for (k, v) in [("azure-asyncoperation", operation_url(req, key.0, &v.location, &op)), ("location", resource)] {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            resp.headers_mut().insert(HeaderName::from_static(k), v);
+        }
+    }
     Ok(resp)
 }
 
@@ -325,8 +441,15 @@ fn operation_status(app: &App, req: &Req, c: &Admitted, location: &str, id: &str
     let mut out = json!({
         "name": id,
         "startTime": vaultlink_core::engine::rfc3339(op.started),
-        "status": if op.result.is_some() { "Succeeded" } else { "InProgress" },
+        "status": match (&op.result, &op.error) {
+            (_, Some(_)) => "Failed",
+            (Some(_), None) => "Succeeded",
+            (None, None) => "InProgress",
+        },
     });
+    if let Some(e) = &op.error {
+        out["error"] = e.clone();
+    }
     if let (Some(ended), Some(result)) = (op.ended, &op.result) {
         out["endTime"] = json!(vaultlink_core::engine::rfc3339(ended));
         out["properties"] = json!({"output": result});
@@ -342,14 +465,9 @@ struct Ran {
     stderr: String,
 }
 
-/// Runs `script` with `/bin/sh` in the namespace `ns`, as `nobody`, with a fresh home directory
-/// and the CA bundle vaultlink's certificates chain to; kills it at [`RUN_TIMEOUT`].
-fn run_in_namespace(
-    ns: &str,
-    script: &str,
-    parameters: &[RunCommandParameter],
-    ca_bundle: &std::path::Path,
-) -> std::io::Result<Ran> {
+/// Runs the job's script with `/bin/sh` in the namespace `ns`, as `nobody`, with a fresh home
+/// directory and the CA bundle vaultlink's certificates chain to; kills it at its time limit.
+fn run_in_namespace(ns: &str, job: &Job, ca_bundle: &std::path::Path) -> std::io::Result<Ran> {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
     let home = tempfile::Builder::new().prefix("vaultlink-run-").tempdir()?;
@@ -371,7 +489,7 @@ fn run_in_namespace(
         "--",
         "/bin/sh",
         "-c",
-        script,
+        &job.script,
     ])
     .env_clear()
     .env("PATH", std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into()))
@@ -386,11 +504,10 @@ fn run_in_namespace(
     .stdout(std::process::Stdio::piped())
     .stderr(std::process::Stdio::piped())
     .process_group(0);
-    for p in parameters
-        .iter()
-        .filter(|p| !p.name.is_empty() && p.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    for (name, value) in
+        job.env.iter().filter(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
     {
-        cmd.env(&p.name, &p.value);
+        cmd.env(name, value);
     }
     let mut child = cmd.spawn()?;
     let tail = |r: Option<Box<dyn Read + Send>>| {
@@ -412,7 +529,7 @@ fn run_in_namespace(
     };
     let out = tail(child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
     let err = tail(child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
-    let deadline = Instant::now() + RUN_TIMEOUT;
+    let deadline = Instant::now() + job.timeout;
     let code = loop {
         if let Some(status) = child.try_wait()? {
             break status.code();
