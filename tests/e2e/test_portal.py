@@ -9,22 +9,14 @@ printed). A missing chromium or playwright FAILS these tests: they are the porta
 from __future__ import annotations
 
 import http.server
-import os
-import re
-import shutil
 import threading
 from pathlib import Path
 
 import pytest
 
-from conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET, SUBSCRIPTION_ID, REPO_ROOT, Vaultlink
-
-CHROMIUM = os.environ.get("VAULTLINK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-ARTIFACTS = REPO_ROOT / "tests" / "e2e" / ".artifacts" / "portal"
+from conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET, SUBSCRIPTION_ID, Vaultlink
+from portal_browser import (browser, fill_vm_form, new_page, option_values, portal_url, run_command, shots,  # noqa: F401 (fixtures)
+                            sign_in, ssh_public_key)
 
 RG = "portal-rg"
 REGION = "westeurope"
@@ -62,65 +54,6 @@ def vl(logged_in: Vaultlink) -> Vaultlink:
     return vl
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/prerequisites does it)",
-                    pytrace=False)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("the playwright Python package is missing from the e2e venv (tests/e2e/requirements.txt)",
-                    pytrace=False)
-    # Playwright gives every launch a fresh, empty --user-data-dir of its own.
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-class Shots:
-    """Numbered full-page screenshots of one test."""
-
-    def __init__(self, name: str):
-        self.dir = ARTIFACTS / name
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.dir.mkdir(parents=True)
-        self.n = 0
-        print(f"\nportal screenshots: {self.dir}")
-
-    def __call__(self, page, what: str) -> None:
-        self.n += 1
-        page.screenshot(path=str(self.dir / f"{self.n:02d}-{what}.png"), full_page=True)
-
-
-@pytest.fixture
-def shots(request) -> Shots:
-    return Shots(re.sub(r"[^\w.-]+", "_", request.node.name).strip("_"))
-
-
-def portal_url(vl: Vaultlink) -> str:
-    return vl.https_url.rstrip("/") + "/portal/"
-
-
-def new_page(browser):
-    ctx = browser.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 900})
-    ctx.set_default_timeout(15_000)
-    return ctx, ctx.new_page()
-
-
-def sign_in(browser, vl: Vaultlink, shots: Shots | None = None):
-    ctx, page = new_page(browser)
-    page.goto(portal_url(vl))
-    page.fill("#client-id", DEV_CLIENT_ID)
-    page.fill("#client-secret", DEV_CLIENT_SECRET)
-    if shots:
-        shots(page, "sign-in")
-    page.click("#signin")
-    page.wait_for_selector("#vaults")
-    return ctx, page
-
-
 def open_vault_connections(page, vl: Vaultlink, name: str) -> None:
     """The seed's path: search "key vaults", pick the vault, Networking, Private endpoint connections."""
     page.fill("#global-search", "key vaults")
@@ -129,10 +62,6 @@ def open_vault_connections(page, vl: Vaultlink, name: str) -> None:
     page.click("#vault-networking")
     page.click("#tab-connections")
     page.wait_for_selector("#connections")
-
-
-def option_values(page, sel: str) -> list[str]:
-    return page.eval_on_selector_all(f"{sel} option", "os => os.map(o => o.textContent)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,3 +512,141 @@ def test_a_forged_cross_site_form_is_refused(vl, browser, shots, tmp_path, attac
     page.wait_for_selector("#vaults")
     shots(page, "still-signed-in")
     ctx.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Virtual machines (issue 18): the seed's VM made in the portal, checked with az.
+
+def next_free_address(vl: Vaultlink) -> str:
+    """The address ARM gives the next NIC in the seed's subnet: the lowest free one from .4."""
+    used = {c["privateIPAddress"] for n in vl.az("network", "nic", "list", "-g", RG) for c in n["ipConfigurations"]
+            if c["subnet"]["id"].endswith(f"/virtualNetworks/{VNET}/subnets/{SUBNET}")}
+    return next(a for a in (f"10.1.0.{i}" for i in range(4, 255)) if a not in used)
+
+
+def test_vm_create_in_the_seeds_subnet_power_run_command_without_lab_and_delete(vl, browser, shots, tmp_path):
+    key = ssh_public_key(tmp_path)
+    expected_ip = next_free_address(vl)
+    ctx, page = sign_in(browser, vl)
+    page.click("#nav a[data-nav='vms']")
+    page.click("#create-vm")
+    # Networking as the Azure portal shows it: only the region's VNets, that VNet's subnets.
+    page.select_option("#vm-rg", RG)
+    page.select_option("#vm-region", REGION)
+    page.fill("#vm-name", "vmportal1")
+    page.click("#tab-networking")
+    assert option_values(page, "#vm-vnet") == [f"{VNET} ({RG})"]
+    assert option_values(page, "#vm-subnet") == [f"{SUBNET} (10.1.0.0/24)"]
+    assert option_values(page, "#vm-public-ip") == ["None", "(new) vmportal1-ip"]
+    assert page.is_checked("#vm-lb-no") and page.locator("input[name='vm-lb']").count() == 1
+    page.click("#tab-basics")
+    fill_vm_form(page, rg=RG, name="vmportal1", region=REGION, vnet=f"{VNET} ({RG})", subnet=f"{SUBNET} (10.1.0.0/24)",
+                 ssh_key=key, shots=shots)
+    review = page.inner_text("#review")
+    assert "vmportal1" in review and "Standard_B2s" in review and "(new) vmportal1-nic" in review, review
+    shots(page, "vm-review")
+    page.click("#create")
+    page.wait_for_selector("#deploy-result .ok", timeout=60_000)
+    page.click("#go-to-resource")
+    page.wait_for_selector("#vm-essentials")
+    shots(page, "vm-overview")
+    assert page.inner_text("#vm-status") == "VM running"
+    assert page.inner_text("#vm-private-ip") == expected_ip
+    assert page.inner_text("#vm-public-ip") == "None"
+    assert page.inner_text("#vm-subnet") == f"{VNET}/{SUBNET}"
+    assert page.inner_text("#vm-nic") == "vmportal1-nic"
+    assert "0001-com-ubuntu-server-jammy" in page.inner_text("#vm-image")
+
+    vm = vl.az("vm", "show", "-g", RG, "-n", "vmportal1")
+    assert vm["hardwareProfile"]["vmSize"] == "Standard_B2s"
+    assert vm["storageProfile"]["imageReference"]["sku"] == "22_04-lts-gen2"
+    assert vm["osProfile"]["adminUsername"] == "azureuser"
+    assert vm["osProfile"]["linuxConfiguration"]["disablePasswordAuthentication"] is True
+    assert vm["osProfile"]["linuxConfiguration"]["ssh"]["publicKeys"][0]["keyData"].strip() == key
+    [nic_ref] = vm["networkProfile"]["networkInterfaces"]
+    assert nic_ref["deleteOption"] == "Delete"
+    nic = vl.az("network", "nic", "show", "--ids", nic_ref["id"])
+    [ipc] = nic["ipConfigurations"]
+    assert ipc["subnet"]["id"].endswith(f"/resourceGroups/{RG}/providers/Microsoft.Network/virtualNetworks/{VNET}/subnets/{SUBNET}")
+    assert ipc["privateIPAddress"] == expected_ip
+    assert ipc["privateIPAllocationMethod"] == "Dynamic"
+    assert ipc.get("publicIPAddress") is None
+    assert nic.get("networkSecurityGroup") is None
+    assert nic["virtualMachine"]["id"] == vm["id"]
+    assert not [p for p in vl.az("network", "public-ip", "list", "-g", RG) if p["name"].startswith("vmportal1")]
+    assert not [g for g in vl.az("network", "nsg", "list", "-g", RG) if g["name"].startswith("vmportal1")]
+
+    # Run command without --lab: ARM's refusal, as it words it.
+    err = run_command(page, f"nslookup {EXISTING}.vault.azure.net")
+    text = err.inner_text()
+    shots(page, "vm-run-command-refused")
+    assert "error" in (err.get_attribute("class") or ""), text
+    assert "OperationNotAllowed" in text and "--lab" in text, text
+    assert page.is_hidden("#run-output")
+
+    # Stop (the Azure portal's Stop deallocates), Start; the list shows the power state and address.
+    page.click("#tab-overview")
+    page.click("#vm-stop")
+    page.wait_for_selector("#vm-status:text-is('VM deallocated')")  # the page's CSP allows no eval
+    assert vl.az("vm", "get-instance-view", "-g", RG, "-n", "vmportal1", "--query",
+                 "instanceView.statuses[?starts_with(code, 'PowerState/')].code | [0]") == "PowerState/deallocated"
+    err = run_command(page, "true")
+    assert "OperationNotAllowed" in err.inner_text() and "deallocated" in err.inner_text()
+    page.click("#tab-overview")
+    page.click("#vm-start")
+    page.wait_for_selector("#vm-status:text-is('VM running')")
+    page.click("#nav a[data-nav='vms']")
+    row = page.wait_for_selector("#vms tr[data-vm='vmportal1']")
+    cells = row.eval_on_selector_all("td", "tds => tds.map(t => t.textContent)")
+    assert cells == ["vmportal1", RG, REGION, "Standard_B2s", "VM running", expected_ip], cells
+    shots(page, "vm-list")
+
+    # Delete asks in the page (no window.confirm); Cancel keeps the VM, Delete removes it and its NIC.
+    page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError(f"a browser dialog opened: {d.message}")))
+    page.click("#vms tr[data-vm='vmportal1'] a")
+    page.click("#vm-delete")
+    assert "vmportal1" in page.inner_text("#delete-confirm")
+    page.click("#cancel-delete")
+    assert page.inner_text("#delete-confirm") == ""
+    assert vl.az("vm", "show", "-g", RG, "-n", "vmportal1")["name"] == "vmportal1"
+    page.click("#vm-delete")
+    shots(page, "vm-delete-confirm")
+    page.click("#confirm-delete")
+    page.wait_for_selector("#vms")
+    assert "vmportal1" not in [v["name"] for v in vl.az("vm", "list", "-g", RG)]
+    assert "vmportal1-nic" not in [n["name"] for n in vl.az("network", "nic", "list", "-g", RG)]
+    ctx.close()
+
+
+def test_vm_create_with_bad_input_shows_azures_error_and_leaves_nothing(vl, browser, shots, tmp_path):
+    key = ssh_public_key(tmp_path)
+    ctx, page = sign_in(browser, vl)
+    before = {kind: [r["name"] for r in vl.az("network", kind, "list", "-g", RG)] for kind in ("nic", "public-ip", "nsg")}
+    fill_vm_form(page, rg=RG, name="bad name!", region=REGION, vnet=f"{VNET} ({RG})", subnet=f"{SUBNET} (10.1.0.0/24)",
+                 ssh_key=key)
+    page.click("#create")
+    text = page.wait_for_selector("#deploy-result .error").inner_text()
+    shots(page, "vm-bad-name")
+    assert "(Code: InvalidResourceName)" in text and "bad name!" in text, text
+    assert "Nothing was created." in text, text
+
+    # A name ARM's network accepts but Compute refuses for Windows (over 15 characters): the public
+    # IP, NSG and NIC made before the VM's PUT are deleted again.
+    page.goto(portal_url(vl) + "#/vms")
+    fill_vm_form(page, rg=RG, name="winportal-toolong", region=REGION, vnet=f"{VNET} ({RG})",
+                 subnet=f"{SUBNET} (10.1.0.0/24)", image="win2022", password="Vaultlink-Portal-1!",
+                 public_ip="new", nsg="basic")
+    assert page.locator("#vm-auth-ssh").count() == 0  # Windows: password only
+    page.click("#create")
+    text = page.wait_for_selector("#deploy-result .error", timeout=60_000).inner_text()
+    shots(page, "vm-windows-name-rolled-back")
+    assert "Windows computer name cannot be more than 15 characters" in text, text
+    assert "Rolled back" in text and "winportal-toolong-nic" in text and "winportal-toolong-ip" in text, text
+    assert "NOT deleted" not in text, text
+
+    after = {kind: [r["name"] for r in vl.az("network", kind, "list", "-g", RG)] for kind in ("nic", "public-ip", "nsg")}
+    assert after == before
+    names = [v["name"] for v in vl.az("vm", "list", "-g", RG)]
+    assert "bad name!" not in names and "winportal-toolong" not in names
+    ctx.close()
+

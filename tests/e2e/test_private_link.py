@@ -22,6 +22,7 @@ import dns.rdatatype
 import pytest
 
 from conftest import SUBSCRIPTION_ID, Vaultlink
+from portal_browser import browser, fill_vm_form, run_command, shots, sign_in, ssh_public_key  # noqa: F401 (fixtures)
 from topology import VAULT_ZONE, Network
 
 RG = "rg-pl"
@@ -508,3 +509,37 @@ def test_doctor_matrix_agrees_with_real_clients_in_hub_and_spoke(lab: Vaultlink)
     assert by[(VAULT, "client1")]["path"] == "private-endpoint" and by[(VAULT, "client2")]["path"] == "private-endpoint"
     assert by[(VAULT, "corp")]["path"] == "private-endpoint" and not by[(VAULT, "internet")]["allowed"]
     assert all(by[("kvlab2", k)]["path"] == "public" and by[("kvlab2", k)]["allowed"] for k in callers)
+
+
+def test_portal_vm_in_the_endpoints_subnet_runs_nslookup_and_sees_the_private_address(lab: Vaultlink, browser, shots, tmp_path: Path) -> None:
+    """The seed's "Validate" done in the portal: a VM made with the portal's form in the endpoint's
+    subnet, `nslookup` run on it with the portal's Run command (polled to its end)."""
+    ctx, page = sign_in(browser, lab)
+    try:
+        fill_vm_form(page, rg=RG, name="vmportallab", region="westeurope", vnet=f"vnet1 ({RG})",
+                     subnet="snet1 (10.0.0.0/24)", ssh_key=ssh_public_key(tmp_path), shots=shots)
+        page.click("#create")
+        page.wait_for_selector("#deploy-result .ok", timeout=60_000)
+        page.click("#go-to-resource")
+        page.wait_for_selector("#vm-essentials")
+        assert page.inner_text("#vm-status") == "VM running"
+        ip = page.inner_text("#vm-private-ip")
+        assert ip.startswith("10.0.0.") and ip != lab.pe_ip, ip  # type: ignore[attr-defined]
+        box = run_command(page, f"nslookup {HOST}")
+        out = page.inner_text("#run-output")
+        shots(page, "vm-run-command-nslookup")
+        assert "ok" in (box.get_attribute("class") or ""), box.inner_text()
+        assert out.startswith("Enable succeeded: \n[stdout]\n"), out
+        assert f"{VAULT}.privatelink.vaultcore.azure.net" in out, out
+        assert re.search(rf"Address:\s*{re.escape(lab.pe_ip)}\b", out), out  # type: ignore[attr-defined]
+        assert "168.63.129.16" in out, out
+
+        # A failing script: Azure's failed status, its exit status and streams shown.
+        box = run_command(page, "echo to-stderr >&2; exit 3")
+        out = page.inner_text("#run-output")
+        assert "error" in (box.get_attribute("class") or ""), box.inner_text()
+        assert "exit status=3" in out and "[stderr]\nto-stderr" in out, out
+    finally:
+        ctx.close()
+        lab.az("vm", "delete", "-g", RG, "-n", "vmportallab", "--yes", check=False)
+

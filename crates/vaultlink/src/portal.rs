@@ -51,6 +51,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("/vaults.js", include_str!("portal/vaults.js"), "text/javascript; charset=utf-8"),
     ("/endpoints.js", include_str!("portal/endpoints.js"), "text/javascript; charset=utf-8"),
     ("/networks.js", include_str!("portal/networks.js"), "text/javascript; charset=utf-8"),
+    ("/vms.js", include_str!("portal/vms.js"), "text/javascript; charset=utf-8"),
     ("/topology.js", include_str!("portal/topology.js"), "text/javascript; charset=utf-8"),
 ];
 

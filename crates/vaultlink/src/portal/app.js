@@ -2,10 +2,10 @@
 // request through /portal/api/arm (the same routes `az` uses) or /portal/api/deploy (several ARM
 // PUTs, undone together on failure); no script here holds an Azure rule, only forms and pictures.
 // This file: DOM helpers, the API client, sign-in, routing. The pages are in vaults.js,
-// endpoints.js, networks.js and topology.js (loaded after it, in that order).
+// endpoints.js, networks.js, vms.js and topology.js (loaded after it, in that order).
 'use strict';
 
-const API = { kv: '2023-07-01', net: '2024-05-01', dns: '2024-06-01', res: '2022-09-01' };
+const API = { kv: '2023-07-01', net: '2024-05-01', dns: '2024-06-01', res: '2022-09-01', compute: '2024-07-01' };
 const ZONE = 'privatelink.vaultcore.azure.net';
 const S = { csrf: null, principal: null, sub: null, tenant: null };
 
@@ -51,7 +51,9 @@ const enc = encodeURIComponent;
 function stateSpan(s) { return h('span', { class: 'state-' + s }, s); }
 
 // ---- the API
-async function api(method, path, body) {
+// One request; its parsed body and headers (a long-running operation's 202 names its poll URL in
+// `Azure-AsyncOperation`). A failure throws ARM's error (code, message) with the status.
+async function request(method, path, body) {
   const r = await fetch('/portal/api/' + path, {
     method,
     credentials: 'same-origin',
@@ -68,11 +70,29 @@ async function api(method, path, body) {
     if (r.status === 401 && err.code === 'NotSignedIn') { S.csrf = null; renderSignIn(); }
     throw e;
   }
-  return data;
+  return { data, headers: r.headers, status: r.status };
 }
+async function api(method, path, body) { return (await request(method, path, body)).data; }
 const withVer = (path, ver) => path + (path.includes('?') ? '&' : '?') + 'api-version=' + ver;
 const arm = (method, path, ver, body) => api(method, 'arm' + withVer(path, ver), body);
 const subPath = () => `/subscriptions/${S.sub}`;
+const armPath = (url) => { const u = new URL(url, location.href); return 'arm' + u.pathname + u.search; };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// An ARM long-running operation: the 202's `Azure-AsyncOperation` is polled (every `Retry-After`
+// seconds) until its status is no longer InProgress; the operation's last status is returned.
+// `alive()` false (the page was left) stops the polling.
+async function armOperation(method, path, ver, body, alive) {
+  const first = await request(method, 'arm' + withVer(path, ver), body);
+  const poll = first.headers.get('Azure-AsyncOperation');
+  if (first.status !== 202 || !poll) return first.data;
+  const wait = 1000 * (Number(first.headers.get('Retry-After')) || 1);
+  for (;;) {
+    await sleep(wait);
+    if (alive && !alive()) return null;
+    const op = await api('GET', armPath(poll));
+    if (op && op.status !== 'InProgress') return op;
+  }
+}
 // Every page of an ARM list: ARM pages long lists, the next page at `nextLink`.
 async function listOf(path, ver) {
   let page = await arm('GET', path, ver);
@@ -92,6 +112,8 @@ const loaders = {
   locations: async () => (await listOf(`${subPath()}/locations`, API.res)).filter((l) => !l.metadata || l.metadata.regionType !== 'Logical'),
   vnets: () => listOf(`${subPath()}/providers/Microsoft.Network/virtualNetworks`, API.net),
   nics: () => listOf(`${subPath()}/providers/Microsoft.Network/networkInterfaces`, API.net),
+  vms: () => listOf(`${subPath()}/providers/Microsoft.Compute/virtualMachines?$expand=instanceView`, API.compute),
+  vmSizes: (loc) => arm('GET', `${subPath()}/providers/Microsoft.Compute/locations/${loc}/vmSizes`, API.compute).then((r) => r.value),
   endpoints: () => listOf(`${subPath()}/providers/Microsoft.Network/privateEndpoints`, API.net),
   zones: () => listOf(`${subPath()}/providers/Microsoft.Network/privateDnsZones`, API.dns),
   links: (zoneId) => listOf(`${zoneId}/virtualNetworkLinks`, API.dns),
@@ -148,6 +170,9 @@ const routes = [
   [/^#\/zones$/, () => zonesList()],
   [/^#\/zone\/([^/]+)(?:\/(\w+))?$/, (m) => zonePage(decodeURIComponent(m[1]), m[2])],
   [/^#\/vnets$/, () => vnetsList()],
+  [/^#\/vms\/create$/, () => createVm()],
+  [/^#\/vms$/, () => vmsList()],
+  [/^#\/vm\/([^/]+)(?:\/(\w+))?$/, (m) => vmPage(decodeURIComponent(m[1]), m[2])],
   [/^#\/topology$/, () => topology()],
   [/^#\/doctor(?:\?vault=(.*))?$/, (m) => doctor(m[1] ? decodeURIComponent(m[1]) : '')],
 ];
@@ -180,7 +205,7 @@ document.addEventListener('DOMContentLoaded', async () => {
   $('#global-search').addEventListener('keydown', async (ev) => {
     if (ev.key !== 'Enter' || !S.csrf) return;
     const t = ev.target.value.trim().toLowerCase();
-    const pages = [[/key ?vault/, '#/vaults'], [/private ?endpoint/, '#/endpoints'], [/dns/, '#/zones'], [/virtual ?network|vnet/, '#/vnets'], [/topolog/, '#/topology'], [/doctor|troubleshoot/, '#/doctor']];
+    const pages = [[/key ?vault/, '#/vaults'], [/private ?endpoint/, '#/endpoints'], [/dns/, '#/zones'], [/virtual ?network|vnet/, '#/vnets'], [/virtual ?machine|^vms?$/, '#/vms'], [/topolog/, '#/topology'], [/doctor|troubleshoot/, '#/doctor']];
     const hit = pages.find(([re]) => re.test(t));
     if (hit) { location.hash = hit[1]; return; }
     const v = (await loaders.vaults()).find((x) => x.name.toLowerCase() === t);

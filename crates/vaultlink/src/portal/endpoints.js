@@ -27,7 +27,7 @@ async function createEndpoint(vaultId) {
     next ? h('button', { class: 'primary', id: 'next', onclick: () => go(next) }, next === 'review' ? 'Next : Review + create' : 'Next') : null);
   const render = () => {
     tabs.replaceChildren(...tabDefs.map(([k, t]) => h('button', { class: k === tab ? 'active' : '', id: 'tab-' + k, onclick: () => go(k) }, t)));
-    body.replaceChildren(...pages[tab]());
+    body.replaceChildren(...pages[tab]().filter(Boolean));
   };
   // As the portal does: only the virtual networks in the endpoint's region; the first by default.
   const pickNetwork = () => {
