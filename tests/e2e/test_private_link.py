@@ -7,6 +7,7 @@ Lab tests need root and iproute2; they fail loudly when either is missing, never
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -40,9 +41,18 @@ def _require_lab_prerequisites() -> None:
             pytest.fail(f"lab mode tests need `{tool}` (apt-get install iproute2 dnsutils)", pytrace=False)
 
 
-def lab_namespaces() -> set[str]:
+# A lab namespace of "another instance": `zzzz` is no hash, so no vaultlink owns it.
+DECOY_NS = "vl-zzzz-decoy"
+
+
+def lab_namespaces(vl: Vaultlink | None = None) -> set[str]:
+    """Every lab namespace on this machine, or only those of one instance (`vl-<hash of its data
+    directory>-`, as the lab names them), so that lab runs side by side do not count each other's."""
     out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
-    return {line.split()[0] for line in out.splitlines() if line.startswith("vl-")}
+    prefix = "vl-"
+    if vl is not None:
+        prefix += hashlib.sha256(str(Path(vl.data_dir).resolve()).encode()).hexdigest()[:4] + "-"
+    return {line.split()[0] for line in out.splitlines() if line.startswith(prefix)}
 
 
 def exec_at(vl: Vaultlink, nic: str, *command: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -77,8 +87,8 @@ def answer_chain(msg: dns.message.Message) -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory):
     _require_lab_prerequisites()
-    before = lab_namespaces()
     vl = Vaultlink(tmp_path_factory.mktemp("private_link"), extra_args=("--lab",))
+    before = lab_namespaces(vl)
     vl.start()
     try:
         vl.login_sp()
@@ -99,7 +109,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
         yield vl
     finally:
         vl.close()
-        leftover = lab_namespaces() - before
+        leftover = lab_namespaces(vl) - before
         assert not leftover, f"lab namespaces left behind after shutdown: {leftover}"
 
 
@@ -418,17 +428,20 @@ def test_namespaces_left_by_a_crash_are_removed_at_the_next_start(tmp_path: Path
         net = Network(vl, RG)
         net.vnet_with_subnet("vnetc", "10.9.0.0/16", "s", "10.9.0.0/24")
         net.nic("crashnic", "vnetc", "s")
-        before = lab_namespaces()
+        before = lab_namespaces(vl)
         exec_at(vl, "crashnic", "true")
-        made = lab_namespaces() - before
+        made = lab_namespaces(vl) - before
         assert made, "exec made no namespace"
         vl.kill9()
-        assert lab_namespaces() & made, "the namespace should survive a kill -9 (nobody cleaned up)"
+        assert lab_namespaces(vl) & made, "the namespace should survive a kill -9 (nobody cleaned up)"
+        # Another instance's namespace (a name no data directory hashes to) must survive the restart.
+        subprocess.run(["ip", "netns", "add", DECOY_NS], check=True)
         vl.start()
-        assert not (lab_namespaces() & made), "the restart did not remove the stale namespace"
-        assert before <= lab_namespaces(), "the restart removed another instance's namespaces"
+        assert not (lab_namespaces(vl) & made), "the restart did not remove the stale namespace"
+        assert DECOY_NS in lab_namespaces(), "the restart removed another instance's namespace"
     finally:
         vl.close()
+        subprocess.run(["ip", "netns", "delete", DECOY_NS], capture_output=True)
 
 
 def test_misnamed_zone_is_never_consulted(lab: Vaultlink) -> None:
@@ -513,11 +526,12 @@ def test_doctor_matrix_agrees_with_real_clients_in_hub_and_spoke(lab: Vaultlink)
 
 def test_portal_vm_in_the_endpoints_subnet_runs_nslookup_and_sees_the_private_address(lab: Vaultlink, browser, shots, tmp_path: Path) -> None:
     """The seed's "Validate" done in the portal: a VM made with the portal's form in the endpoint's
-    subnet, `nslookup` run on it with the portal's Run command (polled to its end)."""
+    subnet with a new public IP (the seed's Networking tab), `nslookup` run on it with the portal's
+    Run command (polled to its end); deleting the VM takes its NIC and public IP with it."""
     ctx, page = sign_in(browser, lab)
     try:
         fill_vm_form(page, rg=RG, name="vmportallab", region="westeurope", vnet=f"vnet1 ({RG})",
-                     subnet="snet1 (10.0.0.0/24)", ssh_key=ssh_public_key(tmp_path), shots=shots)
+                     subnet="snet1 (10.0.0.0/24)", ssh_key=ssh_public_key(tmp_path), public_ip="new", shots=shots)
         page.click("#create")
         page.wait_for_selector("#deploy-result .ok", timeout=60_000)
         page.click("#go-to-resource")
@@ -525,6 +539,7 @@ def test_portal_vm_in_the_endpoints_subnet_runs_nslookup_and_sees_the_private_ad
         assert page.inner_text("#vm-status") == "VM running"
         ip = page.inner_text("#vm-private-ip")
         assert ip.startswith("10.0.0.") and ip != lab.pe_ip, ip  # type: ignore[attr-defined]
+        assert page.inner_text("#vm-public-ip").startswith("192.0.2."), page.inner_text("#vm-public-ip")
         box = run_command(page, f"nslookup {HOST}")
         out = page.inner_text("#run-output")
         shots(page, "vm-run-command-nslookup")
@@ -539,6 +554,10 @@ def test_portal_vm_in_the_endpoints_subnet_runs_nslookup_and_sees_the_private_ad
         out = page.inner_text("#run-output")
         assert "error" in (box.get_attribute("class") or ""), box.inner_text()
         assert "exit status=3" in out and "[stderr]\nto-stderr" in out, out
+
+        lab.az("vm", "delete", "-g", RG, "-n", "vmportallab", "--yes", output=None)
+        left = [r["name"] for kind in ("nic", "public-ip") for r in lab.az("network", kind, "list", "-g", RG)]
+        assert not [n for n in left if n.startswith("vmportallab")], left
     finally:
         ctx.close()
         lab.az("vm", "delete", "-g", RG, "-n", "vmportallab", "--yes", check=False)

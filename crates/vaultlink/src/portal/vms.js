@@ -125,7 +125,8 @@ function vmSteps(d, imageReference) {
   if (d.publicIp === 'new') {
     const id = net('publicIPAddresses', `${d.name}-ip`);
     steps.push({ path: withVer(id, API.net), body: { location: d.location, sku: { name: 'Standard' }, properties: { publicIPAllocationMethod: 'Static' } }, createOnly: true });
-    ipc.publicIPAddress = { id };
+    // As the Azure portal's "Delete public IP and NIC when VM is deleted", on by default.
+    ipc.publicIPAddress = { id, properties: { deleteOption: 'Delete' } };
   }
   if (d.nsg === 'basic') {
     const id = net('networkSecurityGroups', `${d.name}-nsg`);
