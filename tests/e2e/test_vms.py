@@ -134,6 +134,28 @@ def test_default_public_ip_and_nsg_and_what_the_vault_firewall_sees(vms: Vaultli
     vms.az("network", "nsg", "show", "--ids", nsg["id"])
 
 
+def test_doctor_takes_a_vm_as_the_caller_and_its_matrix_names_vms(vms: Vaultlink) -> None:
+    create_vm(vms, "vm-doc")
+    vms.register_providers("Microsoft.KeyVault", wait=True)
+    vms.az("keyvault", "create", "-n", "kv-vm-doc", "-g", RG, "-l", "westeurope")
+    nic = vms.az("vm", "show", "-g", RG, "-n", "vm-doc")["networkProfile"]["networkInterfaces"][0]["id"]
+    nic_name = nic.rsplit("/", 1)[1]
+
+    def doctor(*args: str) -> tuple[int, object]:
+        proc = vms.run_vaultlink("doctor", "--data-dir", str(vms.data_dir), *args, "--output", "json", check=False)
+        assert proc.stdout.strip(), proc.stderr
+        return proc.returncode, __import__("json").loads(proc.stdout)
+
+    _, report = doctor("kv-vm-doc", "--from", "vm-doc")
+    assert report["caller"].startswith(f"VM vm-doc (NIC {nic_name}, 10.20.0."), report["caller"]
+    assert report["caller"].endswith(f"in {VNET}/{SUBNET}"), report["caller"]
+    assert report["path"] == "public", report  # no endpoint in this VNet: the vault's public address
+    _, rows = doctor("--matrix")
+    [row] = [r for r in rows if r["vault"] == "kv-vm-doc" and r["caller"].startswith("VM vm-doc ")]
+    assert row["caller"] == report["caller"] and row["allowed"] is True, row
+    assert not [r for r in rows if r["caller"].startswith(f"NIC {nic_name} ")], rows
+
+
 def test_power_actions_move_the_power_state(vms: Vaultlink) -> None:
     create_vm(vms, "vm-power")
 
