@@ -651,6 +651,57 @@ def test_sdk_begin_create_or_update(vl: Vaultlink, tmp_path: Path) -> None:
         "status"] == "Approved", pe
 
 
+CANCEL_SCRIPT = scenario(
+    """
+    import time
+    from azure.mgmt.resource import ResourceManagementClient
+
+    _, _vault_url, template_path, sub, rg = sys.argv
+    client = ResourceManagementClient(credential(), sub)
+    client.resource_groups.create_or_update(rg, {"location": "westeurope"})
+    # Start, and cancel as soon as the first resource is made (the run is serial, 800 long).
+    client.deployments.begin_create_or_update(
+        rg, "many", {"properties": {"mode": "Incremental", "template": json.load(open(template_path))}})
+    seen = []
+    for _ in range(400):
+        d = client.deployments.get(rg, "many")
+        seen.append(d.properties.provisioning_state)
+        if d.properties.provisioning_state == "Running" and list(client.deployment_operations.list(rg, "many")):
+            break
+        time.sleep(0.01)
+    client.deployments.cancel(rg, "many")
+    for _ in range(600):
+        d = client.deployments.get(rg, "many")
+        if d.properties.provisioning_state not in ("Accepted", "Running"):
+            break
+        time.sleep(0.05)
+    again = expect_error(lambda: client.deployments.cancel(rg, "many"))
+    print(json.dumps({"seen": sorted(set(seen)), "state": d.properties.provisioning_state, "again": again}))
+    """
+)
+
+
+def test_cancel_a_running_deployment_stops_it_between_resources(vl: Vaultlink, tmp_path: Path) -> None:
+    """Cancel while a serial copy loop runs: the deployment ends Canceled, what it made stays, the
+    rest is never attempted, and a second cancel is refused."""
+    rg = "rg-dep-cancel"
+    o = run_scenario(vl, tmp_path, "cancel.py", CANCEL_SCRIPT, "unused", str(TEMPLATES / "many-nsgs.json"),
+                     SUBSCRIPTION_ID, rg)
+    assert "Running" in o["seen"], o
+    assert o["state"] == "Canceled", o
+    assert o["again"]["status"] == 409 and o["again"]["code"] == "DeploymentCannotBeCancelled", o
+    shown = vl.az("deployment", "group", "show", "-g", rg, "-n", "many")
+    assert shown["properties"]["provisioningState"] == "Canceled", shown["properties"]
+    made = [g["name"] for g in vl.az("network", "nsg", "list", "-g", rg)]
+    assert 0 < len(made) < 800, len(made)
+    ops = vl.az("deployment", "operation", "group", "list", "-g", rg, "-n", "many")
+    assert len(ops) == len(made), (len(ops), len(made))
+    assert {op["properties"]["provisioningState"] for op in ops} == {"Succeeded"}, ops[:3]
+    # az's own cancel of a deployment that has ended: Azure's refusal.
+    r = vl.az_fail("deployment", "group", "cancel", "-g", rg, "-n", "many")
+    assert "DeploymentCannotBeCancelled" in r.stderr, r.describe()
+
+
 # ---------------------------------------------------------------------------------------------
 def _app(vl: Vaultlink, tmp_path_factory: pytest.TempPathFactory, name: str, role: str) -> App:
     info = add_principal(vl, name)
