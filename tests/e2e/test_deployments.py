@@ -367,6 +367,22 @@ class TestSeedTopology:
         assert targeted[VAULT_ID.lower()]["targetResource"]["resourceName"] == VAULT
         assert [o.get("provisioningOperation") for o in other] in ([], ["EvaluateDeploymentOutput"]), other
 
+    def test_12_dependencies_as_the_template_orders_them(self, vl: Vaultlink) -> None:
+        deps = vl.az("deployment", "group", "show", "-g", RG, "-n", "seed")["properties"]["dependencies"]
+        waits = {(d["resourceType"], d["resourceName"].split("/")[-1]):
+                 sorted(x["resourceType"] for x in d["dependsOn"]) for d in deps}
+        pe = next(v for (t, _), v in waits.items() if t == "Microsoft.Network/privateEndpoints")
+        assert pe == ["Microsoft.KeyVault/vaults", "Microsoft.Network/virtualNetworks"], waits
+        group = next(v for (t, _), v in waits.items() if t.endswith("/privateDnsZoneGroups"))
+        assert group == ["Microsoft.Network/privateDnsZones", "Microsoft.Network/privateEndpoints"], waits
+        roles = [v for (t, _), v in waits.items() if t == "Microsoft.Authorization/roleAssignments"]
+        assert roles == [["Microsoft.KeyVault/vaults"]], waits
+        for d in deps:
+            for x in d["dependsOn"]:
+                assert x["id"].startswith("/subscriptions/") and x["resourceName"], x
+        # What waits for nothing is not listed.
+        assert not [d for d in deps if d["resourceType"] == "Microsoft.KeyVault/vaults"], deps
+
     def test_13_what_if_after_a_tag_change(self, vl: Vaultlink) -> None:
         wi = vl.az("deployment", "group", "what-if", "-g", RG, "-n", "seed",
                    *seed_args('vaultTags={"env": "test", "owner": "e2e"}'), "--no-pretty-print")

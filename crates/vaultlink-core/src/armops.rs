@@ -68,7 +68,14 @@ pub fn operation(method: &str, path: &str, body: Option<&Value>) -> Option<ArmOp
     };
     let scope_of = |n: usize| format!("/{}", segs[..n].join("/"));
     let base = head.len() + if providers.is_some() { 2 } else { 0 };
-    let types: Vec<&str> = rest.iter().step_by(2).copied().collect();
+    let mut types: Vec<&str> = rest.iter().step_by(2).copied().collect();
+    // Deployments in the form without `providers` (`/subscriptions/{s}/resourcegroups/{rg}/
+    // deployments/{d}`) are Azure's `Microsoft.Resources/deployments/...`, as in the other form.
+    if providers.is_none()
+        && let Some(i) = types.iter().position(|t| t.eq_ignore_ascii_case("deployments"))
+    {
+        types.drain(..i);
+    }
 
     // Provider registration and the name check are named otherwise by Azure.
     if let Some(op) = special(&method, namespace, head, rest) {

@@ -134,7 +134,7 @@ pub fn render(d: &Deployment) -> Value {
         "duration": duration(d.updated_ms - d.started_ms),
         "correlationId": d.correlation_id,
         "providers": providers(d),
-        "dependencies": [],
+        "dependencies": d.dependencies,
     });
     if let Some(o) = &d.outputs {
         props["outputs"] = o.clone();

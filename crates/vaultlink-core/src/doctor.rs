@@ -78,7 +78,9 @@ fn describe_origin(state: &State, origin: &Origin) -> String {
         Origin::Internet { public_address } => format!("the internet ({public_address})"),
         Origin::Nic { nic_id } => match netctx::placement(state, nic_id) {
             Some((n, s, v)) => match crate::compute::vm_of_nic(state, nic_id) {
-                Some(vm) => format!("VM {} (NIC {}, {}) in {}/{}", vm.name, n.name, n.private_ip_address, v.name, s.name),
+                Some(vm) => {
+                    format!("VM {} (NIC {}, {}) in {}/{}", vm.name, n.name, n.private_ip_address, v.name, s.name)
+                }
                 None => format!("NIC {} ({}) in {}/{}", n.name, n.private_ip_address, v.name, s.name),
             },
             None => format!("NIC {nic_id}"),

@@ -828,6 +828,10 @@ pub struct Deployment {
     /// The request's `onErrorDeployment`, and once replayed, its `provisioningState`.
     pub on_error: Option<serde_json::Value>,
     pub operations: Vec<DeploymentOperation>,
+    /// What each resource waits for, as ARM renders `dependencies` (from the template's
+    /// `dependsOn` and the references it implies); a record from before this field has none.
+    #[serde(default)]
+    pub dependencies: Vec<serde_json::Value>,
 }
 
 /// One resource operation of a deployment (`.../deployments/{name}/operations/{id}`).

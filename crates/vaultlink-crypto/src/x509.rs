@@ -619,7 +619,13 @@ mod tests {
         }
         // Every OID this accepts, rcgen (through yasna) can write.
         let mut s = spec();
-        s.ekus = vec!["2.48.7".into(), "2.99999.1".into(), "2.18446744073709551534".into(), "0.39.1".into(), "1.3.18446744073709551615".into()];
+        s.ekus = vec![
+            "2.48.7".into(),
+            "2.99999.1".into(),
+            "2.18446744073709551534".into(),
+            "0.39.1".into(),
+            "1.3.18446744073709551615".into(),
+        ];
         let der = self_signed(&generate_key(KeySpec::P256).unwrap(), &s).unwrap();
         assert_eq!(parse(&der).unwrap().ekus, s.ekus);
     }

@@ -132,3 +132,23 @@ fn control_plane_secrets_are_vaults_secrets_read_and_write() {
         ("Microsoft.KeyVault/vaults/secrets/read", v.as_str(), Target::Collection)
     );
 }
+
+#[test]
+fn deployments_are_one_action_in_either_path_form() {
+    for base in [format!("{RG}/providers/Microsoft.Resources"), RG.to_string(), "/subscriptions/s1".to_string()] {
+        let d = format!("{base}/deployments/d1");
+        assert_eq!(op("PUT", &d).main.action, "Microsoft.Resources/deployments/write", "{d}");
+        assert_eq!(op("GET", &d).main.action, "Microsoft.Resources/deployments/read", "{d}");
+        assert_eq!(op("DELETE", &d).main.action, "Microsoft.Resources/deployments/delete", "{d}");
+        assert_eq!(op("POST", &format!("{d}/validate")).main.action, "Microsoft.Resources/deployments/validate/action");
+        assert_eq!(op("POST", &format!("{d}/cancel")).main.action, "Microsoft.Resources/deployments/cancel/action");
+        let ops = op("GET", &format!("{d}/operations"));
+        assert_eq!(
+            (ops.main.action.as_str(), ops.target),
+            ("Microsoft.Resources/deployments/operations/read", Target::Collection)
+        );
+        assert_eq!(op("PUT", &d).main.scope, d);
+    }
+    let list = op("GET", &format!("{RG}/deployments"));
+    assert_eq!((list.main.action.as_str(), list.main.scope.as_str()), ("Microsoft.Resources/deployments/read", RG));
+}

@@ -512,7 +512,8 @@ pub fn delete_vm(state: &State, batch: &mut Batch, caller: &Caller, key: (&str, 
         return Ok(false);
     };
     for n in v.nics.iter().filter(|n| n.delete_option == "Delete") {
-        let pip = network::nic(state, &n.id).and_then(|x| x.public_ip_address_id).and_then(|p| network::public_ip(state, &p));
+        let pip =
+            network::nic(state, &n.id).and_then(|x| x.public_ip_address_id).and_then(|p| network::public_ip(state, &p));
         if let Some(p) = pip.filter(|p| p.delete_option.as_deref() == Some("Delete")) {
             batch.delete(&p.id);
         }

@@ -119,7 +119,10 @@ fn parameters(list: &[ParameterSpec], field: &str) -> Result<Vec<(String, String
             } else {
                 Err(invalid_parameter(
                     field,
-                    format!("The parameter name '{}' is invalid: letters, digits and '_', not starting with a digit.", p.name),
+                    format!(
+                        "The parameter name '{}' is invalid: letters, digits and '_', not starting with a digit.",
+                        p.name
+                    ),
                 ))
             }
         })
@@ -160,9 +163,10 @@ pub fn put(
     if source.command_id.is_some() {
         return Err(unsupported("source.commandId", "give the script inline (az vm run-command create --script)"));
     }
-    let script = source.script.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
-        invalid_parameter("source", "The run command needs a source: 'source.script' is missing.")
-    })?;
+    let script = source
+        .script
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| invalid_parameter("source", "The run command needs a source: 'source.script' is missing."))?;
     if script.len() > script_limit {
         return Err(invalid_parameter("source.script", format!("The script is larger than {script_limit} bytes.")));
     }
@@ -181,7 +185,10 @@ pub fn put(
     if existing.is_none() && commands_of(state, &v.id).len() >= MAX_PER_VM {
         return Err(Error::conflict(
             "OperationNotAllowed",
-            format!("Virtual machine '{}' has {MAX_PER_VM} run commands already (vaultlink's limit); delete one first.", v.name),
+            format!(
+                "Virtual machine '{}' has {MAX_PER_VM} run commands already (vaultlink's limit); delete one first.",
+                v.name
+            ),
         ));
     }
     let async_execution = p.async_execution.unwrap_or(false);
@@ -220,7 +227,13 @@ pub struct Outcome {
 
 /// Records how a run ended (the instance view; the provisioning state of a synchronous one),
 /// unless the command was deleted or run again meanwhile. Returns the command as it now is.
-pub fn finish(state: &State, batch: &mut Batch, id: &str, run_id: &str, outcome: Result<Outcome, String>) -> Option<VmRunCommand> {
+pub fn finish(
+    state: &State,
+    batch: &mut Batch,
+    id: &str,
+    run_id: &str,
+    outcome: Result<Outcome, String>,
+) -> Option<VmRunCommand> {
     let mut c = command(state, id).filter(|c| c.run_id == run_id)?;
     let i = &mut c.instance;
     i.end_time = Some(state.now());
@@ -232,7 +245,10 @@ pub fn finish(state: &State, batch: &mut Batch, id: &str, run_id: &str, outcome:
             (i.execution_state, i.execution_message) = match o.exit_code {
                 Some(0) => (state::SUCCEEDED.into(), "Execution completed".into()),
                 Some(_) => (state::FAILED.into(), "Execution completed".into()),
-                None => (state::TIMED_OUT.into(), format!("Execution timed out after {} seconds", effective_timeout(c.timeout_in_seconds))),
+                None => (
+                    state::TIMED_OUT.into(),
+                    format!("Execution timed out after {} seconds", effective_timeout(c.timeout_in_seconds)),
+                ),
             };
         }
         Err(e) => {
@@ -242,7 +258,8 @@ pub fn finish(state: &State, batch: &mut Batch, id: &str, run_id: &str, outcome:
     }
     if !c.async_execution {
         let failed = c.instance.execution_state != state::SUCCEEDED;
-        c.provisioning_state = if failed && c.treat_failure_as_deployment_failure { "Failed" } else { "Succeeded" }.into();
+        c.provisioning_state =
+            if failed && c.treat_failure_as_deployment_failure { "Failed" } else { "Succeeded" }.into();
     }
     batch.put(&c.id, Record::VmRunCommand(c.clone()));
     Some(c)
@@ -315,7 +332,8 @@ pub fn render(c: &VmRunCommand, instance_view: bool) -> Value {
             "endTime": i.end_time.map(crate::engine::rfc3339),
         });
     }
-    let mut out = json!({"name": c.name, "id": c.id, "type": RUN_COMMAND_TYPE, "location": c.location, "properties": props});
+    let mut out =
+        json!({"name": c.name, "id": c.id, "type": RUN_COMMAND_TYPE, "location": c.location, "properties": props});
     if !c.tags.is_empty() {
         out["tags"] = json!(c.tags);
     }

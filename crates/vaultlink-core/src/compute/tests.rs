@@ -76,7 +76,8 @@ fn deleting_a_vm_takes_what_the_delete_options_say() {
     vm(&e, "vm-all", &all, "Delete");
     vm(&e, "vm-niconly", &nic_only, "Delete");
     vm(&e, "vm-kept", &kept, "Detach");
-    let shown = e.read(|s| network::render_public_ip(s, &network::public_ip(s, &id("publicIPAddresses", "all-ip")).unwrap()));
+    let shown =
+        e.read(|s| network::render_public_ip(s, &network::public_ip(s, &id("publicIPAddresses", "all-ip")).unwrap()));
     assert_eq!(shown["properties"]["deleteOption"], "Delete");
     for name in ["vm-all", "vm-niconly", "vm-kept"] {
         assert!(e.write(|s, b| delete_vm(s, b, &developer(), (SUB, "rg1", name))).unwrap());
@@ -90,7 +91,8 @@ fn deleting_a_vm_takes_what_the_delete_options_say() {
 fn a_bad_delete_option_on_the_public_ip_reference_changes_nothing() {
     let e = with_subnet();
     let c = developer();
-    e.write(|s, b| network::put_public_ip(s, b, &c, (SUB, "rg1", "p"), net(json!({"location": "westeurope"}))?)).unwrap();
+    e.write(|s, b| network::put_public_ip(s, b, &c, (SUB, "rg1", "p"), net(json!({"location": "westeurope"}))?))
+        .unwrap();
     let body = json!({"location": "westeurope", "properties": {"ipConfigurations": [{"name": "ipconfig1", "properties": {
         "subnet": {"id": format!("{}/subnets/snet1", id("virtualNetworks", "vnet1"))},
         "publicIPAddress": {"id": id("publicIPAddresses", "p"), "properties": {"deleteOption": "Shred"}}}}]}});
@@ -99,7 +101,13 @@ fn a_bad_delete_option_on_the_public_ip_reference_changes_nothing() {
     assert!(!exists(&e, &id("networkInterfaces", "n")));
     let err = e
         .write(|s, b| {
-            network::put_public_ip(s, b, &c, (SUB, "rg1", "p"), net(json!({"location": "westeurope", "properties": {"deleteOption": "Shred"}}))?)
+            network::put_public_ip(
+                s,
+                b,
+                &c,
+                (SUB, "rg1", "p"),
+                net(json!({"location": "westeurope", "properties": {"deleteOption": "Shred"}}))?,
+            )
         })
         .unwrap_err();
     assert_eq!(err.code(), "InvalidRequestFormat");
@@ -157,16 +165,25 @@ fn a_run_records_its_end_unless_run_again_and_goes_with_its_vm() {
         "protectedParameters": [{"name": "TOKEN", "value": "hidden"}]});
     let first = put_run(&e, "rc", props.clone()).unwrap();
     assert_eq!(first.protected_parameters, vec![("TOKEN".to_string(), "hidden".to_string())]);
-    assert_eq!((first.command.provisioning_state.as_str(), first.command.instance.execution_state.as_str()), ("Creating", "Running"));
+    assert_eq!(
+        (first.command.provisioning_state.as_str(), first.command.instance.execution_state.as_str()),
+        ("Creating", "Running")
+    );
     let shown = runcommand::render(&first.command, true);
     assert!(!shown.to_string().contains("hidden"), "{shown}");
     // Run again before the first ends: the first's end is not recorded.
     let second = put_run(&e, "rc", props).unwrap();
     let outcome = |code| Ok(runcommand::Outcome { exit_code: code, output: "out\n".into(), error: String::new() });
-    let stale = e.write(|s, b| Ok::<_, Error>(runcommand::finish(s, b, &first.command.id, &first.command.run_id, outcome(Some(0))))).unwrap();
+    let stale = e
+        .write(|s, b| {
+            Ok::<_, Error>(runcommand::finish(s, b, &first.command.id, &first.command.run_id, outcome(Some(0))))
+        })
+        .unwrap();
     assert!(stale.is_none());
     let ended = e
-        .write(|s, b| Ok::<_, Error>(runcommand::finish(s, b, &second.command.id, &second.command.run_id, outcome(Some(3)))))
+        .write(|s, b| {
+            Ok::<_, Error>(runcommand::finish(s, b, &second.command.id, &second.command.run_id, outcome(Some(3))))
+        })
         .unwrap()
         .unwrap();
     assert_eq!((ended.provisioning_state.as_str(), ended.instance.execution_state.as_str()), ("Failed", "Failed"));
@@ -175,7 +192,10 @@ fn a_run_records_its_end_unless_run_again_and_goes_with_its_vm() {
     assert_eq!((view["exitCode"].clone(), view["output"].clone()), (json!(3), json!("out\n")));
     // Killed at its limit: TimedOut.
     let third = put_run(&e, "slow", json!({"source": {"script": "sleep 9"}, "timeoutInSeconds": 120})).unwrap();
-    let timed = e.write(|s, b| Ok::<_, Error>(runcommand::finish(s, b, &third.command.id, &third.command.run_id, outcome(None)))).unwrap().unwrap();
+    let timed = e
+        .write(|s, b| Ok::<_, Error>(runcommand::finish(s, b, &third.command.id, &third.command.run_id, outcome(None))))
+        .unwrap()
+        .unwrap();
     assert_eq!((timed.instance.execution_state.as_str(), timed.provisioning_state.as_str()), ("TimedOut", "Succeeded"));
     assert!(timed.instance.execution_message.contains("120 seconds"), "{}", timed.instance.execution_message);
     // Deleting the VM deletes its run commands.

@@ -180,7 +180,13 @@ fn the_matrix_names_a_client_nic_by_its_vm() {
         "osProfile": {"computerName": "vm1", "adminUsername": "azureuser", "adminPassword": "Secret-Passw0rd!"},
         "networkProfile": {"networkInterfaces": [{"id": nic}]}}});
     e.write(|s, b| {
-        crate::compute::put_vm(s, b, &developer(), (SUB, "rg1", "vm1"), crate::wire::parse_for(crate::wire::Provider::Arm, spec)?)
+        crate::compute::put_vm(
+            s,
+            b,
+            &developer(),
+            (SUB, "rg1", "vm1"),
+            crate::wire::parse_for(crate::wire::Provider::Arm, spec)?,
+        )
     })
     .unwrap();
     let rows = e.read(|s| matrix(s, "203.0.113.10".parse().unwrap()));

@@ -79,7 +79,10 @@ impl Operations {
             ops.remove(&oldest);
         }
         let id = vaultlink_core::engine::guid();
-        ops.insert(id.clone(), Operation { vm_id: vm_id.to_string(), started: now(), ended: None, result: None, error: None });
+        ops.insert(
+            id.clone(),
+            Operation { vm_id: vm_id.to_string(), started: now(), ended: None, result: None, error: None },
+        );
         Ok(id)
     }
 
@@ -267,7 +270,12 @@ fn run_command(app: &App, req: &Req, c: &Admitted, key: (&str, &str, &str)) -> R
     let nic = nic_of(&v)?;
     let op = app.compute.begin(&v.id)?;
     let op_id = op.clone();
-    let job = Job { nic, script: input.script.join("\n"), env: input.parameters.into_iter().map(|p| (p.name, p.value)).collect(), timeout: RUN_TIMEOUT };
+    let job = Job {
+        nic,
+        script: input.script.join("\n"),
+        env: input.parameters.into_iter().map(|p| (p.name, p.value)).collect(),
+        timeout: RUN_TIMEOUT,
+    };
     runner.spawn(job, move |shared, ran| {
         let result = match ran {
             Ok(r) => render_result(&r),
@@ -318,7 +326,11 @@ impl Runner {
     }
 
     /// Runs the job on a thread of its own; `done` gets how it ended, on that thread.
-    fn spawn(self, job: Job, done: impl FnOnce(&Arc<App>, std::result::Result<Ran, String>) + Send + 'static) -> Result<()> {
+    fn spawn(
+        self,
+        job: Job,
+        done: impl FnOnce(&Arc<App>, std::result::Result<Ran, String>) + Send + 'static,
+    ) -> Result<()> {
         let Self { lab, shared, ca_bundle, runtime } = self;
         let spawned = std::thread::Builder::new().name("vaultlink-run-command".into()).spawn(move || {
             let _runtime = runtime.enter();

@@ -570,7 +570,24 @@ fn new_record(app: &App, scope_id: &str, request: &Request, plan: &Plan) -> Depl
         error: None,
         on_error: request.on_error.clone(),
         operations: Vec::new(),
+        dependencies: dependencies(plan),
     }
+}
+
+/// ARM's `dependencies`: each resource that waits for others, with what it waits for.
+fn dependencies(plan: &Plan) -> Vec<Value> {
+    let resources = plan.resources();
+    let named =
+        |r: &template::PlannedResource| json!({"id": r.id, "resourceType": r.resource_type, "resourceName": r.name});
+    resources
+        .iter()
+        .filter(|r| !r.depends_on.is_empty())
+        .map(|r| {
+            let mut out = named(r);
+            out["dependsOn"] = r.depends_on.iter().filter_map(|&i| resources.get(i)).map(named).collect();
+            out
+        })
+        .collect()
 }
 
 /// Changes the stored deployment (a no-op when it was deleted meanwhile).
