@@ -385,8 +385,8 @@ fn put_run_command(app: &App, req: &Req, c: &Admitted, key: (&str, &str, &str, &
     let env = cmd.parameters.iter().chain(&run.protected_parameters).cloned().collect();
     let timeout = Duration::from_secs(runcommand::effective_timeout(cmd.timeout_in_seconds).into());
     let job = Job { nic, script: cmd.script.clone(), env, timeout };
-    let op_id = op.clone();
-    runner.spawn(job, move |shared, ran| {
+    let (op_id, stored) = (op.clone(), (id.clone(), run_id.clone()));
+    let spawned = runner.spawn(job, move |shared, ran| {
         let outcome = ran.map(|r| runcommand::Outcome { exit_code: r.code, output: r.stdout, error: r.stderr });
         let ended = shared.engine.write(|s, b| Ok::<_, Error>(runcommand::finish(s, b, &id, &run_id, outcome)));
         if is_async {
@@ -402,7 +402,14 @@ fn put_run_command(app: &App, req: &Req, c: &Admitted, key: (&str, &str, &str, &
             Err(e) => Some(json!({"code": e.code(), "message": e.message})),
         };
         shared.compute.end(&op_id, json!({}), error);
-    })?;
+    });
+    if let Err(e) = spawned {
+        // Not started: say so in the stored command rather than leave it Running.
+        let (id, run_id) = stored;
+        let _ = app.engine.write(|s, b| Ok::<_, Error>(runcommand::finish(s, b, &id, &run_id, Err(e.message.clone()))));
+        app.compute.forget(&op);
+        return Err(e);
+    }
     let mut resp = json_ok(created(new), &runcommand::render(cmd, false));
     let resource = format!(
         "https://{}{}?api-version={}",
