@@ -166,7 +166,7 @@ async function vmPage(id, tab) {
   } }, label);
   const confirm = h('div', { id: 'delete-confirm' });
   const askDelete = () => confirm.replaceChildren(h('div', { class: 'finding warning' },
-    h('p', {}, `Delete virtual machine ${v.name}? Its network interface and OS disk (delete option: Delete) go with it.`),
+    h('p', {}, `Delete virtual machine ${v.name}? What is set to go with it (delete option: Delete; for a VM made here its network interface, public IP and OS disk) is deleted too.`),
     h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'confirm-delete', onclick: async (ev) => {
       ev.target.disabled = true;
       try { await arm('DELETE', id, API.compute); location.hash = '#/vms'; } catch (e) { out.replaceChildren(errorBox(e)); ev.target.disabled = false; }
