@@ -40,6 +40,36 @@ def run_python(vl: Vaultlink, code: str, env: dict[str, str] | None = None) -> A
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def test_env_formats_agree_when_read_by_their_readers(vl: Vaultlink, tmp_path: Path) -> None:
+    """`vaultlink env --format`: the shell exports as bash evaluates them, a `.env` file as bash
+    sources it (`set -a`), and JSON, all the same variables; fish and PowerShell are not
+    installed here (their quoting is unit-tested in cli.rs)."""
+    def env(fmt: str) -> str:
+        return vl.run_vaultlink("env", "--data-dir", str(vl.data_dir), "--format", fmt).stdout
+
+    names = sorted(vl.exports)
+    dump = "; ".join(f'printf "%s\\0" "${n}"' for n in names)
+
+    def through_bash(script: str) -> dict[str, str]:
+        out = subprocess.run(["bash", "-c", f"{script}\n{dump}"], capture_output=True, text=True, check=True,
+                             env={"PATH": "/usr/bin:/bin"}).stdout
+        return dict(zip(names, out.split("\0")[:-1]))
+
+    sh = through_bash(env("sh"))
+    dotenv_file = tmp_path / "vaultlink.env"
+    dotenv_file.write_text(env("dotenv"))
+    from_dotenv = through_bash(f"set -a; . {dotenv_file}; set +a")
+    as_json = json.loads(env("json"))
+    assert sh == vl.exports and from_dotenv == vl.exports and as_json == vl.exports, (sh, from_dotenv, as_json)
+    assert all("=" in line and not line.startswith(("export", "#")) for line in env("dotenv").splitlines())
+    fish, pwsh = env("fish"), env("powershell")
+    for name, value in vl.exports.items():
+        assert f"set -gx {name} '{value}'" in fish, fish
+        assert f"$env:{name} = '{value}'" in pwsh, pwsh
+    bad = vl.run_vaultlink("env", "--data-dir", str(vl.data_dir), "--format", "cmd", check=False)
+    assert bad.returncode != 0 and "powershell" in bad.stderr, bad.stderr
+
+
 def test_env_exports(vl: Vaultlink) -> None:
     e = vl.exports
     assert e["HTTPS_PROXY"].rstrip("/") == vl.proxy_url

@@ -25,8 +25,15 @@ struct Cli {
 enum Command {
     /// Start vaultlink: the proxy, the direct HTTPS listener and the identity endpoint.
     Serve(ServeArgs),
-    /// Print the shell exports that point Azure clients at a running vaultlink.
-    Env(DataDirArg),
+    /// Print the environment that points Azure clients at a running vaultlink: shell exports (by
+    /// default), or fish, PowerShell, a `.env` file or JSON.
+    Env {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The form to print.
+        #[arg(long, value_enum, default_value_t = EnvFormat::Sh)]
+        format: EnvFormat,
+    },
     /// Run COMMAND as a machine at a NIC: in its lab namespace (`serve --lab`), or with the
     /// environment that places it there (the proxy with the NIC's identity, the CA, its DNS view).
     Exec {
@@ -247,8 +254,8 @@ pub(crate) fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => crate::serve::run(args),
-        Command::Env(dir) => {
-            print!("{}", env_exports(&dir.resolve()?)?);
+        Command::Env { dir, format } => {
+            print!("{}", render_env(format, &env_vars(&dir.resolve()?)));
             Ok(())
         }
         Command::Doctor(args) => std::process::exit(doctor(args)?),
@@ -327,38 +334,90 @@ fn directory(dir: &std::path::Path, op: &DirectoryOp) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The exports for the instance using `data_dir` (its `endpoints.json` when it has run, else the
-/// default addresses).
-pub(crate) fn env_exports(data_dir: &std::path::Path) -> anyhow::Result<String> {
+/// The forms `vaultlink env` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum EnvFormat {
+    /// POSIX shell (`export K='v'`), for `eval "$(vaultlink env)"`.
+    Sh,
+    /// fish (`set -gx K 'v'`), for `vaultlink env --format fish | source`.
+    Fish,
+    /// PowerShell (`$env:K = 'v'`), for `vaultlink env --format powershell | Invoke-Expression`.
+    Powershell,
+    /// A `.env` file (`K=v`), for docker `--env-file`, compose and dotenv libraries.
+    Dotenv,
+    /// One JSON object of the variables.
+    Json,
+}
+
+/// What `vaultlink env` sets, and the identity endpoint for its hint lines.
+pub(crate) struct EnvVars {
+    vars: Vec<(&'static str, String)>,
+    identity: String,
+}
+
+/// The variables for the instance using `data_dir` (its `endpoints.json` when it has run, else
+/// the default addresses).
+pub(crate) fn env_vars(data_dir: &std::path::Path) -> EnvVars {
     let endpoints = crate::serve::Endpoints::read(data_dir).unwrap_or_else(|| crate::serve::Endpoints {
         proxy: format!("http://{DEFAULT_PROXY}"),
         https: format!("https://{DEFAULT_HTTPS}"),
         identity: format!("http://{DEFAULT_IDENTITY}"),
         dns: Some(DEFAULT_DNS.into()),
     });
-    let bundle = data_dir.join(crate::serve::CA_BUNDLE_FILE);
-    let bundle = bundle.display().to_string();
-    let vars = [
-        ("HTTPS_PROXY", endpoints.proxy.as_str()),
-        ("NO_PROXY", "localhost,127.0.0.1"),
-        ("REQUESTS_CA_BUNDLE", &bundle),
-        ("SSL_CERT_FILE", &bundle),
-        ("NODE_EXTRA_CA_CERTS", &bundle),
-        ("AZURE_CORE_COLLECT_TELEMETRY", "false"),
-        ("AZURE_TENANT_ID", seed::TENANT_ID),
-        ("AZURE_CLIENT_ID", seed::DEV_CLIENT_ID),
-        ("AZURE_CLIENT_SECRET", seed::DEV_CLIENT_SECRET),
-        ("AZURE_SUBSCRIPTION_ID", seed::SUBSCRIPTION_ID),
+    let bundle = data_dir.join(crate::serve::CA_BUNDLE_FILE).display().to_string();
+    let vars = vec![
+        ("HTTPS_PROXY", endpoints.proxy),
+        ("NO_PROXY", "localhost,127.0.0.1".into()),
+        ("REQUESTS_CA_BUNDLE", bundle.clone()),
+        ("SSL_CERT_FILE", bundle.clone()),
+        ("NODE_EXTRA_CA_CERTS", bundle),
+        ("AZURE_CORE_COLLECT_TELEMETRY", "false".into()),
+        ("AZURE_TENANT_ID", seed::TENANT_ID.into()),
+        ("AZURE_CLIENT_ID", seed::DEV_CLIENT_ID.into()),
+        ("AZURE_CLIENT_SECRET", seed::DEV_CLIENT_SECRET.into()),
+        ("AZURE_SUBSCRIPTION_ID", seed::SUBSCRIPTION_ID.into()),
     ];
-    let mut out = String::new();
-    for (k, v) in vars {
-        out.push_str(&format!("export {k}='{}'\n", v.replace('\'', "'\\''")));
+    EnvVars { vars, identity: endpoints.identity }
+}
+
+/// The variables in one of `vaultlink env`'s forms; the shells' forms end with how to sign in.
+pub(crate) fn render_env(format: EnvFormat, env: &EnvVars) -> String {
+    // Each shell's single quotes: what ends them, and how a quote inside is written.
+    let sh = |v: &str| format!("'{}'", v.replace('\'', "'\\''"));
+    let fish = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+    let pwsh = |v: &str| format!("'{}'", v.replace('\'', "''"));
+    // A `.env` value as every reader takes it: bare when plain, else double-quoted with `\` and
+    // `"` escaped (vaultlink's own values are plain; a data directory's path may hold a space).
+    let dotenv = |v: &str| {
+        let plain = v.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:,@%+=".contains(c));
+        if plain { v.to_string() } else { format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")) }
+    };
+    let line = |k: &str, v: &str| match format {
+        EnvFormat::Sh => format!("export {k}={}\n", sh(v)),
+        EnvFormat::Fish => format!("set -gx {k} {}\n", fish(v)),
+        EnvFormat::Powershell => format!("$env:{k} = {}\n", pwsh(v)),
+        EnvFormat::Dotenv => format!("{k}={}\n", dotenv(v)),
+        EnvFormat::Json => String::new(),
+    };
+    if format == EnvFormat::Json {
+        let map: serde_json::Map<String, serde_json::Value> =
+            env.vars.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone()))).collect();
+        return format!("{}\n", serde_json::Value::Object(map));
     }
+    let mut out: String = env.vars.iter().map(|(k, v)| line(k, v)).collect();
+    let var = match format {
+        EnvFormat::Sh | EnvFormat::Fish => |k: &str| format!("\"${k}\""),
+        EnvFormat::Powershell => |k: &str| format!("$env:{k}"),
+        EnvFormat::Dotenv | EnvFormat::Json => return out,
+    };
     out.push_str(&format!(
-        "# az login --service-principal -u \"$AZURE_CLIENT_ID\" -p \"$AZURE_CLIENT_SECRET\" --tenant \"$AZURE_TENANT_ID\"\n# managed identity: AZURE_POD_IDENTITY_AUTHORITY_HOST={} az login --identity\n",
-        endpoints.identity
+        "# az login --service-principal -u {} -p {} --tenant {}\n# managed identity: AZURE_POD_IDENTITY_AUTHORITY_HOST={} az login --identity\n",
+        var("AZURE_CLIENT_ID"),
+        var("AZURE_CLIENT_SECRET"),
+        var("AZURE_TENANT_ID"),
+        env.identity
     ));
-    Ok(out)
+    out
 }
 
 /// `vaultlink exec`: asks the running instance where the NIC's machine lives, then runs the command there.
@@ -474,4 +533,36 @@ fn doctor(a: DoctorArgs) -> anyhow::Result<i32> {
             && v["findings"].as_array().is_some_and(|f| f.iter().all(|x| x["severity"].as_str() != Some("error")))
     };
     Ok(if healthy { 0 } else { 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(value: &str) -> EnvVars {
+        EnvVars { vars: vec![("V", value.to_string())], identity: "http://127.0.0.1:1".into() }
+    }
+
+    #[test]
+    fn each_form_quotes_what_its_reader_would_misread() {
+        let tricky = r#"a'b\c"d $e"#;
+        let out = |f| render_env(f, &env(tricky)).lines().next().unwrap().to_string();
+        assert_eq!(out(EnvFormat::Sh), r#"export V='a'\''b\c"d $e'"#);
+        assert_eq!(out(EnvFormat::Fish), r#"set -gx V 'a\'b\\c"d $e'"#);
+        assert_eq!(out(EnvFormat::Powershell), r#"$env:V = 'a''b\c"d $e'"#);
+        assert_eq!(out(EnvFormat::Dotenv), r#"V="a'b\\c\"d $e""#);
+        let json: serde_json::Value = serde_json::from_str(&render_env(EnvFormat::Json, &env(tricky))).unwrap();
+        assert_eq!(json, serde_json::json!({"V": tricky}));
+        // Plain values stay bare in a .env file (docker --env-file takes quotes literally).
+        assert_eq!(render_env(EnvFormat::Dotenv, &env("http://127.0.0.1:8080")), "V=http://127.0.0.1:8080\n");
+    }
+
+    #[test]
+    fn the_shell_forms_say_how_to_sign_in_in_their_own_syntax() {
+        let e = env("x");
+        assert!(render_env(EnvFormat::Sh, &e).contains(r#"-u "$AZURE_CLIENT_ID""#));
+        assert!(render_env(EnvFormat::Fish, &e).contains(r#"-u "$AZURE_CLIENT_ID""#));
+        assert!(render_env(EnvFormat::Powershell, &e).contains("-u $env:AZURE_CLIENT_ID"));
+        assert!(!render_env(EnvFormat::Dotenv, &e).contains('#'));
+    }
 }
