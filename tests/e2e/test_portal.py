@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+from urllib.parse import quote
 from pathlib import Path
 
 import pytest
@@ -650,3 +651,31 @@ def test_vm_create_with_bad_input_shows_azures_error_and_leaves_nothing(vl, brow
     assert "bad name!" not in names and "winportal-toolong" not in names
     ctx.close()
 
+
+
+def test_delete_an_endpoint_asks_in_the_page_and_takes_its_nic(vl, browser, shots):
+    """Deleting a private endpoint asks in the page like every other confirmation (no browser
+    dialog): Cancel keeps it, Delete removes it, its NIC and the vault's connection."""
+    vault_id = vl.az("keyvault", "show", "-n", EXISTING, "-g", RG, "--query", "id")
+    pe = vl.az("network", "private-endpoint", "create", "-g", RG, "-n", "pe-portal-del", "--vnet-name", VNET,
+               "--subnet", SUBNET, "--private-connection-resource-id", vault_id, "--group-id", "vault",
+               "--connection-name", "conn-portal-del")
+    nic_id = pe["networkInterfaces"][0]["id"]
+    ctx, page = sign_in(browser, vl)
+    page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError(f"a browser dialog opened: {d.message}")))
+    page.goto(portal_url(vl) + "#/endpoint/" + quote(pe["id"], safe=""))
+    page.click("#delete-endpoint")
+    question = page.inner_text("#delete-confirm")
+    assert "pe-portal-del" in question and page.get_attribute("#delete-confirm > div", "role") == "alertdialog", question
+    page.click("#cancel-delete")
+    assert page.inner_text("#delete-confirm") == ""
+    assert vl.az("network", "private-endpoint", "show", "-g", RG, "-n", "pe-portal-del")["name"] == "pe-portal-del"
+    page.click("#delete-endpoint")
+    shots(page, "endpoint-delete-confirm")
+    page.click("#confirm-delete")
+    page.wait_for_selector("#endpoints")
+    assert vl.az("network", "private-endpoint", "show", "-g", RG, "-n", "pe-portal-del", check=False).rc != 0
+    assert vl.az("network", "nic", "show", "--ids", nic_id, check=False).rc != 0
+    connections = vl.az("network", "private-endpoint-connection", "list", "--id", vault_id)
+    assert not [c for c in connections if "pe-portal-del" in c["properties"]["privateEndpoint"]["id"]], connections
+    ctx.close()

@@ -34,6 +34,17 @@ function errorBox(e, prefix) {
   const code = e && e.code ? `\n(Code: ${e.code})` : '';
   return h('div', { class: 'error', role: 'alert' }, (prefix ? prefix + ': ' : '') + (e && e.message ? e.message : String(e)) + code);
 }
+// A deletion asked in the page (never the browser's confirm()): `#delete-confirm` holds the
+// question with Delete and Cancel; Delete runs `action`, whose failure goes to `out`.
+function deleteConfirm(question, action, out) {
+  const box = h('div', { id: 'delete-confirm' });
+  const ask = () => box.replaceChildren(h('div', { class: 'finding warning', role: 'alertdialog' }, h('p', {}, question),
+    h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'confirm-delete', onclick: async (ev) => {
+      ev.target.disabled = true;
+      try { await action(); } catch (e) { out.replaceChildren(errorBox(e)); ev.target.disabled = false; }
+    } }, 'Delete'), h('button', { id: 'cancel-delete', onclick: () => box.replaceChildren() }, 'Cancel'))));
+  return { box, ask };
+}
 function field(label, input) { return [h('label', { for: input.id }, label), input]; }
 function select(id, options, value, onchange) {
   const s = h('select', { id, onchange });

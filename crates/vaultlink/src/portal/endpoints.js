@@ -122,6 +122,8 @@ async function endpointPage(id) {
   const st = c ? c.properties.privateLinkServiceConnectionState : {};
   const vnetId = e.properties.subnet.id.split('/subnets/')[0];
   const out = h('div');
+  const del = deleteConfirm(`Delete private endpoint ${e.name}? Its network interface goes with it, and the vault's connection is removed.`,
+    async () => { await arm('DELETE', id, API.net); location.hash = '#/endpoints'; }, out);
   const dnsRows = groups.flatMap((g) => g.properties.privateDnsZoneConfigs.flatMap((z) => (z.properties.recordSets || []).map((r) =>
     h('tr', {}, h('td', {}, r.fqdn), h('td', {}, (r.ipAddresses || []).join(', ')), h('td', {}, link(`#/zone/${enc(z.properties.privateDnsZoneId)}`, nameOf(z.properties.privateDnsZoneId)))))));
   show(h('h1', {}, e.name), h('div', { class: 'subtitle' }, 'Private endpoint'),
@@ -139,10 +141,7 @@ async function endpointPage(id) {
     h('h2', {}, 'DNS configuration'),
     h('table', { id: 'endpoint-dns' }, h('thead', {}, h('tr', {}, ['FQDN', 'IP addresses', 'Private DNS zone'].map((t) => h('th', {}, t)))),
       h('tbody', {}, dnsRows.length ? dnsRows : h('tr', {}, h('td', { colspan: 3 }, 'No private DNS zone group: the vault name resolves through whatever zone the VNet is linked to.')))),
-    h('div', { class: 'toolbar' }, h('button', { id: 'delete-endpoint', onclick: async () => {
-      if (!window.confirm(`Delete private endpoint ${e.name}?`)) return;
-      try { await arm('DELETE', id, API.net); location.hash = '#/endpoints'; } catch (err) { out.replaceChildren(errorBox(err)); }
-    } }, 'Delete')), out);
+    h('div', { class: 'toolbar' }, h('button', { id: 'delete-endpoint', onclick: del.ask }, 'Delete')), del.box, out);
 }
 
 async function nicPage(id) {

@@ -164,17 +164,12 @@ async function vmPage(id, tab) {
     ev.target.disabled = true; out.replaceChildren(h('div', { class: 'info' }, `${label}…`));
     try { await arm('POST', `${id}/${action}`, API.compute); await route(); } catch (e) { out.replaceChildren(errorBox(e)); ev.target.disabled = false; }
   } }, label);
-  const confirm = h('div', { id: 'delete-confirm' });
-  const askDelete = () => confirm.replaceChildren(h('div', { class: 'finding warning' },
-    h('p', {}, `Delete virtual machine ${v.name}? What is set to go with it (delete option: Delete; for a VM made here its network interface, public IP and OS disk) is deleted too.`),
-    h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'confirm-delete', onclick: async (ev) => {
-      ev.target.disabled = true;
-      try { await arm('DELETE', id, API.compute); location.hash = '#/vms'; } catch (e) { out.replaceChildren(errorBox(e)); ev.target.disabled = false; }
-    } }, 'Delete'), h('button', { id: 'cancel-delete', onclick: () => confirm.replaceChildren() }, 'Cancel'))));
+  const del = deleteConfirm(`Delete virtual machine ${v.name}? What is set to go with it (delete option: Delete; for a VM made here its network interface, public IP and OS disk) is deleted too.`,
+    async () => { await arm('DELETE', id, API.compute); location.hash = '#/vms'; }, out);
   const ref = v.properties.storageProfile.imageReference;
   show(head,
     h('div', { class: 'toolbar' }, act('Start', 'vm-start', 'start'), act('Stop', 'vm-stop', 'deallocate'), act('Restart', 'vm-restart', 'restart'),
-      h('button', { id: 'vm-delete', onclick: askDelete }, 'Delete')), confirm, out,
+      h('button', { id: 'vm-delete', onclick: del.ask }, 'Delete')), del.box, out,
     h('div', { class: 'kv', id: 'vm-essentials' },
       h('div', {}, 'Resource group'), h('div', {}, rgOf(v.id)), h('div', {}, 'Location'), h('div', {}, v.location),
       h('div', {}, 'Status'), h('div', { id: 'vm-status' }, powerOf(v)),
