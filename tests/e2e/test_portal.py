@@ -679,3 +679,33 @@ def test_delete_an_endpoint_asks_in_the_page_and_takes_its_nic(vl, browser, shot
     connections = vl.az("network", "private-endpoint-connection", "list", "--id", vault_id)
     assert not [c for c in connections if "pe-portal-del" in c["properties"]["privateEndpoint"]["id"]], connections
     ctx.close()
+
+
+def test_an_empty_subscription_says_so_and_nothing_the_page_asks_for_is_missing(browser, shots, tmp_path):
+    """A fresh subscription: every list shows the Azure portal's "No resources to display" row,
+    and no request the page makes (the favicon included) fails."""
+    fresh = Vaultlink(tmp_path)
+    fresh.start()
+    try:
+        ctx, page = new_page(browser)
+        icons: list[int] = []
+        page.on("response", lambda r: icons.append(r.status) if r.url.endswith("/portal/favicon.svg") else None)
+        page.goto(portal_url(fresh))
+        page.fill("#client-id", DEV_CLIENT_ID)
+        page.fill("#client-secret", DEV_CLIENT_SECRET)
+        page.click("#signin")
+        page.wait_for_selector("#vaults")
+        # Signed in, nothing may fail (before it, the page's session check answers 401 by design).
+        failed: list[str] = []
+        page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        for route, table in [("vaults", "vaults"), ("endpoints", "endpoints"), ("zones", "zones"), ("vnets", "vnets"), ("vms", "vms")]:
+            page.goto(portal_url(fresh) + f"#/{route}")
+            page.wait_for_selector(f"#{table} tbody tr")
+            rows = page.eval_on_selector_all(f"#{table} tbody tr", "rs => rs.map(r => r.textContent)")
+            assert rows == ["No resources to display"], (route, rows)
+        shots(page, "empty-vms")
+        assert icons and set(icons) == {200}, icons
+        assert failed == [], failed
+        ctx.close()
+    finally:
+        fresh.close()

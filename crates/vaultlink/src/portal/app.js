@@ -34,6 +34,10 @@ function errorBox(e, prefix) {
   const code = e && e.code ? `\n(Code: ${e.code})` : '';
   return h('div', { class: 'error', role: 'alert' }, (prefix ? prefix + ': ' : '') + (e && e.message ? e.message : String(e)) + code);
 }
+// A list's rows, or the one row the Azure portal shows when there is nothing to list.
+function rowsOr(items, columns, row) {
+  return items.length ? items.map(row) : [h('tr', { class: 'empty' }, h('td', { colspan: columns }, 'No resources to display'))];
+}
 // A deletion asked in the page (never the browser's confirm()): `#delete-confirm` holds the
 // question with Delete and Cancel; Delete runs `action`, whose failure goes to `out`.
 function deleteConfirm(question, action, out) {

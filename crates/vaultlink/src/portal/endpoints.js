@@ -7,7 +7,7 @@ async function endpointsList() {
   show(h('h1', {}, 'Private endpoints'),
     h('div', { class: 'toolbar' }, h('button', { id: 'create-endpoint', onclick: () => { location.hash = '#/endpoints/create'; } }, '+ Create')),
     h('table', { id: 'endpoints' }, h('thead', {}, h('tr', {}, ['Name', 'Resource group', 'Location', 'Subnet', 'Private link resource', 'Connection state'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, eps.map((e) => { const c = peConnection(e); return h('tr', { 'data-endpoint': e.name },
+      h('tbody', {}, rowsOr(eps, 6, (e) => { const c = peConnection(e); return h('tr', { 'data-endpoint': e.name },
         h('td', {}, link(`#/endpoint/${enc(e.id)}`, e.name)), h('td', {}, rgOf(e.id)), h('td', {}, e.location), h('td', {}, subnetLabel(e.properties.subnet.id)),
         h('td', {}, c ? vaultLink(c.properties.privateLinkServiceId, vaults) : ''), h('td', {}, c ? stateSpan(c.properties.privateLinkServiceConnectionState.status) : '')); }))));
 }

@@ -5,7 +5,7 @@ async function zonesList() {
   const zones = await loaders.zones();
   show(h('h1', {}, 'Private DNS zones'),
     h('table', { id: 'zones' }, h('thead', {}, h('tr', {}, ['Name', 'Resource group', 'Record sets', 'Virtual network links'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, zones.map((z) => h('tr', { 'data-zone': z.name }, h('td', {}, link(`#/zone/${enc(z.id)}`, z.name)), h('td', {}, rgOf(z.id)),
+      h('tbody', {}, rowsOr(zones, 4, (z) => h('tr', { 'data-zone': z.name }, h('td', {}, link(`#/zone/${enc(z.id)}`, z.name)), h('td', {}, rgOf(z.id)),
         h('td', {}, String(z.properties.numberOfRecordSets)), h('td', {}, String(z.properties.numberOfVirtualNetworkLinks)))))));
 }
 
@@ -45,7 +45,7 @@ async function vnetsList() {
   const vnets = await loaders.vnets();
   show(h('h1', {}, 'Virtual networks'),
     h('table', { id: 'vnets' }, h('thead', {}, h('tr', {}, ['Name', 'Resource group', 'Location', 'Address space', 'Subnets'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, vnets.map((v) => h('tr', {}, h('td', {}, v.name), h('td', {}, rgOf(v.id)), h('td', {}, v.location), h('td', {}, v.properties.addressSpace.addressPrefixes.join(', ')),
+      h('tbody', {}, rowsOr(vnets, 5, (v) => h('tr', {}, h('td', {}, v.name), h('td', {}, rgOf(v.id)), h('td', {}, v.location), h('td', {}, v.properties.addressSpace.addressPrefixes.join(', ')),
         h('td', {}, v.properties.subnets.map((s) => `${s.name} (${s.properties.addressPrefix})`).join(', ')))))));
 }
 

@@ -8,7 +8,7 @@ async function vaultsList() {
   const filter = h('input', { type: 'search', id: 'vault-filter', placeholder: 'Filter for any field...' });
   const body = h('tbody');
   const fill = () => {
-    body.replaceChildren(...vaults.filter((v) => v.name.toLowerCase().includes(filter.value.toLowerCase())).map((v) => h('tr', { 'data-vault': v.name },
+    body.replaceChildren(...rowsOr(vaults.filter((v) => v.name.toLowerCase().includes(filter.value.toLowerCase())), 5, (v) => h('tr', { 'data-vault': v.name },
       h('td', {}, link(`#/vault/${enc(v.id)}`, v.name)), h('td', {}, rgOf(v.id)), h('td', {}, v.location),
       h('td', {}, v.properties.publicNetworkAccess), h('td', {}, String(v.properties.privateEndpointConnections.length)))));
   };

@@ -18,9 +18,8 @@ async function vmsList() {
   show(h('h1', {}, 'Virtual machines'),
     h('div', { class: 'toolbar' }, h('button', { id: 'create-vm', onclick: () => { location.hash = '#/vms/create'; } }, '+ Create')),
     h('table', { id: 'vms' }, h('thead', {}, h('tr', {}, ['Name', 'Resource group', 'Location', 'Size', 'Power state', 'Private IP address'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, vms.length ? vms.map((v) => h('tr', { 'data-vm': v.name }, h('td', {}, link(`#/vm/${enc(v.id)}`, v.name)), h('td', {}, rgOf(v.id)), h('td', {}, v.location),
-        h('td', {}, v.properties.hardwareProfile.vmSize), h('td', {}, powerOf(v)), h('td', {}, ipOf(v))))
-        : h('tr', {}, h('td', { colspan: 6 }, 'No virtual machines to display.')))));
+      h('tbody', {}, rowsOr(vms, 6, (v) => h('tr', { 'data-vm': v.name }, h('td', {}, link(`#/vm/${enc(v.id)}`, v.name)), h('td', {}, rgOf(v.id)), h('td', {}, v.location),
+        h('td', {}, v.properties.hardwareProfile.vmSize), h('td', {}, powerOf(v)), h('td', {}, ipOf(v)))))));
 }
 
 async function createVm() {
