@@ -292,7 +292,10 @@ def test_approve_one_connection_and_reject_another(vl, browser, shots):
     assert "Team A asks for access" in rows["pe-manual-a"].locator(".description").inner_text()
     shots(page, "connections-pending")
 
+    # Nothing selected: Approve, Reject and Remove are disabled, as in the Azure portal.
+    assert all(page.is_disabled(f"#pec-{verb}") for verb in ("approve", "reject", "remove"))
     rows["pe-manual-a"].locator("input.pec").check()
+    assert page.is_enabled("#pec-approve")
     page.click("#pec-approve")
     page.fill("#pec-description", "Approved for team A")
     shots(page, "approve-dialog")

@@ -233,6 +233,7 @@ async function connectionsTab(v) {
   const conns = v.properties.privateEndpointConnections;
   const out = h('div', { id: 'connection-result' });
   const selected = () => [...document.querySelectorAll('input.pec:checked')].map((c) => c.value);
+  const syncActions = () => { for (const b of document.querySelectorAll('button.pec-action')) b.disabled = !selected().length; };
   const act = (verb) => async () => {
     const names = selected();
     out.replaceChildren();
@@ -261,16 +262,15 @@ async function connectionsTab(v) {
   return h('div', {},
     h('div', { class: 'toolbar' },
       h('button', { id: 'pec-create', onclick: () => { location.hash = `#/endpoints/create?vault=${enc(v.id)}`; } }, '+ Create'),
-      h('button', { id: 'pec-approve', onclick: act('approve') }, 'Approve'),
-      h('button', { id: 'pec-reject', onclick: act('reject') }, 'Reject'),
-      h('button', { id: 'pec-remove', onclick: act('remove') }, 'Remove'),
+      // Enabled only while a connection is selected, as in the Azure portal.
+      ...['approve', 'reject', 'remove'].map((verb) => h('button', { id: `pec-${verb}`, class: 'pec-action', disabled: true, onclick: act(verb) }, verb[0].toUpperCase() + verb.slice(1))),
       h('button', { id: 'pec-refresh', onclick: () => route() }, 'Refresh')),
     out,
     h('table', { id: 'connections' }, h('thead', {}, h('tr', {}, ['', 'Connection name', 'Connection state', 'Provisioning state', 'Private endpoint', 'Description'].map((t) => h('th', {}, t)))),
       h('tbody', {}, conns.length ? conns.map((c) => {
         const p = c.properties; const n = nameOf(c.id); const st = p.privateLinkServiceConnectionState;
         return h('tr', { 'data-connection': n, 'data-endpoint': nameOf(p.privateEndpoint.id) },
-          h('td', {}, h('input', { type: 'checkbox', class: 'pec', value: n, 'aria-label': n })), h('td', {}, n), h('td', { class: 'status' }, stateSpan(st.status)),
+          h('td', {}, h('input', { type: 'checkbox', class: 'pec', value: n, 'aria-label': n, onchange: syncActions })), h('td', {}, n), h('td', { class: 'status' }, stateSpan(st.status)),
           h('td', { class: 'provisioning' }, p.provisioningState), h('td', {}, link(`#/endpoint/${enc(p.privateEndpoint.id)}`, nameOf(p.privateEndpoint.id))), h('td', { class: 'description' }, st.description || ''));
       }) : h('tr', {}, h('td', { colspan: 6 }, 'No private endpoint connections.')))));
 }
