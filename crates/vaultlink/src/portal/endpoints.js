@@ -94,19 +94,16 @@ async function createEndpoint(vaultId) {
         h('div', {}, 'Resource'), h('div', {}, target), h('div', {}, 'Target sub-resource'), h('div', {}, 'vault'),
         h('div', {}, 'Subnet'), h('div', {}, d.subnetId), h('div', {}, 'Private DNS zone'), h('div', {}, d.dns ? ZONE : 'No integration'),
         h('div', {}, 'Tags'), h('div', {}, d.tags.filter((t) => t.name).map((t) => `${t.name}: ${t.value}`).join(', ') || 'none')),
-      h('div', { class: 'toolbar' }, h('button', { id: 'previous', onclick: () => go('tags') }, 'Previous'), h('button', { class: 'primary', id: 'create', onclick: async (ev) => {
-        ev.target.disabled = true; out.replaceChildren(h('div', { class: 'info' }, 'Deployment is in progress…'));
-        try {
-          if (!d.name) throw new Error('The private endpoint name is required (Basics).');
-          if (!target) throw new Error('Select the resource to connect to (Resource).');
-          if (!d.subnetId) throw new Error(`Select a virtual network and subnet in ${d.location} (Virtual Network).`);
-          const tags = Object.fromEntries(d.tags.filter((t) => t.name).map((t) => [t.name, t.value]));
-          const pe = { rg: d.rg, location: d.location, name: d.name, nicName: d.nicName, vnetId: d.vnetId, subnetId: d.subnetId, dns: d.dns, zoneRg: d.zoneRg || d.rg, manual: d.method !== 'directory', requestMessage: d.requestMessage, tags };
-          await deploy(await endpointSteps(pe, target));
-          const peId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Network/privateEndpoints/${d.name}`;
-          deployComplete(out, `#/endpoint/${enc(peId)}`);
-        } catch (e) { out.replaceChildren(deployError(e)); ev.target.disabled = false; }
-      } }, 'Create')), out];
+      reviewButtons(go, 'tags', out, async () => {
+        if (!d.name) throw new Error('The private endpoint name is required (Basics).');
+        if (!target) throw new Error('Select the resource to connect to (Resource).');
+        if (!d.subnetId) throw new Error(`Select a virtual network and subnet in ${d.location} (Virtual Network).`);
+        const tags = Object.fromEntries(d.tags.filter((t) => t.name).map((t) => [t.name, t.value]));
+        const pe = { rg: d.rg, location: d.location, name: d.name, nicName: d.nicName, vnetId: d.vnetId, subnetId: d.subnetId, dns: d.dns, zoneRg: d.zoneRg || d.rg, manual: d.method !== 'directory', requestMessage: d.requestMessage, tags };
+        await deploy(await endpointSteps(pe, target));
+        const peId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Network/privateEndpoints/${d.name}`;
+        return `#/endpoint/${enc(peId)}`;
+      }), out];
     },
   };
   show(h('h1', {}, 'Create a private endpoint'), tabs, body);

@@ -111,24 +111,20 @@ async function createVault() {
       h('div', {}, 'Key vault name'), h('div', {}, d.name), h('div', {}, 'Region'), h('div', {}, d.location), h('div', {}, 'Pricing tier'), h('div', {}, d.sku),
       h('div', {}, 'Public network access'), h('div', {}, d.publicAccess ? 'Enabled' : 'Disabled'),
       h('div', {}, 'Private endpoints'), h('div', {}, d.endpoints.map((p) => `${p.name} (${nameOf(p.vnetId)}/${nameOf(p.subnetId)}${p.dns ? ', ' + ZONE : ''})`).join('; ') || 'none')),
-    h('div', { class: 'toolbar' }, h('button', { onclick: () => go('networking') }, 'Previous'),
-      h('button', { class: 'primary', id: 'create', onclick: async (ev) => {
-        ev.target.disabled = true; out.replaceChildren(h('div', { class: 'info' }, 'Deployment is in progress…'));
-        try {
-          if (!d.name) throw new Error('The key vault name is required.');
-          const vaultId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.KeyVault/vaults/${d.name}`;
-          await ensureProvider('Microsoft.KeyVault');
-          const avail = await arm('POST', `${subPath()}/providers/Microsoft.KeyVault/checkNameAvailability`, API.kv, { name: d.name, type: 'Microsoft.KeyVault/vaults' });
-          if (avail && avail.nameAvailable === false) { const e = new Error(avail.message); e.code = avail.reason; throw e; }
-          const steps = [{ path: withVer(vaultId, API.kv), createOnly: true, body: { location: d.location, properties: {
-            tenantId: S.tenant, sku: { family: 'A', name: d.sku }, accessPolicies: [], enableRbacAuthorization: true,
-            publicNetworkAccess: d.publicAccess ? 'Enabled' : 'Disabled' } } }];
-          for (const pe of d.endpoints) steps.push(...await endpointSteps(pe, vaultId));
-          await deploy(steps);
-          draft.vault = null;
-          deployComplete(out, `#/vault/${enc(vaultId)}`);
-        } catch (e) { out.replaceChildren(deployError(e)); ev.target.disabled = false; }
-      } }, 'Create')), out];
+    reviewButtons(go, 'networking', out, async () => {
+      if (!d.name) throw new Error('The key vault name is required.');
+      const vaultId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.KeyVault/vaults/${d.name}`;
+      await ensureProvider('Microsoft.KeyVault');
+      const avail = await arm('POST', `${subPath()}/providers/Microsoft.KeyVault/checkNameAvailability`, API.kv, { name: d.name, type: 'Microsoft.KeyVault/vaults' });
+      if (avail && avail.nameAvailable === false) { const e = new Error(avail.message); e.code = avail.reason; throw e; }
+      const steps = [{ path: withVer(vaultId, API.kv), createOnly: true, body: { location: d.location, properties: {
+        tenantId: S.tenant, sku: { family: 'A', name: d.sku }, accessPolicies: [], enableRbacAuthorization: true,
+        publicNetworkAccess: d.publicAccess ? 'Enabled' : 'Disabled' } } }];
+      for (const pe of d.endpoints) steps.push(...await endpointSteps(pe, vaultId));
+      await deploy(steps);
+      draft.vault = null;
+      return `#/vault/${enc(vaultId)}`;
+    }), out];
   };
   show(h('h1', {}, 'Create a key vault'), tabs, body);
   render();
@@ -169,6 +165,15 @@ async function endpointSteps(pe, vaultId) {
 }
 
 async function deploy(steps) { return api('POST', 'deploy', { steps }); }
+// Review + create's buttons: Previous (to the tab `prev`), and Create, which runs `create` (it
+// resolves to the new resource's page) with the progress and the outcome shown in `out`.
+function reviewButtons(go, prev, out, create) {
+  return h('div', { class: 'toolbar' }, h('button', { id: 'previous', onclick: () => go(prev) }, 'Previous'),
+    h('button', { class: 'primary', id: 'create', onclick: async (ev) => {
+      ev.target.disabled = true; out.replaceChildren(h('div', { class: 'info' }, 'Deployment is in progress…'));
+      try { deployComplete(out, await create()); } catch (e) { out.replaceChildren(deployError(e)); ev.target.disabled = false; }
+    } }, 'Create'));
+}
 function deployComplete(out, resourceHash) {
   out.replaceChildren(h('div', { class: 'ok' }, 'Your deployment is complete.'), h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'go-to-resource', onclick: () => { location.hash = resourceHash; } }, 'Go to resource')));
 }

@@ -96,17 +96,14 @@ async function createVm() {
         ['Public IP', d.publicIp === 'new' ? `(new) ${ipName()}` : 'None'], ['NIC network security group', d.nsg === 'basic' ? `(new) ${d.name}-nsg` : 'None'],
         ['Network interface', `(new) ${d.name}-nic`], ['Load balancing', 'No']];
       return [h('div', { class: 'kv', id: 'review' }, rows.map(([k, v]) => [h('div', {}, k), h('div', {}, v)])),
-        h('div', { class: 'toolbar' }, h('button', { id: 'previous', onclick: () => go('networking') }, 'Previous'), h('button', { class: 'primary', id: 'create', onclick: async (ev) => {
-          ev.target.disabled = true; out.replaceChildren(h('div', { class: 'info' }, 'Deployment is in progress…'));
-          try {
-            if (!d.subnetId) throw new Error(`Select a virtual network and subnet in ${d.location} (Networking).`);
-            await ensureProvider('Microsoft.Network');
-            await ensureProvider('Microsoft.Compute');
-            await deploy(vmSteps(d, image()[2]));
-            const vmId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Compute/virtualMachines/${d.name}`;
-            deployComplete(out, `#/vm/${enc(vmId)}`);
-          } catch (e) { out.replaceChildren(deployError(e)); ev.target.disabled = false; }
-        } }, 'Create')), out];
+        reviewButtons(go, 'networking', out, async () => {
+          if (!d.subnetId) throw new Error(`Select a virtual network and subnet in ${d.location} (Networking).`);
+          await ensureProvider('Microsoft.Network');
+          await ensureProvider('Microsoft.Compute');
+          await deploy(vmSteps(d, image()[2]));
+          const vmId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Compute/virtualMachines/${d.name}`;
+          return `#/vm/${enc(vmId)}`;
+        }), out];
     },
   };
   show(h('h1', {}, 'Create a virtual machine'), tabs, body);
