@@ -712,3 +712,25 @@ def test_an_empty_subscription_says_so_and_nothing_the_page_asks_for_is_missing(
         ctx.close()
     finally:
         fresh.close()
+
+
+def test_sign_in_with_an_empty_field_says_so_and_sends_nothing(vl, browser, shots):
+    ctx, page = new_page(browser)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/portal/api/signin") else None)
+    page.goto(portal_url(vl))
+    assert DEV_CLIENT_ID not in (page.get_attribute("#client-id", "placeholder") or "")
+    page.click("#signin")
+    assert page.inner_text("#client-id-missing") == "Enter the client ID or user name."
+    assert page.inner_text("#client-secret-missing") == "Enter the client secret or password."
+    assert page.evaluate("document.activeElement.id") == "client-id"
+    page.fill("#client-id", DEV_CLIENT_ID)
+    page.click("#signin")
+    assert page.locator("#client-id-missing").count() == 0 and page.is_visible("#client-secret-missing")
+    shots(page, "sign-in-empty-secret")
+    assert sent == [], sent
+    page.fill("#client-secret", DEV_CLIENT_SECRET)
+    page.click("#signin")
+    page.wait_for_selector("#vaults")
+    assert len(sent) == 1, sent
+    ctx.close()

@@ -138,13 +138,21 @@ const loaders = {
 // ---- sign-in
 function renderSignIn(message) {
   $('#nav').hidden = true; $('#signout').hidden = true; $('#whoami').textContent = '';
-  const id = h('input', { type: 'text', id: 'client-id', autocomplete: 'username', placeholder: 'a9b8c7d6-e5f4-4321-9abc-def012345678' });
+  // A neutral example: the developer's own id here would make the field look filled.
+  const id = h('input', { type: 'text', id: 'client-id', autocomplete: 'username', placeholder: '00000000-0000-0000-0000-000000000000 or user@contoso.com' });
   const secret = h('input', { type: 'password', id: 'client-secret', autocomplete: 'current-password' });
   const out = h('div', { id: 'signin-result' });
   if (message) out.append(h('div', { class: 'info' }, message));
   const form = h('form', { class: 'signin', id: 'signin-form', onsubmit: async (ev) => {
     ev.preventDefault();
     out.replaceChildren();
+    // An empty field is said beside the form, not sent for Entra's raw AADSTS answer.
+    const missing = [[id, 'Enter the client ID or user name.'], [secret, 'Enter the client secret or password.']].filter(([f]) => !f.value.trim());
+    if (missing.length) {
+      out.append(...missing.map(([f, m]) => h('div', { class: 'error', role: 'alert', id: `${f.id}-missing` }, m)));
+      missing[0][0].focus();
+      return;
+    }
     try {
       const s = await fetch('/portal/api/signin', {
         method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },
