@@ -433,11 +433,11 @@ def test_namespaces_left_by_a_crash_are_removed_at_the_next_start(tmp_path: Path
         made = lab_namespaces(vl) - before
         assert made, "exec made no namespace"
         vl.kill9()
-        assert lab_namespaces(vl) & made, "the namespace should survive a kill -9 (nobody cleaned up)"
+        assert lab_namespaces() & made, "the namespace should survive a kill -9 (nobody cleaned up)"
         # Another instance's namespace (a name no data directory hashes to) must survive the restart.
         subprocess.run(["ip", "netns", "add", DECOY_NS], check=True)
         vl.start()
-        assert not (lab_namespaces(vl) & made), "the restart did not remove the stale namespace"
+        assert not (lab_namespaces() & made), "the restart did not remove the stale namespace"
         assert DECOY_NS in lab_namespaces(), "the restart removed another instance's namespace"
     finally:
         vl.close()

@@ -34,6 +34,16 @@ function errorBox(e, prefix) {
   const code = e && e.code ? `\n(Code: ${e.code})` : '';
   return h('div', { class: 'error', role: 'alert' }, (prefix ? prefix + ': ' : '') + (e && e.message ? e.message : String(e)) + code);
 }
+// A create form's network: the region's VNets, and the chosen VNet and subnet (`d.vnetId`,
+// `d.subnetId`) kept when still there, else the first ones.
+function regionNetwork(vnets, d) {
+  const inRegion = vnets.filter((v) => v.location === d.location);
+  if (!inRegion.some((v) => v.id === d.vnetId)) d.vnetId = inRegion[0] ? inRegion[0].id : '';
+  const v = inRegion.find((x) => x.id === d.vnetId);
+  const subnets = (v && v.properties.subnets) || [];
+  if (!subnets.some((s) => s.id === d.subnetId)) d.subnetId = subnets[0] ? subnets[0].id : '';
+  return { inRegion, subnets };
+}
 // A list's rows, or the one row the Azure portal shows when there is nothing to list.
 function rowsOr(items, columns, row) {
   return items.length ? items.map(row) : [h('tr', { class: 'empty' }, h('td', { colspan: columns }, 'No resources to display'))];

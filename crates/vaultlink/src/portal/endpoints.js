@@ -30,14 +30,7 @@ async function createEndpoint(vaultId) {
     body.replaceChildren(...pages[tab]().filter(Boolean));
   };
   // As the portal does: only the virtual networks in the endpoint's region; the first by default.
-  const pickNetwork = () => {
-    const inRegion = vnets.filter((v) => v.location === d.location);
-    if (!inRegion.some((v) => v.id === d.vnetId)) d.vnetId = inRegion[0] ? inRegion[0].id : '';
-    const v = inRegion.find((x) => x.id === d.vnetId);
-    const subnets = (v && v.properties.subnets) || [];
-    if (!subnets.some((s) => s.id === d.subnetId)) d.subnetId = subnets[0] ? subnets[0].id : '';
-    return { inRegion, subnets };
-  };
+  const pickNetwork = () => regionNetwork(vnets, d);
   const pages = {
     basics: () => {
       const nic = h('input', { type: 'text', id: 'pe-nic', value: d.nicName, oninput: (e) => { d.nicName = e.target.value; d.nicEdited = true; } });

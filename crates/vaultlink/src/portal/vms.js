@@ -46,14 +46,7 @@ async function createVm() {
     return s;
   };
   // As the Azure portal does: only the virtual networks in the VM's region; the first by default.
-  const pickNetwork = () => {
-    const inRegion = vnets.filter((v) => v.location === d.location);
-    if (!inRegion.some((v) => v.id === d.vnetId)) d.vnetId = inRegion[0] ? inRegion[0].id : '';
-    const v = inRegion.find((x) => x.id === d.vnetId);
-    const subnets = (v && v.properties.subnets) || [];
-    if (!subnets.some((s) => s.id === d.subnetId)) d.subnetId = subnets[0] ? subnets[0].id : '';
-    return { inRegion, subnets };
-  };
+  const pickNetwork = () => regionNetwork(vnets, d);
   const ipName = () => `${d.name}-ip`;
   const radio = (group, val, text, checked, onchange) => h('label', { class: 'toggle' }, h('input', { type: 'radio', name: group, id: `${group}-${val}`, value: val, checked, onchange }), text);
   const pages = {
