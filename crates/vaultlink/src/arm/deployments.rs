@@ -57,7 +57,7 @@ impl Runner {
                 {
                     let mut d = d.clone();
                     d.provisioning_state = "Failed".into();
-                    d.updated_ms = now_ms();
+                    d.updated_ms = now_ms(app);
                     d.error = Some(json!({
                         "code": "DeploymentInterrupted",
                         "target": d.id,
@@ -84,8 +84,9 @@ impl Runner {
     }
 }
 
-fn now_ms() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos().div_euclid(1_000_000) as i64
+/// Milliseconds since the epoch by the engine's clock (deployments keep times to the millisecond).
+fn now_ms(app: &App) -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos().div_euclid(1_000_000) as i64 + app.clock.offset() * 1000
 }
 
 /// The routes below `{scope}/providers/Microsoft.Resources/deployments` (and `{scope}/deployments`,
@@ -133,7 +134,7 @@ pub(super) fn routes(app: &App, req: &Req, p: &Path, scope_len: usize, rest: &[&
                         "parameters": plan.parameters(),
                         "mode": request.mode,
                         "provisioningState": "Succeeded",
-                        "timestamp": vaultlink_core::engine::rfc3339(vaultlink_core::engine::now()),
+                        "timestamp": vaultlink_core::engine::rfc3339(app.now()),
                         "duration": "PT0S",
                         "correlationId": vaultlink_core::engine::guid(),
                         "validatedResources": ids,
@@ -230,7 +231,7 @@ fn target_in(
             resource_group,
             deployment_name,
             location,
-            now: time::OffsetDateTime::now_utc(),
+            now: time::OffsetDateTime::now_utc() + time::Duration::seconds(app.clock.offset()),
         })
     })
 }
@@ -550,7 +551,7 @@ fn create(app: &App, req: &Req, c: &Admitted, target: &Scope, name: &str) -> Res
 fn new_record(app: &App, scope_id: &str, request: &Request, plan: &Plan) -> Deployment {
     let id = deployments::id(scope_id, &request.name);
     let sealed = app.sealer.seal(request.parameters.to_string().as_bytes(), id.to_ascii_lowercase().as_bytes());
-    let now = now_ms();
+    let now = now_ms(app);
     Deployment {
         id,
         name: request.name.clone(),
@@ -596,7 +597,7 @@ fn update(app: &App, id: &str, f: impl FnOnce(&mut Deployment)) {
         if let Some(Record::Deployment(d)) = s.get(id) {
             let mut d = d.clone();
             f(&mut d);
-            d.updated_ms = now_ms();
+            d.updated_ms = now_ms(app);
             b.put(id, Record::Deployment(d));
         }
         Ok::<_, Error>(())
@@ -726,7 +727,7 @@ fn deploy_one(
     kept: &Mutex<Vec<String>>,
 ) -> Done {
     let r = &plan.resources()[i];
-    let started = now_ms();
+    let started = now_ms(app);
     let (status_code, message, created) = match &r.nested {
         Some(nested_target) => match run_nested(app, credentials, target, plan, i, nested_target, host, kept) {
             Ok(()) => ("OK".to_string(), None, true),
@@ -751,7 +752,7 @@ fn deploy_one(
         status_code,
         status_message: message,
         started_ms: started,
-        ended_ms: now_ms(),
+        ended_ms: now_ms(app),
     };
     let id = deployments::id(&target.id(), &target.deployment_name);
     update(app, &id, |d| {
@@ -865,7 +866,7 @@ fn unnamed(app: &App, rg_id: &str, named: &HashSet<String>) -> Vec<Unnamed> {
 fn complete(app: &App, credentials: &Credentials, deployment_id: &str, rg_id: &str, keep: &HashSet<String>) {
     let doomed = unnamed(app, rg_id, keep).into_iter().filter(|u| !u.owned);
     for Unnamed { id, type_name, name, .. } in doomed {
-        let started = now_ms();
+        let started = now_ms(app);
         let (status, answer) = credentials.call(app, Method::DELETE, &id, latest_api(&id), None);
         let op = DeploymentOperation {
             operation_id: operation_id(),
@@ -877,7 +878,7 @@ fn complete(app: &App, credentials: &Credentials, deployment_id: &str, rg_id: &s
             status_code: status.canonical_reason().unwrap_or("Unknown").replace(' ', ""),
             status_message: (!status.is_success()).then_some(answer),
             started_ms: started,
-            ended_ms: now_ms(),
+            ended_ms: now_ms(app),
         };
         update(app, deployment_id, |d| d.operations.push(op));
     }

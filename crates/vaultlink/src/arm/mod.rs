@@ -122,7 +122,7 @@ fn authenticate(app: &App, req: &Req) -> Result<Caller> {
 /// The caller a token names, checked as Resource Manager checks it: signature, lifetime, and
 /// its own audiences or the direct listener's, never one taken from the request's Host.
 fn caller_of(app: &App, token: &str) -> Result<Caller> {
-    let claims = app.signer.verify(token, now()).map_err(|e| match e {
+    let claims = app.signer.verify(token, app.now()).map_err(|e| match e {
         vaultlink_crypto::TokenError::Expired => Error::unauthorized(
             "ExpiredAuthenticationToken",
             "The access token expiry UTC time is earlier than current UTC time.",

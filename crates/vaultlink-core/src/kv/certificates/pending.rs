@@ -99,7 +99,7 @@ pub fn create(
     let attrs = spec.attributes.unwrap_or_default();
     let enabled = attrs.enabled.unwrap_or(true);
     let tags = spec.tags.unwrap_or_default();
-    let cert_spec = p.cert_spec();
+    let cert_spec = x509::CertSpec { not_before: Some(state.now()), ..p.cert_spec() };
     let mut op = PendingCertificate {
         request_id: vaultlink_crypto::random_hex(16),
         issuer: p.issuer_name().to_string(),

@@ -496,3 +496,21 @@ fn issuer_update_with_an_empty_account_id_clears_it() {
     assert_eq!(i.account_id, None);
     assert!(render_issuer(HOST, &i).get("credentials").is_none());
 }
+
+/// A certificate is dated by the engine's clock, not the system's: made after the clock moved,
+/// its validity (and its backing key's `nbf`/`exp`) starts at the engine's time.
+#[test]
+fn certificates_are_dated_by_the_engines_clock() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    let sealer = Sealer::ephemeral();
+    e.clock().advance(400 * 86_400);
+    let t = e.clock().now();
+    e.write(|s, b| create(s, b, &sealer, &v, "c1", create_spec(policy(json!({}))))).unwrap();
+    let c = e.read(|s| get(s, &v, "c1", None)).unwrap();
+    let info = x509::parse(&b64().decode(&c.version.chain[0]).unwrap()).unwrap();
+    assert!((t - 1..=t + 1).contains(&info.not_before), "notBefore {} for engine time {t}", info.not_before);
+    let k = e.read(|s| keys::get(s, &v, "c1", None)).unwrap();
+    assert_eq!(k.version.nbf, Some(info.not_before));
+    assert_eq!(k.version.exp, Some(info.not_after));
+}
