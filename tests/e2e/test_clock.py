@@ -1,7 +1,8 @@
 """The engine's clock moved on a running instance (`vaultlink clock`) and set at start
 (`serve --clock`), with the real az: tokens issued before a move expire as they would, soft-delete
-retention ends (a deleted secret and a deleted vault purged, their names free again), and a
-certificate expires (its key then refuses to sign, as Key Vault refuses an expired key)."""
+retention ends (a deleted secret and a deleted vault purged, their names free again), a
+certificate expires (its key then refuses to sign, as Key Vault refuses an expired key), and a
+key's rotation policy and a certificate's AutoRenew action run when their time comes."""
 
 from __future__ import annotations
 
@@ -146,6 +147,45 @@ def test_a_certificate_expires(vl: Vaultlink, tmp_path: Path) -> None:
     assert again["attributes"]["expires"] == shown["attributes"]["expires"]
     refused = vl.az_fail(*sign)
     assert "expired key" in refused.stderr, refused.describe()
+
+
+def test_policies_rotate_a_key_and_renew_a_certificate_when_their_time_comes(
+        vl: Vaultlink, tmp_path: Path) -> None:
+    vl.az("keyvault", "key", "create", "--vault-name", VAULT, "-n", "k-rotating", "--kty", "EC")
+    rotation = {"lifetimeActions": [{"trigger": {"timeAfterCreate": "P30D"}, "action": {"type": "Rotate"}}],
+                "attributes": {"expiryTime": "P90D"}}
+    (tmp_path / "rotation.json").write_text(json.dumps(rotation))
+    vl.az("keyvault", "key", "rotation-policy", "update", "--vault-name", VAULT, "-n", "k-rotating",
+          "--value", f"@{tmp_path / 'rotation.json'}")
+    policy = vl.az("keyvault", "certificate", "get-default-policy")
+    policy["x509CertificateProperties"]["validityInMonths"] = 1
+    policy["lifetimeActions"] = [{"action": {"actionType": "AutoRenew"},
+                                  "trigger": {"lifetimePercentage": 80}}]
+    (tmp_path / "policy.json").write_text(json.dumps(policy))
+    vl.az("keyvault", "certificate", "create", "--vault-name", VAULT, "-n", "c-renewing",
+          "-p", f"@{tmp_path / 'policy.json'}")
+
+    def versions(kind: str, name: str) -> list[dict[str, Any]]:
+        return vl.az("keyvault", kind, "list-versions", "--vault-name", VAULT, "-n", name)
+
+    clock(vl, "advance", "20d")
+    relogin(vl)
+    assert len(versions("key", "k-rotating")) == 1
+    assert len(versions("certificate", "c-renewing")) == 1
+
+    clock(vl, "advance", "11d")
+    relogin(vl)
+    now = engine_time(vl)
+    keys = versions("key", "k-rotating")
+    assert len(keys) == 2, keys
+    newest = vl.az("keyvault", "key", "show", "--vault-name", VAULT, "-n", "k-rotating")
+    expires = datetime.fromisoformat(newest["attributes"]["expires"]).timestamp()
+    assert abs(expires - (now + 90 * DAY)) < 120, (newest["attributes"], now)
+    certs = versions("certificate", "c-renewing")
+    assert len(certs) == 2, certs
+    renewed = vl.az("keyvault", "certificate", "show", "--vault-name", VAULT, "-n", "c-renewing")
+    not_before = datetime.fromisoformat(renewed["attributes"]["notBefore"]).timestamp()
+    assert abs(not_before - now) < 120, (renewed["attributes"], now)
 
 
 def test_serve_starts_the_clock_where_told(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-//! Moving the engine's clock (`vaultlink clock`, `serve --clock`) and the work Azure does by
-//! itself when time passes (`due_work`): purging what soft delete kept past its retention.
+//! Moving the engine's clock (`vaultlink clock`, `serve --clock`) and the work Key Vault does by
+//! itself when time passes (`due_work`): purging what soft delete kept past its retention,
+//! rotating keys and renewing certificates as their policies say.
 //!
 //! The clock is the engine's (`vaultlink_core::engine::Clock`): the system's time plus an offset
 //! kept in memory by the running instance. A running clock only moves forward; a restart starts
@@ -119,13 +120,13 @@ pub(crate) fn run(app: &App, op: ClockOp) -> anyhow::Result<Value> {
     Ok(json!({"now": rfc3339(app.now()), "offsetSeconds": app.clock.offset()}))
 }
 
-/// What Azure does by itself as time passes: purges soft-deleted vaults, secrets, keys and
-/// certificates whose retention has ended (lookups already treat them as gone; this removes
-/// them from the state and the store).
+/// What Key Vault does by itself as time passes (`kv::due_work`): purges what soft delete kept
+/// past its retention, rotates keys and renews certificates whose policies say so.
 pub(crate) fn due_work(app: &App) -> anyhow::Result<()> {
-    let purged = app.engine.write(|s, b| Ok::<_, vaultlink_core::Error>(vaultlink_core::keyvault::purge_due(s, b)))?;
-    if purged > 0 {
-        tracing::info!(purged, "purged what soft delete kept past its retention");
+    use vaultlink_core::kv::{DueWork, due_work};
+    let done = app.engine.write(|s, b| Ok::<_, vaultlink_core::Error>(due_work(s, b, &app.sealer)))?;
+    if done != DueWork::default() {
+        tracing::info!(purged = done.purged, rotated = done.rotated, renewed = done.renewed, "Key Vault's due work");
     }
     Ok(())
 }
