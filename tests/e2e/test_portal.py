@@ -396,6 +396,47 @@ def test_troubleshooting_guide_fixes_on_the_private_dns_zone_page(vl, browser, s
     ctx.close()
 
 
+def test_the_guides_fixes_can_be_undone_and_a_suffixed_name_is_warned_of(vl, browser, shots):
+    """The A record made above is edited ("fix the A record") and deleted, the link deleted, each
+    after an in-page confirmation; a record name carrying the zone's suffix is warned of."""
+    ctx, page = sign_in(browser, vl)
+    zone_id = vl.az("network", "private-dns", "zone", "show", "-g", RG, "-n", ZONE)["id"]
+    page.goto(portal_url(vl) + f"#/zone/{quote(zone_id, safe='')}")
+    row = page.wait_for_selector("#records tr[data-record='fabrikam']")
+    page.fill("#record-name", f"kv.{ZONE}")
+    warning = page.wait_for_selector("#record-name-warning .finding").inner_text()
+    assert "relative to the zone" in warning and f"kv.{ZONE}.{ZONE}" in warning, warning
+    page.fill("#record-name", "kv")
+    page.wait_for_selector("#record-name-warning .finding", state="detached")
+    row.query_selector("button.edit-record").click()
+    assert page.input_value("#record-name") == "fabrikam"
+    page.fill("#record-ip", "10.1.0.98, 10.1.0.97")
+    page.click("#add-record")
+    page.wait_for_selector("#records tr[data-record='fabrikam'] >> text=10.1.0.98, 10.1.0.97")
+    r = vl.az("network", "private-dns", "record-set", "a", "show", "-g", RG, "-z", ZONE, "-n", "fabrikam")
+    assert sorted(a["ipv4Address"] for a in r["aRecords"]) == ["10.1.0.97", "10.1.0.98"], r
+    shots(page, "record-edited")
+    # Delete asks in the page first; Cancel leaves it.
+    page.click("#records tr[data-record='fabrikam'] button.delete-record")
+    page.click("#cancel-delete")
+    assert vl.az("network", "private-dns", "record-set", "a", "show", "-g", RG, "-z", ZONE, "-n", "fabrikam")
+    page.click("#records tr[data-record='fabrikam'] button.delete-record")
+    assert "Delete the record set fabrikam?" in page.inner_text("#delete-confirm")
+    page.click("#confirm-delete")
+    page.wait_for_selector("#records tr[data-record='fabrikam']", state="detached")
+    assert vl.az("network", "private-dns", "record-set", "a", "show", "-g", RG, "-z", ZONE, "-n", "fabrikam",
+                 check=False).rc != 0
+    page.click("#tab-links")
+    page.click("#links tr[data-link='neu-link'] button.delete-link")
+    assert "stop seeing this zone" in page.inner_text("#delete-confirm")
+    page.click("#confirm-delete")
+    page.wait_for_selector("#links tr[data-link='neu-link']", state="detached")
+    shots(page, "link-deleted")
+    links = vl.az("network", "private-dns", "link", "vnet", "list", "-g", RG, "-z", ZONE)
+    assert "neu-link" not in [l["name"] for l in links], links
+    ctx.close()
+
+
 def test_a_signed_out_browser_changes_nothing(vl, browser, shots):
     before = sorted(v["name"] for v in vl.az("keyvault", "list"))
     ctx, page = new_page(browser)
