@@ -434,6 +434,26 @@ def test_the_guides_fixes_can_be_undone_and_a_suffixed_name_is_warned_of(vl, bro
     shots(page, "link-deleted")
     links = vl.az("network", "private-dns", "link", "vnet", "list", "-g", RG, "-z", ZONE)
     assert "neu-link" not in [l["name"] for l in links], links
+
+    # The vault's Diagnose tab runs the doctor in place; a finding links to the page that
+    # fixes it, beside its az line.
+    vault_id = vl.az("keyvault", "show", "-n", NEW_VAULT)["id"]
+    page.goto(portal_url(vl) + f"#/vault/{quote(vault_id, safe='')}")
+    page.click("#vault-diagnose")
+    page.select_option("#doctor-from", label=f"NIC client-neu ({OTHER_VNET}/snet-other)")
+    page.click("#diagnose")
+    assert page.wait_for_selector("#doctor-reachable").inner_text() == "No"
+    page.wait_for_selector("#doctor-result .finding")
+    checks = page.locator("#doctor-result .finding").evaluate_all("els => els.map(e => e.dataset.check)")
+    # Public access is off and the caller's VNet has no endpoint: the vault refuses it, and the
+    # fix's page is the vault's firewall.
+    assert "connection-refused" in checks, checks
+    finding = page.locator("#doctor-result .finding[data-check='connection-refused']")
+    assert finding.locator("pre.fix").inner_text().startswith("az keyvault update")
+    shots(page, "vault-diagnose")
+    finding.locator("a.fix-page").click()
+    page.wait_for_selector("#tab-firewalls.active")
+    assert page.is_checked("#pna-disabled")
     ctx.close()
 
 

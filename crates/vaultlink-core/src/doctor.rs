@@ -38,6 +38,10 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// The exact command that fixes it, names filled in (None when only a person can decide).
     pub fix: Option<String>,
+    /// The resource whose page in the portal fixes it (the vault for a connection's state, the
+    /// zone for its links and records), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
     /// `error` (the caller does not reach the vault as intended because of it) or `warning`
     /// (works today, but against Azure's guidance).
     pub severity: &'static str,
@@ -134,6 +138,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         match c.status.as_str() {
             connections::status::PENDING => findings.push(Finding {
                 check: "connection-not-approved",
+                resource: Some(vault.id.clone()),
                 severity: "error",
                 problem: format!("private endpoint connection {} is Pending: it carries no traffic until the vault's owner approves it", c.name),
                 evidence: vec![format!("{} status=Pending provisioningState={}", c.id, c.provisioning_state)],
@@ -141,6 +146,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
             }),
             connections::status::REJECTED => findings.push(Finding {
                 check: "connection-rejected",
+                resource: Some(vault.id.clone()),
                 severity: "error",
                 problem: format!("private endpoint connection {} is Rejected; a rejected connection cannot be approved again", c.name),
                 evidence: vec![format!("{} status=Rejected", c.id)],
@@ -168,6 +174,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         if same_vnet.len() > 1 {
             findings.push(Finding {
                 check: "two-endpoints-one-vnet",
+                resource: None,
                 severity: "warning",
                 problem: format!("vault {} has {} private endpoints in virtual network {}; Azure advises one per VNet (their A records compete in one zone)", vault.name, same_vnet.len(), cv.name),
                 evidence: same_vnet.clone(),
@@ -177,6 +184,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
         if !cv.dns_servers.is_empty() {
             findings.push(Finding {
                 check: "custom-dns-bypasses-zones",
+                resource: None,
                 severity: "error",
                 problem: format!(
                     "virtual network {} uses custom DNS servers {:?}: private DNS zones linked to it are not consulted",
@@ -203,6 +211,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                     .collect();
                 findings.push(Finding {
                     check: "zone-missing",
+                    resource: None,
                     severity: "error",
                     problem: format!(
                         "no private DNS zone named exactly {VAULT_ZONE}{}",
@@ -233,6 +242,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                         let peered = peering::peers(state, &cv.id);
                         findings.push(Finding {
                             check: "zone-not-linked",
+                            resource: Some(z.id.clone()),
                             severity: "error",
                             problem: format!("zone {VAULT_ZONE} is not linked to the caller's virtual network {}{}: the name resolves to the vault's public address", cv.name, if peered.is_empty() { String::new() } else { " (peering does not share zone links)".into() }),
                             evidence: privatedns::links_of(state, &z.id).iter().map(|l| format!("link {} -> {}", l.name, l.virtual_network_id)).collect(),
@@ -247,6 +257,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                         match record {
                             None => findings.push(Finding {
                                 check: "a-record-missing",
+                                resource: Some(z.id.clone()),
                                 severity: "error",
                                 problem: format!("zone {VAULT_ZONE} linked to {} has no A record named {}: the caller gets NXDOMAIN (the linked zone answers for every privatelink name)", cv.name, vault.name),
                                 evidence: dns_lines.clone(),
@@ -254,6 +265,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                             }),
                             Some(r) if !r.data.a.iter().any(|a| reachable_pes.iter().any(|(_, ip)| ip == a)) => findings.push(Finding {
                                 check: "a-record-wrong-address",
+                                resource: Some(z.id.clone()),
                                 severity: "error",
                                 problem: format!("A record {} in {VAULT_ZONE} points to {:?}, but private endpoint {pe_name} has address {pe_ip}", vault.name, r.data.a),
                                 evidence: vec![format!("{} A {:?}", r.id, r.data.a)],
@@ -268,6 +280,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                         {
                             findings.push(Finding {
                                 check: "registration-zone-taken",
+                                resource: None,
                                 severity: "warning",
                                 problem: format!("the link of {VAULT_ZONE} to {} has auto-registration on: it uses the VNet's only registration zone, which private link does not need", cv.name),
                                 evidence: vec![],
@@ -286,6 +299,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                 .cloned();
             findings.push(Finding {
                 check: "nxdomain-trap",
+                resource: None,
                 severity: "error",
                 problem: format!("{host} gets NXDOMAIN in {}: a zone {VAULT_ZONE} is linked there without a record for {}, whose other endpoints make its name a privatelink alias", cv.name, vault.name),
                 evidence: dns_lines.clone(),
@@ -331,6 +345,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
             if o.forwarders.iter().any(|(z, _)| z.eq_ignore_ascii_case(VAULT_ZONE)) {
                 findings.push(Finding {
                     check: "onprem-forwards-privatelink-zone",
+                    resource: None,
                     severity: "error",
                     problem: format!("on-premises network {} forwards {VAULT_ZONE}; it must forward the public zones vault.azure.net and vaultcore.azure.net instead", o.name),
                     evidence: o.forwarders.iter().map(|(z, t)| format!("forward {z} -> {t}")).collect(),
@@ -348,6 +363,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
                 if !missing.is_empty() {
                     findings.push(Finding {
                         check: "onprem-forwarders-missing",
+                        resource: None,
                         severity: "error",
                         problem: format!("on-premises network {} has no conditional forwarder for {missing:?} to a DNS resolver inbound endpoint in a VNet linked to {VAULT_ZONE}", o.name),
                         evidence: o.forwarders.iter().map(|(z, t)| format!("forward {z} -> {t}")).collect(),
@@ -391,6 +407,7 @@ pub fn diagnose(state: &State, vault_name: &str, origin: &Origin, principal: Opt
     {
         findings.push(Finding {
             check: "principal-not-authorized",
+            resource: None,
             severity: "error",
             problem: format!("principal {} may not read secrets: {}", p.object_id, e.inner.clone().unwrap_or(e.code)),
             evidence: vec![e.message.lines().next().unwrap_or_default().to_string()],
@@ -430,6 +447,7 @@ fn firewall_finding(vault: &Vault, rg: &str, ctx: &NetworkContext, d: &firewall:
         problem: format!("the vault refuses this caller ({}): {}", d.inner_code, d.reason),
         evidence: d.message.split("\r\n").map(str::to_string).collect(),
         fix,
+        resource: Some(vault.id.clone()),
     }
 }
 

@@ -87,19 +87,41 @@ async function topology() {
 }
 
 // ---- doctor
-async function doctor(vaultName) {
-  const [vaults, nics] = await Promise.all([loaders.vaults(), loaders.nics()]);
+// The portal page that makes a finding's fix, beside its az line: [hash, what the page is].
+function fixPage(f) {
+  if (!f.resource) return null;
+  const r = enc(f.resource);
+  const pages = {
+    'connection-not-approved': [`#/vault/${r}/networking/connections`, 'its private endpoint connections'],
+    'connection-rejected': [`#/vault/${r}/networking/connections`, 'its private endpoint connections'],
+    'firewall-denies': [`#/vault/${r}/networking`, 'its firewalls and virtual networks'],
+    'connection-refused': [`#/vault/${r}/networking`, 'its firewalls and virtual networks'],
+    'zone-not-linked': [`#/zone/${r}/links`, 'the zone\'s virtual network links'],
+    'a-record-missing': [`#/zone/${r}`, 'the zone\'s record sets'],
+    'a-record-wrong-address': [`#/zone/${r}`, 'the zone\'s record sets'],
+  };
+  return pages[f.check] || null;
+}
+function findingBox(f) {
+  const page = fixPage(f);
+  return h('div', { class: 'finding ' + f.severity, 'data-check': f.check }, h('strong', {}, `${f.severity}: ${f.problem}`),
+    h('ul', {}, f.evidence.map((e) => h('li', {}, e))),
+    page ? h('div', {}, 'Fix in the portal: ', h('a', { class: 'fix-page', href: page[0] }, `${nameOf(f.resource)}: ${page[1]}`)) : null,
+    f.fix ? h('div', {}, page ? 'or with az: ' : 'Fix: ', h('pre', { class: 'fix' }, f.fix)) : h('div', {}, 'Fix: a person must decide.'));
+}
+// The doctor's form for the vault `vaultOf()` names (`vaultField`: its chooser, if any) and a
+// caller, with the findings shown below it.
+async function doctorForm(vaultOf, vaultField) {
+  const nics = await loaders.nics();
   const clients = nics.filter((n) => !n.properties.privateEndpoint);
-  const vault = select('doctor-vault', vaults.map((v) => v.name), vaultName || (vaults[0] && vaults[0].name));
   const from = select('doctor-from', [['', 'The internet (this machine)']].concat(clients.map((n) => [n.id, `NIC ${n.name} (${subnetLabel(n.properties.ipConfigurations[0].properties.subnet.id)})`])));
   const other = h('input', { type: 'text', id: 'doctor-from-other', placeholder: 'or: an on-premises network name, or a public IP' });
   const principal = h('input', { type: 'text', id: 'doctor-principal', value: S.principal.appId });
   const out = h('div', { id: 'doctor-result' });
-  show(h('h1', {}, 'Troubleshoot a vault connection'), h('div', { class: 'subtitle' }, "The troubleshooting guide's checks, run by vaultlink's doctor for one vault and one caller."),
-    h('div', { class: 'form' }, field('Key vault', vault), field('Caller', from), field('Other caller', other), field('Principal (client id, optional)', principal)),
+  return [h('div', { class: 'form' }, vaultField, field('Caller', from), field('Other caller', other), field('Principal (client id, optional)', principal)),
     h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'diagnose', onclick: async () => {
       out.replaceChildren(h('p', {}, 'Checking…'));
-      const qs = new URLSearchParams({ vault: vault.value });
+      const qs = new URLSearchParams({ vault: vaultOf() });
       const f = other.value.trim() || from.value; if (f) qs.set('from', f);
       if (principal.value.trim()) qs.set('principal', principal.value.trim());
       try {
@@ -109,10 +131,13 @@ async function doctor(vaultName) {
           h('div', {}, 'Address'), h('div', {}, r.address || '(none)'), h('div', {}, 'Path'), h('div', {}, r.path),
           h('div', {}, 'Reachable'), h('div', { id: 'doctor-reachable' }, r.reachable ? 'Yes' : 'No'), h('div', {}, 'Why'), h('div', {}, r.reason)),
         h('h2', {}, `Findings (${r.findings.length})`),
-        r.findings.length ? r.findings.map((f) => h('div', { class: 'finding ' + f.severity, 'data-check': f.check }, h('strong', {}, `${f.severity}: ${f.problem}`),
-          h('ul', {}, f.evidence.map((e) => h('li', {}, e))), f.fix ? h('div', {}, 'Fix: ', h('pre', { class: 'fix' }, f.fix)) : h('div', {}, 'Fix: a person must decide.')))
-          : h('div', { class: 'ok' }, 'No problem found.'));
+        r.findings.length ? r.findings.map(findingBox) : h('div', { class: 'ok' }, 'No problem found.'));
       } catch (e) { out.replaceChildren(errorBox(e)); }
-    } }, 'Diagnose')), out);
+    } }, 'Diagnose')), out];
 }
-
+async function doctor(vaultName) {
+  const vaults = await loaders.vaults();
+  const vault = select('doctor-vault', vaults.map((v) => v.name), vaultName || (vaults[0] && vaults[0].name));
+  show(h('h1', {}, 'Troubleshoot a vault connection'), h('div', { class: 'subtitle' }, "The troubleshooting guide's checks, run by vaultlink's doctor for one vault and one caller."),
+    ...(await doctorForm(() => vault.value, field('Key vault', vault))));
+}

@@ -190,8 +190,10 @@ async function vaultPage(id, section, tab) {
   const base = `#/vault/${enc(id)}`;
   const nav = h('div', { class: 'tabs' }, h('button', { id: 'vault-overview', class: section ? '' : 'active', onclick: () => { location.hash = base; } }, 'Overview'),
     h('button', { id: 'vault-networking', class: section === 'networking' ? 'active' : '', onclick: () => { location.hash = base + '/networking'; } }, 'Networking'),
-    h('button', { onclick: () => { location.hash = `#/doctor?vault=${enc(v.name)}`; } }, 'Diagnose'));
+    h('button', { id: 'vault-diagnose', class: section === 'diagnose' ? 'active' : '', onclick: () => { location.hash = base + '/diagnose'; } }, 'Diagnose'));
   const header = [h('h1', {}, v.name), h('div', { class: 'subtitle' }, 'Key vault'), nav];
+  // The doctor for this vault, in place.
+  if (section === 'diagnose') return show(...header, ...(await doctorForm(() => v.name, null)));
   if (section !== 'networking') {
     const p = v.properties;
     return show(...header, h('div', { class: 'kv', id: 'vault-essentials' },
