@@ -60,3 +60,28 @@ def test_python_helper(tmp_path: Path) -> None:
     last = out.strip().splitlines()[-1]
     got = counts(last)
     assert got.get("passed", 0) >= 15 and set(got) == {"passed"}, last
+
+
+# ---------------------------------------------------------------------------------------------
+def test_node_helper(tmp_path: Path) -> None:
+    """helpers/node: `npm ci` (packages cached under $VAULTLINK_CACHE/npm) and `node --test`,
+    in a runner started without NODE_EXTRA_CA_CERTS (the clients get the CA from the helper)."""
+    for tool in ("node", "npm"):
+        assert shutil.which(tool), f"{tool} not on PATH (the machine's Node.js 20 and npm)"
+    version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout
+    assert int(version.lstrip("v").split(".")[0]) >= 20, f"helpers/node needs Node 20+, not {version}"
+    node = HELPERS / "node"
+    work = tmp_path / "node"  # a copy, so node_modules never lands in the source tree
+    shutil.copytree(node, work, ignore=shutil.ignore_patterns("node_modules"))
+    ci = subprocess.run(["npm", "ci", "--cache", str(CACHE / "npm"), "--no-audit", "--no-fund"],
+                        cwd=work, capture_output=True, text=True, timeout=600, env=clean_env())
+    assert ci.returncode == 0, (ci.stdout + ci.stderr)[-4000:]
+    proc = subprocess.run(["node", "--test", "test/"], cwd=work, capture_output=True, text=True,
+                          timeout=600, env=clean_env(VAULTLINK_BIN=str(binary())))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    passed = re.search(r"^# pass (\d+)$", out, re.M)
+    failed = re.search(r"^# fail (\d+)$", out, re.M)
+    skipped = re.search(r"^# skipped (\d+)$", out, re.M)
+    assert passed and failed and skipped, out[-2000:]
+    assert int(passed.group(1)) >= 9 and failed.group(1) == "0" and skipped.group(1) == "0", out[-2000:]
