@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,104 @@ def test_node_helper(tmp_path: Path) -> None:
     skipped = re.search(r"^# skipped (\d+)$", out, re.M)
     assert passed and failed and skipped, out[-2000:]
     assert int(passed.group(1)) >= 9 and failed.group(1) == "0" and skipped.group(1) == "0", out[-2000:]
+
+
+# ---------------------------------------------------------------------------------------------
+WORKFLOW = REPO_ROOT / "docs" / "examples" / "github-actions.yml"
+LISTENERS = ("VAULTLINK_PROXY_LISTEN", "VAULTLINK_HTTPS_LISTEN", "VAULTLINK_IDENTITY_LISTEN",
+             "VAULTLINK_DNS_LISTEN")
+
+
+def workflow_script(doc: dict, bindir: Path) -> tuple[str, list[str]]:
+    """The job's `run:` steps as one bash script, each step in a bash of its own
+    (`bash --noprofile --norc -eo pipefail`, the runner's default shell) with $GITHUB_ENV and
+    $GITHUB_PATH applied between steps; a failed step skips the rest but those with
+    `if: always()`. The step `id: install-vaultlink` becomes "put the built binary on PATH"."""
+    (job,) = doc["jobs"].values()
+    lines = ["#!/usr/bin/env bash", "set -u", 'status=0',
+             'apply() {',
+             '  while IFS= read -r line; do [ -n "$line" ] && export "$line"; done < "$GITHUB_ENV"',
+             '  while IFS= read -r dir; do [ -n "$dir" ] && PATH="$dir:$PATH"; done < "$GITHUB_PATH"',
+             '  : > "$GITHUB_PATH"',
+             '}']
+    for name, value in job.get("env", {}).items():
+        value = "127.0.0.1:0" if name in LISTENERS else str(value)  # free ports here
+        lines.append(f"export {name}={shlex.quote(value)}")
+    ran = []
+    for step in job["steps"]:
+        if "run" not in step:
+            continue  # `uses:` steps (checkout) have nothing to do here
+        body = step["run"]
+        if step.get("id") == "install-vaultlink":
+            body = f'echo {shlex.quote(str(bindir))} >> "$GITHUB_PATH"\n'
+        ran.append(step.get("id") or step.get("name", "?"))
+        guard = "true" if step.get("if") == "always()" else '[ "$status" -eq 0 ]'
+        lines += [f"if {guard}; then",
+                  f"  echo {shlex.quote('::step ' + ran[-1])}",
+                  "  bash --noprofile --norc -eo pipefail <<'VAULTLINK_STEP'",
+                  body.rstrip("\n"),
+                  "VAULTLINK_STEP",
+                  '  rc=$?; [ "$rc" -eq 0 ] || { echo "::step failed with $rc"; status=$rc; }',
+                  "  apply",
+                  "fi"]
+    lines.append('exit "$status"')
+    return "\n".join(lines) + "\n", ran
+
+
+def exited(pid: int, timeout: float = 15.0) -> bool:
+    """Whether `pid` ends (or is a zombie: nohup's orphan is reaped by whoever adopts it) within
+    `timeout` of a SIGTERM sent just before."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/status").read_text()
+        except FileNotFoundError:
+            return True
+        if re.search(r"^State:\s+Z", state, re.M):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_github_actions_example(tmp_path: Path) -> None:
+    import yaml  # pinned in requirements.txt
+
+    doc = yaml.safe_load(WORKFLOW.read_text())
+    (job,) = doc["jobs"].values()
+    assert set(LISTENERS) <= job["env"].keys(), "the listeners' addresses come from the job's env"
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "vaultlink").symlink_to(binary())
+    script, ran = workflow_script(doc, bindir)
+    assert ran[:3] == ["install-vaultlink", "start-vaultlink", "seed-cli"], ran
+    assert ran[-1] == "stop-vaultlink", ran
+    (tmp_path / "workflow.sh").write_text(script)  # to read after a failure
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    (runner / "env").touch()
+    (runner / "path").touch()
+    env = clean_env(
+        GITHUB_ENV=str(runner / "env"), GITHUB_PATH=str(runner / "path"),
+        RUNNER_TEMP=str(runner), AZURE_CONFIG_DIR=str(tmp_path / "azure"),
+        AZURE_CORE_COLLECT_TELEMETRY="false", AZURE_CORE_SURVEY_MESSAGE="false",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # the venv's az
+    )
+    pid_file = runner / "vaultlink.pid"
+    try:
+        proc = subprocess.run(["bash", str(tmp_path / "workflow.sh")], cwd=REPO_ROOT, env=env,
+                              capture_output=True, text=True, timeout=900)
+    finally:
+        still = False
+        if pid_file.exists():  # the workflow's own stop step should have done it
+            pid = int(pid_file.read_text())
+            still = not exited(pid)
+            if still:
+                os.kill(pid, 15)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-8000:]
+    assert "::step failed" not in out, out[-8000:]
+    for marker in ("secret app-config read back", "pe-kv-manual approved",
+                   "internet access denied by the vault firewall"):
+        assert marker in proc.stdout, out[-8000:]
+    assert not still, "the workflow's stop step stops vaultlink"
+    assert (runner / "vaultlink" / "endpoints.json").exists(), "served from $RUNNER_TEMP/vaultlink"
