@@ -40,8 +40,8 @@ mod rotation;
 pub use alg::{Curve, KEY_OPS, Op};
 use alg::{Family, family};
 pub use crypto::{OpResult, sign, transform, verify};
-pub(crate) use material::open_private;
 use material::{Material, seal_private};
+pub(crate) use material::{forget_all, open_private};
 pub use render::{jwk, render, render_item, render_result};
 pub use rotation::{get_rotation_policy, set_rotation_policy};
 
