@@ -154,3 +154,39 @@ def test_save_reset_load_offline_on_a_stopped_instance(vl: Vaultlink, tmp_path: 
     vl.start()
     vl.login_sp()
     assert state_as_az_sees_it(vl) == before
+
+
+def test_export_restores_with_az_into_another_vault(vl: Vaultlink, tmp_path: Path) -> None:
+    """`vaultlink export` writes what `az keyvault secret backup --file` writes: az restores each
+    file into another vault of the subscription once the originals are purged."""
+    vaultlink_json(vl, "reset")
+    provision(vl, "rg-export", "kv-export-src")
+    vl.az("keyvault", "create", "-n", "kv-export-dst", "-g", "rg-export", "-l", "westeurope")
+    for name, value in SECRETS.items():
+        vl.az("keyvault", "secret", "set", "--vault-name", "kv-export-src", "-n", name, "--value", value)
+    vl.az("keyvault", "secret", "set", "--vault-name", "kv-export-src", "-n", "alpha", "--value", "newest")
+    out = tmp_path / "export"
+    exported = vaultlink_json(vl, "export", "--vault", "kv-export-src", "--out", str(out))
+    assert sorted(Path(p).name for p in exported["secrets"]) == ["alpha.blob", "beta.blob"], exported
+    assert all((Path(p).stat().st_mode & 0o777) == 0o600 for p in exported["secrets"])
+    # az's own backup file of the same secret has the same form: restorable bytes.
+    az_file = tmp_path / "az-beta.blob"
+    vl.az("keyvault", "secret", "backup", "--vault-name", "kv-export-src", "-n", "beta", "--file", str(az_file),
+          output=None)
+    assert az_file.stat().st_size > 0 and not az_file.read_bytes().startswith(b"{")
+    for name in SECRETS:
+        vl.az("keyvault", "secret", "delete", "--vault-name", "kv-export-src", "-n", name)
+        vl.az("keyvault", "secret", "purge", "--vault-name", "kv-export-src", "-n", name, output=None)
+    for name in SECRETS:
+        restored = vl.az("keyvault", "secret", "restore", "--vault-name", "kv-export-dst",
+                         "--file", str(out / f"{name}.blob"))
+        assert restored["name"] == name, restored
+    expected = dict(SECRETS, alpha="newest")
+    for name, value in expected.items():
+        shown = vl.az("keyvault", "secret", "show", "--vault-name", "kv-export-dst", "-n", name)
+        assert shown["value"] == value, shown
+    versions = vl.az("keyvault", "secret", "list-versions", "--vault-name", "kv-export-dst", "-n", "alpha")
+    assert len(versions) == 2, versions
+    missing = vl.run_vaultlink("export", "--data-dir", str(vl.data_dir), "--vault", "kv-nope", "--out",
+                               str(tmp_path / "none"), check=False)
+    assert missing.returncode != 0 and "no vault named kv-nope" in missing.stderr, missing.stderr

@@ -81,6 +81,18 @@ enum Command {
     /// Put the state back to a fresh instance's (the seeded tenant, subscription, principals and
     /// their role assignments), in one step.
     Reset(DataDirArg),
+    /// Write each secret of a vault to DIR/NAME.blob as a backup blob, for `az keyvault secret
+    /// restore --file` and the SDKs' `restore_secret_backup`.
+    Export {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The vault's name.
+        #[arg(long)]
+        vault: String,
+        /// The directory to write the blobs to (made if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -337,6 +349,10 @@ pub(crate) fn run() -> anyhow::Result<()> {
             state_op(&dir.resolve()?, &crate::control::StateOp::SnapshotLoad { path })
         }
         Command::Reset(dir) => state_op(&dir.resolve()?, &crate::control::StateOp::Reset),
+        Command::Export { dir, vault, out } => {
+            let out = std::path::absolute(&out)?;
+            state_op(&dir.resolve()?, &crate::control::StateOp::Export { vault, dir: out })
+        }
         Command::Principal { command: PrincipalCommand::List(dir) } => {
             let engine = crate::serve::open_engine(&dir.resolve()?, false)?;
             let list: Vec<_> = engine.read(|s| {
@@ -382,7 +398,7 @@ fn state_op(dir: &std::path::Path, op: &crate::control::StateOp) -> anyhow::Resu
         None => {
             let engine = crate::serve::open_engine(dir, false)?;
             let sealer = crate::serve::open_sealer(dir, &engine, false)?;
-            crate::control::state(&engine, sealer.check_value(), op)?
+            crate::control::state(&engine, &sealer, op)?
         }
     };
     println!("{answer}");

@@ -77,25 +77,37 @@ pub(crate) fn directory(engine: &vaultlink_core::Engine, op: &DirectoryOp) -> an
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub(crate) enum StateOp {
-    SnapshotSave { path: std::path::PathBuf },
-    SnapshotLoad { path: std::path::PathBuf },
+    SnapshotSave {
+        path: std::path::PathBuf,
+    },
+    SnapshotLoad {
+        path: std::path::PathBuf,
+    },
     Reset,
+    /// `vaultlink export`: each secret of `vault` as a backup blob in `dir`.
+    Export {
+        vault: String,
+        dir: std::path::PathBuf,
+    },
 }
 
-/// Runs a [`StateOp`] against `engine`, whose values `root_key_check`'s key sealed; the answer is
+/// Runs a [`StateOp`] against `engine`, whose values `sealer`'s root key sealed; the answer is
 /// what the command prints (counts and the time it took, never a value).
 pub(crate) fn state(
     engine: &vaultlink_core::Engine,
-    root_key_check: &str,
+    sealer: &vaultlink_crypto::Sealer,
     op: &StateOp,
 ) -> anyhow::Result<serde_json::Value> {
     use anyhow::Context;
     use vaultlink_core::snapshot;
+    if let StateOp::Export { vault, dir } = op {
+        return export(engine, sealer, vault, dir);
+    }
     let started = std::time::Instant::now();
     let millis = |started: std::time::Instant| started.elapsed().as_secs_f64() * 1000.0;
     Ok(match op {
         StateOp::SnapshotSave { path } => {
-            let snap = snapshot::save(engine, root_key_check)?;
+            let snap = snapshot::save(engine, sealer.check_value())?;
             let bytes = serde_json::to_vec(&snap)?;
             vaultlink_crypto::files::write_private(path, &bytes)
                 .with_context(|| format!("writing {}", path.display()))?;
@@ -105,14 +117,42 @@ pub(crate) fn state(
             let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             let snap: snapshot::Snapshot = serde_json::from_slice(&bytes)
                 .with_context(|| format!("{} is not a vaultlink snapshot", path.display()))?;
-            let replaced = snapshot::load(engine, root_key_check, &snap)?;
+            let replaced = snapshot::load(engine, sealer.check_value(), &snap)?;
             serde_json::json!({"path": path, "records": replaced.records, "deleted": replaced.deleted, "millis": millis(started)})
         }
         StateOp::Reset => {
             let replaced = snapshot::reset(engine)?;
             serde_json::json!({"records": replaced.records, "deleted": replaced.deleted, "millis": millis(started)})
         }
+        StateOp::Export { .. } => unreachable!("answered above"),
     })
+}
+
+/// Writes each live secret of `vault` to `dir/NAME.blob` (0600): the bytes of the blob
+/// `POST /secrets/{name}/backup` answers, base64url-decoded, as `az keyvault secret backup --file`
+/// writes them, so `az keyvault secret restore --file` and the SDKs' `restore_secret_backup` take
+/// them. A blob restores only into a vault of the same subscription of an instance with the same
+/// root key (as Azure's restore only within its geography and subscription).
+fn export(
+    engine: &vaultlink_core::Engine,
+    sealer: &vaultlink_crypto::Sealer,
+    vault: &str,
+    dir: &Path,
+) -> anyhow::Result<serde_json::Value> {
+    use anyhow::Context;
+    use base64::Engine as _;
+    let blobs = engine
+        .read(|s| vaultlink_core::kv::secrets::export(s, sealer, vault))
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut files = Vec::with_capacity(blobs.len());
+    for (name, blob) in blobs {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&blob)?;
+        let path = dir.join(format!("{name}.blob"));
+        vaultlink_crypto::files::write_private(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+        files.push(path);
+    }
+    Ok(serde_json::json!({"vault": vault, "secrets": files}))
 }
 
 pub(crate) async fn serve(dir: &Path, app: Arc<App>, proxy_url: String) -> anyhow::Result<()> {
@@ -156,7 +196,7 @@ async fn answer(app: &Arc<App>, proxy_url: &str, line: &str) -> String {
         let (app, args) = (app.clone(), args.to_string());
         let result = tokio::task::spawn_blocking(move || {
             let op = serde_json::from_str::<StateOp>(&args)?;
-            state(&app.engine, app.sealer.check_value(), &op)
+            state(&app.engine, &app.sealer, &op)
         })
         .await;
         return match result {
