@@ -100,9 +100,6 @@ pub(crate) fn state(
 ) -> anyhow::Result<serde_json::Value> {
     use anyhow::Context;
     use vaultlink_core::snapshot;
-    if let StateOp::Export { vault, dir } = op {
-        return export(engine, sealer, vault, dir);
-    }
     let started = std::time::Instant::now();
     let millis = |started: std::time::Instant| started.elapsed().as_secs_f64() * 1000.0;
     Ok(match op {
@@ -124,7 +121,7 @@ pub(crate) fn state(
             let replaced = snapshot::reset(engine)?;
             serde_json::json!({"records": replaced.records, "deleted": replaced.deleted, "millis": millis(started)})
         }
-        StateOp::Export { .. } => unreachable!("answered above"),
+        StateOp::Export { vault, dir } => export(engine, sealer, vault, dir)?,
     })
 }
 
