@@ -30,6 +30,7 @@ pub mod registry;
 pub mod resources;
 pub mod rootkey;
 pub mod seed;
+pub mod snapshot;
 pub mod template;
 pub mod wire;
 

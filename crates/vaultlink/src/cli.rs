@@ -1,4 +1,4 @@
-//! The command line: `serve`, `env`, `principal add`.
+//! The command line: `serve`, `env`, `principal add`, `snapshot save|load`, `reset`, ...
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -79,6 +79,26 @@ enum Command {
         #[command(subcommand)]
         command: ClockCommand,
     },
+    /// Save the whole state to a file, or replace it with one saved before.
+    Snapshot {
+        #[command(subcommand)]
+        command: SnapshotCommand,
+    },
+    /// Put the state back to a fresh instance's (the seeded tenant, subscription, principals and
+    /// their role assignments), in one step.
+    Reset(DataDirArg),
+    /// Write each secret of a vault to DIR/NAME.blob as a backup blob, for `az keyvault secret
+    /// restore --file` and the SDKs' `restore_secret_backup`.
+    Export {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The vault's name.
+        #[arg(long)]
+        vault: String,
+        /// The directory to write the blobs to (made if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +118,23 @@ enum ClockCommand {
         dir: DataDirArg,
         #[arg(value_parser = crate::clock::parse_time)]
         time: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SnapshotCommand {
+    /// Write every record (secret and key values stay sealed under the root key) to FILE (mode 0600).
+    Save {
+        #[command(flatten)]
+        dir: DataDirArg,
+        file: PathBuf,
+    },
+    /// Replace the whole state with FILE's, atomically; a snapshot of another root key or a newer
+    /// vaultlink is refused and nothing changes.
+    Load {
+        #[command(flatten)]
+        dir: DataDirArg,
+        file: PathBuf,
     },
 }
 
@@ -348,6 +385,19 @@ pub(crate) fn run() -> anyhow::Result<()> {
         Command::Subscription { command: SubscriptionCommand::Add { dir, name, tenant, owner } } => {
             directory(&dir.resolve()?, &DirectoryOp::Subscription { name, tenant, owner })
         }
+        Command::Snapshot { command: SnapshotCommand::Save { dir, file } } => {
+            let path = std::path::absolute(&file)?;
+            state_op(&dir.resolve()?, &crate::control::StateOp::SnapshotSave { path })
+        }
+        Command::Snapshot { command: SnapshotCommand::Load { dir, file } } => {
+            let path = std::path::absolute(&file)?;
+            state_op(&dir.resolve()?, &crate::control::StateOp::SnapshotLoad { path })
+        }
+        Command::Reset(dir) => state_op(&dir.resolve()?, &crate::control::StateOp::Reset),
+        Command::Export { dir, vault, out } => {
+            let out = std::path::absolute(&out)?;
+            state_op(&dir.resolve()?, &crate::control::StateOp::Export { vault, dir: out })
+        }
         Command::Principal { command: PrincipalCommand::List(dir) } => {
             let engine = crate::serve::open_engine(&dir.resolve()?, false)?;
             let list: Vec<_> = engine.read(|s| {
@@ -374,6 +424,27 @@ fn directory(dir: &std::path::Path, op: &DirectoryOp) -> anyhow::Result<()> {
             }
         }
         None => crate::control::directory(&crate::serve::open_engine(dir, false)?, op)?,
+    };
+    println!("{answer}");
+    Ok(())
+}
+
+/// Runs a whole-state change in the serving instance (so it serves the new state at once), or on
+/// the data directory when none serves it (with its root key), and prints the answer.
+fn state_op(dir: &std::path::Path, op: &crate::control::StateOp) -> anyhow::Result<()> {
+    let answer = match crate::control::request(dir, &format!("state {}", serde_json::to_string(op)?)) {
+        Some(reply) => {
+            let reply = reply?;
+            match reply.strip_prefix("ok ") {
+                Some(json) => serde_json::from_str(json)?,
+                None => anyhow::bail!("vaultlink serve: {}", reply.strip_prefix("error ").unwrap_or(&reply)),
+            }
+        }
+        None => {
+            let engine = crate::serve::open_engine(dir, false)?;
+            let sealer = crate::serve::open_sealer(dir, &engine, false)?;
+            crate::control::state(&engine, &sealer, op)?
+        }
     };
     println!("{answer}");
     Ok(())

@@ -2,9 +2,9 @@
 //! running `vaultlink serve` where a machine at a NIC lives. One request line, one reply line.
 //!
 //! Requests: `exec <nic name or id>` (replies `lab <namespace>` or `portable <proxy url> <dns addr>`)
-//! `directory <json>` (a [`DirectoryOp`]), `doctor <json>`, `onprem <json>` and `clock <json>` (a
-//! [`crate::clock::ClockOp`]) (reply `ok <json>`);
-//! failures reply `error <message>`.
+//! `directory <json>` (a [`DirectoryOp`]), `state <json>` (a [`StateOp`]), `doctor <json>`,
+//! `onprem <json>` and `clock <json>` (a [`crate::clock::ClockOp`]) (reply `ok <json>`); failures
+//! reply `error <message>`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -71,6 +71,88 @@ pub(crate) fn directory(engine: &vaultlink_core::Engine, op: &DirectoryOp) -> an
     })
 }
 
+/// A change of the whole state (`vaultlink snapshot save|load`, `vaultlink reset`), run by the
+/// serving instance when there is one, else on the data directory. A snapshot can be large, so it
+/// does not travel over the socket: the server reads or writes the file at `path` itself (an
+/// absolute path; the socket is the owner's only, so the path is the owner's too).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub(crate) enum StateOp {
+    SnapshotSave {
+        path: std::path::PathBuf,
+    },
+    SnapshotLoad {
+        path: std::path::PathBuf,
+    },
+    Reset,
+    /// `vaultlink export`: each secret of `vault` as a backup blob in `dir`.
+    Export {
+        vault: String,
+        dir: std::path::PathBuf,
+    },
+}
+
+/// Runs a [`StateOp`] against `engine`, whose values `sealer`'s root key sealed; the answer is
+/// what the command prints (counts and the time it took, never a value).
+pub(crate) fn state(
+    engine: &vaultlink_core::Engine,
+    sealer: &vaultlink_crypto::Sealer,
+    op: &StateOp,
+) -> anyhow::Result<serde_json::Value> {
+    use anyhow::Context;
+    use vaultlink_core::snapshot;
+    let started = std::time::Instant::now();
+    let millis = |started: std::time::Instant| started.elapsed().as_secs_f64() * 1000.0;
+    Ok(match op {
+        StateOp::SnapshotSave { path } => {
+            let snap = snapshot::save(engine, sealer.check_value())?;
+            let bytes = serde_json::to_vec(&snap)?;
+            vaultlink_crypto::files::write_private(path, &bytes)
+                .with_context(|| format!("writing {}", path.display()))?;
+            serde_json::json!({"path": path, "records": snap.records.len(), "bytes": bytes.len(), "millis": millis(started)})
+        }
+        StateOp::SnapshotLoad { path } => {
+            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let snap: snapshot::Snapshot = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is not a vaultlink snapshot", path.display()))?;
+            let replaced = snapshot::load(engine, sealer.check_value(), &snap)?;
+            serde_json::json!({"path": path, "records": replaced.records, "deleted": replaced.deleted, "millis": millis(started)})
+        }
+        StateOp::Reset => {
+            let replaced = snapshot::reset(engine)?;
+            serde_json::json!({"records": replaced.records, "deleted": replaced.deleted, "millis": millis(started)})
+        }
+        StateOp::Export { vault, dir } => export(engine, sealer, vault, dir)?,
+    })
+}
+
+/// Writes each live secret of `vault` to `dir/NAME.blob` (0600): the bytes of the blob
+/// `POST /secrets/{name}/backup` answers, base64url-decoded, as `az keyvault secret backup --file`
+/// writes them, so `az keyvault secret restore --file` and the SDKs' `restore_secret_backup` take
+/// them. A blob restores only into a vault of the same subscription of an instance with the same
+/// root key (as Azure's restore only within its geography and subscription).
+fn export(
+    engine: &vaultlink_core::Engine,
+    sealer: &vaultlink_crypto::Sealer,
+    vault: &str,
+    dir: &Path,
+) -> anyhow::Result<serde_json::Value> {
+    use anyhow::Context;
+    use base64::Engine as _;
+    let blobs = engine
+        .read(|s| vaultlink_core::kv::secrets::export(s, sealer, vault))
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut files = Vec::with_capacity(blobs.len());
+    for (name, blob) in blobs {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&blob)?;
+        let path = dir.join(format!("{name}.blob"));
+        vaultlink_crypto::files::write_private(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+        files.push(path);
+    }
+    Ok(serde_json::json!({"vault": vault, "secrets": files}))
+}
+
 pub(crate) async fn serve(dir: &Path, app: Arc<App>, proxy_url: String) -> anyhow::Result<()> {
     let path = dir.join(SOCKET_FILE);
     let _ = std::fs::remove_file(&path);
@@ -106,6 +188,19 @@ async fn answer(app: &Arc<App>, proxy_url: &str, line: &str) -> String {
         return match result {
             Ok(v) => format!("ok {v}"),
             Err(e) => format!("error {e:#}"),
+        };
+    }
+    if let Some(args) = line.strip_prefix("state ") {
+        let (app, args) = (app.clone(), args.to_string());
+        let result = tokio::task::spawn_blocking(move || {
+            let op = serde_json::from_str::<StateOp>(&args)?;
+            state(&app.engine, &app.sealer, &op)
+        })
+        .await;
+        return match result {
+            Ok(Ok(v)) => format!("ok {v}"),
+            Ok(Err(e)) => format!("error {e:#}"),
+            Err(e) => format!("error {e}"),
         };
     }
     if let Some(args) = line.strip_prefix("doctor ") {

@@ -83,7 +83,7 @@ pub(crate) fn open_engine(dir: &Path, in_memory: bool) -> anyhow::Result<Engine>
 /// (`rootkey::verify`, against the check value the state records). With `--in-memory` nothing
 /// sealed outlives the process, so any key will do: loaded or created as before, except that no
 /// root.key is made beside a persistent state that has lost its own.
-fn open_sealer(dir: &Path, engine: &Engine, in_memory: bool) -> anyhow::Result<Sealer> {
+pub(crate) fn open_sealer(dir: &Path, engine: &Engine, in_memory: bool) -> anyhow::Result<Sealer> {
     if in_memory {
         return Ok(match Sealer::load(dir)? {
             Some((sealer, _)) => sealer,

@@ -293,6 +293,32 @@ pub fn backup(state: &State, sealer: &Sealer, vault: &Admitted, name: &str) -> R
     objects::backup::<SecretObject>(state, sealer, vault, name)
 }
 
+/// Every live secret of the vault named `vault_name` as the blob `backup` answers, by name, in
+/// name order: what `vaultlink export` writes. An operator's command (the data directory's owner
+/// runs it, with no token), so no caller is admitted; certificates' own secrets are left out (Key
+/// Vault refuses to back them up: their certificate's backup carries them).
+pub fn export(state: &State, sealer: &Sealer, vault_name: &str) -> Result<Vec<(String, String)>, Error> {
+    let vault = state
+        .vault_named(vault_name)
+        .ok_or_else(|| Error::new(Kind::NotFound, "VaultNotFound", format!("no vault named {vault_name}")))?;
+    let mut names: Vec<String> = state
+        .of_kind(crate::model::RecordKind::Secret)
+        .filter_map(|r| match r {
+            Record::Secret(o)
+                if o.vault_internal_id == vault.internal_id
+                    && o.deleted.is_none()
+                    && !o.managed
+                    && !o.versions.is_empty() =>
+            {
+                Some(o.name.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    names.sort_by_key(|n| n.to_ascii_lowercase());
+    names.into_iter().map(|n| objects::backup::<SecretObject>(state, sealer, vault, &n).map(|b| (n, b))).collect()
+}
+
 /// `POST /secrets/restore`.
 pub fn restore(
     state: &State,

@@ -129,6 +129,12 @@ pub(crate) fn forget(vault_internal_id: &str, name: &str) {
     OPENED.lock().unwrap_or_else(|p| p.into_inner()).retain(|id, _| !id.starts_with(&prefix));
 }
 
+/// Drops every opened key: called when the whole state is replaced (a snapshot loaded, a reset),
+/// after which a vault's internal id and a version id may name other material.
+pub(crate) fn forget_all() {
+    OPENED.lock().unwrap_or_else(|p| p.into_inner()).clear();
+}
+
 /// How many opened versions of key `name` of a vault the cache holds (for tests).
 #[cfg(test)]
 pub(super) fn cached(vault_internal_id: &str, name: &str) -> usize {
