@@ -90,12 +90,6 @@ impl Signer {
             .as_ref()
             .map_err(String::as_str)
     }
-
-    /// Whether the key is there, without waiting for it: false while it is still being
-    /// generated (until the first [`Signer::wait`] after that) or when making it failed.
-    pub fn is_ready(&self) -> bool {
-        self.ready.get().is_some_and(Result::is_ok)
-    }
 }
 
 impl std::ops::Deref for Signer {

@@ -30,12 +30,16 @@ pub(crate) const HEALTH_PATH: &str = "/vaultlink/health";
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The answer for one of the two paths, or None for any other path (the identity endpoint's).
+/// Health waits for the token key as a token request does (on a fresh data directory it may
+/// still be being generated, for at most a moment after `vaultlink ready`), so a 200 means
+/// tokens can be issued.
 pub(crate) fn handle(app: &App, req: &Req) -> Option<Resp> {
-    answer(&req.method, &req.path, &app.ca_pem, app.signer.is_ready())
+    let ready = || app.signer.wait().is_ok();
+    answer(&req.method, &req.path, &app.ca_pem, req.path == HEALTH_PATH && ready())
 }
 
-/// The two paths' answers: the CA certificate, and health (503 while the token key of a fresh
-/// data directory is still being generated, since no token could be issued yet).
+/// The two paths' answers: the CA certificate, and health (503 when the token key could not be
+/// made; the server then stops).
 fn answer(method: &Method, path: &str, ca_pem: &str, ready: bool) -> Option<Resp> {
     if path != CA_PATH && path != HEALTH_PATH {
         return None;
@@ -144,7 +148,7 @@ mod tests {
     }
 
     #[test]
-    fn health_is_ready_only_once_the_token_key_is() {
+    fn health_is_ready_only_with_a_token_key() {
         let r = answer(&Method::GET, HEALTH_PATH, PEM, true).unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         let v: serde_json::Value = serde_json::from_str(&body(r)).unwrap();
