@@ -109,9 +109,9 @@ class Client:
         self.name = name
         venv = Path(sys.executable).parent.parent
         podman("rm", "-f", name, check=False)
-        podman("run", "-d", "--name", name, *_limits(), "--rootfs", "/:O", "--add-host", f"vaultlink:{server.ip}",
-               "-v", f"{config}:/az", "-v", f"{venv}:{venv}:ro", "-v", f"{REPO_ROOT}:{REPO_ROOT}:ro",
-               "sleep", "3600")
+        # `--rootfs` makes the positional argument a directory in place of an image: options first.
+        podman("run", "-d", "--name", name, *_limits(), "--add-host", f"vaultlink:{server.ip}",
+               "-v", f"{config}:/az", "-v", f"{venv}:{venv}:ro", "--rootfs", "/:O", "sleep", "3600")
 
     def sh(self, script: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
         flags = [x for k, v in (env or {}).items() for x in ("-e", f"{k}={v}")]
@@ -131,8 +131,6 @@ class Client:
         proc = podman("exec", *flags, self.name, *az_command(), *args, "-o", "json")
         return json.loads(proc.stdout) if proc.stdout.strip() else None
 
-    def remove(self) -> None:
-        podman("rm", "-f", "-t", "0", self.name, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -141,19 +139,19 @@ def running(image: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     (tmp / "data").mkdir()
     (tmp / "az").mkdir()
     server = Server(tmp / "data", f"vl-e2e-{PID}-server")
-    clients: list[Client] = []
+    clients: list[str] = []
 
     def client() -> Client:
-        c = Client(server, tmp / "az", f"vl-e2e-{PID}-client{len(clients)}")
-        clients.append(c)
-        return c
+        # Named before it is made, so that one whose start failed half-way is removed too.
+        clients.append(f"vl-e2e-{PID}-client{len(clients)}")
+        return Client(server, tmp / "az", clients[-1])
 
     try:
         server.start(image)
         yield server, client
     finally:
-        for c in clients:
-            c.remove()
+        for name in clients:
+            podman("rm", "-f", "-t", "0", name, check=False)
         server.remove()
 
 
@@ -168,7 +166,7 @@ def test_the_image_is_one_layer_from_scratch_with_its_contract(image: str) -> No
     for var, port in [("PROXY", 8780), ("HTTPS", 8743), ("IDENTITY", 8781), ("DNS", 8753)]:
         assert env[f"VAULTLINK_{var}_LISTEN"] == f"0.0.0.0:{port}"
     assert env["VAULTLINK_DATA_DIR"] == "/data"
-    assert info["HealthCheck"]["Test"] == ["CMD", "/vaultlink", "health"]
+    assert info["Healthcheck"]["Test"] == ["CMD", "/vaultlink", "health"]
 
 
 @pytest.mark.incremental

@@ -105,7 +105,7 @@ pub(crate) fn probe(identity: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("vaultlink does not answer at http://{addr}: {e}"))?;
     tcp.set_read_timeout(Some(PROBE_TIMEOUT))?;
     tcp.set_write_timeout(Some(PROBE_TIMEOUT))?;
-    write!(tcp, "GET {HEALTH_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    tcp.write_all(format!("GET {HEALTH_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())?;
     let mut answer = Vec::new();
     tcp.take(64 * 1024)
         .read_to_end(&mut answer)
@@ -173,9 +173,12 @@ mod tests {
         let server = std::thread::spawn(move || {
             for status in ["200 OK", "503 Service Unavailable"] {
                 let (mut tcp, _) = listener.accept().unwrap();
-                let mut head = [0u8; 1024];
-                let n = tcp.read(&mut head).unwrap();
-                assert!(String::from_utf8_lossy(&head[..n]).starts_with("GET /vaultlink/health HTTP/1.1\r\n"));
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && tcp.read(&mut byte).unwrap() == 1 {
+                    head.push(byte[0]);
+                }
+                assert!(String::from_utf8_lossy(&head).starts_with("GET /vaultlink/health HTTP/1.1\r\n"));
                 write!(tcp, "HTTP/1.1 {status}\r\nContent-Length: 18\r\n\r\n{{\"status\":\"ready\"}}").unwrap();
             }
         });
