@@ -229,3 +229,17 @@ class TestImage:
         assert c.az("keyvault", "secret", "show", "--vault-name", VAULT, "-n", "s1")["value"] == "from-a-container"
         pe = c.az("network", "private-endpoint", "show", "-g", RG, "-n", PE)
         assert pe["privateLinkServiceConnections"][0]["privateLinkServiceConnectionState"]["status"] == "Approved"
+
+    def test_06_what_a_client_container_reaches_by_name_and_address(self, running: Any) -> None:
+        """The managed identity endpoint answers the name the server allows
+        (`VAULTLINK_ALLOWED_HOSTS=vaultlink`) and its address; the direct listener does not
+        verify from another container, by name or address: the CA certifies only the Azure
+        names, localhost and loopback (docs/container.md says to use the proxy)."""
+        server, client = running
+        c = client()
+        imds = "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net"
+        for host in ("vaultlink", server.ip):
+            out = c.sh(f"curl -fsS -H 'Metadata: true' 'http://{host}:8781{imds}'").stdout
+            assert json.loads(out)["token_type"] == "Bearer", out
+            direct = c.sh(f"curl -sS --cacert /az/ca.pem https://{host}:8743/metadata/endpoints", check=False)
+            assert direct.returncode in (35, 60), (host, direct.returncode, direct.stdout, direct.stderr)
