@@ -792,3 +792,49 @@ class TestWithoutRights:
         assert "AuthorizationFailed" in codes(error) or "InvalidTemplateDeployment" in codes(error), error
         assert vl.az("network", "vnet", "show", "-g", RG_RBAC, "-n", "vnet-by-net")["name"] == "vnet-by-net"
         assert vl.az("keyvault", "list", "-g", RG_RBAC) == []
+
+
+def test_what_if_and_delete_answer_through_a_location(vl: Vaultlink, reader: App) -> None:
+    """As in Azure, a what-if and a delete answer 202 with a `Location` the clients poll (az and
+    the SDK above did so); the answer there is the asker's alone."""
+    import requests
+
+    s = requests.Session()
+    s.trust_env = False
+    s.proxies = {"https": vl.env["HTTPS_PROXY"]}
+    s.verify = vl.env["REQUESTS_CA_BUNDLE"]
+
+    def bearer(app: App | None) -> dict[str, str]:
+        got = (app.az("account", "get-access-token", check=True) if app
+               else vl.az("account", "get-access-token"))
+        return {"Authorization": f"Bearer {got['accessToken']}"}
+
+    mine = bearer(None)
+    deployment = f"https://management.azure.com{SUB}/resourceGroups/{RG_RBAC}/providers/Microsoft.Resources/deployments/by-location"
+    api = {"api-version": "2024-03-01"}
+    body = {"properties": {"mode": "Incremental", "template": json.loads(Path(VNET_T).read_text()),
+                           "parameters": {"vnetName": {"value": "vnet-by-location"}}}}
+    r = s.post(f"{deployment}/whatIf", params=api, json=body, headers=mine, timeout=60)
+    assert r.status_code == 202 and not r.content, (r.status_code, r.text)
+    location = r.headers["Location"]
+    assert f"{SUB}/providers/Microsoft.Resources/locations/{LOCATION}/operationResults/" in location, location
+    assert r.headers["Retry-After"] == "1"
+    polled = s.get(location, headers=mine, timeout=60)
+    assert polled.status_code == 200, polled.text
+    result = polled.json()
+    assert result["status"] == "Succeeded", result
+    created = [c for c in result["properties"]["changes"] if c["changeType"] == "Create"]
+    assert any(c["resourceId"].endswith("/virtualNetworks/vnet-by-location") for c in created), result
+    # Another principal of the subscription does not read it.
+    other = s.get(location, headers=bearer(reader), timeout=60)
+    assert other.status_code == 404 and other.json()["error"]["code"] == "OperationResultNotFound", other.text
+
+    vl.az("deployment", "group", "create", "-g", RG_RBAC, "-n", "by-location", "--template-file", VNET_T,
+          "--parameters", "vnetName=vnet-by-location")
+    r = s.delete(deployment, params=api, headers=mine, timeout=60)
+    assert r.status_code == 202, (r.status_code, r.text)
+    assert f"{SUB}/operationresults/" in r.headers["Location"], r.headers
+    assert s.get(r.headers["Location"], headers=mine, timeout=60).status_code == 204
+    assert "by-location" not in [d["name"] for d in vl.az("deployment", "group", "list", "-g", RG_RBAC)]
+    # Deleting what is not there: 204 at once.
+    assert s.delete(deployment, params=api, headers=mine, timeout=60).status_code == 204

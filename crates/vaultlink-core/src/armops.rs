@@ -147,6 +147,29 @@ fn special(method: &str, namespace: &str, head: &[&str], rest: &[&str]) -> Optio
                 ..item(format!("{}/read", join_types(namespace, &types)), head_path)
             })
         }
+        // The answers of what-if and delete kept for their Location: like Compute's statuses,
+        // readable by a caller with a role anywhere in the subscription (the deployer of a
+        // resource group polls them); the route gives each only to the caller who asked.
+        ("GET", [locations, _, results, _])
+            if namespace.eq_ignore_ascii_case(RESOURCES)
+                && locations.eq_ignore_ascii_case("locations")
+                && results.eq_ignore_ascii_case("operationResults") =>
+        {
+            Some(ArmOperation {
+                target: Target::Collection,
+                ..item(format!("{RESOURCES}/locations/operationResults/read"), head_path)
+            })
+        }
+        ("GET", [subscriptions, sub, results, _])
+            if head.is_empty()
+                && subscriptions.eq_ignore_ascii_case("subscriptions")
+                && results.eq_ignore_ascii_case("operationResults") =>
+        {
+            Some(ArmOperation {
+                target: Target::Collection,
+                ..item(format!("{RESOURCES}/subscriptions/operationResults/read"), format!("/subscriptions/{sub}"))
+            })
+        }
         // GET /subscriptions/{s}/providers[/{ns}]: reading the subscription's providers.
         ("GET", []) if head.len() == 2 => Some(item(format!("{RESOURCES}/subscriptions/providers/read"), head_path)),
         _ => None,

@@ -40,8 +40,10 @@ pub struct State {
     clock: std::sync::Arc<Clock>,
 }
 
-/// The engine's clock: the system's time plus an offset that tests move forward (so retention
-/// and expiry are testable without sleeping).
+/// The engine's clock: the system's time plus an offset that tests move forward (`vaultlink
+/// clock`), so retention, expiry and token lifetimes are testable without sleeping. Every time
+/// the emulated services keep or compare (records, tokens, certificates' validity) is read from
+/// it; only the TLS leaves of the listeners stay on the system's time, which clients check.
 #[derive(Debug, Default)]
 pub struct Clock {
     offset: std::sync::atomic::AtomicI64,
@@ -50,12 +52,22 @@ pub struct Clock {
 impl Clock {
     /// Seconds since the Unix epoch, as this engine sees them.
     pub fn now(&self) -> i64 {
-        now() + self.offset.load(std::sync::atomic::Ordering::Relaxed)
+        now() + self.offset()
+    }
+
+    /// How far the engine's time is ahead of the system's, in seconds.
+    pub fn offset(&self) -> i64 {
+        self.offset.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Moves the clock forward (or back, for a negative `seconds`).
     pub fn advance(&self, seconds: i64) {
         self.offset.fetch_add(seconds, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Sets the engine's time to `unix` (seconds since the epoch); the clock goes on from there.
+    pub fn set(&self, unix: i64) {
+        self.offset.store(unix - now(), std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -55,11 +55,27 @@ pub fn vault_by_name<'a>(state: &'a State, name: &str) -> Option<&'a std::sync::
     state.vault_named(name)
 }
 
-fn all_deleted(state: &State) -> impl Iterator<Item = &DeletedVault> {
+/// Every deleted vault, those past their retention included (`purge_due` removes them).
+fn stored_deleted(state: &State) -> impl Iterator<Item = &DeletedVault> {
     state.of_kind(crate::model::RecordKind::DeletedVault).filter_map(|r| match r {
         Record::DeletedVault(d) => Some(d),
         _ => None,
     })
+}
+
+/// The deleted vaults still within their retention: one past it is purged, whether or not
+/// `purge_due` has removed its record yet.
+fn all_deleted(state: &State) -> impl Iterator<Item = &DeletedVault> {
+    let t = state.now();
+    stored_deleted(state).filter(move |d| t < d.scheduled_purge_date)
+}
+
+/// The deleted vault of this id, if it is still within its retention.
+fn deleted_record<'a>(state: &'a State, id: &str) -> Option<&'a DeletedVault> {
+    match state.get(id) {
+        Some(Record::DeletedVault(d)) if state.now() < d.scheduled_purge_date => Some(d),
+        _ => None,
+    }
 }
 
 pub fn vaults_in(state: &State, caller: &Caller, sub: &str, rg: Option<&str>) -> Result<Vec<Vault>> {
@@ -284,8 +300,7 @@ pub fn put_vault(
                 format!("The vault '{name}' exists and cannot be recovered."),
             ));
         }
-        let deleted = state.get(&deleted_vault_id(sub, &location, name));
-        let Some(Record::DeletedVault(d)) = deleted else {
+        let Some(d) = deleted_record(state, &deleted_vault_id(sub, &location, name)) else {
             return Err(Error::not_found(
                 "DeletedVaultNotFound",
                 format!(
@@ -549,9 +564,9 @@ pub fn deleted_vaults(state: &State, caller: &Caller, sub: &str) -> Result<Vec<D
 
 pub fn deleted_vault(state: &State, caller: &Caller, sub: &str, location: &str, name: &str) -> Result<DeletedVault> {
     resources::subscription(state, caller, sub)?;
-    match state.get(&deleted_vault_id(sub, location, name)) {
-        Some(Record::DeletedVault(d)) => Ok(d.clone()),
-        _ => Err(Error::not_found(
+    match deleted_record(state, &deleted_vault_id(sub, location, name)) {
+        Some(d) => Ok(d.clone()),
+        None => Err(Error::not_found(
             "ResourceNotFound",
             format!(
                 "The Resource 'Microsoft.KeyVault/deletedVaults/{name}' under location '{location}' was not found."
@@ -582,6 +597,30 @@ pub fn purge_deleted_vault(
     batch.delete(&d.id);
     batch.delete_tree(state, &d.vault.objects_root());
     Ok(())
+}
+
+/// What Key Vault purges by itself once the retention has passed: deleted vaults (with
+/// everything in them) and the soft-deleted secrets, keys and certificates of live vaults.
+/// Lookups already treat such records as gone (`kv::objects::object`, `deleted_vault`); this
+/// removes them from the state and the store. Returns how many were purged.
+pub fn purge_due(state: &State, batch: &mut Batch) -> usize {
+    use crate::kv::objects::purge_expired;
+    use crate::model::{CertificateObject, KeyObject, RecordKind, SecretObject};
+    let t = state.now();
+    let mut purged = 0;
+    for d in stored_deleted(state).filter(|d| d.scheduled_purge_date <= t) {
+        batch.delete(&d.id);
+        batch.delete_tree(state, &d.vault.objects_root());
+        purged += 1;
+    }
+    for record in state.of_kind(RecordKind::Vault) {
+        if let Record::Vault(v) = record {
+            purged += purge_expired::<SecretObject>(state, batch, v)
+                + purge_expired::<KeyObject>(state, batch, v)
+                + purge_expired::<CertificateObject>(state, batch, v);
+        }
+    }
+    purged
 }
 
 /// POST checkNameAvailability.

@@ -199,19 +199,61 @@ fn purge_protection_is_irreversible_and_blocks_purge() {
     assert!(e.write(|s, b| keyvault::purge_deleted_vault(s, b, &c, SUB, "westeurope", "kv1")).is_err());
 }
 
-/// The engine's clock moves without sleeping: a purge-protected vault can be purged once its
-/// retention (90 days by default) has passed.
+/// The engine's clock moves without sleeping: a purge-protected vault cannot be purged within
+/// its retention (90 days by default) and is purged by itself once it has passed (a purge then
+/// finds nothing to purge).
 #[test]
 fn a_protected_vault_is_purged_once_the_engines_clock_passes_its_retention() {
     let e = world();
     vault(&e, "kv1", json!({"enablePurgeProtection": true}));
     let c = developer();
+    let purge = || e.write(|s, b| keyvault::purge_deleted_vault(s, b, &c, SUB, "westeurope", "kv1"));
     e.write(|s, b| keyvault::delete_vault(s, b, &c, (SUB, "rg1", "kv1"))).unwrap();
-    assert!(e.write(|s, b| keyvault::purge_deleted_vault(s, b, &c, SUB, "westeurope", "kv1")).is_err());
+    assert_eq!(purge().unwrap_err().code, "ConflictError");
     e.clock().advance(89 * 24 * 3600);
-    assert!(e.write(|s, b| keyvault::purge_deleted_vault(s, b, &c, SUB, "westeurope", "kv1")).is_err());
+    assert_eq!(purge().unwrap_err().code, "ConflictError");
     e.clock().advance(2 * 24 * 3600);
-    e.write(|s, b| keyvault::purge_deleted_vault(s, b, &c, SUB, "westeurope", "kv1")).unwrap();
+    assert!(e.read(|s| keyvault::deleted_vault(s, &c, SUB, "westeurope", "kv1")).is_err());
+    assert_eq!(purge().unwrap_err().code, "ResourceNotFound");
+}
+
+/// Once the clock passes a retention, what soft delete kept is gone at once for every lookup
+/// (the name free again), and `purge_due` removes the records; nothing within its retention is
+/// touched.
+#[test]
+fn what_retention_ends_is_purged_by_itself() {
+    use crate::kv::secrets;
+    let e = world();
+    let sealer = vaultlink_crypto::Sealer::ephemeral();
+    let c = developer();
+    let v = crate::testing::admitted_vault(&e, "kv1", json!({"softDeleteRetentionInDays": 7}));
+    for name in ["gone", "kept"] {
+        e.write(|s, b| secrets::set(s, b, &sealer, &v, name, serde_json::from_value(json!({"value": "x"})).unwrap()))
+            .unwrap();
+    }
+    e.write(|s, b| secrets::delete(s, b, &v, "gone")).unwrap();
+    vault(&e, "kv2", json!({"softDeleteRetentionInDays": 7, "enablePurgeProtection": true}));
+    e.write(|s, b| keyvault::delete_vault(s, b, &c, (SUB, "rg1", "kv2"))).unwrap();
+    let purge = || e.write(|s, b| Ok::<_, crate::Error>(keyvault::purge_due(s, b))).unwrap();
+    let records = || e.read(|s| s.len());
+
+    e.clock().advance(6 * 86_400);
+    assert_eq!(purge(), 0);
+    assert!(e.read(|s| secrets::get_deleted(s, &v, "gone")).is_ok());
+    assert_eq!(e.read(|s| keyvault::deleted_vaults(s, &c, SUB)).unwrap().len(), 1);
+
+    e.clock().advance(86_400);
+    // Gone for every lookup before the sweep: the names are free again.
+    assert!(e.read(|s| secrets::get_deleted(s, &v, "gone")).is_err());
+    assert!(e.read(|s| keyvault::deleted_vaults(s, &c, SUB)).unwrap().is_empty());
+    assert!(e.read(|s| keyvault::deleted_vault(s, &c, SUB, "westeurope", "kv2")).is_err());
+    assert_eq!(e.read(|s| keyvault::check_name_availability(s, "kv2"))["nameAvailable"], true);
+    let before = records();
+    assert_eq!(purge(), 2);
+    assert_eq!(records(), before - 2);
+    assert_eq!(purge(), 0);
+    // The live secret is untouched.
+    assert!(e.read(|s| secrets::get(s, &sealer, &v, "kept", None)).is_ok());
 }
 
 #[test]

@@ -73,6 +73,9 @@ pub struct CertSpec {
     pub key_usage: Vec<String>,
     /// Dotted OIDs.
     pub ekus: Vec<String>,
+    /// The start of the validity (Unix seconds): the engine's time, which may be ahead of the
+    /// system's; None for the system's time.
+    pub not_before: Option<i64>,
 }
 
 /// The UPN other-name OID (Microsoft).
@@ -223,7 +226,10 @@ fn params(spec: &CertSpec) -> Result<CertificateParams, X509Error> {
     let mut serial = crate::random_bytes(16);
     serial[0] = (serial[0] & 0x7f) | 0x01;
     p.serial_number = Some(SerialNumber::from_slice(&serial));
-    let now = OffsetDateTime::now_utc().replace_nanosecond(0).map_err(|_| err("clock"))?;
+    let now = match spec.not_before {
+        Some(t) => OffsetDateTime::from_unix_timestamp(t).map_err(|_| err("clock"))?,
+        None => OffsetDateTime::now_utc().replace_nanosecond(0).map_err(|_| err("clock"))?,
+    };
     p.not_before = now;
     p.not_after = add_months(now, spec.validity_months);
     Ok(p)

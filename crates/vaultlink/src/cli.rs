@@ -76,6 +76,32 @@ enum Command {
     /// Exit 0 when the `vaultlink serve` of the data directory answers `GET /vaultlink/health` on
     /// its identity listener, 1 otherwise (a container's HEALTHCHECK; the image has no curl).
     Health(DataDirArg),
+    /// The running instance's clock: show it, move it forward (soft-delete retention, expiry,
+    /// token lifetimes then pass as they would), or set it.
+    Clock {
+        #[command(subcommand)]
+        command: ClockCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClockCommand {
+    /// Print the engine's time and how far it is ahead of the system's, as JSON.
+    Show(DataDirArg),
+    /// Move the clock forward by DURATION: a number and a unit (w, d, h, m, s), e.g. 91d, 1d12h.
+    Advance {
+        #[command(flatten)]
+        dir: DataDirArg,
+        #[arg(value_parser = crate::clock::parse_duration)]
+        duration: i64,
+    },
+    /// Set the clock to TIME (RFC 3339, e.g. 2027-03-01T00:00:00Z), which must not be earlier.
+    Set {
+        #[command(flatten)]
+        dir: DataDirArg,
+        #[arg(value_parser = crate::clock::parse_time)]
+        time: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +161,19 @@ enum OnpremCommand {
     },
     /// List on-premises networks as JSON.
     List(DataDirArg),
+}
+
+/// Sends one request line to the `vaultlink serve` running on `dir` and returns what its `ok`
+/// reply carries; an `error` reply, or no running instance, is the command's error.
+fn ask_running(dir: &std::path::Path, line: &str) -> anyhow::Result<String> {
+    let Some(reply) = crate::control::request(dir, line) else {
+        anyhow::bail!("no `vaultlink serve` is running with data directory {}", dir.display());
+    };
+    let reply = reply?;
+    match reply.strip_prefix("ok ") {
+        Some(json) => Ok(json.to_string()),
+        None => anyhow::bail!("vaultlink serve: {}", reply.strip_prefix("error ").unwrap_or(&reply)),
+    }
 }
 
 fn parse_forwarder(s: &str) -> Result<(String, String), String> {
@@ -231,6 +270,10 @@ pub(crate) struct ServeArgs {
     /// Open connections each listener keeps at most; past it new ones are closed at once.
     #[arg(long, env = "VAULTLINK_MAX_CONNECTIONS", default_value_t = crate::ingress::limits::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Start the engine's clock at TIME (RFC 3339) or +DURATION ahead of the system's (e.g.
+    /// +91d); `vaultlink clock` moves it later.
+    #[arg(long, env = "VAULTLINK_CLOCK", value_parser = crate::clock::parse_start)]
+    pub clock: Option<crate::clock::ClockStart>,
     /// Seconds a connection may take to send a request's head, counted from when it is ready for
     /// one (so also how long an idle keep-alive connection stays open).
     #[arg(long, env = "VAULTLINK_REQUEST_HEAD_TIMEOUT", default_value_t = crate::ingress::limits::DEFAULT_REQUEST_HEAD_TIMEOUT.as_secs())]
@@ -272,15 +315,17 @@ pub(crate) fn run() -> anyhow::Result<()> {
                 OnpremCommand::Delete { dir, name } => (dir, serde_json::json!({"op": "delete", "name": name})),
                 OnpremCommand::List(dir) => (dir, serde_json::json!({"op": "list"})),
             };
-            let dir = dir.resolve()?;
-            let Some(reply) = crate::control::request(&dir, &format!("onprem {req}")) else {
-                anyhow::bail!("no `vaultlink serve` is running with data directory {}", dir.display());
+            println!("{}", ask_running(&dir.resolve()?, &format!("onprem {req}"))?);
+            Ok(())
+        }
+        Command::Clock { command } => {
+            use crate::clock::ClockOp;
+            let (dir, op) = match command {
+                ClockCommand::Show(dir) => (dir, ClockOp::Show),
+                ClockCommand::Advance { dir, duration } => (dir, ClockOp::Advance { seconds: duration }),
+                ClockCommand::Set { dir, time } => (dir, ClockOp::Set { unix: time }),
             };
-            let reply = reply?;
-            match reply.strip_prefix("ok ") {
-                Some(json) => println!("{json}"),
-                None => anyhow::bail!("vaultlink serve: {}", reply.strip_prefix("error ").unwrap_or(&reply)),
-            }
+            println!("{}", ask_running(&dir.resolve()?, &format!("clock {}", serde_json::to_string(&op)?))?);
             Ok(())
         }
         Command::Exec { dir, nic, vm, command } => {

@@ -2,7 +2,8 @@
 //! running `vaultlink serve` where a machine at a NIC lives. One request line, one reply line.
 //!
 //! Requests: `exec <nic name or id>` (replies `lab <namespace>` or `portable <proxy url> <dns addr>`)
-//! `directory <json>` (a [`DirectoryOp`]), `doctor <json>` and `onprem <json>` (reply `ok <json>`);
+//! `directory <json>` (a [`DirectoryOp`]), `doctor <json>`, `onprem <json>` and `clock <json>` (a
+//! [`crate::clock::ClockOp`]) (reply `ok <json>`);
 //! failures reply `error <message>`.
 
 use std::path::Path;
@@ -112,6 +113,15 @@ async fn answer(app: &Arc<App>, proxy_url: &str, line: &str) -> String {
     }
     if let Some(args) = line.strip_prefix("onprem ") {
         return onprem(app, args);
+    }
+    if let Some(args) = line.strip_prefix("clock ") {
+        let result = serde_json::from_str::<crate::clock::ClockOp>(args)
+            .map_err(anyhow::Error::from)
+            .and_then(|op| crate::clock::run(app, op));
+        return match result {
+            Ok(v) => format!("ok {v}"),
+            Err(e) => format!("error {e:#}"),
+        };
     }
     let Some(nic) = line.strip_prefix("exec ") else { return "error unknown request".into() };
     let origin = app.engine.read(|s| netctx::locate(s, Some(nic), app.public_address));

@@ -192,7 +192,7 @@ fn token(app: &App, req: &Req, tenant: &str, v2: bool) -> Resp {
             return oauth_error(&e);
         }
     };
-    let now = vaultlink_core::engine::now();
+    let now = app.now();
     let user = principal.user.is_some();
     let access_token = app.signer.sign(&identity::token_claims(&principal, &resource, &client_id, now));
     tracing::info!(client_id = %client_id, grant, audience = %resource, "token issued");
@@ -284,7 +284,7 @@ fn refresh<'a>(app: &App, tenant: &str, get: &impl Fn(&str) -> Option<&'a str>) 
     let token = get("refresh_token").ok_or_else(|| missing("refresh_token"))?;
     let claims = app
         .signer
-        .verify(token, vaultlink_core::engine::now())
+        .verify(token, app.now())
         .ok()
         .filter(|c| c.get("aud").and_then(Value::as_str) == Some(REFRESH_AUDIENCE))
         .ok_or_else(|| invalid(9002313, "Invalid request. Request is malformed or invalid."))?;
@@ -349,7 +349,7 @@ pub(crate) fn handle_identity(app: &App, req: &Req) -> Resp {
             &json!({"error": "invalid_request", "error_description": "Identity not found"}),
         );
     };
-    let now = vaultlink_core::engine::now();
+    let now = app.now();
     let token = app.signer.sign(&identity::access_token_claims(&principal, &resource, now));
     let exp = now + identity::TOKEN_LIFETIME_SECS;
     json(

@@ -77,7 +77,7 @@ fn caller(app: &App, req: &Req) -> Result<Caller, Error> {
         return Err(unauthorized("Access token is empty."));
     };
     app.signer
-        .verify(token, vaultlink_core::engine::now())
+        .verify(token, app.now())
         .ok()
         .and_then(|claims| {
             let audiences = app.audiences(identity::GRAPH_AUDIENCES);

@@ -4,6 +4,7 @@
 
 mod arm;
 mod cli;
+mod clock;
 mod control;
 mod dataplane;
 mod entra;

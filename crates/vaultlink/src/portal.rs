@@ -26,7 +26,6 @@ use bytes::Bytes;
 use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
-use vaultlink_core::engine::now;
 use vaultlink_core::identity;
 
 use crate::http::{App, Ingress, Req, Resp, json};
@@ -239,13 +238,15 @@ pub(crate) fn handle(app: &App, req: &Req) -> Resp {
             asset(body, kind)
         }
         (&Method::POST, "/api/signin") => sign_in(app, req),
-        (_, r) if r.starts_with("/api/") => match app.portal.check(&req.method, &req.headers, &req.authority, now()) {
-            Err(refusal) => {
-                vaultlink_core::info_limited!(method = %req.method, path = %req.path, ?refusal, "portal request refused");
-                refusal.render()
+        (_, r) if r.starts_with("/api/") => {
+            match app.portal.check(&req.method, &req.headers, &req.authority, app.now()) {
+                Err(refusal) => {
+                    vaultlink_core::info_limited!(method = %req.method, path = %req.path, ?refusal, "portal request refused");
+                    refusal.render()
+                }
+                Ok((id, session)) => signed_in(app, req, &r[5..], &id, &session),
             }
-            Ok((id, session)) => signed_in(app, req, &r[5..], &id, &session),
-        },
+        }
         _ => not_found(),
     };
     harden(resp)
@@ -278,7 +279,7 @@ fn sign_in(app: &App, req: &Req) -> Resp {
             json(StatusCode::UNAUTHORIZED, &json!({"error": {"code": e.error, "message": e.description}}))
         }
         Ok(p) => {
-            let (id, session) = app.portal.create(&p.app_id, &p.display_name, now());
+            let (id, session) = app.portal.create(&p.app_id, &p.display_name, app.now());
             tracing::info!(client_id = %p.app_id, "portal sign-in");
             let mut r = json(StatusCode::OK, &session_body(&session));
             if let Ok(v) = HeaderValue::from_str(&session_cookie(&id, SESSION_SECS)) {
@@ -320,7 +321,7 @@ const PORTAL_CLIENT_ID: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
 /// A token for the session's principal, as Entra would issue it (None when the principal is gone).
 fn token_for(app: &App, session: &Session) -> Option<String> {
     let p = app.engine.read(|s| identity::principal(s, &session.app_id))?;
-    Some(app.signer.sign(&identity::token_claims(&p, ARM_AUDIENCE, PORTAL_CLIENT_ID, now())))
+    Some(app.signer.sign(&identity::token_claims(&p, ARM_AUDIENCE, PORTAL_CLIENT_ID, app.now())))
 }
 
 /// The ARM request the portal makes on the principal's behalf: only its own headers go through.

@@ -180,6 +180,10 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     // A fresh data directory's token key is generated on a thread while the rest starts.
     let signer = TokenSigner::start(&dir)?;
     let engine = open_engine(&dir, args.in_memory)?;
+    if let Some(at) = args.clock {
+        crate::clock::start(&engine, at);
+        tracing::info!(now = %vaultlink_core::engine::rfc3339(engine.clock().now()), "the engine's clock starts as --clock says");
+    }
     let ca = Ca::load_or_create(&dir)?;
     if ca.replaced_unconstrained() {
         tracing::warn!(
@@ -248,6 +252,19 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
                 }
             }),
         ];
+        tasks.push(tokio::spawn({
+            let app = app.clone();
+            async move {
+                let mut tick = tokio::time::interval(crate::clock::DUE_WORK_INTERVAL);
+                loop {
+                    tick.tick().await;
+                    let app = app.clone();
+                    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || crate::clock::due_work(&app)).await {
+                        tracing::warn!(error = %e, "the due work (purging what retention ended) failed");
+                    }
+                }
+            }
+        }));
         if let Some(lab) = &lab {
             let (lab, app) = (lab.clone(), app.clone());
             tasks.push(tokio::spawn(async move {

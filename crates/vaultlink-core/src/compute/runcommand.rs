@@ -265,6 +265,24 @@ pub fn finish(
     Some(c)
 }
 
+/// Ends every run still `Running` as failed: no script outlives the instance that ran it, so a
+/// run recorded as under way when vaultlink starts was interrupted by a stop. Returns how many.
+pub fn interrupt_all(state: &State, batch: &mut Batch) -> usize {
+    let running: Vec<(String, String)> = state
+        .of_kind(crate::model::RecordKind::VmRunCommand)
+        .filter_map(|r| match r {
+            Record::VmRunCommand(c) if c.instance.execution_state == state::RUNNING => {
+                Some((c.id.clone(), c.run_id.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    for (id, run_id) in &running {
+        finish(state, batch, id, run_id, Err("vaultlink stopped while the script ran; run it again".into()));
+    }
+    running.len()
+}
+
 /// The time limit a stored `timeoutInSeconds` means.
 pub fn effective_timeout(timeout_in_seconds: u32) -> u32 {
     if timeout_in_seconds == 0 { MAX_TIMEOUT_SECONDS } else { timeout_in_seconds }

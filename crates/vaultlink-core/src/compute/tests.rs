@@ -202,3 +202,22 @@ fn a_run_records_its_end_unless_run_again_and_goes_with_its_vm() {
     assert!(e.write(|s, b| delete_vm(s, b, &developer(), (SUB, "rg1", "vm-rc"))).unwrap());
     assert!(!exists(&e, &ended.id) && !exists(&e, &timed.id));
 }
+
+/// A run recorded as under way when vaultlink starts was cut short by a stop: it ends as failed,
+/// saying so; finished runs are untouched.
+#[test]
+fn runs_under_way_at_a_start_end_as_interrupted() {
+    let e = with_vm();
+    let running = put_run(&e, "running", json!({"source": {"script": "sleep 600"}})).unwrap();
+    let done = put_run(&e, "done", json!({"source": {"script": "true"}})).unwrap();
+    let ok = Ok(runcommand::Outcome { exit_code: Some(0), output: String::new(), error: String::new() });
+    e.write(|s, b| Ok::<_, Error>(runcommand::finish(s, b, &done.command.id, &done.command.run_id, ok))).unwrap();
+    assert_eq!(e.write(|s, b| Ok::<_, Error>(runcommand::interrupt_all(s, b))).unwrap(), 1);
+    let c = e.read(|s| runcommand::command(s, &running.command.id)).unwrap();
+    assert_eq!((c.instance.execution_state.as_str(), c.provisioning_state.as_str()), ("Failed", "Succeeded"));
+    assert!(c.instance.execution_message.contains("vaultlink stopped"), "{}", c.instance.execution_message);
+    assert!(c.instance.end_time.is_some());
+    let d = e.read(|s| runcommand::command(s, &done.command.id)).unwrap();
+    assert_eq!(d.instance.execution_state, "Succeeded");
+    assert_eq!(e.write(|s, b| Ok::<_, Error>(runcommand::interrupt_all(s, b))).unwrap(), 0);
+}

@@ -500,6 +500,23 @@ pub(crate) fn purge<T: VaultObject>(state: &State, batch: &mut Batch, vault: &Va
     Ok(())
 }
 
+/// Purges the soft-deleted objects of kind `T` in `vault` whose retention has passed, as Key
+/// Vault does by itself (purge protection or not); returns how many.
+pub(crate) fn purge_expired<T: VaultObject>(state: &State, batch: &mut Batch, vault: &Vault) -> usize {
+    let t = state.now();
+    let mut purged = 0;
+    for (key, record) in state.descendants(&format!("{}/{}", vault.objects_root(), T::COLLECTION)) {
+        if let Some(o) = T::of(record)
+            && o.deleted_state().is_some_and(|d| d.scheduled_purge_date <= t)
+        {
+            batch.delete(key);
+            T::remove_companions(batch, vault, o.name());
+            purged += 1;
+        }
+    }
+    purged
+}
+
 // ---------------------------------------------------------------------------------------------
 // Backup and restore
 

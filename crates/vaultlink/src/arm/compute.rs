@@ -56,8 +56,11 @@ struct Operation {
 
 impl Operations {
     /// Gives the table its `App` and the CA bundle a script trusts.
+    /// Gives the table its App; a managed run command recorded as running was interrupted by a
+    /// stop, so it is ended as failed (never `Running` forever), as deployments are.
     pub(crate) fn attach(app: &Arc<App>, ca_bundle: PathBuf) {
         let _ = app.compute.app.set((Arc::downgrade(app), ca_bundle));
+        let _ = app.engine.write(|s, b| Ok::<_, Error>(runcommand::interrupt_all(s, b)));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Operation>> {

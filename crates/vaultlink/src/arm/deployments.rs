@@ -43,6 +43,101 @@ const RETRY_AFTER: &str = "1";
 pub(crate) struct Runner {
     app: OnceLock<Weak<App>>,
     canceled: Mutex<HashSet<String>>,
+    results: Results,
+}
+
+/// Answers kept for the `Location` their request was given: what-if and delete answer 202, as
+/// in Azure, and the clients poll the `Location` for the result. Each is kept for the caller
+/// who asked, at most [`RESULT_LIFETIME`], the newest [`MAX_RESULTS`].
+#[derive(Default)]
+struct Results(Mutex<std::collections::HashMap<String, Kept>>);
+
+struct Kept {
+    /// The object id of the caller who asked, and the subscription: nobody else reads the
+    /// answer, nor through another subscription's path.
+    caller: String,
+    subscription: String,
+    status: StatusCode,
+    body: Option<Value>,
+    kept_at: std::time::Instant,
+}
+
+const MAX_RESULTS: usize = 256;
+const RESULT_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
+
+impl Results {
+    /// Keeps an answer for `caller`; returns the token of its `Location`.
+    fn keep(&self, caller: &str, subscription: &str, status: StatusCode, body: Option<Value>) -> String {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, k| k.kept_at.elapsed() < RESULT_LIFETIME);
+        if map.len() >= MAX_RESULTS
+            && let Some(oldest) = map.iter().min_by_key(|(_, k)| k.kept_at).map(|(t, _)| t.clone())
+        {
+            map.remove(&oldest);
+        }
+        let token = vaultlink_crypto::random_hex(16);
+        let kept = Kept {
+            caller: caller.to_string(),
+            subscription: subscription.to_ascii_lowercase(),
+            status,
+            body,
+            kept_at: std::time::Instant::now(),
+        };
+        map.insert(token.clone(), kept);
+        token
+    }
+
+    /// The answer kept under `token` for `caller`, if any.
+    fn get(&self, token: &str, caller: &str, subscription: &str) -> Option<(StatusCode, Option<Value>)> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&token.to_ascii_lowercase())
+            .filter(|k| {
+                k.caller == caller
+                    && k.subscription.eq_ignore_ascii_case(subscription)
+                    && k.kept_at.elapsed() < RESULT_LIFETIME
+            })
+            .map(|k| (k.status, k.body.clone()))
+    }
+}
+
+/// 202 Accepted with a `Location` to poll for `body` (or for `status` with no body).
+fn accepted(
+    app: &App,
+    req: &Req,
+    c: &Admitted,
+    target: &Scope,
+    path: &str,
+    status: StatusCode,
+    body: Option<Value>,
+) -> Resp {
+    let token = app.deployments.results.keep(&c.object_id, &target.subscription_id, status, body);
+    let path = format!("/subscriptions/{}/{path}", target.subscription_id);
+    let mut resp = empty(StatusCode::ACCEPTED);
+    let location = format!(
+        "https://{}{path}/{token}?api-version={}",
+        req.authority,
+        crate::http::percent_encode_path(req.query("api-version").unwrap_or_default())
+    );
+    for (k, v) in [(hyper::header::LOCATION, location.as_str()), (hyper::header::RETRY_AFTER, RETRY_AFTER)] {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            resp.headers_mut().insert(k, v);
+        }
+    }
+    resp
+}
+
+/// `GET /subscriptions/{s}/operationresults/{token}` and `GET /subscriptions/{s}/providers/
+/// Microsoft.Resources/locations/{l}/operationResults/{token}`: a what-if's or a delete's answer,
+/// for the caller who asked (anyone else: 404, as for a token that never was).
+pub(super) fn operation_result(app: &App, subscription: &str, token: &str, c: &Admitted) -> Result<Resp> {
+    match app.deployments.results.get(token, &c.object_id, subscription) {
+        Some((status, Some(body))) => Ok(json_ok(status, &body)),
+        Some((status, None)) => Ok(empty(status)),
+        None => Err(Error::not_found(
+            "OperationResultNotFound",
+            "The operation result was not found: it has expired, or was never made.",
+        )),
+    }
 }
 
 impl Runner {
@@ -57,7 +152,7 @@ impl Runner {
                 {
                     let mut d = d.clone();
                     d.provisioning_state = "Failed".into();
-                    d.updated_ms = now_ms();
+                    d.updated_ms = now_ms(app);
                     d.error = Some(json!({
                         "code": "DeploymentInterrupted",
                         "target": d.id,
@@ -84,8 +179,9 @@ impl Runner {
     }
 }
 
-fn now_ms() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos().div_euclid(1_000_000) as i64
+/// Milliseconds since the epoch by the engine's clock (deployments keep times to the millisecond).
+fn now_ms(app: &App) -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos().div_euclid(1_000_000) as i64 + app.clock.offset() * 1000
 }
 
 /// The routes below `{scope}/providers/Microsoft.Resources/deployments` (and `{scope}/deployments`,
@@ -106,16 +202,19 @@ pub(super) fn routes(app: &App, req: &Req, p: &Path, scope_len: usize, rest: &[&
         (&M::PUT, [_]) => create(app, req, c, &target, &name())?,
         (&M::DELETE, [_]) => {
             let id = deployments::id(&scope, &name());
-            // 204 whether or not it existed: the SDKs accept only 202 and 204 here.
-            super::write(app, c, |s, b| match deployments::get(s, &id) {
+            // 204 when there is none; 202 with a Location (which answers 204) when there was.
+            let existed = super::write(app, c, |s, b| match deployments::get(s, &id) {
                 Ok(d) if deployments::is_active(&d) => Err(active(&d)),
                 Ok(_) => {
                     b.delete(&id);
-                    Ok(())
+                    Ok(true)
                 }
-                Err(_) => Ok(()),
+                Err(_) => Ok(false),
             })?;
-            empty(StatusCode::NO_CONTENT)
+            if !existed {
+                return Ok(empty(StatusCode::NO_CONTENT));
+            }
+            accepted(app, req, c, &target, "operationresults", StatusCode::NO_CONTENT, None)
         }
         (&M::POST, [_, "validate"]) => {
             let request = Request::parse(req, &target, &name())?;
@@ -133,7 +232,7 @@ pub(super) fn routes(app: &App, req: &Req, p: &Path, scope_len: usize, rest: &[&
                         "parameters": plan.parameters(),
                         "mode": request.mode,
                         "provisioningState": "Succeeded",
-                        "timestamp": vaultlink_core::engine::rfc3339(vaultlink_core::engine::now()),
+                        "timestamp": vaultlink_core::engine::rfc3339(app.now()),
                         "duration": "PT0S",
                         "correlationId": vaultlink_core::engine::guid(),
                         "validatedResources": ids,
@@ -142,9 +241,17 @@ pub(super) fn routes(app: &App, req: &Req, p: &Path, scope_len: usize, rest: &[&
             )
         }
         (&M::POST, [_, "whatif"]) => {
+            // Checked and computed now; answered, as Azure answers, through a Location to poll.
             let request = Request::parse(req, &target, &name())?;
             let changes = what_if(app, req, &target, &request)?;
-            json_ok(StatusCode::OK, &json!({"status": "Succeeded", "properties": {"changes": changes}}))
+            let region = request
+                .location
+                .clone()
+                .or_else(|| target.resource_group.as_ref().map(|g| g.location.clone()))
+                .unwrap_or_else(|| "global".into());
+            let results = format!("providers/Microsoft.Resources/locations/{region}/operationResults");
+            let body = json!({"status": "Succeeded", "properties": {"changes": changes}});
+            accepted(app, req, c, &target, &results, StatusCode::OK, Some(body))
         }
         (&M::POST, [_, "cancel"]) => {
             let d = deployment()?;
@@ -230,7 +337,7 @@ fn target_in(
             resource_group,
             deployment_name,
             location,
-            now: time::OffsetDateTime::now_utc(),
+            now: time::OffsetDateTime::now_utc() + time::Duration::seconds(app.clock.offset()),
         })
     })
 }
@@ -550,7 +657,7 @@ fn create(app: &App, req: &Req, c: &Admitted, target: &Scope, name: &str) -> Res
 fn new_record(app: &App, scope_id: &str, request: &Request, plan: &Plan) -> Deployment {
     let id = deployments::id(scope_id, &request.name);
     let sealed = app.sealer.seal(request.parameters.to_string().as_bytes(), id.to_ascii_lowercase().as_bytes());
-    let now = now_ms();
+    let now = now_ms(app);
     Deployment {
         id,
         name: request.name.clone(),
@@ -596,7 +703,7 @@ fn update(app: &App, id: &str, f: impl FnOnce(&mut Deployment)) {
         if let Some(Record::Deployment(d)) = s.get(id) {
             let mut d = d.clone();
             f(&mut d);
-            d.updated_ms = now_ms();
+            d.updated_ms = now_ms(app);
             b.put(id, Record::Deployment(d));
         }
         Ok::<_, Error>(())
@@ -726,7 +833,7 @@ fn deploy_one(
     kept: &Mutex<Vec<String>>,
 ) -> Done {
     let r = &plan.resources()[i];
-    let started = now_ms();
+    let started = now_ms(app);
     let (status_code, message, created) = match &r.nested {
         Some(nested_target) => match run_nested(app, credentials, target, plan, i, nested_target, host, kept) {
             Ok(()) => ("OK".to_string(), None, true),
@@ -751,7 +858,7 @@ fn deploy_one(
         status_code,
         status_message: message,
         started_ms: started,
-        ended_ms: now_ms(),
+        ended_ms: now_ms(app),
     };
     let id = deployments::id(&target.id(), &target.deployment_name);
     update(app, &id, |d| {
@@ -865,7 +972,7 @@ fn unnamed(app: &App, rg_id: &str, named: &HashSet<String>) -> Vec<Unnamed> {
 fn complete(app: &App, credentials: &Credentials, deployment_id: &str, rg_id: &str, keep: &HashSet<String>) {
     let doomed = unnamed(app, rg_id, keep).into_iter().filter(|u| !u.owned);
     for Unnamed { id, type_name, name, .. } in doomed {
-        let started = now_ms();
+        let started = now_ms(app);
         let (status, answer) = credentials.call(app, Method::DELETE, &id, latest_api(&id), None);
         let op = DeploymentOperation {
             operation_id: operation_id(),
@@ -877,7 +984,7 @@ fn complete(app: &App, credentials: &Credentials, deployment_id: &str, rg_id: &s
             status_code: status.canonical_reason().unwrap_or("Unknown").replace(' ', ""),
             status_message: (!status.is_success()).then_some(answer),
             started_ms: started,
-            ended_ms: now_ms(),
+            ended_ms: now_ms(app),
         };
         update(app, deployment_id, |d| d.operations.push(op));
     }

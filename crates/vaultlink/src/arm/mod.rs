@@ -122,7 +122,7 @@ fn authenticate(app: &App, req: &Req) -> Result<Caller> {
 /// The caller a token names, checked as Resource Manager checks it: signature, lifetime, and
 /// its own audiences or the direct listener's, never one taken from the request's Host.
 fn caller_of(app: &App, token: &str) -> Result<Caller> {
-    let claims = app.signer.verify(token, now()).map_err(|e| match e {
+    let claims = app.signer.verify(token, app.now()).map_err(|e| match e {
         vaultlink_crypto::TokenError::Expired => Error::unauthorized(
             "ExpiredAuthenticationToken",
             "The access token expiry UTC time is earlier than current UTC time.",
@@ -429,6 +429,9 @@ fn dispatch(app: &App, req: &Req, p: &Path, l: &[&str], c: &Admitted, api: &str)
         (_, ["subscriptions", _, "providers", "microsoft.resources", "deployments", rest @ ..]) => deployments::routes(app, req, p, 2, rest, c)?,
         (_, ["subscriptions", _, "resourcegroups", _, "deployments", rest @ ..]) => deployments::routes(app, req, p, 4, rest, c)?,
         (_, ["subscriptions", _, "deployments", rest @ ..]) => deployments::routes(app, req, p, 2, rest, c)?,
+        (&M::GET, ["subscriptions", _, "operationresults", _] | ["subscriptions", _, "providers", "microsoft.resources", "locations", _, "operationresults", _]) => {
+            deployments::operation_result(app, p.at(1), p.at(l.len() - 1), c)?
+        }
 
         // ---- Microsoft.Compute
         (_, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.compute", rest @ ..]) => compute::compute_routes(app, req, p, rest, c)?,

@@ -97,7 +97,7 @@ fn authenticate(app: &App, req: &Req) -> Result<std::sync::Arc<Claims>, Error> {
     let Some(token) = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")) else {
         return Err(unauthorized("AKV10000: Request is missing a Bearer or PoP token."));
     };
-    app.signer.verify(token.trim(), vaultlink_core::engine::now()).map_err(|e| match e {
+    app.signer.verify(token.trim(), app.now()).map_err(|e| match e {
         vaultlink_crypto::TokenError::Expired => unauthorized("AKV10022: Invalid token: the token has expired."),
         vaultlink_crypto::TokenError::NotYetValid => {
             unauthorized("AKV10022: Invalid token: the token is not yet valid.")

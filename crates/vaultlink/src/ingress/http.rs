@@ -21,6 +21,8 @@ pub(crate) const MAX_BODY: usize = 4 * 1024 * 1024;
 /// Everything a request handler can reach.
 pub(crate) struct App {
     pub engine: Arc<Engine>,
+    /// The engine's clock: what tokens, sessions and error timestamps are dated by.
+    pub clock: Arc<vaultlink_core::engine::Clock>,
     pub signer: Signer,
     pub sealer: Sealer,
     /// Data-plane throttling (Azure's per-vault limits).
@@ -61,8 +63,14 @@ impl App {
         own.iter().copied().chain(self.direct_audiences.iter().map(String::as_str)).collect()
     }
 
+    /// Seconds since the Unix epoch by the engine's clock (`vaultlink clock` moves it).
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
     pub(crate) fn new(parts: AppParts) -> std::io::Result<Self> {
         Ok(Self {
+            clock: parts.engine.clock(),
             engine: Arc::new(parts.engine),
             signer: parts.signer,
             sealer: parts.sealer,

@@ -47,6 +47,7 @@ pub use issuers::{
     ContactsSpec, IssuerCredentials, IssuerSpec, delete_contacts, delete_issuer, get_contacts, get_issuer,
     list_issuers, set_contacts, set_issuer,
 };
+pub(crate) use pending::renew_due;
 pub use pending::{CreateSpec, MergeSpec, cancel_pending, create, delete_pending, get_pending, merge};
 pub use policy::Policy;
 pub use render::{

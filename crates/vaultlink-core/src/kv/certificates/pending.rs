@@ -83,6 +83,18 @@ pub fn create(
     name: &str,
     spec: CreateSpec,
 ) -> Result<OpView, Error> {
+    create_in(state, batch, sealer, vault, name, spec)
+}
+
+/// A new version by the policy: `create`, or an `AutoRenew` lifetime action ([`renew_due`]).
+fn create_in(
+    state: &State,
+    batch: &mut Batch,
+    sealer: &Sealer,
+    vault: &Vault,
+    name: &str,
+    spec: CreateSpec,
+) -> Result<OpView, Error> {
     check_name(name)?;
     check_tags(spec.tags.as_ref())?;
     let raw = spec.policy.ok_or_else(|| bad("The certificate policy is required to create a certificate."))?;
@@ -99,7 +111,7 @@ pub fn create(
     let attrs = spec.attributes.unwrap_or_default();
     let enabled = attrs.enabled.unwrap_or(true);
     let tags = spec.tags.unwrap_or_default();
-    let cert_spec = p.cert_spec();
+    let cert_spec = x509::CertSpec { not_before: Some(state.now()), ..p.cert_spec() };
     let mut op = PendingCertificate {
         request_id: vaultlink_crypto::random_hex(16),
         issuer: p.issuer_name().to_string(),
@@ -255,4 +267,66 @@ pub fn merge(
     obj.pending = Some(op);
     batch.put(&store_key(vault, name), Record::Certificate(obj.clone()));
     Ok(view(vault, &obj, &cv))
+}
+
+/// When the current version of a self-signed certificate is due to renew by its policy's
+/// `AutoRenew` actions (`lifetime_percentage` of its validity, or `days_before_expiry`), if ever.
+fn renewal_due(obj: &CertificateObject) -> Option<i64> {
+    let cur = obj.versions.last()?;
+    let (from, until) = (cur.nbf?, cur.exp?);
+    let p = Policy::from_value(&obj.policy).ok()?;
+    if !p.issuer_name().eq_ignore_ascii_case("self") {
+        return None;
+    }
+    p.lifetime_actions
+        .iter()
+        .flatten()
+        .filter(|a| {
+            a.pointer("/action/action_type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("AutoRenew"))
+        })
+        .filter_map(|a| {
+            match (
+                a.pointer("/trigger/lifetime_percentage").and_then(Value::as_i64),
+                a.pointer("/trigger/days_before_expiry").and_then(Value::as_i64),
+            ) {
+                (Some(pct), _) => Some(from + (until - from) * pct / 100),
+                (None, Some(days)) => Some(until - days * 86_400),
+                (None, None) => None,
+            }
+        })
+        .min()
+}
+
+/// Renews every self-signed certificate of `vault` whose `AutoRenew` action is due, as Key Vault
+/// does by itself (once per certificate, however far the clock moved): a new version by the
+/// stored policy with the current version's tags; returns how many. A certificate that is
+/// deleted or has an operation in progress is left alone.
+pub(crate) fn renew_due(state: &State, batch: &mut Batch, sealer: &Sealer, vault: &Vault) -> usize {
+    let t = state.now();
+    let due: Vec<(String, Value, Option<Tags>)> = state
+        .descendants(&format!("{}/certificates", vault.objects_root()))
+        .filter_map(|(_, r)| match r {
+            Record::Certificate(c)
+                if c.deleted.is_none()
+                    && c.pending.as_ref().is_none_or(|p| p.status != "inProgress")
+                    && renewal_due(c).is_some_and(|due| due <= t) =>
+            {
+                Some((c.name.clone(), c.policy.clone(), c.versions.last().map(|v| v.tags.clone())))
+            }
+            _ => None,
+        })
+        .collect();
+    due.into_iter()
+        .filter(|(name, policy, tags)| {
+            let spec = CreateSpec {
+                policy: Some(policy.clone()),
+                attributes: None,
+                tags: tags.clone(),
+                preserve_cert_order: None,
+            };
+            create_in(state, batch, sealer, vault, name, spec).is_ok()
+        })
+        .count()
 }

@@ -186,6 +186,7 @@ impl Policy {
             validity_months: x.validity_months.unwrap_or(12),
             key_usage: x.key_usage.unwrap_or_default(),
             ekus: x.ekus.unwrap_or_default(),
+            not_before: None,
         }
     }
 

@@ -496,3 +496,53 @@ fn issuer_update_with_an_empty_account_id_clears_it() {
     assert_eq!(i.account_id, None);
     assert!(render_issuer(HOST, &i).get("credentials").is_none());
 }
+
+/// A certificate is dated by the engine's clock, not the system's: made after the clock moved,
+/// its validity (and its backing key's `nbf`/`exp`) starts at the engine's time.
+#[test]
+fn certificates_are_dated_by_the_engines_clock() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    let sealer = Sealer::ephemeral();
+    e.clock().advance(400 * 86_400);
+    let t = e.clock().now();
+    e.write(|s, b| create(s, b, &sealer, &v, "c1", create_spec(policy(json!({}))))).unwrap();
+    let c = e.read(|s| get(s, &v, "c1", None)).unwrap();
+    let info = x509::parse(&b64().decode(&c.version.chain[0]).unwrap()).unwrap();
+    assert!((t - 1..=t + 1).contains(&info.not_before), "notBefore {} for engine time {t}", info.not_before);
+    let k = e.read(|s| keys::get(s, &v, "c1", None)).unwrap();
+    assert_eq!(k.version.nbf, Some(info.not_before));
+    assert_eq!(k.version.exp, Some(info.not_after));
+}
+
+/// A self-signed certificate whose policy says `AutoRenew` gets a new version when the engine's
+/// clock reaches the trigger (80% of its validity here), once, dated from then; one whose
+/// policy only emails contacts is left alone.
+#[test]
+fn auto_renew_makes_a_new_version_when_its_time_comes() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    let sealer = Sealer::ephemeral();
+    let short = |action: &str| {
+        policy(json!({
+            "x509_props": {"validity_months": 1},
+            "lifetime_actions": [{"trigger": {"lifetime_percentage": 80}, "action": {"action_type": action}}],
+        }))
+    };
+    e.write(|s, b| create(s, b, &sealer, &v, "renews", create_spec(short("AutoRenew")))).unwrap();
+    e.write(|s, b| create(s, b, &sealer, &v, "emails", create_spec(short("EmailContacts")))).unwrap();
+    let due = || e.write(|s, b| Ok::<_, Error>(crate::kv::due_work(s, b, &sealer))).unwrap();
+    let versions = |name: &str| e.read(|s| list_versions(s, &v, name, 25, None)).unwrap().items.len();
+
+    e.clock().advance(20 * 86_400);
+    assert_eq!(due().renewed, 0);
+    e.clock().advance(5 * 86_400);
+    assert_eq!(due().renewed, 1);
+    assert_eq!(due().renewed, 0);
+    assert_eq!((versions("renews"), versions("emails")), (2, 1));
+    let cur = e.read(|s| get(s, &v, "renews", None)).unwrap();
+    let info = x509::parse(&b64().decode(&cur.version.chain[0]).unwrap()).unwrap();
+    let t = e.clock().now();
+    assert!((t - 1..=t + 1).contains(&info.not_before));
+    assert_eq!(cur.version.tags.get("env").map(String::as_str), Some("test"));
+}

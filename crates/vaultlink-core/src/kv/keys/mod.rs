@@ -15,7 +15,8 @@
 //!   algorithm that does not fit the key: 400, inner `AlgorithmNotSupported`;
 //! - default `key_ops`: the six RSA operations, or sign/verify for EC; `exportable` is false;
 //! - only the public exponent 65537 can be generated (aws-lc-rs); others get 400;
-//! - the default rotation policy is a Notify action 30 days before expiry; nothing rotates by itself;
+//! - the default rotation policy is a Notify action 30 days before expiry; a `Rotate` action runs
+//!   when the engine's clock reaches it (the due work), once however far the clock moved;
 //! - backups are vaultlink's own sealed format, restorable in the same subscription only.
 
 use aws_lc_rs::rsa;
@@ -43,6 +44,7 @@ pub use crypto::{OpResult, sign, transform, verify};
 pub(crate) use material::open_private;
 use material::{Material, seal_private};
 pub use render::{jwk, render, render_item, render_result};
+pub(crate) use rotation::rotate_due;
 pub use rotation::{get_rotation_policy, set_rotation_policy};
 
 /// RSA modulus sizes Key Vault creates.
@@ -455,8 +457,16 @@ pub fn rotate(
     vault: &Admitted,
     name: &str,
 ) -> Result<KeyView, Error> {
+    rotate_in(state, batch, sealer, vault, name)
+}
+
+/// A new version of the key with new material, the current one's type, operations and tags, and
+/// the expiry its rotation policy gives (`attributes.expiryTime`): `rotate`, or the policy's own
+/// `Rotate` action (`rotation::rotate_due`).
+fn rotate_in(state: &State, batch: &mut Batch, sealer: &Sealer, vault: &Vault, name: &str) -> Result<KeyView, Error> {
     let obj = live::<KeyObject>(state, vault, name)?;
     objects::refuse_managed(obj, "rotate")?;
+    let exp = rotation::expiry_by_policy(obj, state.now());
     let cur = obj.versions.last().ok_or_else(|| objects::not_found::<KeyObject>(name))?.clone();
     let material = match family(&cur.kty)?.0 {
         Family::Rsa => Material::generate_rsa(cur.key_size.unwrap_or(2048))?,
@@ -471,7 +481,7 @@ pub fn rotate(
         &cur.kty,
         &material,
         cur.key_ops.clone(),
-        AttributesSpec { enabled: Some(true), nbf: None, exp: None },
+        AttributesSpec { enabled: Some(true), nbf: None, exp },
         cur.tags.clone(),
     )
 }

@@ -477,3 +477,33 @@ proptest! {
         })?;
     }
 }
+
+/// A `Rotate` action runs when the engine's clock reaches it (the due work), once however far the
+/// clock moved; the new version expires as the policy's `expiryTime` says, as does one made by
+/// `rotate`; a bad duration is refused and stores nothing.
+#[test]
+fn a_rotation_policy_rotates_the_key_when_its_time_comes() {
+    let e = world();
+    let v = vault(&e, "kv1", json!({}));
+    let sealer = Sealer::ephemeral();
+    mk(&e, &sealer, &v, "k", json!({"kty": "EC"}));
+    mk(&e, &sealer, &v, "untouched", json!({"kty": "EC"}));
+    let bad = json!({"lifetimeActions": [{"trigger": {"timeAfterCreate": "30 days"}, "action": {"type": "Rotate"}}]});
+    assert!(e.write(|s, bt| set_rotation_policy(s, bt, "h", &v, "k", bad.clone())).is_err());
+    let body = json!({"lifetimeActions": [{"trigger": {"timeAfterCreate": "P30D"}, "action": {"type": "Rotate"}}], "attributes": {"expiryTime": "P90D"}});
+    e.write(|s, bt| set_rotation_policy(s, bt, "h", &v, "k", body.clone())).unwrap();
+    let due = || e.write(|s, b| Ok::<_, Error>(crate::kv::due_work(s, b, &sealer))).unwrap();
+    let versions = |name: &str| e.read(|s| list_versions(s, &v, name, 25, None)).unwrap().items.len();
+
+    e.clock().advance(29 * 86_400);
+    assert_eq!(due().rotated, 0);
+    e.clock().advance(400 * 86_400);
+    assert_eq!(due().rotated, 1);
+    assert_eq!(due().rotated, 0, "the new version is not due for another 30 days");
+    assert_eq!((versions("k"), versions("untouched")), (2, 1));
+    let t = e.clock().now();
+    let cur = e.read(|s| get(s, &v, "k", None)).unwrap();
+    assert_eq!(cur.version.exp, Some(t + 90 * 86_400));
+    let by_hand = e.write(|s, bt| rotate(s, bt, &sealer, &v, "k")).unwrap();
+    assert_eq!(by_hand.version.exp, Some(t + 90 * 86_400));
+}
