@@ -338,6 +338,33 @@ def test_local_listeners_refuse_a_rebound_host_name(vl: Vaultlink) -> None:
         assert status == expected, (host, status, body)
 
 
+def test_identity_listener_serves_the_ca_and_health_to_any_host_name(vl: Vaultlink) -> None:
+    """`/vaultlink/ca.pem` (what a client container fetches and trusts in one line) is the CA
+    certificate of `DATA_DIR/ca.pem`, and `/vaultlink/health` answers 200 with its JSON; both
+    need no token and answer whatever the Host (a compose service name), while the identity
+    endpoint's token path still refuses such a name. `vaultlink health` (the image's
+    HEALTHCHECK) exits 0 while the server runs."""
+    from cryptography import x509
+
+    port = int(vl.identity_url.rstrip("/").rsplit(":", 1)[1])
+    for host in ("127.0.0.1", "vaultlink"):
+        status, pem = curl_at(vl, host, port, "/vaultlink/ca.pem", scheme="http")
+        assert status == 200, (host, status, pem)
+        assert pem == (vl.data_dir / "ca.pem").read_text()
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True
+        status, body = curl_at(vl, host, port, "/vaultlink/health", scheme="http")
+        assert status == 200, (host, status, body)
+        assert json.loads(body)["status"] == "ready", body
+    status, body = curl_at(vl, "vaultlink", port, "/metadata/identity/oauth2/token?resource=x",
+                           "-H", "Metadata: true", scheme="http")
+    assert status == 421, (status, body)
+    status, body = curl_at(vl, "127.0.0.1", port, "/vaultlink/ca.pem", "-X", "POST", scheme="http")
+    assert status == 405, (status, body)
+    health = vl.run_vaultlink("health", "--data-dir", str(vl.data_dir))
+    assert '"status":"ready"' in health.stdout, health.stdout
+
+
 def test_the_local_ca_certifies_only_the_names_vaultlink_serves(vl: Vaultlink) -> None:
     """The CA `vaultlink env` asks clients to trust carries X.509 name constraints (the Azure names
     vaultlink plays, localhost, loopback addresses), and the listener mints no leaf for any other

@@ -73,6 +73,9 @@ enum Command {
         #[command(subcommand)]
         command: SubscriptionCommand,
     },
+    /// Exit 0 when the `vaultlink serve` of the data directory answers `GET /vaultlink/health` on
+    /// its identity listener, 1 otherwise (a container's HEALTHCHECK; the image has no curl).
+    Health(DataDirArg),
     /// The running instance's clock: show it, move it forward (soft-delete retention, expiry,
     /// token lifetimes then pass as they would), or set it.
     Clock {
@@ -339,6 +342,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Doctor(args) => std::process::exit(doctor(args)?),
+        Command::Health(dir) => std::process::exit(crate::ingress::wellknown::health(&dir.resolve()?)),
         Command::Onprem { command } => {
             let (dir, req) = match command {
                 OnpremCommand::Add { dir, name, vnet, address_space, forwarders } => (

@@ -53,6 +53,7 @@ impl Harness {
             throttle: false,
             public_address: Ipv4Addr::new(203, 0, 113, 7),
             tls: ca.server_config(&[]),
+            ca_pem: ca.cert_pem().to_string(),
             lab: None,
             allowed_hosts: Vec::new(),
             limits: crate::ingress::limits::Limits {

@@ -218,6 +218,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
             throttle: !args.no_throttle,
             public_address: args.public_address,
             tls: tls.clone(),
+            ca_pem: ca.cert_pem().to_string(),
             lab: lab.clone(),
             allowed_hosts: args.allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
             limits: crate::ingress::limits::Limits {

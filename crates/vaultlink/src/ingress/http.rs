@@ -36,6 +36,8 @@ pub(crate) struct App {
     pub direct_audiences: Vec<String>,
     /// TLS for every emulated host (leaves minted per SNI by the local CA).
     pub tls: Arc<rustls::ServerConfig>,
+    /// The local CA's certificate in PEM (`wellknown::CA_PATH` serves it).
+    pub ca_pem: String,
     /// Lab mode's namespaces, when `serve --lab`.
     pub lab: Option<Arc<crate::lab::Lab>>,
     /// Portable DNS listeners per VNet view (VNet id -> address), opened on first use.
@@ -77,6 +79,7 @@ impl App {
             identity_addr: parts.identity_addr,
             direct_audiences: direct_audiences(parts.https_addr),
             tls: parts.tls,
+            ca_pem: parts.ca_pem,
             lab: parts.lab,
             view_dns: Default::default(),
             portal: Default::default(),
@@ -159,6 +162,7 @@ pub(crate) struct AppParts {
     pub throttle: bool,
     pub public_address: std::net::Ipv4Addr,
     pub tls: Arc<rustls::ServerConfig>,
+    pub ca_pem: String,
     pub lab: Option<Arc<crate::lab::Lab>>,
     pub allowed_hosts: Vec<String>,
     pub limits: super::limits::Limits,
@@ -357,7 +361,10 @@ pub(crate) fn route(app: &App, req: Req) -> Resp {
     let host = req.host.as_str();
     use super::hosts::Surface;
     let direct = matches!(req.ingress, Ingress::Direct | Ingress::Identity);
-    let resp = if direct && !super::hosts::local_host_allowed(host, &app.allowed_hosts) {
+    let well_known = if matches!(req.ingress, Ingress::Identity) { super::wellknown::handle(app, &req) } else { None };
+    let resp = if let Some(resp) = well_known {
+        resp
+    } else if direct && !super::hosts::local_host_allowed(host, &app.allowed_hosts) {
         misdirected(host)
     } else if matches!(req.ingress, Ingress::Identity) {
         crate::entra::handle_identity(app, &req)
