@@ -589,7 +589,7 @@ fn public_vault<'s>(state: &'s State, label: &str) -> Option<(&'s Vault, bool)> 
     }
     let t = state.now();
     state.of_kind(model::RecordKind::DeletedVault).find_map(|r| match r {
-        Record::DeletedVault(d) if d.vault.name.eq_ignore_ascii_case(label) && t < d.scheduled_purge_date => {
+        Record::DeletedVault(d) if d.vault.name.eq_ignore_ascii_case(label) && d.retained_at(t) => {
             Some((&d.vault, false))
         }
         _ => None,

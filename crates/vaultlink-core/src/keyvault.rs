@@ -67,13 +67,13 @@ fn stored_deleted(state: &State) -> impl Iterator<Item = &DeletedVault> {
 /// `purge_due` has removed its record yet.
 fn all_deleted(state: &State) -> impl Iterator<Item = &DeletedVault> {
     let t = state.now();
-    stored_deleted(state).filter(move |d| t < d.scheduled_purge_date)
+    stored_deleted(state).filter(move |d| d.retained_at(t))
 }
 
 /// The deleted vault of this id, if it is still within its retention.
 fn deleted_record<'a>(state: &'a State, id: &str) -> Option<&'a DeletedVault> {
     match state.get(id) {
-        Some(Record::DeletedVault(d)) if state.now() < d.scheduled_purge_date => Some(d),
+        Some(Record::DeletedVault(d)) if d.retained_at(state.now()) => Some(d),
         _ => None,
     }
 }
@@ -584,8 +584,9 @@ pub fn purge_deleted_vault(
     location: &str,
     name: &str,
 ) -> Result<()> {
+    // Found only while its retention holds it (after that it is purged already).
     let d = deleted_vault(state, caller, sub, location, name)?;
-    if d.vault.enable_purge_protection && state.now() < d.scheduled_purge_date {
+    if d.vault.enable_purge_protection {
         return Err(Error::conflict(
             "ConflictError",
             format!(
@@ -608,7 +609,7 @@ pub fn purge_due(state: &State, batch: &mut Batch) -> usize {
     use crate::model::{CertificateObject, KeyObject, RecordKind, SecretObject};
     let t = state.now();
     let mut purged = 0;
-    for d in stored_deleted(state).filter(|d| d.scheduled_purge_date <= t) {
+    for d in stored_deleted(state).filter(|d| !d.retained_at(t)) {
         batch.delete(&d.id);
         batch.delete_tree(state, &d.vault.objects_root());
         purged += 1;

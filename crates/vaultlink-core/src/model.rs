@@ -335,6 +335,13 @@ pub struct DeletedVault {
     pub scheduled_purge_date: i64,
 }
 
+impl DeletedVault {
+    /// Still kept by soft delete at time `t` (see [`DeletedState::retained_at`]).
+    pub fn retained_at(&self, t: i64) -> bool {
+        t < self.scheduled_purge_date
+    }
+}
+
 /// The vault side of a private endpoint connection; the endpoint side's state is derived from it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -598,6 +605,14 @@ pub struct SecretVersion {
 pub struct DeletedState {
     pub deleted_date: i64,
     pub scheduled_purge_date: i64,
+}
+
+impl DeletedState {
+    /// Still kept by soft delete at time `t`: its retention has not ended (after it, Key Vault
+    /// has purged it, whether or not `keyvault::purge_due` has removed the record yet).
+    pub fn retained_at(&self, t: i64) -> bool {
+        t < self.scheduled_purge_date
+    }
 }
 
 /// One side of a VNet peering (`virtualNetworks/{vnet}/virtualNetworkPeerings/{name}`).

@@ -226,7 +226,7 @@ fn purge_allowed(vault: &Vault) -> Result<(), Error> {
 // Lookups
 
 fn present<T: VaultObject>(obj: &T, t: i64) -> bool {
-    obj.deleted_state().is_none_or(|d| d.scheduled_purge_date > t)
+    obj.deleted_state().is_none_or(|d| d.retained_at(t))
 }
 
 /// The stored object, if any, with expired soft-deleted objects treated as purged.
@@ -507,7 +507,7 @@ pub(crate) fn purge_expired<T: VaultObject>(state: &State, batch: &mut Batch, va
     let mut purged = 0;
     for (key, record) in state.descendants(&format!("{}/{}", vault.objects_root(), T::COLLECTION)) {
         if let Some(o) = T::of(record)
-            && o.deleted_state().is_some_and(|d| d.scheduled_purge_date <= t)
+            && o.deleted_state().is_some_and(|d| !d.retained_at(t))
         {
             batch.delete(key);
             T::remove_companions(batch, vault, o.name());

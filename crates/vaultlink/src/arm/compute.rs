@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use hyper::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 use vaultlink_core::compute::{self, catalog, runcommand};
 
@@ -420,21 +419,14 @@ fn put_run_command(app: &App, req: &Req, c: &Admitted, key: (&str, &str, &str, &
         crate::http::percent_encode_path(&req.path),
         req.query("api-version").unwrap_or_default()
     );
-    for (k, v) in [("azure-asyncoperation", operation_url(req, key.0, &v.location, &op)), ("location", resource)] {
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            resp.headers_mut().insert(HeaderName::from_static(k), v);
-        }
-    }
+    let operation = operation_url(req, key.0, &v.location, &op);
+    set_headers(&mut resp, &[("azure-asyncoperation", &operation), ("location", &resource)]);
     Ok(resp)
 }
 
 fn poll_headers(resp: &mut Resp, base: &str) {
     let location = format!("{base}&monitor=true");
-    for (k, v) in [("azure-asyncoperation", base), ("location", location.as_str()), ("retry-after", RETRY_AFTER)] {
-        if let Ok(v) = HeaderValue::from_str(v) {
-            resp.headers_mut().insert(HeaderName::from_static(k), v);
-        }
-    }
+    set_headers(resp, &[("azure-asyncoperation", base), ("location", &location), ("retry-after", RETRY_AFTER)]);
 }
 
 /// `GET .../locations/{l}/operations/{id}`: the operation's status, or with `monitor=true` (the

@@ -118,11 +118,7 @@ fn accepted(
         req.authority,
         crate::http::percent_encode_path(req.query("api-version").unwrap_or_default())
     );
-    for (k, v) in [(hyper::header::LOCATION, location.as_str()), (hyper::header::RETRY_AFTER, RETRY_AFTER)] {
-        if let Ok(v) = HeaderValue::from_str(v) {
-            resp.headers_mut().insert(k, v);
-        }
-    }
+    super::set_headers(&mut resp, &[("location", &location), ("retry-after", RETRY_AFTER)]);
     resp
 }
 
@@ -646,11 +642,7 @@ fn create(app: &App, req: &Req, c: &Admitted, target: &Scope, name: &str) -> Res
         d.correlation_id,
         req.query("api-version").unwrap_or_default()
     );
-    for (k, v) in [("azure-asyncoperation", status_url.as_str()), ("retry-after", RETRY_AFTER)] {
-        if let Ok(v) = HeaderValue::from_str(v) {
-            resp.headers_mut().insert(HeaderName::from_static(k), v);
-        }
-    }
+    super::set_headers(&mut resp, &[("azure-asyncoperation", &status_url), ("retry-after", RETRY_AFTER)]);
     Ok(resp)
 }
 

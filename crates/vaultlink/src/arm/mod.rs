@@ -26,6 +26,17 @@ fn json_ok(status: StatusCode, v: &Value) -> Resp {
     crate::http::json(status, v)
 }
 
+/// Sets each (lower-case name, value) header of a long-running operation's answer
+/// (`azure-asyncoperation`, `location`, `retry-after`); a value that is no valid header value
+/// (its URL carries what the request sent) is left out.
+fn set_headers(resp: &mut Resp, headers: &[(&'static str, &str)]) {
+    for (name, value) in headers {
+        if let Ok(v) = hyper::header::HeaderValue::from_str(value) {
+            resp.headers_mut().insert(hyper::header::HeaderName::from_static(name), v);
+        }
+    }
+}
+
 /// Items in one page of an ARM list, and the most `$top` asks for (vaultlink's choice, in one
 /// place: Azure's page sizes differ by provider and are not documented; docs/behaviour.md).
 pub(crate) const ARM_PAGE: usize = 100;
