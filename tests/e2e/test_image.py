@@ -7,7 +7,8 @@ server container runs it as a user would (`podman run -v DIR:/data IMAGE`: every
 podman's bridge, reaches it by a name (`--add-host vaultlink:IP`, as compose gives a service
 name), fetches and trusts the CA in one line, and runs the seed's CLI tab with the real az
 through `HTTPS_PROXY=http://vaultlink:8780`. Then the server container is replaced by a new one
-on the same volume, and the state is still there.
+on the same volume, and the state is still there. Last, both Testcontainers modules (Python and
+Node) start the image through podman's Docker-compatible API and read back a secret.
 
 The client container's root is this machine's own root filesystem under an overlay
 (`--rootfs /:O`): that is where the venv's az and curl are, and no base image can be pulled.
@@ -243,3 +244,124 @@ class TestImage:
             assert json.loads(out)["token_type"] == "Bearer", out
             direct = c.sh(f"curl -sS --cacert /az/ca.pem https://{host}:8743/metadata/endpoints", check=False)
             assert direct.returncode in (35, 60), (host, direct.returncode, direct.stdout, direct.stderr)
+
+
+# ---------------------------------------------------------------------------------------------
+# The Testcontainers modules (helpers/python, helpers/node) against this machine's engine, through
+# podman's Docker-compatible API: what a user's test suite does with `docker` on a laptop or CI.
+
+def _engine_conf(path: Path) -> Path:
+    """containers.conf for the API service: the flags `_limits()` gives `podman run`, as the
+    engine's defaults (the modules create containers through the API, not with those flags)."""
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)
+    path.write_text('[containers]\n'
+                    f'default_ulimits = ["nofile={nofile[0]}:{nofile[1]}", "nproc=32768:32768"]\n\n'
+                    '[engine]\nruntime = "runc"\n')
+    return path
+
+
+@pytest.fixture(scope="module")
+def docker_api(image: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """`podman system service` on a socket of its own; yields the environment the Testcontainers
+    libraries read: DOCKER_HOST, no Ryuk (its image cannot be pulled here) and the engine host
+    taken from DOCKER_HOST (the sandbox looks like a container to the Python library, which would
+    then ask for a gateway address podman's API does not give)."""
+    tmp = tmp_path_factory.mktemp("docker-api")
+    sock = tmp / "podman.sock"
+    log = (tmp / "service.log").open("w")
+    service = subprocess.Popen(["podman", "system", "service", "--time=0", f"unix://{sock}"],
+                               env={**os.environ, "CONTAINERS_CONF": str(_engine_conf(tmp / "containers.conf"))},
+                               stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            ping = subprocess.run(["curl", "-fsS", "--unix-socket", str(sock), "http://d/_ping"],
+                                  capture_output=True, text=True)
+            if ping.returncode == 0 and ping.stdout.strip() == "OK":
+                break
+            assert service.poll() is None, f"podman system service exited\n{(tmp / 'service.log').read_text()}"
+            assert time.monotonic() < deadline, f"no Docker API on {sock} in 30 s"
+            time.sleep(0.2)
+        yield {"DOCKER_HOST": f"unix://{sock}", "TESTCONTAINERS_RYUK_DISABLED": "true",
+               "TESTCONTAINERS_CONNECTION_MODE": "docker_host"}
+    finally:
+        service.terminate()
+        try:
+            service.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            service.kill()
+        log.close()
+
+
+def _leftovers() -> list[str]:
+    """Containers of our image still there (a module that does not stop what it started)."""
+    out = podman("ps", "-a", "--filter", f"ancestor={IMAGE}", "--format", "{{.Names}}").stdout
+    return [n for n in out.split() if not n.startswith(f"vl-e2e-{PID}-")]
+
+
+def _run(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> str:
+    scrub = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
+             "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "AZURE_CONFIG_DIR")
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT,
+                          stdin=subprocess.DEVNULL,
+                          env={**{k: v for k, v in os.environ.items() if k not in scrub}, **env})
+    assert proc.returncode == 0, f"$ {' '.join(argv)}\nrc={proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+PY_MODULE = """
+import sys
+from vaultlink_testing.container import VaultlinkContainer
+
+with VaultlinkContainer(image=sys.argv[1]) as vl:
+    client = vl.secret_client(sys.argv[2])          # creates the vault through ARM
+    client.set_secret("tc", "from-testcontainers-python")
+    print(client.get_secret("tc").value)
+    print(vl.vaultlink_env["HTTPS_PROXY"])
+"""
+
+NODE_MODULE = """
+import { VaultlinkContainer } from "vaultlink-testing/container";
+
+const [image, vault] = process.argv.slice(2);
+const vl = await new VaultlinkContainer(image).start();
+try {
+  const client = await vl.secretClient(vault);      // creates the vault through ARM
+  await client.setSecret("tc", "from-testcontainers-node");
+  console.log((await client.getSecret("tc")).value);
+  console.log(vl.env.HTTPS_PROXY);
+} finally {
+  await vl.stop();
+}
+"""
+
+
+def _proxy_port(line: str) -> int:
+    assert line.startswith("http://") and line.count(":") == 2, line
+    return int(line.rsplit(":", 1)[1])
+
+
+def test_python_testcontainers_module(docker_api: dict[str, str], tmp_path: Path) -> None:
+    script = tmp_path / "tc.py"
+    script.write_text(PY_MODULE)
+    out = _run([sys.executable, str(script), IMAGE, f"kvtcpy{PID % 100000}"],
+               {**docker_api, "PYTHONPATH": str(REPO_ROOT / "helpers" / "python" / "src")}).splitlines()
+    assert out[0] == "from-testcontainers-python", out
+    assert _proxy_port(out[1]) not in (0, 8780), out  # a published host port, not the container's
+    assert _leftovers() == []
+
+
+def test_node_testcontainers_module(docker_api: dict[str, str], tmp_path: Path) -> None:
+    for tool in ("node", "npm"):
+        assert shutil.which(tool), f"{tool} not on PATH (the machine's Node.js 20 and npm)"
+    work = tmp_path / "node"  # helpers/node, copied so node_modules never lands in the source tree
+    shutil.copytree(REPO_ROOT / "helpers" / "node", work, ignore=shutil.ignore_patterns("node_modules"))
+    cache = Path(os.environ.get("VAULTLINK_CACHE", Path.home() / ".cache" / "vaultlink")) / "npm"
+    _run(["npm", "ci", "--cache", str(cache), "--no-audit", "--no-fund"], {}, cwd=work)
+    (work / "tc.mjs").write_text(NODE_MODULE)
+    # tc.mjs imports the package by its name (Node resolves a package's own name through its
+    # "exports"), as a user's test would import it.
+    out = _run(["node", "tc.mjs", IMAGE, f"kvtcnode{PID % 100000}"], docker_api, cwd=work).splitlines()
+    assert out[0] == "from-testcontainers-node", out
+    assert _proxy_port(out[1]) not in (0, 8780), out
+    assert _leftovers() == []

@@ -291,6 +291,49 @@ impl Batch {
     }
 }
 
+/// Operations tried on a copy of the state ([`Engine::trial`]): run them against `engine` (a
+/// whole group, each seeing the ones before), then write them all at once with
+/// [`Engine::commit`], or drop the trial and nothing was written. `vaultlink seed` applies a file
+/// this way, so a bad file changes nothing.
+pub struct Trial {
+    pub engine: std::sync::Arc<Engine>,
+    /// The state's generation when the trial began.
+    base: u64,
+    touched: std::sync::Arc<std::sync::Mutex<BTreeSet<String>>>,
+}
+
+/// A trial's store: keeps the keys each batch touched, nothing else.
+struct Touched(std::sync::Arc<std::sync::Mutex<BTreeSet<String>>>);
+
+impl Store for Touched {
+    fn load_all(&self) -> std::result::Result<Vec<(String, Vec<u8>)>, vaultlink_store::StoreError> {
+        Ok(Vec::new())
+    }
+    fn append(&self, ops: &[Op]) -> std::result::Result<vaultlink_store::Seq, vaultlink_store::StoreError> {
+        let mut touched = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for op in ops {
+            let (Op::Put { key, .. } | Op::Delete { key }) = op;
+            touched.insert(key.clone());
+        }
+        Ok(0)
+    }
+    fn sync(&self, _: vaultlink_store::Seq) -> std::result::Result<(), vaultlink_store::StoreError> {
+        Ok(())
+    }
+    fn meta(&self, _: &str) -> std::result::Result<Option<Vec<u8>>, vaultlink_store::StoreError> {
+        Ok(None)
+    }
+    fn set_meta(&self, _: &str, _: &[u8]) -> std::result::Result<(), vaultlink_store::StoreError> {
+        Ok(())
+    }
+    fn is_durable(&self) -> bool {
+        false
+    }
+    fn syncs(&self) -> u64 {
+        0
+    }
+}
+
 /// Live state plus its durable store.
 ///
 /// Writers are serialised by `writer`: each validates against the state, appends its batch to the
@@ -383,6 +426,44 @@ impl Engine {
         };
         self.store.sync(seq).map_err(Error::from)?;
         Ok(answer)
+    }
+
+    /// A copy of the state to try a group of operations on before any of it is written
+    /// ([`Trial`]): its writes go to a store that keeps nothing but which keys they touched. The
+    /// copy shares this engine's clock.
+    pub fn trial(&self) -> Trial {
+        let state = self.read(State::clone);
+        let base = state.generation;
+        let touched = std::sync::Arc::new(std::sync::Mutex::new(BTreeSet::new()));
+        let store = Touched(touched.clone());
+        let engine = Engine { state: RwLock::new(state), writer: std::sync::Mutex::new(()), store: Box::new(store) };
+        let engine = std::sync::Arc::new(engine);
+        Trial { engine, base, touched }
+    }
+
+    /// Writes what `trial` changed, in one batch: every record it touched as the trial left it.
+    /// Refused with `StateChanged` (nothing written) when another write came in after the trial
+    /// began, since the trial's operations were checked against the state before it. Returns how
+    /// many records were put or deleted.
+    pub fn commit(&self, trial: &Trial) -> Result<usize> {
+        let keys = std::mem::take(&mut *trial.touched.lock().unwrap_or_else(|p| p.into_inner()));
+        self.write(|state, batch| {
+            if state.generation != trial.base {
+                return Err(Error::conflict(
+                    "StateChanged",
+                    "The state changed while the operations were tried; try them again.",
+                ));
+            }
+            trial.engine.read(|tried| {
+                for key in &keys {
+                    match tried.get(key) {
+                        Some(r) => batch.put(key, r.clone()),
+                        None => batch.delete(key),
+                    }
+                }
+            });
+            Ok(keys.len())
+        })
     }
 
     /// A named value the store keeps beside the records (`Store::meta`), such as the root key's

@@ -122,8 +122,19 @@ pub(crate) fn run(app: &App, op: ClockOp) -> anyhow::Result<Value> {
 
 /// What Key Vault does by itself as time passes (`kv::due_work`): purges what soft delete kept
 /// past its retention, rotates keys and renews certificates whose policies say so.
+///
+/// The walk over every vault's objects runs first on a read snapshot, where it holds up no
+/// writer; only when it finds something due does it run again as a write (against the newest
+/// state, so what it does is validated as any write is). Most ticks find nothing.
 pub(crate) fn due_work(app: &App) -> anyhow::Result<()> {
     use vaultlink_core::kv::{DueWork, due_work};
+    let anything_due = app.engine.read(|s| {
+        let mut dry = vaultlink_core::Batch::default();
+        due_work(s, &mut dry, &app.sealer) != DueWork::default()
+    });
+    if !anything_due {
+        return Ok(());
+    }
     let done = app.engine.write(|s, b| Ok::<_, vaultlink_core::Error>(due_work(s, b, &app.sealer)))?;
     if done != DueWork::default() {
         tracing::info!(purged = done.purged, rotated = done.rotated, renewed = done.renewed, "Key Vault's due work");

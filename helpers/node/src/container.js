@@ -10,8 +10,8 @@
 // (UDP and TCP), the data directory the volume /data. Ports are published on free host ports;
 // start() waits for /vaultlink/health, fetches the CA and builds `env` from the mapped ports.
 //
-// Not tested against a running container (the machine it was written on runs no container
-// engine): construction, the environment and the CA fetch are tested with stand-ins.
+// Its own tests cover construction, the environment and the CA fetch with stand-ins; the e2e
+// suite (tests/e2e/test_image.py) starts the real image with it through podman's Docker API.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -116,3 +116,64 @@ fn write_then_renders_the_applied_batch() {
     assert!(found);
     assert_eq!(generation, before + 1, "an empty batch renders from the same state");
 }
+
+fn put_group(e: &super::Engine, name: &str) -> crate::Result<()> {
+    e.write(|s, b| {
+        crate::resources::put_resource_group(
+            s,
+            b,
+            &testing::developer(),
+            crate::seed::SUBSCRIPTION_ID,
+            name,
+            crate::wire::parse(serde_json::json!({"location": "westeurope"}))?,
+        )
+        .map(|_| ())
+    })
+}
+
+fn group_id(name: &str) -> String {
+    format!("/subscriptions/{}/resourceGroups/{name}", crate::seed::SUBSCRIPTION_ID)
+}
+
+/// A trial's writes reach the engine only by `commit`, all at once, and only if nothing else
+/// was written meanwhile; dropped, it leaves the engine as it was.
+#[test]
+fn a_trial_is_written_whole_by_commit_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let e = open(&path);
+    put_group(&e, "doomed").unwrap();
+    let before = e.read(|s| s.len());
+
+    let trial = e.trial();
+    put_group(&trial.engine, "rg-a").unwrap();
+    put_group(&trial.engine, "rg-b").unwrap();
+    trial
+        .engine
+        .write(|s, b| -> crate::Result<()> {
+            b.delete_tree(s, &group_id("doomed"));
+            Ok(())
+        })
+        .unwrap();
+    assert!(trial.engine.read(|s| s.get(&group_id("rg-a")).is_some()));
+    assert!(e.read(|s| s.get(&group_id("rg-a")).is_none()), "the engine does not see the trial");
+    assert_eq!(e.commit(&trial).unwrap(), 3);
+    for (name, present) in [("rg-a", true), ("rg-b", true), ("doomed", false)] {
+        assert_eq!(e.read(|s| s.get(&group_id(name)).is_some()), present, "{name}");
+    }
+    drop(e);
+    let e = open(&path);
+    assert_eq!(e.read(|s| s.len()), before + 1, "the commit is durable");
+
+    let dropped = e.trial();
+    put_group(&dropped.engine, "rg-never").unwrap();
+    drop(dropped);
+    assert!(e.read(|s| s.get(&group_id("rg-never")).is_none()));
+
+    let stale = e.trial();
+    put_group(&stale.engine, "rg-stale").unwrap();
+    put_group(&e, "rg-meanwhile").unwrap();
+    let refused = e.commit(&stale).unwrap_err();
+    assert_eq!(refused.code(), "StateChanged");
+    assert!(e.read(|s| s.get(&group_id("rg-stale")).is_none()));
+}

@@ -14,9 +14,9 @@ published on free host ports, waited for with an HTTP wait strategy on `/vaultli
 then the CA is fetched and the client environment built from the mapped ports
 (`vaultlink_env`; `.env` stays Testcontainers' environment *of* the container).
 
-Not tested on the machine it was written on (no container engine runs there): construction,
-the readiness check, the CA fetch and the environment are tested against a stand-in HTTP
-server; starting a real container is not.
+Its own tests cover construction, the readiness check, the CA fetch and the environment against
+a stand-in HTTP server; the e2e suite (`tests/e2e/test_image.py`) starts the real image with it
+through podman's Docker-compatible API and reads back a secret.
 """
 
 from __future__ import annotations
