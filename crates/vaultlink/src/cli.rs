@@ -90,6 +90,13 @@ enum Command {
     /// Put the state back to a fresh instance's (the seeded tenant, subscription, principals and
     /// their role assignments), in one step.
     Reset(DataDirArg),
+    /// Apply a seed file to the running instance: tenants, principals and resources (docs/seed.md),
+    /// whole or not at all; prints what it made (the principals' secrets, shown once).
+    Seed {
+        #[command(flatten)]
+        dir: DataDirArg,
+        file: PathBuf,
+    },
     /// Write each secret of a vault to DIR/NAME.blob as a backup blob, for `az keyvault secret
     /// restore --file` and the SDKs' `restore_secret_backup`.
     Export {
@@ -315,6 +322,9 @@ pub(crate) struct ServeArgs {
     /// one (so also how long an idle keep-alive connection stays open).
     #[arg(long, env = "VAULTLINK_REQUEST_HEAD_TIMEOUT", default_value_t = crate::ingress::limits::DEFAULT_REQUEST_HEAD_TIMEOUT.as_secs())]
     pub request_head_timeout: u64,
+    /// Apply the seed file FILE (`vaultlink seed`) before serving; a bad file stops the start.
+    #[arg(long, env = "VAULTLINK_SEED")]
+    pub seed: Option<PathBuf>,
 }
 
 impl DataDirArg {
@@ -398,6 +408,25 @@ pub(crate) fn run() -> anyhow::Result<()> {
             state_op(&dir.resolve()?, &crate::control::StateOp::SnapshotLoad { path })
         }
         Command::Reset(dir) => state_op(&dir.resolve()?, &crate::control::StateOp::Reset),
+        Command::Seed { dir, file } => {
+            let dir = dir.resolve()?;
+            let path = std::path::absolute(&file)?;
+            let line = format!("seed {}", serde_json::json!({"path": path}));
+            let Some(reply) = crate::control::request(&dir, &line) else {
+                anyhow::bail!(
+                    "no vaultlink serve runs on {}: start it (a seed file is applied through its Resource Manager), or use `vaultlink serve --seed FILE`",
+                    dir.display()
+                );
+            };
+            let reply = reply?;
+            match reply.strip_prefix("ok ") {
+                Some(json) => {
+                    println!("{}", serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(json)?)?)
+                }
+                None => anyhow::bail!("vaultlink serve: {}", reply.strip_prefix("error ").unwrap_or(&reply)),
+            }
+            Ok(())
+        }
         Command::Export { dir, vault, out } => {
             let out = std::path::absolute(&out)?;
             state_op(&dir.resolve()?, &crate::control::StateOp::Export { vault, dir: out })

@@ -3,7 +3,7 @@
 //!
 //! Requests: `exec <nic name or id>` (replies `lab <namespace>` or `portable <proxy url> <dns addr>`)
 //! `directory <json>` (a [`DirectoryOp`]), `state <json>` (a [`StateOp`]), `doctor <json>`,
-//! `onprem <json>` and `clock <json>` (a [`crate::clock::ClockOp`]) (reply `ok <json>`); failures
+//! `onprem <json>`, `clock <json>` and `seed {"path":..}` (`vaultlink seed`) (a [`crate::clock::ClockOp`]) (reply `ok <json>`); failures
 //! reply `error <message>`.
 
 use std::path::Path;
@@ -195,6 +195,23 @@ async fn answer(app: &Arc<App>, proxy_url: &str, line: &str) -> String {
         let result = tokio::task::spawn_blocking(move || {
             let op = serde_json::from_str::<StateOp>(&args)?;
             state(&app.engine, &app.sealer, &op)
+        })
+        .await;
+        return match result {
+            Ok(Ok(v)) => format!("ok {v}"),
+            Ok(Err(e)) => format!("error {e:#}"),
+            Err(e) => format!("error {e}"),
+        };
+    }
+    if let Some(args) = line.strip_prefix("seed ") {
+        #[derive(serde::Deserialize)]
+        struct Args {
+            path: std::path::PathBuf,
+        }
+        let (app, args) = (app.clone(), args.to_string());
+        let result = tokio::task::spawn_blocking(move || {
+            let a = serde_json::from_str::<Args>(&args)?;
+            crate::seedfile::apply(&app, &crate::seedfile::read(&a.path)?)
         })
         .await;
         return match result {

@@ -11,6 +11,7 @@ mod entra;
 mod graph;
 mod ingress;
 mod portal;
+mod seedfile;
 mod serve;
 
 // The ingress modules keep their short paths (`crate::http::App`, ...).

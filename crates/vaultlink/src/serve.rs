@@ -229,6 +229,11 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(records = app.engine.read(|s| s.len()), data_dir = %dir.display(), in_memory = args.in_memory, "state loaded");
         crate::arm::deployments::Runner::attach(&app);
         crate::arm::compute::Operations::attach(&app, dir.join(CA_BUNDLE_FILE));
+        if let Some(path) = &args.seed {
+            let seeded = crate::seedfile::read(path).and_then(|file| crate::seedfile::apply(&app, &file));
+            let seeded = seeded.with_context(|| format!("--seed {}", path.display()))?;
+            tracing::info!(file = %path.display(), records = %seeded["records"], "seed file applied");
+        }
 
         let internet: Arc<vaultlink_dns::ViewFn> = Arc::new(|_: &vaultlink_core::State, _, _| Some(vaultlink_core::dns::View::Internet));
         let mut tasks = vec![

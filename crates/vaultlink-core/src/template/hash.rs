@@ -31,7 +31,7 @@ pub(crate) fn unique_string(joined: &str) -> String {
 }
 
 /// `guid(a, b, ...)` of the arguments, already joined with `-`: the lower-case canonical form.
-pub(crate) fn guid(joined: &str) -> String {
+pub fn guid(joined: &str) -> String {
     let mut ctx = digest::Context::new(&digest::SHA1_FOR_LEGACY_USE_ONLY);
     ctx.update(&ARM_NAMESPACE);
     ctx.update(joined.as_bytes());

@@ -70,7 +70,7 @@ use serde_json::Value;
 pub use eval::{Context, evaluate, evaluate_text, evaluate_value};
 pub use expr::{Expr, Text, classify, parse};
 pub use functions::FUNCTIONS;
-pub use hash::template_hash;
+pub use hash::{guid, template_hash};
 pub use plan::{Nested, NestedTarget, Plan, PlannedResource, prepare};
 
 use crate::error::{Error, Kind};

@@ -553,16 +553,6 @@ impl Credentials {
     }
 }
 
-/// The newest api-version vaultlink serves for the namespace of `id`.
-fn latest_api(id: &str) -> &'static str {
-    let lower = id.to_ascii_lowercase();
-    let segs: Vec<&str> = lower.split('/').collect();
-    let ns = segs.iter().rposition(|s| *s == "providers").and_then(|i| segs.get(i + 1)).copied();
-    let served = ["microsoft.keyvault", "microsoft.network", "microsoft.authorization"];
-    let ns = ns.filter(|n| served.contains(n)).unwrap_or("microsoft.resources");
-    vaultlink_core::apiversion::arm_versions(ns).last().copied().unwrap_or("2024-03-01")
-}
-
 /// The core error a provider's answer carries.
 fn error_of(status: StatusCode, body: &Value) -> Error {
     let kind = match status.as_u16() {
@@ -594,7 +584,7 @@ impl<'a> ArmHost<'a> {
 
 impl Host for ArmHost<'_> {
     fn reference(&self, id: &str, api_version: Option<&str>, full: bool) -> Result<Value> {
-        let api = api_version.unwrap_or_else(|| latest_api(id));
+        let api = api_version.unwrap_or_else(|| super::latest_api(id));
         let (status, body) = self.credentials.call(self.app, Method::GET, id, api, None);
         if !status.is_success() {
             return Err(error_of(status, &body));
@@ -965,7 +955,7 @@ fn complete(app: &App, credentials: &Credentials, deployment_id: &str, rg_id: &s
     let doomed = unnamed(app, rg_id, keep).into_iter().filter(|u| !u.owned);
     for Unnamed { id, type_name, name, .. } in doomed {
         let started = now_ms(app);
-        let (status, answer) = credentials.call(app, Method::DELETE, &id, latest_api(&id), None);
+        let (status, answer) = credentials.call(app, Method::DELETE, &id, super::latest_api(&id), None);
         let op = DeploymentOperation {
             operation_id: operation_id(),
             provisioning_operation: "Delete".into(),
@@ -1175,9 +1165,12 @@ mod tests {
     #[test]
     fn latest_api_is_the_namespace_newest() {
         let kv = "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v";
-        assert_eq!(latest_api(kv), *vaultlink_core::apiversion::arm_versions("microsoft.keyvault").last().unwrap());
         assert_eq!(
-            latest_api("/subscriptions/s/resourceGroups/g"),
+            super::super::latest_api(kv),
+            *vaultlink_core::apiversion::arm_versions("microsoft.keyvault").last().unwrap()
+        );
+        assert_eq!(
+            super::super::latest_api("/subscriptions/s/resourceGroups/g"),
             *vaultlink_core::apiversion::arm_versions("microsoft.resources").last().unwrap()
         );
     }

@@ -97,6 +97,16 @@ impl Path {
     }
 }
 
+/// The newest api-version vaultlink serves for the namespace of `id`.
+pub(crate) fn latest_api(id: &str) -> &'static str {
+    let lower = id.to_ascii_lowercase();
+    let segs: Vec<&str> = lower.split('/').collect();
+    let ns = segs.iter().rposition(|s| *s == "providers").and_then(|i| segs.get(i + 1)).copied();
+    let served = ["microsoft.keyvault", "microsoft.network", "microsoft.authorization"];
+    let ns = ns.filter(|n| served.contains(n)).unwrap_or("microsoft.resources");
+    vaultlink_core::apiversion::arm_versions(ns).last().copied().unwrap_or("2024-03-01")
+}
+
 /// The namespace a path addresses, for the api-version check.
 fn namespace(p: &Path) -> &'static str {
     let ns = p.lower.iter().rposition(|s| s == "providers").and_then(|i| p.lower.get(i + 1));

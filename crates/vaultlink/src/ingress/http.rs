@@ -23,8 +23,8 @@ pub(crate) struct App {
     pub engine: Arc<Engine>,
     /// The engine's clock: what tokens, sessions and error timestamps are dated by.
     pub clock: Arc<vaultlink_core::engine::Clock>,
-    pub signer: Signer,
-    pub sealer: Sealer,
+    pub signer: Arc<Signer>,
+    pub sealer: Arc<Sealer>,
     /// Data-plane throttling (Azure's per-vault limits).
     pub throttle: vaultlink_core::kv::Throttle,
     /// The public address of a caller on the internet ("this machine").
@@ -45,7 +45,7 @@ pub(crate) struct App {
     /// The portal's sign-in sessions (`portal.rs`).
     pub portal: crate::portal::Sessions,
     /// The threads that serve HTTPS connections.
-    pub conns: ConnThreads,
+    pub conns: Arc<ConnThreads>,
     /// `--allowed-host` names (lower case), for `hosts::local_host_allowed`.
     pub allowed_hosts: Vec<String>,
     /// Connection limits and timeouts (`limits.rs`).
@@ -72,8 +72,8 @@ impl App {
         Ok(Self {
             clock: parts.engine.clock(),
             engine: Arc::new(parts.engine),
-            signer: parts.signer,
-            sealer: parts.sealer,
+            signer: Arc::new(parts.signer),
+            sealer: Arc::new(parts.sealer),
             throttle: vaultlink_core::kv::Throttle::new(parts.throttle),
             public_address: parts.public_address,
             identity_addr: parts.identity_addr,
@@ -83,12 +83,38 @@ impl App {
             lab: parts.lab,
             view_dns: Default::default(),
             portal: Default::default(),
-            conns: ConnThreads::start()?,
+            conns: Arc::new(ConnThreads::start()?),
             allowed_hosts: parts.allowed_hosts,
             limits: parts.limits,
             deployments: Default::default(),
             compute: Default::default(),
         })
+    }
+
+    /// This application over `engine` (a trial's: `Engine::trial`) instead of its own: the same
+    /// keys, certificates and settings, its own memories (sessions, deployments, DNS listeners,
+    /// throttling budgets), no lab. What `vaultlink seed` runs a file's requests through.
+    pub(crate) fn over(&self, engine: Arc<Engine>) -> Self {
+        Self {
+            clock: engine.clock(),
+            engine,
+            signer: self.signer.clone(),
+            sealer: self.sealer.clone(),
+            throttle: vaultlink_core::kv::Throttle::new(false),
+            public_address: self.public_address,
+            identity_addr: self.identity_addr,
+            direct_audiences: self.direct_audiences.clone(),
+            tls: self.tls.clone(),
+            ca_pem: self.ca_pem.clone(),
+            lab: None,
+            view_dns: Default::default(),
+            portal: Default::default(),
+            conns: self.conns.clone(),
+            allowed_hosts: self.allowed_hosts.clone(),
+            limits: self.limits,
+            deployments: Default::default(),
+            compute: Default::default(),
+        }
     }
 
     /// The loopback DNS address that answers as the DNS server of the machine at `origin_id` (a
