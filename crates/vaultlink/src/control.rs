@@ -3,8 +3,8 @@
 //!
 //! Requests: `exec <nic name or id>` (replies `lab <namespace>` or `portable <proxy url> <dns addr>`)
 //! `directory <json>` (a [`DirectoryOp`]), `state <json>` (a [`StateOp`]), `doctor <json>`,
-//! `onprem <json>`, `clock <json>` and `seed {"path":..}` (`vaultlink seed`) (a [`crate::clock::ClockOp`]) (reply `ok <json>`); failures
-//! reply `error <message>`.
+//! `onprem <json>`, `clock <json>` (a [`crate::clock::ClockOp`]) and `seed {"path":..}` (`vaultlink
+//! seed`) (reply `ok <json>`); failures reply `error <message>`.
 
 use std::path::Path;
 use std::sync::Arc;
