@@ -135,6 +135,52 @@ def test_the_seed_topology_as_az_sees_it(vl: Vaultlink, tmp_path: Path) -> None:
     assert len(vl.az("role", "assignment", "list", "--scope", vault["id"])) == 1
 
 
+OPEN_RG_ID = f"/subscriptions/{SUB}/resourceGroups/rg-seedfile-objects"
+
+
+def vault_entry(name: str, public: str) -> dict[str, Any]:
+    return {"id": f"{OPEN_RG_ID}/providers/Microsoft.KeyVault/vaults/{name}", "location": "westeurope",
+            "properties": {"tenantId": "${tenant}", "sku": {"family": "A", "name": "standard"},
+                           "enableRbacAuthorization": True, "publicNetworkAccess": public}}
+
+
+def test_keys_and_certificates(vl: Vaultlink, tmp_path: Path) -> None:
+    vault = "kv-seedfile-objects"
+    content = {
+        "providers": ["Microsoft.KeyVault"],
+        "resources": [
+            {"id": OPEN_RG_ID, "location": "westeurope"},
+            vault_entry(vault, "Enabled"),
+            {"id": f"{OPEN_RG_ID}/providers/Microsoft.KeyVault/vaults/{vault}/keys/cmk",
+             "properties": {"kty": "EC", "curveName": "P-384"}},
+        ],
+        "certificates": [{"vault": vault, "name": "web", "tags": {"from": "seed"}}],
+    }
+    answer = json.loads(seed(vl, tmp_path / "objects.json", content).stdout)
+    assert answer["certificates"] == [{"vault": vault, "name": "web"}], answer
+    key = vl.az("keyvault", "key", "show", "--vault-name", vault, "-n", "cmk")
+    assert (key["key"]["kty"], key["key"]["crv"]) == ("EC", "P-384"), key
+    cert = vl.az("keyvault", "certificate", "show", "--vault-name", vault, "-n", "web")
+    assert cert["policy"]["x509CertificateProperties"]["subject"] == "CN=web", cert
+    assert cert["policy"]["issuerParameters"]["name"] == "Self" and cert["tags"] == {"from": "seed"}, cert
+    # Applied again: the certificate is kept and the key not renewed.
+    again = json.loads(seed(vl, tmp_path / "objects.json", content).stdout)
+    assert again["certificates"] == [{"vault": vault, "name": "web", "existing": True}], again
+    for kind in ("key", "certificate"):
+        versions = vl.az("keyvault", kind, "list-versions", "--vault-name", vault, "-n",
+                         "cmk" if kind == "key" else "web")
+        assert len(versions) == 1, (kind, versions)
+
+    # Certificates go through the data plane from this machine: a vault closed to it refuses
+    # the certificate with the firewall's 403, and the whole file is refused.
+    closed = {"resources": [vault_entry("kv-seedfile-closed", "Disabled")],
+              "certificates": [{"vault": "kv-seedfile-closed", "name": "web"}]}
+    out = seed(vl, tmp_path / "closed.json", closed, check=False)
+    assert out.returncode != 0 and "certificates[0] (kv-seedfile-closed/web): 403" in out.stderr, out.stderr
+    assert "ForbiddenByConnection" in out.stderr or "Public network access is disabled" in out.stderr, out.stderr
+    assert vl.az("keyvault", "list", "-g", "rg-seedfile-objects", "--query", "[].name") == [vault]
+
+
 def test_seed_needs_a_running_instance(tmp_path: Path, vl: Vaultlink) -> None:
     empty = tmp_path / "no-server"
     empty.mkdir()

@@ -6,7 +6,8 @@ saved, reset (az sees no resource group; the seeded login still works) and loade
 shows the same groups, vaults, secret values and endpoint, and a second save equals the first.
 All of it against a running server over the control socket, then once offline on the stopped
 instance's data directory. A snapshot from another data directory (another root key) is refused
-with the message and changes nothing.
+with the message and changes nothing, unless it was saved under a passphrase, which moves it to
+a data directory with another root key.
 """
 
 from __future__ import annotations
@@ -138,6 +139,59 @@ def test_a_snapshot_of_another_root_key_is_refused_and_changes_nothing(vl: Vault
     not_a_snapshot.write_text('{"hello": 1}')
     res = vl.run_vaultlink("snapshot", "load", "--data-dir", str(vl.data_dir), str(not_a_snapshot), check=False)
     assert res.returncode != 0 and "not a vaultlink snapshot" in res.stderr, res.stderr
+
+
+def test_a_passphrase_snapshot_loads_on_another_data_directory(vl: Vaultlink, tmp_path: Path) -> None:
+    """`save --passphrase-file` seals every value again under the passphrase, so the snapshot
+    loads into a data directory with another root key, where az reads the same secret values;
+    without the passphrase, or with another one, it is refused and nothing changes."""
+    vaultlink_json(vl, "reset")
+    vault = provision(vl, RG, VAULT)
+    for name, value in SECRETS.items():
+        vl.az("keyvault", "secret", "set", "--vault-name", VAULT, "-n", name, "--value", value)
+    key = vl.az("keyvault", "key", "create", "--vault-name", VAULT, "-n", "moved-key", "--kty", "RSA")
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text("a long passphrase for moving snapshots\n")
+    wrong = tmp_path / "wrong"
+    wrong.write_text("another passphrase entirely\n")
+    short = tmp_path / "short"
+    short.write_text("too short\n")
+    snap = tmp_path / "portable.json"
+    res = vl.run_vaultlink("snapshot", "save", "--data-dir", str(vl.data_dir), str(snap),
+                           "--passphrase-file", str(short), check=False)
+    assert res.returncode != 0 and "at least 12 characters" in res.stderr, res.stderr
+    saved = vaultlink_json(vl, "snapshot", "save", str(snap), "--passphrase-file", str(passphrase))
+    assert saved["sealedBy"] == "passphrase", saved
+    content = snapshot_file(snap)
+    assert content["passphrase"]["kdf"] == "argon2id", content["passphrase"]
+    for value in SECRETS.values():
+        assert value not in snap.read_text()
+
+    other = Vaultlink(tmp_path / "other")
+    try:
+        other.start()
+        other.login_sp()
+        def load(*extra: str) -> Any:
+            return other.run_vaultlink("snapshot", "load", "--data-dir", str(other.data_dir), str(snap), *extra,
+                                       check=False)
+        for extra, message in (((), "sealed under a passphrase"),
+                               (("--passphrase-file", str(wrong)), "does not open this snapshot")):
+            res = load(*extra)
+            assert res.returncode != 0 and message in res.stderr, res.stderr
+        assert other.az("keyvault", "list") == []
+        res = load("--passphrase-file", str(passphrase))
+        assert res.returncode == 0, res.stderr
+        other.login_sp()
+        assert other.az("keyvault", "show", "-n", VAULT)["id"] == vault["id"]
+        for name, value in SECRETS.items():
+            assert other.az("keyvault", "secret", "show", "--vault-name", VAULT, "-n", name)["value"] == value
+        enc = other.az("keyvault", "key", "encrypt", "--vault-name", VAULT, "-n", "moved-key", "--algorithm",
+                       "RSA-OAEP-256", "--value", "bW92ZWQ=", "--data-type", "base64")
+        dec = vl.az("keyvault", "key", "decrypt", "--id", key["key"]["kid"], "--algorithm", "RSA-OAEP-256",
+                    "--value", enc["result"], "--data-type", "base64")
+        assert dec["result"] == "bW92ZWQ=", dec
+    finally:
+        other.close()
 
 
 def test_save_reset_load_offline_on_a_stopped_instance(vl: Vaultlink, tmp_path: Path) -> None:

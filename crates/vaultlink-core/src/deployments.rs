@@ -20,6 +20,20 @@ pub const MAX_HISTORY: usize = 800;
 /// 4 MB as well, and to 800 resources after copy loops expand.
 pub const MAX_RESOURCES: usize = 800;
 
+/// What a deployment's `sealed_parameters` are bound to: its lower-cased id.
+pub fn parameters_aad(id: &str) -> Vec<u8> {
+    id.to_ascii_lowercase().into_bytes()
+}
+
+/// A deployment's sealed parameters sealed again, `from` to `to` (`snapshot::reseal`).
+pub(crate) fn reseal(d: &mut Deployment, from: &vaultlink_crypto::Sealer, to: &vaultlink_crypto::Sealer) -> Result<()> {
+    let unreadable = || Error::internal(format!("the deployment {}'s parameters are not sealed base64url", d.id));
+    let sealed = vaultlink_crypto::b64url_decode(&d.sealed_parameters).map_err(|_| unreadable())?;
+    let again = from.reseal(&sealed, &parameters_aad(&d.id), to).map_err(|e| Error::internal(e.to_string()))?;
+    d.sealed_parameters = vaultlink_crypto::b64url(&again);
+    Ok(())
+}
+
 /// `{scope}/providers/Microsoft.Resources/deployments/{name}`.
 pub fn id(scope: &str, name: &str) -> String {
     format!("{scope}/providers/{TYPE}/{name}")

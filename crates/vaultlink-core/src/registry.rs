@@ -56,6 +56,8 @@ pub const TYPES: &[ResourceType] = &[
         ..listed(crate::keyvault::VAULT_TYPE, RecordKind::Vault)
     },
     t(crate::kv::secrets::arm::SECRET_TYPE),
+    t(crate::kv::keys::arm::KEY_TYPE),
+    t(crate::kv::keys::arm::VERSION_TYPE),
     t("Microsoft.KeyVault/deletedVaults"),
     t("Microsoft.KeyVault/locations"),
     t("Microsoft.KeyVault/operations"),

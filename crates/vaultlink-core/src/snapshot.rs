@@ -6,12 +6,16 @@
 //! them (`rootkey`). Loading one replaces the whole state in one engine batch: every record not
 //! in the snapshot is deleted, every record of it is put, so a reader sees the old state or the
 //! new one, never a mix. A snapshot of another root key or of a newer schema is refused before
-//! anything is written. Memories derived from the state are keyed by its generation (DNS answers)
+//! anything is written. Saved with a passphrase (`seal_with_passphrase`), every sealed field is
+//! sealed again under a key derived from it (Argon2id), so the snapshot loads into a data
+//! directory with another root key (`open_with_passphrase` seals it under that one). Memories derived from the state are keyed by its generation (DNS answers)
 //! or dropped here (opened keys: `kv::keys::forget_all`).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use vaultlink_crypto::Sealer;
 
 use crate::Engine;
 use crate::model::{Record, SCHEMA_VERSION, Stored};
@@ -31,7 +35,31 @@ pub struct Snapshot {
     pub root_key_check: String,
     /// Every record by its (lower-cased) key, as stored: `{"v": .., "kind": .., ...}`.
     pub records: BTreeMap<String, serde_json::Value>,
+    /// Present when the values are sealed under a passphrase rather than the root key: how the
+    /// passphrase's key is derived (`root_key_check` is then that key's check value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase: Option<PassphraseKey>,
 }
+
+/// How a snapshot's passphrase becomes its key: Argon2id with this salt and cost.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PassphraseKey {
+    /// Always `argon2id`.
+    pub kdf: String,
+    /// Base64url of 16 random bytes.
+    pub salt: String,
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+/// The cost of a passphrase key (OWASP's first Argon2id setting: 46 MiB, one pass, one lane;
+/// well under a second here, once per save or load).
+const PASSPHRASE_COST: (u32, u32, u32) = (47_104, 1, 1);
+
+/// The shortest passphrase a snapshot takes.
+pub const PASSPHRASE_MIN: usize = 12;
 
 /// Why a snapshot was refused (nothing was changed), or the write failed.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +76,18 @@ pub enum SnapshotError {
          directory's root.key (VAULTLINK_ROOT_KEY)"
     )]
     OtherRootKey { snapshot: String, here: String },
+    #[error(
+        "the snapshot is sealed under a passphrase: load it with --passphrase-file (a file holding the passphrase it was saved with)"
+    )]
+    NeedsPassphrase,
+    #[error("the passphrase does not open this snapshot (it was saved with another one)")]
+    WrongPassphrase,
+    #[error("the snapshot is not sealed under a passphrase: load it without --passphrase-file")]
+    NoPassphrase,
+    #[error("a snapshot passphrase must be at least {PASSPHRASE_MIN} characters")]
+    ShortPassphrase,
+    #[error("the snapshot's passphrase key is not usable: {0}")]
+    BadPassphraseKey(String),
     #[error("the snapshot's record {key} is unreadable: {reason}")]
     BadRecord { key: String, reason: String },
     #[error(transparent)]
@@ -77,6 +117,7 @@ pub fn save(engine: &Engine, root_key_check: &str) -> Result<Snapshot, SnapshotE
         schema_version: SCHEMA_VERSION,
         root_key_check: root_key_check.into(),
         records,
+        passphrase: None,
     })
 }
 
@@ -88,6 +129,9 @@ pub fn load(engine: &Engine, root_key_check: &str, snapshot: &Snapshot) -> Resul
     }
     if snapshot.schema_version > SCHEMA_VERSION {
         return Err(SnapshotError::NewerSchema { found: snapshot.schema_version });
+    }
+    if snapshot.passphrase.is_some() {
+        return Err(SnapshotError::NeedsPassphrase);
     }
     if snapshot.root_key_check != root_key_check {
         return Err(SnapshotError::OtherRootKey {
@@ -108,6 +152,80 @@ pub fn load(engine: &Engine, root_key_check: &str, snapshot: &Snapshot) -> Resul
         records.insert(key.clone(), stored.record);
     }
     replace(engine, records)
+}
+
+/// `snapshot` (sealed under `root`) with every sealed value sealed again under a key derived
+/// from `passphrase`, so that it loads into a data directory with another root key.
+pub fn seal_with_passphrase(snapshot: &mut Snapshot, root: &Sealer, passphrase: &[u8]) -> Result<(), SnapshotError> {
+    if snapshot.passphrase.is_some() {
+        return Err(SnapshotError::BadPassphraseKey("the snapshot is sealed under a passphrase already".into()));
+    }
+    if passphrase.len() < PASSPHRASE_MIN {
+        return Err(SnapshotError::ShortPassphrase);
+    }
+    let (memory_kib, iterations, parallelism) = PASSPHRASE_COST;
+    let kdf = PassphraseKey {
+        kdf: "argon2id".into(),
+        salt: vaultlink_crypto::b64url(&vaultlink_crypto::random_bytes(16)),
+        memory_kib,
+        iterations,
+        parallelism,
+    };
+    let key = passphrase_sealer(&kdf, passphrase)?;
+    reseal_all(snapshot, root, &key)?;
+    snapshot.root_key_check = key.check_value().to_string();
+    snapshot.passphrase = Some(kdf);
+    Ok(())
+}
+
+/// A passphrase-sealed `snapshot` opened with `passphrase` and sealed again under `root`: a
+/// snapshot [`load`] takes on `root`'s data directory.
+pub fn open_with_passphrase(snapshot: &mut Snapshot, root: &Sealer, passphrase: &[u8]) -> Result<(), SnapshotError> {
+    let Some(kdf) = snapshot.passphrase.clone() else { return Err(SnapshotError::NoPassphrase) };
+    let key = passphrase_sealer(&kdf, passphrase)?;
+    if key.check_value() != snapshot.root_key_check {
+        return Err(SnapshotError::WrongPassphrase);
+    }
+    reseal_all(snapshot, &key, root)?;
+    snapshot.root_key_check = root.check_value().to_string();
+    snapshot.passphrase = None;
+    Ok(())
+}
+
+fn passphrase_sealer(kdf: &PassphraseKey, passphrase: &[u8]) -> Result<Sealer, SnapshotError> {
+    let bad = |m: String| SnapshotError::BadPassphraseKey(m);
+    if kdf.kdf != "argon2id" {
+        return Err(bad(format!("unknown key derivation {:?} (expected \"argon2id\")", kdf.kdf)));
+    }
+    // A file names its own cost; a bound keeps a hostile one from taking the machine's memory.
+    if kdf.memory_kib > 1 << 20 || kdf.iterations > 64 || kdf.parallelism > 16 {
+        return Err(bad("its Argon2id cost is beyond 1 GiB, 64 passes or 16 lanes".into()));
+    }
+    let salt = vaultlink_crypto::b64url_decode(&kdf.salt).map_err(|_| bad("its salt is not base64url".into()))?;
+    Sealer::from_passphrase(passphrase, &salt, kdf.memory_kib, kdf.iterations, kdf.parallelism)
+        .map_err(|e| bad(e.to_string()))
+}
+
+/// Every sealed field of every record of `snapshot`, opened with `from` and sealed with `to`;
+/// all or nothing (the snapshot is changed only when every field opened).
+fn reseal_all(snapshot: &mut Snapshot, from: &Sealer, to: &Sealer) -> Result<(), SnapshotError> {
+    let mut out = BTreeMap::new();
+    for (key, value) in &snapshot.records {
+        let bad = |reason: String| SnapshotError::BadRecord { key: key.clone(), reason };
+        let mut stored: Stored = serde_json::from_value(value.clone()).map_err(|e| bad(e.to_string()))?;
+        let sealed = match &mut stored.record {
+            Record::Secret(o) => crate::kv::secrets::reseal(o, from, to),
+            Record::Key(o) => crate::kv::keys::reseal(o, from, to),
+            Record::Certificate(o) => crate::kv::certificates::reseal(o, from, to),
+            Record::CertificateIssuer(i) => crate::kv::certificates::reseal_issuer(i, from, to),
+            Record::Deployment(d) => crate::deployments::reseal(d, from, to),
+            _ => Ok(()),
+        };
+        sealed.map_err(|e| bad(e.message))?;
+        out.insert(key.clone(), serde_json::to_value(stored).map_err(|e| bad(e.to_string()))?);
+    }
+    snapshot.records = out;
+    Ok(())
 }
 
 /// Puts the state back to a fresh instance's: the bootstrap seed (tenant, subscription, seeded

@@ -74,6 +74,9 @@ pub enum CryptoError {
     /// Sealed data could not be opened: wrong key, wrong context (aad), truncated or corrupted.
     #[error("sealed data could not be opened (wrong key or context, truncated, or corrupted)")]
     Unseal,
+    /// A passphrase key could not be derived (bad Argon2id parameters).
+    #[error("cannot derive a key from the passphrase: {0}")]
+    Passphrase(String),
     /// Sealed data carries a format version this build does not know.
     #[error("unsupported sealed data version {0}")]
     UnsupportedSealVersion(u8),

@@ -108,6 +108,36 @@ impl Sealer {
         out
     }
 
+    /// `sealed` (made by this sealer with `aad`) sealed again by `to` with the same `aad`: how a
+    /// snapshot moves between a root key and a passphrase. The plaintext lives only in between.
+    pub fn reseal(&self, sealed: &[u8], aad: &[u8], to: &Sealer) -> Result<Vec<u8>, CryptoError> {
+        let mut plain = self.open(sealed, aad)?;
+        let out = to.seal(&plain, aad);
+        plain.fill(0);
+        Ok(out)
+    }
+
+    /// A sealer whose key is Argon2id of `passphrase` with `salt` and the given cost (memory in
+    /// KiB, passes, lanes): a snapshot sealed under a passphrase rather than a root key.
+    pub fn from_passphrase(
+        passphrase: &[u8],
+        salt: &[u8],
+        memory_kib: u32,
+        iterations: u32,
+        parallelism: u32,
+    ) -> Result<Self, CryptoError> {
+        use argon2::{Algorithm, Argon2, Params, Version};
+        let params = Params::new(memory_kib, iterations, parallelism, Some(32))
+            .map_err(|e| CryptoError::Passphrase(e.to_string()))?;
+        let mut key = [0u8; 32];
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password_into(passphrase, salt, &mut key)
+            .map_err(|e| CryptoError::Passphrase(e.to_string()))?;
+        let sealer = Self::from_key(key);
+        key.fill(0);
+        Ok(sealer)
+    }
+
     /// Decrypts a blob made by [`Sealer::seal`] with the same key and `aad`.
     pub fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let (&version, rest) = sealed.split_first().ok_or(CryptoError::Unseal)?;

@@ -138,6 +138,10 @@ enum SnapshotCommand {
         #[command(flatten)]
         dir: DataDirArg,
         file: PathBuf,
+        /// Seal the values under the passphrase in this file (its first line, at least 12
+        /// characters) instead of the root key, so that the snapshot loads on another data directory.
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
     },
     /// Replace the whole state with FILE's, atomically; a snapshot of another root key or a newer
     /// vaultlink is refused and nothing changes.
@@ -145,6 +149,9 @@ enum SnapshotCommand {
         #[command(flatten)]
         dir: DataDirArg,
         file: PathBuf,
+        /// The passphrase a snapshot was saved with (`save --passphrase-file`).
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
     },
 }
 
@@ -399,13 +406,15 @@ pub(crate) fn run() -> anyhow::Result<()> {
         Command::Subscription { command: SubscriptionCommand::Add { dir, name, tenant, owner } } => {
             directory(&dir.resolve()?, &DirectoryOp::Subscription { name, tenant, owner })
         }
-        Command::Snapshot { command: SnapshotCommand::Save { dir, file } } => {
+        Command::Snapshot { command: SnapshotCommand::Save { dir, file, passphrase_file } } => {
             let path = std::path::absolute(&file)?;
-            state_op(&dir.resolve()?, &crate::control::StateOp::SnapshotSave { path })
+            let passphrase_file = passphrase_file.map(std::path::absolute).transpose()?;
+            state_op(&dir.resolve()?, &crate::control::StateOp::SnapshotSave { path, passphrase_file })
         }
-        Command::Snapshot { command: SnapshotCommand::Load { dir, file } } => {
+        Command::Snapshot { command: SnapshotCommand::Load { dir, file, passphrase_file } } => {
             let path = std::path::absolute(&file)?;
-            state_op(&dir.resolve()?, &crate::control::StateOp::SnapshotLoad { path })
+            let passphrase_file = passphrase_file.map(std::path::absolute).transpose()?;
+            state_op(&dir.resolve()?, &crate::control::StateOp::SnapshotLoad { path, passphrase_file })
         }
         Command::Reset(dir) => state_op(&dir.resolve()?, &crate::control::StateOp::Reset),
         Command::Seed { dir, file } => {

@@ -78,11 +78,17 @@ pub(crate) fn directory(engine: &vaultlink_core::Engine, op: &DirectoryOp) -> an
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub(crate) enum StateOp {
+    /// `passphrase_file`: seal the values under the passphrase it holds rather than the root key.
     SnapshotSave {
         path: std::path::PathBuf,
+        #[serde(default)]
+        passphrase_file: Option<std::path::PathBuf>,
     },
+    /// `passphrase_file`: the passphrase a snapshot was saved with.
     SnapshotLoad {
         path: std::path::PathBuf,
+        #[serde(default)]
+        passphrase_file: Option<std::path::PathBuf>,
     },
     Reset,
     /// `vaultlink export`: each secret of `vault` as a backup blob in `dir`.
@@ -104,17 +110,24 @@ pub(crate) fn state(
     let started = std::time::Instant::now();
     let millis = |started: std::time::Instant| started.elapsed().as_secs_f64() * 1000.0;
     Ok(match op {
-        StateOp::SnapshotSave { path } => {
-            let snap = snapshot::save(engine, sealer.check_value())?;
+        StateOp::SnapshotSave { path, passphrase_file } => {
+            let mut snap = snapshot::save(engine, sealer.check_value())?;
+            if let Some(file) = passphrase_file {
+                snapshot::seal_with_passphrase(&mut snap, sealer, &read_passphrase(file)?)?;
+            }
             let bytes = serde_json::to_vec(&snap)?;
             vaultlink_crypto::files::write_private(path, &bytes)
                 .with_context(|| format!("writing {}", path.display()))?;
-            serde_json::json!({"path": path, "records": snap.records.len(), "bytes": bytes.len(), "millis": millis(started)})
+            serde_json::json!({"path": path, "records": snap.records.len(), "bytes": bytes.len(),
+                "sealedBy": if passphrase_file.is_some() { "passphrase" } else { "root key" }, "millis": millis(started)})
         }
-        StateOp::SnapshotLoad { path } => {
+        StateOp::SnapshotLoad { path, passphrase_file } => {
             let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            let snap: snapshot::Snapshot = serde_json::from_slice(&bytes)
+            let mut snap: snapshot::Snapshot = serde_json::from_slice(&bytes)
                 .with_context(|| format!("{} is not a vaultlink snapshot", path.display()))?;
+            if let Some(file) = passphrase_file {
+                snapshot::open_with_passphrase(&mut snap, sealer, &read_passphrase(file)?)?;
+            }
             let replaced = snapshot::load(engine, sealer.check_value(), &snap)?;
             serde_json::json!({"path": path, "records": replaced.records, "deleted": replaced.deleted, "millis": millis(started)})
         }
@@ -124,6 +137,15 @@ pub(crate) fn state(
         }
         StateOp::Export { vault, dir } => export(engine, sealer, vault, dir)?,
     })
+}
+
+/// A snapshot passphrase from its file: the first line, without its line ending (as `ssh` and
+/// `gpg --passphrase-file` read one). The bytes are wiped when dropped.
+fn read_passphrase(file: &Path) -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
+    use anyhow::Context;
+    let text = zeroize::Zeroizing::new(std::fs::read(file).with_context(|| format!("reading {}", file.display()))?);
+    let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
+    Ok(zeroize::Zeroizing::new(line.strip_suffix(b"\r").unwrap_or(line).to_vec()))
 }
 
 /// Writes each live secret of `vault` to `dir/NAME.blob` (0600): the bytes of the blob

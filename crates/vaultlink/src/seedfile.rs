@@ -1,6 +1,6 @@
 //! `vaultlink seed FILE` and `serve --seed FILE` (issue 20, part 3): a declarative JSON file of
-//! tenants, principals and Resource Manager resources (groups, vaults, secrets, VNets, endpoints,
-//! zones, role assignments, ...), applied whole or not at all.
+//! tenants, principals and Resource Manager resources (groups, vaults, secrets, keys, VNets,
+//! endpoints, zones, role assignments, ...) and certificates, applied whole or not at all.
 //!
 //! Every resource is a `PUT` through the Resource Manager routes, as the principal the file names
 //! (`as`; the seeded developer by default), so it is checked as `az` would be: names, bodies,
@@ -53,6 +53,10 @@ pub(crate) struct SeedFile {
     /// Secrets, after the resources: `PUT {vault}/secrets/{name}` through Resource Manager.
     #[serde(default)]
     secrets: Vec<SecretSpec>,
+    /// Certificates, last: `POST {vault}/certificates/{name}/create` through the data plane (Azure
+    /// has no Resource Manager door for them), kept when one of that name exists.
+    #[serde(default)]
+    certificates: Vec<CertificateSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +94,17 @@ struct SecretSpec {
     name: String,
     value: String,
     content_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertificateSpec {
+    vault: String,
+    name: String,
+    /// The data plane's certificate policy; a self-signed one (`CN={name}`, RSA 2048, 12 months)
+    /// when omitted. Only policies that complete at once (issuer `Self`) can be seeded.
+    policy: Option<Value>,
+    tags: Option<Map<String, Value>>,
 }
 
 /// Resource types a seed cannot hold: their work goes on after the answer (a deployment runs,
@@ -206,11 +221,46 @@ fn run(app: &App, file: &SeedFile) -> anyhow::Result<Value> {
         )
         .with_context(|| place)?;
     }
+    let mut certificates = Vec::new();
+    for (i, cert) in file.certificates.iter().enumerate() {
+        let place = format!("certificates[{i}] ({}/{})", cert.vault, cert.name);
+        let found = app.engine.read(|s| {
+            let v = s.vault_named(&cert.vault)?;
+            Some(vaultlink_core::kv::certificates::exists(s, v, &cert.name))
+        });
+        match found {
+            None => bail!("{place}: no vault named '{}' (list it under resources first)", cert.vault),
+            Some(true) => certificates.push(json!({"vault": cert.vault, "name": cert.name, "existing": true})),
+            Some(false) => {
+                let policy = cert.policy.clone().unwrap_or_else(|| self_signed(&cert.name));
+                let mut body = json!({"policy": policy});
+                if let Some(tags) = &cert.tags {
+                    body["tags"] = Value::Object(tags.clone());
+                }
+                let path = format!("/certificates/{}/create", cert.name);
+                let host = vaultlink_core::keyvault::vault_host(&cert.vault);
+                let target = Target { host: &host, audience: identity::VAULT_AUDIENCE, query: "7.6" };
+                send_to(app, &target, Method::POST, file.as_principal.as_deref(), &path, &body)
+                    .with_context(|| place.clone())?;
+                let done = app.engine.read(|s| {
+                    s.vault_named(&cert.vault)
+                        .is_some_and(|v| vaultlink_core::kv::certificates::exists(s, v, &cert.name))
+                });
+                if !done {
+                    bail!(
+                        "{place}: the certificate's operation did not complete at once (only issuer Self can be seeded)"
+                    );
+                }
+                certificates.push(json!({"vault": cert.vault, "name": cert.name}));
+            }
+        }
+    }
     Ok(json!({
         "tenants": tenants,
         "principals": principals,
         "resources": file.resources.len(),
         "secrets": file.secrets.len(),
+        "certificates": certificates,
     }))
 }
 
@@ -218,30 +268,55 @@ fn refused(place: &str, e: &vaultlink_core::Error) -> anyhow::Error {
     anyhow::anyhow!("{place}: {}: {}", e.code(), e.message)
 }
 
+/// Where a seed request goes: Resource Manager, or a vault's data plane.
+struct Target<'a> {
+    host: &'a str,
+    audience: &'a str,
+    /// The `api-version`.
+    query: &'a str,
+}
+
 /// A request to `id` through the Resource Manager routes as `who` (the seeded developer when
 /// `None`); Azure's status, code and message when it is refused.
 fn send(app: &App, method: Method, who: Option<&str>, id: &str, api_version: &str, body: &Value) -> anyhow::Result<()> {
+    let target = Target { host: "management.azure.com", audience: identity::ARM_AUDIENCES[0], query: api_version };
+    send_to(app, &target, method, who, id, body)
+}
+
+/// A request to `path` of `target` as `who`, on the direct listener (to a vault's data plane:
+/// from this machine, as `az` would send it, so the vault's firewall applies).
+fn send_to(
+    app: &App,
+    target: &Target<'_>,
+    method: Method,
+    who: Option<&str>,
+    path: &str,
+    body: &Value,
+) -> anyhow::Result<()> {
     let caller = app.engine.read(|s| match who {
         None => identity::principal(s, seed::DEV_CLIENT_ID),
         Some(w) => find_principal(s, w),
     });
     let Some(caller) = caller else { bail!("no principal '{}' to send it as", who.unwrap_or(seed::DEV_CLIENT_ID)) };
-    let audience = identity::ARM_AUDIENCES[0];
-    let token = app.signer.sign(&identity::token_claims(&caller, audience, &caller.app_id, app.now()));
+    let token = app.signer.sign(&identity::token_claims(&caller, target.audience, &caller.app_id, app.now()));
     let mut headers = hyper::HeaderMap::new();
     headers.insert(hyper::header::AUTHORIZATION, format!("Bearer {token}").parse()?);
     headers.insert(hyper::header::CONTENT_TYPE, "application/json".parse()?);
     let req = Req {
         method,
-        path: id.to_string(),
-        query: vec![("api-version".into(), api_version.into())],
+        path: path.to_string(),
+        query: vec![("api-version".into(), target.query.into())],
         headers,
         body: Bytes::from(body.to_string()),
-        host: "management.azure.com".into(),
-        authority: "management.azure.com".into(),
+        host: target.host.into(),
+        authority: target.host.into(),
         ingress: Ingress::Direct,
     };
-    let resp = crate::arm::handle(app, &req);
+    let resp = if target.host.ends_with(".vault.azure.net") {
+        crate::dataplane::handle(app, &req)
+    } else {
+        crate::arm::handle(app, &req)
+    };
     let status = resp.status();
     if status.is_success() {
         return Ok(());
@@ -250,6 +325,17 @@ fn send(app: &App, method: Method, who: Option<&str>, id: &str, api_version: &st
     let code = answer.pointer("/error/code").and_then(Value::as_str).unwrap_or("Unknown");
     let message = answer.pointer("/error/message").and_then(Value::as_str).unwrap_or_default();
     bail!("{} {code}: {message}", status.as_u16())
+}
+
+/// The policy of a seeded certificate that names none: self-signed, as `az keyvault certificate
+/// get-default-policy` gives it, with the certificate's name as the subject.
+fn self_signed(name: &str) -> Value {
+    json!({
+        "issuer": {"name": "Self"},
+        "x509_props": {"subject": format!("CN={name}"), "validity_months": 12},
+        "key_props": {"kty": "RSA", "key_size": 2048, "exportable": true, "reuse_key": false},
+        "secret_props": {"contentType": "application/x-pkcs12"},
+    })
 }
 
 /// A principal by display name (the first of that name), application id or object id.

@@ -167,6 +167,17 @@ fn unix_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::E
     }
 }
 
+/// A base64 sealed field of a stored record, opened with `from` and sealed again with `to` under
+/// the same `aad` (a snapshot moving between a root key and a passphrase).
+pub(crate) fn reseal_b64(text: &mut String, aad: &[u8], from: &Sealer, to: &Sealer) -> Result<(), Error> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let unreadable = || Error::internal("a sealed value is not base64");
+    let sealed = b64.decode(text.as_bytes()).map_err(|_| unreadable())?;
+    let again = from.reseal(&sealed, aad, to).map_err(|e| Error::internal(e.to_string()))?;
+    *text = b64.encode(again);
+    Ok(())
+}
+
 pub(crate) fn not_found<T: VaultObject>(name: &str) -> Error {
     let kind = T::KIND;
     Error::new(

@@ -27,6 +27,16 @@ fn aad_in(vault_internal_id: &str, name: &str, version: &str) -> Vec<u8> {
     format!("vaultlink-secret\0{vault_internal_id}\0{}\0{version}", name.to_ascii_lowercase()).into_bytes()
 }
 
+/// Every sealed value of `obj` sealed again, `from` to `to` (`snapshot::reseal`).
+pub(crate) fn reseal(obj: &mut SecretObject, from: &Sealer, to: &Sealer) -> Result<(), Error> {
+    for v in &mut obj.versions {
+        if !v.sealed_value.is_empty() {
+            objects::reseal_b64(&mut v.sealed_value, &aad_in(&obj.vault_internal_id, &obj.name, &v.version), from, to)?;
+        }
+    }
+    Ok(())
+}
+
 /// Whether each stored value of `obj` opens with `sealer` (for the root key's check,
 /// `crate::rootkey`): true for each that does.
 pub(crate) fn opens(sealer: &Sealer, obj: &SecretObject) -> impl Iterator<Item = bool> {

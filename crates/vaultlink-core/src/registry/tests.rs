@@ -21,7 +21,16 @@ fn namespaces_and_types_keep_azures_spelling_and_order() {
     let names: Vec<&str> = types_of("Microsoft.KeyVault").map(ResourceType::name).collect();
     assert_eq!(
         names,
-        ["vaults", "vaults/secrets", "deletedVaults", "locations", "operations", "checkNameAvailability"]
+        [
+            "vaults",
+            "vaults/secrets",
+            "vaults/keys",
+            "vaults/keys/versions",
+            "deletedVaults",
+            "locations",
+            "operations",
+            "checkNameAvailability"
+        ]
     );
 }
 

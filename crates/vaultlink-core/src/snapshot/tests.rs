@@ -118,3 +118,53 @@ fn a_load_is_durable() {
     let e = Engine::open(Box::new(vaultlink_store::SqliteStore::open(&path).unwrap())).unwrap();
     assert_eq!(keys(&e), saved.records.keys().cloned().collect::<Vec<_>>());
 }
+
+/// A snapshot saved under a passphrase loads into a data directory with another root key: its
+/// secrets, keys and deployment parameters open there; the wrong passphrase, none, or a
+/// passphrase for a root-key snapshot are refused and change nothing.
+#[test]
+fn a_passphrase_snapshot_moves_between_root_keys() {
+    let here = Sealer::from_key([7; 32]);
+    let there = Sealer::from_key([9; 32]);
+    let e = world();
+    admitted_vault(&e, "kv1", json!({}));
+    put_secret(&e, &here, "kv1", "s1", "moved-value-1");
+    let dp = crate::kv::Admitted::assume(e.read(|s| (**s.vault_named("kv1").unwrap()).clone()));
+    let spec = serde_json::from_value(json!({"kty": "EC", "crv": "P-256"})).unwrap();
+    e.write(|s, b| crate::kv::keys::create(s, b, &here, &dp, "k1", spec)).unwrap();
+    let mut snap = save(&e, here.check_value()).unwrap();
+    let plain = serde_json::to_string(&snap).unwrap();
+    assert_eq!(
+        seal_with_passphrase(&mut snap.clone(), &here, b"short").unwrap_err().to_string(),
+        SnapshotError::ShortPassphrase.to_string()
+    );
+    seal_with_passphrase(&mut snap, &here, b"correct horse battery staple").unwrap();
+    let sealed = serde_json::to_string(&snap).unwrap();
+    assert_ne!(plain, sealed, "every sealed field changed");
+    assert!(!sealed.contains("moved-value-1"));
+    assert_eq!(snap.passphrase.as_ref().map(|p| p.kdf.as_str()), Some("argon2id"));
+    assert_ne!(snap.root_key_check, here.check_value());
+
+    // Another data directory: fresh state, another root key.
+    let other = world();
+    let before = keys(&other);
+    assert!(matches!(load(&other, there.check_value(), &snap), Err(SnapshotError::NeedsPassphrase)));
+    let wrong = open_with_passphrase(&mut snap.clone(), &there, b"not the passphrase at all");
+    assert!(matches!(wrong, Err(SnapshotError::WrongPassphrase)));
+    assert_eq!(keys(&other), before);
+    let mut opened = snap.clone();
+    open_with_passphrase(&mut opened, &there, b"correct horse battery staple").unwrap();
+    assert!(opened.passphrase.is_none() && opened.root_key_check == there.check_value());
+    assert!(matches!(
+        open_with_passphrase(&mut opened.clone(), &there, b"correct horse battery staple"),
+        Err(SnapshotError::NoPassphrase)
+    ));
+    load(&other, there.check_value(), &opened).unwrap();
+    let v = crate::kv::Admitted::assume(other.read(|s| (**s.vault_named("kv1").unwrap()).clone()));
+    let got = other.read(|s| secrets::get(s, &there, &v, "s1", None)).unwrap();
+    assert_eq!(got.value.as_deref(), Some("moved-value-1"));
+    crate::kv::keys::forget_all();
+    other.read(|s| crate::kv::keys::sign(s, &there, &v, "k1", None, "ES256", &[1u8; 32])).unwrap();
+    // Under the old root key nothing opens any more.
+    assert!(other.read(|s| secrets::get(s, &here, &v, "s1", None)).is_err());
+}

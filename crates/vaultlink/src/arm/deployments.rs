@@ -638,7 +638,7 @@ fn create(app: &App, req: &Req, c: &Admitted, target: &Scope, name: &str) -> Res
 
 fn new_record(app: &App, scope_id: &str, request: &Request, plan: &Plan) -> Deployment {
     let id = deployments::id(scope_id, &request.name);
-    let sealed = app.sealer.seal(request.parameters.to_string().as_bytes(), id.to_ascii_lowercase().as_bytes());
+    let sealed = app.sealer.seal(request.parameters.to_string().as_bytes(), &deployments::parameters_aad(&id));
     let now = now_ms(app);
     Deployment {
         id,
@@ -990,7 +990,7 @@ fn replay(app: &Arc<App>, credentials: &Credentials, target: &Scope, failed_id: 
     };
     let parameters = vaultlink_crypto::b64url_decode(&previous.sealed_parameters)
         .ok()
-        .and_then(|sealed| app.sealer.open(&sealed, previous.id.to_ascii_lowercase().as_bytes()).ok())
+        .and_then(|sealed| app.sealer.open(&sealed, &deployments::parameters_aad(&previous.id)).ok())
         .and_then(|plain| serde_json::from_slice::<Value>(&plain).ok())
         .unwrap_or_else(|| json!({}));
     let body = json!({

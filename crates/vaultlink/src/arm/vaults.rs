@@ -1,8 +1,10 @@
 //! Microsoft.KeyVault's routes under a resource group: vaults, their connections and policies,
-//! and their secrets as Resource Manager serves them (`vaults/secrets`: metadata out, never the
-//! value; the data plane's secret, written without its firewall or permission model).
+//! and their secrets and keys as Resource Manager serves them (`vaults/secrets`, `vaults/keys`:
+//! metadata out, never a value or key material; the data plane's objects, written without its
+//! firewall or permission model).
 
 use super::*;
+use vaultlink_core::kv::keys::arm as keys;
 use vaultlink_core::kv::secrets::arm as secrets;
 
 /// Routes below `.../vaults/{name}`.
@@ -95,6 +97,26 @@ pub(super) fn vault_routes(app: &App, req: &Req, p: &Path, rest: &[&str], c: &Ad
             let (new, r) = write(app, c, |s, b| secrets::patch(s, b, &app.sealer, c, key, p.at(9), spec))?;
             json_ok(created(new), &secrets::render(&r))
         }
+        (&M::GET, ["keys"]) => list(req, c, e.read(|s| keys::list(s, c, key))?.iter().map(keys::render_item).collect()),
+        (&M::GET, ["keys", _]) => json_ok(StatusCode::OK, &keys::render(&e.read(|s| keys::get(s, c, key, p.at(9)))?)),
+        // Keys_CreateIfNotExist: 200 whether it made the key or found it.
+        (&M::PUT, ["keys", _]) => {
+            let body = body_json(req)?;
+            let spec = || vaultlink_core::wire::parse_for(Provider::KeyVault, body);
+            json_ok(
+                StatusCode::OK,
+                &keys::render(&write(app, c, |s, b| keys::put(s, b, &app.sealer, c, key, p.at(9), spec))?),
+            )
+        }
+        (&M::GET, ["keys", _, "versions"]) => list(
+            req,
+            c,
+            e.read(|s| keys::list_versions(s, c, key, p.at(9)))?.iter().map(keys::render_version_item).collect(),
+        ),
+        (&M::GET, ["keys", _, "versions", _]) => json_ok(
+            StatusCode::OK,
+            &keys::render_version(&e.read(|s| keys::get_version(s, c, key, p.at(9), p.at(11)))?),
+        ),
         _ => return Err(no_route(req)),
     })
 }

@@ -39,8 +39,8 @@ use crate::engine::{Batch, State};
 use crate::error::{Error, Kind};
 use crate::kv::Admitted;
 use crate::model::{
-    CertificateObject, CertificateVersion, DeletedState, KeyObject, PendingCertificate, Record, SecretObject,
-    SecretVersion, Tags, Vault,
+    CertificateIssuer, CertificateObject, CertificateVersion, DeletedState, KeyObject, PendingCertificate, Record,
+    SecretObject, SecretVersion, Tags, Vault,
 };
 use issuers::issuer_exists;
 pub use issuers::{
@@ -63,7 +63,31 @@ fn store_key(vault: &Vault, name: &str) -> String {
 }
 
 fn aad(vault: &Vault, name: &str, what: &str) -> Vec<u8> {
-    format!("vaultlink-cert-{what}\0{}\0{}", vault.internal_id, name.to_ascii_lowercase()).into_bytes()
+    aad_in(&vault.internal_id, name, what)
+}
+
+fn aad_in(vault_internal_id: &str, name: &str, what: &str) -> Vec<u8> {
+    format!("vaultlink-cert-{what}\0{vault_internal_id}\0{}", name.to_ascii_lowercase()).into_bytes()
+}
+
+/// The sealed private key of `obj`'s operation in progress sealed again, `from` to `to`
+/// (`snapshot::reseal`).
+pub(crate) fn reseal(obj: &mut CertificateObject, from: &Sealer, to: &Sealer) -> Result<(), Error> {
+    if let Some(p) = &mut obj.pending
+        && let Some(sealed) = &mut p.sealed_private
+    {
+        let aad = aad_in(&obj.vault_internal_id, &format!("{}/{}", obj.name, p.version), "pending");
+        objects::reseal_b64(sealed, &aad, from, to)?;
+    }
+    Ok(())
+}
+
+/// An issuer's sealed password sealed again, `from` to `to` (`snapshot::reseal`).
+pub(crate) fn reseal_issuer(i: &mut CertificateIssuer, from: &Sealer, to: &Sealer) -> Result<(), Error> {
+    if let Some(sealed) = &mut i.sealed_password {
+        objects::reseal_b64(sealed, &aad_in(&i.vault_internal_id, &i.name, "issuer-pwd"), from, to)?;
+    }
+    Ok(())
 }
 
 fn internal(m: impl Into<String>) -> Error {
@@ -306,6 +330,13 @@ pub fn import(
 
 // ---------------------------------------------------------------------------------------------
 // Read, update, lists
+
+/// Whether `vault` holds a live certificate `name` with at least one issued version (the seed
+/// file's check before it creates one).
+pub fn exists(state: &State, vault: &Vault, name: &str) -> bool {
+    objects::object::<CertificateObject>(state, vault, name)
+        .is_some_and(|o| o.deleted.is_none() && !o.versions.is_empty())
+}
 
 /// `GET /certificates/{name}/{version?}`.
 pub fn get(state: &State, vault: &Admitted, name: &str, version: Option<&str>) -> Result<CertView, Error> {

@@ -33,6 +33,7 @@ use crate::kv::Admitted;
 use crate::model::{DeletedState, KeyObject, KeyVersion, Record, Tags, Vault};
 
 mod alg;
+pub mod arm;
 mod crypto;
 mod material;
 mod render;
@@ -90,6 +91,14 @@ pub(crate) fn opens(sealer: &Sealer, obj: &KeyObject) -> impl Iterator<Item = bo
             .ok()
             .is_some_and(|sealed| sealer.open(&sealed, &aad_in(&obj.vault_internal_id, &obj.name, &v.version)).is_ok())
     })
+}
+
+/// Every sealed private key of `obj` sealed again, `from` to `to` (`snapshot::reseal`).
+pub(crate) fn reseal(obj: &mut KeyObject, from: &Sealer, to: &Sealer) -> Result<(), Error> {
+    for v in &mut obj.versions {
+        objects::reseal_b64(&mut v.sealed_private, &aad_in(&obj.vault_internal_id, &obj.name, &v.version), from, to)?;
+    }
+    Ok(())
 }
 
 fn internal(m: impl Into<String>) -> Error {
@@ -273,6 +282,19 @@ pub fn create(
     batch: &mut Batch,
     sealer: &Sealer,
     vault: &Admitted,
+    name: &str,
+    spec: CreateSpec,
+) -> Result<KeyView, Error> {
+    create_in(state, batch, sealer, vault, name, spec)
+}
+
+/// [`create`] in a vault whose gate the caller passed (the data plane's, or Resource Manager's
+/// for `vaults/keys`).
+fn create_in(
+    state: &State,
+    batch: &mut Batch,
+    sealer: &Sealer,
+    vault: &Vault,
     name: &str,
     spec: CreateSpec,
 ) -> Result<KeyView, Error> {

@@ -41,7 +41,28 @@ pub fn set_rotation_policy(
     name: &str,
     body: Value,
 ) -> Result<Value, Error> {
+    set_in(state, batch, host, vault, name, body)
+}
+
+/// [`set_rotation_policy`] in a vault whose gate the caller passed.
+fn set_in(
+    state: &State,
+    batch: &mut Batch,
+    host: &str,
+    vault: &Vault,
+    name: &str,
+    body: Value,
+) -> Result<Value, Error> {
     let mut obj = live::<KeyObject>(state, vault, name)?.clone();
+    let policy = checked_policy(body, obj.rotation_policy.as_ref(), state.now())?;
+    obj.rotation_policy = Some(policy.clone());
+    batch.put(&store_key(vault, name), Record::Key(obj.clone()));
+    Ok(render_policy(host, &obj.name, &policy))
+}
+
+/// The policy `body` sets, as stored: its `lifetimeActions` and `attributes.expiryTime` checked
+/// (durations must be ISO 8601 ones), `created` kept from the `previous` policy.
+pub(super) fn checked_policy(body: Value, previous: Option<&Value>, now: i64) -> Result<Value, Error> {
     let actions = body.get("lifetimeActions").cloned().unwrap_or_else(|| json!([]));
     let Some(list) = actions.as_array() else {
         return Err(Error::bad_parameter("'lifetimeActions' must be an array."));
@@ -56,18 +77,14 @@ pub fn set_rotation_policy(
         }
     }
     check_duration(body.pointer("/attributes/expiryTime"), "expiryTime")?;
-    let t = state.now();
-    let mut attrs = json!({"created": t, "updated": t});
-    if let Some(prev) = obj.rotation_policy.as_ref().and_then(|p| p.pointer("/attributes/created")) {
+    let mut attrs = json!({"created": now, "updated": now});
+    if let Some(prev) = previous.and_then(|p| p.pointer("/attributes/created")) {
         attrs["created"] = prev.clone();
     }
     if let Some(e) = body.pointer("/attributes/expiryTime") {
         attrs["expiryTime"] = e.clone();
     }
-    let policy = json!({"lifetimeActions": actions, "attributes": attrs});
-    obj.rotation_policy = Some(policy.clone());
-    batch.put(&store_key(vault, name), Record::Key(obj.clone()));
-    Ok(render_policy(host, &obj.name, &policy))
+    Ok(json!({"lifetimeActions": actions, "attributes": attrs}))
 }
 
 /// A present duration field must be an ISO 8601 duration (`P90D`, `P3M`, `PT48H`, `P1Y10D`).
