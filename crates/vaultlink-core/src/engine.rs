@@ -352,19 +352,24 @@ impl Engine {
     /// Loads every record from the store. A fresh store holds nothing: `bootstrap::seed` adds what
     /// every instance starts with, and whoever opens an engine calls it next.
     pub fn open(store: Box<dyn Store>) -> Result<Self> {
-        let mut records = BTreeMap::new();
-        for (key, bytes) in store.load_all()? {
-            let stored: Stored =
-                serde_json::from_slice(&bytes).map_err(|e| Error::internal(format!("unreadable record {key}: {e}")))?;
-            if stored.v > SCHEMA_VERSION {
-                return Err(Error::internal(format!(
-                    "record {key} has schema version {} but this vaultlink reads up to {SCHEMA_VERSION}; upgrade vaultlink",
-                    stored.v
-                )));
-            }
-            records.insert(key, stored.record);
-        }
-        Ok(Self { state: RwLock::new(State::from_records(records)), writer: std::sync::Mutex::new(()), store })
+        let state = State::from_records(decode(store.load_all()?)?);
+        Ok(Self { state: RwLock::new(state), writer: std::sync::Mutex::new(()), store })
+    }
+
+    /// After the store failed a sync (a database out of reach), makes it writable again if it can
+    /// (`Store::recover`) and then replaces the state with what the store holds, dropping the
+    /// batches memory applied that were never committed (their writers were answered with the
+    /// failure). Says whether it recovered. The new state's generation is past every earlier
+    /// one, so caches and trials begun before are not taken for current.
+    pub fn recover(&self) -> Result<bool> {
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(loaded) = self.store.recover()? else { return Ok(false) };
+        let mut fresh = State::from_records(decode(loaded)?);
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        fresh.clock = state.clock.clone();
+        fresh.generation = state.generation + 1;
+        *state = fresh;
+        Ok(true)
     }
 
     /// The engine's clock (what `State::now` reads).
@@ -481,6 +486,23 @@ impl Engine {
     pub fn store_syncs(&self) -> u64 {
         self.store.syncs()
     }
+}
+
+/// The stored records, checked against the schema versions this build reads.
+fn decode(loaded: vaultlink_store::Records) -> Result<BTreeMap<String, Record>> {
+    let mut records = BTreeMap::new();
+    for (key, bytes) in loaded {
+        let stored: Stored =
+            serde_json::from_slice(&bytes).map_err(|e| Error::internal(format!("unreadable record {key}: {e}")))?;
+        if stored.v > SCHEMA_VERSION {
+            return Err(Error::internal(format!(
+                "record {key} has schema version {} but this vaultlink reads up to {SCHEMA_VERSION}; upgrade vaultlink",
+                stored.v
+            )));
+        }
+        records.insert(key, stored.record);
+    }
+    Ok(records)
 }
 
 /// `s` in ASCII lower case, copied only when it has an upper-case letter (keys, names and path

@@ -23,6 +23,9 @@ pub enum Kind {
     TooManyRequests,
     /// vaultlink itself failed (500); the detail is logged, never sent.
     Internal,
+    /// The state database cannot take writes for now (503, with `Retry-After`); the detail is
+    /// logged, never sent.
+    Unavailable,
 }
 
 /// A refusal or failure from a core operation: Azure's error code and message, and for the Key
@@ -71,6 +74,10 @@ impl Error {
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::new(Kind::Internal, "InternalServerError", detail)
     }
+    /// The state database is out of reach (503 `ServiceUnavailable`), with the detail for the log.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(Kind::Unavailable, "ServiceUnavailable", detail)
+    }
     /// ARM's 404 for a missing resource: `ResourceNotFound`, with ARM's message.
     pub fn resource_not_found(type_name: &str, name: &str, rg: &str) -> Self {
         Error::not_found(
@@ -98,7 +105,10 @@ impl From<vaultlink_rules::NameError> for Error {
 
 impl From<vaultlink_store::StoreError> for Error {
     fn from(e: vaultlink_store::StoreError) -> Self {
-        Error::internal(e.to_string())
+        match e {
+            vaultlink_store::StoreError::Unavailable(_) => Error::unavailable(e.to_string()),
+            e => Error::internal(e.to_string()),
+        }
     }
 }
 

@@ -11,14 +11,18 @@
 //!    appended before it started, so writers that arrive while a sync is running are all covered
 //!    by the next one: with 16 writers the store syncs far fewer times than it appends.
 //!
-//! Two implementations: `SqliteStore` (the state file; see `sqlite.rs`) and `MemoryStore` (keeps
-//! nothing, for `--in-memory` runs and tests). This is the only crate that touches the state file.
+//! Three implementations: `SqliteStore` (the state file, the default; see `sqlite.rs`),
+//! `PostgresStore` (a PostgreSQL database, `--store postgres://...`; see `postgres.rs`) and
+//! `MemoryStore` (keeps nothing, for `--in-memory` runs and tests). This is the only crate that
+//! touches the state file or the database.
 
 mod memory;
+mod postgres;
 mod sqlite;
 mod wal;
 
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::{SqliteStore, marker_path};
 pub use wal::{Stop as WalStop, WalLoss};
 
@@ -36,6 +40,12 @@ pub enum Op {
 pub enum StoreError {
     #[error("state database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("state database (PostgreSQL): {0}")]
+    Postgres(String),
+    /// The database did not take a commit (unreachable, or another writer came first): writes
+    /// are refused until `Store::recover` succeeds. Surfaces answer 503.
+    #[error("state database (PostgreSQL) unavailable: {0}")]
+    Unavailable(String),
     #[error("state database: syncing the write-ahead log failed: {0}")]
     Sync(std::io::Error),
     #[error("state database: an earlier disk sync failed, so the state on disk may be behind; restart vaultlink")]
@@ -60,6 +70,9 @@ pub enum StoreError {
 /// Where an appended batch stands in the store's log: `Store::sync` waits for it.
 pub type Seq = u64;
 
+/// Every record a store holds, as `(key, value)` in key order.
+pub type Records = Vec<(String, Vec<u8>)>;
+
 /// Durable state behind the engine: an ordered key-value map written in atomic batches.
 ///
 /// The contract every implementation keeps (the engine's group commit rests on it):
@@ -74,10 +87,11 @@ pub type Seq = u64;
 /// - **`sync(p)` covers every batch appended before `p`.** It returns once the batch at `p` and
 ///   every batch appended before it are durable. One call may cover many waiting writers' batches;
 ///   a position already covered returns without touching the disk.
-/// - **A failed sync is final.** Once a sync fails, the state the engine holds in memory may be
-///   ahead of the disk, so every later `append` fails, and so does every `sync` of a position not
-///   already covered (`StoreError::Failed`), until the process restarts and reloads what the disk
-///   holds (the policy PostgreSQL adopted for failed fsyncs).
+/// - **A failed sync is final until recovered.** Once a sync fails, the state the engine holds in
+///   memory may be ahead of the disk, so every later `append` fails, and so does every `sync` of a
+///   position not already covered (`StoreError::Failed`, or `Unavailable` for a database), until
+///   the state is reloaded from what the disk holds: by a restart (the state file; the policy
+///   PostgreSQL adopted for failed fsyncs), or when `recover` succeeds (a database).
 /// - **Calls may come from many threads at once** (`Send + Sync`); the engine appends under its
 ///   writer lock but syncs outside it.
 ///
@@ -85,7 +99,7 @@ pub type Seq = u64;
 /// there is nothing to wait for, and `is_durable` says so.
 pub trait Store: Send + Sync {
     /// Every record, in key order.
-    fn load_all(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    fn load_all(&self) -> Result<Records, StoreError>;
 
     /// Writes a batch atomically, not yet synced, and returns its position: pass it to `sync`
     /// before telling anyone the batch is durable.
@@ -106,6 +120,16 @@ pub trait Store: Send + Sync {
 
     /// How many disk syncs the store has made (for tests, benchmarks and diagnostics).
     fn syncs(&self) -> u64;
+
+    /// After a failed sync, makes the store writable again if it can (PostgreSQL: a new
+    /// connection, the log's last position read again) and returns every record as `load_all`
+    /// would, read in the same step: the engine must replace its state with them, since what it
+    /// holds in memory may include batches that were never committed (their writers were told
+    /// so). A store that has not failed, or whose failure is final (the state file), answers
+    /// `None`.
+    fn recover(&self) -> Result<Option<Records>, StoreError> {
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

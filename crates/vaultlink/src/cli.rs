@@ -292,6 +292,11 @@ pub(crate) struct ServeArgs {
     /// Keep resource state in memory only (the CA and keys still live in the data directory).
     #[arg(long)]
     pub in_memory: bool,
+    /// Keep the state in a PostgreSQL database (`postgres://user:password@host:port/db`) instead of
+    /// the data directory's state file; the tables are made on first use. The CA, token key and
+    /// root key stay in the data directory.
+    #[arg(long, env = "VAULTLINK_STORE", value_name = "URL", hide_env_values = true)]
+    pub store: Option<String>,
     /// The HTTP CONNECT proxy (HTTPS_PROXY) address.
     #[arg(long, env = "VAULTLINK_PROXY_LISTEN", default_value = DEFAULT_PROXY)]
     pub proxy_listen: SocketAddr,
@@ -393,7 +398,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
             directory(&dir.resolve()?, &DirectoryOp::Tenant { name })
         }
         Command::Tenant { command: TenantCommand::List(dir) } => {
-            let engine = crate::serve::open_engine(&dir.resolve()?, false)?;
+            let engine = crate::serve::open_engine(&dir.resolve()?, &crate::serve::Backing::offline()?)?;
             let list: Vec<_> = engine.read(|s| {
                 vaultlink_core::identity::tenants(s)
                     .into_iter()
@@ -441,7 +446,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
             state_op(&dir.resolve()?, &crate::control::StateOp::Export { vault, dir: out })
         }
         Command::Principal { command: PrincipalCommand::List(dir) } => {
-            let engine = crate::serve::open_engine(&dir.resolve()?, false)?;
+            let engine = crate::serve::open_engine(&dir.resolve()?, &crate::serve::Backing::offline()?)?;
             let list: Vec<_> = engine.read(|s| {
                 vaultlink_core::identity::principals(s)
                     .into_iter()
@@ -465,7 +470,7 @@ fn directory(dir: &std::path::Path, op: &DirectoryOp) -> anyhow::Result<()> {
                 None => anyhow::bail!("vaultlink serve: {}", reply.strip_prefix("error ").unwrap_or(&reply)),
             }
         }
-        None => crate::control::directory(&crate::serve::open_engine(dir, false)?, op)?,
+        None => crate::control::directory(&crate::serve::open_engine(dir, &crate::serve::Backing::offline()?)?, op)?,
     };
     println!("{answer}");
     Ok(())
@@ -483,7 +488,7 @@ fn state_op(dir: &std::path::Path, op: &crate::control::StateOp) -> anyhow::Resu
             }
         }
         None => {
-            let engine = crate::serve::open_engine(dir, false)?;
+            let engine = crate::serve::open_engine(dir, &crate::serve::Backing::offline()?)?;
             let sealer = crate::serve::open_sealer(dir, &engine, false)?;
             crate::control::state(&engine, &sealer, op)?
         }

@@ -18,14 +18,15 @@ const PAGE: usize = 100;
 const MAX_TOP: usize = 999;
 
 fn error(status: StatusCode, code: &str, message: &str) -> Resp {
-    json(
-        status,
-        &json!({"error": {"code": code, "message": message, "innerError": {
-            "date": graph_time(vaultlink_core::engine::now()),
-            "request-id": uuid::Uuid::new_v4().to_string(),
-            "client-request-id": uuid::Uuid::new_v4().to_string(),
-        }}}),
-    )
+    json(status, &error_body(code, message))
+}
+
+fn error_body(code: &str, message: &str) -> Value {
+    json!({"error": {"code": code, "message": message, "innerError": {
+        "date": graph_time(vaultlink_core::engine::now()),
+        "request-id": uuid::Uuid::new_v4().to_string(),
+        "client-request-id": uuid::Uuid::new_v4().to_string(),
+    }}})
 }
 
 /// A core refusal in Graph's body; the kind decides the status.
@@ -38,6 +39,9 @@ fn refused(e: &Error) -> Resp {
         Kind::Unauthorized => StatusCode::UNAUTHORIZED,
         Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        Kind::Unavailable => {
+            return crate::http::unavailable(&e.message, &error_body(e.code(), crate::http::UNAVAILABLE));
+        }
     };
     let message = match e.kind {
         Kind::Internal => "An internal server error occurred.".to_string(),

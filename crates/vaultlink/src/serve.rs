@@ -49,29 +49,102 @@ fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the engine over the data directory's state file (or in memory) and seeds it
-/// (`bootstrap::seed` writes only what the state lacks, so a reopened directory is not seeded again).
-/// A state file missing or empty where one has been is refused (`StoreError::Missing`), and what
-/// SQLite's recovery dropped from a damaged write-ahead log is logged.
-pub(crate) fn open_engine(dir: &Path, in_memory: bool) -> anyhow::Result<Engine> {
-    ensure_dir(dir)?;
-    let store: Box<dyn vaultlink_store::Store> = if in_memory {
-        Box::new(vaultlink_store::MemoryStore)
-    } else {
-        let path = dir.join(STATE_FILE);
-        let store = vaultlink_store::SqliteStore::open(&path).map_err(|e| match e {
-            // Its message is the whole story; "opening" would only repeat the path.
-            e @ vaultlink_store::StoreError::Missing { .. } => anyhow::anyhow!(e),
-            e => anyhow::Error::new(e).context(format!("opening {}", path.display())),
-        })?;
-        if let Some(loss) = store.recovery() {
-            if loss.loses_commits() {
-                tracing::error!(state = %path.display(), "{loss}");
-            } else {
-                tracing::warn!(state = %path.display(), "{loss}");
+/// Where the state is kept.
+#[derive(Debug, Clone)]
+pub(crate) enum Backing {
+    /// The data directory's state file (the default).
+    File,
+    /// Nowhere: lost when the process ends (`--in-memory`).
+    Memory,
+    /// A PostgreSQL database (`--store postgres://...` or `VAULTLINK_STORE`).
+    Postgres(String),
+}
+
+impl Backing {
+    /// What `serve` was told: `--in-memory`, `--store` / `VAULTLINK_STORE`, else the state file.
+    pub(crate) fn of(in_memory: bool, store: Option<&str>) -> anyhow::Result<Self> {
+        match (in_memory, store.filter(|s| !s.is_empty())) {
+            (true, Some(_)) => anyhow::bail!("--in-memory and --store (VAULTLINK_STORE) exclude each other"),
+            (true, None) => Ok(Self::Memory),
+            (false, None) => Ok(Self::File),
+            (false, Some(url)) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Self::Postgres(url.to_string()))
             }
+            (false, Some(_)) => anyhow::bail!("--store takes a postgres:// or postgresql:// URL"),
         }
-        Box::new(store)
+    }
+
+    /// What a command run on a stopped instance's data directory opens: the state file, or the
+    /// database `VAULTLINK_STORE` names (as `serve` would).
+    pub(crate) fn offline() -> anyhow::Result<Self> {
+        Self::of(false, std::env::var("VAULTLINK_STORE").ok().as_deref())
+    }
+
+    pub(crate) fn is_memory(&self) -> bool {
+        matches!(self, Self::Memory)
+    }
+
+    /// What the log calls it (never the URL, which may hold a password).
+    fn name(&self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Memory => "memory",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Every second, makes a database store that failed a commit writable again once the database
+/// answers (`Engine::recover`); until then writes answer 503 and reads go on from memory.
+async fn recover_store(engine: Arc<Engine>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut down = false;
+    loop {
+        tick.tick().await;
+        let engine = engine.clone();
+        match tokio::task::spawn_blocking(move || engine.recover()).await {
+            Ok(Ok(true)) => {
+                tracing::info!("the state database answers again: state reloaded from it, writes accepted");
+                down = false;
+            }
+            Ok(Err(e)) if !down => {
+                tracing::warn!(error = %e, "the state database is unavailable; writes answer 503 until it is back");
+                down = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Opens the engine over the data directory's state file, a PostgreSQL database or memory, and
+/// seeds it (`bootstrap::seed` writes only what the state lacks, so a reopened state is not
+/// seeded again). A state file missing or empty where one has been is refused
+/// (`StoreError::Missing`), and what SQLite's recovery dropped from a damaged write-ahead log is
+/// logged.
+pub(crate) fn open_engine(dir: &Path, backing: &Backing) -> anyhow::Result<Engine> {
+    ensure_dir(dir)?;
+    let store: Box<dyn vaultlink_store::Store> = match backing {
+        Backing::Memory => Box::new(vaultlink_store::MemoryStore),
+        // The URL is not logged or shown: it may hold a password.
+        Backing::Postgres(url) => {
+            Box::new(vaultlink_store::PostgresStore::open(url).context("opening the PostgreSQL store (--store)")?)
+        }
+        Backing::File => {
+            let path = dir.join(STATE_FILE);
+            let store = vaultlink_store::SqliteStore::open(&path).map_err(|e| match e {
+                // Its message is the whole story; "opening" would only repeat the path.
+                e @ vaultlink_store::StoreError::Missing { .. } => anyhow::anyhow!(e),
+                e => anyhow::Error::new(e).context(format!("opening {}", path.display())),
+            })?;
+            if let Some(loss) = store.recovery() {
+                if loss.loses_commits() {
+                    tracing::error!(state = %path.display(), "{loss}");
+                } else {
+                    tracing::warn!(state = %path.display(), "{loss}");
+                }
+            }
+            Box::new(store)
+        }
     };
     let engine = Engine::open(store)?;
     vaultlink_core::bootstrap::seed(&engine)?;
@@ -179,7 +252,8 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     let dir = args.dir.resolve()?;
     // A fresh data directory's token key is generated on a thread while the rest starts.
     let signer = TokenSigner::start(&dir)?;
-    let engine = open_engine(&dir, args.in_memory)?;
+    let backing = Backing::of(args.in_memory, args.store.as_deref())?;
+    let engine = open_engine(&dir, &backing)?;
     if let Some(at) = args.clock {
         crate::clock::start(&engine, at);
         tracing::info!(now = %vaultlink_core::engine::rfc3339(engine.clock().now()), "the engine's clock starts as --clock says");
@@ -193,7 +267,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
              Clients using `vaultlink env` pick it up; a copy of the old ca.pem in a system trust store must be replaced by the new one"
         );
     }
-    let sealer = open_sealer(&dir, &engine, args.in_memory)?;
+    let sealer = open_sealer(&dir, &engine, backing.is_memory())?;
     let bundle = write_ca_bundle(&dir, &ca)?;
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
         let proxy = TcpListener::bind(args.proxy_listen).await.with_context(|| format!("binding proxy {}", args.proxy_listen))?;
@@ -226,7 +300,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
                 request_head_timeout: std::time::Duration::from_secs(args.request_head_timeout.max(1)),
             },
         })?);
-        tracing::info!(records = app.engine.read(|s| s.len()), data_dir = %dir.display(), in_memory = args.in_memory, "state loaded");
+        tracing::info!(records = app.engine.read(|s| s.len()), data_dir = %dir.display(), store = backing.name(), "state loaded");
         crate::arm::deployments::Runner::attach(&app);
         crate::arm::compute::Operations::attach(&app, dir.join(CA_BUNDLE_FILE));
         if let Some(path) = &args.seed {
@@ -270,6 +344,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
                 }
             }
         }));
+        if matches!(backing, Backing::Postgres(_)) {
+            tasks.push(tokio::spawn(recover_store(app.engine.clone())));
+        }
         if let Some(lab) = &lab {
             let (lab, app) = (lab.clone(), app.clone());
             tasks.push(tokio::spawn(async move {
@@ -332,7 +409,7 @@ mod tests {
     use super::*;
 
     fn start(dir: &Path, in_memory: bool) -> anyhow::Result<Sealer> {
-        let engine = open_engine(dir, in_memory)?;
+        let engine = open_engine(dir, &Backing::of(in_memory, None)?)?;
         open_sealer(dir, &engine, in_memory)
     }
 
@@ -371,12 +448,12 @@ mod tests {
     fn a_used_directory_without_its_state_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let dir = dir.path();
-        open_engine(dir, false).unwrap();
+        open_engine(dir, &Backing::File).unwrap();
         std::fs::remove_file(dir.join(STATE_FILE)).unwrap();
         let _ = std::fs::remove_file(dir.join("state.db-wal"));
-        let msg = format!("{:#}", open_engine(dir, false).err().expect("refused"));
+        let msg = format!("{:#}", open_engine(dir, &Backing::File).err().expect("refused"));
         assert!(msg.contains("state.db is missing") && msg.contains("new data directory"), "{msg}");
         assert!(!dir.join(STATE_FILE).exists());
-        open_engine(dir, true).unwrap();
+        open_engine(dir, &Backing::Memory).unwrap();
     }
 }

@@ -177,3 +177,97 @@ fn a_trial_is_written_whole_by_commit_or_not_at_all() {
     assert_eq!(refused.code(), "StateChanged");
     assert!(e.read(|s| s.get(&group_id("rg-stale")).is_none()));
 }
+
+/// A store whose database can be taken away: commits fail while it is `down`, and it recovers,
+/// handing back what was committed, once it is up again.
+#[derive(Clone, Default)]
+struct Flaky(std::sync::Arc<Wire>);
+
+#[derive(Default)]
+struct Wire {
+    down: std::sync::atomic::AtomicBool,
+    failed: std::sync::atomic::AtomicBool,
+    queued: std::sync::Mutex<Vec<vaultlink_store::Op>>,
+    committed: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
+}
+
+impl vaultlink_store::Store for Flaky {
+    fn load_all(&self) -> Result<Vec<(String, Vec<u8>)>, vaultlink_store::StoreError> {
+        Ok(self.0.committed.lock().unwrap().clone().into_iter().collect())
+    }
+    fn append(&self, ops: &[vaultlink_store::Op]) -> Result<u64, vaultlink_store::StoreError> {
+        if self.0.failed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(vaultlink_store::StoreError::Unavailable("refused".into()));
+        }
+        self.0.queued.lock().unwrap().extend_from_slice(ops);
+        Ok(1)
+    }
+    fn sync(&self, _seq: u64) -> Result<(), vaultlink_store::StoreError> {
+        let ops = std::mem::take(&mut *self.0.queued.lock().unwrap());
+        if self.0.down.load(std::sync::atomic::Ordering::SeqCst) {
+            self.0.failed.store(true, std::sync::atomic::Ordering::SeqCst);
+            return Err(vaultlink_store::StoreError::Unavailable("down".into()));
+        }
+        let mut committed = self.0.committed.lock().unwrap();
+        for op in ops {
+            match op {
+                vaultlink_store::Op::Put { key, value } => committed.insert(key, value),
+                vaultlink_store::Op::Delete { key } => committed.remove(&key),
+            };
+        }
+        Ok(())
+    }
+    fn meta(&self, _name: &str) -> Result<Option<Vec<u8>>, vaultlink_store::StoreError> {
+        Ok(None)
+    }
+    fn set_meta(&self, _name: &str, _value: &[u8]) -> Result<(), vaultlink_store::StoreError> {
+        Ok(())
+    }
+    fn is_durable(&self) -> bool {
+        true
+    }
+    fn syncs(&self) -> u64 {
+        0
+    }
+    fn recover(&self) -> Result<Option<vaultlink_store::Records>, vaultlink_store::StoreError> {
+        if !self.0.failed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(None);
+        }
+        if self.0.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(vaultlink_store::StoreError::Unavailable("still down".into()));
+        }
+        self.0.failed.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.load_all().map(Some)
+    }
+}
+
+/// While the database is away a write fails with 503's kind and every later one is refused
+/// without touching it; once it is back, `recover` drops what memory applied of the failed
+/// write, and writes work again.
+#[test]
+fn a_write_the_store_lost_is_gone_after_recovery() {
+    use std::sync::atomic::Ordering::SeqCst;
+    use vaultlink_store::Store;
+    let flaky = Flaky::default();
+    let e = super::Engine::open(Box::new(flaky.clone())).unwrap();
+    crate::bootstrap::seed(&e).unwrap();
+    put_group(&e, "kept").unwrap();
+    assert!(!e.recover().unwrap(), "nothing to recover from");
+
+    flaky.0.down.store(true, SeqCst);
+    let lost = put_group(&e, "lost").unwrap_err();
+    assert_eq!((lost.kind, lost.code()), (crate::error::Kind::Unavailable, "ServiceUnavailable"));
+    let refused = put_group(&e, "refused").unwrap_err();
+    assert_eq!(refused.kind, crate::error::Kind::Unavailable);
+    assert!(e.read(|s| s.get(&group_id("refused")).is_none()), "a refused write is not applied");
+    assert!(e.recover().is_err(), "still down");
+    let before = e.read(super::State::generation);
+
+    flaky.0.down.store(false, SeqCst);
+    assert!(e.recover().unwrap());
+    assert!(e.read(|s| s.get(&group_id("kept")).is_some()));
+    assert!(e.read(|s| s.get(&group_id("lost")).is_none()), "memory dropped the write that was never committed");
+    assert!(e.read(super::State::generation) > before);
+    put_group(&e, "after").unwrap();
+    assert!(flaky.load_all().unwrap().iter().any(|(k, _)| k == &group_id("after").to_ascii_lowercase()));
+}

@@ -563,6 +563,7 @@ fn error_of(status: StatusCode, body: &Value) -> Error {
         409 => Kind::Conflict,
         412 => Kind::PreconditionFailed,
         429 => Kind::TooManyRequests,
+        503 => Kind::Unavailable,
         _ => Kind::Internal,
     };
     let code = body.pointer("/error/code").and_then(Value::as_str).unwrap_or("InternalServerError");

@@ -23,6 +23,12 @@ pub(super) fn render(e: &Error) -> Resp {
                 &json!({"error": {"code": "InternalServerError", "message": "vaultlink encountered an internal error. See its log."}}),
             );
         }
+        Kind::Unavailable => {
+            return crate::http::unavailable(
+                &e.message,
+                &json!({"error": {"code": e.code, "message": crate::http::UNAVAILABLE}}),
+            );
+        }
     };
     let (code, message) = (e.code.as_str(), e.message.as_str());
     json(status, &json!({"error": {"code": code, "message": message}}))

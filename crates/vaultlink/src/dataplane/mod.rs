@@ -53,6 +53,12 @@ fn error(e: &Error) -> Resp {
                 &json!({"error": {"code": "InternalServerError", "message": "vaultlink encountered an internal error. See its log."}}),
             );
         }
+        Kind::Unavailable => {
+            return crate::http::unavailable(
+                &e.message,
+                &json!({"error": {"code": e.code, "message": crate::http::UNAVAILABLE}}),
+            );
+        }
     };
     let mut body = json!({"error": {"code": e.code, "message": e.message}});
     if let Some(inner) = &e.inner {

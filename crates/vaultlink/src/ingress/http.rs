@@ -245,7 +245,19 @@ pub(crate) fn json<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -
     r
 }
 
-/// An empty response.
+/// The message of every 503 while the state database cannot take writes (docs/behaviour.md).
+pub(crate) const UNAVAILABLE: &str =
+    "The service is temporarily unavailable: its state database cannot be reached. Retry the request later.";
+
+/// A surface's 503 (`error` is its body, in its own envelope), with `Retry-After` (vaultlink
+/// tries the database again every second); the detail is logged, never sent.
+pub(crate) fn unavailable(detail: &str, error: &serde_json::Value) -> Resp {
+    tracing::warn!(%detail, "a write was refused: the state database is unavailable");
+    let mut r = json(StatusCode::SERVICE_UNAVAILABLE, error);
+    r.headers_mut().insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("2"));
+    r
+}
+
 /// A response's JSON body (`Null` when it has none).
 pub(crate) fn response_json(resp: Resp) -> serde_json::Value {
     use http_body_util::BodyExt;

@@ -1,0 +1,229 @@
+//! The PostgreSQL store against a real server: each test starts its own (Debian's `postgresql`
+//! package: `initdb` and `pg_ctl` in a temporary directory, as the `postgres` user when the
+//! tests run as root, which the server refuses to run as). Without the server binaries the
+//! tests fail, saying what to install; they never pass without a server.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::*;
+
+/// A PostgreSQL server of its own, stopped (immediately) when dropped.
+struct TempServer {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+    as_root: bool,
+}
+
+fn bin_dir() -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|b| b.join("initdb").exists())
+        .collect();
+    found.sort();
+    found.pop().expect(
+        "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin: install Debian's postgresql \
+         package (scripts/prerequisites does)",
+    )
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+impl TempServer {
+    fn start() -> Self {
+        let bin = bin_dir();
+        let dir = tempfile::tempdir().unwrap();
+        let as_root = is_root();
+        if as_root {
+            let ok = Command::new("chown").arg("postgres:").arg(dir.path()).status().unwrap().success();
+            assert!(ok, "chown postgres: {} failed (is there a postgres user?)", dir.path().display());
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let data = dir.path().join("data");
+        let server = Self { dir, bin, port, as_root };
+        server.run("initdb", &["-D", path(&data), "-U", "vaultlink", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+        server.start_again();
+        server
+    }
+
+    /// Starts the (stopped) server again on its port.
+    fn start_again(&self) {
+        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.path().display());
+        let (data, log) = (self.dir.path().join("data"), self.dir.path().join("log"));
+        self.run("pg_ctl", &["-D", path(&data), "-o", &options, "-l", path(&log), "-w", "start"]);
+    }
+
+    /// Stops the server, ending its connections (`-m fast`).
+    fn stop(&self) {
+        self.run("pg_ctl", &["-D", path(&self.dir.path().join("data")), "-m", "fast", "-w", "stop"]);
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let exe = self.bin.join(tool);
+        let out = if self.as_root {
+            Command::new("runuser").args(["-u", "postgres", "--"]).arg(&exe).args(args).output()
+        } else {
+            Command::new(&exe).args(args).output()
+        }
+        .unwrap_or_else(|e| panic!("running {}: {e}", exe.display()));
+        assert!(
+            out.status.success(),
+            "{tool} {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn url(&self) -> String {
+        format!("host=127.0.0.1 port={} user=vaultlink dbname=postgres", self.port)
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+impl Drop for TempServer {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let exe = self.bin.join("pg_ctl");
+        let args = ["-D", path(&data), "-m", "immediate", "stop"];
+        let _ = if self.as_root {
+            Command::new("runuser").args(["-u", "postgres", "--"]).arg(&exe).args(args).output()
+        } else {
+            Command::new(&exe).args(args).output()
+        };
+    }
+}
+
+fn put(key: &str, value: &[u8]) -> Op {
+    Op::Put { key: key.into(), value: value.to_vec() }
+}
+
+#[test]
+fn batches_meta_and_the_log_survive_a_reopen() {
+    let server = TempServer::start();
+    {
+        let store = PostgresStore::open(&server.url()).unwrap();
+        assert!(store.load_all().unwrap().is_empty());
+        let seqs: Vec<Seq> = (0..5u8).map(|i| store.append(&[put(&format!("k{i}"), &[i])]).unwrap()).collect();
+        assert_eq!(seqs, [1, 2, 3, 4, 5]);
+        assert_eq!(store.syncs(), 0);
+        store.sync(seqs[2]).unwrap();
+        assert_eq!(store.syncs(), 1, "one commit covers every batch appended before it");
+        for s in &seqs {
+            store.sync(*s).unwrap();
+        }
+        assert_eq!(store.syncs(), 1, "batches already committed are not committed again");
+        assert_eq!(store.append(&[]).unwrap(), 5, "an empty batch names the last one");
+        let seq = store.append(&[Op::Delete { key: "k0".into() }, put("a", b"first")]).unwrap();
+        store.sync(seq).unwrap();
+        store.set_meta("rootKeyCheck", b"abc").unwrap();
+        // Appended but never synced: nobody was told it is durable, and it is not.
+        store.append(&[put("lost", b"x")]).unwrap();
+    }
+    let store = PostgresStore::open(&server.url()).unwrap();
+    let keys: Vec<String> = store.load_all().unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["a", "k1", "k2", "k3", "k4"], "in key order, the delete applied, the unsynced batch absent");
+    assert_eq!(store.meta("rootKeyCheck").unwrap().as_deref(), Some(&b"abc"[..]));
+    assert_eq!(store.meta("nothing").unwrap(), None);
+    // Positions are the store's own; the log continues after its last position and holds every
+    // committed batch.
+    let seq = store.append(&[put("b", b"2")]).unwrap();
+    assert_eq!(seq, 1);
+    store.sync(seq).unwrap();
+    let mut client = Client::connect(&server.url(), NoTls).unwrap();
+    let logged: Vec<i64> =
+        client.query("SELECT seq FROM vaultlink_log ORDER BY seq", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(logged, [1, 2, 3, 4, 5, 6, 7]);
+    let sixth: Vec<u8> = client.query_one("SELECT ops FROM vaultlink_log WHERE seq = 6", &[]).unwrap().get(0);
+    assert_eq!(sixth, encode(&[Op::Delete { key: "k0".into() }, put("a", b"first")]));
+}
+
+#[test]
+fn concurrent_writers_all_land_in_fewer_commits() {
+    let server = TempServer::start();
+    let store = std::sync::Arc::new(PostgresStore::open(&server.url()).unwrap());
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let seq = store.append(&[put(&format!("t{t}-{i:02}"), b"v")]).unwrap();
+                    store.sync(seq).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(store.load_all().unwrap().len(), 200);
+    println!("200 batches from 8 writers in {} commits", store.syncs());
+}
+
+/// Two processes writing one database cannot both commit the same position: the second one's
+/// commit fails, every later write of that store is refused until it recovers, and a recovered
+/// store continues the log after the other writer's batches.
+#[test]
+fn a_second_writer_of_the_same_positions_is_refused_until_it_recovers() {
+    let server = TempServer::start();
+    let first = PostgresStore::open(&server.url()).unwrap();
+    let second = PostgresStore::open(&server.url()).unwrap();
+    let seq = first.append(&[put("a", b"1")]).unwrap();
+    first.sync(seq).unwrap();
+    let lost = second.append(&[put("a", b"2")]).unwrap();
+    assert!(matches!(second.sync(lost), Err(StoreError::Unavailable(_))));
+    assert!(matches!(second.append(&[put("b", b"3")]), Err(StoreError::Unavailable(_))));
+    assert!(matches!(second.sync(lost), Err(StoreError::Unavailable(_))), "asked again, still lost");
+    let all = PostgresStore::open(&server.url()).unwrap().load_all().unwrap();
+    assert_eq!(all, [("a".to_string(), b"1".to_vec())], "the refused batch left nothing");
+
+    assert_eq!(first.recover().unwrap(), None, "a store that has not failed has nothing to recover");
+    let records = second.recover().unwrap().expect("recovered");
+    assert_eq!(records, all, "recovery hands back what the database holds");
+    assert!(matches!(second.sync(lost), Err(StoreError::Unavailable(_))), "a lost batch stays lost");
+    let seq = second.append(&[put("b", b"3")]).unwrap();
+    assert!(seq > lost, "positions only grow");
+    second.sync(seq).unwrap();
+    let mut client = Client::connect(&server.url(), NoTls).unwrap();
+    let logged: Vec<i64> =
+        client.query("SELECT seq FROM vaultlink_log ORDER BY seq", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(logged, [1, 2], "the log continues after the other writer's batch");
+}
+
+/// A database that goes away fails the commit in flight with `Unavailable`; recovery fails while
+/// it is down and succeeds once it is back, with every committed batch kept.
+#[test]
+fn a_stopped_server_fails_writes_until_it_is_back() {
+    let server = TempServer::start();
+    let store = PostgresStore::open(&server.url()).unwrap();
+    let seq = store.append(&[put("kept", b"1")]).unwrap();
+    store.sync(seq).unwrap();
+    server.stop();
+    let lost = store.append(&[put("lost", b"2")]).unwrap();
+    assert!(matches!(store.sync(lost), Err(StoreError::Unavailable(_))));
+    assert!(matches!(store.append(&[put("x", b"3")]), Err(StoreError::Unavailable(_))));
+    assert!(matches!(store.recover(), Err(StoreError::Unavailable(_))), "still down");
+    server.start_again();
+    let records = store.recover().unwrap().expect("recovered");
+    assert_eq!(records, [("kept".to_string(), b"1".to_vec())]);
+    let seq = store.append(&[put("after", b"4")]).unwrap();
+    store.sync(seq).unwrap();
+    let keys: Vec<String> = store.load_all().unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["after", "kept"]);
+
+    // A restart while nobody writes costs no write: the broken connection is replaced before
+    // anything is sent on it.
+    server.stop();
+    server.start_again();
+    let seq = store.append(&[put("idle", b"5")]).unwrap();
+    store.sync(seq).unwrap();
+    assert_eq!(store.load_all().unwrap().len(), 3);
+}
