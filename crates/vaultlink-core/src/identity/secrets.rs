@@ -77,10 +77,7 @@ pub(super) fn verify<'c>(candidates: &'c [Candidate], secret: &str) -> Option<&'
         let ok = match &c.stored {
             Stored::Argon2id(h) => {
                 ran_argon2id = true;
-                let ok = {
-                    let _turn = GATE.enter();
-                    vaultlink_crypto::verify_secret(secret, h)
-                };
+                let ok = argon2id_check(secret, h);
                 if ok {
                     REMEMBERED.remember(h, secret);
                 }
@@ -101,8 +98,27 @@ pub(super) fn verify<'c>(candidates: &'c [Candidate], secret: &str) -> Option<&'
 /// One Argon2id check against a hash no secret matches, taking as long as a real one.
 pub(super) fn dummy_check(secret: &str) {
     static DUMMY: LazyLock<String> = LazyLock::new(|| vaultlink_crypto::hash_secret(&vaultlink_crypto::random_hex(32)));
+    let _ = argon2id_check(secret, &DUMMY);
+}
+
+/// One Argon2id verification, taking its turn at the gate.
+fn argon2id_check(secret: &str, stored: &str) -> bool {
+    #[cfg(test)]
+    ARGON2ID_CHECKS.with(|n| n.set(n.get() + 1));
     let _turn = GATE.enter();
-    let _ = vaultlink_crypto::verify_secret(secret, &DUMMY);
+    vaultlink_crypto::verify_secret(secret, stored)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Argon2id verifications run on this thread (tests count them instead of timing them).
+    static ARGON2ID_CHECKS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many Argon2id verifications this thread has run.
+#[cfg(test)]
+pub(crate) fn argon2id_checks() -> u64 {
+    ARGON2ID_CHECKS.with(std::cell::Cell::get)
 }
 
 /// Remembers that `secret` matches the stored hash `stored` (after a rehash, whose new hash
