@@ -401,10 +401,19 @@ impl Engine {
     ) -> Result<T, E> {
         let (answer, seq) = {
             let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            // A shared store: this process writes alone from here, on the newest state.
+            self.apply_others(self.store.lease().map_err(Error::from)?)?;
             let mut batch = Batch::default();
             let out = {
                 let state = self.state.read().unwrap_or_else(|p| p.into_inner());
-                f(&state, &mut batch)?
+                f(&state, &mut batch)
+            };
+            let out = match out {
+                Ok(out) => out,
+                Err(e) => {
+                    self.release_lease();
+                    return Err(e);
+                }
             };
             let seq = if batch.is_empty() {
                 // Nothing to write, but the answer may rest on another writer's batch that is
@@ -430,7 +439,58 @@ impl Engine {
             (answer, seq)
         };
         self.store.sync(seq).map_err(Error::from)?;
+        // Nobody validating now (the writer lock is free): the lease can go if all is committed.
+        // Otherwise the writer holding the lock gives it up after its own sync.
+        if let Ok(_writer) = self.writer.try_lock() {
+            self.release_lease();
+        }
         Ok(answer)
+    }
+
+    /// Applies batches other processes committed to a shared store (`Store::lease`,
+    /// `Store::catch_up`); the caller holds the writer lock.
+    fn apply_others(&self, batches: Vec<Vec<Op>>) -> Result<()> {
+        if batches.is_empty() {
+            return Ok(());
+        }
+        let mut changes = Vec::new();
+        for ops in batches {
+            for op in ops {
+                changes.push(match op {
+                    Op::Put { key, value } => {
+                        let record = decode_record(&key, &value)?;
+                        (key, Some(record))
+                    }
+                    Op::Delete { key } => (key, None),
+                });
+            }
+        }
+        self.state.write().unwrap_or_else(|p| p.into_inner()).apply(changes);
+        Ok(())
+    }
+
+    /// Gives a shared store's lease up if nothing is in flight; the caller holds the writer lock.
+    fn release_lease(&self) {
+        if let Err(e) = self.store.release() {
+            tracing::warn!(error = %e, "giving up the state database's write lease failed");
+        }
+    }
+
+    /// Applies what other processes committed to a shared store since this one last looked, and
+    /// gives the lease up if this process is idle; returns how many batches it applied. Nothing
+    /// for a store of one process.
+    pub fn follow(&self) -> Result<usize> {
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let batches = self.store.catch_up()?;
+        let n = batches.len();
+        self.apply_others(batches)?;
+        self.release_lease();
+        Ok(n)
+    }
+
+    /// Waits up to `timeout` for another process to commit to a shared store (sleeps for others).
+    pub fn wait_for_others(&self, timeout: std::time::Duration) {
+        self.store.wait_for_others(timeout);
     }
 
     /// A copy of the state to try a group of operations on before any of it is written
@@ -490,19 +550,24 @@ impl Engine {
 
 /// The stored records, checked against the schema versions this build reads.
 fn decode(loaded: vaultlink_store::Records) -> Result<BTreeMap<String, Record>> {
-    let mut records = BTreeMap::new();
-    for (key, bytes) in loaded {
-        let stored: Stored =
-            serde_json::from_slice(&bytes).map_err(|e| Error::internal(format!("unreadable record {key}: {e}")))?;
-        if stored.v > SCHEMA_VERSION {
-            return Err(Error::internal(format!(
-                "record {key} has schema version {} but this vaultlink reads up to {SCHEMA_VERSION}; upgrade vaultlink",
-                stored.v
-            )));
-        }
-        records.insert(key, stored.record);
+    loaded
+        .into_iter()
+        .map(|(key, bytes)| Ok((decode_record(&key, &bytes)?, key)))
+        .map(|r| r.map(|(record, key)| (key, record)))
+        .collect()
+}
+
+/// One stored record, checked against the schema versions this build reads.
+fn decode_record(key: &str, bytes: &[u8]) -> Result<Record> {
+    let stored: Stored =
+        serde_json::from_slice(bytes).map_err(|e| Error::internal(format!("unreadable record {key}: {e}")))?;
+    if stored.v > SCHEMA_VERSION {
+        return Err(Error::internal(format!(
+            "record {key} has schema version {} but this vaultlink reads up to {SCHEMA_VERSION}; upgrade vaultlink",
+            stored.v
+        )));
     }
-    Ok(records)
+    Ok(stored.record)
 }
 
 /// `s` in ASCII lower case, copied only when it has an upper-case letter (keys, names and path

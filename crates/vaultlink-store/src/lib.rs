@@ -121,6 +121,36 @@ pub trait Store: Send + Sync {
     /// How many disk syncs the store has made (for tests, benchmarks and diagnostics).
     fn syncs(&self) -> u64;
 
+    /// A store shared by several processes (replicas on one database): called under the engine's
+    /// writer lock before an operation is validated. Makes this process the database's only
+    /// writer until `release` (other processes' writers wait), and returns the batches other
+    /// processes committed that this one has not yet seen, oldest first: the engine applies them
+    /// before it validates, so every write is checked against the newest state. A store of one
+    /// process returns none.
+    fn lease(&self) -> Result<Vec<Vec<Op>>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// Called under the engine's writer lock when no operation is between `lease` and `append`
+    /// (after a write synced, after a refused one, and when following): gives the lease up if
+    /// every appended batch is committed, so other processes can write.
+    fn release(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The batches other processes committed that this one has not seen, oldest first (called
+    /// under the engine's writer lock, to follow them between writes); none for a store of one
+    /// process.
+    fn catch_up(&self) -> Result<Vec<Vec<Op>>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// Waits up to `timeout` for another process to commit (a shared store's notification);
+    /// others just sleep.
+    fn wait_for_others(&self, timeout: std::time::Duration) {
+        std::thread::sleep(timeout);
+    }
+
     /// After a failed sync, makes the store writable again if it can (PostgreSQL: a new
     /// connection, the log's last position read again) and returns every record as `load_all`
     /// would, read in the same step: the engine must replace its state with them, since what it

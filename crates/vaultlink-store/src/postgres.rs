@@ -1,28 +1,40 @@
-//! The PostgreSQL store (`--store postgres://...`, issue 21, part 1): the records in one table, an
-//! append-only log of every batch with its sequence number beside them, and the named values in
-//! a third, all in the database the URL names (created on first use).
+//! The PostgreSQL store (`--store postgres://...`, issue 21): the records in one table, an
+//! append-only log of every batch with its position beside them, and the named values in a third,
+//! all in the database the URL names (the tables are made on first use). Several vaultlink
+//! processes may share one database (replicas); each keeps the whole state in memory.
 //!
-//! Group commit as in the SQLite store: `append` only queues the batch in memory (a crash of the
-//! process before its `sync` loses it, which the contract allows: nobody was told it was durable)
-//! and returns its position; `sync` commits every queued batch in **one** transaction, so writers
-//! that arrive while a commit runs share the next one. A batch is durable when PostgreSQL's
-//! `COMMIT` returned. Each batch is applied to `vaultlink_records` and written to `vaultlink_log`
-//! under the log's next position, which the log's primary key keeps unique, so two processes
-//! writing one database cannot both commit the same position.
+//! **One writer at a time, across processes.** Before an operation is validated the engine takes
+//! the store's lease (`lease`): a session-level advisory lock on the database, so one process at
+//! a time writes. Taking it reads the batches other processes committed since this one last
+//! looked, and the engine applies them first: every write is validated against the newest state,
+//! and two replicas can never both accept conflicting writes. The lease is kept while this
+//! process has writes in flight and given up (`release`) once they are committed and nobody is
+//! validating; a process that has held it past `FAIR_SHARE` while others wait commits what it
+//! queued and lets them in (PostgreSQL grants a freed lock to those already waiting).
 //!
-//! A commit that fails (the database unreachable, or another writer took the position) fails
-//! that write and every write after it, fast, with `StoreError::Unavailable` (503 on every
-//! surface), while reads go on from the engine's memory. `recover`, which the engine calls every
-//! second while the store has failed, connects again and reads the log's last position; the
-//! engine then reloads its state from the database, dropping what memory held of the batches
-//! that were never committed (their writers were answered 503). Positions handed to the engine
-//! are the store's own and only grow across recoveries, so a writer of a lost batch that syncs
-//! late is still told it was lost. Following other writers' batches (replicas) is not built yet.
+//! **Group commit** as in the SQLite store: `append` only queues the batch in memory (a crash of
+//! the process before its `sync` loses it, which the contract allows: nobody was told it was
+//! durable) and returns its position; `sync` commits every queued batch in **one** transaction, so
+//! writers that arrive while a commit runs share the next one. A batch is durable when
+//! PostgreSQL's `COMMIT` returned. Each batch is applied to `vaultlink_records` and written to
+//! `vaultlink_log` under the log's next position (its primary key keeps positions unique, a second
+//! guard behind the lease), and the commit notifies `vaultlink_log`, which the other processes
+//! `LISTEN` on to follow (`catch_up`, `wait_for_others`).
+//!
+//! **Failure.** A commit that fails (the database unreachable) fails that write and every write
+//! after it, fast, with `StoreError::Unavailable` (503 on every surface), while reads go on from
+//! the engine's memory. `recover`, which `serve` calls every second, connects again and hands back
+//! every record; the engine replaces its state with them, dropping what memory held of the
+//! batches that were never committed (their writers were answered 503). Positions handed to the
+//! engine are the store's own and only grow across recoveries, so a writer of a lost batch that
+//! syncs late is still told it was lost. A connection found closed while this process holds no
+//! lease (the server restarted while it was idle) is replaced without failing anything.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, Config, NoTls};
 
 use crate::{Op, Records, Seq, Store, StoreError};
@@ -40,14 +52,67 @@ const SCHEMA: &str = "
 /// How long connecting may take before the database counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The advisory lock that is the lease ("vaultlnk" in ASCII).
+const LEASE_KEY: i64 = 0x7661_756c_746c_6e6b;
+
+/// How long a process keeps the lease while it has writes before it lets waiting ones in.
+const FAIR_SHARE: Duration = Duration::from_millis(20);
+
+/// The channel commits notify.
+const CHANNEL: &str = "vaultlink_log";
+
+/// Runs `f`, which blocks on the postgres client, outside any async runtime the calling thread
+/// drives: the client runs a runtime of its own per call, which cannot start inside another
+/// (`serve` writes from its runtime's threads at start).
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// A client that is closed outside any async runtime when dropped (closing blocks too).
+struct Session(Option<Client>);
+
+impl std::ops::Deref for Session {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.0.as_ref().expect("a session holds its client until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.0.as_mut().expect("a session holds its client until dropped")
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            blocking(move || drop(client));
+        }
+    }
+}
+
+/// The connection commits run on, and what this process knows of the log.
+struct Conn {
+    client: Session,
+    /// The log's last position this process has seen (applied or written).
+    logged: i64,
+    /// Since when this process holds the lease, if it does.
+    leased_at: Option<Instant>,
+}
+
 /// The state in a PostgreSQL database.
 pub struct PostgresStore {
     /// Where the database is (kept to connect again after a failure; never shown, since it may
     /// hold a password).
     config: Config,
-    /// The one connection commits run on (one commit at a time; appends do not wait for it), and
-    /// the log's last position in the database.
-    conn: Mutex<(Client, i64)>,
+    /// One commit at a time; appends do not wait for it.
+    conn: Mutex<Conn>,
+    /// A second connection that `LISTEN`s for other processes' commits (made on first use).
+    listener: Mutex<Option<Session>>,
     /// Batches appended and not yet committed, oldest first, under the store's own positions.
     queued: Mutex<Vec<(Seq, Vec<Op>)>>,
     /// The last position handed out.
@@ -73,10 +138,11 @@ impl PostgresStore {
         // The parser's message does not repeat the URL.
         let mut config: Config = url.parse().map_err(|e| StoreError::Postgres(format!("the store URL: {e}")))?;
         config.connect_timeout(CONNECT_TIMEOUT).keepalives(true).keepalives_idle(Duration::from_secs(30));
-        let conn = connect(&config)?;
+        let conn = blocking(|| connect(&config))?;
         Ok(Self {
             config,
             conn: Mutex::new(conn),
+            listener: Mutex::new(None),
             queued: Mutex::new(Vec::new()),
             appended: AtomicU64::new(0),
             committed: AtomicU64::new(0),
@@ -86,38 +152,47 @@ impl PostgresStore {
         })
     }
 
-    /// Commits `batches` in one transaction on `conn`, each under the log's next position. A
-    /// connection found broken before anything was committed on it (the server restarted while
-    /// vaultlink was idle) is replaced once, and the commit made on the new one.
-    fn commit_on(conn: &mut (Client, i64), config: &Config, batches: &[(Seq, Vec<Op>)]) -> Result<(), StoreError> {
-        if conn.0.is_closed() {
-            *conn = connect(config)?;
-        }
-        match Self::commit(&mut conn.0, conn.1, batches) {
-            Ok(last) => conn.1 = last,
-            Err(Failure::Begin(_)) if conn.0.is_closed() => {
-                *conn = connect(config)?;
-                conn.1 = Self::commit(&mut conn.0, conn.1, batches).map_err(Failure::into_store)?;
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Conn>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Marks the store failed: every position not yet committed is lost, and writes are refused
+    /// until `recover`.
+    fn fail(&self, e: StoreError) -> StoreError {
+        if !self.failed.swap(true, Ordering::AcqRel) {
+            let from = self.committed.load(Ordering::Acquire) + 1;
+            if let Ok(mut lost) = self.lost.lock() {
+                lost.push((from, Seq::MAX));
             }
-            Err(e) => return Err(e.into_store()),
         }
+        e
+    }
+
+    /// Takes the lease on `conn` and reads what other processes committed meanwhile. A connection
+    /// found closed is replaced once: without the lease this process had nothing in flight.
+    fn acquire(&self, conn: &mut Conn) -> Result<Vec<Vec<Op>>, StoreError> {
+        if let Err(e) = conn.client.execute("SELECT pg_advisory_lock($1)", &[&LEASE_KEY]) {
+            if !conn.client.is_closed() {
+                return Err(self.fail(unavailable(e)));
+            }
+            *conn = connect(&self.config).map_err(|e| self.fail(e))?.resumed(conn.logged);
+            conn.client.execute("SELECT pg_advisory_lock($1)", &[&LEASE_KEY]).map_err(|e| self.fail(unavailable(e)))?;
+        }
+        conn.leased_at = Some(Instant::now());
+        read_log(conn).map_err(|e| self.fail(e))
+    }
+
+    /// Gives the lease up on `conn`.
+    fn unlock(&self, conn: &mut Conn) -> Result<(), StoreError> {
+        conn.leased_at = None;
+        conn.client.execute("SELECT pg_advisory_unlock($1)", &[&LEASE_KEY]).map_err(|e| self.fail(unavailable(e)))?;
         Ok(())
     }
 
     /// One transaction writing `batches` after the log's position `last`; returns the last
     /// position written.
-    fn commit(client: &mut Client, mut last: i64, batches: &[(Seq, Vec<Op>)]) -> Result<i64, Failure> {
-        let mut tx = client.transaction().map_err(Failure::Begin)?;
-        Self::write(&mut tx, &mut last, batches).map_err(Failure::Commit)?;
-        tx.commit().map_err(Failure::Commit)?;
-        Ok(last)
-    }
-
-    fn write(
-        tx: &mut postgres::Transaction<'_>,
-        last: &mut i64,
-        batches: &[(Seq, Vec<Op>)],
-    ) -> Result<(), postgres::Error> {
+    fn commit(client: &mut Client, mut last: i64, batches: &[(Seq, Vec<Op>)]) -> Result<i64, postgres::Error> {
+        let mut tx = client.transaction()?;
         let put = tx.prepare(
             "INSERT INTO vaultlink_records (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )?;
@@ -130,10 +205,12 @@ impl PostgresStore {
                     Op::Delete { key } => tx.execute(&delete, &[key])?,
                 };
             }
-            *last += 1;
-            tx.execute(&log, &[&*last, &encode(ops)])?;
+            last += 1;
+            tx.execute(&log, &[&last, &encode(ops)])?;
         }
-        Ok(())
+        tx.batch_execute(&format!("NOTIFY {CHANNEL}"))?;
+        tx.commit()?;
+        Ok(last)
     }
 
     fn refused() -> StoreError {
@@ -143,32 +220,52 @@ impl PostgresStore {
     }
 }
 
-/// Why a commit failed: before the transaction began (nothing was sent), or in it.
-enum Failure {
-    Begin(postgres::Error),
-    Commit(postgres::Error),
-}
-
-impl Failure {
-    fn into_store(self) -> StoreError {
-        match self {
-            Self::Begin(e) | Self::Commit(e) => unavailable(e),
-        }
+impl Conn {
+    /// A new connection that goes on from what an older one had seen of the log.
+    fn resumed(mut self, logged: i64) -> Self {
+        self.logged = logged;
+        self
     }
 }
 
-/// A connection with the tables made, and the log's last position.
-fn connect(config: &Config) -> Result<(Client, i64), StoreError> {
-    let mut client = config.connect(NoTls).map_err(unavailable)?;
+/// A connection with the tables made, knowing the log's last position.
+fn connect(config: &Config) -> Result<Conn, StoreError> {
+    let mut client = Session(Some(config.connect(NoTls).map_err(unavailable)?));
     client.batch_execute(SCHEMA).map_err(pg)?;
-    let last: i64 = client.query_one("SELECT coalesce(max(seq), 0) FROM vaultlink_log", &[]).map_err(pg)?.get(0);
-    Ok((client, last))
+    let logged: i64 = client.query_one("SELECT coalesce(max(seq), 0) FROM vaultlink_log", &[]).map_err(pg)?.get(0);
+    Ok(Conn { client, logged, leased_at: None })
 }
 
-/// Every record, in key order.
-fn records(client: &mut Client) -> Result<Records, StoreError> {
-    let rows = client.query("SELECT key, value FROM vaultlink_records ORDER BY key", &[]).map_err(unavailable)?;
+/// Every record, in key order, and the log's position they stand at (one snapshot), which
+/// becomes what `conn` has seen.
+fn snapshot(conn: &mut Conn) -> Result<Records, StoreError> {
+    let mut tx = conn
+        .client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(unavailable)?;
+    let rows = tx.query("SELECT key, value FROM vaultlink_records ORDER BY key", &[]).map_err(unavailable)?;
+    let logged: i64 = tx.query_one("SELECT coalesce(max(seq), 0) FROM vaultlink_log", &[]).map_err(unavailable)?.get(0);
+    tx.commit().map_err(unavailable)?;
+    conn.logged = logged;
     Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// The batches committed after what `conn` has seen, oldest first; `conn` has seen them after.
+fn read_log(conn: &mut Conn) -> Result<Vec<Vec<Op>>, StoreError> {
+    let rows = conn
+        .client
+        .query("SELECT seq, ops FROM vaultlink_log WHERE seq > $1 ORDER BY seq", &[&conn.logged])
+        .map_err(unavailable)?;
+    let mut batches = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (seq, ops): (i64, Vec<u8>) = (row.get(0), row.get(1));
+        batches.push(decode(&ops).ok_or_else(|| StoreError::Postgres(format!("the log's batch {seq} is unreadable")))?);
+        conn.logged = seq;
+    }
+    Ok(batches)
 }
 
 fn unavailable(e: postgres::Error) -> StoreError {
@@ -216,9 +313,34 @@ fn encode(ops: &[Op]) -> Vec<u8> {
     out
 }
 
+/// `encode`'s batch back; `None` if the bytes are not one.
+fn decode(mut bytes: &[u8]) -> Option<Vec<Op>> {
+    fn field<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
+        let (len, rest) = bytes.split_first_chunk::<4>()?;
+        let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
+        if rest.len() < len {
+            return None;
+        }
+        let (field, rest) = rest.split_at(len);
+        *bytes = rest;
+        Some(field)
+    }
+    let mut ops = Vec::new();
+    while let Some((&tag, rest)) = bytes.split_first() {
+        bytes = rest;
+        let key = String::from_utf8(field(&mut bytes)?.to_vec()).ok()?;
+        ops.push(match tag {
+            b'P' => Op::Put { key, value: field(&mut bytes)?.to_vec() },
+            b'D' => Op::Delete { key },
+            _ => return None,
+        });
+    }
+    Some(ops)
+}
+
 impl Store for PostgresStore {
     fn load_all(&self) -> Result<Records, StoreError> {
-        records(&mut self.conn.lock().map_err(|_| StoreError::Poisoned)?.0)
+        blocking(|| snapshot(&mut *self.lock()?))
     }
 
     fn append(&self, ops: &[Op]) -> Result<Seq, StoreError> {
@@ -235,50 +357,15 @@ impl Store for PostgresStore {
     }
 
     fn sync(&self, seq: Seq) -> Result<(), StoreError> {
-        let was_lost = || self.lost.lock().is_ok_and(|l| l.iter().any(|&(lo, hi)| (lo..=hi).contains(&seq)));
-        if self.committed.load(Ordering::Acquire) >= seq && !was_lost() {
-            return Ok(());
-        }
-        let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
-        if was_lost() {
-            return Err(Self::refused());
-        }
-        // Whoever held the connection before may have committed this batch already.
-        if self.committed.load(Ordering::Acquire) >= seq {
-            return Ok(());
-        }
-        if self.failed.load(Ordering::Acquire) {
-            return Err(Self::refused());
-        }
-        let batches = std::mem::take(&mut *self.queued.lock().map_err(|_| StoreError::Poisoned)?);
-        let Some(&(last, _)) = batches.last() else { return Ok(()) };
-        if let Err(e) = Self::commit_on(&mut conn, &self.config, &batches) {
-            self.failed.store(true, Ordering::Release);
-            let from = self.committed.load(Ordering::Acquire) + 1;
-            self.lost.lock().map_err(|_| StoreError::Poisoned)?.push((from, Seq::MAX));
-            return Err(e);
-        }
-        self.syncs.fetch_add(1, Ordering::Relaxed);
-        self.committed.store(last, Ordering::Release);
-        Ok(())
+        blocking(|| self.sync_now(seq))
     }
 
     fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
-        let row =
-            conn.0.query_opt("SELECT value FROM vaultlink_meta WHERE name = $1", &[&name]).map_err(unavailable)?;
-        Ok(row.map(|r| r.get(0)))
+        blocking(|| self.meta_now(name))
     }
 
     fn set_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
-        let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
-        conn.0
-            .execute(
-                "INSERT INTO vaultlink_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                &[&name, &value],
-            )
-            .map_err(unavailable)?;
-        Ok(())
+        blocking(|| self.set_meta_now(name, value))
     }
 
     fn is_durable(&self) -> bool {
@@ -289,14 +376,149 @@ impl Store for PostgresStore {
         self.syncs.load(Ordering::Relaxed)
     }
 
+    fn lease(&self) -> Result<Vec<Vec<Op>>, StoreError> {
+        blocking(|| self.lease_now())
+    }
+
+    fn release(&self) -> Result<(), StoreError> {
+        blocking(|| self.release_now())
+    }
+
+    fn catch_up(&self) -> Result<Vec<Vec<Op>>, StoreError> {
+        blocking(|| self.catch_up_now())
+    }
+
+    fn wait_for_others(&self, timeout: Duration) {
+        blocking(|| self.wait_for_others_now(timeout))
+    }
+
     fn recover(&self) -> Result<Option<Records>, StoreError> {
+        blocking(|| self.recover_now())
+    }
+}
+
+/// What the trait's methods do, run outside any async runtime (`blocking`).
+impl PostgresStore {
+    fn sync_now(&self, seq: Seq) -> Result<(), StoreError> {
+        let was_lost = || self.lost.lock().is_ok_and(|l| l.iter().any(|&(lo, hi)| (lo..=hi).contains(&seq)));
+        if self.committed.load(Ordering::Acquire) >= seq && !was_lost() {
+            return Ok(());
+        }
+        let mut conn = self.lock()?;
+        if was_lost() || self.failed.load(Ordering::Acquire) {
+            return Err(Self::refused());
+        }
+        // Whoever held the connection before may have committed this batch already.
+        if self.committed.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        let batches = std::mem::take(&mut *self.queued.lock().map_err(|_| StoreError::Poisoned)?);
+        let Some(&(last, _)) = batches.last() else { return Ok(()) };
+        let logged = conn.logged;
+        conn.logged = Self::commit(&mut conn.client, logged, &batches).map_err(|e| self.fail(unavailable(e)))?;
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        self.committed.store(last, Ordering::Release);
+        Ok(())
+    }
+
+    fn meta_now(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut conn = self.lock()?;
+        let row =
+            conn.client.query_opt("SELECT value FROM vaultlink_meta WHERE name = $1", &[&name]).map_err(unavailable)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn set_meta_now(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        conn.client
+            .execute(
+                "INSERT INTO vaultlink_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                &[&name, &value],
+            )
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn lease_now(&self) -> Result<Vec<Vec<Op>>, StoreError> {
+        if self.failed.load(Ordering::Acquire) {
+            return Err(Self::refused());
+        }
+        {
+            let mut conn = self.lock()?;
+            match conn.leased_at {
+                None => return self.acquire(&mut conn),
+                Some(at) if at.elapsed() < FAIR_SHARE => return Ok(Vec::new()),
+                Some(_) => {}
+            }
+        }
+        // Held past its fair share: commit what is queued, then queue up behind whoever waits.
+        self.sync_now(self.appended.load(Ordering::Acquire))?;
+        let mut conn = self.lock()?;
+        if conn.leased_at.is_some() {
+            self.unlock(&mut conn)?;
+        }
+        self.acquire(&mut conn)
+    }
+
+    fn release_now(&self) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let idle = self.queued.lock().map_err(|_| StoreError::Poisoned)?.is_empty();
+        if conn.leased_at.is_some() && idle && !self.failed.load(Ordering::Acquire) {
+            self.unlock(&mut conn)?;
+        }
+        Ok(())
+    }
+
+    fn catch_up_now(&self) -> Result<Vec<Vec<Op>>, StoreError> {
+        if self.failed.load(Ordering::Acquire) {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.lock()?;
+        if conn.leased_at.is_some() {
+            // Nobody else can have written.
+            return Ok(Vec::new());
+        }
+        match read_log(&mut conn) {
+            Err(_) if conn.client.is_closed() => {
+                let logged = conn.logged;
+                *conn = connect(&self.config)?.resumed(logged);
+                read_log(&mut conn)
+            }
+            other => other,
+        }
+    }
+
+    fn wait_for_others_now(&self, timeout: Duration) {
+        let Ok(mut listener) = self.listener.lock() else { return std::thread::sleep(timeout) };
+        if listener.is_none() {
+            let listening =
+                self.config.connect(NoTls).and_then(|mut c| c.batch_execute(&format!("LISTEN {CHANNEL}")).map(|()| c));
+            match listening {
+                Ok(client) => *listener = Some(Session(Some(client))),
+                Err(_) => return std::thread::sleep(timeout),
+            }
+        }
+        let Some(client) = listener.as_mut() else { return };
+        let broken = {
+            let mut notifications = client.notifications();
+            let woke = notifications.timeout_iter(timeout).next();
+            // Several commits may have notified: one catch-up covers them all.
+            woke.is_err() || notifications.iter().count().is_err()
+        };
+        if broken {
+            *listener = None;
+        }
+    }
+
+    fn recover_now(&self) -> Result<Option<Records>, StoreError> {
         if !self.failed.load(Ordering::Acquire) {
             return Ok(None);
         }
-        let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
-        let (mut client, logged) = connect(&self.config)?;
-        let records = records(&mut client)?;
-        *conn = (client, logged);
+        let mut conn = self.lock()?;
+        let mut fresh = connect(&self.config)?;
+        let records = snapshot(&mut fresh)?;
+        // The old session (and any lease it held) ends with it.
+        *conn = fresh;
         // Every position handed out so far that was not committed is lost: close the open range.
         let appended = self.appended.load(Ordering::Acquire);
         let mut lost = self.lost.lock().map_err(|_| StoreError::Poisoned)?;

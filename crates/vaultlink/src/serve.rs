@@ -94,24 +94,27 @@ impl Backing {
     }
 }
 
-/// Every second, makes a database store that failed a commit writable again once the database
-/// answers (`Engine::recover`); until then writes answer 503 and reads go on from memory.
-async fn recover_store(engine: Arc<Engine>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+/// For a database store, on a thread of its own: applies what other processes (replicas)
+/// commit, woken by the database's notification (or after a second), and makes the store
+/// writable again once the database answers after a failed commit (`Engine::recover`); until
+/// then writes answer 503 and reads go on from memory.
+fn follow_store(engine: Arc<Engine>) {
     let mut down = false;
     loop {
-        tick.tick().await;
-        let engine = engine.clone();
-        match tokio::task::spawn_blocking(move || engine.recover()).await {
-            Ok(Ok(true)) => {
+        engine.wait_for_others(std::time::Duration::from_secs(1));
+        match engine.recover() {
+            Ok(true) => {
                 tracing::info!("the state database answers again: state reloaded from it, writes accepted");
                 down = false;
             }
-            Ok(Err(e)) if !down => {
+            Err(e) if !down => {
                 tracing::warn!(error = %e, "the state database is unavailable; writes answer 503 until it is back");
                 down = true;
             }
             _ => {}
+        }
+        if let Err(e) = engine.follow() {
+            tracing::debug!(error = %e, "following the state database's log failed; trying again");
         }
     }
 }
@@ -345,7 +348,8 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
             }
         }));
         if matches!(backing, Backing::Postgres(_)) {
-            tasks.push(tokio::spawn(recover_store(app.engine.clone())));
+            let engine = app.engine.clone();
+            std::thread::Builder::new().name("follow-store".into()).spawn(move || follow_store(engine))?;
         }
         if let Some(lab) = &lab {
             let (lab, app) = (lab.clone(), app.clone());
