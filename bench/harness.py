@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import base64
+import glob
 import http.client
 import json
 import os
@@ -260,7 +261,7 @@ def free_port() -> int:
 
 class Vaultlink:
     def __init__(self, binary: Path, data_dir: Path, work: Path, *, in_memory: bool, throttle: bool = False,
-                 name: str = "vaultlink") -> None:
+                 name: str = "vaultlink", extra_env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         argv = [str(binary), "serve", "--data-dir", str(data_dir), "--proxy-listen", "127.0.0.1:0",
                 "--https-listen", "127.0.0.1:0", "--identity-listen", "127.0.0.1:0", "--dns-listen",
@@ -271,6 +272,7 @@ class Vaultlink:
             argv.append("--in-memory")
         env = dict(os.environ)
         env.setdefault("VAULTLINK_LOG", "warn")
+        env.update(extra_env or {})
         self.proc = Proc(argv, log_path=work / f"{name}.log", env=env)
         urls: dict[str, str] = {}
 
@@ -421,7 +423,11 @@ def https_conn(host: str, port: int) -> http.client.HTTPSConnection:
 
 def lua_script(work: Path, name: str) -> Path:
     out = work / f"{name}.lua"
-    out.write_text((LUA / f"{name}.lua").read_text() + "\n" + (LUA / "common.lua").read_text())
+    text = (LUA / f"{name}.lua").read_text() + "\n" + (LUA / "common.lua").read_text()
+    # Written whole under another name and renamed, so a wrk started meanwhile never reads half.
+    part = work / f"{name}.lua.{threading.get_ident()}"
+    part.write_text(text)
+    part.replace(out)
     return out
 
 
@@ -702,6 +708,42 @@ def wait_udp_answer(addr: tuple[str, int], name: str, proc: Proc, timeout: float
     raise RuntimeError(f"{proc.argv[0]} did not answer on {addr}:\n" + tail(proc.log_path))
 
 
+class Postgres:
+    """A PostgreSQL server of the run's own (Debian's postgresql package: initdb and pg_ctl in the
+    work dir, as the postgres user when root), for the replica benchmark."""
+
+    def __init__(self, work: Path) -> None:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not found:
+            raise RuntimeError("no PostgreSQL server binaries in /usr/lib/postgresql/*/bin: install postgresql")
+        self.bin = Path(found[-1]).parent
+        # Under /tmp: the postgres user may not enter the work dir's parents.
+        self.dir = Path(tempfile.mkdtemp(prefix="bench-pg-"))
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            shutil.chown(self.dir, "postgres")
+        self.port = free_port()
+        self.data = self.dir / "data"
+        self._run("initdb", "-D", str(self.data), "-U", "vaultlink", "--auth=trust", "-E", "UTF8")
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"), "-w", "start")
+        self.url = f"postgres://vaultlink@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        cmd = [str(self.bin / tool), *args]
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=self.dir)
+        if p.returncode != 0:
+            raise RuntimeError(f"{tool} failed: {p.stdout}{p.stderr}")
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # The benchmarks
 
@@ -733,11 +775,12 @@ class Harness:
         self.vl_dirs += 1
         return self.work / f"data{self.vl_dirs}"
 
-    def vaultlink(self, *, in_memory: bool, data_dir: Path | None = None, name: str = "vaultlink") -> Vaultlink:
+    def vaultlink(self, *, in_memory: bool, data_dir: Path | None = None, name: str = "vaultlink",
+                  extra_env: dict[str, str] | None = None) -> Vaultlink:
         d = data_dir or self.data_dir()
         for attempt in range(3):
             try:
-                return Vaultlink(self.bin, d, self.work, in_memory=in_memory, name=name)
+                return Vaultlink(self.bin, d, self.work, in_memory=in_memory, name=name, extra_env=extra_env)
             except RuntimeError as e:
                 # `--dns-listen 127.0.0.1:0` binds UDP on a free port, then TCP on the same port,
                 # which a local TCP connection may hold already: vaultlink exits "binding DNS (tcp)".
@@ -1234,6 +1277,114 @@ class Harness:
             vl.stop()
 
     # -- 5. start-up and memory ----------------------------------------------------------------
+    # -- replicas on one PostgreSQL database (issue 21) ------------------------------------------
+    def replicas(self) -> None:
+        cfg, rep = self.cfg, self.report
+        log(f"replicas: durable writes and reads through 1, 2 and 3 replicas on one PostgreSQL, "
+            f"{cfg['write_secs']} s each, against the SQLite store; then the failover time")
+
+        def load(vls: list[Vaultlink], script: str, conns: int, secs: float) -> dict[str, Any]:
+            """wrk against every replica at once (conns split between them); the summed rate."""
+            results: list[dict[str, Any]] = [{} for _ in vls]
+            errors: list[str] = []
+
+            def one(i: int) -> None:
+                try:
+                    run(i)
+                except Exception as e:  # noqa: BLE001 - reported below, after every wrk ended
+                    errors.append(f"replica {i}: {e}")
+
+            def run(i: int) -> None:
+                vl = vls[i]
+                path = "/" if script == "write" else f"/secrets/s1?api-version={DP_API}"
+                headers = ["Host: kvrepl.vault.azure.net", f"Authorization: Bearer {vl.token(VAULT_SCOPE)}"]
+                results[i] = wrk(self.work, f"https://127.0.0.1:{vl.https_port}{path}", script=script,
+                                 conns=max(1, conns // len(vls)), threads=1, secs=secs, headers=headers,
+                                 env={"BENCH_VALUE_SIZE": "64"})
+
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(len(vls))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if errors:
+                raise RuntimeError("; ".join(errors))
+            for i, r in enumerate(results):
+                if not r:
+                    raise RuntimeError(f"wrk against replica {i} measured nothing")
+                check_wrk(rep, f"replica {i} {script}s", r)
+            return {"rps": sum(r["rps"] for r in results), "p99_ms": max(r["p99_ms"] for r in results),
+                    "per_replica_rps": [r["rps"] for r in results]}
+
+        base = self.vaultlink(in_memory=False, name="vaultlink-replicas-sqlite")
+        try:
+            base.prepare_rg()
+            base.create_vault("kvrepl")
+            base.set_secret("kvrepl", "s1", SECRET_VALUE)
+            sqlite_writes = load([base], "write", cfg["write_conns"], cfg["write_secs"])
+            sqlite_reads = load([base], "read", cfg["read_conns"], cfg["write_secs"])
+        finally:
+            base.stop()
+        pg = Postgres(self.work)
+        env = {"VAULTLINK_STORE": pg.url, "VAULTLINK_ROOT_KEY": base64.b64encode(os.urandom(32)).decode()}
+        vls: list[Vaultlink] = []
+        out: dict[str, Any] = {"sqlite": {"writes": sqlite_writes, "reads": sqlite_reads}}
+        try:
+            for n in (1, 2, 3):
+                vls.append(self.vaultlink(in_memory=False, name=f"vaultlink-replica-{n}", extra_env=env))
+                if n == 1:
+                    vls[0].prepare_rg()
+                    vls[0].create_vault("kvrepl")
+                    vls[0].set_secret("kvrepl", "s1", SECRET_VALUE)
+                deadline = time.perf_counter() + 10
+                while vls[-1].kv("GET", "kvrepl", "/secrets/s1")[0] != 200:
+                    if time.perf_counter() > deadline:
+                        raise RuntimeError(f"replica {n} does not see the vault")
+                    time.sleep(0.05)
+                writes = load(vls, "write", cfg["write_conns"], cfg["write_secs"])
+                reads = load(vls, "read", cfg["read_conns"], cfg["write_secs"])
+                out[f"replicas_{n}"] = {"writes": writes, "reads": reads}
+                rep.ratio(f"replicas.{n}.writes", f"durable secret writes/s through {n} replica(s) on one "
+                          f"PostgreSQL, {cfg['write_conns']} writers in all", writes["rps"], "writes/s",
+                          "SQLite store", sqlite_writes["rps"], "writes/s")
+                rep.ratio(f"replicas.{n}.reads", f"secret reads/s through {n} replica(s), {cfg['read_conns']} "
+                          "connections in all", reads["rps"], "reads/s", "SQLite store", sqlite_reads["rps"],
+                          "reads/s")
+            # Failover: the replica holding the write lease is killed mid-load; how long until
+            # another one's write succeeds.
+            done = threading.Event()
+
+            def keep_writing() -> None:
+                n = 0
+                while not done.is_set():
+                    n += 1
+                    try:
+                        vls[0].set_secret("kvrepl", f"fo-{n}", "x")
+                    except (RuntimeError, OSError, http.client.HTTPException):
+                        return
+
+            writer = threading.Thread(target=keep_writing, daemon=True)
+            writer.start()
+            time.sleep(0.5)
+            killed = time.perf_counter()
+            os.kill(vls[0].proc.pid, signal.SIGKILL)
+            st = 0
+            while st != 200:
+                st, _ = vls[1].kv("PUT", "kvrepl", "/secrets/after-failover", {"value": "y"})
+                if time.perf_counter() - killed > 30:
+                    raise RuntimeError(f"no write through another replica within 30 s of the kill ({st})")
+            failover = time.perf_counter() - killed
+            done.set()
+            out["failover_secs"] = failover
+            rep.ratio("replicas.failover", "failover: kill -9 of the replica writing, until another replica's "
+                      "write is answered", failover * 1000, "ms", "lease hand-over bound (FAIR_SHARE)", 20.0, "ms",
+                      fmt="{:.1f}")
+        finally:
+            for vl in vls:
+                vl.stop()
+            pg.stop()
+        self.results["replicas"] = out
+
     def startup(self) -> None:
         cfg, rep = self.cfg, self.report
         runs = cfg["startup_runs"]
@@ -1424,7 +1575,7 @@ class Harness:
         log(f"vaultlink {self.bin}; ceiling {self.ceiling_bin}; work dir {self.work}")
         t0 = time.perf_counter()
         steps = [("baseline", self.against_baseline), ("reads", self.reads), ("writes", self.writes), ("keys", self.keys), ("tokens", self.tokens), ("scale", self.scale_and_dns),
-                 ("private", self.private_link),
+                 ("private", self.private_link), ("replicas", self.replicas),
                  ("startup", self.startup), ("startup-loaded", self.startup_loaded)]
         for name, fn in steps:
             if not self.enabled(name):
@@ -1536,7 +1687,7 @@ def main() -> int:
     ap.add_argument("--ceiling", required=True, help="the vaultlink-bench-ceiling binary")
     ap.add_argument("--moto", help="moto_server executable (reads and start-up vs moto are skipped without it)")
     ap.add_argument("--baseline", help="an earlier build of vaultlink: CPU per read and per DNS answer are compared with it (--only baseline)")
-    ap.add_argument("--only", action="append", choices=["baseline", "reads", "writes", "keys", "tokens", "scale", "private", "startup", "startup-loaded"],
+    ap.add_argument("--only", action="append", choices=["baseline", "reads", "writes", "keys", "tokens", "scale", "private", "replicas", "startup", "startup-loaded"],
                     help="run only these benchmarks (repeatable)")
     ap.add_argument("--set", action="append", metavar="KEY=JSON",
                     help="override a profile setting, e.g. --set read_secs=5 --set 'scale_steps=[1,10]'")
