@@ -3,9 +3,10 @@ with its own data directory and the operator's one root key (VAULTLINK_ROOT_KEY)
 any replica is validated against the newest state (the store's lease) and is seen by the others
 within the documented bound (docs/behaviour.md); conflicting creates sent to two replicas at once
 end with exactly one; concurrent writes through all three, with `kill -9` of one mid-write, leave
-every acknowledged write on every replica and all three states equal. Tokens are each replica's
-own until the shared token key is built (issue 21, item 3), so every client here asks the replica
-it talks to. Driven by az and raw HTTPS through each replica's proxy."""
+every acknowledged write on every replica and all three states equal. The CA and the token key are
+the database's (sealed under the root key, issue 21, item 3): a token one replica issued is
+accepted by the others, and all leave from one CA. Driven by az and raw HTTPS through each
+replica's proxy."""
 
 from __future__ import annotations
 
@@ -109,6 +110,15 @@ def test_replicas_share_one_state(replicas: list[Vaultlink]) -> None:
     a, b, c = replicas
     provision(a, RG, VAULT)
     clients = [Client(vl) for vl in replicas]
+
+    # One CA and one token key for all.
+    cas = {(vl.data_dir / "ca.pem").read_bytes() for vl in replicas}
+    assert len(cas) == 1, "every replica leaves from the database's one CA"
+    assert (c.data_dir / "token-signing-key.pem").stat().st_mode & 0o777 == 0o600
+    r = clients[0].put_secret("from-a-token", "x")
+    assert r.status_code == 200, r.text
+    r = clients[1].dp.kv("GET", VAULT, "/secrets/from-a-token", token=clients[0].vault_token)
+    assert r.status_code == 200, f"replica B refused replica A's token: {r.status_code} {r.text}"
 
     # A write on one replica shows on the others within the bound.
     r = clients[0].put_secret("first", "one")

@@ -537,6 +537,12 @@ impl Engine {
         Ok(self.store.meta(name)?)
     }
 
+    /// Sets a named value beside the records unless one is there, and returns the one stored
+    /// (`Store::offer_meta`: of several replicas offering at once, one wins).
+    pub fn offer_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
+        Ok(self.store.offer_meta(name, value)?)
+    }
+
     /// Sets a named value beside the records; durable when it returns.
     pub fn set_meta(&self, name: &str, value: &[u8]) -> Result<()> {
         Ok(self.store.set_meta(name, value)?)

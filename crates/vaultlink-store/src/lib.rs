@@ -121,6 +121,16 @@ pub trait Store: Send + Sync {
     /// How many disk syncs the store has made (for tests, benchmarks and diagnostics).
     fn syncs(&self) -> u64;
 
+    /// Sets a named value unless one is there already, and returns the value now stored: of
+    /// several processes offering one at once, one wins and all get its value. (The default
+    /// suits a store of one process.)
+    fn offer_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        match self.meta(name)? {
+            Some(there) => Ok(there),
+            None => self.set_meta(name, value).map(|()| value.to_vec()),
+        }
+    }
+
     /// A store shared by several processes (replicas on one database): called under the engine's
     /// writer lock before an operation is validated. Makes this process the database's only
     /// writer until `release` (other processes' writers wait), and returns the batches other

@@ -368,6 +368,10 @@ impl Store for PostgresStore {
         blocking(|| self.set_meta_now(name, value))
     }
 
+    fn offer_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        blocking(|| self.offer_meta_now(name, value))
+    }
+
     fn is_durable(&self) -> bool {
         true
     }
@@ -426,6 +430,19 @@ impl PostgresStore {
         let row =
             conn.client.query_opt("SELECT value FROM vaultlink_meta WHERE name = $1", &[&name]).map_err(unavailable)?;
         Ok(row.map(|r| r.get(0)))
+    }
+
+    fn offer_meta_now(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let mut conn = self.lock()?;
+        conn.client
+            .execute(
+                "INSERT INTO vaultlink_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                &[&name, &value],
+            )
+            .map_err(unavailable)?;
+        let row =
+            conn.client.query_one("SELECT value FROM vaultlink_meta WHERE name = $1", &[&name]).map_err(unavailable)?;
+        Ok(row.get(0))
     }
 
     fn set_meta_now(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {

@@ -293,8 +293,9 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub in_memory: bool,
     /// Keep the state in a PostgreSQL database (`postgres://user:password@host:port/db`) instead of
-    /// the data directory's state file; the tables are made on first use. The CA, token key and
-    /// root key stay in the data directory.
+    /// the data directory's state file; the tables are made on first use. The CA and token key
+    /// are shared through it, sealed under the root key, which stays in the data directory or
+    /// VAULTLINK_ROOT_KEY.
     #[arg(long, env = "VAULTLINK_STORE", value_name = "URL", hide_env_values = true)]
     pub store: Option<String>,
     /// The HTTP CONNECT proxy (HTTPS_PROXY) address.

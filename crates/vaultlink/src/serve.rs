@@ -94,6 +94,56 @@ impl Backing {
     }
 }
 
+/// The files every replica on one database must hold alike, so that each accepts the tokens the
+/// others issue and all leave from one CA: with whether each is a private key.
+const SHARED_FILES: [(&str, bool); 3] = [("ca.pem", false), ("ca-key.pem", true), ("token-signing-key.pem", true)];
+
+/// Where the database keeps them: one value, so a replica takes all or none.
+const SHARED_META: &str = "shared-deployment-keys";
+
+/// For a database store (issue 21, item 3): the CA and the token-signing key live in the
+/// database, sealed under the root key (which the operator gives every replica and the
+/// database never holds). The first replica offers its own (made as a single instance would make
+/// them); every replica then writes the database's copies into its data directory, replacing its
+/// own, before it loads them.
+fn share_deployment_keys(dir: &Path, engine: &Engine, sealer: &Sealer) -> anyhow::Result<()> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let aad = |file: &str| format!("vaultlink shared deployment key: {file}");
+    let stored = match engine.meta(SHARED_META)? {
+        Some(stored) => stored,
+        None => {
+            Ca::load_or_create(dir)?;
+            TokenSigner::load_or_create(dir)?;
+            let mut offer = serde_json::Map::new();
+            for (file, _) in SHARED_FILES {
+                let bytes = std::fs::read(dir.join(file)).with_context(|| format!("reading {file}"))?;
+                offer.insert(file.into(), b64.encode(sealer.seal(&bytes, aad(file).as_bytes())).into());
+            }
+            engine.offer_meta(SHARED_META, &serde_json::to_vec(&offer)?)?
+        }
+    };
+    let stored: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&stored).context("the database's shared deployment keys are unreadable")?;
+    for (file, private) in SHARED_FILES {
+        let sealed = stored.get(file).and_then(serde_json::Value::as_str).map(|v| b64.decode(v));
+        let Some(Ok(sealed)) = sealed else { anyhow::bail!("the database's shared deployment keys lack {file}") };
+        let bytes = sealer
+            .open(&sealed, aad(file).as_bytes())
+            .map_err(|e| anyhow::anyhow!("the database's copy of {file} does not open with this root key: {e}"))?;
+        let path = dir.join(file);
+        if std::fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
+            if private {
+                vaultlink_crypto::files::write_private(&path, &bytes)
+            } else {
+                vaultlink_crypto::files::write_public(&path, &bytes)
+            }
+            .with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// For a database store, on a thread of its own: applies what other processes (replicas)
 /// commit, woken by the database's notification (or after a second), and makes the store
 /// writable again once the database answers after a failed commit (`Engine::recover`); until
@@ -253,10 +303,14 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     crate::ingress::limits::raise_open_files_limit();
     let dir = args.dir.resolve()?;
-    // A fresh data directory's token key is generated on a thread while the rest starts.
-    let signer = TokenSigner::start(&dir)?;
     let backing = Backing::of(args.in_memory, args.store.as_deref())?;
     let engine = open_engine(&dir, &backing)?;
+    let sealer = open_sealer(&dir, &engine, backing.is_memory())?;
+    if matches!(backing, Backing::Postgres(_)) {
+        share_deployment_keys(&dir, &engine, &sealer)?;
+    }
+    // A fresh data directory's token key is generated on a thread while the rest starts.
+    let signer = TokenSigner::start(&dir)?;
     if let Some(at) = args.clock {
         crate::clock::start(&engine, at);
         tracing::info!(now = %vaultlink_core::engine::rfc3339(engine.clock().now()), "the engine's clock starts as --clock says");
@@ -270,7 +324,6 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
              Clients using `vaultlink env` pick it up; a copy of the old ca.pem in a system trust store must be replaced by the new one"
         );
     }
-    let sealer = open_sealer(&dir, &engine, backing.is_memory())?;
     let bundle = write_ca_bundle(&dir, &ca)?;
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
         let proxy = TcpListener::bind(args.proxy_listen).await.with_context(|| format!("binding proxy {}", args.proxy_listen))?;
