@@ -258,3 +258,29 @@ def test_a_database_restart_under_load_loses_no_acknowledged_write(
              for s in clients[0].dp.all_pages(VAULT, "/secrets", clients[0].vault_token)}
     missing = sorted(set(acknowledged) - names)
     assert not missing, f"acknowledged writes lost: {missing[:10]}"
+
+
+def test_strict_reads_see_every_write_acknowledged_elsewhere(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg: PostgresServer) -> None:
+    """`serve --strict-reads`: a read sent to one replica right after another replica
+    acknowledged a write sees it, every time, with no waiting by the client."""
+    monkeypatch.setenv("VAULTLINK_ROOT_KEY", base64.b64encode(os.urandom(32)).decode())
+    monkeypatch.setenv("VAULTLINK_STORE", pg.url)
+    writer = Vaultlink(tmp_path / "writer")
+    strict = Vaultlink(tmp_path / "strict", extra_args=("--strict-reads",))
+    try:
+        writer.start()
+        writer.login_sp()
+        provision(writer, RG, VAULT)
+        strict.start()
+        a, b = Client(writer), Client(strict)
+        for n in range(30):
+            r = a.put_secret("counter", str(n))
+            assert r.status_code == 200, r.text
+            r = b.get_secret("counter")
+            assert r.status_code == 200 and r.json()["value"] == str(n), (n, r.status_code, r.text[:200])
+        r = b.arm("GET", f"{RG_PATH}/{RG}")
+        assert r.status_code == 200, r.text
+    finally:
+        writer.close()
+        strict.close()

@@ -64,10 +64,12 @@ const CHANNEL: &str = "vaultlink_log";
 /// Runs `f`, which blocks on the postgres client, outside any async runtime the calling thread
 /// drives: the client runs a runtime of its own per call, which cannot start inside another
 /// (`serve` writes from its runtime's threads at start).
-fn blocking<R>(f: impl FnOnce() -> R) -> R {
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
-        _ => f(),
+fn blocking<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        // A single-threaded runtime cannot step aside: the call runs on a thread of its own.
+        Ok(_) => std::thread::scope(|s| s.spawn(f).join()).unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        Err(_) => f(),
     }
 }
 

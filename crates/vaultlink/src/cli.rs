@@ -292,6 +292,11 @@ pub(crate) struct ServeArgs {
     /// Keep resource state in memory only (the CA and keys still live in the data directory).
     #[arg(long)]
     pub in_memory: bool,
+    /// With --store: before answering any request, apply every batch other replicas have
+    /// committed, so a read sees every write acknowledged anywhere before it (one database round
+    /// trip per request; 503 while the database cannot be asked).
+    #[arg(long, env = "VAULTLINK_STRICT_READS", requires = "store")]
+    pub strict_reads: bool,
     /// Keep the state in a PostgreSQL database (`postgres://user:password@host:port/db`) instead of
     /// the data directory's state file; the tables are made on first use. The CA and token key
     /// are shared through it, sealed under the root key, which stays in the data directory or

@@ -60,6 +60,7 @@ impl Harness {
                 max_connections: 16,
                 request_head_timeout: std::time::Duration::from_secs(120),
             },
+            strict_reads: false,
         })
         .expect("connection threads");
         Self { app, checkpoint: OnceLock::new(), clean: AtomicU64::new(0) }

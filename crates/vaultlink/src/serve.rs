@@ -355,6 +355,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
                 max_connections: args.max_connections,
                 request_head_timeout: std::time::Duration::from_secs(args.request_head_timeout.max(1)),
             },
+            strict_reads: args.strict_reads,
         })?);
         tracing::info!(records = app.engine.read(|s| s.len()), data_dir = %dir.display(), store = backing.name(), "state loaded");
         crate::arm::deployments::Runner::attach(&app);

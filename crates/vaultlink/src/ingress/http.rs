@@ -50,6 +50,8 @@ pub(crate) struct App {
     pub allowed_hosts: Vec<String>,
     /// Connection limits and timeouts (`limits.rs`).
     pub limits: super::limits::Limits,
+    /// `serve --strict-reads`: every request first applies what other replicas committed.
+    pub strict_reads: bool,
     /// The template deployments under way (`arm/deployments.rs`).
     pub deployments: crate::arm::deployments::Runner,
     /// Run Command's operations (`arm/compute.rs`).
@@ -86,6 +88,7 @@ impl App {
             conns: Arc::new(ConnThreads::start()?),
             allowed_hosts: parts.allowed_hosts,
             limits: parts.limits,
+            strict_reads: parts.strict_reads,
             deployments: Default::default(),
             compute: Default::default(),
         })
@@ -112,6 +115,8 @@ impl App {
             conns: self.conns.clone(),
             allowed_hosts: self.allowed_hosts.clone(),
             limits: self.limits,
+            // A trial's engine has no replicas to follow.
+            strict_reads: false,
             deployments: Default::default(),
             compute: Default::default(),
         }
@@ -192,6 +197,7 @@ pub(crate) struct AppParts {
     pub lab: Option<Arc<crate::lab::Lab>>,
     pub allowed_hosts: Vec<String>,
     pub limits: super::limits::Limits,
+    pub strict_reads: bool,
 }
 
 /// How a request reached vaultlink (its ingress adapter).
@@ -492,11 +498,19 @@ where
                     // What the debug line names, copied only when it is written.
                     let logged = tracing::enabled!(tracing::Level::DEBUG)
                         .then(|| (req.method.clone(), req.host.clone(), req.path.clone()));
-                    let resp = if never_waits_for_disk(&req) {
+                    let resp = if never_waits_for_disk(&req) && !app.strict_reads {
                         route(&app, req)
                     } else {
                         let app = app.clone();
-                        tokio::task::spawn_blocking(move || route(&app, req)).await.unwrap_or_else(|_| {
+                        tokio::task::spawn_blocking(move || match app.strict_reads.then(|| app.engine.follow()) {
+                            Some(Err(e)) => unavailable(
+                                &e.message,
+                                &serde_json::json!({"error": {"code": "ServiceUnavailable", "message": UNAVAILABLE}}),
+                            ),
+                            _ => route(&app, req),
+                        })
+                        .await
+                        .unwrap_or_else(|_| {
                             json(StatusCode::INTERNAL_SERVER_ERROR, &serde_json::json!({"error": {"code": "InternalServerError", "message": "vaultlink failed to process the request."}}))
                         })
                     };
