@@ -556,11 +556,7 @@ impl Engine {
 
 /// The stored records, checked against the schema versions this build reads.
 fn decode(loaded: vaultlink_store::Records) -> Result<BTreeMap<String, Record>> {
-    loaded
-        .into_iter()
-        .map(|(key, bytes)| Ok((decode_record(&key, &bytes)?, key)))
-        .map(|r| r.map(|(record, key)| (key, record)))
-        .collect()
+    loaded.into_iter().map(|(key, bytes)| decode_record(&key, &bytes).map(|record| (key, record))).collect()
 }
 
 /// One stored record, checked against the schema versions this build reads.
