@@ -599,3 +599,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return _MODULE_ORDER.index(name) if name in _MODULE_ORDER else len(_MODULE_ORDER)
 
     items.sort(key=rank)  # stable: keeps file order within a module
+
+
+@pytest.fixture
+def pg():
+    """A PostgreSQL server of the test's own, started (postgres_server.py)."""
+    from postgres_server import PostgresServer
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.close()

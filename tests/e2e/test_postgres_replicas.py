@@ -34,13 +34,6 @@ RG_PATH = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups"
 VISIBLE_WITHIN = 2.0
 
 
-@pytest.fixture
-def pg() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    server.start()
-    yield server
-    server.close()
-
 
 @pytest.fixture
 def replicas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

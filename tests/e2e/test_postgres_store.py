@@ -7,7 +7,6 @@ and the writes it refused are not there. Driven by az, raw HTTPS through the pro
 from __future__ import annotations
 
 import time
-from typing import Iterator
 
 import pytest
 
@@ -21,13 +20,6 @@ VALUE = "pg-stored-value-5c1e"
 ARM = "https://management.azure.com"
 GROUP = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups"
 
-
-@pytest.fixture
-def pg() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    server.start()
-    yield server
-    server.close()
 
 
 def arm_put_group(dp: Dp, token: str, name: str) -> int:

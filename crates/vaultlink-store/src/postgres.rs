@@ -435,16 +435,15 @@ impl PostgresStore {
     }
 
     fn offer_meta_now(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
-        let mut conn = self.lock()?;
-        conn.client
+        self.lock()?
+            .client
             .execute(
                 "INSERT INTO vaultlink_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
                 &[&name, &value],
             )
             .map_err(unavailable)?;
-        let row =
-            conn.client.query_one("SELECT value FROM vaultlink_meta WHERE name = $1", &[&name]).map_err(unavailable)?;
-        Ok(row.get(0))
+        // Ours, or the one another process offered first; meta rows are never deleted.
+        self.meta_now(name)?.ok_or_else(|| StoreError::Postgres(format!("{name} vanished after it was offered")))
     }
 
     fn set_meta_now(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
