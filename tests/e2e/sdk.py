@@ -26,6 +26,7 @@ ClientSecretCredential, and
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import subprocess
@@ -69,16 +70,20 @@ def sdk_overlay(package: str, version: str) -> Path:
     cache = Path(os.environ.get("VAULTLINK_CACHE", Path.home() / ".cache" / "vaultlink"))
     target = cache / f"sdk-{package}-{version}"
     marker = target / ".complete"
-    if not marker.exists():
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-             "-q", "--no-deps", "--upgrade", "--target", str(target),
-             f"{package}=={version}"],
-            capture_output=True, text=True, timeout=300,
-        )
-        if proc.returncode != 0:
-            pytest.fail(f"cannot install {package} {version}: {proc.stderr[-500:]}")
-        marker.touch()
+    cache.mkdir(parents=True, exist_ok=True)
+    # Parallel e2e workers may want the same overlay: one installs it, the others wait.
+    with open(cache / f"sdk-{package}-{version}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists():
+            proc = subprocess.run(
+                [sys.executable, "-m", "pip", "install", "--disable-pip-version-check",
+                 "--no-input", "-q", "--no-deps", "--upgrade", "--target", str(target),
+                 f"{package}=={version}"],
+                capture_output=True, text=True, timeout=300,
+            )
+            if proc.returncode != 0:
+                pytest.fail(f"cannot install {package} {version}: {proc.stderr[-500:]}")
+            marker.touch()
     return target
 
 

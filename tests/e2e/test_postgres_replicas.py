@@ -32,6 +32,7 @@ ARM = "https://management.azure.com"
 RG_PATH = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups"
 # The documented bound for a write on one replica to show on another (docs/behaviour.md).
 VISIBLE_WITHIN = 2.0
+NETWORK_API = "2024-05-01"
 
 
 
@@ -69,8 +70,8 @@ class Client:
     def get_secret(self, name: str) -> requests.Response:
         return self.dp.kv("GET", VAULT, f"/secrets/{name}", token=self.vault_token)
 
-    def arm(self, method: str, path: str, body: Any = None) -> requests.Response:
-        api = "2024-11-01"
+    def arm(self, method: str, path: str, body: Any = None, api: str = "2024-11-01"
+            ) -> requests.Response:
         return self.dp.request(method, ARM + path, token=self.arm_token, api_version=api,
                                json=body, timeout=60)
 
@@ -149,6 +150,56 @@ def test_replicas_share_one_state(replicas: list[Vaultlink]) -> None:
         assert len(ok) == 1, f"round {round_}: {[(r.status_code, r.text[:200]) for r in answers.values()]}"
         refused = [r for r in answers.values() if r.status_code not in (200, 201)]
         assert refused[0].status_code == 409 and error_of(refused[0])["code"] == "VaultAlreadyExists", codes
+
+    # Conflicting creates on two replicas at once: two private endpoints for the last free
+    # address of a subnet. A /29 has three usable addresses (Azure keeps five); two are taken.
+    net = f"{RG_PATH}/{RG}/providers/Microsoft.Network"
+    subnet_id = f"{net}/virtualNetworks/vnet-replicas/subnets/pe"
+    vault_id = f"{RG_PATH}/{RG}/providers/Microsoft.KeyVault/vaults/{VAULT}"
+    r = clients[0].arm("PUT", f"{net}/virtualNetworks/vnet-replicas", {
+        "location": "westeurope", "properties": {
+            "addressSpace": {"addressPrefixes": ["10.9.0.0/24"]},
+            "subnets": [{"name": "pe", "properties": {"addressPrefix": "10.9.0.0/29"}}]}},
+        api=NETWORK_API)
+    assert r.status_code in (200, 201), r.text
+
+    def endpoint(i: int, name: str) -> requests.Response:
+        return clients[i].arm("PUT", f"{net}/privateEndpoints/{name}", {
+            "location": "westeurope", "properties": {
+                "subnet": {"id": subnet_id},
+                "privateLinkServiceConnections": [{"name": name, "properties": {
+                    "privateLinkServiceId": vault_id, "groupIds": ["vault"]}}]}}, api=NETWORK_API)
+
+    for n in range(2):
+        r = endpoint(n, f"pe-fill-{n}")
+        assert r.status_code in (200, 201), r.text
+    answers = {}
+
+    def race(i: int) -> None:
+        answers[i] = endpoint(i, f"pe-race-{i}")
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ok = [r for r in answers.values() if r.status_code in (200, 201)]
+    assert len(ok) == 1, [(r.status_code, r.text[:300]) for r in answers.values()]
+    refused = [r for r in answers.values() if r.status_code not in (200, 201)]
+    assert error_of(refused[0])["code"] == "SubnetIsFull", refused[0].text
+    made = ["pe-fill-0", "pe-fill-1",
+            *(f"pe-race-{i}" for i, r in answers.items() if r.status_code in (200, 201))]
+    eventually(lambda: all(clients[2].arm("GET", f"{net}/privateEndpoints/{m}",
+                                          api=NETWORK_API).status_code == 200 for m in made),
+               VISIBLE_WITHIN)
+    taken = set()
+    for name in made:
+        nic = clients[2].arm("GET", f"{net}/privateEndpoints/{name}", api=NETWORK_API)
+        nic_id = nic.json()["properties"]["networkInterfaces"][0]["id"]
+        got = clients[2].arm("GET", nic_id, api=NETWORK_API)
+        assert got.status_code == 200, got.text
+        taken.add(got.json()["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"])
+    assert taken == {"10.9.0.4", "10.9.0.5", "10.9.0.6"}, taken
 
     # Concurrent writes through all three, with kill -9 of the third mid-write.
     acknowledged: dict[str, str] = {}
