@@ -2,8 +2,9 @@
 with its own data directory and the operator's one root key (VAULTLINK_ROOT_KEY). A write through
 any replica is validated against the newest state (the store's lease) and is seen by the others
 within the documented bound (docs/behaviour.md); conflicting creates sent to two replicas at once
-end with exactly one; concurrent writes through all three, with `kill -9` of one mid-write, leave
-every acknowledged write on every replica and all three states equal. The CA and the token key are
+(one vault name; the last free address of a subnet) end with exactly one; concurrent writes
+through all three, with `kill -9` of one mid-write, leave every acknowledged write on every
+replica and all three states equal. The CA and the token key are
 the database's (sealed under the root key, issue 21, item 3): a token one replica issued is
 accepted by the others, and all leave from one CA. Driven by az and raw HTTPS through each
 replica's proxy."""
