@@ -4,10 +4,9 @@ any replica is validated against the newest state (the store's lease) and is see
 within the documented bound (docs/behaviour.md); conflicting creates sent to two replicas at once
 (one vault name; the last free address of a subnet) end with exactly one; concurrent writes
 through all three, with `kill -9` of one mid-write, leave every acknowledged write on every
-replica and all three states equal. The CA and the token key are
-the database's (sealed under the root key, issue 21, item 3): a token one replica issued is
-accepted by the others, and all leave from one CA. Driven by az and raw HTTPS through each
-replica's proxy."""
+replica and all three states equal. The CA and the token key are the database's (sealed under
+the root key, issue 21, item 3): a token one replica issued is accepted by the others, and all
+leave from one CA. Driven by az and raw HTTPS through each replica's proxy."""
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import requests
@@ -33,6 +32,7 @@ ARM = "https://management.azure.com"
 RG_PATH = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups"
 # The documented bound for a write on one replica to show on another (docs/behaviour.md).
 VISIBLE_WITHIN = 2.0
+# Microsoft.Network's api-version for the subnet race's raw requests.
 NETWORK_API = "2024-05-01"
 
 
@@ -101,6 +101,21 @@ def eventually(check, within: float) -> float:
     return time.monotonic() - started
 
 
+def at_once(*calls: Callable[[], requests.Response]) -> dict[int, requests.Response]:
+    """Each call on a thread of its own, all started together; their answers by position."""
+    answers: dict[int, requests.Response] = {}
+
+    def run(i: int) -> None:
+        answers[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return answers
+
+
 def test_replicas_share_one_state(replicas: list[Vaultlink]) -> None:
     a, b, c = replicas
     provision(a, RG, VAULT)
@@ -131,21 +146,15 @@ def test_replicas_share_one_state(replicas: list[Vaultlink]) -> None:
         assert clients[0].arm("PUT", f"{RG_PATH}/{rg}", {"location": "westeurope"}).status_code in (200, 201)
     for round_ in range(3):
         name = f"kv-replicas-race{round_}"
-        answers: dict[int, requests.Response] = {}
 
-        def create(i: int, rg: str) -> None:
+        def create(i: int, rg: str, name: str = name) -> requests.Response:
             body = {"location": "westeurope", "properties": {
                 "tenantId": TENANT_ID, "sku": {"family": "A", "name": "standard"},
                 "enableRbacAuthorization": True}}
-            answers[i] = clients[i].arm(
+            return clients[i].arm(
                 "PUT", f"{RG_PATH}/{rg}/providers/Microsoft.KeyVault/vaults/{name}", body)
 
-        threads = [threading.Thread(target=create, args=(i, rg))
-                   for i, rg in ((0, "rg-replicas-x"), (1, "rg-replicas-y"))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        answers = at_once(lambda: create(0, "rg-replicas-x"), lambda: create(1, "rg-replicas-y"))
         codes = sorted(r.status_code for r in answers.values())
         ok = [r for r in answers.values() if r.status_code in (200, 201)]
         assert len(ok) == 1, f"round {round_}: {[(r.status_code, r.text[:200]) for r in answers.values()]}"
@@ -174,16 +183,7 @@ def test_replicas_share_one_state(replicas: list[Vaultlink]) -> None:
     for n in range(2):
         r = endpoint(n, f"pe-fill-{n}")
         assert r.status_code in (200, 201), r.text
-    answers = {}
-
-    def race(i: int) -> None:
-        answers[i] = endpoint(i, f"pe-race-{i}")
-
-    threads = [threading.Thread(target=race, args=(i,)) for i in (0, 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = at_once(lambda: endpoint(0, "pe-race-0"), lambda: endpoint(1, "pe-race-1"))
     ok = [r for r in answers.values() if r.status_code in (200, 201)]
     assert len(ok) == 1, [(r.status_code, r.text[:300]) for r in answers.values()]
     refused = [r for r in answers.values() if r.status_code not in (200, 201)]
