@@ -54,6 +54,22 @@ for cmd in recorded:
         n += 1
 
 V = {"Authorization": "Bearer $TOKEN", "Content-Type": "application/json"}
+
+# Template deployments (issue 17): one that runs (the harness waits for it), one that links its
+# template (refused: the fuzz world allows no links).
+DEPLOYMENTS = f"/subscriptions/{SUB}/resourcegroups/rg/providers/Microsoft.Resources/deployments"
+nsgs = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0", "parameters": {"n": {"type": "int", "defaultValue": 2}},
+        "resources": [{"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-09-01",
+                       "name": "[format('nsg{0}', copyIndex())]", "location": "[resourceGroup().location]",
+                       "copy": {"name": "nsgs", "count": "[parameters('n')]"}}],
+        "outputs": {"first": {"type": "string", "value": "[reference('nsg0').provisioningState]"}}}
+write("arm_request", "deployment-put", request("PUT", DEPLOYMENTS + "/d1", {"api-version": "2024-03-01"}, V,
+      {"properties": {"mode": "Incremental", "template": nsgs, "parameters": {"n": {"value": 1}},
+                      "debugSetting": {"detailLevel": "requestContent, responseContent"}}}))
+write("arm_request", "deployment-linked", request("PUT", DEPLOYMENTS + "/d2", {"api-version": "2024-03-01"}, V,
+      {"properties": {"mode": "Incremental", "templateLink": {"uri": "http://127.0.0.1:9/t.json", "queryString": "sig=x"},
+                      "parametersLink": {"uri": "http://127.0.0.1:9/p.json"}}}))
 cert_pem = (root / "crates/vaultlink-crypto/tests/fixtures/cert.pem").read_text()
 key_pem = (root / "crates/vaultlink-crypto/tests/fixtures/key.pem").read_text()
 cert_der = base64.b64decode("".join(l for l in cert_pem.splitlines() if not l.startswith("-----")))

@@ -162,6 +162,15 @@ pub fn render(d: &Deployment) -> Value {
     if let Some(o) = &d.on_error {
         props["onErrorDeployment"] = o.clone();
     }
+    if let Some(l) = &d.template_link {
+        props["templateLink"] = crate::template::shown_link(l);
+    }
+    if let Some(l) = &d.parameters_link {
+        props["parametersLink"] = crate::template::shown_link(l);
+    }
+    if let Some(level) = &d.debug_detail_level {
+        props["debugSetting"] = json!({"detailLevel": level});
+    }
     let mut out = json!({"id": d.id, "name": d.name, "type": TYPE, "tags": d.tags, "properties": props});
     if let Some(l) = &d.location {
         out["location"] = json!(l);
@@ -198,6 +207,12 @@ pub fn render_operation(d: &Deployment, op: &DeploymentOperation) -> Value {
     });
     if let Some(m) = &op.status_message {
         props["statusMessage"] = m.clone();
+    }
+    if let Some(c) = &op.request {
+        props["request"] = json!({"content": c});
+    }
+    if let Some(c) = &op.response {
+        props["response"] = json!({"content": c});
     }
     json!({"id": format!("{}/operations/{}", d.id, op.operation_id), "operationId": op.operation_id, "properties": props})
 }

@@ -847,6 +847,16 @@ pub struct Deployment {
     /// `dependsOn` and the references it implies); a record from before this field has none.
     #[serde(default)]
     pub dependencies: Vec<serde_json::Value>,
+    /// A linked template's and parameter file's links (`templateLink`, `parametersLink`), as
+    /// the request gave them (a relative path resolved to its `uri`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_link: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters_link: Option<serde_json::Value>,
+    /// `debugSetting.detailLevel`: `none`, `requestContent`, `responseContent` or both (comma
+    /// separated), as given; the operations then keep what it names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug_detail_level: Option<String>,
 }
 
 /// One resource operation of a deployment (`.../deployments/{name}/operations/{id}`).
@@ -866,6 +876,12 @@ pub struct DeploymentOperation {
     pub status_message: Option<serde_json::Value>,
     pub started_ms: i64,
     pub ended_ms: i64,
+    /// The request's and the answer's content, when `debugSetting` asked for them (a secure
+    /// parameter's value never kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<serde_json::Value>,
 }
 
 /// `Microsoft.Network/publicIPAddresses`: an address from vaultlink's public range

@@ -329,6 +329,12 @@ pub(crate) struct ServeArgs {
     /// refused, so a page that rebinds its own name to this machine cannot use them.
     #[arg(long = "allowed-host", env = "VAULTLINK_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,
+    /// URL prefixes (`http://127.0.0.1:8000/templates/`) below which linked templates and
+    /// parameter files (`templateLink`, `parametersLink`, `az deployment ... --template-uri`) are
+    /// downloaded; nothing else is ever fetched, so a caller cannot point vaultlink at this
+    /// machine's other services.
+    #[arg(long = "allowed-template-link", env = "VAULTLINK_ALLOWED_TEMPLATE_LINKS", value_delimiter = ',')]
+    pub allowed_template_links: Vec<String>,
     /// Open connections each listener keeps at most; past it new ones are closed at once.
     #[arg(long, env = "VAULTLINK_MAX_CONNECTIONS", default_value_t = crate::ingress::limits::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,

@@ -1,11 +1,12 @@
 //! The one door the fuzz targets (`fuzz/`) use (feature `fuzzing`): an `App` built as `serve`
 //! builds one, over a given engine, and a request handled as the listeners handle it: its head and
 //! body read into a `Req` (`http::request_from_parts`), then routed by host name (`http::route`).
-//! Between inputs the state goes back to a checkpoint, so each input meets the same world.
+//! A template deployment the request starts is waited for. Between inputs the state goes back to
+//! a checkpoint, so each input meets the same world.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -28,7 +29,7 @@ pub enum Via {
 
 /// vaultlink's request handling over one engine.
 pub struct Harness {
-    app: App,
+    app: Arc<App>,
     checkpoint: OnceLock<State>,
     /// The state generation the checkpoint (or the last restore) left.
     clean: AtomicU64,
@@ -61,8 +62,12 @@ impl Harness {
                 request_head_timeout: std::time::Duration::from_secs(120),
             },
             strict_reads: false,
+            template_links: Default::default(),
         })
         .expect("connection threads");
+        // Shared, as `serve` shares it, so that a deployment's thread can reach it.
+        let app = Arc::new(app);
+        crate::arm::deployments::Runner::attach(&app);
         Self { app, checkpoint: OnceLock::new(), clean: AtomicU64::new(0) }
     }
 
@@ -86,6 +91,9 @@ impl Harness {
         let req = crate::http::request_from_parts(parts, body, ingress);
         let _ = crate::http::never_waits_for_disk(&req);
         let (parts, body) = crate::http::route(&self.app, req).into_parts();
+        // A deployment the request started runs to its end first: the next input (and the
+        // restore) meets a quiet world.
+        self.app.deployments.wait_idle();
         // A `Full` body is ready at once: one poll collects it.
         let mut collect = std::pin::pin!(body.collect());
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());

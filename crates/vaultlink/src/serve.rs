@@ -356,6 +356,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
                 request_head_timeout: std::time::Duration::from_secs(args.request_head_timeout.max(1)),
             },
             strict_reads: args.strict_reads,
+            template_links: crate::arm::links::Links::new(&args.allowed_template_links)?,
         })?);
         tracing::info!(records = app.engine.read(|s| s.len()), data_dir = %dir.display(), store = backing.name(), "state loaded");
         crate::arm::deployments::Runner::attach(&app);

@@ -42,7 +42,8 @@
 //!
 //! # Left out
 //! Line and column positions in messages (the template arrives as a parsed value: ARM's "at line
-//! 'n' and column 'm'" is omitted); linked templates (`templateLink`: refused) and template specs;
+//! 'n' and column 'm'" is omitted); template specs (a linked template is fetched by the runner:
+//! [`Nested::link`] names it);
 //! Key Vault references in parameters (refused with a clear error: the runner may resolve them and
 //! pass `{value}`); user-defined functions (`functions`) and types (`definitions` are read only to
 //! find a parameter's type); `format` specifiers after `:`; date functions other than `utcNow`
@@ -72,6 +73,7 @@ pub use expr::{Expr, Text, classify, parse};
 pub use functions::FUNCTIONS;
 pub use hash::{guid, template_hash};
 pub use plan::{Nested, NestedTarget, Plan, PlannedResource, prepare};
+pub use world::shown_link;
 
 use crate::error::{Error, Kind};
 
@@ -97,6 +99,9 @@ pub struct Scope {
     pub location: Option<String>,
     /// The deployment's clock, for `utcNow()`.
     pub now: time::OffsetDateTime,
+    /// A linked template's `templateLink` (`uri`, `contentVersion`; `queryString` is kept for
+    /// the nested links it resolves, and never shown): `deployment().properties.templateLink`.
+    pub template_link: Option<Value>,
 }
 
 /// The resource group a deployment runs in.

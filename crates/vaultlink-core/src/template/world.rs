@@ -417,5 +417,24 @@ pub(crate) fn deployment_info(scope: &Scope, template: &Value, parameters: &Map<
     {
         d["location"] = json!(l);
     }
+    if let Some(link) = &scope.template_link {
+        d["properties"]["templateLink"] = shown_link(link);
+    }
     d
+}
+
+/// A `templateLink` or `parametersLink` as vaultlink shows it (in `deployment()` and the
+/// deployment's record): its query string, often a SAS token, left out, whether given as
+/// `queryString` or in the `uri`.
+pub fn shown_link(link: &Value) -> Value {
+    let mut shown = link.clone();
+    if let Some(m) = shown.as_object_mut() {
+        m.remove("queryString");
+        if let Some(Value::String(uri)) = m.get_mut("uri")
+            && let Some(at) = uri.find('?')
+        {
+            uri.truncate(at);
+        }
+    }
+    shown
 }

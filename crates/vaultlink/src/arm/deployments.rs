@@ -44,6 +44,22 @@ pub(crate) struct Runner {
     app: OnceLock<Weak<App>>,
     canceled: Mutex<HashSet<String>>,
     results: Results,
+    /// How many deployment threads run, for [`Runner::wait_idle`].
+    running: (Mutex<usize>, std::sync::Condvar),
+}
+
+/// One deployment thread counted by [`Runner::started`]: dropping it counts the thread out.
+struct Running<'a>(&'a Runner);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let (count, idle) = &self.0.running;
+        let mut n = count.lock().unwrap_or_else(|p| p.into_inner());
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            idle.notify_all();
+        }
+    }
 }
 
 /// Answers kept for the `Location` their request was given: what-if and delete answer 202, as
@@ -161,6 +177,21 @@ impl Runner {
         });
     }
 
+    /// Counts a deployment thread in, before it is spawned; its [`Running`] counts it out.
+    fn started(&self) {
+        *self.running.0.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+    }
+
+    /// Waits until no deployment runs (the fuzzing harness: each input meets a quiet world).
+    #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
+    pub(crate) fn wait_idle(&self) {
+        let (count, idle) = &self.running;
+        let mut n = count.lock().unwrap_or_else(|p| p.into_inner());
+        while *n > 0 {
+            n = idle.wait(n).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
     fn is_canceled(&self, id: &str) -> bool {
         self.canceled.lock().unwrap_or_else(|p| p.into_inner()).contains(&id.to_ascii_lowercase())
     }
@@ -213,7 +244,7 @@ pub(super) fn routes(app: &App, req: &Req, p: &Path, scope_len: usize, rest: &[&
             accepted(app, req, c, &target, "operationresults", StatusCode::NO_CONTENT, None)
         }
         (&M::POST, [_, "validate"]) => {
-            let request = Request::parse(req, &target, &name())?;
+            let request = Request::parse(app, req, &target, &name())?;
             let plan = request.plan(app, &Credentials::of(req), &target)?;
             preflight(app, c, &plan)?;
             let ids: Vec<Value> = plan.resources().iter().map(|r| json!({"id": r.id})).collect();
@@ -238,7 +269,7 @@ pub(super) fn routes(app: &App, req: &Req, p: &Path, scope_len: usize, rest: &[&
         }
         (&M::POST, [_, "whatif"]) => {
             // Checked and computed now; answered, as Azure answers, through a Location to poll.
-            let request = Request::parse(req, &target, &name())?;
+            let request = Request::parse(app, req, &target, &name())?;
             let changes = what_if(app, req, &target, &request)?;
             let region = request
                 .location
@@ -334,6 +365,7 @@ fn target_in(
             deployment_name,
             location,
             now: time::OffsetDateTime::now_utc() + time::Duration::seconds(app.clock.offset()),
+            template_link: None,
         })
     })
 }
@@ -347,6 +379,12 @@ struct Request {
     tags: vaultlink_core::model::Tags,
     on_error: Option<Value>,
     name: String,
+    /// A linked template's `templateLink` (a relative path resolved to its `uri`) and
+    /// `parametersLink`, as the record keeps them.
+    template_link: Option<Value>,
+    parameters_link: Option<Value>,
+    /// `debugSetting.detailLevel`, as given.
+    debug_detail_level: Option<String>,
 }
 
 /// A deployment's body. Resource Manager reads it as Json.NET does, and `az` relies on that: it
@@ -362,43 +400,186 @@ fn invalid_content(message: impl Into<String>) -> Error {
     Error::bad_request("InvalidRequestContent", message)
 }
 
+/// A `templateLink` resolved: the URI to fetch (with its query string) and the link as the
+/// record keeps it. A `relativePath` is resolved against the parent's `uri`, and takes the
+/// parent's `queryString` when it has none (a SAS token reaches the nested files, as in ARM).
+fn resolve_link(link: &Value, parent: Option<&Value>) -> Result<(String, Value)> {
+    let Some(given) = link.as_object() else {
+        return Err(invalid_content(
+            "The request content was invalid and could not be deserialized: 'The property 'templateLink' must be an object.'.",
+        ));
+    };
+    if given.get("id").is_some_and(|v| !v.is_null()) {
+        return Err(Error::bad_request(
+            "InvalidTemplate",
+            "Template specs ('templateLink.id', 'az deployment ... --template-spec') are not served by vaultlink; link the template by 'uri' (docs/behaviour.md).",
+        ));
+    }
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    let parent_uri = text(parent.and_then(|p| p.get("uri")));
+    let (uri, query) = match (text(given.get("uri")), text(given.get("relativePath"))) {
+        (Some(uri), _) => (uri, text(given.get("queryString"))),
+        (None, Some(relative)) => {
+            let Some(base) = parent_uri else {
+                return Err(Error::bad_request(
+                    "InvalidContentLink",
+                    "The 'relativePath' of a 'templateLink' can be used only in a template that was itself linked by 'uri'.",
+                ));
+            };
+            let joined = url::Url::parse(&base).and_then(|b| b.join(&relative)).map_err(|_| {
+                Error::bad_request(
+                    "InvalidContentLink",
+                    format!("The 'relativePath' '{relative}' cannot be resolved against the parent template's link."),
+                )
+            })?;
+            let query = text(given.get("queryString")).or_else(|| text(parent.and_then(|p| p.get("queryString"))));
+            (joined.to_string(), query)
+        }
+        (None, None) => {
+            return Err(invalid_content(
+                "The request content was invalid and could not be deserialized: 'Required property 'uri' not found in JSON.'.",
+            ));
+        }
+    };
+    let fetched = match &query {
+        Some(q) => format!("{uri}{}{}", if uri.contains('?') { '&' } else { '?' }, q.trim_start_matches('?')),
+        None => uri.clone(),
+    };
+    let mut kept = serde_json::Map::new();
+    kept.insert("uri".into(), json!(uri));
+    for key in ["relativePath", "contentVersion"] {
+        if let Some(v) = given.get(key).filter(|v| !v.is_null()) {
+            kept.insert(key.into(), v.clone());
+        }
+    }
+    if let Some(q) = query {
+        kept.insert("queryString".into(), json!(q));
+    }
+    Ok((fetched, Value::Object(kept)))
+}
+
+/// A link's `contentVersion`, when it names one, must be the content's.
+fn same_version(link: &Value, content: &Value, uri: &str) -> Result<()> {
+    let Some(wanted) = link.get("contentVersion").and_then(Value::as_str) else { return Ok(()) };
+    let found = content.get("contentVersion").and_then(Value::as_str).unwrap_or_default();
+    if wanted == found {
+        return Ok(());
+    }
+    Err(Error::bad_request(
+        "InvalidContentLink",
+        format!(
+            "The content version '{found}' of the content downloaded from '{}' does not match the content version '{wanted}' the link asks for.",
+            uri.split('?').next().unwrap_or(uri)
+        ),
+    ))
+}
+
+/// `debugSetting.detailLevel` read: (keep the request content, keep the response content);
+/// `None` for a value ARM does not know.
+fn detail_level(level: &str) -> Option<(bool, bool)> {
+    let mut keeps = (false, false);
+    for part in level.split(',').map(str::trim) {
+        match part.to_ascii_lowercase().as_str() {
+            "none" => {}
+            "requestcontent" => keeps.0 = true,
+            "responsecontent" => keeps.1 = true,
+            _ => return None,
+        }
+    }
+    Some(keeps)
+}
+
+/// `content` with each string that holds a secure parameter's value replaced: the operations'
+/// recorded request content never shows one (vaultlink's choice; ARM keeps them).
+fn redacted(content: &Value, secure: &[String]) -> Value {
+    match content {
+        Value::String(s) if secure.iter().any(|x| s.contains(x.as_str())) => json!("[secure value]"),
+        Value::Array(items) => Value::Array(items.iter().map(|x| redacted(x, secure)).collect()),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, x)| (k.clone(), redacted(x, secure))).collect()),
+        other => other.clone(),
+    }
+}
+
 impl Request {
-    fn parse(req: &Req, target: &Scope, name: &str) -> Result<Request> {
+    fn parse(app: &App, req: &Req, target: &Scope, name: &str) -> Result<Request> {
         deployments::validate_name(name)?;
-        Self::from_body(&deployment_body(req)?, target, name)
+        Self::from_body(app, &deployment_body(req)?, target, name, None)
     }
 
-    fn from_body(body: &Value, target: &Scope, name: &str) -> Result<Request> {
+    /// The request in `body`. A linked template or parameter file is fetched now (through
+    /// `links.rs`); `parent` is the link of the deployment that nests this one, which a
+    /// `relativePath` is resolved against.
+    fn from_body(app: &App, body: &Value, target: &Scope, name: &str, parent: Option<&Value>) -> Result<Request> {
         let props = body
             .get("properties")
             .and_then(Value::as_object)
             .ok_or_else(|| invalid_content("The request content was invalid and could not be deserialized: 'Required property 'properties' not found in JSON.'."))?;
-        if props.contains_key("templateLink") || props.contains_key("parametersLink") {
-            return Err(Error::bad_request(
-                "InvalidTemplate",
-                "vaultlink deploys templates sent in 'properties.template' with parameters in 'properties.parameters'; linked templates and parameter files ('templateLink', 'parametersLink') are not served (docs/behaviour.md).",
-            ));
-        }
-        let template = match props.get("template") {
-            Some(t @ Value::Object(_)) => t.clone(),
-            Some(_) => {
+        let given = |key: &str| props.get(key).filter(|v| !v.is_null());
+        let (template, template_link) = match (given("template"), given("templateLink")) {
+            (Some(_), Some(_)) => {
+                return Err(invalid_content(
+                    "The request content was invalid: give either 'template' or 'templateLink', not both.",
+                ));
+            }
+            (None, Some(link)) => {
+                let (uri, link) = resolve_link(link, parent)?;
+                let template = app.template_links.fetch(&uri)?;
+                same_version(&link, &template, &uri)?;
+                (template, Some(link))
+            }
+            (Some(t @ Value::Object(_)), None) => (t.clone(), None),
+            (Some(_), None) => {
                 return Err(invalid_content(
                     "The request content was invalid and could not be deserialized: 'The property 'template' must be an object.'.",
                 ));
             }
-            None => {
+            (None, None) => {
                 return Err(invalid_content(
                     "The request content was invalid and could not be deserialized: 'Required property 'template' or 'templateLink' not found in JSON.'.",
                 ));
             }
         };
-        let parameters = match props.get("parameters") {
-            None | Some(Value::Null) => json!({}),
-            Some(p @ Value::Object(_)) => p.clone(),
-            Some(_) => {
+        let (parameters, parameters_link) = match (given("parameters"), given("parametersLink")) {
+            (Some(_), Some(_)) => {
+                return Err(invalid_content(
+                    "The request content was invalid: give either 'parameters' or 'parametersLink', not both.",
+                ));
+            }
+            (None, None) => (json!({}), None),
+            (Some(p @ Value::Object(_)), None) => (p.clone(), None),
+            (Some(_), None) => {
                 return Err(invalid_content(
                     "The request content was invalid and could not be deserialized: 'The property 'parameters' must be an object.'.",
                 ));
+            }
+            (None, Some(link)) => {
+                let uri = link.get("uri").and_then(Value::as_str).ok_or_else(|| {
+                    invalid_content("The request content was invalid and could not be deserialized: 'Required property 'uri' not found in JSON.'.")
+                })?;
+                let file = app.template_links.fetch(uri)?;
+                same_version(link, &file, uri)?;
+                match file.get("parameters") {
+                    Some(p @ Value::Object(_)) => (p.clone(), Some(link.clone())),
+                    _ => {
+                        return Err(Error::bad_request(
+                            "InvalidContentLink",
+                            format!(
+                                "The parameters file downloaded from '{}' has no 'parameters' object.",
+                                uri.split('?').next().unwrap_or(uri)
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        let debug_detail_level = match props.get("debugSetting").and_then(|d| d.get("detailLevel")) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(level)) if detail_level(level).is_some() => Some(level.clone()),
+            Some(other) => {
+                return Err(invalid_content(format!(
+                    "The debug setting detail level '{}' is not valid: give 'none', 'requestContent', 'responseContent' or 'requestContent, responseContent'.",
+                    other.as_str().map_or_else(|| other.to_string(), str::to_string)
+                )));
             }
         };
         let mode = match props.get("mode").and_then(Value::as_str) {
@@ -448,7 +629,18 @@ impl Request {
                 ));
             }
         }
-        Ok(Request { template, parameters, mode: mode.into(), location, tags, on_error, name: name.into() })
+        Ok(Request {
+            template,
+            parameters,
+            mode: mode.into(),
+            location,
+            tags,
+            on_error,
+            name: name.into(),
+            template_link,
+            parameters_link,
+            debug_detail_level,
+        })
     }
 
     /// The scope the deployment runs in, named after it (`deployment().name`).
@@ -456,7 +648,13 @@ impl Request {
         let mut scope = target.clone();
         scope.deployment_name.clone_from(&self.name);
         scope.location.clone_from(&self.location);
+        scope.template_link.clone_from(&self.template_link);
         scope
+    }
+
+    /// What `debugSetting` asks the operations to keep: (request content, response content).
+    fn keeps(&self) -> (bool, bool) {
+        self.debug_detail_level.as_deref().and_then(detail_level).unwrap_or((false, false))
     }
 
     /// The validated plan (`InvalidTemplate` and the other validation errors as 400s).
@@ -606,7 +804,7 @@ impl Host for ArmHost<'_> {
 /// `PUT .../deployments/{name}`: validates the template, records the deployment `Accepted` and
 /// starts it; 201 with `Azure-AsyncOperation` for the clients to poll.
 fn create(app: &App, req: &Req, c: &Admitted, target: &Scope, name: &str) -> Result<Resp> {
-    let request = Request::parse(req, target, name)?;
+    let request = Request::parse(app, req, target, name)?;
     let plan = request.plan(app, &Credentials::of(req), target)?;
     preflight(app, c, &plan)?;
     let scope_id = target.id();
@@ -619,10 +817,14 @@ fn create(app: &App, req: &Req, c: &Admitted, target: &Scope, name: &str) -> Res
     };
     let credentials = Credentials::of(req);
     let run_target = request.scope(target);
+    let counted = shared.clone();
+    app.deployments.started();
     let spawned = std::thread::Builder::new().name("vaultlink-deployment".into()).spawn(move || {
+        let _running = Running(&counted.deployments);
         run(&shared, &credentials, &run_target, request, plan);
     });
     if let Err(e) = spawned {
+        drop(Running(&app.deployments));
         return Err(Error::internal(format!("could not start the deployment's thread: {e}")));
     }
     let mut resp = json_ok(StatusCode::CREATED, &deployments::render(&d));
@@ -661,6 +863,10 @@ fn new_record(app: &App, scope_id: &str, request: &Request, plan: &Plan) -> Depl
         on_error: request.on_error.clone(),
         operations: Vec::new(),
         dependencies: dependencies(plan),
+        // Without their query strings (often SAS tokens), which only the run needs.
+        template_link: request.template_link.as_ref().map(template::shown_link),
+        parameters_link: request.parameters_link.as_ref().map(template::shown_link),
+        debug_detail_level: request.debug_detail_level.clone(),
     }
 }
 
@@ -735,7 +941,7 @@ fn execute(app: &Arc<App>, credentials: &Credentials, target: &Scope, request: &
                         if blocked || app.deployments.is_canceled(id) {
                             return (i, Done::Skipped);
                         }
-                        (i, deploy_one(app, credentials, target, plan, i, host, kept))
+                        (i, deploy_one(app, credentials, target, plan, i, host, kept, request.keeps()))
                     })
                 })
                 .collect();
@@ -805,7 +1011,9 @@ fn waves(plan: &Plan) -> Vec<Vec<usize>> {
     out
 }
 
-/// Deploys resource `i` of the plan, and records its operation.
+/// Deploys resource `i` of the plan, and records its operation (with the request's and the
+/// answer's content when `keeps`, as `debugSetting` asks).
+#[allow(clippy::too_many_arguments)]
 fn deploy_one(
     app: &Arc<App>,
     credentials: &Credentials,
@@ -814,9 +1022,11 @@ fn deploy_one(
     i: usize,
     host: &ArmHost<'_>,
     kept: &Mutex<Vec<String>>,
+    keeps: (bool, bool),
 ) -> Done {
     let r = &plan.resources()[i];
     let started = now_ms(app);
+    let mut contents = (None, None);
     let (status_code, message, created) = match &r.nested {
         Some(nested_target) => match run_nested(app, credentials, target, plan, i, nested_target, host, kept) {
             Ok(()) => ("OK".to_string(), None, true),
@@ -826,6 +1036,10 @@ fn deploy_one(
             Err(e) => ("BadRequest".to_string(), Some(json!({"error": {"code": e.code, "message": e.message}})), false),
             Ok(body) => {
                 let (status, answer) = credentials.call(app, Method::PUT, &r.id, &r.api_version, Some(&body));
+                if keeps.0 || keeps.1 {
+                    let secure = plan.secure_strings();
+                    contents = (keeps.0.then(|| redacted(&body, &secure)), keeps.1.then(|| redacted(&answer, &secure)));
+                }
                 let code = status.canonical_reason().unwrap_or("Unknown").replace(' ', "");
                 if status.is_success() { (code, None, true) } else { (code, Some(answer), false) }
             }
@@ -842,6 +1056,8 @@ fn deploy_one(
         status_message: message,
         started_ms: started,
         ended_ms: now_ms(app),
+        request: contents.0,
+        response: contents.1,
     };
     let id = deployments::id(&target.id(), &target.deployment_name);
     update(app, &id, |d| {
@@ -884,11 +1100,8 @@ fn run_nested(
         nested.location.clone().or_else(|| parent.location.clone()),
     )
     .map_err(refuse)?;
-    let body = json!({
-        "location": target.location,
-        "properties": {"mode": nested.mode, "template": nested.template, "parameters": nested.parameters},
-    });
-    let request = Request::from_body(&body, &target, &nested.name).map_err(refuse)?;
+    let request = Request::from_body(app, &nested_body(&nested), &target, &nested.name, parent.template_link.as_ref())
+        .map_err(refuse)?;
     let nested_plan = request.plan(app, credentials, &target).map_err(refuse)?;
     let scope_id = target.id();
     let d = new_record(app, &scope_id, &request, &nested_plan);
@@ -910,6 +1123,20 @@ fn run_nested(
                 .unwrap_or_else(|| json!({"code": "DeploymentCanceled", "message": "The deployment was canceled."})),
         )),
     }
+}
+
+/// A nested deployment's request body: its template, or its links to fetch.
+fn nested_body(n: &template::Nested) -> Value {
+    let mut props = json!({"mode": n.mode, "parameters": n.parameters});
+    match &n.link {
+        Some(link) => props["templateLink"] = link.clone(),
+        None => props["template"] = n.template.clone(),
+    }
+    if let Some(link) = &n.parameters_link {
+        props["parametersLink"] = link.clone();
+        props.as_object_mut().map(|m| m.remove("parameters"));
+    }
+    json!({"location": n.location, "properties": props})
 }
 
 /// The caller the replayed token names (for the nested deployments' scope checks).
@@ -968,6 +1195,8 @@ fn complete(app: &App, credentials: &Credentials, deployment_id: &str, rg_id: &s
             status_message: (!status.is_success()).then_some(answer),
             started_ms: started,
             ended_ms: now_ms(app),
+            request: None,
+            response: None,
         };
         update(app, deployment_id, |d| d.operations.push(op));
     }
@@ -999,7 +1228,9 @@ fn replay(app: &Arc<App>, credentials: &Credentials, target: &Scope, failed_id: 
         "properties": {"mode": previous.mode, "template": previous.template, "parameters": parameters},
     });
     let state = (|| {
-        let request = Request::from_body(&body, target, &previous.name)?;
+        let mut request = Request::from_body(app, &body, target, &previous.name, None)?;
+        // What it fetched once is replayed as it was; `deployment()` still names its link.
+        request.template_link = previous.template_link.clone();
         let replay_target = request.scope(target);
         let plan = request.plan(app, credentials, target)?;
         let d = new_record(app, &scope_id, &request, &plan);
@@ -1018,7 +1249,7 @@ fn what_if(app: &App, req: &Req, target: &Scope, request: &Request) -> Result<Ve
     let plan = request.plan(app, &host.credentials, target)?;
     let mut changes = Vec::new();
     let mut named: HashSet<String> = HashSet::new();
-    what_if_plan(app, &plan, &host, &mut changes, &mut named, 0)?;
+    what_if_plan(app, &plan, request.template_link.as_ref(), &host, &mut changes, &mut named, 0)?;
     if let Some(rg) = &target.resource_group {
         let rg_id = format!("{}/resourceGroups/{}", resources::subscription_id(&target.subscription_id), rg.name);
         let complete = request.mode == "Complete";
@@ -1030,9 +1261,11 @@ fn what_if(app: &App, req: &Req, target: &Scope, request: &Request) -> Result<Ve
     Ok(changes)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn what_if_plan(
     app: &App,
     plan: &Plan,
+    link: Option<&Value>,
     host: &ArmHost<'_>,
     changes: &mut Vec<Value>,
     named: &mut HashSet<String>,
@@ -1045,15 +1278,21 @@ fn what_if_plan(
             // is deployed; otherwise ARM's what-if cannot tell either.
             let inner = plan.nested(i, host).ok().and_then(|n| {
                 let caller = caller_of(app, &host.credentials)?;
-                let target =
-                    target_in(app, &caller, &t.subscription_id, t.resource_group.as_deref(), n.name.clone(), n.location.clone())
-                        .ok()?;
-                let body = json!({"location": n.location, "properties": {"mode": n.mode, "template": n.template, "parameters": n.parameters}});
-                let request = Request::from_body(&body, &target, &n.name).ok()?;
-                request.plan(app, &host.credentials, &target).ok()
+                let target = target_in(
+                    app,
+                    &caller,
+                    &t.subscription_id,
+                    t.resource_group.as_deref(),
+                    n.name.clone(),
+                    n.location.clone(),
+                )
+                .ok()?;
+                let request = Request::from_body(app, &nested_body(&n), &target, &n.name, link).ok()?;
+                let plan = request.plan(app, &host.credentials, &target).ok()?;
+                Some((plan, request.template_link))
             });
             match inner {
-                Some(p) if depth < 10 => what_if_plan(app, &p, host, changes, named, depth + 1)?,
+                Some((p, l)) if depth < 10 => what_if_plan(app, &p, l.as_ref(), host, changes, named, depth + 1)?,
                 _ => changes.push(json!({"resourceId": r.id, "changeType": "Unsupported", "unsupportedReason": "The nested deployment's template cannot be evaluated before the deployment runs."})),
             }
             continue;
@@ -1134,6 +1373,58 @@ fn same(key: &str, before: &Value, after: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_resolve_as_arm_resolves_them() {
+        let parent = json!({"uri": "http://h:8000/t/main.json", "queryString": "sig=p"});
+        let (uri, kept) = resolve_link(&json!({"relativePath": "nested/a.json"}), Some(&parent)).unwrap();
+        assert_eq!(uri, "http://h:8000/t/nested/a.json?sig=p", "the parent's query string goes along");
+        assert_eq!(
+            kept,
+            json!({"uri": "http://h:8000/t/nested/a.json", "relativePath": "nested/a.json", "queryString": "sig=p"})
+        );
+        let (uri, _) =
+            resolve_link(&json!({"relativePath": "../b.json", "queryString": "own=1"}), Some(&parent)).unwrap();
+        assert_eq!(uri, "http://h:8000/b.json?own=1");
+        let (uri, kept) = resolve_link(
+            &json!({"uri": "http://h/x.json?a=1", "queryString": "b=2", "contentVersion": "1.0.0.0"}),
+            None,
+        )
+        .unwrap();
+        assert_eq!(uri, "http://h/x.json?a=1&b=2");
+        assert_eq!(kept["contentVersion"], "1.0.0.0");
+        assert_eq!(resolve_link(&json!({"relativePath": "a.json"}), None).unwrap_err().code, "InvalidContentLink");
+        assert!(resolve_link(&json!({"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Resources/templateSpecs/t/versions/1"}), None)
+            .unwrap_err()
+            .message
+            .contains("Template specs"));
+        assert_eq!(resolve_link(&json!({}), None).unwrap_err().code, "InvalidRequestContent");
+        assert_eq!(resolve_link(&json!("http://h/x.json"), None).unwrap_err().code, "InvalidRequestContent");
+        let v = json!({"contentVersion": "1.0.0.0"});
+        assert!(same_version(&json!({"contentVersion": "1.0.0.0"}), &v, "u").is_ok());
+        assert!(same_version(&json!({}), &v, "u").is_ok());
+        assert!(
+            same_version(&json!({"contentVersion": "2.0.0.0"}), &v, "u?sig=x")
+                .unwrap_err()
+                .message
+                .contains("'2.0.0.0'")
+        );
+    }
+
+    #[test]
+    fn debug_settings_and_what_they_keep() {
+        assert_eq!(detail_level("none"), Some((false, false)));
+        assert_eq!(detail_level("requestContent"), Some((true, false)));
+        assert_eq!(detail_level("RequestContent, responseContent"), Some((true, true)));
+        assert_eq!(detail_level("responseContent"), Some((false, true)));
+        assert_eq!(detail_level("everything"), None);
+        let body = json!({"properties": {"value": "pre-s3cret-post", "other": ["s3cret", 1, "fine"]}, "name": "x"});
+        assert_eq!(
+            redacted(&body, &["s3cret".into()]),
+            json!({"properties": {"value": "[secure value]", "other": ["[secure value]", 1, "fine"]}, "name": "x"})
+        );
+        assert_eq!(redacted(&body, &[]), body);
+    }
 
     #[test]
     fn what_if_compares_what_the_template_sets() {

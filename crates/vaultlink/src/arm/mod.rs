@@ -5,6 +5,7 @@ mod authorization;
 pub(crate) mod compute;
 pub(crate) mod deployments;
 mod error;
+pub(crate) mod links;
 mod networks;
 mod vaults;
 mod zones;

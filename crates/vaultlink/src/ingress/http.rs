@@ -54,6 +54,8 @@ pub(crate) struct App {
     pub strict_reads: bool,
     /// The template deployments under way (`arm/deployments.rs`).
     pub deployments: crate::arm::deployments::Runner,
+    /// Where linked templates may be fetched from (`serve --allowed-template-link`).
+    pub template_links: Arc<crate::arm::links::Links>,
     /// Run Command's operations (`arm/compute.rs`).
     pub compute: crate::arm::compute::Operations,
 }
@@ -90,6 +92,7 @@ impl App {
             limits: parts.limits,
             strict_reads: parts.strict_reads,
             deployments: Default::default(),
+            template_links: Arc::new(parts.template_links),
             compute: Default::default(),
         })
     }
@@ -118,6 +121,7 @@ impl App {
             // A trial's engine has no replicas to follow.
             strict_reads: false,
             deployments: Default::default(),
+            template_links: self.template_links.clone(),
             compute: Default::default(),
         }
     }
@@ -198,6 +202,7 @@ pub(crate) struct AppParts {
     pub allowed_hosts: Vec<String>,
     pub limits: super::limits::Limits,
     pub strict_reads: bool,
+    pub template_links: crate::arm::links::Links,
 }
 
 /// How a request reached vaultlink (its ingress adapter).

@@ -97,10 +97,15 @@ pub struct Nested {
     pub location: Option<String>,
     /// The inner template. For the outer scope, its `parameters` are the parent's declarations
     /// and its `variables` the parent's values (escaped), so that it evaluates as ARM evaluates
-    /// an outer-scope template.
+    /// an outer-scope template. `Null` for a linked one.
     pub template: Value,
     /// `{name: {value}}`.
     pub parameters: Value,
+    /// A linked template's `templateLink` and `parametersLink`, evaluated (`uri` or
+    /// `relativePath`, ...): the runner fetches them. A linked template always has the inner
+    /// scope: it sees only the parameters it is given.
+    pub link: Option<Value>,
+    pub parameters_link: Option<Value>,
 }
 
 /// A copy loop's member bound while its resource is evaluated.

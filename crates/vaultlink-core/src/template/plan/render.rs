@@ -51,21 +51,27 @@ impl Plan {
         let Some(target) = r.nested.clone() else {
             return Err(invalid(format!("The template resource '{}' is not a nested deployment.", r.name)));
         };
-        if r.raw.pointer("/properties/templateLink").is_some() {
-            return Err(invalid(format!(
-                "The template resource '{}' links its template ('templateLink'): vaultlink deploys only templates embedded in 'properties.template'.",
-                r.name
-            )));
-        }
         let body = self.render(i, host)?;
-        let template = body
-            .pointer("/properties/template")
-            .cloned()
-            .ok_or_else(|| invalid(format!("The template resource '{}' must have a 'properties.template'.", r.name)))?;
+        let link = body.pointer("/properties/templateLink").filter(|l| !l.is_null()).cloned();
+        let template = match (&link, body.pointer("/properties/template")) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(format!(
+                    "The template resource '{}' has both a 'template' and a 'templateLink': give one.",
+                    r.name
+                )));
+            }
+            (Some(_), None) => Value::Null,
+            (None, Some(t)) => t.clone(),
+            (None, None) => {
+                return Err(invalid(format!("The template resource '{}' must have a 'properties.template'.", r.name)));
+            }
+        };
         let mode = body.pointer("/properties/mode").and_then(Value::as_str).unwrap_or("Incremental").to_string();
         let location = body.get("location").and_then(Value::as_str).map(str::to_string);
-        let (template, parameters) = if target.inner {
-            (template, body.pointer("/properties/parameters").cloned().unwrap_or_else(|| json!({})))
+        let given = || body.pointer("/properties/parameters").cloned().unwrap_or_else(|| json!({}));
+        let parameters_link = body.pointer("/properties/parametersLink").filter(|l| !l.is_null()).cloned();
+        let (template, parameters) = if target.inner || link.is_some() {
+            (template, given())
         } else {
             let mut t = template;
             let mut decls = Map::new();
@@ -80,7 +86,7 @@ impl Plan {
             }
             (t, Value::Object(values))
         };
-        Ok(Nested { name: r.name.clone(), target, mode, location, template, parameters })
+        Ok(Nested { name: r.name.clone(), target, mode, location, template, parameters, link, parameters_link })
     }
 
     /// The outputs as ARM returns them: `{name: {type, value}}` (a secure output without its
@@ -142,6 +148,22 @@ impl Plan {
     /// `secureObject` parameter's value is never included.
     pub fn parameters(&self) -> Value {
         params::echo(&self.params)
+    }
+
+    /// The strings the secure parameters hold (a `securestring`'s value, each string inside a
+    /// `secureObject`): what a deployment's recorded request content must never show.
+    pub fn secure_strings(&self) -> Vec<String> {
+        fn strings(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::String(s) if !s.is_empty() => out.push(s.clone()),
+                Value::Array(items) => items.iter().for_each(|x| strings(x, out)),
+                Value::Object(m) => m.values().for_each(|x| strings(x, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        self.params.iter().filter(|p| p.kind.secure()).for_each(|p| strings(&p.value, &mut out));
+        out
     }
 }
 

@@ -34,6 +34,7 @@ pub(super) fn scope() -> Scope {
         deployment_name: "deploy1".into(),
         location: None,
         now: time::macros::datetime!(2024-03-05 07:08:09.123456789 UTC),
+        template_link: None,
     }
 }
 

@@ -348,12 +348,25 @@ fn nested_deployments_outer_scope_see_the_parents_parameters_and_variables() {
     let inner = crate::template::prepare(&n.template, &n.parameters, &super::scope(), &host).unwrap();
     assert_eq!(inner.resources()[0].name, "privatelink.vaultcore.azure.net");
     assert_eq!(inner.outputs(&host).unwrap()["n"]["value"], json!("web[not an expression]"));
-    // Linked templates are refused clearly.
-    let mut linked = nested("inner");
+    // A template and a link at once are refused clearly.
+    let mut linked = nested("outer");
     linked["resources"][1]["properties"]["templateLink"] = json!({"uri": "https://example.com/t.json"});
     let p = plan(&linked, &json!({}));
     host.put(&p.resources()[0].id, &json!({"properties": {"vaultUri": "u"}}));
-    assert!(p.nested(1, &host).unwrap_err().message.contains("templateLink"));
+    assert!(p.nested(1, &host).unwrap_err().message.contains("both a 'template' and a 'templateLink'"));
+    // A linked one: its link and parameters evaluated for the runner to fetch, whatever the scope
+    // says (a linked template sees only what it is given).
+    linked["resources"][1]["properties"].as_object_mut().unwrap().remove("template");
+    linked["resources"][1]["properties"]["templateLink"] =
+        json!({"relativePath": "[concat('nested/', parameters('prefix'), '.json')]"});
+    linked["resources"][1]["properties"]["parametersLink"] =
+        json!({"uri": "[format('https://example.com/{0}.parameters.json', parameters('prefix'))]"});
+    let p = plan(&linked, &json!({}));
+    let n = p.nested(1, &host).unwrap();
+    assert_eq!(n.template, Value::Null);
+    assert_eq!(n.link, Some(json!({"relativePath": "nested/app.json"})));
+    assert_eq!(n.parameters_link, Some(json!({"uri": "https://example.com/app.parameters.json"})));
+    assert_eq!(n.parameters, json!({"name": {"value": "app"}, "uri": {"value": "u"}}));
 }
 
 #[test]

@@ -70,6 +70,22 @@ fn scope_objects() {
 }
 
 #[test]
+fn a_linked_deployment_names_its_link_without_the_query_string() {
+    let mut scope = super::scope();
+    scope.template_link = Some(json!({"uri": "http://127.0.0.1:8000/t/main.json?sv=1", "queryString": "sig=secret"}));
+    let t = template(json!({"outputs": {
+        "link": {"type": "object", "value": "[deployment().properties.templateLink]"},
+        "nested": {"type": "string", "value": "[uri(deployment().properties.templateLink.uri, 'nested/vnet.json')]"},
+    }}));
+    let p = prepare(&t, &json!({}), &scope, &FakeHost::default()).unwrap();
+    let out = p.outputs(&FakeHost::default()).unwrap();
+    assert_eq!(out["link"]["value"], json!({"uri": "http://127.0.0.1:8000/t/main.json"}));
+    assert_eq!(out["nested"]["value"], json!("http://127.0.0.1:8000/t/nested/vnet.json"));
+    assert!(super::scope().template_link.is_none());
+    assert!(eval("[deployment().properties]").get("templateLink").is_none(), "an embedded template has none");
+}
+
+#[test]
 fn resource_group_is_refused_at_subscription_scope() {
     let mut scope = super::scope();
     scope.resource_group = None;
