@@ -29,6 +29,13 @@
 //! engine are the store's own and only grow across recoveries, so a writer of a lost batch that
 //! syncs late is still told it was lost. A connection found closed while this process holds no
 //! lease (the server restarted while it was idle) is replaced without failing anything.
+//!
+//! **Pruning.** The log is there for the replicas that follow it, so it does not grow without
+//! bound: every [`Retention::every`] positions the committing transaction deletes the batches
+//! older than both the newest [`Retention::batches`] and [`Retention::age`]. A process that finds
+//! the batches after its own position pruned (it was cut off from the database for longer than
+//! that) cannot catch up batch by batch: its store counts as failed, its writes are refused, and
+//! the next `recover` reloads every record, as after a failed commit.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -60,6 +67,25 @@ const FAIR_SHARE: Duration = Duration::from_millis(20);
 
 /// The channel commits notify.
 const CHANNEL: &str = "vaultlink_log";
+
+/// How much of the log is kept (see the module's "Pruning").
+#[derive(Debug, Clone, Copy)]
+struct Retention {
+    /// At least the newest this many batches.
+    batches: i64,
+    /// And every batch committed in the last this many seconds.
+    age: f64,
+    /// Pruned once per this many positions.
+    every: i64,
+}
+
+impl Default for Retention {
+    /// 100,000 batches and an hour: far more than a replica that follows by notification ever
+    /// needs, and at most a few hundred MB of log on the database.
+    fn default() -> Self {
+        Self { batches: 100_000, age: 3600.0, every: 1024 }
+    }
+}
 
 /// Runs `f`, which blocks on the postgres client, outside any async runtime the calling thread
 /// drives: the client runs a runtime of its own per call, which cannot start inside another
@@ -125,6 +151,7 @@ pub struct PostgresStore {
     lost: Mutex<Vec<(Seq, Seq)>>,
     failed: AtomicBool,
     syncs: AtomicU64,
+    retention: Retention,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -151,7 +178,15 @@ impl PostgresStore {
             lost: Mutex::new(Vec::new()),
             failed: AtomicBool::new(false),
             syncs: AtomicU64::new(0),
+            retention: Retention::default(),
         })
+    }
+
+    /// This store keeping `retention` of the log (the tests' small one).
+    #[cfg(test)]
+    fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Conn>, StoreError> {
@@ -181,7 +216,33 @@ impl PostgresStore {
             conn.client.execute("SELECT pg_advisory_lock($1)", &[&LEASE_KEY]).map_err(|e| self.fail(unavailable(e)))?;
         }
         conn.leased_at = Some(Instant::now());
-        read_log(conn).map_err(|e| self.fail(e))
+        self.read_log(conn).map_err(|e| self.fail(e))
+    }
+
+    /// The batches committed after what `conn` has seen, oldest first; `conn` has seen them
+    /// after. Batches pruned before this process saw them, or one it cannot read, fail the store
+    /// (see "Pruning"); a failed query does not (the caller decides).
+    fn read_log(&self, conn: &mut Conn) -> Result<Vec<Vec<Op>>, StoreError> {
+        let rows = conn
+            .client
+            .query("SELECT seq, ops FROM vaultlink_log WHERE seq > $1 ORDER BY seq", &[&conn.logged])
+            .map_err(unavailable)?;
+        let mut batches = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (seq, ops): (i64, Vec<u8>) = (row.get(0), row.get(1));
+            if seq != conn.logged + 1 {
+                return Err(self.fail(StoreError::Unavailable(format!(
+                    "the log's batches {}..{} were pruned before this process read them; it reloads the state",
+                    conn.logged + 1,
+                    seq - 1
+                ))));
+            }
+            let batch =
+                decode(&ops).ok_or_else(|| StoreError::Postgres(format!("the log's batch {seq} is unreadable")));
+            batches.push(batch.map_err(|e| self.fail(e))?);
+            conn.logged = seq;
+        }
+        Ok(batches)
     }
 
     /// Gives the lease up on `conn`.
@@ -191,9 +252,15 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// One transaction writing `batches` after the log's position `last`; returns the last
-    /// position written.
-    fn commit(client: &mut Client, mut last: i64, batches: &[(Seq, Vec<Op>)]) -> Result<i64, postgres::Error> {
+    /// One transaction writing `batches` after the log's position `last` (and pruning the log
+    /// when it passes a multiple of `keep.every`); returns the last position written.
+    fn commit(
+        client: &mut Client,
+        mut last: i64,
+        batches: &[(Seq, Vec<Op>)],
+        keep: Retention,
+    ) -> Result<i64, postgres::Error> {
+        let first = last;
         let mut tx = client.transaction()?;
         let put = tx.prepare(
             "INSERT INTO vaultlink_records (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -209,6 +276,12 @@ impl PostgresStore {
             }
             last += 1;
             tx.execute(&log, &[&last, &encode(ops)])?;
+        }
+        if last / keep.every.max(1) > first / keep.every.max(1) {
+            tx.execute(
+                "DELETE FROM vaultlink_log WHERE seq <= $1 AND committed_at < now() - $2::float8 * interval '1 second'",
+                &[&(last - keep.batches), &keep.age],
+            )?;
         }
         tx.batch_execute(&format!("NOTIFY {CHANNEL}"))?;
         tx.commit()?;
@@ -253,21 +326,6 @@ fn snapshot(conn: &mut Conn) -> Result<Records, StoreError> {
     tx.commit().map_err(unavailable)?;
     conn.logged = logged;
     Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
-}
-
-/// The batches committed after what `conn` has seen, oldest first; `conn` has seen them after.
-fn read_log(conn: &mut Conn) -> Result<Vec<Vec<Op>>, StoreError> {
-    let rows = conn
-        .client
-        .query("SELECT seq, ops FROM vaultlink_log WHERE seq > $1 ORDER BY seq", &[&conn.logged])
-        .map_err(unavailable)?;
-    let mut batches = Vec::with_capacity(rows.len());
-    for row in rows {
-        let (seq, ops): (i64, Vec<u8>) = (row.get(0), row.get(1));
-        batches.push(decode(&ops).ok_or_else(|| StoreError::Postgres(format!("the log's batch {seq} is unreadable")))?);
-        conn.logged = seq;
-    }
-    Ok(batches)
 }
 
 fn unavailable(e: postgres::Error) -> StoreError {
@@ -421,7 +479,8 @@ impl PostgresStore {
         let batches = std::mem::take(&mut *self.queued.lock().map_err(|_| StoreError::Poisoned)?);
         let Some(&(last, _)) = batches.last() else { return Ok(()) };
         let logged = conn.logged;
-        conn.logged = Self::commit(&mut conn.client, logged, &batches).map_err(|e| self.fail(unavailable(e)))?;
+        conn.logged =
+            Self::commit(&mut conn.client, logged, &batches, self.retention).map_err(|e| self.fail(unavailable(e)))?;
         self.syncs.fetch_add(1, Ordering::Relaxed);
         self.committed.store(last, Ordering::Release);
         Ok(())
@@ -496,11 +555,11 @@ impl PostgresStore {
             // Nobody else can have written.
             return Ok(Vec::new());
         }
-        match read_log(&mut conn) {
-            Err(_) if conn.client.is_closed() => {
+        match self.read_log(&mut conn) {
+            Err(_) if conn.client.is_closed() && !self.failed.load(Ordering::Acquire) => {
                 let logged = conn.logged;
                 *conn = connect(&self.config)?.resumed(logged);
-                read_log(&mut conn)
+                self.read_log(&mut conn)
             }
             other => other,
         }

@@ -279,6 +279,51 @@ fn replicas_take_turns_and_see_each_others_batches() {
 }
 
 #[test]
+fn the_log_is_pruned_and_a_replica_left_behind_it_reloads() {
+    let server = TempServer::start();
+    let keep = Retention { batches: 10, age: 0.0, every: 16 };
+    let a = PostgresStore::open(&server.url()).unwrap().with_retention(keep);
+    let b = PostgresStore::open(&server.url()).unwrap().with_retention(keep);
+    assert!(b.catch_up().unwrap().is_empty(), "B has seen the whole (empty) log");
+    assert!(a.lease().unwrap().is_empty());
+    for i in 0..40u8 {
+        let seq = a.append(&[put(&format!("k{i:02}"), &[i])]).unwrap();
+        a.sync(seq).unwrap();
+    }
+    a.release().unwrap();
+    assert_eq!(a.syncs(), 40, "one commit, so one log position, per batch");
+    let mut client = Client::connect(&server.url(), NoTls).unwrap();
+    let logged: Vec<i64> =
+        client.query("SELECT seq FROM vaultlink_log ORDER BY seq", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    // Pruned at positions 16 and 32, each time keeping the newest 10: 23 to 40 are left.
+    assert_eq!(logged, (23..=40).collect::<Vec<i64>>());
+    // B cannot catch up batch by batch: it fails, refuses writes, and a recover reloads it.
+    let e = b.catch_up().unwrap_err();
+    assert!(matches!(&e, StoreError::Unavailable(m) if m.contains("pruned")), "{e}");
+    assert!(b.append(&[put("refused", b"1")]).is_err(), "a store left behind takes no write");
+    let records = b.recover().unwrap().expect("a store left behind reloads");
+    assert_eq!(records.len(), 40);
+    assert_eq!(records, a.load_all().unwrap());
+    // Then it follows from the log's end again.
+    assert!(a.lease().unwrap().is_empty());
+    let seq = a.append(&[put("after", b"2")]).unwrap();
+    a.sync(seq).unwrap();
+    a.release().unwrap();
+    assert_eq!(b.catch_up().unwrap(), [vec![put("after", b"2")]]);
+    // Nothing young is pruned: with the default age, the same traffic keeps every batch.
+    let young = Retention { age: 3600.0, ..keep };
+    let c = PostgresStore::open(&server.url()).unwrap().with_retention(young);
+    assert!(c.lease().unwrap().is_empty());
+    for i in 0..40u8 {
+        let seq = c.append(&[put(&format!("y{i:02}"), &[i])]).unwrap();
+        c.sync(seq).unwrap();
+    }
+    c.release().unwrap();
+    let count: i64 = client.query_one("SELECT count(*) FROM vaultlink_log", &[]).unwrap().get(0);
+    assert_eq!(count, 18 + 1 + 40, "batches younger than the age are kept");
+}
+
+#[test]
 fn the_log_encoding_reads_back_and_refuses_what_it_did_not_write() {
     let ops = vec![put("a", b""), Op::Delete { key: "b/c".into() }, put("", &[0, 255])];
     assert_eq!(decode(&encode(&ops)), Some(ops.clone()));
