@@ -41,6 +41,7 @@ class PostgresServer:
         if self.as_root:
             shutil.chown(self.dir, "postgres")
         self.port = _free_port()
+        self.settings = ""
         self.data = self.dir / "data"
         self._run("initdb", "-D", str(self.data), "-U", "vaultlink", "--auth=trust", "-E", "UTF8",
                   "--no-sync")
@@ -57,8 +58,33 @@ class PostgresServer:
         assert p.returncode == 0, f"{tool} {args} failed: {p.stdout}{p.stderr}"
         return p.stdout.strip()
 
+    def tls_only(self) -> Path:
+        """From the next `start`: TLS with a certificate for 127.0.0.1 from a new CA of its own, and
+        no connection over TCP in the clear (`hostssl` only). Returns the CA's PEM file."""
+        ca, ca_key = self.dir / "ca.pem", self.dir / "ca.key"
+        cert, key, csr, ext = (self.dir / n for n in ("server.crt", "server.key", "server.csr", "server.ext"))
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+
+        def openssl(*args: str) -> None:
+            subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+        openssl("req", "-x509", *ec, "-subj", "/CN=vaultlink e2e database CA", "-days", "2",
+                "-keyout", str(ca_key), "-out", str(ca))
+        openssl("req", *ec, "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(csr))
+        ext.write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+        openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+                "-days", "2", "-extfile", str(ext), "-out", str(cert))
+        hba = self.dir / "pg_hba.conf"
+        hba.write_text("local all all trust\nhostssl all all 127.0.0.1/32 trust\n")
+        for f in (cert, key, hba):
+            f.chmod(0o600)
+            if self.as_root:
+                shutil.chown(f, "postgres")
+        self.settings = f" -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key} -c hba_file={hba}"
+        return ca
+
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1{self.settings}"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"), "-w",
                   "start")
 

@@ -101,3 +101,35 @@ def test_an_unreachable_database_at_start_is_a_clear_error(tmp_path, pg: Postgre
     assert "opening the PostgreSQL store" in log and "Connection refused" in log, log[-2000:]
     assert "hunter2" not in log + vl.stdout_path.read_text(), "the URL's password is never shown"
     assert not (vl.data_dir / "state.db").exists()
+
+
+def test_tls_to_the_database_checks_its_certificate(tmp_path) -> None:
+    """`sslmode=require` in the URL: every connection is TLS and the server's certificate is
+    checked; `--store-ca` names the CA that signed it. A server that takes no TCP connection in
+    the clear proves the sessions were TLS, and so does its own `pg_stat_ssl`."""
+    server = PostgresServer()
+    ca = server.tls_only()
+    server.start()
+    try:
+        url = server.url + "?sslmode=require"
+        untrusted = Vaultlink(tmp_path / "untrusted", extra_args=("--store", url))
+        with pytest.raises(Exception, match="exit code 1"):
+            untrusted.start()
+        log = untrusted.log_path.read_text()
+        assert "opening the PostgreSQL store" in log and "certificate" in log.lower(), log[-2000:]
+
+        vl = Vaultlink(tmp_path / "trusted", extra_args=("--store", url, "--store-ca", str(ca)))
+        vl.start()
+        try:
+            vl.login_sp()
+            vl.az("group", "create", "-n", "rg-pg-tls", "-l", "westeurope")
+            kept = server.sql("SELECT count(*) FROM vaultlink_records WHERE key LIKE '%/resourcegroups/rg-pg-tls'")
+            assert kept == "1", kept
+            encrypted = server.sql(
+                "SELECT count(*), bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
+                "WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()")
+            assert encrypted.split("|")[0] != "0" and encrypted.endswith("|t"), encrypted
+        finally:
+            vl.close()
+    finally:
+        server.close()

@@ -30,6 +30,11 @@
 //! syncs late is still told it was lost. A connection found closed while this process holds no
 //! lease (the server restarted while it was idle) is replaced without failing anything.
 //!
+//! **TLS.** With `sslmode=require` in the URL every connection is TLS, and the server's
+//! certificate is verified (chain and name) against the system's roots and the CA the operator
+//! gives (`serve --store-ca`); libpq's `require` would accept any certificate, which a store
+//! holding every secret's ciphertext must not. Other modes connect as before, in the clear.
+//!
 //! **Pruning.** The log is there for the replicas that follow it, so it does not grow without
 //! bound: every [`Retention::every`] positions the committing transaction deletes the batches
 //! older than both the newest [`Retention::batches`] and [`Retention::age`]. A process that finds
@@ -41,6 +46,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use postgres::config::SslMode;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, Config, NoTls};
 
@@ -132,11 +138,53 @@ struct Conn {
     leased_at: Option<Instant>,
 }
 
+/// Where the database is and how to reach it (kept to connect again after a failure; never
+/// shown, since the URL may hold a password).
+struct Target {
+    config: Config,
+    /// TLS, when the URL says `sslmode=require`.
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+}
+
+impl Target {
+    fn new(config: Config, ca_pem: Option<&[u8]>) -> Result<Self, StoreError> {
+        if config.get_ssl_mode() != SslMode::Require {
+            return Ok(Self { config, tls: None });
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        if let Some(pem) = ca_pem {
+            use rustls::pki_types::pem::PemObject;
+            let mut added = 0;
+            for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| StoreError::Postgres(format!("the store's CA file: {e}")))?;
+                roots.add(cert).map_err(|e| StoreError::Postgres(format!("the store's CA file: {e}")))?;
+                added += 1;
+            }
+            if added == 0 {
+                return Err(StoreError::Postgres("the store's CA file holds no PEM certificate".into()));
+            }
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| StoreError::Postgres(format!("TLS to the database: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Self { config, tls: Some(tokio_postgres_rustls::MakeRustlsConnect::new(tls)) })
+    }
+
+    fn client(&self) -> Result<Client, postgres::Error> {
+        match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        }
+    }
+}
+
 /// The state in a PostgreSQL database.
 pub struct PostgresStore {
-    /// Where the database is (kept to connect again after a failure; never shown, since it may
-    /// hold a password).
-    config: Config,
+    target: Target,
     /// One commit at a time; appends do not wait for it.
     conn: Mutex<Conn>,
     /// A second connection that `LISTEN`s for other processes' commits (made on first use).
@@ -164,12 +212,19 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://user@host:port/db` or `host=... dbname=...`) and creates the
     /// tables if they are not there.
     pub fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_trusting(url, None)
+    }
+
+    /// [`PostgresStore::open`], trusting the certificates in `ca_pem` (PEM) beside the system's
+    /// for a TLS connection (`sslmode=require`).
+    pub fn open_trusting(url: &str, ca_pem: Option<&[u8]>) -> Result<Self, StoreError> {
         // The parser's message does not repeat the URL.
         let mut config: Config = url.parse().map_err(|e| StoreError::Postgres(format!("the store URL: {e}")))?;
         config.connect_timeout(CONNECT_TIMEOUT).keepalives(true).keepalives_idle(Duration::from_secs(30));
-        let conn = blocking(|| connect(&config))?;
+        let target = Target::new(config, ca_pem)?;
+        let conn = blocking(|| connect(&target))?;
         Ok(Self {
-            config,
+            target,
             conn: Mutex::new(conn),
             listener: Mutex::new(None),
             queued: Mutex::new(Vec::new()),
@@ -212,7 +267,7 @@ impl PostgresStore {
             if !conn.client.is_closed() {
                 return Err(self.fail(unavailable(e)));
             }
-            *conn = connect(&self.config).map_err(|e| self.fail(e))?.resumed(conn.logged);
+            *conn = connect(&self.target).map_err(|e| self.fail(e))?.resumed(conn.logged);
             conn.client.execute("SELECT pg_advisory_lock($1)", &[&LEASE_KEY]).map_err(|e| self.fail(unavailable(e)))?;
         }
         conn.leased_at = Some(Instant::now());
@@ -304,8 +359,8 @@ impl Conn {
 }
 
 /// A connection with the tables made, knowing the log's last position.
-fn connect(config: &Config) -> Result<Conn, StoreError> {
-    let mut client = Session(Some(config.connect(NoTls).map_err(unavailable)?));
+fn connect(target: &Target) -> Result<Conn, StoreError> {
+    let mut client = Session(Some(target.client().map_err(unavailable)?));
     client.batch_execute(SCHEMA).map_err(pg)?;
     let logged: i64 = client.query_one("SELECT coalesce(max(seq), 0) FROM vaultlink_log", &[]).map_err(pg)?.get(0);
     Ok(Conn { client, logged, leased_at: None })
@@ -558,7 +613,7 @@ impl PostgresStore {
         match self.read_log(&mut conn) {
             Err(_) if conn.client.is_closed() && !self.failed.load(Ordering::Acquire) => {
                 let logged = conn.logged;
-                *conn = connect(&self.config)?.resumed(logged);
+                *conn = connect(&self.target)?.resumed(logged);
                 self.read_log(&mut conn)
             }
             other => other,
@@ -569,7 +624,7 @@ impl PostgresStore {
         let Ok(mut listener) = self.listener.lock() else { return std::thread::sleep(timeout) };
         if listener.is_none() {
             let listening =
-                self.config.connect(NoTls).and_then(|mut c| c.batch_execute(&format!("LISTEN {CHANNEL}")).map(|()| c));
+                self.target.client().and_then(|mut c| c.batch_execute(&format!("LISTEN {CHANNEL}")).map(|()| c));
             match listening {
                 Ok(client) => *listener = Some(Session(Some(client))),
                 Err(_) => return std::thread::sleep(timeout),
@@ -592,7 +647,7 @@ impl PostgresStore {
             return Ok(None);
         }
         let mut conn = self.lock()?;
-        let mut fresh = connect(&self.config)?;
+        let mut fresh = connect(&self.target)?;
         let records = snapshot(&mut fresh)?;
         // The old session (and any lease it held) ends with it.
         *conn = fresh;

@@ -303,6 +303,11 @@ pub(crate) struct ServeArgs {
     /// VAULTLINK_ROOT_KEY.
     #[arg(long, env = "VAULTLINK_STORE", value_name = "URL", hide_env_values = true)]
     pub store: Option<String>,
+    /// With --store and `sslmode=require` in its URL: a PEM file of the CA that signed the
+    /// database server's certificate, trusted beside the system's roots (the certificate's chain
+    /// and name are always checked).
+    #[arg(long, env = "VAULTLINK_STORE_CA", value_name = "FILE", requires = "store")]
+    pub store_ca: Option<PathBuf>,
     /// The HTTP CONNECT proxy (HTTPS_PROXY) address.
     #[arg(long, env = "VAULTLINK_PROXY_LISTEN", default_value = DEFAULT_PROXY)]
     pub proxy_listen: SocketAddr,

@@ -56,19 +56,20 @@ pub(crate) enum Backing {
     File,
     /// Nowhere: lost when the process ends (`--in-memory`).
     Memory,
-    /// A PostgreSQL database (`--store postgres://...` or `VAULTLINK_STORE`).
-    Postgres(String),
+    /// A PostgreSQL database (`--store postgres://...` or `VAULTLINK_STORE`), with the CA file
+    /// its TLS certificate is checked against beside the system's (`--store-ca`).
+    Postgres { url: String, ca: Option<PathBuf> },
 }
 
 impl Backing {
     /// What `serve` was told: `--in-memory`, `--store` / `VAULTLINK_STORE`, else the state file.
-    pub(crate) fn of(in_memory: bool, store: Option<&str>) -> anyhow::Result<Self> {
+    pub(crate) fn of(in_memory: bool, store: Option<&str>, ca: Option<&Path>) -> anyhow::Result<Self> {
         match (in_memory, store.filter(|s| !s.is_empty())) {
             (true, Some(_)) => anyhow::bail!("--in-memory and --store (VAULTLINK_STORE) exclude each other"),
             (true, None) => Ok(Self::Memory),
             (false, None) => Ok(Self::File),
             (false, Some(url)) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Ok(Self::Postgres(url.to_string()))
+                Ok(Self::Postgres { url: url.to_string(), ca: ca.map(Path::to_path_buf) })
             }
             (false, Some(_)) => anyhow::bail!("--store takes a postgres:// or postgresql:// URL"),
         }
@@ -77,7 +78,8 @@ impl Backing {
     /// What a command run on a stopped instance's data directory opens: the state file, or the
     /// database `VAULTLINK_STORE` names (as `serve` would).
     pub(crate) fn offline() -> anyhow::Result<Self> {
-        Self::of(false, std::env::var("VAULTLINK_STORE").ok().as_deref())
+        let ca = std::env::var_os("VAULTLINK_STORE_CA").map(PathBuf::from);
+        Self::of(false, std::env::var("VAULTLINK_STORE").ok().as_deref(), ca.as_deref())
     }
 
     pub(crate) fn is_memory(&self) -> bool {
@@ -89,7 +91,7 @@ impl Backing {
         match self {
             Self::File => "file",
             Self::Memory => "memory",
-            Self::Postgres(_) => "postgres",
+            Self::Postgres { .. } => "postgres",
         }
     }
 }
@@ -179,8 +181,17 @@ pub(crate) fn open_engine(dir: &Path, backing: &Backing) -> anyhow::Result<Engin
     let store: Box<dyn vaultlink_store::Store> = match backing {
         Backing::Memory => Box::new(vaultlink_store::MemoryStore),
         // The URL is not logged or shown: it may hold a password.
-        Backing::Postgres(url) => {
-            Box::new(vaultlink_store::PostgresStore::open(url).context("opening the PostgreSQL store (--store)")?)
+        Backing::Postgres { url, ca } => {
+            let ca = match ca {
+                Some(path) => {
+                    Some(std::fs::read(path).with_context(|| format!("reading --store-ca {}", path.display()))?)
+                }
+                None => None,
+            };
+            Box::new(
+                vaultlink_store::PostgresStore::open_trusting(url, ca.as_deref())
+                    .context("opening the PostgreSQL store (--store)")?,
+            )
         }
         Backing::File => {
             let path = dir.join(STATE_FILE);
@@ -303,10 +314,10 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     crate::ingress::limits::raise_open_files_limit();
     let dir = args.dir.resolve()?;
-    let backing = Backing::of(args.in_memory, args.store.as_deref())?;
+    let backing = Backing::of(args.in_memory, args.store.as_deref(), args.store_ca.as_deref())?;
     let engine = open_engine(&dir, &backing)?;
     let sealer = open_sealer(&dir, &engine, backing.is_memory())?;
-    if matches!(backing, Backing::Postgres(_)) {
+    if matches!(backing, Backing::Postgres { .. }) {
         share_deployment_keys(&dir, &engine, &sealer)?;
     }
     // A fresh data directory's token key is generated on a thread while the rest starts.
@@ -402,7 +413,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
                 }
             }
         }));
-        if matches!(backing, Backing::Postgres(_)) {
+        if matches!(backing, Backing::Postgres { .. }) {
             let engine = app.engine.clone();
             std::thread::Builder::new().name("follow-store".into()).spawn(move || follow_store(engine))?;
         }
@@ -468,7 +479,7 @@ mod tests {
     use super::*;
 
     fn start(dir: &Path, in_memory: bool) -> anyhow::Result<Sealer> {
-        let engine = open_engine(dir, &Backing::of(in_memory, None)?)?;
+        let engine = open_engine(dir, &Backing::of(in_memory, None, None)?)?;
         open_sealer(dir, &engine, in_memory)
     }
 

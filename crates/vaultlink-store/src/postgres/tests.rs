@@ -14,6 +14,8 @@ struct TempServer {
     bin: PathBuf,
     port: u16,
     as_root: bool,
+    /// More `-c name=value` settings for the server.
+    settings: String,
 }
 
 fn bin_dir() -> PathBuf {
@@ -37,6 +39,34 @@ fn is_root() -> bool {
 
 impl TempServer {
     fn start() -> Self {
+        Self::start_with(|_| String::new())
+    }
+
+    /// A server that takes TLS connections only (`hostssl` in its `pg_hba.conf`), with `cert_pem`
+    /// and `key_pem` as its certificate.
+    fn start_tls(cert_pem: &str, key_pem: &str) -> Self {
+        Self::start_with(|dir| {
+            let file = |name: &str, text: &str| {
+                let p = dir.join(name);
+                std::fs::write(&p, text).unwrap();
+                std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+                if is_root() {
+                    assert!(Command::new("chown").arg("postgres:").arg(&p).status().unwrap().success());
+                }
+                p.display().to_string()
+            };
+            let hba = "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n";
+            format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={} -c hba_file={}",
+                file("server.crt", cert_pem),
+                file("server.key", key_pem),
+                file("pg_hba.conf", hba)
+            )
+        })
+    }
+
+    /// A server whose settings `settings` writes (its files in the given directory).
+    fn start_with(settings: impl FnOnce(&Path) -> String) -> Self {
         let bin = bin_dir();
         let dir = tempfile::tempdir().unwrap();
         let as_root = is_root();
@@ -46,7 +76,8 @@ impl TempServer {
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let data = dir.path().join("data");
-        let server = Self { dir, bin, port, as_root };
+        let settings = settings(dir.path());
+        let server = Self { dir, bin, port, as_root, settings };
         server.run("initdb", &["-D", path(&data), "-U", "vaultlink", "--auth=trust", "-E", "UTF8", "--no-sync"]);
         server.start_again();
         server
@@ -54,7 +85,8 @@ impl TempServer {
 
     /// Starts the (stopped) server again on its port.
     fn start_again(&self) {
-        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.path().display());
+        let options =
+            format!("-p {} -k {} -c listen_addresses=127.0.0.1{}", self.port, self.dir.path().display(), self.settings);
         let (data, log) = (self.dir.path().join("data"), self.dir.path().join("log"));
         self.run("pg_ctl", &["-D", path(&data), "-o", &options, "-l", path(&log), "-w", "start"]);
     }
@@ -321,6 +353,34 @@ fn the_log_is_pruned_and_a_replica_left_behind_it_reloads() {
     c.release().unwrap();
     let count: i64 = client.query_one("SELECT count(*) FROM vaultlink_log", &[]).unwrap().get(0);
     assert_eq!(count, 18 + 1 + 40, "batches younger than the age are kept");
+}
+
+#[test]
+fn with_sslmode_require_the_store_speaks_tls_and_checks_the_certificate() {
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let (cert, key) = (made.cert.pem(), made.signing_key.serialize_pem());
+    let server = TempServer::start_tls(&cert, &key);
+    let tls = format!("{} sslmode=require", server.url());
+    // Trusted through the CA given: it connects, writes, reads back and follows, all over TLS.
+    let store = PostgresStore::open_trusting(&tls, Some(cert.as_bytes())).unwrap();
+    let seq = store.append(&[put("k", b"v")]).unwrap();
+    store.sync(seq).unwrap();
+    assert_eq!(store.load_all().unwrap(), [("k".to_string(), b"v".to_vec())]);
+    let other = PostgresStore::open_trusting(&tls, Some(cert.as_bytes())).unwrap();
+    assert!(other.lease().unwrap().is_empty());
+    let seq = other.append(&[put("from-other", b"2")]).unwrap();
+    other.sync(seq).unwrap();
+    other.release().unwrap();
+    assert_eq!(store.catch_up().unwrap(), [vec![put("from-other", b"2")]]);
+    // The server takes no connection in the clear: what worked above was TLS.
+    let e = PostgresStore::open(&server.url()).unwrap_err();
+    assert!(e.to_string().contains("no encryption") || e.to_string().contains("pg_hba.conf"), "{e}");
+    // A certificate nobody vouches for is refused, as libpq's `require` would not.
+    let e = PostgresStore::open(&tls).unwrap_err();
+    assert!(e.to_string().to_ascii_lowercase().contains("certificate"), "{e}");
+    for bad in [&b"not a certificate"[..], b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"] {
+        assert!(PostgresStore::open_trusting(&tls, Some(bad)).is_err());
+    }
 }
 
 #[test]

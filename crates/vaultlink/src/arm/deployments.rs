@@ -469,7 +469,7 @@ fn same_version(link: &Value, content: &Value, uri: &str) -> Result<()> {
         "InvalidContentLink",
         format!(
             "The content version '{found}' of the content downloaded from '{}' does not match the content version '{wanted}' the link asks for.",
-            uri.split('?').next().unwrap_or(uri)
+            super::links::shown(uri)
         ),
     ))
 }
@@ -565,7 +565,7 @@ impl Request {
                             "InvalidContentLink",
                             format!(
                                 "The parameters file downloaded from '{}' has no 'parameters' object.",
-                                uri.split('?').next().unwrap_or(uri)
+                                super::links::shown(uri)
                             ),
                         ));
                     }

@@ -158,7 +158,7 @@ where
 }
 
 /// `uri` without its query string, for messages and the log.
-fn shown(uri: &str) -> &str {
+pub(crate) fn shown(uri: &str) -> &str {
     uri.split_once('?').map_or(uri, |(u, _)| u)
 }
 
