@@ -47,6 +47,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("/index.html", include_str!("portal/index.html"), "text/html; charset=utf-8"),
     ("/app.css", include_str!("portal/app.css"), "text/css; charset=utf-8"),
     ("/app.js", include_str!("portal/app.js"), "text/javascript; charset=utf-8"),
+    ("/groups.js", include_str!("portal/groups.js"), "text/javascript; charset=utf-8"),
     ("/vaults.js", include_str!("portal/vaults.js"), "text/javascript; charset=utf-8"),
     ("/endpoints.js", include_str!("portal/endpoints.js"), "text/javascript; charset=utf-8"),
     ("/networks.js", include_str!("portal/networks.js"), "text/javascript; charset=utf-8"),

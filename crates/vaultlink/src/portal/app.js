@@ -1,13 +1,13 @@
 // vaultlink portal: the seed's "Azure portal" tab as a page. Every read and change is an ARM
 // request through /portal/api/arm (the same routes `az` uses) or /portal/api/deploy (several ARM
 // PUTs, undone together on failure); no script here holds an Azure rule, only forms and pictures.
-// This file: DOM helpers, the API client, sign-in, routing. The pages are in vaults.js,
+// This file: DOM helpers, the API client, sign-in, routing. The pages are in groups.js, vaults.js,
 // endpoints.js, networks.js, vms.js and topology.js (loaded after it, in that order).
 'use strict';
 
 const API = { kv: '2023-07-01', net: '2024-05-01', dns: '2024-06-01', res: '2022-09-01', compute: '2024-07-01' };
 const ZONE = 'privatelink.vaultcore.azure.net';
-const S = { csrf: null, principal: null, sub: null, tenant: null };
+const S = { csrf: null, principal: null, sub: null, subName: null, tenant: null };
 
 // ---- DOM helpers (text is always set as text, never parsed as HTML)
 function h(tag, attrs, ...kids) {
@@ -44,6 +44,64 @@ function regionNetwork(vnets, d) {
   if (!subnets.some((s) => s.id === d.subnetId)) d.subnetId = subnets[0] ? subnets[0].id : '';
   return { inRegion, subnets };
 }
+// The Resource group field with the Azure portal's "Create new" under it: `d.rg` is the chosen
+// group's name and `d.newRg` says it is still to be made (rgSteps, in the form's region).
+// `rerender` redraws the form once a new name is taken.
+function rgField(prefix, groups, d, rerender) {
+  const names = groups.map((g) => g.name);
+  const options = (d.newRg && d.rg ? [[d.rg, `(New) ${d.rg}`]] : []).concat(names);
+  // As the Azure portal does, picking an existing group moves the form to the group's region.
+  const sel = select(`${prefix}-rg`, options, d.rg, (e) => {
+    d.rg = e.target.value; d.newRg = !names.includes(d.rg);
+    const g = groups.find((x) => x.name === d.rg);
+    if (g && g.location && g.location !== d.location) { d.location = g.location; d.vnetId = ''; d.subnetId = ''; rerender(); }
+  });
+  const box = h('div', { id: `${prefix}-rg-new` });
+  const open = () => {
+    const input = h('input', { type: 'text', id: `${prefix}-rg-new-name`, 'aria-label': 'Name of the new resource group', value: d.newRg ? d.rg : '' });
+    const msg = h('div', { id: `${prefix}-rg-new-message`, role: 'status' });
+    const ok = () => {
+      const n = input.value.trim();
+      const taken = names.some((x) => x.toLowerCase() === n.toLowerCase());
+      if (!n || taken) {
+        msg.replaceChildren(h('div', { class: 'error' }, n ? `A resource group named ${n} already exists in this subscription.` : 'The resource group name is required.'));
+        return input.focus();
+      }
+      d.rg = n; d.newRg = true; rerender();
+    };
+    input.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); ok(); } if (ev.key === 'Escape') box.replaceChildren(); });
+    box.replaceChildren(h('div', { class: 'inline-create' }, h('p', {}, 'A resource group is a container that holds related resources for an Azure solution.'), input, msg,
+      h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: `${prefix}-rg-new-ok`, onclick: ok }, 'OK'), h('button', { id: `${prefix}-rg-new-cancel`, onclick: () => box.replaceChildren() }, 'Cancel'))));
+    input.focus();
+  };
+  return [h('label', { for: sel.id }, 'Resource group'),
+    h('div', {}, names.length || d.newRg ? sel : h('span', { class: 'hint' }, 'No resource group yet.'), ' ', h('button', { class: 'link', id: `${prefix}-rg-create-new`, onclick: open }, 'Create new'), box)];
+}
+// The groups a form may pick from: the subscription's, and the form's new one.
+const groupsWith = (groups, d) => (d.newRg && d.rg ? [{ name: d.rg }].concat(groups) : groups);
+// A deployment's first step when its resource group is new: the group, in the resource's region.
+const rgSteps = (d) => (d.newRg ? [{ path: withVer(`${subPath()}/resourcegroups/${d.rg}`, API.res), body: { location: d.location }, createOnly: true }] : []);
+// A side panel (the Azure portal's blade) in #modal: it takes the focus, keeps Tab inside itself,
+// closes on Escape or its close button and gives the focus back to where it was. Returns close().
+function openBlade(id, title, ...content) {
+  const modal = $('#modal');
+  const back = document.activeElement;
+  const close = () => { modal.hidden = true; modal.replaceChildren(); modal.onkeydown = null; if (back && back.isConnected) back.focus(); };
+  const panel = h('div', { class: 'blade', id, role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': `${id}-title` },
+    h('div', { class: 'blade-head' }, h('h1', { id: `${id}-title` }, title), h('button', { class: 'link close', id: `${id}-close`, 'aria-label': 'Close', onclick: close }, '✕')), content);
+  modal.replaceChildren(panel);
+  modal.hidden = false;
+  modal.onkeydown = (ev) => {
+    if (ev.key === 'Escape') { ev.preventDefault(); close(); return; }
+    if (ev.key !== 'Tab') return;
+    const f = [...panel.querySelectorAll('button, input, select, textarea, a[href]')].filter((x) => !x.disabled);
+    if (!f.length) return;
+    const [first, last] = [f[0], f[f.length - 1]];
+    if (ev.shiftKey && document.activeElement === first) { ev.preventDefault(); last.focus(); } else if (!ev.shiftKey && document.activeElement === last) { ev.preventDefault(); first.focus(); }
+  };
+  (panel.querySelector('input, select, textarea') || panel.querySelector('button')).focus();
+  return close;
+}
 // A list's rows, or the one row the Azure portal shows when there is nothing to list.
 function rowsOr(items, columns, row) {
   return items.length ? items.map(row) : [h('tr', { class: 'empty' }, h('td', { colspan: columns }, 'No resources to display'))];
@@ -59,6 +117,10 @@ function deleteConfirm(question, action, out) {
     } }, 'Delete'), h('button', { id: 'cancel-delete', onclick: () => box.replaceChildren() }, 'Cancel'))));
   return { box, ask };
 }
+// A region picker: ARM's names as values, shown as the Azure portal shows them ("West Europe").
+const regionSelect = (id, locations, value, onchange) => select(id, locations.map((l) => [l.name, l.displayName || l.name]), value, onchange);
+// A create form's first region: its resource group's, else the first offered.
+const defaultRegion = (groups, locations) => (groups[0] && groups[0].location) || (locations[0] && locations[0].name);
 function field(label, input) { return [h('label', { for: input.id }, label), input]; }
 function select(id, options, value, onchange) {
   const s = h('select', { id, onchange });
@@ -184,7 +246,7 @@ async function startSession(data) {
   S.csrf = data.csrfToken; S.principal = data.principal;
   const subs = await listOf('/subscriptions', API.res);
   if (!subs.length) throw new Error('The principal sees no subscription.');
-  S.sub = subs[0].subscriptionId; S.tenant = subs[0].tenantId;
+  S.sub = subs[0].subscriptionId; S.tenant = subs[0].tenantId; S.subName = subs[0].displayName;
   $('#whoami').textContent = `${S.principal.displayName} (${S.principal.appId}) · ${subs[0].displayName}`;
   $('#nav').hidden = false; $('#signout').hidden = false;
   if (!location.hash || location.hash === '#/') location.hash = '#/vaults';
@@ -202,7 +264,12 @@ const routes = [
   [/^#\/nic\/([^/]+)$/, (m) => nicPage(decodeURIComponent(m[1]))],
   [/^#\/zones$/, () => zonesList()],
   [/^#\/zone\/([^/]+)(?:\/(\w+))?$/, (m) => zonePage(decodeURIComponent(m[1]), m[2])],
+  [/^#\/groups\/create$/, () => createGroup()],
+  [/^#\/groups$/, () => groupsList()],
+  [/^#\/group\/([^/]+)$/, (m) => groupPage(decodeURIComponent(m[1]))],
+  [/^#\/vnets\/create$/, () => createVnet()],
   [/^#\/vnets$/, () => vnetsList()],
+  [/^#\/vnet\/([^/]+)$/, (m) => vnetPage(decodeURIComponent(m[1]))],
   [/^#\/vms\/create$/, () => createVm()],
   [/^#\/vms$/, () => vmsList()],
   [/^#\/vm\/([^/]+)(?:\/(\w+))?$/, (m) => vmPage(decodeURIComponent(m[1]), m[2])],
@@ -238,7 +305,7 @@ document.addEventListener('DOMContentLoaded', async () => {
   $('#global-search').addEventListener('keydown', async (ev) => {
     if (ev.key !== 'Enter' || !S.csrf) return;
     const t = ev.target.value.trim().toLowerCase();
-    const pages = [[/key ?vault/, '#/vaults'], [/private ?endpoint/, '#/endpoints'], [/dns/, '#/zones'], [/virtual ?network|vnet/, '#/vnets'], [/virtual ?machine|^vms?$/, '#/vms'], [/topolog/, '#/topology'], [/doctor|troubleshoot/, '#/doctor']];
+    const pages = [[/resource ?groups?/, '#/groups'], [/key ?vault/, '#/vaults'], [/private ?endpoint/, '#/endpoints'], [/dns/, '#/zones'], [/virtual ?network|vnet/, '#/vnets'], [/virtual ?machine|^vms?$/, '#/vms'], [/topolog/, '#/topology'], [/doctor|troubleshoot/, '#/doctor']];
     const hit = pages.find(([re]) => re.test(t));
     if (hit) { location.hash = hit[1]; return; }
     const v = (await loaders.vaults()).find((x) => x.name.toLowerCase() === t);

@@ -17,8 +17,11 @@ const vaultLink = (id, vaults) => (vaults.some((v) => v.id.toLowerCase() === id.
 
 async function createEndpoint(vaultId) {
   const [groups, locations, vnets, vaults] = await Promise.all([loaders.groups(), loaders.locations(), loaders.vnets(), loaders.vaults()]);
-  const d = { rg: groups[0] && groups[0].name, name: '', nicName: '', nicEdited: false, location: locations[0] && locations[0].name, method: 'directory',
+  const d = { rg: groups[0] && groups[0].name, name: '', nicName: '', nicEdited: false, location: defaultRegion(groups, locations), method: 'directory',
     resourceType: 'Microsoft.KeyVault/vaults', vaultId: vaultId || (vaults[0] && vaults[0].id) || '', resourceId: vaultId || '', requestMessage: '', vnetId: '', subnetId: '', dns: true, zoneRg: '', tags: [] };
+  // Opened from a vault, the endpoint starts in the vault's region.
+  const from = vaults.find((v) => v.id === vaultId);
+  if (from) d.location = from.location;
   const tabDefs = [['basics', 'Basics'], ['resource', 'Resource'], ['vnet', 'Virtual Network'], ['dns', 'DNS'], ['tags', 'Tags'], ['review', 'Review + create']];
   let tab = 'basics';
   const tabs = h('div', { class: 'tabs' }); const body = h('div');
@@ -34,12 +37,12 @@ async function createEndpoint(vaultId) {
   const pages = {
     basics: () => {
       const nic = h('input', { type: 'text', id: 'pe-nic', value: d.nicName, oninput: (e) => { d.nicName = e.target.value; d.nicEdited = true; } });
-      return [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('pe-sub', [S.sub])),
-        field('Resource group', select('pe-rg', groups.map((g) => g.name), d.rg, (e) => { d.rg = e.target.value; })),
+      return [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('pe-sub', [[S.sub, S.subName]])),
+        rgField('pe', groups, d, render),
         h('div', { class: 'section' }, 'Instance details'),
         field('Name', h('input', { type: 'text', id: 'pe-name', value: d.name, oninput: (e) => { d.name = e.target.value.trim(); if (!d.nicEdited) { d.nicName = d.name ? d.name + '-nic' : ''; nic.value = d.nicName; } } })),
         field('Network Interface Name', nic),
-        field('Region', select('pe-region', locations.map((l) => l.name), d.location, (e) => { d.location = e.target.value; d.vnetId = ''; d.subnetId = ''; }))),
+        field('Region', regionSelect('pe-region', locations, d.location, (e) => { d.location = e.target.value; d.vnetId = ''; d.subnetId = ''; }))),
       nav(null, 'resource')];
     },
     resource: () => {
@@ -47,7 +50,7 @@ async function createEndpoint(vaultId) {
       const rows = [h('div', { class: 'section' }, 'Connection method'), h('label', {}, 'Connection method'), h('div', {}, radio('directory', 'Connect to an Azure resource in my directory.'), h('br'), radio('resourceid', 'Connect to an Azure resource by resource ID or alias.'))];
       if (d.method === 'directory') {
         const sub = h('select', { id: 'pe-subresource' }, h('option', { value: 'vault' }, 'vault'));
-        rows.push(field('Subscription', select('pe-resource-sub', [S.sub])),
+        rows.push(field('Subscription', select('pe-resource-sub', [[S.sub, S.subName]])),
           field('Resource type', select('pe-resource-type', ['Microsoft.KeyVault/vaults'], d.resourceType)),
           field('Resource', select('pe-resource', vaults.map((v) => [v.id, v.name]), d.vaultId, (e) => { d.vaultId = e.target.value; })),
           field('Target sub-resource', sub));
@@ -69,7 +72,7 @@ async function createEndpoint(vaultId) {
     },
     dns: () => [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Private DNS integration'),
       field('Integrate with private DNS zone', select('pe-dns', [['yes', 'Yes'], ['no', 'No']], d.dns ? 'yes' : 'no', (e) => { d.dns = e.target.value === 'yes'; })),
-      field('Private DNS zone resource group', select('pe-zone-rg', groups.map((g) => g.name), d.zoneRg || d.rg, (e) => { d.zoneRg = e.target.value; })),
+      field('Private DNS zone resource group', select('pe-zone-rg', groupsWith(groups, d).map((g) => g.name), d.zoneRg || d.rg, (e) => { d.zoneRg = e.target.value; })),
       h('label', {}, 'Private DNS zone'), h('span', {}, ZONE)), nav('vnet', 'tags')],
     tags: () => {
       const rows = d.tags.map((t, i) => h('div', { class: 'toolbar' }, h('input', { type: 'text', class: 'tag-name', value: t.name, oninput: (e) => { d.tags[i].name = e.target.value; } }),
@@ -82,10 +85,10 @@ async function createEndpoint(vaultId) {
       const out = h('div', { id: 'deploy-result' });
       const target = d.method === 'directory' ? d.vaultId : d.resourceId;
       return [h('div', { class: 'kv', id: 'review' },
-        h('div', {}, 'Name'), h('div', {}, d.name), h('div', {}, 'Resource group'), h('div', {}, d.rg), h('div', {}, 'Region'), h('div', {}, d.location),
+        h('div', {}, 'Name'), h('div', {}, d.name), h('div', {}, 'Resource group'), h('div', {}, d.newRg ? `(new) ${d.rg}` : d.rg), h('div', {}, 'Region'), h('div', {}, d.location),
         h('div', {}, 'Network interface name'), h('div', {}, d.nicName), h('div', {}, 'Connection method'), h('div', {}, d.method === 'directory' ? 'Automatic (resource in my directory)' : 'Manual (request approval)'),
-        h('div', {}, 'Resource'), h('div', {}, target), h('div', {}, 'Target sub-resource'), h('div', {}, 'vault'),
-        h('div', {}, 'Subnet'), h('div', {}, d.subnetId), h('div', {}, 'Private DNS zone'), h('div', {}, d.dns ? ZONE : 'No integration'),
+        h('div', {}, 'Resource'), h('div', {}, nameOf(target)), h('div', {}, 'Target sub-resource'), h('div', {}, 'vault'),
+        h('div', {}, 'Subnet'), h('div', {}, d.subnetId ? subnetLabel(d.subnetId) : ''), h('div', {}, 'Private DNS zone'), h('div', {}, d.dns ? ZONE : 'No integration'),
         h('div', {}, 'Tags'), h('div', {}, d.tags.filter((t) => t.name).map((t) => `${t.name}: ${t.value}`).join(', ') || 'none')),
       reviewButtons(go, 'tags', out, async () => {
         if (!d.name) throw new Error('The private endpoint name is required (Basics).');
@@ -93,7 +96,7 @@ async function createEndpoint(vaultId) {
         if (!d.subnetId) throw new Error(`Select a virtual network and subnet in ${d.location} (Virtual Network).`);
         const tags = Object.fromEntries(d.tags.filter((t) => t.name).map((t) => [t.name, t.value]));
         const pe = { rg: d.rg, location: d.location, name: d.name, nicName: d.nicName, vnetId: d.vnetId, subnetId: d.subnetId, dns: d.dns, zoneRg: d.zoneRg || d.rg, manual: d.method !== 'directory', requestMessage: d.requestMessage, tags };
-        await deploy(await endpointSteps(pe, target));
+        await deploy(rgSteps(d).concat(await endpointSteps(pe, target)));
         const peId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Network/privateEndpoints/${d.name}`;
         return `#/endpoint/${enc(peId)}`;
       }), out];

@@ -1,4 +1,5 @@
-// vaultlink portal: private DNS zones (record sets, virtual network links) and virtual networks.
+// vaultlink portal: private DNS zones (record sets, virtual network links) and virtual networks
+// (list, create with address space and subnets, the VNet's page with its subnets).
 'use strict';
 
 async function zonesList() {
@@ -78,8 +79,130 @@ async function zonePage(id, tab) {
 async function vnetsList() {
   const vnets = await loaders.vnets();
   show(h('h1', {}, 'Virtual networks'),
-    h('table', { id: 'vnets' }, h('thead', {}, h('tr', {}, ['Name', 'Resource group', 'Location', 'Address space', 'Subnets'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, rowsOr(vnets, 5, (v) => h('tr', {}, h('td', {}, v.name), h('td', {}, rgOf(v.id)), h('td', {}, v.location), h('td', {}, v.properties.addressSpace.addressPrefixes.join(', ')),
-        h('td', {}, v.properties.subnets.map((s) => `${s.name} (${s.properties.addressPrefix})`).join(', ')))))));
+    h('div', { class: 'toolbar' }, h('button', { id: 'create-vnet', onclick: () => { location.hash = '#/vnets/create'; } }, '+ Create')),
+    h('div', { class: 'table-box' }, h('table', { id: 'vnets' }, h('thead', {}, h('tr', {}, ['Name', 'Resource group', 'Location', 'Address space', 'Subnets'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, rowsOr(vnets, 5, (v) => h('tr', { 'data-vnet': v.name }, h('td', {}, link(`#/vnet/${enc(v.id)}`, v.name)), h('td', {}, rgOf(v.id)), h('td', {}, v.location), h('td', {}, v.properties.addressSpace.addressPrefixes.join(', ')),
+        h('td', {}, v.properties.subnets.map((s) => `${s.name} (${s.properties.addressPrefix})`).join(', '))))))));
 }
 
+// A subnet's private endpoint network policy, as the Azure portal words ARM's values.
+const PE_POLICIES = [['Disabled', 'Disabled'], ['NetworkSecurityGroupEnabled', 'Network security groups'], ['RouteTableEnabled', 'Route tables'], ['Enabled', 'Network security groups and route tables']];
+const policyLabel = (v) => (PE_POLICIES.find(([k]) => k === v) || [v, v])[1];
+const prefixesOf = (text) => text.split(',').map((x) => x.trim()).filter(Boolean);
+
+// The "Add a subnet" / "Edit subnet" panel: name (fixed when editing), address range and the
+// private endpoint network policy; `onOk` gets them and closes the panel when it resolves.
+function subnetBlade(sn, onOk) {
+  const name = h('input', { type: 'text', id: 'subnet-name', value: sn.name || '', readonly: !!sn.name });
+  const range = h('input', { type: 'text', id: 'subnet-range', value: sn.addressPrefix || '', placeholder: '10.0.1.0/24' });
+  const policy = select('subnet-pe-policy', PE_POLICIES, sn.privateEndpointNetworkPolicies || 'Disabled');
+  const out = h('div', { id: 'subnet-result' });
+  const close = openBlade('subnet-blade', sn.name ? `Edit subnet ${sn.name}` : 'Add a subnet',
+    h('div', { class: 'form' }, field('Name', name), field('Subnet address range', range),
+      h('div', { class: 'section' }, 'Network policy for private endpoints'), field('Private endpoint network policy', policy)),
+    out,
+    h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'subnet-ok', onclick: async (ev) => {
+      out.replaceChildren();
+      if (!name.value.trim()) return out.append(errorBox('The subnet name is required.'));
+      if (!range.value.trim()) return out.append(errorBox('The subnet address range is required.'));
+      ev.target.disabled = true;
+      try { await onOk({ name: name.value.trim(), addressPrefix: range.value.trim(), privateEndpointNetworkPolicies: policy.value }); close(); } catch (e) { out.replaceChildren(errorBox(e)); ev.target.disabled = false; }
+    } }, sn.name ? 'Save' : 'Add'), h('button', { id: 'subnet-cancel', onclick: () => close() }, 'Cancel')));
+}
+
+async function createVnet() {
+  const [groups, locations] = await Promise.all([loaders.groups(), loaders.locations()]);
+  // The Azure portal's defaults: 10.0.0.0/16 with one subnet, "default", 10.0.0.0/24.
+  const d = { rg: groups[0] && groups[0].name, newRg: false, name: '', location: defaultRegion(groups, locations), space: '10.0.0.0/16',
+    subnets: [{ name: 'default', addressPrefix: '10.0.0.0/24', privateEndpointNetworkPolicies: 'Disabled' }] };
+  const tabDefs = [['basics', 'Basics'], ['ip', 'IP addresses'], ['review', 'Review + create']];
+  let tab = 'basics';
+  const tabs = h('div', { class: 'tabs' }); const body = h('div');
+  const go = (t) => { tab = t; render(); };
+  const nav = (prev, next) => h('div', { class: 'toolbar' }, prev ? h('button', { id: 'previous', onclick: () => go(prev) }, 'Previous') : null,
+    next ? h('button', { class: 'primary', id: 'next', onclick: () => go(next) }, next === 'review' ? 'Review + create' : 'Next') : null);
+  const render = () => {
+    tabs.replaceChildren(...tabDefs.map(([k, t]) => h('button', { class: k === tab ? 'active' : '', id: 'tab-' + k, onclick: () => go(k) }, t)));
+    body.replaceChildren(...pages[tab]().filter(Boolean));
+  };
+  const pages = {
+    basics: () => [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('vnet-sub', [[S.sub, S.subName]])),
+      rgField('vnet', groups, d, render),
+      h('div', { class: 'section' }, 'Instance details'),
+      field('Virtual network name', h('input', { type: 'text', id: 'vnet-name', value: d.name, oninput: (e) => { d.name = e.target.value.trim(); } })),
+      field('Region', regionSelect('vnet-region', locations, d.location, (e) => { d.location = e.target.value; }))),
+    nav(null, 'ip')],
+    ip: () => {
+      const rows = rowsOr(d.subnets, 4, (sn, i) => h('tr', { 'data-subnet': sn.name }, h('td', {}, sn.name), h('td', {}, sn.addressPrefix), h('td', {}, policyLabel(sn.privateEndpointNetworkPolicies)),
+        h('td', {}, h('button', { class: 'link edit-subnet', 'aria-label': `Edit ${sn.name}`, onclick: () => subnetBlade(sn, async (x) => { d.subnets[i] = x; render(); }) }, 'Edit'), ' ',
+          h('button', { class: 'link delete-subnet', 'aria-label': `Delete ${sn.name}`, onclick: () => { d.subnets.splice(i, 1); render(); } }, 'Delete'))));
+      return [h('div', { class: 'form' }, h('div', { class: 'section' }, 'IPv4 address space'),
+        field('Address space (comma-separated)', h('input', { type: 'text', id: 'vnet-address-space', value: d.space, oninput: (e) => { d.space = e.target.value; } }))),
+      h('h2', {}, 'Subnets'),
+      h('div', { class: 'toolbar' }, h('button', { id: 'add-subnet', onclick: () => subnetBlade({}, async (x) => {
+        if (d.subnets.some((y) => y.name.toLowerCase() === x.name.toLowerCase())) throw new Error(`A subnet named ${x.name} is already in the list.`);
+        d.subnets.push(x); render();
+      }) }, '+ Add a subnet')),
+      h('div', { class: 'table-box' }, h('table', { id: 'draft-subnets' }, h('thead', {}, h('tr', {}, ['Name', 'Address range', 'Private endpoint network policy', ''].map((t) => h('th', {}, t)))), h('tbody', {}, rows))),
+      nav('basics', 'review')];
+    },
+    review: () => {
+      const out = h('div', { id: 'deploy-result' });
+      const rows = [['Subscription', S.subName], ['Resource group', d.newRg ? `(new) ${d.rg}` : d.rg], ['Name', d.name], ['Region', d.location],
+        ['Address space', prefixesOf(d.space).join(', ')], ['Subnets', d.subnets.map((x) => `${x.name} (${x.addressPrefix})`).join(', ') || 'none']];
+      return [h('div', { class: 'kv', id: 'review' }, rows.map(([k, v]) => [h('div', {}, k), h('div', {}, v)])),
+        reviewButtons(go, 'ip', out, async () => {
+          if (!d.rg) throw new Error('Select or create a resource group (Basics).');
+          if (!d.name) throw new Error('The virtual network name is required (Basics).');
+          const id = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Network/virtualNetworks/${d.name}`;
+          await ensureProvider('Microsoft.Network');
+          const subnets = d.subnets.map((x) => ({ name: x.name, properties: { addressPrefix: x.addressPrefix, privateEndpointNetworkPolicies: x.privateEndpointNetworkPolicies } }));
+          await deploy(rgSteps(d).concat([{ path: withVer(id, API.net), createOnly: true,
+            body: { location: d.location, properties: { addressSpace: { addressPrefixes: prefixesOf(d.space) }, subnets } } }]));
+          return `#/vnet/${enc(id)}`;
+        }), out];
+    },
+  };
+  show(h('h1', {}, 'Create virtual network'), tabs, body);
+  render();
+}
+
+// A virtual network's page: its address space (a prefix can be added) and its subnets (added,
+// edited: address range and private endpoint network policy, deleted), each change an ARM PUT or
+// DELETE that ARM checks (overlaps, a subnet in use).
+async function vnetPage(id) {
+  const v = await arm('GET', id, API.net);
+  const out = h('div', { id: 'vnet-result' });
+  const confirm = h('div', { id: 'confirm-area' });
+  const subnetPath = (n) => `${id}/subnets/${n}`;
+  const putSubnet = async (x, existing) => {
+    const props = Object.assign({}, existing ? existing.properties : {}, { addressPrefix: x.addressPrefix, privateEndpointNetworkPolicies: x.privateEndpointNetworkPolicies });
+    await arm('PUT', subnetPath(x.name), API.net, { name: x.name, properties: props });
+    await route();
+  };
+  const remove = (sn) => {
+    const c = deleteConfirm(`Delete the subnet ${sn.name} (${sn.properties.addressPrefix})?`, async () => { await arm('DELETE', subnetPath(sn.name), API.net); await route(); }, out);
+    confirm.replaceChildren(c.box); c.ask();
+  };
+  const space = h('input', { type: 'text', id: 'vnet-add-prefix', placeholder: '10.1.0.0/16', 'aria-label': 'Address prefix to add' });
+  const addSpace = h('button', { id: 'vnet-add-prefix-save', onclick: async () => {
+    const more = prefixesOf(space.value);
+    if (!more.length) return;
+    const body = await arm('GET', id, API.net);
+    body.properties.addressSpace.addressPrefixes = body.properties.addressSpace.addressPrefixes.concat(more);
+    try { await arm('PUT', id, API.net, body); await route(); } catch (e) { out.replaceChildren(errorBox(e)); }
+  } }, 'Add address space');
+  const subnets = v.properties.subnets || [];
+  show(h('h1', {}, v.name), h('div', { class: 'subtitle' }, `Virtual network · ${rgOf(id)}`),
+    h('div', { class: 'kv', id: 'vnet-essentials' }, h('div', {}, 'Resource group'), h('div', {}, rgOf(id)), h('div', {}, 'Location'), h('div', {}, v.location),
+      h('div', {}, 'Subscription'), h('div', {}, S.subName), h('div', {}, 'Address space'), h('div', { id: 'vnet-space' }, v.properties.addressSpace.addressPrefixes.join(', '))),
+    h('div', { class: 'toolbar' }, space, addSpace),
+    h('h2', {}, 'Subnets'),
+    h('div', { class: 'toolbar' }, h('button', { id: 'add-subnet', onclick: () => subnetBlade({}, (x) => putSubnet(x, null)) }, '+ Subnet')),
+    confirm, out,
+    h('div', { class: 'table-box' }, h('table', { id: 'subnets' }, h('thead', {}, h('tr', {}, ['Name', 'Address range', 'Private endpoint network policy', 'Private endpoints', ''].map((t) => h('th', {}, t)))),
+      h('tbody', {}, rowsOr(subnets, 5, (sn) => h('tr', { 'data-subnet': sn.name }, h('td', {}, sn.name), h('td', {}, sn.properties.addressPrefix),
+        h('td', { class: 'pe-policy' }, policyLabel(sn.properties.privateEndpointNetworkPolicies)), h('td', {}, String((sn.properties.privateEndpoints || []).length)),
+        h('td', {}, h('button', { class: 'link edit-subnet', 'aria-label': `Edit ${sn.name}`, onclick: () => subnetBlade({ name: sn.name, addressPrefix: sn.properties.addressPrefix, privateEndpointNetworkPolicies: sn.properties.privateEndpointNetworkPolicies }, (x) => putSubnet(x, sn)) }, 'Edit'), ' ',
+          h('button', { class: 'link delete-subnet', 'aria-label': `Delete ${sn.name}`, onclick: () => remove(sn) }, 'Delete'))))))));
+}

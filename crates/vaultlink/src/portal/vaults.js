@@ -22,9 +22,8 @@ async function vaultsList() {
 // private endpoint steps need, creates nothing by itself.
 async function peBlade(ctx, onOk) {
   const [groups, locations, vnets] = [ctx.groups, ctx.locations, ctx.vnets];
-  const modal = $('#modal');
   const rg = select('blade-pe-rg', groups.map((g) => g.name), ctx.rg);
-  const loc = select('blade-pe-location', locations.map((l) => l.name), ctx.location);
+  const loc = regionSelect('blade-pe-location', locations, ctx.location);
   const pre = ctx.pe || {};
   if (pre.rg) rg.value = pre.rg;
   if (pre.location) loc.value = pre.location;
@@ -45,11 +44,9 @@ async function peBlade(ctx, onOk) {
   };
   loc.addEventListener('change', fillVnets); vnet.addEventListener('change', fillSubnets); fillVnets();
   if (pre.vnetId) { vnet.value = pre.vnetId; fillSubnets(); subnet.value = pre.subnetId; }
-  const close = () => { modal.hidden = true; modal.replaceChildren(); };
-  modal.replaceChildren(h('div', { class: 'blade', id: 'pe-blade' },
-    h('h1', {}, 'Create private endpoint'),
+  const close = openBlade('pe-blade', 'Create private endpoint',
     h('div', { class: 'form' },
-      field('Subscription', select('blade-pe-sub', [S.sub])), field('Resource group', rg), field('Location', loc), field('Name', name),
+      field('Subscription', select('blade-pe-sub', [[S.sub, S.subName]])), field('Resource group', rg), field('Location', loc), field('Name', name),
       h('label', {}, 'Target sub-resource'), h('span', { id: 'blade-pe-subresource' }, 'vault'),
       h('div', { class: 'section' }, 'Networking'), field('Virtual network', vnet), field('Subnet', subnet),
       h('div', { class: 'section' }, 'Private DNS integration'), field('Integrate with private DNS zone', dns),
@@ -63,14 +60,13 @@ async function peBlade(ctx, onOk) {
         onOk({ rg: rg.value, location: loc.value, name: name.value.trim(), vnetId: vnet.value, subnetId: subnet.value, dns: dns.value === 'yes', manual: false, tags: {} });
         close();
       } }, 'OK'),
-      h('button', { onclick: close }, 'Cancel'))));
-  modal.hidden = false;
+      h('button', { id: 'blade-pe-cancel', onclick: () => close() }, 'Cancel')));
 }
 
 const draft = { vault: null };
 async function createVault() {
   const [groups, locations, vnets] = await Promise.all([loaders.groups(), loaders.locations(), loaders.vnets()]);
-  const d = draft.vault = draft.vault || { rg: groups[0] && groups[0].name, name: '', location: locations[0] && locations[0].name, sku: 'standard', publicAccess: true, endpoints: [] };
+  const d = draft.vault = draft.vault || { rg: groups[0] && groups[0].name, name: '', location: defaultRegion(groups, locations), sku: 'standard', publicAccess: true, endpoints: [] };
   let tab = 'basics';
   const body = h('div');
   const tabs = h('div', { class: 'tabs' });
@@ -81,12 +77,10 @@ async function createVault() {
     body.replaceChildren(...(tab === 'basics' ? basics() : tab === 'networking' ? networking() : review()));
   };
   const basics = () => {
-    if (!groups.length) return [h('div', { class: 'error' }, 'No resource group: create one first (az group create).')];
-    const rg = select('vault-rg', groups.map((g) => g.name), d.rg, (e) => { d.rg = e.target.value; });
     const name = h('input', { type: 'text', id: 'vault-name', value: d.name, oninput: (e) => { d.name = e.target.value.trim(); } });
-    const loc = select('vault-region', locations.map((l) => l.name), d.location, (e) => { d.location = e.target.value; });
+    const loc = regionSelect('vault-region', locations, d.location, (e) => { d.location = e.target.value; });
     const sku = select('vault-sku', [['standard', 'Standard'], ['premium', 'Premium']], d.sku, (e) => { d.sku = e.target.value; });
-    return [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('vault-sub', [S.sub])), field('Resource group', rg),
+    return [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('vault-sub', [[S.sub, S.subName]])), rgField('vault', groups, d, render),
       h('div', { class: 'section' }, 'Instance details'), field('Key vault name', name), field('Region', loc), field('Pricing tier', sku)),
     h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'next', onclick: () => go('networking') }, 'Next')) ];
   };
@@ -95,11 +89,11 @@ async function createVault() {
     const out = [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Network connectivity'),
       h('label', { for: 'public-access' }, 'Enable public access'), h('span', { class: 'toggle' }, toggle, d.publicAccess ? 'On' : 'Off'))];
     out.push(h('h2', {}, 'Private endpoint'),
-      h('div', { class: 'toolbar' }, h('button', { id: 'add-private-endpoint', onclick: () => peBlade({ groups, locations, vnets, rg: d.rg, location: d.location }, (pe) => { d.endpoints.push(pe); render(); }) }, '+ Create a private endpoint')),
+      h('div', { class: 'toolbar' }, h('button', { id: 'add-private-endpoint', onclick: () => peBlade({ groups: groupsWith(groups, d), locations, vnets, rg: d.rg, location: d.location }, (pe) => { d.endpoints.push(pe); render(); }) }, '+ Create a private endpoint')),
       h('table', { id: 'draft-endpoints' }, h('thead', {}, h('tr', {}, ['Name', 'Resource group', 'Location', 'Subnet', 'Private DNS zone', ''].map((t) => h('th', {}, t)))),
         h('tbody', {}, d.endpoints.map((pe, i) => h('tr', { 'data-endpoint': pe.name }, h('td', {}, pe.name), h('td', {}, pe.rg), h('td', {}, pe.location),
           h('td', {}, `${nameOf(pe.vnetId)}/${nameOf(pe.subnetId)}`), h('td', {}, pe.dns ? ZONE : 'none'),
-          h('td', {}, h('button', { class: 'link edit', onclick: () => peBlade({ groups, locations, vnets, pe }, (changed) => { d.endpoints[i] = changed; render(); }) }, 'Edit'), ' ',
+          h('td', {}, h('button', { class: 'link edit', onclick: () => peBlade({ groups: groupsWith(groups, d), locations, vnets, pe }, (changed) => { d.endpoints[i] = changed; render(); }) }, 'Edit'), ' ',
             h('button', { class: 'link delete', onclick: () => { d.endpoints.splice(i, 1); render(); } }, 'Delete')))))),
       h('div', { class: 'toolbar' }, h('button', { onclick: () => go('basics') }, 'Previous'), h('button', { class: 'primary', id: 'review-create', onclick: () => go('review') }, 'Review + create')));
     return out;
@@ -107,17 +101,18 @@ async function createVault() {
   const review = () => {
     const out = h('div', { id: 'deploy-result' });
     return [h('div', { class: 'kv', id: 'review' },
-      h('div', {}, 'Subscription'), h('div', {}, S.sub), h('div', {}, 'Resource group'), h('div', {}, d.rg || ''),
+      h('div', {}, 'Subscription'), h('div', {}, S.subName), h('div', {}, 'Resource group'), h('div', {}, d.newRg ? `(new) ${d.rg}` : d.rg || ''),
       h('div', {}, 'Key vault name'), h('div', {}, d.name), h('div', {}, 'Region'), h('div', {}, d.location), h('div', {}, 'Pricing tier'), h('div', {}, d.sku),
       h('div', {}, 'Public network access'), h('div', {}, d.publicAccess ? 'Enabled' : 'Disabled'),
       h('div', {}, 'Private endpoints'), h('div', {}, d.endpoints.map((p) => `${p.name} (${nameOf(p.vnetId)}/${nameOf(p.subnetId)}${p.dns ? ', ' + ZONE : ''})`).join('; ') || 'none')),
     reviewButtons(go, 'networking', out, async () => {
+      if (!d.rg) throw new Error('Select or create a resource group (Basics).');
       if (!d.name) throw new Error('The key vault name is required.');
       const vaultId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.KeyVault/vaults/${d.name}`;
       await ensureProvider('Microsoft.KeyVault');
       const avail = await arm('POST', `${subPath()}/providers/Microsoft.KeyVault/checkNameAvailability`, API.kv, { name: d.name, type: 'Microsoft.KeyVault/vaults' });
       if (avail && avail.nameAvailable === false) { const e = new Error(avail.message); e.code = avail.reason; throw e; }
-      const steps = [{ path: withVer(vaultId, API.kv), createOnly: true, body: { location: d.location, properties: {
+      const steps = [...rgSteps(d), { path: withVer(vaultId, API.kv), createOnly: true, body: { location: d.location, properties: {
         tenantId: S.tenant, sku: { family: 'A', name: d.sku }, accessPolicies: [], enableRbacAuthorization: true,
         publicNetworkAccess: d.publicAccess ? 'Enabled' : 'Disabled' } } }];
       for (const pe of d.endpoints) steps.push(...await endpointSteps(pe, vaultId));

@@ -24,7 +24,7 @@ async function vmsList() {
 
 async function createVm() {
   const [groups, locations, vnets] = await Promise.all([loaders.groups(), loaders.locations(), loaders.vnets()]);
-  const d = { rg: groups[0] && groups[0].name, name: '', location: locations[0] && locations[0].name, image: VM_IMAGES[0][0], size: 'Standard_B1s', auth: 'ssh',
+  const d = { rg: groups[0] && groups[0].name, name: '', location: defaultRegion(groups, locations), image: VM_IMAGES[0][0], size: 'Standard_B1s', auth: 'ssh',
     user: 'azureuser', sshKey: '', password: '', vnetId: '', subnetId: '', publicIp: 'new', nsg: 'basic' };
   const sizes = {};
   const tabDefs = [['basics', 'Basics'], ['networking', 'Networking'], ['review', 'Review + create']];
@@ -55,11 +55,11 @@ async function createVm() {
       const auth = d.auth === 'ssh'
         ? field('SSH public key', h('textarea', { id: 'vm-ssh-key', rows: 4, placeholder: 'ssh-rsa AAAA… or ssh-ed25519 AAAA…', oninput: (e) => { d.sshKey = e.target.value.trim(); } }, d.sshKey))
         : field('Password', h('input', { type: 'password', id: 'vm-password', value: d.password, autocomplete: 'new-password', oninput: (e) => { d.password = e.target.value; } }));
-      return [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('vm-sub', [S.sub])),
-        field('Resource group', select('vm-rg', groups.map((g) => g.name), d.rg, (e) => { d.rg = e.target.value; })),
+      return [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('vm-sub', [[S.sub, S.subName]])),
+        rgField('vm', groups, d, render),
         h('div', { class: 'section' }, 'Instance details'),
         field('Virtual machine name', h('input', { type: 'text', id: 'vm-name', value: d.name, oninput: (e) => { d.name = e.target.value.trim(); } })),
-        field('Region', select('vm-region', locations.map((l) => l.name), d.location, (e) => { d.location = e.target.value; d.vnetId = ''; d.subnetId = ''; render(); })),
+        field('Region', regionSelect('vm-region', locations, d.location, (e) => { d.location = e.target.value; d.vnetId = ''; d.subnetId = ''; render(); })),
         field('Image', select('vm-image', VM_IMAGES.map((i) => [i[0], i[1]]), d.image, (e) => { d.image = e.target.value; d.auth = windows() ? 'password' : 'ssh'; render(); })),
         field('Size', sizeSelect()),
         h('div', { class: 'section' }, 'Administrator account'),
@@ -84,8 +84,8 @@ async function createVm() {
     review: () => {
       pickNetwork();
       const out = h('div', { id: 'deploy-result' });
-      const rows = [['Virtual machine name', d.name], ['Resource group', d.rg], ['Region', d.location], ['Image', image()[1]], ['Size', d.size],
-        ['Authentication type', d.auth === 'ssh' ? 'SSH public key' : 'Password'], ['Username', d.user], ['Subnet', d.subnetId],
+      const rows = [['Virtual machine name', d.name], ['Resource group', d.newRg ? `(new) ${d.rg}` : d.rg], ['Region', d.location], ['Image', image()[1]], ['Size', d.size],
+        ['Authentication type', d.auth === 'ssh' ? 'SSH public key' : 'Password'], ['Username', d.user], ['Subnet', d.subnetId ? subnetLabel(d.subnetId) : ''],
         ['Public IP', d.publicIp === 'new' ? `(new) ${ipName()}` : 'None'], ['NIC network security group', d.nsg === 'basic' ? `(new) ${d.name}-nsg` : 'None'],
         ['Network interface', `(new) ${d.name}-nic`], ['Load balancing', 'No']];
       return [h('div', { class: 'kv', id: 'review' }, rows.map(([k, v]) => [h('div', {}, k), h('div', {}, v)])),
@@ -93,7 +93,7 @@ async function createVm() {
           if (!d.subnetId) throw new Error(`Select a virtual network and subnet in ${d.location} (Networking).`);
           await ensureProvider('Microsoft.Network');
           await ensureProvider('Microsoft.Compute');
-          await deploy(vmSteps(d, image()[2]));
+          await deploy(rgSteps(d).concat(vmSteps(d, image()[2])));
           const vmId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Compute/virtualMachines/${d.name}`;
           return `#/vm/${enc(vmId)}`;
         }), out];

@@ -1,0 +1,62 @@
+// vaultlink portal: resource groups: list, create (Basics, Review + create), and the group's page
+// (its resources; deleting the group with everything in it).
+'use strict';
+
+async function groupsList() {
+  const groups = await loaders.groups();
+  show(h('h1', {}, 'Resource groups'),
+    h('div', { class: 'toolbar' }, h('button', { id: 'create-group', onclick: () => { location.hash = '#/groups/create'; } }, '+ Create')),
+    h('div', { class: 'table-box' }, h('table', { id: 'groups' }, h('thead', {}, h('tr', {}, ['Name', 'Subscription', 'Location'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, rowsOr(groups, 3, (g) => h('tr', { 'data-group': g.name }, h('td', {}, link(`#/group/${enc(g.id)}`, g.name)), h('td', {}, S.subName), h('td', {}, g.location)))))));
+}
+
+async function createGroup() {
+  const [groups, locations] = await Promise.all([loaders.groups(), loaders.locations()]);
+  const d = { name: '', location: locations[0] && locations[0].name };
+  let tab = 'basics';
+  const tabs = h('div', { class: 'tabs' }); const body = h('div');
+  const go = (t) => { tab = t; render(); };
+  const render = () => {
+    tabs.replaceChildren(...[['basics', 'Basics'], ['review', 'Review + create']].map(([k, t]) => h('button', { class: k === tab ? 'active' : '', id: 'tab-' + k, onclick: () => go(k) }, t)));
+    body.replaceChildren(...(tab === 'basics' ? basics() : review()));
+  };
+  const basics = () => [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('group-sub', [[S.sub, S.subName]])),
+    field('Resource group name', h('input', { type: 'text', id: 'group-name', value: d.name, oninput: (e) => { d.name = e.target.value.trim(); } })),
+    h('div', { class: 'section' }, 'Resource details'),
+    field('Region', regionSelect('group-region', locations, d.location, (e) => { d.location = e.target.value; }))),
+  h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'next', onclick: () => go('review') }, 'Review + create'))];
+  const review = () => {
+    const out = h('div', { id: 'deploy-result' });
+    return [h('div', { class: 'kv', id: 'review' }, [['Subscription', S.subName], ['Resource group', d.name], ['Region', d.location]].map(([k, v]) => [h('div', {}, k), h('div', {}, v)])),
+      reviewButtons(go, 'basics', out, async () => {
+        if (!d.name) throw new Error('The resource group name is required (Basics).');
+        if (groups.some((g) => g.name.toLowerCase() === d.name.toLowerCase())) throw new Error(`A resource group named ${d.name} already exists in this subscription.`);
+        await deploy(rgSteps({ newRg: true, rg: d.name, location: d.location }));
+        return `#/group/${enc(`${subPath()}/resourceGroups/${d.name}`)}`;
+      }), out];
+  };
+  show(h('h1', {}, 'Create a resource group'), tabs, body);
+  render();
+}
+
+// A generic resource's page in the portal, when it has one.
+function resourcePage(r) {
+  const t = r.type.toLowerCase();
+  const pages = { 'microsoft.keyvault/vaults': 'vault', 'microsoft.network/privateendpoints': 'endpoint', 'microsoft.network/virtualnetworks': 'vnet',
+    'microsoft.network/privatednszones': 'zone', 'microsoft.network/networkinterfaces': 'nic', 'microsoft.compute/virtualmachines': 'vm' };
+  return pages[t] ? link(`#/${pages[t]}/${enc(r.id)}`, r.name) : r.name;
+}
+
+async function groupPage(id) {
+  const [g, resources] = await Promise.all([arm('GET', id, API.res), listOf(`${id}/resources`, API.res)]);
+  const out = h('div', { id: 'group-result' });
+  const del = deleteConfirm(`Delete resource group ${g.name}? The ${resources.length} resource(s) in it are deleted with it.`, async () => {
+    await arm('DELETE', id, API.res); location.hash = '#/groups';
+  }, out);
+  show(h('h1', {}, g.name), h('div', { class: 'subtitle' }, 'Resource group'),
+    h('div', { class: 'toolbar' }, h('button', { id: 'group-delete', onclick: del.ask }, 'Delete resource group')), del.box, out,
+    h('div', { class: 'kv', id: 'group-essentials' }, h('div', {}, 'Subscription'), h('div', {}, S.subName), h('div', {}, 'Location'), h('div', {}, g.location)),
+    h('h2', {}, 'Resources'),
+    h('div', { class: 'table-box' }, h('table', { id: 'group-resources' }, h('thead', {}, h('tr', {}, ['Name', 'Type', 'Location'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, rowsOr(resources, 3, (r) => h('tr', { 'data-resource': r.name }, h('td', {}, resourcePage(r)), h('td', {}, r.type), h('td', {}, r.location)))))));
+}
