@@ -32,10 +32,12 @@ def vl(tmp_path_factory) -> Vaultlink:
     """A fresh server: no resource group, no provider registered. az only reads."""
     vl = Vaultlink(tmp_path_factory.mktemp("portal-walk"))
     vl.start()
-    vl.login_sp()
-    assert vl.az("group", "list") == []
-    yield vl
-    vl.close()
+    try:
+        vl.login_sp()
+        assert vl.az("group", "list") == []
+        yield vl
+    finally:
+        vl.close()
 
 
 def test_a_vnet_with_subnets_in_a_new_resource_group(vl, browser, shots):

@@ -209,7 +209,7 @@ const loaders = {
 
 // ---- sign-in
 function renderSignIn(message) {
-  $('#nav').hidden = true; $('#signout').hidden = true; $('#whoami').textContent = '';
+  $('#nav').hidden = true; $('#signout').hidden = true; $('#menu-toggle').hidden = true; $('#whoami').textContent = '';
   // A neutral example: the developer's own id here would make the field look filled.
   const id = h('input', { type: 'text', id: 'client-id', autocomplete: 'username', placeholder: '00000000-0000-0000-0000-000000000000 or user@contoso.com' });
   const secret = h('input', { type: 'password', id: 'client-secret', autocomplete: 'current-password' });
@@ -248,7 +248,7 @@ async function startSession(data) {
   if (!subs.length) throw new Error('The principal sees no subscription.');
   S.sub = subs[0].subscriptionId; S.tenant = subs[0].tenantId; S.subName = subs[0].displayName;
   $('#whoami').textContent = `${S.principal.displayName} (${S.principal.appId}) · ${subs[0].displayName}`;
-  $('#nav').hidden = false; $('#signout').hidden = false;
+  $('#nav').hidden = false; $('#signout').hidden = false; $('#menu-toggle').hidden = false;
   if (!location.hash || location.hash === '#/') location.hash = '#/vaults';
   else route();
 }
@@ -298,6 +298,10 @@ async function route() {
 // ---- start
 window.addEventListener('hashchange', route);
 document.addEventListener('DOMContentLoaded', async () => {
+  // The narrow screen's menu: the button opens it over the page; picking a page closes it.
+  const menu = (open) => { $('#layout').classList.toggle('menu-open', open); $('#menu-toggle').setAttribute('aria-expanded', String(open)); };
+  $('#menu-toggle').addEventListener('click', () => menu(!$('#layout').classList.contains('menu-open')));
+  $('#nav').addEventListener('click', (ev) => { if (ev.target.closest('a')) menu(false); });
   $('#signout').addEventListener('click', async () => {
     try { await api('POST', 'signout'); } catch (_) { /* signed out either way */ }
     S.csrf = null; renderSignIn('Signed out.');

@@ -83,7 +83,7 @@ async function topology() {
   }
   svg.append(...boxes, ...edgeEls);
   const legend = h('div', { class: 'legend' }, Object.entries(COLORS).map(([k, c]) => { const sw = h('span', { class: 'swatch' }); sw.style.background = c; return h('span', {}, sw, k === 'link' ? 'zone ↔ VNet link' : `connection ${k}`); }));
-  show(h('h1', {}, 'Topology'), h('div', { class: 'subtitle' }, 'Private DNS zones (left) are seen by the VNets they link to; endpoints (◆, in their subnets) reach vaults (right) only when their connection is Approved.'), legend, svg);
+  show(h('h1', {}, 'Topology'), h('div', { class: 'subtitle' }, 'Private DNS zones (left) are seen by the VNets they link to; endpoints (◆, in their subnets) reach vaults (right) only when their connection is Approved.'), legend, h('div', { id: 'topology-box', tabindex: 0, role: 'region', 'aria-label': 'Topology picture (scrolls sideways)' }, svg));
 }
 
 // ---- doctor
