@@ -284,6 +284,10 @@ def test_approve_one_connection_and_reject_another(vl, browser, shots):
     page.click("#create")
     assert "ResourceAlreadyExists" in page.wait_for_selector("#deploy-result .error").inner_text()
     shots(page, "create-again-refused")
+    # Nothing was made from the filled-in form: leaving it asks first.
+    page.click("#nav a[data-nav=vaults]")
+    page.click("#leave-page")
+    page.wait_for_selector("#vaults")
 
     open_vault_connections(page, vl, EXISTING)
     rows = {e: page.locator(f"#connections tr[data-endpoint='{e}']") for e in ("pe-manual-a", "pe-manual-b")}
@@ -604,7 +608,8 @@ def test_vm_create_in_the_seeds_subnet_power_run_command_without_lab_and_delete(
     assert option_values(page, "#vm-subnet") == [f"{SUBNET} (10.1.0.0/24)"]
     assert option_values(page, "#vm-public-ip") == ["None", "(new) vmportal1-ip"]
     assert page.is_checked("#vm-lb-no") and page.locator("input[name='vm-lb']").count() == 1
-    page.click("#tab-basics")
+    page.click("#nav a[data-nav='vms']")
+    page.click("#leave-page")  # the half-filled form is left on purpose
     fill_vm_form(page, rg=RG, name="vmportal1", region=REGION, vnet=f"{VNET} ({RG})", subnet=f"{SUBNET} (10.1.0.0/24)",
                  ssh_key=key, shots=shots)
     review = page.inner_text("#review")
@@ -697,7 +702,8 @@ def test_vm_create_with_bad_input_shows_azures_error_and_leaves_nothing(vl, brow
 
     # A name ARM's network accepts but Compute refuses for Windows (over 15 characters): the public
     # IP, NSG and NIC made before the VM's PUT are deleted again.
-    page.goto(portal_url(vl) + "#/vms")
+    page.click("#nav a[data-nav='vms']")
+    page.click("#leave-page")  # the refused form is left: nothing of it was made
     fill_vm_form(page, rg=RG, name="winportal-toolong", region=REGION, vnet=f"{VNET} ({RG})",
                  subnet=f"{SUBNET} (10.1.0.0/24)", image="win2022", password="Vaultlink-Portal-1!",
                  public_ip="new", nsg="basic")

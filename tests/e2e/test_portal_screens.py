@@ -1,7 +1,9 @@
 """Every portal page on a wide and a phone-sized screen (issue 19 items 4 and 5): at 390 px nothing
 scrolls sideways, the menu collapses behind a button, Sign out stays on screen, side panels take
 the width; on both, the accessibility engine axe-core (npm, run in the page) finds no serious or
-critical violation; and the pages can be walked with the keyboard alone.
+critical violation; the pages can be walked with the keyboard alone; a half-filled create form is
+not left without asking; a stopped server is said in a banner with Retry, and a restart says the
+session ended.
 
 The state is one seed file (a vault behind a private endpoint with its zone, link and zone group,
 a NIC in the subnet) and a VM on that NIC from az, so every page has something to show.
@@ -275,4 +277,58 @@ def test_the_keyboard_alone_signs_in_creates_a_group_and_adds_and_deletes_a_subn
     page.keyboard.press("Enter")
     page.wait_for_selector("#subnets tr[data-subnet='kbd']", state="detached")
     assert "kbd" not in [s["name"] for s in vl.az("network", "vnet", "subnet", "list", "-g", RG, "--vnet-name", "vnet-screens")]
+    ctx.close()
+
+
+def test_leaving_a_half_filled_create_form_asks_first(vl, browser, shots):
+    ctx, page = signed_in_page(browser, vl, 1400)
+    page.click("#nav a[data-nav='vnets']")
+    page.click("#create-vnet")
+    page.fill("#vnet-name", "half-made")
+    page.click("#nav a[data-nav='zones']")
+    page.wait_for_selector("#leave-confirm")
+    shots(page, "leave-confirm")
+    assert page.url.endswith("#/vnets/create") and page.input_value("#vnet-name") == "half-made"
+    page.click("#stay-on-page")
+    assert page.locator("#leave-confirm").count() == 0 and page.input_value("#vnet-name") == "half-made"
+    page.click("#nav a[data-nav='zones']")
+    page.click("#leave-page")
+    page.wait_for_selector("#zones")
+    # A form nothing was typed into is left without a question.
+    page.click("#nav a[data-nav='vnets']")
+    page.click("#create-vnet")
+    page.wait_for_selector("#vnet-name")
+    page.click("#nav a[data-nav='zones']")
+    page.wait_for_selector("#zones")
+    ctx.close()
+
+
+# Last in the module: it stops and restarts the server.
+def test_a_stopped_server_shows_a_banner_with_retry_and_a_restart_says_the_session_ended(vl, browser, shots):
+    ctx, page = signed_in_page(browser, vl, 1400)
+    page.click("#nav a[data-nav='vnets']")
+    page.wait_for_selector("#vnets")
+    vl.stop()
+    page.click("#nav a[data-nav='zones']")
+    banner = page.wait_for_selector("#banner:not([hidden])")
+    assert "cannot be reached" in banner.inner_text(), banner.inner_text()
+    assert page.is_visible("#page-unreachable")
+    assert page.is_visible("#nav") and page.is_visible("#signout"), "the menu and the top bar stay"
+    shots(page, "server-unreachable")
+    page.click("#banner-retry")
+    page.wait_for_selector("#banner:not([hidden])")  # still down: still said
+    vl.start()
+    page.click("#banner-retry")
+    # Sessions live in vaultlink's memory: the restart ended this one, and the page says so.
+    page.wait_for_selector("#signin-form")
+    assert "Your session ended" in page.inner_text("#signin-result")
+    assert page.is_hidden("#banner")
+    shots(page, "session-ended")
+    page.reload()
+    page.wait_for_selector("#signin-form")
+    assert "Your session ended" in page.inner_text("#signin-result"), "a reload of the tab says it too"
+    page.fill("#client-id", DEV_CLIENT_ID)
+    page.fill("#client-secret", DEV_CLIENT_SECRET)
+    page.click("#signin")
+    page.wait_for_selector("#zones")  # signed in again, on the page the tab was showing
     ctx.close()

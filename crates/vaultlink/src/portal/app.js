@@ -141,12 +141,20 @@ function stateSpan(s) { return h('span', { class: 'state-' + s }, s); }
 // One request; its parsed body and headers (a long-running operation's 202 names its poll URL in
 // `Azure-AsyncOperation`). A failure throws ARM's error (code, message) with the status.
 async function request(method, path, body) {
-  const r = await fetch('/portal/api/' + path, {
-    method,
-    credentials: 'same-origin',
-    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': S.csrf || '' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let r;
+  try {
+    r = await fetch('/portal/api/' + path, {
+      method,
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': S.csrf || '' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (_) {
+    // No answer at all (vaultlink stopped, the network gone): said in the banner, the page kept.
+    unreachable();
+    throw Object.assign(new Error(`vaultlink at ${location.host} did not answer.`), { code: 'ServerUnreachable', unreachable: true });
+  }
+  reachable();
   const text = await r.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
@@ -154,7 +162,7 @@ async function request(method, path, body) {
     const err = (data && data.error) || {};
     const e = new Error(err.message || `${r.status} ${r.statusText}`);
     e.code = err.code; e.status = r.status; e.data = data;
-    if (r.status === 401 && err.code === 'NotSignedIn') { S.csrf = null; renderSignIn(); }
+    if (r.status === 401 && err.code === 'NotSignedIn' && S.csrf) { S.csrf = null; renderSignIn(SESSION_ENDED); }
     throw e;
   }
   return { data, headers: r.headers, status: r.status };
@@ -207,7 +215,20 @@ const loaders = {
   records: (zoneId) => listOf(`${zoneId}/ALL`, API.dns),
 };
 
+// ---- the connection banner: shown while vaultlink does not answer, with Retry
+function unreachable() {
+  const b = $('#banner');
+  if (!b.hidden) return;
+  b.replaceChildren(h('span', {}, `vaultlink at ${location.host} cannot be reached. What is on the page may be out of date, and nothing can be changed until it answers.`), ' ',
+    h('button', { id: 'banner-retry', onclick: async () => { reachable(); if (S.csrf) await route(); else await resume(); } }, 'Retry'));
+  b.hidden = false;
+}
+function reachable() { const b = $('#banner'); if (!b.hidden) { b.hidden = true; b.replaceChildren(); } }
+
 // ---- sign-in
+// What a page that was signed in says once its session is gone (vaultlink restarted, signed out
+// elsewhere, or the 8 hours passed): sessions live in vaultlink's memory only.
+const SESSION_ENDED = 'Your session ended (vaultlink was restarted, you signed out in another tab, or it expired). Sign in again.';
 function renderSignIn(message) {
   $('#nav').hidden = true; $('#signout').hidden = true; $('#menu-toggle').hidden = true; $('#whoami').textContent = '';
   // A neutral example: the developer's own id here would make the field look filled.
@@ -249,6 +270,7 @@ async function startSession(data) {
   S.sub = subs[0].subscriptionId; S.tenant = subs[0].tenantId; S.subName = subs[0].displayName;
   $('#whoami').textContent = `${S.principal.displayName} (${S.principal.appId}) · ${subs[0].displayName}`;
   $('#nav').hidden = false; $('#signout').hidden = false; $('#menu-toggle').hidden = false;
+  sessionStorage.setItem('vaultlink-signed-in', '1');
   if (!location.hash || location.hash === '#/') location.hash = '#/vaults';
   else route();
 }
@@ -276,8 +298,30 @@ const routes = [
   [/^#\/topology$/, () => topology()],
   [/^#\/doctor(?:\?vault=(.*))?$/, (m) => doctor(m[1] ? decodeURIComponent(m[1]) : '')],
 ];
+// A create form with something typed in it is not left without asking (in the page; a reload or
+// closing the tab gets the browser's own question): S.dirty is set by any input on a create page
+// and cleared when its deployment completes or the user chooses to leave.
+let shown = '';
+const isCreatePage = (hash) => /\/create(\?|$)/.test(hash);
+function askLeave(target) {
+  const box = h('div', { id: 'leave-confirm', class: 'finding warning', role: 'alertdialog', 'aria-label': 'Leave this page?' },
+    h('p', {}, 'Leave this page? What you entered in the form has not been created and is discarded.'),
+    h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'leave-page', onclick: () => { S.dirty = false; location.hash = target; } }, 'Leave'),
+      h('button', { id: 'stay-on-page', onclick: () => box.remove() }, 'Stay')));
+  const old = $('#leave-confirm');
+  if (old) old.remove();
+  main().prepend(box);
+  $('#stay-on-page').focus();
+}
 async function route() {
   if (!S.csrf) return;
+  if (S.dirty && location.hash !== shown) {
+    const target = location.hash;
+    history.replaceState(null, '', shown || '#/vaults');
+    return askLeave(target);
+  }
+  shown = location.hash;
+  S.dirty = false;
   const hash = location.hash || '#/vaults';
   const section = (hash.match(/^#\/(\w+)/) || [])[1] || '';
   for (const a of document.querySelectorAll('#nav a')) {
@@ -288,7 +332,10 @@ async function route() {
     const m = hash.match(re);
     if (m) {
       show(h('p', {}, 'Loading…'));
-      try { await fn(m); } catch (e) { if (S.csrf) show(errorBox(e)); }
+      try { await fn(m); } catch (e) {
+        if (e.unreachable) show(h('div', { class: 'info', id: 'page-unreachable' }, 'This page could not be loaded: vaultlink did not answer. Retry (above) once it is back.'));
+        else if (S.csrf) show(errorBox(e));
+      }
       return;
     }
   }
@@ -297,6 +344,8 @@ async function route() {
 
 // ---- start
 window.addEventListener('hashchange', route);
+document.addEventListener('input', (ev) => { if (S.csrf && isCreatePage(shown) && !ev.target.closest('#topbar')) S.dirty = true; });
+window.addEventListener('beforeunload', (ev) => { if (S.dirty) { ev.preventDefault(); ev.returnValue = ''; } });
 document.addEventListener('DOMContentLoaded', async () => {
   // The narrow screen's menu: the button opens it over the page; picking a page closes it.
   const menu = (open) => { $('#layout').classList.toggle('menu-open', open); $('#menu-toggle').setAttribute('aria-expanded', String(open)); };
@@ -304,7 +353,7 @@ document.addEventListener('DOMContentLoaded', async () => {
   $('#nav').addEventListener('click', (ev) => { if (ev.target.closest('a')) menu(false); });
   $('#signout').addEventListener('click', async () => {
     try { await api('POST', 'signout'); } catch (_) { /* signed out either way */ }
-    S.csrf = null; renderSignIn('Signed out.');
+    S.csrf = null; S.dirty = false; sessionStorage.removeItem('vaultlink-signed-in'); renderSignIn('Signed out.');
   });
   $('#global-search').addEventListener('keydown', async (ev) => {
     if (ev.key !== 'Enter' || !S.csrf) return;
@@ -315,9 +364,14 @@ document.addEventListener('DOMContentLoaded', async () => {
     const v = (await loaders.vaults()).find((x) => x.name.toLowerCase() === t);
     if (v) location.hash = `#/vault/${enc(v.id)}`;
   });
-  try {
-    const r = await fetch('/portal/api/session', { credentials: 'same-origin' });
-    if (r.ok) return await startSession(await r.json());
-  } catch (_) { /* fall through to sign-in */ }
-  renderSignIn();
+  await resume();
 });
+// The page's start (and Retry while signed out): the session if the cookie still has one; else
+// sign-in, saying the session ended when this tab had one.
+async function resume() {
+  let r;
+  try { r = await fetch('/portal/api/session', { credentials: 'same-origin' }); } catch (_) { unreachable(); show(h('p', {}, 'Waiting for vaultlink…')); return; }
+  reachable();
+  if (r.ok) return startSession(await r.json());
+  renderSignIn(sessionStorage.getItem('vaultlink-signed-in') ? SESSION_ENDED : undefined);
+}

@@ -170,6 +170,7 @@ function reviewButtons(go, prev, out, create) {
     } }, 'Create'));
 }
 function deployComplete(out, resourceHash) {
+  S.dirty = false;
   out.replaceChildren(h('div', { class: 'ok' }, 'Your deployment is complete.'), h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'go-to-resource', onclick: () => { location.hash = resourceHash; } }, 'Go to resource')));
 }
 function deployError(e) {
@@ -240,11 +241,9 @@ async function connectionsTab(v) {
     const names = selected();
     out.replaceChildren();
     if (!names.length) return out.append(errorBox('Select a connection first.'));
-    const modal = $('#modal');
     const desc = h('textarea', { id: 'pec-description', rows: 3 });
-    const close = () => { modal.hidden = true; modal.replaceChildren(); };
     const title = { approve: 'Approve connection', reject: 'Reject connection', remove: 'Remove connection' }[verb];
-    modal.replaceChildren(h('div', { class: 'blade', id: 'pec-dialog' }, h('h1', {}, title),
+    const close = openBlade('pec-dialog', title,
       h('p', {}, `${title.split(' ')[0]} ${names.join(', ')}?`),
       verb === 'remove' ? null : h('div', { class: 'form' }, field('Description', desc)),
       h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'pec-yes', onclick: async () => {
@@ -258,8 +257,7 @@ async function connectionsTab(v) {
           await route();
           $('#connection-result').append(h('div', { class: 'ok' }, `${title}: done.`));
         } catch (e) { out.replaceChildren(errorBox(e)); }
-      } }, 'Yes'), h('button', { onclick: close }, 'No'))));
-    modal.hidden = false;
+      } }, 'Yes'), h('button', { id: 'pec-no', onclick: () => close() }, 'No')));
   };
   return h('div', {},
     h('div', { class: 'toolbar' },
