@@ -303,6 +303,46 @@ def test_leaving_a_half_filled_create_form_asks_first(vl, browser, shots):
     ctx.close()
 
 
+def test_search_suggests_services_and_resources_as_you_type(vl, browser, shots, axe_source):
+    ctx, page = signed_in_page(browser, vl, 1400)
+    page.fill("#global-search", "screens")
+    page.wait_for_selector("#search-results li[role='option']")
+    names = page.locator("#search-results .search-name").all_inner_texts()
+    kinds = dict(zip(names, page.locator("#search-results .search-kind").all_inner_texts()))
+    assert {"kvscreens1", "vnet-screens", "pe-screens", "vmscreens", "vmscreens-nic", RG} <= set(names), names
+    assert (kinds["kvscreens1"], kinds[RG], kinds["vmscreens"]) == ("Key vault", "Resource group", "Virtual machine"), kinds
+    assert page.get_attribute("#global-search", "aria-expanded") == "true"
+    assert axe_violations(page, axe_source) == []
+    shots(page, "search-suggestions")
+    # Services by their words; nothing found says so.
+    page.fill("#global-search", "virtual net")
+    page.wait_for_selector("#search-results .search-name:text-is('Virtual networks')")
+    assert page.locator("#search-results .search-name").first.inner_text() == "Virtual networks"
+    page.fill("#global-search", "zzz-nothing-here")
+    assert page.wait_for_selector("#search-none").inner_text() == "No results"
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#/vaults"), "Enter on no result goes nowhere"
+    # The keyboard: Down chooses, Enter opens, and the box is cleared.
+    page.fill("#global-search", "vnet-screens")
+    page.wait_for_selector("#search-results .search-name:text-is('vnet-screens')")
+    # An exact name comes before the service its words also find.
+    assert page.locator("#search-results .search-name").all_inner_texts()[:2] == ["vnet-screens", "Virtual networks"]
+    page.keyboard.press("ArrowDown")
+    assert page.get_attribute("#global-search", "aria-activedescendant") == "search-option-0"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#vnet-essentials")
+    assert page.input_value("#global-search") == "" and page.is_hidden("#search-results")
+    # A click on a suggestion; Escape closes the list.
+    page.fill("#global-search", "kvscreens")
+    page.click("#search-results li:has-text('kvscreens1')")
+    page.wait_for_selector("#vault-essentials")
+    page.fill("#global-search", "pe-")
+    page.wait_for_selector("#search-results li[role='option']")
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#search-results")
+    ctx.close()
+
+
 # Last in the module: it stops and restarts the server.
 def test_a_stopped_server_shows_a_banner_with_retry_and_a_restart_says_the_session_ended(vl, browser, shots):
     ctx, page = signed_in_page(browser, vl, 1400)

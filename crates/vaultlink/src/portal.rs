@@ -53,6 +53,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("/networks.js", include_str!("portal/networks.js"), "text/javascript; charset=utf-8"),
     ("/vms.js", include_str!("portal/vms.js"), "text/javascript; charset=utf-8"),
     ("/topology.js", include_str!("portal/topology.js"), "text/javascript; charset=utf-8"),
+    ("/search.js", include_str!("portal/search.js"), "text/javascript; charset=utf-8"),
     ("/favicon.svg", include_str!("portal/favicon.svg"), "image/svg+xml"),
 ];
 

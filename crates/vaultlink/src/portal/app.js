@@ -2,7 +2,8 @@
 // request through /portal/api/arm (the same routes `az` uses) or /portal/api/deploy (several ARM
 // PUTs, undone together on failure); no script here holds an Azure rule, only forms and pictures.
 // This file: DOM helpers, the API client, sign-in, routing. The pages are in groups.js, vaults.js,
-// endpoints.js, networks.js, vms.js and topology.js (loaded after it, in that order).
+// endpoints.js, networks.js, vms.js and topology.js, the top bar's search in search.js (loaded
+// after it, in that order).
 'use strict';
 
 const API = { kv: '2023-07-01', net: '2024-05-01', dns: '2024-06-01', res: '2022-09-01', compute: '2024-07-01' };
@@ -355,15 +356,7 @@ document.addEventListener('DOMContentLoaded', async () => {
     try { await api('POST', 'signout'); } catch (_) { /* signed out either way */ }
     S.csrf = null; S.dirty = false; sessionStorage.removeItem('vaultlink-signed-in'); renderSignIn('Signed out.');
   });
-  $('#global-search').addEventListener('keydown', async (ev) => {
-    if (ev.key !== 'Enter' || !S.csrf) return;
-    const t = ev.target.value.trim().toLowerCase();
-    const pages = [[/resource ?groups?/, '#/groups'], [/key ?vault/, '#/vaults'], [/private ?endpoint/, '#/endpoints'], [/dns/, '#/zones'], [/virtual ?network|vnet/, '#/vnets'], [/virtual ?machine|^vms?$/, '#/vms'], [/topolog/, '#/topology'], [/doctor|troubleshoot/, '#/doctor']];
-    const hit = pages.find(([re]) => re.test(t));
-    if (hit) { location.hash = hit[1]; return; }
-    const v = (await loaders.vaults()).find((x) => x.name.toLowerCase() === t);
-    if (v) location.hash = `#/vault/${enc(v.id)}`;
-  });
+  setupSearch();
   await resume();
 });
 // The page's start (and Retry while signed out): the session if the cookie still has one; else

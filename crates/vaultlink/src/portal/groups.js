@@ -39,13 +39,8 @@ async function createGroup() {
   render();
 }
 
-// A generic resource's page in the portal, when it has one.
-function resourcePage(r) {
-  const t = r.type.toLowerCase();
-  const pages = { 'microsoft.keyvault/vaults': 'vault', 'microsoft.network/privateendpoints': 'endpoint', 'microsoft.network/virtualnetworks': 'vnet',
-    'microsoft.network/privatednszones': 'zone', 'microsoft.network/networkinterfaces': 'nic', 'microsoft.compute/virtualmachines': 'vm' };
-  return pages[t] ? link(`#/${pages[t]}/${enc(r.id)}`, r.name) : r.name;
-}
+// A resource's name, linked to its page when the portal has one (pageOf, search.js).
+const resourcePage = (r) => { const p = pageOf(r); return p ? link(p, r.name) : r.name; };
 
 async function groupPage(id) {
   const [g, resources] = await Promise.all([arm('GET', id, API.res), listOf(`${id}/resources`, API.res)]);
