@@ -323,3 +323,42 @@ def test_resource_groups_list_their_resources_and_one_is_deleted_with_them(vl, b
     assert vl.az("group", "exists", "-n", "walk-rg3") is False
     assert page.locator("#groups tr[data-group='walk-rg3']").count() == 0
     ctx.close()
+
+
+def test_the_vault_name_is_checked_as_typed_and_review_validates_before_create(vl, browser, shots):
+    ctx, page = sign_in(browser, vl)
+    page.click("#create-vault")
+    page.select_option("#vault-rg", RG)
+    # Key Vault's checkNameAvailability, beside the field: taken, invalid, free.
+    page.fill("#vault-name", VAULT)
+    assert "already in use" in page.wait_for_selector("#vault-name-message .error").inner_text()
+    page.fill("#vault-name", "bad_name!")
+    page.wait_for_selector("#vault-name-message .error:not(:has-text('already in use'))")
+    page.fill("#vault-name", "kvwalkfree1")
+    assert page.wait_for_selector("#vault-name-message .field-ok").inner_text() == "✓ kvwalkfree1 is available."
+    shots(page, "vault-name-available")
+    # Review + create with a taken name: "Validation failed", the reason, Create off.
+    page.fill("#vault-name", VAULT)
+    page.click("#next")
+    page.click("#review-create")
+    failed = page.wait_for_selector("#validation .error").inner_text()
+    assert "Validation failed" in failed and "already in use" in failed, failed
+    assert page.is_disabled("#create")
+    shots(page, "validation-failed")
+    page.click("#tab-basics")
+    page.fill("#vault-name", "kvwalkfree1")
+    page.click("#tab-review")
+    assert page.wait_for_selector("#validation .ok").inner_text() == "Validation passed"
+    assert page.is_enabled("#create")
+    # An endpoint with no subnet in its region: said on Review, nothing sent.
+    page.click("#nav a[data-nav='endpoints']")
+    page.click("#leave-page")
+    page.click("#create-endpoint")
+    page.fill("#pe-name", "pe-nowhere")
+    page.select_option("#pe-region", "eastus")
+    page.click("#tab-review")
+    failed = page.wait_for_selector("#validation .error").inner_text()
+    assert "Virtual Network: select a virtual network and subnet in eastus" in failed, failed
+    assert page.is_disabled("#create")
+    assert vl.az("keyvault", "list", "--query", "[?name=='kvwalkfree1']") == []
+    ctx.close()

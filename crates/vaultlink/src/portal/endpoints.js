@@ -91,15 +91,14 @@ async function createEndpoint(vaultId) {
         h('div', {}, 'Subnet'), h('div', {}, d.subnetId ? subnetLabel(d.subnetId) : ''), h('div', {}, 'Private DNS zone'), h('div', {}, d.dns ? ZONE : 'No integration'),
         h('div', {}, 'Tags'), h('div', {}, d.tags.filter((t) => t.name).map((t) => `${t.name}: ${t.value}`).join(', ') || 'none')),
       reviewButtons(go, 'tags', out, async () => {
-        if (!d.name) throw new Error('The private endpoint name is required (Basics).');
-        if (!target) throw new Error('Select the resource to connect to (Resource).');
-        if (!d.subnetId) throw new Error(`Select a virtual network and subnet in ${d.location} (Virtual Network).`);
         const tags = Object.fromEntries(d.tags.filter((t) => t.name).map((t) => [t.name, t.value]));
         const pe = { rg: d.rg, location: d.location, name: d.name, nicName: d.nicName, vnetId: d.vnetId, subnetId: d.subnetId, dns: d.dns, zoneRg: d.zoneRg || d.rg, manual: d.method !== 'directory', requestMessage: d.requestMessage, tags };
         await deploy(rgSteps(d).concat(await endpointSteps(pe, target)));
         const peId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Network/privateEndpoints/${d.name}`;
         return `#/endpoint/${enc(peId)}`;
-      }), out];
+      }, async () => [!d.rg && 'Basics: select or create a resource group.', !d.name && 'Basics: the private endpoint name is required.',
+        !target && 'Resource: select the resource to connect to.',
+        !d.subnetId && `Virtual Network: select a virtual network and subnet in ${d.location} (the endpoint and its virtual network must be in the same region).`].filter(Boolean)), out];
     },
   };
   show(h('h1', {}, 'Create a private endpoint'), tabs, body);

@@ -29,11 +29,10 @@ async function createGroup() {
     const out = h('div', { id: 'deploy-result' });
     return [h('div', { class: 'kv', id: 'review' }, [['Subscription', S.subName], ['Resource group', d.name], ['Region', d.location]].map(([k, v]) => [h('div', {}, k), h('div', {}, v)])),
       reviewButtons(go, 'basics', out, async () => {
-        if (!d.name) throw new Error('The resource group name is required (Basics).');
-        if (groups.some((g) => g.name.toLowerCase() === d.name.toLowerCase())) throw new Error(`A resource group named ${d.name} already exists in this subscription.`);
         await deploy(rgSteps({ newRg: true, rg: d.name, location: d.location }));
         return `#/group/${enc(`${subPath()}/resourceGroups/${d.name}`)}`;
-      }), out];
+      }, async () => [!d.name && 'Basics: the resource group name is required.',
+        groups.some((g) => g.name.toLowerCase() === d.name.toLowerCase()) && `Basics: a resource group named ${d.name} already exists in this subscription.`].filter(Boolean)), out];
   };
   show(h('h1', {}, 'Create a resource group'), tabs, body);
   render();

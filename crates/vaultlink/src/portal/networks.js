@@ -152,15 +152,14 @@ async function createVnet() {
         ['Address space', prefixesOf(d.space).join(', ')], ['Subnets', d.subnets.map((x) => `${x.name} (${x.addressPrefix})`).join(', ') || 'none']];
       return [h('div', { class: 'kv', id: 'review' }, rows.map(([k, v]) => [h('div', {}, k), h('div', {}, v)])),
         reviewButtons(go, 'ip', out, async () => {
-          if (!d.rg) throw new Error('Select or create a resource group (Basics).');
-          if (!d.name) throw new Error('The virtual network name is required (Basics).');
           const id = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Network/virtualNetworks/${d.name}`;
           await ensureProvider('Microsoft.Network');
           const subnets = d.subnets.map((x) => ({ name: x.name, properties: { addressPrefix: x.addressPrefix, privateEndpointNetworkPolicies: x.privateEndpointNetworkPolicies } }));
           await deploy(rgSteps(d).concat([{ path: withVer(id, API.net), createOnly: true,
             body: { location: d.location, properties: { addressSpace: { addressPrefixes: prefixesOf(d.space) }, subnets } } }]));
           return `#/vnet/${enc(id)}`;
-        }), out];
+        }, async () => [!d.rg && 'Basics: select or create a resource group.', !d.name && 'Basics: the virtual network name is required.',
+          !prefixesOf(d.space).length && 'IP addresses: the address space needs at least one prefix.'].filter(Boolean)), out];
     },
   };
   show(h('h1', {}, 'Create virtual network'), tabs, body);

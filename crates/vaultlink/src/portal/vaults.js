@@ -77,11 +77,24 @@ async function createVault() {
     body.replaceChildren(...(tab === 'basics' ? basics() : tab === 'networking' ? networking() : review()));
   };
   const basics = () => {
-    const name = h('input', { type: 'text', id: 'vault-name', value: d.name, oninput: (e) => { d.name = e.target.value.trim(); } });
+    // As the Azure portal does, the name is checked with Key Vault as it is typed.
+    const nameMsg = h('div', { id: 'vault-name-message', class: 'field-message', role: 'status' });
+    let pending = 0;
+    const checkName = async () => {
+      const mine = ++pending;
+      await sleep(300);
+      if (mine !== pending || !d.name) return nameMsg.replaceChildren();
+      try {
+        const why = await vaultNameProblem(d.name);
+        if (mine === pending) nameMsg.replaceChildren(why ? h('div', { class: 'error' }, why) : h('span', { class: 'field-ok' }, `✓ ${d.name} is available.`));
+      } catch (_) { nameMsg.replaceChildren(); }
+    };
+    const name = h('input', { type: 'text', id: 'vault-name', value: d.name, 'aria-describedby': 'vault-name-message', oninput: (e) => { d.name = e.target.value.trim(); checkName(); } });
+    if (d.name) checkName();
     const loc = regionSelect('vault-region', locations, d.location, (e) => { d.location = e.target.value; });
     const sku = select('vault-sku', [['standard', 'Standard'], ['premium', 'Premium']], d.sku, (e) => { d.sku = e.target.value; });
     return [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('vault-sub', [[S.sub, S.subName]])), rgField('vault', groups, d, render),
-      h('div', { class: 'section' }, 'Instance details'), field('Key vault name', name), field('Region', loc), field('Pricing tier', sku)),
+      h('div', { class: 'section' }, 'Instance details'), field('Key vault name', name), h('span'), nameMsg, field('Region', loc), field('Pricing tier', sku)),
     h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'next', onclick: () => go('networking') }, 'Next')) ];
   };
   const networking = () => {
@@ -106,12 +119,8 @@ async function createVault() {
       h('div', {}, 'Public network access'), h('div', {}, d.publicAccess ? 'Enabled' : 'Disabled'),
       h('div', {}, 'Private endpoints'), h('div', {}, d.endpoints.map((p) => `${p.name} (${nameOf(p.vnetId)}/${nameOf(p.subnetId)}${p.dns ? ', ' + ZONE : ''})`).join('; ') || 'none')),
     reviewButtons(go, 'networking', out, async () => {
-      if (!d.rg) throw new Error('Select or create a resource group (Basics).');
-      if (!d.name) throw new Error('The key vault name is required.');
       const vaultId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.KeyVault/vaults/${d.name}`;
       await ensureProvider('Microsoft.KeyVault');
-      const avail = await arm('POST', `${subPath()}/providers/Microsoft.KeyVault/checkNameAvailability`, API.kv, { name: d.name, type: 'Microsoft.KeyVault/vaults' });
-      if (avail && avail.nameAvailable === false) { const e = new Error(avail.message); e.code = avail.reason; throw e; }
       const steps = [...rgSteps(d), { path: withVer(vaultId, API.kv), createOnly: true, body: { location: d.location, properties: {
         tenantId: S.tenant, sku: { family: 'A', name: d.sku }, accessPolicies: [], enableRbacAuthorization: true,
         publicNetworkAccess: d.publicAccess ? 'Enabled' : 'Disabled' } } }];
@@ -119,6 +128,12 @@ async function createVault() {
       await deploy(steps);
       draft.vault = null;
       return `#/vault/${enc(vaultId)}`;
+    }, async () => {
+      const problems = [];
+      if (!d.rg) problems.push('Basics: select or create a resource group.');
+      const name = await vaultNameProblem(d.name);
+      if (name) problems.push(`Basics: ${name}`);
+      return problems;
     }), out];
   };
   show(h('h1', {}, 'Create a key vault'), tabs, body);
@@ -160,14 +175,31 @@ async function endpointSteps(pe, vaultId) {
 }
 
 async function deploy(steps) { return api('POST', 'deploy', { steps }); }
-// Review + create's buttons: Previous (to the tab `prev`), and Create, which runs `create` (it
+// Review + create's validation step and buttons: `validate` resolves to the problems found (each
+// naming its tab; ARM is asked where it has a check, as for a vault's name); "Validation passed"
+// enables Create, "Validation failed" lists them and keeps Create off. Create runs `create` (it
 // resolves to the new resource's page) with the progress and the outcome shown in `out`.
-function reviewButtons(go, prev, out, create) {
-  return h('div', { class: 'toolbar' }, h('button', { id: 'previous', onclick: () => go(prev) }, 'Previous'),
-    h('button', { class: 'primary', id: 'create', onclick: async (ev) => {
-      ev.target.disabled = true; out.replaceChildren(h('div', { class: 'info' }, 'Deployment is in progress…'));
-      try { deployComplete(out, await create()); } catch (e) { out.replaceChildren(deployError(e)); ev.target.disabled = false; }
-    } }, 'Create'));
+function reviewButtons(go, prev, out, create, validate) {
+  const status = h('div', { id: 'validation', role: 'status' }, h('div', { class: 'info' }, 'Running final validation…'));
+  const createBtn = h('button', { class: 'primary', id: 'create', disabled: true, onclick: async (ev) => {
+    ev.target.disabled = true; out.replaceChildren(h('div', { class: 'info' }, 'Deployment is in progress…'));
+    try { deployComplete(out, await create()); } catch (e) { out.replaceChildren(deployError(e)); ev.target.disabled = false; }
+  } }, 'Create');
+  (async () => {
+    let problems;
+    try { problems = await validate(); } catch (e) { problems = [e.message]; }
+    status.replaceChildren(problems.length
+      ? h('div', { class: 'error' }, h('strong', {}, 'Validation failed. Required information is missing or not valid.'), h('ul', {}, problems.map((p) => h('li', {}, p))))
+      : h('div', { class: 'ok' }, 'Validation passed'));
+    createBtn.disabled = problems.length > 0;
+  })();
+  return h('div', {}, status, h('div', { class: 'toolbar' }, h('button', { id: 'previous', onclick: () => go(prev) }, 'Previous'), createBtn));
+}
+// A vault name as Key Vault's checkNameAvailability judges it: '' when it may be used, else why not.
+async function vaultNameProblem(name) {
+  if (!name) return 'The key vault name is required.';
+  const avail = await arm('POST', `${subPath()}/providers/Microsoft.KeyVault/checkNameAvailability`, API.kv, { name, type: 'Microsoft.KeyVault/vaults' });
+  return avail && avail.nameAvailable === false ? avail.message : '';
 }
 function deployComplete(out, resourceHash) {
   S.dirty = false;

@@ -90,13 +90,14 @@ async function createVm() {
         ['Network interface', `(new) ${d.name}-nic`], ['Load balancing', 'No']];
       return [h('div', { class: 'kv', id: 'review' }, rows.map(([k, v]) => [h('div', {}, k), h('div', {}, v)])),
         reviewButtons(go, 'networking', out, async () => {
-          if (!d.subnetId) throw new Error(`Select a virtual network and subnet in ${d.location} (Networking).`);
           await ensureProvider('Microsoft.Network');
           await ensureProvider('Microsoft.Compute');
           await deploy(rgSteps(d).concat(vmSteps(d, image()[2])));
           const vmId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Compute/virtualMachines/${d.name}`;
           return `#/vm/${enc(vmId)}`;
-        }), out];
+        }, async () => [!d.rg && 'Basics: select or create a resource group.', !d.name && 'Basics: the virtual machine name is required.',
+          d.auth === 'ssh' && !d.sshKey && 'Basics: the SSH public key is required.', d.auth === 'password' && !d.password && 'Basics: the password is required.',
+          !d.subnetId && `Networking: select a virtual network and subnet in ${d.location} (the VM and its virtual network must be in the same region).`].filter(Boolean)), out];
     },
   };
   show(h('h1', {}, 'Create a virtual machine'), tabs, body);
