@@ -1,5 +1,6 @@
 //! `vaultlink serve`: opens the data directory, binds the listeners, runs until SIGINT/SIGTERM.
 
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -28,6 +29,24 @@ pub(crate) struct Endpoints {
 }
 
 impl Endpoints {
+    /// Where the listeners bound to are reached from this machine: an address bound to every
+    /// interface (`0.0.0.0`, `::`, as in the container image) is dialled on loopback, since a
+    /// client cannot connect to the unspecified address portably (and `vaultlink env` printed it).
+    pub(crate) fn of(proxy: SocketAddr, https: SocketAddr, identity: SocketAddr, dns: SocketAddr) -> Self {
+        let dial = |mut a: SocketAddr| {
+            if a.ip().is_unspecified() {
+                a.set_ip(if a.is_ipv4() { Ipv4Addr::LOCALHOST.into() } else { Ipv6Addr::LOCALHOST.into() });
+            }
+            a
+        };
+        Self {
+            proxy: format!("http://{}", dial(proxy)),
+            https: format!("https://{}", dial(https)),
+            identity: format!("http://{}", dial(identity)),
+            dns: Some(dial(dns).to_string()),
+        }
+    }
+
     pub(crate) fn read(dir: &Path) -> Option<Self> {
         serde_json::from_slice(&std::fs::read(dir.join(ENDPOINTS_FILE)).ok()?).ok()
     }
@@ -341,12 +360,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         let https = TcpListener::bind(args.https_listen).await.with_context(|| format!("binding https {}", args.https_listen))?;
         let identity = TcpListener::bind(args.identity_listen).await.with_context(|| format!("binding identity {}", args.identity_listen))?;
         let (dns_udp, dns_tcp) = crate::http::bind_dns_pair(args.dns_listen).with_context(|| format!("binding DNS {}", args.dns_listen))?;
-        let endpoints = Endpoints {
-            proxy: format!("http://{}", proxy.local_addr()?),
-            https: format!("https://{}", https.local_addr()?),
-            identity: format!("http://{}", identity.local_addr()?),
-            dns: Some(dns_udp.local_addr()?.to_string()),
-        };
+        let endpoints = Endpoints::of(proxy.local_addr()?, https.local_addr()?, identity.local_addr()?, dns_udp.local_addr()?);
         vaultlink_crypto::files::write_public(&dir.join(ENDPOINTS_FILE), &serde_json::to_vec_pretty(&endpoints)?)?;
         let tls = ca.server_config(&[]);
         let lab = if args.lab { Some(Arc::new(crate::lab::Lab::start(&dir)?)) } else { None };
@@ -477,6 +491,16 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_bound_to_every_interface_are_dialled_on_loopback() {
+        let at = |a: &str| a.parse().expect("address");
+        let e = Endpoints::of(at("0.0.0.0:8780"), at("[::]:8743"), at("10.1.2.3:8781"), at("0.0.0.0:8753"));
+        assert_eq!(e.proxy, "http://127.0.0.1:8780");
+        assert_eq!(e.https, "https://[::1]:8743");
+        assert_eq!(e.identity, "http://10.1.2.3:8781", "a specific address is kept");
+        assert_eq!(e.dns.as_deref(), Some("127.0.0.1:8753"));
+    }
 
     fn start(dir: &Path, in_memory: bool) -> anyhow::Result<Sealer> {
         let engine = open_engine(dir, &Backing::of(in_memory, None, None)?)?;
