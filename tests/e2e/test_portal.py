@@ -668,7 +668,7 @@ def test_vm_create_in_the_seeds_subnet_power_run_command_without_lab_and_delete(
     page.click("#nav a[data-nav='vms']")
     row = page.wait_for_selector("#vms tr[data-vm='vmportal1']")
     cells = row.eval_on_selector_all("td", "tds => tds.map(t => t.textContent)")
-    assert cells == ["vmportal1", RG, REGION, "Standard_B2s", "VM running", expected_ip], cells
+    assert cells == ["vmportal1", RG, "West Europe", "Standard_B2s", "VM running", expected_ip], cells
     shots(page, "vm-list")
 
     # Delete asks in the page (no window.confirm); Cancel keeps the VM, Delete removes it and its NIC.

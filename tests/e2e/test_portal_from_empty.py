@@ -300,7 +300,7 @@ def test_resource_groups_list_their_resources_and_one_is_deleted_with_them(vl, b
     page.press("#global-search", "Enter")
     page.wait_for_selector("#groups")
     cells = page.locator(f"#groups tr[data-group='{RG2}'] td").all_inner_texts()
-    assert cells[0] == RG2 and cells[2] == "northeurope", cells
+    assert cells[0] == RG2 and cells[2] == "North Europe", cells  # as the Azure portal names it
     assert "/" not in cells[1] and cells[1] != SUBSCRIPTION_ID, cells  # the subscription's name, not its id
     page.click(f"#groups tr[data-group='{RG}'] a")
     page.wait_for_selector("#group-resources")

@@ -8,7 +8,7 @@
 
 const API = { kv: '2023-07-01', net: '2024-05-01', dns: '2024-06-01', res: '2022-09-01', compute: '2024-07-01' };
 const ZONE = 'privatelink.vaultcore.azure.net';
-const S = { csrf: null, principal: null, sub: null, subName: null, tenant: null };
+const S = { csrf: null, principal: null, sub: null, subName: null, tenant: null, regions: null };
 
 // ---- DOM helpers (text is always set as text, never parsed as HTML)
 function h(tag, attrs, ...kids) {
@@ -118,6 +118,8 @@ function deleteConfirm(question, action, out) {
     } }, 'Delete'), h('button', { id: 'cancel-delete', onclick: () => box.replaceChildren() }, 'Cancel'))));
   return { box, ask };
 }
+// A region as the Azure portal shows it ("West Europe"), from the locations read at sign-in.
+const regionName = (name) => (S.regions && S.regions[name]) || name;
 // A region picker: ARM's names as values, shown as the Azure portal shows them ("West Europe").
 const regionSelect = (id, locations, value, onchange) => select(id, locations.map((l) => [l.name, l.displayName || l.name]), value, onchange);
 // A create form's first region: its resource group's, else the first offered.
@@ -269,6 +271,7 @@ async function startSession(data) {
   const subs = await listOf('/subscriptions', API.res);
   if (!subs.length) throw new Error('The principal sees no subscription.');
   S.sub = subs[0].subscriptionId; S.tenant = subs[0].tenantId; S.subName = subs[0].displayName;
+  S.regions = Object.fromEntries((await listOf(`${subPath()}/locations`, API.res)).map((l) => [l.name, l.displayName]));
   $('#whoami').textContent = `${S.principal.displayName} (${S.principal.appId}) · ${subs[0].displayName}`;
   $('#nav').hidden = false; $('#signout').hidden = false; $('#menu-toggle').hidden = false;
   sessionStorage.setItem('vaultlink-signed-in', '1');

@@ -8,7 +8,7 @@ async function endpointsList() {
     h('div', { class: 'toolbar' }, h('button', { id: 'create-endpoint', onclick: () => { location.hash = '#/endpoints/create'; } }, '+ Create')),
     h('table', { id: 'endpoints' }, h('thead', {}, h('tr', {}, ['Name', 'Resource group', 'Location', 'Subnet', 'Private link resource', 'Connection state'].map((t) => h('th', {}, t)))),
       h('tbody', {}, rowsOr(eps, 6, (e) => { const c = peConnection(e); return h('tr', { 'data-endpoint': e.name },
-        h('td', {}, link(`#/endpoint/${enc(e.id)}`, e.name)), h('td', {}, rgOf(e.id)), h('td', {}, e.location), h('td', {}, subnetLabel(e.properties.subnet.id)),
+        h('td', {}, link(`#/endpoint/${enc(e.id)}`, e.name)), h('td', {}, rgOf(e.id)), h('td', {}, regionName(e.location)), h('td', {}, subnetLabel(e.properties.subnet.id)),
         h('td', {}, c ? vaultLink(c.properties.privateLinkServiceId, vaults) : ''), h('td', {}, c ? stateSpan(c.properties.privateLinkServiceConnectionState.status) : '')); }))));
 }
 const peConnection = (e) => (e.properties.privateLinkServiceConnections || []).concat(e.properties.manualPrivateLinkServiceConnections || [])[0];
@@ -85,7 +85,7 @@ async function createEndpoint(vaultId) {
       const out = h('div', { id: 'deploy-result' });
       const target = d.method === 'directory' ? d.vaultId : d.resourceId;
       return [h('div', { class: 'kv', id: 'review' },
-        h('div', {}, 'Name'), h('div', {}, d.name), h('div', {}, 'Resource group'), h('div', {}, d.newRg ? `(new) ${d.rg}` : d.rg), h('div', {}, 'Region'), h('div', {}, d.location),
+        h('div', {}, 'Name'), h('div', {}, d.name), h('div', {}, 'Resource group'), h('div', {}, d.newRg ? `(new) ${d.rg}` : d.rg), h('div', {}, 'Region'), h('div', {}, regionName(d.location)),
         h('div', {}, 'Network interface name'), h('div', {}, d.nicName), h('div', {}, 'Connection method'), h('div', {}, d.method === 'directory' ? 'Automatic (resource in my directory)' : 'Manual (request approval)'),
         h('div', {}, 'Resource'), h('div', {}, nameOf(target)), h('div', {}, 'Target sub-resource'), h('div', {}, 'vault'),
         h('div', {}, 'Subnet'), h('div', {}, d.subnetId ? subnetLabel(d.subnetId) : ''), h('div', {}, 'Private DNS zone'), h('div', {}, d.dns ? ZONE : 'No integration'),
@@ -120,7 +120,7 @@ async function endpointPage(id) {
     h('tr', {}, h('td', {}, r.fqdn), h('td', {}, (r.ipAddresses || []).join(', ')), h('td', {}, link(`#/zone/${enc(z.properties.privateDnsZoneId)}`, nameOf(z.properties.privateDnsZoneId)))))));
   show(h('h1', {}, e.name), h('div', { class: 'subtitle' }, 'Private endpoint'),
     h('div', { class: 'kv', id: 'endpoint-essentials' },
-      h('div', {}, 'Resource group'), h('div', {}, rgOf(e.id)), h('div', {}, 'Location'), h('div', {}, e.location),
+      h('div', {}, 'Resource group'), h('div', {}, rgOf(e.id)), h('div', {}, 'Location'), h('div', {}, regionName(e.location)),
       h('div', {}, 'Virtual network/subnet'), h('div', {}, subnetLabel(e.properties.subnet.id)), h('div', {}, 'Virtual network'), h('div', {}, vnetId),
       h('div', {}, 'Network interface'), h('div', {}, link(`#/nic/${enc(nicId)}`, nameOf(nicId))),
       h('div', {}, 'Private IP address'), h('div', { id: 'endpoint-ip' }, ip),
@@ -141,7 +141,7 @@ async function nicPage(id) {
   const ipc = n.properties.ipConfigurations[0].properties;
   show(h('h1', {}, n.name), h('div', { class: 'subtitle' }, 'Network interface'),
     h('div', { class: 'kv', id: 'nic-essentials' },
-      h('div', {}, 'Resource group'), h('div', {}, rgOf(n.id)), h('div', {}, 'Location'), h('div', {}, n.location),
+      h('div', {}, 'Resource group'), h('div', {}, rgOf(n.id)), h('div', {}, 'Location'), h('div', {}, regionName(n.location)),
       h('div', {}, 'Private IP address'), h('div', { id: 'nic-ip' }, ipc.privateIPAddress),
       h('div', {}, 'Virtual network/subnet'), h('div', {}, subnetLabel(ipc.subnet.id)),
       h('div', {}, 'Private endpoint'), h('div', {}, n.properties.privateEndpoint ? link(`#/endpoint/${enc(n.properties.privateEndpoint.id)}`, nameOf(n.properties.privateEndpoint.id)) : 'none'),

@@ -7,7 +7,7 @@ async function groupsList() {
   show(h('h1', {}, 'Resource groups'),
     h('div', { class: 'toolbar' }, h('button', { id: 'create-group', onclick: () => { location.hash = '#/groups/create'; } }, '+ Create')),
     h('div', { class: 'table-box' }, h('table', { id: 'groups' }, h('thead', {}, h('tr', {}, ['Name', 'Subscription', 'Location'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, rowsOr(groups, 3, (g) => h('tr', { 'data-group': g.name }, h('td', {}, link(`#/group/${enc(g.id)}`, g.name)), h('td', {}, S.subName), h('td', {}, g.location)))))));
+      h('tbody', {}, rowsOr(groups, 3, (g) => h('tr', { 'data-group': g.name }, h('td', {}, link(`#/group/${enc(g.id)}`, g.name)), h('td', {}, S.subName), h('td', {}, regionName(g.location))))))));
 }
 
 async function createGroup() {
@@ -49,8 +49,8 @@ async function groupPage(id) {
   }, out);
   show(h('h1', {}, g.name), h('div', { class: 'subtitle' }, 'Resource group'),
     h('div', { class: 'toolbar' }, h('button', { id: 'group-delete', onclick: del.ask }, 'Delete resource group')), del.box, out,
-    h('div', { class: 'kv', id: 'group-essentials' }, h('div', {}, 'Subscription'), h('div', {}, S.subName), h('div', {}, 'Location'), h('div', {}, g.location)),
+    h('div', { class: 'kv', id: 'group-essentials' }, h('div', {}, 'Subscription'), h('div', {}, S.subName), h('div', {}, 'Location'), h('div', {}, regionName(g.location))),
     h('h2', {}, 'Resources'),
     h('div', { class: 'table-box' }, h('table', { id: 'group-resources' }, h('thead', {}, h('tr', {}, ['Name', 'Type', 'Location'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, rowsOr(resources, 3, (r) => h('tr', { 'data-resource': r.name }, h('td', {}, resourcePage(r)), h('td', {}, r.type), h('td', {}, r.location)))))));
+      h('tbody', {}, rowsOr(resources, 3, (r) => h('tr', { 'data-resource': r.name }, h('td', {}, resourcePage(r)), h('td', {}, r.type), h('td', {}, regionName(r.location))))))));
 }

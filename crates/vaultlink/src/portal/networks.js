@@ -81,7 +81,7 @@ async function vnetsList() {
   show(h('h1', {}, 'Virtual networks'),
     h('div', { class: 'toolbar' }, h('button', { id: 'create-vnet', onclick: () => { location.hash = '#/vnets/create'; } }, '+ Create')),
     h('div', { class: 'table-box' }, h('table', { id: 'vnets' }, h('thead', {}, h('tr', {}, ['Name', 'Resource group', 'Location', 'Address space', 'Subnets'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, rowsOr(vnets, 5, (v) => h('tr', { 'data-vnet': v.name }, h('td', {}, link(`#/vnet/${enc(v.id)}`, v.name)), h('td', {}, rgOf(v.id)), h('td', {}, v.location), h('td', {}, v.properties.addressSpace.addressPrefixes.join(', ')),
+      h('tbody', {}, rowsOr(vnets, 5, (v) => h('tr', { 'data-vnet': v.name }, h('td', {}, link(`#/vnet/${enc(v.id)}`, v.name)), h('td', {}, rgOf(v.id)), h('td', {}, regionName(v.location)), h('td', {}, v.properties.addressSpace.addressPrefixes.join(', ')),
         h('td', {}, v.properties.subnets.map((s) => `${s.name} (${s.properties.addressPrefix})`).join(', '))))))));
 }
 
@@ -193,7 +193,7 @@ async function vnetPage(id) {
   } }, 'Add address space');
   const subnets = v.properties.subnets || [];
   show(h('h1', {}, v.name), h('div', { class: 'subtitle' }, `Virtual network · ${rgOf(id)}`),
-    h('div', { class: 'kv', id: 'vnet-essentials' }, h('div', {}, 'Resource group'), h('div', {}, rgOf(id)), h('div', {}, 'Location'), h('div', {}, v.location),
+    h('div', { class: 'kv', id: 'vnet-essentials' }, h('div', {}, 'Resource group'), h('div', {}, rgOf(id)), h('div', {}, 'Location'), h('div', {}, regionName(v.location)),
       h('div', {}, 'Subscription'), h('div', {}, S.subName), h('div', {}, 'Address space'), h('div', { id: 'vnet-space' }, v.properties.addressSpace.addressPrefixes.join(', '))),
     h('div', { class: 'toolbar' }, space, addSpace),
     h('h2', {}, 'Subnets'),

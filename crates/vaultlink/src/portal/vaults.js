@@ -9,7 +9,7 @@ async function vaultsList() {
   const body = h('tbody');
   const fill = () => {
     body.replaceChildren(...rowsOr(vaults.filter((v) => v.name.toLowerCase().includes(filter.value.toLowerCase())), 5, (v) => h('tr', { 'data-vault': v.name },
-      h('td', {}, link(`#/vault/${enc(v.id)}`, v.name)), h('td', {}, rgOf(v.id)), h('td', {}, v.location),
+      h('td', {}, link(`#/vault/${enc(v.id)}`, v.name)), h('td', {}, rgOf(v.id)), h('td', {}, regionName(v.location)),
       h('td', {}, v.properties.publicNetworkAccess), h('td', {}, String(v.properties.privateEndpointConnections.length)))));
   };
   filter.addEventListener('input', fill); fill();
@@ -104,7 +104,7 @@ async function createVault() {
     out.push(h('h2', {}, 'Private endpoint'),
       h('div', { class: 'toolbar' }, h('button', { id: 'add-private-endpoint', onclick: () => peBlade({ groups: groupsWith(groups, d), locations, vnets, rg: d.rg, location: d.location }, (pe) => { d.endpoints.push(pe); render(); }) }, '+ Create a private endpoint')),
       h('table', { id: 'draft-endpoints' }, h('thead', {}, h('tr', {}, ['Name', 'Resource group', 'Location', 'Subnet', 'Private DNS zone', ''].map((t) => h('th', {}, t)))),
-        h('tbody', {}, d.endpoints.map((pe, i) => h('tr', { 'data-endpoint': pe.name }, h('td', {}, pe.name), h('td', {}, pe.rg), h('td', {}, pe.location),
+        h('tbody', {}, d.endpoints.map((pe, i) => h('tr', { 'data-endpoint': pe.name }, h('td', {}, pe.name), h('td', {}, pe.rg), h('td', {}, regionName(pe.location)),
           h('td', {}, `${nameOf(pe.vnetId)}/${nameOf(pe.subnetId)}`), h('td', {}, pe.dns ? ZONE : 'none'),
           h('td', {}, h('button', { class: 'link edit', onclick: () => peBlade({ groups: groupsWith(groups, d), locations, vnets, pe }, (changed) => { d.endpoints[i] = changed; render(); }) }, 'Edit'), ' ',
             h('button', { class: 'link delete', onclick: () => { d.endpoints.splice(i, 1); render(); } }, 'Delete')))))),
@@ -115,7 +115,7 @@ async function createVault() {
     const out = h('div', { id: 'deploy-result' });
     return [h('div', { class: 'kv', id: 'review' },
       h('div', {}, 'Subscription'), h('div', {}, S.subName), h('div', {}, 'Resource group'), h('div', {}, d.newRg ? `(new) ${d.rg}` : d.rg || ''),
-      h('div', {}, 'Key vault name'), h('div', {}, d.name), h('div', {}, 'Region'), h('div', {}, d.location), h('div', {}, 'Pricing tier'), h('div', {}, d.sku),
+      h('div', {}, 'Key vault name'), h('div', {}, d.name), h('div', {}, 'Region'), h('div', {}, regionName(d.location)), h('div', {}, 'Pricing tier'), h('div', {}, d.sku),
       h('div', {}, 'Public network access'), h('div', {}, d.publicAccess ? 'Enabled' : 'Disabled'),
       h('div', {}, 'Private endpoints'), h('div', {}, d.endpoints.map((p) => `${p.name} (${nameOf(p.vnetId)}/${nameOf(p.subnetId)}${p.dns ? ', ' + ZONE : ''})`).join('; ') || 'none')),
     reviewButtons(go, 'networking', out, async () => {
@@ -225,7 +225,7 @@ async function vaultPage(id, section, tab) {
   if (section !== 'networking') {
     const p = v.properties;
     return show(...header, h('div', { class: 'kv', id: 'vault-essentials' },
-      h('div', {}, 'Resource group'), h('div', {}, rgOf(v.id)), h('div', {}, 'Location'), h('div', {}, v.location),
+      h('div', {}, 'Resource group'), h('div', {}, rgOf(v.id)), h('div', {}, 'Location'), h('div', {}, regionName(v.location)),
       h('div', {}, 'Subscription ID'), h('div', {}, S.sub), h('div', {}, 'Vault URI'), h('div', {}, p.vaultUri),
       h('div', {}, 'Pricing tier'), h('div', {}, p.sku.name), h('div', {}, 'Public network access'), h('div', {}, p.publicNetworkAccess),
       h('div', {}, 'Permission model'), h('div', {}, p.enableRbacAuthorization ? 'Azure role-based access control' : 'Vault access policy'),

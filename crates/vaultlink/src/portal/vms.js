@@ -18,7 +18,7 @@ async function vmsList() {
   show(h('h1', {}, 'Virtual machines'),
     h('div', { class: 'toolbar' }, h('button', { id: 'create-vm', onclick: () => { location.hash = '#/vms/create'; } }, '+ Create')),
     h('table', { id: 'vms' }, h('thead', {}, h('tr', {}, ['Name', 'Resource group', 'Location', 'Size', 'Power state', 'Private IP address'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, rowsOr(vms, 6, (v) => h('tr', { 'data-vm': v.name }, h('td', {}, link(`#/vm/${enc(v.id)}`, v.name)), h('td', {}, rgOf(v.id)), h('td', {}, v.location),
+      h('tbody', {}, rowsOr(vms, 6, (v) => h('tr', { 'data-vm': v.name }, h('td', {}, link(`#/vm/${enc(v.id)}`, v.name)), h('td', {}, rgOf(v.id)), h('td', {}, regionName(v.location)),
         h('td', {}, v.properties.hardwareProfile.vmSize), h('td', {}, powerOf(v)), h('td', {}, ipOf(v)))))));
 }
 
@@ -161,7 +161,7 @@ async function vmPage(id, tab) {
     h('div', { class: 'toolbar' }, act('Start', 'vm-start', 'start'), act('Stop', 'vm-stop', 'deallocate'), act('Restart', 'vm-restart', 'restart'),
       h('button', { id: 'vm-delete', onclick: del.ask }, 'Delete')), del.box, out,
     h('div', { class: 'kv', id: 'vm-essentials' },
-      h('div', {}, 'Resource group'), h('div', {}, rgOf(v.id)), h('div', {}, 'Location'), h('div', {}, v.location),
+      h('div', {}, 'Resource group'), h('div', {}, rgOf(v.id)), h('div', {}, 'Location'), h('div', {}, regionName(v.location)),
       h('div', {}, 'Status'), h('div', { id: 'vm-status' }, powerOf(v)),
       h('div', {}, 'Size'), h('div', { id: 'vm-size' }, v.properties.hardwareProfile.vmSize),
       h('div', {}, 'Operating system'), h('div', {}, os),
