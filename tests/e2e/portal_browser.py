@@ -66,14 +66,14 @@ def portal_url(vl: Vaultlink) -> str:
     return vl.https_url.rstrip("/") + "/portal/"
 
 
-def new_page(browser):
-    ctx = browser.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 900})
+def new_page(browser, width: int = 1400, height: int = 900, bypass_csp: bool = False):
+    ctx = browser.new_context(ignore_https_errors=True, bypass_csp=bypass_csp, viewport={"width": width, "height": height})
     ctx.set_default_timeout(15_000)
     return ctx, ctx.new_page()
 
 
-def sign_in(browser, vl: Vaultlink, shots: Shots | None = None):
-    ctx, page = new_page(browser)
+def sign_in(browser, vl: Vaultlink, shots: Shots | None = None, **page_options):
+    ctx, page = new_page(browser, **page_options)
     page.goto(portal_url(vl))
     page.fill("#client-id", DEV_CLIENT_ID)
     page.fill("#client-secret", DEV_CLIENT_SECRET)

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import pytest
 
 from conftest import DEV_CLIENT_ID, DEV_CLIENT_SECRET, REPO_ROOT, SUBSCRIPTION_ID, Vaultlink
-from portal_browser import browser, portal_url, shots  # noqa: F401 (fixtures)
+from portal_browser import browser, new_page, portal_url, shots, sign_in  # noqa: F401 (fixtures)
 
 RG = "screens-rg"
 RG_ID = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RG}"
@@ -129,15 +129,7 @@ def vl(tmp_path_factory) -> Vaultlink:
 
 def signed_in_page(browser, vl: Vaultlink, width: int):
     # bypass_csp: the page's CSP admits only its own scripts, and axe is injected by the test.
-    ctx = browser.new_context(ignore_https_errors=True, bypass_csp=True, viewport={"width": width, "height": 844 if width == NARROW else 900})
-    ctx.set_default_timeout(15_000)
-    page = ctx.new_page()
-    page.goto(portal_url(vl))
-    page.fill("#client-id", DEV_CLIENT_ID)
-    page.fill("#client-secret", DEV_CLIENT_SECRET)
-    page.click("#signin")
-    page.wait_for_selector("#vaults")
-    return ctx, page
+    return sign_in(browser, vl, width=width, height=844 if width == NARROW else 900, bypass_csp=True)
 
 
 def axe_violations(page, axe_source: str) -> list[str]:
@@ -226,10 +218,16 @@ def tab_to(page, selector: str, limit: int = 80) -> None:
                          f"{page.evaluate('document.activeElement.outerHTML.slice(0, 120)')})")
 
 
+def tab_and_enter(page, selector: str, then: str | None = None) -> None:
+    """Tab to `selector`, press Enter, and wait for `then` when given."""
+    tab_to(page, selector)
+    page.keyboard.press("Enter")
+    if then:
+        page.wait_for_selector(then)
+
+
 def test_the_keyboard_alone_signs_in_creates_a_group_and_adds_and_deletes_a_subnet(vl, browser, shots):
-    ctx = browser.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 900})
-    ctx.set_default_timeout(15_000)
-    page = ctx.new_page()
+    ctx, page = new_page(browser)
     page.goto(portal_url(vl))
     page.wait_for_selector("#signin-form")
     tab_to(page, "#client-id")
@@ -239,39 +237,24 @@ def test_the_keyboard_alone_signs_in_creates_a_group_and_adds_and_deletes_a_subn
     page.keyboard.press("Enter")
     page.wait_for_selector("#vaults")
     # A resource group: menu, + Create, name, Review + create, Create.
-    tab_to(page, "#nav a[data-nav='groups']")
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#groups")
-    tab_to(page, "#create-group")
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#group-name")
+    tab_and_enter(page, "#nav a[data-nav='groups']", "#groups")
+    tab_and_enter(page, "#create-group", "#group-name")
     tab_to(page, "#group-name")
     page.keyboard.type("kbd-rg")
-    tab_to(page, "#next")
-    page.keyboard.press("Enter")
-    tab_to(page, "#create")
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#go-to-resource")
+    tab_and_enter(page, "#next")
+    tab_and_enter(page, "#create", "#go-to-resource")
     assert vl.az("group", "show", "-n", "kbd-rg")["name"] == "kbd-rg"
     # A subnet added in the side panel and deleted after the in-page question.
-    tab_to(page, "#nav a[data-nav='vnets']")
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#vnets")
-    tab_to(page, "#vnets tr[data-vnet='vnet-screens'] a")
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#subnets")
-    tab_to(page, "#add-subnet")
-    page.keyboard.press("Enter")
+    tab_and_enter(page, "#nav a[data-nav='vnets']", "#vnets")
+    tab_and_enter(page, "#vnets tr[data-vnet='vnet-screens'] a", "#subnets")
+    tab_and_enter(page, "#add-subnet")
     assert page.evaluate("document.activeElement.id") == "subnet-name"  # the panel took the focus
     page.keyboard.type("kbd")
     page.keyboard.press("Tab")
     page.keyboard.type("10.60.7.0/24")
-    tab_to(page, "#subnet-ok")
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#subnets tr[data-subnet='kbd']")
+    tab_and_enter(page, "#subnet-ok", "#subnets tr[data-subnet='kbd']")
     assert vl.az("network", "vnet", "subnet", "show", "--ids", f"{VNET_ID}/subnets/kbd")["addressPrefix"] == "10.60.7.0/24"
-    tab_to(page, ".delete-subnet[aria-label='Delete kbd']")
-    page.keyboard.press("Enter")
+    tab_and_enter(page, ".delete-subnet[aria-label='Delete kbd']")
     tab_to(page, "#confirm-delete")
     shots(page, "keyboard-delete-subnet")
     page.keyboard.press("Enter")

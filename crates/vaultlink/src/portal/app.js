@@ -8,7 +8,7 @@
 
 const API = { kv: '2023-07-01', net: '2024-05-01', dns: '2024-06-01', res: '2022-09-01', compute: '2024-07-01' };
 const ZONE = 'privatelink.vaultcore.azure.net';
-const S = { csrf: null, principal: null, sub: null, subName: null, tenant: null, regions: null };
+const S = { csrf: null, principal: null, sub: null, subName: null, tenant: null, locations: [] };
 
 // ---- DOM helpers (text is always set as text, never parsed as HTML)
 function h(tag, attrs, ...kids) {
@@ -103,6 +103,26 @@ function openBlade(id, title, ...content) {
   (panel.querySelector('input, select, textarea') || panel.querySelector('button')).focus();
   return close;
 }
+// A create form's tabs (Basics … Review + create): `go(tab)` switches, `render()` redraws the
+// current one, `nav(prev, next)` draws Previous / Next (`reviewLabel` on the step to Review),
+// `current()` names the tab. `start(title, pages)` shows the form; `pages[tab]()` draws a tab.
+function wizard(tabDefs, reviewLabel = 'Next : Review + create') {
+  let tab = tabDefs[0][0];
+  let pages = {};
+  const tabs = h('div', { class: 'tabs' }); const body = h('div');
+  const w = {
+    current: () => tab,
+    go: (t) => { tab = t; w.render(); },
+    render: () => {
+      tabs.replaceChildren(...tabDefs.map(([k, t]) => h('button', { class: k === tab ? 'active' : '', id: 'tab-' + k, onclick: () => w.go(k) }, t)));
+      body.replaceChildren(...pages[tab]().filter(Boolean));
+    },
+    nav: (prev, next) => h('div', { class: 'toolbar' }, prev ? h('button', { id: 'previous', onclick: () => w.go(prev) }, 'Previous') : null,
+      next ? h('button', { class: 'primary', id: 'next', onclick: () => w.go(next) }, next === 'review' ? reviewLabel : 'Next') : null),
+    start: (title, drawers) => { pages = drawers; show(h('h1', {}, title), tabs, body); w.render(); },
+  };
+  return w;
+}
 // A list's rows, or the one row the Azure portal shows when there is nothing to list.
 function rowsOr(items, columns, row) {
   return items.length ? items.map(row) : [h('tr', { class: 'empty' }, h('td', { colspan: columns }, 'No resources to display'))];
@@ -119,7 +139,7 @@ function deleteConfirm(question, action, out) {
   return { box, ask };
 }
 // A region as the Azure portal shows it ("West Europe"), from the locations read at sign-in.
-const regionName = (name) => (S.regions && S.regions[name]) || name;
+const regionName = (name) => (S.locations.find((l) => l.name === name) || { displayName: name }).displayName;
 // A region picker: ARM's names as values, shown as the Azure portal shows them ("West Europe").
 const regionSelect = (id, locations, value, onchange) => select(id, locations.map((l) => [l.name, l.displayName || l.name]), value, onchange);
 // A create form's first region: its resource group's, else the first offered.
@@ -206,8 +226,9 @@ async function listOf(path, ver) {
 const loaders = {
   vaults: () => listOf(`${subPath()}/providers/Microsoft.KeyVault/vaults`, API.kv),
   groups: () => listOf(`${subPath()}/resourcegroups`, API.res),
-  // Physical regions only: a logical one (a geography such as 'unitedstates') holds no resources.
-  locations: async () => (await listOf(`${subPath()}/locations`, API.res)).filter((l) => !l.metadata || l.metadata.regionType !== 'Logical'),
+  // Physical regions only (a logical one, a geography such as 'unitedstates', holds no
+  // resources), from the list read once at sign-in.
+  locations: async () => S.locations.filter((l) => !l.metadata || l.metadata.regionType !== 'Logical'),
   vnets: () => listOf(`${subPath()}/providers/Microsoft.Network/virtualNetworks`, API.net),
   nics: () => listOf(`${subPath()}/providers/Microsoft.Network/networkInterfaces`, API.net),
   vms: () => listOf(`${subPath()}/providers/Microsoft.Compute/virtualMachines?$expand=instanceView`, API.compute),
@@ -271,7 +292,7 @@ async function startSession(data) {
   const subs = await listOf('/subscriptions', API.res);
   if (!subs.length) throw new Error('The principal sees no subscription.');
   S.sub = subs[0].subscriptionId; S.tenant = subs[0].tenantId; S.subName = subs[0].displayName;
-  S.regions = Object.fromEntries((await listOf(`${subPath()}/locations`, API.res)).map((l) => [l.name, l.displayName]));
+  S.locations = await listOf(`${subPath()}/locations`, API.res);
   $('#whoami').textContent = `${S.principal.displayName} (${S.principal.appId}) · ${subs[0].displayName}`;
   $('#nav').hidden = false; $('#signout').hidden = false; $('#menu-toggle').hidden = false;
   sessionStorage.setItem('vaultlink-signed-in', '1');

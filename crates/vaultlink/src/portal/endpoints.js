@@ -23,15 +23,7 @@ async function createEndpoint(vaultId) {
   const from = vaults.find((v) => v.id === vaultId);
   if (from) d.location = from.location;
   const tabDefs = [['basics', 'Basics'], ['resource', 'Resource'], ['vnet', 'Virtual Network'], ['dns', 'DNS'], ['tags', 'Tags'], ['review', 'Review + create']];
-  let tab = 'basics';
-  const tabs = h('div', { class: 'tabs' }); const body = h('div');
-  const go = (t) => { tab = t; render(); };
-  const nav = (prev, next) => h('div', { class: 'toolbar' }, prev ? h('button', { id: 'previous', onclick: () => go(prev) }, 'Previous') : null,
-    next ? h('button', { class: 'primary', id: 'next', onclick: () => go(next) }, next === 'review' ? 'Next : Review + create' : 'Next') : null);
-  const render = () => {
-    tabs.replaceChildren(...tabDefs.map(([k, t]) => h('button', { class: k === tab ? 'active' : '', id: 'tab-' + k, onclick: () => go(k) }, t)));
-    body.replaceChildren(...pages[tab]().filter(Boolean));
-  };
+  const { go, nav, render, start } = wizard(tabDefs);
   // As the portal does: only the virtual networks in the endpoint's region; the first by default.
   const pickNetwork = () => regionNetwork(vnets, d);
   const pages = {
@@ -101,8 +93,7 @@ async function createEndpoint(vaultId) {
         !d.subnetId && `Virtual Network: select a virtual network and subnet in ${d.location} (the endpoint and its virtual network must be in the same region).`].filter(Boolean)), out];
     },
   };
-  show(h('h1', {}, 'Create a private endpoint'), tabs, body);
-  render();
+  start('Create a private endpoint', pages);
 }
 
 async function endpointPage(id) {

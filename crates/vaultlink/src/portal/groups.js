@@ -13,13 +13,7 @@ async function groupsList() {
 async function createGroup() {
   const [groups, locations] = await Promise.all([loaders.groups(), loaders.locations()]);
   const d = { name: '', location: locations[0] && locations[0].name };
-  let tab = 'basics';
-  const tabs = h('div', { class: 'tabs' }); const body = h('div');
-  const go = (t) => { tab = t; render(); };
-  const render = () => {
-    tabs.replaceChildren(...[['basics', 'Basics'], ['review', 'Review + create']].map(([k, t]) => h('button', { class: k === tab ? 'active' : '', id: 'tab-' + k, onclick: () => go(k) }, t)));
-    body.replaceChildren(...(tab === 'basics' ? basics() : review()));
-  };
+  const { go, start } = wizard([['basics', 'Basics'], ['review', 'Review + create']]);
   const basics = () => [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('group-sub', [[S.sub, S.subName]])),
     field('Resource group name', h('input', { type: 'text', id: 'group-name', value: d.name, oninput: (e) => { d.name = e.target.value.trim(); } })),
     h('div', { class: 'section' }, 'Resource details'),
@@ -34,8 +28,7 @@ async function createGroup() {
       }, async () => [!d.name && 'Basics: the resource group name is required.',
         groups.some((g) => g.name.toLowerCase() === d.name.toLowerCase()) && `Basics: a resource group named ${d.name} already exists in this subscription.`].filter(Boolean)), out];
   };
-  show(h('h1', {}, 'Create a resource group'), tabs, body);
-  render();
+  start('Create a resource group', { basics, review });
 }
 
 // A resource's name, linked to its page when the portal has one (pageOf, search.js).

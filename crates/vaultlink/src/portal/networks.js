@@ -116,15 +116,7 @@ async function createVnet() {
   const d = { rg: groups[0] && groups[0].name, newRg: false, name: '', location: defaultRegion(groups, locations), space: '10.0.0.0/16',
     subnets: [{ name: 'default', addressPrefix: '10.0.0.0/24', privateEndpointNetworkPolicies: 'Disabled' }] };
   const tabDefs = [['basics', 'Basics'], ['ip', 'IP addresses'], ['review', 'Review + create']];
-  let tab = 'basics';
-  const tabs = h('div', { class: 'tabs' }); const body = h('div');
-  const go = (t) => { tab = t; render(); };
-  const nav = (prev, next) => h('div', { class: 'toolbar' }, prev ? h('button', { id: 'previous', onclick: () => go(prev) }, 'Previous') : null,
-    next ? h('button', { class: 'primary', id: 'next', onclick: () => go(next) }, next === 'review' ? 'Review + create' : 'Next') : null);
-  const render = () => {
-    tabs.replaceChildren(...tabDefs.map(([k, t]) => h('button', { class: k === tab ? 'active' : '', id: 'tab-' + k, onclick: () => go(k) }, t)));
-    body.replaceChildren(...pages[tab]().filter(Boolean));
-  };
+  const { go, nav, render, start } = wizard(tabDefs, 'Review + create');
   const pages = {
     basics: () => [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('vnet-sub', [[S.sub, S.subName]])),
       rgField('vnet', groups, d, render),
@@ -162,8 +154,7 @@ async function createVnet() {
           !prefixesOf(d.space).length && 'IP addresses: the address space needs at least one prefix.'].filter(Boolean)), out];
     },
   };
-  show(h('h1', {}, 'Create virtual network'), tabs, body);
-  render();
+  start('Create virtual network', pages);
 }
 
 // A virtual network's page: its address space (a prefix can be added) and its subnets (added,

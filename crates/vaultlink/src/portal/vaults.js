@@ -67,15 +67,7 @@ const draft = { vault: null };
 async function createVault() {
   const [groups, locations, vnets] = await Promise.all([loaders.groups(), loaders.locations(), loaders.vnets()]);
   const d = draft.vault = draft.vault || { rg: groups[0] && groups[0].name, name: '', location: defaultRegion(groups, locations), sku: 'standard', publicAccess: true, endpoints: [] };
-  let tab = 'basics';
-  const body = h('div');
-  const tabs = h('div', { class: 'tabs' });
-  const tabDefs = [['basics', 'Basics'], ['networking', 'Networking'], ['review', 'Review + create']];
-  const go = (t) => { tab = t; render(); };
-  const render = () => {
-    tabs.replaceChildren(...tabDefs.map(([k, t]) => h('button', { class: k === tab ? 'active' : '', id: 'tab-' + k, onclick: () => go(k) }, t)));
-    body.replaceChildren(...(tab === 'basics' ? basics() : tab === 'networking' ? networking() : review()));
-  };
+  const { go, render, start } = wizard([['basics', 'Basics'], ['networking', 'Networking'], ['review', 'Review + create']]);
   const basics = () => {
     // As the Azure portal does, the name is checked with Key Vault as it is typed.
     const nameMsg = h('div', { id: 'vault-name-message', class: 'field-message', role: 'status' });
@@ -136,8 +128,7 @@ async function createVault() {
       return problems;
     }), out];
   };
-  show(h('h1', {}, 'Create a key vault'), tabs, body);
-  render();
+  start('Create a key vault', { basics, networking, review });
 }
 
 async function ensureProvider(ns) {

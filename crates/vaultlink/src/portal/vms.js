@@ -28,21 +28,13 @@ async function createVm() {
     user: 'azureuser', sshKey: '', password: '', vnetId: '', subnetId: '', publicIp: 'new', nsg: 'basic' };
   const sizes = {};
   const tabDefs = [['basics', 'Basics'], ['networking', 'Networking'], ['review', 'Review + create']];
-  let tab = 'basics';
-  const tabs = h('div', { class: 'tabs' }); const body = h('div');
-  const go = (t) => { tab = t; render(); };
-  const nav = (prev, next) => h('div', { class: 'toolbar' }, prev ? h('button', { id: 'previous', onclick: () => go(prev) }, 'Previous') : null,
-    next ? h('button', { class: 'primary', id: 'next', onclick: () => go(next) }, next === 'review' ? 'Next : Review + create' : 'Next') : null);
+  const { go, nav, render, start, current } = wizard(tabDefs);
   const image = () => VM_IMAGES.find((i) => i[0] === d.image);
   const windows = () => image()[3] === 'Windows';
-  const render = () => {
-    tabs.replaceChildren(...tabDefs.map(([k, t]) => h('button', { class: k === tab ? 'active' : '', id: 'tab-' + k, onclick: () => go(k) }, t)));
-    body.replaceChildren(...pages[tab]().filter(Boolean));
-  };
   // The sizes ARM offers in the region, read once per region.
   const sizeSelect = () => {
     const s = select('vm-size', (sizes[d.location] || [d.size]).map((x) => x.name || x), d.size, (e) => { d.size = e.target.value; });
-    if (!sizes[d.location]) loaders.vmSizes(d.location).then((v) => { sizes[d.location] = v; if (tab === 'basics') render(); }).catch(() => {});
+    if (!sizes[d.location]) loaders.vmSizes(d.location).then((v) => { sizes[d.location] = v; if (current() === 'basics') render(); }).catch(() => {});
     return s;
   };
   // As the Azure portal does: only the virtual networks in the VM's region; the first by default.
@@ -100,8 +92,7 @@ async function createVm() {
           !d.subnetId && `Networking: select a virtual network and subnet in ${d.location} (the VM and its virtual network must be in the same region).`].filter(Boolean)), out];
     },
   };
-  show(h('h1', {}, 'Create a virtual machine'), tabs, body);
-  render();
+  start('Create a virtual machine', pages);
 }
 
 // The ARM PUTs that make one VM: its public IP and NSG when asked, its NIC in the subnet (ARM gives
