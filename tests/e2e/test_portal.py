@@ -149,9 +149,9 @@ def test_create_vault_with_public_access_off_and_a_private_endpoint(vl, browser,
     ctx.close()
 
 
-def test_a_failed_create_leaves_nothing_half_made_and_shows_azures_words(vl, browser, shots):
-    """The vault is created first; the endpoint's name breaks Azure's naming rule, so the
-    deployment fails at the endpoint: the page shows ARM's message and the vault is gone again."""
+def test_validation_finds_what_create_would_be_refused_and_nothing_is_made(vl, browser, shots):
+    """The endpoint's name breaks Azure's naming rule: Review + create's validation tries the
+    deployment on a copy of the state and says ARM's words, with Create off; nothing is made."""
     before = vl.az("network", "private-dns", "link", "vnet", "list", "-g", RG, "-z", ZONE)
     ctx, page = sign_in(browser, vl)
     page.click("#create-vault")
@@ -165,18 +165,51 @@ def test_a_failed_create_leaves_nothing_half_made_and_shows_azures_words(vl, bro
     page.fill("#blade-pe-name", "-bad-name-")
     page.click("#blade-pe-ok")
     page.click("#review-create")
+    failed = page.wait_for_selector("#validation .error").inner_text()
+    shots(page, "validation-failed-endpoint-name")
+    assert "Private endpoint -bad-name-: Resource name -bad-name- is invalid." in failed, failed
+    assert page.is_disabled("#create")
+    assert vl.az_fail("keyvault", "show", "-n", "kvrollback1", "-g", RG).rc != 0
+    assert vl.az("network", "private-dns", "link", "vnet", "list", "-g", RG, "-z", ZONE) == before
+    assert "-bad-name-" not in [e["name"] for e in vl.az("network", "private-endpoint", "list", "-g", RG)]
+    ctx.close()
+
+
+def test_a_create_refused_after_validation_leaves_nothing_half_made_and_shows_azures_words(vl, browser, shots):
+    """Validation passes; before Create, someone else (az) takes the endpoint's name. Create makes
+    the new resource group and the vault, is refused at the endpoint, and deletes both again."""
+    before = vl.az("network", "private-dns", "link", "vnet", "list", "-g", RG, "-z", ZONE)
+    ctx, page = sign_in(browser, vl)
+    page.click("#create-vault")
+    page.click("#vault-rg-create-new")
+    page.fill("#vault-rg-new-name", "portal-rg-doomed")
+    page.press("#vault-rg-new-name", "Enter")
+    page.fill("#vault-name", "kvrollback1")
+    page.select_option("#vault-region", REGION)
+    page.click("#next")
+    page.uncheck("#public-access")
+    page.click("#add-private-endpoint")
+    page.select_option("#blade-pe-rg", RG)
+    page.select_option("#blade-pe-location", REGION)
+    page.fill("#blade-pe-name", "pe-rollback1")
+    page.click("#blade-pe-ok")
+    page.click("#review-create")
+    assert page.wait_for_selector("#validation .ok").inner_text() == "Validation passed"
+    vl.az("network", "private-endpoint", "create", "-g", RG, "-n", "pe-rollback1", "--vnet-name", VNET, "--subnet", SUBNET,
+          "--private-connection-resource-id", vault_id(EXISTING), "--group-id", "vault", "--connection-name", "taken")
     page.click("#create")
     err = page.wait_for_selector("#deploy-result .error")
     text = err.inner_text()
     shots(page, "deployment-failed")
-    assert "Rolled back" in text and "kvrollback1" in text, text
-    assert "(Code: " in text and "-bad-name-" in text, text
+    assert "Rolled back" in text and "kvrollback1" in text and "portal-rg-doomed" in text, text
+    assert "(Code: ResourceAlreadyExists)" in text and "pe-rollback1" in text, text
 
-    assert vl.az_fail("keyvault", "show", "-n", "kvrollback1", "-g", RG).rc != 0
+    assert vl.az("group", "exists", "-n", "portal-rg-doomed") is False
+    assert vl.az_fail("keyvault", "show", "-n", "kvrollback1", "-g", "portal-rg-doomed").rc != 0
     deleted = vl.az("keyvault", "list-deleted", "--resource-type", "vault") or []
     assert "kvrollback1" not in [d["name"] for d in deleted]
     assert vl.az("network", "private-dns", "link", "vnet", "list", "-g", RG, "-z", ZONE) == before
-    assert "-bad-name-" not in [e["name"] for e in vl.az("network", "private-endpoint", "list", "-g", RG)]
+    vl.az("network", "private-endpoint", "delete", "-g", RG, "-n", "pe-rollback1")
     ctx.close()
 
 
@@ -274,15 +307,17 @@ def test_approve_one_connection_and_reject_another(vl, browser, shots):
           "--group-ids", "vault", "--connection-name", "pe-manual-b", "--location", REGION,
           "--manual-request")
 
-    # Creating it again is refused with the reason, and changes nothing.
+    # Creating it again is refused with the reason beside the name and on Review, and changes nothing.
     page.click("#nav a[data-nav=endpoints]")
     page.click("#create-endpoint")
     page.select_option("#pe-rg", RG)
     page.fill("#pe-name", "pe-manual-a")
+    assert "already exists" in page.wait_for_selector("#pe-name-message .error").inner_text()
     page.select_option("#pe-region", REGION)
     page.click("#tab-review")
-    page.click("#create")
-    assert "ResourceAlreadyExists" in page.wait_for_selector("#deploy-result .error").inner_text()
+    failed = page.wait_for_selector("#validation .error").inner_text()
+    assert "Private endpoint pe-manual-a: A resource named 'pe-manual-a' already exists here" in failed, failed
+    assert page.is_disabled("#create")
     shots(page, "create-again-refused")
     # Nothing was made from the filled-in form: leaving it asks first.
     page.click("#nav a[data-nav=vaults]")
@@ -694,26 +729,23 @@ def test_vm_create_with_bad_input_shows_azures_error_and_leaves_nothing(vl, brow
     before = {kind: [r["name"] for r in vl.az("network", kind, "list", "-g", RG)] for kind in ("nic", "public-ip", "nsg")}
     fill_vm_form(page, rg=RG, name="bad name!", region=REGION, vnet=f"{VNET} ({RG})", subnet=f"{SUBNET} (10.1.0.0/24)",
                  ssh_key=key)
-    page.click("#create")
-    text = page.wait_for_selector("#deploy-result .error").inner_text()
+    text = page.wait_for_selector("#validation .error").inner_text()
     shots(page, "vm-bad-name")
-    assert "(Code: InvalidResourceName)" in text and "bad name!" in text, text
-    assert "Nothing was created." in text, text
+    assert "Basics: Virtual machine name 'bad name!' is invalid." in text, text
+    assert page.is_disabled("#create")
 
-    # A name ARM's network accepts but Compute refuses for Windows (over 15 characters): the public
-    # IP, NSG and NIC made before the VM's PUT are deleted again.
+    # A name ARM's network accepts but Compute refuses for Windows (over 15 characters): found by
+    # trying the public IP, NSG, NIC and VM on a copy of the state; none of them is made.
     page.click("#nav a[data-nav='vms']")
     page.click("#leave-page")  # the refused form is left: nothing of it was made
     fill_vm_form(page, rg=RG, name="winportal-toolong", region=REGION, vnet=f"{VNET} ({RG})",
                  subnet=f"{SUBNET} (10.1.0.0/24)", image="win2022", password="Vaultlink-Portal-1!",
                  public_ip="new", nsg="basic")
     assert page.locator("#vm-auth-ssh").count() == 0  # Windows: password only
-    page.click("#create")
-    text = page.wait_for_selector("#deploy-result .error", timeout=60_000).inner_text()
-    shots(page, "vm-windows-name-rolled-back")
-    assert "Windows computer name cannot be more than 15 characters" in text, text
-    assert "Rolled back" in text and "winportal-toolong-nic" in text and "winportal-toolong-ip" in text, text
-    assert "NOT deleted" not in text, text
+    text = page.wait_for_selector("#validation .error", timeout=60_000).inner_text()
+    shots(page, "vm-windows-name-refused")
+    assert "Virtual machine winportal-toolong: Windows computer name cannot be more than 15 characters" in text, text
+    assert page.is_disabled("#create")
 
     after = {kind: [r["name"] for r in vl.az("network", kind, "list", "-g", RG)] for kind in ("nic", "public-ip", "nsg")}
     assert after == before

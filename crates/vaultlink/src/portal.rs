@@ -9,9 +9,11 @@
 //!   sets the session cookie and returns the session's CSRF token.
 //! - `GET /portal/api/session`, `POST /portal/api/signout`.
 //! - `ANY /portal/api/arm/{ARM path}?api-version=...`: one ARM request, as the session's principal.
-//! - `POST /portal/api/deploy` `{steps: [{path, body, skipIfExists, createOnly}]}`: ARM PUTs in order;
-//!   when one fails, the ones it created are deleted again (newest first), so a multi-step create
-//!   leaves nothing half-made.
+//! - `POST /portal/api/check-name` `{type, name}`: ARM's name rules for that type, for a form.
+//! - `POST /portal/api/deploy` `{steps: [{path, body, skipIfExists, createOnly} | {register}],
+//!   validateOnly}`: ARM PUTs in order (and resource provider registrations); when one fails, the
+//!   ones it created are deleted again (newest first), so a multi-step create leaves nothing
+//!   half-made. `validateOnly` runs them on a trial copy of the state and keeps nothing.
 //!
 //! Security: the session id travels only in an `HttpOnly; Secure; SameSite=Strict` cookie scoped
 //! to `/portal`; every request that is not GET/HEAD must also carry the session's CSRF token in
@@ -70,6 +72,8 @@ pub(crate) struct Session {
 #[derive(Debug, Default)]
 pub(crate) struct Sessions {
     map: Mutex<HashMap<String, Session>>,
+    /// Held while a deployment is validated on a trial copy of the state (`deploy`).
+    trials: Mutex<()>,
 }
 
 /// Why a request was refused before it reached ARM.
@@ -308,6 +312,7 @@ fn signed_in(app: &App, req: &Req, api: &str, id: &str, session: &Session) -> Re
             r
         }
         (&Method::POST, "deploy") => deploy(app, req, session),
+        (&Method::POST, "check-name") => check_name(&req.body),
         (m, a) if a.starts_with("arm/") => {
             let Some(token) = token_for(app, session) else { return Refusal::NotSignedIn.render() };
             let query: Vec<(String, String)> = req.query.clone();
@@ -353,9 +358,51 @@ fn split_path(path_and_query: &str) -> (String, Vec<(String, String)>) {
     }
 }
 
+/// `POST /portal/api/check-name` `{type, name, windows}`: whether a name may be given to a
+/// resource of that type, by the same rules ARM applies to its PUT (`vaultlink_rules::names`,
+/// the compute rules for a VM), so a create form can say so beside the field as it is typed.
+/// Answers `{valid}` and, when not, ARM's `code` and `message`. (A vault's name is asked of Key
+/// Vault's own `checkNameAvailability`, which also knows names in use.)
+fn check_name(body: &[u8]) -> Resp {
+    let body: Value = serde_json::from_slice(body).unwrap_or_default();
+    let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default();
+    let (kind, name) = (text("type").to_ascii_lowercase(), text("name"));
+    let refusal = match kind.as_str() {
+        "microsoft.resources/resourcegroups" => {
+            vaultlink_rules::resource_group_name(name).err().map(|e| (e.code.to_string(), e.message))
+        }
+        "microsoft.compute/virtualmachines" => {
+            let windows = body.get("windows").and_then(Value::as_bool).unwrap_or(false);
+            vaultlink_core::compute::validate_name(name, windows).err().map(|e| (e.code().to_string(), e.message))
+        }
+        k if k.starts_with("microsoft.network/") && k != "microsoft.network/privatednszones" => {
+            vaultlink_rules::network_resource_name(name).err().map(|e| (e.code.to_string(), e.message))
+        }
+        _ => {
+            return json(
+                StatusCode::BAD_REQUEST,
+                &json!({"error": {"code": "InvalidResourceType", "message": format!("Names of type '{kind}' are not checked here.")}}),
+            );
+        }
+    };
+    json(
+        StatusCode::OK,
+        &match refusal {
+            None => json!({"valid": true}),
+            Some((code, message)) => json!({"valid": false, "code": code, "message": message}),
+        },
+    )
+}
+
 /// `POST /portal/api/deploy`: ARM PUTs in order, as one all-or-nothing action for the page.
 /// ARM makes each PUT atomic; this undoes the earlier ones when a later one fails (a vault is
 /// deleted and purged, so its name is free again), and says which step failed and why.
+///
+/// With `"validateOnly": true` (the page's "Validation passed / failed" on Review + create) the
+/// same steps run against a trial copy of the state (`Engine::trial`) that is then dropped: every
+/// refusal Create would meet is found by the rules that would refuse it (a name, a full subnet,
+/// an overlapping range, a missing role), and nothing changes. One trial runs at a time, so the
+/// copies never take more than one state's memory.
 fn deploy(app: &App, req: &Req, session: &Session) -> Resp {
     let Some(token) = token_for(app, session) else { return Refusal::NotSignedIn.render() };
     let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
@@ -366,62 +413,117 @@ fn deploy(app: &App, req: &Req, session: &Session) -> Resp {
             &json!({"error": {"code": "InvalidDeployment", "message": format!("A deployment has 1 to {MAX_DEPLOY_STEPS} steps.")}}),
         );
     }
-    let mut done: Vec<String> = Vec::new();
-    let call = |method: Method, target: &str, body: Bytes| {
-        let (path, query) = split_path(target);
-        crate::arm::handle(app, &arm_request(req, method, &path, query, body, &token))
-    };
-    let mut results = Vec::new();
-    for (i, step) in steps.iter().enumerate() {
-        let target = step.get("path").and_then(Value::as_str).unwrap_or("").to_string();
-        let flag = |k: &str| step.get(k).and_then(Value::as_bool).unwrap_or(false);
-        let exists = || call(Method::GET, &target, Bytes::new()).status() == StatusCode::OK;
-        if flag("skipIfExists") && exists() {
-            results.push(json!({"path": target, "status": "exists"}));
-            continue;
-        }
-        // "Create" in the page means a new resource: a PUT must not quietly update an old one.
-        let (status, error) = if flag("createOnly") && exists() {
-            let name = split_path(&target).0.rsplit('/').next().unwrap_or_default().to_string();
-            (
-                StatusCode::CONFLICT,
-                json!({"error": {"code": "ResourceAlreadyExists", "message": format!("A resource named '{name}' already exists here; choose another name.")}}),
-            )
-        } else {
-            let payload = Bytes::from(step.get("body").map(Value::to_string).unwrap_or_default());
-            let resp = call(Method::PUT, &target, payload);
-            let status = resp.status();
-            (status, if status.is_success() { Value::Null } else { crate::http::response_json(resp) })
+    if body.get("validateOnly").and_then(Value::as_bool).unwrap_or(false) {
+        let _one = app.portal.trials.lock().unwrap_or_else(|p| p.into_inner());
+        let trial = app.engine.trial();
+        let scratch = app.over(trial.engine.clone());
+        return match run_steps(&scratch, req, &token, &steps) {
+            Ok(results) => json(StatusCode::OK, &json!({"steps": results, "validateOnly": true})),
+            Err(failed) => failed.render(Vec::new()),
         };
-        if status.is_success() {
-            if status == StatusCode::CREATED {
-                done.push(target.clone());
-            }
-            results.push(json!({"path": target, "status": "created"}));
-            continue;
+    }
+    let failed = match run_steps(app, req, &token, &steps) {
+        Ok(results) => return json(StatusCode::OK, &json!({"steps": results})),
+        Err(failed) => failed,
+    };
+    let mut rolled_back = Vec::new();
+    for path in failed.created.iter().rev() {
+        let purge = vault_purge_path(app, path);
+        let ok = arm_call(app, req, &token, Method::DELETE, path, Bytes::new()).status().is_success();
+        if ok && let Some(purge) = purge {
+            let _ = arm_call(app, req, &token, Method::POST, &purge, Bytes::new());
         }
-        let mut rolled_back = Vec::new();
-        for path in done.iter().rev() {
-            let purge = vault_purge_path(app, path);
-            let ok = call(Method::DELETE, path, Bytes::new()).status().is_success();
-            if ok && let Some(purge) = purge {
-                let _ = call(Method::POST, &purge, Bytes::new());
-            }
-            rolled_back.push(json!({"path": path, "deleted": ok}));
-        }
-        tracing::info!(step = i, path = %target, "portal deployment failed; rolled back");
-        return json(
-            status,
+        rolled_back.push(json!({"path": path, "deleted": ok}));
+    }
+    tracing::info!(step = failed.step, path = %failed.path, "portal deployment failed; rolled back");
+    failed.render(rolled_back)
+}
+
+/// A deployment's step that ARM refused, with what the steps before it did.
+struct FailedStep {
+    step: usize,
+    path: String,
+    status: StatusCode,
+    error: Value,
+    completed: Vec<Value>,
+    /// The paths the earlier steps created (what a rollback deletes).
+    created: Vec<String>,
+}
+
+impl FailedStep {
+    fn render(self, rolled_back: Vec<Value>) -> Resp {
+        json(
+            self.status,
             &json!({
-                "error": error.get("error").cloned().unwrap_or(json!({"code": "DeploymentFailed", "message": "The deployment failed."})),
-                "failedStep": i,
-                "failedPath": target,
-                "completed": results,
+                "error": self.error.get("error").cloned().unwrap_or(json!({"code": "DeploymentFailed", "message": "The deployment failed."})),
+                "failedStep": self.step,
+                "failedPath": self.path,
+                "completed": self.completed,
                 "rolledBack": rolled_back,
             }),
-        );
+        )
     }
-    json(StatusCode::OK, &json!({"steps": results}))
+}
+
+/// One ARM request as the session's principal, against `app` (the live one or a trial's).
+fn arm_call(app: &App, req: &Req, token: &str, method: Method, target: &str, body: Bytes) -> Resp {
+    let (path, query) = split_path(target);
+    crate::arm::handle(app, &arm_request(req, method, &path, query, body, token))
+}
+
+/// Runs the steps in order against `app` until one is refused.
+fn run_steps(app: &App, req: &Req, token: &str, steps: &[Value]) -> Result<Vec<Value>, FailedStep> {
+    let call = |method: Method, target: &str, body: Bytes| arm_call(app, req, token, method, target, body);
+    let (mut completed, mut created) = (Vec::new(), Vec::new());
+    for (step, s) in steps.iter().enumerate() {
+        match run_step(&call, s) {
+            Ok((result, new)) => {
+                completed.push(result);
+                created.extend(new);
+            }
+            Err((path, status, error)) => return Err(FailedStep { step, path, status, error, completed, created }),
+        }
+    }
+    Ok(completed)
+}
+
+/// A refused step: its path, ARM's status and ARM's error body.
+type Refused = (String, StatusCode, Value);
+
+/// One step: `{register}` (a resource provider's path, registered first when it is not, as the
+/// Azure portal does before a create) or `{path, body, skipIfExists, createOnly}` (an ARM PUT).
+/// Answers what it did and, when the PUT created the resource, its path.
+fn run_step(call: &dyn Fn(Method, &str, Bytes) -> Resp, step: &Value) -> Result<(Value, Option<String>), Refused> {
+    let refused = |target: &str, resp: Resp| (target.to_string(), resp.status(), crate::http::response_json(resp));
+    if let Some(provider) = step.get("register").and_then(Value::as_str) {
+        let now = crate::http::response_json(call(Method::GET, provider, Bytes::new()));
+        if now.get("registrationState").and_then(Value::as_str) != Some("Registered") {
+            let (path, query) = provider.split_once('?').unwrap_or((provider, ""));
+            let resp = call(Method::POST, &format!("{path}/register?{query}"), Bytes::new());
+            if !resp.status().is_success() {
+                return Err(refused(provider, resp));
+            }
+        }
+        return Ok((json!({"path": provider, "status": "registered"}), None));
+    }
+    let target = step.get("path").and_then(Value::as_str).unwrap_or("");
+    let flag = |k: &str| step.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let exists = || call(Method::GET, target, Bytes::new()).status() == StatusCode::OK;
+    if flag("skipIfExists") && exists() {
+        return Ok((json!({"path": target, "status": "exists"}), None));
+    }
+    // "Create" in the page means a new resource: a PUT must not quietly update an old one.
+    if flag("createOnly") && exists() {
+        let name = split_path(target).0.rsplit('/').next().unwrap_or_default().to_string();
+        let error = json!({"error": {"code": "ResourceAlreadyExists", "message": format!("A resource named '{name}' already exists here; choose another name.")}});
+        return Err((target.to_string(), StatusCode::CONFLICT, error));
+    }
+    let resp = call(Method::PUT, target, Bytes::from(step.get("body").map(Value::to_string).unwrap_or_default()));
+    if !resp.status().is_success() {
+        return Err(refused(target, resp));
+    }
+    let new = (resp.status() == StatusCode::CREATED).then(|| target.to_string());
+    Ok((json!({"path": target, "status": "created"}), new))
 }
 
 /// For a vault's path, the purge path of the soft-deleted vault its DELETE will leave behind.
@@ -455,6 +557,32 @@ mod tests {
     }
 
     const HOST: &str = "127.0.0.1:8443";
+
+    fn name_verdict(kind: &str, name: &str, windows: bool) -> (StatusCode, Value) {
+        let r = check_name(json!({"type": kind, "name": name, "windows": windows}).to_string().as_bytes());
+        (r.status(), crate::http::response_json(r))
+    }
+
+    #[test]
+    fn names_are_judged_by_arms_rules_for_their_type() {
+        let ok = (StatusCode::OK, json!({"valid": true}));
+        assert_eq!(name_verdict("Microsoft.Network/privateEndpoints", "pe-1_a.b", false), ok);
+        let (status, bad) = name_verdict("Microsoft.Network/privateEndpoints", "bad name!", false);
+        assert_eq!(
+            (status, &bad["valid"], &bad["code"]),
+            (StatusCode::OK, &json!(false), &json!("InvalidResourceName"))
+        );
+        assert!(bad["message"].as_str().unwrap().starts_with("Resource name bad name! is invalid."), "{bad}");
+        assert_eq!(name_verdict("microsoft.resources/resourcegroups", "rg-(1).x", false), ok);
+        assert_eq!(name_verdict("Microsoft.Resources/resourceGroups", "rg.", false).1["code"], "InvalidResourceGroup");
+        // A VM's name: 64 characters on Linux, 15 on Windows (its computer name).
+        assert_eq!(name_verdict("Microsoft.Compute/virtualMachines", "winportal-toolong", false), ok);
+        let win = name_verdict("Microsoft.Compute/virtualMachines", "winportal-toolong", true).1;
+        assert_eq!((&win["valid"], &win["code"]), (&json!(false), &json!("InvalidParameter")), "{win}");
+        // A zone's name follows DNS rules, not this check; unknown types are refused.
+        assert_eq!(name_verdict("Microsoft.Network/privateDnsZones", "a.b", false).0, StatusCode::BAD_REQUEST);
+        assert_eq!(name_verdict("Microsoft.Foo/bars", "x", false).0, StatusCode::BAD_REQUEST);
+    }
 
     #[test]
     fn a_request_without_the_cookie_is_not_signed_in() {

@@ -248,7 +248,7 @@ pub fn find_vm(state: &State, name_or_id: &str) -> Option<VirtualMachine> {
 
 /// A VM's name: 1-64 characters (15 for Windows, its computer name's limit), letters, digits,
 /// `-`, `_` and `.`, starting with a letter or digit and not ending with `.` or `-`.
-fn validate_name(name: &str, windows: bool) -> Result<()> {
+pub fn validate_name(name: &str, windows: bool) -> Result<()> {
     let max = if windows { 15 } else { 64 };
     let ok = !name.is_empty()
         && name.len() <= 64

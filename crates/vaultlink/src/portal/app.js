@@ -45,6 +45,8 @@ function regionNetwork(vnets, d) {
   if (!subnets.some((s) => s.id === d.subnetId)) d.subnetId = subnets[0] ? subnets[0].id : '';
   return { inRegion, subnets };
 }
+// The type check-name knows a resource group's name rule by.
+const RG_TYPE = 'Microsoft.Resources/resourceGroups';
 // The Resource group field with the Azure portal's "Create new" under it: `d.rg` is the chosen
 // group's name and `d.newRg` says it is still to be made (rgSteps, in the form's region).
 // `rerender` redraws the form once a new name is taken.
@@ -75,11 +77,17 @@ function rgField(prefix, groups, d, rerender) {
       h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: `${prefix}-rg-new-ok`, onclick: ok }, 'OK'), h('button', { id: `${prefix}-rg-new-cancel`, onclick: () => box.replaceChildren() }, 'Cancel'))));
     input.focus();
   };
+  // A new group's name is judged by ARM's rule beside the field once it is taken.
+  const verdict = h('div', { id: `${prefix}-rg-message`, class: 'field-message', role: 'status' });
+  if (d.newRg && d.rg) nameProblem(RG_TYPE, d.rg).then((why) => { if (why) verdict.replaceChildren(h('div', { class: 'error' }, why)); }, () => {});
   return [h('label', { for: sel.id }, 'Resource group'),
-    h('div', {}, names.length || d.newRg ? sel : h('span', { class: 'hint' }, 'No resource group yet.'), ' ', h('button', { class: 'link', id: `${prefix}-rg-create-new`, onclick: open }, 'Create new'), box)];
+    h('div', {}, names.length || d.newRg ? sel : h('span', { class: 'hint' }, 'No resource group yet.'), ' ', h('button', { class: 'link', id: `${prefix}-rg-create-new`, onclick: open }, 'Create new'), box, verdict)];
 }
 // The groups a form may pick from: the subscription's, and the form's new one.
 const groupsWith = (groups, d) => (d.newRg && d.rg ? [{ name: d.rg }].concat(groups) : groups);
+// The path (with api-version) of the resource `name` of `type` would be in the form's group, when
+// that group exists (for nameField's "already exists").
+const pathInGroup = (d, type, ver) => (name) => (d.rg && !d.newRg ? withVer(`${subPath()}/resourceGroups/${d.rg}/providers/${type}/${name}`, ver) : null);
 // A deployment's first step when its resource group is new: the group, in the resource's region.
 const rgSteps = (d) => (d.newRg ? [{ path: withVer(`${subPath()}/resourcegroups/${d.rg}`, API.res), body: { location: d.location }, createOnly: true }] : []);
 // A side panel (the Azure portal's blade) in #modal: it takes the focus, keeps Tab inside itself,
@@ -145,6 +153,35 @@ const regionSelect = (id, locations, value, onchange) => select(id, locations.ma
 // A create form's first region: its resource group's, else the first offered.
 const defaultRegion = (groups, locations) => (groups[0] && groups[0].location) || (locations[0] && locations[0].name);
 function field(label, input) { return [h('label', { for: input.id }, label), input]; }
+// Why `name` cannot be given to a resource of `type` by ARM's own rules (portal.rs check-name), or ''.
+async function nameProblem(type, name) {
+  if (!name) return '';
+  const r = await api('POST', 'check-name', { type, name });
+  return r.valid ? '' : r.message;
+}
+// A name field checked as it is typed, its verdict beside it: ARM's rules for `type`, then, when
+// `existing(name)` gives the resource's path (with its api-version), whether that is taken.
+function nameField(label, id, type, value, oninput, existing) {
+  const msg = h('div', { id: `${id}-message`, class: 'field-message', role: 'status' });
+  let pending = 0;
+  const check = async (name) => {
+    const mine = ++pending;
+    await sleep(300);
+    if (mine !== pending) return;
+    if (!name) return msg.replaceChildren();
+    try {
+      let why = await nameProblem(type, name);
+      const path = !why && existing && existing(name);
+      if (path) {
+        try { await api('GET', 'arm' + path); why = `A resource named ${name} already exists in resource group ${rgOf(path)}.`; } catch (e) { if (e.status !== 404) throw e; }
+      }
+      if (mine === pending) msg.replaceChildren(why ? h('div', { class: 'error' }, why) : h('span', { class: 'field-ok' }, '✓'));
+    } catch (_) { msg.replaceChildren(); }
+  };
+  const input = h('input', { type: 'text', id, value, 'aria-describedby': msg.id, oninput: (e) => { oninput(e); check(e.target.value.trim()); } });
+  if (value) check(value);
+  return [field(label, input), h('span'), msg];
+}
 function select(id, options, value, onchange) {
   const s = h('select', { id, onchange });
   for (const o of options) {

@@ -15,6 +15,7 @@ const peConnection = (e) => (e.properties.privateLinkServiceConnections || []).c
 const subnetLabel = (id) => { const p = id.split('/'); return `${p[8]}/${p[10]}`; };
 const vaultLink = (id, vaults) => (vaults.some((v) => v.id.toLowerCase() === id.toLowerCase()) ? link(`#/vault/${enc(id)}`, nameOf(id)) : nameOf(id));
 
+const PE_TYPE = 'Microsoft.Network/privateEndpoints';
 async function createEndpoint(vaultId) {
   const [groups, locations, vnets, vaults] = await Promise.all([loaders.groups(), loaders.locations(), loaders.vnets(), loaders.vaults()]);
   const d = { rg: groups[0] && groups[0].name, name: '', nicName: '', nicEdited: false, location: defaultRegion(groups, locations), method: 'directory',
@@ -32,7 +33,8 @@ async function createEndpoint(vaultId) {
       return [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('pe-sub', [[S.sub, S.subName]])),
         rgField('pe', groups, d, render),
         h('div', { class: 'section' }, 'Instance details'),
-        field('Name', h('input', { type: 'text', id: 'pe-name', value: d.name, oninput: (e) => { d.name = e.target.value.trim(); if (!d.nicEdited) { d.nicName = d.name ? d.name + '-nic' : ''; nic.value = d.nicName; } } })),
+        nameField('Name', 'pe-name', PE_TYPE, d.name, (e) => { d.name = e.target.value.trim(); if (!d.nicEdited) { d.nicName = d.name ? d.name + '-nic' : ''; nic.value = d.nicName; } },
+          pathInGroup(d, PE_TYPE, API.net)),
         field('Network Interface Name', nic),
         field('Region', regionSelect('pe-region', locations, d.location, (e) => { d.location = e.target.value; d.vnetId = ''; d.subnetId = ''; }))),
       nav(null, 'resource')];
@@ -82,15 +84,18 @@ async function createEndpoint(vaultId) {
         h('div', {}, 'Resource'), h('div', {}, nameOf(target)), h('div', {}, 'Target sub-resource'), h('div', {}, 'vault'),
         h('div', {}, 'Subnet'), h('div', {}, d.subnetId ? subnetLabel(d.subnetId) : ''), h('div', {}, 'Private DNS zone'), h('div', {}, d.dns ? ZONE : 'No integration'),
         h('div', {}, 'Tags'), h('div', {}, d.tags.filter((t) => t.name).map((t) => `${t.name}: ${t.value}`).join(', ') || 'none')),
-      reviewButtons(go, 'tags', out, async () => {
-        const tags = Object.fromEntries(d.tags.filter((t) => t.name).map((t) => [t.name, t.value]));
-        const pe = { rg: d.rg, location: d.location, name: d.name, nicName: d.nicName, vnetId: d.vnetId, subnetId: d.subnetId, dns: d.dns, zoneRg: d.zoneRg || d.rg, manual: d.method !== 'directory', requestMessage: d.requestMessage, tags };
-        await deploy(rgSteps(d).concat(await endpointSteps(pe, target)));
-        const peId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Network/privateEndpoints/${d.name}`;
-        return `#/endpoint/${enc(peId)}`;
-      }, async () => [!d.rg && 'Basics: select or create a resource group.', !d.name && 'Basics: the private endpoint name is required.',
-        !target && 'Resource: select the resource to connect to.',
-        !d.subnetId && `Virtual Network: select a virtual network and subnet in ${d.location} (the endpoint and its virtual network must be in the same region).`].filter(Boolean)), out];
+      reviewButtons(go, 'tags', out, {
+        steps: async () => {
+          const tags = Object.fromEntries(d.tags.filter((t) => t.name).map((t) => [t.name, t.value]));
+          const pe = { rg: d.rg, location: d.location, name: d.name, nicName: d.nicName, vnetId: d.vnetId, subnetId: d.subnetId, dns: d.dns, zoneRg: d.zoneRg || d.rg, manual: d.method !== 'directory', requestMessage: d.requestMessage, tags };
+          return [providerStep('Microsoft.Network'), ...rgSteps(d), ...await endpointSteps(pe, target)];
+        },
+        done: async () => `#/endpoint/${enc(`${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Network/privateEndpoints/${d.name}`)}`,
+        check: async () => [!d.rg && 'Basics: select or create a resource group.', !d.name && 'Basics: the private endpoint name is required.',
+          ...(await Promise.all([nameProblem(PE_TYPE, d.name), nameProblem('Microsoft.Network/networkInterfaces', d.nicName)])).map((p) => p && `Basics: ${p}`),
+          !target && 'Resource: select the resource to connect to.',
+          !d.subnetId && `Virtual Network: select a virtual network and subnet in ${d.location} (the endpoint and its virtual network must be in the same region).`].filter(Boolean),
+      }), out];
     },
   };
   start('Create a private endpoint', pages);
@@ -112,7 +117,7 @@ async function endpointPage(id) {
   show(h('h1', {}, e.name), h('div', { class: 'subtitle' }, 'Private endpoint'),
     h('div', { class: 'kv', id: 'endpoint-essentials' },
       h('div', {}, 'Resource group'), h('div', {}, rgOf(e.id)), h('div', {}, 'Location'), h('div', {}, regionName(e.location)),
-      h('div', {}, 'Virtual network/subnet'), h('div', {}, subnetLabel(e.properties.subnet.id)), h('div', {}, 'Virtual network'), h('div', {}, vnetId),
+      h('div', {}, 'Virtual network/subnet'), h('div', {}, subnetLabel(e.properties.subnet.id)), h('div', {}, 'Virtual network'), h('div', {}, link(`#/vnet/${enc(vnetId)}`, nameOf(vnetId))),
       h('div', {}, 'Network interface'), h('div', {}, link(`#/nic/${enc(nicId)}`, nameOf(nicId))),
       h('div', {}, 'Private IP address'), h('div', { id: 'endpoint-ip' }, ip),
       h('div', {}, 'Private link resource'), h('div', {}, c ? link(`#/vault/${enc(c.properties.privateLinkServiceId)}`, nameOf(c.properties.privateLinkServiceId)) : ''),

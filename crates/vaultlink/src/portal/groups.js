@@ -15,18 +15,19 @@ async function createGroup() {
   const d = { name: '', location: locations[0] && locations[0].name };
   const { go, start } = wizard([['basics', 'Basics'], ['review', 'Review + create']]);
   const basics = () => [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('group-sub', [[S.sub, S.subName]])),
-    field('Resource group name', h('input', { type: 'text', id: 'group-name', value: d.name, oninput: (e) => { d.name = e.target.value.trim(); } })),
+    nameField('Resource group name', 'group-name', RG_TYPE, d.name, (e) => { d.name = e.target.value.trim(); }),
     h('div', { class: 'section' }, 'Resource details'),
     field('Region', regionSelect('group-region', locations, d.location, (e) => { d.location = e.target.value; }))),
   h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'next', onclick: () => go('review') }, 'Review + create'))];
   const review = () => {
     const out = h('div', { id: 'deploy-result' });
-    return [h('div', { class: 'kv', id: 'review' }, [['Subscription', S.subName], ['Resource group', d.name], ['Region', d.location]].map(([k, v]) => [h('div', {}, k), h('div', {}, v)])),
-      reviewButtons(go, 'basics', out, async () => {
-        await deploy(rgSteps({ newRg: true, rg: d.name, location: d.location }));
-        return `#/group/${enc(`${subPath()}/resourceGroups/${d.name}`)}`;
-      }, async () => [!d.name && 'Basics: the resource group name is required.',
-        groups.some((g) => g.name.toLowerCase() === d.name.toLowerCase()) && `Basics: a resource group named ${d.name} already exists in this subscription.`].filter(Boolean)), out];
+    return [h('div', { class: 'kv', id: 'review' }, [['Subscription', S.subName], ['Resource group', d.name], ['Region', regionName(d.location)]].map(([k, v]) => [h('div', {}, k), h('div', {}, v)])),
+      reviewButtons(go, 'basics', out, {
+        steps: async () => rgSteps({ newRg: true, rg: d.name, location: d.location }),
+        done: async () => `#/group/${enc(`${subPath()}/resourceGroups/${d.name}`)}`,
+        check: async () => [!d.name && 'Basics: the resource group name is required.', d.name && await nameProblem(RG_TYPE, d.name).then((p) => p && `Basics: ${p}`),
+          groups.some((g) => g.name.toLowerCase() === d.name.toLowerCase()) && `Basics: a resource group named ${d.name} already exists in this subscription.`].filter(Boolean),
+      }), out];
   };
   start('Create a resource group', { basics, review });
 }

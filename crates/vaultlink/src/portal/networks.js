@@ -110,6 +110,7 @@ function subnetBlade(sn, onOk) {
     } }, sn.name ? 'Save' : 'Add'), h('button', { id: 'subnet-cancel', onclick: () => close() }, 'Cancel')));
 }
 
+const VNET_TYPE = 'Microsoft.Network/virtualNetworks';
 async function createVnet() {
   const [groups, locations] = await Promise.all([loaders.groups(), loaders.locations()]);
   // The Azure portal's defaults: 10.0.0.0/16 with one subnet, "default", 10.0.0.0/24.
@@ -121,7 +122,7 @@ async function createVnet() {
     basics: () => [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('vnet-sub', [[S.sub, S.subName]])),
       rgField('vnet', groups, d, render),
       h('div', { class: 'section' }, 'Instance details'),
-      field('Virtual network name', h('input', { type: 'text', id: 'vnet-name', value: d.name, oninput: (e) => { d.name = e.target.value.trim(); } })),
+      nameField('Virtual network name', 'vnet-name', VNET_TYPE, d.name, (e) => { d.name = e.target.value.trim(); }, pathInGroup(d, VNET_TYPE, API.net)),
       field('Region', regionSelect('vnet-region', locations, d.location, (e) => { d.location = e.target.value; }))),
     nav(null, 'ip')],
     ip: () => {
@@ -140,18 +141,21 @@ async function createVnet() {
     },
     review: () => {
       const out = h('div', { id: 'deploy-result' });
-      const rows = [['Subscription', S.subName], ['Resource group', d.newRg ? `(new) ${d.rg}` : d.rg], ['Name', d.name], ['Region', d.location],
+      const id = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Network/virtualNetworks/${d.name}`;
+      const rows = [['Subscription', S.subName], ['Resource group', d.newRg ? `(new) ${d.rg}` : d.rg], ['Name', d.name], ['Region', regionName(d.location)],
         ['Address space', prefixesOf(d.space).join(', ')], ['Subnets', d.subnets.map((x) => `${x.name} (${x.addressPrefix})`).join(', ') || 'none']];
       return [h('div', { class: 'kv', id: 'review' }, rows.map(([k, v]) => [h('div', {}, k), h('div', {}, v)])),
-        reviewButtons(go, 'ip', out, async () => {
-          const id = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Network/virtualNetworks/${d.name}`;
-          await ensureProvider('Microsoft.Network');
-          const subnets = d.subnets.map((x) => ({ name: x.name, properties: { addressPrefix: x.addressPrefix, privateEndpointNetworkPolicies: x.privateEndpointNetworkPolicies } }));
-          await deploy(rgSteps(d).concat([{ path: withVer(id, API.net), createOnly: true,
-            body: { location: d.location, properties: { addressSpace: { addressPrefixes: prefixesOf(d.space) }, subnets } } }]));
-          return `#/vnet/${enc(id)}`;
-        }, async () => [!d.rg && 'Basics: select or create a resource group.', !d.name && 'Basics: the virtual network name is required.',
-          !prefixesOf(d.space).length && 'IP addresses: the address space needs at least one prefix.'].filter(Boolean)), out];
+        reviewButtons(go, 'ip', out, {
+          steps: async () => {
+            const subnets = d.subnets.map((x) => ({ name: x.name, properties: { addressPrefix: x.addressPrefix, privateEndpointNetworkPolicies: x.privateEndpointNetworkPolicies } }));
+            return [providerStep('Microsoft.Network'), ...rgSteps(d), { path: withVer(id, API.net), createOnly: true,
+              body: { location: d.location, properties: { addressSpace: { addressPrefixes: prefixesOf(d.space) }, subnets } } }];
+          },
+          done: async () => `#/vnet/${enc(id)}`,
+          check: async () => [!d.rg && 'Basics: select or create a resource group.', !d.name && 'Basics: the virtual network name is required.',
+            d.name && await nameProblem(VNET_TYPE, d.name).then((p) => p && `Basics: ${p}`),
+            !prefixesOf(d.space).length && 'IP addresses: the address space needs at least one prefix.'].filter(Boolean),
+        }), out];
     },
   };
   start('Create virtual network', pages);

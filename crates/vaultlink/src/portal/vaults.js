@@ -105,35 +105,32 @@ async function createVault() {
   };
   const review = () => {
     const out = h('div', { id: 'deploy-result' });
+    const vaultId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.KeyVault/vaults/${d.name}`;
     return [h('div', { class: 'kv', id: 'review' },
       h('div', {}, 'Subscription'), h('div', {}, S.subName), h('div', {}, 'Resource group'), h('div', {}, d.newRg ? `(new) ${d.rg}` : d.rg || ''),
       h('div', {}, 'Key vault name'), h('div', {}, d.name), h('div', {}, 'Region'), h('div', {}, regionName(d.location)), h('div', {}, 'Pricing tier'), h('div', {}, d.sku),
       h('div', {}, 'Public network access'), h('div', {}, d.publicAccess ? 'Enabled' : 'Disabled'),
       h('div', {}, 'Private endpoints'), h('div', {}, d.endpoints.map((p) => `${p.name} (${nameOf(p.vnetId)}/${nameOf(p.subnetId)}${p.dns ? ', ' + ZONE : ''})`).join('; ') || 'none')),
-    reviewButtons(go, 'networking', out, async () => {
-      const vaultId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.KeyVault/vaults/${d.name}`;
-      await ensureProvider('Microsoft.KeyVault');
-      const steps = [...rgSteps(d), { path: withVer(vaultId, API.kv), createOnly: true, body: { location: d.location, properties: {
-        tenantId: S.tenant, sku: { family: 'A', name: d.sku }, accessPolicies: [], enableRbacAuthorization: true,
-        publicNetworkAccess: d.publicAccess ? 'Enabled' : 'Disabled' } } }];
-      for (const pe of d.endpoints) steps.push(...await endpointSteps(pe, vaultId));
-      await deploy(steps);
-      draft.vault = null;
-      return `#/vault/${enc(vaultId)}`;
-    }, async () => {
-      const problems = [];
-      if (!d.rg) problems.push('Basics: select or create a resource group.');
-      const name = await vaultNameProblem(d.name);
-      if (name) problems.push(`Basics: ${name}`);
-      return problems;
+    reviewButtons(go, 'networking', out, {
+      steps: async () => {
+        const steps = [providerStep('Microsoft.KeyVault'), ...rgSteps(d), { path: withVer(vaultId, API.kv), createOnly: true, body: { location: d.location, properties: {
+          tenantId: S.tenant, sku: { family: 'A', name: d.sku }, accessPolicies: [], enableRbacAuthorization: true,
+          publicNetworkAccess: d.publicAccess ? 'Enabled' : 'Disabled' } } }];
+        if (d.endpoints.length) steps.push(providerStep('Microsoft.Network'));
+        for (const pe of d.endpoints) steps.push(...await endpointSteps(pe, vaultId));
+        return steps;
+      },
+      done: async () => { draft.vault = null; return `#/vault/${enc(vaultId)}`; },
+      check: async () => {
+        const problems = [];
+        if (!d.rg) problems.push('Basics: select or create a resource group.');
+        const name = await vaultNameProblem(d.name);
+        if (name) problems.push(`Basics: ${name}`);
+        return problems;
+      },
     }), out];
   };
   start('Create a key vault', { basics, networking, review });
-}
-
-async function ensureProvider(ns) {
-  const p = await arm('GET', `${subPath()}/providers/${ns}`, API.res);
-  if (p.registrationState !== 'Registered') await arm('POST', `${subPath()}/providers/${ns}/register`, API.res);
 }
 
 // The ARM PUTs that make one private endpoint (and, with DNS integration, its zone, the zone's
@@ -165,26 +162,43 @@ async function endpointSteps(pe, vaultId) {
   return steps;
 }
 
-async function deploy(steps) { return api('POST', 'deploy', { steps }); }
-// Review + create's validation step and buttons: `validate` resolves to the problems found (each
-// naming its tab; ARM is asked where it has a check, as for a vault's name); "Validation passed"
-// enables Create, "Validation failed" lists them and keeps Create off. Create runs `create` (it
-// resolves to the new resource's page) with the progress and the outcome shown in `out`.
-function reviewButtons(go, prev, out, create, validate) {
+// Runs a create's steps (portal.rs `deploy`); `validateOnly` tries them on a copy of the state.
+async function deploy(steps, validateOnly) { return api('POST', 'deploy', { steps, validateOnly: !!validateOnly }); }
+// The step that registers a resource provider when it is not yet (the portal does so at Create).
+const providerStep = (ns) => ({ register: withVer(`${subPath()}/providers/${ns}`, API.res) });
+// Review + create's validation step and buttons. `form.check` resolves to the problems the page
+// sees itself (each naming its tab); when there are none, `form.steps` are validated by ARM on a
+// copy of the state that is thrown away (nothing is made), so whatever Create would be refused
+// (a bad name, a full subnet, an overlapping range, a missing role) is said before it. "Validation
+// passed" enables Create, which deploys the steps; `form.done` resolves to the new resource's page.
+function reviewButtons(go, prev, out, form) {
   const status = h('div', { id: 'validation', role: 'status' }, h('div', { class: 'info' }, 'Running final validation…'));
   const createBtn = h('button', { class: 'primary', id: 'create', disabled: true, onclick: async (ev) => {
     ev.target.disabled = true; out.replaceChildren(h('div', { class: 'info' }, 'Deployment is in progress…'));
-    try { deployComplete(out, await create()); } catch (e) { out.replaceChildren(deployError(e)); ev.target.disabled = false; }
+    try { await deploy(await form.steps()); deployComplete(out, await form.done()); } catch (e) { out.replaceChildren(deployError(e)); ev.target.disabled = false; }
   } }, 'Create');
   (async () => {
     let problems;
-    try { problems = await validate(); } catch (e) { problems = [e.message]; }
+    try {
+      problems = await form.check();
+      if (!problems.length) await deploy(await form.steps(), true);
+    } catch (e) { problems = [stepProblem(e)]; }
     status.replaceChildren(problems.length
       ? h('div', { class: 'error' }, h('strong', {}, 'Validation failed. Required information is missing or not valid.'), h('ul', {}, problems.map((p) => h('li', {}, p))))
       : h('div', { class: 'ok' }, 'Validation passed'));
     createBtn.disabled = problems.length > 0;
   })();
   return h('div', {}, status, h('div', { class: 'toolbar' }, h('button', { id: 'previous', onclick: () => go(prev) }, 'Previous'), createBtn));
+}
+// A refused step as the validation says it: what it would have made, and ARM's reason.
+function stepProblem(e) {
+  const path = e.data && e.data.failedPath;
+  if (!path) return e.message || String(e);
+  const segs = path.split('?')[0].split('/');
+  const label = { register: 'Resource provider', resourcegroups: 'Resource group', vaults: 'Key vault', privateendpoints: 'Private endpoint', privatednszones: 'Private DNS zone',
+    virtualnetworklinks: 'Virtual network link', privatednszonegroups: 'DNS zone group', virtualnetworks: 'Virtual network', networkinterfaces: 'Network interface',
+    publicipaddresses: 'Public IP address', networksecuritygroups: 'Network security group', virtualmachines: 'Virtual machine' }[segs[segs.length - 2].toLowerCase()];
+  return `${label || 'Resource'} ${segs[segs.length - 1]}: ${e.message}`;
 }
 // A vault name as Key Vault's checkNameAvailability judges it: '' when it may be used, else why not.
 async function vaultNameProblem(name) {

@@ -22,6 +22,7 @@ async function vmsList() {
         h('td', {}, v.properties.hardwareProfile.vmSize), h('td', {}, powerOf(v)), h('td', {}, ipOf(v)))))));
 }
 
+const VM_TYPE = 'Microsoft.Compute/virtualMachines';
 async function createVm() {
   const [groups, locations, vnets] = await Promise.all([loaders.groups(), loaders.locations(), loaders.vnets()]);
   const d = { rg: groups[0] && groups[0].name, name: '', location: defaultRegion(groups, locations), image: VM_IMAGES[0][0], size: 'Standard_B1s', auth: 'ssh',
@@ -50,7 +51,7 @@ async function createVm() {
       return [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('vm-sub', [[S.sub, S.subName]])),
         rgField('vm', groups, d, render),
         h('div', { class: 'section' }, 'Instance details'),
-        field('Virtual machine name', h('input', { type: 'text', id: 'vm-name', value: d.name, oninput: (e) => { d.name = e.target.value.trim(); } })),
+        nameField('Virtual machine name', 'vm-name', VM_TYPE, d.name, (e) => { d.name = e.target.value.trim(); }, pathInGroup(d, VM_TYPE, API.compute)),
         field('Region', regionSelect('vm-region', locations, d.location, (e) => { d.location = e.target.value; d.vnetId = ''; d.subnetId = ''; render(); })),
         field('Image', select('vm-image', VM_IMAGES.map((i) => [i[0], i[1]]), d.image, (e) => { d.image = e.target.value; d.auth = windows() ? 'password' : 'ssh'; render(); })),
         field('Size', sizeSelect()),
@@ -76,20 +77,19 @@ async function createVm() {
     review: () => {
       pickNetwork();
       const out = h('div', { id: 'deploy-result' });
-      const rows = [['Virtual machine name', d.name], ['Resource group', d.newRg ? `(new) ${d.rg}` : d.rg], ['Region', d.location], ['Image', image()[1]], ['Size', d.size],
+      const rows = [['Virtual machine name', d.name], ['Resource group', d.newRg ? `(new) ${d.rg}` : d.rg], ['Region', regionName(d.location)], ['Image', image()[1]], ['Size', d.size],
         ['Authentication type', d.auth === 'ssh' ? 'SSH public key' : 'Password'], ['Username', d.user], ['Subnet', d.subnetId ? subnetLabel(d.subnetId) : ''],
         ['Public IP', d.publicIp === 'new' ? `(new) ${ipName()}` : 'None'], ['NIC network security group', d.nsg === 'basic' ? `(new) ${d.name}-nsg` : 'None'],
         ['Network interface', `(new) ${d.name}-nic`], ['Load balancing', 'No']];
       return [h('div', { class: 'kv', id: 'review' }, rows.map(([k, v]) => [h('div', {}, k), h('div', {}, v)])),
-        reviewButtons(go, 'networking', out, async () => {
-          await ensureProvider('Microsoft.Network');
-          await ensureProvider('Microsoft.Compute');
-          await deploy(rgSteps(d).concat(vmSteps(d, image()[2])));
-          const vmId = `${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Compute/virtualMachines/${d.name}`;
-          return `#/vm/${enc(vmId)}`;
-        }, async () => [!d.rg && 'Basics: select or create a resource group.', !d.name && 'Basics: the virtual machine name is required.',
-          d.auth === 'ssh' && !d.sshKey && 'Basics: the SSH public key is required.', d.auth === 'password' && !d.password && 'Basics: the password is required.',
-          !d.subnetId && `Networking: select a virtual network and subnet in ${d.location} (the VM and its virtual network must be in the same region).`].filter(Boolean)), out];
+        reviewButtons(go, 'networking', out, {
+          steps: async () => [providerStep('Microsoft.Network'), providerStep('Microsoft.Compute'), ...rgSteps(d), ...vmSteps(d, image()[2])],
+          done: async () => `#/vm/${enc(`${subPath()}/resourceGroups/${d.rg}/providers/Microsoft.Compute/virtualMachines/${d.name}`)}`,
+          check: async () => [!d.rg && 'Basics: select or create a resource group.', !d.name && 'Basics: the virtual machine name is required.',
+            d.name && await nameProblem(VM_TYPE, d.name).then((p) => p && `Basics: ${p}`),
+            d.auth === 'ssh' && !d.sshKey && 'Basics: the SSH public key is required.', d.auth === 'password' && !d.password && 'Basics: the password is required.',
+            !d.subnetId && `Networking: select a virtual network and subnet in ${d.location} (the VM and its virtual network must be in the same region).`].filter(Boolean),
+        }), out];
     },
   };
   start('Create a virtual machine', pages);
