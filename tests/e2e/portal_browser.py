@@ -84,6 +84,26 @@ def sign_in(browser, vl: Vaultlink, shots: Shots | None = None, **page_options):
     return ctx, page
 
 
+# Below this width the page has its narrow layout (app.css): the menu behind a button.
+NARROW_LAYOUT = 760
+
+
+def fits_the_screen(page) -> None:
+    """On a narrow screen nothing scrolls sideways: the page is no wider than the window."""
+    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    if inner < NARROW_LAYOUT:
+        assert scroll <= inner, f"{page.url}: the page is {scroll} px wide on a {inner} px screen"
+
+
+def go_to(page, nav: str) -> None:
+    """The left menu's page `nav` (the page being left checked with fits_the_screen), opening the
+    menu first where it is collapsed."""
+    fits_the_screen(page)
+    if page.is_visible("#menu-toggle"):
+        page.click("#menu-toggle")
+    page.click(f"#nav a[data-nav='{nav}']")
+
+
 def option_values(page, sel: str) -> list[str]:
     return page.eval_on_selector_all(f"{sel} option", "os => os.map(o => o.textContent)")
 
@@ -100,7 +120,7 @@ def fill_vm_form(page, *, rg: str, name: str, region: str, vnet: str, subnet: st
                  password: str = "", image: str = "ubuntu2204", size: str = "Standard_B2s",
                  public_ip: str = "none", nsg: str = "none", shots=None) -> None:
     """"Virtual machines", "+ Create", Basics and Networking filled in, on the Review + create tab."""
-    page.click("#nav a[data-nav='vms']")
+    go_to(page, "vms")
     page.wait_for_selector("#vms")
     page.click("#create-vm")
     page.select_option("#vm-rg", rg)

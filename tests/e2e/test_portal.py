@@ -145,6 +145,11 @@ def test_create_vault_with_public_access_off_and_a_private_endpoint(vl, browser,
     page.wait_for_selector("#topology-svg")
     assert page.locator("#topology-svg path.edge-Approved").count() == 1
     assert page.locator("#topology-svg path.edge-link").count() == 1
+    # Nothing is drawn past the picture's right edge, text included; regions by their names.
+    overflow = page.evaluate("""() => { const svg = document.getElementById('topology-svg'); const w = svg.viewBox.baseVal.width;
+        return [...svg.querySelectorAll('text, rect')].filter((e) => { const b = e.getBBox(); return b.x + b.width > w; }).map((e) => e.textContent); }""")
+    assert overflow == [], overflow
+    assert "West Europe · public network access Disabled" in page.text_content("#topology-svg")
     shots(page, "topology")
     ctx.close()
 

@@ -3,7 +3,9 @@ group, virtual network and subnets, vault with a private endpoint, an existing v
 manual request and its approval, a VM in the subnet and the doctor from it, all made in headless
 Chromium; every result checked through ARM with the real az CLI (reads only).
 
-One fresh server for the module; the tests run in order, as one person's session.
+The walk is made twice, each time on a fresh server: on a wide screen and on a phone's (390 px),
+where every page it passes is checked not to scroll sideways. Within one width the tests run in
+order, as one person's session.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import SUBSCRIPTION_ID, Vaultlink
-from portal_browser import (browser, fill_vm_form, new_page, option_values, portal_url, shots,  # noqa: F401 (fixtures)
-                            sign_in, ssh_public_key)
+from portal_browser import (browser, fill_vm_form, fits_the_screen, go_to, new_page, option_values, portal_url,  # noqa: F401
+                            shots, sign_in, ssh_public_key)
 
 RG = "walk-rg"
 RG2 = "walk-rg2"
@@ -27,10 +29,17 @@ def rg_id(rg: str) -> str:
     return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}"
 
 
+@pytest.fixture(scope="module", params=[1400, 390], ids=["wide", "phone"])
+def width(request) -> int:
+    """The whole walk is made twice: on a wide screen and on a phone's (390 px, where nothing may
+    scroll sideways: go_to and the end of each test check it)."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def vl(tmp_path_factory) -> Vaultlink:
-    """A fresh server: no resource group, no provider registered. az only reads."""
-    vl = Vaultlink(tmp_path_factory.mktemp("portal-walk"))
+def vl(tmp_path_factory, width) -> Vaultlink:
+    """A fresh server per width: no resource group, no provider registered. az only reads."""
+    vl = Vaultlink(tmp_path_factory.mktemp(f"portal-walk-{width}"))
     vl.start()
     try:
         vl.login_sp()
@@ -40,9 +49,9 @@ def vl(tmp_path_factory) -> Vaultlink:
         vl.close()
 
 
-def test_a_vnet_with_subnets_in_a_new_resource_group(vl, browser, shots):
-    ctx, page = sign_in(browser, vl, shots)
-    page.click("#nav a[data-nav='vnets']")
+def test_a_vnet_with_subnets_in_a_new_resource_group(vl, browser, shots, width):
+    ctx, page = sign_in(browser, vl, shots, width=width)
+    go_to(page, "vnets")
     page.wait_for_selector("#vnets")
     page.click("#create-vnet")
     # No resource group yet: "Create new" beside the field; a taken or empty name is said there.
@@ -140,11 +149,12 @@ def test_a_vnet_with_subnets_in_a_new_resource_group(vl, browser, shots):
     v = vl.az("network", "vnet", "show", "-g", RG, "-n", VNET)
     assert v["addressSpace"]["addressPrefixes"] == ["10.5.0.0/16", "10.6.0.0/16"]
     assert sorted(s["name"] for s in v["subnets"]) == ["default", "snet-pe"]
+    fits_the_screen(page)
     ctx.close()
 
 
-def test_a_vnet_arm_would_refuse_is_found_before_create_and_its_new_group_not_made(vl, browser, shots):
-    ctx, page = sign_in(browser, vl)
+def test_a_vnet_arm_would_refuse_is_found_before_create_and_its_new_group_not_made(vl, browser, shots, width):
+    ctx, page = sign_in(browser, vl, width=width)
     page.goto(portal_url(vl) + "#/vnets/create")
     page.click("#vnet-rg-create-new")
     page.fill("#vnet-rg-new-name", "WALK-RG")
@@ -163,12 +173,13 @@ def test_a_vnet_arm_would_refuse_is_found_before_create_and_its_new_group_not_ma
             "the IP address range of virtual network 'vnet-doomed'.") in text, text
     assert page.is_disabled("#create")
     assert vl.az("group", "exists", "-n", "walk-rg-doomed") is False
+    fits_the_screen(page)
     ctx.close()
 
 
-def test_a_vault_with_a_private_endpoint_in_the_new_vnet(vl, browser, shots):
-    ctx, page = sign_in(browser, vl)
-    page.click("#nav a[data-nav='vaults']")
+def test_a_vault_with_a_private_endpoint_in_the_new_vnet(vl, browser, shots, width):
+    ctx, page = sign_in(browser, vl, width=width)
+    go_to(page, "vaults")
     page.click("#create-vault")
     # The region follows the resource group, as in the Azure portal.
     page.select_option("#vault-rg", RG)
@@ -199,7 +210,7 @@ def test_a_vault_with_a_private_endpoint_in_the_new_vnet(vl, browser, shots):
     assert [a["ipv4Address"] for a in record["aRecords"]] == [ip]
 
     # The endpoint's subnet on the VNet's page: its policy changes and the endpoint stays in it.
-    page.click("#nav a[data-nav='vnets']")
+    go_to(page, "vnets")
     page.click(f"#vnets tr[data-vnet='{VNET}'] a")
     row = page.wait_for_selector("#subnets tr[data-subnet='snet-pe']")
     assert row.eval_on_selector_all("td", "tds => tds.map(t => t.textContent)")[3] == "1"
@@ -210,11 +221,12 @@ def test_a_vault_with_a_private_endpoint_in_the_new_vnet(vl, browser, shots):
     sn = vl.az("network", "vnet", "subnet", "show", "-g", RG, "--vnet-name", VNET, "-n", "snet-pe")
     assert sn["privateEndpointNetworkPolicies"] == "RouteTableEnabled"
     assert [p["id"].rsplit("/", 1)[1] for p in sn["privateEndpoints"]] == ["pe-walk"]
+    fits_the_screen(page)
     ctx.close()
 
 
-def test_an_existing_vault_in_another_new_group_gets_a_manual_endpoint_approved(vl, browser, shots):
-    ctx, page = sign_in(browser, vl)
+def test_an_existing_vault_in_another_new_group_gets_a_manual_endpoint_approved(vl, browser, shots, width):
+    ctx, page = sign_in(browser, vl, width=width)
     # A second vault, public, in a group made from the vault's own form.
     page.click("#create-vault")
     page.click("#vault-rg-create-new")
@@ -272,11 +284,12 @@ def test_an_existing_vault_in_another_new_group_gets_a_manual_endpoint_approved(
     shots(page, "approved")
     pe = vl.az("network", "private-endpoint", "show", "-g", RG, "-n", "myPrivateEndpoint")
     assert pe["manualPrivateLinkServiceConnections"][0]["privateLinkServiceConnectionState"]["status"] == "Approved"
+    fits_the_screen(page)
     ctx.close()
 
 
-def test_a_vm_in_the_subnet_reaches_the_vault_privately_says_the_doctor(vl, browser, shots, tmp_path):
-    ctx, page = sign_in(browser, vl)
+def test_a_vm_in_the_subnet_reaches_the_vault_privately_says_the_doctor(vl, browser, shots, width, tmp_path):
+    ctx, page = sign_in(browser, vl, width=width)
     fill_vm_form(page, rg=RG, name="vmwalk", region=REGION, vnet=f"{VNET} ({RG})", subnet="default (10.5.0.0/24)",
                  ssh_key=ssh_public_key(tmp_path), size="Standard_B1s")
     page.click("#create")
@@ -293,11 +306,12 @@ def test_a_vm_in_the_subnet_reaches_the_vault_privately_says_the_doctor(vl, brow
     assert page.wait_for_selector("#doctor-reachable").inner_text() == "Yes"
     assert page.inner_text("#doctor-result .ok") == "No problem found."
     shots(page, "doctor-from-the-vm")
+    fits_the_screen(page)
     ctx.close()
 
 
-def test_resource_groups_list_their_resources_and_one_is_deleted_with_them(vl, browser, shots):
-    ctx, page = sign_in(browser, vl)
+def test_resource_groups_list_their_resources_and_one_is_deleted_with_them(vl, browser, shots, width):
+    ctx, page = sign_in(browser, vl, width=width)
     page.fill("#global-search", "resource groups")
     page.press("#global-search", "Enter")
     page.wait_for_selector("#groups")
@@ -324,11 +338,12 @@ def test_resource_groups_list_their_resources_and_one_is_deleted_with_them(vl, b
     page.wait_for_selector("#groups")
     assert vl.az("group", "exists", "-n", "walk-rg3") is False
     assert page.locator("#groups tr[data-group='walk-rg3']").count() == 0
+    fits_the_screen(page)
     ctx.close()
 
 
-def test_the_vault_name_is_checked_as_typed_and_review_validates_before_create(vl, browser, shots):
-    ctx, page = sign_in(browser, vl)
+def test_the_vault_name_is_checked_as_typed_and_review_validates_before_create(vl, browser, shots, width):
+    ctx, page = sign_in(browser, vl, width=width)
     page.click("#create-vault")
     page.select_option("#vault-rg", RG)
     # Key Vault's checkNameAvailability, beside the field: taken, invalid, free.
@@ -353,7 +368,7 @@ def test_the_vault_name_is_checked_as_typed_and_review_validates_before_create(v
     assert page.wait_for_selector("#validation .ok").inner_text() == "Validation passed"
     assert page.is_enabled("#create")
     # An endpoint with no subnet in its region: said on Review, nothing sent.
-    page.click("#nav a[data-nav='endpoints']")
+    go_to(page, "endpoints")
     page.click("#leave-page")
     page.click("#create-endpoint")
     page.fill("#pe-name", "pe-nowhere")
@@ -363,11 +378,12 @@ def test_the_vault_name_is_checked_as_typed_and_review_validates_before_create(v
     assert "Virtual Network: select a virtual network and subnet in eastus" in failed, failed
     assert page.is_disabled("#create")
     assert vl.az("keyvault", "list", "--query", "[?name=='kvwalkfree1']") == []
+    fits_the_screen(page)
     ctx.close()
 
 
-def test_names_are_checked_beside_their_fields_and_a_full_subnet_before_create(vl, browser, shots):
-    ctx, page = sign_in(browser, vl)
+def test_names_are_checked_beside_their_fields_and_a_full_subnet_before_create(vl, browser, shots, width):
+    ctx, page = sign_in(browser, vl, width=width)
     # An endpoint's name: ARM's naming rule as typed, then whether the group already has one.
     page.goto(portal_url(vl) + "#/endpoints/create")
     page.select_option("#pe-rg", RG)
@@ -407,7 +423,7 @@ def test_names_are_checked_beside_their_fields_and_a_full_subnet_before_create(v
     assert page.wait_for_selector("#validation .ok").inner_text() == "Validation passed"
     page.click("#create")
     page.wait_for_selector("#go-to-resource")
-    page.click("#nav a[data-nav='vaults']")
+    go_to(page, "vaults")
     page.click("#create-vault")
     page.select_option("#vault-rg", RG)
     page.fill("#vault-name", "kvtiny1")
@@ -433,6 +449,7 @@ def test_names_are_checked_beside_their_fields_and_a_full_subnet_before_create(v
     assert vl.az("keyvault", "list", "--query", "[?name=='kvtiny1']") == []
     sn = vl.az("network", "vnet", "subnet", "show", "-g", RG, "--vnet-name", "vnet-tiny", "-n", "default")
     assert not sn.get("privateEndpoints") and not sn.get("ipConfigurations"), sn
-    page.click("#nav a[data-nav='vaults']")
+    go_to(page, "vaults")
     page.click("#leave-page")
+    fits_the_screen(page)
     ctx.close()

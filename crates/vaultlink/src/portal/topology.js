@@ -34,7 +34,7 @@ async function topology() {
     y += 8;
     anchors['vnet:' + lower(v.id)] = { x: X2, y: top + 14 };
     boxes.push(s('rect', { x: X2, y: top, width: W2, height: y - top, rx: 6, fill: '#f3f9fd', stroke: '#0f6cbd' }));
-    boxes.push(s('text', { x: X2 + 8, y: top + 17, 'font-weight': 600, 'font-size': 13 }, clip(`VNet ${v.name} · ${v.location} · ${v.properties.addressSpace.addressPrefixes.join(', ')}`, 58)));
+    boxes.push(s('text', { x: X2 + 8, y: top + 17, 'font-weight': 600, 'font-size': 13 }, clip(`VNet ${v.name} · ${regionName(v.location)} · ${v.properties.addressSpace.addressPrefixes.join(', ')}`, 58)));
     for (const l of lines) boxes.push(s('text', { x: X2 + 14, y: l.y + 4, 'font-size': 12, fill: l.color, 'font-weight': l.bold ? 600 : 400 }, l.text));
     y += 16;
   }
@@ -46,7 +46,7 @@ async function topology() {
     const height = 44 + conns.length * LH;
     boxes.push(s('rect', { x: X3, y, width: W3, height, rx: 6, fill: '#fff8f0', stroke: '#8a6d00' }));
     boxes.push(s('text', { x: X3 + 8, y: y + 17, 'font-weight': 600, 'font-size': 13 }, clip(`Key vault ${v.name}`, 40)));
-    boxes.push(s('text', { x: X3 + 8, y: y + 34, 'font-size': 12, fill: '#605e5c' }, `${v.location} · public network access ${v.properties.publicNetworkAccess}`));
+    boxes.push(s('text', { x: X3 + 8, y: y + 34, 'font-size': 12, fill: '#605e5c' }, clip(`${regionName(v.location)} · public network access ${v.properties.publicNetworkAccess}`, 44)));
     conns.forEach((c, i) => {
       const st = c.properties.privateLinkServiceConnectionState.status;
       const cy = y + 44 + i * LH + 8;
