@@ -149,6 +149,9 @@ def test_create_vault_with_public_access_off_and_a_private_endpoint(vl, browser,
     overflow = page.evaluate("""() => { const svg = document.getElementById('topology-svg'); const w = svg.viewBox.baseVal.width;
         return [...svg.querySelectorAll('text, rect')].filter((e) => { const b = e.getBBox(); return b.x + b.width > w; }).map((e) => e.textContent); }""")
     assert overflow == [], overflow
+    # ... and the picture is shown whole at this width: its box does not cut the vault column.
+    shown, box = page.evaluate("() => { const b = document.getElementById('topology-box'); return [b.scrollWidth, b.clientWidth]; }")
+    assert shown <= box, f"the topology is cut: {shown} px in a {box} px box"
     assert "West Europe · public network access Disabled" in page.text_content("#topology-svg")
     shots(page, "topology")
     ctx.close()
