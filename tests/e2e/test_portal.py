@@ -157,6 +157,22 @@ def test_create_vault_with_public_access_off_and_a_private_endpoint(vl, browser,
     ctx.close()
 
 
+def private_vault_to_review(page, vault: str, endpoint: str, endpoint_rg: str | None = None) -> None:
+    """On the vault form (its group chosen): the name, public access off, one private endpoint in
+    REGION (in `endpoint_rg` when given), then Review + create."""
+    page.fill("#vault-name", vault)
+    page.select_option("#vault-region", REGION)
+    page.click("#next")
+    page.uncheck("#public-access")
+    page.click("#add-private-endpoint")
+    if endpoint_rg:
+        page.select_option("#blade-pe-rg", endpoint_rg)
+    page.select_option("#blade-pe-location", REGION)
+    page.fill("#blade-pe-name", endpoint)
+    page.click("#blade-pe-ok")
+    page.click("#review-create")
+
+
 def test_validation_finds_what_create_would_be_refused_and_nothing_is_made(vl, browser, shots):
     """The endpoint's name breaks Azure's naming rule: Review + create's validation tries the
     deployment on a copy of the state and says ARM's words, with Create off; nothing is made."""
@@ -164,15 +180,7 @@ def test_validation_finds_what_create_would_be_refused_and_nothing_is_made(vl, b
     ctx, page = sign_in(browser, vl)
     page.click("#create-vault")
     page.select_option("#vault-rg", RG)
-    page.fill("#vault-name", "kvrollback1")
-    page.select_option("#vault-region", REGION)
-    page.click("#next")
-    page.uncheck("#public-access")
-    page.click("#add-private-endpoint")
-    page.select_option("#blade-pe-location", REGION)
-    page.fill("#blade-pe-name", "-bad-name-")
-    page.click("#blade-pe-ok")
-    page.click("#review-create")
+    private_vault_to_review(page, "kvrollback1", "-bad-name-")
     failed = page.wait_for_selector("#validation .error").inner_text()
     shots(page, "validation-failed-endpoint-name")
     assert "Private endpoint -bad-name-: Resource name -bad-name- is invalid." in failed, failed
@@ -192,16 +200,7 @@ def test_a_create_refused_after_validation_leaves_nothing_half_made_and_shows_az
     page.click("#vault-rg-create-new")
     page.fill("#vault-rg-new-name", "portal-rg-doomed")
     page.press("#vault-rg-new-name", "Enter")
-    page.fill("#vault-name", "kvrollback1")
-    page.select_option("#vault-region", REGION)
-    page.click("#next")
-    page.uncheck("#public-access")
-    page.click("#add-private-endpoint")
-    page.select_option("#blade-pe-rg", RG)
-    page.select_option("#blade-pe-location", REGION)
-    page.fill("#blade-pe-name", "pe-rollback1")
-    page.click("#blade-pe-ok")
-    page.click("#review-create")
+    private_vault_to_review(page, "kvrollback1", "pe-rollback1", endpoint_rg=RG)
     assert page.wait_for_selector("#validation .ok").inner_text() == "Validation passed"
     vl.az("network", "private-endpoint", "create", "-g", RG, "-n", "pe-rollback1", "--vnet-name", VNET, "--subnet", SUBNET,
           "--private-connection-resource-id", vault_id(EXISTING), "--group-id", "vault", "--connection-name", "taken")

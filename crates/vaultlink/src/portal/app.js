@@ -159,9 +159,18 @@ async function nameProblem(type, name) {
   const r = await api('POST', 'check-name', { type, name });
   return r.valid ? '' : r.message;
 }
-// A name field checked as it is typed, its verdict beside it: ARM's rules for `type`, then, when
-// `existing(name)` gives the resource's path (with its api-version), whether that is taken.
-function nameField(label, id, type, value, oninput, existing) {
+// A judge for nameField: ARM's rules for `type`, then, when `existing(name)` gives the resource's
+// path (with its api-version), whether that is taken.
+const judgeName = (type, existing) => async (name) => {
+  const why = await nameProblem(type, name);
+  const path = !why && existing && existing(name);
+  if (!path) return why;
+  try { await api('GET', 'arm' + path); } catch (e) { if (e.status === 404) return ''; throw e; }
+  return `A resource named ${name} already exists in resource group ${rgOf(path)}.`;
+};
+// A name field checked as it is typed (300 ms after the last key), its verdict beside it: `judge`
+// resolves to why the name cannot be used, or '' (then `okText(name)` is shown).
+function nameField(label, id, judge, value, oninput, okText = () => '✓') {
   const msg = h('div', { id: `${id}-message`, class: 'field-message', role: 'status' });
   let pending = 0;
   const check = async (name) => {
@@ -170,12 +179,8 @@ function nameField(label, id, type, value, oninput, existing) {
     if (mine !== pending) return;
     if (!name) return msg.replaceChildren();
     try {
-      let why = await nameProblem(type, name);
-      const path = !why && existing && existing(name);
-      if (path) {
-        try { await api('GET', 'arm' + path); why = `A resource named ${name} already exists in resource group ${rgOf(path)}.`; } catch (e) { if (e.status !== 404) throw e; }
-      }
-      if (mine === pending) msg.replaceChildren(why ? h('div', { class: 'error' }, why) : h('span', { class: 'field-ok' }, '✓'));
+      const why = await judge(name);
+      if (mine === pending) msg.replaceChildren(why ? h('div', { class: 'error' }, why) : h('span', { class: 'field-ok' }, okText(name)));
     } catch (_) { msg.replaceChildren(); }
   };
   const input = h('input', { type: 'text', id, value, 'aria-describedby': msg.id, oninput: (e) => { oninput(e); check(e.target.value.trim()); } });

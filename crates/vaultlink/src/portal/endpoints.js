@@ -33,8 +33,7 @@ async function createEndpoint(vaultId) {
       return [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('pe-sub', [[S.sub, S.subName]])),
         rgField('pe', groups, d, render),
         h('div', { class: 'section' }, 'Instance details'),
-        nameField('Name', 'pe-name', PE_TYPE, d.name, (e) => { d.name = e.target.value.trim(); if (!d.nicEdited) { d.nicName = d.name ? d.name + '-nic' : ''; nic.value = d.nicName; } },
-          pathInGroup(d, PE_TYPE, API.net)),
+        nameField('Name', 'pe-name', judgeName(PE_TYPE, pathInGroup(d, PE_TYPE, API.net)), d.name, (e) => { d.name = e.target.value.trim(); if (!d.nicEdited) { d.nicName = d.name ? d.name + '-nic' : ''; nic.value = d.nicName; } }),
         field('Network Interface Name', nic),
         field('Region', regionSelect('pe-region', locations, d.location, (e) => { d.location = e.target.value; d.vnetId = ''; d.subnetId = ''; }))),
       nav(null, 'resource')];

@@ -15,7 +15,7 @@ async function createGroup() {
   const d = { name: '', location: locations[0] && locations[0].name };
   const { go, start } = wizard([['basics', 'Basics'], ['review', 'Review + create']]);
   const basics = () => [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('group-sub', [[S.sub, S.subName]])),
-    nameField('Resource group name', 'group-name', RG_TYPE, d.name, (e) => { d.name = e.target.value.trim(); }),
+    nameField('Resource group name', 'group-name', judgeName(RG_TYPE), d.name, (e) => { d.name = e.target.value.trim(); }),
     h('div', { class: 'section' }, 'Resource details'),
     field('Region', regionSelect('group-region', locations, d.location, (e) => { d.location = e.target.value; }))),
   h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'next', onclick: () => go('review') }, 'Review + create'))];

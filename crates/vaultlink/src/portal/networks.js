@@ -122,7 +122,7 @@ async function createVnet() {
     basics: () => [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('vnet-sub', [[S.sub, S.subName]])),
       rgField('vnet', groups, d, render),
       h('div', { class: 'section' }, 'Instance details'),
-      nameField('Virtual network name', 'vnet-name', VNET_TYPE, d.name, (e) => { d.name = e.target.value.trim(); }, pathInGroup(d, VNET_TYPE, API.net)),
+      nameField('Virtual network name', 'vnet-name', judgeName(VNET_TYPE, pathInGroup(d, VNET_TYPE, API.net)), d.name, (e) => { d.name = e.target.value.trim(); }),
       field('Region', regionSelect('vnet-region', locations, d.location, (e) => { d.location = e.target.value; }))),
     nav(null, 'ip')],
     ip: () => {

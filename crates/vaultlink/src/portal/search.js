@@ -21,7 +21,8 @@ function pageOf(r) {
 // A resource type as the Azure portal's search names it.
 const typeLabel = (t) => ({ 'microsoft.keyvault/vaults': 'Key vault', 'microsoft.network/privateendpoints': 'Private endpoint', 'microsoft.network/virtualnetworks': 'Virtual network',
   'microsoft.network/privatednszones': 'Private DNS zone', 'microsoft.network/networkinterfaces': 'Network interface', 'microsoft.compute/virtualmachines': 'Virtual machine',
-  'microsoft.network/publicipaddresses': 'Public IP address', 'microsoft.network/networksecuritygroups': 'Network security group', 'microsoft.resources/resourcegroups': 'Resource group' }[t.toLowerCase()] || t);
+  'microsoft.network/publicipaddresses': 'Public IP address', 'microsoft.network/networksecuritygroups': 'Network security group', 'microsoft.resources/resourcegroups': 'Resource group',
+  'microsoft.network/privatednszones/virtualnetworklinks': 'Virtual network link', 'microsoft.network/privateendpoints/privatednszonegroups': 'DNS zone group' }[t.toLowerCase()] || t);
 
 // Every resource and group, read at most every 15 s while typing.
 let searchCache = { at: 0, items: [] };

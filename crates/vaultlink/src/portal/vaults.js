@@ -70,23 +70,11 @@ async function createVault() {
   const { go, render, start } = wizard([['basics', 'Basics'], ['networking', 'Networking'], ['review', 'Review + create']]);
   const basics = () => {
     // As the Azure portal does, the name is checked with Key Vault as it is typed.
-    const nameMsg = h('div', { id: 'vault-name-message', class: 'field-message', role: 'status' });
-    let pending = 0;
-    const checkName = async () => {
-      const mine = ++pending;
-      await sleep(300);
-      if (mine !== pending || !d.name) return nameMsg.replaceChildren();
-      try {
-        const why = await vaultNameProblem(d.name);
-        if (mine === pending) nameMsg.replaceChildren(why ? h('div', { class: 'error' }, why) : h('span', { class: 'field-ok' }, `✓ ${d.name} is available.`));
-      } catch (_) { nameMsg.replaceChildren(); }
-    };
-    const name = h('input', { type: 'text', id: 'vault-name', value: d.name, 'aria-describedby': 'vault-name-message', oninput: (e) => { d.name = e.target.value.trim(); checkName(); } });
-    if (d.name) checkName();
+    const name = nameField('Key vault name', 'vault-name', vaultNameProblem, d.name, (e) => { d.name = e.target.value.trim(); }, (n) => `✓ ${n} is available.`);
     const loc = regionSelect('vault-region', locations, d.location, (e) => { d.location = e.target.value; });
     const sku = select('vault-sku', [['standard', 'Standard'], ['premium', 'Premium']], d.sku, (e) => { d.sku = e.target.value; });
     return [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('vault-sub', [[S.sub, S.subName]])), rgField('vault', groups, d, render),
-      h('div', { class: 'section' }, 'Instance details'), field('Key vault name', name), h('span'), nameMsg, field('Region', loc), field('Pricing tier', sku)),
+      h('div', { class: 'section' }, 'Instance details'), name, field('Region', loc), field('Pricing tier', sku)),
     h('div', { class: 'toolbar' }, h('button', { class: 'primary', id: 'next', onclick: () => go('networking') }, 'Next')) ];
   };
   const networking = () => {
@@ -194,11 +182,13 @@ function reviewButtons(go, prev, out, form) {
 function stepProblem(e) {
   const path = e.data && e.data.failedPath;
   if (!path) return e.message || String(e);
-  const segs = path.split('?')[0].split('/');
-  const label = { register: 'Resource provider', resourcegroups: 'Resource group', vaults: 'Key vault', privateendpoints: 'Private endpoint', privatednszones: 'Private DNS zone',
-    virtualnetworklinks: 'Virtual network link', privatednszonegroups: 'DNS zone group', virtualnetworks: 'Virtual network', networkinterfaces: 'Network interface',
-    publicipaddresses: 'Public IP address', networksecuritygroups: 'Network security group', virtualmachines: 'Virtual machine' }[segs[segs.length - 2].toLowerCase()];
-  return `${label || 'Resource'} ${segs[segs.length - 1]}: ${e.message}`;
+  const segs = path.split('?')[0].split('/').filter(Boolean);
+  // subscriptions/{s}/resourcegroups/{g}, subscriptions/{s}/providers/{ns} (a registration), or
+  // .../providers/{ns}/{type}/{name}[/{child type}/{child name}]: the type search.js labels.
+  const at = segs.indexOf('providers');
+  const type = segs.length === 4 ? 'Microsoft.Resources/resourceGroups' : at === 2 ? 'Resource provider'
+    : [segs[at + 1], ...segs.slice(at + 2).filter((_, i) => i % 2 === 0)].join('/');
+  return `${typeLabel(type)} ${segs[segs.length - 1]}: ${e.message}`;
 }
 // A vault name as Key Vault's checkNameAvailability judges it: '' when it may be used, else why not.
 async function vaultNameProblem(name) {

@@ -51,7 +51,7 @@ async function createVm() {
       return [h('div', { class: 'form' }, h('div', { class: 'section' }, 'Project details'), field('Subscription', select('vm-sub', [[S.sub, S.subName]])),
         rgField('vm', groups, d, render),
         h('div', { class: 'section' }, 'Instance details'),
-        nameField('Virtual machine name', 'vm-name', VM_TYPE, d.name, (e) => { d.name = e.target.value.trim(); }, pathInGroup(d, VM_TYPE, API.compute)),
+        nameField('Virtual machine name', 'vm-name', judgeName(VM_TYPE, pathInGroup(d, VM_TYPE, API.compute)), d.name, (e) => { d.name = e.target.value.trim(); }),
         field('Region', regionSelect('vm-region', locations, d.location, (e) => { d.location = e.target.value; d.vnetId = ''; d.subnetId = ''; render(); })),
         field('Image', select('vm-image', VM_IMAGES.map((i) => [i[0], i[1]]), d.image, (e) => { d.image = e.target.value; d.auth = windows() ? 'password' : 'ssh'; render(); })),
         field('Size', sizeSelect()),
