@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from conftest import (
     DEV_CLIENT_ID,
@@ -138,6 +139,15 @@ def test_arm_without_token_is_401(vl: Vaultlink) -> None:
     """)
     assert out["status"] == 401, out
     assert json.loads(out["body"])["error"]["code"], out
+
+
+def test_the_admin_api_is_not_served_without_shared_mode(vl: Vaultlink) -> None:
+    """Only `serve --shared` has an admin API; here the machine's owner uses the control socket,
+    so even the admin key's file (there is none) could not open it."""
+    r = requests.get(f"{vl.https_url}/vaultlink/admin/tenants", verify=vl.env["REQUESTS_CA_BUNDLE"],
+                     headers={"Authorization": "Bearer " + "k" * 43}, timeout=30)
+    assert r.status_code == 404 and "--shared" in r.json()["error"]["message"], r.text
+    assert not (vl.data_dir / "admin.key").exists()
 
 
 def test_token_endpoint_refuses_resources_it_does_not_serve(vl: Vaultlink) -> None:

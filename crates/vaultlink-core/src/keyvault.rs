@@ -308,6 +308,7 @@ pub fn put_vault(
                 ),
             ));
         };
+        crate::quota::check_vault(state, sub)?;
         let mut v = d.vault.clone();
         v.id = id.clone();
         v.updated_at = state.now();
@@ -336,6 +337,7 @@ pub fn put_vault(
             }
             return Err(name_taken(name));
         }
+        crate::quota::check_vault(state, sub)?;
     }
     if let Some(e) = &existing
         && e.location != location

@@ -23,6 +23,7 @@ pub mod netctx;
 pub mod network;
 pub mod privatedns;
 pub mod privatelink;
+pub mod quota;
 pub mod ratelog;
 pub mod rbac;
 pub mod regions;

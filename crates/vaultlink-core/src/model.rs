@@ -144,6 +144,9 @@ pub struct Tenant {
     pub display_name: String,
     /// `{name}.onmicrosoft.com`: users' names end with it, and token URLs may name the tenant by it.
     pub default_domain: String,
+    /// What its subscriptions may hold and its callers may ask (`quota`); none by default.
+    #[serde(default, skip_serializing_if = "crate::quota::Quota::is_unlimited")]
+    pub quota: crate::quota::Quota,
 }
 
 /// An Entra application registration: the app id its service principals share, and its client

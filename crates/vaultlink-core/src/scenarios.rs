@@ -528,3 +528,51 @@ fn a_nics_public_ip_is_its_source_address_at_the_vaults_firewall() {
     .unwrap();
     assert_eq!(reach(&with).0, with.private_ip_address.parse::<std::net::Ipv4Addr>().unwrap());
 }
+
+/// A tenant's quota refuses the vault and the secret past it, with nothing written, counts
+/// soft-deleted secrets (they hold their name) and not a new version of one it holds, and leaves
+/// other tenants alone; the usage it reports is what the tenant holds.
+#[test]
+fn a_tenants_quota_refuses_the_vault_and_the_secret_past_it() {
+    use crate::kv::secrets;
+    use crate::quota::{self, Quota};
+    let e = world();
+    let sealer = vaultlink_crypto::Sealer::ephemeral();
+    let v = crate::testing::admitted_vault(&e, "kv1", json!({}));
+    let set = |name: &str| {
+        e.write(|s, b| secrets::set(s, b, &sealer, &v, name, serde_json::from_value(json!({"value": "x"})).unwrap()))
+    };
+    set("a").unwrap();
+    quota::set(&e, seed::TENANT_DOMAIN, Quota { vaults: Some(1), secrets: Some(2), requests_per_10_seconds: None })
+        .unwrap();
+    let c = developer();
+    let spec = || -> keyvault::VaultSpec {
+        crate::wire::parse(json!({"location": "westeurope", "properties": {"tenantId": seed::TENANT_ID, "sku": {"family": "A", "name": "standard"}}}))
+            .unwrap()
+    };
+    let refused = e
+        .write(|s, b| keyvault::put_vault(s, b, &c, (SUB, "rg1", "kv2"), "2026-02-01", spec()))
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!((refused.kind, refused.code.as_str()), (Kind::Conflict, "QuotaExceeded"));
+    assert!(
+        refused.message.contains("vaults quota") && refused.message.contains("Current Limit: 1"),
+        "{}",
+        refused.message
+    );
+    // Changing the vault it has is not a new vault.
+    e.write(|s, b| keyvault::put_vault(s, b, &c, (SUB, "rg1", "kv1"), "2026-02-01", spec())).unwrap();
+    set("b").unwrap();
+    e.write(|s, b| secrets::delete(s, b, &v, "b")).unwrap();
+    let before = e.read(|s| s.len());
+    let e3 = set("c").unwrap_err();
+    assert_eq!(e3.code, "QuotaExceeded");
+    assert!(e3.message.contains("secrets quota"), "{}", e3.message);
+    assert_eq!(e.read(|s| s.len()), before);
+    set("a").unwrap();
+    assert_eq!(e.read(|s| quota::usage(s, seed::TENANT_ID)), quota::Usage { vaults: 1, secrets: 2 });
+    quota::set(&e, seed::TENANT_ID, Quota::default()).unwrap();
+    set("c").unwrap();
+    e.write(|s, b| keyvault::put_vault(s, b, &c, (SUB, "rg1", "kv2"), "2026-02-01", spec())).unwrap();
+    assert_eq!(quota::set(&e, "nosuchtenant.onmicrosoft.com", Quota::default()).unwrap_err().code, "TenantNotFound");
+}

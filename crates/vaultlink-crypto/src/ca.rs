@@ -154,6 +154,22 @@ impl Ca {
 
     /// Like [`Ca::server_config`], but fails on an invalid extra name or a TLS setup error.
     pub fn try_server_config(&self, extra_names: &[String]) -> Result<Arc<ServerConfig>, CryptoError> {
+        self.config_with(extra_names, None)
+    }
+
+    /// For a shared server's direct listener: the CA's leaves for the names it may certify (the
+    /// Azure host names, asked by SNI), and `own`, the operator's certificate, for every other
+    /// name and for a client that sends none (one that dials the server's address).
+    pub fn server_config_beside(&self, own: &crate::ServerIdentity) -> Arc<ServerConfig> {
+        self.config_with(&[], Some(Arc::clone(&own.key)))
+            .expect("a server config with no extra names and the default provider always builds")
+    }
+
+    fn config_with(
+        &self,
+        extra_names: &[String],
+        own: Option<Arc<CertifiedKey>>,
+    ) -> Result<Arc<ServerConfig>, CryptoError> {
         let mut default_sans = vec![
             SanType::DnsName("localhost".try_into().map_err(cert_err)?),
             SanType::IpAddress(IpAddr::from([127, 0, 0, 1])),
@@ -170,6 +186,7 @@ impl Ca {
             ca: self.clone(),
             provider: Arc::clone(&provider),
             default_sans,
+            own,
             cache: Mutex::new(HashMap::new()),
         };
         // Mint the no-SNI leaf now so that configuration errors surface here.
@@ -244,6 +261,8 @@ struct LeafResolver {
     ca: Ca,
     provider: Arc<CryptoProvider>,
     default_sans: Vec<SanType>,
+    /// A shared server's own certificate, for the names the CA may not certify and for no SNI.
+    own: Option<Arc<CertifiedKey>>,
     /// Keyed by lowercase SNI name; `""` is the no-SNI leaf.
     cache: Mutex<HashMap<String, CachedLeaf>>,
 }
@@ -255,6 +274,11 @@ struct CachedLeaf {
 
 impl LeafResolver {
     fn get(&self, sni: Option<&str>) -> Option<Arc<CertifiedKey>> {
+        if let Some(own) = &self.own
+            && !sni.is_some_and(permitted)
+        {
+            return Some(Arc::clone(own));
+        }
         let cache_key = sni.map(str::to_ascii_lowercase).unwrap_or_default();
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let now = OffsetDateTime::now_utc();
@@ -399,5 +423,32 @@ mod tests {
         assert_eq!(a.len(), 16);
         assert!(a[0] & 0x80 == 0 && a[0] != 0);
         assert_ne!(a, random_serial().to_bytes());
+    }
+
+    #[test]
+    fn beside_its_own_certificate_a_shared_server_mints_leaves_only_for_the_names_the_ca_may_certify() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = Ca::load_or_create(dir.path()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let own_cert =
+            CertificateParams::new(vec!["vaultlink.team.example".into()]).unwrap().self_signed(&key).unwrap();
+        let (cert_path, key_path) = (dir.path().join("own.pem"), dir.path().join("own-key.pem"));
+        std::fs::write(&cert_path, own_cert.pem()).unwrap();
+        files::write_private(&key_path, key.serialize_pem().as_bytes()).unwrap();
+        let own = crate::ServerIdentity::load(&cert_path, &key_path).unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let resolver = LeafResolver {
+            ca: ca.clone(),
+            provider,
+            default_sans: vec![],
+            own: Some(Arc::clone(&own.key)),
+            cache: Mutex::new(HashMap::new()),
+        };
+        let served = |sni: Option<&str>| resolver.get(sni).unwrap().cert[0].clone();
+        assert_eq!(served(None), *own_cert.der());
+        assert_eq!(served(Some("vaultlink.team.example")), *own_cert.der());
+        let leaf = served(Some("myvault.vault.azure.net"));
+        assert_ne!(leaf, *own_cert.der());
+        assert_eq!(resolver.get(Some("myvault.vault.azure.net")).unwrap().cert[1], *ca.cert_der());
     }
 }

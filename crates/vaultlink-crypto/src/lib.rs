@@ -11,6 +11,7 @@ mod ca;
 mod jwt;
 mod seal;
 mod secret;
+mod shared;
 pub mod x509;
 
 pub use ca::{Ca, PERMITTED_DNS as CA_PERMITTED_DNS, permitted as ca_permits};
@@ -20,6 +21,7 @@ pub use secret::{
     SECRET_M_COST_KIB, SECRET_P_COST, SECRET_T_COST, constant_time_eq, hash_secret, hmac_sha256, is_secret_hash,
     verify_secret,
 };
+pub use shared::{AdminKey, ServerIdentity};
 
 use std::path::PathBuf;
 

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::admin::ServerArgs;
 use crate::control::DirectoryOp;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -89,13 +90,26 @@ enum Command {
     },
     /// Put the state back to a fresh instance's (the seeded tenant, subscription, principals and
     /// their role assignments), in one step.
-    Reset(DataDirArg),
+    Reset {
+        #[command(flatten)]
+        dir: DataDirArg,
+        #[command(flatten)]
+        to: ServerArgs,
+    },
     /// Apply a seed file to the running instance: tenants, principals and resources (docs/seed.md),
     /// whole or not at all; prints what it made (the principals' secrets, shown once).
     Seed {
         #[command(flatten)]
         dir: DataDirArg,
+        #[command(flatten)]
+        to: ServerArgs,
         file: PathBuf,
+    },
+    /// A tenant's quota (a shared server's team): how many vaults and secrets its subscriptions
+    /// may hold and how many requests its callers may make.
+    Quota {
+        #[command(subcommand)]
+        command: QuotaCommand,
     },
     /// Write each secret of a vault to DIR/NAME.blob as a backup blob, for `az keyvault secret
     /// restore --file` and the SDKs' `restore_secret_backup`.
@@ -108,6 +122,36 @@ enum Command {
         /// The directory to write the blobs to (made if missing).
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum QuotaCommand {
+    /// Set a tenant's quota (a limit not given is none); prints it with what the tenant holds.
+    Set {
+        #[command(flatten)]
+        dir: DataDirArg,
+        #[command(flatten)]
+        to: ServerArgs,
+        /// The tenant (id, domain or name).
+        tenant: String,
+        /// Live vaults in its subscriptions.
+        #[arg(long)]
+        vaults: Option<u32>,
+        /// Secrets in its vaults (soft-deleted ones count; certificates' own do not).
+        #[arg(long)]
+        secrets: Option<u32>,
+        /// Authenticated requests by its callers per 10 seconds (counted by each process).
+        #[arg(long = "requests-per-10s")]
+        requests_per_10_seconds: Option<u32>,
+    },
+    /// Print a tenant's quota and what it holds.
+    Show {
+        #[command(flatten)]
+        dir: DataDirArg,
+        #[command(flatten)]
+        to: ServerArgs,
+        tenant: String,
     },
 }
 
@@ -162,6 +206,8 @@ enum TenantCommand {
     Add {
         #[command(flatten)]
         dir: DataDirArg,
+        #[command(flatten)]
+        to: ServerArgs,
         /// Its name: letters and digits (the domain is NAME.onmicrosoft.com).
         name: String,
     },
@@ -175,6 +221,8 @@ enum SubscriptionCommand {
     Add {
         #[command(flatten)]
         dir: DataDirArg,
+        #[command(flatten)]
+        to: ServerArgs,
         /// Display name.
         name: String,
         /// The tenant (id or domain); the default tenant when omitted.
@@ -239,6 +287,8 @@ enum PrincipalCommand {
     Add {
         #[command(flatten)]
         dir: DataDirArg,
+        #[command(flatten)]
+        to: ServerArgs,
         /// Display name.
         #[arg(long)]
         name: String,
@@ -354,6 +404,23 @@ pub(crate) struct ServeArgs {
     /// Apply the seed file FILE (`vaultlink seed`) before serving; a bad file stops the start.
     #[arg(long, env = "VAULTLINK_SEED")]
     pub seed: Option<PathBuf>,
+    /// Serve a team from one machine (docs/shared-server.md): TLS on every HTTP listener (the
+    /// proxy and the identity endpoint too) with --tls-cert, the admin API under
+    /// `/vaultlink/admin/` for the admin key's holder, and managed-identity tokens only for a
+    /// caller that presents its tenant's identity header.
+    #[arg(long, env = "VAULTLINK_SHARED", requires_all = ["tls_cert", "tls_key"])]
+    pub shared: bool,
+    /// With --shared: the server's certificate chain (PEM, its own certificate first) for the
+    /// names and addresses clients reach it by, issued by a CA they trust.
+    #[arg(long, env = "VAULTLINK_TLS_CERT", value_name = "FILE", requires = "shared")]
+    pub tls_cert: Option<PathBuf>,
+    /// With --shared: the private key of --tls-cert (a file private to its owner).
+    #[arg(long, env = "VAULTLINK_TLS_KEY", value_name = "FILE", requires = "shared")]
+    pub tls_key: Option<PathBuf>,
+    /// With --shared: the admin key's file (made, 0600, if missing); by default `admin.key` in
+    /// the data directory. Replicas on one database are given the same one.
+    #[arg(long, env = "VAULTLINK_ADMIN_KEY_FILE", value_name = "FILE", requires = "shared")]
+    pub admin_key_file: Option<PathBuf>,
 }
 
 impl DataDirArg {
@@ -408,11 +475,18 @@ pub(crate) fn run() -> anyhow::Result<()> {
             let code = exec(&dir.resolve()?, nic.or(vm).as_deref().unwrap_or_default(), &command)?;
             std::process::exit(code);
         }
-        Command::Principal { command: PrincipalCommand::Add { dir, name, tenant, multi_tenant } } => {
-            directory(&dir.resolve()?, &DirectoryOp::Principal { name, tenant, multi_tenant })
+        Command::Principal { command: PrincipalCommand::Add { dir, to, name, tenant, multi_tenant } } => {
+            directory(&dir, &to, &DirectoryOp::Principal { name, tenant, multi_tenant })
         }
-        Command::Tenant { command: TenantCommand::Add { dir, name } } => {
-            directory(&dir.resolve()?, &DirectoryOp::Tenant { name })
+        Command::Tenant { command: TenantCommand::Add { dir, to, name } } => {
+            directory(&dir, &to, &DirectoryOp::Tenant { name })
+        }
+        Command::Quota { command: QuotaCommand::Set { dir, to, tenant, vaults, secrets, requests_per_10_seconds } } => {
+            let quota = vaultlink_core::quota::Quota { vaults, secrets, requests_per_10_seconds };
+            directory(&dir, &to, &DirectoryOp::QuotaSet { tenant, quota })
+        }
+        Command::Quota { command: QuotaCommand::Show { dir, to, tenant } } => {
+            directory(&dir, &to, &DirectoryOp::QuotaShow { tenant })
         }
         Command::Tenant { command: TenantCommand::List(dir) } => {
             let engine = crate::serve::open_engine(&dir.resolve()?, &crate::serve::Backing::offline()?)?;
@@ -425,8 +499,8 @@ pub(crate) fn run() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&list)?);
             Ok(())
         }
-        Command::Subscription { command: SubscriptionCommand::Add { dir, name, tenant, owner } } => {
-            directory(&dir.resolve()?, &DirectoryOp::Subscription { name, tenant, owner })
+        Command::Subscription { command: SubscriptionCommand::Add { dir, to, name, tenant, owner } } => {
+            directory(&dir, &to, &DirectoryOp::Subscription { name, tenant, owner })
         }
         Command::Snapshot { command: SnapshotCommand::Save { dir, file, passphrase_file } } => {
             let path = std::path::absolute(&file)?;
@@ -438,8 +512,18 @@ pub(crate) fn run() -> anyhow::Result<()> {
             let passphrase_file = passphrase_file.map(std::path::absolute).transpose()?;
             state_op(&dir.resolve()?, &crate::control::StateOp::SnapshotLoad { path, passphrase_file })
         }
-        Command::Reset(dir) => state_op(&dir.resolve()?, &crate::control::StateOp::Reset),
-        Command::Seed { dir, file } => {
+        Command::Reset { to, .. } if to.server.is_some() => {
+            println!("{}", crate::admin::call(&to, hyper::Method::POST, "/reset", None)?);
+            Ok(())
+        }
+        Command::Reset { dir, .. } => state_op(&dir.resolve()?, &crate::control::StateOp::Reset),
+        Command::Seed { to, file, .. } if to.server.is_some() => {
+            let body = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let answer = crate::admin::call(&to, hyper::Method::POST, "/seed", Some(body))?;
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(())
+        }
+        Command::Seed { dir, file, .. } => {
             let dir = dir.resolve()?;
             let path = std::path::absolute(&file)?;
             let line = format!("seed {}", serde_json::json!({"path": path}));
@@ -478,7 +562,12 @@ pub(crate) fn run() -> anyhow::Result<()> {
 
 /// Runs a directory change in the serving instance (so it works at once), or on the data
 /// directory when none serves it, and prints the answer.
-fn directory(dir: &std::path::Path, op: &DirectoryOp) -> anyhow::Result<()> {
+fn directory(dir: &DataDirArg, to: &ServerArgs, op: &DirectoryOp) -> anyhow::Result<()> {
+    if to.server.is_some() {
+        println!("{}", crate::admin::call(to, hyper::Method::POST, "/directory", Some(serde_json::to_vec(op)?))?);
+        return Ok(());
+    }
+    let dir = &dir.resolve()?;
     let answer = match crate::control::request(dir, &format!("directory {}", serde_json::to_string(op)?)) {
         Some(reply) => {
             let reply = reply?;

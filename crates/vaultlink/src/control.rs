@@ -29,6 +29,12 @@ pub(crate) enum DirectoryOp {
     Tenant { name: String },
     #[serde(rename = "subscription-add")]
     Subscription { name: String, tenant: Option<String>, owner: Option<String> },
+    /// `vaultlink quota set`: what a tenant's subscriptions may hold and its callers may ask.
+    #[serde(rename = "quota-set")]
+    QuotaSet { tenant: String, quota: vaultlink_core::quota::Quota },
+    /// `vaultlink quota show`: a tenant's quota and what it holds now.
+    #[serde(rename = "quota-show")]
+    QuotaShow { tenant: String },
 }
 
 /// Runs a [`DirectoryOp`]; the answer is what the command prints (secrets shown once).
@@ -37,9 +43,9 @@ pub(crate) fn directory(engine: &vaultlink_core::Engine, op: &DirectoryOp) -> an
     use vaultlink_core::{identity, resources, seed};
     let tenant_id = |name: Option<&str>| -> anyhow::Result<String> {
         let Some(name) = name else { return Ok(seed::TENANT_ID.to_string()) };
-        let found = engine.read(|s| identity::resolve_tenant(s, name)).ok().flatten();
-        found
-            .filter(|t| engine.read(|s| identity::tenant(s, t)).is_some())
+        engine
+            .read(|s| identity::tenant_named(s, name))
+            .map(|t| t.tenant_id)
             .ok_or_else(|| anyhow::anyhow!("no tenant '{name}' (give its id or domain; see `vaultlink tenant list`)"))
     };
     let principal = |p: &vaultlink_core::model::Principal, secret: &str| json!({"appId": p.app_id, "objectId": p.object_id, "secret": secret, "tenant": p.tenant_id, "displayName": p.display_name});
@@ -68,7 +74,17 @@ pub(crate) fn directory(engine: &vaultlink_core::Engine, op: &DirectoryOp) -> an
             let sub = resources::add_subscription(engine, &tid, name, &owner)?;
             json!({"id": format!("/subscriptions/{}", sub.subscription_id), "subscriptionId": sub.subscription_id, "displayName": sub.display_name, "tenantId": sub.tenant_id, "owner": owner.app_id})
         }
+        DirectoryOp::QuotaSet { tenant, quota } => {
+            let tid = vaultlink_core::quota::set(engine, tenant, quota.clone())?;
+            quota_of(engine, &tid)
+        }
+        DirectoryOp::QuotaShow { tenant } => quota_of(engine, &tenant_id(Some(tenant))?),
     })
+}
+
+fn quota_of(engine: &vaultlink_core::Engine, tid: &str) -> serde_json::Value {
+    use vaultlink_core::quota;
+    engine.read(|s| serde_json::json!({"tenantId": tid, "quota": quota::of(s, tid), "usage": quota::usage(s, tid)}))
 }
 
 /// A change of the whole state (`vaultlink snapshot save|load`, `vaultlink reset`), run by the

@@ -343,6 +343,27 @@ pub(crate) fn handle_identity(app: &App, req: &Req) -> Resp {
         let p = wanted.map_or_else(|| identity::principal(s, seed::MI_CLIENT_ID), |w| identity::principal(s, w));
         p.filter(|p| p.managed_identity)
     });
+    // On a shared server an identity's token goes only to a caller that presents its tenant's
+    // identity header (`admin::Shared`), as App Service gives it only to the app's own code; the
+    // same answer whether or not the identity exists.
+    if let Some(shared) = &app.shared {
+        let presented = req.header("x-identity-header").unwrap_or_default();
+        let granted = principal.as_ref().is_some_and(|p| {
+            vaultlink_crypto::constant_time_eq(
+                presented.as_bytes(),
+                shared.admin_key.identity_header(&p.tenant_id).as_bytes(),
+            )
+        });
+        if !granted {
+            vaultlink_core::info_limited!(
+                "managed-identity token refused: no identity header of the identity's tenant"
+            );
+            return json(
+                StatusCode::UNAUTHORIZED,
+                &json!({"error": "invalid_request", "error_description": "This shared vaultlink gives a managed identity's token only with its tenant's X-IDENTITY-HEADER (IDENTITY_HEADER), which the server's operator hands out."}),
+            );
+        }
+    }
     let Some(principal) = principal else {
         return json(
             StatusCode::BAD_REQUEST,

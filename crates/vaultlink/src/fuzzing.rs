@@ -63,6 +63,7 @@ impl Harness {
             },
             strict_reads: false,
             template_links: Default::default(),
+            shared: None,
         })
         .expect("connection threads");
         // Shared, as `serve` shares it, so that a deployment's thread can reach it.

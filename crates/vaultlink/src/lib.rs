@@ -2,6 +2,7 @@
 //! drive the real request router in-process. The binary (`main.rs`) only calls [`run`]; nothing
 //! here is a stable API. The `fuzzing` feature adds [`fuzzing`], the one door the targets use.
 
+mod admin;
 mod arm;
 mod cli;
 mod clock;

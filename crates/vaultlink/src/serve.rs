@@ -17,6 +17,8 @@ use crate::http::{App, AppParts};
 pub(crate) const STATE_FILE: &str = "state.db";
 pub(crate) const ENDPOINTS_FILE: &str = "endpoints.json";
 pub(crate) const CA_BUNDLE_FILE: &str = "ca-bundle.pem";
+/// A shared server's admin key, unless `--admin-key-file` names another.
+pub(crate) const ADMIN_KEY_FILE: &str = "admin.key";
 
 /// Where a running instance listens; written to the data directory for `vaultlink env`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -45,6 +47,12 @@ impl Endpoints {
             identity: format!("http://{}", dial(identity)),
             dns: Some(dial(dns).to_string()),
         }
+    }
+
+    /// For a shared server, whose proxy and identity endpoint speak TLS too.
+    fn over_tls(self) -> Self {
+        let tls = |url: String| url.replacen("http://", "https://", 1);
+        Self { proxy: tls(self.proxy), identity: tls(self.identity), ..self }
     }
 
     pub(crate) fn read(dir: &Path) -> Option<Self> {
@@ -309,6 +317,14 @@ pub(crate) fn open_sealer(dir: &Path, engine: &Engine, in_memory: bool) -> anyho
     Ok(sealer)
 }
 
+/// Without `--shared`, a listener bound beyond loopback serves whoever reaches it without TLS
+/// on the proxy and the identity endpoint and without the admin API's key: said once at start.
+fn warn_beyond_loopback(listeners: &[SocketAddr]) {
+    for addr in listeners.iter().filter(|a| !a.ip().is_loopback()) {
+        tracing::warn!(%addr, "listening beyond loopback without --shared: the proxy and the identity endpoint speak plain HTTP and the managed-identity endpoint serves any caller; see docs/shared-server.md");
+    }
+}
+
 /// The CA bundle clients use: vaultlink's CA first, then the system's roots (so that a client
 /// that also talks to real hosts keeps working).
 fn write_ca_bundle(dir: &Path, ca: &Ca) -> anyhow::Result<PathBuf> {
@@ -355,14 +371,38 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let bundle = write_ca_bundle(&dir, &ca)?;
+    let shared = match (args.shared, &args.tls_cert, &args.tls_key) {
+        (true, Some(cert), Some(key)) => {
+            let own = vaultlink_crypto::ServerIdentity::load(cert, key).context("--tls-cert and --tls-key")?;
+            let key_file = args.admin_key_file.clone().unwrap_or_else(|| dir.join(ADMIN_KEY_FILE));
+            let admin_key = vaultlink_crypto::AdminKey::load_or_create(&key_file)
+                .with_context(|| format!("the admin key {}", key_file.display()))?;
+            tracing::info!(names = ?own.names(), admin_key = %key_file.display(), "shared-server mode: TLS on every HTTP listener, the admin API on");
+            Some((own, crate::admin::Shared { admin_key, key_file }))
+        }
+        _ => None,
+    };
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
         let proxy = TcpListener::bind(args.proxy_listen).await.with_context(|| format!("binding proxy {}", args.proxy_listen))?;
         let https = TcpListener::bind(args.https_listen).await.with_context(|| format!("binding https {}", args.https_listen))?;
         let identity = TcpListener::bind(args.identity_listen).await.with_context(|| format!("binding identity {}", args.identity_listen))?;
         let (dns_udp, dns_tcp) = crate::http::bind_dns_pair(args.dns_listen).with_context(|| format!("binding DNS {}", args.dns_listen))?;
-        let endpoints = Endpoints::of(proxy.local_addr()?, https.local_addr()?, identity.local_addr()?, dns_udp.local_addr()?);
+        let mut endpoints = Endpoints::of(proxy.local_addr()?, https.local_addr()?, identity.local_addr()?, dns_udp.local_addr()?);
+        match &shared {
+            Some(_) => endpoints = endpoints.over_tls(),
+            None => warn_beyond_loopback(&[args.proxy_listen, args.https_listen, args.identity_listen]),
+        }
         vaultlink_crypto::files::write_public(&dir.join(ENDPOINTS_FILE), &serde_json::to_vec_pretty(&endpoints)?)?;
         let tls = ca.server_config(&[]);
+        // A shared server presents its own certificate where clients dial it by its own name.
+        let (direct_tls, outer_tls) = match &shared {
+            Some((own, _)) => (ca.server_config_beside(own), Some(own.server_config())),
+            None => (tls.clone(), None),
+        };
+        let mut allowed_hosts: Vec<String> = args.allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
+        if let Some((own, _)) = &shared {
+            allowed_hosts.extend(own.names().iter().cloned());
+        }
         let lab = if args.lab { Some(Arc::new(crate::lab::Lab::start(&dir)?)) } else { None };
         let app = Arc::new(App::new(AppParts {
             engine,
@@ -375,13 +415,14 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
             tls: tls.clone(),
             ca_pem: ca.cert_pem().to_string(),
             lab: lab.clone(),
-            allowed_hosts: args.allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
+            allowed_hosts,
             limits: crate::ingress::limits::Limits {
                 max_connections: args.max_connections,
                 request_head_timeout: std::time::Duration::from_secs(args.request_head_timeout.max(1)),
             },
             strict_reads: args.strict_reads,
             template_links: crate::arm::links::Links::new(&args.allowed_template_links)?,
+            shared: shared.map(|(_, s)| s),
         })?);
         tracing::info!(records = app.engine.read(|s| s.len()), data_dir = %dir.display(), store = backing.name(), "state loaded");
         crate::arm::deployments::Runner::attach(&app);
@@ -394,9 +435,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
 
         let internet: Arc<vaultlink_dns::ViewFn> = Arc::new(|_: &vaultlink_core::State, _, _| Some(vaultlink_core::dns::View::Internet));
         let mut tasks = vec![
-            tokio::spawn(crate::proxy::serve(proxy, app.clone(), tls.clone())),
-            tokio::spawn(crate::http::serve_tls(https, app.clone(), tls.clone())),
-            tokio::spawn(crate::http::serve_identity(identity, app.clone())),
+            tokio::spawn(crate::proxy::serve(proxy, app.clone(), tls.clone(), outer_tls.clone())),
+            tokio::spawn(crate::http::serve_tls(https, app.clone(), direct_tls)),
+            tokio::spawn(crate::http::serve_identity(identity, app.clone(), outer_tls)),
             tokio::spawn({
                 let engine = app.engine.clone();
                 async move {
@@ -449,6 +490,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("dns      {}", endpoints.dns.as_deref().unwrap_or("-"));
         if lab.is_some() {
             println!("lab      on (vaultlink exec --nic NIC -- COMMAND runs COMMAND in the NIC's namespace)");
+        }
+        if let Some(shared) = &app.shared {
+            println!("shared   on: TLS on every HTTP listener, the admin API at {}{}/ (key {})", endpoints.https, crate::admin::PREFIX, shared.key_file.display());
         }
         println!("data     {}", dir.display());
         println!("ca       {}", bundle.display());

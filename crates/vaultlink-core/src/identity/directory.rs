@@ -96,6 +96,7 @@ pub fn add_tenant(engine: &Engine, name: &str) -> Result<AddedTenant> {
         tenant_id: guid(),
         display_name: name.to_string(),
         default_domain: format!("{}.onmicrosoft.com", name.to_ascii_lowercase()),
+        quota: Default::default(),
     };
     let secret = NewSecret::new(Some("vaultlink".into()));
     let admin = engine.write(|state, batch| -> Result<Principal> {

@@ -91,6 +91,7 @@ pub(crate) fn seed(state: &State, batch: &mut Batch) {
                 tenant_id: seed::TENANT_ID.into(),
                 display_name: seed::TENANT_NAME.into(),
                 default_domain: seed::TENANT_DOMAIN.into(),
+                quota: Default::default(),
             }),
         );
     }
@@ -141,6 +142,14 @@ pub fn tenant(state: &State, tid: &str) -> Option<Tenant> {
         Some(Record::Tenant(t)) => Some(t.clone()),
         _ => None,
     }
+}
+
+/// The tenant an operator names: by its id, its default domain or its display name (any case);
+/// unlike a token URL's (`resolve_tenant`), an unknown name is no tenant.
+pub fn tenant_named(state: &State, name: &str) -> Option<Tenant> {
+    tenants(state)
+        .into_iter()
+        .find(|t| [&t.tenant_id, &t.default_domain, &t.display_name].iter().any(|n| n.eq_ignore_ascii_case(name)))
 }
 
 /// The principals (service principals, managed identities and users) of one tenant.

@@ -155,6 +155,9 @@ fn add_version(
     check_metadata(spec.content_type.as_deref(), spec.tags.as_ref())?;
     let existing = objects::writable::<SecretObject>(state, vault, name, "set")?;
     let created = existing.is_none();
+    if created {
+        crate::quota::check_secret(state, vault)?;
+    }
     let mut obj = match existing {
         Some(o) => o.clone(),
         None => SecretObject {
@@ -337,6 +340,7 @@ pub fn restore(
     vault: &Admitted,
     blob: &str,
 ) -> Result<SecretView, Error> {
+    crate::quota::check_secret(state, vault)?;
     objects::restore::<SecretObject>(state, batch, sealer, vault, blob)
 }
 

@@ -7,7 +7,7 @@ use vaultlink_core::error::{Error, Kind};
 use crate::http::{Resp, json};
 
 /// ARM's error envelope `{"error":{"code","message"}}` with the status for each kind.
-pub(super) fn render(e: &Error) -> Resp {
+pub(crate) fn render(e: &Error) -> Resp {
     let status = match e.kind {
         Kind::BadRequest => StatusCode::BAD_REQUEST,
         Kind::NotFound => StatusCode::NOT_FOUND,

@@ -5,6 +5,7 @@ mod authorization;
 pub(crate) mod compute;
 pub(crate) mod deployments;
 mod error;
+pub(crate) use error::render as render_error;
 pub(crate) mod links;
 mod networks;
 mod vaults;
@@ -138,7 +139,9 @@ fn authenticate(app: &App, req: &Req) -> Result<Caller> {
             "Authentication failed. The 'Authorization' header is provided in an invalid format.",
         ));
     };
-    caller_of(app, token.trim())
+    let caller = caller_of(app, token.trim())?;
+    app.count_request(&caller.tenant_id)?;
+    Ok(caller)
 }
 
 /// The caller a token names, checked as Resource Manager checks it: signature, lifetime, and

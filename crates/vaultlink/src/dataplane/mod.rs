@@ -103,13 +103,17 @@ fn authenticate(app: &App, req: &Req) -> Result<std::sync::Arc<Claims>, Error> {
     let Some(token) = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")) else {
         return Err(unauthorized("AKV10000: Request is missing a Bearer or PoP token."));
     };
-    app.signer.verify(token.trim(), app.now()).map_err(|e| match e {
+    let claims = app.signer.verify(token.trim(), app.now()).map_err(|e| match e {
         vaultlink_crypto::TokenError::Expired => unauthorized("AKV10022: Invalid token: the token has expired."),
         vaultlink_crypto::TokenError::NotYetValid => {
             unauthorized("AKV10022: Invalid token: the token is not yet valid.")
         }
         _ => unauthorized("AKV10032: Invalid token: the token signature could not be validated."),
-    })
+    })?;
+    if let Some(tid) = claims.get("tid").and_then(serde_json::Value::as_str) {
+        app.count_request(tid)?;
+    }
+    Ok(claims)
 }
 
 fn with_headers(mut r: Resp, vault: Option<&Vault>, ctx: &NetworkContext) -> Resp {

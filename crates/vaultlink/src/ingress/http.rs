@@ -58,6 +58,10 @@ pub(crate) struct App {
     pub template_links: Arc<crate::arm::links::Links>,
     /// Run Command's operations (`arm/compute.rs`).
     pub compute: crate::arm::compute::Operations,
+    /// `serve --shared`: the admin key (the admin API, the identity endpoint's headers).
+    pub shared: Option<Arc<crate::admin::Shared>>,
+    /// The tenants' request budgets (`quota::Requests`), counted in this process.
+    pub tenant_requests: vaultlink_core::quota::Requests,
 }
 
 impl App {
@@ -94,6 +98,8 @@ impl App {
             deployments: Default::default(),
             template_links: Arc::new(parts.template_links),
             compute: Default::default(),
+            shared: parts.shared.map(Arc::new),
+            tenant_requests: Default::default(),
         })
     }
 
@@ -123,7 +129,17 @@ impl App {
             deployments: Default::default(),
             template_links: self.template_links.clone(),
             compute: Default::default(),
+            shared: self.shared.clone(),
+            // A trial's requests are the operator's own (a seed file), not a tenant's.
+            tenant_requests: Default::default(),
         }
+    }
+
+    /// Counts one authenticated request by a caller of tenant `tid` against the tenant's request
+    /// quota (`quota::Requests`), or refuses it (429).
+    pub(crate) fn count_request(&self, tid: &str) -> Result<(), vaultlink_core::Error> {
+        let limit = self.engine.read(|s| vaultlink_core::quota::request_limit(s, tid));
+        self.tenant_requests.admit(tid, limit, std::time::Instant::now())
     }
 
     /// The loopback DNS address that answers as the DNS server of the machine at `origin_id` (a
@@ -203,6 +219,8 @@ pub(crate) struct AppParts {
     pub limits: super::limits::Limits,
     pub strict_reads: bool,
     pub template_links: crate::arm::links::Links,
+    /// `serve --shared`.
+    pub shared: Option<crate::admin::Shared>,
 }
 
 /// How a request reached vaultlink (its ingress adapter).
@@ -428,6 +446,12 @@ pub(crate) fn route(app: &App, req: Req) -> Resp {
         // The direct listener serves Resource Manager and Entra ID on one origin.
         let first = req.path.trim_start_matches('/').split('/').next().unwrap_or("").to_ascii_lowercase();
         match first.as_str() {
+            "vaultlink"
+                if matches!(req.ingress, Ingress::Direct)
+                    && req.path.to_ascii_lowercase().starts_with(crate::admin::PREFIX) =>
+            {
+                crate::admin::handle(app, &req)
+            }
             "subscriptions" | "providers" | "metadata" | "tenants" | "vaultlink" => crate::arm::handle(app, &req),
             // Microsoft Graph, where a custom cloud's `microsoftGraphResourceId` points az.
             "v1.0" | "beta" => crate::graph::handle(app, &req),
@@ -611,15 +635,24 @@ where
     tokio::time::timeout(super::limits::TLS_HANDSHAKE_TIMEOUT, acceptor.accept(io)).await.ok()?.ok()
 }
 
-/// The plain-HTTP managed-identity listener (like IMDS at 169.254.169.254).
-pub(crate) async fn serve_identity(listener: TcpListener, app: Arc<App>) {
+/// The managed-identity listener: plain HTTP (like IMDS at 169.254.169.254), or a shared
+/// server's own TLS (`tls`).
+pub(crate) async fn serve_identity(listener: TcpListener, app: Arc<App>, tls: Option<Arc<rustls::ServerConfig>>) {
     let listener = super::limits::Listener::new(listener, "identity", app.limits);
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     loop {
         let (tcp, _peer, slot) = listener.accept().await;
-        let app = app.clone();
+        let (app, acceptor) = (app.clone(), acceptor.clone());
         tokio::spawn(async move {
             let _slot = slot;
-            serve_connection(tcp, app, Ingress::Identity).await;
+            match acceptor {
+                Some(acceptor) => {
+                    if let Some(tls) = tls_accept(&acceptor, tcp).await {
+                        serve_connection(tls, app, Ingress::Identity).await;
+                    }
+                }
+                None => serve_connection(tcp, app, Ingress::Identity).await,
+            }
         });
     }
 }

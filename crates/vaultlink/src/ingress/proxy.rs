@@ -32,32 +32,59 @@ fn proxy_identity(req: &Request<Incoming>) -> Option<String> {
     (!user.is_empty()).then_some(user)
 }
 
-pub(crate) async fn serve(listener: TcpListener, app: Arc<App>, tls: Arc<rustls::ServerConfig>) {
+/// The proxy listener. `outer`: a shared server's own TLS, which a client speaks to the proxy
+/// itself (`HTTPS_PROXY=https://...`) before its CONNECT, so the proxy's credentials and the
+/// CONNECT travel encrypted too.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    tls: Arc<rustls::ServerConfig>,
+    outer: Option<Arc<rustls::ServerConfig>>,
+) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let outer = outer.map(tokio_rustls::TlsAcceptor::from);
     let listener = super::limits::Listener::new(listener, "proxy", app.limits);
     loop {
         let (tcp, _peer, slot) = listener.accept().await;
         let app2 = app.clone();
-        let acceptor = acceptor.clone();
+        let (acceptor, outer) = (acceptor.clone(), outer.clone());
         // The connection's slot lives as long as it does, through a CONNECT tunnel too.
         let slot = Arc::new(slot);
         app.conns.serve(tcp, move |tcp| async move {
-            let app = app2;
-            let head_timeout = app.limits.request_head_timeout;
-            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let app = app.clone();
-                let acceptor = acceptor.clone();
-                let slot = slot.clone();
-                async move { Ok::<_, Infallible>(handle(req, app, acceptor, slot).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(head_timeout)
-                .serve_connection(TokioIo::new(tcp), service)
-                .with_upgrades()
-                .await;
+            match outer {
+                Some(outer) => {
+                    if let Some(tls) = crate::http::tls_accept(&outer, tcp).await {
+                        serve_client(tls, app2, acceptor, slot).await;
+                    }
+                }
+                None => serve_client(tcp, app2, acceptor, slot).await,
+            }
         });
     }
+}
+
+/// One client connection to the proxy: HTTP/1.1 requests, CONNECTs upgraded to tunnels.
+async fn serve_client<IO>(
+    io: IO,
+    app: Arc<App>,
+    acceptor: tokio_rustls::TlsAcceptor,
+    slot: Arc<tokio::sync::OwnedSemaphorePermit>,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let head_timeout = app.limits.request_head_timeout;
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let app = app.clone();
+        let acceptor = acceptor.clone();
+        let slot = slot.clone();
+        async move { Ok::<_, Infallible>(handle(req, app, acceptor, slot).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(head_timeout)
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades()
+        .await;
 }
 
 async fn handle(

@@ -91,7 +91,9 @@ pub(crate) fn health(dir: &std::path::Path) -> i32 {
 /// an unspecified address, a server listening on every interface, is asked on loopback) for
 /// `/vaultlink/health`. Ok when it answers 200; the reason otherwise.
 pub(crate) fn probe(identity: &str) -> anyhow::Result<String> {
-    let authority = identity.trim_start_matches("http://").trim_end_matches('/');
+    let tls = identity.starts_with("https://");
+    let scheme = if tls { "https" } else { "http" };
+    let authority = identity.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
     let mut addr: SocketAddr =
         authority.parse().map_err(|_| anyhow::anyhow!("the identity endpoint {identity} is not an address"))?;
     if addr.ip().is_unspecified() {
@@ -102,25 +104,86 @@ pub(crate) fn probe(identity: &str) -> anyhow::Result<String> {
         });
     }
     let mut tcp = TcpStream::connect_timeout(&addr, PROBE_TIMEOUT)
-        .map_err(|e| anyhow::anyhow!("vaultlink does not answer at http://{addr}: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("vaultlink does not answer at {scheme}://{addr}: {e}"))?;
     tcp.set_read_timeout(Some(PROBE_TIMEOUT))?;
     tcp.set_write_timeout(Some(PROBE_TIMEOUT))?;
-    tcp.write_all(format!("GET {HEALTH_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())?;
+    let request = format!("GET {HEALTH_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     let mut answer = Vec::new();
-    tcp.take(64 * 1024)
-        .read_to_end(&mut answer)
-        .map_err(|e| anyhow::anyhow!("reading the answer of http://{addr}: {e}"))?;
+    let read = if tls {
+        let mut session = rustls::ClientConnection::new(any_certificate(), addr.ip().into())?;
+        let mut stream = rustls::Stream::new(&mut session, &mut tcp);
+        stream.write_all(request.as_bytes())?;
+        stream.take(64 * 1024).read_to_end(&mut answer)
+    } else {
+        tcp.write_all(request.as_bytes())?;
+        tcp.take(64 * 1024).read_to_end(&mut answer)
+    };
+    // A TLS peer that closes without close_notify still sent its whole answer.
+    if let Err(e) = read
+        && answer.is_empty()
+    {
+        anyhow::bail!("reading the answer of {scheme}://{addr}: {e}");
+    }
     let answer = String::from_utf8_lossy(&answer);
     let status = answer.split(' ').nth(1).unwrap_or("");
     let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b).trim();
     if status == "200" {
-        Ok(format!("http://{addr}{HEALTH_PATH}: {body}"))
+        Ok(format!("{scheme}://{addr}{HEALTH_PATH}: {body}"))
     } else {
         anyhow::bail!(
-            "http://{addr}{HEALTH_PATH} answered {}: {body}",
+            "{scheme}://{addr}{HEALTH_PATH} answered {}: {body}",
             if status.is_empty() { "nothing" } else { status }
         )
     }
+}
+
+/// TLS for the health probe of a shared server's identity listener on this machine: whatever
+/// certificate it shows is taken (its names are the server's, not the loopback address dialled,
+/// and its CA is the operator's); the probe sends nothing secret and reads only a status.
+fn any_certificate() -> std::sync::Arc<rustls::ClientConfig> {
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    #[derive(Debug)]
+    struct Any(std::sync::Arc<rustls::crypto::CryptoProvider>);
+    impl ServerCertVerifier for Any {
+        fn verify_server_cert(
+            &self,
+            _: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &ServerName<'_>,
+            _: &[u8],
+            _: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &rustls::DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        }
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &rustls::DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("the default provider has the default protocol versions")
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(Any(provider)))
+        .with_no_client_auth();
+    std::sync::Arc::new(config)
 }
 
 #[cfg(test)]
