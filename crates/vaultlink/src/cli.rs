@@ -560,8 +560,9 @@ pub(crate) fn run() -> anyhow::Result<()> {
     }
 }
 
-/// Runs a directory change in the serving instance (so it works at once), or on the data
-/// directory when none serves it, and prints the answer.
+/// Runs a directory change on the shared server `--server` names (its admin API), else in the
+/// serving instance (so it works at once), or on the data directory when none serves it, and
+/// prints the answer.
 fn directory(dir: &DataDirArg, to: &ServerArgs, op: &DirectoryOp) -> anyhow::Result<()> {
     if to.server.is_some() {
         println!("{}", crate::admin::call(to, hyper::Method::POST, "/directory", Some(serde_json::to_vec(op)?))?);

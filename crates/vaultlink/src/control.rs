@@ -293,7 +293,7 @@ async fn answer(app: &Arc<App>, proxy_url: &str, line: &str) -> String {
         None => {
             let identity = nic_id.rsplit('/').next().unwrap_or(&nic_id).to_string();
             // `name:@` (empty password): Python's requests drops a user name without a password.
-            let url = proxy_url.replacen("http://", &format!("http://{identity}:@"), 1);
+            let url = proxy_url.replacen("://", &format!("://{identity}:@"), 1);
             let dns = app.dns_for_origin(&nic_id).map(|a| a.to_string()).unwrap_or_else(|| "-".into());
             format!("portable {url} {dns}")
         }
