@@ -65,14 +65,15 @@ PROFILES: dict[str, dict[str, Any]] = {
         "startup_runs": 10, "gen_vaults": 1000, "gen_secrets": 100_000, "gen_fallback": (100, 10_000),
         "gen_budget_secs": 300, "wrk_threads": 2, "sign_secs": 10, "sign_lib_secs": 5,
         "endpoint_steps": [1, 10, 100, 1000], "record_steps": [1000, 10_000, 100_000], "private_secs": 5,
-        "baseline_rounds": 3,
+        "baseline_rounds": 3, "mixed_conns": 250, "mixed_secs": 60,
+        "memory_steps": [1000, 10_000, 100_000, 1_000_000],
     },
     "smoke": {
         "read_secs": 1, "read_conns": 8, "write_secs": 1, "write_conns": 4, "dns_secs": 1,
         "dns_names": 10, "scale_steps": [1, 10], "scale_secs": 1, "scale_dns_secs": 1,
         "startup_runs": 2, "gen_vaults": 5, "gen_secrets": 50, "gen_fallback": (5, 50),
         "gen_budget_secs": 60, "wrk_threads": 2, "sign_secs": 1, "sign_lib_secs": 0.3,
-        "endpoint_steps": [1, 3], "record_steps": [10, 100], "private_secs": 1, "baseline_rounds": 1,
+        "endpoint_steps": [1, 3], "record_steps": [10, 100], "private_secs": 1, "baseline_rounds": 1, "mixed_conns": 20, "mixed_secs": 1, "memory_steps": [100, 300],
     },
 }
 
@@ -955,6 +956,71 @@ class Harness:
         rep.ratio("writes.p99", f"secret write p99 latency ({cfg['write_conns']} writers)", d["p99_ms"], "ms",
                   "in-memory", m["p99_ms"], "ms", fmt="{:.3f}")
 
+    # -- 2b. mixed load (issue 22, item 3) ----------------------------------------------------
+    def mixed(self) -> None:
+        """90% reads and 10% writes on the durable store, against a read-only run of the same
+        length and connection count on the same instance. Two wrk processes share the load so
+        that each kind has its own latency figures: the readers as fast as they can, the writers
+        paced (write_paced.lua) to a ninth of the reads the read-only run achieved, so the mix
+        stays near 90/10 whatever the writes' latency; the achieved share is reported."""
+        cfg, rep = self.cfg, self.report
+        conns, secs = cfg["mixed_conns"], cfg["mixed_secs"]
+        wconns = max(1, conns // 10)
+        log(f"mixed: {conns} connections ({conns - wconns} readers, {wconns} paced writers), {secs} s, durable")
+        vl = self.vaultlink(in_memory=False, name="vaultlink-mixed")
+        try:
+            vl.prepare_rg()
+            vl.create_vault("kvmixed")
+            vl.set_secret("kvmixed", "s1", SECRET_VALUE)
+            headers = ["Host: kvmixed.vault.azure.net", f"Authorization: Bearer {vl.token(VAULT_SCOPE)}"]
+            base = f"https://127.0.0.1:{vl.https_port}"
+            read_url = f"{base}/secrets/s1?api-version={DP_API}"
+            only = wrk(self.work, read_url, script="read", conns=conns, threads=cfg["wrk_threads"], secs=secs,
+                       headers=headers, sample_pid=vl.proc.pid)
+            check_wrk(rep, "read-only run", only)
+            write_rate = only["rps"] / 9
+            rss0 = vl.proc.rss_kib()
+            out: dict[str, Any] = {}
+
+            def writers() -> None:
+                out["w"] = wrk(self.work, base + "/", script="write_paced", conns=wconns,
+                               threads=cfg["wrk_threads"], secs=secs, headers=headers,
+                               env={"BENCH_VALUE_SIZE": "64", "BENCH_WRITE_RATE": f"{write_rate:.1f}",
+                                    "BENCH_THREADS": str(min(cfg["wrk_threads"], wconns))})
+
+            t = threading.Thread(target=writers)
+            t.start()
+            reads = wrk(self.work, read_url, script="read", conns=conns - wconns, threads=cfg["wrk_threads"],
+                        secs=secs, headers=headers, sample_pid=vl.proc.pid)
+            t.join()
+            rss1 = vl.proc.rss_kib()
+            w = out["w"]
+            check_wrk(rep, "mixed reads", reads)
+            check_wrk(rep, "mixed writes", w)
+        finally:
+            vl.stop()
+        share = w["requests"] / (w["requests"] + reads["requests"])
+        self.results["mixed"] = {"read_only": strip_raw(only), "reads": strip_raw(reads), "writes": strip_raw(w),
+                                 "write_share": share, "write_rate_asked": write_rate,
+                                 "rss_before_kib": rss0, "rss_after_kib": rss1}
+        rep.note(f"mixed load: writes were {share:.1%} of {w['requests'] + reads['requests']:,} requests "
+                 f"({w['rps']:,.0f}/s asked {write_rate:,.0f}/s); resident memory {rss0 / 1024:.1f} -> "
+                 f"{rss1 / 1024:.1f} MiB for {w['requests']:,} new secrets "
+                 f"({(rss1 - rss0) * 1024 / max(1, w['requests']):,.0f} B each)")
+        rep.ratio("mixed.read_p99", f"secret read p99, 90/10 mixed load, {conns} connections (absolute target)",
+                  reads["p99_ms"], "ms", "read-only", only["p99_ms"], "ms", fmt="{:.2f}",
+                  target="<= 50 ms", met=lambda _x: reads["p99_ms"] <= 50)
+        rep.ratio("mixed.write_p99", "secret write p99, 90/10 mixed load (absolute target)", w["p99_ms"], "ms",
+                  "read-only read p99", only["p99_ms"], "ms", fmt="{:.2f}",
+                  target="<= 250 ms", met=lambda _x: w["p99_ms"] <= 250)
+        rep.ratio("mixed.read_throughput", "secret reads/s in the mixed load vs the read-only run", reads["rps"],
+                  "req/s", "read-only", only["rps"], "req/s", target=">= 0.80", met=lambda x: x >= 0.8)
+        cpu = reads.get("server_cpu_secs") or 0
+        if cpu and only.get("server_cpu_secs"):
+            rep.ratio("mixed.cpu_per_request", "server CPU per request, mixed vs read-only",
+                      cpu / (reads["requests"] + w["requests"]) * 1e6, "us", "read-only",
+                      only["server_cpu_secs"] / only["requests"] * 1e6, "us", fmt="{:.1f}")
+
     # -- 4. key operations ---------------------------------------------------------------------
     def keys(self) -> None:
         cfg, rep = self.cfg, self.report
@@ -1496,6 +1562,69 @@ class Harness:
                   if "startup_empty" in self.results else None, "MiB", fmt="{:.1f}")
         shutil.rmtree(d, ignore_errors=True)
 
+    # -- 5b. memory per stored secret (issue 22, item 4) --------------------------------------
+    def memory(self) -> None:
+        """The growth curve: for each step, a fresh durable instance gets step/100 vaults (100
+        secrets each, 64-byte values, through the data plane), and is restarted before and after
+        the secrets are made. The difference of the two restarts' resident memory per secret is
+        the cost of a stored secret; the step's start-up time is the second restart's."""
+        cfg, rep = self.cfg, self.report
+        steps = cfg["memory_steps"]
+        sealed = 4 * -(-(12 + 64 + 16) // 3)  # base64 of nonce + 64-byte value + tag, as stored
+        curve = []
+        for n in steps:
+            nv = max(1, n // 100)
+            d = self.data_dir()
+            vl = self.vaultlink(in_memory=False, data_dir=d, name=f"vaultlink-mem{n}")
+            try:
+                vl.prepare_rg()
+                vl.create_vaults("kvg", 0, nv, secret=False)
+            finally:
+                vl.stop()
+            v = self.vaultlink(in_memory=False, data_dir=d, name=f"vaultlink-mem{n}-vaults")
+            rss_vaults = v.proc.rss_kib()
+            try:
+                log(f"memory: {n:,} secrets in {nv:,} vaults")
+                gen = self.generate(v, nv, n, budget=None)
+                rss_live = v.proc.rss_kib()
+            finally:
+                v.stop()
+            starts, rss = [], []
+            for _ in range(2):
+                v = self.vaultlink(in_memory=False, data_dir=d, name=f"vaultlink-mem{n}-loaded")
+                starts.append(v.ready_secs * 1000)
+                rss.append(v.proc.rss_kib())
+                st, _ = v.kv("GET", f"kvg{nv - 1}", f"/secrets/g{(n - 1) // nv}")
+                v.stop()
+                if st != 200:
+                    rep.fail(f"memory: the last generated secret is not there after a restart ({st})")
+            per = (min(rss) - rss_vaults) * 1024 / n
+            row = {"secrets": n, "vaults": nv, "rss_vaults_kib": rss_vaults, "rss_live_kib": rss_live,
+                   "rss_restart_kib": rss, "start_ms": starts, "bytes_per_secret": per,
+                   "generated_per_sec": gen["done"] / gen["secs"]}
+            curve.append(row)
+            log(f"  {n:,} secrets: start-up {min(starts):.0f} ms, resident {min(rss) / 1024:.1f} MiB after a "
+                f"restart ({rss_live / 1024:.1f} MiB live), {per:,.0f} B per secret")
+            shutil.rmtree(d, ignore_errors=True)
+        self.results["memory_curve"] = curve
+        last = curve[-1]
+        first = curve[0]
+        rep.ratio("memory.per_secret", f"resident memory per stored secret beyond its sealed value ({sealed} B), "
+                  f"{last['secrets']:,} secrets, after a restart", last["bytes_per_secret"] - sealed, "B",
+                  f"at {first['secrets']:,} secrets", first["bytes_per_secret"] - sealed, "B",
+                  target="<= 600 B", met=lambda _x: last["bytes_per_secret"] - sealed <= 600)
+        for row in curve[1:-1]:
+            rep.ratio(f"memory.per_secret.{row['secrets']}", f"resident memory per stored secret, {row['secrets']:,} "
+                      "secrets, after a restart", row["bytes_per_secret"], "B", f"at {first['secrets']:,} secrets",
+                      first["bytes_per_secret"], "B")
+        big = min(last["rss_restart_kib"]) / 1024
+        rep.ratio("memory.loaded_rss", f"resident memory after start-up with {last['secrets']:,} secrets in "
+                  f"{last['vaults']:,} vaults", big, "MiB", "vaults only", last["rss_vaults_kib"] / 1024, "MiB",
+                  fmt="{:.1f}", target="< 1024 MiB", met=lambda _x: big < 1024)
+        rep.ratio("memory.loaded_start", f"start-up to ready with {last['secrets']:,} secrets in {last['vaults']:,} "
+                  "vaults", min(last["start_ms"]), "ms", f"{first['secrets']:,} secrets", min(first["start_ms"]), "ms",
+                  fmt="{:.0f}", target="< 2000 ms", met=lambda _x: min(last["start_ms"]) < 2000)
+
     def generate(self, vl: Vaultlink, nv: int, ns: int, budget: float | None) -> dict[str, Any]:
         """Creates `ns` secrets over `nv` vaults with wrk (generate.lua). With a budget, stops early
         when the projected time exceeds it and reports how far it got."""
@@ -1574,9 +1703,9 @@ class Harness:
         log(f"machine: {m['nproc']} cpus, {m['cpu_model']}, kernel {m['kernel']}, load {m['loadavg_start']}")
         log(f"vaultlink {self.bin}; ceiling {self.ceiling_bin}; work dir {self.work}")
         t0 = time.perf_counter()
-        steps = [("baseline", self.against_baseline), ("reads", self.reads), ("writes", self.writes), ("keys", self.keys), ("tokens", self.tokens), ("scale", self.scale_and_dns),
+        steps = [("baseline", self.against_baseline), ("reads", self.reads), ("writes", self.writes), ("mixed", self.mixed), ("keys", self.keys), ("tokens", self.tokens), ("scale", self.scale_and_dns),
                  ("private", self.private_link), ("replicas", self.replicas),
-                 ("startup", self.startup), ("startup-loaded", self.startup_loaded)]
+                 ("startup", self.startup), ("startup-loaded", self.startup_loaded), ("memory", self.memory)]
         for name, fn in steps:
             if not self.enabled(name):
                 continue
@@ -1687,7 +1816,7 @@ def main() -> int:
     ap.add_argument("--ceiling", required=True, help="the vaultlink-bench-ceiling binary")
     ap.add_argument("--moto", help="moto_server executable (reads and start-up vs moto are skipped without it)")
     ap.add_argument("--baseline", help="an earlier build of vaultlink: CPU per read and per DNS answer are compared with it (--only baseline)")
-    ap.add_argument("--only", action="append", choices=["baseline", "reads", "writes", "keys", "tokens", "scale", "private", "replicas", "startup", "startup-loaded"],
+    ap.add_argument("--only", action="append", choices=["baseline", "reads", "writes", "mixed", "keys", "tokens", "scale", "private", "replicas", "startup", "startup-loaded", "memory"],
                     help="run only these benchmarks (repeatable)")
     ap.add_argument("--set", action="append", metavar="KEY=JSON",
                     help="override a profile setting, e.g. --set read_secs=5 --set 'scale_steps=[1,10]'")

@@ -30,7 +30,7 @@ mod tests {
             let e = open();
             assert!(e.read(|s| s.is_empty()));
             super::seed(&e).unwrap();
-            let records = e.read(|s| s.all().map(|(k, _)| k.clone()).collect::<Vec<_>>());
+            let records = e.read(|s| s.all().map(|(k, _)| k.to_string()).collect::<Vec<_>>());
             assert!(e.read(|s| s.get(&crate::resources::subscription_id(crate::seed::SUBSCRIPTION_ID)).is_some()));
             let syncs = e.store_syncs();
             super::seed(&e).unwrap();
@@ -40,6 +40,6 @@ mod tests {
         let e = open();
         super::seed(&e).unwrap();
         assert_eq!(e.store_syncs(), 0, "a reopened data directory is not re-seeded");
-        assert_eq!(e.read(|s| s.all().map(|(k, _)| k.clone()).collect::<Vec<_>>()), records);
+        assert_eq!(e.read(|s| s.all().map(|(k, _)| k.to_string()).collect::<Vec<_>>()), records);
     }
 }

@@ -68,7 +68,7 @@ pub fn not_found(name: &str) -> Error {
 /// The deployment at `id`.
 pub fn get(state: &State, id: &str) -> Result<Deployment> {
     match state.get(id) {
-        Some(Record::Deployment(d)) => Ok(d.clone()),
+        Some(Record::Deployment(d)) => Ok((**d).clone()),
         _ => Err(not_found(id.rsplit('/').next().unwrap_or_default())),
     }
 }
@@ -79,7 +79,9 @@ pub fn list(state: &State, scope: &str) -> Vec<Deployment> {
     let mut out: Vec<Deployment> = state
         .descendants(scope)
         .filter_map(|(key, r)| match r {
-            Record::Deployment(d) if key.starts_with(&prefix) && !key[prefix.len()..].contains('/') => Some(d.clone()),
+            Record::Deployment(d) if key.starts_with(&prefix) && !key[prefix.len()..].contains('/') => {
+                Some((**d).clone())
+            }
             _ => None,
         })
         .collect();
@@ -113,7 +115,7 @@ pub fn begin(state: &State, batch: &mut Batch, scope: &str, d: Deployment) -> Re
         batch.delete(&old.id);
     }
     let id = d.id.clone();
-    batch.put(&id, Record::Deployment(d));
+    batch.put(&id, Record::Deployment(Box::new(d)));
     Ok(())
 }
 

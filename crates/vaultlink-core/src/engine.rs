@@ -18,11 +18,11 @@ use crate::model::{Record, RecordKind, SCHEMA_VERSION, Stored};
 #[derive(Debug, Default, Clone)]
 pub struct State {
     /// Records by key: a point lookup costs one hash, however many records there are.
-    records: HashMap<String, Record>,
+    records: HashMap<Key, Record>,
     /// Every key, in order: for walking a subtree (`descendants`) or everything (`all`).
-    order: BTreeSet<String>,
+    order: BTreeSet<Key>,
     /// Keys of every record of a kind, in key order.
-    by_kind: HashMap<RecordKind, BTreeSet<String>>,
+    by_kind: HashMap<RecordKind, BTreeSet<Key>>,
     /// Lower-cased name of every live vault -> the vault (vault names are global). The record's
     /// own `Arc`, so that finding a vault by name on every data-plane request touches one map.
     vault_names: HashMap<String, std::sync::Arc<crate::model::Vault>>,
@@ -32,13 +32,17 @@ pub struct State {
     zone_names: HashMap<String, BTreeMap<String, usize>>,
     /// Lower-cased virtual network id -> keys of the private DNS zone links that point at it, so
     /// a VNet's view finds its zones without walking every link in the state.
-    links_by_vnet: HashMap<String, BTreeSet<String>>,
+    links_by_vnet: HashMap<String, BTreeSet<Key>>,
     /// Counts applied batches: equal generations mean equal states (for caches of derived
     /// answers, such as DNS responses).
     generation: u64,
     /// The engine's clock, which operations read (`State::now`) instead of the system's.
     clock: std::sync::Arc<Clock>,
 }
+
+/// A record's key as the state holds it: one allocation shared by the map and every index that
+/// names the record (a key is about as large as a small record; BENCHMARKS.md, memory).
+type Key = std::sync::Arc<str>;
 
 /// The engine's clock: the system's time plus an offset that tests move forward (`vaultlink
 /// clock`), so retention, expiry and token lifetimes are testable without sleeping. Every time
@@ -90,18 +94,18 @@ impl State {
     }
 
     /// Records strictly below `id` in the hierarchy (keys starting with `id/`), in key order.
-    pub fn descendants<'a>(&'a self, id: &str) -> impl Iterator<Item = (&'a String, &'a Record)> + use<'a> {
+    pub fn descendants<'a>(&'a self, id: &str) -> impl Iterator<Item = (&'a str, &'a Record)> + use<'a> {
         let prefix = format!("{}/", id.to_ascii_lowercase());
-        let start = prefix.clone();
+        let start: Key = prefix.as_str().into();
         self.order
-            .range::<String, _>((Bound::Included(start), Bound::Unbounded))
+            .range((Bound::Included(start), Bound::Unbounded))
             .take_while(move |k| k.starts_with(&prefix))
-            .filter_map(|k| self.records.get(k).map(|r| (k, r)))
+            .filter_map(|k| self.records.get(k).map(|r| (&**k, r)))
     }
 
     /// Every record, in key order.
-    pub fn all(&self) -> impl Iterator<Item = (&String, &Record)> {
-        self.order.iter().filter_map(|k| self.records.get(k).map(|r| (k, r)))
+    pub fn all(&self) -> impl Iterator<Item = (&str, &Record)> {
+        self.order.iter().filter_map(|k| self.records.get(k).map(|r| (&**k, r)))
     }
 
     /// Every record of one kind, in key order (without visiting the others).
@@ -157,8 +161,8 @@ impl State {
         self.records.is_empty()
     }
 
-    fn index(&mut self, key: &str, record: &Record) {
-        self.by_kind.entry(record.kind()).or_default().insert(key.to_string());
+    fn index(&mut self, key: &Key, record: &Record) {
+        self.by_kind.entry(record.kind()).or_default().insert(key.clone());
         match record {
             Record::Vault(v) => {
                 self.vault_names.insert(v.name.to_ascii_lowercase(), v.clone());
@@ -168,10 +172,7 @@ impl State {
                 *names.entry(reversed_labels(&r.name)).or_default() += 1;
             }
             Record::VirtualNetworkLink(l) => {
-                self.links_by_vnet
-                    .entry(l.virtual_network_id.to_ascii_lowercase())
-                    .or_default()
-                    .insert(key.to_string());
+                self.links_by_vnet.entry(l.virtual_network_id.to_ascii_lowercase()).or_default().insert(key.clone());
             }
             _ => {}
         }
@@ -219,17 +220,18 @@ impl State {
     fn apply(&mut self, changes: Vec<(String, Option<Record>)>) {
         self.generation += 1;
         for (key, record) in changes {
-            if let Some(old) = self.records.remove(&key) {
+            if let Some(old) = self.records.remove(key.as_str()) {
                 self.unindex(&key, &old);
             }
             match record {
                 Some(r) => {
+                    let key: Key = key.into();
                     self.index(&key, &r);
                     self.order.insert(key.clone());
                     self.records.insert(key, r);
                 }
                 None => {
-                    self.order.remove(&key);
+                    self.order.remove(key.as_str());
                 }
             }
         }
@@ -260,7 +262,7 @@ impl Batch {
 
     /// Remove `id` and everything below it.
     pub fn delete_tree(&mut self, state: &State, id: &str) {
-        let below: Vec<String> = state.descendants(id).map(|(k, _)| k.clone()).collect();
+        let below: Vec<String> = state.descendants(id).map(|(k, _)| k.to_string()).collect();
         for k in below {
             self.changes.push((k, None));
         }
@@ -425,7 +427,7 @@ impl Engine {
                     ops.push(match record {
                         Some(r) => Op::Put {
                             key: key.clone(),
-                            value: serde_json::to_vec(&Stored { v: SCHEMA_VERSION, record: r.clone() })
+                            value: serde_json::to_vec(&crate::model::StoredRef { v: SCHEMA_VERSION, record: r })
                                 .map_err(|e| Error::internal(e.to_string()))?,
                         },
                         None => Op::Delete { key: key.clone() },

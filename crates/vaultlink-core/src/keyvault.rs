@@ -58,7 +58,7 @@ pub fn vault_by_name<'a>(state: &'a State, name: &str) -> Option<&'a std::sync::
 /// Every deleted vault, those past their retention included (`purge_due` removes them).
 fn stored_deleted(state: &State) -> impl Iterator<Item = &DeletedVault> {
     state.of_kind(crate::model::RecordKind::DeletedVault).filter_map(|r| match r {
-        Record::DeletedVault(d) => Some(d),
+        Record::DeletedVault(d) => Some(&**d),
         _ => None,
     })
 }
@@ -551,7 +551,7 @@ pub(crate) fn soft_delete(state: &State, batch: &mut Batch, v: &Vault) -> Result
             deletion_date: t,
             scheduled_purge_date: t + i64::from(v.soft_delete_retention_in_days) * 86_400,
         };
-        batch.put(&d.id.clone(), Record::DeletedVault(d));
+        batch.put(&d.id.clone(), Record::DeletedVault(Box::new(d)));
     } else {
         batch.delete_tree(state, &v.objects_root());
     }
@@ -808,7 +808,7 @@ pub fn connections(state: &State, vault_id: &str) -> Vec<PrivateEndpointConnecti
     state
         .descendants(&format!("{vault_id}/privateEndpointConnections"))
         .filter_map(|(_, r)| match r {
-            Record::PrivateEndpointConnection(c) => Some(c.clone()),
+            Record::PrivateEndpointConnection(c) => Some((**c).clone()),
             _ => None,
         })
         .collect()

@@ -15,38 +15,38 @@ pub type Tags = BTreeMap<String, String>;
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Record {
     Tenant(Tenant),
-    Application(Application),
-    Principal(Principal),
+    Application(Box<Application>),
+    Principal(Box<Principal>),
     Subscription(Subscription),
     ResourceGroup(ResourceGroup),
     /// Shared, so that a request holds the vault it serves without copying it.
     Vault(std::sync::Arc<Vault>),
-    DeletedVault(DeletedVault),
-    PrivateEndpointConnection(PrivateEndpointConnection),
-    VirtualNetwork(VirtualNetwork),
-    Subnet(Subnet),
-    NetworkInterface(NetworkInterface),
-    PrivateEndpoint(PrivateEndpoint),
+    DeletedVault(Box<DeletedVault>),
+    PrivateEndpointConnection(Box<PrivateEndpointConnection>),
+    VirtualNetwork(Box<VirtualNetwork>),
+    Subnet(Box<Subnet>),
+    NetworkInterface(Box<NetworkInterface>),
+    PrivateEndpoint(Box<PrivateEndpoint>),
     PrivateDnsZoneGroup(PrivateDnsZoneGroup),
     PrivateDnsZone(PrivateDnsZone),
-    VirtualNetworkLink(VirtualNetworkLink),
-    RecordSet(RecordSet),
-    RoleAssignment(RoleAssignment),
-    RoleDefinition(CustomRole),
+    VirtualNetworkLink(Box<VirtualNetworkLink>),
+    RecordSet(Box<RecordSet>),
+    RoleAssignment(Box<RoleAssignment>),
+    RoleDefinition(Box<CustomRole>),
     Secret(SecretObject),
     VirtualNetworkPeering(VirtualNetworkPeering),
     Key(KeyObject),
-    DnsResolver(DnsResolver),
-    InboundEndpoint(InboundEndpoint),
-    OnPremisesNetwork(OnPremisesNetwork),
-    Certificate(CertificateObject),
-    CertificateIssuer(CertificateIssuer),
+    DnsResolver(Box<DnsResolver>),
+    InboundEndpoint(Box<InboundEndpoint>),
+    OnPremisesNetwork(Box<OnPremisesNetwork>),
+    Certificate(Box<CertificateObject>),
+    CertificateIssuer(Box<CertificateIssuer>),
     CertificateContacts(CertificateContacts),
-    Deployment(Deployment),
-    PublicIpAddress(PublicIpAddress),
-    NetworkSecurityGroup(NetworkSecurityGroup),
-    VirtualMachine(VirtualMachine),
-    VmRunCommand(VmRunCommand),
+    Deployment(Box<Deployment>),
+    PublicIpAddress(Box<PublicIpAddress>),
+    NetworkSecurityGroup(Box<NetworkSecurityGroup>),
+    VirtualMachine(Box<VirtualMachine>),
+    VmRunCommand(Box<VmRunCommand>),
 }
 
 /// The kind of a record (its variant), for the state's per-kind index.
@@ -132,6 +132,19 @@ pub struct Stored {
     #[serde(flatten)]
     pub record: Record,
 }
+
+/// `Stored` as it is written: the same envelope around a borrowed record, so writing a batch
+/// or a snapshot does not copy its records first.
+#[derive(Serialize)]
+pub struct StoredRef<'a> {
+    pub v: u32,
+    #[serde(flatten)]
+    pub record: &'a Record,
+}
+
+/// Records stay small in the state's map, whose slots are each as large as the largest
+/// variant: larger kinds are boxed (a secret is the commonest record; BENCHMARKS.md, memory).
+const _: () = assert!(size_of::<Record>() <= 144);
 
 /// Current schema version of every record kind.
 pub const SCHEMA_VERSION: u32 = 1;

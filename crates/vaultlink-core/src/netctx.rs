@@ -42,7 +42,7 @@ pub fn locate(state: &State, identity: Option<&str>, default_public: Ipv4Addr) -
                 if n.private_endpoint_id.is_none()
                     && (n.id.eq_ignore_ascii_case(id) || n.name.eq_ignore_ascii_case(id)) =>
             {
-                Some(n)
+                Some(&**n)
             }
             _ => None,
         })

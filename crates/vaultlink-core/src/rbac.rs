@@ -399,7 +399,7 @@ pub(crate) fn assign(
     let id = assignment_id(scope, name);
     batch.put(
         &id,
-        Record::RoleAssignment(RoleAssignment {
+        Record::RoleAssignment(Box::new(RoleAssignment {
             id: id.clone(),
             name: name.into(),
             scope: scope.into(),
@@ -409,13 +409,13 @@ pub(crate) fn assign(
             description: Some(description.into()),
             created_on: state.now(),
             created_by: "vaultlink".into(),
-        }),
+        })),
     );
 }
 
 pub fn all_assignments(state: &State) -> impl Iterator<Item = &RoleAssignment> {
     state.of_kind(crate::model::RecordKind::RoleAssignment).filter_map(|r| match r {
-        Record::RoleAssignment(a) => Some(a),
+        Record::RoleAssignment(a) => Some(&**a),
         _ => None,
     })
 }
@@ -674,13 +674,13 @@ pub fn put_assignment(
         created_on: existing.as_ref().map_or_else(|| state.now(), |e| e.created_on),
         created_by: caller.object_id.clone(),
     };
-    batch.put(&id, Record::RoleAssignment(a.clone()));
+    batch.put(&id, Record::RoleAssignment(Box::new(a.clone())));
     Ok((a, existing.is_none()))
 }
 
 pub fn get_assignment(state: &State, scope: &str, name: &str) -> Result<RoleAssignment> {
     match state.get(&assignment_id(scope, name)) {
-        Some(Record::RoleAssignment(a)) => Ok(a.clone()),
+        Some(Record::RoleAssignment(a)) => Ok((**a).clone()),
         _ => Err(Error::not_found("RoleAssignmentNotFound", format!("The role assignment '{name}' is not found."))),
     }
 }

@@ -106,8 +106,8 @@ pub fn save(engine: &Engine, root_key_check: &str) -> Result<Snapshot, SnapshotE
     let records = engine.read(|s| {
         s.all()
             .map(|(k, r)| {
-                let stored = Stored { v: SCHEMA_VERSION, record: r.clone() };
-                serde_json::to_value(stored).map(|v| (k.clone(), v))
+                let stored = crate::model::StoredRef { v: SCHEMA_VERSION, record: r };
+                serde_json::to_value(stored).map(|v| (k.to_string(), v))
             })
             .collect::<Result<BTreeMap<_, _>, _>>()
     });
@@ -264,7 +264,7 @@ fn fresh() -> Result<&'static BTreeMap<String, Record>, SnapshotError> {
     }
     let engine = Engine::open(Box::new(vaultlink_store::MemoryStore))?;
     crate::bootstrap::seed(&engine)?;
-    let records = engine.read(|s| s.all().map(|(k, r)| (k.clone(), r.clone())).collect());
+    let records = engine.read(|s| s.all().map(|(k, r)| (k.to_string(), r.clone())).collect());
     Ok(FRESH.get_or_init(|| records))
 }
 

@@ -202,7 +202,7 @@ pub fn vm_id(sub: &str, rg: &str, name: &str) -> String {
 
 pub fn vm(state: &State, id: &str) -> Option<VirtualMachine> {
     match state.get(id) {
-        Some(Record::VirtualMachine(v)) => Some(v.clone()),
+        Some(Record::VirtualMachine(v)) => Some((**v).clone()),
         _ => None,
     }
 }
@@ -215,7 +215,7 @@ pub fn get_vm(state: &State, caller: &Caller, (sub, rg, name): (&str, &str, &str
 /// Every VM in a scope (a subscription or resource group id).
 pub fn vms_in(state: &State, scope: &str) -> Vec<VirtualMachine> {
     network::list_in(state, scope, |r| match r {
-        Record::VirtualMachine(v) => Some(v.clone()),
+        Record::VirtualMachine(v) => Some((**v).clone()),
         _ => None,
     })
 }
@@ -223,7 +223,7 @@ pub fn vms_in(state: &State, scope: &str) -> Vec<VirtualMachine> {
 /// The VM a NIC is attached to, if any.
 pub fn vm_of_nic(state: &State, nic_id: &str) -> Option<VirtualMachine> {
     state.of_kind(RecordKind::VirtualMachine).find_map(|r| match r {
-        Record::VirtualMachine(v) if v.nics.iter().any(|n| n.id.eq_ignore_ascii_case(nic_id)) => Some(v.clone()),
+        Record::VirtualMachine(v) if v.nics.iter().any(|n| n.id.eq_ignore_ascii_case(nic_id)) => Some((**v).clone()),
         _ => None,
     })
 }
@@ -238,7 +238,7 @@ pub fn find_vm(state: &State, name_or_id: &str) -> Option<VirtualMachine> {
     let by_id = name_or_id.starts_with('/');
     state.of_kind(RecordKind::VirtualMachine).find_map(|r| match r {
         Record::VirtualMachine(v) if (if by_id { &v.id } else { &v.name }).eq_ignore_ascii_case(name_or_id) => {
-            Some(v.clone())
+            Some((**v).clone())
         }
         _ => None,
     })
@@ -379,7 +379,7 @@ pub fn put_vm(
         power_state: existing.as_ref().map_or_else(|| power::RUNNING.to_string(), |e| e.power_state.clone()),
         time_created: existing.as_ref().map_or_else(|| state.now(), |e| e.time_created),
     };
-    batch.put(&v.id, Record::VirtualMachine(v.clone()));
+    batch.put(&v.id, Record::VirtualMachine(Box::new(v.clone())));
     Ok((v, existing.is_none()))
 }
 
@@ -547,7 +547,7 @@ pub fn power_action(
         other => return Err(Error::bad_request("InvalidParameter", format!("Unknown power action '{other}'."))),
     }
     .to_string();
-    batch.put(&v.id.clone(), Record::VirtualMachine(v.clone()));
+    batch.put(&v.id.clone(), Record::VirtualMachine(Box::new(v.clone())));
     Ok(v)
 }
 

@@ -213,7 +213,7 @@ pub fn put(
             ..Default::default()
         },
     };
-    batch.put(&command.id, Record::VmRunCommand(command.clone()));
+    batch.put(&command.id, Record::VmRunCommand(Box::new(command.clone())));
     Ok((Run { command, vm: v, protected_parameters }, existing.is_none()))
 }
 
@@ -261,7 +261,7 @@ pub fn finish(
         c.provisioning_state =
             if failed && c.treat_failure_as_deployment_failure { "Failed" } else { "Succeeded" }.into();
     }
-    batch.put(&c.id, Record::VmRunCommand(c.clone()));
+    batch.put(&c.id, Record::VmRunCommand(Box::new(c.clone())));
     Some(c)
 }
 
@@ -290,7 +290,7 @@ pub fn effective_timeout(timeout_in_seconds: u32) -> u32 {
 
 pub fn command(state: &State, id: &str) -> Option<VmRunCommand> {
     match state.get(id) {
-        Some(Record::VmRunCommand(c)) => Some(c.clone()),
+        Some(Record::VmRunCommand(c)) => Some((**c).clone()),
         _ => None,
     }
 }
@@ -300,7 +300,7 @@ pub fn commands_of(state: &State, vm_id: &str) -> Vec<VmRunCommand> {
     state
         .descendants(vm_id)
         .filter_map(|(_, r)| match r {
-            Record::VmRunCommand(c) => Some(c.clone()),
+            Record::VmRunCommand(c) => Some((**c).clone()),
             _ => None,
         })
         .collect()

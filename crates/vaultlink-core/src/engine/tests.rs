@@ -79,7 +79,7 @@ fn indexes_follow_puts_and_deletes() {
     });
     // A rebuilt state (as at start-up) has the same indexes as the one kept up to date.
     e.read(|s| {
-        let rebuilt = super::State::from_records(s.records.clone());
+        let rebuilt = super::State::from_records(s.records.iter().map(|(k, r)| (k.to_string(), r.clone())));
         assert_eq!(rebuilt.order, s.order);
         assert_eq!(rebuilt.by_kind, s.by_kind);
         assert_eq!(rebuilt.vault_names, s.vault_names);

@@ -142,9 +142,9 @@ fn put_application(
         owners: Vec::new(),
         created_at: t,
     };
-    batch.put(&applications_key_of(tid, &app.app_id), Record::Application(app.clone()));
+    batch.put(&applications_key_of(tid, &app.app_id), Record::Application(Box::new(app.clone())));
     let sp = service_principal_of(&app, tid, directory_admin);
-    batch.put(&principal_key(tid, &sp.app_id), Record::Principal(sp.clone()));
+    batch.put(&principal_key(tid, &sp.app_id), Record::Principal(Box::new(sp.clone())));
     (app, sp)
 }
 
@@ -279,7 +279,7 @@ pub fn create_user(state: &State, batch: &mut Batch, caller: &Caller, new: NewUs
         }),
         directory_admin: false,
     };
-    batch.put(&principal_key(&t.tenant_id, &user.object_id), Record::Principal(user.clone()));
+    batch.put(&principal_key(&t.tenant_id, &user.object_id), Record::Principal(Box::new(user.clone())));
     Ok(user)
 }
 
@@ -323,7 +323,10 @@ pub fn create_application(
         owners: vec![caller.object_id.clone()],
         created_at: state.now(),
     };
-    batch.put(&format!("{}/{}", applications_key(&app.tenant_id), app.app_id), Record::Application(app.clone()));
+    batch.put(
+        &format!("{}/{}", applications_key(&app.tenant_id), app.app_id),
+        Record::Application(Box::new(app.clone())),
+    );
     Ok(app)
 }
 
@@ -340,7 +343,10 @@ fn owned_application(state: &State, caller: &Caller, id: &str) -> Result<Applica
 }
 
 fn put_app(batch: &mut Batch, app: &Application) {
-    batch.put(&format!("{}/{}", applications_key(&app.tenant_id), app.app_id), Record::Application(app.clone()));
+    batch.put(
+        &format!("{}/{}", applications_key(&app.tenant_id), app.app_id),
+        Record::Application(Box::new(app.clone())),
+    );
 }
 
 /// `POST /applications/{id}/addPassword`: a new secret, made (and hashed) before the write with
@@ -415,7 +421,7 @@ pub fn create_service_principal(state: &State, batch: &mut Batch, caller: &Calle
         ));
     }
     let sp = service_principal_of(&app, &caller.tenant_id, false);
-    batch.put(&principal_key(&caller.tenant_id, &sp.app_id), Record::Principal(sp.clone()));
+    batch.put(&principal_key(&caller.tenant_id, &sp.app_id), Record::Principal(Box::new(sp.clone())));
     Ok(sp)
 }
 

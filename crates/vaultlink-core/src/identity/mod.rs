@@ -103,7 +103,7 @@ pub(crate) fn seed(state: &State, batch: &mut Batch) {
         if state.get(&key).is_none() {
             batch.put(
                 &key,
-                Record::Principal(Principal {
+                Record::Principal(Box::new(Principal {
                     app_id: app.into(),
                     object_id: object.into(),
                     tenant_id: seed::TENANT_ID.into(),
@@ -113,7 +113,7 @@ pub(crate) fn seed(state: &State, batch: &mut Batch) {
                     managed_identity: mi,
                     user: None,
                     directory_admin: !mi,
-                }),
+                })),
             );
         }
     }
@@ -155,7 +155,7 @@ pub fn tenant_named(state: &State, name: &str) -> Option<Tenant> {
 /// The principals (service principals, managed identities and users) of one tenant.
 pub fn principals_in<'a>(state: &'a State, tid: &str) -> impl Iterator<Item = &'a Principal> + 'a {
     state.descendants(&principals_key(tid)).filter_map(|(_, r)| match r {
-        Record::Principal(p) => Some(p),
+        Record::Principal(p) => Some(&**p),
         _ => None,
     })
 }
@@ -165,7 +165,7 @@ pub fn principals(state: &State) -> Vec<Principal> {
     state
         .of_kind(crate::model::RecordKind::Principal)
         .filter_map(|r| match r {
-            Record::Principal(p) => Some(p.clone()),
+            Record::Principal(p) => Some((**p).clone()),
             _ => None,
         })
         .collect()
@@ -174,7 +174,7 @@ pub fn principals(state: &State) -> Vec<Principal> {
 /// A principal of one tenant by object id, application id or (for a user) sign-in name.
 pub fn principal_in(state: &State, tid: &str, id: &str) -> Option<Principal> {
     if let Some(Record::Principal(p)) = state.get(&principal_key(tid, id)) {
-        return Some(p.clone());
+        return Some((**p).clone());
     }
     principals_in(state, tid)
         .find(|p| p.object_id.eq_ignore_ascii_case(id) || p.app_id.eq_ignore_ascii_case(id))
@@ -194,7 +194,7 @@ pub fn principal(state: &State, id: &str) -> Option<Principal> {
 /// The applications registered in one tenant.
 pub fn applications_in<'a>(state: &'a State, tid: &str) -> impl Iterator<Item = &'a Application> + 'a {
     state.descendants(&applications_key(tid)).filter_map(|(_, r)| match r {
-        Record::Application(a) => Some(a),
+        Record::Application(a) => Some(&**a),
         _ => None,
     })
 }
@@ -202,7 +202,7 @@ pub fn applications_in<'a>(state: &'a State, tid: &str) -> impl Iterator<Item = 
 /// An application by its app id, in whichever tenant it is registered.
 pub fn application(state: &State, app_id: &str) -> Option<Application> {
     state.of_kind(crate::model::RecordKind::Application).find_map(|r| match r {
-        Record::Application(a) if a.app_id.eq_ignore_ascii_case(app_id) => Some(a.clone()),
+        Record::Application(a) if a.app_id.eq_ignore_ascii_case(app_id) => Some((**a).clone()),
         _ => None,
     })
 }

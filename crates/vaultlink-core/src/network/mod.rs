@@ -122,14 +122,14 @@ fn prefix_for(s: &str, resource_id: &str) -> Result<Ipv4Cidr> {
 
 pub fn vnet(state: &State, id: &str) -> Option<VirtualNetwork> {
     match state.get(id) {
-        Some(Record::VirtualNetwork(v)) => Some(v.clone()),
+        Some(Record::VirtualNetwork(v)) => Some((**v).clone()),
         _ => None,
     }
 }
 
 pub fn subnet(state: &State, id: &str) -> Option<Subnet> {
     match state.get(id) {
-        Some(Record::Subnet(s)) => Some(s.clone()),
+        Some(Record::Subnet(s)) => Some((**s).clone()),
         _ => None,
     }
 }
@@ -138,7 +138,7 @@ pub fn subnets_of(state: &State, vnet_id: &str) -> Vec<Subnet> {
     state
         .descendants(&format!("{vnet_id}/subnets"))
         .filter_map(|(_, r)| match r {
-            Record::Subnet(s) => Some(s.clone()),
+            Record::Subnet(s) => Some((**s).clone()),
             _ => None,
         })
         .collect()
@@ -154,7 +154,7 @@ pub fn nics_in_subnet(state: &State, subnet_id: &str) -> Vec<NetworkInterface> {
     state
         .of_kind(crate::model::RecordKind::NetworkInterface)
         .filter_map(|r| match r {
-            Record::NetworkInterface(n) if n.subnet_id.eq_ignore_ascii_case(subnet_id) => Some(n.clone()),
+            Record::NetworkInterface(n) if n.subnet_id.eq_ignore_ascii_case(subnet_id) => Some((**n).clone()),
             _ => None,
         })
         .collect()
@@ -162,7 +162,7 @@ pub fn nics_in_subnet(state: &State, subnet_id: &str) -> Vec<NetworkInterface> {
 
 pub fn nic(state: &State, id: &str) -> Option<NetworkInterface> {
     match state.get(id) {
-        Some(Record::NetworkInterface(n)) => Some(n.clone()),
+        Some(Record::NetworkInterface(n)) => Some((**n).clone()),
         _ => None,
     }
 }
@@ -202,7 +202,7 @@ pub fn all_vnets(state: &State) -> Vec<VirtualNetwork> {
     state
         .of_kind(crate::model::RecordKind::VirtualNetwork)
         .filter_map(|r| match r {
-            Record::VirtualNetwork(v) => Some(v.clone()),
+            Record::VirtualNetwork(v) => Some((**v).clone()),
             _ => None,
         })
         .collect()
@@ -238,7 +238,7 @@ fn batch_nics(batch: &Batch) -> Vec<(String, NetworkInterface)> {
     batch
         .puts()
         .filter_map(|(k, r)| match r {
-            Record::NetworkInterface(n) => Some((k.clone(), n.clone())),
+            Record::NetworkInterface(n) => Some((k.clone(), (**n).clone())),
             _ => None,
         })
         .collect()

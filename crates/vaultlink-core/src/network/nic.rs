@@ -128,7 +128,7 @@ pub fn put_nic(
             if let Some(o) = r.properties.as_ref().and_then(|x| x.delete_option.as_deref()) {
                 p.delete_option = Some(delete_option(o)?);
                 p.etag = weak_etag();
-                batch.put(&p.id, Record::PublicIpAddress(p.clone()));
+                batch.put(&p.id, Record::PublicIpAddress(Box::new(p.clone())));
             }
             Some(p.id)
         }
@@ -162,7 +162,7 @@ pub fn put_nic(
         network_security_group_id,
         public_ip_address_id,
     };
-    batch.put(&n.id, Record::NetworkInterface(n.clone()));
+    batch.put(&n.id, Record::NetworkInterface(Box::new(n.clone())));
     Ok((n, existing.is_none()))
 }
 

@@ -95,7 +95,7 @@ pub fn put_nsg(
         resource_guid: existing.as_ref().map_or_else(guid, |e| e.resource_guid.clone()),
         etag: weak_etag(),
     };
-    batch.put(&g.id, Record::NetworkSecurityGroup(g.clone()));
+    batch.put(&g.id, Record::NetworkSecurityGroup(Box::new(g.clone())));
     Ok((g, existing.is_none()))
 }
 
@@ -146,7 +146,7 @@ pub fn put_rule(
     no_conflict(&g.security_rules, &rule)?;
     g.security_rules.push(rule.clone());
     g.etag = weak_etag();
-    batch.put(&g.id, Record::NetworkSecurityGroup(g.clone()));
+    batch.put(&g.id, Record::NetworkSecurityGroup(Box::new(g.clone())));
     Ok((g, rule, created))
 }
 
@@ -171,13 +171,13 @@ pub fn delete_rule(state: &State, batch: &mut Batch, caller: &Caller, key: (&str
         return Ok(false);
     }
     g.etag = weak_etag();
-    batch.put(&g.id.clone(), Record::NetworkSecurityGroup(g));
+    batch.put(&g.id.clone(), Record::NetworkSecurityGroup(Box::new(g)));
     Ok(true)
 }
 
 pub fn nsg(state: &State, id: &str) -> Option<NetworkSecurityGroup> {
     match state.get(id) {
-        Some(Record::NetworkSecurityGroup(g)) => Some(g.clone()),
+        Some(Record::NetworkSecurityGroup(g)) => Some((**g).clone()),
         _ => None,
     }
 }
@@ -190,7 +190,7 @@ pub fn nics_using_nsg(state: &State, nsg_id: &str) -> Vec<NetworkInterface> {
             Record::NetworkInterface(n)
                 if n.network_security_group_id.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(nsg_id)) =>
             {
-                Some(n.clone())
+                Some((**n).clone())
             }
             _ => None,
         })

@@ -25,7 +25,7 @@ pub fn all_onprem(state: &State) -> Vec<OnPremisesNetwork> {
     state
         .descendants("/vaultlink/onPremisesNetworks")
         .filter_map(|(_, r)| match r {
-            Record::OnPremisesNetwork(o) => Some(o.clone()),
+            Record::OnPremisesNetwork(o) => Some((**o).clone()),
             _ => None,
         })
         .collect()
@@ -40,7 +40,7 @@ pub fn onprem(state: &State, name_or_id: &str) -> Option<OnPremisesNetwork> {
 /// Every inbound endpoint, anywhere.
 pub fn all_inbound(state: &State) -> impl Iterator<Item = &InboundEndpoint> {
     state.of_kind(crate::model::RecordKind::InboundEndpoint).filter_map(|r| match r {
-        Record::InboundEndpoint(i) => Some(i),
+        Record::InboundEndpoint(i) => Some(&**i),
         _ => None,
     })
 }
@@ -103,7 +103,7 @@ pub fn put_onprem(
         public_address: Ipv4Addr::new(203, 0, 113, 100 + h[0] % 100).to_string(),
         forwarders: fwd,
     };
-    batch.put(&o.id, Record::OnPremisesNetwork(o.clone()));
+    batch.put(&o.id, Record::OnPremisesNetwork(Box::new(o.clone())));
     Ok(o)
 }
 
@@ -168,14 +168,14 @@ pub fn put_resolver(
         resource_guid: existing.as_ref().map_or_else(guid, |e| e.resource_guid.clone()),
         etag: weak_etag(),
     };
-    batch.put(&id, Record::DnsResolver(r.clone()));
+    batch.put(&id, Record::DnsResolver(Box::new(r.clone())));
     Ok((r, existing.is_none()))
 }
 
 pub fn get_resolver(state: &State, caller: &Caller, (sub, rg, name): (&str, &str, &str)) -> Result<DnsResolver> {
     let group = resources::resource_group(state, caller, sub, rg)?;
     match state.get(&network::network_id(sub, rg, "dnsResolvers", name)) {
-        Some(Record::DnsResolver(r)) => Ok(r.clone()),
+        Some(Record::DnsResolver(r)) => Ok((**r).clone()),
         _ => Err(Error::resource_not_found(RESOLVER_TYPE, name, &group.name)),
     }
 }
@@ -227,7 +227,7 @@ pub fn put_inbound(
         let mut e = e.clone();
         e.tags = spec.tags.unwrap_or_default();
         batch.put(&id, Record::InboundEndpoint(e.clone()));
-        return Ok((e, false));
+        return Ok((*e, false));
     }
     let [ipc] = spec.properties.ip_configurations.as_slice() else {
         return Err(Error::bad_request("BadRequest", "An inbound endpoint needs exactly one IP configuration."));
@@ -264,7 +264,7 @@ pub fn put_inbound(
         private_ip_address: address,
         etag: weak_etag(),
     };
-    batch.put(&id, Record::InboundEndpoint(e.clone()));
+    batch.put(&id, Record::InboundEndpoint(Box::new(e.clone())));
     Ok((e, true))
 }
 
@@ -275,7 +275,7 @@ pub fn get_inbound(
 ) -> Result<InboundEndpoint> {
     let r = get_resolver(state, caller, (sub, rg, resolver))?;
     match state.get(&format!("{}/inboundEndpoints/{name}", r.id)) {
-        Some(Record::InboundEndpoint(e)) => Ok(e.clone()),
+        Some(Record::InboundEndpoint(e)) => Ok((**e).clone()),
         _ => Err(Error::not_found("NotFound", format!("Resource {}/inboundEndpoints/{name} not found.", r.id))),
     }
 }

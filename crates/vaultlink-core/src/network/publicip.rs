@@ -143,7 +143,7 @@ pub fn put_public_ip(
         etag: weak_etag(),
         delete_option,
     };
-    batch.put(&pip.id, Record::PublicIpAddress(pip.clone()));
+    batch.put(&pip.id, Record::PublicIpAddress(Box::new(pip.clone())));
     Ok((pip, existing.is_none()))
 }
 
@@ -180,7 +180,7 @@ pub fn delete_public_ip(state: &State, batch: &mut Batch, caller: &Caller, key: 
 
 pub fn public_ip(state: &State, id: &str) -> Option<PublicIpAddress> {
     match state.get(id) {
-        Some(Record::PublicIpAddress(p)) => Some(p.clone()),
+        Some(Record::PublicIpAddress(p)) => Some((**p).clone()),
         _ => None,
     }
 }
@@ -189,7 +189,7 @@ pub fn all_public_ips(state: &State) -> Vec<PublicIpAddress> {
     state
         .of_kind(crate::model::RecordKind::PublicIpAddress)
         .filter_map(|r| match r {
-            Record::PublicIpAddress(p) => Some(p.clone()),
+            Record::PublicIpAddress(p) => Some((**p).clone()),
             _ => None,
         })
         .collect()
@@ -201,7 +201,7 @@ pub fn nic_using_public_ip(state: &State, pip_id: &str) -> Option<NetworkInterfa
         Record::NetworkInterface(n)
             if n.public_ip_address_id.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(pip_id)) =>
         {
-            Some(n.clone())
+            Some((**n).clone())
         }
         _ => None,
     })

@@ -143,7 +143,7 @@ pub fn put_vnet(
                 let subnet = build_subnet(state, &v, &sname, s.properties, &placed)?;
                 placed.push((subnet.name.clone(), cidr(&subnet.address_prefix)?));
                 keep.insert(subnet.id.to_ascii_lowercase());
-                batch.put(&subnet.id.clone(), Record::Subnet(subnet));
+                batch.put(&subnet.id.clone(), Record::Subnet(Box::new(subnet)));
             }
             for old in current.iter().filter(|s| !keep.contains(&s.id.to_ascii_lowercase())) {
                 ensure_subnet_unused(state, old)?;
@@ -165,7 +165,7 @@ pub fn put_vnet(
             }
         }
     }
-    batch.put(&v.id, Record::VirtualNetwork(v.clone()));
+    batch.put(&v.id, Record::VirtualNetwork(Box::new(v.clone())));
     Ok((v, existing.is_none()))
 }
 
@@ -330,7 +330,7 @@ pub fn put_subnet(
         ));
     }
     let s = build_subnet(state, &v, name, spec.properties, &siblings)?;
-    batch.put(&s.id, Record::Subnet(s.clone()));
+    batch.put(&s.id, Record::Subnet(Box::new(s.clone())));
     Ok((s, created))
 }
 

@@ -118,7 +118,7 @@ pub fn put_link(
         resolution_policy: policy,
         etag: guid(),
     };
-    batch.put(&link.id, Record::VirtualNetworkLink(link.clone()));
+    batch.put(&link.id, Record::VirtualNetworkLink(Box::new(link.clone())));
     Ok((link, existing.is_none()))
 }
 
@@ -129,7 +129,7 @@ pub fn get_link(
 ) -> Result<VirtualNetworkLink> {
     let z = zone_of_child(state, caller, (sub, rg, zone_name))?;
     match z.and_then(|z| state.get(&format!("{}/virtualNetworkLinks/{name}", z.id))) {
-        Some(Record::VirtualNetworkLink(l)) => Ok(l.clone()),
+        Some(Record::VirtualNetworkLink(l)) => Ok((**l).clone()),
         _ => Err(child_not_found(zone_name, &format!("virtualNetworkLinks/{name}"), rg)),
     }
 }

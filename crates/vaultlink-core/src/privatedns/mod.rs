@@ -107,7 +107,7 @@ pub fn links_of(state: &State, zone_id: &str) -> Vec<VirtualNetworkLink> {
     state
         .descendants(&format!("{zone_id}/virtualNetworkLinks"))
         .filter_map(|(_, r)| match r {
-            Record::VirtualNetworkLink(l) => Some(l.clone()),
+            Record::VirtualNetworkLink(l) => Some((**l).clone()),
             _ => None,
         })
         .collect()
@@ -116,7 +116,7 @@ pub fn links_of(state: &State, zone_id: &str) -> Vec<VirtualNetworkLink> {
 /// The private DNS zone links that point at the virtual network `vnet_id` (an index lookup).
 pub fn links_of_vnet<'a>(state: &'a State, vnet_id: &str) -> impl Iterator<Item = &'a VirtualNetworkLink> + 'a {
     state.links_of_vnet(vnet_id).filter_map(|r| match r {
-        Record::VirtualNetworkLink(l) => Some(l),
+        Record::VirtualNetworkLink(l) => Some(&**l),
         _ => None,
     })
 }
@@ -129,7 +129,7 @@ pub fn record_sets_of(state: &State, zone_id: &str) -> Vec<RecordSet> {
     let mut sets: Vec<RecordSet> = state
         .descendants(zone_id)
         .filter_map(|(_, r)| match r {
-            Record::RecordSet(s) => Some(s.clone()),
+            Record::RecordSet(s) => Some((**s).clone()),
             _ => None,
         })
         .collect();
@@ -151,7 +151,7 @@ pub fn record_sets_named(state: &State, zone_id: &str, name: &str) -> Vec<Record
     let stored: Vec<RecordSet> = RECORD_TYPES
         .iter()
         .filter_map(|t| match state.get(&format!("{zone_id}/{t}/{name}")) {
-            Some(Record::RecordSet(s)) => Some(s.clone()),
+            Some(Record::RecordSet(s)) => Some((**s).clone()),
             _ => None,
         })
         .collect();

@@ -192,7 +192,7 @@ pub fn put_record_set(
         auto_registered: false,
         etag: guid(),
     };
-    batch.put(&rs.id, Record::RecordSet(rs.clone()));
+    batch.put(&rs.id, Record::RecordSet(Box::new(rs.clone())));
     Ok((rs, existing.is_none()))
 }
 

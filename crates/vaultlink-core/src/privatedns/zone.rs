@@ -65,7 +65,7 @@ pub fn put_zone(
             auto_registered: false,
             etag: guid(),
         };
-        batch.put(&soa.id.clone(), Record::RecordSet(soa));
+        batch.put(&soa.id.clone(), Record::RecordSet(Box::new(soa)));
     }
     batch.put(&id, Record::PrivateDnsZone(z.clone()));
     Ok((z, existing.is_none()))

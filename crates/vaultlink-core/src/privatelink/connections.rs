@@ -25,7 +25,7 @@ pub mod status {
 /// The vault-side connection an endpoint holds, if any.
 pub fn for_endpoint(state: &State, connection_id: &str) -> Option<PrivateEndpointConnection> {
     match state.get(connection_id) {
-        Some(Record::PrivateEndpointConnection(c)) => Some(c.clone()),
+        Some(Record::PrivateEndpointConnection(c)) => Some((**c).clone()),
         _ => None,
     }
 }
@@ -62,7 +62,7 @@ pub(crate) fn request(
     };
     batch.put(
         &id,
-        Record::PrivateEndpointConnection(PrivateEndpointConnection {
+        Record::PrivateEndpointConnection(Box::new(PrivateEndpointConnection {
             id: id.clone(),
             name,
             private_endpoint_id: endpoint_id.to_string(),
@@ -71,7 +71,7 @@ pub(crate) fn request(
             actions_required: "None".into(),
             provisioning_state: "Succeeded".into(),
             etag: guid(),
-        }),
+        })),
     );
     Ok(id)
 }
@@ -98,7 +98,7 @@ fn connection(
     let v = keyvault::vault(state, caller, sub, rg, vault)?;
     let id = format!("{}/privateEndpointConnections/{name}", v.id);
     match state.get(&id) {
-        Some(Record::PrivateEndpointConnection(c)) => Ok((v.id, c.clone())),
+        Some(Record::PrivateEndpointConnection(c)) => Ok((v.id, (**c).clone())),
         _ => Err(Error::not_found(
             "PrivateEndpointConnectionNotFound",
             format!("Private endpoint connection '{name}' of vault '{}' was not found.", v.name),
@@ -193,7 +193,7 @@ pub fn put(
         c.actions_required = a;
     }
     c.provisioning_state = "Succeeded".into();
-    batch.put(&c.id, Record::PrivateEndpointConnection(c.clone()));
+    batch.put(&c.id, Record::PrivateEndpointConnection(Box::new(c.clone())));
     Ok(c)
 }
 

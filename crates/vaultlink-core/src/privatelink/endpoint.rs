@@ -25,7 +25,7 @@ pub const MAX_ENDPOINTS_PER_VNET: usize = 1000;
 
 pub fn endpoint(state: &State, id: &str) -> Option<PrivateEndpoint> {
     match state.get(id) {
-        Some(Record::PrivateEndpoint(p)) => Some(p.clone()),
+        Some(Record::PrivateEndpoint(p)) => Some((**p).clone()),
         _ => None,
     }
 }
@@ -140,7 +140,7 @@ pub fn put_endpoint(
         let mut updated = e.clone();
         updated.tags = spec.tags.unwrap_or_default();
         updated.etag = weak_etag();
-        batch.put(&updated.id, Record::PrivateEndpoint(updated.clone()));
+        batch.put(&updated.id, Record::PrivateEndpoint(Box::new(updated.clone())));
         return Ok((updated, false));
     }
 
@@ -209,7 +209,7 @@ pub fn put_endpoint(
     let host = crate::keyvault::vault_host(&vault.name);
     batch.put(
         &nic_id,
-        Record::NetworkInterface(NetworkInterface {
+        Record::NetworkInterface(Box::new(NetworkInterface {
             id: nic_id.clone(),
             name: nic_name,
             location: location.clone(),
@@ -229,7 +229,7 @@ pub fn put_endpoint(
             etag: weak_etag(),
             network_security_group_id: None,
             public_ip_address_id: None,
-        }),
+        })),
     );
     let pe = PrivateEndpoint {
         id: id.clone(),
@@ -251,7 +251,7 @@ pub fn put_endpoint(
         resource_guid: guid(),
         etag: weak_etag(),
     };
-    batch.put(&id, Record::PrivateEndpoint(pe.clone()));
+    batch.put(&id, Record::PrivateEndpoint(Box::new(pe.clone())));
     Ok((pe, true))
 }
 

@@ -105,7 +105,7 @@ pub fn put(
         let rs_id = format!("{}/A/{rname}", zone.id);
         let mut rs = match batch.pending(&rs_id).unwrap_or_else(|| state.get(&rs_id)) {
             Some(Record::RecordSet(r)) => r.clone(),
-            _ => RecordSet {
+            _ => Box::new(RecordSet {
                 id: rs_id.clone(),
                 zone_id: zone.id.clone(),
                 record_type: "A".into(),
@@ -115,7 +115,7 @@ pub fn put(
                 data: RecordData::default(),
                 auto_registered: false,
                 etag: guid(),
-            },
+            }),
         };
         if !rs.data.a.contains(&pe.private_ip_address) {
             rs.data.a.push(pe.private_ip_address.clone());

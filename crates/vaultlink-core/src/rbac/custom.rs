@@ -17,14 +17,14 @@ fn key(guid: &str) -> String {
 
 pub fn get<'a>(state: &'a State, guid: &str) -> Option<&'a CustomRole> {
     match state.get(&key(guid)) {
-        Some(Record::RoleDefinition(r)) => Some(r),
+        Some(Record::RoleDefinition(r)) => Some(&**r),
         _ => None,
     }
 }
 
 fn all(state: &State) -> impl Iterator<Item = &CustomRole> {
     state.of_kind(RecordKind::RoleDefinition).filter_map(|r| match r {
-        Record::RoleDefinition(r) => Some(r),
+        Record::RoleDefinition(r) => Some(&**r),
         _ => None,
     })
 }
@@ -140,7 +140,7 @@ pub fn put(
         updated_on: now,
         created_by: existing.map_or_else(|| caller.object_id.clone(), |e| e.created_by.clone()),
     };
-    batch.put(&key(name), Record::RoleDefinition(r.clone()));
+    batch.put(&key(name), Record::RoleDefinition(Box::new(r.clone())));
     Ok((r, existing.is_none()))
 }
 

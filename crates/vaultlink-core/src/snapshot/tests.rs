@@ -6,7 +6,7 @@ use crate::kv::secrets;
 use crate::testing::{admitted_vault, world};
 
 fn keys(e: &Engine) -> Vec<String> {
-    e.read(|s| s.all().map(|(k, _)| k.clone()).collect())
+    e.read(|s| s.all().map(|(k, _)| k.to_string()).collect())
 }
 
 fn put_secret(e: &Engine, sealer: &Sealer, vault: &str, name: &str, value: &str) {

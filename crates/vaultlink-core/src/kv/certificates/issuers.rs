@@ -69,7 +69,7 @@ pub fn set_issuer(
     let mut i = match (existing, patch) {
         (Some(i), true) => i,
         (None, true) => return Err(issuer_not_found(name)),
-        (prev, false) => CertificateIssuer {
+        (prev, false) => Box::new(CertificateIssuer {
             vault_internal_id: vault.internal_id.clone(),
             name: prev.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| name.to_string()),
             provider: spec.provider.clone().ok_or_else(|| bad("Property provider is required."))?,
@@ -79,7 +79,7 @@ pub fn set_issuer(
             enabled: true,
             created: prev.map(|p| p.created).unwrap_or(t),
             updated: t,
-        },
+        }),
     };
     if let Some(p) = spec.provider {
         if p.is_empty() {
@@ -104,14 +104,14 @@ pub fn set_issuer(
     }
     i.updated = t;
     batch.put(&issuer_key(vault, name), Record::CertificateIssuer(i.clone()));
-    Ok(i)
+    Ok(*i)
 }
 
 /// `GET /certificates/issuers/{name}`.
 pub fn get_issuer(state: &State, vault: &Admitted, name: &str) -> Result<CertificateIssuer, Error> {
     check_issuer_name(name)?;
     match state.get(&issuer_key(vault, name)) {
-        Some(Record::CertificateIssuer(i)) => Ok(i.clone()),
+        Some(Record::CertificateIssuer(i)) => Ok((**i).clone()),
         _ => Err(issuer_not_found(name)),
     }
 }
@@ -138,7 +138,7 @@ pub fn list_issuers(
     let all = state
         .descendants(&format!("{}/certissuers", vault.objects_root()))
         .filter_map(|(_, r)| match r {
-            Record::CertificateIssuer(i) => Some((i.name.to_ascii_lowercase(), i.clone())),
+            Record::CertificateIssuer(i) => Some((i.name.to_ascii_lowercase(), (**i).clone())),
             _ => None,
         })
         .collect();

@@ -324,7 +324,7 @@ pub fn import(
         attrs.enabled.unwrap_or(true),
         spec.tags.unwrap_or_default(),
     )?;
-    batch.put(&store_key(vault, name), Record::Certificate(obj.clone()));
+    batch.put(&store_key(vault, name), Record::Certificate(Box::new(obj.clone())));
     Ok(view(vault, &obj, &cv))
 }
 
@@ -397,7 +397,7 @@ pub fn update(
         }
         batch.put(&secrets::key(vault, name), Record::Secret(s));
     }
-    batch.put(&store_key(vault, name), Record::Certificate(obj.clone()));
+    batch.put(&store_key(vault, name), Record::Certificate(Box::new(obj.clone())));
     Ok(view(vault, &obj, &v))
 }
 
@@ -418,7 +418,7 @@ pub fn update_policy(
     let p = Policy::from_value(&obj.policy)?.merged(patch)?;
     p.validate(vault, issuer_exists(state, vault), false)?;
     obj.policy = p.normalised().to_value();
-    batch.put(&store_key(vault, name), Record::Certificate(obj.clone()));
+    batch.put(&store_key(vault, name), Record::Certificate(Box::new(obj.clone())));
     Ok(obj.policy)
 }
 
@@ -546,12 +546,12 @@ impl VaultObject for CertificateObject {
     }
     fn from_record(record: Record) -> Option<Self> {
         match record {
-            Record::Certificate(c) => Some(c),
+            Record::Certificate(c) => Some(*c),
             _ => None,
         }
     }
     fn into_record(self) -> Record {
-        Record::Certificate(self)
+        Record::Certificate(Box::new(self))
     }
     fn name(&self) -> &str {
         &self.name

@@ -138,7 +138,7 @@ fn create_in(
         op.sealed_private = Some(seal_private(sealer, vault, &obj.name, &version, &pkcs8));
     }
     obj.pending = Some(op.clone());
-    batch.put(&store_key(vault, name), Record::Certificate(obj.clone()));
+    batch.put(&store_key(vault, name), Record::Certificate(Box::new(obj.clone())));
     // The create response says `inProgress`, as Azure's does (the SDK poller and az only poll
     // when it does); the stored operation is already `completed` for a self-signed certificate.
     let shown = PendingCertificate {
@@ -174,7 +174,7 @@ pub fn cancel_pending(
         op.sealed_private = None;
     }
     obj.pending = Some(op.clone());
-    batch.put(&store_key(vault, name), Record::Certificate(obj.clone()));
+    batch.put(&store_key(vault, name), Record::Certificate(Box::new(obj.clone())));
     Ok(OpView { name: obj.name, op })
 }
 
@@ -186,7 +186,7 @@ pub fn delete_pending(state: &State, batch: &mut Batch, vault: &Admitted, name: 
     if obj.versions.is_empty() {
         batch.delete(&store_key(vault, name));
     } else {
-        batch.put(&store_key(vault, name), Record::Certificate(obj.clone()));
+        batch.put(&store_key(vault, name), Record::Certificate(Box::new(obj.clone())));
     }
     Ok(OpView { name: obj.name, op })
 }
@@ -265,7 +265,7 @@ pub fn merge(
     op.sealed_private = None;
     op.target = Some(obj.name.clone());
     obj.pending = Some(op);
-    batch.put(&store_key(vault, name), Record::Certificate(obj.clone()));
+    batch.put(&store_key(vault, name), Record::Certificate(Box::new(obj.clone())));
     Ok(view(vault, &obj, &cv))
 }
 
