@@ -961,7 +961,7 @@ class Harness:
         """90% reads and 10% writes on the durable store, against a read-only run of the same
         length and connection count on the same instance. Two wrk processes share the load so
         that each kind has its own latency figures: the readers as fast as they can, the writers
-        paced (write_paced.lua) to a ninth of the reads the read-only run achieved, so the mix
+        paced (write.lua with BENCH_WRITE_RATE) to a ninth of the reads the read-only run achieved, so the mix
         stays near 90/10 whatever the writes' latency; the achieved share is reported."""
         cfg, rep = self.cfg, self.report
         conns, secs = cfg["mixed_conns"], cfg["mixed_secs"]
@@ -983,7 +983,7 @@ class Harness:
             out: dict[str, Any] = {}
 
             def writers() -> None:
-                out["w"] = wrk(self.work, base + "/", script="write_paced", conns=wconns,
+                out["w"] = wrk(self.work, base + "/", script="write", conns=wconns,
                                threads=cfg["wrk_threads"], secs=secs, headers=headers,
                                env={"BENCH_VALUE_SIZE": "64", "BENCH_WRITE_RATE": f"{write_rate:.1f}",
                                     "BENCH_THREADS": str(min(cfg["wrk_threads"], wconns))})
