@@ -83,7 +83,11 @@ impl State {
 
     fn from_records(records: impl IntoIterator<Item = (String, Record)>) -> Self {
         let mut state = Self::default();
-        state.apply(records.into_iter().map(|(k, r)| (k, Some(r))).collect());
+        let changes: Vec<_> = records.into_iter().map(|(k, r)| (k, Some(r))).collect();
+        // Sized once: growing the map while loading leaves each outgrown table behind as a hole
+        // in the heap that the process keeps (BENCHMARKS.md, memory per stored secret).
+        state.records.reserve(changes.len());
+        state.apply(changes);
         state.generation = 0;
         state
     }
@@ -557,7 +561,7 @@ impl Engine {
 }
 
 /// The stored records, checked against the schema versions this build reads.
-fn decode(loaded: vaultlink_store::Records) -> Result<BTreeMap<String, Record>> {
+fn decode(loaded: vaultlink_store::Records) -> Result<Vec<(String, Record)>> {
     loaded.into_iter().map(|(key, bytes)| decode_record(&key, &bytes).map(|record| (key, record))).collect()
 }
 

@@ -594,6 +594,7 @@ pub struct SecretObject {
     /// The name as first set (names compare case-insensitively).
     pub name: String,
     /// Oldest first; the last is the current version.
+    #[serde(deserialize_with = "exact_vec")]
     pub versions: Vec<SecretVersion>,
     pub deleted: Option<DeletedState>,
     /// Backs a certificate: its lifetime is managed by the certificate (`managed: true`).
@@ -653,6 +654,7 @@ pub struct KeyObject {
     /// The name as first created (names compare case-insensitively).
     pub name: String,
     /// Oldest first; the last is the current version.
+    #[serde(deserialize_with = "exact_vec")]
     pub versions: Vec<KeyVersion>,
     pub deleted: Option<DeletedState>,
     /// The rotation policy as last set (wire shape), if any.
@@ -741,6 +743,7 @@ pub struct CertificateObject {
     /// The name as first created (names compare case-insensitively).
     pub name: String,
     /// Oldest first; the last is the current version.
+    #[serde(deserialize_with = "exact_vec")]
     pub versions: Vec<CertificateVersion>,
     pub deleted: Option<DeletedState>,
     /// The policy in its wire shape (normalised, without `id`).
@@ -1074,4 +1077,31 @@ pub struct RunCommandInstance {
     pub error: String,
     pub start_time: Option<i64>,
     pub end_time: Option<i64>,
+}
+
+/// A list read from the store with no room to spare. serde collects a JSON array by pushing, so a
+/// list of one version was loaded with room for four: for a small secret, more memory than the
+/// rest of its record (BENCHMARKS.md, memory per stored secret).
+fn exact_vec<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    let mut v = Vec::<T>::deserialize(d)?;
+    v.shrink_to_fit();
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_loaded_from_the_store_holds_no_spare_version_slots() {
+        let version = serde_json::json!({"version": "v1", "sealedValue": "x", "contentType": null, "tags": {},
+            "enabled": true, "nbf": null, "exp": null, "created": 1, "updated": 1});
+        for n in [1, 2, 5] {
+            let stored = serde_json::json!({"vaultInternalId": "i", "name": "s", "versions": vec![version.clone(); n],
+                "deleted": null});
+            // From bytes, as the store's records are read (a `Value` would tell serde the length).
+            let secret: SecretObject = serde_json::from_slice(stored.to_string().as_bytes()).unwrap();
+            assert_eq!((secret.versions.len(), secret.versions.capacity()), (n, n));
+        }
+    }
 }

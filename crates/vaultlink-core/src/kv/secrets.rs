@@ -182,6 +182,8 @@ fn add_version(
         created: t,
         updated: t,
     };
+    // Room for exactly one more: a list pushed onto from empty takes room for four.
+    obj.versions.reserve_exact(1);
     obj.versions.push(v.clone());
     let out = view(vault, &obj, &v, Some(spec.value));
     batch.put(&key(vault, name), Record::Secret(obj));
@@ -450,6 +452,8 @@ pub(crate) fn put_managed(
         managed: true,
     })?;
     v.sealed_value = seal(sealer, vault, &obj.name, &v.version, value);
+    // Room for exactly one more: a list pushed onto from empty takes room for four.
+    obj.versions.reserve_exact(1);
     obj.versions.push(v);
     batch.put(&key(vault, name), Record::Secret(obj));
     Ok(())

@@ -197,6 +197,8 @@ fn add_version(
         created: t,
         updated: t,
     };
+    // Room for exactly one more: a list pushed onto from empty takes room for four.
+    obj.versions.reserve_exact(1);
     obj.versions.push(v.clone());
     let out = view(vault, &obj, &v);
     batch.put(&store_key(vault, name), Record::Key(obj));
@@ -242,6 +244,8 @@ pub(crate) fn put_managed(
     })?;
     let t = state.now();
     let (key_size, crv, public) = material.public();
+    // Room for exactly one more: a list pushed onto from empty takes room for four.
+    obj.versions.reserve_exact(1);
     obj.versions.push(KeyVersion {
         version: version.to_string(),
         kty: kty.to_string(),
