@@ -358,7 +358,23 @@ impl Engine {
     /// Loads every record from the store. A fresh store holds nothing: `bootstrap::seed` adds what
     /// every instance starts with, and whoever opens an engine calls it next.
     pub fn open(store: Box<dyn Store>) -> Result<Self> {
-        let state = State::from_records(decode(store.load_all()?)?);
+        let mut records = Vec::new();
+        let mut unreadable = None;
+        store.load_each(&mut |n, key, bytes| match decode_record(&key, &bytes) {
+            Ok(record) => {
+                if records.is_empty() {
+                    records.reserve_exact(n);
+                }
+                records.push((key, record));
+            }
+            Err(e) => {
+                unreadable.get_or_insert(e);
+            }
+        })?;
+        if let Some(e) = unreadable {
+            return Err(e);
+        }
+        let state = State::from_records(records);
         Ok(Self { state: RwLock::new(state), writer: std::sync::Mutex::new(()), store })
     }
 

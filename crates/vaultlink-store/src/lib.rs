@@ -101,6 +101,16 @@ pub trait Store: Send + Sync {
     /// Every record, in key order.
     fn load_all(&self) -> Result<Records, StoreError>;
 
+    /// Every record, in key order, handed to `each` as it is read, with the number of records
+    /// there are: a large state is then never held twice, raw and decoded, while it loads. The
+    /// default reads them all first (`load_all`).
+    fn load_each(&self, each: &mut dyn FnMut(usize, String, Vec<u8>)) -> Result<(), StoreError> {
+        let all = self.load_all()?;
+        let n = all.len();
+        all.into_iter().for_each(|(key, value)| each(n, key, value));
+        Ok(())
+    }
+
     /// Writes a batch atomically, not yet synced, and returns its position: pass it to `sync`
     /// before telling anyone the batch is durable.
     fn append(&self, ops: &[Op]) -> Result<Seq, StoreError>;

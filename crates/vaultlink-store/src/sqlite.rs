@@ -112,6 +112,18 @@ impl Store for SqliteStore {
         rows.collect::<Result<Vec<_>, _>>().map_err(StoreError::from)
     }
 
+    fn load_each(&self, each: &mut dyn FnMut(usize, String, Vec<u8>)) -> Result<(), StoreError> {
+        let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        let n: i64 = conn.query_row("SELECT count(*) FROM records", [], |row| row.get(0))?;
+        let n = usize::try_from(n).unwrap_or(0);
+        let mut stmt = conn.prepare("SELECT key, value FROM records ORDER BY key")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            each(n, row.get(0)?, row.get(1)?);
+        }
+        Ok(())
+    }
+
     /// Commits a batch atomically to the write-ahead log, not yet synced. An empty batch writes
     /// nothing and returns the position of the last batch appended.
     fn append(&self, ops: &[Op]) -> Result<Seq, StoreError> {

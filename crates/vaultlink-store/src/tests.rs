@@ -32,6 +32,10 @@ fn batches_survive_reopen_and_deletes_apply() {
     let store = SqliteStore::open(&path).unwrap();
     let all = store.load_all().unwrap();
     assert_eq!(all, vec![("a".into(), b"1".to_vec()), ("c".into(), b"3".to_vec())]);
+    // Streamed, the same records in the same order, each told how many there are.
+    let mut each = Vec::new();
+    store.load_each(&mut |n, key, value| each.push((n, key, value))).unwrap();
+    assert_eq!(each, vec![(2, "a".into(), b"1".to_vec()), (2, "c".into(), b"3".to_vec())]);
 }
 
 /// One sync covers every batch appended before it; a batch already covered costs no sync.
