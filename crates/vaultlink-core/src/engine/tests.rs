@@ -271,3 +271,42 @@ fn a_write_the_store_lost_is_gone_after_recovery() {
     put_group(&e, "after").unwrap();
     assert!(flaky.load_all().unwrap().iter().any(|(k, _)| k == &group_id("after").to_ascii_lowercase()));
 }
+
+/// A secret as the engine writes it is read by the direct path, and reads the same as by the
+/// general one (the envelope in another order, which only the general path takes).
+#[test]
+fn a_stored_secret_reads_the_same_by_either_path() {
+    use crate::model::{Record, SecretObject, SecretVersion, StoredRef};
+    let version = SecretVersion {
+        version: "abc".into(),
+        sealed_value: "c2VhbGVk".into(),
+        content_type: Some("text/plain".into()),
+        tags: [("a".to_string(), "b".to_string())].into(),
+        enabled: true,
+        nbf: None,
+        exp: Some(9),
+        created: 1,
+        updated: 2,
+    };
+    let secret = SecretObject {
+        vault_internal_id: "vid".into(),
+        name: "Name".into(),
+        versions: vec![version.clone(), version],
+        deleted: None,
+        managed: true,
+    };
+    let record = Record::Secret(secret);
+    let bytes = serde_json::to_vec(&StoredRef { v: crate::model::SCHEMA_VERSION, record: &record }).unwrap();
+    assert!(bytes.starts_with(super::SECRET_V1), "{}", String::from_utf8_lossy(&bytes));
+    let direct = super::decode_record("k", &bytes).unwrap();
+    let mut reordered: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes).unwrap();
+    let v = reordered.remove("v").unwrap();
+    reordered.insert("v".into(), v);
+    let reordered = serde_json::to_vec(&reordered).unwrap();
+    assert!(!reordered.starts_with(super::SECRET_V1));
+    let general = super::decode_record("k", &reordered).unwrap();
+    let expected = serde_json::to_value(&record).unwrap();
+    assert!(matches!(direct, Record::Secret(_)));
+    assert_eq!(serde_json::to_value(&direct).unwrap(), expected);
+    assert_eq!(serde_json::to_value(&general).unwrap(), expected);
+}
