@@ -363,6 +363,15 @@ class Vaultlink:
             raise RuntimeError(f"PUT secret {vault}/{name}: {st} {out[:300]!r}")
         return out
 
+    def read_target(self, vault: str) -> tuple[str, list[str]]:
+        """Makes `vault` (with the resource group) holding secret s1; returns the secret's URL on
+        the direct listener and the headers that read it (for wrk's read.lua)."""
+        self.prepare_rg()
+        self.create_vault(vault)
+        self.set_secret(vault, "s1", SECRET_VALUE)
+        headers = [f"Host: {vault}.vault.azure.net", f"Authorization: Bearer {self.token(VAULT_SCOPE)}"]
+        return f"https://127.0.0.1:{self.https_port}/secrets/s1?api-version={DP_API}", headers
+
     def view_dns(self, nic: str) -> tuple[str, int]:
         """The DNS server a machine at `nic` asks (its VNet's view), from the control socket."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -800,14 +809,10 @@ class Harness:
         log(f"reads: {cfg['read_conns']} connections, {cfg['read_secs']} s each")
         vl = self.vaultlink(in_memory=False, name="vaultlink-reads")
         try:
-            vl.prepare_rg()
-            vl.create_vault("kvbench")
-            vl.set_secret("kvbench", "s1", SECRET_VALUE)
+            url, headers = vl.read_target("kvbench")
             st, body = vl.kv("GET", "kvbench", "/secrets/s1")
             assert st == 200, (st, body)
             idle = vl.proc.rss_kib()
-            headers = ["Host: kvbench.vault.azure.net", f"Authorization: Bearer {vl.token(VAULT_SCOPE)}"]
-            url = f"https://127.0.0.1:{vl.https_port}/secrets/s1?api-version={DP_API}"
             r_vl = wrk(self.work, url, script="read", conns=cfg["read_conns"], threads=cfg["wrk_threads"],
                        secs=cfg["read_secs"], headers=headers, sample_pid=vl.proc.pid)
             check_wrk(rep, "vaultlink reads", r_vl)
@@ -891,12 +896,8 @@ class Harness:
             for which, binary in (pair if r % 2 == 0 else pair[::-1]):
                 vl = Vaultlink(binary, self.data_dir(), self.work, in_memory=False, name=f"vaultlink-{which}-{r}")
                 try:
-                    vl.prepare_rg()
-                    vl.create_vault("kvbench")
-                    vl.set_secret("kvbench", "s1", SECRET_VALUE)
+                    url, headers = vl.read_target("kvbench")
                     vl.create_vaults("kvab", 0, n_vaults)
-                    headers = ["Host: kvbench.vault.azure.net", f"Authorization: Bearer {vl.token(VAULT_SCOPE)}"]
-                    url = f"https://127.0.0.1:{vl.https_port}/secrets/s1?api-version={DP_API}"
                     w = wrk(self.work, url, script="read", conns=cfg["read_conns"], threads=cfg["wrk_threads"],
                             secs=cfg["read_secs"], headers=headers, sample_pid=vl.proc.pid)
                     check_wrk(rep, f"{which} reads", w)
@@ -969,12 +970,8 @@ class Harness:
         log(f"mixed: {conns} connections ({conns - wconns} readers, {wconns} paced writers), {secs} s, durable")
         vl = self.vaultlink(in_memory=False, name="vaultlink-mixed")
         try:
-            vl.prepare_rg()
-            vl.create_vault("kvmixed")
-            vl.set_secret("kvmixed", "s1", SECRET_VALUE)
-            headers = ["Host: kvmixed.vault.azure.net", f"Authorization: Bearer {vl.token(VAULT_SCOPE)}"]
+            read_url, headers = vl.read_target("kvmixed")
             base = f"https://127.0.0.1:{vl.https_port}"
-            read_url = f"{base}/secrets/s1?api-version={DP_API}"
             only = wrk(self.work, read_url, script="read", conns=conns, threads=cfg["wrk_threads"], secs=secs,
                        headers=headers, sample_pid=vl.proc.pid)
             check_wrk(rep, "read-only run", only)
