@@ -1088,6 +1088,13 @@ fn exact_vec<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Res
     Ok(v)
 }
 
+/// Adds a version to an object's list with room for exactly that one: pushed onto from empty, a
+/// list takes room for four (see `exact_vec`).
+pub(crate) fn push_exact<T>(list: &mut Vec<T>, item: T) {
+    list.reserve_exact(1);
+    list.push(item);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -182,9 +182,7 @@ fn add_version(
         created: t,
         updated: t,
     };
-    // Room for exactly one more: a list pushed onto from empty takes room for four.
-    obj.versions.reserve_exact(1);
-    obj.versions.push(v.clone());
+    crate::model::push_exact(&mut obj.versions, v.clone());
     let out = view(vault, &obj, &v, Some(spec.value));
     batch.put(&key(vault, name), Record::Secret(obj));
     Ok((out, created))
@@ -452,9 +450,7 @@ pub(crate) fn put_managed(
         managed: true,
     })?;
     v.sealed_value = seal(sealer, vault, &obj.name, &v.version, value);
-    // Room for exactly one more: a list pushed onto from empty takes room for four.
-    obj.versions.reserve_exact(1);
-    obj.versions.push(v);
+    crate::model::push_exact(&mut obj.versions, v);
     batch.put(&key(vault, name), Record::Secret(obj));
     Ok(())
 }

@@ -238,9 +238,7 @@ fn add_version(
         updated: t,
     };
     secrets::put_managed(state, batch, sealer, vault, &obj.name, sv, &value)?;
-    // Room for exactly one more: a list pushed onto from empty takes room for four.
-    obj.versions.reserve_exact(1);
-    obj.versions.push(cv.clone());
+    crate::model::push_exact(&mut obj.versions, cv.clone());
     Ok(cv)
 }
 

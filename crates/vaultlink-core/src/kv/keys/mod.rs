@@ -197,9 +197,7 @@ fn add_version(
         created: t,
         updated: t,
     };
-    // Room for exactly one more: a list pushed onto from empty takes room for four.
-    obj.versions.reserve_exact(1);
-    obj.versions.push(v.clone());
+    crate::model::push_exact(&mut obj.versions, v.clone());
     let out = view(vault, &obj, &v);
     batch.put(&store_key(vault, name), Record::Key(obj));
     Ok(out)
@@ -244,23 +242,24 @@ pub(crate) fn put_managed(
     })?;
     let t = state.now();
     let (key_size, crv, public) = material.public();
-    // Room for exactly one more: a list pushed onto from empty takes room for four.
-    obj.versions.reserve_exact(1);
-    obj.versions.push(KeyVersion {
-        version: version.to_string(),
-        kty: kty.to_string(),
-        key_size,
-        crv,
-        public,
-        sealed_private: seal_private(sealer, vault, &obj.name, version, &material.pkcs8()?),
-        key_ops: default_ops(fam),
-        tags,
-        enabled: attrs.enabled.unwrap_or(true),
-        nbf: attrs.nbf,
-        exp: attrs.exp,
-        created: t,
-        updated: t,
-    });
+    crate::model::push_exact(
+        &mut obj.versions,
+        KeyVersion {
+            version: version.to_string(),
+            kty: kty.to_string(),
+            key_size,
+            crv,
+            public,
+            sealed_private: seal_private(sealer, vault, &obj.name, version, &material.pkcs8()?),
+            key_ops: default_ops(fam),
+            tags,
+            enabled: attrs.enabled.unwrap_or(true),
+            nbf: attrs.nbf,
+            exp: attrs.exp,
+            created: t,
+            updated: t,
+        },
+    );
     batch.put(&store_key(vault, name), Record::Key(obj));
     Ok(())
 }
