@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::RwLock;
 
-use vaultlink_store::{Op, Store};
+use vaultlink_store::{Op, Seq, Store};
 
 use crate::error::{Error, Result};
 use crate::model::{Record, RecordKind, SCHEMA_VERSION, Stored};
@@ -315,7 +315,7 @@ impl Store for Touched {
     fn load_all(&self) -> std::result::Result<Vec<(String, Vec<u8>)>, vaultlink_store::StoreError> {
         Ok(Vec::new())
     }
-    fn append(&self, ops: &[Op]) -> std::result::Result<vaultlink_store::Seq, vaultlink_store::StoreError> {
+    fn append(&self, ops: &[Op]) -> std::result::Result<Seq, vaultlink_store::StoreError> {
         let mut touched = self.0.lock().unwrap_or_else(|p| p.into_inner());
         for op in ops {
             let (Op::Put { key, .. } | Op::Delete { key }) = op;
@@ -323,7 +323,7 @@ impl Store for Touched {
         }
         Ok(0)
     }
-    fn sync(&self, _: vaultlink_store::Seq) -> std::result::Result<(), vaultlink_store::StoreError> {
+    fn sync(&self, _: Seq) -> std::result::Result<(), vaultlink_store::StoreError> {
         Ok(())
     }
     fn meta(&self, _: &str) -> std::result::Result<Option<Vec<u8>>, vaultlink_store::StoreError> {
@@ -338,6 +338,18 @@ impl Store for Touched {
     fn syncs(&self) -> u64 {
         0
     }
+}
+
+/// The writes of a `deferring_sync` call on this thread: whose engine, and the position its
+/// caller must settle.
+#[derive(Clone, Copy)]
+struct Deferred {
+    engine: usize,
+    seq: Option<Seq>,
+}
+
+thread_local! {
+    static DEFERRED: std::cell::Cell<Option<Deferred>> = const { std::cell::Cell::new(None) };
 }
 
 /// Live state plus its durable store.
@@ -460,13 +472,53 @@ impl Engine {
             let answer = render(&self.state.read().unwrap_or_else(|p| p.into_inner()), out);
             (answer, seq)
         };
+        if !self.defer_sync(seq) {
+            self.settle(seq)?;
+        }
+        Ok(answer)
+    }
+
+    /// Returns once every batch up to `seq` is on disk: what a write waits for before it is
+    /// answered (inside `write_then`, or after `deferring_sync`).
+    pub fn settle(&self, seq: Seq) -> Result<()> {
         self.store.sync(seq).map_err(Error::from)?;
         // Nobody validating now (the writer lock is free): the lease can go if all is committed.
         // Otherwise the writer holding the lock gives it up after its own sync.
         if let Ok(_writer) = self.writer.try_lock() {
             self.release_lease();
         }
-        Ok(answer)
+        Ok(())
+    }
+
+    /// Runs `f` (on this thread) with its writes answered before their disk sync: each write
+    /// returns once its batch is appended and applied, and the call returns, beside `f`'s
+    /// answer, the position to `settle` before anyone is told of it (`None`: nothing to wait
+    /// for). So a caller can wait for the disk without holding a thread (`http.rs`). Writes to
+    /// other engines, and writes outside `f`, wait as usual.
+    pub fn deferring_sync<R>(&self, f: impl FnOnce() -> R) -> (R, Option<Seq>) {
+        let outer = DEFERRED.replace(Some(Deferred { engine: self.id(), seq: None }));
+        let out = f();
+        let inner = DEFERRED.replace(outer);
+        (out, inner.and_then(|d| d.seq))
+    }
+
+    /// Whether the write at `seq` is answered before its sync (`deferring_sync`): then it is
+    /// recorded for the caller to settle, and the writer does not wait.
+    fn defer_sync(&self, seq: Seq) -> bool {
+        if !self.store.is_durable() {
+            return false;
+        }
+        DEFERRED.with(|d| match d.get() {
+            Some(Deferred { engine, seq: had }) if engine == self.id() => {
+                d.set(Some(Deferred { engine, seq: had.max(Some(seq)) }));
+                true
+            }
+            _ => false,
+        })
+    }
+
+    fn id(&self) -> usize {
+        std::ptr::from_ref(self).addr()
     }
 
     /// Applies batches other processes committed to a shared store (`Store::lease`,

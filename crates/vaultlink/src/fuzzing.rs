@@ -90,7 +90,7 @@ impl Harness {
         };
         let (parts, body) = req.into_parts();
         let req = crate::http::request_from_parts(parts, body, ingress);
-        let _ = crate::http::never_waits_for_disk(&req);
+        let _ = crate::http::runs(&self.app, &req);
         let (parts, body) = crate::http::route(&self.app, req).into_parts();
         // A deployment the request started runs to its end first: the next input (and the
         // restore) meets a quiet world.

@@ -310,3 +310,32 @@ fn a_stored_secret_reads_the_same_by_either_path() {
     assert_eq!(serde_json::to_value(&direct).unwrap(), expected);
     assert_eq!(serde_json::to_value(&general).unwrap(), expected);
 }
+
+/// Inside `deferring_sync` a write is applied and answered without a disk sync, and the position
+/// it returns is what `settle` makes durable; another engine's writes inside it, and writes
+/// outside it, sync as before; an engine that keeps nothing has nothing to settle.
+#[test]
+fn a_deferred_write_is_synced_by_settle() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(&dir.path().join("state.db"));
+    let other = open(&dir.path().join("other.db"));
+    let before = (e.store_syncs(), other.store_syncs());
+
+    let (written, seq) = e.deferring_sync(|| put_group(&e, "deferred"));
+    written.unwrap();
+    assert_eq!(e.store_syncs(), before.0, "not synced inside the scope");
+    assert!(e.read(|s| s.get(&group_id("deferred")).is_some()), "applied at once");
+    e.settle(seq.expect("a position to settle")).unwrap();
+    assert_eq!(e.store_syncs(), before.0 + 1);
+
+    let (written, seq) = e.deferring_sync(|| put_group(&other, "elsewhere"));
+    written.unwrap();
+    assert_eq!((seq, other.store_syncs()), (None, before.1 + 1), "another engine's write syncs itself");
+    put_group(&e, "outside").unwrap();
+    assert_eq!(e.store_syncs(), before.0 + 2, "a write outside the scope syncs itself");
+
+    let memory = super::Engine::open(Box::new(vaultlink_store::MemoryStore)).unwrap();
+    let (written, seq) = memory.deferring_sync(|| crate::bootstrap::seed(&memory));
+    written.unwrap();
+    assert_eq!(seq, None, "nothing durable to wait for");
+}

@@ -238,6 +238,12 @@ impl Operation {
         }
     }
 
+    /// Whether it is quick however it is asked: every read, and every operation on a secret
+    /// (a key's or certificate's writes may generate key material, which takes long).
+    pub fn quick(self) -> bool {
+        matches!(self, Operation::Secret(_)) || self.only_reads()
+    }
+
     /// Whether it is authorized on the object it names (RBAC assignments at the object's scope
     /// count) rather than on the vault: everything but lists, restores, contacts and issuers.
     pub fn object_scoped(self) -> bool {

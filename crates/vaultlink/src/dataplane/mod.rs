@@ -157,12 +157,24 @@ pub(crate) fn handle(app: &App, req: &Req) -> Resp {
     resp
 }
 
-/// Whether a POST only reads state (a key's cryptographic operations, a backup), so `http.rs`
-/// may answer it on the connection's thread.
-pub(crate) fn post_only_reads(req: &Req) -> bool {
+/// The operation a request names, if its route names one (`http.rs::runs` asks whether it only
+/// reads, or is a quick write).
+pub(crate) fn operation(req: &Req) -> Option<Operation> {
     let (segs, lower) = split(&req.path);
     let l: Vec<&str> = lower.iter().map(|s| s.as_ref()).collect();
-    route(&req.method, &segs, &l).is_some_and(|r| r.op.only_reads())
+    route(&req.method, &segs, &l).map(|r| r.op)
+}
+
+/// The answer to a write whose disk sync failed after `answered` was made: the store's error
+/// as the data plane gives it, with the answer's service headers (not its body's).
+pub(crate) fn sync_failed(answered: Resp, e: &Error) -> Resp {
+    let mut r = error(e);
+    for (name, value) in answered.headers() {
+        if name.as_str().starts_with("x-ms-") || name == hyper::header::STRICT_TRANSPORT_SECURITY {
+            r.headers_mut().insert(name, value.clone());
+        }
+    }
+    r
 }
 
 /// The request body as JSON, or Azure's BadParameter.

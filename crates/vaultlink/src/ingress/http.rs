@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -62,6 +63,10 @@ pub(crate) struct App {
     pub shared: Option<Arc<crate::admin::Shared>>,
     /// The tenants' request budgets (`quota::Requests`), counted in this process.
     pub tenant_requests: vaultlink_core::quota::Requests,
+    /// Syncs the disk for the writes answered on a connection's thread (`settle.rs`).
+    pub settler: super::settle::Settler,
+    /// Requests on the blocking pool now (`Runs::Pool`): writes that may take long.
+    pub pool_requests: std::sync::atomic::AtomicUsize,
 }
 
 impl App {
@@ -77,9 +82,12 @@ impl App {
     }
 
     pub(crate) fn new(parts: AppParts) -> std::io::Result<Self> {
+        let engine = Arc::new(parts.engine);
         Ok(Self {
-            clock: parts.engine.clock(),
-            engine: Arc::new(parts.engine),
+            clock: engine.clock(),
+            settler: super::settle::Settler::new(engine.clone()),
+            pool_requests: Default::default(),
+            engine,
             signer: Arc::new(parts.signer),
             sealer: Arc::new(parts.sealer),
             throttle: vaultlink_core::kv::Throttle::new(parts.throttle),
@@ -109,6 +117,8 @@ impl App {
     pub(crate) fn over(&self, engine: Arc<Engine>) -> Self {
         Self {
             clock: engine.clock(),
+            settler: super::settle::Settler::new(engine.clone()),
+            pool_requests: Default::default(),
             engine,
             signer: self.signer.clone(),
             sealer: self.sealer.clone(),
@@ -487,7 +497,7 @@ fn misdirected(host: &str) -> Resp {
 fn request_id() -> String {
     static BASE: std::sync::LazyLock<u128> = std::sync::LazyLock::new(|| uuid::Uuid::new_v4().as_u128());
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
     uuid::Uuid::from_u128(*BASE ^ u128::from(n)).hyphenated().to_string()
 }
 
@@ -499,16 +509,96 @@ fn with_request_id(mut r: Resp) -> Resp {
     r
 }
 
-/// Whether a request only reads state (and so never waits for a disk sync): it is then answered on
-/// the connection's thread. Everything else runs on the blocking pool, because a write holds its
-/// thread through a disk sync. Handing every request to the pool cost two thread wake-ups per
-/// request, the largest cost of a secret read (BENCHMARKS.md). GET and HEAD only read everywhere;
-/// the data plane also knows which of its POSTs only read.
-pub(crate) fn never_waits_for_disk(req: &Req) -> bool {
-    match req.method {
-        Method::GET | Method::HEAD => true,
-        Method::POST if req.host.ends_with(".vault.azure.net") => crate::dataplane::post_only_reads(req),
-        _ => false,
+/// Where a request is answered (`serve_connection`).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Runs {
+    /// On the connection's thread: it only reads state, so it never waits for a disk sync.
+    /// Handing every request to the blocking pool cost two thread wake-ups per request, the
+    /// largest cost of a secret read (BENCHMARKS.md).
+    Here,
+    /// On the connection's thread, its disk sync awaited without holding the thread
+    /// (`settle.rs`): a write that is quick (a secret's), while no request is on the pool whose
+    /// write it could wait behind, holding up the thread's other connections (a key's
+    /// generation).
+    HereThenSettle,
+    /// On the blocking pool: a write that may take long, or wait behind one, or a replica's
+    /// request that first follows the others (`--strict-reads`).
+    Pool,
+}
+
+/// Where `req` is answered by `app`.
+pub(crate) fn runs(app: &App, req: &Req) -> Runs {
+    runs_with(req, app.strict_reads, app.pool_requests.load(Ordering::Acquire))
+}
+
+/// Where `req` is answered, with `on_pool` requests on the blocking pool now. GET and HEAD only
+/// read everywhere; the data plane also knows which of its POSTs only read, and which of its
+/// writes are quick.
+fn runs_with(req: &Req, strict_reads: bool, on_pool: usize) -> Runs {
+    if strict_reads {
+        return Runs::Pool;
+    }
+    if matches!(req.method, Method::GET | Method::HEAD) {
+        return Runs::Here;
+    }
+    if !req.host.ends_with(".vault.azure.net") {
+        return Runs::Pool;
+    }
+    match crate::dataplane::operation(req) {
+        Some(op) if op.only_reads() => Runs::Here,
+        Some(op) if op.quick() && on_pool == 0 => Runs::HereThenSettle,
+        _ => Runs::Pool,
+    }
+}
+
+/// A request on the blocking pool, counted in `App::pool_requests` until it ends (there, even
+/// if its connection closed before).
+struct OnPool(Arc<App>);
+
+impl OnPool {
+    fn new(app: Arc<App>) -> Self {
+        app.pool_requests.fetch_add(1, Ordering::AcqRel);
+        Self(app)
+    }
+}
+
+impl Drop for OnPool {
+    fn drop(&mut self) {
+        self.0.pool_requests.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Answers `req` where `runs` says.
+async fn answer(app: &Arc<App>, req: Req) -> Resp {
+    match runs(app, &req) {
+        Runs::Here => route(app, req),
+        Runs::HereThenSettle => {
+            let (resp, seq) = app.engine.deferring_sync(|| route(app, req));
+            match seq {
+                Some(seq) => match app.settler.settle(seq).await {
+                    Ok(()) => resp,
+                    Err(e) => crate::dataplane::sync_failed(resp, &e),
+                },
+                None => resp,
+            }
+        }
+        Runs::Pool => {
+            let on_pool = OnPool::new(app.clone());
+            tokio::task::spawn_blocking(move || {
+                let app = &on_pool.0;
+                match app.strict_reads.then(|| app.engine.follow()) {
+                    Some(Err(e)) => unavailable(
+                        &e.message,
+                        &serde_json::json!({"error": {"code": "ServiceUnavailable", "message": UNAVAILABLE}}),
+                    ),
+                    _ => route(app, req),
+                }
+            })
+            .await
+            .unwrap_or_else(|_| {
+                json(StatusCode::INTERNAL_SERVER_ERROR, &serde_json::json!({"error": {"code": "InternalServerError", "message": "vaultlink failed to process the request."}}))
+            })
+        }
     }
 }
 
@@ -527,22 +617,7 @@ where
                     // What the debug line names, copied only when it is written.
                     let logged = tracing::enabled!(tracing::Level::DEBUG)
                         .then(|| (req.method.clone(), req.host.clone(), req.path.clone()));
-                    let resp = if never_waits_for_disk(&req) && !app.strict_reads {
-                        route(&app, req)
-                    } else {
-                        let app = app.clone();
-                        tokio::task::spawn_blocking(move || match app.strict_reads.then(|| app.engine.follow()) {
-                            Some(Err(e)) => unavailable(
-                                &e.message,
-                                &serde_json::json!({"error": {"code": "ServiceUnavailable", "message": UNAVAILABLE}}),
-                            ),
-                            _ => route(&app, req),
-                        })
-                        .await
-                        .unwrap_or_else(|_| {
-                            json(StatusCode::INTERNAL_SERVER_ERROR, &serde_json::json!({"error": {"code": "InternalServerError", "message": "vaultlink failed to process the request."}}))
-                        })
-                    };
+                    let resp = answer(&app, req).await;
                     if let Some((method, host, path)) = logged {
                         tracing::debug!(%method, %host, %path, status = resp.status().as_u16(), "request");
                     }
@@ -602,7 +677,7 @@ impl ConnThreads {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let Ok(std_tcp) = tcp.into_std() else { return };
-        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.queues.len();
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.queues.len();
         let _ = self.queues[i].send((std_tcp, Box::new(move |tcp| Box::pin(serve(tcp)))));
     }
 }
@@ -654,5 +729,42 @@ pub(crate) async fn serve_identity(listener: TcpListener, app: Arc<App>, tls: Op
                 None => serve_connection(tcp, app, Ingress::Identity).await,
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Ingress, Runs, request_from_parts, runs_with};
+
+    fn req(method: &str, host: &str, path: &str) -> super::Req {
+        let (parts, ()) =
+            hyper::Request::builder().method(method).uri(path).header("host", host).body(()).unwrap().into_parts();
+        request_from_parts(parts, bytes::Bytes::new(), Ingress::Direct)
+    }
+
+    /// Reads and key operations stay on the connection's thread; a secret's writes too, their
+    /// sync awaited, unless a request is on the pool; key generation and Resource Manager's writes
+    /// go to the pool, as does everything on a replica that follows others first.
+    #[test]
+    fn requests_run_where_they_cannot_hold_up_a_connection_thread() {
+        let vault = "kv1.vault.azure.net";
+        let cases = [
+            (req("GET", vault, "/secrets/s1?api-version=7.4"), Runs::Here),
+            (req("POST", vault, "/keys/k1/0123456789abcdef0123456789abcdef/sign?api-version=7.4"), Runs::Here),
+            (req("PUT", vault, "/secrets/s1?api-version=7.4"), Runs::HereThenSettle),
+            (req("DELETE", vault, "/secrets/s1?api-version=7.4"), Runs::HereThenSettle),
+            (req("POST", vault, "/keys/k1/create?api-version=7.4"), Runs::Pool),
+            (
+                req("PUT", "management.azure.com", "/subscriptions/x/resourceGroups/rg?api-version=2021-04-01"),
+                Runs::Pool,
+            ),
+            (req("PUT", vault, "/nothing/here"), Runs::Pool),
+        ];
+        for (r, want) in &cases {
+            assert_eq!(&runs_with(r, false, 0), want, "{} {}", r.method, r.path);
+            assert_eq!(runs_with(r, true, 0), Runs::Pool, "strict reads: {} {}", r.method, r.path);
+        }
+        let put = req("PUT", vault, "/secrets/s1?api-version=7.4");
+        assert_eq!(runs_with(&put, false, 1), Runs::Pool, "behind a request on the pool");
     }
 }
