@@ -65,7 +65,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "startup_runs": 10, "gen_vaults": 1000, "gen_secrets": 100_000, "gen_fallback": (100, 10_000),
         "gen_budget_secs": 300, "wrk_threads": 2, "sign_secs": 10, "sign_lib_secs": 5,
         "endpoint_steps": [1, 10, 100, 1000], "record_steps": [1000, 10_000, 100_000], "private_secs": 5,
-        "baseline_rounds": 3, "mixed_conns": 250, "mixed_secs": 60,
+        "baseline_rounds": 3, "mixed_conns": 250, "mixed_write_conns": 50, "mixed_secs": 60,
         "memory_steps": [1000, 10_000, 100_000, 1_000_000],
     },
     "smoke": {
@@ -73,7 +73,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dns_names": 10, "scale_steps": [1, 10], "scale_secs": 1, "scale_dns_secs": 1,
         "startup_runs": 2, "gen_vaults": 5, "gen_secrets": 50, "gen_fallback": (5, 50),
         "gen_budget_secs": 60, "wrk_threads": 2, "sign_secs": 1, "sign_lib_secs": 0.3,
-        "endpoint_steps": [1, 3], "record_steps": [10, 100], "private_secs": 1, "baseline_rounds": 1, "mixed_conns": 20, "mixed_secs": 1, "memory_steps": [100, 300],
+        "endpoint_steps": [1, 3], "record_steps": [10, 100], "private_secs": 1, "baseline_rounds": 1, "mixed_conns": 20, "mixed_write_conns": 4, "mixed_secs": 1,
+        "memory_steps": [100, 300],
     },
 }
 
@@ -962,11 +963,13 @@ class Harness:
         """90% reads and 10% writes on the durable store, against a read-only run of the same
         length and connection count on the same instance. Two wrk processes share the load so
         that each kind has its own latency figures: the readers as fast as they can, the writers
-        paced (write.lua with BENCH_WRITE_RATE) to a ninth of the reads the read-only run achieved, so the mix
-        stays near 90/10 whatever the writes' latency; the achieved share is reported."""
+        (mixed_write_conns of the connections, enough to keep the pace while a write waits for its
+        sync) paced (write.lua with BENCH_WRITE_RATE) to a ninth of 0.8 of the reads the read-only
+        run achieved, so the mix is 90/10 when reads meet the target, whatever the writes'
+        latency; the achieved share is reported."""
         cfg, rep = self.cfg, self.report
         conns, secs = cfg["mixed_conns"], cfg["mixed_secs"]
-        wconns = max(1, conns // 10)
+        wconns = cfg["mixed_write_conns"]
         log(f"mixed: {conns} connections ({conns - wconns} readers, {wconns} paced writers), {secs} s, durable")
         vl = self.vaultlink(in_memory=False, name="vaultlink-mixed")
         try:
@@ -975,7 +978,9 @@ class Harness:
             only = wrk(self.work, read_url, script="read", conns=conns, threads=cfg["wrk_threads"], secs=secs,
                        headers=headers, sample_pid=vl.proc.pid)
             check_wrk(rep, "read-only run", only)
-            write_rate = only["rps"] / 9
+            # Writes at a ninth of the reads the target asks for (0.8 of the read-only run): at
+            # the target the mix is 90/10; below it, writes are more than a tenth.
+            write_rate = only["rps"] * 0.8 / 9
             rss0 = vl.proc.rss_kib()
             out: dict[str, Any] = {}
 
