@@ -514,6 +514,36 @@ def check_wrk(report: Report, what: str, r: dict[str, Any]) -> None:
         report.fail(f"{what}: {r['status_errors']} non-2xx answers, {r['errors']} errors in {r['requests']} requests")
 
 
+def cpu_us(r: dict[str, Any]) -> float | None:
+    """The server's CPU time per request of a wrk run (sampled with `sample_pid`), in us."""
+    cpu = r.get("server_cpu_secs")
+    return cpu / r["requests"] * 1e6 if cpu and r.get("requests") else None
+
+
+def run_cpu(argv: list[str], timeout: float) -> tuple[subprocess.CompletedProcess, float]:
+    """subprocess.run(argv, capture_output=True, text=True), plus the child's own CPU time (user +
+    sys, seconds) from wait4: what a process that prints no CPU figure (the in-process signer) used."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                p.kill()
+                _, status, ru = os.wait4(p.pid, 0)
+                p.returncode = os.waitstatus_to_exitcode(status)
+                raise subprocess.TimeoutExpired(argv, timeout)
+            time.sleep(0.02)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(argv, p.returncode, out.read().decode(errors="replace"),
+                                           err.read().decode(errors="replace"))
+    return done, ru.ru_utime + ru.ru_stime
+
+
 def dnsperf(server: tuple[str, int], queries: Path, secs: float, work: Path, pid: int | None = None) -> dict[str, Any]:
     cpu0 = cpu_ticks(pid) if pid else 0
     argv = ["dnsperf", "-s", server[0], "-p", str(server[1]), "-d", str(queries), "-l", str(max(1, round(secs))),
@@ -804,6 +834,22 @@ class Harness:
     def enabled(self, name: str) -> bool:
         return not self.args.only or name in self.args.only
 
+    def ceiling_load(self, body: bytes, path: str, *, script: str, conns: int, secs: float,
+                     headers: list[str] | None = None, env: dict[str, str] | None = None,
+                     what: str = "ceiling") -> dict[str, Any]:
+        """wrk against the hyper+rustls ceiling answering `body` to every request (the bytes
+        vaultlink answered), with the ceiling's CPU sampled: its `server_cpu_secs` (cpu_us gives
+        the ceiling's CPU per request) and its resident memory after the load (`rss_kib`)."""
+        ceiling = Ceiling(self.ceiling_bin, body, self.work)
+        try:
+            r = wrk(self.work, ceiling.url + path, script=script, conns=conns, threads=self.cfg["wrk_threads"],
+                    secs=secs, headers=headers, env=env, sample_pid=ceiling.proc.pid)
+            check_wrk(self.report, what, r)
+            r["rss_kib"] = ceiling.proc.rss_kib()
+        finally:
+            ceiling.proc.stop()
+        return r
+
     # -- 1. secret reads ---------------------------------------------------------------------
     def reads(self) -> None:
         cfg, rep = self.cfg, self.report
@@ -823,15 +869,9 @@ class Harness:
                                              "after_load_kib": after}
         finally:
             vl.stop()
-        ceiling = Ceiling(self.ceiling_bin, body, self.work)
-        try:
-            r_c = wrk(self.work, ceiling.url + "/secrets/s1?api-version=7.4", script="read", conns=cfg["read_conns"],
-                      threads=cfg["wrk_threads"], secs=cfg["read_secs"], headers=headers, sample_pid=ceiling.proc.pid)
-            check_wrk(rep, "ceiling reads", r_c)
-            self.results["reads_ceiling"] = strip_raw(r_c)
-            self.results["reads_ceiling"]["rss_kib"] = ceiling.proc.rss_kib()
-        finally:
-            ceiling.proc.stop()
+        r_c = self.ceiling_load(body, f"/secrets/s1?api-version={DP_API}", script="read", conns=cfg["read_conns"],
+                                secs=cfg["read_secs"], headers=headers, what="ceiling reads")
+        self.results["reads_ceiling"] = strip_raw(r_c)
         rep.ratio("reads.throughput.ceiling", "secret reads/s vs hyper+rustls ceiling", r_vl["rps"], "req/s",
                   "ceiling", r_c["rps"], "req/s", target=">= 0.60", met=lambda x: x >= 0.6)
         rep.ratio("reads.p50.ceiling", f"secret read p50 latency ({cfg['read_conns']} connections)", r_vl["p50_ms"],
@@ -840,11 +880,10 @@ class Harness:
         rep.ratio("reads.p99.ceiling", f"secret read p99 latency ({cfg['read_conns']} connections)", r_vl["p99_ms"],
                   "ms", "ceiling", r_c["p99_ms"], "ms",
                   fmt="{:.3f}")
-        cpu_vl = r_vl.get("server_cpu_secs") or 0
-        cpu_c = r_c.get("server_cpu_secs") or 0
-        if cpu_vl and cpu_c:
-            rep.ratio("reads.cpu_per_request", "server CPU time per secret read", cpu_vl / r_vl["requests"] * 1e6, "us",
-                      "ceiling", cpu_c / r_c["requests"] * 1e6, "us", fmt="{:.1f}")
+        us_vl, us_c = cpu_us(r_vl), cpu_us(r_c)
+        if us_vl and us_c:
+            rep.ratio("reads.cpu_per_request", "server CPU time per secret read", us_vl, "us", "ceiling", us_c, "us",
+                      fmt="{:.1f}")
         self.results["read_body_bytes"] = len(body)
 
         moto_server = self.args.moto
@@ -1025,9 +1064,13 @@ class Harness:
 
     # -- 4. key operations ---------------------------------------------------------------------
     def keys(self) -> None:
+        """REST sign against the same signature in process (throughput), and (issue 22, item 2)
+        vaultlink's server CPU per REST sign against the in-process CPU per signature (the signer's
+        user + sys time over its signatures, key generation included) plus the hyper+rustls
+        ceiling's CPU per request for the same POST and the same answer bytes."""
         cfg, rep = self.cfg, self.report
         log(f"keys: RS256 and ES256 sign over REST ({cfg['read_conns']} connections, {cfg['sign_secs']} s) vs "
-            f"aws-lc-rs in process")
+            f"aws-lc-rs in process and the ceiling's CPU per request")
         vl = self.vaultlink(in_memory=True, name="vaultlink-keys")
         try:
             vl.prepare_rg()
@@ -1048,12 +1091,27 @@ class Harness:
                         script="sign", conns=cfg["read_conns"], threads=cfg["wrk_threads"], secs=cfg["sign_secs"],
                         headers=headers, env={"BENCH_BODY": body}, sample_pid=vl.proc.pid)
                 check_wrk(rep, f"vaultlink sign {alg}", r)
-                lib = subprocess.run([str(self.ceiling_bin), "sign", "--alg", alg, "--secs", str(cfg["sign_lib_secs"])],
-                                     capture_output=True, text=True, timeout=cfg["sign_lib_secs"] + 60)
+                # The ceiling answering the same POST with the bytes vaultlink's sign answered.
+                r_c = self.ceiling_load(out, f"/keys/{name}/{version}/sign?api-version={DP_API}", script="sign",
+                                        conns=cfg["read_conns"], secs=cfg["sign_secs"], headers=headers,
+                                        env={"BENCH_BODY": body}, what=f"ceiling sign {alg}")
+                lib, lib_cpu = run_cpu([str(self.ceiling_bin), "sign", "--alg", alg, "--secs", str(cfg["sign_lib_secs"])],
+                                       timeout=cfg["sign_lib_secs"] + 60)
                 if lib.returncode != 0:
                     raise RuntimeError(f"in-process sign {alg}: {lib.stderr}")
                 inproc = json.loads(lib.stdout.strip().splitlines()[-1])
-                self.results[f"sign_{alg}"] = {"rest": strip_raw(r), "in_process": inproc}
+                inproc["cpu_secs"] = lib_cpu
+                self.results[f"sign_{alg}"] = {"rest": strip_raw(r), "in_process": inproc, "ceiling": strip_raw(r_c)}
+                us_rest, us_ceiling = cpu_us(r), cpu_us(r_c)
+                us_sig = lib_cpu / inproc["ops"] * 1e6 if inproc["ops"] and lib_cpu else None
+                if us_sig and us_ceiling:
+                    self.results[f"sign_{alg}"]["cpu_us"] = {"rest": us_rest, "in_process_per_signature": us_sig,
+                                                             "ceiling_per_request": us_ceiling}
+                    rep.note(f"{alg} CPU: {us_rest or 0:.1f} us per REST sign; {us_sig:.1f} us per signature in "
+                             f"process + {us_ceiling:.1f} us per ceiling request = {us_sig + us_ceiling:.1f} us")
+                    rep.ratio(f"keys.sign_cpu.{alg}", f"{alg} server CPU per REST sign vs (in-process CPU per signature "
+                              "+ the ceiling's CPU per request)", us_rest, "us", "signature+ceiling",
+                              us_sig + us_ceiling, "us", target="<= 1.2", met=lambda x: x <= 1.2, fmt="{:.1f}")
                 rep.ratio(f"keys.sign.{alg}", f"{alg} sign/s over REST vs aws-lc-rs in process "
                           f"({inproc['threads']} threads)", r["rps"], "ops/s", "in-process", inproc["ops_per_sec"],
                           "ops/s", target=">= 0.80", met=lambda x: x >= 0.8)
@@ -1106,6 +1164,47 @@ class Harness:
                       "MiB", "during right-secret requests", right["peak_rss_kib"] / 1024, "MiB", fmt="{:.0f}")
         finally:
             vl.stop()
+
+    # -- 4c. Resource Manager vault GET and token request against a secret read (issue 22, item 5)
+    def arm_and_tokens(self) -> None:
+        """Server CPU per request, in one instance and with the same wrk connections and threads,
+        of a secret read, a Resource Manager vault GET and a client-credentials token request with
+        the right secret (remembered after the first check), one run after the other."""
+        cfg, rep = self.cfg, self.report
+        conns, secs = 16, cfg["sign_secs"]
+        log(f"arm-tokens: secret read, vault GET, token request ({conns} connections, {secs} s each)")
+        vl = self.vaultlink(in_memory=False, name="vaultlink-arm-tokens")
+        try:
+            read_url, read_headers = vl.read_target("kvarm")
+            base = f"https://127.0.0.1:{vl.https_port}"
+            vault_path = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/"
+                          f"kvarm?api-version={KV_ARM_API}")
+            arm_auth = f"Bearer {vl.token(ARM_SCOPE)}"
+            st, out = vl.request("GET", vault_path, headers={"Authorization": arm_auth})
+            if st != 200 or json.loads(out).get("name") != "kvarm":
+                raise RuntimeError(f"GET vault: {st} {out[:300]!r}")
+            token_path = f"/{TENANT}/oauth2/v2.0/token"
+            form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": CLIENT_ID,
+                                           "client_secret": CLIENT_SECRET, "scope": ARM_SCOPE})
+            runs: dict[str, dict[str, Any]] = {}
+            for label, url, script, headers, env in (
+                    ("read", read_url, "read", read_headers, None),
+                    ("vault_get", base + vault_path, "read", [f"Authorization: {arm_auth}"], None),
+                    ("token", base + token_path, "token", None, {"BENCH_BODY": form, "BENCH_PATH": token_path})):
+                r = wrk(self.work, url, script=script, conns=conns, threads=cfg["wrk_threads"], secs=secs,
+                        headers=headers, env=env, sample_pid=vl.proc.pid)
+                check_wrk(rep, f"vaultlink {label}", r)
+                runs[label] = r
+            self.results["arm_and_tokens"] = {k: strip_raw(v) for k, v in runs.items()}
+        finally:
+            vl.stop()
+        read = cpu_us(runs["read"])
+        rep.ratio("arm.vault_get_cpu", f"server CPU per Resource Manager vault GET vs per secret read ({conns} "
+                  "connections)", cpu_us(runs["vault_get"]), "us", "secret read", read, "us",
+                  target="<= 2.0", met=lambda x: x <= 2.0, fmt="{:.1f}")
+        rep.ratio("tokens.cpu", f"server CPU per token request (client credentials, right secret) vs per secret "
+                  f"read ({conns} connections)", cpu_us(runs["token"]), "us", "secret read", read, "us",
+                  target="<= 2.0", met=lambda x: x <= 2.0, fmt="{:.1f}")
 
     # -- 3 + 6. DNS and scale ------------------------------------------------------------------
     def scale_and_dns(self) -> None:
@@ -1705,7 +1804,8 @@ class Harness:
         log(f"machine: {m['nproc']} cpus, {m['cpu_model']}, kernel {m['kernel']}, load {m['loadavg_start']}")
         log(f"vaultlink {self.bin}; ceiling {self.ceiling_bin}; work dir {self.work}")
         t0 = time.perf_counter()
-        steps = [("baseline", self.against_baseline), ("reads", self.reads), ("writes", self.writes), ("mixed", self.mixed), ("keys", self.keys), ("tokens", self.tokens), ("scale", self.scale_and_dns),
+        steps = [("baseline", self.against_baseline), ("reads", self.reads), ("writes", self.writes), ("mixed", self.mixed), ("keys", self.keys), ("tokens", self.tokens),
+                 ("arm-tokens", self.arm_and_tokens), ("scale", self.scale_and_dns),
                  ("private", self.private_link), ("replicas", self.replicas),
                  ("startup", self.startup), ("startup-loaded", self.startup_loaded), ("memory", self.memory)]
         for name, fn in steps:
@@ -1818,7 +1918,7 @@ def main() -> int:
     ap.add_argument("--ceiling", required=True, help="the vaultlink-bench-ceiling binary")
     ap.add_argument("--moto", help="moto_server executable (reads and start-up vs moto are skipped without it)")
     ap.add_argument("--baseline", help="an earlier build of vaultlink: CPU per read and per DNS answer are compared with it (--only baseline)")
-    ap.add_argument("--only", action="append", choices=["baseline", "reads", "writes", "mixed", "keys", "tokens", "scale", "private", "replicas", "startup", "startup-loaded", "memory"],
+    ap.add_argument("--only", action="append", choices=["baseline", "reads", "writes", "mixed", "keys", "tokens", "arm-tokens", "scale", "private", "replicas", "startup", "startup-loaded", "memory"],
                     help="run only these benchmarks (repeatable)")
     ap.add_argument("--set", action="append", metavar="KEY=JSON",
                     help="override a profile setting, e.g. --set read_secs=5 --set 'scale_steps=[1,10]'")
