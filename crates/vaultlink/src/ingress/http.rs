@@ -767,4 +767,19 @@ mod tests {
         let put = req("PUT", vault, "/secrets/s1?api-version=7.4");
         assert_eq!(runs_with(&put, false, 1), Runs::Pool, "behind a request on the pool");
     }
+
+    /// A write whose sync failed after its answer was made is answered with the store's error
+    /// in the data plane's format, keeping the answer's service headers and not its body.
+    #[test]
+    fn a_failed_sync_replaces_the_answer() {
+        let mut answered = super::json(hyper::StatusCode::OK, &serde_json::json!({"value": "s3cret"}));
+        answered.headers_mut().insert("x-ms-keyvault-region", hyper::header::HeaderValue::from_static("westeurope"));
+        let e = vaultlink_core::Error::internal("sync failed");
+        let failed = crate::dataplane::sync_failed(answered, &e);
+        assert_eq!(failed.status(), hyper::StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(failed.headers()["x-ms-keyvault-region"], "westeurope");
+        let body = super::response_json(failed);
+        assert_eq!(body["error"]["code"], "InternalServerError");
+        assert!(!body.to_string().contains("s3cret"), "{body}");
+    }
 }

@@ -113,6 +113,53 @@ mod tests {
         }
     }
 
+    /// A store whose syncs cover positions up to `durable` and fail past it, as a disk that
+    /// failed after those batches were on it.
+    struct FailsAfter {
+        appended: std::sync::atomic::AtomicU64,
+        durable: u64,
+    }
+
+    impl vaultlink_store::Store for FailsAfter {
+        fn load_all(&self) -> Result<vaultlink_store::Records, vaultlink_store::StoreError> {
+            Ok(Vec::new())
+        }
+        fn append(&self, _: &[vaultlink_store::Op]) -> Result<u64, vaultlink_store::StoreError> {
+            Ok(self.appended.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1)
+        }
+        fn sync(&self, seq: u64) -> Result<(), vaultlink_store::StoreError> {
+            if seq <= self.durable { Ok(()) } else { Err(vaultlink_store::StoreError::Failed) }
+        }
+        fn meta(&self, _: &str) -> Result<Option<Vec<u8>>, vaultlink_store::StoreError> {
+            Ok(None)
+        }
+        fn set_meta(&self, _: &str, _: &[u8]) -> Result<(), vaultlink_store::StoreError> {
+            Ok(())
+        }
+        fn is_durable(&self) -> bool {
+            true
+        }
+        fn syncs(&self) -> u64 {
+            0
+        }
+    }
+
+    /// When the sync of a group fails, each write in it is answered by its own position: the
+    /// ones an earlier sync covered succeed, the others get the store's failure.
+    #[test]
+    fn a_failed_sync_fails_only_the_writes_it_did_not_cover() {
+        let store = FailsAfter { appended: Default::default(), durable: 3 };
+        let engine = Arc::new(vaultlink_core::Engine::open(Box::new(store)).unwrap());
+        let settler = super::Settler::new(engine);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let (covered, lost) = tokio::join!(settler.settle(3), settler.settle(4));
+            covered.unwrap();
+            let e = lost.unwrap_err();
+            assert_eq!((e.kind, e.code()), (vaultlink_core::error::Kind::Internal, "InternalServerError"));
+        });
+    }
+
     fn put_group(engine: &vaultlink_core::Engine, name: &str) {
         engine
             .write(|s, b| {
