@@ -287,6 +287,8 @@ class Vaultlink:
         _, self.ready_secs = self.proc.wait_line(seen, timeout=120)
         https = urllib.parse.urlsplit(urls["https"])
         self.https_port = https.port
+        self.proxy_addr = urllib.parse.urlsplit(urls["proxy"]).netloc  # host:port of the CONNECT proxy
+        self.ca_bundle = Path(urls["ca"])  # vaultlink's CA, then the system's roots
         host, port = urls["dns"].rsplit(":", 1)
         self.dns = (host, int(port))
         self._tokens: dict[str, str] = {}
@@ -453,19 +455,9 @@ def wrk(work: Path, url: str, *, script: str, conns: int, threads: int, secs: fl
     argv.append(url)
     e = dict(os.environ)
     e.update(env or {})
-    peak = [0]
-    stop = threading.Event()
-
-    def sample() -> None:
-        while sample_pid and not stop.wait(0.25):
-            peak[0] = max(peak[0], rss_kib(sample_pid))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    cpu0 = cpu_ticks(sample_pid) if sample_pid else 0
+    sampler = Sampler(sample_pid)
     out = subprocess.run(argv, capture_output=True, text=True, env=e, timeout=secs + 120)
-    stop.set()
-    sampler.join()
+    sampler.stop()
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
     if out.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({out.returncode}): {' '.join(argv)}\n{out.stdout}\n{out.stderr}")
@@ -474,10 +466,57 @@ def wrk(work: Path, url: str, *, script: str, conns: int, threads: int, secs: fl
     for k in ("p50", "p90", "p99", "mean", "max"):
         r[f"{k}_ms"] = r[f"{k}_us"] / 1000
     r["errors"] = r["connect_errors"] + r["read_errors"] + r["write_errors"] + r["status_errors"] + r["timeouts"]
-    r["peak_rss_kib"] = peak[0]
-    if sample_pid:
-        r["server_cpu_secs"] = (cpu_ticks(sample_pid) - cpu0) / os.sysconf("SC_CLK_TCK")
+    sampler.into(r)
     r["raw"] = out.stdout
+    return r
+
+
+class Sampler:
+    """A server's CPU time and peak resident memory while a load runs (from /proc): started with
+    the load, `stop()`ped after it, `into(r)` sets r's `server_cpu_secs` and `peak_rss_kib`."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid, self.peak, self.cpu_secs = pid, 0, None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        self._cpu0 = cpu_ticks(pid) if pid else 0
+
+    def _sample(self) -> None:
+        while self.pid and not self._stop.wait(0.25):
+            self.peak = max(self.peak, rss_kib(self.pid))
+
+    def stop(self) -> None:
+        if self.pid:
+            self.cpu_secs = (cpu_ticks(self.pid) - self._cpu0) / os.sysconf("SC_CLK_TCK")
+        self._stop.set()
+        self._thread.join()
+
+    def into(self, r: dict[str, Any]) -> None:
+        r["peak_rss_kib"] = self.peak
+        if self.cpu_secs is not None:
+            r["server_cpu_secs"] = self.cpu_secs
+
+
+def tunnel_load(ceiling_bin: Path, target: str, host: str, path: str, *, headers: list[str], conns: int,
+                threads: int, secs: float, ca_file: Path | None = None, direct: bool = False,
+                sample_pid: int | None = None) -> dict[str, Any]:
+    """`vaultlink-bench-ceiling load`: keep-alive GETs through the CONNECT proxy at `target`
+    (host:port; with `direct`, TLS straight to it), as wrk() reports them (requests, rps, p50/p99
+    in ms, errors, status_errors; the server's CPU with `sample_pid`)."""
+    argv = [str(ceiling_bin), "load", "--server" if direct else "--proxy", target, "--host", host, "--path", path,
+            "--conns", str(conns), "--threads", str(threads), "--secs", str(secs)]
+    argv += ["--ca-file", str(ca_file)] if ca_file else ["--insecure"]
+    for h in headers:
+        argv += ["--header", h]
+    sampler = Sampler(sample_pid)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=secs + 60)
+    sampler.stop()
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("{")), None)
+    if out.returncode != 0 or line is None:
+        raise RuntimeError(f"load failed ({out.returncode}): {' '.join(argv)}\n{out.stdout}\n{out.stderr}")
+    r = json.loads(line)
+    sampler.into(r)
     return r
 
 
@@ -590,11 +629,11 @@ def find_sbin(tool: str) -> str | None:
 
 
 class Ceiling:
-    def __init__(self, binary: Path, body: bytes, work: Path) -> None:
+    def __init__(self, binary: Path, body: bytes, work: Path, *, connect: bool = False) -> None:
         body_file = work / "ceiling-body.json"
         body_file.write_bytes(body)
-        self.proc = Proc([str(binary), "--listen", "127.0.0.1:0", "--body-file", str(body_file)],
-                         log_path=work / "ceiling.log")
+        self.proc = Proc([str(binary), "--listen", "127.0.0.1:0", "--body-file", str(body_file)]
+                         + (["--connect"] if connect else []), log_path=work / "ceiling.log")
         line, self.ready_secs = self.proc.wait_line(lambda ln: ln.startswith("https "), timeout=30)
         self.url = line.split()[1]
         self.proc.wait_line(lambda ln: ln == "ready", timeout=30)
@@ -913,6 +952,47 @@ class Harness:
         rep.ratio("memory.under_load.moto", "resident memory, peak during the read load", rss["peak_under_load_kib"] / 1024,
                   "MiB", "moto", self.results["rss_moto"]["peak_under_load_kib"] / 1024, "MiB", fmt="{:.1f}")
 
+    # -- 1b. secret reads through the CONNECT proxy (issue 22, item 1) -------------------------
+    def proxy_reads(self) -> None:
+        """Reads as `az` and the SDKs make them with HTTPS_PROXY set: CONNECT to vaultlink's proxy
+        listener, TLS inside the tunnel (vaultlink terminates it in-process), keep-alive GETs; the
+        same load through the ceiling with `--connect` (the same kind of tunnel). wrk cannot use a
+        proxy, so both are loaded by `vaultlink-bench-ceiling load`."""
+        cfg, rep = self.cfg, self.report
+        conns, secs, threads = cfg["read_conns"], cfg["read_secs"], cfg["wrk_threads"]
+        log(f"proxy: {conns} connections through the CONNECT proxy, {secs} s each")
+        host, path = "kvbench.vault.azure.net", f"/secrets/s1?api-version={DP_API}"
+        vl = self.vaultlink(in_memory=True, name="vaultlink-proxy")
+        try:
+            _, headers = vl.read_target("kvbench")
+            headers = [h for h in headers if not h.lower().startswith("host:")]
+            st, body = vl.kv("GET", "kvbench", "/secrets/s1")
+            assert st == 200, (st, body)
+            load = dict(headers=headers, conns=conns, threads=threads, secs=secs, ca_file=vl.ca_bundle,
+                        sample_pid=vl.proc.pid)
+            r_vl = tunnel_load(self.ceiling_bin, vl.proxy_addr, host, path, **load)
+            check_wrk(rep, "vaultlink reads through the proxy", r_vl)
+            r_direct = tunnel_load(self.ceiling_bin, f"127.0.0.1:{vl.https_port}", host, path, direct=True, **load)
+            check_wrk(rep, "vaultlink reads on the direct listener", r_direct)
+        finally:
+            vl.stop()
+        ceiling = Ceiling(self.ceiling_bin, body, self.work, connect=True)
+        try:
+            r_c = tunnel_load(self.ceiling_bin, ceiling.url.split("//", 1)[1], host, path, headers=headers,
+                              conns=conns, threads=threads, secs=secs, sample_pid=ceiling.proc.pid)
+            check_wrk(rep, "ceiling reads through its tunnel", r_c)
+        finally:
+            ceiling.proc.stop()
+        self.results["proxy"] = {"vaultlink": r_vl, "vaultlink_direct": r_direct, "ceiling": r_c}
+        us_vl, us_d, us_c = cpu_us(r_vl), cpu_us(r_direct), cpu_us(r_c)
+        rep.ratio("proxy.cpu_per_read", "server CPU per secret read through the CONNECT proxy vs the ceiling's tunnel",
+                  us_vl, "us", "ceiling", us_c, "us", target="<= 1.3", met=lambda x: x <= 1.3, fmt="{:.1f}")
+        rep.ratio("proxy.throughput", "secret reads/s through the CONNECT proxy vs the ceiling's tunnel", r_vl["rps"],
+                  "req/s", "ceiling", r_c["rps"], "req/s", target=">= 0.70", met=lambda x: x >= 0.7)
+        rep.note(f"proxy: p50/p99 {r_vl['p50_ms']:.3f}/{r_vl['p99_ms']:.3f} ms through the proxy, ceiling "
+                 f"{r_c['p50_ms']:.3f}/{r_c['p99_ms']:.3f} ms; the direct listener under the same load: "
+                 f"{r_direct['rps']:,.0f} req/s, " + (f"{us_d:.1f} us CPU per read" if us_d else "no CPU figure"))
+
     # -- 0. against a baseline binary (the redesign's 5% rule) -------------------------------
     def against_baseline(self) -> None:
         """CPU per secret read and per DNS answer of this binary against `--baseline` (an earlier
@@ -1205,6 +1285,78 @@ class Harness:
         rep.ratio("tokens.cpu", f"server CPU per token request (client credentials, right secret) vs per secret "
                   f"read ({conns} connections)", cpu_us(runs["token"]), "us", "secret read", read, "us",
                   target="<= 2.0", met=lambda x: x <= 2.0, fmt="{:.1f}")
+
+    # -- 4d. the seed's CLI tab, run by az (issue 22, item 5) ---------------------------------
+    CLI_TAB = [
+        ["account", "set", "--subscription", SUBSCRIPTION],
+        ["group", "create", "-n", "rg-cli", "-l", "westeurope"],
+        ["provider", "register", "-n", "Microsoft.KeyVault"],
+        ["keyvault", "create", "-n", "kv-cli-bench", "-g", "rg-cli", "-l", "westeurope"],
+        ["keyvault", "update", "-n", "kv-cli-bench", "-g", "rg-cli", "--default-action", "deny"],
+        ["network", "vnet", "create", "-g", "rg-cli", "-n", "vnet-cli", "--location", "westeurope"],
+        ["network", "vnet", "subnet", "create", "-g", "rg-cli", "--vnet-name", "vnet-cli", "--name", "snet",
+         "--address-prefixes", "10.0.0.0/24"],
+        ["network", "vnet", "subnet", "update", "--name", "snet", "--resource-group", "rg-cli", "--vnet-name",
+         "vnet-cli", "--disable-private-endpoint-network-policies", "true"],
+        ["network", "private-dns", "zone", "create", "--resource-group", "rg-cli", "--name",
+         "privatelink.vaultcore.azure.net"],
+        ["network", "private-dns", "link", "vnet", "create", "--resource-group", "rg-cli", "--virtual-network",
+         "vnet-cli", "--zone-name", "privatelink.vaultcore.azure.net", "--name", "link-cli",
+         "--registration-enabled", "true"],
+        ["network", "private-endpoint", "create", "--resource-group", "rg-cli", "--vnet-name", "vnet-cli",
+         "--subnet", "snet", "--name", "pe-cli", "--private-connection-resource-id",
+         f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-cli/providers/Microsoft.KeyVault/vaults/kv-cli-bench",
+         "--group-ids", "vault", "--connection-name", "conn-cli", "--location", "westeurope"],
+        ["network", "private-endpoint", "show", "-g", "rg-cli", "-n", "pe-cli"],
+        ["keyvault", "show", "-n", "kv-cli-bench", "-g", "rg-cli"],
+        ["network", "private-dns", "zone", "list", "-g", "rg-cli"],
+        ["network", "private-dns", "record-set", "list", "-g", "rg-cli", "-z", "privatelink.vaultcore.azure.net"],
+    ]
+
+    def cli_tab(self) -> None:
+        """The seed's CLI tab (its Resource Manager steps, as tests/e2e/test_seed_cli.py runs
+        them) by the real az through the proxy, against a durable instance: az's wall time for
+        the whole tab against the time vaultlink took to answer its requests (the `elapsed_us` of
+        each request's debug line, from the request read to the answer made, disk syncs
+        included). Needs --az (bench/run passes the tests' az when it finds one)."""
+        rep = self.report
+        az = self.args.az
+        if not az or not os.access(az, os.X_OK):
+            rep.note("az not available (--az); the CLI tab benchmark is skipped")
+            return
+        log(f"cli: the seed's CLI tab, {len(self.CLI_TAB) + 1} az commands through the proxy")
+        vl = self.vaultlink(in_memory=False, name="vaultlink-cli",
+                            extra_env={"VAULTLINK_LOG": "warn,vaultlink::ingress::http=debug"})
+        try:
+            env = dict(os.environ)
+            exports = subprocess.run([str(self.bin), "env", "--data-dir", str(vl.data_dir)], capture_output=True,
+                                     text=True, check=True).stdout
+            for line in exports.splitlines():
+                m = re.match(r"export (\w+)='(.*)'$", line)
+                if m:
+                    env[m.group(1)] = m.group(2)
+            env.update({"AZURE_CONFIG_DIR": str(self.work / "azure-config-cli"), "AZURE_CORE_SURVEY_MESSAGE": "false",
+                        "AZURE_CORE_NO_COLOR": "1", "AZURE_CORE_COLLECT_TELEMETRY": "false"})
+            commands = [["login", "--service-principal", "-u", CLIENT_ID, f"--password={CLIENT_SECRET}",
+                         "--tenant", TENANT]] + self.CLI_TAB
+            t0 = time.perf_counter()
+            for args in commands:
+                r = subprocess.run([az, *args, "-o", "none"], env=env, capture_output=True, text=True, timeout=300)
+                if r.returncode != 0:
+                    raise RuntimeError(f"az {' '.join(args[:3])}: rc {r.returncode}: {r.stderr[-500:]}")
+            wall = time.perf_counter() - t0
+        finally:
+            vl.stop()
+        ansi = re.compile(r"\x1b\[[0-9;]*m")
+        served = [int(m.group(1)) for line in (self.work / "vaultlink-cli.log").read_text(errors="replace").splitlines()
+                  if (m := re.search(r"elapsed_us=(\d+)", ansi.sub("", line)))]
+        waited = sum(served) / 1e6
+        self.results["cli_tab"] = {"commands": len(commands), "wall_secs": wall, "requests": len(served),
+                                   "vaultlink_secs": waited}
+        rep.note(f"CLI tab: {len(commands)} az commands in {wall:.1f} s; vaultlink answered {len(served)} requests "
+                 f"in {waited * 1000:.0f} ms of that")
+        rep.ratio("cli.wait_share", "share of az's wall time for the seed's CLI tab spent in vaultlink answering",
+                  waited, "s", "az wall time", wall, "s", fmt="{:.3f}", target="< 0.05", met=lambda x: x < 0.05)
 
     # -- 3 + 6. DNS and scale ------------------------------------------------------------------
     def scale_and_dns(self) -> None:
@@ -1804,8 +1956,8 @@ class Harness:
         log(f"machine: {m['nproc']} cpus, {m['cpu_model']}, kernel {m['kernel']}, load {m['loadavg_start']}")
         log(f"vaultlink {self.bin}; ceiling {self.ceiling_bin}; work dir {self.work}")
         t0 = time.perf_counter()
-        steps = [("baseline", self.against_baseline), ("reads", self.reads), ("writes", self.writes), ("mixed", self.mixed), ("keys", self.keys), ("tokens", self.tokens),
-                 ("arm-tokens", self.arm_and_tokens), ("scale", self.scale_and_dns),
+        steps = [("baseline", self.against_baseline), ("reads", self.reads), ("proxy", self.proxy_reads), ("writes", self.writes), ("mixed", self.mixed), ("keys", self.keys), ("tokens", self.tokens),
+                 ("arm-tokens", self.arm_and_tokens), ("cli", self.cli_tab), ("scale", self.scale_and_dns),
                  ("private", self.private_link), ("replicas", self.replicas),
                  ("startup", self.startup), ("startup-loaded", self.startup_loaded), ("memory", self.memory)]
         for name, fn in steps:
@@ -1917,8 +2069,9 @@ def main() -> int:
     ap.add_argument("--vaultlink", required=True, help="the vaultlink binary")
     ap.add_argument("--ceiling", required=True, help="the vaultlink-bench-ceiling binary")
     ap.add_argument("--moto", help="moto_server executable (reads and start-up vs moto are skipped without it)")
+    ap.add_argument("--az", help="the az CLI (the CLI tab benchmark is skipped without it)")
     ap.add_argument("--baseline", help="an earlier build of vaultlink: CPU per read and per DNS answer are compared with it (--only baseline)")
-    ap.add_argument("--only", action="append", choices=["baseline", "reads", "writes", "mixed", "keys", "tokens", "arm-tokens", "scale", "private", "replicas", "startup", "startup-loaded", "memory"],
+    ap.add_argument("--only", action="append", choices=["baseline", "reads", "proxy", "writes", "mixed", "keys", "tokens", "arm-tokens", "cli", "scale", "private", "replicas", "startup", "startup-loaded", "memory"],
                     help="run only these benchmarks (repeatable)")
     ap.add_argument("--set", action="append", metavar="KEY=JSON",
                     help="override a profile setting, e.g. --set read_secs=5 --set 'scale_steps=[1,10]'")

@@ -8,7 +8,17 @@
 //! vaultlink-bench-ceiling --listen 127.0.0.1:0 --body-file body.json [--content-type TYPE]
 //! ```
 //!
-//! Prints `https https://ADDR` and then `ready` on stdout; runs until killed.
+//! Prints `https https://ADDR` and then `ready` on stdout; runs until killed. With `--connect`
+//! every connection first carries one `CONNECT host:port` request head, answered
+//! `200 Connection Established`, and then TLS and HTTP on the same TCP stream: the ceiling of a
+//! CONNECT proxy that terminates the tunnel's TLS in-process, as vaultlink's does (issue 22).
+//!
+//! The load generator for that path (wrk cannot go through a proxy), in `load.rs`:
+//!
+//! ```text
+//! vaultlink-bench-ceiling load (--proxy ADDR | --server ADDR) --host HOST --path PATH
+//!     [--header 'NAME: VALUE']... [--conns 64] [--secs 10] [--threads 2] (--ca-file PEM | --insecure)
+//! ```
 //!
 //! It is also the ceiling for the key-operation benchmark (issue 8, item 4): the same signature
 //! vaultlink's `POST /keys/{name}/{version}/sign` makes (aws-lc-rs `sign_digest` over an imported
@@ -36,18 +46,23 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+mod load;
 
 struct Args {
     listen: SocketAddr,
     body: Bytes,
     content_type: HeaderValue,
+    connect: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut listen: SocketAddr = "127.0.0.1:0".parse()?;
     let mut body = None;
     let mut content_type = HeaderValue::from_static("application/json; charset=utf-8");
+    let mut connect = false;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -59,9 +74,10 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "--body-size" => body = Some(Bytes::from(vec![b'x'; value()?.parse().context("--body-size")?])),
             "--content-type" => content_type = HeaderValue::from_str(&value()?).context("--content-type")?,
+            "--connect" => connect = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: vaultlink-bench-ceiling [--listen ADDR] (--body-file FILE | --body-size N) [--content-type TYPE]"
+                    "usage: vaultlink-bench-ceiling [--listen ADDR] (--body-file FILE | --body-size N) [--content-type TYPE] [--connect]"
                 );
                 std::process::exit(0);
             }
@@ -69,7 +85,33 @@ fn parse_args() -> anyhow::Result<Args> {
         }
     }
     let body = body.context("--body-file or --body-size is required")?;
-    Ok(Args { listen, body, content_type })
+    Ok(Args { listen, body, content_type, connect })
+}
+
+/// Reads one `CONNECT host:port HTTP/1.1` request head and answers `200`. The client sends
+/// nothing more before the answer, so whatever follows the head would be a protocol error.
+async fn accept_connect(tcp: &mut TcpStream) -> anyhow::Result<()> {
+    let mut head = Vec::with_capacity(256);
+    let mut buf = [0u8; 1024];
+    loop {
+        let n = tcp.read(&mut buf).await?;
+        if n == 0 || head.len() + n > 8192 {
+            bail!("no CONNECT head");
+        }
+        head.extend_from_slice(&buf[..n]);
+        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            if end + 4 != head.len() {
+                bail!("bytes after the CONNECT head");
+            }
+            break;
+        }
+    }
+    if !head.starts_with(b"CONNECT ") {
+        tcp.write_all(b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n").await?;
+        bail!("not a CONNECT");
+    }
+    tcp.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n").await?;
+    Ok(())
 }
 
 fn tls_config() -> anyhow::Result<Arc<rustls::ServerConfig>> {
@@ -88,6 +130,9 @@ fn main() -> anyhow::Result<()> {
     if std::env::args().nth(1).as_deref() == Some("sign") {
         return sign::run(std::env::args().skip(2));
     }
+    if std::env::args().nth(1).as_deref() == Some("load") {
+        return load::run(std::env::args().skip(2));
+    }
     let args = parse_args()?;
     let tls = tls_config()?;
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
@@ -96,12 +141,15 @@ fn main() -> anyhow::Result<()> {
         println!("ready");
         std::io::stdout().flush()?;
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-        let (body, content_type) = (args.body, args.content_type);
+        let (body, content_type, connect) = (args.body, args.content_type, args.connect);
         loop {
-            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let Ok((mut tcp, _)) = listener.accept().await else { continue };
             let acceptor = acceptor.clone();
             let (body, content_type) = (body.clone(), content_type.clone());
             tokio::spawn(async move {
+                if connect && accept_connect(&mut tcp).await.is_err() {
+                    return;
+                }
                 let Ok(stream) = acceptor.accept(tcp).await else { return };
                 let service = hyper::service::service_fn(move |_req: Request<Incoming>| {
                     let mut resp = Response::new(Full::new(body.clone()));

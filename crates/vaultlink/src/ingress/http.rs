@@ -616,10 +616,13 @@ where
                 Ok(req) => {
                     // What the debug line names, copied only when it is written.
                     let logged = tracing::enabled!(tracing::Level::DEBUG)
-                        .then(|| (req.method.clone(), req.host.clone(), req.path.clone()));
+                        .then(|| (req.method.clone(), req.host.clone(), req.path.clone(), std::time::Instant::now()));
                     let resp = answer(&app, req).await;
-                    if let Some((method, host, path)) = logged {
-                        tracing::debug!(%method, %host, %path, status = resp.status().as_u16(), "request");
+                    if let Some((method, host, path, began)) = logged {
+                        // How long the answer took from the whole request read (a client's wait
+                        // for vaultlink, less the network: the CLI benchmark sums it).
+                        let elapsed_us = began.elapsed().as_micros();
+                        tracing::debug!(%method, %host, %path, status = resp.status().as_u16(), elapsed_us, "request");
                     }
                     resp
                 }
