@@ -74,7 +74,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "startup_runs": 2, "gen_vaults": 5, "gen_secrets": 50, "gen_fallback": (5, 50),
         "gen_budget_secs": 60, "wrk_threads": 2, "sign_secs": 1, "sign_lib_secs": 0.3,
         "endpoint_steps": [1, 3], "record_steps": [10, 100], "private_secs": 1, "baseline_rounds": 1, "mixed_conns": 20, "mixed_write_conns": 4, "mixed_secs": 1,
-        "memory_steps": [100, 300],
+        "memory_steps": [1000, 4000],
     },
 }
 
