@@ -166,11 +166,7 @@ mod tests {
                 vaultlink_core::resources::put_resource_group(
                     s,
                     b,
-                    &vaultlink_core::Caller {
-                        tenant_id: vaultlink_core::seed::TENANT_ID.into(),
-                        object_id: vaultlink_core::seed::DEV_OBJECT_ID.into(),
-                        app_id: vaultlink_core::seed::DEV_CLIENT_ID.into(),
-                    },
+                    &vaultlink_core::testing::developer(),
                     vaultlink_core::seed::SUBSCRIPTION_ID,
                     name,
                     vaultlink_core::wire::parse(serde_json::json!({"location": "westeurope"}))?,
